@@ -1,0 +1,92 @@
+// The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
+
+import type { AdamWParams, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
+import type { GpuContext, GpuTensor } from './context';
+import { adamw, clipScale } from './kernels/adamw';
+import { attention, attentionBackward } from './kernels/attention';
+import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
+import { add, axpy, fill, mul, scale } from './kernels/elementwise';
+import { embedding, embeddingBackward } from './kernels/embedding';
+import { gelu, geluBackward } from './kernels/gelu';
+import { layernorm, layernormBackward } from './kernels/layernorm';
+import { matmul, sumRows } from './kernels/matmul';
+import { sum, sumSquares } from './kernels/reduce';
+import { softmax, softmaxBackward } from './kernels/softmax';
+
+const g = (t: Tensor): GpuTensor => t as GpuTensor;
+const go = (t: Tensor | null): GpuTensor | null => (t ? (t as GpuTensor) : null);
+
+export class GpuBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+
+  constructor(readonly ctx: GpuContext) {}
+
+  zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): GpuTensor {
+    return this.ctx.tensor(shape, dtype, label);
+  }
+
+  fromArray(data: Float32Array | Int32Array, shape: readonly number[], label = 'tensor'): GpuTensor {
+    const t = this.ctx.tensor(shape, data instanceof Int32Array ? 'i32' : 'f32', label, false);
+    this.ctx.write(t, data);
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void { this.ctx.write(g(t), data, offset); }
+  read(t: Tensor): Promise<Float32Array | Int32Array> { return this.ctx.read(g(t)); }
+  fill(t: Tensor, value: number): void { fill(this.ctx, g(t), value); }
+  copy(dst: Tensor, src: Tensor, count?: number, srcOffset?: number, dstOffset?: number): void {
+    this.ctx.copy(g(dst), g(src), count, srcOffset, dstOffset);
+  }
+  dispose(t: Tensor): void { this.ctx.release(g(t)); }
+  flush(): void { this.ctx.flush(); }
+
+  matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void {
+    matmul(this.ctx, g(out), g(a), g(b), go(bias), p);
+  }
+  sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate = false): void {
+    sumRows(this.ctx, g(out), g(x), M, N, accumulate);
+  }
+  add(out: Tensor, a: Tensor, b: Tensor): void { add(this.ctx, g(out), g(a), g(b)); }
+  mul(out: Tensor, a: Tensor, b: Tensor): void { mul(this.ctx, g(out), g(a), g(b)); }
+  scale(out: Tensor, a: Tensor, s: number): void { scale(this.ctx, g(out), g(a), s); }
+  axpy(out: Tensor, x: Tensor, alpha: number): void { axpy(this.ctx, g(out), g(x), alpha); }
+  gelu(out: Tensor, x: Tensor, kind: GeluKind): void { gelu(this.ctx, g(out), g(x), kind); }
+  geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
+    geluBackward(this.ctx, g(dx), g(x), g(dout), kind, accumulate);
+  }
+  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void {
+    layernorm(this.ctx, g(out), g(mean), g(rstd), g(x), g(w), g(b), N, C, eps);
+  }
+  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
+    rstd: Tensor, N: number, C: number, accumulate = false): void {
+    layernormBackward(this.ctx, g(dx), go(dw), go(db), g(dout), g(x), g(w), g(mean), g(rstd), N, C, accumulate);
+  }
+  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void { softmax(this.ctx, g(out), g(x), rows, cols); }
+  softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void {
+    softmaxBackward(this.ctx, g(dx), g(y), g(dy), rows, cols);
+  }
+  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void {
+    attention(this.ctx, g(out), g(att), g(q), g(k), g(v), go(keyMask), p);
+  }
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
+    p: AttentionParams): void {
+    attentionBackward(this.ctx, g(dq), g(dk), g(dv), g(dout), g(att), g(q), g(k), g(v), p);
+  }
+  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void { embedding(this.ctx, g(out), g(ids), g(W), N, C); }
+  embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void {
+    embeddingBackward(this.ctx, g(dW), g(ids), g(dout), N, C, V);
+  }
+  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+    crossEntropy(this.ctx, g(losses), g(valid), g(logits), g(targets), N, V, ignoreIndex);
+  }
+  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
+    ignoreIndex: number): void {
+    crossEntropyBackward(this.ctx, g(dlogits), g(logits), g(targets), g(dloss), g(count), N, V, ignoreIndex);
+  }
+  sum(out: Tensor, x: Tensor, accumulate = false): void { sum(this.ctx, g(out), g(x), accumulate); }
+  sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquares(this.ctx, g(out), g(x), accumulate); }
+  clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void { clipScale(this.ctx, g(s), g(sumsq), maxNorm); }
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
+    adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);
+  }
+}

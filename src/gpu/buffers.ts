@@ -1,0 +1,55 @@
+// A pool of GPU buffers keyed by usage and size, so a training step reuses memory instead of allocating it.
+
+import type { GpuCounters } from './counters';
+
+const ALIGN = 16;
+
+/** Rounds a byte size up to what the pool hands out (WebGPU wants multiples of 4; 16 keeps vec4 loads in bounds). */
+export function pooledSize(bytes: number): number {
+  return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+}
+
+export class BufferPool {
+  private readonly free = new Map<string, GPUBuffer[]>();
+  private readonly sizes = new WeakMap<GPUBuffer, { key: string; size: number }>();
+
+  constructor(private readonly device: GPUDevice, private readonly counters: GpuCounters) {}
+
+  /** A buffer of at least `bytes` bytes; `reused` tells the caller whether it may hold stale data. */
+  acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): { buffer: GPUBuffer; reused: boolean } {
+    const size = pooledSize(bytes);
+    const key = `${usage}:${size}`;
+    const list = this.free.get(key);
+    const hit = list?.pop();
+    if (hit) {
+      hit.label = label;
+      return { buffer: hit, reused: true };
+    }
+    const buffer = this.device.createBuffer({ size, usage, label });
+    this.sizes.set(buffer, { key, size });
+    this.counters.bufferCreations++;
+    this.counters.bytesAllocated += size;
+    this.counters.bytesLive += size;
+    return { buffer, reused: false };
+  }
+
+  release(buffer: GPUBuffer): void {
+    const s = this.sizes.get(buffer);
+    if (!s) return;
+    let list = this.free.get(s.key);
+    if (!list) this.free.set(s.key, (list = []));
+    if (!list.includes(buffer)) list.push(buffer);
+  }
+
+  /** Destroys the pooled-but-unused buffers (after a model is unloaded). */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        const s = this.sizes.get(b);
+        if (s) this.counters.bytesLive -= s.size;
+        b.destroy();
+      }
+    }
+    this.free.clear();
+  }
+}

@@ -1,0 +1,350 @@
+// The WebGPU execution context: records dispatches into one command encoder and submits them together, owns the
+// buffer pool, the pipeline and bind-group caches, the per-dispatch parameter arena and the counters.
+// One code path for the page, Web Workers and Node.
+
+import { BufferPool } from './buffers';
+import { newCounters, type GpuCounters } from './counters';
+import type { AcquiredDevice } from './device';
+import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
+import { composeShader, type ShaderSource } from './shader';
+import type { DType, Tensor } from '../tensor/backend';
+
+/** A tensor whose storage is a (pooled) GPU buffer. */
+export interface GpuTensor extends Tensor {
+  readonly buffer: GPUBuffer;
+}
+
+/** Scalar parameters of one dispatch, in the order of the shader's `Params` struct: 'u' = u32, 'i' = i32, 'f' = f32. */
+export type ParamFormat = string;
+
+export interface DispatchSpec {
+  shader: ShaderSource;
+  entry: string;
+  /** Storage bindings by binding number (index 0 is reserved for the params uniform). Holes are skipped. */
+  bindings: (GPUBuffer | GpuTensor | undefined)[];
+  params?: { format: ParamFormat; values: readonly number[] };
+  workgroups: readonly [number, number?, number?];
+  defines?: Record<string, string | number>;
+}
+
+/** Bytes per dispatch in the params arena: minUniformBufferOffsetAlignment is at most 256. */
+const PARAM_SLOT = 256;
+// GPUBufferUsage values from the spec, so this module does not need the global (absent in Node until installed).
+const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 } as const;
+const STORAGE_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly info: AcquiredDevice['info'];
+  readonly counters: GpuCounters = newCounters();
+  readonly limits: GPUSupportedLimits;
+  /** Logs composed shader sources and every dispatch's entry point and grid. */
+  debug = false;
+
+  private readonly pool: BufferPool;
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private readonly pipelineIds = new WeakMap<GPUComputePipeline, number>();
+
+  private arena: GPUBuffer;
+  private arenaHost: ArrayBuffer;
+  private arenaLast: Uint8Array = new Uint8Array(0);
+  private arenaCursor = 0;
+
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingErrors: Promise<GPUError | null>[] = [];
+  private lostError: DeviceLostError | null = null;
+  private readonly compileErrors: ShaderCompileError[] = [];
+
+  constructor(acquired: AcquiredDevice) {
+    this.device = acquired.device;
+    this.info = acquired.info;
+    this.limits = acquired.device.limits;
+    this.pool = new BufferPool(this.device, this.counters);
+    this.arenaHost = new ArrayBuffer(64 * PARAM_SLOT);
+    this.arena = this.createArena(this.arenaHost.byteLength);
+    void this.device.lost.then((info) => {
+      this.lostError = new DeviceLostError(info.reason, info.message || 'no message');
+    });
+  }
+
+  /** Rejects with DeviceLostError once the device is gone (so a trainer can recover). */
+  get lost(): Promise<DeviceLostError> {
+    return this.device.lost.then(() => this.lostError ?? new DeviceLostError('unknown', ''));
+  }
+
+  isLost(): boolean {
+    return this.lostError !== null;
+  }
+
+  // ---------------------------------------------------------------- tensors
+
+  tensor(shape: readonly number[], dtype: DType = 'f32', label = 'tensor', zero = true): GpuTensor {
+    this.assertAlive();
+    const size = shape.reduce((a, b) => a * b, 1);
+    const bytes = size * 4;
+    if (bytes > this.limits.maxStorageBufferBindingSize) {
+      throw new GpuOutOfMemoryError(bytes,
+        `tensor ${label} of ${bytes} bytes exceeds maxStorageBufferBindingSize ${this.limits.maxStorageBufferBindingSize}`);
+    }
+    const { buffer, reused } = this.pool.acquire(bytes, STORAGE_USAGE, label);
+    if (reused && zero) {
+      this.endPass();
+      this.ensureEncoder().clearBuffer(buffer);
+    }
+    return { shape: [...shape], size, dtype, label, buffer };
+  }
+
+  release(t: GpuTensor): void {
+    this.pool.release(t.buffer);
+  }
+
+  write(t: GpuTensor, data: Float32Array | Int32Array, offsetElements = 0): void {
+    this.assertAlive();
+    // Writes land on the queue before any recorded-but-unsubmitted work; submit that work first to keep program order.
+    if (this.encoder) this.flush();
+    this.device.queue.writeBuffer(t.buffer, offsetElements * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.counters.writes++;
+  }
+
+  /** Copies a tensor back to the host. Counted: the training step itself never calls this. */
+  async read(t: GpuTensor): Promise<Float32Array | Int32Array> {
+    this.assertAlive();
+    const bytes = t.size * 4;
+    const { buffer: staging } = this.pool.acquire(bytes, USAGE.MAP_READ | USAGE.COPY_DST, `readback ${t.label}`);
+    this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.flush();
+    this.counters.readbacks++;
+    this.counters.bytesRead += bytes;
+    try {
+      await staging.mapAsync(USAGE.MAP_READ, 0, bytes);
+    } catch (e) {
+      this.assertAlive();
+      await this.sync();
+      throw e;
+    }
+    const copy = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    await this.sync();
+    return t.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
+  }
+
+  copy(dst: GpuTensor, src: GpuTensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+  }
+
+  clear(t: GpuTensor): void {
+    this.endPass();
+    this.ensureEncoder().clearBuffer(t.buffer);
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** Records one compute dispatch; nothing runs until flush(). */
+  dispatch(spec: DispatchSpec): void {
+    this.assertAlive();
+    const pipeline = this.pipeline(spec.shader, spec.entry, spec.defines);
+    let slot = -1;
+    if (spec.params) slot = this.writeParams(spec.params.format, spec.params.values);
+    const bindGroup = this.bindGroup(pipeline, spec, slot);
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = spec.workgroups;
+    const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new GpuValidationError(`${spec.shader.name}.${spec.entry}: grid ${x}x${y}x${z} exceeds ${maxDim} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+    if (this.debug) console.debug(`[dynrank gpu] dispatch ${spec.shader.name}.${spec.entry} grid=${x}x${y}x${z}`);
+  }
+
+  /** Submits everything recorded since the last flush as one queue submission. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaCursor > 0) {
+      const bytes = new Uint8Array(this.arenaHost, 0, this.arenaCursor);
+      if (!sameBytes(bytes, this.arenaLast)) {
+        this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaCursor);
+        this.arenaLast = bytes.slice();
+        this.counters.writes++;
+      }
+    }
+    this.device.queue.submit([this.encoder.finish({ label: 'dynrank step' })]);
+    this.counters.submissions++;
+    this.encoder = null;
+    this.arenaCursor = 0;
+    this.pendingErrors.push(this.device.popErrorScope(), this.device.popErrorScope());
+  }
+
+  /** Submits pending work and turns any GPU error raised by it into a typed exception. */
+  async sync(): Promise<void> {
+    this.flush();
+    const errs = this.pendingErrors;
+    this.pendingErrors = [];
+    // Error scopes resolve once their submission has been validated; callers that need results read them back.
+    const results = await Promise.all(errs);
+    this.assertAlive();
+    if (this.compileErrors.length) throw this.compileErrors.shift()!;
+    for (const e of results) {
+      if (!e) continue;
+      if ((e as { constructor: { name: string } }).constructor.name === 'GPUOutOfMemoryError' || /out of memory/i.test(e.message)) {
+        throw new GpuOutOfMemoryError(this.counters.bytesLive, e.message);
+      }
+      throw new GpuValidationError(e.message);
+    }
+  }
+
+  /** Frees pooled buffers that no tensor uses. */
+  trim(): void {
+    this.pool.trim();
+  }
+
+  destroy(): void {
+    this.encoder = null;
+    this.pass = null;
+    this.device.destroy();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private assertAlive(): void {
+    if (this.lostError) throw this.lostError;
+  }
+
+  private ensureEncoder(): GPUCommandEncoder {
+    if (!this.encoder) {
+      // Validation and out-of-memory scopes cover exactly one submission; flush() pops them.
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder({ label: 'dynrank encoder' });
+    }
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    if (!this.pass) this.pass = this.ensureEncoder().beginComputePass({ label: 'dynrank compute' });
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private createArena(bytes: number): GPUBuffer {
+    this.counters.bufferCreations++;
+    this.counters.bytesAllocated += bytes;
+    this.counters.bytesLive += bytes;
+    return this.device.createBuffer({ size: bytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'dynrank params arena' });
+  }
+
+  private writeParams(format: ParamFormat, values: readonly number[]): number {
+    if (format.length !== values.length) throw new Error(`params format ${format} does not match ${values.length} values`);
+    if (format.length * 4 > PARAM_SLOT) throw new Error(`too many params (${format.length})`);
+    if (this.arenaCursor + PARAM_SLOT > this.arenaHost.byteLength) {
+      // Grow once during warm-up; the recorded work so far must see the old arena, so submit it first.
+      const grown = new ArrayBuffer(this.arenaHost.byteLength * 2);
+      new Uint8Array(grown).set(new Uint8Array(this.arenaHost));
+      this.flush();
+      this.arenaHost = grown;
+      this.arena.destroy();
+      this.counters.bytesLive -= this.arenaHost.byteLength / 2;
+      this.arena = this.createArena(grown.byteLength);
+      this.arenaLast = new Uint8Array(0);
+      this.bindGroups.clear();
+    }
+    const offset = this.arenaCursor;
+    const view = new DataView(this.arenaHost, offset, PARAM_SLOT);
+    for (let i = 0; i < format.length; i++) {
+      const v = values[i];
+      switch (format[i]) {
+        case 'u': view.setUint32(i * 4, v >>> 0, true); break;
+        case 'i': view.setInt32(i * 4, v | 0, true); break;
+        case 'f': view.setFloat32(i * 4, v, true); break;
+        default: throw new Error(`unknown param type ${format[i]}`);
+      }
+    }
+    for (let i = format.length * 4; i < PARAM_SLOT; i += 4) view.setUint32(i, 0, true);
+    this.arenaCursor += PARAM_SLOT;
+    return offset;
+  }
+
+  private pipeline(shader: ShaderSource, entry: string, defines?: Record<string, string | number>): GPUComputePipeline {
+    const dkey = defines ? JSON.stringify(defines) : '';
+    const key = `${shader.name}|${entry}|${dkey}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const mkey = `${shader.name}|${dkey}`;
+    let module = this.modules.get(mkey);
+    if (!module) {
+      const code = composeShader(shader, defines);
+      if (this.debug) console.debug(`[dynrank gpu] shader ${shader.name}\n${code}`);
+      module = this.device.createShaderModule({ code, label: `${shader.name}.wgsl` });
+      this.modules.set(mkey, module);
+      void module.getCompilationInfo?.().then((info) => {
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length) {
+          const msg = errors.map((m) => `${shader.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
+          this.compileErrors.push(new ShaderCompileError(msg));
+        }
+      });
+    }
+    p = this.device.createComputePipeline({ label: `${shader.name}.${entry}`, layout: 'auto', compute: { module, entryPoint: entry } });
+    this.counters.pipelineCreations++;
+    this.pipelineIds.set(p, this.pipelines.size + 1);
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private bindGroup(pipeline: GPUComputePipeline, spec: DispatchSpec, slot: number): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [];
+    let key = `${this.pipelineIds.get(pipeline)}@${slot}`;
+    if (slot >= 0) entries.push({ binding: 0, resource: { buffer: this.arena, offset: slot, size: PARAM_SLOT } });
+    spec.bindings.forEach((b, i) => {
+      if (!b || i === 0) return;
+      const buffer = 'buffer' in b ? b.buffer : b;
+      entries.push({ binding: i, resource: { buffer } });
+      key += `,${i}:${this.bufferId(buffer)}`;
+    });
+    let bg = this.bindGroups.get(key);
+    if (bg) return bg;
+    if (this.bindGroups.size > 8192) this.bindGroups.clear();
+    bg = this.device.createBindGroup({ label: `${spec.shader.name}.${spec.entry} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
+    this.counters.bindGroupCreations++;
+    this.bindGroups.set(key, bg);
+    return bg;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Workgroup grid for a 1-D kernel of n invocations in 64-wide groups (see common.wgsl `flat_index`). */
+export function grid1d(n: number, maxPerDim = 65535): [number, number] {
+  const groups = Math.ceil(n / 64);
+  if (groups <= maxPerDim) return [Math.max(groups, 1), 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,59 @@
+// Adapter and device acquisition, shared by the page, Web Workers and Node (which passes in the `webgpu` package's GPU).
+
+import { NoWebGPUError } from './errors';
+
+export interface AcquiredDevice {
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  /** vendor / architecture / description, for reports and the page's header. */
+  info: { vendor: string; architecture: string; description: string; isFallback: boolean };
+}
+
+/** Limits worth raising to the adapter's maximum: GPT-2's 154 MB embedding exceeds the 128 MiB default binding. */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage', 'maxUniformBufferBindingSize',
+] as const;
+
+export interface AcquireOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Lower the binding limit below the adapter's (tests of the split path for large tensors). */
+  maxStorageBufferBindingSize?: number;
+  label?: string;
+}
+
+/** Returns `globalThis.navigator.gpu` when present (page and worker). */
+export function browserGpu(): GPU | undefined {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  return nav?.gpu;
+}
+
+export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions = {}): Promise<AcquiredDevice> {
+  if (!gpu) throw new NoWebGPUError('navigator.gpu is missing in this environment');
+  const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new NoWebGPUError('requestAdapter() returned no adapter');
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
+    if (typeof v === 'number') requiredLimits[name] = v;
+  }
+  if (opts.maxStorageBufferBindingSize !== undefined) {
+    requiredLimits.maxStorageBufferBindingSize = Math.min(
+      requiredLimits.maxStorageBufferBindingSize ?? opts.maxStorageBufferBindingSize, opts.maxStorageBufferBindingSize);
+  }
+  const features: GPUFeatureName[] = [];
+  if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
+  const device = await adapter.requestDevice({ label: opts.label ?? 'dynrank', requiredLimits, requiredFeatures: features });
+  const ai = adapter.info ?? ({} as GPUAdapterInfo);
+  return {
+    adapter,
+    device,
+    info: {
+      vendor: ai.vendor ?? '',
+      architecture: ai.architecture ?? '',
+      description: ai.description ?? '',
+      isFallback: Boolean((ai as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// Node-only: a GPU from the npm `webgpu` package (Dawn). Imported by the CLI and tests, never by the page.
+// On machines without a GPU, Dawn runs on a Vulkan CPU driver; Chromium ships SwiftShader's (ENVIRONMENT.md).
+
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireDevice, type AcquireOptions } from './device';
+import { GpuContext } from './context';
+import { NoWebGPUError } from './errors';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** Points Vulkan at Chromium's SwiftShader when nothing else is configured, so Dawn finds an adapter on CI. */
+export function configureVulkanEnv(env: NodeJS.ProcessEnv = process.env): void {
+  if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD) && env.DYNRANK_VULKAN !== 'system') {
+    env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  if (!env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), 'dynrank-xdg');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    env.XDG_RUNTIME_DIR = dir;
+  }
+}
+
+// dawn.node frees its native instance when the GPU object is garbage-collected, even while devices made from it are
+// alive; the next event poll then crashes the process. Holding the object for the life of the process prevents that.
+let instance: GPU | null = null;
+
+export async function nodeGpu(): Promise<GPU> {
+  configureVulkanEnv();
+  if (instance) return instance;
+  const mod = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  Object.assign(globalThis, mod.globals);
+  instance = mod.create([]);
+  return instance;
+}
+
+/** A GpuContext on Node's WebGPU, or a NoWebGPUError that says how to get a Vulkan driver. */
+export async function createNodeContext(opts: AcquireOptions = {}): Promise<GpuContext> {
+  const gpu = await nodeGpu();
+  try {
+    return new GpuContext(await acquireDevice(gpu, opts));
+  } catch (e) {
+    if (e instanceof NoWebGPUError) {
+      throw new NoWebGPUError(
+        `Dawn found no Vulkan adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}). ` +
+          `Install Chromium (apt-get install chromium, which ships SwiftShader) and libvulkan1, or a GPU driver`,
+      );
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,20 @@
+// Shader sources: each kernel launcher imports its own `shaders/<op>.wgsl?raw`; common.wgsl is prepended here and
+// documented `{{NAME}}` placeholders are substituted. No control flow is ever built in strings.
+
+import commonWgsl from '../../shaders/common.wgsl?raw';
+
+/** A WGSL file as a launcher passes it to the context. */
+export interface ShaderSource {
+  /** File name without extension, used in labels and cache keys. */
+  name: string;
+  code: string;
+}
+
+/** Full module text: common.wgsl + the op's file with placeholders replaced. Throws on an unreplaced placeholder. */
+export function composeShader(src: ShaderSource, defines: Record<string, string | number> = {}): string {
+  const text = `${commonWgsl}\n// ---- ${src.name}.wgsl\n${src.code}`.replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
+    if (!(name in defines)) throw new Error(`shader ${src.name}: placeholder {{${name}}} has no value`);
+    return String(defines[name]);
+  });
+  return text;
+}

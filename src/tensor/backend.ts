@@ -1,0 +1,135 @@
+// The op interface every compute backend implements: the CPU reference (src/tensor/cpu.ts) and WebGPU (src/gpu/backend.ts).
+// Models, adapters and the trainer are written against this interface only, so the same code runs on either.
+//
+// Shape alphabet (docs/design.md): B batch, T sequence, C channels, H heads, D head size (C = H*D), V vocab,
+// R adapter rank, N rows (B*T usually), M/K/N for a matmul's (rows, inner, cols).
+// Conventions: tensors are dense row-major; `out` comes first; ops that say "accumulate" add into `out`.
+// Scalars that change from step to step on the GPU (loss scale, clip factor) live in 1-element tensors, so a
+// recorded training step needs no readback and no new pipeline.
+
+/** Element type of a tensor. Token ids and masks are i32; everything else is f32. */
+export type DType = 'f32' | 'i32';
+
+/** A handle to backend-owned memory. Backends attach their own storage (typed array or GPUBuffer). */
+export interface Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly dtype: DType;
+  readonly label: string;
+}
+
+/** out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out if accumulate]. */
+export interface MatmulParams {
+  M: number;
+  K: number;
+  N: number;
+  /** a is stored (K,M) instead of (M,K). */
+  transA?: boolean;
+  /** b is stored (N,K) instead of (K,N) (nn.Linear weights are (out,in): use transB). */
+  transB?: boolean;
+  /** Number of independent products; each operand advances by its matrix size unless its broadcast flag is set. */
+  batch?: number;
+  /** b is one matrix shared by every batch entry (a weight). */
+  broadcastB?: boolean;
+  alpha?: number;
+  accumulate?: boolean;
+}
+
+export type GeluKind = 'tanh' | 'erf';
+
+/** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`. */
+export interface AttentionParams {
+  B: number;
+  T: number;
+  H: number;
+  D: number;
+  /** Row stride (elements) and start channel of q, k and v; GPT-2's fused qkv uses stride 3C, offsets 0, C, 2C. */
+  qStride: number; qOffset: number;
+  kStride: number; kOffset: number;
+  vStride: number; vOffset: number;
+  causal: boolean;
+  /** 1/sqrt(D) unless given. */
+  scale?: number;
+}
+
+/** AdamW hyperparameters as torch.optim.AdamW; `step` is 1-based for the bias correction. */
+export interface AdamWParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  step: number;
+}
+
+export interface Backend {
+  readonly kind: 'cpu' | 'webgpu';
+
+  /** A zero-filled tensor. */
+  zeros(shape: readonly number[], dtype?: DType, label?: string): Tensor;
+  fromArray(data: Float32Array | Int32Array, shape: readonly number[], label?: string): Tensor;
+  /** Overwrite the tensor's contents (data.length elements from element `offset`). */
+  write(t: Tensor, data: Float32Array | Int32Array, offset?: number): void;
+  read(t: Tensor): Promise<Float32Array | Int32Array>;
+  fill(t: Tensor, value: number): void;
+  /** dst[dstOffset .. +count] = src[srcOffset .. +count] (elements). */
+  copy(dst: Tensor, src: Tensor, count?: number, srcOffset?: number, dstOffset?: number): void;
+  dispose(t: Tensor): void;
+  /** Submit the work recorded so far (one queue submission on WebGPU; a no-op on the CPU). */
+  flush(): void;
+
+  // --- linear algebra
+  matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void;
+  /** out(N) (+)= sum over rows of x(M,N): the bias gradient. */
+  sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate?: boolean): void;
+
+  // --- elementwise (n = out.size)
+  add(out: Tensor, a: Tensor, b: Tensor): void;
+  mul(out: Tensor, a: Tensor, b: Tensor): void;
+  scale(out: Tensor, a: Tensor, s: number): void;
+  /** out += alpha * x */
+  axpy(out: Tensor, x: Tensor, alpha: number): void;
+  gelu(out: Tensor, x: Tensor, kind: GeluKind): void;
+  /** dx (+)= gelu'(x) * dout */
+  geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate?: boolean): void;
+
+  // --- normalisation
+  /** Over the last dim C of x(N,C); mean and rstd (N) are saved for the backward. */
+  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void;
+  /** dx (+)= ...; dw and db accumulate when given (null for frozen LayerNorms). */
+  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
+    rstd: Tensor, N: number, C: number, accumulate?: boolean): void;
+  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void;
+  softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void;
+
+  // --- attention
+  /** out(B,T,C) = softmax(q k^T * scale + masks) v; att(B,H,T,T) keeps the probabilities for the backward.
+   * keyMask (B,T) i32: 1 = attend, 0 = padding; null means every key is real. */
+  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void;
+  /** Writes (not accumulates) dq, dk, dv at the same strides and offsets as q, k, v. */
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
+    p: AttentionParams): void;
+
+  // --- embeddings and loss
+  /** out(N,C) = W[ids[n]] (ids i32). */
+  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void;
+  /** dW[ids[n]] += dout[n] (deterministic on every backend). */
+  embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void;
+  /** losses(N) = -log softmax(logits(N,V))[target]; 0 and valid(N) = 0 where target == ignoreIndex, else valid = 1. */
+  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void;
+  /** dlogits = (softmax - onehot) * dloss[0] / count[0] on valid rows, 0 on ignored ones. */
+  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
+    ignoreIndex: number): void;
+
+  // --- reductions
+  /** out[0] (+)= sum(x) */
+  sum(out: Tensor, x: Tensor, accumulate?: boolean): void;
+  /** out[0] (+)= sum(x^2) */
+  sumSquares(out: Tensor, x: Tensor, accumulate?: boolean): void;
+
+  // --- optimisation
+  /** scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)), torch.nn.utils.clip_grad_norm_'s factor. */
+  clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void;
+  /** One AdamW step on param with grad * gradScale[0]; m and v are the moment buffers. */
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void;
+}

@@ -1,0 +1,106 @@
+// The CPU backend: every op is its pure-TS reference from src/ops. Slow, exact, and able to run tiny models whole
+// (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
+
+import type { AdamWParams, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
+import { adamwRef, clipScaleRef } from '../ops/adamw';
+import { attentionBackwardRef, attentionRef } from '../ops/attention';
+import { crossEntropyBackwardRef, crossEntropyRef } from '../ops/crossEntropy';
+import { addRef, axpyRef, mulRef, scaleRef } from '../ops/elementwise';
+import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
+import { geluBackwardRef, geluRef } from '../ops/gelu';
+import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
+import { matmulRef, sumRowsRef } from '../ops/matmul';
+import { sumRef, sumSquaresRef } from '../ops/reduce';
+import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
+
+export interface CpuTensor extends Tensor {
+  readonly data: Float32Array | Int32Array;
+}
+
+const f = (t: Tensor): Float32Array => (t as CpuTensor).data as Float32Array;
+const i = (t: Tensor): Int32Array => (t as CpuTensor).data as Int32Array;
+const fo = (t: Tensor | null): Float32Array | null => (t ? f(t) : null);
+
+export class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+
+  zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): CpuTensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return { shape: [...shape], size, dtype, label, data: dtype === 'i32' ? new Int32Array(size) : new Float32Array(size) };
+  }
+
+  fromArray(data: Float32Array | Int32Array, shape: readonly number[], label = 'tensor'): CpuTensor {
+    const t = this.zeros(shape, data instanceof Int32Array ? 'i32' : 'f32', label);
+    t.data.set(data);
+    return t;
+  }
+
+  write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
+    (t as CpuTensor).data.set(data, offset);
+  }
+
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    return (t as CpuTensor).data.slice();
+  }
+
+  fill(t: Tensor, value: number): void {
+    (t as CpuTensor).data.fill(value);
+  }
+
+  copy(dst: Tensor, src: Tensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    (dst as CpuTensor).data.set((src as CpuTensor).data.subarray(srcOffset, srcOffset + count), dstOffset);
+  }
+
+  dispose(): void {}
+  flush(): void {}
+
+  matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void {
+    matmulRef(f(out), f(a), f(b), fo(bias), p);
+  }
+  sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate = false): void {
+    sumRowsRef(f(out), f(x), M, N, accumulate);
+  }
+  add(out: Tensor, a: Tensor, b: Tensor): void { addRef(f(out), f(a), f(b)); }
+  mul(out: Tensor, a: Tensor, b: Tensor): void { mulRef(f(out), f(a), f(b)); }
+  scale(out: Tensor, a: Tensor, s: number): void { scaleRef(f(out), f(a), s); }
+  axpy(out: Tensor, x: Tensor, alpha: number): void { axpyRef(f(out), f(x), alpha); }
+  gelu(out: Tensor, x: Tensor, kind: GeluKind): void { geluRef(f(out), f(x), kind); }
+  geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
+    geluBackwardRef(f(dx), f(x), f(dout), kind, accumulate);
+  }
+  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void {
+    layernormRef(f(out), f(mean), f(rstd), f(x), f(w), f(b), N, C, eps);
+  }
+  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
+    rstd: Tensor, N: number, C: number, accumulate = false): void {
+    layernormBackwardRef(f(dx), fo(dw), fo(db), f(dout), f(x), f(w), f(mean), f(rstd), N, C, accumulate);
+  }
+  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void { softmaxRef(f(out), f(x), rows, cols); }
+  softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void {
+    softmaxBackwardRef(f(dx), f(y), f(dy), rows, cols);
+  }
+  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void {
+    attentionRef(f(out), f(att), f(q), f(k), f(v), keyMask ? i(keyMask) : null, p);
+  }
+  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
+    p: AttentionParams): void {
+    attentionBackwardRef(f(dq), f(dk), f(dv), f(dout), f(att), f(q), f(k), f(v), p);
+  }
+  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void { embeddingRef(f(out), i(ids), f(W), N, C); }
+  embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void {
+    embeddingBackwardRef(f(dW), i(ids), f(dout), N, C, V);
+  }
+  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+    crossEntropyRef(f(losses), f(valid), f(logits), i(targets), N, V, ignoreIndex);
+  }
+  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
+    ignoreIndex: number): void {
+    crossEntropyBackwardRef(f(dlogits), f(logits), i(targets), f(dloss), f(count), N, V, ignoreIndex);
+  }
+  sum(out: Tensor, x: Tensor, accumulate = false): void { sumRef(f(out), f(x), accumulate); }
+  sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquaresRef(f(out), f(x), accumulate); }
+  clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void { clipScaleRef(f(scale), f(sumsq), maxNorm); }
+  adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
+    adamwRef(f(param), f(grad), f(m), f(v), f(gradScale), p);
+  }
+}
