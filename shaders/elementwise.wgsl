@@ -46,3 +46,19 @@ fn fill_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   if (i >= p.n) { return; }
   out[i] = p.s;
 }
+
+// WGSL's tanh overflows to NaN for large |x| on some drivers; clamping at 15 is exact in f32 (tanh(15) rounds to 1).
+@compute @workgroup_size(64)
+fn tanh_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = tanh(clamp(a[i], -15.0, 15.0));
+}
+
+// dx = (1 - y^2) * dout, a = y (saved output), b = dout
+@compute @workgroup_size(64)
+fn tanh_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_index(gid, nwg);
+  if (i >= p.n) { return; }
+  out[i] = (1.0 - a[i] * a[i]) * b[i];
+}

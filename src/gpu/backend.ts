@@ -5,7 +5,7 @@ import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { attention, attentionBackward } from './kernels/attention';
 import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
-import { add, axpy, fill, mul, scale } from './kernels/elementwise';
+import { add, axpy, fill, mul, scale, tanh, tanhBackward } from './kernels/elementwise';
 import { embedding, embeddingBackward } from './kernels/embedding';
 import { gelu, geluBackward } from './kernels/gelu';
 import { layernorm, layernormBackward } from './kernels/layernorm';
@@ -50,6 +50,8 @@ export class GpuBackend implements Backend {
   mul(out: Tensor, a: Tensor, b: Tensor): void { mul(this.ctx, g(out), g(a), g(b)); }
   scale(out: Tensor, a: Tensor, s: number): void { scale(this.ctx, g(out), g(a), s); }
   axpy(out: Tensor, x: Tensor, alpha: number): void { axpy(this.ctx, g(out), g(x), alpha); }
+  tanh(out: Tensor, x: Tensor): void { tanh(this.ctx, g(out), g(x)); }
+  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void { tanhBackward(this.ctx, g(dx), g(y), g(dout)); }
   gelu(out: Tensor, x: Tensor, kind: GeluKind): void { gelu(this.ctx, g(out), g(x), kind); }
   geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
     geluBackward(this.ctx, g(dx), g(x), g(dout), kind, accumulate);

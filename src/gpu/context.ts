@@ -38,6 +38,8 @@ export class GpuContext {
   readonly info: AcquiredDevice['info'];
   readonly counters: GpuCounters = newCounters();
   readonly limits: GPUSupportedLimits;
+  /** Largest tensor in bytes the engine binds (see AcquiredDevice.bindingLimit). */
+  readonly bindingLimit: number;
   /** Logs composed shader sources and every dispatch's entry point and grid. */
   debug = false;
 
@@ -64,6 +66,7 @@ export class GpuContext {
     this.device = acquired.device;
     this.info = acquired.info;
     this.limits = acquired.device.limits;
+    this.bindingLimit = acquired.bindingLimit;
     this.pool = new BufferPool(this.device, this.counters);
     this.arenaHost = new ArrayBuffer(64 * PARAM_SLOT);
     this.arena = this.createArena(this.arenaHost.byteLength);
@@ -87,9 +90,8 @@ export class GpuContext {
     this.assertAlive();
     const size = shape.reduce((a, b) => a * b, 1);
     const bytes = size * 4;
-    if (bytes > this.limits.maxStorageBufferBindingSize) {
-      throw new GpuOutOfMemoryError(bytes,
-        `tensor ${label} of ${bytes} bytes exceeds maxStorageBufferBindingSize ${this.limits.maxStorageBufferBindingSize}`);
+    if (bytes > this.bindingLimit) {
+      throw new GpuOutOfMemoryError(bytes, `tensor ${label} of ${bytes} bytes exceeds the storage binding limit of ${this.bindingLimit} bytes`);
     }
     const { buffer, reused } = this.pool.acquire(bytes, STORAGE_USAGE, label);
     if (reused && zero) {

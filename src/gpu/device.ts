@@ -7,6 +7,8 @@ export interface AcquiredDevice {
   device: GPUDevice;
   /** vendor / architecture / description, for reports and the page's header. */
   info: { vendor: string; architecture: string; description: string; isFallback: boolean };
+  /** The largest storage binding the engine will use: the device's, or less when lowered for tests. */
+  bindingLimit: number;
 }
 
 /** Limits worth raising to the adapter's maximum: GPT-2's 154 MB embedding exceeds the 128 MiB default binding. */
@@ -18,7 +20,7 @@ const RAISED_LIMITS = [
 
 export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
-  /** Lower the binding limit below the adapter's (tests of the split path for large tensors). */
+  /** Lower the storage-binding limit the engine uses below the device's (tests of the large-tensor paths). */
   maxStorageBufferBindingSize?: number;
   label?: string;
 }
@@ -38,10 +40,6 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
     const v = (adapter.limits as unknown as Record<string, number | undefined>)[name];
     if (typeof v === 'number') requiredLimits[name] = v;
   }
-  if (opts.maxStorageBufferBindingSize !== undefined) {
-    requiredLimits.maxStorageBufferBindingSize = Math.min(
-      requiredLimits.maxStorageBufferBindingSize ?? opts.maxStorageBufferBindingSize, opts.maxStorageBufferBindingSize);
-  }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
   const device = await adapter.requestDevice({ label: opts.label ?? 'dynrank', requiredLimits, requiredFeatures: features });
@@ -49,6 +47,8 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
   return {
     adapter,
     device,
+    // A device cannot be asked for less than the default limits, so a lower test limit is enforced by the engine.
+    bindingLimit: Math.min(device.limits.maxStorageBufferBindingSize, opts.maxStorageBufferBindingSize ?? Infinity),
     info: {
       vendor: ai.vendor ?? '',
       architecture: ai.architecture ?? '',

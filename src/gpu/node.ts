@@ -39,7 +39,9 @@ export async function nodeGpu(): Promise<GPU> {
 export async function createNodeContext(opts: AcquireOptions = {}): Promise<GpuContext> {
   const gpu = await nodeGpu();
   try {
-    return new GpuContext(await acquireDevice(gpu, opts));
+    const ctx = new GpuContext(await acquireDevice(gpu, opts));
+    ctx.debug = process.env.DYNRANK_GPU_DEBUG === '1';
+    return ctx;
   } catch (e) {
     if (e instanceof NoWebGPUError) {
       throw new NoWebGPUError(

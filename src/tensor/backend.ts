@@ -89,6 +89,9 @@ export interface Backend {
   scale(out: Tensor, a: Tensor, s: number): void;
   /** out += alpha * x */
   axpy(out: Tensor, x: Tensor, alpha: number): void;
+  tanh(out: Tensor, x: Tensor): void;
+  /** dx = (1 - y^2) * dout, from the saved output y = tanh(x). */
+  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void;
   gelu(out: Tensor, x: Tensor, kind: GeluKind): void;
   /** dx (+)= gelu'(x) * dout */
   geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate?: boolean): void;

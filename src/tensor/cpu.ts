@@ -5,7 +5,7 @@ import type { AdamWParams, AttentionParams, Backend, DType, GeluKind, MatmulPara
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../ops/crossEntropy';
-import { addRef, axpyRef, mulRef, scaleRef } from '../ops/elementwise';
+import { addRef, axpyRef, mulRef, scaleRef, tanhBackwardRef, tanhRef } from '../ops/elementwise';
 import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
 import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
@@ -64,6 +64,8 @@ export class CpuBackend implements Backend {
   mul(out: Tensor, a: Tensor, b: Tensor): void { mulRef(f(out), f(a), f(b)); }
   scale(out: Tensor, a: Tensor, s: number): void { scaleRef(f(out), f(a), s); }
   axpy(out: Tensor, x: Tensor, alpha: number): void { axpyRef(f(out), f(x), alpha); }
+  tanh(out: Tensor, x: Tensor): void { tanhRef(f(out), f(x)); }
+  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void { tanhBackwardRef(f(dx), f(y), f(dout)); }
   gelu(out: Tensor, x: Tensor, kind: GeluKind): void { geluRef(f(out), f(x), kind); }
   geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
     geluBackwardRef(f(dx), f(x), f(dout), kind, accumulate);

@@ -29,6 +29,14 @@ export function axpy(ctx: GpuContext, out: GpuTensor, x: GpuTensor, alpha: numbe
   run(ctx, 'axpy_forward', out, x, undefined, alpha);
 }
 
+export function tanh(ctx: GpuContext, out: GpuTensor, x: GpuTensor): void {
+  run(ctx, 'tanh_forward', out, x, undefined);
+}
+
+export function tanhBackward(ctx: GpuContext, dx: GpuTensor, y: GpuTensor, dout: GpuTensor): void {
+  run(ctx, 'tanh_backward', dx, y, dout);
+}
+
 /** Fills with a value; zero uses clearBuffer instead (no dispatch). */
 export function fill(ctx: GpuContext, out: GpuTensor, value: number): void {
   if (value === 0) ctx.clear(out);

@@ -1,0 +1,191 @@
+// Scaled dot-product attention (src/ops/attention.ts is the reference). Forward: one invocation per (b,h,i) query row.
+// Backward: three dispatches, each with ONE writable gradient binding `dx`, because dq, dk and dv may be views of one
+// dqkv buffer (binding it read_write twice in a dispatch is invalid). Forward and backward entries alias binding slots.
+
+struct Params {
+  B: u32, T: u32, H: u32, D: u32,
+  q_stride: u32, q_off: u32,
+  k_stride: u32, k_off: u32,
+  v_stride: u32, v_off: u32,
+  causal: u32,
+  scale: f32,
+  // The view the backward entry writes (dq, dk or dv): row stride and start channel in dx.
+  x_stride: u32, x_off: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// q, k, v may be one fused qkv buffer: every entry binds them read-only.
+@group(0) @binding(3) var<storage, read> q: array<f32>;
+@group(0) @binding(4) var<storage, read> k: array<f32>;
+@group(0) @binding(5) var<storage, read> v: array<f32>;
+// Forward only.
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> att: array<f32>;
+@group(0) @binding(6) var<storage, read> key_mask: array<i32>;
+// Backward only (no entry point uses both sets, so the binding numbers may repeat).
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rowsum: array<f32>;
+@group(0) @binding(6) var<storage, read> dout: array<f32>;
+@group(0) @binding(7) var<storage, read> att_in: array<f32>;
+
+// A finite stand-in for -inf: WGSL does not promise IEEE infinities at run time.
+const NEG_BIG: f32 = -3.0e38;
+
+fn q_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.q_stride + p.q_off + h * p.D; }
+fn k_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.k_stride + p.k_off + h * p.D; }
+fn v_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.v_stride + p.v_off + h * p.D; }
+fn o_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.H * p.D + h * p.D; }
+
+// Keys [0, key_end(i)) are visible to query i before the key mask.
+fn key_end(i: u32) -> u32 { return select(p.T, i + 1u, p.causal != 0u); }
+// First query that can see key j.
+fn query_start(j: u32) -> u32 { return select(0u, j, p.causal != 0u); }
+
+fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let qi = q_at(b, i, h);
+  let kj = k_at(b, j, h);
+  var s = 0.0;
+  for (var d = 0u; d < p.D; d++) { s += q[qi + d] * k[kj + d]; }
+  return s * p.scale;
+}
+
+// att[arow + j] holds exp(s_j - max) for visible keys and 0 for masked ones; normalises it and writes out_i.
+fn normalise_and_mix(b: u32, h: u32, i: u32, arow: u32, jend: u32, sum: f32) {
+  // sum >= 1 when any key is visible; 0 means every key is masked: the row and its output are zeros, not NaN.
+  var inv = 0.0;
+  if (sum > 0.0) { inv = 1.0 / sum; }
+  for (var j = 0u; j < jend; j++) { att[arow + j] *= inv; }
+  for (var j = jend; j < p.T; j++) { att[arow + j] = 0.0; }
+  let oi = o_at(b, i, h);
+  for (var d = 0u; d < p.D; d++) {
+    var acc = 0.0;
+    for (var j = 0u; j < jend; j++) { acc += att[arow + j] * v[v_at(b, j, h) + d]; }
+    out[oi + d] = acc;
+  }
+}
+
+@compute @workgroup_size(64)
+fn attention_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = flat_index(gid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let arow = r * p.T;
+  let jend = key_end(i);
+  var m = NEG_BIG;
+  for (var j = 0u; j < jend; j++) {
+    let s = score(b, h, i, j);
+    att[arow + j] = s;
+    m = max(m, s);
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < jend; j++) {
+    let e = exp(att[arow + j] - m);
+    att[arow + j] = e;
+    sum += e;
+  }
+  normalise_and_mix(b, h, i, arow, jend, sum);
+}
+
+// As attention_forward, with keys where key_mask[b, j] == 0 masked (probability exactly 0).
+@compute @workgroup_size(64)
+fn attention_forward_masked(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = flat_index(gid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let arow = r * p.T;
+  let jend = key_end(i);
+  var m = NEG_BIG;
+  for (var j = 0u; j < jend; j++) {
+    if (key_mask[b * p.T + j] != 0) {
+      let s = score(b, h, i, j);
+      att[arow + j] = s;
+      m = max(m, s);
+    }
+  }
+  var sum = 0.0;
+  for (var j = 0u; j < jend; j++) {
+    var e = 0.0;
+    if (key_mask[b * p.T + j] != 0) { e = exp(att[arow + j] - m); }
+    att[arow + j] = e;
+    sum += e;
+  }
+  normalise_and_mix(b, h, i, arow, jend, sum);
+}
+
+// datt_ij = dout_i . v_j
+fn datt(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let oi = o_at(b, i, h);
+  let vj = v_at(b, j, h);
+  var s = 0.0;
+  for (var d = 0u; d < p.D; d++) { s += dout[oi + d] * v[vj + d]; }
+  return s;
+}
+
+// One invocation per query row (b,h,i): rowsum_i = sum_j att_ij datt_ij (kept for the dk pass), then
+// dq_i = scale sum_j dpre_ij k_j with dpre_ij = att_ij (datt_ij - rowsum_i). Masked entries (att 0) are skipped: exact.
+@compute @workgroup_size(64)
+fn attention_backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = flat_index(gid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let arow = r * p.T;
+  let jend = key_end(i);
+  var rs = 0.0;
+  for (var j = 0u; j < jend; j++) {
+    let a = att_in[arow + j];
+    if (a != 0.0) { rs += a * datt(b, h, i, j); }
+  }
+  rowsum[r] = rs;
+  let xi = (b * p.T + i) * p.x_stride + p.x_off + h * p.D;
+  for (var d = 0u; d < p.D; d++) { dx[xi + d] = 0.0; }
+  for (var j = 0u; j < jend; j++) {
+    let a = att_in[arow + j];
+    if (a == 0.0) { continue; }
+    let g = p.scale * a * (datt(b, h, i, j) - rs);
+    let kj = k_at(b, j, h);
+    for (var d = 0u; d < p.D; d++) { dx[xi + d] += g * k[kj + d]; }
+  }
+}
+
+// One invocation per key row (b,h,j): dk_j = scale sum_i dpre_ij q_i, reading rowsum from attention_backward_dq.
+@compute @workgroup_size(64)
+fn attention_backward_dk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = flat_index(gid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let j = r % p.T;
+  let bh = r / p.T;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let xj = (b * p.T + j) * p.x_stride + p.x_off + h * p.D;
+  for (var d = 0u; d < p.D; d++) { dx[xj + d] = 0.0; }
+  for (var i = query_start(j); i < p.T; i++) {
+    let a = att_in[(bh * p.T + i) * p.T + j];
+    if (a == 0.0) { continue; }
+    let g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]);
+    let qi = q_at(b, i, h);
+    for (var d = 0u; d < p.D; d++) { dx[xj + d] += g * q[qi + d]; }
+  }
+}
+
+// One invocation per element (b,j,c) of dv: dv_j = sum_i att_ij dout_i.
+@compute @workgroup_size(64)
+fn attention_backward_dv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let n = flat_index(gid, nwg);
+  let C = p.H * p.D;
+  if (n >= p.B * p.T * C) { return; }
+  let c = n % C;
+  let j = (n / C) % p.T;
+  let b = n / (C * p.T);
+  let h = c / p.D;
+  var acc = 0.0;
+  for (var i = query_start(j); i < p.T; i++) {
+    acc += att_in[(((b * p.H + h) * p.T + i) * p.T) + j] * dout[(b * p.T + i) * C + c];
+  }
+  dx[(b * p.T + j) * p.x_stride + p.x_off + c] = acc;
+}

@@ -1,0 +1,136 @@
+// Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/32), ceil(M/32), batch).
+// Each 8x8 workgroup computes a 32x32 output tile, each invocation a 4x4 register block; K advances in tiles of 32
+// staged in workgroup memory (2 x 4 KiB). sum_rows_forward (the bias gradient) shares the Params struct.
+
+struct Params {
+  M: u32,
+  K: u32,
+  N: u32,
+  trans_a: u32,
+  trans_b: u32,
+  // Elements between batch entries of a, b (0 for a broadcast b) and out.
+  stride_a: u32,
+  stride_b: u32,
+  stride_out: u32,
+  accumulate: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+const TILE: u32 = 32u;
+const TK: u32 = 32u;
+// TILE / 4: vec4 columns per tile row, and the workgroup's side.
+const TV: u32 = 8u;
+
+// as_[k * TV + m/4][m%4] = opA(a)(m, k); bs[k * TV + n/4][n%4] = opB(b)(k, n): the inner loop reads one vec4 of each.
+var<workgroup> as_: array<vec4<f32>, 256>;
+var<workgroup> bs: array<vec4<f32>, 256>;
+
+// The 4x4 block of alpha-free products for invocation lid of workgroup wid; rows lid.y*4.., cols lid.x*4.. of the tile.
+fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
+  let row0 = wid.y * TILE;
+  let col0 = wid.x * TILE;
+  let base_a = wid.z * p.stride_a;
+  let base_b = wid.z * p.stride_b;
+  let flat = lid.y * TV + lid.x;
+  let ta = p.trans_a != 0u;
+  let tb = p.trans_b != 0u;
+  var acc: array<vec4<f32>, 4>;
+  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+    // 1024 elements per operand tile, 16 per invocation. Consecutive invocations read consecutive addresses of the
+    // stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
+    for (var e = 0u; e < 16u; e++) {
+      let idx = flat + e * 64u;
+      let hi = idx / TILE;
+      let lo = idx % TILE;
+      let am = select(hi, lo, ta);
+      let ak = select(lo, hi, ta);
+      let gm = row0 + am;
+      let gk = k0 + ak;
+      var av = 0.0;
+      if (gm < p.M && gk < p.K) {
+        av = a[base_a + select(gm * p.K + gk, gk * p.M + gm, ta)];
+      }
+      as_[ak * TV + am / 4u][am % 4u] = av;
+
+      let bk = select(hi, lo, tb);
+      let bn = select(lo, hi, tb);
+      let gn = col0 + bn;
+      let gk2 = k0 + bk;
+      var bv = 0.0;
+      if (gn < p.N && gk2 < p.K) {
+        bv = b[base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb)];
+      }
+      bs[bk * TV + bn / 4u][bn % 4u] = bv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < TK; k++) {
+      let x = as_[k * TV + lid.y];
+      let y = bs[k * TV + lid.x];
+      acc[0] += x.x * y;
+      acc[1] += x.y * y;
+      acc[2] += x.z * y;
+      acc[3] += x.w * y;
+    }
+    workgroupBarrier();
+  }
+  return acc;
+}
+
+fn mm_store(acc: array<vec4<f32>, 4>, bias4: vec4<f32>, lid: vec3<u32>, wid: vec3<u32>) {
+  let col = wid.x * TILE + lid.x * 4u;
+  let base = wid.z * p.stride_out;
+  for (var r = 0u; r < 4u; r++) {
+    let row = wid.y * TILE + lid.y * 4u + r;
+    if (row >= p.M) { return; }
+    let v = p.alpha * acc[r] + bias4;
+    for (var c = 0u; c < 4u; c++) {
+      if (col + c < p.N) {
+        let o = base + row * p.N + col + c;
+        out[o] = select(0.0, out[o], p.accumulate != 0u) + v[c];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let acc = mm_block(lid, wid);
+  mm_store(acc, vec4<f32>(0.0), lid, wid);
+}
+
+@compute @workgroup_size(8, 8)
+fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let acc = mm_block(lid, wid);
+  let col = wid.x * TILE + lid.x * 4u;
+  var bias4 = vec4<f32>(0.0);
+  for (var c = 0u; c < 4u; c++) {
+    if (col + c < p.N) { bias4[c] = bias[col + c]; }
+  }
+  mm_store(acc, bias4, lid, wid);
+}
+
+// out(N) (+)= sum over rows of a(M,N). Workgroup (32, 8): 32 columns, 8 lanes striding over the rows, then the
+// 8 partials of each column are added in a fixed order (deterministic). Grid (ceil(N/32)).
+var<workgroup> rows_part: array<array<f32, 32>, 8>;
+
+@compute @workgroup_size(32, 8)
+fn sum_rows_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let col = wid.x * 32u + lid.x;
+  var s = 0.0;
+  if (col < p.N) {
+    for (var r = lid.y; r < p.M; r += 8u) { s += a[r * p.N + col]; }
+  }
+  rows_part[lid.y][lid.x] = s;
+  workgroupBarrier();
+  if (lid.y == 0u && col < p.N) {
+    var t = 0.0;
+    for (var i = 0u; i < 8u; i++) { t += rows_part[i][lid.x]; }
+    out[col] = select(0.0, out[col], p.accumulate != 0u) + t;
+  }
+}

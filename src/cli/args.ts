@@ -1,0 +1,45 @@
+// A small argv parser: `--key value`, `--flag`, and positionals. Unknown options are errors with the valid list.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface ParsedArgs {
+  positionals: string[];
+  options: Map<string, string | true>;
+}
+
+export function parseArgs(argv: string[], known: Record<string, 'value' | 'flag'>): ParsedArgs {
+  const options = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    const [k, inline] = a.slice(2).split(/=(.*)/s, 2);
+    const kind = known[k];
+    if (!kind) throw new UsageError(`unknown option --${k}; valid: ${Object.keys(known).map((o) => `--${o}`).join(' ')}`);
+    if (kind === 'flag') { options.set(k, true); continue; }
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new UsageError(`--${k} needs a value`);
+    options.set(k, v);
+  }
+  return { positionals, options };
+}
+
+export function str(a: ParsedArgs, key: string, dflt?: string): string {
+  const v = a.options.get(key);
+  if (typeof v === 'string') return v;
+  if (dflt !== undefined) return dflt;
+  throw new UsageError(`--${key} is required`);
+}
+
+export function num(a: ParsedArgs, key: string, dflt?: number): number {
+  const v = a.options.get(key);
+  if (v === undefined) {
+    if (dflt === undefined) throw new UsageError(`--${key} is required`);
+    return dflt;
+  }
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got ${String(v)}`);
+  return n;
+}

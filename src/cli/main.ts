@@ -1,0 +1,97 @@
+// The `dynrank` command line: model inspection and logits now; training and evaluation build on the same loop.
+
+import { writeFile } from 'node:fs/promises';
+import { encoderBatch, uploadEncoderBatch } from '../models/batch';
+import { instantiate, parameterCount, readModelFiles } from '../models/load';
+import { resolveModelArg } from '../models/node';
+import type { Backend } from '../tensor/backend';
+import { CpuBackend } from '../tensor/cpu';
+import { parseArgs, str, UsageError, type ParsedArgs } from './args';
+
+const USAGE = `usage:
+  dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
+  dynrank logits --model <...> --text "<text>" [--out f.json] [--backend webgpu|cpu]`;
+
+const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', out: 'value', help: 'flag' } as const;
+
+async function backendFor(name: string): Promise<Backend> {
+  if (name === 'cpu') return new CpuBackend();
+  if (name !== 'webgpu') throw new UsageError(`--backend must be webgpu or cpu, got ${name}`);
+  const [{ createNodeContext }, { GpuBackend }] = await Promise.all([import('../gpu/node'), import('../gpu/backend')]);
+  return new GpuBackend(await createNodeContext());
+}
+
+function source(a: ParsedArgs) {
+  return resolveModelArg(str(a, 'model'), {
+    hubBase: a.options.get('hub-base') as string | undefined,
+    cacheDir: (a.options.get('cache-dir') as string | undefined) ?? `${process.env.HOME ?? '.'}/.cache/dynrank`,
+    onProgress: (p) => process.stderr.write(`\rdownloading ${p.file}: ${(p.loaded / 2 ** 20).toFixed(1)} MiB${p.total ? ` of ${(p.total / 2 ** 20).toFixed(1)}` : ''}`),
+  });
+}
+
+async function info(a: ParsedArgs): Promise<string> {
+  const { config, weights, tokenizer } = await readModelFiles(source(a));
+  const modules = config.kind === 'gpt2'
+    ? Array.from({ length: config.arch.nLayer }, (_, l) => [
+      [`h.${l}.attn.c_attn`, config.arch.nEmbd, 3 * config.arch.nEmbd], [`h.${l}.attn.c_proj`, config.arch.nEmbd, config.arch.nEmbd],
+      [`h.${l}.mlp.c_fc`, config.arch.nEmbd, config.arch.nInner], [`h.${l}.mlp.c_proj`, config.arch.nInner, config.arch.nEmbd]]).flat()
+    : Array.from({ length: config.arch.layers }, (_, l) => {
+      const C = config.arch.hidden, F = config.arch.intermediate, p = `encoder.layer.${l}.`;
+      return [[`${p}attention.self.query`, C, C], [`${p}attention.self.key`, C, C], [`${p}attention.self.value`, C, C],
+        [`${p}attention.output.dense`, C, C], [`${p}intermediate.dense`, C, F], [`${p}output.dense`, F, C]];
+    }).flat();
+  const arch = config.kind === 'gpt2'
+    ? { layers: config.arch.nLayer, hidden: config.arch.nEmbd, heads: config.arch.nHead, vocab: config.arch.vocabSize, maxPositions: config.arch.nPositions }
+    : { layers: config.arch.layers, hidden: config.arch.hidden, heads: config.arch.heads, vocab: config.arch.vocabSize, maxPositions: config.arch.maxPositions, labels: config.labels };
+  return JSON.stringify({
+    modelType: config.kind, task: config.task, ...arch, parameters: parameterCount(weights), tokenizerVocab: tokenizer.vocabSize,
+    initialized: weights.initialized,
+    adaptableModules: (modules as [string, number, number][]).map(([name, inF, outF]) => ({ name, in: inF, out: outF })),
+  }, null, 2);
+}
+
+async function logits(a: ParsedArgs): Promise<string> {
+  const src = source(a);
+  const text = str(a, 'text');
+  const be = await backendFor(str(a, 'backend', 'webgpu'));
+  const { config, tokenizer, weights } = await readModelFiles(src);
+  const m = instantiate(be, config, tokenizer, weights, src.name);
+  const enc = tokenizer.encode(text);
+  if (enc.ids.length === 0) throw new UsageError('--text tokenizes to nothing');
+  let rows: number[][];
+  if (m.kind === 'gpt2') {
+    const T = enc.ids.length, V = m.config.arch.vocabSize;
+    const ids = be.fromArray(Int32Array.from(enc.ids), [T], 'ids');
+    const out = (await be.read(m.net.forward(ids, 1, T))) as Float32Array;
+    rows = Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * V, (t + 1) * V)));
+  } else {
+    const batch = uploadEncoderBatch(be, encoderBatch([enc], m.config.arch));
+    const out = (await be.read(m.net.forward(batch))) as Float32Array;
+    rows = [Array.from(out)];
+  }
+  const json = JSON.stringify({ input_ids: enc.ids, logits: rows });
+  const outFile = a.options.get('out');
+  if (typeof outFile === 'string') {
+    await writeFile(outFile, json);
+    return `wrote ${outFile}`;
+  }
+  return json;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    if (!cmd || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
+    const a = parseArgs(rest, MODEL_OPTS);
+    if (cmd === 'info') console.log(await info(a));
+    else if (cmd === 'logits') console.log(await logits(a));
+    else throw new UsageError(`unknown command ${cmd}`);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    console.error(`dynrank ${cmd}: ${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`);
+    if (e instanceof UsageError) console.error(USAGE);
+    return e instanceof UsageError ? 2 : 1;
+  }
+}

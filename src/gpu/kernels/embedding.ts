@@ -1,0 +1,31 @@
+// Launchers for shaders/embedding.wgsl: token gather and its deterministic scatter-add backward.
+
+import code from '../../../shaders/embedding.wgsl?raw';
+import { grid1d, type GpuContext, type GpuTensor } from '../context';
+
+const shader = { name: 'embedding', code };
+/** Invocations the backward aims for; more vocabulary chunks only add id compares, so stop at a GPU's worth. */
+const TARGET_INVOCATIONS = 16384;
+
+/** out(N,C) = W[ids[n]]; an id outside [0, V) (V = W.size / C) yields a zero row instead of a RangeError. */
+export function embedding(ctx: GpuContext, out: GpuTensor, ids: GpuTensor, W: GpuTensor, N: number, C: number): void {
+  const V = Math.floor(W.size / C);
+  ctx.dispatch({
+    shader, entry: 'embedding_forward', bindings: [undefined, out, ids, W],
+    params: { format: 'uuuu', values: [N, C, V, 1] },
+    workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
+  });
+}
+
+/** dW(V,C)[ids[n]] += dout(N,C)[n] without atomics, bitwise equal to the CPU reference; bad ids are skipped. */
+export function embeddingBackward(ctx: GpuContext, dW: GpuTensor, ids: GpuTensor, dout: GpuTensor, N: number, C: number,
+  V: number): void {
+  const cGroups = Math.ceil(C / 64);
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const chunks = Math.max(1, Math.min(V, maxDim, Math.ceil(TARGET_INVOCATIONS / (cGroups * 64))));
+  ctx.dispatch({
+    shader, entry: 'embedding_backward', bindings: [undefined, dW, ids, dout],
+    params: { format: 'uuuu', values: [N, C, V, chunks] },
+    workgroups: [cGroups, chunks],
+  });
+}

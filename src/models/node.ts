@@ -1,0 +1,43 @@
+// Node-only sources and cache: a model folder on disk, and a download cache directory. Never imported by the page.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { DownloadError, hubSource, urlSource, type FileCache, type ModelSource } from './sources';
+
+export function dirSource(dir: string): ModelSource {
+  const root = resolve(dir);
+  return {
+    name: root,
+    get: async (file, optional = false) => {
+      const p = join(root, file);
+      if (!existsSync(p)) {
+        if (optional) return null;
+        throw new DownloadError(file, p, `${file} is missing from the folder ${root}.`);
+      }
+      return new Uint8Array(await readFile(p));
+    },
+  };
+}
+
+export function dirCache(dir: string): FileCache {
+  const path = (key: string) => join(dir, createHash('sha256').update(key).digest('hex'));
+  return {
+    get: async (key) => (existsSync(path(key)) ? new Uint8Array(await readFile(path(key))) : null),
+    put: async (key, data) => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(path(key), data);
+    },
+  };
+}
+
+/** `--model` as the CLI takes it: a folder, a bundled demo name, an http(s) URL of a folder, or a hub id. */
+export function resolveModelArg(arg: string, opts: { hubBase?: string; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total: number | null }) => void } = {}): ModelSource {
+  const cache = opts.cacheDir ? dirCache(opts.cacheDir) : undefined;
+  if (existsSync(arg)) return dirSource(arg);
+  const bundled = resolve(new URL('../../public/models/', import.meta.url).pathname, arg);
+  if (/^[\w.-]+$/.test(arg) && existsSync(join(bundled, 'config.json'))) return dirSource(bundled);
+  if (/^https?:\/\//.test(arg)) return urlSource(arg, { cache, onProgress: opts.onProgress });
+  return hubSource(arg, { hubBase: opts.hubBase, cache, onProgress: opts.onProgress });
+}

@@ -1,0 +1,198 @@
+// BERT / RoBERTa encoders with their sequence-classification heads, explicit forward and backward.
+// Post-LN blocks, erf GELU, padding masks, token types; RoBERTa's position offset is applied where position ids are
+// built (src/models). Heads: BERT pooler (frozen, part of the backbone) + `classifier`; RoBERTa `classifier.dense` +
+// `classifier.out_proj`. The base model runs without dropout (eval mode); adapters carry their own.
+
+import type { Backend, Tensor } from '../tensor/backend';
+import { Linear } from './linear';
+import { ParamStore } from './params';
+
+export interface BertConfig {
+  variant: 'bert' | 'roberta';
+  vocabSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  intermediate: number;
+  maxPositions: number;
+  typeVocab: number;
+  eps: number;
+  numLabels: number;
+  padTokenId: number;
+}
+
+interface Layer {
+  q: Linear; k: Linear; v: Linear; o: Linear; inter: Linear; out: Linear;
+  ln1w: Tensor; ln1b: Tensor; ln2w: Tensor; ln2b: Tensor;
+}
+
+/** The tensors of one encoder input batch; all (B*T) i32. */
+export interface EncoderBatch {
+  ids: Tensor; typeIds: Tensor; posIds: Tensor; mask: Tensor;
+  /** Row index b*T of each sequence's first token (B) i32. */
+  clsRows: Tensor;
+  B: number; T: number;
+}
+
+export const BERT_ADAPTABLE = ['attention.self.query', 'attention.self.key', 'attention.self.value',
+  'attention.output.dense', 'intermediate.dense', 'output.dense'] as const;
+
+export class BertClassifier {
+  readonly layers: Layer[] = [];
+  readonly head: { dense: Linear; out: Linear };
+  private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
+  private ws: ReturnType<BertClassifier['alloc']> | null = null;
+
+  constructor(readonly be: Backend, readonly cfg: BertConfig, readonly params: ParamStore) {
+    const { hidden: C, intermediate: F, numLabels: L } = cfg;
+    const g = (n: string, s: number[]) => params.get(n, s);
+    this.emb = {
+      word: g('embeddings.word_embeddings.weight', [cfg.vocabSize, C]),
+      pos: g('embeddings.position_embeddings.weight', [cfg.maxPositions, C]),
+      type: g('embeddings.token_type_embeddings.weight', [cfg.typeVocab, C]),
+      lnw: g('embeddings.LayerNorm.weight', [C]), lnb: g('embeddings.LayerNorm.bias', [C]),
+    };
+    const lin = (n: string, i: number, o: number) => new Linear(n, i, o, 'out_in', g(`${n}.weight`, [o, i]), g(`${n}.bias`, [o]));
+    for (let l = 0; l < cfg.layers; l++) {
+      const p = `encoder.layer.${l}.`;
+      this.layers.push({
+        q: lin(`${p}attention.self.query`, C, C), k: lin(`${p}attention.self.key`, C, C),
+        v: lin(`${p}attention.self.value`, C, C), o: lin(`${p}attention.output.dense`, C, C),
+        inter: lin(`${p}intermediate.dense`, C, F), out: lin(`${p}output.dense`, F, C),
+        ln1w: g(`${p}attention.output.LayerNorm.weight`, [C]), ln1b: g(`${p}attention.output.LayerNorm.bias`, [C]),
+        ln2w: g(`${p}output.LayerNorm.weight`, [C]), ln2b: g(`${p}output.LayerNorm.bias`, [C]),
+      });
+    }
+    this.head = cfg.variant === 'bert'
+      ? { dense: lin('pooler.dense', C, C), out: lin('classifier', C, L) }
+      : { dense: lin('classifier.dense', C, C), out: lin('classifier.out_proj', C, L) };
+    // The classification head is always trained (PEFT's modules_to_save); BERT's pooler belongs to the backbone.
+    for (const h of cfg.variant === 'bert' ? [this.head.out] : [this.head.dense, this.head.out]) {
+      h.dW = params.grad(`${h.name}.weight`);
+      h.db = params.grad(`${h.name}.bias`);
+    }
+  }
+
+  /** Every adaptable linear layer of the encoder, named as in the checkpoint (`encoder.layer.0.attention.self.query`). */
+  linears(): Linear[] {
+    return this.layers.flatMap((l) => [l.q, l.k, l.v, l.o, l.inter, l.out]);
+  }
+
+  enableFullTraining(): void {
+    for (const lin of [...this.linears(), this.head.dense]) {
+      lin.dW = this.params.grad(`${lin.name}.weight`);
+      lin.db = this.params.grad(`${lin.name}.bias`);
+    }
+  }
+
+  enableAllGradients(): void {
+    this.enableFullTraining();
+    for (const name of this.params.tensors.keys()) this.params.grad(name);
+  }
+
+  private alloc(B: number, T: number) {
+    const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg, N = B * T;
+    const z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
+    return {
+      B, T,
+      e1: z([N, C], 'word emb'), e2: z([N, C], 'pos emb'), e3: z([N, C], 'type emb'), e12: z([N, C], 'emb sum'), eSum: z([N, C], 'emb sum'),
+      x0: z([N, C], 'x0'), eMean: z([N], 'mean'), eRstd: z([N], 'rstd'),
+      ls: this.layers.map((_, l) => ({
+        q: z([N, C], `q ${l}`), k: z([N, C], `k ${l}`), v: z([N, C], `v ${l}`), att: z([B, H, T, T], `att ${l}`),
+        ctx: z([N, C], `ctx ${l}`), ao: z([N, C], `ao ${l}`), r1: z([N, C], `r1 ${l}`), x1: z([N, C], `x1 ${l}`),
+        m1: z([N], 'mean'), s1: z([N], 'rstd'), inter: z([N, F], `inter ${l}`), g: z([N, F], `gelu ${l}`),
+        o: z([N, C], `o ${l}`), r2: z([N, C], `r2 ${l}`), x2: z([N, C], `x2 ${l}`), m2: z([N], 'mean'), s2: z([N], 'rstd'),
+      })),
+      cls: z([B, C], 'cls'), pre: z([B, C], 'pooler pre'), pooled: z([B, C], 'pooled'), logits: z([B, L], 'logits'),
+      losses: z([B], 'losses'), valid: z([B], 'valid'), lossSum: z([1], 'loss sum'), count: z([1], 'count'),
+      one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
+      dlogits: z([B, L], 'dlogits'), dpooled: z([B, C], 'dpooled'), dpre: z([B, C], 'dpre'), dcls: z([B, C], 'dcls'),
+      dx: z([N, C], 'dx'), dr: z([N, C], 'dr'), dg: z([N, F], 'dg'), dinter: z([N, F], 'dinter'), dctx: z([N, C], 'dctx'),
+      dq: z([N, C], 'dq'), dk: z([N, C], 'dk'), dv: z([N, C], 'dv'),
+    };
+  }
+
+  private attP(B: number, T: number) {
+    const { hidden: C, heads: H } = this.cfg;
+    return { B, T, H, D: C / H, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0, causal: false };
+  }
+
+  /** Class logits (B, numLabels). The returned tensor is reused by the next call. */
+  forward(batch: EncoderBatch): Tensor {
+    const { B, T } = batch, be = this.be, { hidden: C, eps } = this.cfg, N = B * T;
+    if (!this.ws || this.ws.B !== B || this.ws.T !== T) this.ws = this.alloc(B, T);
+    const ws = this.ws, attP = this.attP(B, T);
+    be.embedding(ws.e1, batch.ids, this.emb.word, N, C);
+    be.embedding(ws.e2, batch.posIds, this.emb.pos, N, C);
+    be.embedding(ws.e3, batch.typeIds, this.emb.type, N, C);
+    be.add(ws.e12, ws.e1, ws.e2);
+    be.add(ws.eSum, ws.e12, ws.e3);
+    be.layernorm(ws.x0, ws.eMean, ws.eRstd, ws.eSum, this.emb.lnw, this.emb.lnb, N, C, eps);
+    let x = ws.x0;
+    this.layers.forEach((ly, l) => {
+      const a = ws.ls[l];
+      ly.q.forward(be, a.q, x, N);
+      ly.k.forward(be, a.k, x, N);
+      ly.v.forward(be, a.v, x, N);
+      be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, attP);
+      ly.o.forward(be, a.ao, a.ctx, N);
+      be.add(a.r1, x, a.ao);
+      be.layernorm(a.x1, a.m1, a.s1, a.r1, ly.ln1w, ly.ln1b, N, C, eps);
+      ly.inter.forward(be, a.inter, a.x1, N);
+      be.gelu(a.g, a.inter, 'erf');
+      ly.out.forward(be, a.o, a.g, N);
+      be.add(a.r2, a.x1, a.o);
+      be.layernorm(a.x2, a.m2, a.s2, a.r2, ly.ln2w, ly.ln2b, N, C, eps);
+      x = a.x2;
+    });
+    be.embedding(ws.cls, batch.clsRows, x, B, C);
+    this.head.dense.forward(be, ws.pre, ws.cls, B);
+    be.tanh(ws.pooled, ws.pre);
+    this.head.out.forward(be, ws.logits, ws.pooled, B);
+    return ws.logits;
+  }
+
+  loss(labels: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
+    const be = this.be, ws = this.ws!;
+    be.crossEntropy(ws.losses, ws.valid, ws.logits, labels, ws.B, this.cfg.numLabels, ignoreIndex);
+    be.sum(ws.lossSum, ws.losses);
+    be.sum(ws.count, ws.valid);
+    return { lossSum: ws.lossSum, count: ws.count };
+  }
+
+  backward(batch: EncoderBatch, labels: Tensor, ignoreIndex = -100): void {
+    const be = this.be, ws = this.ws!, { B, T } = batch, { hidden: C } = this.cfg, N = B * T, attP = this.attP(B, T);
+    const gr = (n: string) => this.params.grads.get(n) ?? null;
+    be.crossEntropyBackward(ws.dlogits, ws.logits, labels, ws.one, ws.count, B, this.cfg.numLabels, ignoreIndex);
+    this.head.out.backward(be, ws.dpooled, ws.dlogits, ws.pooled, B);
+    be.tanhBackward(ws.dpre, ws.pooled, ws.dpooled);
+    this.head.dense.backward(be, ws.dcls, ws.dpre, ws.cls, B);
+    // Only the first token of each sequence feeds the head: scatter its gradient into an otherwise zero dx.
+    be.fill(ws.dx, 0);
+    be.embeddingBackward(ws.dx, batch.clsRows, ws.dcls, B, C, N);
+    for (let l = this.layers.length - 1; l >= 0; l--) {
+      const ly = this.layers[l], a = ws.ls[l], xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0, p = `encoder.layer.${l}.`;
+      // x2 = LN(x1 + out(gelu(inter(x1))))
+      be.layernormBackward(ws.dr, gr(`${p}output.LayerNorm.weight`), gr(`${p}output.LayerNorm.bias`), ws.dx, a.r2, ly.ln2w, a.m2, a.s2, N, C);
+      ly.out.backward(be, ws.dg, ws.dr, a.g, N);
+      be.geluBackward(ws.dinter, a.inter, ws.dg, 'erf');
+      be.copy(ws.dx, ws.dr);
+      ly.inter.backward(be, ws.dx, ws.dinter, a.x1, N, true);
+      // x1 = LN(x + o(attention(q(x), k(x), v(x))))
+      be.layernormBackward(ws.dr, gr(`${p}attention.output.LayerNorm.weight`), gr(`${p}attention.output.LayerNorm.bias`), ws.dx, a.r1, ly.ln1w, a.m1, a.s1, N, C);
+      ly.o.backward(be, ws.dctx, ws.dr, a.ctx, N);
+      be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.dctx, a.att, a.q, a.k, a.v, attP);
+      be.copy(ws.dx, ws.dr);
+      ly.q.backward(be, ws.dx, ws.dq, xIn, N, true);
+      ly.k.backward(be, ws.dx, ws.dk, xIn, N, true);
+      ly.v.backward(be, ws.dx, ws.dv, xIn, N, true);
+    }
+    const wordG = gr('embeddings.word_embeddings.weight'), posG = gr('embeddings.position_embeddings.weight');
+    const typeG = gr('embeddings.token_type_embeddings.weight'), lnwG = gr('embeddings.LayerNorm.weight');
+    if (!wordG && !posG && !typeG && !lnwG) return;
+    be.layernormBackward(ws.dr, lnwG, gr('embeddings.LayerNorm.bias'), ws.dx, ws.eSum, this.emb.lnw, ws.eMean, ws.eRstd, N, C);
+    if (wordG) be.embeddingBackward(wordG, batch.ids, ws.dr, N, C, this.cfg.vocabSize);
+    if (posG) be.embeddingBackward(posG, batch.posIds, ws.dr, N, C, this.cfg.maxPositions);
+    if (typeG) be.embeddingBackward(typeG, batch.typeIds, ws.dr, N, C, this.cfg.typeVocab);
+  }
+}

@@ -1,0 +1,178 @@
+// GPT-2 (causal LM) on the Backend interface: explicit forward and backward as in llm.c's train_gpt2.c.
+// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching, dropout in the base
+// model (fine-tuning runs the frozen model in eval mode; adapters carry their own dropout).
+
+import type { Backend, Tensor } from '../tensor/backend';
+import { Linear } from './linear';
+import { ParamStore } from './params';
+
+export interface Gpt2Config {
+  vocabSize: number;
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  nInner: number;
+  eps: number;
+}
+
+interface Block {
+  ln1w: Tensor; ln1b: Tensor; ln2w: Tensor; ln2b: Tensor;
+  attn: Linear; proj: Linear; fc: Linear; mlpProj: Linear;
+}
+
+/** Activations of one (B,T) shape, allocated once and reused every step. */
+interface Workspace {
+  B: number; T: number;
+  pos: Tensor; // (B*T) i32 position ids
+  x0: Tensor; tmp: Tensor; posEmb: Tensor; // (N,C)
+  layers: {
+    ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor; qkv: Tensor; att: Tensor; atty: Tensor;
+    x1: Tensor; ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor; fc: Tensor; fcGelu: Tensor; x2: Tensor;
+  }[];
+  lnf: Tensor; lnfMean: Tensor; lnfRstd: Tensor; logits: Tensor;
+  losses: Tensor; valid: Tensor; lossSum: Tensor; count: Tensor; one: Tensor;
+  // gradients of activations
+  dlogits: Tensor; dx: Tensor; dln: Tensor; dqkv: Tensor; datty: Tensor; dfc: Tensor; dfcGelu: Tensor;
+}
+
+export const GPT2_ADAPTABLE = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
+
+export class Gpt2 {
+  readonly blocks: Block[] = [];
+  readonly wte: Tensor;
+  readonly wpe: Tensor;
+  readonly lnfw: Tensor;
+  readonly lnfb: Tensor;
+  private ws: Workspace | null = null;
+
+  constructor(readonly be: Backend, readonly cfg: Gpt2Config, readonly params: ParamStore) {
+    const { nEmbd: C, vocabSize: V, nPositions: P, nInner: F } = cfg;
+    this.wte = params.get('wte.weight', [V, C]);
+    this.wpe = params.get('wpe.weight', [P, C]);
+    this.lnfw = params.get('ln_f.weight', [C]);
+    this.lnfb = params.get('ln_f.bias', [C]);
+    for (let l = 0; l < cfg.nLayer; l++) {
+      const p = `h.${l}.`;
+      const lin = (n: string, i: number, o: number) => new Linear(`${p}${n}`, i, o, 'in_out', params.get(`${p}${n}.weight`, [i, o]), params.get(`${p}${n}.bias`, [o]));
+      this.blocks.push({
+        ln1w: params.get(`${p}ln_1.weight`, [C]), ln1b: params.get(`${p}ln_1.bias`, [C]),
+        ln2w: params.get(`${p}ln_2.weight`, [C]), ln2b: params.get(`${p}ln_2.bias`, [C]),
+        attn: lin('attn.c_attn', C, 3 * C), proj: lin('attn.c_proj', C, C),
+        fc: lin('mlp.c_fc', C, F), mlpProj: lin('mlp.c_proj', F, C),
+      });
+    }
+  }
+
+  /** Every linear layer by its checkpoint module name (`h.0.attn.c_attn`), for adapter injection. */
+  linears(): Linear[] {
+    return this.blocks.flatMap((b) => [b.attn, b.proj, b.fc, b.mlpProj]);
+  }
+
+  /** Trains the base weights too (full fine-tuning): allocates their gradients. */
+  enableFullTraining(): void {
+    for (const lin of this.linears()) {
+      lin.dW = this.params.grad(`${lin.name}.weight`);
+      lin.db = lin.b ? this.params.grad(`${lin.name}.bias`) : null;
+    }
+  }
+
+  private workspace(B: number, T: number): Workspace {
+    if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
+    if (T > this.cfg.nPositions) throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
+    const be = this.be, { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg, N = B * T;
+    const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);
+    const pos = be.fromArray(Int32Array.from({ length: N }, (_, i) => i % T), [N], 'position ids');
+    this.ws = {
+      B, T, pos, x0: z([N, C], 'x0'), tmp: z([N, C], 'tmp'), posEmb: z([N, C], 'position embeddings'),
+      layers: this.blocks.map((_, l) => ({
+        ln1: z([N, C], `ln1 ${l}`), ln1Mean: z([N], 'mean'), ln1Rstd: z([N], 'rstd'), qkv: z([N, 3 * C], `qkv ${l}`),
+        att: z([B, H, T, T], `att ${l}`), atty: z([N, C], `atty ${l}`), x1: z([N, C], `x1 ${l}`),
+        ln2: z([N, C], `ln2 ${l}`), ln2Mean: z([N], 'mean'), ln2Rstd: z([N], 'rstd'), fc: z([N, F], `fc ${l}`),
+        fcGelu: z([N, F], `gelu ${l}`), x2: z([N, C], `x2 ${l}`),
+      })),
+      lnf: z([N, C], 'lnf'), lnfMean: z([N], 'mean'), lnfRstd: z([N], 'rstd'), logits: z([N, V], 'logits'),
+      losses: z([N], 'losses'), valid: z([N], 'valid'), lossSum: z([1], 'loss sum'), count: z([1], 'count'),
+      one: be.fromArray(new Float32Array([1]), [1], 'one'),
+      dlogits: z([N, V], 'dlogits'), dx: z([N, C], 'dx'), dln: z([N, C], 'dln'), dqkv: z([N, 3 * C], 'dqkv'),
+      datty: z([N, C], 'datty'), dfc: z([N, F], 'dfc'), dfcGelu: z([N, F], 'dgelu'),
+    };
+    return this.ws;
+  }
+
+  /** logits (B*T, V) for ids (B*T) i32. The returned tensor is reused by the next call. */
+  forward(ids: Tensor, B: number, T: number): Tensor {
+    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, nHead: H, eps } = this.cfg, N = B * T, D = C / H;
+    be.embedding(ws.tmp, ids, this.wte, N, C);
+    be.embedding(ws.posEmb, ws.pos, this.wpe, N, C);
+    be.add(ws.x0, ws.tmp, ws.posEmb);
+    let x = ws.x0;
+    const attP = { B, T, H, D, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C, causal: true };
+    this.blocks.forEach((blk, l) => {
+      const a = ws.layers[l];
+      be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
+      blk.attn.forward(be, a.qkv, a.ln1, N);
+      be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
+      blk.proj.forward(be, ws.tmp, a.atty, N);
+      be.add(a.x1, x, ws.tmp);
+      be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
+      blk.fc.forward(be, a.fc, a.ln2, N);
+      be.gelu(a.fcGelu, a.fc, 'tanh');
+      blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
+      be.add(a.x2, a.x1, ws.tmp);
+      x = a.x2;
+    });
+    be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
+    be.matmul(ws.logits, ws.lnf, this.wte, null, { M: N, K: C, N: this.cfg.vocabSize, transB: true });
+    return ws.logits;
+  }
+
+  /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
+  loss(targets: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
+    const be = this.be, ws = this.ws!, N = ws.B * ws.T;
+    be.crossEntropy(ws.losses, ws.valid, ws.logits, targets, N, this.cfg.vocabSize, ignoreIndex);
+    be.sum(ws.lossSum, ws.losses);
+    be.sum(ws.count, ws.valid);
+    return { lossSum: ws.lossSum, count: ws.count };
+  }
+
+  /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
+  backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
+    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, nHead: H, vocabSize: V } = this.cfg;
+    const N = B * T, D = C / H;
+    be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
+    // logits = lnf wte^T  =>  dlnf = dlogits wte; dwte += dlogits^T lnf
+    be.matmul(ws.dln, ws.dlogits, this.wte, null, { M: N, K: V, N: C });
+    const wteGrad = this.params.grads.get('wte.weight') ?? null;
+    if (wteGrad) be.matmul(wteGrad, ws.dlogits, ws.lnf, null, { M: V, K: N, N: C, transA: true, accumulate: true });
+    const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
+    be.layernormBackward(ws.dx, this.grads('ln_f.weight'), this.grads('ln_f.bias'), ws.dln, lastX, this.lnfw, ws.lnfMean, ws.lnfRstd, N, C);
+    const attP = { B, T, H, D, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C, causal: true };
+    for (let l = this.blocks.length - 1; l >= 0; l--) {
+      const blk = this.blocks[l], a = ws.layers[l], xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0, p = `h.${l}.`;
+      // x2 = x1 + mlpProj(gelu(fc(ln2(x1)))): dx flows to x1 directly and through the MLP.
+      blk.mlpProj.backward(be, ws.dfcGelu, ws.dx, a.fcGelu, N);
+      be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
+      blk.fc.backward(be, ws.dln, ws.dfc, a.ln2, N);
+      be.layernormBackward(ws.dx, this.grads(`${p}ln_2.weight`), this.grads(`${p}ln_2.bias`), ws.dln, a.x1, blk.ln2w, a.ln2Mean, a.ln2Rstd, N, C, true);
+      // x1 = x + proj(attention(attn(ln1(x))))
+      blk.proj.backward(be, ws.datty, ws.dx, a.atty, N);
+      be.attentionBackward(ws.dqkv, ws.dqkv, ws.dqkv, ws.datty, a.att, a.qkv, a.qkv, a.qkv, attP);
+      blk.attn.backward(be, ws.dln, ws.dqkv, a.ln1, N);
+      be.layernormBackward(ws.dx, this.grads(`${p}ln_1.weight`), this.grads(`${p}ln_1.bias`), ws.dln, xIn, blk.ln1w, a.ln1Mean, a.ln1Rstd, N, C, true);
+    }
+    if (wteGrad) be.embeddingBackward(wteGrad, ids, ws.dx, N, C, V);
+    const wpeGrad = this.params.grads.get('wpe.weight');
+    if (wpeGrad) be.embeddingBackward(wpeGrad, ws.pos, ws.dx, N, C, this.cfg.nPositions);
+  }
+
+  private grads(name: string): Tensor | null {
+    return this.params.grads.get(name) ?? null;
+  }
+
+  /** Allocates gradients for every parameter (embeddings and LayerNorms too): the golden-gradient tests use this. */
+  enableAllGradients(): void {
+    this.enableFullTraining();
+    for (const name of this.params.tensors.keys()) this.params.grad(name);
+  }
+}

@@ -1,0 +1,39 @@
+// Named parameters of a model on a backend, with optional gradients for the ones being trained.
+
+import type { Backend, Tensor } from '../tensor/backend';
+
+/** Thrown when a checkpoint lacks a tensor the architecture needs, or has it in the wrong shape. */
+export class WeightError extends Error {
+  override name = 'WeightError';
+}
+
+export class ParamStore {
+  readonly grads = new Map<string, Tensor>();
+
+  constructor(readonly be: Backend, readonly tensors: Map<string, Tensor>) {}
+
+  /** The tensor `name`, checked against the expected shape. */
+  get(name: string, shape: readonly number[]): Tensor {
+    const t = this.tensors.get(name);
+    if (!t) throw new WeightError(`the checkpoint has no tensor "${name}" (expected shape [${shape.join(', ')}])`);
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new WeightError(`tensor "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`);
+    }
+    return t;
+  }
+
+  /** The zero-initialised gradient of `name`, created on first use. */
+  grad(name: string): Tensor {
+    let g = this.grads.get(name);
+    if (!g) {
+      const t = this.tensors.get(name)!;
+      g = this.be.zeros(t.shape, 'f32', `d ${name}`);
+      this.grads.set(name, g);
+    }
+    return g;
+  }
+
+  zeroGrads(): void {
+    for (const g of this.grads.values()) this.be.fill(g, 0);
+  }
+}

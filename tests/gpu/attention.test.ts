@@ -1,0 +1,94 @@
+// WebGPU attention (forward and the three-dispatch backward) vs the float64 CPU reference: odd and realistic shapes,
+// causal and key-padded, fused qkv (q=k=v and dq=dk=dv one buffer) and separate/padded layouts.
+
+import { describe, expect, it } from 'vitest';
+import { attention, attentionBackward } from '../../src/gpu/kernels/attention';
+import type { GpuTensor } from '../../src/gpu/context';
+import { attentionBackwardRef, attentionRef } from '../../src/ops/attention';
+import type { AttentionParams } from '../../src/tensor/backend';
+import { expectClose, randArray } from '../helpers/check';
+import { gpuContext } from '../helpers/gpu';
+
+interface Case {
+  B: number; T: number; H: number; D: number;
+  causal: boolean;
+  /** Number of padded keys per batch entry: [start, end] of the row (left or right padding). */
+  pad: [number, number][] | null;
+  layout: 'fused' | { stride: number; offset: number };
+}
+
+const SENTINEL = 7;
+// f32 on the GPU vs f64 on the CPU: absolute 1e-5 plus 1e-4 relative (sums of up to T*D products of values in [-1, 1]).
+const ATOL = 1e-5, RTOL = 1e-4;
+
+const cases: [string, Case][] = [
+  ['odd 2x7x3x5, causal, fused qkv', { B: 2, T: 7, H: 3, D: 5, causal: true, pad: null, layout: 'fused' }],
+  ['odd 2x7x3x5, right padding, separate padded stride', { B: 2, T: 7, H: 3, D: 5, causal: false, pad: [[0, 2], [0, 6]],
+    layout: { stride: 19, offset: 3 } }],
+  ['odd 2x7x3x5, causal + left padding (fully masked rows), fused', { B: 2, T: 7, H: 3, D: 5, causal: true,
+    pad: [[1, 0], [3, 0]], layout: 'fused' }],
+  ['GPT-2 tiny 2x64x2x32, causal, fused qkv', { B: 2, T: 64, H: 2, D: 32, causal: true, pad: null, layout: 'fused' }],
+  ['BERT-like 2x64x2x32, right padding, separate (B,T,C)', { B: 2, T: 64, H: 2, D: 32, causal: false, pad: [[0, 0], [0, 23]],
+    layout: { stride: 64, offset: 0 } }],
+];
+
+describe.each(cases)('attention %s (webgpu vs cpu)', (_name, c) => {
+  it('out, att, dq, dk, dv', async () => {
+    const ctx = await gpuContext();
+    const { B, T, H, D } = c;
+    const C = H * D;
+    const fused = c.layout === 'fused';
+    const stride = fused ? 3 * C : (c.layout as { stride: number }).stride;
+    const off = fused ? [0, C, 2 * C] : new Array(3).fill((c.layout as { offset: number }).offset);
+    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: stride, qOffset: off[0], kStride: stride, kOffset: off[1],
+      vStride: stride, vOffset: off[2] };
+    const n = B * T * stride;
+    const hostIn = fused ? [randArray(n, 1)] : [randArray(n, 1), randArray(n, 2), randArray(n, 3)];
+    const pick = (i: number): number => (fused ? 0 : i);
+    const dout = randArray(B * T * C, 4);
+    let mask: Int32Array | null = null;
+    if (c.pad) {
+      mask = new Int32Array(B * T).fill(1);
+      c.pad.forEach(([left, right], b) => {
+        for (let t = 0; t < left; t++) mask![b * T + t] = 0;
+        for (let t = T - right; t < T; t++) mask![b * T + t] = 0;
+      });
+    }
+
+    // CPU reference in float64 on the same f32 inputs.
+    const in64 = hostIn.map((x) => Float64Array.from(x));
+    const out64 = new Float64Array(B * T * C), att64 = new Float64Array(B * H * T * T);
+    attentionRef(out64, att64, in64[pick(0)], in64[pick(1)], in64[pick(2)], mask, p);
+    const grad64 = in64.map((x) => new Float64Array(x.length).fill(SENTINEL));
+    attentionBackwardRef(grad64[pick(0)], grad64[pick(1)], grad64[pick(2)], Float64Array.from(dout), att64,
+      in64[pick(0)], in64[pick(1)], in64[pick(2)], p);
+
+    const tIn = hostIn.map((x, i) => { const t = ctx.tensor([n], 'f32', `in${i}`); ctx.write(t, x); return t; });
+    const tGrad = hostIn.map((_, i) => {
+      const t = ctx.tensor([n], 'f32', `grad${i}`);
+      ctx.write(t, new Float32Array(n).fill(SENTINEL)); // overwrite, not accumulate; untouched channels keep it
+      return t;
+    });
+    const tOut = ctx.tensor([B, T, C], 'f32', 'out'), tAtt = ctx.tensor([B, H, T, T], 'f32', 'att');
+    const tDout = ctx.tensor([B, T, C], 'f32', 'dout');
+    ctx.write(tDout, dout);
+    let tMask: GpuTensor | null = null;
+    if (mask) { tMask = ctx.tensor([B, T], 'i32', 'keyMask'); ctx.write(tMask, mask); }
+
+    attention(ctx, tOut, tAtt, tIn[pick(0)], tIn[pick(1)], tIn[pick(2)], tMask, p);
+    attentionBackward(ctx, tGrad[pick(0)], tGrad[pick(1)], tGrad[pick(2)], tDout, tAtt, tIn[pick(0)], tIn[pick(1)],
+      tIn[pick(2)], p);
+
+    expectClose(await ctx.read(tOut), out64, ATOL, RTOL, 'out');
+    const att = await ctx.read(tAtt);
+    expectClose(att, att64, ATOL, RTOL, 'att');
+    // Masked probabilities are exactly 0 on the GPU too (not merely small).
+    for (let e = 0; e < att64.length; e++) if (att64[e] === 0) expect(att[e], `att[${e}]`).toBe(0);
+    for (let i = 0; i < tGrad.length; i++) {
+      const g = await ctx.read(tGrad[i]);
+      expect(g.every(Number.isFinite), `grad${i} finite`).toBe(true);
+      expectClose(g, grad64[i], ATOL, RTOL, fused ? 'dqkv' : ['dq', 'dk', 'dv'][i]);
+    }
+    for (const t of [...tIn, ...tGrad, tOut, tAtt, tDout, ...(tMask ? [tMask] : [])]) ctx.release(t);
+  });
+});
