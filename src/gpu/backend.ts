@@ -1,16 +1,20 @@
 // The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
 
-import type { AdamWParams, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
+import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
+import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
 import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
+import { dropout, dropoutBackward } from './kernels/dropout';
+import { dem } from './kernels/dem';
 import { add, axpy, fill, mul, scale, tanh, tanhBackward } from './kernels/elementwise';
 import { embedding, embeddingBackward } from './kernels/embedding';
 import { gelu, geluBackward } from './kernels/gelu';
 import { layernorm, layernormBackward } from './kernels/layernorm';
 import { matmul, sumRows } from './kernels/matmul';
 import { sum, sumSquares } from './kernels/reduce';
+import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 
 const g = (t: Tensor): GpuTensor => t as GpuTensor;
@@ -87,6 +91,27 @@ export class GpuBackend implements Backend {
   }
   sum(out: Tensor, x: Tensor, accumulate = false): void { sum(this.ctx, g(out), g(x), accumulate); }
   sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquares(this.ctx, g(out), g(x), accumulate); }
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
+    dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
+  }
+  dropout(out: Tensor, x: Tensor, p: number, seed: number): void { dropout(this.ctx, g(out), g(x), p, seed); }
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void { dropoutBackward(this.ctx, g(dx), g(dout), p, seed); }
+  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
+    adapterForward(this.ctx, g(y), g(h), g(xd), g(theta), g(live), a);
+  }
+  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor,
+    a: AdapterCall): void {
+    adapterBackward(this.ctx, g(dxd), g(dh), g(grad), g(dy), g(h), g(xd), g(theta), g(live), a);
+  }
+  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
+    adapterImportance(this.ctx, g(scores), g(theta), slot, scoreOffset);
+  }
+  ema(out: Tensor, x: Tensor, beta: number): void { ema(this.ctx, g(out), g(x), beta); }
+  kthSmallest(out: Tensor, x: Tensor, k: number): void { kthSmallest(this.ctx, g(out), g(x), k); }
+  thresholdMask(target: Tensor, mask: Tensor, scores: Tensor, thr: Tensor, targetOffset: number): void {
+    thresholdMask(this.ctx, g(target), g(mask), g(scores), g(thr), targetOffset);
+  }
+  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void { applyMask(this.ctx, g(target), g(mask), targetOffset); }
   clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void { clipScale(this.ctx, g(s), g(sumsq), maxNorm); }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);

@@ -62,6 +62,27 @@ export interface AdamWParams {
   step: number;
 }
 
+/** Where one adapted module's parameters live inside a packed parameter tensor (element offsets).
+ * A is (R0, inF) row-major at offA, B is (outF, R0) row-major at offB, c is (R0) at offC. LoRA has no c (c = 1). */
+export interface AdapterSlot {
+  inF: number;
+  outF: number;
+  R0: number;
+  offA: number;
+  offB: number;
+  /** -1 for LoRA: every component has c = 1 and no dc is computed. */
+  offC: number;
+}
+
+/** One adapted module's forward/backward call: N rows, the live components, and the constant scale s. */
+export interface AdapterCall extends AdapterSlot {
+  N: number;
+  scale: number;
+  /** Components computed are live[liveOffset .. liveOffset + liveCount) (indices into 0..R0). */
+  liveOffset: number;
+  liveCount: number;
+}
+
 export interface Backend {
   readonly kind: 'cpu' | 'webgpu';
 
@@ -129,6 +150,31 @@ export interface Backend {
   sum(out: Tensor, x: Tensor, accumulate?: boolean): void;
   /** out[0] (+)= sum(x^2) */
   sumSquares(out: Tensor, x: Tensor, accumulate?: boolean): void;
+
+  // --- adapters (LoRA and the dynamic-rank method); theta is the packed trainable parameter tensor
+  /** out = x * keep / (1 - p) with keep drawn from a counter-based hash of (seed, index); p = 0 copies. */
+  dropout(out: Tensor, x: Tensor, p: number, seed: number): void;
+  /** dx += dout * keep / (1 - p), the same keep as dropout(seed). */
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void;
+  /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N, R0) scratch, first liveCount columns used. */
+  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
+  /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad (packed like theta) accumulates dA, dB, dc of the live
+   * components; dh (N,R0) is scratch. */
+  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
+  /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the module's R0 components,
+   * from the R0xR0 Gram matrices of A and B (never the full update). */
+  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void;
+  /** DEM regulariser (Mao et al. Eq. 10): partials[partialOffset + i] = coef Var(a_i), [.. + R0 + i] = coef Var(b_i)
+   * (unbiased variances) for the module's R0 components; grad (packed) accumulates the gradient. */
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void;
+  /** out = beta * out + (1 - beta) * x */
+  ema(out: Tensor, x: Tensor, beta: number): void;
+  /** out[0] = the k-th smallest value of x (1-based, k clamped to [1, n]); deterministic. */
+  kthSmallest(out: Tensor, x: Tensor, k: number): void;
+  /** mask[i] = scores[i] <= thr[0] ? 0 : 1 and target[targetOffset + i] *= mask[i], for i < scores.size. */
+  thresholdMask(target: Tensor, mask: Tensor, scores: Tensor, thr: Tensor, targetOffset: number): void;
+  /** target[targetOffset + i] *= mask[i] for i < mask.size (enforcing a frozen mask after each optimizer step). */
+  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void;
 
   // --- optimisation
   /** scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)), torch.nn.utils.clip_grad_norm_'s factor. */

@@ -1,16 +1,20 @@
 // The CPU backend: every op is its pure-TS reference from src/ops. Slow, exact, and able to run tiny models whole
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
-import type { AdamWParams, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
+import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
+import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../ops/crossEntropy';
+import { demRef } from '../ops/dem';
+import { dropoutBackwardRef, dropoutRef } from '../ops/dropout';
 import { addRef, axpyRef, mulRef, scaleRef, tanhBackwardRef, tanhRef } from '../ops/elementwise';
 import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
 import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
 import { matmulRef, sumRowsRef } from '../ops/matmul';
 import { sumRef, sumSquaresRef } from '../ops/reduce';
+import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
 
 export interface CpuTensor extends Tensor {
@@ -101,6 +105,27 @@ export class CpuBackend implements Backend {
   }
   sum(out: Tensor, x: Tensor, accumulate = false): void { sumRef(f(out), f(x), accumulate); }
   sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquaresRef(f(out), f(x), accumulate); }
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
+    demRef(f(partials), f(grad), f(theta), slot, coef, partialOffset);
+  }
+  dropout(out: Tensor, x: Tensor, p: number, seed: number): void { dropoutRef(f(out), f(x), p, seed); }
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void { dropoutBackwardRef(f(dx), f(dout), p, seed); }
+  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
+    adapterForwardRef(f(y), f(h), f(xd), f(theta), i(live), a);
+  }
+  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor,
+    a: AdapterCall): void {
+    adapterBackwardRef(f(dxd), f(dh), f(grad), f(dy), f(h), f(xd), f(theta), i(live), a);
+  }
+  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
+    adapterImportanceRef(f(scores), f(theta), slot, scoreOffset);
+  }
+  ema(out: Tensor, x: Tensor, beta: number): void { emaRef(f(out), f(x), beta); }
+  kthSmallest(out: Tensor, x: Tensor, k: number): void { kthSmallestRef(f(out), f(x), k); }
+  thresholdMask(target: Tensor, mask: Tensor, scores: Tensor, thr: Tensor, targetOffset: number): void {
+    thresholdMaskRef(f(target), f(mask), f(scores), f(thr), targetOffset);
+  }
+  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void { applyMaskRef(f(target), f(mask), targetOffset); }
   clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void { clipScaleRef(f(scale), f(sumsq), maxNorm); }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamwRef(f(param), f(grad), f(m), f(v), f(gradScale), p);

@@ -1,0 +1,373 @@
+// Low-rank adapter over the live components only (src/ops/adapter.ts has the math). theta packs A (R0,inF),
+// B (outF,R0), c (R0) at the slot offsets; h/dh are (N,R0) with live column j compact; L = live_count.
+// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns 32 rows x 8 live columns of the output
+// (4 rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory, so every
+// output has one writer and a fixed summation order (no atomics). Expansions over the small live dimension
+// (forward_y, backward_dx) are matmul-like: an 8x8 workgroup owns a 32x32 output tile, 4x4 per invocation, looping
+// over L in chunks of 16. Grids and work scale with L.
+
+struct Params {
+  N: u32,
+  inF: u32,
+  outF: u32,
+  R0: u32,
+  off_a: u32,
+  off_b: u32,
+  // -1: LoRA (c = 1, no dc).
+  off_c: i32,
+  live_offset: u32,
+  live_count: u32,
+  scale: f32,
+  score_offset: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> h: array<f32>;       // forward_h
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;       // forward_y (accumulated)
+@group(0) @binding(1) var<storage, read_write> dh: array<f32>;      // backward_du, backward_dc
+@group(0) @binding(1) var<storage, read_write> dxd: array<f32>;     // backward_dx (overwritten)
+@group(0) @binding(1) var<storage, read_write> scores: array<f32>;  // importance
+@group(0) @binding(2) var<storage, read_write> grad: array<f32>;    // backward_db, _dc, _da (accumulated)
+@group(0) @binding(3) var<storage, read> theta: array<f32>;
+@group(0) @binding(4) var<storage, read> live: array<i32>;
+@group(0) @binding(5) var<storage, read> xd: array<f32>;            // forward_h, backward_da
+@group(0) @binding(5) var<storage, read> dy: array<f32>;            // backward_du, backward_db
+@group(0) @binding(6) var<storage, read> h_in: array<f32>;          // forward_y, backward_db, backward_dc
+@group(0) @binding(6) var<storage, read> dh_in: array<f32>;         // backward_da, backward_dx
+
+const TR: u32 = 32u;   // output rows per workgroup
+const TJ: u32 = 8u;    // live columns per workgroup
+const TT: u32 = 32u;   // reduced elements per tile
+const TC: u32 = 16u;   // live components per chunk of the expansions
+
+// Reductions: lhs[t * 8 + r / 4][r % 4] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both operands.
+var<workgroup> lhs: array<vec4<f32>, 256>;
+var<workgroup> rhs: array<f32, 256>;
+// Expansions: xs[j * 8 + row / 4][row % 4] = (h c or dh)(row, j), ws[j * 8 + col / 4][col % 4] = (B or A^T)(col, j)
+// for a 32 x 32 output tile and a chunk of TC live components.
+var<workgroup> xs: array<vec4<f32>, 128>;
+var<workgroup> ws: array<vec4<f32>, 128>;
+
+fn comp(j: u32) -> u32 { return u32(live[p.live_offset + j]); }
+
+fn coef(i: u32) -> f32 {
+  if (p.off_c < 0) { return 1.0; }
+  return theta[u32(p.off_c) + i];
+}
+
+fn a_at(i: u32, k: u32) -> f32 { return theta[p.off_a + i * p.inF + k]; }
+fn b_at(o: u32, i: u32) -> f32 { return theta[p.off_b + o * p.R0 + i]; }
+
+// Element e (0..15) of this lane's share of a 32 x 32 tile in an 8x8 workgroup, as (fast, slow) index.
+fn tile_idx(lid: vec3<u32>, e: u32) -> vec2<u32> {
+  let idx = lid.y * 8u + lid.x + e * 64u;
+  return vec2<u32>(idx % 32u, idx / 32u);
+}
+
+fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * 8u + r / 4u][r % 4u] = v; }
+
+// Rows lid.x*4..+4 of live column lid.y over one staged tile: 4 FMAs per 2 loads.
+fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
+  var s = vec4<f32>(0.0);
+  for (var t = 0u; t < TT; t++) { s += lhs[t * 8u + lid.x] * rhs[t * TJ + lid.y]; }
+  return s;
+}
+
+// The 4x4 block (rows lid.y*4.., cols lid.x*4..) of an expansion, over jn staged components: 16 FMAs per 2 loads.
+fn expand_block(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>, jn: u32) {
+  for (var j = 0u; j < jn; j++) {
+    let x = xs[j * 8u + lid.y];
+    let w = ws[j * 8u + lid.x];
+    (*acc)[0] += x.x * w;
+    (*acc)[1] += x.y * w;
+    (*acc)[2] += x.z * w;
+    (*acc)[3] += x.w * w;
+  }
+}
+
+// h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/32), ceil(L/8)).
+@compute @workgroup_size(8, 8)
+fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc = vec4<f32>(0.0);
+  for (var t0 = 0u; t0 < p.inF; t0 += TT) {
+    for (var e = 0u; e < 16u; e++) {
+      let f = tile_idx(lid, e);  // x: k (contiguous in xd), y: n
+      let n = wid.x * TR + f.y; let k = t0 + f.x;
+      var v = 0.0;
+      if (n < p.N && k < p.inF) { v = xd[n * p.inF + k]; }
+      put_lhs(f.y, f.x, v);
+    }
+    for (var e = 0u; e < 4u; e++) {
+      let idx = flat + e * 64u; let tt = idx % TT; let jj = idx / TT;  // k contiguous in A
+      let j = wid.y * TJ + jj; let k = t0 + tt;
+      var w = 0.0;
+      if (j < p.live_count && k < p.inF) { w = a_at(comp(j), k); }
+      rhs[tt * TJ + jj] = w;
+    }
+    workgroupBarrier();
+    acc += tile_dot(lid);
+    workgroupBarrier();
+  }
+  let j = wid.y * TJ + lid.y;
+  for (var q = 0u; q < 4u; q++) {
+    let n = wid.x * TR + lid.x * 4u + q;
+    if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc[q]; }
+  }
+}
+
+// y[n,o] += scale * sum_j h[n,j] c_j B[o,live_j]. Grid (ceil(outF/32), ceil(N/32)).
+@compute @workgroup_size(8, 8)
+fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var j0 = 0u; j0 < p.live_count; j0 += TC) {
+    for (var e = 0u; e < 8u; e++) {
+      let idx = flat + e * 64u;
+      let jj = idx % TC; let j = j0 + jj; let row = idx / TC; let col = row;  // j fast in both h and B rows
+      let n = wid.y * 32u + row; let o = wid.x * 32u + col;
+      var v = 0.0;
+      var w = 0.0;
+      if (j < p.live_count) {
+        let i = comp(j);
+        if (n < p.N) { v = h_in[n * p.R0 + j] * coef(i); }
+        if (o < p.outF) { w = b_at(o, i); }
+      }
+      xs[jj * 8u + row / 4u][row % 4u] = v;
+      ws[jj * 8u + col / 4u][col % 4u] = w;
+    }
+    workgroupBarrier();
+    expand_block(&acc, lid, min(TC, p.live_count - j0));
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let n = wid.y * 32u + lid.y * 4u + r;
+    for (var c = 0u; c < 4u; c++) {
+      let o = wid.x * 32u + lid.x * 4u + c;
+      if (n < p.N && o < p.outF) { y[n * p.outF + o] += p.scale * acc[r][c]; }
+    }
+  }
+}
+
+// du[n,j] = sum_o dy[n,o] B[o,live_j] into dh; LoRA (c = 1) writes the final dh = scale * du directly, the
+// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/32), ceil(L/8)).
+@compute @workgroup_size(8, 8)
+fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc = vec4<f32>(0.0);
+  for (var t0 = 0u; t0 < p.outF; t0 += TT) {
+    for (var e = 0u; e < 16u; e++) {
+      let f = tile_idx(lid, e);  // x: o (contiguous in dy), y: n
+      let n = wid.x * TR + f.y; let o = t0 + f.x;
+      var v = 0.0;
+      if (n < p.N && o < p.outF) { v = dy[n * p.outF + o]; }
+      put_lhs(f.y, f.x, v);
+    }
+    for (var e = 0u; e < 4u; e++) {
+      let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // live columns adjacent in a row of B
+      let j = wid.y * TJ + jj; let o = t0 + tt;
+      var w = 0.0;
+      if (j < p.live_count && o < p.outF) { w = b_at(o, comp(j)); }
+      rhs[tt * TJ + jj] = w;
+    }
+    workgroupBarrier();
+    acc += tile_dot(lid);
+    workgroupBarrier();
+  }
+  let j = wid.y * TJ + lid.y;
+  let f = select(1.0, p.scale, p.off_c < 0);
+  for (var q = 0u; q < 4u; q++) {
+    let n = wid.x * TR + lid.x * 4u + q;
+    if (n < p.N && j < p.live_count) { dh[n * p.R0 + j] = f * acc[q]; }
+  }
+}
+
+// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/32), ceil(L/8)).
+@compute @workgroup_size(8, 8)
+fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc = vec4<f32>(0.0);
+  for (var t0 = 0u; t0 < p.N; t0 += TT) {
+    for (var e = 0u; e < 16u; e++) {
+      let f = tile_idx(lid, e);  // x: o (contiguous in dy), y: n
+      let o = wid.x * TR + f.x; let n = t0 + f.y;
+      var v = 0.0;
+      if (o < p.outF && n < p.N) { v = dy[n * p.outF + o]; }
+      put_lhs(f.x, f.y, v);
+    }
+    for (var e = 0u; e < 4u; e++) {
+      let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // j contiguous in h
+      let j = wid.y * TJ + jj; let n = t0 + tt;
+      var w = 0.0;
+      if (j < p.live_count && n < p.N) { w = h_in[n * p.R0 + j]; }
+      rhs[tt * TJ + jj] = w;
+    }
+    workgroupBarrier();
+    acc += tile_dot(lid);
+    workgroupBarrier();
+  }
+  let j = wid.y * TJ + lid.y;
+  if (j >= p.live_count) { return; }
+  let i = comp(j);
+  let f = p.scale * coef(i);
+  for (var q = 0u; q < 4u; q++) {
+    let o = wid.x * TR + lid.x * 4u + q;
+    if (o < p.outF) { grad[p.off_b + o * p.R0 + i] += f * acc[q]; }
+  }
+}
+
+// Dynamic method only. dc[live_j] += scale sum_n du[n,j] h[n,j], then dh[n,j] = scale c_j du[n,j] in place.
+// One workgroup per live column; each lane rescales exactly the elements it summed. Grid (L).
+var<workgroup> red: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn adapter_backward_dc(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let j = wid.x;
+  var s = 0.0;
+  for (var n = lid.x; n < p.N; n += 256u) { s += dh[n * p.R0 + j] * h_in[n * p.R0 + j]; }
+  red[lid.x] = s;
+  workgroupBarrier();
+  for (var w = 128u; w > 0u; w /= 2u) {
+    if (lid.x < w) { red[lid.x] += red[lid.x + w]; }
+    workgroupBarrier();
+  }
+  let i = comp(j);
+  if (lid.x == 0u) { grad[u32(p.off_c) + i] += p.scale * red[0]; }
+  let f = p.scale * coef(i);
+  for (var n = lid.x; n < p.N; n += 256u) { dh[n * p.R0 + j] = f * dh[n * p.R0 + j]; }
+}
+
+// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/32), ceil(L/8)).
+@compute @workgroup_size(8, 8)
+fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc = vec4<f32>(0.0);
+  for (var t0 = 0u; t0 < p.N; t0 += TT) {
+    for (var e = 0u; e < 16u; e++) {
+      let f = tile_idx(lid, e);  // x: k (contiguous in xd), y: n
+      let k = wid.x * TR + f.x; let n = t0 + f.y;
+      var v = 0.0;
+      if (k < p.inF && n < p.N) { v = xd[n * p.inF + k]; }
+      put_lhs(f.x, f.y, v);
+    }
+    for (var e = 0u; e < 4u; e++) {
+      let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // j contiguous in dh
+      let j = wid.y * TJ + jj; let n = t0 + tt;
+      var w = 0.0;
+      if (j < p.live_count && n < p.N) { w = dh_in[n * p.R0 + j]; }
+      rhs[tt * TJ + jj] = w;
+    }
+    workgroupBarrier();
+    acc += tile_dot(lid);
+    workgroupBarrier();
+  }
+  let j = wid.y * TJ + lid.y;
+  if (j >= p.live_count) { return; }
+  let row = p.off_a + comp(j) * p.inF;
+  for (var q = 0u; q < 4u; q++) {
+    let k = wid.x * TR + lid.x * 4u + q;
+    if (k < p.inF) { grad[row + k] += acc[q]; }
+  }
+}
+
+// dxd[n,k] = sum_j dh[n,j] A[live_j,k] (overwritten; 0 when L = 0). Grid (ceil(inF/32), ceil(N/32)).
+@compute @workgroup_size(8, 8)
+fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let flat = lid.y * 8u + lid.x;
+  var acc: array<vec4<f32>, 4>;
+  for (var j0 = 0u; j0 < p.live_count; j0 += TC) {
+    for (var e = 0u; e < 8u; e++) {
+      let idx = flat + e * 64u;
+      // dh: j fast; A: k fast
+      let jx = idx % TC; let row = idx / TC; let n = wid.y * 32u + row;
+      var v = 0.0;
+      if (n < p.N && j0 + jx < p.live_count) { v = dh_in[n * p.R0 + j0 + jx]; }
+      xs[jx * 8u + row / 4u][row % 4u] = v;
+      let col = idx % 32u; let jw = idx / 32u; let k = wid.x * 32u + col;
+      var w = 0.0;
+      if (k < p.inF && j0 + jw < p.live_count) { w = a_at(comp(j0 + jw), k); }
+      ws[jw * 8u + col / 4u][col % 4u] = w;
+    }
+    workgroupBarrier();
+    expand_block(&acc, lid, min(TC, p.live_count - j0));
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < 4u; r++) {
+    let n = wid.y * 32u + lid.y * 4u + r;
+    for (var c = 0u; c < 4u; c++) {
+      let k = wid.x * 32u + lid.x * 4u + c;
+      if (n < p.N && k < p.inF) { dxd[n * p.inF + k] = acc[r][c]; }
+    }
+  }
+}
+
+// Importance of the slot's R0 components (one workgroup): GA = A A^T and GB = B^T B (upper triangles), each of
+// the P = R0(R0+1)/2 dot products split into S = 1024/P segments so all lanes work even for small R0; segment
+// partials are added in a fixed order. Then ||dW_i|| = |c_i| sqrt(GA_ii GB_ii) and
+// ||dW||_F^2 = sum_ij c_i c_j GA_ij GB_ij. Needs R0 <= 32 (P <= 528 tasks, 32x32 Gram tiles).
+var<workgroup> part: array<f32, 1024>;
+var<workgroup> ga: array<f32, 1024>;
+var<workgroup> gb: array<f32, 1024>;
+var<workgroup> fro2: f32;
+
+// Pair q of the upper triangle in row order: (0,0), (0,1), ..., (0,R0-1), (1,1), ...
+fn pair_ij(q: u32) -> vec2<u32> {
+  var i = 0u;
+  var r = q;
+  while (r >= p.R0 - i) { r -= p.R0 - i; i++; }
+  return vec2<u32>(i, i + r);
+}
+
+// Component i's vector element t: a_i[t] = A[i,t], or b_i[t] = B[t,i].
+fn vec_elem(is_b: bool, i: u32, t: u32) -> f32 {
+  if (is_b) { return b_at(t, i); }
+  return a_at(i, t);
+}
+
+fn gram(lid: u32, is_b: bool) {
+  let P = p.R0 * (p.R0 + 1u) / 2u;
+  let S = max(1u, 1024u / P);
+  let D = select(p.inF, p.outF, is_b);
+  let seg = (D + S - 1u) / S;
+  for (var task = lid; task < P * S; task += 256u) {
+    let ij = pair_ij(task / S);
+    let s = task % S;
+    let t1 = min(D, (s + 1u) * seg);
+    var acc = 0.0;
+    for (var t = s * seg; t < t1; t++) { acc += vec_elem(is_b, ij.x, t) * vec_elem(is_b, ij.y, t); }
+    part[task] = acc;
+  }
+  workgroupBarrier();
+  for (var q = lid; q < P; q += 256u) {
+    var g = 0.0;
+    for (var s = 0u; s < S; s++) { g += part[q * S + s]; }
+    let ij = pair_ij(q);
+    if (is_b) {
+      gb[ij.x * p.R0 + ij.y] = g;
+      gb[ij.y * p.R0 + ij.x] = g;
+    } else {
+      ga[ij.x * p.R0 + ij.y] = g;
+      ga[ij.y * p.R0 + ij.x] = g;
+    }
+  }
+  workgroupBarrier();
+}
+
+@compute @workgroup_size(256)
+fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
+  gram(lid.x, false);
+  gram(lid.x, true);
+  if (lid.x == 0u) {
+    var f = 0.0;
+    for (var i = 0u; i < p.R0; i++) {
+      for (var j = 0u; j < p.R0; j++) { f += coef(i) * coef(j) * ga[i * p.R0 + j] * gb[i * p.R0 + j]; }
+    }
+    fro2 = f;
+  }
+  workgroupBarrier();
+  // Rounding can leave a tiny negative sum when components cancel; the true value is >= 0.
+  let denom = sqrt(max(fro2, 0.0)) + 1e-8;
+  for (var i = lid.x; i < p.R0; i += 256u) {
+    scores[p.score_offset + i] = abs(coef(i)) * sqrt(ga[i * p.R0 + i] * gb[i * p.R0 + i]) / denom;
+  }
+}

@@ -1,0 +1,110 @@
+// Launchers for shaders/adapter.wgsl. adapterPlan lists each pass's dispatches (entry, grid, FLOPs) from the call
+// alone, so the grids the kernels run on and the work they do are inspectable and scale with liveCount:
+// pruned components cost neither dispatches nor memory traffic. Shapes and offsets are uniform params: no pipeline
+// is created per module or per live count.
+
+import code from '../../../shaders/adapter.wgsl?raw';
+import { checkAdapterCall, checkAdapterSlot } from '../../ops/adapter';
+import type { AdapterCall, AdapterSlot } from '../../tensor/backend';
+import type { GpuContext, GpuTensor } from '../context';
+
+const shader = { name: 'adapter', code };
+const FORMAT = 'uuuuuuiuufu';
+/** Output rows (and expansion columns) per workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
+const TR = 32, TJ = 8;
+/** The importance kernel keeps 32x32 Gram matrices in workgroup memory. */
+export const MAX_IMPORTANCE_R0 = 32;
+
+/** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
+export interface PlannedDispatch {
+  entry: string;
+  workgroups: [number, number];
+  flops: number;
+}
+
+const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** The dispatches of a forward or backward pass, in recording order. A zero-sized grid is skipped by the context. */
+export function adapterPlan(a: AdapterCall, pass: 'forward' | 'backward'): PlannedDispatch[] {
+  const { N, inF, outF } = a, L = a.liveCount;
+  if (pass === 'forward') {
+    return [
+      { entry: 'adapter_forward_h', workgroups: [cdiv(N, TR), cdiv(L, TJ)], flops: 2 * N * L * inF },
+      // With no live component y is unchanged: skip rather than add zeros.
+      { entry: 'adapter_forward_y', workgroups: L > 0 ? [cdiv(outF, TR), cdiv(N, TR)] : [0, 0], flops: 2 * N * L * outF },
+    ];
+  }
+  const plan: PlannedDispatch[] = [
+    { entry: 'adapter_backward_du', workgroups: [cdiv(N, TR), cdiv(L, TJ)], flops: 2 * N * L * outF },
+    { entry: 'adapter_backward_db', workgroups: [cdiv(outF, TR), cdiv(L, TJ)], flops: 2 * N * L * outF },
+  ];
+  if (a.offC >= 0) plan.push({ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L });
+  plan.push(
+    { entry: 'adapter_backward_da', workgroups: [cdiv(inF, TR), cdiv(L, TJ)], flops: 2 * N * L * inF },
+    // Always dispatched: dxd is overwritten, with zeros when nothing is live.
+    { entry: 'adapter_backward_dx', workgroups: [cdiv(inF, TR), cdiv(N, TR)], flops: 2 * N * L * inF },
+  );
+  return plan;
+}
+
+/** FLOPs of the adapter's forward + backward for this call (proportional to liveCount). */
+export function adapterFlops(a: AdapterCall): number {
+  return [...adapterPlan(a, 'forward'), ...adapterPlan(a, 'backward')].reduce((s, d) => s + d.flops, 0);
+}
+
+function params(s: AdapterSlot, N: number, scale: number, liveOffset: number, liveCount: number, scoreOffset: number) {
+  return { format: FORMAT,
+    values: [N, s.inF, s.outF, s.R0, s.offA, s.offB, s.offC, liveOffset, liveCount, scale, scoreOffset] };
+}
+
+function checkGrid(ctx: GpuContext, d: PlannedDispatch): void {
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (d.workgroups[0] > max || d.workgroups[1] > max) throw new Error(`adapter: ${d.entry} grid exceeds ${max} per dimension`);
+}
+
+/** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N,R0) scratch. */
+export function adapterForward(ctx: GpuContext, y: GpuTensor, h: GpuTensor, xd: GpuTensor, theta: GpuTensor, live: GpuTensor,
+  a: AdapterCall): void {
+  checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: xd.size, y: y.size });
+  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
+  const bind: Record<string, (GpuTensor | undefined)[]> = {
+    adapter_forward_h: [undefined, h, undefined, theta, live, xd],
+    adapter_forward_y: [undefined, y, undefined, theta, live, undefined, h],
+  };
+  for (const d of adapterPlan(a, 'forward')) {
+    checkGrid(ctx, d);
+    ctx.dispatch({ shader, entry: d.entry, bindings: bind[d.entry], params: prm, workgroups: d.workgroups });
+  }
+}
+
+/** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad accumulates dA, dB, dc of the live components;
+ * dh (N,R0) is scratch. theta and grad are bound read-only and writable respectively, never the same buffer. */
+export function adapterBackward(ctx: GpuContext, dxd: GpuTensor, dh: GpuTensor, grad: GpuTensor, dy: GpuTensor, h: GpuTensor,
+  xd: GpuTensor, theta: GpuTensor, live: GpuTensor, a: AdapterCall): void {
+  checkAdapterCall(a, { theta: theta.size, live: live.size, h: Math.min(h.size, dh.size),
+    xd: Math.min(xd.size, dxd.size), y: dy.size });
+  checkAdapterSlot(a, grad.size);
+  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
+  const bind: Record<string, (GpuTensor | undefined)[]> = {
+    adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
+    adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
+    adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
+    adapter_backward_da: [undefined, undefined, grad, undefined, live, xd, dh],
+    adapter_backward_dx: [undefined, dxd, undefined, theta, live, undefined, dh],
+  };
+  for (const d of adapterPlan(a, 'backward')) {
+    checkGrid(ctx, d);
+    ctx.dispatch({ shader, entry: d.entry, bindings: bind[d.entry], params: prm, workgroups: d.workgroups });
+  }
+}
+
+/** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0 (<= 32)
+ * components, from the Gram matrices of A and B (one workgroup). */
+export function adapterImportance(ctx: GpuContext, scores: GpuTensor, theta: GpuTensor, slot: AdapterSlot,
+  scoreOffset: number): void {
+  checkAdapterSlot(slot, theta.size);
+  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, 32]`);
+  if (scores.size < scoreOffset + slot.R0) throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
+  ctx.dispatch({ shader, entry: 'adapter_importance_forward', bindings: [undefined, scores, undefined, theta],
+    params: params(slot, 0, 0, 0, 0, scoreOffset), workgroups: [1] });
+}

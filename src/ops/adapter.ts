@@ -1,0 +1,143 @@
+// Low-rank adapter (LoRA and the dynamic-rank components of Mao et al. 2024), CPU reference, sums in float64.
+// y += s * B diag(c) A xd over the live components only; theta packs every module's A (R0,inF), B (outF,R0) and
+// c (R0) at the slot's offsets, and grad is packed the same way. h and dh are (N,R0) with live column j compact.
+// Importance: ||dW_i||_F / ||sum_j dW_j||_F from the R0xR0 Gram matrices of A's rows and B's columns (METHOD.md §2).
+
+import type { AdapterCall, AdapterSlot } from '../tensor/backend';
+import type { FArr, IArr } from './types';
+
+function need(n: number, have: number, what: string): void {
+  if (have < n) throw new Error(`adapter: ${what} has ${have} elements, needs ${n}`);
+}
+
+/** Checks a slot against the packed parameter tensor's size. */
+export function checkAdapterSlot(s: AdapterSlot, thetaSize: number): void {
+  need(s.offA + s.R0 * s.inF, thetaSize, 'theta (A)');
+  need(s.offB + s.outF * s.R0, thetaSize, 'theta (B)');
+  if (s.offC >= 0) need(s.offC + s.R0, thetaSize, 'theta (c)');
+}
+
+/** Checks every tensor size an adapter forward/backward touches; `sizes` holds the ones given. */
+export function checkAdapterCall(a: AdapterCall, sizes: { theta: number; live: number; h: number; xd: number; y: number }): void {
+  checkAdapterSlot(a, sizes.theta);
+  if (a.liveCount < 0 || a.liveCount > a.R0) throw new Error(`adapter: liveCount ${a.liveCount} not in [0, R0=${a.R0}]`);
+  need(a.liveOffset + a.liveCount, sizes.live, 'live');
+  need(a.N * a.R0, sizes.h, 'h/dh');
+  need(a.N * a.inF, sizes.xd, 'xd/dxd');
+  need(a.N * a.outF, sizes.y, 'y/dy');
+}
+
+/** The live component indices of a call, validated against R0. */
+function liveList(live: IArr, a: AdapterCall): number[] {
+  const l = Array.from(live.subarray(a.liveOffset, a.liveOffset + a.liveCount));
+  for (const i of l) if (i < 0 || i >= a.R0) throw new Error(`adapter: live index ${i} not in [0, ${a.R0})`);
+  return l;
+}
+
+const coef = (theta: FArr, a: AdapterSlot, i: number): number => (a.offC < 0 ? 1 : theta[a.offC + i]);
+
+/** h[n,j] = sum_k xd[n,k] A[live_j,k];  y[n,o] += scale * sum_j h[n,j] c[live_j] B[o,live_j]. */
+export function adapterForwardRef(y: FArr, h: FArr, xd: FArr, theta: FArr, live: IArr, a: AdapterCall): void {
+  checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, xd: xd.length, y: y.length });
+  const { N, inF, outF, R0, offA, offB } = a;
+  const l = liveList(live, a), L = l.length;
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < L; j++) {
+      let s = 0;
+      for (let k = 0; k < inF; k++) s += xd[n * inF + k] * theta[offA + l[j] * inF + k];
+      h[n * R0 + j] = s;
+    }
+    for (let o = 0; o < outF; o++) {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += h[n * R0 + j] * coef(theta, a, l[j]) * theta[offB + o * R0 + l[j]];
+      y[n * outF + o] += a.scale * s;
+    }
+  }
+}
+
+/** From dy(N,outF): grad accumulates dA, dB (and dc unless LoRA) of the live components; dh (N,R0) is written;
+ * dxd(N,inF) is overwritten. */
+export function adapterBackwardRef(dxd: FArr, dh: FArr, grad: FArr, dy: FArr, h: FArr, xd: FArr, theta: FArr, live: IArr,
+  a: AdapterCall): void {
+  checkAdapterCall(a, { theta: theta.length, live: live.length, h: Math.min(h.length, dh.length),
+    xd: Math.min(xd.length, dxd.length), y: dy.length });
+  checkAdapterSlot(a, grad.length);
+  const { N, inF, outF, R0, offA, offB, offC, scale } = a;
+  const l = liveList(live, a), L = l.length;
+  // du[n,j] = sum_o dy[n,o] B[o,live_j]  (the gradient of h*c before the scale)
+  const du = new Float64Array(N * L);
+  for (let n = 0; n < N; n++) {
+    for (let j = 0; j < L; j++) {
+      let s = 0;
+      for (let o = 0; o < outF; o++) s += dy[n * outF + o] * theta[offB + o * R0 + l[j]];
+      du[n * L + j] = s;
+    }
+  }
+  for (let j = 0; j < L; j++) {
+    const c = coef(theta, a, l[j]);
+    // dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]
+    for (let o = 0; o < outF; o++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += dy[n * outF + o] * h[n * R0 + j];
+      grad[offB + o * R0 + l[j]] += scale * c * s;
+    }
+    // dc[live_j] += scale sum_n du[n,j] h[n,j]
+    if (offC >= 0) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += du[n * L + j] * h[n * R0 + j];
+      grad[offC + l[j]] += scale * s;
+    }
+    // dh[n,j] = scale c_j du[n,j]
+    for (let n = 0; n < N; n++) dh[n * R0 + j] = scale * c * du[n * L + j];
+  }
+  // dA[live_j,k] += sum_n dh[n,j] xd[n,k]
+  for (let j = 0; j < L; j++) {
+    for (let k = 0; k < inF; k++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += dh[n * R0 + j] * xd[n * inF + k];
+      grad[offA + l[j] * inF + k] += s;
+    }
+  }
+  // dxd[n,k] = sum_j dh[n,j] A[live_j,k]
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < inF; k++) {
+      let s = 0;
+      for (let j = 0; j < L; j++) s += dh[n * R0 + j] * theta[offA + l[j] * inF + k];
+      dxd[n * inF + k] = s;
+    }
+  }
+}
+
+/** Gram matrices GA[i][j] = a_i.a_j (rows of A) and GB[i][j] = b_i.b_j (columns of B), R0xR0 row-major, float64. */
+export function adapterGrams(theta: FArr, s: AdapterSlot): { GA: Float64Array; GB: Float64Array } {
+  const { R0, inF, outF, offA, offB } = s;
+  const GA = new Float64Array(R0 * R0), GB = new Float64Array(R0 * R0);
+  for (let i = 0; i < R0; i++) {
+    for (let j = i; j < R0; j++) {
+      let ga = 0, gb = 0;
+      for (let k = 0; k < inF; k++) ga += theta[offA + i * inF + k] * theta[offA + j * inF + k];
+      for (let o = 0; o < outF; o++) gb += theta[offB + o * R0 + i] * theta[offB + o * R0 + j];
+      GA[i * R0 + j] = GA[j * R0 + i] = ga;
+      GB[i * R0 + j] = GB[j * R0 + i] = gb;
+    }
+  }
+  return { GA, GB };
+}
+
+/** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8), for the slot's R0 components:
+ * ||dW_i||_F = |c_i| sqrt(GA_ii GB_ii) and ||dW||_F^2 = sum_ij c_i c_j GA_ij GB_ij (trace of dW^T dW). */
+export function adapterImportanceRef(scores: FArr, theta: FArr, s: AdapterSlot, scoreOffset: number): void {
+  checkAdapterSlot(s, theta.length);
+  need(scoreOffset + s.R0, scores.length, 'scores');
+  const { R0 } = s;
+  const { GA, GB } = adapterGrams(theta, s);
+  let fro2 = 0;
+  for (let i = 0; i < R0; i++) {
+    for (let j = 0; j < R0; j++) fro2 += coef(theta, s, i) * coef(theta, s, j) * GA[i * R0 + j] * GB[i * R0 + j];
+  }
+  // Rounding can leave a tiny negative sum when the components cancel; the true value is >= 0.
+  const denom = Math.sqrt(Math.max(fro2, 0)) + 1e-8;
+  for (let i = 0; i < R0; i++) {
+    scores[scoreOffset + i] = Math.abs(coef(theta, s, i)) * Math.sqrt(GA[i * R0 + i] * GB[i * R0 + i]) / denom;
+  }
+}

@@ -1,0 +1,161 @@
+// Adapter injection: the dynamic-rank adapter of Mao et al. (components A_i, B_i, c_i) and LoRA, attached to a
+// model's linear layers. Every adapted module's parameters are packed into one tensor (theta), so AdamW, the gradient
+// norm and zeroing are one dispatch each, and all c's sit contiguously at offset 0 for the global pruning threshold.
+
+import type { Linear, LinearAdapter } from '../nn/linear';
+import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
+import { Rng } from '../tensor/rng';
+
+export type Method = 'dora' | 'lora';
+
+export interface AdapterOptions {
+  method: Method;
+  /** Dynamic rank: initial components per module; LoRA: the rank r. */
+  R0: number;
+  /** lora_alpha: 8 in the authors' code for the dynamic-rank method. */
+  alpha: number;
+  /** Dropout on the adapter input (0.1 in the authors' code). */
+  dropout: number;
+  /** LoRA only: scale alpha/sqrt(r) instead of alpha/r. */
+  rslora?: boolean;
+  seed: number;
+}
+
+/** One adapted linear layer. */
+export interface AdaptedModule {
+  index: number;
+  linear: Linear;
+  slot: AdapterSlot;
+  /** Live components when compacted after the final mask (null: all R0). */
+  liveCount: number;
+}
+
+/** Kaiming-uniform bound as torch.nn.init.kaiming_uniform_(w, a): gain sqrt(2/(1+a^2)) times sqrt(3/fan_in). */
+export function kaimingBound(fanIn: number, a = 0): number {
+  return Math.sqrt(2 / (1 + a * a)) * Math.sqrt(3 / fanIn);
+}
+
+export class AdapterSet {
+  readonly modules: AdaptedModule[];
+  readonly size: number;
+  readonly theta: Tensor;
+  readonly grad: Tensor;
+  readonly live: Tensor;
+  readonly scale: number;
+  /** Dropout seed of the current step; the trainer advances it so masks differ between steps. */
+  stepSeed = 0;
+  /** Eval mode: no dropout (generation, evaluation, logits). */
+  training = true;
+  private readonly scratch = new Map<string, Tensor>();
+
+  constructor(readonly be: Backend, linears: Linear[], readonly opts: AdapterOptions) {
+    const R0 = opts.R0;
+    if (!(R0 >= 1) || !Number.isInteger(R0)) throw new RangeError(`rank must be a positive integer, got ${R0}`);
+    if (linears.length === 0) throw new RangeError('no module to adapt: check the target module types');
+    this.scale = opts.method === 'dora' ? opts.alpha / R0 : opts.rslora ? opts.alpha / Math.sqrt(R0) : opts.alpha / R0;
+    const M = linears.length;
+    let off = opts.method === 'dora' ? M * R0 : 0;
+    this.modules = linears.map((linear, index) => {
+      const slot: AdapterSlot = { inF: linear.inFeatures, outF: linear.outFeatures, R0, offA: off, offB: off + R0 * linear.inFeatures,
+        offC: opts.method === 'dora' ? index * R0 : -1 };
+      off += R0 * (linear.inFeatures + linear.outFeatures);
+      return { index, linear, slot, liveCount: R0 };
+    });
+    this.size = off;
+    this.theta = be.fromArray(this.initialTheta(), [this.size], 'adapter theta');
+    this.grad = be.zeros([this.size], 'f32', 'adapter grad');
+    this.live = be.fromArray(Int32Array.from({ length: M * R0 }, (_, i) => i % R0), [M * R0], 'live components');
+    for (const m of this.modules) m.linear.adapter = this.hook(m);
+  }
+
+  /** Number of components per module as c's are packed: M * R0 for the dynamic-rank method, 0 for LoRA. */
+  get componentCount(): number {
+    return this.opts.method === 'dora' ? this.modules.length * this.opts.R0 : 0;
+  }
+
+  /** Trainable adapter parameters during training (all R0 components of every module). */
+  get trainableCount(): number {
+    return this.size;
+  }
+
+  private initialTheta(): Float32Array {
+    const rng = new Rng(this.opts.seed), theta = new Float32Array(this.modules.reduce((n, m) => Math.max(n, m.slot.offB + m.slot.outF * m.slot.R0), 0));
+    for (const { slot } of this.modules) {
+      const { inF, outF, R0, offA, offB } = slot;
+      // Dynamic rank (authors' code): kaiming_uniform_ defaults for A (fan_in = inF) and B (fan_in = R0), c = 0.
+      // LoRA (PEFT): A kaiming_uniform_(a=sqrt 5), B = 0.
+      const bA = this.opts.method === 'dora' ? kaimingBound(inF) : kaimingBound(inF, Math.sqrt(5));
+      for (let i = 0; i < R0 * inF; i++) theta[offA + i] = rng.uniform(-bA, bA);
+      if (this.opts.method === 'dora') {
+        const bB = kaimingBound(R0);
+        for (let i = 0; i < outF * R0; i++) theta[offB + i] = rng.uniform(-bB, bB);
+      }
+    }
+    return theta;
+  }
+
+  /** Scratch tensors sized for N rows, shared by modules of the same width. */
+  private buf(key: string, shape: number[]): Tensor {
+    const k = `${key}:${shape.join('x')}`;
+    let t = this.scratch.get(k);
+    if (!t) this.scratch.set(k, (t = this.be.zeros(shape, 'f32', `adapter ${key}`)));
+    return t;
+  }
+
+  private call(m: AdaptedModule, N: number): AdapterCall {
+    return { ...m.slot, N, scale: this.scale, liveOffset: m.index * this.opts.R0, liveCount: m.liveCount };
+  }
+
+  private hook(m: AdaptedModule): LinearAdapter {
+    const R0 = this.opts.R0, p = this.opts.dropout;
+    const seed = () => (this.stepSeed * 7919 + m.index * 104729) >>> 0;
+    return {
+      forward: (be, y, x, N) => {
+        // Saved per module for the backward: the dropped-out input and h = xd A^T.
+        const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
+        if (xd !== x) be.dropout(xd, x, p, seed());
+        be.adapterForward(y, this.buf(`h${m.index}`, [N, R0]), xd, this.theta, this.live, this.call(m, N));
+      },
+      backward: (be, dx, dy, x, N) => {
+        const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
+        const dxd = this.buf('dxd', [N, m.slot.inF]);
+        be.adapterBackward(dxd, this.buf('dh', [N, R0]), this.grad, dy, this.buf(`h${m.index}`, [N, R0]), xd, this.theta, this.live, this.call(m, N));
+        if (!dx) return;
+        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed());
+        else be.axpy(dx, dxd, 1);
+      },
+    };
+  }
+
+  /** Restricts every module to its live components (after the final mask): pruned ones then cost nothing. */
+  compact(liveMask: ArrayLike<number>): void {
+    const R0 = this.opts.R0, idx = new Int32Array(this.modules.length * R0);
+    for (const m of this.modules) {
+      let n = 0;
+      for (let i = 0; i < R0; i++) if (liveMask[m.index * R0 + i]) idx[m.index * R0 + n++] = i;
+      m.liveCount = n;
+    }
+    this.be.write(this.live, idx);
+  }
+
+  /** FLOPs of the adapters' forward + backward for N rows at the current live counts (the work the kernels do). */
+  flopsPerStep(N: number): number {
+    return this.modules.reduce((s, m) => s + 2 * N * m.liveCount * (m.slot.inF + m.slot.outF) * 3, 0);
+  }
+
+  /** Detaches the adapters from the model's linears. */
+  detach(): void {
+    for (const m of this.modules) m.linear.adapter = null;
+  }
+}
+
+/** The linears whose module type (the name after `h.N.` / `encoder.layer.N.`) matches one of `types`. */
+export function selectLinears(linears: Linear[], types: readonly string[]): Linear[] {
+  // PEFT's target_modules semantics: an exact module type or a `.`-suffix of it ("c_proj" hits attn and mlp).
+  return linears.filter((l) => { const mt = moduleType(l.name); return types.some((t) => mt === t || mt.endsWith(`.${t}`)); });
+}
+
+/** `h.3.attn.c_attn` -> `attn.c_attn`; `encoder.layer.0.attention.self.query` -> `attention.self.query`. */
+export function moduleType(name: string): string {
+  return name.replace(/^(h|encoder\.layer)\.\d+\./, '');
+}

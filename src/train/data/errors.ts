@@ -1,0 +1,52 @@
+// Typed errors for user data sets (CSV/TSV/JSONL/text). Each message says what is wrong and what to do, so the UI can
+// show it as is; `code` is stable for tests and for the UI to branch on.
+
+/** What went wrong with a data set. */
+export type DataErrorCode =
+  | 'Empty' // nothing but whitespace (or nothing at all) in the file
+  | 'Binary' // looks like a binary file (spreadsheet, archive, ...)
+  | 'UnsupportedFormat' // an extension we cannot read (e.g. .xlsx)
+  | 'NoRows' // no usable data rows (only a header, or every row bad)
+  | 'BadMapping' // a mapped column does not exist, or text and label are the same column
+  | 'TooFewLabels' // fewer than two distinct labels
+  | 'TooManyLabels' // the label column looks like free text
+  | 'TooShort' // not enough tokens for one causal-LM window
+  | 'BadOptions' // seq, batch size, validation fraction out of range
+  | 'StateMismatch'; // a saved BatchStream state does not fit the data it is restored on
+
+/** One row that was not used, with enough context for the user to find and fix it. */
+export interface BadRow {
+  /** 1-based line of the file where the row starts (0 when not known). */
+  line: number;
+  reason: string;
+  /** The start of the raw row, at most ~80 characters. */
+  excerpt: string;
+}
+
+export class DataError extends Error {
+  readonly code: DataErrorCode;
+  /** The file (or data set) at fault. */
+  readonly file: string;
+  /** A few bad rows behind the error, when there are any. */
+  readonly examples: BadRow[];
+
+  constructor(code: DataErrorCode, file: string, message: string, examples: BadRow[] = []) {
+    super(message);
+    this.name = 'DataError';
+    this.code = code;
+    this.file = file;
+    this.examples = examples;
+  }
+}
+
+/** The start of `s` on one line, for bad-row reports. */
+export function excerpt(s: string, max = 80): string {
+  const flat = s.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+/** "line 3: reason; line 7: reason" for the first few bad rows, to put into an error message. */
+export function describeBadRows(rows: BadRow[], max = 3): string {
+  const shown = rows.slice(0, max).map((r) => `${r.line ? `line ${r.line}` : 'row'}: ${r.reason}${r.excerpt ? ` ("${r.excerpt}")` : ''}`);
+  return shown.join('; ') + (rows.length > max ? `; and ${rows.length - max} more` : '');
+}

@@ -1,0 +1,158 @@
+// A whole fine-tuning run: data from a user's file, the trainer, periodic metrics, the final-mask compaction and
+// evaluation. The Node CLI and the page's Web Worker both drive training through this module.
+
+import type { LoadedModel } from '../models/load';
+import { defaultR0 } from '../peft/schedule';
+import type { Backend } from '../tensor/backend';
+import { BatchStream, evalBatches, type BatchSource } from './data/batches';
+import { buildClassificationSet, buildLmSet, guessMapping, type ColumnMapping } from './data/dataset';
+import { DataError } from './data/errors';
+import { parseTable } from './data/parse';
+import { classificationMetrics, type EvalMetrics } from './metrics';
+import { taskFor } from './task';
+import { DEFAULT_OPTIM, Trainer, type TrainMethod } from './trainer';
+
+export interface RunConfig {
+  method: 'dora' | 'lora' | 'full';
+  /** Dynamic rank: final average budget b(T) and initial components R0 (ceil(1.5 b) by default). */
+  budget: number;
+  r0?: number;
+  /** LoRA rank. */
+  rank: number;
+  alpha?: number;
+  dropout: number;
+  rslora: boolean;
+  targets?: string[];
+  steps?: number;
+  epochs?: number;
+  batch: number;
+  seq: number;
+  lr?: number;
+  seed: number;
+  pruneInterval: number;
+  valFraction: number;
+  logEvery: number;
+  /** DEM regulariser weight eta and its divisor: the authors' code (2 M R0, default) or the paper (M R0). */
+  eta: number;
+  demVariant: 'code' | 'paper';
+  mapping?: ColumnMapping;
+}
+
+export const DEFAULT_RUN: RunConfig = {
+  method: 'dora', budget: 2, rank: 8, dropout: 0.1, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
+  valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code',
+};
+
+export const DEFAULT_TARGETS: Record<LoadedModel['kind'], string[]> = {
+  gpt2: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+  bert: ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'],
+  roberta: ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'],
+};
+
+export interface PreparedData {
+  train: BatchSource;
+  val: BatchSource;
+  labels: string[] | null;
+  summary: Record<string, unknown>;
+}
+
+/** Parses the user's file and builds the train/validation sources for the model's task. */
+export function prepareData(model: LoadedModel, text: string, fileName: string, cfg: RunConfig): PreparedData {
+  const table = parseTable(text, fileName);
+  if (model.kind === 'gpt2') {
+    const col = table.format === 'text' ? null : (table.columns.find((c) => /^(text|content|sentence)$/i.test(c)) ?? table.columns[0]);
+    const texts = table.format === 'text' ? [table.rows[0]?.[table.columns[0]] ?? ''] : table.rows.map((r) => r[col!] ?? '');
+    const seq = Math.min(cfg.seq, model.config.arch.nPositions);
+    const set = buildLmSet(texts, model.tokenizer, { seq, seed: cfg.seed, valFraction: cfg.valFraction });
+    return { train: { kind: 'lm', windows: set.train, seq }, val: { kind: 'lm', windows: set.val, seq }, labels: null, summary: { format: table.format, tokens: set.tokens, badRows: table.badRows.length } };
+  }
+  const mapping = cfg.mapping ?? guessMapping(table.columns);
+  if (!mapping) throw new DataError('BadMapping', `${fileName}: cannot tell which columns hold the text and the label (columns: ${table.columns.join(', ')}). Name them "text" and "label".`, fileName);
+  const set = buildClassificationSet(table, mapping, { seed: cfg.seed, valFraction: cfg.valFraction });
+  if (set.labels.length !== model.config.arch.numLabels) {
+    throw new DataError('BadMapping', `${fileName}: the data has ${set.labels.length} labels but the model head has ${model.config.arch.numLabels}; load the model with numLabels = ${set.labels.length}.`, fileName);
+  }
+  const seq = Math.min(cfg.seq, model.config.arch.maxPositions);
+  const src = (examples: typeof set.train): BatchSource => ({ kind: 'cls', examples, tokenizer: model.tokenizer, cfg: model.config.arch, seq });
+  return { train: src(set.train), val: src(set.val), labels: set.labels, summary: { format: table.format, labels: set.labels, labelCounts: set.labelCounts, badRows: set.badRows.length, split: set.split } };
+}
+
+export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
+  const targets = cfg.targets ?? DEFAULT_TARGETS[model.kind];
+  if (cfg.method === 'full') return { method: 'full', targets };
+  if (cfg.method === 'lora') {
+    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? 2 * cfg.rank, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
+  }
+  const R0 = cfg.r0 ?? defaultR0(cfg.budget);
+  if (cfg.budget > R0) throw new RangeError(`the final budget b(T) = ${cfg.budget} exceeds R0 = ${R0}`);
+  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? 8, dropout: cfg.dropout, seed: cfg.seed } };
+}
+
+export function totalSteps(train: BatchSource, cfg: RunConfig): number {
+  const n = train.kind === 'lm' ? train.windows.length : train.examples.length;
+  if (n === 0) throw new DataError('TooShort', 'the training split is empty: add more data or lower the validation fraction.', '');
+  return cfg.steps ?? Math.max(1, Math.ceil(n / cfg.batch) * (cfg.epochs ?? 1));
+}
+
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  /** Live components over all modules (dynamic rank), or the fixed rank total (LoRA). */
+  live: number | null;
+  liveByModule: number[] | null;
+  tokensPerSecond: number;
+}
+
+export function createTrainer(be: Backend, model: LoadedModel, data: PreparedData, cfg: RunConfig): { trainer: Trainer; stream: BatchStream; steps: number } {
+  const steps = totalSteps(data.train, cfg);
+  const defaultLr = cfg.method === 'full' ? 1e-4 : cfg.method === 'lora' ? 1e-3 : 2e-3;
+  const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
+    ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps,
+    dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
+  });
+  return { trainer, stream: new BatchStream(data.train, cfg.batch, cfg.seed), steps };
+}
+
+/** Runs the remaining steps, calling onMetrics every logEvery steps (and at the end). */
+export async function runSteps(trainer: Trainer, stream: BatchStream, steps: number, cfg: RunConfig,
+  onMetrics: (m: StepMetrics) => void | Promise<void>, shouldStop: () => boolean = () => false): Promise<void> {
+  let t0 = performance.now(), tokens = 0;
+  while (trainer.step < steps && !shouldStop()) {
+    const rec = trainer.trainStep(stream.next());
+    tokens += trainer.task.tokens();
+    if (trainer.allocator?.finalReached && trainer.adapters!.modules.every((m) => m.liveCount === trainer.adapters!.opts.R0)) {
+      await trainer.allocator.compactToFinalMask();
+    }
+    if (rec.step % cfg.logEvery === 0 || rec.step === steps) {
+      const loss = await trainer.lastLoss();
+      const liveByModule = trainer.allocator ? await trainer.allocator.liveCounts() : null;
+      const dt = (performance.now() - t0) / 1000;
+      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9) });
+      t0 = performance.now();
+      tokens = 0;
+    }
+  }
+}
+
+/** Validation metrics: loss and perplexity for LM; also accuracy, F1 and Matthews correlation for classification. */
+export async function evaluate(trainer: Trainer, val: BatchSource, batch: number): Promise<EvalMetrics> {
+  let lossSum = 0, count = 0;
+  const preds: number[] = [], gold: number[] = [];
+  for (const b of evalBatches(val, batch)) {
+    const r = await trainer.evalLoss(b);
+    lossSum += r.lossSum;
+    count += r.count;
+    if (b.kind === 'cls') {
+      const logits = (await trainer.be.read(trainer.task.logits())) as Float32Array, L = logits.length / b.enc.B;
+      for (let i = 0; i < b.enc.B; i++) {
+        let best = 0;
+        for (let j = 1; j < L; j++) if (logits[i * L + j] > logits[i * L + best]) best = j;
+        preds.push(best);
+        gold.push(b.labels[i]);
+      }
+    }
+  }
+  const loss = lossSum / Math.max(count, 1);
+  return val.kind === 'lm' ? { loss, perplexity: Math.exp(loss), examples: count } : { loss, ...classificationMetrics(preds, gold), examples: count };
+}

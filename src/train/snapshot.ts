@@ -1,0 +1,56 @@
+// Reads a trainer's adapter state back to the host (a few small readbacks, outside the training step) and turns it
+// into the PEFT export input: per-module A, B, c and live flags, plus the trained classification head.
+
+import type { LoadedModel } from '../models/load';
+import type { HostTensor } from '../models/weights';
+import { moduleType } from '../peft/adapters';
+import type { AdapterExportInput, AdapterModuleState } from '../peft/export';
+import type { Trainer } from './trainer';
+
+export async function adapterModules(trainer: Trainer): Promise<AdapterModuleState[]> {
+  const a = trainer.adapters;
+  if (!a) throw new Error('full fine-tuning has no adapter to export; export the merged model instead');
+  const theta = (await trainer.be.read(a.theta)) as Float32Array;
+  const mask = trainer.allocator ? ((await trainer.be.read(trainer.allocator.mask)) as Float32Array) : null;
+  const R0 = a.opts.R0;
+  return a.modules.map((m) => {
+    const { inF, outF, offA, offB, offC } = m.slot;
+    return {
+      name: m.linear.name, inF, outF, R0,
+      A: theta.slice(offA, offA + R0 * inF),
+      B: theta.slice(offB, offB + outF * R0),
+      c: offC >= 0 ? theta.slice(offC, offC + R0) : null,
+      live: Array.from({ length: R0 }, (_, i) => (mask ? mask[m.index * R0 + i] !== 0 : true)),
+    };
+  });
+}
+
+/** The trained head (modules_to_save) by canonical name; empty for causal LMs. */
+export async function headTensors(model: LoadedModel): Promise<Map<string, HostTensor>> {
+  const out = new Map<string, HostTensor>();
+  for (const name of model.params.grads.keys()) {
+    if (!name.startsWith('classifier.')) continue;
+    const t = model.params.tensors.get(name)!;
+    out.set(name, { shape: [...t.shape], data: (await model.params.be.read(t)) as Float32Array });
+  }
+  return out;
+}
+
+export async function exportInput(trainer: Trainer, model: LoadedModel, targets: string[]): Promise<AdapterExportInput> {
+  const a = trainer.adapters!;
+  const numLayers = model.kind === 'gpt2' ? model.config.arch.nLayer : model.config.arch.layers;
+  return {
+    modelType: model.kind,
+    task: model.kind === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    baseModel: model.name,
+    method: a.opts.method,
+    alpha: a.opts.alpha,
+    scale: a.scale,
+    useRslora: Boolean(a.opts.rslora),
+    dropout: a.opts.dropout,
+    targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))].filter((t) => targets.some((x) => t === x || t.endsWith(`.${x}`))),
+    numLayers,
+    modules: await adapterModules(trainer),
+    head: await headTensors(model),
+  };
+}

@@ -1,0 +1,72 @@
+// The training task on top of a loaded model: causal-LM or sequence-classification batches, written into input
+// tensors that are allocated once per batch shape, and the forward/loss/backward calls of the right network.
+
+import type { HostEncoderBatch } from '../models/batch';
+import { uploadEncoderBatch } from '../models/batch';
+import type { LoadedModel } from '../models/load';
+import type { EncoderBatch } from '../nn/bert';
+import type { Linear } from '../nn/linear';
+import type { Backend, Tensor } from '../tensor/backend';
+
+export type HostBatch =
+  | { kind: 'lm'; B: number; T: number; ids: Int32Array; targets: Int32Array }
+  | { kind: 'cls'; enc: HostEncoderBatch; labels: Int32Array };
+
+export interface TaskModel {
+  readonly model: LoadedModel;
+  linears(): Linear[];
+  setBatch(b: HostBatch): void;
+  /** Records forward + loss for the current batch. */
+  forwardLoss(): { lossSum: Tensor; count: Tensor };
+  /** Records the backward of the last forwardLoss. */
+  backward(): void;
+  /** Tokens (LM) or sequences' tokens (classification) in the current batch, for throughput. */
+  tokens(): number;
+  /** Logits of the current batch after forwardLoss. */
+  logits(): Tensor;
+}
+
+export function taskFor(be: Backend, model: LoadedModel): TaskModel {
+  if (model.kind === 'gpt2') {
+    const net = model.net;
+    let ids: Tensor | null = null, targets: Tensor | null = null, B = 0, T = 0, logits: Tensor | null = null;
+    return {
+      model, linears: () => net.linears(),
+      setBatch(b) {
+        if (b.kind !== 'lm') throw new Error('GPT-2 trains on causal-LM batches');
+        if (!ids || b.B !== B || b.T !== T) {
+          if (ids) { be.dispose(ids); be.dispose(targets!); }
+          [B, T] = [b.B, b.T];
+          ids = be.zeros([B * T], 'i32', 'input ids');
+          targets = be.zeros([B * T], 'i32', 'targets');
+        }
+        be.write(ids, b.ids);
+        be.write(targets!, b.targets);
+      },
+      forwardLoss() { logits = net.forward(ids!, B, T); return net.loss(targets!); },
+      backward() { net.backward(ids!, targets!); },
+      tokens: () => B * T,
+      logits: () => logits!,
+    };
+  }
+  const net = model.net;
+  let batch: EncoderBatch | null = null, labels: Tensor | null = null, logits: Tensor | null = null;
+  return {
+    model, linears: () => net.linears(),
+    setBatch(b) {
+      if (b.kind !== 'cls') throw new Error('encoder models train on classification batches');
+      if (!batch || batch.B !== b.enc.B || batch.T !== b.enc.T) {
+        if (batch) for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows, labels!]) be.dispose(t);
+        batch = uploadEncoderBatch(be, b.enc);
+        labels = be.fromArray(b.labels, [b.enc.B], 'labels');
+        return;
+      }
+      be.write(batch.ids, b.enc.ids); be.write(batch.typeIds, b.enc.typeIds); be.write(batch.posIds, b.enc.posIds);
+      be.write(batch.mask, b.enc.mask); be.write(batch.clsRows, b.enc.clsRows); be.write(labels!, b.labels);
+    },
+    forwardLoss() { logits = net.forward(batch!); return net.loss(labels!); },
+    backward() { net.backward(batch!, labels!); },
+    tokens: () => (batch ? batch.B * batch.T : 0),
+    logits: () => logits!,
+  };
+}

@@ -1,0 +1,160 @@
+// One training step, the same in the Web Worker and the Node CLI: forward, loss, backward, global gradient clipping,
+// AdamW with a linear warm-up/decay schedule, then the rank allocator. The whole step is recorded into one submission;
+// nothing is read back inside it (the loss stays on the device until someone asks for it).
+
+import { AdapterSet, selectLinears, type AdapterOptions } from '../peft/adapters';
+import { RankAllocator } from '../peft/allocator';
+import { planStep, type ScheduleOptions, type StepPlan } from '../peft/schedule';
+import type { Backend, Tensor } from '../tensor/backend';
+import type { HostBatch, TaskModel } from './task';
+
+export interface OptimOptions {
+  lr: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Global gradient-norm clip (1.0 in the authors' code). */
+  clip: number;
+  /** Fraction of steps of linear warm-up (6%), then linear decay to 0. */
+  warmupFraction: number;
+  totalSteps: number;
+  /** DEM regulariser (dynamic rank only): weight eta; divisor 2 M R0 ('code', the authors' code) or M R0 ('paper'). */
+  dem?: { eta: number; variant: 'code' | 'paper' } | null;
+}
+
+export const DEFAULT_OPTIM: Omit<OptimOptions, 'lr' | 'totalSteps'> = {
+  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: 1.0, warmupFraction: 0.06,
+};
+
+export type TrainMethod =
+  | { method: 'dora'; adapter: AdapterOptions; targets: string[]; budget: number; pruneInterval: number; beta?: number }
+  | { method: 'lora'; adapter: AdapterOptions; targets: string[] }
+  | { method: 'full'; targets: string[] };
+
+/** transformers' get_linear_schedule_with_warmup, evaluated for 1-based optimizer step `step`. */
+export function learningRate(step: number, o: OptimOptions): number {
+  const t = step - 1, warm = Math.floor(o.warmupFraction * o.totalSteps);
+  if (t < warm) return (o.lr * t) / Math.max(1, warm);
+  return o.lr * Math.max(0, (o.totalSteps - t) / Math.max(1, o.totalSteps - warm));
+}
+
+interface Group { name: string; param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
+
+export interface StepRecord {
+  step: number;
+  lr: number;
+  plan: StepPlan | null;
+  /** 1-element tensors holding this step's summed loss and token count; read them only when needed. */
+  lossSum: Tensor;
+  count: Tensor;
+}
+
+export class Trainer {
+  readonly adapters: AdapterSet | null;
+  readonly allocator: RankAllocator | null;
+  step = 0;
+  private readonly groups: Group[] = [];
+  private readonly sumsq: Tensor;
+  private readonly clipFactor: Tensor;
+  private readonly lossAcc: Tensor;
+  private readonly countAcc: Tensor;
+  private readonly demPartials: Tensor | null;
+  private readonly demValue: Tensor | null;
+
+  constructor(readonly be: Backend, readonly task: TaskModel, readonly method: TrainMethod, readonly optim: OptimOptions) {
+    const linears = selectLinears(task.linears(), method.targets);
+    const params = task.model.params;
+    if (method.method === 'full') {
+      for (const l of linears) {
+        l.dW = params.grad(`${l.name}.weight`);
+        l.db = l.b ? params.grad(`${l.name}.bias`) : null;
+      }
+      this.adapters = null;
+    } else {
+      this.adapters = new AdapterSet(be, linears, method.adapter);
+      this.addGroup('adapters', this.adapters.theta, this.adapters.grad);
+    }
+    this.allocator = method.method === 'dora' && this.adapters
+      ? new RankAllocator(be, this.adapters, this.scheduleOptions(method), method.beta ?? 0.9)
+      : null;
+    // Every other parameter with a gradient (a classification head; base weights in full fine-tuning) is trained too.
+    for (const [name, grad] of params.grads) this.addGroup(name, params.tensors.get(name)!, grad);
+    this.sumsq = be.zeros([1], 'f32', 'grad sumsq');
+    this.clipFactor = be.zeros([1], 'f32', 'clip factor');
+    this.lossAcc = be.zeros([1], 'f32', 'loss');
+    this.countAcc = be.zeros([1], 'f32', 'count');
+    const useDem = Boolean(this.allocator && optim.dem && optim.dem.eta > 0);
+    this.demPartials = useDem ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials') : null;
+    this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
+  }
+
+  /** Adds the DEM term's gradient (and records its value) while the schedule keeps it on (until pruning ends). */
+  private demStep(): void {
+    const a = this.adapters!, d = this.optim.dem!, R0 = a.opts.R0, M = a.modules.length;
+    const coef = d.eta / (d.variant === 'code' ? 2 * M * R0 : M * R0);
+    for (const m of a.modules) this.be.dem(this.demPartials!, a.grad, a.theta, m.slot, coef, m.index * 2 * R0);
+    this.be.sum(this.demValue!, this.demPartials!);
+  }
+
+  private scheduleOptions(m: Extract<TrainMethod, { method: 'dora' }>): ScheduleOptions {
+    return { totalSteps: this.optim.totalSteps, R0: m.adapter.R0, budget: m.budget, modules: selectLinears(this.task.linears(), m.targets).length, pruneInterval: m.pruneInterval };
+  }
+
+  private addGroup(name: string, param: Tensor, grad: Tensor): void {
+    const z = (l: string) => this.be.zeros(param.shape, 'f32', `${l} ${name}`);
+    this.groups.push({ name, param, grad, m: z('adam m'), v: z('adam v') });
+  }
+
+  /** Trainable parameters (all adapter components and the head, or the adapted base weights in full fine-tuning). */
+  get trainableParameters(): number {
+    return this.groups.reduce((n, g) => n + g.param.size, 0);
+  }
+
+  /** Records and submits one optimizer step on `batch`. */
+  trainStep(batch: HostBatch): StepRecord {
+    const be = this.be;
+    this.step++;
+    if (this.adapters) {
+      this.adapters.training = true;
+      this.adapters.stepSeed = this.step;
+    }
+    this.task.setBatch(batch);
+    for (const g of this.groups) be.fill(g.grad, 0);
+    const { lossSum, count } = this.task.forwardLoss();
+    this.task.backward();
+    const plan = this.allocator ? planStep(this.step, this.allocator.schedule) : null;
+    if (this.demPartials && plan?.dem) this.demStep();
+    // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.
+    be.copy(this.lossAcc, lossSum);
+    be.copy(this.countAcc, count);
+    be.fill(this.sumsq, 0);
+    for (const g of this.groups) be.sumSquares(this.sumsq, g.grad, true);
+    be.clipScale(this.clipFactor, this.sumsq, this.optim.clip);
+    const lr = learningRate(this.step, this.optim);
+    const o = this.optim;
+    for (const g of this.groups) {
+      be.adamw(g.param, g.grad, g.m, g.v, this.clipFactor, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, step: this.step });
+    }
+    if (this.allocator) this.allocator.afterOptimizerStep(this.step);
+    be.flush();
+    return { step: this.step, lr, plan, lossSum: this.lossAcc, count: this.countAcc };
+  }
+
+  /** Mean loss of the latest step (one small readback). */
+  async lastLoss(): Promise<number> {
+    const [s, c] = [await this.be.read(this.lossAcc), await this.be.read(this.countAcc)];
+    return s[0] / Math.max(1, c[0]);
+  }
+
+  /** Loss of a batch without updating anything (adapters in eval mode). */
+  async evalLoss(batch: HostBatch): Promise<{ lossSum: number; count: number }> {
+    if (this.adapters) this.adapters.training = false;
+    this.task.setBatch(batch);
+    const { lossSum, count } = this.task.forwardLoss();
+    this.be.flush();
+    const r = { lossSum: (await this.be.read(lossSum))[0], count: (await this.be.read(count))[0] };
+    if (this.adapters) this.adapters.training = true;
+    return r;
+  }
+}

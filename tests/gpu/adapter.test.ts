@@ -1,0 +1,178 @@
+// WebGPU adapter kernels vs the float64 CPU reference on the same f32 inputs. A dynamic slot and a LoRA slot share
+// one packed theta at non-zero offsets; live lists are non-trivial. Checked: y, h (live columns; others untouched),
+// dh, dxd and grad (accumulated; non-live entries bitwise untouched), bitwise determinism of a rerun, liveCount 0,
+// live counts above 32 (chunked expansions), importance (R0 3, 12, 32, LoRA), and that grids/FLOPs scale with L.
+// Tolerance: |err| <= 1e-5 * max|expected| + 1e-5 * |expected| (f32 rounding of sums of <= 512 terms; observed worst
+// at 0.022 of that bound), while an indexing bug gives errors of the order of max|expected|. Importance scores:
+// 1e-6 abs + 1e-5 rel (observed 0.003 of it).
+
+import { describe, expect, it } from 'vitest';
+import { adapterBackward, adapterFlops, adapterForward, adapterImportance, adapterPlan } from '../../src/gpu/kernels/adapter';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
+import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
+import type { AdapterCall, AdapterSlot } from '../../src/tensor/backend';
+import { expectClose, randArray } from '../helpers/check';
+import { gpuContext } from '../helpers/gpu';
+
+const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  expectClose(actual, expected, 1e-5 * Math.max(maxAbs(expected), 1e-6), 1e-5, what);
+}
+
+function upload(ctx: GpuContext, data: Float32Array | Int32Array, label: string): GpuTensor {
+  const t = ctx.tensor([data.length], data instanceof Int32Array ? 'i32' : 'f32', label);
+  ctx.write(t, data);
+  return t;
+}
+
+/** Compares the first L columns of (N,R0) scratch and checks that the rest kept the sentinel 77. */
+function closeColumns(actual: ArrayLike<number>, expected: ArrayLike<number>, N: number, R0: number, L: number, what: string): void {
+  const pick = (a: ArrayLike<number>, live: boolean) => Array.from(a).filter((_, i) => (i % R0 < L) === live);
+  close(pick(actual, true), pick(expected, true), what);
+  expect(pick(actual, false).every((v) => v === 77), `${what}: columns past liveCount untouched`).toBe(true);
+}
+
+/** Two slots of the same shape in one theta: dynamic at offset 3, LoRA after it (after a gap of 2). */
+function pack(inF: number, outF: number, R0: number): { dyn: AdapterSlot; lora: AdapterSlot; size: number } {
+  const m = R0 * (inF + outF);
+  const dyn = { inF, outF, R0, offA: 3, offB: 3 + R0 * inF, offC: 3 + m };
+  const base = dyn.offC + R0 + 2;
+  const lora = { inF, outF, R0, offA: base, offB: base + R0 * inF, offC: -1 };
+  return { dyn, lora, size: base + m + 1 };
+}
+
+/** Runs forward + backward on both backends and compares every output. */
+async function check(ctx: GpuContext, slot: AdapterSlot, size: number, N: number, liveList: number[], seed: number, what: string) {
+  const { inF, outF, R0 } = slot;
+  const a: AdapterCall = { ...slot, N, scale: 8 / R0, liveOffset: 1, liveCount: liveList.length };
+  const live = Int32Array.from([R0 - 1, ...liveList, 0]);
+  const theta = randArray(size, seed);
+  if (slot.offC >= 0) theta[slot.offC + liveList[liveList.length - 1]] = 0; // live with c = 0: dc from du, not dh
+  const xd = randArray(N * inF, seed + 1), y0 = randArray(N * outF, seed + 2), dy = randArray(N * outF, seed + 3);
+  const grad0 = randArray(size, seed + 4), sentinel = new Float32Array(N * R0).fill(77);
+  const tTheta = upload(ctx, theta, 'theta'), tLive = upload(ctx, live, 'live'), tXd = upload(ctx, xd, 'xd');
+  const tY = upload(ctx, y0, 'y'), tH = upload(ctx, sentinel, 'h'), tDy = upload(ctx, dy, 'dy');
+  const tGrad = upload(ctx, grad0, 'grad'), tDh = upload(ctx, sentinel, 'dh'), tDxd = upload(ctx, randArray(N * inF, seed + 5), 'dxd');
+
+  adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
+  const y = await ctx.read(tY), h = await ctx.read(tH);
+  const yRef = f64(y0), hRef = f64(sentinel);
+  adapterForwardRef(yRef, hRef, f64(xd), f64(theta), live, a);
+  close(y, yRef, `${what}: y`);
+  closeColumns(h, hRef, N, R0, liveList.length, `${what}: h`);
+
+  adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+  const dxd = await ctx.read(tDxd), dh = await ctx.read(tDh), grad = await ctx.read(tGrad);
+  const dxdRef = new Float64Array(N * inF), dhRef = f64(sentinel), gradRef = f64(grad0);
+  adapterBackwardRef(dxdRef, dhRef, gradRef, f64(dy), f64(h), f64(xd), f64(theta), live, a);
+  close(dxd, dxdRef, `${what}: dxd`);
+  closeColumns(dh, dhRef, N, R0, liveList.length, `${what}: dh`);
+  close(grad.map((g, i) => g - grad0[i]), gradRef.map((g, i) => g - grad0[i]), `${what}: grad increment`);
+  const owned = new Set<number>();
+  for (const i of liveList) {
+    for (let k = 0; k < inF; k++) owned.add(slot.offA + i * inF + k);
+    for (let o = 0; o < outF; o++) owned.add(slot.offB + o * R0 + i);
+    if (slot.offC >= 0) owned.add(slot.offC + i);
+  }
+  let untouched = 0;
+  for (let i = 0; i < size; i++) if (!owned.has(i) && grad[i] === grad0[i]) untouched++;
+  expect(untouched, `${what}: grad entries outside the live components untouched`).toBe(size - owned.size);
+
+  // Deterministic: the same backward again adds the bitwise same increment.
+  ctx.write(tGrad, grad0);
+  adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+  expect(Array.from(await ctx.read(tGrad))).toEqual(Array.from(grad));
+  expect(Array.from(await ctx.read(tDxd))).toEqual(Array.from(dxd));
+  for (const t of [tTheta, tLive, tXd, tY, tH, tDy, tGrad, tDh, tDxd]) ctx.release(t);
+}
+
+describe('adapter forward/backward (webgpu vs cpu)', () => {
+  it('odd shape N=7, inF=13, outF=5, R0=3: dynamic live [2,0], LoRA live [1,2]', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(13, 5, 3);
+    await check(ctx, dyn, size, 7, [2, 0], 10, 'dynamic 7x13x5');
+    await check(ctx, lora, size, 7, [1, 2], 20, 'LoRA 7x13x5');
+  });
+
+  it('ragged multi-tile N=37, inF=45, outF=70, R0=24 with 17 live; LoRA R0=40 with 37 live (two L chunks)', async () => {
+    const ctx = await gpuContext();
+    const p24 = pack(45, 70, 24);
+    await check(ctx, p24.dyn, p24.size, 37, [23, 0, 5, 6, 7, 1, 2, 9, 11, 13, 12, 15, 17, 19, 3, 21, 22], 30, 'dynamic R0=24');
+    const p40 = pack(45, 70, 40);
+    await check(ctx, p40.lora, p40.size, 37, Array.from({ length: 37 }, (_, i) => (i * 7) % 40), 40, 'LoRA R0=40');
+  });
+
+  it('realistic N=512, inF=64, outF=192, R0=12 with liveCount 12 and 5', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(64, 192, 12);
+    await check(ctx, dyn, size, 512, [11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0], 50, 'dynamic L=12');
+    await check(ctx, dyn, size, 512, [1, 3, 4, 7, 10], 60, 'dynamic L=5');
+    await check(ctx, lora, size, 512, [0, 2, 4, 6, 8], 70, 'LoRA L=5');
+  });
+
+  it('liveCount 0: y and grad unchanged, dxd zeroed', async () => {
+    const ctx = await gpuContext();
+    const { dyn, size } = pack(13, 5, 3);
+    const a: AdapterCall = { ...dyn, N: 7, scale: 1, liveOffset: 0, liveCount: 0 };
+    const y0 = randArray(35, 1), g0 = randArray(size, 2);
+    const tTheta = upload(ctx, randArray(size, 3), 'theta'), tLive = upload(ctx, Int32Array.from([0]), 'live');
+    const tXd = upload(ctx, randArray(91, 4), 'xd'), tY = upload(ctx, y0, 'y'), tH = ctx.tensor([21]), tDh = ctx.tensor([21]);
+    const tGrad = upload(ctx, g0, 'grad'), tDxd = upload(ctx, randArray(91, 5), 'dxd'), tDy = upload(ctx, randArray(35, 6), 'dy');
+    adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
+    adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+    expect(Array.from(await ctx.read(tY))).toEqual(Array.from(y0));
+    expect(Array.from(await ctx.read(tGrad))).toEqual(Array.from(g0));
+    expect(Array.from(await ctx.read(tDxd))).toEqual(new Array(91).fill(0));
+    for (const t of [tTheta, tLive, tXd, tY, tH, tDh, tGrad, tDxd, tDy]) ctx.release(t);
+  });
+});
+
+describe('adapter work scales with liveCount', () => {
+  it('FLOPs are proportional to liveCount; the reduction grids shrink with it', () => {
+    const { dyn, lora } = pack(64, 192, 12);
+    const call = (s: AdapterSlot, L: number): AdapterCall => ({ ...s, N: 512, scale: 1, liveOffset: 0, liveCount: L });
+    for (const s of [dyn, lora]) {
+      expect(adapterFlops(call(s, 5)) / adapterFlops(call(s, 12))).toBeCloseTo(5 / 12, 12);
+      expect(adapterFlops(call(s, 0))).toBe(0);
+    }
+    // N=512 -> 16 row tiles; 8 live columns per workgroup: L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched).
+    const grids = (L: number) => Object.fromEntries([...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')]
+      .map((d) => [d.entry, d.workgroups]));
+    expect(grids(12)).toMatchObject({ adapter_forward_h: [16, 2], adapter_backward_du: [16, 2], adapter_backward_db: [6, 2],
+      adapter_backward_dc: [12, 1], adapter_backward_da: [2, 2] });
+    expect(grids(5)).toMatchObject({ adapter_forward_h: [16, 1], adapter_backward_du: [16, 1], adapter_backward_db: [6, 1],
+      adapter_backward_dc: [5, 1], adapter_backward_da: [2, 1] });
+    expect(grids(0)).toMatchObject({ adapter_forward_h: [16, 0], adapter_forward_y: [0, 0], adapter_backward_da: [2, 0] });
+    expect(adapterPlan(call(lora, 12), 'backward').map((d) => d.entry)).not.toContain('adapter_backward_dc');
+  });
+});
+
+describe('adapter importance (webgpu vs cpu)', () => {
+  it.each([[13, 5, 3], [768, 3072, 12], [64, 192, 32]])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(inF, outF, R0);
+    const theta = randArray(size, inF + R0);
+    theta[dyn.offC] = 0; // a pruned component scores exactly 0
+    const tTheta = upload(ctx, theta, 'theta'), tScores = upload(ctx, new Float32Array(2 * R0 + 1).fill(-1), 'scores');
+    adapterImportance(ctx, tScores, tTheta, dyn, 1);
+    adapterImportance(ctx, tScores, tTheta, lora, 1 + R0);
+    const ref = new Float64Array(2 * R0 + 1).fill(-1);
+    adapterImportanceRef(ref, f64(theta), dyn, 1);
+    adapterImportanceRef(ref, f64(theta), lora, 1 + R0);
+    const got = await ctx.read(tScores);
+    expect(got[0]).toBe(-1);
+    expect(got[1]).toBe(0);
+    expectClose(got, ref, 1e-6, 1e-5, `scores R0=${R0}`);
+    for (const t of [tTheta, tScores]) ctx.release(t);
+  });
+
+  it('rejects R0 above 32', async () => {
+    const ctx = await gpuContext();
+    const { dyn, size } = pack(4, 4, 33);
+    const tTheta = ctx.tensor([size]), tScores = ctx.tensor([33]);
+    expect(() => adapterImportance(ctx, tScores, tTheta, dyn, 0)).toThrow(/R0/);
+    for (const t of [tTheta, tScores]) ctx.release(t);
+  });
+});
