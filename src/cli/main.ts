@@ -7,12 +7,17 @@ import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
 import { parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
 
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
-  dynrank logits --model <...> --text "<text>" [--out f.json] [--backend webgpu|cpu]`;
+  dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--out f.json] [--backend webgpu|cpu]
+  dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
+                 [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
+                 [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--merged] --out <dir> [--backend webgpu|cpu]
+  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;
 
-const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', out: 'value', help: 'flag' } as const;
+const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', help: 'flag', ...TRAIN_OPTS } as const;
 
 async function backendFor(name: string): Promise<Backend> {
   if (name === 'cpu') return new CpuBackend();
@@ -56,6 +61,8 @@ async function logits(a: ParsedArgs): Promise<string> {
   const be = await backendFor(str(a, 'backend', 'webgpu'));
   const { config, tokenizer, weights } = await readModelFiles(src);
   const m = instantiate(be, config, tokenizer, weights, src.name);
+  const adapter = a.options.get('adapter');
+  if (typeof adapter === 'string') await attachAdapter(be, m, adapter);
   const enc = tokenizer.encode(text);
   if (enc.ids.length === 0) throw new UsageError('--text tokenizes to nothing');
   let rows: number[][];
@@ -86,6 +93,8 @@ export async function main(argv: string[]): Promise<number> {
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));
+    else if (cmd === 'train') console.log(await train(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
+    else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;
   } catch (e) {

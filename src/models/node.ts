@@ -37,7 +37,7 @@ export function resolveModelArg(arg: string, opts: { hubBase?: string; cacheDir?
   const cache = opts.cacheDir ? dirCache(opts.cacheDir) : undefined;
   if (existsSync(arg)) return dirSource(arg);
   const bundled = resolve(new URL('../../public/models/', import.meta.url).pathname, arg);
-  if (/^[\w.-]+$/.test(arg) && existsSync(join(bundled, 'config.json'))) return dirSource(bundled);
+  if (/^[\w.-]+$/.test(arg) && existsSync(join(bundled, 'config.json'))) return { ...dirSource(bundled), name: arg };
   if (/^https?:\/\//.test(arg)) return urlSource(arg, { cache, onProgress: opts.onProgress });
   return hubSource(arg, { hubBase: opts.hubBase, cache, onProgress: opts.onProgress });
 }

@@ -1,0 +1,124 @@
+// `dynrank train` and `dynrank eval`: the Node side of the same training loop the page runs in its Web Worker.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModel, type LoadedModel } from '../models/load';
+import type { ModelSource } from '../models/sources';
+import { applyImportedAdapter } from '../peft/apply';
+import { exportPeft } from '../peft/export';
+import { importPeft } from '../peft/import';
+import { mergeWeights } from '../peft/merge';
+import { defaultR0 } from '../peft/schedule';
+import { writeSafetensors } from '../models/safetensors';
+import type { Backend } from '../tensor/backend';
+import { buildClassificationSet, guessMapping } from '../train/data/dataset';
+import { parseTable } from '../train/data/parse';
+import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../train/run';
+import { exportInput } from '../train/snapshot';
+import { taskFor } from '../train/task';
+import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
+import { num, str, UsageError, type ParsedArgs } from './args';
+
+export const TRAIN_OPTS = {
+  task: 'value', method: 'value', budget: 'value', r0: 'value', rank: 'value', alpha: 'value', dropout: 'value', rslora: 'flag',
+  target: 'value', steps: 'value', epochs: 'value', batch: 'value', seq: 'value', lr: 'value', seed: 'value',
+  'prune-interval': 'value', eta: 'value', 'dem-variant': 'value', 'log-every': 'value', out: 'value', data: 'value',
+  merged: 'flag', adapter: 'value', 'val-fraction': 'value',
+} as const;
+
+export function runConfig(a: ParsedArgs): RunConfig {
+  const method = str(a, 'method', 'dora');
+  if (method !== 'dora' && method !== 'lora' && method !== 'full') throw new UsageError(`--method must be dora, lora or full, got ${method}`);
+  const budget = num(a, 'budget', DEFAULT_RUN.budget);
+  const dv = str(a, 'dem-variant', 'code');
+  if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
+  const target = a.options.get('target');
+  return {
+    ...DEFAULT_RUN, method, budget, r0: num(a, 'r0', defaultR0(budget)), rank: num(a, 'rank', DEFAULT_RUN.rank),
+    alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined, dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
+    rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
+    batch: num(a, 'batch', DEFAULT_RUN.batch), seq: num(a, 'seq', DEFAULT_RUN.seq), lr: a.options.has('lr') ? num(a, 'lr') : undefined,
+    seed: num(a, 'seed', DEFAULT_RUN.seed), pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
+    valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction), logEvery: num(a, 'log-every', DEFAULT_RUN.logEvery),
+    eta: num(a, 'eta', DEFAULT_RUN.eta), demVariant: dv,
+  };
+}
+
+/** Loads the model with a classification head sized for the data's labels (encoders) or as is (GPT-2). */
+async function modelForData(be: Backend, src: ModelSource, dataText: string, dataFile: string, seed: number): Promise<LoadedModel> {
+  const probe = await loadModelConfigKind(src);
+  if (probe === 'gpt2') return loadModel(src, be, { seed });
+  const table = parseTable(dataText, dataFile);
+  const mapping = guessMapping(table.columns);
+  const labels = mapping ? buildClassificationSet(table, mapping, { seed, valFraction: 0 }).labels.length : undefined;
+  return loadModel(src, be, { numLabels: labels, seed });
+}
+
+async function loadModelConfigKind(src: ModelSource): Promise<string> {
+  const cfg = JSON.parse(new TextDecoder().decode((await src.get('config.json'))!)) as { model_type?: string };
+  return cfg.model_type ?? '';
+}
+
+function progress(step: number, steps: number, loss: number, tps: number, t0: number): void {
+  const frac = step / steps, width = 24, bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+  const elapsed = (performance.now() - t0) / 1000, eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+  process.stderr.write(`\r[${bar}] ${step}/${steps} loss ${loss.toFixed(4)} ${tps.toFixed(0)} tok/s ETA ${eta.toFixed(0)}s `);
+}
+
+export async function train(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
+  const cfg = runConfig(a), dataFile = str(a, 'data'), outDir = str(a, 'out');
+  const task = a.options.get('task');
+  const dataText = await readFile(dataFile, 'utf8');
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
+  if (typeof task === 'string' && task !== model.config.task) {
+    throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
+  }
+  const data = prepareData(model, dataText, dataFile, cfg);
+  const { trainer, stream, steps } = createTrainer(be, model, data, cfg);
+  await mkdir(outDir, { recursive: true });
+  const lines: string[] = [], t0 = performance.now();
+  await runSteps(trainer, stream, steps, cfg, (m) => {
+    lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond }));
+    progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
+  });
+  process.stderr.write('\n');
+  await writeFile(join(outDir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
+  const files = ['metrics.jsonl'];
+  if (trainer.adapters) {
+    const input = await exportInput(trainer, model, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
+    const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
+    await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
+    await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);
+    await writeFile(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
+    files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
+    if (a.options.has('merged')) {
+      const merged = mergeWeights(model.weights.tensors, input);
+      await writeFile(join(outDir, 'model.safetensors'), writeSafetensors([...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
+      files.push('model.safetensors');
+    }
+  }
+  const summary = { model: model.name, method: cfg.method, steps, trainableParameters: trainer.trainableParameters, labels: data.labels, eval: evalMetrics, data: data.summary };
+  await writeFile(join(outDir, 'dynrank.json'), JSON.stringify(summary, null, 2));
+  files.push('dynrank.json');
+  return JSON.stringify({ out: outDir, files, eval: evalMetrics }, null, 2);
+}
+
+/** Loads an exported PEFT adapter folder onto the model (LoRA math, any ranks). */
+export async function attachAdapter(be: Backend, model: LoadedModel, dir: string): Promise<void> {
+  const cfgText = await readFile(join(dir, 'adapter_config.json'), 'utf8');
+  const bytes = new Uint8Array(await readFile(join(dir, 'adapter_model.safetensors')));
+  applyImportedAdapter(be, model, importPeft(cfgText, bytes, model.kind));
+}
+
+export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
+  const cfg = runConfig(a), dataFile = str(a, 'data');
+  const dataText = await readFile(dataFile, 'utf8');
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
+  const adapter = a.options.get('adapter');
+  if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
+  const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: a.options.has('val-fraction') ? cfg.valFraction : 1 });
+  const trainer = new Trainer(be, taskFor(be, model), { method: 'full', targets: [] }, { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 });
+  return JSON.stringify(await evaluate(trainer, data.val, cfg.batch), null, 2);
+}
