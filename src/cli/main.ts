@@ -14,7 +14,9 @@ const USAGE = `usage:
   dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--out f.json] [--backend webgpu|cpu]
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
-                 [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--merged] --out <dir> [--backend webgpu|cpu]
+                 [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--merged] [--checkpoint-every 50]
+                 --out <dir> [--backend webgpu|cpu]
+  dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;
 
 const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', help: 'flag', ...TRAIN_OPTS } as const;
@@ -93,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));
-    else if (cmd === 'train') console.log(await train(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
+    else if (cmd === 'train') console.log(await train(a, await backendFor(str(a, 'backend', 'webgpu')), a.options.has('resume') ? null : source(a)));
     else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;

@@ -1,6 +1,7 @@
 // `dynrank train` and `dynrank eval`: the Node side of the same training loop the page runs in its Web Worker.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, type LoadedModel } from '../models/load';
 import type { ModelSource } from '../models/sources';
@@ -15,6 +16,9 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { parseTable } from '../train/data/parse';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../train/run';
 import { exportInput } from '../train/snapshot';
+import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
+import { BatchStream } from '../train/data/batches';
+import { resolveModelArg } from '../models/node';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import { num, str, UsageError, type ParsedArgs } from './args';
@@ -23,7 +27,7 @@ export const TRAIN_OPTS = {
   task: 'value', method: 'value', budget: 'value', r0: 'value', rank: 'value', alpha: 'value', dropout: 'value', rslora: 'flag',
   target: 'value', steps: 'value', epochs: 'value', batch: 'value', seq: 'value', lr: 'value', seed: 'value',
   'prune-interval': 'value', eta: 'value', 'dem-variant': 'value', 'log-every': 'value', out: 'value', data: 'value',
-  merged: 'flag', adapter: 'value', 'val-fraction': 'value',
+  merged: 'flag', adapter: 'value', 'val-fraction': 'value', resume: 'value', 'checkpoint-every': 'value', 'stop-after': 'value',
 } as const;
 
 export function runConfig(a: ParsedArgs): RunConfig {
@@ -66,8 +70,31 @@ function progress(step: number, steps: number, loss: number, tps: number, t0: nu
   process.stderr.write(`\r[${bar}] ${step}/${steps} loss ${loss.toFixed(4)} ${tps.toFixed(0)} tok/s ETA ${eta.toFixed(0)}s `);
 }
 
-export async function train(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
-  const cfg = runConfig(a), dataFile = str(a, 'data'), outDir = str(a, 'out');
+const CHECKPOINT = 'checkpoint.safetensors';
+
+async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await writeFile(`${path}.tmp`, data);
+  await rename(`${path}.tmp`, path);
+}
+
+/** Trains (or, with --resume <dir>, continues the run saved in dir), checkpointing every N steps and on Ctrl-C. */
+export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null): Promise<string> {
+  const resumeDir = a.options.get('resume');
+  let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, ckpt: Uint8Array | null = null;
+  if (typeof resumeDir === 'string') {
+    const path = join(resumeDir, CHECKPOINT);
+    if (!existsSync(path)) throw new UsageError(`--resume ${resumeDir}: no ${CHECKPOINT} there`);
+    ckpt = new Uint8Array(await readFile(path));
+    const meta = readCheckpointMeta(ckpt);
+    cfg = meta.config;
+    dataFile = String(meta.run.data);
+    outDir = resumeDir;
+    src = resolveModelArg(String(meta.run.model));
+  } else {
+    dataFile = str(a, 'data');
+    outDir = str(a, 'out');
+    src = srcArg!;
+  }
   const task = a.options.get('task');
   const dataText = await readFile(dataFile, 'utf8');
   const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
@@ -75,17 +102,46 @@ export async function train(a: ParsedArgs, be: Backend, src: ModelSource): Promi
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
   const data = prepareData(model, dataText, dataFile, cfg);
-  const { trainer, stream, steps } = createTrainer(be, model, data, cfg);
+  const created = createTrainer(be, model, data, cfg);
+  const { trainer, steps } = created;
+  let stream = created.stream;
+  const runInfo = { model: a.options.get('model') ?? model.name, data: dataFile };
   await mkdir(outDir, { recursive: true });
-  const lines: string[] = [], t0 = performance.now();
-  await runSteps(trainer, stream, steps, cfg, (m) => {
-    lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond }));
-    progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
-  });
+  const metricsPath = join(outDir, 'metrics.jsonl');
+  let lines: string[] = [];
+  if (ckpt) {
+    const meta = restoreCheckpoint(trainer, ckpt);
+    stream = BatchStream.restore(data.train, meta.stream);
+    // Keep the metrics of the steps already done; later lines continue them.
+    if (existsSync(metricsPath)) lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= meta.step);
+    process.stderr.write(`resuming at step ${meta.step} of ${steps}\n`);
+  }
+  const every = Number(a.options.get('checkpoint-every') ?? 50);
+  const checkpoint = async () => writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo));
+  let stop = false;
+  // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
+  const stopAfter = Number(a.options.get('stop-after') ?? 0);
+  const onSigint = () => { stop = true; process.stderr.write('\nstopping after this step; saving a checkpoint…\n'); };
+  process.once('SIGINT', onSigint);
+  const t0 = performance.now();
+  try {
+    await runSteps(trainer, stream, steps, cfg, async (m) => {
+      lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond }));
+      progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
+      if (every > 0 && m.step % every === 0) {
+        await checkpoint();
+        await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
+      }
+    }, () => stop || (stopAfter > 0 && trainer.step >= stopAfter));
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
   process.stderr.write('\n');
-  await writeFile(join(outDir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  await checkpoint();
+  await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
+  if (stop || trainer.step < steps) return JSON.stringify({ out: outDir, interrupted: true, step: trainer.step, resume: `dynrank train --resume ${outDir}` });
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
-  const files = ['metrics.jsonl'];
+  const files = ['metrics.jsonl', CHECKPOINT];
   if (trainer.adapters) {
     const input = await exportInput(trainer, model, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
     const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
@@ -118,7 +174,9 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
-  const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: a.options.has('val-fraction') ? cfg.valFraction : 1 });
+  // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.
+  const split = a.options.has('val-fraction');
+  const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 });
   const trainer = new Trainer(be, taskFor(be, model), { method: 'full', targets: [] }, { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 });
-  return JSON.stringify(await evaluate(trainer, data.val, cfg.batch), null, 2);
+  return JSON.stringify(await evaluate(trainer, split ? data.val : data.train, cfg.batch), null, 2);
 }

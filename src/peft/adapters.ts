@@ -46,6 +46,8 @@ export class AdapterSet {
   stepSeed = 0;
   /** Eval mode: no dropout (generation, evaluation, logits). */
   training = true;
+  /** Set once the modules are restricted to their final live components. */
+  compacted = false;
   private readonly scratch = new Map<string, Tensor>();
 
   constructor(readonly be: Backend, linears: Linear[], readonly opts: AdapterOptions) {
@@ -136,6 +138,7 @@ export class AdapterSet {
       m.liveCount = n;
     }
     this.be.write(this.live, idx);
+    this.compacted = true;
   }
 
   /** FLOPs of the adapters' forward + backward for N rows at the current live counts (the work the kernels do). */

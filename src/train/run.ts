@@ -121,7 +121,7 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
   while (trainer.step < steps && !shouldStop()) {
     const rec = trainer.trainStep(stream.next());
     tokens += trainer.task.tokens();
-    if (trainer.allocator?.finalReached && trainer.adapters!.modules.every((m) => m.liveCount === trainer.adapters!.opts.R0)) {
+    if (trainer.allocator?.finalReached && !trainer.adapters!.compacted) {
       await trainer.allocator.compactToFinalMask();
     }
     if (rec.step % cfg.logEvery === 0 || rec.step === steps) {

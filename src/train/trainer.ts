@@ -39,7 +39,7 @@ export function learningRate(step: number, o: OptimOptions): number {
   return o.lr * Math.max(0, (o.totalSteps - t) / Math.max(1, o.totalSteps - warm));
 }
 
-interface Group { name: string; param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
+export interface Group { name: string; param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
 
 export interface StepRecord {
   step: number;
@@ -54,7 +54,8 @@ export class Trainer {
   readonly adapters: AdapterSet | null;
   readonly allocator: RankAllocator | null;
   step = 0;
-  private readonly groups: Group[] = [];
+  /** Parameter groups the optimizer updates (adapter theta, head tensors, or base weights), with their moments. */
+  readonly groups: Group[] = [];
   private readonly sumsq: Tensor;
   private readonly clipFactor: Tensor;
   private readonly lossAcc: Tensor;
