@@ -26,7 +26,8 @@ struct Params {
 @compute @workgroup_size(64)
 fn adamw_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = flat_index(gid, nwg);
-  if (i >= p.n) { return; }
+  // A negative factor marks a step whose gradients were not finite: skip it, leaving params and moments as they were.
+  if (i >= p.n || grad_scale[0] < 0.0) { return; }
   let g = grad[i] * grad_scale[0];
   let mi = p.beta1 * m[i] + p.one_minus_beta1 * g;
   let vi = p.beta2 * v[i] + p.one_minus_beta2 * g * g;
@@ -36,7 +37,14 @@ fn adamw_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 }
 
 // scale = min(1, max_norm / (sqrt(sumsq) + 1e-6)); one invocation, so the step needs no readback.
+// A NaN or infinite sum of squares yields -1, which adamw_forward reads as "skip this step". The exponent-bits test
+// is used because x != x may be folded away by shader compilers.
 @compute @workgroup_size(1)
 fn clip_scale_forward() {
+  let bits = bitcast<u32>(grad[0]);
+  if ((bits & 0x7f800000u) == 0x7f800000u) {
+    param[0] = -1.0;
+    return;
+  }
   param[0] = min(1.0, p.max_norm / (sqrt(grad[0]) + 1e-6));
 }

@@ -126,7 +126,10 @@ export class GpuContext {
     try {
       await staging.mapAsync(USAGE.MAP_READ, 0, bytes);
     } catch (e) {
-      this.assertAlive();
+      // A lost device rejects the map before its `lost` promise has settled: wait briefly so the caller gets the
+      // typed DeviceLostError it can recover from rather than a bare AbortError.
+      const lost = await Promise.race([this.lost, new Promise<null>((r) => setTimeout(() => r(null), 2000))]);
+      if (lost) throw lost;
       await this.sync();
       throw e;
     }

@@ -69,3 +69,18 @@ describe('clipScaleRef', () => {
     expect(clip(1, 1)).toBeLessThan(1);
   });
 });
+
+describe('non-finite gradients', () => {
+  it('clipScale marks NaN/Inf with -1 and adamw then leaves params and moments untouched', () => {
+    for (const bad of [NaN, Infinity]) {
+      const s = new Float64Array(1);
+      clipScaleRef(s, new Float64Array([bad]), 1);
+      expect(s[0]).toBe(-1);
+      const param = new Float64Array([1, 2]), m = new Float64Array([0.1, 0.2]), v = new Float64Array([0.3, 0.4]);
+      adamwRef(param, new Float64Array([NaN, 1]), m, v, s, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 });
+      expect(Array.from(param)).toEqual([1, 2]);
+      expect(Array.from(m)).toEqual([0.1, 0.2]);
+      expect(Array.from(v)).toEqual([0.3, 0.4]);
+    }
+  });
+});

@@ -18,6 +18,7 @@ export function adamwConstants(p: AdamWParams): { decay: number; stepSize: numbe
 export function adamwRef(param: FArr, grad: FArr, m: FArr, v: FArr, gradScale: FArr, p: AdamWParams): void {
   const { decay, stepSize, bc2Sqrt } = adamwConstants(p);
   const gs = gradScale[0];
+  if (gs < 0) return; // the clip factor marks a non-finite gradient: skip the step
   for (let i = 0; i < param.length; i++) {
     const g = grad[i] * gs;
     const mi = p.beta1 * m[i] + (1 - p.beta1) * g;
@@ -32,5 +33,6 @@ export function adamwRef(param: FArr, grad: FArr, m: FArr, v: FArr, gradScale: F
 
 /** scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)), the factor torch.nn.utils.clip_grad_norm_ multiplies by. */
 export function clipScaleRef(scale: FArr, sumsq: FArr, maxNorm: number): void {
-  scale[0] = Math.min(1, maxNorm / (Math.sqrt(sumsq[0]) + 1e-6));
+  // -1 marks NaN/Inf gradients; adamwRef then leaves everything untouched.
+  scale[0] = Number.isFinite(sumsq[0]) ? Math.min(1, maxNorm / (Math.sqrt(sumsq[0]) + 1e-6)) : -1;
 }

@@ -177,8 +177,10 @@ export interface Backend {
   applyMask(target: Tensor, mask: Tensor, targetOffset: number): void;
 
   // --- optimisation
-  /** scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)), torch.nn.utils.clip_grad_norm_'s factor. */
+  /** scale[0] = min(1, maxNorm / (sqrt(sumsq[0]) + 1e-6)), torch.nn.utils.clip_grad_norm_'s factor; -1 when sumsq is
+   * NaN or infinite, which makes adamw skip the step. */
   clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void;
-  /** One AdamW step on param with grad * gradScale[0]; m and v are the moment buffers. */
+  /** One AdamW step on param with grad * gradScale[0]; m and v are the moment buffers. A negative gradScale[0] (non-finite
+   * gradients) skips the step entirely. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void;
 }

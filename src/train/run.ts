@@ -9,6 +9,7 @@ import { buildClassificationSet, buildLmSet, guessMapping, type ColumnMapping } 
 import { DataError } from './data/errors';
 import { parseTable } from './data/parse';
 import { classificationMetrics, type EvalMetrics } from './metrics';
+import { estimateMemory, TrainingMemoryError } from './memory';
 import { taskFor } from './task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from './trainer';
 
@@ -36,12 +37,23 @@ export interface RunConfig {
   eta: number;
   demVariant: 'code' | 'paper';
   mapping?: ColumnMapping;
+  /** Non-finite loss or gradients: skip the update and halve the learning rate ('skip'), or stop with a message. */
+  onNonFinite: 'skip' | 'stop';
 }
 
 export const DEFAULT_RUN: RunConfig = {
   method: 'dora', budget: 2, rank: 8, dropout: 0.1, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
-  valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code',
+  valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip',
 };
+
+/** Training produced NaN/Inf and the run was configured to stop. */
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+  constructor(readonly step: number) {
+    super(`the loss or the gradients became NaN/Inf at step ${step}. Lower the learning rate, check the data for very long or ` +
+      'empty rows, or keep the default policy (skip the step and halve the learning rate).');
+  }
+}
 
 export const DEFAULT_TARGETS: Record<LoadedModel['kind'], string[]> = {
   gpt2: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
@@ -102,22 +114,35 @@ export interface StepMetrics {
   live: number | null;
   liveByModule: number[] | null;
   tokensPerSecond: number;
+  /** Updates skipped so far because their gradients were not finite. */
+  skipped: number;
 }
 
 export function createTrainer(be: Backend, model: LoadedModel, data: PreparedData, cfg: RunConfig): { trainer: Trainer; stream: BatchStream; steps: number } {
   const steps = totalSteps(data.train, cfg);
   const defaultLr = cfg.method === 'full' ? 1e-4 : cfg.method === 'lora' ? 1e-3 : 2e-3;
-  const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
-    ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps,
-    dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
-  });
-  return { trainer, stream: new BatchStream(data.train, cfg.batch, cfg.seed), steps };
+  const stream = new BatchStream(data.train, cfg.batch, cfg.seed);
+  try {
+    const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
+      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps,
+      dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
+    });
+    // Allocate the activations now (a forward on the first batch's shape), so a run that does not fit fails here,
+    // with the estimate, rather than at some later step.
+    trainer.task.setBatch(BatchStream.restore(data.train, stream.state()).next());
+    trainer.task.forwardLoss();
+    be.flush();
+    return { trainer, stream, steps };
+  } catch (e) {
+    if (e instanceof Error && e.name === 'GpuOutOfMemoryError') throw new TrainingMemoryError(estimateMemory(model, cfg), e.message);
+    throw e;
+  }
 }
 
 /** Runs the remaining steps, calling onMetrics every logEvery steps (and at the end). */
 export async function runSteps(trainer: Trainer, stream: BatchStream, steps: number, cfg: RunConfig,
   onMetrics: (m: StepMetrics) => void | Promise<void>, shouldStop: () => boolean = () => false): Promise<void> {
-  let t0 = performance.now(), tokens = 0;
+  let t0 = performance.now(), tokens = 0, skipped = 0;
   while (trainer.step < steps && !shouldStop()) {
     const rec = trainer.trainStep(stream.next());
     tokens += trainer.task.tokens();
@@ -126,9 +151,14 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
     }
     if (rec.step % cfg.logEvery === 0 || rec.step === steps) {
       const loss = await trainer.lastLoss();
+      if (!Number.isFinite(loss) || (await trainer.lastClipFactor()) < 0) {
+        if (cfg.onNonFinite === 'stop') throw new NonFiniteError(rec.step);
+        skipped++;
+        trainer.lrScale *= 0.5;
+      }
       const liveByModule = trainer.allocator ? await trainer.allocator.liveCounts() : null;
       const dt = (performance.now() - t0) / 1000;
-      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9) });
+      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped });
       t0 = performance.now();
       tokens = 0;
     }

@@ -54,6 +54,10 @@ export class Trainer {
   readonly adapters: AdapterSet | null;
   readonly allocator: RankAllocator | null;
   step = 0;
+  /** Multiplies the scheduled learning rate; lowered after steps with non-finite gradients. */
+  lrScale = 1;
+  /** Fault injection for tests: called after the backward, before clipping and the optimizer. */
+  beforeOptimizer: ((step: number) => void) | null = null;
   /** Parameter groups the optimizer updates (adapter theta, head tensors, or base weights), with their moments. */
   readonly groups: Group[] = [];
   private readonly sumsq: Tensor;
@@ -129,10 +133,11 @@ export class Trainer {
     // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.
     be.copy(this.lossAcc, lossSum);
     be.copy(this.countAcc, count);
+    this.beforeOptimizer?.(this.step);
     be.fill(this.sumsq, 0);
     for (const g of this.groups) be.sumSquares(this.sumsq, g.grad, true);
     be.clipScale(this.clipFactor, this.sumsq, this.optim.clip);
-    const lr = learningRate(this.step, this.optim);
+    const lr = learningRate(this.step, this.optim) * this.lrScale;
     const o = this.optim;
     for (const g of this.groups) {
       be.adamw(g.param, g.grad, g.m, g.v, this.clipFactor, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, step: this.step });
@@ -140,6 +145,11 @@ export class Trainer {
     if (this.allocator) this.allocator.afterOptimizerStep(this.step);
     be.flush();
     return { step: this.step, lr, plan, lossSum: this.lossAcc, count: this.countAcc };
+  }
+
+  /** The latest step's clip factor: -1 means its gradients were not finite and the update was skipped. */
+  async lastClipFactor(): Promise<number> {
+    return (await this.be.read(this.clipFactor))[0];
   }
 
   /** Mean loss of the latest step (one small readback). */

@@ -47,3 +47,22 @@ describe('clipScale (webgpu vs cpu)', () => {
     ctx.release(tQ);
   });
 });
+
+describe('non-finite gradients on the GPU', () => {
+  it('clip factor -1 for NaN/Inf, and the AdamW step is skipped', async () => {
+    const ctx = await gpuContext();
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const sumsq = ctx.tensor([1]), scale = ctx.tensor([1]);
+      ctx.write(sumsq, new Float32Array([bad]));
+      clipScale(ctx, scale, sumsq, 1);
+      expect((await ctx.read(scale))[0]).toBe(-1);
+      const param = ctx.tensor([3]), grad = ctx.tensor([3]), m = ctx.tensor([3]), v = ctx.tensor([3]);
+      ctx.write(param, new Float32Array([1, 2, 3]));
+      ctx.write(grad, new Float32Array([NaN, 1, 2]));
+      adamw(ctx, param, grad, m, v, scale, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
+      expect(Array.from(await ctx.read(param))).toEqual([1, 2, 3]);
+      expect(Array.from(await ctx.read(m))).toEqual([0, 0, 0]);
+      for (const t of [sumsq, scale, param, grad, m, v]) ctx.release(t);
+    }
+  });
+});

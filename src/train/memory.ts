@@ -1,0 +1,46 @@
+// An analytical estimate of the GPU memory a fine-tuning run needs: frozen weights, activations kept for the
+// backward, and adapter/optimizer state. Shown before training and in out-of-memory messages.
+
+import type { LoadedModel } from '../models/load';
+import type { RunConfig } from './run';
+
+export interface MemoryEstimate {
+  weights: number;
+  activations: number;
+  adapterAndOptimizer: number;
+  total: number;
+}
+
+/** Bytes, f32 throughout. Adapter state counts theta, grad and both AdamW moments at R0 (all components train). */
+export function estimateMemory(model: LoadedModel, cfg: Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'>): MemoryEstimate {
+  let weights = 0;
+  for (const t of model.weights.tensors.values()) weights += t.data.length * 4;
+  const B = cfg.batch, T = cfg.seq, N = B * T;
+  let activations: number, adapterDims = 0;
+  if (model.kind === 'gpt2') {
+    const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = model.config.arch;
+    activations = 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
+    adapterDims = L * (C + 3 * C + 2 * C + C + F + F + C);
+  } else {
+    const { hidden: C, heads: H, layers: L, intermediate: F } = model.config.arch;
+    activations = 4 * (L * (N * (11 * C + 2 * F + 4) + B * H * T * T) + 12 * N * C + 2 * N * F);
+    adapterDims = L * (6 * C + 2 * C + C + F + F + C);
+  }
+  const R = cfg.method === 'lora' ? cfg.rank : cfg.method === 'dora' ? (cfg.r0 ?? Math.ceil(1.5 * cfg.budget)) : 0;
+  const adapterAndOptimizer = cfg.method === 'full' ? 3 * weights : 4 * 4 * R * adapterDims;
+  return { weights, activations, adapterAndOptimizer, total: weights + activations + adapterAndOptimizer };
+}
+
+export function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** The run does not fit on the device; the message carries the estimate and what to change. */
+export class TrainingMemoryError extends Error {
+  override name = 'TrainingMemoryError';
+  constructor(readonly estimate: MemoryEstimate, detail: string) {
+    super(`not enough GPU memory for this run (estimated ${formatBytes(estimate.total)}: weights ${formatBytes(estimate.weights)}, ` +
+      `activations ${formatBytes(estimate.activations)}, adapters and optimizer ${formatBytes(estimate.adapterAndOptimizer)}). ` +
+      `Lower the batch size or the sequence length (activations grow with both), adapt fewer module types, or use a smaller model. (${detail})`);
+  }
+}
