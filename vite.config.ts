@@ -12,5 +12,8 @@ export default defineConfig({
   server: { headers: isolation, host: '127.0.0.1' },
   preview: { headers: isolation, host: '127.0.0.1' },
   worker: { format: 'es' },
+  // Scan the training worker too, so its dependencies (fflate, papaparse, tokenizers) are pre-bundled at start-up
+  // instead of being discovered mid-session, which makes the dev server reload the page.
+  optimizeDeps: { entries: ['index.html', 'src/worker/worker.ts'] },
   build: { target: 'es2022', sourcemap: true },
 });

@@ -6,12 +6,12 @@ import { instantiate, parameterCount, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
-import { parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { num, parseArgs, str, UsageError, type ParsedArgs } from './args';
 import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
 
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
-  dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--out f.json] [--backend webgpu|cpu]
+  dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--num-labels N] [--out f.json] [--backend webgpu|cpu]
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--merged] [--checkpoint-every 50]
@@ -19,7 +19,7 @@ const USAGE = `usage:
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;
 
-const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', help: 'flag', ...TRAIN_OPTS } as const;
+const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value', help: 'flag', ...TRAIN_OPTS } as const;
 
 async function backendFor(name: string): Promise<Backend> {
   if (name === 'cpu') return new CpuBackend();
@@ -61,7 +61,10 @@ async function logits(a: ParsedArgs): Promise<string> {
   const src = source(a);
   const text = str(a, 'text');
   const be = await backendFor(str(a, 'backend', 'webgpu'));
-  const { config, tokenizer, weights } = await readModelFiles(src);
+  // --num-labels sizes a classifier head like the adapter's (a head trained on N labels); default: config.json's.
+  const numLabels = a.options.has('num-labels') ? num(a, 'num-labels') : undefined;
+  if (numLabels !== undefined && !(Number.isInteger(numLabels) && numLabels >= 1)) throw new UsageError(`--num-labels must be a positive integer, got ${numLabels}`);
+  const { config, tokenizer, weights } = await readModelFiles(src, { numLabels });
   const m = instantiate(be, config, tokenizer, weights, src.name);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, m, adapter);

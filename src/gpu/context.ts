@@ -68,7 +68,8 @@ export class GpuContext {
     this.limits = acquired.device.limits;
     this.bindingLimit = acquired.bindingLimit;
     this.pool = new BufferPool(this.device, this.counters);
-    this.arenaHost = new ArrayBuffer(64 * PARAM_SLOT);
+    // 2048 slots (512 KiB) hold a GPT-2-small full fine-tuning step; a larger step grows it once, during warm-up.
+    this.arenaHost = new ArrayBuffer(2048 * PARAM_SLOT);
     this.arena = this.createArena(this.arenaHost.byteLength);
     void this.device.lost.then((info) => {
       this.lostError = new DeviceLostError(info.reason, info.message || 'no message');

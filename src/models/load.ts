@@ -2,7 +2,7 @@
 
 import { BertClassifier } from '../nn/bert';
 import { Gpt2 } from '../nn/gpt2';
-import { ParamStore } from '../nn/params';
+import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
 import { parseConfig, type ModelConfig } from './config';
 import { DownloadError, type ModelSource } from './sources';
@@ -41,8 +41,16 @@ export function instantiate(be: Backend, config: ModelConfig, tokenizer: TextTok
   const tensors = new Map<string, Tensor>();
   for (const [n, t] of weights.tensors) tensors.set(n, be.fromArray(t.data, t.shape, n));
   const params = new ParamStore(be, tensors);
-  if (config.kind === 'gpt2') return { kind: 'gpt2', config, net: new Gpt2(be, config.arch, params), tokenizer, params, weights, name };
-  return { kind: config.kind, config, net: new BertClassifier(be, config.arch, params), tokenizer, params, weights, name };
+  try {
+    if (config.kind === 'gpt2') return { kind: 'gpt2', config, net: new Gpt2(be, config.arch, params), tokenizer, params, weights, name };
+    return { kind: config.kind, config, net: new BertClassifier(be, config.arch, params), tokenizer, params, weights, name };
+  } catch (e) {
+    // ParamStore names the tensor; say which file it came from and what the expected shape is based on.
+    if (e instanceof WeightError) {
+      throw new WeightError(`model.safetensors: ${e.message} (the shapes follow config.json of ${name})`, { cause: e });
+    }
+    throw e;
+  }
 }
 
 /** Parameter count of the checkpoint as loaded (tied weights counted once). */

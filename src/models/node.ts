@@ -1,9 +1,10 @@
 // Node-only sources and cache: a model folder on disk, and a download cache directory. Never imported by the page.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DownloadError, hubSource, urlSource, type FileCache, type ModelSource } from './sources';
 
 export function dirSource(dir: string): ModelSource {
@@ -27,7 +28,10 @@ export function dirCache(dir: string): FileCache {
     get: async (key) => (existsSync(path(key)) ? new Uint8Array(await readFile(path(key))) : null),
     put: async (key, data) => {
       await mkdir(dir, { recursive: true });
-      await writeFile(path(key), data);
+      // Write then rename, so an interrupted write never leaves a short file that a later get would return.
+      const tmp = `${path(key)}.${process.pid}.${Date.now()}.tmp`;
+      await writeFile(tmp, data);
+      await rename(tmp, path(key));
     },
   };
 }
@@ -36,7 +40,7 @@ export function dirCache(dir: string): FileCache {
 export function resolveModelArg(arg: string, opts: { hubBase?: string; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total: number | null }) => void } = {}): ModelSource {
   const cache = opts.cacheDir ? dirCache(opts.cacheDir) : undefined;
   if (existsSync(arg)) return dirSource(arg);
-  const bundled = resolve(new URL('../../public/models/', import.meta.url).pathname, arg);
+  const bundled = resolve(fileURLToPath(new URL('../../public/models/', import.meta.url)), arg);
   if (/^[\w.-]+$/.test(arg) && existsSync(join(bundled, 'config.json'))) return { ...dirSource(bundled), name: arg };
   if (/^https?:\/\//.test(arg)) return urlSource(arg, { cache, onProgress: opts.onProgress });
   return hubSource(arg, { hubBase: opts.hubBase, cache, onProgress: opts.onProgress });

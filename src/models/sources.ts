@@ -61,13 +61,20 @@ export function urlSource(folderUrl: string, opts: FetchOptions & { name?: strin
 
 /** Files the user dropped or picked (matched by base name, so a dropped folder works too). */
 export function filesSource(files: Iterable<{ name: string; bytes: () => Promise<Uint8Array> }>, name = 'local files'): ModelSource {
-  const byName = new Map<string, () => Promise<Uint8Array>>();
-  for (const f of files) byName.set(f.name.split('/').pop()!, f.bytes);
+  // A dropped folder gives names like "model/config.json" (or "model\\config.json"); when the same base name occurs at
+  // several depths (e.g. "checkpoint-500/config.json" next to "config.json") the shallowest one wins.
+  const byName = new Map<string, { depth: number; bytes: () => Promise<Uint8Array> }>();
+  for (const f of files) {
+    const parts = f.name.split(/[\\/]/).filter((p) => p !== '');
+    const base = parts.pop() ?? f.name;
+    const prev = byName.get(base);
+    if (!prev || parts.length < prev.depth) byName.set(base, { depth: parts.length, bytes: f.bytes });
+  }
   return {
     name,
     get: async (file, optional = false) => {
       const b = byName.get(file);
-      if (b) return b();
+      if (b) return b.bytes();
       if (optional) return null;
       throw new DownloadError(file, '(file)', `${file} is missing from the dropped files; a model needs config.json, tokenizer.json and model.safetensors.`);
     },
@@ -82,13 +89,20 @@ async function download(url: string, file: string, optional: boolean, opts: Fetc
   } catch (e) {
     throw new DownloadError(file, url, `${file}: could not reach ${url} (${(e as Error).message}). Check the address and your connection.`);
   }
-  if (res.status === 404 && optional) return null;
+  // Error answers are not read: cancel their bodies so the connection is released at once.
+  const discard = () => res.body?.cancel().catch(() => {});
+  if (res.status === 404 && optional) {
+    await discard();
+    return null;
+  }
   if (!res.ok) {
+    await discard();
     const hint = res.status === 401 || res.status === 403 ? ' The model may be private or gated: download it yourself and drop the files.' : '';
     throw new DownloadError(file, url, `${file}: ${url} answered HTTP ${res.status}.${hint}`);
   }
   const type = res.headers.get('content-type') ?? '';
   if (type.includes('text/html')) {
+    await discard();
     throw new DownloadError(file, url, `${file}: ${url} returned an HTML page instead of the file; the URL or model id is probably wrong.`);
   }
   const lenHeader = res.headers.get('content-length');
