@@ -22,7 +22,8 @@ PEFT semantics implemented here (FORMATS.md §6, METHOD.md §8):
   * Forward (eval mode, dropout off): h = base(x) + scaling * (x @ A.T) @ B.T (+ scaling * lora_B.bias with
     lora_bias). Applied at the module output, so it needs no fan_in_fan_out transposition (PEFT forces that flag
     for Conv1D and only uses it when merging W += (B@A).T * scaling).
-  * modules_to_save tensors (`base_model.model.classifier.weight`, ...) replace the base module's parameters.
+  * modules_to_save tensors (`base_model.model.classifier.weight`, ...) replace the base module's parameters;
+    task_type SEQ_CLS adds the classifier to modules_to_save, as PeftModelForSequenceClassification does.
 
 Validation (exit 1 with a message): peft_type LORA; use_dora false; bias "none"; r, rank_pattern values > 0;
 lora_alpha, alpha_pattern values numbers; target_modules non-empty; every targeted module exists, is a
@@ -237,6 +238,8 @@ def apply_adapter(model, kind, hf_prefix, head, cfg, tensors, dtype):
         mod.register_forward_hook(hook)
         summary.append((name, r, alpha, scaling))
 
+    if cfg.get('task_type') == 'SEQ_CLS' and head and head not in mts:
+        mts = [*mts, head]  # PeftModelForSequenceClassification adds the classifier ("classifier"/"score") itself
     for ms in mts:
         hits = [n for n in mods if n == ms or n.endswith('.' + ms)]
         if not hits:
