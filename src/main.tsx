@@ -1,36 +1,30 @@
-// Composition root: acquires the WebGPU device, runs the kernel self-test, renders the app.
+// Composition root: renders the playground and starts its training worker (which picks WebGPU or the CPU backend).
+// `?backend=cpu` forces the CPU backend; `?debug` adds test hooks. The kernel self-test result is also published on
+// window for the e2e suite.
 
 import { createRoot } from 'react-dom/client';
-import { GpuBackend } from './gpu/backend';
-import { GpuContext } from './gpu/context';
-import { acquireDevice, browserGpu } from './gpu/device';
-import { runSelfTest, type SelfTestResult } from './gpu/selftest';
-import { SelfTestPanel, type EngineStatus } from './ui/SelfTestPanel';
+import type { SelfTestResult } from './gpu/selftest';
+import { initApp, simulateDeviceLoss } from './store/actions';
+import { useStore } from './store';
+import { App } from './ui/App';
+import './ui/styles.css';
 
 declare global {
   interface Window {
     /** Set once the start-up self-test has finished; read by the e2e suite. */
-    __dynrankSelfTest?: { adapter: EngineStatus['adapter']; results: SelfTestResult[]; error?: string };
+    __dynrankSelfTest?: { adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | undefined; results: SelfTestResult[]; error?: string };
+    /** Test hooks, present with ?debug only. */
+    __dynrankDebug?: { loseDevice(): void };
   }
 }
 
-const root = createRoot(document.getElementById('root')!);
-const render = (s: EngineStatus) => root.render(<SelfTestPanel status={s} />);
-
-async function start(): Promise<void> {
-  render({ phase: 'starting' });
-  try {
-    const ctx = new GpuContext(await acquireDevice(browserGpu()));
-    const adapter = ctx.info;
-    render({ phase: 'testing', adapter });
-    const results = await runSelfTest(new GpuBackend(ctx));
-    window.__dynrankSelfTest = { adapter, results };
-    render({ phase: 'done', adapter, results });
-  } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    window.__dynrankSelfTest = { adapter: undefined, results: [], error };
-    render({ phase: 'error', error });
+useStore.subscribe((s, prev) => {
+  if (s.selftest && s.selftest !== prev.selftest) {
+    window.__dynrankSelfTest = { adapter: s.engine?.adapter ?? undefined, results: s.selftest.results, ...(s.selftest.error ? { error: s.selftest.error } : {}) };
   }
-}
+});
 
-void start();
+const params = new URLSearchParams(location.search);
+if (params.has('debug')) window.__dynrankDebug = { loseDevice: simulateDeviceLoss };
+createRoot(document.getElementById('root')!).render(<App />);
+void initApp(params.get('backend') === 'cpu' ? 'cpu' : 'auto');

@@ -5,7 +5,7 @@
 
 import type { Backend, Tensor } from '../tensor/backend';
 import { Linear } from './linear';
-import { ParamStore } from './params';
+import { disposeAll, ParamStore } from './params';
 
 export interface BertConfig {
   variant: 'bert' | 'roberta';
@@ -120,7 +120,11 @@ export class BertClassifier {
   /** Class logits (B, numLabels). The returned tensor is reused by the next call. */
   forward(batch: EncoderBatch): Tensor {
     const { B, T } = batch, be = this.be, { hidden: C, eps } = this.cfg, N = B * T;
-    if (!this.ws || this.ws.B !== B || this.ws.T !== T) this.ws = this.alloc(B, T);
+    if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
+      // Classification batches are padded to their longest sequence, so shapes vary: recycle the old activations.
+      if (this.ws) disposeAll(this.be, this.ws);
+      this.ws = this.alloc(B, T);
+    }
     const ws = this.ws, attP = this.attP(B, T);
     be.embedding(ws.e1, batch.ids, this.emb.word, N, C);
     be.embedding(ws.e2, batch.posIds, this.emb.pos, N, C);

@@ -4,7 +4,7 @@
 
 import type { Backend, Tensor } from '../tensor/backend';
 import { Linear } from './linear';
-import { ParamStore } from './params';
+import { disposeAll, ParamStore } from './params';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -79,6 +79,8 @@ export class Gpt2 {
 
   private workspace(B: number, T: number): Workspace {
     if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
+    // Batch shapes change (the last batch of an epoch, generation): hand the old activations back to the pool.
+    if (this.ws) disposeAll(this.be, this.ws);
     if (T > this.cfg.nPositions) throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
     const be = this.be, { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg, N = B * T;
     const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);

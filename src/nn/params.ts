@@ -37,3 +37,13 @@ export class ParamStore {
     for (const g of this.grads.values()) this.be.fill(g, 0);
   }
 }
+
+/** Releases every tensor reachable in a workspace object (arrays and nested records), e.g. when the batch shape changes. */
+export function disposeAll(be: Backend, ws: unknown): void {
+  if (!ws || typeof ws !== 'object') return;
+  if ('shape' in ws && 'size' in ws && 'dtype' in ws) {
+    be.dispose(ws as Tensor);
+    return;
+  }
+  for (const v of Object.values(ws as Record<string, unknown>)) disposeAll(be, v);
+}

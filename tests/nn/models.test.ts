@@ -112,3 +112,16 @@ describe.each(['bert', 'roberta'] as const)('%s classifier forward/backward', (v
     for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);
   });
 });
+
+describe('activation workspaces', () => {
+  it('varying batch shapes recycle GPU memory instead of growing it', async () => {
+    const be = await gpuBackend(), cfg = bcfg('bert');
+    const net = new BertClassifier(be, cfg, store(be, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' })));
+    const run = (len: number) => net.forward(uploadEncoderBatch(be, encoderBatch([{ ids: Array.from({ length: len }, (_, i) => 2 + (i % 20)), typeIds: new Array(len).fill(0) }], cfg)));
+    for (const len of [5, 9, 5, 9]) await be.read(run(len));
+    const live = be.ctx.counters.bytesLive;
+    for (const len of [5, 9, 5, 9, 5, 9]) await be.read(run(len));
+    // only the small per-call input tensors of this test (never disposed) may add up
+    expect(be.ctx.counters.bytesLive - live).toBeLessThan(4096);
+  });
+});

@@ -1,0 +1,133 @@
+// Module-level actions: what the page's controls do. They update the store and send commands to the worker;
+// components call them directly, and nothing here imports React.
+
+import { DataError } from '../train/data/errors';
+import type { RunSettings } from '../worker/protocol';
+import { connect, send } from './client';
+import { dataProblem } from './derived';
+import { addError, applyEvent, clearErrors } from './events';
+import { useStore, type AppState } from './index';
+import { BUNDLED_MODELS } from './modelSlice';
+import { previewOf } from './preview';
+import { EMPTY_RUN } from './trainingSlice';
+
+const BASE = import.meta.env.BASE_URL;
+const DEMO_DATA = { gpt2: 'sotu.txt', bert: 'spam.csv' } as const;
+
+/** Connects the worker, finds the bundled models that are present and loads the first with its demo data. */
+export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
+  connect(applyEvent, (message) => addError('engine', 'WorkerFailed', `The training worker failed: ${message}. Reload the page; if it happens again, your browser may not support module workers.`));
+  send({ type: 'init', backend });
+  const present = await Promise.all(BUNDLED_MODELS.map(async (m) => ((await isPresent(`${BASE}models/${m.id}/model.safetensors`)) ? m : null)));
+  const models = present.filter((m) => m !== null);
+  if (models.length) useStore.setState({ models });
+  await selectModel(useStore.getState().modelId);
+}
+
+async function isPresent(url: string): Promise<boolean> {
+  try {
+    const r = await fetch(url, { method: 'HEAD' });
+    return r.ok && !(r.headers.get('content-type') ?? '').includes('text/html');
+  } catch {
+    return false;
+  }
+}
+
+/** Chooses a bundled model; the demo data follows the model's task unless the person uploaded their own. */
+export async function selectModel(id: string): Promise<void> {
+  const s = useStore.getState();
+  const model = s.models.find((m) => m.id === id) ?? BUNDLED_MODELS.find((m) => m.id === id);
+  if (!model) return;
+  clearErrors(['model']);
+  useStore.setState({ modelId: id, summary: null, modelLoading: true });
+  send({ type: 'inspect', model: id });
+  const demo = DEMO_DATA[model.kind];
+  if (s.dataOrigin === 'demo' && s.dataFile?.name !== demo) await loadDemoData(demo);
+}
+
+export async function loadDemoData(name: string): Promise<void> {
+  useStore.setState({ dataLoading: true });
+  try {
+    const r = await fetch(`${BASE}datasets/${name}`);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    setData(name, await r.text(), 'demo');
+  } catch (e) {
+    addError('data', 'DemoMissing', `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`);
+  } finally {
+    useStore.setState({ dataLoading: false });
+  }
+}
+
+/** Reads an uploaded file (CSV, TSV, JSONL or TXT). */
+export async function uploadData(file: File): Promise<void> {
+  useStore.setState({ dataLoading: true });
+  try {
+    setData(file.name, await file.text(), 'upload');
+  } finally {
+    useStore.setState({ dataLoading: false });
+  }
+}
+
+function setData(name: string, text: string, origin: 'demo' | 'upload'): void {
+  clearErrors(['data']);
+  try {
+    useStore.setState({ dataFile: { name, text }, preview: previewOf(text, name), dataOrigin: origin });
+  } catch (e) {
+    useStore.setState({ dataFile: null, preview: null, dataOrigin: origin });
+    if (e instanceof DataError) addError('data', e.code, e.message);
+    else addError('data', 'Unreadable', `${name} could not be read: ${(e as Error).message}`);
+  }
+}
+
+export function setSettings(patch: Partial<RunSettings>): void {
+  useStore.getState().setSettings(patch);
+}
+
+/** Why Start is disabled, or null when a run can start. */
+export function startBlocker(s: AppState = useStore.getState()): string | null {
+  if (!s.summary) return s.modelLoading ? 'Loading the model…' : 'Choose a model.';
+  if (!s.dataFile || !s.preview) return 'Choose a data set.';
+  const problem = dataProblem(s.preview, s.summary.kind);
+  if (problem) return problem;
+  if (s.settings.targets.length === 0) return 'Pick at least one module type to adapt.';
+  if (s.phase === 'training' || s.phase === 'preparing') return 'Training is running.';
+  return null;
+}
+
+export function startTraining(): void {
+  const s = useStore.getState();
+  if (startBlocker() !== null || !s.summary || !s.dataFile) return;
+  clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
+  useStore.setState({
+    ...EMPTY_RUN, phase: 'preparing', run: { modelId: s.modelId, kind: s.summary.kind, method: s.settings.method },
+    generation: null, classification: null, exported: null, scrubStep: null,
+  });
+  send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });
+}
+
+export const pauseTraining = () => send({ type: 'pause' });
+export const resumeTraining = () => send({ type: 'resume' });
+export const stopTraining = () => send({ type: 'stop' });
+/** Validation metrics for the adapter as it is now (paused or stopped runs; done runs are evaluated at the end). */
+export const evaluateNow = () => send({ type: 'evaluate' });
+
+export function generateText(prompt: string, opts: { maxTokens: number; temperature: number; topK: number; seed: number }): void {
+  clearErrors(['try']);
+  useStore.setState({ tryBusy: true });
+  send({ type: 'generate', prompt, ...opts });
+}
+
+export function classifyText(text: string): void {
+  clearErrors(['try']);
+  useStore.setState({ tryBusy: true });
+  send({ type: 'classify', text });
+}
+
+/** Test hook (?debug): makes the worker lose its GPU device. */
+export const simulateDeviceLoss = () => send({ type: 'debugLoseDevice' });
+
+export function exportRun(): void {
+  clearErrors(['export']);
+  useStore.setState({ exportBusy: true, exported: null });
+  send({ type: 'export' });
+}

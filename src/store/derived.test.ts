@@ -1,0 +1,75 @@
+// The page's trainable-parameter count agrees with the trainer's, and the rank grid follows the paper's layout.
+
+import { describe, expect, it } from 'vitest';
+import { randomBert, randomGpt2 } from '../../tests/helpers/randomModel';
+import { parseConfig } from '../models/config';
+import { instantiate } from '../models/load';
+import type { TextTokenizer } from '../models/tokenizer';
+import { CpuBackend } from '../tensor/cpu';
+import { taskFor } from '../train/task';
+import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
+import { trainMethod, DEFAULT_RUN } from '../train/run';
+import { adaptableModules } from '../worker/summary';
+import type { ModelSummary, RunSettings } from '../worker/protocol';
+import { DEFAULT_SETTINGS } from './configSlice';
+import { dataProblem, rankGrid, thinPoints, trainableCount } from './derived';
+
+const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: 31 };
+
+function summaryOf(config: ReturnType<typeof parseConfig>): ModelSummary {
+  const modules = adaptableModules(config);
+  const a = config.arch as { nEmbd?: number; hidden?: number };
+  return {
+    id: 't', kind: config.kind, task: config.task, layers: 2, hidden: a.nEmbd ?? a.hidden!, heads: 2, vocab: 31, maxPositions: 16,
+    parameters: 1, modules, moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [],
+  };
+}
+
+function trainerCount(config: ReturnType<typeof parseConfig>, tensors: Parameters<typeof instantiate>[3]['tensors'], s: RunSettings): number {
+  const be = new CpuBackend(), model = instantiate(be, config, tok, { tensors, initialized: [], ignored: [] }, 't');
+  const cfg = { ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, targets: s.targets };
+  return new Trainer(be, taskFor(be, model), trainMethod(model, cfg), { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 10 }).trainableParameters;
+}
+
+describe('trainableCount', () => {
+  const gpt = parseConfig({ model_type: 'gpt2', vocab_size: 31, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
+  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
+  const cases: [string, RunSettings][] = [
+    ['dynamic rank, all GPT-2 linears', { ...DEFAULT_SETTINGS, method: 'dora', budget: 2 }],
+    ['dynamic rank, R0 = 5, attention only', { ...DEFAULT_SETTINGS, method: 'dora', budget: 2, r0: 5, targets: ['attn.c_attn', 'attn.c_proj'] }],
+    ['LoRA r = 3', { ...DEFAULT_SETTINGS, method: 'lora', rank: 3, targets: ['mlp.c_fc'] }],
+  ];
+  it.each(cases)('GPT-2, %s: equals Trainer.trainableParameters', (_, s) => {
+    expect(trainableCount(summaryOf(gpt), s, 0).total).toBe(trainerCount(gpt, randomGpt2({ V: 31, P: 16, C: 16, L: 2 }), s));
+  });
+
+  it('BERT with a 3-label head: equals Trainer.trainableParameters', () => {
+    const s: RunSettings = { ...DEFAULT_SETTINGS, method: 'lora', rank: 2, targets: ['attention.self.query', 'attention.self.value'] };
+    const tensors = randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
+    const c = trainableCount(summaryOf(bert), s, 3);
+    expect(c.head).toBe(16 * 3 + 3);
+    expect(c.total).toBe(trainerCount(bert, tensors, s));
+  });
+});
+
+describe('rankGrid', () => {
+  it('puts module types in rows (paper order) and layers in columns; unadapted cells are null', () => {
+    const g = rankGrid(['h.0.mlp.c_fc', 'h.1.attn.c_attn', 'h.1.mlp.c_fc'], [3, 1, 2], ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']);
+    expect(g.rows).toEqual(['attn.c_attn', 'mlp.c_fc']);
+    expect(g.layers).toBe(2);
+    expect(g.cells).toEqual([[null, 1], [3, 2]]);
+  });
+});
+
+describe('dataProblem and thinPoints', () => {
+  const preview = { fileName: 'a.txt', format: 'text' as const, columns: ['text'], rows: [], rowCount: 1, characters: 5, badRows: [], badCount: 0, labels: null };
+  it('refuses plain text for a classifier but not for GPT-2', () => {
+    expect(dataProblem(preview, 'bert')).toMatch(/label column/);
+    expect(dataProblem(preview, 'gpt2')).toBeNull();
+  });
+  it('keeps the last point and at most max points', () => {
+    const xs = Array.from({ length: 1001 }, (_, i) => i), t = thinPoints(xs, 100);
+    expect(t.length).toBeLessThanOrEqual(101);
+    expect(t.at(-1)).toBe(1000);
+  });
+});

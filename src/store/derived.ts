@@ -1,0 +1,80 @@
+// Pure derivations from store data: trainable-parameter counts before a run, the rank grid of the heatmap,
+// and whether the chosen data suits the chosen model. No React, no worker.
+
+import type { ModelSummary, RunSettings } from '../worker/protocol';
+import type { DataPreview } from './dataSlice';
+
+/** R0: the chosen value, else ceil(1.5 b(T)) as in the authors' code. */
+export function effectiveR0(s: RunSettings): number {
+  return s.r0 ?? Math.ceil(1.5 * s.budget);
+}
+
+/** The learning rate the trainer uses when none is set (train/run.ts createTrainer). */
+export function defaultLr(method: RunSettings['method']): number {
+  return method === 'lora' ? 1e-3 : 2e-3;
+}
+
+export interface TrainableCount {
+  /** Adapted modules. */
+  modules: number;
+  /** Adapter parameters trained (all R0 components during training for dynamic rank). */
+  adapter: number;
+  /** The classification head (encoders). */
+  head: number;
+  total: number;
+  /** Components left at the end: M * b(T) (dynamic rank) or M * r (LoRA). */
+  finalComponents: number;
+}
+
+/** What the trainer will train for these settings (Trainer.trainableParameters, computed on the page). */
+export function trainableCount(summary: ModelSummary, s: RunSettings, numLabels: number): TrainableCount {
+  const mods = summary.modules.filter((m) => s.targets.includes(m.type));
+  const R = s.method === 'dora' ? effectiveR0(s) : s.rank;
+  const adapter = mods.reduce((n, m) => n + R * (m.inF + m.outF), 0) + (s.method === 'dora' ? mods.length * R : 0);
+  const C = summary.hidden;
+  const head = summary.kind === 'gpt2' ? 0 : summary.kind === 'bert' ? C * numLabels + numLabels : C * C + C + C * numLabels + numLabels;
+  return { modules: mods.length, adapter, head, total: adapter + head, finalComponents: mods.length * (s.method === 'dora' ? s.budget : s.rank) };
+}
+
+export interface RankGrid {
+  rows: string[];
+  layers: number;
+  /** rows x layers: live components, null where the module is not adapted. */
+  cells: (number | null)[][];
+}
+
+/** `h.3.attn.c_attn` -> { layer: 3, type: 'attn.c_attn' }. */
+export function splitModuleName(name: string): { layer: number; type: string } | null {
+  const m = /^(?:h|encoder\.layer)\.(\d+)\.(.+)$/.exec(name);
+  return m ? { layer: Number(m[1]), type: m[2] } : null;
+}
+
+/** The paper's Figure 2: rows = module types (in `typeOrder`), columns = layers, cells = live components. */
+export function rankGrid(modules: string[], live: number[], typeOrder: string[]): RankGrid {
+  const parsed = modules.map(splitModuleName);
+  const used = new Set(parsed.map((p) => p?.type));
+  const rows = [...typeOrder.filter((t) => used.has(t)), ...[...used].filter((t): t is string => !!t && !typeOrder.includes(t))];
+  const layers = parsed.reduce((n, p) => Math.max(n, (p?.layer ?? -1) + 1), 0);
+  const cells = rows.map(() => new Array<number | null>(layers).fill(null));
+  parsed.forEach((p, i) => { if (p) cells[rows.indexOf(p.type)][p.layer] = live[i] ?? null; });
+  return { rows, layers, cells };
+}
+
+/** Why this data cannot train this model, or null when it can. */
+export function dataProblem(preview: DataPreview | null, kind: ModelSummary['kind'] | undefined): string | null {
+  if (!preview || !kind) return null;
+  if (kind !== 'gpt2' && preview.format === 'text') {
+    return `${preview.fileName} is plain text, but a classification model needs a table with a text column and a label column (CSV, TSV or JSON Lines).`;
+  }
+  if (kind !== 'gpt2' && preview.columns.length < 2) {
+    return `${preview.fileName} has one column (${preview.columns[0]}); a classification model needs a text column and a label column.`;
+  }
+  return null;
+}
+
+/** Every n-th point so a chart never draws more than `max` (the last point always kept). */
+export function thinPoints<T>(xs: T[], max: number): T[] {
+  if (xs.length <= max) return xs;
+  const stride = Math.ceil(xs.length / max);
+  return xs.filter((_, i) => i % stride === 0 || i === xs.length - 1);
+}

@@ -1,0 +1,45 @@
+// Worker events land in the store: a run's start resets the history, steps and prune events are buffered and
+// flushed in order, and errors are kept per area without duplicates.
+
+import { beforeEach, describe, expect, it } from 'vitest';
+import { addError, applyEvent, flushMetrics } from './events';
+import { useStore } from './index';
+
+const initial = useStore.getState();
+
+describe('applyEvent', () => {
+  beforeEach(() => useStore.setState(initial, true));
+
+  it('builds the metrics history and the heatmap snapshots of a run', () => {
+    applyEvent({ type: 'started', steps: 3, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [{ step: 0, live: 6 }], labels: null, dataSummary: 'x' });
+    for (let s = 1; s <= 3; s++) {
+      applyEvent({ type: 'step', step: s, loss: 5 - s, lr: 1e-3, live: s < 3 ? 6 : 4, target: 6, liveByModule: s < 3 ? [3, 3] : [1, 3], tokensPerSecond: 10 });
+    }
+    applyEvent({ type: 'prune', step: 3, removed: 2, revived: 0, live: 4, liveByModule: [1, 3] });
+    expect(useStore.getState().points).toHaveLength(0); // buffered until the next flush
+    flushMetrics();
+    const s = useStore.getState();
+    expect(s.points.map((p) => p.loss)).toEqual([4, 3, 2]);
+    expect(s.step).toBe(3);
+    expect(s.snapshots).toEqual([{ step: 0, live: [3, 3] }, { step: 3, live: [1, 3] }]);
+    expect(s.pruneLog).toEqual([{ step: 3, removed: 2, revived: 0, live: 4 }]);
+    applyEvent({ type: 'phase', phase: 'done' });
+    expect(useStore.getState().phase).toBe('done');
+  });
+
+  it('keeps the current settings targets that the new model has, else its defaults', () => {
+    useStore.setState({ modelId: 'b' });
+    const summary = { id: 'b', kind: 'bert' as const, task: 'seq-cls' as const, layers: 2, hidden: 8, heads: 2, vocab: 10, maxPositions: 32, parameters: 1, modules: [], moduleTypes: ['attention.self.query', 'output.dense'], defaultTargets: ['attention.self.query'] };
+    applyEvent({ type: 'loaded', summary });
+    expect(useStore.getState().settings.targets).toEqual(['attention.self.query']);
+    expect(useStore.getState().settings.seq).toBe(32);
+  });
+
+  it('shows each error once and clears a waiting command', () => {
+    useStore.setState({ tryBusy: true });
+    applyEvent({ type: 'error', area: 'try', code: 'X', message: 'Pause first.' });
+    addError('try', 'X', 'Pause first.');
+    expect(useStore.getState().errors).toHaveLength(1);
+    expect(useStore.getState().tryBusy).toBe(false);
+  });
+});

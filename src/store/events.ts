@@ -1,0 +1,111 @@
+// Applies the worker's events to the store. Step and prune events arrive once per training step; they are
+// buffered and applied at most every FLUSH_MS so a fast run does not re-render the page hundreds of times a second.
+
+import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
+import { useStore } from './index';
+import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry } from './trainingSlice';
+
+const FLUSH_MS = 100;
+let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number } | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+let nextErrorId = 1;
+
+/** Flushes buffered step and prune events into the store now. */
+export function flushMetrics(): void {
+  if (timer) clearTimeout(timer);
+  timer = null;
+  const p = pending;
+  pending = null;
+  if (!p) return;
+  useStore.setState((s) => ({
+    step: Math.max(s.step, p.step),
+    points: p.points.length ? [...s.points, ...p.points] : s.points,
+    snapshots: p.snapshots.length ? [...s.snapshots, ...p.snapshots] : s.snapshots,
+    pruneLog: p.prunes.length ? [...s.pruneLog, ...p.prunes] : s.pruneLog,
+  }));
+}
+
+function buffer(): NonNullable<typeof pending> {
+  if (!pending) pending = { points: [], snapshots: [], prunes: [], step: 0 };
+  if (!timer) timer = setTimeout(flushMetrics, FLUSH_MS);
+  return pending;
+}
+
+function onStep(ev: StepEvent): void {
+  const b = buffer();
+  b.points.push({ step: ev.step, loss: ev.loss, lr: ev.lr, live: ev.live, target: ev.target, tokensPerSecond: ev.tokensPerSecond });
+  b.step = ev.step;
+}
+
+/** Adds an error for the person to read (replacing an identical one). */
+export function addError(area: ErrorArea, code: string, message: string): void {
+  useStore.setState((s) => ({
+    errors: [...s.errors.filter((e) => !(e.area === area && e.message === message)), { id: nextErrorId++, area, code, message }],
+  }));
+}
+
+export function clearErrors(areas: ErrorArea[]): void {
+  useStore.setState((s) => ({ errors: s.errors.filter((e) => !areas.includes(e.area)) }));
+}
+
+export function applyEvent(ev: WorkerEvent): void {
+  const set = useStore.setState;
+  switch (ev.type) {
+    case 'engine':
+      set({ engine: { backend: ev.backend, adapter: ev.adapter, warning: ev.warning } });
+      return;
+    case 'selftest':
+      set({ selftest: { results: ev.results, error: ev.error } });
+      return;
+    case 'loaded': {
+      const s = useStore.getState();
+      if (ev.summary.id !== s.modelId) return;
+      const keep = s.settings.targets.filter((t) => ev.summary.moduleTypes.includes(t));
+      const targets = keep.length ? keep : ev.summary.defaultTargets;
+      set({ summary: ev.summary, modelLoading: false, settings: { ...s.settings, targets, seq: Math.min(s.settings.seq, ev.summary.maxPositions) } });
+      return;
+    }
+    case 'started':
+      flushMetrics();
+      set({
+        ...EMPTY_RUN, steps: ev.steps, modules: ev.modules, R0: ev.R0, budgetTotal: ev.budgetTotal, trainable: ev.trainable,
+        schedule: ev.schedule, labels: ev.labels, dataSummary: ev.dataSummary, scrubStep: null,
+        snapshots: [{ step: 0, live: ev.modules.map(() => ev.R0) }],
+      });
+      return;
+    case 'step':
+      onStep(ev);
+      return;
+    case 'prune': {
+      const b = buffer();
+      b.snapshots.push({ step: ev.step, live: ev.liveByModule });
+      b.prunes.push({ step: ev.step, removed: ev.removed, revived: ev.revived, live: ev.live });
+      return;
+    }
+    case 'phase':
+      flushMetrics();
+      // 'idle' after Start means the run could not be prepared: there is no run to try or export.
+      set(ev.phase === 'idle' ? { phase: ev.phase, run: null } : { phase: ev.phase });
+      return;
+    case 'eval':
+      set((s) => ({ evals: [...s.evals, ev.result] }));
+      return;
+    case 'generated':
+      set({ generation: { prompt: ev.prompt, base: ev.base, adapted: ev.adapted }, tryBusy: false });
+      return;
+    case 'classified':
+      set({ classification: { text: ev.text, labels: ev.labels, base: ev.base, adapted: ev.adapted }, tryBusy: false });
+      return;
+    case 'exported':
+      set((s) => ({ exported: { zip: ev.zip, merged: ev.merged, rankMap: ev.rankMap, step: s.step }, exportBusy: false }));
+      return;
+    case 'error':
+      flushMetrics();
+      // One command is in flight at a time, so whatever was waiting has failed.
+      set({ tryBusy: false, exportBusy: false, modelLoading: false });
+      addError(ev.area, ev.code, ev.message);
+      return;
+    default:
+      ev satisfies never;
+  }
+}

@@ -1,0 +1,33 @@
+// Which bundled model is chosen and what the worker reported about it.
+
+import type { StateCreator } from 'zustand';
+import type { ModelSummary } from '../worker/protocol';
+import type { AppState } from './index';
+
+export interface BundledModel {
+  id: string;
+  kind: 'gpt2' | 'bert';
+  label: string;
+}
+
+/** Demo checkpoints under public/models, in the order the picker lists them; only those present are offered. */
+export const BUNDLED_MODELS: BundledModel[] = [
+  { id: 'gpt2-tiny', kind: 'gpt2', label: 'gpt2-tiny · GPT-2, text generation' },
+  { id: 'bert-tiny', kind: 'bert', label: 'bert-tiny · BERT, classification' },
+  { id: 'gpt2-demo', kind: 'gpt2', label: 'gpt2-demo · GPT-2, text generation' },
+  { id: 'bert-demo', kind: 'bert', label: 'bert-demo · BERT, classification' },
+];
+
+export interface ModelSlice {
+  models: BundledModel[];
+  modelId: string;
+  summary: ModelSummary | null;
+  modelLoading: boolean;
+}
+
+export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = () => ({
+  models: BUNDLED_MODELS.slice(0, 2),
+  modelId: BUNDLED_MODELS[0].id,
+  summary: null,
+  modelLoading: false,
+});

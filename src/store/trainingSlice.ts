@@ -1,0 +1,57 @@
+// A run as the page sees it: phase, the schedule, and the metrics history (plain numbers only).
+
+import type { StateCreator } from 'zustand';
+import type { EvalResult, RunPhase } from '../worker/protocol';
+import type { AppState } from './index';
+
+export interface MetricPoint {
+  step: number;
+  loss: number;
+  lr: number;
+  live: number;
+  target: number;
+  tokensPerSecond: number;
+}
+
+/** Live components per module after `step` (the heatmap's history: the start and every prune event). */
+export interface LiveSnapshot {
+  step: number;
+  live: number[];
+}
+
+export interface PruneEntry {
+  step: number;
+  removed: number;
+  revived: number;
+  live: number;
+}
+
+export interface TrainingSlice {
+  phase: RunPhase;
+  /** The model and method of the current run (the set-up panel may already show another). */
+  run: { modelId: string; kind: 'gpt2' | 'bert' | 'roberta'; method: 'dora' | 'lora' } | null;
+  steps: number;
+  step: number;
+  modules: string[];
+  R0: number;
+  budgetTotal: number;
+  trainable: number;
+  schedule: { step: number; live: number }[];
+  labels: string[] | null;
+  dataSummary: string;
+  points: MetricPoint[];
+  snapshots: LiveSnapshot[];
+  pruneLog: PruneEntry[];
+  evals: EvalResult[];
+}
+
+export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run'> = {
+  steps: 0, step: 0, modules: [], R0: 0, budgetTotal: 0, trainable: 0, schedule: [], labels: null, dataSummary: '',
+  points: [], snapshots: [], pruneLog: [], evals: [],
+};
+
+export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({
+  phase: 'idle',
+  run: null,
+  ...EMPTY_RUN,
+});

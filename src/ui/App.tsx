@@ -1,0 +1,33 @@
+// The playground page: set-up on the left; run controls, live charts, rank allocation, try-it and export on the right.
+
+import { BudgetChart } from './charts/BudgetChart';
+import { LossChart } from './charts/LossChart';
+import { EnginePanel } from './EnginePanel';
+import { ExportPanel } from './ExportPanel';
+import { Header } from './Header';
+import { RankPanel } from './rank/RankPanel';
+import { RunBar } from './RunBar';
+import { SetupPanel } from './setup/SetupPanel';
+import { TryPanel } from './try/TryPanel';
+
+export function App() {
+  return (
+    <div className="app">
+      <Header />
+      <main className="layout">
+        <SetupPanel />
+        <div className="results">
+          <RunBar />
+          <div className="charts">
+            <LossChart />
+            <BudgetChart />
+          </div>
+          <RankPanel />
+          <TryPanel />
+          <ExportPanel />
+          <EnginePanel />
+        </div>
+      </main>
+    </div>
+  );
+}

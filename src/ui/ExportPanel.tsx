@@ -1,0 +1,46 @@
+// Export: the PEFT adapter zip, the merged model, and the heatmap as SVG.
+
+import { exportRun } from '../store/actions';
+import { useStore } from '../store';
+import { download } from './download';
+import { compact, int } from './format';
+import { ErrorNotes } from './ErrorNotes';
+import { heatmapSvg } from './rank/heatmapSvg';
+import { useRankGrid } from './rank/useRankGrid';
+
+export function ExportPanel() {
+  const run = useStore((s) => s.run);
+  const phase = useStore((s) => s.phase);
+  const exported = useStore((s) => s.exported);
+  const busy = useStore((s) => s.exportBusy);
+  const view = useRankGrid();
+  const ready = run !== null && (phase === 'paused' || phase === 'stopped' || phase === 'done');
+  const stem = run ? `${run.modelId}-${run.method === 'dora' ? 'dynrank' : 'lora'}` : 'adapter';
+  return (
+    <section className="card export" aria-label="Export">
+      <div className="card-head"><h2>Export</h2>{!ready && <span className="hint">Available when training is paused, stopped or done.</span>}</div>
+      <div className="row">
+        <button type="button" className="primary" disabled={!ready || busy} onClick={exportRun}>{busy ? 'Preparing…' : 'Prepare downloads'}</button>
+        {view && (
+          <button type="button" onClick={() => download(`${stem}-rank-map-step${view.shownStep}.svg`,
+            heatmapSvg(view.grid, view.R0, `${stem}: live components at step ${view.shownStep}`), 'image/svg+xml')}>
+            Heatmap (SVG)
+          </button>
+        )}
+      </div>
+      {exported && (
+        <div className="downloads">
+          <p className="hint">
+            Adapter after step {int(exported.step)}: {int(exported.rankMap.total)} components in {exported.rankMap.moduleTypes.length} module types,{' '}
+            {compact(exported.rankMap.retainedParams)} parameters. Load it with PEFT (<span className="mono">PeftModel.from_pretrained</span>); rank_pattern holds each module&apos;s rank.
+          </p>
+          <div className="row">
+            <button type="button" onClick={() => download(`${stem}.zip`, exported.zip, 'application/zip')}>Adapter (.zip)</button>
+            <button type="button" onClick={() => download(`${stem}-merged.safetensors`, exported.merged, 'application/octet-stream')}>Merged model.safetensors</button>
+          </div>
+        </div>
+      )}
+      <ErrorNotes areas={['export']} />
+    </section>
+  );
+}

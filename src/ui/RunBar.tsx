@@ -1,0 +1,55 @@
+// Start, pause, resume and stop; progress, throughput, and the latest loss and evaluation.
+
+import { evaluateNow, pauseTraining, resumeTraining, startBlocker, startTraining, stopTraining } from '../store/actions';
+import { useShallow, useStore, type EvalResult } from '../store';
+import { int, pct } from './format';
+import { ErrorNotes } from './ErrorNotes';
+
+const PHASE_TEXT = { idle: 'Ready', preparing: 'Preparing…', training: 'Training', paused: 'Paused', stopped: 'Stopped', done: 'Done' } as const;
+
+export function RunBar() {
+  const phase = useStore((s) => s.phase);
+  const step = useStore((s) => s.step);
+  const steps = useStore((s) => s.steps);
+  const last = useStore((s) => s.points.at(-1));
+  const recent = useStore(useShallow((s) => s.points.slice(-10).map((p) => p.tokensPerSecond)));
+  const tps = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
+  const evalResult = useStore((s) => s.evals.at(-1));
+  const dataSummary = useStore((s) => s.dataSummary);
+  const blocker = useStore(startBlocker);
+  const running = phase === 'training' || phase === 'preparing';
+  return (
+    <section className="card runbar" aria-label="Run">
+      <div className="run-controls">
+        {!running && (
+          <button type="button" className="primary" disabled={blocker !== null} title={blocker ?? undefined} onClick={startTraining}>
+            {phase === 'idle' ? 'Start training' : 'Train again'}
+          </button>
+        )}
+        {phase === 'training' && <button type="button" onClick={pauseTraining}>Pause</button>}
+        {phase === 'paused' && <button type="button" className="primary" onClick={resumeTraining}>Resume</button>}
+        {(phase === 'training' || phase === 'paused') && <button type="button" onClick={stopTraining}>Stop</button>}
+        {(phase === 'paused' || phase === 'stopped') && <button type="button" onClick={evaluateNow}>Evaluate</button>}
+        <span className={`status status-${phase}`} role="status" aria-label="Training status">{PHASE_TEXT[phase]}</span>
+        {steps > 0 && <span className="mono">step {int(step)} / {int(steps)}</span>}
+        {last && <span className="mono">loss {last.loss.toFixed(3)}</span>}
+        {last && <span className="mono" title="Tokens per second, mean of the latest 10 steps">{int(tps)} tok/s</span>}
+      </div>
+      <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={steps || 1} aria-valuenow={step}>
+        <div style={{ width: pct(steps ? step / steps : 0) }} />
+      </div>
+      {blocker && !running && phase === 'idle' && <p className="hint">{blocker}</p>}
+      {dataSummary && <p className="hint">{dataSummary}</p>}
+      {evalResult && <p className="eval" data-testid="eval">Validation after step {evalResult.step}: {describeEval(evalResult)}</p>}
+      <ErrorNotes areas={['training', 'engine']} />
+    </section>
+  );
+}
+
+function describeEval(e: EvalResult): string {
+  if (e.examples === 0) return 'no validation data (the split is empty).';
+  const parts = [`loss ${e.loss.toFixed(3)}`];
+  if (e.perplexity !== undefined) parts.push(`perplexity ${e.perplexity.toFixed(1)}`);
+  if (e.accuracy !== undefined) parts.push(`accuracy ${pct(e.accuracy)}`, `F1 ${e.f1!.toFixed(3)}`, `MCC ${e.mcc!.toFixed(3)}`);
+  return `${parts.join(' · ')} (${int(e.examples)} ${e.perplexity !== undefined ? 'tokens' : 'examples'}).`;
+}

@@ -1,0 +1,31 @@
+// The first rows of the data set and the rows that could not be read, with their line numbers.
+
+import type { DataPreview } from '../../store/dataSlice';
+import { int } from '../format';
+
+export function DataPreviewTable({ preview }: { preview: DataPreview }) {
+  const p = preview;
+  const what = p.format === 'text' ? `${int(p.characters)} characters, ${int(p.rowCount)} lines` : `${int(p.rowCount)} row${p.rowCount === 1 ? '' : 's'} · ${p.columns.length} column${p.columns.length === 1 ? '' : 's'}`;
+  return (
+    <div className="preview">
+      <p className="caption"><strong>{p.fileName}</strong> · {p.format.toUpperCase()} · {what}{p.labels ? ` · labels ${p.labels.join(', ')}` : ''}</p>
+      <div className="table-scroll">
+        <table aria-label="Data preview">
+          <thead><tr>{p.columns.map((c) => <th key={c} scope="col">{c}</th>)}</tr></thead>
+          <tbody>
+            {p.rows.map((r, i) => <tr key={i}>{r.map((cell, j) => <td key={j}>{cell}</td>)}</tr>)}
+          </tbody>
+        </table>
+      </div>
+      {p.badCount > 0 && (
+        <details className="bad-rows" open>
+          <summary>{int(p.badCount)} row{p.badCount === 1 ? '' : 's'} skipped</summary>
+          <ul aria-label="Skipped rows">
+            {p.badRows.map((b, i) => <li key={i}><span className="mono">line {b.line}</span>: {b.reason}{b.excerpt ? <> · <q>{b.excerpt}</q></> : null}</li>)}
+            {p.badCount > p.badRows.length && <li>…and {int(p.badCount - p.badRows.length)} more.</li>}
+          </ul>
+        </details>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,38 @@
+// Data: the bundled demo that matches the model, or an uploaded CSV/TSV/JSONL/TXT file, with its preview.
+
+import { loadDemoData, uploadData } from '../../store/actions';
+import { dataProblem } from '../../store/derived';
+import { useStore } from '../../store';
+import { ErrorNotes } from '../ErrorNotes';
+import { DataPreviewTable } from './DataPreviewTable';
+
+export function DataSection({ locked }: { locked: boolean }) {
+  const origin = useStore((s) => s.dataOrigin);
+  const preview = useStore((s) => s.preview);
+  const kind = useStore((s) => s.summary?.kind);
+  const loading = useStore((s) => s.dataLoading);
+  const demo = kind === 'gpt2' ? 'sotu.txt' : kind ? 'spam.csv' : null;
+  const problem = dataProblem(preview, kind);
+  return (
+    <fieldset className="group">
+      <legend>Data</legend>
+      <div className="row">
+        <button type="button" className={origin === 'demo' ? 'chip on' : 'chip'} disabled={locked || !demo} aria-pressed={origin === 'demo'}
+          onClick={() => demo && void loadDemoData(demo)}>
+          Demo: {demo ?? '…'}
+        </button>
+        <label className={`chip file ${origin === 'upload' ? 'on' : ''}`} aria-disabled={locked || undefined}>
+          Upload a file…
+          <input type="file" className="visually-hidden" aria-label="Upload a data file (CSV, TSV, JSONL or TXT)"
+            accept=".csv,.tsv,.jsonl,.ndjson,.json,.txt,text/plain,text/csv" disabled={locked}
+            onChange={(e) => { const f = e.target.files?.[0]; if (f) void uploadData(f); e.target.value = ''; }} />
+        </label>
+      </div>
+      <p className="hint">{kind === 'gpt2' ? 'Plain text, or a table with a text column.' : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}</p>
+      <ErrorNotes areas={['data']} />
+      {loading && <p className="hint">Reading…</p>}
+      {problem && <p className="warning" role="alert">{problem}</p>}
+      {preview && <DataPreviewTable preview={preview} />}
+    </fieldset>
+  );
+}

@@ -1,0 +1,37 @@
+// Optimisation settings and the advanced section (prune interval, DEM eta, dropout, alpha).
+
+import { setSettings } from '../../store/actions';
+import { defaultLr } from '../../store/derived';
+import { useStore } from '../../store';
+import { sci } from '../format';
+import { NumberField } from '../NumberField';
+
+export function TrainingSection({ locked }: { locked: boolean }) {
+  const s = useStore((st) => st.settings);
+  const maxSeq = useStore((st) => st.summary?.maxPositions ?? 1024);
+  const set = (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout') => (v: number | null) => v !== null && setSettings({ [k]: v });
+  return (
+    <fieldset className="group">
+      <legend>Training</legend>
+      <div className="grid2">
+        <NumberField label="Learning rate" value={s.lr} min={1e-7} max={1} disabled={locked} placeholder={`auto (${sci(defaultLr(s.method))})`}
+          onChange={(v) => setSettings({ lr: v })} />
+        <NumberField label="Steps" value={s.steps} integer min={1} max={1_000_000} disabled={locked} onChange={set('steps')} />
+        <NumberField label="Batch size" value={s.batch} integer min={1} max={512} disabled={locked} onChange={set('batch')} />
+        <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} disabled={locked} onChange={set('seq')} />
+        <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} disabled={locked} onChange={set('seed')} />
+      </div>
+      <details className="advanced">
+        <summary>Advanced</summary>
+        <div className="grid2">
+          <NumberField label="Prune interval" value={s.pruneInterval} integer min={1} max={10_000} disabled={locked || s.method !== 'dora'}
+            hint="Steps between prune events" onChange={set('pruneInterval')} />
+          <NumberField label="DEM eta" value={s.eta} min={0} max={10} disabled={locked || s.method !== 'dora'} hint="Variance regulariser weight" onChange={set('eta')} />
+          <NumberField label="Adapter dropout" value={s.dropout} min={0} max={0.9} disabled={locked} onChange={set('dropout')} />
+          <NumberField label="Alpha" value={s.alpha} min={0} max={1024} disabled={locked}
+            placeholder={`auto (${s.method === 'dora' ? 8 : 2 * s.rank})`} onChange={(v) => setSettings({ alpha: v })} />
+        </div>
+      </details>
+    </fieldset>
+  );
+}

@@ -1,0 +1,46 @@
+// Encoder classification of one text with the base and the adapted model: probabilities per label.
+
+import { useId, useState } from 'react';
+import { classifyText } from '../../store/actions';
+import { useStore } from '../../store';
+import { pct } from '../format';
+
+export function ClassifyForm({ disabled }: { disabled: boolean }) {
+  const id = useId();
+  const [text, setText] = useState('Congratulations! You have won a free cruise. Reply now to claim your prize.');
+  const busy = useStore((s) => s.tryBusy);
+  const result = useStore((s) => s.classification);
+  return (
+    <form className="try-form" onSubmit={(e) => { e.preventDefault(); classifyText(text); }}>
+      <div className="field">
+        <label htmlFor={id}>Text to classify</label>
+        <textarea id={id} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
+      </div>
+      <button type="submit" className="primary" disabled={disabled || busy}>{busy ? 'Classifying…' : 'Classify'}</button>
+      {result && (
+        <div className="compare" aria-live="polite">
+          <Probabilities title="Base model (head untrained)" labels={result.labels} p={result.base} />
+          <Probabilities title="Adapted model" labels={result.labels} p={result.adapted} />
+        </div>
+      )}
+    </form>
+  );
+}
+
+function Probabilities({ title, labels, p }: { title: string; labels: string[]; p: number[] }) {
+  const best = p.indexOf(Math.max(...p));
+  return (
+    <div className="output" role="region" aria-label={title}>
+      <h3>{title}</h3>
+      <ul className="bars">
+        {p.map((v, i) => (
+          <li key={i} className={i === best ? 'best' : ''}>
+            <span className="bar-label">{labels[i] ?? `label ${i}`}</span>
+            <span className="bar"><span style={{ width: pct(v) }} /></span>
+            <span className="mono">{pct(v)}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,22 @@
+// Try the adapted model beside the base model: text generation for GPT-2, classification for encoders.
+
+import { useStore } from '../../store';
+import { ErrorNotes } from '../ErrorNotes';
+import { ClassifyForm } from './ClassifyForm';
+import { GenerateForm } from './GenerateForm';
+
+export function TryPanel() {
+  const run = useStore((s) => s.run);
+  const phase = useStore((s) => s.phase);
+  const kind = useStore((s) => s.run?.kind ?? s.summary?.kind ?? 'gpt2');
+  const ready = phase === 'paused' || phase === 'stopped' || phase === 'done';
+  const note = !run ? 'Train an adapter first; then compare it with the base model here.'
+    : !ready ? 'Pause or stop training to try the model.' : null;
+  return (
+    <section className="card try" aria-label="Try it">
+      <div className="card-head"><h2>Try it</h2>{note && <span className="hint">{note}</span>}</div>
+      {kind === 'gpt2' ? <GenerateForm disabled={!ready} /> : <ClassifyForm disabled={!ready} />}
+      <ErrorNotes areas={['try']} />
+    </section>
+  );
+}

@@ -1,0 +1,146 @@
+// The messages between the page and the training Web Worker: commands go in, events come out. Every payload is
+// structured-clone data (numbers, strings, arrays, typed arrays), never a tensor or a GPU object.
+
+import type { SelfTestResult } from '../gpu/selftest';
+
+/** The settings of one run, as the set-up panel edits them. null means "the method's default". */
+export interface RunSettings {
+  /** 'dora': the dynamic-rank method of Mao et al.; 'lora': plain LoRA. */
+  method: 'dora' | 'lora';
+  /** Dynamic rank: final average budget b(T) per module. */
+  budget: number;
+  /** Dynamic rank: initial components R0 (null: ceil(1.5 b(T))). */
+  r0: number | null;
+  /** LoRA rank r. */
+  rank: number;
+  /** Module types to adapt, e.g. ['attn.c_attn', 'mlp.c_fc']. */
+  targets: string[];
+  lr: number | null;
+  batch: number;
+  seq: number;
+  steps: number;
+  seed: number;
+  pruneInterval: number;
+  /** DEM regulariser weight. */
+  eta: number;
+  dropout: number;
+  /** lora_alpha (null: 8 for dynamic rank, 2r for LoRA). */
+  alpha: number | null;
+}
+
+/** A data file's text, as read on the page (a bundled demo or an upload). */
+export interface DataFile {
+  name: string;
+  text: string;
+}
+
+/** One adaptable linear layer of the model. */
+export interface ModuleInfo {
+  /** Canonical name, e.g. 'h.0.attn.c_attn'. */
+  name: string;
+  /** Module type, e.g. 'attn.c_attn'. */
+  type: string;
+  layer: number;
+  inF: number;
+  outF: number;
+}
+
+/** What the set-up panel shows about a model before any training. */
+export interface ModelSummary {
+  id: string;
+  kind: 'gpt2' | 'bert' | 'roberta';
+  task: 'causal-lm' | 'seq-cls';
+  layers: number;
+  hidden: number;
+  heads: number;
+  vocab: number;
+  maxPositions: number;
+  parameters: number;
+  /** Adaptable module types in the paper's Figure 2 order. */
+  moduleTypes: string[];
+  modules: ModuleInfo[];
+  /** Module types adapted by default (PEFT's defaults widened to the paper's: every linear). */
+  defaultTargets: string[];
+}
+
+export type Command =
+  /** The first command: acquire the engine ('cpu' forces the CPU backend) and run the kernel self-test. */
+  | { type: 'init'; backend: 'auto' | 'cpu' }
+  | { type: 'inspect'; model: string }
+  | { type: 'start'; model: string; data: DataFile; settings: RunSettings }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
+  | { type: 'classify'; text: string }
+  | { type: 'evaluate' }
+  | { type: 'export' }
+  /** Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook). */
+  | { type: 'debugLoseDevice' };
+
+/** Which part of the page an error belongs to, so it is shown next to what the person can change. */
+export type ErrorArea = 'engine' | 'model' | 'data' | 'settings' | 'training' | 'try' | 'export';
+
+export type RunPhase = 'idle' | 'preparing' | 'training' | 'paused' | 'stopped' | 'done';
+
+export interface StepEvent {
+  type: 'step';
+  step: number;
+  loss: number;
+  lr: number;
+  /** Live components over all modules (dynamic rank) or M*r (LoRA). */
+  live: number;
+  /** The budget schedule's target for this step. */
+  target: number;
+  liveByModule: number[];
+  tokensPerSecond: number;
+}
+
+export interface EvalResult {
+  step: number;
+  loss: number;
+  perplexity?: number;
+  accuracy?: number;
+  f1?: number;
+  mcc?: number;
+  examples: number;
+}
+
+export type WorkerEvent =
+  | { type: 'engine'; backend: 'webgpu' | 'cpu'; adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null; warning: string | null }
+  | { type: 'selftest'; results: SelfTestResult[]; error: string | null }
+  | { type: 'loaded'; summary: ModelSummary }
+  | {
+    type: 'started';
+    steps: number;
+    /** Adapted modules in the trainer's order (liveByModule follows it). */
+    modules: string[];
+    R0: number;
+    /** Final total budget: M * b(T) for dynamic rank, M * r for LoRA. */
+    budgetTotal: number;
+    trainable: number;
+    /** Target live components by step, down-sampled (step ascending). */
+    schedule: { step: number; live: number }[];
+    labels: string[] | null;
+    dataSummary: string;
+  }
+  | StepEvent
+  /** The allocation changed at `step`: components pruned, and components whose importance rose back above the threshold. */
+  | { type: 'prune'; step: number; removed: number; revived: number; live: number; liveByModule: number[] }
+  | { type: 'phase'; phase: RunPhase }
+  | { type: 'eval'; result: EvalResult }
+  | { type: 'generated'; prompt: string; base: string; adapted: string }
+  | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[] }
+  | { type: 'exported'; zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }
+  | { type: 'error'; area: ErrorArea; code: string; message: string };
+
+/** rank_map.json as exported (the paper's Figure 2). */
+export interface RankMapData {
+  method: 'dora' | 'lora';
+  moduleTypes: string[];
+  layers: number;
+  R0: number;
+  ranks: number[][];
+  total: number;
+  retainedParams: number;
+}

@@ -1,0 +1,38 @@
+// Facts about a run for the page: the budget schedule's target per step and a one-line description of the data.
+
+import { planStep } from '../peft/schedule';
+import type { PreparedData } from '../train/run';
+import type { Trainer } from '../train/trainer';
+
+/**
+ * Target live components after each step 0..steps: the budget schedule b(t) summed over modules for dynamic rank
+ * (as peft/schedule.ts expectedLive, in one pass), M*r throughout for LoRA.
+ */
+export function scheduleTargets(trainer: Trainer, steps: number): Int32Array {
+  const a = trainer.adapters!, out = new Int32Array(steps + 1);
+  const total = a.modules.length * a.opts.R0;
+  let live = total;
+  out[0] = total;
+  for (let s = 1; s <= steps; s++) {
+    if (trainer.allocator) {
+      const p = planStep(s, trainer.allocator.schedule);
+      if (p.prune) live = total - p.k;
+    }
+    out[s] = live;
+  }
+  return out;
+}
+
+export function describeData(fileName: string, data: PreparedData): string {
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  if (data.train.kind === 'lm' && data.val.kind === 'lm') {
+    const tokens = (data.summary.tokens as { total?: number } | undefined)?.total ?? 0;
+    return `${fileName}: ${fmt(tokens)} tokens in ${fmt(data.train.windows.length)} training and ${fmt(data.val.windows.length)} validation windows of ${data.train.seq} tokens.`;
+  }
+  if (data.train.kind === 'cls' && data.val.kind === 'cls') {
+    const bad = Number(data.summary.badRows ?? 0);
+    return `${fileName}: ${fmt(data.train.examples.length)} training and ${fmt(data.val.examples.length)} validation examples; labels ${(data.labels ?? []).join(', ')}` +
+      (bad ? `; ${fmt(bad)} rows skipped.` : '.');
+  }
+  return fileName;
+}

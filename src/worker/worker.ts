@@ -1,0 +1,38 @@
+// The training Web Worker: owns the engine (WebGPU, or the CPU fallback) and the run, so the page stays responsive.
+// Commands are handled one at a time in arrival order, except pause and stop, which act between two training steps.
+
+import { describeError } from './errors';
+import type { Command, WorkerEvent } from './protocol';
+import { Session } from './session';
+import { summarize } from './summary';
+
+const scope = self as unknown as { postMessage(ev: WorkerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Command>) => void) | null };
+const post = (ev: WorkerEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
+
+let session: Session | null = null;
+let queue: Promise<void> = Promise.resolve();
+
+scope.onmessage = (e) => {
+  const cmd = e.data;
+  if (cmd.type === 'init') {
+    if (session) return;
+    const s = (session = new Session(post, cmd.backend));
+    queue = queue.then(() => s.init()).catch((err) => post({ type: 'error', ...describeError(err, 'engine') }));
+    return;
+  }
+  if (!session) {
+    post({ type: 'error', area: 'engine', code: 'NotStarted', message: 'The worker got a command before init.' });
+    return;
+  }
+  if (session.interrupt(cmd)) return;
+  if (cmd.type === 'inspect') {
+    // Reading model files does not touch the engine, so it need not wait for a running loop.
+    summarize(cmd.model).then(
+      (summary) => post({ type: 'loaded', summary }),
+      (err) => post({ type: 'error', ...describeError(err, 'model') }),
+    );
+    return;
+  }
+  const s = session;
+  queue = queue.then(() => s.handle(cmd));
+};
