@@ -98,7 +98,10 @@ export async function main(argv: string[]): Promise<number> {
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));
-    else if (cmd === 'train') console.log(await train(a, await backendFor(str(a, 'backend', 'webgpu')), a.options.has('resume') ? null : source(a)));
+    else if (cmd === 'train') {
+      const open = () => backendFor(str(a, 'backend', 'webgpu'));
+      console.log(await train(a, await open(), a.options.has('resume') ? null : source(a), open));
+    }
     else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;

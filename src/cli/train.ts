@@ -14,10 +14,10 @@ import { writeSafetensors } from '../models/safetensors';
 import type { Backend } from '../tensor/backend';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { parseTable } from '../train/data/parse';
-import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../train/run';
+import { DEFAULT_RUN, evaluate, prepareData, totalSteps, type RunConfig } from '../train/run';
+import { trainResilient } from '../train/resilient';
 import { exportInput } from '../train/snapshot';
-import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
-import { BatchStream } from '../train/data/batches';
+import { readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
 import { resolveModelArg } from '../models/node';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -78,7 +78,7 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
 }
 
 /** Trains (or, with --resume <dir>, continues the run saved in dir), checkpointing every N steps and on Ctrl-C. */
-export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null): Promise<string> {
+export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null, reopen: () => Promise<Backend>): Promise<string> {
   const resumeDir = a.options.get('resume');
   let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, ckpt: Uint8Array | null = null;
   if (typeof resumeDir === 'string') {
@@ -102,55 +102,65 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
   const data = prepareData(model, dataText, dataFile, cfg);
-  const created = createTrainer(be, model, data, cfg);
-  const { trainer, steps } = created;
-  let stream = created.stream;
+  const steps = totalSteps(data.train, cfg);
   const runInfo = { model: a.options.get('model') ?? model.name, data: dataFile };
   await mkdir(outDir, { recursive: true });
   const metricsPath = join(outDir, 'metrics.jsonl');
   let lines: string[] = [];
   if (ckpt) {
-    const meta = restoreCheckpoint(trainer, ckpt);
-    stream = BatchStream.restore(data.train, meta.stream);
+    const step = readCheckpointMeta(ckpt).step;
     // Keep the metrics of the steps already done; later lines continue them.
-    if (existsSync(metricsPath)) lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= meta.step);
-    process.stderr.write(`resuming at step ${meta.step} of ${steps}\n`);
+    if (existsSync(metricsPath)) lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= step);
+    process.stderr.write(`resuming at step ${step} of ${steps}\n`);
   }
   const every = Number(a.options.get('checkpoint-every') ?? 50);
-  const checkpoint = async () => writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo));
-  let stop = false;
+  let stop = false, current: Trainer | null = null, opened = 0;
   // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
   const stopAfter = Number(a.options.get('stop-after') ?? 0);
   const onSigint = () => { stop = true; process.stderr.write('\nstopping after this step; saving a checkpoint…\n'); };
   process.once('SIGINT', onSigint);
   const t0 = performance.now();
+  let result: Awaited<ReturnType<typeof trainResilient>>;
   try {
-    await runSteps(trainer, stream, steps, cfg, async (m) => {
-      lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond }));
-      progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
-      if (every > 0 && m.step % every === 0) {
-        await checkpoint();
+    result = await trainResilient(data, cfg, {
+      // The first device is the one given; after a device loss, a new one with the model loaded again.
+      open: async () => {
+        if (opened++ === 0) return { be, model };
+        const fresh = await reopen();
+        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed) };
+      },
+      onTrainer: (t) => { current = t; },
+      onMetrics: (m) => {
+        lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond, skipped: m.skipped }));
+        progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
+      },
+      onCheckpoint: async (bytes) => {
+        await writeAtomic(join(outDir, CHECKPOINT), bytes);
         await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
-      }
-    }, () => stop || (stopAfter > 0 && trainer.step >= stopAfter));
+      },
+      onRecovered: ({ step, reason }) => process.stderr.write(`\nthe GPU device was lost at step ${step} (${reason}); continuing from the last checkpoint on a new device\n`),
+      shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
+    }, { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo });
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
+  const { trainer, stream } = result;
+  const finalModel = result.model;
   process.stderr.write('\n');
-  await checkpoint();
+  await writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo));
   await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
-  if (stop || trainer.step < steps) return JSON.stringify({ out: outDir, interrupted: true, step: trainer.step, resume: `dynrank train --resume ${outDir}` });
+  if (trainer.step < steps) return JSON.stringify({ out: outDir, interrupted: true, step: trainer.step, resume: `dynrank train --resume ${outDir}` });
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
   const files = ['metrics.jsonl', CHECKPOINT];
   if (trainer.adapters) {
-    const input = await exportInput(trainer, model, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
+    const input = await exportInput(trainer, finalModel, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
     const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
     await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
     await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);
     await writeFile(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
     files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
     if (a.options.has('merged')) {
-      const merged = mergeWeights(model.weights.tensors, input);
+      const merged = mergeWeights(finalModel.weights.tensors, input);
       await writeFile(join(outDir, 'model.safetensors'), writeSafetensors([...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
       files.push('model.safetensors');
     }

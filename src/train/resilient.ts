@@ -31,7 +31,7 @@ export interface ResilientOptions {
 
 const isDeviceLoss = (e: unknown) => e instanceof Error && e.name === 'DeviceLostError';
 
-export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: ResilientHooks, opts: ResilientOptions): Promise<{ trainer: Trainer; model: LoadedModel }> {
+export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: ResilientHooks, opts: ResilientOptions): Promise<{ trainer: Trainer; model: LoadedModel; stream: BatchStream }> {
   let last = opts.resumeFrom ?? null, recoveries = 0;
   for (;;) {
     const { be, model } = await hooks.open();
@@ -47,7 +47,7 @@ export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: 
           await hooks.onCheckpoint?.(last, m.step);
         }
       }, hooks.shouldStop);
-      return { trainer, model };
+      return { trainer, model, stream };
     } catch (e) {
       if (!isDeviceLoss(e) || recoveries >= opts.maxRecoveries) throw e;
       recoveries++;

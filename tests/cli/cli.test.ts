@@ -82,3 +82,27 @@ describe('dynrank train: interrupted, resumed, evaluated', () => {
     expect(Number.isFinite(m.loss)).toBe(true);
   });
 });
+
+describe('dynrank train on the encoder demo: interrupted, resumed, evaluated', () => {
+  const data = join(mkdtempSync(join(tmpdir(), 'dynrank-spam-')), 'spam-head.csv');
+  writeFileSync(data, readFileSync('public/datasets/spam.csv', 'utf8').split('\n').slice(0, 81).join('\n'));
+  const common = ['--model', 'bert-tiny', '--data', data, '--method', 'lora', '--rank', '2', '--steps', '10', '--batch', '4',
+    '--seq', '32', '--log-every', '1', '--checkpoint-every', '3', '--backend', 'cpu'];
+
+  it('bert-tiny on spam: the resumed run equals the uninterrupted one; eval prints classification metrics', async () => {
+    const whole = mkdtempSync(join(tmpdir(), 'dynrank-bw-')), parts = mkdtempSync(join(tmpdir(), 'dynrank-bp-'));
+    expect((await run(['train', ...common, '--out', whole])).code).toBe(0);
+    expect(JSON.parse((await run(['train', ...common, '--out', parts, '--stop-after', '4'])).out).interrupted).toBe(true);
+    const resumed = await run(['train', '--resume', parts, '--backend', 'cpu']);
+    expect(resumed.code, resumed.err).toBe(0);
+    const losses = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+    expect(losses(parts)).toEqual(losses(whole));
+    const cfg = JSON.parse(readFileSync(join(parts, 'adapter_config.json'), 'utf8'));
+    expect(cfg.task_type).toBe('SEQ_CLS');
+    expect(cfg.modules_to_save).toEqual(['classifier']);
+    const ev = await run(['eval', '--model', 'bert-tiny', '--adapter', parts, '--data', data, '--seq', '32', '--backend', 'cpu']);
+    expect(ev.code, ev.err).toBe(0);
+    const m = JSON.parse(ev.out);
+    for (const k of ['accuracy', 'f1', 'mcc', 'loss']) expect(Number.isFinite(m[k]), k).toBe(true);
+  });
+});

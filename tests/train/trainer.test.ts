@@ -37,21 +37,27 @@ function trainer(be: Backend, method: TrainMethod, steps: number, lr: number, et
 }
 
 describe('dynamic-rank training on the CPU backend', () => {
-  it('live components follow the schedule after every step and exactly M * b(T) survive', async () => {
-    const steps = 40, [method] = dora(steps), be = new CpuBackend(), tr = trainer(be, method, steps, 5e-3);
+  it.each([
+    { steps: 40, R0: 3, budget: 2, interval: 2, types: targets },
+    { steps: 33, R0: 6, budget: 4, interval: 3, types: ['attn.c_attn', 'mlp.c_fc'] },
+    { steps: 25, R0: 2, budget: 1, interval: 1, types: ['mlp.c_proj'] },
+  ])('live components follow the schedule after every step, and exactly M * b(T) survive (T=$steps R0=$R0 b=$budget)', async (c) => {
+    const be = new CpuBackend();
+    const tr = new Trainer(be, taskFor(be, tinyGpt(be)), {
+      method: 'dora', targets: c.types, budget: c.budget, pruneInterval: c.interval, adapter: { method: 'dora', R0: c.R0, alpha: 8, dropout: 0.1, seed: 5 },
+    }, { ...DEFAULT_OPTIM, lr: 5e-3, totalSteps: c.steps, warmupFraction: 0, dem: { eta: 0.1, variant: 'code' } });
     const M = tr.adapters!.modules.length;
-    expect(M).toBe(4 * L);
+    expect(M).toBe(c.types.length * L);
     const sched = tr.allocator!.schedule;
-    for (let s = 1; s <= steps; s++) {
+    for (let s = 1; s <= c.steps; s++) {
       tr.trainStep(batch(s));
       const live = (await tr.allocator!.liveCounts()).reduce((a, b) => a + b, 0);
       expect(live, `step ${s}`).toBe(expectedLive(s, sched));
     }
-    const final = await tr.allocator!.liveCounts();
-    expect(final.reduce((a, b) => a + b, 0)).toBe(M * 2);
+    expect((await tr.allocator!.liveCounts()).reduce((a, b) => a + b, 0)).toBe(M * c.budget);
     // after the final mask the pruned c stay exactly 0
     const theta = (await be.read(tr.adapters!.theta)) as Float32Array, mask = (await be.read(tr.allocator!.mask)) as Float32Array;
-    for (let i = 0; i < M * 3; i++) if (!mask[i]) expect(Math.abs(theta[i])).toBe(0);
+    for (let i = 0; i < M * c.R0; i++) if (!mask[i]) expect(Math.abs(theta[i])).toBe(0);
   });
 
   it('lowers the loss for the dynamic-rank method and for LoRA', async () => {
