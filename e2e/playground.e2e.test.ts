@@ -83,7 +83,7 @@ describe('playground page', () => {
     expect(paused).toBeLessThan(20);
     await page.getByRole('button', { name: 'Evaluate' }).click();
     await expect.poll(() => page.getByTestId('eval').textContent(), { timeout: 60_000 }).toContain(`after step ${paused}:`);
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Run' }).textContent(), { timeout: 150_000, interval: 200 }).toContain('step 20 / 20');
     expect(loads, reloaded).toBe(1);
     console.log(`trained 20 steps in ${Date.now() - t0} ms (${await page.getByRole('status', { name: 'Training status' }).textContent()})`);

@@ -2,7 +2,7 @@
 // components call them directly, and nothing here imports React.
 
 import { DataError } from '../train/data/errors';
-import type { RunSettings } from '../worker/protocol';
+import type { ModelRef, RunSettings } from '../worker/protocol';
 import { connect, send } from './client';
 import { dataProblem } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
@@ -18,6 +18,13 @@ const DEMO_DATA = { gpt2: 'sotu.txt', bert: 'spam.csv' } as const;
 export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
   connect(applyEvent, (message) => addError('engine', 'WorkerFailed', `The training worker failed: ${message}. Reload the page; if it happens again, your browser may not support module workers.`));
   send({ type: 'init', backend });
+  send({ type: 'listCheckpoints' });
+  // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
+  useStore.subscribe((st, prev) => {
+    if (!st.summary || st.summary === prev.summary || st.dataOrigin !== 'demo' || st.dataLoading || st.phase === 'preparing') return;
+    const demo = DEMO_DATA[st.summary.kind === 'gpt2' ? 'gpt2' : 'bert'];
+    if (st.dataFile?.name !== demo) void loadDemoData(demo);
+  });
   const present = await Promise.all(BUNDLED_MODELS.map(async (m) => ((await isPresent(`${BASE}models/${m.id}/model.safetensors`)) ? m : null)));
   const models = present.filter((m) => m !== null);
   if (models.length) useStore.setState({ models });
@@ -45,6 +52,25 @@ export async function selectModel(id: string): Promise<void> {
   if (s.dataOrigin === 'demo' && s.dataFile?.name !== demo) await loadDemoData(demo);
 }
 
+/** Loads a model from the Hugging Face hub, a folder URL, or dropped/picked files; it joins the picker when read. */
+export function addModel(ref: ModelRef): void {
+  clearErrors(['model']);
+  useStore.setState({ modelLoading: true, modelProgress: null });
+  send({ type: 'addModel', ref });
+}
+
+/** Reads picked or dropped files (a folder keeps its relative paths) and adds them as a model. */
+export async function addModelFiles(files: File[]): Promise<void> {
+  if (!files.length) return;
+  const path = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
+  const folder = path(files[0]).includes('/') ? path(files[0]).split('/')[0] : '';
+  const name = folder || (files.length === 1 ? files[0].name : `${files.length} files`);
+  const read = await Promise.all(files.map(async (f) => ({ name: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })));
+  addModel({ kind: 'files', name, files: read });
+}
+
+export const setHubBase = (hubBase: string) => useStore.setState({ hubBase });
+
 export async function loadDemoData(name: string): Promise<void> {
   useStore.setState({ dataLoading: true });
   try {
@@ -71,7 +97,7 @@ export async function uploadData(file: File): Promise<void> {
 function setData(name: string, text: string, origin: 'demo' | 'upload'): void {
   clearErrors(['data']);
   try {
-    useStore.setState({ dataFile: { name, text }, preview: previewOf(text, name), dataOrigin: origin });
+    useStore.setState({ dataFile: { name, text, origin }, preview: previewOf(text, name), dataOrigin: origin });
   } catch (e) {
     useStore.setState({ dataFile: null, preview: null, dataOrigin: origin });
     if (e instanceof DataError) addError('data', e.code, e.message);
@@ -104,6 +130,17 @@ export function startTraining(): void {
   });
   send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });
 }
+
+/** Continues a saved run from checkpoint `id`: the worker restores its model, data and settings, then trains on. */
+export function resumeFromCheckpoint(id: string): void {
+  const s = useStore.getState();
+  if (s.phase === 'training' || s.phase === 'preparing') return;
+  clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine', 'model']);
+  useStore.setState({ ...EMPTY_RUN, phase: 'preparing', generation: null, classification: null, exported: null, scrubStep: null });
+  send({ type: 'resumeCheckpoint', id });
+}
+
+export const deleteCheckpoint = (id: string) => send({ type: 'deleteCheckpoint', id });
 
 export const pauseTraining = () => send({ type: 'pause' });
 export const resumeTraining = () => send({ type: 'resume' });

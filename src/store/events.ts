@@ -3,6 +3,7 @@
 
 import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
 import { useStore } from './index';
+import { previewOf } from './preview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry } from './trainingSlice';
 
 const FLUSH_MS = 100;
@@ -62,7 +63,7 @@ export function applyEvent(ev: WorkerEvent): void {
       if (ev.summary.id !== s.modelId) return;
       const keep = s.settings.targets.filter((t) => ev.summary.moduleTypes.includes(t));
       const targets = keep.length ? keep : ev.summary.defaultTargets;
-      set({ summary: ev.summary, modelLoading: false, settings: { ...s.settings, targets, seq: Math.min(s.settings.seq, ev.summary.maxPositions) } });
+      set({ summary: ev.summary, modelLoading: false, modelProgress: null, settings: { ...s.settings, targets, seq: Math.min(s.settings.seq, ev.summary.maxPositions) } });
       return;
     }
     case 'started':
@@ -70,8 +71,33 @@ export function applyEvent(ev: WorkerEvent): void {
       set({
         ...EMPTY_RUN, steps: ev.steps, modules: ev.modules, R0: ev.R0, budgetTotal: ev.budgetTotal, trainable: ev.trainable,
         schedule: ev.schedule, labels: ev.labels, dataSummary: ev.dataSummary, scrubStep: null,
-        snapshots: [{ step: 0, live: ev.modules.map(() => ev.R0) }],
+        snapshots: [{ step: 0, live: ev.modules.map(() => ev.R0) }, ...(ev.history?.prunes ?? []).map((p) => ({ step: p.step, live: p.liveByModule }))],
+        points: ev.history?.points ?? [], pruneLog: (ev.history?.prunes ?? []).map(({ step, removed, revived, live }) => ({ step, removed, revived, live })),
+        step: ev.resumedFrom ?? 0, resumedFrom: ev.resumedFrom ?? null,
       });
+      return;
+    case 'checkpoints':
+      set({ checkpoints: ev.list });
+      return;
+    case 'restoring': {
+      const s = useStore.getState();
+      const models = s.models.some((m) => m.id === ev.modelId) ? s.models : [...s.models, { id: ev.modelId, kind: ev.kind === 'gpt2' ? 'gpt2' as const : 'bert' as const, label: ev.modelLabel }];
+      let preview = null;
+      try { preview = previewOf(ev.data.text, ev.data.name); } catch { /* the worker reports data errors itself */ }
+      set({
+        models, modelId: ev.modelId, summary: null, modelLoading: true, settings: ev.settings, dataFile: ev.data, preview,
+        dataOrigin: ev.data.origin ?? 'demo', phase: 'preparing', run: { modelId: ev.modelId, kind: ev.kind, method: ev.settings.method },
+      });
+      return;
+    }
+    case 'modelAdded': {
+      const s = useStore.getState();
+      if (!s.models.some((m) => m.id === ev.modelId)) set({ models: [...s.models, { id: ev.modelId, kind: ev.kind, label: ev.label }] });
+      set({ modelId: ev.modelId, summary: null, modelLoading: true });
+      return;
+    }
+    case 'modelProgress':
+      set({ modelProgress: { file: ev.file, loaded: ev.loaded, total: ev.total } });
       return;
     case 'step':
       onStep(ev);
@@ -102,7 +128,7 @@ export function applyEvent(ev: WorkerEvent): void {
     case 'error':
       flushMetrics();
       // One command is in flight at a time, so whatever was waiting has failed.
-      set({ tryBusy: false, exportBusy: false, modelLoading: false });
+      set({ tryBusy: false, exportBusy: false, modelLoading: false, modelProgress: null });
       addError(ev.area, ev.code, ev.message);
       return;
     default:

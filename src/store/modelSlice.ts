@@ -23,6 +23,10 @@ export interface ModelSlice {
   modelId: string;
   summary: ModelSummary | null;
   modelLoading: boolean;
+  /** The file being downloaded for a hub or URL model, or null. */
+  modelProgress: { file: string; loaded: number; total: number | null } | null;
+  /** Base URL of the Hugging Face hub (a mirror or a local server also works). */
+  hubBase: string;
 }
 
 export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = () => ({
@@ -30,4 +34,6 @@ export const createModelSlice: StateCreator<AppState, [], [], ModelSlice> = () =
   modelId: BUNDLED_MODELS[0].id,
   summary: null,
   modelLoading: false,
+  modelProgress: null,
+  hubBase: 'https://huggingface.co',
 });

@@ -1,7 +1,7 @@
 // A run as the page sees it: phase, the schedule, and the metrics history (plain numbers only).
 
 import type { StateCreator } from 'zustand';
-import type { EvalResult, RunPhase } from '../worker/protocol';
+import type { CheckpointInfo, EvalResult, RunPhase } from '../worker/protocol';
 import type { AppState } from './index';
 
 export interface MetricPoint {
@@ -43,15 +43,20 @@ export interface TrainingSlice {
   snapshots: LiveSnapshot[];
   pruneLog: PruneEntry[];
   evals: EvalResult[];
+  /** The step this run continued from after a resume, or null. */
+  resumedFrom: number | null;
+  /** Saved checkpoints (IndexedDB, every run), newest first. */
+  checkpoints: CheckpointInfo[];
 }
 
-export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run'> = {
+export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run' | 'checkpoints'> = {
   steps: 0, step: 0, modules: [], R0: 0, budgetTotal: 0, trainable: 0, schedule: [], labels: null, dataSummary: '',
-  points: [], snapshots: [], pruneLog: [], evals: [],
+  points: [], snapshots: [], pruneLog: [], evals: [], resumedFrom: null,
 };
 
 export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({
   phase: 'idle',
   run: null,
+  checkpoints: [],
   ...EMPTY_RUN,
 });

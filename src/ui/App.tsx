@@ -1,6 +1,7 @@
 // The playground page: set-up on the left; run controls, live charts, rank allocation, try-it and export on the right.
 
 import { BudgetChart } from './charts/BudgetChart';
+import { CheckpointsPanel } from './CheckpointsPanel';
 import { LossChart } from './charts/LossChart';
 import { EnginePanel } from './EnginePanel';
 import { ExportPanel } from './ExportPanel';
@@ -18,6 +19,7 @@ export function App() {
         <SetupPanel />
         <div className="results">
           <RunBar />
+          <CheckpointsPanel />
           <div className="charts">
             <LossChart />
             <BudgetChart />

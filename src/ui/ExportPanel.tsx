@@ -15,7 +15,7 @@ export function ExportPanel() {
   const busy = useStore((s) => s.exportBusy);
   const view = useRankGrid();
   const ready = run !== null && (phase === 'paused' || phase === 'stopped' || phase === 'done');
-  const stem = run ? `${run.modelId}-${run.method === 'dora' ? 'dynrank' : 'lora'}` : 'adapter';
+  const stem = run ? `${run.modelId.replace(/[^\w.-]+/g, '-')}-${run.method === 'dora' ? 'dynrank' : 'lora'}` : 'adapter';
   return (
     <section className="card export" aria-label="Export">
       <div className="card-head"><h2>Export</h2>{!ready && <span className="hint">Available when training is paused, stopped or done.</span>}</div>

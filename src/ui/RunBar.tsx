@@ -16,6 +16,7 @@ export function RunBar() {
   const tps = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
   const evalResult = useStore((s) => s.evals.at(-1));
   const dataSummary = useStore((s) => s.dataSummary);
+  const resumedFrom = useStore((s) => s.resumedFrom);
   const blocker = useStore(startBlocker);
   const running = phase === 'training' || phase === 'preparing';
   return (
@@ -40,6 +41,7 @@ export function RunBar() {
       </div>
       {blocker && !running && phase === 'idle' && <p className="hint">{blocker}</p>}
       {dataSummary && <p className="hint">{dataSummary}</p>}
+      {resumedFrom !== null && <p className="hint" data-testid="resumed-from">Resumed from the checkpoint at step {int(resumedFrom)}.</p>}
       {evalResult && <p className="eval" data-testid="eval">Validation after step {evalResult.step}: {describeEval(evalResult)}</p>}
       <ErrorNotes areas={['training', 'engine']} />
     </section>

@@ -26,12 +26,45 @@ export interface RunSettings {
   dropout: number;
   /** lora_alpha (null: 8 for dynamic rank, 2r for LoRA). */
   alpha: number | null;
+  /** Save a checkpoint (IndexedDB) every this many steps, and on pause and stop; 0 saves only on pause and stop. */
+  checkpointEvery: number;
 }
 
 /** A data file's text, as read on the page (a bundled demo or an upload). */
 export interface DataFile {
   name: string;
   text: string;
+  /** A bundled demo (fetched again by name on resume) or an upload (stored with the run's checkpoints). */
+  origin?: 'demo' | 'upload';
+}
+
+/** Where a model's files come from. */
+export type ModelRef =
+  | { kind: 'bundled'; id: string }
+  | { kind: 'hub'; id: string; hubBase: string }
+  | { kind: 'url'; url: string }
+  /** Dropped or picked files: they live in the worker until the page is closed. */
+  | { kind: 'files'; name: string; files: { name: string; bytes: Uint8Array }[] };
+
+/** A saved checkpoint as the page lists it. */
+export interface CheckpointInfo {
+  id: string;
+  runId: string;
+  runName: string;
+  modelId: string;
+  dataName: string;
+  method: 'dora' | 'lora';
+  step: number;
+  totalSteps: number;
+  /** Date.now() when saved. */
+  time: number;
+  bytes: number;
+}
+
+/** A run's metrics so far (saved with its checkpoints so the charts continue after a resume). */
+export interface HistoryData {
+  points: { step: number; loss: number; lr: number; live: number; target: number; tokensPerSecond: number }[];
+  prunes: { step: number; removed: number; revived: number; live: number; liveByModule: number[] }[];
 }
 
 /** One adaptable linear layer of the model. */
@@ -67,6 +100,12 @@ export type Command =
   /** The first command: acquire the engine ('cpu' forces the CPU backend) and run the kernel self-test. */
   | { type: 'init'; backend: 'auto' | 'cpu' }
   | { type: 'inspect'; model: string }
+  /** Registers a model source (hub id, URL, files) and inspects it; the summary's id is the model id to use. */
+  | { type: 'addModel'; ref: ModelRef }
+  | { type: 'listCheckpoints' }
+  | { type: 'deleteCheckpoint'; id: string }
+  /** Restores the checkpoint's model, data and settings and continues its run from the saved step. */
+  | { type: 'resumeCheckpoint'; id: string }
   | { type: 'start'; model: string; data: DataFile; settings: RunSettings }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -123,6 +162,9 @@ export type WorkerEvent =
     schedule: { step: number; live: number }[];
     labels: string[] | null;
     dataSummary: string;
+    /** Set when the run continues from a checkpoint: the saved step and the metrics before it. */
+    resumedFrom?: number;
+    history?: HistoryData;
   }
   | StepEvent
   /** The allocation changed at `step`: components pruned, and components whose importance rose back above the threshold. */
@@ -132,7 +174,13 @@ export type WorkerEvent =
   | { type: 'generated'; prompt: string; base: string; adapted: string }
   | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[] }
   | { type: 'exported'; zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }
-  | { type: 'error'; area: ErrorArea; code: string; message: string };
+  | { type: 'error'; area: ErrorArea; code: string; message: string }
+  | { type: 'checkpoints'; list: CheckpointInfo[] }
+  /** A resume is about to rebuild this run: the page shows its model, data and settings. */
+  | { type: 'restoring'; modelId: string; modelLabel: string; kind: ModelSummary['kind']; settings: RunSettings; data: DataFile; checkpoint: CheckpointInfo }
+  /** A model added through addModel: its id and label for the picker (sent before its 'loaded'). */
+  | { type: 'modelAdded'; modelId: string; label: string; kind: 'gpt2' | 'bert' }
+  | { type: 'modelProgress'; file: string; loaded: number; total: number | null };
 
 /** rank_map.json as exported (the paper's Figure 2). */
 export interface RankMapData {

@@ -6,18 +6,21 @@ import { runSelfTest } from '../gpu/selftest';
 import { parseConfig } from '../models/config';
 import { classify, generate, type Window } from '../models/generate';
 import { loadModel, type LoadedModel } from '../models/load';
-import type { BatchSource, BatchStream } from '../train/data/batches';
+import type { BatchSource } from '../train/data/batches';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
+import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
+import { BatchStream } from '../train/data/batches';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
 import type { Trainer } from '../train/trainer';
 import { createEngine, type BackendPreference, type Engine } from './engine';
 import { describeError } from './errors';
 import { buildExport } from './exporter';
-import type { Command, ErrorArea, RunPhase, RunSettings, WorkerEvent } from './protocol';
+import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoints, putCheckpoint, putData, type CheckpointRecord } from './checkpointStore';
+import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
 import { describeData, scheduleTargets } from './runInfo';
-import { bundledSource } from './summary';
+import { modelLabel, modelRefOf, registerModel, sourceFor, summarize } from './summary';
 
 type Post = (ev: WorkerEvent, transfer?: Transferable[]) => void;
 
@@ -33,6 +36,9 @@ interface Run {
   targetAt: Int32Array;
   window: Window;
   lastLive: number[];
+  /** What a checkpoint records about the run, so a resume rebuilds the same one. */
+  id: { runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; settings: RunSettings };
+  history: HistoryData;
 }
 
 /** Validation items evaluated at most (and at most 16 batches beyond 64 items), so the page answers quickly. */
@@ -69,9 +75,10 @@ export class Session {
 
   /** Runs a queued command; failures become error events in the command's area. */
   async handle(cmd: Command): Promise<void> {
-    const area: ErrorArea = cmd.type === 'start' ? 'training' : cmd.type === 'export' ? 'export' : cmd.type === 'generate' || cmd.type === 'classify' ? 'try' : 'training';
+    const area: ErrorArea = cmd.type === 'start' || cmd.type === 'resumeCheckpoint' ? 'training' : cmd.type === 'export' ? 'export' : cmd.type === 'generate' || cmd.type === 'classify' ? 'try' : 'training';
     try {
-      if (cmd.type === 'start') await this.start(cmd.model, cmd.data.name, cmd.data.text, cmd.settings);
+      if (cmd.type === 'start') await this.start(cmd.model, cmd.data, cmd.settings, null);
+      else if (cmd.type === 'resumeCheckpoint') await this.resumeCheckpoint(cmd.id);
       else if (cmd.type === 'resume') await this.train();
       else if (cmd.type === 'generate') await this.generate(cmd);
       else if (cmd.type === 'classify') await this.classify(cmd.text);
@@ -79,7 +86,7 @@ export class Session {
       else if (cmd.type === 'export') await this.export();
       else if (cmd.type === 'debugLoseDevice') this.engine?.ctx?.device.destroy();
     } catch (e) {
-      if (cmd.type === 'start' || cmd.type === 'resume') this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
+      if (cmd.type === 'start' || cmd.type === 'resume' || cmd.type === 'resumeCheckpoint') this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
       this.post({ type: 'error', ...describeError(e, area) });
     }
   }
@@ -119,9 +126,31 @@ export class Session {
     this.post({ type: 'phase', phase });
   }
 
-  private async start(modelId: string, fileName: string, text: string, s: RunSettings): Promise<void> {
+  /** Rebuilds a saved run (model, data, settings) and continues it from the checkpoint's step. */
+  private async resumeCheckpoint(id: string): Promise<void> {
+    const rec = await getCheckpoint(id);
+    if (!rec) throw new DataError('NoRows', '', 'That checkpoint is gone (deleted, or the browser cleared the site data).');
+    const ref = rec.modelRef;
+    if (ref.kind === 'files') throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}); drop them again and start a new run.`);
+    const modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
+    let text: string | undefined;
+    if (rec.dataKey) text = await getData(rec.dataKey);
+    else {
+      const res = await fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(rec.dataName)}`, globalThis.location.origin));
+      if (res.ok) text = await res.text();
+    }
+    if (text === undefined) throw new DataError('NoRows', rec.dataName, `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`);
+    const data: DataFile = { name: rec.dataName, text, origin: rec.dataKey ? 'upload' : 'demo' };
+    const summary = await summarize(modelId);
+    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), kind: summary.kind, settings: rec.settings, data, checkpoint: checkpointInfo(rec) });
+    this.post({ type: 'loaded', summary });
+    await this.start(modelId, data, rec.settings, rec);
+  }
+
+  private async start(modelId: string, file: DataFile, s: RunSettings, resume: CheckpointRecord | null): Promise<void> {
+    const { name: fileName, text } = file;
     this.setPhase('preparing');
-    const src = bundledSource(modelId);
+    const src = sourceFor(modelId);
     const configBytes = await src.get('config.json');
     const kind = parseConfig(new TextDecoder().decode(configBytes!)).kind;
     // An encoder's classification head gets one output per label in the data.
@@ -131,12 +160,24 @@ export class Session {
     const model = await loadModel(src, engine.be, { numLabels, seed: s.seed });
     const cfg = runConfig(s);
     const data = prepareData(model, text, fileName, cfg);
-    const { trainer, stream, steps } = createTrainer(engine.be, model, data, cfg);
+    const created = createTrainer(engine.be, model, data, cfg);
+    const { trainer, steps } = created;
+    let stream = created.stream;
+    if (resume) {
+      const meta = readCheckpointMeta(resume.data);
+      if (meta.totalSteps !== steps) throw new DataError('StateMismatch', fileName, `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`);
+      stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, resume.data).stream);
+    }
     const modules = trainer.adapters!.modules;
     const targetAt = scheduleTargets(trainer, steps);
+    const dataKey = resume ? resume.dataKey : file.origin === 'upload' ? await putData(fileName, text).catch(() => null) : null;
+    const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const runName = resume?.runName ?? `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
     this.run = {
       model, data, cfg, trainer, stream, steps, targets: cfg.targets!, targetAt, lastLive: modules.map((m) => m.liveCount),
       window: { B: cfg.batch, T: data.train.seq },
+      id: { runId, runName, modelId, data: file, dataKey, settings: s },
+      history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
     const schedule: { step: number; live: number }[] = [];
@@ -145,6 +186,7 @@ export class Session {
       type: 'started', steps, modules: modules.map((m) => m.linear.name), R0: trainer.adapters!.opts.R0,
       budgetTotal: targetAt[steps], trainable: trainer.trainableParameters, schedule: thin(schedule, 600), labels: data.labels,
       dataSummary: describeData(fileName, data),
+      ...(resume ? { resumedFrom: trainer.step, history: this.run.history } : {}),
     });
     await this.train();
   }
@@ -154,26 +196,54 @@ export class Session {
     if (r.trainer.step >= r.steps) return;
     this.pauseRequested = this.stopRequested = false;
     this.setPhase('training');
+    const every = r.id.settings.checkpointEvery;
     await runSteps(r.trainer, r.stream, r.steps, r.cfg, async (m) => {
       this.onMetrics(r, m);
+      if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
       await yieldToEvents();
     }, () => this.pauseRequested || this.stopRequested);
     if (r.trainer.step >= r.steps) {
       await this.evaluate();
       this.setPhase('done');
     } else {
+      if (this.engine) await this.checkpoint(r);
       this.setPhase(this.stopRequested ? 'stopped' : 'paused');
     }
+  }
+
+  /** Saves the run's state to IndexedDB; a failure is reported but does not stop training. */
+  private async checkpoint(r: Run): Promise<void> {
+    try {
+      const { runId, runName, modelId, data, dataKey, settings } = r.id;
+      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
+      await putCheckpoint({
+        id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
+        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef: modelRefOf(modelId), dataKey,
+        history: r.history, data: bytes,
+      });
+      await this.postCheckpoints();
+    } catch (e) {
+      this.post({ type: 'error', area: 'training', code: 'CheckpointFailed', message: `The checkpoint at step ${r.trainer.step} could not be saved: ${(e as Error).message}` });
+    }
+  }
+
+  /** Sends the saved checkpoints, newest first (IndexedDB only: answered at once, even while training). */
+  async postCheckpoints(deleteId?: string): Promise<void> {
+    if (deleteId) await deleteCheckpoint(deleteId);
+    this.post({ type: 'checkpoints', list: await listCheckpoints() });
   }
 
   private onMetrics(r: Run, m: StepMetrics): void {
     const liveByModule = m.liveByModule ?? r.trainer.adapters!.modules.map((x) => x.liveCount);
     const live = liveByModule.reduce((a, b) => a + b, 0);
-    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target: r.targetAt[Math.min(m.step, r.steps)], liveByModule, tokensPerSecond: m.tokensPerSecond });
+    const target = r.targetAt[Math.min(m.step, r.steps)];
+    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond });
+    r.history.points.push({ step: m.step, loss: m.loss, lr: m.lr, live, target, tokensPerSecond: m.tokensPerSecond });
     if (liveByModule.some((v, i) => v !== r.lastLive[i])) {
       let removed = 0, revived = 0;
       liveByModule.forEach((v, i) => { if (v < r.lastLive[i]) removed += r.lastLive[i] - v; else revived += v - r.lastLive[i]; });
       this.post({ type: 'prune', step: m.step, removed, revived, live, liveByModule });
+      r.history.prunes.push({ step: m.step, removed, revived, live, liveByModule });
       r.lastLive = liveByModule;
     }
   }

@@ -1,13 +1,64 @@
-// Model files for the worker: bundled demo folders fetched once and kept in memory, and the architecture summary the
-// set-up panel shows (layers, parameters, adaptable modules) read from them without touching a backend.
+// Model files for the worker: bundled demo folders fetched once and kept in memory, models added from the hub, a URL
+// or dropped files (downloads kept in the Cache API), and the architecture summary the set-up panel shows (layers,
+// parameters, adaptable modules) read from them without touching a backend.
 
 import type { ModelConfig } from '../models/config';
 import { parameterCount, readModelFiles } from '../models/load';
-import { urlSource, type ModelSource } from '../models/sources';
+import { browserCache } from '../models/browserCache';
+import { filesSource, hubSource, urlSource, type ModelSource, type Progress } from '../models/sources';
 import { DEFAULT_TARGETS } from '../train/run';
-import type { ModelSummary, ModuleInfo } from './protocol';
+import type { ModelRef, ModelSummary, ModuleInfo } from './protocol';
 
 const sources = new Map<string, ModelSource>();
+const refs = new Map<string, ModelRef>();
+
+/** The model id the page uses for a source: the bundled name, or the kind and address. */
+export function modelIdOf(ref: ModelRef): string {
+  switch (ref.kind) {
+    case 'bundled': return ref.id;
+    case 'hub': return `hub:${ref.id}`;
+    case 'url': return `url:${ref.url}`;
+    case 'files': return `files:${ref.name}`;
+  }
+}
+
+/** Makes `ref`'s files available under modelIdOf(ref); hub and URL downloads report progress and go through the Cache API. */
+export function registerModel(ref: ModelRef, onProgress?: (p: Progress) => void): string {
+  const id = modelIdOf(ref);
+  if (ref.kind === 'bundled') return id;
+  const memo = new Map<string, Uint8Array>(), disk = browserCache();
+  // In memory first (a run reads config.json several times), then the Cache API, then the network.
+  const cache = {
+    get: async (k: string) => memo.get(k) ?? (await disk?.get(k)) ?? null,
+    put: async (k: string, v: Uint8Array) => { memo.set(k, v); await disk?.put(k, v); },
+  };
+  sources.set(id, ref.kind === 'hub' ? hubSource(ref.id, { hubBase: ref.hubBase, cache, onProgress })
+    : ref.kind === 'url' ? urlSource(ref.url, { cache, onProgress })
+    : filesSource(ref.files.map((f) => ({ name: f.name, bytes: async () => f.bytes })), ref.name));
+  refs.set(id, ref);
+  return id;
+}
+
+/** The picker's label for a model that is not one of the bundled ones. */
+export function modelLabel(ref: ModelRef): string {
+  switch (ref.kind) {
+    case 'bundled': return ref.id;
+    case 'hub': return `${ref.id} · Hugging Face hub`;
+    case 'url': return `${ref.url} · URL`;
+    case 'files': return `${ref.name} · local files`;
+  }
+}
+
+/** The ref of a model id (bundled unless registered); dropped files are left out (they are not saved). */
+export function modelRefOf(id: string): ModelRef {
+  const r = refs.get(id) ?? { kind: 'bundled', id };
+  return r.kind === 'files' ? { ...r, files: [] } : r;
+}
+
+/** The files of model `id`: a registered source, else the bundled folder of that name. */
+export function sourceFor(id: string): ModelSource {
+  return sources.get(id) ?? bundledSource(id);
+}
 
 /** The bundled model `id` (a folder under public/models), its files cached in memory after the first read. */
 export function bundledSource(id: string): ModelSource {
@@ -38,7 +89,7 @@ export function adaptableModules(config: ModelConfig): ModuleInfo[] {
 }
 
 export async function summarize(id: string): Promise<ModelSummary> {
-  const { config, weights } = await readModelFiles(bundledSource(id));
+  const { config, weights } = await readModelFiles(sourceFor(id));
   const modules = adaptableModules(config);
   const a = config.arch;
   const common = { id, kind: config.kind, task: config.task, parameters: parameterCount(weights), modules, moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: DEFAULT_TARGETS[config.kind] };

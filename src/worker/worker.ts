@@ -4,7 +4,7 @@
 import { describeError } from './errors';
 import type { Command, WorkerEvent } from './protocol';
 import { Session } from './session';
-import { summarize } from './summary';
+import { modelLabel, registerModel, summarize } from './summary';
 
 const scope = self as unknown as { postMessage(ev: WorkerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Command>) => void) | null };
 const post = (ev: WorkerEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
@@ -31,6 +31,20 @@ scope.onmessage = (e) => {
       (summary) => post({ type: 'loaded', summary }),
       (err) => post({ type: 'error', ...describeError(err, 'model') }),
     );
+    return;
+  }
+  if (cmd.type === 'addModel') {
+    Promise.resolve().then(async () => {
+      const id = registerModel(cmd.ref, (p) => post({ type: 'modelProgress', ...p }));
+      const summary = await summarize(id);
+      post({ type: 'modelAdded', modelId: id, label: modelLabel(cmd.ref), kind: summary.kind === 'gpt2' ? 'gpt2' : 'bert' });
+      post({ type: 'loaded', summary });
+    }).catch((err) => post({ type: 'error', ...describeError(err, 'model') }));
+    return;
+  }
+  if (cmd.type === 'listCheckpoints' || cmd.type === 'deleteCheckpoint') {
+    session.postCheckpoints(cmd.type === 'deleteCheckpoint' ? cmd.id : undefined)
+      .catch((err) => post({ type: 'error', area: 'training', code: 'CheckpointStore', message: `Saved checkpoints could not be read: ${(err as Error).message}` }));
     return;
   }
   const s = session;

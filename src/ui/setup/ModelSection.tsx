@@ -4,6 +4,7 @@ import { useId } from 'react';
 import { selectModel } from '../../store/actions';
 import { useStore } from '../../store';
 import { compact } from '../format';
+import { ModelSource } from './ModelSource';
 
 export function ModelSection({ locked }: { locked: boolean }) {
   const id = useId();
@@ -20,6 +21,7 @@ export function ModelSection({ locked }: { locked: boolean }) {
           {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
         </select>
       </div>
+      <ModelSource locked={locked} />
       {loading && <p className="hint">Reading the model files…</p>}
       {summary && (
         <dl className="facts" aria-label="Architecture">

@@ -9,7 +9,7 @@ import { NumberField } from '../NumberField';
 export function TrainingSection({ locked }: { locked: boolean }) {
   const s = useStore((st) => st.settings);
   const maxSeq = useStore((st) => st.summary?.maxPositions ?? 1024);
-  const set = (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout') => (v: number | null) => v !== null && setSettings({ [k]: v });
+  const set = (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout' | 'checkpointEvery') => (v: number | null) => v !== null && setSettings({ [k]: v });
   return (
     <fieldset className="group">
       <legend>Training</legend>
@@ -20,6 +20,8 @@ export function TrainingSection({ locked }: { locked: boolean }) {
         <NumberField label="Batch size" value={s.batch} integer min={1} max={512} disabled={locked} onChange={set('batch')} />
         <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} disabled={locked} onChange={set('seq')} />
         <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} disabled={locked} onChange={set('seed')} />
+        <NumberField label="Checkpoint every" value={s.checkpointEvery} integer min={0} max={1_000_000} disabled={locked}
+          hint="Steps between saved checkpoints (also on pause and stop; 0: only then)" onChange={set('checkpointEvery')} />
       </div>
       <details className="advanced">
         <summary>Advanced</summary>
