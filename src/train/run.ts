@@ -116,6 +116,8 @@ export interface StepMetrics {
   tokensPerSecond: number;
   /** Updates skipped so far because their gradients were not finite. */
   skipped: number;
+  /** EMA importance of every component (M * R0, module-major), dynamic rank only. */
+  importance: number[] | null;
 }
 
 export function createTrainer(be: Backend, model: LoadedModel, data: PreparedData, cfg: RunConfig): { trainer: Trainer; stream: BatchStream; steps: number } {
@@ -157,8 +159,9 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
         trainer.lrScale *= 0.5;
       }
       const liveByModule = trainer.allocator ? await trainer.allocator.liveCounts() : null;
+      const importance = trainer.allocator ? Array.from(await trainer.be.read(trainer.allocator.ema)) : null;
       const dt = (performance.now() - t0) / 1000;
-      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped });
+      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped, importance });
       t0 = performance.now();
       tokens = 0;
     }
