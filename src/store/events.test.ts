@@ -27,6 +27,21 @@ describe('applyEvent', () => {
     expect(useStore.getState().phase).toBe('done');
   });
 
+  it('continues the charts from a checkpoint: the saved history and step come back with started', () => {
+    const history = {
+      points: [1, 2].map((step) => ({ step, loss: 5 - step, lr: 1e-3, live: step < 2 ? 6 : 5, target: 6, tokensPerSecond: 10 })),
+      prunes: [{ step: 2, removed: 1, revived: 0, live: 5, liveByModule: [2, 3] }],
+    };
+    applyEvent({ type: 'started', steps: 4, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [], labels: null, dataSummary: 'x', resumedFrom: 2, history });
+    applyEvent({ type: 'step', step: 3, loss: 1, lr: 1e-3, live: 5, target: 5, liveByModule: [2, 3], tokensPerSecond: 10 });
+    flushMetrics();
+    const s = useStore.getState();
+    expect(s.points.map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(s.snapshots).toEqual([{ step: 0, live: [3, 3] }, { step: 2, live: [2, 3] }]);
+    expect(s.pruneLog).toEqual([{ step: 2, removed: 1, revived: 0, live: 5 }]);
+    expect(s.step).toBe(3);
+    expect(s.resumedFrom).toBe(2);
+  });
   it('keeps the current settings targets that the new model has, else its defaults', () => {
     useStore.setState({ modelId: 'b' });
     const summary = { id: 'b', kind: 'bert' as const, task: 'seq-cls' as const, layers: 2, hidden: 8, heads: 2, vocab: 10, maxPositions: 32, parameters: 1, modules: [], moduleTypes: ['attention.self.query', 'output.dense'], defaultTargets: ['attention.self.query'] };

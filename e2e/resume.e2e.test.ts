@@ -1,0 +1,91 @@
+// Checkpoints survive a reload: a short gpt2-tiny dynamic-rank run saves checkpoints to IndexedDB every 5 steps; the
+// page is reloaded mid-run, the saved checkpoint is listed, and Resume continues the same run from its step (not from
+// 0) to the end, with the loss history and the heatmap carried over.
+
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launch } from './setup/chromium';
+
+const MODULES = 8, BUDGET = 2, STEPS = 20;
+
+async function setNumber(page: Page, label: string, value: number): Promise<void> {
+  const input = page.getByLabel(label, { exact: true });
+  await input.fill(String(value));
+  await expect.poll(() => input.inputValue()).toBe(String(value));
+}
+
+const savedSteps = (page: Page) => page.getByRole('list', { name: 'Checkpoints' }).locator('li')
+  .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
+
+describe('checkpoints across a reload', () => {
+  let browser: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launch({ width: 1280, height: 800 });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('a reload mid-run lists the checkpoint, and Resume continues from its step to the end', async () => {
+    await page.goto(inject('baseUrl'));
+    await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+    await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await setNumber(page, 'Steps', STEPS);
+    await setNumber(page, 'Batch size', 2);
+    await setNumber(page, 'Sequence length', 32);
+    await setNumber(page, 'Final budget b(T)', BUDGET);
+    await setNumber(page, 'Checkpoint every', 5);
+    await page.getByText('Advanced').click();
+    await setNumber(page, 'Prune interval', 1);
+    await page.getByRole('button', { name: 'Start training' }).click();
+
+    await expect.poll(async () => Math.max(0, ...(await savedSteps(page))), { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(10);
+    await page.reload();
+
+    // After the reload: nothing is training, the checkpoints are listed (at most 3 of the run), newest first.
+    await expect.poll(() => savedSteps(page), { timeout: 30_000 }).not.toEqual([]);
+    const steps = await savedSteps(page);
+    expect(steps.length).toBeLessThanOrEqual(3);
+    expect(steps).toEqual([...steps].sort((a, b) => b - a));
+    const from = steps[0];
+    expect(from).toBeGreaterThanOrEqual(10);
+    expect(from).toBeLessThan(STEPS);
+    expect(await page.getByRole('region', { name: 'Saved checkpoints' }).textContent()).toContain(`step ${from} / ${STEPS}`);
+    await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+
+    // Reset a setting: Resume must restore the run's own settings.
+    await setNumber(page, 'Steps', 7);
+    const seen: number[] = [];
+    const runText = () => page.getByRole('region', { name: 'Run' }).textContent();
+    await page.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
+    await expect.poll(async () => {
+      const m = /step (\d+) \//.exec((await runText()) ?? '');
+      if (m) seen.push(Number(m[1]));
+      return await page.getByRole('status', { name: 'Training status' }).textContent();
+    }, { timeout: 150_000, interval: 100 }).toBe('Done');
+    // The step counter never went back below the saved step and ended at the total.
+    expect(Math.min(...seen)).toBeGreaterThanOrEqual(from);
+    expect(await runText()).toContain(`step ${STEPS} / ${STEPS}`);
+    expect(await page.getByLabel('Steps', { exact: true }).inputValue()).toBe(String(STEPS));
+    expect(await page.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
+    // One loss point per step: the saved history (steps 1..from) plus the resumed steps.
+    expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBe(STEPS);
+    await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(MODULES * BUDGET));
+    expect(await page.getByRole('list', { name: 'Prune events' }).locator('li').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('eval').textContent()).toMatch(new RegExp(`after step ${STEPS}: .*perplexity \\d`));
+    // The resumed run kept saving into the same run (still at most 3 kept), and Delete removes one.
+    const after = await savedSteps(page);
+    expect(after.length).toBeLessThanOrEqual(3);
+    await page.getByRole('button', { name: `Delete the checkpoint at step ${after[0]}` }).click();
+    await expect.poll(() => savedSteps(page)).toEqual(after.slice(1));
+    expect(pageErrors).toEqual([]);
+  });
+});
