@@ -7,7 +7,7 @@ import { previewOf } from './preview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry } from './trainingSlice';
 
 const FLUSH_MS = 100;
-let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number } | null = null;
+let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number; importance: number[] | null } | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let nextErrorId = 1;
 
@@ -23,11 +23,12 @@ export function flushMetrics(): void {
     points: p.points.length ? [...s.points, ...p.points] : s.points,
     snapshots: p.snapshots.length ? [...s.snapshots, ...p.snapshots] : s.snapshots,
     pruneLog: p.prunes.length ? [...s.pruneLog, ...p.prunes] : s.pruneLog,
+    importance: p.importance ?? s.importance,
   }));
 }
 
 function buffer(): NonNullable<typeof pending> {
-  if (!pending) pending = { points: [], snapshots: [], prunes: [], step: 0 };
+  if (!pending) pending = { points: [], snapshots: [], prunes: [], step: 0, importance: null };
   if (!timer) timer = setTimeout(flushMetrics, FLUSH_MS);
   return pending;
 }
@@ -36,6 +37,7 @@ function onStep(ev: StepEvent): void {
   const b = buffer();
   b.points.push({ step: ev.step, loss: ev.loss, lr: ev.lr, live: ev.live, target: ev.target, tokensPerSecond: ev.tokensPerSecond });
   b.step = ev.step;
+  if (ev.importance) b.importance = ev.importance;
 }
 
 /** Adds an error for the person to read (replacing an identical one). */

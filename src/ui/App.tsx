@@ -1,6 +1,7 @@
 // The playground page: set-up on the left; run controls, live charts, rank allocation, try-it and export on the right.
 
 import { BudgetChart } from './charts/BudgetChart';
+import { ImportanceChart } from './charts/ImportanceChart';
 import { CheckpointsPanel } from './CheckpointsPanel';
 import { LossChart } from './charts/LossChart';
 import { EnginePanel } from './EnginePanel';
@@ -23,6 +24,7 @@ export function App() {
           <div className="charts">
             <LossChart />
             <BudgetChart />
+            <ImportanceChart />
           </div>
           <RankPanel />
           <TryPanel />

@@ -133,6 +133,8 @@ export interface StepEvent {
   target: number;
   liveByModule: number[];
   tokensPerSecond: number;
+  /** EMA importance of every component (modules x R0), dynamic rank only. */
+  importance: number[] | null;
 }
 
 export interface EvalResult {

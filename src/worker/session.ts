@@ -237,7 +237,7 @@ export class Session {
     const liveByModule = m.liveByModule ?? r.trainer.adapters!.modules.map((x) => x.liveCount);
     const live = liveByModule.reduce((a, b) => a + b, 0);
     const target = r.targetAt[Math.min(m.step, r.steps)];
-    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond });
+    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond, importance: m.importance });
     r.history.points.push({ step: m.step, loss: m.loss, lr: m.lr, live, target, tokensPerSecond: m.tokensPerSecond });
     if (liveByModule.some((v, i) => v !== r.lastLive[i])) {
       let removed = 0, revived = 0;
