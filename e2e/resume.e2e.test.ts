@@ -88,4 +88,30 @@ describe('checkpoints across a reload', () => {
     await expect.poll(() => savedSteps(page)).toEqual(after.slice(1));
     expect(pageErrors).toEqual([]);
   });
+
+  it('a GPU device lost mid-run is survived: a new device, the last checkpoint, the run finishes', async () => {
+    const p = await browser.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(`${inject('baseUrl')}/?debug`);
+    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    // Long enough that the device is lost while the run is still going (a step here takes a fraction of a second).
+    await setNumber(p, 'Steps', 60);
+    await setNumber(p, 'Batch size', 1);
+    await setNumber(p, 'Sequence length', 16);
+    await setNumber(p, 'Checkpoint every', 2);
+    await p.getByRole('button', { name: 'Start training' }).click();
+    // This run's own progress (the checkpoint list also holds the previous test's run): past step 6, checkpoints exist.
+    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+    await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(7);
+    await p.evaluate(() => window.__dynrankDebug!.loseDevice());
+    const alert = p.getByRole('alert').filter({ hasText: 'GPU device was lost' });
+    await expect.poll(() => alert.textContent(), { timeout: 30_000 }).toContain('Continuing from the last checkpoint');
+    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+    expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 60 / 60');
+    expect(await p.getByTestId('resumed-from').textContent()).toMatch(/step \d+/);
+    await p.close();
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -60,12 +60,19 @@ export class Session {
   private run: Run | null = null;
   private phase: RunPhase = 'idle';
   private pauseRequested = false;
+  /** Set when the device is lost mid-run: the run to continue from its newest checkpoint on a new device. */
+  private recoverRunId: string | null = null;
   private stopRequested = false;
 
   constructor(private readonly post: Post, private readonly pref: BackendPreference) {}
 
   /** Pause and stop act at once (between two steps); they are not queued behind the running loop. */
   interrupt(cmd: Command): boolean {
+    // The fault-injection switch (?debug) must hit a running loop, so it is not queued either.
+    if (cmd.type === 'debugLoseDevice') {
+      this.engine?.ctx?.device.destroy();
+      return true;
+    }
     if (cmd.type === 'pause') this.pauseRequested = true;
     else if (cmd.type === 'stop' || cmd.type === 'start') this.stopRequested = true;
     else return false;
@@ -84,10 +91,37 @@ export class Session {
       else if (cmd.type === 'classify') await this.classify(cmd.text);
       else if (cmd.type === 'evaluate') await this.evaluate();
       else if (cmd.type === 'export') await this.export();
-      else if (cmd.type === 'debugLoseDevice') this.engine?.ctx?.device.destroy();
     } catch (e) {
-      if (cmd.type === 'start' || cmd.type === 'resume' || cmd.type === 'resumeCheckpoint') this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
-      this.post({ type: 'error', ...describeError(e, area) });
+      const training = cmd.type === 'start' || cmd.type === 'resume' || cmd.type === 'resumeCheckpoint';
+      if (training) this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
+      if (training && this.run && e instanceof Error && e.name === 'DeviceLostError') {
+        if (!this.recoverRunId) this.markRecovery(e.message);
+      } else {
+        this.post({ type: 'error', ...describeError(e, area) });
+      }
+    }
+    if (this.recoverRunId) await this.recover();
+  }
+
+  private markRecovery(reason: string): void {
+    this.recoverRunId = this.run!.id.runId;
+    this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `${reason} Continuing from the last checkpoint on a new device…` });
+  }
+
+  /** After a device loss during training: the run's newest checkpoint, resumed on a new device. */
+  private async recover(): Promise<void> {
+    const runId = this.recoverRunId;
+    this.recoverRunId = null;
+    const latest = (await listCheckpoints()).find((c) => c.runId === runId);
+    if (!latest) {
+      this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: 'No checkpoint of this run had been saved yet. Press Start to train again on a new device.' });
+      return;
+    }
+    try {
+      await this.resumeCheckpoint(latest.id);
+    } catch (e) {
+      this.setPhase('stopped');
+      this.post({ type: 'error', ...describeError(e, 'engine') });
     }
   }
 
@@ -112,8 +146,14 @@ export class Session {
     const engine = await createEngine(this.pref, (e) => {
       if (this.engine !== engine) return;
       this.engine = null;
+      if (this.recoverRunId) return; // the training loop saw the loss first and is recovering already
+      if (this.phase === 'training' && this.run) {
+        // Lost mid-run: once the training loop has ended, continue from the run's last checkpoint on a new device.
+        this.markRecovery(e.message);
+        this.stopRequested = true;
+        return;
+      }
       this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `${e.message} Press Start to train again on a new device.` });
-      if (this.phase === 'training') this.stopRequested = true;
     });
     this.engine = engine;
     this.engineUsed = false;
