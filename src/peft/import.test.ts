@@ -6,15 +6,12 @@ import { ModelFormatError } from '../models/errors';
 import { writeSafetensors, type WritableTensor } from '../models/safetensors';
 import { PeftError, exportPeft, type AdapterExportInput, type AdapterModuleState } from './export';
 import { importPeft } from './import';
+import { Rng } from '../tensor/rng';
 
+/** Uniform values in [-0.5, 0.5) from the engine's seeded PRNG. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const r = new Rng(seed);
+  return () => r.next() - 0.5;
 }
 
 const SHAPES: Record<'gpt2' | 'roberta', [string, number, number][]> = {
