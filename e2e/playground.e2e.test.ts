@@ -93,6 +93,9 @@ describe('playground page', () => {
 
     // The loss chart has a point per step and draws its line.
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBe(20);
+    // GPU memory in use, next to the analytic estimate
+    expect(await page.getByTestId('gpu-memory').textContent()).toMatch(/^GPU \d+\.\d MiB · est\. \d+\.\d MiB$/);
+    await expect.poll(() => page.getByTestId('importance-chart').count()).toBe(1);
     expect(await page.getByTestId('loss-chart').locator('.recharts-line-curve').count()).toBeGreaterThanOrEqual(1);
     // The heatmap ends at modules x b(T) live components, after at least one prune event.
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(MODULES * BUDGET));

@@ -13,7 +13,7 @@ describe('applyEvent', () => {
   it('builds the metrics history and the heatmap snapshots of a run', () => {
     applyEvent({ type: 'started', steps: 3, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [{ step: 0, live: 6 }], labels: null, dataSummary: 'x' });
     for (let s = 1; s <= 3; s++) {
-      applyEvent({ type: 'step', step: s, loss: 5 - s, lr: 1e-3, live: s < 3 ? 6 : 4, target: 6, liveByModule: s < 3 ? [3, 3] : [1, 3], tokensPerSecond: 10, importance: [0.1 * s, 0.2, 0.3, 0.4, 0.5, 0.6] });
+      applyEvent({ type: 'step', step: s, loss: 5 - s, lr: 1e-3, live: s < 3 ? 6 : 4, target: 6, liveByModule: s < 3 ? [3, 3] : [1, 3], tokensPerSecond: 10, importance: [0.1 * s, 0.2, 0.3, 0.4, 0.5, 0.6], gpuBytes: 1024 * s, estimateBytes: 4096 });
     }
     applyEvent({ type: 'prune', step: 3, removed: 2, revived: 0, live: 4, liveByModule: [1, 3] });
     expect(useStore.getState().points).toHaveLength(0); // buffered until the next flush
@@ -24,6 +24,7 @@ describe('applyEvent', () => {
     expect(s.snapshots).toEqual([{ step: 0, live: [3, 3] }, { step: 3, live: [1, 3] }]);
     expect(s.pruneLog).toEqual([{ step: 3, removed: 2, revived: 0, live: 4 }]);
     expect(s.importance?.[0]).toBeCloseTo(0.3); // the latest scores
+    expect(s.memory).toEqual({ gpuBytes: 3072, estimateBytes: 4096 });
     applyEvent({ type: 'phase', phase: 'done' });
     expect(useStore.getState().phase).toBe('done');
   });
@@ -34,7 +35,7 @@ describe('applyEvent', () => {
       prunes: [{ step: 2, removed: 1, revived: 0, live: 5, liveByModule: [2, 3] }],
     };
     applyEvent({ type: 'started', steps: 4, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [], labels: null, dataSummary: 'x', resumedFrom: 2, history });
-    applyEvent({ type: 'step', step: 3, loss: 1, lr: 1e-3, live: 5, target: 5, liveByModule: [2, 3], tokensPerSecond: 10, importance: null });
+    applyEvent({ type: 'step', step: 3, loss: 1, lr: 1e-3, live: 5, target: 5, liveByModule: [2, 3], tokensPerSecond: 10, importance: null, gpuBytes: null, estimateBytes: 4096 });
     flushMetrics();
     const s = useStore.getState();
     expect(s.points.map((p) => p.step)).toEqual([1, 2, 3]);

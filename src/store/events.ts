@@ -4,10 +4,10 @@
 import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
 import { useStore } from './index';
 import { previewOf } from './preview';
-import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry } from './trainingSlice';
+import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type TrainingSlice } from './trainingSlice';
 
 const FLUSH_MS = 100;
-let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number; importance: number[] | null } | null = null;
+let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number; importance: number[] | null; memory: TrainingSlice['memory'] } | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let nextErrorId = 1;
 
@@ -24,11 +24,12 @@ export function flushMetrics(): void {
     snapshots: p.snapshots.length ? [...s.snapshots, ...p.snapshots] : s.snapshots,
     pruneLog: p.prunes.length ? [...s.pruneLog, ...p.prunes] : s.pruneLog,
     importance: p.importance ?? s.importance,
+    memory: p.memory ?? s.memory,
   }));
 }
 
 function buffer(): NonNullable<typeof pending> {
-  if (!pending) pending = { points: [], snapshots: [], prunes: [], step: 0, importance: null };
+  if (!pending) pending = { points: [], snapshots: [], prunes: [], step: 0, importance: null, memory: null };
   if (!timer) timer = setTimeout(flushMetrics, FLUSH_MS);
   return pending;
 }
@@ -38,6 +39,7 @@ function onStep(ev: StepEvent): void {
   b.points.push({ step: ev.step, loss: ev.loss, lr: ev.lr, live: ev.live, target: ev.target, tokensPerSecond: ev.tokensPerSecond });
   b.step = ev.step;
   if (ev.importance) b.importance = ev.importance;
+  b.memory = { gpuBytes: ev.gpuBytes, estimateBytes: ev.estimateBytes };
 }
 
 /** Adds an error for the person to read (replacing an identical one). */

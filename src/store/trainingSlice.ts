@@ -47,13 +47,15 @@ export interface TrainingSlice {
   resumedFrom: number | null;
   /** The latest EMA importance of every component (dynamic rank), for the distribution chart. */
   importance: number[] | null;
+  /** GPU memory in use (null on the CPU backend) and the analytic estimate, in bytes. */
+  memory: { gpuBytes: number | null; estimateBytes: number } | null;
   /** Saved checkpoints (IndexedDB, every run), newest first. */
   checkpoints: CheckpointInfo[];
 }
 
 export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run' | 'checkpoints'> = {
   steps: 0, step: 0, modules: [], R0: 0, budgetTotal: 0, trainable: 0, schedule: [], labels: null, dataSummary: '',
-  points: [], snapshots: [], pruneLog: [], evals: [], resumedFrom: null, importance: null,
+  points: [], snapshots: [], pruneLog: [], evals: [], resumedFrom: null, importance: null, memory: null,
 };
 
 export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({

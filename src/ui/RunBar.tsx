@@ -7,6 +7,8 @@ import { ErrorNotes } from './ErrorNotes';
 
 const PHASE_TEXT = { idle: 'Ready', preparing: 'Preparing…', training: 'Training', paused: 'Paused', stopped: 'Stopped', done: 'Done' } as const;
 
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
 export function RunBar() {
   const phase = useStore((s) => s.phase);
   const step = useStore((s) => s.step);
@@ -17,6 +19,7 @@ export function RunBar() {
   const evalResult = useStore((s) => s.evals.at(-1));
   const dataSummary = useStore((s) => s.dataSummary);
   const resumedFrom = useStore((s) => s.resumedFrom);
+  const memory = useStore((s) => s.memory);
   const blocker = useStore(startBlocker);
   const running = phase === 'training' || phase === 'preparing';
   return (
@@ -35,6 +38,11 @@ export function RunBar() {
         {steps > 0 && <span className="mono">step {int(step)} / {int(steps)}</span>}
         {last && <span className="mono">loss {last.loss.toFixed(3)}</span>}
         {last && <span className="mono" title="Tokens per second, mean of the latest 10 steps">{int(tps)} tok/s</span>}
+        {memory && (
+          <span className="mono" data-testid="gpu-memory" title="GPU memory the engine holds, and the analytic estimate for this run">
+            {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`} · est. {mib(memory.estimateBytes)}
+          </span>
+        )}
       </div>
       <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={steps || 1} aria-valuenow={step}>
         <div style={{ width: pct(steps ? step / steps : 0) }} />

@@ -135,6 +135,9 @@ export interface StepEvent {
   tokensPerSecond: number;
   /** EMA importance of every component (modules x R0), dynamic rank only. */
   importance: number[] | null;
+  /** GPU memory held by the engine (bytes; null on the CPU backend) and the run's analytic estimate. */
+  gpuBytes: number | null;
+  estimateBytes: number;
 }
 
 export interface EvalResult {

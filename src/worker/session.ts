@@ -21,6 +21,7 @@ import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoin
 import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
 import { describeData, scheduleTargets } from './runInfo';
 import { modelLabel, modelRefOf, registerModel, sourceFor, summarize } from './summary';
+import { estimateMemory } from '../train/memory';
 
 type Post = (ev: WorkerEvent, transfer?: Transferable[]) => void;
 
@@ -277,7 +278,8 @@ export class Session {
     const liveByModule = m.liveByModule ?? r.trainer.adapters!.modules.map((x) => x.liveCount);
     const live = liveByModule.reduce((a, b) => a + b, 0);
     const target = r.targetAt[Math.min(m.step, r.steps)];
-    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond, importance: m.importance });
+    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond, importance: m.importance,
+      gpuBytes: this.engine?.ctx?.counters.bytesLive ?? null, estimateBytes: estimateMemory(r.model, r.cfg).total });
     r.history.points.push({ step: m.step, loss: m.loss, lr: m.lr, live, target, tokensPerSecond: m.tokensPerSecond });
     if (liveByModule.some((v, i) => v !== r.lastLive[i])) {
       let removed = 0, revived = 0;
