@@ -2,6 +2,7 @@
 // structured-clone data (numbers, strings, arrays, typed arrays), never a tensor or a GPU object.
 
 import type { SelfTestResult } from '../gpu/selftest';
+import type { RankMap } from '../peft/export';
 
 /** The settings of one run, as the set-up panel edits them. null means "the method's default". */
 export interface RunSettings {
@@ -188,12 +189,4 @@ export type WorkerEvent =
   | { type: 'modelProgress'; file: string; loaded: number; total: number | null };
 
 /** rank_map.json as exported (the paper's Figure 2). */
-export interface RankMapData {
-  method: 'dora' | 'lora';
-  moduleTypes: string[];
-  layers: number;
-  R0: number;
-  ranks: number[][];
-  total: number;
-  retainedParams: number;
-}
+export type RankMapData = RankMap;
