@@ -1,6 +1,8 @@
-// Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/32), ceil(M/32), batch).
-// Each 8x8 workgroup computes a 32x32 output tile, each invocation a 4x4 register block; K advances in tiles of 32
-// staged in workgroup memory (2 x 4 KiB). sum_rows_forward (the bias gradient) shares the Params struct.
+// Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/TILE), ceil(M/TILE), batch).
+// Each WGxWG workgroup computes a TILE = 4*WG square output tile, each invocation a 4x4 register block; K advances in
+// steps of 32 staged in workgroup memory (2 x WG KiB). WG is a define: 8 (32x32 tiles, 64 invocations) keeps small
+// GPT-2 shapes spread over many workgroups; 16 (64x64, 256 invocations) halves the loads per FMA for wide layers on
+// real GPUs. sum_rows_forward (the bias gradient) shares the Params struct.
 
 struct Params {
   M: u32,
@@ -22,14 +24,16 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
-const TILE: u32 = 32u;
+// TV = TILE / 4: vec4 columns per tile row, and the workgroup's side.
+const TV: u32 = {{WG}}u;
+const TILE: u32 = 4u * TV;
 const TK: u32 = 32u;
-// TILE / 4: vec4 columns per tile row, and the workgroup's side.
-const TV: u32 = 8u;
+// Elements of one operand tile each invocation stages: TILE * TK / (TV * TV).
+const LOADS: u32 = 128u / TV;
 
 // as_[k * TV + m/4][m%4] = opA(a)(m, k); bs[k * TV + n/4][n%4] = opB(b)(k, n): the inner loop reads one vec4 of each.
-var<workgroup> as_: array<vec4<f32>, 256>;
-var<workgroup> bs: array<vec4<f32>, 256>;
+var<workgroup> as_: array<vec4<f32>, 32u * {{WG}}u>;
+var<workgroup> bs: array<vec4<f32>, 32u * {{WG}}u>;
 
 // The 4x4 block of alpha-free products for invocation lid of workgroup wid; rows lid.y*4.., cols lid.x*4.. of the tile.
 fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
@@ -42,14 +46,12 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
   let tb = p.trans_b != 0u;
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
-    // 1024 elements per operand tile, 16 per invocation. Consecutive invocations read consecutive addresses of the
-    // stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
-    for (var e = 0u; e < 16u; e++) {
-      let idx = flat + e * 64u;
-      let hi = idx / TILE;
-      let lo = idx % TILE;
-      let am = select(hi, lo, ta);
-      let ak = select(lo, hi, ta);
+    // TILE*TK elements per operand tile, LOADS per invocation. Consecutive invocations read consecutive addresses of
+    // the stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
+    for (var e = 0u; e < LOADS; e++) {
+      let idx = flat + e * TV * TV;
+      let am = select(idx / TK, idx % TILE, ta);
+      let ak = select(idx % TK, idx / TILE, ta);
       let gm = row0 + am;
       let gk = k0 + ak;
       var av = 0.0;
@@ -58,8 +60,8 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       }
       as_[ak * TV + am / 4u][am % 4u] = av;
 
-      let bk = select(hi, lo, tb);
-      let bn = select(lo, hi, tb);
+      let bk = select(idx / TILE, idx % TK, tb);
+      let bn = select(idx % TILE, idx / TK, tb);
       let gn = col0 + bn;
       let gk2 = k0 + bk;
       var bv = 0.0;
@@ -98,13 +100,13 @@ fn mm_store(acc: array<vec4<f32>, 4>, bias4: vec4<f32>, lid: vec3<u32>, wid: vec
   }
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let acc = mm_block(lid, wid);
   mm_store(acc, vec4<f32>(0.0), lid, wid);
 }
 
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let acc = mm_block(lid, wid);
   let col = wid.x * TILE + lid.x * 4u;

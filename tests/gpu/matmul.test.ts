@@ -4,8 +4,8 @@
 // eps * K / sqrt(3) ~ 2e-6 at K = 64 (observed max 3.1e-6 at 128x64x192), 3x under the bound, while a wrong index,
 // a missed K tile or an out-of-bounds read (NaN tails below) gives errors of order 0.1 or NaN.
 
-import { describe, expect, it } from 'vitest';
-import { matmul, sumRows } from '../../src/gpu/kernels/matmul';
+import { afterEach, describe, expect, it } from 'vitest';
+import { matmul, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
@@ -55,6 +55,18 @@ describe.each(combos)('matmul transA=%s transB=%s (webgpu vs cpu)', (transA, tra
   it('37x45x70: several tiles in M and N, a partial second K tile', async () => {
     const ctx = await gpuContext();
     await check(ctx, { M: 37, K: 45, N: 70, transA, transB, batch: 2, broadcastB: true }, true, 40, 'multi-tile');
+  });
+});
+
+// The 64x64-tile variant (WG 16) that 'auto' picks for wide layers on large GPUs: the same index maths with other
+// constants, so every transposition and a shape ragged in M, N and K against its 64-wide tiles and 32-deep K steps.
+describe.each(combos)('matmul 64x64 tiles transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
+  afterEach(() => setMatmulTiling('auto'));
+  it('7x13x5, and 70x45x130 batched with bias, alpha and accumulate', async () => {
+    const ctx = await gpuContext();
+    setMatmulTiling(64);
+    await check(ctx, { M: 7, K: 13, N: 5, transA, transB }, false, 90, 'one ragged 64-tile');
+    await check(ctx, { M: 70, K: 45, N: 130, transA, transB, batch: 2, broadcastB: true, alpha: 0.5, accumulate: true }, true, 91, 'multi 64-tile');
   });
 });
 
