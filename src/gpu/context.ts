@@ -6,6 +6,7 @@ import { BufferPool } from './buffers';
 import { newCounters, type GpuCounters } from './counters';
 import type { AcquiredDevice } from './device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
+import { KernelProfiler, type KernelTime } from './profiler';
 import { composeShader, type ShaderSource } from './shader';
 import type { DType, Tensor } from '../tensor/backend';
 
@@ -42,6 +43,10 @@ export class GpuContext {
   readonly bindingLimit: number;
   /** Logs composed shader sources and every dispatch's entry point and grid. */
   debug = false;
+  /** Row kernels (LayerNorm, cross-entropy) run one invocation per row instead of a workgroup tree reduction. On a
+   * CPU-emulated adapter a barrier suspends every invocation of the group, so the tree cost ~60% of a tiny GPT-2
+   * step on SwiftShader (kernel profile in bench/results); real GPUs keep the parallel reduction. Settable for tests. */
+  barrierFree: boolean;
 
   private readonly pool: BufferPool;
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -58,6 +63,7 @@ export class GpuContext {
 
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  private profiler: KernelProfiler | null = null;
   private pendingErrors: Promise<GPUError | null>[] = [];
   private lostError: DeviceLostError | null = null;
   private readonly compileErrors: ShaderCompileError[] = [];
@@ -67,6 +73,7 @@ export class GpuContext {
     this.info = acquired.info;
     this.limits = acquired.device.limits;
     this.bindingLimit = acquired.bindingLimit;
+    this.barrierFree = acquired.info.isFallback || /swiftshader|llvmpipe|lavapipe|warp/i.test(`${acquired.info.architecture} ${acquired.info.description}`);
     this.pool = new BufferPool(this.device, this.counters);
     // 2048 slots (512 KiB) hold a GPT-2-small full fine-tuning step; a larger step grows it once, during warm-up.
     this.arenaHost = new ArrayBuffer(2048 * PARAM_SLOT);
@@ -160,6 +167,11 @@ export class GpuContext {
     let slot = -1;
     if (spec.params) slot = this.writeParams(spec.params.format, spec.params.values);
     const bindGroup = this.bindGroup(pipeline, spec, slot);
+    if (this.profiler) {
+      // One pass per dispatch, so its begin/end timestamps bracket exactly this kernel.
+      this.endPass();
+      this.pass = this.ensureEncoder().beginComputePass(this.profiler.passFor(`${spec.shader.name}.${spec.entry}`));
+    }
     const pass = this.ensurePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -178,6 +190,7 @@ export class GpuContext {
   flush(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.resolve(this.encoder);
     if (this.arenaCursor > 0) {
       const bytes = new Uint8Array(this.arenaHost, 0, this.arenaCursor);
       if (!sameBytes(bytes, this.arenaLast)) {
@@ -209,6 +222,24 @@ export class GpuContext {
       }
       throw new GpuValidationError(e.message);
     }
+  }
+
+  /** Starts timing every dispatch with timestamp queries (needs the adapter's 'timestamp-query' feature). */
+  startProfile(capacity?: number): void {
+    this.flush();
+    this.profiler?.destroy();
+    this.profiler = new KernelProfiler(this.device, capacity);
+  }
+
+  /** Submits pending work, stops profiling and returns GPU milliseconds per kernel, slowest first. */
+  async stopProfile(): Promise<KernelTime[]> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('stopProfile() without startProfile()');
+    this.flush();
+    this.profiler = null;
+    const times = await prof.read();
+    prof.destroy();
+    return times;
   }
 
   /** Frees pooled buffers that no tensor uses. */

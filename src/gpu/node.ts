@@ -31,7 +31,9 @@ export async function nodeGpu(): Promise<GPU> {
   if (instance) return instance;
   const mod = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   Object.assign(globalThis, mod.globals);
-  instance = mod.create([]);
+  // Dawn toggles for benchmarks, e.g. DYNRANK_DAWN_FLAGS=disable-dawn-features=timestamp_quantization for exact
+  // kernel timestamps (browsers round them to 100 us).
+  instance = mod.create((process.env.DYNRANK_DAWN_FLAGS ?? '').split(' ').filter(Boolean));
   return instance;
 }
 

@@ -1,0 +1,41 @@
+// The kernel profiler: every dispatch between startProfile and stopProfile is timed under its shader.entry name,
+// results of the profiled work are unchanged, and the context goes back to one pass per submission afterwards.
+
+import { describe, expect, it } from 'vitest';
+import { matmul } from '../../src/gpu/kernels/matmul';
+import { matmulRef } from '../../src/ops/matmul';
+import { expectClose, randArray } from '../helpers/check';
+import { gpuContext } from '../helpers/gpu';
+
+describe('kernel profiler (timestamp queries)', () => {
+  it('times each dispatch by kernel and leaves results unchanged', async () => {
+    const ctx = await gpuContext();
+    expect(ctx.device.features.has('timestamp-query')).toBe(true);
+    const M = 96, K = 64, N = 80;
+    const a = randArray(M * K, 1), b = randArray(K * N, 2);
+    const ta = ctx.tensor([M * K]), tb = ctx.tensor([K * N]), tc = ctx.tensor([M * N]), td = ctx.tensor([M * N]);
+    ctx.write(ta, a);
+    ctx.write(tb, b);
+    ctx.startProfile();
+    matmul(ctx, tc, ta, tb, null, { M, K, N });
+    matmul(ctx, td, ta, tb, null, { M, K, N, alpha: 2 });
+    ctx.clear(tc); // a buffer clear is not a dispatch: it must not be timed
+    matmul(ctx, tc, ta, tb, null, { M, K, N });
+    const times = await ctx.stopProfile();
+    expect(times.map((t) => t.kernel)).toEqual(['matmul.matmul_forward']);
+    expect(times[0].count).toBe(3);
+    expect(times[0].ms).toBeGreaterThan(0);
+    const want = new Float32Array(M * N);
+    matmulRef(want, a, b, null, { M, K, N });
+    expectClose(await ctx.read(tc), want, 1e-5, 1e-5, 'profiled matmul');
+    // Profiling off again: three dispatches go into one submission's single pass and nothing is recorded.
+    const before = ctx.counters.submissions;
+    for (let i = 0; i < 3; i++) matmul(ctx, tc, ta, tb, null, { M, K, N });
+    await ctx.read(tc);
+    expect(ctx.counters.submissions - before).toBe(1);
+    await expect(ctx.stopProfile()).rejects.toThrow(/without startProfile/);
+    // A query set holds 4096 timestamps: asking for more dispatches is refused up front, not silently zeroed.
+    expect(() => ctx.startProfile(4096)).toThrow(RangeError);
+    for (const t of [ta, tb, tc, td]) ctx.release(t);
+  });
+});
