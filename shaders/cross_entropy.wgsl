@@ -103,3 +103,53 @@ fn cross_entropy_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin
     out[off + j] = (exp((logits[off + j] - lse.x) - lse.y) - select(0.0, 1.0, j == tu)) * s;
   }
 }
+
+// ---- One invocation per row, no workgroup memory and no barriers: for CPU-emulated adapters (see layernorm.wgsl).
+// Same stable log-sum-exp, serial over the row. Grid: grid1d(N).
+// The sum runs in blocks of 256 added to a running total: rounding grows with 256 + V/256 terms instead of V, close
+// to the tree's accuracy (one long serial f32 sum over GPT-2's 50257 logits was off by 4e-6 relative).
+fn row_lse_serial(off: u32) -> vec2<f32> {
+  var m = -3.402823e38;
+  for (var j = 0u; j < p.V; j++) { m = max(m, logits[off + j]); }
+  var s = 0.0;
+  for (var j0 = 0u; j0 < p.V; j0 += 256u) {
+    var blk = 0.0;
+    for (var j = j0; j < min(j0 + 256u, p.V); j++) { blk += exp(logits[off + j] - m); }
+    s += blk;
+  }
+  return vec2<f32>(m, log(s));
+}
+
+@compute @workgroup_size(64)
+fn cross_entropy_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = flat_index(gid, nwg);
+  if (row >= p.N) { return; }
+  let t = targets[row];
+  if (is_ignored(t)) {
+    out[row] = 0.0;
+    valid[row] = 0.0;
+    return;
+  }
+  let off = row * p.V;
+  let lse = row_lse_serial(off);
+  out[row] = lse.y - (logits[off + u32(t)] - lse.x);
+  valid[row] = 1.0;
+}
+
+@compute @workgroup_size(64)
+fn cross_entropy_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = flat_index(gid, nwg);
+  if (row >= p.N) { return; }
+  let t = targets[row];
+  let off = row * p.V;
+  if (is_ignored(t)) {
+    for (var j = 0u; j < p.V; j++) { out[off + j] = 0.0; }
+    return;
+  }
+  let lse = row_lse_serial(off);
+  let s = dloss[0] / count[0];
+  let tu = u32(t);
+  for (var j = 0u; j < p.V; j++) {
+    out[off + j] = (exp((logits[off + j] - lse.x) - lse.y) - select(0.0, 1.0, j == tu)) * s;
+  }
+}

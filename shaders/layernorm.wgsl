@@ -148,3 +148,48 @@ fn layernorm_backward_db(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_i
   let t = lanes_total(lid, vec2<f32>(0.0, s));
   if (lid.y == 0u && c < p.C) { db[c] += t.y; }
 }
+
+// ---- One invocation per row, no workgroup memory and no barriers: for CPU-emulated adapters (SwiftShader), where a
+// barrier suspends and resumes every invocation of the group and the 128-wide tree above costs more than the row's
+// arithmetic. Same formulas, serial sums over c. Grid: grid1d(N).
+@compute @workgroup_size(64)
+fn layernorm_forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = flat_index(gid, nwg);
+  if (row >= p.N) { return; }
+  let o = row * p.C;
+  var s = 0.0;
+  for (var c = 0u; c < p.C; c++) { s += f_x[o + c]; }
+  let m = s / f32(p.C);
+  var v = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let d = f_x[o + c] - m;
+    v += d * d;
+  }
+  let rs = inverseSqrt(v / f32(p.C) + p.eps);
+  for (var c = 0u; c < p.C; c++) { f_out[o + c] = (f_x[o + c] - m) * rs * f_w[c] + f_b[c]; }
+  f_mean[row] = m;
+  f_rstd[row] = rs;
+}
+
+@compute @workgroup_size(64)
+fn layernorm_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = flat_index(gid, nwg);
+  if (row >= p.N) { return; }
+  let o = row * p.C;
+  let m = mean[row];
+  let rs = rstd[row];
+  var a = 0.0;
+  var b = 0.0;
+  for (var c = 0u; c < p.C; c++) {
+    let dn = w[c] * dout[o + c];
+    a += dn;
+    b += dn * (x[o + c] - m) * rs;
+  }
+  let dn_mean = a / f32(p.C);
+  let dnn_mean = b / f32(p.C);
+  for (var c = 0u; c < p.C; c++) {
+    let norm = (x[o + c] - m) * rs;
+    let g = (w[c] * dout[o + c] - dn_mean - norm * dnn_mean) * rs;
+    dx[o + c] = select(g, dx[o + c] + g, p.accumulate != 0u);
+  }
+}

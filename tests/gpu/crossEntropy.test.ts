@@ -10,13 +10,18 @@ import { gpuContext } from '../helpers/gpu';
 
 const IGNORE = -100;
 
+// barrierFree: the one-invocation-per-row kernels used on CPU-emulated adapters; false: the 256-wide workgroup tree.
 describe.each([
-  [7, 13],       // neither divides the 256-wide workgroup
-  [512, 1024],   // realistic
-  [3, 50257],    // GPT-2 vocabulary: ~196 strided elements per invocation
-])('crossEntropy N=%i V=%i (webgpu vs cpu)', (N, V) => {
+  [7, 13, false],       // neither divides the 256-wide workgroup
+  [512, 1024, false],   // realistic
+  [3, 50257, false],    // GPT-2 vocabulary: ~196 strided elements per invocation
+  [7, 13, true],
+  [130, 1024, true],    // rows spill into a third 64-wide workgroup
+  [3, 50257, true],
+])('crossEntropy N=%i V=%i barrierFree=%s (webgpu vs cpu)', (N, V, barrierFree) => {
   it('forward losses/valid and backward dlogits', async () => {
     const ctx = await gpuContext();
+    ctx.barrierFree = barrierFree;
     const logits = randArray(N * V, 11, -8, 8);
     const targets = randInts(N, 12, V);
     for (let n = 1; n < N; n += 3) targets[n] = IGNORE;
@@ -47,9 +52,10 @@ describe.each([
   });
 });
 
-describe('crossEntropy edge cases (webgpu)', () => {
+describe.each([false, true])('crossEntropy edge cases (webgpu, barrierFree=%s)', (barrierFree) => {
   it('is stable for large logits and treats out-of-range targets like ignored rows', async () => {
     const ctx = await gpuContext();
+    ctx.barrierFree = barrierFree;
     const N = 4, V = 3;
     const logits = Float32Array.from([1000, 1000, -1000, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
     const targets = Int32Array.from([1, 3, -1, 2]);

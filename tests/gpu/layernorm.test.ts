@@ -18,9 +18,11 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
   return t;
 }
 
-describe.each([[7, 13], [3, 5], [512, 64], [512, 256]])('layernorm %ix%i (webgpu vs cpu)', (N, C) => {
+// barrierFree: the one-invocation-per-row kernels used on CPU-emulated adapters; false: the workgroup tree.
+describe.each([[7, 13, false], [3, 5, false], [512, 64, false], [512, 256, false], [7, 13, true], [512, 64, true], [130, 256, true]])('layernorm %ix%i barrierFree=%s (webgpu vs cpu)', (N, C, barrierFree) => {
   it('forward, dx, dw and db', async () => {
     const ctx = await gpuContext();
+    ctx.barrierFree = barrierFree;
     const eps = 1e-5;
     // An offset per element keeps row means away from 0, as in a residual stream.
     const x = randArray(N * C, 1, -2, 2).map((v, i) => v + 0.5 + (i % 3));

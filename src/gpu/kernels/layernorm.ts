@@ -1,7 +1,8 @@
-// Launchers for shaders/layernorm.wgsl: one workgroup per row for the forward and dx, a column kernel for dw/db.
+// Launchers for shaders/layernorm.wgsl: one workgroup per row for the forward and dx (one invocation per row on
+// CPU-emulated adapters, ctx.barrierFree), a column kernel for dw/db.
 
 import code from '../../../shaders/layernorm.wgsl?raw';
-import type { GpuContext, GpuTensor } from '../context';
+import { grid1d, type GpuContext, type GpuTensor } from '../context';
 
 const shader = { name: 'layernorm', code };
 /** Columns per workgroup of the dw/db kernel (its @workgroup_size x). */
@@ -17,10 +18,11 @@ export function rowGrid(rows: number, maxPerDim = 65535): [number, number] {
 /** out(N,C) = layernorm(x) * w + b over the last dim; mean(N) and rstd(N) are saved for the backward. */
 export function layernorm(ctx: GpuContext, out: GpuTensor, mean: GpuTensor, rstd: GpuTensor, x: GpuTensor, w: GpuTensor,
   b: GpuTensor, N: number, C: number, eps: number): void {
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
   ctx.dispatch({
-    shader, entry: 'layernorm_forward', bindings: [undefined, out, mean, rstd, x, w, b],
+    shader, entry: ctx.barrierFree ? 'layernorm_forward_rows' : 'layernorm_forward', bindings: [undefined, out, mean, rstd, x, w, b],
     params: { format: 'uufu', values: [N, C, eps, 0] },
-    workgroups: rowGrid(N, ctx.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: ctx.barrierFree ? grid1d(N, max) : rowGrid(N, max),
   });
 }
 
@@ -29,9 +31,10 @@ export function layernormBackward(ctx: GpuContext, dx: GpuTensor, dw: GpuTensor 
   dout: GpuTensor, x: GpuTensor, w: GpuTensor, mean: GpuTensor, rstd: GpuTensor, N: number, C: number,
   accumulate = false): void {
   const params = { format: 'uufu', values: [N, C, 0, accumulate ? 1 : 0] };
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
   ctx.dispatch({
-    shader, entry: 'layernorm_backward', bindings: [undefined, dx, undefined, undefined, dout, x, w, mean, rstd],
-    params, workgroups: rowGrid(N, ctx.limits.maxComputeWorkgroupsPerDimension),
+    shader, entry: ctx.barrierFree ? 'layernorm_backward_rows' : 'layernorm_backward', bindings: [undefined, dx, undefined, undefined, dout, x, w, mean, rstd],
+    params, workgroups: ctx.barrierFree ? grid1d(N, max) : rowGrid(N, max),
   });
   if (!dw && !db) return;
   // Each entry point binds exactly what it reads (layouts are 'auto'): the db-only one needs dout alone.
