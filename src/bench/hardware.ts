@@ -9,6 +9,7 @@ import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
 import { setMatmulTiling, type MatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
+import type { KernelTime } from '../gpu/profiler';
 import { parseConfig, type ModelConfig } from '../models/config';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
@@ -122,6 +123,8 @@ interface StepRow {
   msSynced: number; msPipelined: number; tokensPerSecond: number;
   submissions: number; dispatches: number; bufferCreations: number; readbacks: number;
   gpuMiB: number; estimateMiB: number;
+  /** GPU time per kernel in one profiled step (timestamp queries), slowest first; null when not profiled. */
+  profile: KernelTime[] | null;
 }
 
 async function step(be: GpuBackend, name: string, raw: Record<string, unknown>, variant: string, method: TrainMethod, B: number, T: number, tiling: MatmulTiling): Promise<StepRow> {
@@ -153,12 +156,18 @@ async function step(be: GpuBackend, name: string, raw: Record<string, unknown>, 
   for (let i = 0; i < P; i++) trainer.trainStep(batch);
   const loss = await trainer.lastLoss();
   const pipelined = (performance.now() - t0) / P;
+  let profile: KernelTime[] | null = null;
+  if (tiling === 'auto' && be.ctx.device.features.has('timestamp-query')) {
+    be.ctx.startProfile();
+    trainer.trainStep(batch);
+    profile = await be.ctx.stopProfile();
+  }
   if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss}`);
   const est = estimateMemory(model, { batch: B, seq: T, method: method.method, budget: 8, rank: 8, r0: 12, targets: method.targets, dropout: 'adapter' in method ? method.adapter.dropout : 0 });
   const row: StepRow = {
     model: name, variant, tiling: String(tiling), B, T, trainable: trainer.trainableParameters, msSynced: median(synced), msPipelined: pipelined,
     tokensPerSecond: (B * T) / (pipelined / 1000), submissions: d.submissions, dispatches: d.dispatches, bufferCreations: d.bufferCreations,
-    readbacks: d.readbacks, gpuMiB: (be.ctx.counters.bytesLive - live0) / 2 ** 20, estimateMiB: est.total / 2 ** 20,
+    readbacks: d.readbacks, profile, gpuMiB: (be.ctx.counters.bytesLive - live0) / 2 ** 20, estimateMiB: est.total / 2 ** 20,
   };
   log(`step ${name} ${variant} tiles ${tiling} B=${B} T=${T}: ${row.msSynced.toFixed(2)} ms synced, ${pipelined.toFixed(2)} ms pipelined, ${row.tokensPerSecond.toFixed(0)} tok/s, ${d.dispatches} dispatches, loss ${loss.toFixed(3)}`);
   // Models are not freed between rows (the engine has no model dispose yet); live bytes are counted per row.
@@ -200,6 +209,14 @@ async function main(): Promise<void> {
     for (const s of tiny) log(`tiny ${s.variant}: ${s.msPerStep.toFixed(2)} ms`);
   }
   const big: StepRow[] = [];
+  const PEER_GPT = { model_type: 'gpt2', vocab_size: 1024, n_positions: 64, n_embd: 64, n_layer: 2, n_head: 2 };
+  const peerRows: [string, Record<string, unknown>, string, TrainMethod, number, number][] = [
+    ['peers\' tiny gpt2', PEER_GPT, 'lora r=8 (c_attn)', lora(['attn.c_attn']), 8, 64],
+    ['peers\' tiny gpt2', PEER_GPT, 'full (4 linear types)', { method: 'full', targets: GPT2_TARGETS }, 8, 64],
+  ];
+  if (only.includes('peer')) {
+    for (const [name, raw, v, m, B, T] of peerRows) big.push(await step(be, name, raw, v, m, B, T, 'auto'));
+  }
   const plan: [string, Record<string, unknown>, string, TrainMethod, number, number][] = [
     ['gpt2-small', GPT2_SMALL, 'lora r=8 (c_attn)', lora(['attn.c_attn']), 8, 128],
     ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 8, 128],
@@ -210,7 +227,7 @@ async function main(): Promise<void> {
   ].map(([n, r, v, m, B, T]) => [n, r, v, m, SMOKE ? 2 : B, SMOKE ? 16 : T] as [string, Record<string, unknown>, string, TrainMethod, number, number]);
   if (!only || only.includes('big')) {
     for (const [name, raw, v, m, B, T] of plan) {
-      for (const tiling of ['auto', 32] as const) try { big.push(await step(be, name, raw, v, m, B, T, tiling)); } catch (e) { log(`step ${name} ${v} failed: ${(e as Error).stack}`); }
+      for (const tiling of (process.env.BENCH_TILINGS ?? 'auto,32').split(',').map((t) => (t === 'auto' ? 'auto' : (Number(t) as 32 | 64)))) try { big.push(await step(be, name, raw, v, m, B, T, tiling)); } catch (e) { log(`step ${name} ${v} failed: ${(e as Error).stack}`); }
     }
   }
   const result = { date: new Date().toISOString(), adapter: ctx.info, runtime: `node ${process.version} + dawn (npm webgpu)`, matmul: mm, tiny, big };
@@ -221,6 +238,11 @@ async function main(): Promise<void> {
       ...tiny.map((s) => [s.variant, s.msPerStep.toFixed(2), s.tokensPerSecond.toFixed(0), s.perStep.submissions, s.perStep.dispatches, s.perStep.bufferCreations, s.perStep.readbacks, s.adapterFlops === null ? '-' : (s.adapterFlops / 1e6).toFixed(1)])]), '',
     table([['model', 'method', 'matmul tiles', 'B×T', 'trainable', 'ms/step synced', 'ms/step pipelined', 'tokens/s', 'submissions', 'dispatches', 'buffer creations', 'readbacks', 'GPU MiB (live / estimate)'],
       ...big.map((r) => [r.model, r.variant, r.tiling, `${r.B}×${r.T}`, r.trainable.toLocaleString('en'), r.msSynced.toFixed(1), r.msPipelined.toFixed(1), r.tokensPerSecond.toFixed(0), r.submissions, r.dispatches, r.bufferCreations, r.readbacks, `${r.gpuMiB.toFixed(0)} / ${r.estimateMiB.toFixed(0)}`])]),
+    '', ...big.filter((r) => r.profile).flatMap((r) => {
+      const total = r.profile!.reduce((a, k) => a + k.ms, 0);
+      return [`GPU time by kernel, one ${r.model} ${r.variant} step (B×T ${r.B}×${r.T}): ${total.toFixed(1)} ms in ${r.profile!.reduce((a, k) => a + k.count, 0)} dispatches`, '',
+        table([['kernel', 'dispatches', 'ms', 'share'], ...r.profile!.slice(0, 10).map((k) => [k.kernel, k.count, k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`])]), ''];
+    }),
   ].join('\n');
   await mkdir(out, { recursive: true });
   const name = process.env.BENCH_DEVICE_NAME || `${ctx.info.vendor}-${ctx.info.architecture || 'gpu'}`;
