@@ -1,13 +1,29 @@
-// Launchers for shaders/attention.wgsl. The backward is three dispatches (dq + row sums, dk, dv), each binding a single
-// writable gradient, so dq, dk, dv may be three views of one dqkv buffer and q, k, v one qkv buffer (bound read-only).
+// Launchers for shaders/attention.wgsl and shaders/attention_wg.wgsl. The backward is three dispatches (dq + row sums,
+// dk, dv), each binding a single writable gradient, so dq, dk, dv may be three views of one dqkv buffer and q, k, v one
+// qkv buffer (bound read-only). Real GPUs get the workgroup-per-row entries of attention_wg.wgsl; CPU-emulated adapters
+// (ctx.barrierFree), and rows longer than that file's workgroup row buffer, the one-invocation-per-row ones.
 
 import code from '../../../shaders/attention.wgsl?raw';
+import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { rowGrid } from './layernorm';
 import { attentionScale, checkAttentionSizes } from '../../ops/attention';
 import type { AttentionParams } from '../../tensor/backend';
 
 const shader = { name: 'attention', code };
+const wgShader = { name: 'attention_wg', code: wgCode };
 const FORMAT = 'uuuuuuuuuuufuu';
+
+/** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */
+export const WG_MAX_T = 2048;
+
+/**
+ * Whether forward, dq and dk use one workgroup per row (attention_wg.wgsl) rather than one invocation per row. Both
+ * give the same att contents, so the forward and the backward may choose independently.
+ */
+export function useWorkgroupAttention(barrierFree: boolean, T: number): boolean {
+  return !barrierFree && T <= WG_MAX_T;
+}
 
 /** Per-context scratch for the backward's row sums (B*H*T floats), kept so a step allocates nothing. */
 const rowsumScratch = new WeakMap<GpuContext, GpuTensor>();
@@ -31,17 +47,23 @@ function rowsumBuffer(ctx: GpuContext, n: number): GpuTensor {
   return t;
 }
 
+/** The module and grid for a per-row entry (forward, dq, dk) over `rows` rows. */
+function rowKernel(ctx: GpuContext, T: number, rows: number): { shader: typeof shader; workgroups: [number, number] } {
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  return useWorkgroupAttention(ctx.barrierFree, T)
+    ? { shader: wgShader, workgroups: rowGrid(rows, maxDim) }
+    : { shader, workgroups: grid1d(rows, maxDim) };
+}
+
 /** out(B,T,C) = softmax(q k^T * scale + masks) v per head; att(B,H,T,T) keeps the probabilities (masked ones 0). */
 export function attention(ctx: GpuContext, out: GpuTensor, att: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor,
   keyMask: GpuTensor | null, p: AttentionParams): void {
   checkAttentionSizes(p, { out: out.size, att: att.size, q: q.size, k: k.size, v: v.size, keyMask: keyMask?.size });
-  const rows = p.B * p.H * p.T;
   ctx.dispatch({
-    shader,
+    ...rowKernel(ctx, p.T, p.B * p.H * p.T),
     entry: keyMask ? 'attention_forward_masked' : 'attention_forward',
     bindings: [undefined, out, att, q, k, v, keyMask ?? undefined],
     params: params(p, p.H * p.D, 0),
-    workgroups: grid1d(rows, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
@@ -51,25 +73,24 @@ export function attentionBackward(ctx: GpuContext, dq: GpuTensor, dk: GpuTensor,
   checkAttentionSizes(p, { out: dout.size, att: att.size, q: q.size, k: k.size, v: v.size });
   checkAttentionSizes(p, { out: dout.size, att: att.size, q: dq.size, k: dk.size, v: dv.size });
   const rows = p.B * p.H * p.T;
-  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   const rowsum = rowsumBuffer(ctx, rows);
+  const perRow = rowKernel(ctx, p.T, rows);
   // Binding order: 1 dx (the one gradient written), 2 rowsum, 3 q, 4 k, 5 v, 6 dout, 7 att; holes are unused bindings.
   ctx.dispatch({
-    shader, entry: 'attention_backward_dq',
+    ...perRow, entry: 'attention_backward_dq',
     bindings: [undefined, dq, rowsum, undefined, k, v, dout, att],
     params: params(p, p.qStride, p.qOffset),
-    workgroups: grid1d(rows, maxDim),
   });
   ctx.dispatch({
-    shader, entry: 'attention_backward_dk',
+    ...perRow, entry: 'attention_backward_dk',
     bindings: [undefined, dk, rowsum, q, undefined, v, dout, att],
     params: params(p, p.kStride, p.kOffset),
-    workgroups: grid1d(rows, maxDim),
   });
+  // dv is one invocation per output element already: enough parallelism on any adapter.
   ctx.dispatch({
     shader, entry: 'attention_backward_dv',
     bindings: [undefined, dv, undefined, undefined, undefined, undefined, dout, att],
     params: params(p, p.vStride, p.vOffset),
-    workgroups: grid1d(p.B * p.T * p.H * p.D, maxDim),
+    workgroups: grid1d(p.B * p.T * p.H * p.D, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }

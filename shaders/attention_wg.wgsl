@@ -1,0 +1,247 @@
+// Scaled dot-product attention, workgroup-parallel entries for real GPUs (src/ops/attention.ts is the reference).
+// attention.wgsl runs one invocation per row, which leaves a GPU almost idle (B*H*T threads, each T*D serial work);
+// here one 64-invocation workgroup owns a row: invocations stride over keys (or queries) for the dot products into a
+// workgroup-memory row buffer, fixed-order tree reductions give max/sum/rowsum (deterministic), then invocations
+// stride over the head dim for out_i / dq_i / dk_j, so v / k / q rows are read coalesced.
+// Same Params, bindings and results as attention.wgsl's entries of the same names; the row buffer caps T at TMAX
+// (the launcher falls back to attention.wgsl past it). Grid: one workgroup per row, row = wid.x + wid.y * nwg.x.
+
+struct Params {
+  B: u32, T: u32, H: u32, D: u32,
+  q_stride: u32, q_off: u32,
+  k_stride: u32, k_off: u32,
+  v_stride: u32, v_off: u32,
+  causal: u32,
+  scale: f32,
+  x_stride: u32, x_off: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read> q: array<f32>;
+@group(0) @binding(4) var<storage, read> k: array<f32>;
+@group(0) @binding(5) var<storage, read> v: array<f32>;
+// Forward only.
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> att: array<f32>;
+@group(0) @binding(6) var<storage, read> key_mask: array<i32>;
+// Backward only (no entry point uses both sets).
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(2) var<storage, read_write> rowsum: array<f32>;
+@group(0) @binding(6) var<storage, read> dout: array<f32>;
+@group(0) @binding(7) var<storage, read> att_in: array<f32>;
+
+const NEG_BIG: f32 = -3.0e38;
+const WG: u32 = 64u;
+// 8 KiB of row buffer + the reduction array stay well inside WebGPU's 16 KiB of workgroup memory.
+// Keep in sync with WG_MAX_T in src/gpu/kernels/attention.ts.
+const TMAX: u32 = 2048u;
+
+var<workgroup> srow: array<f32, TMAX>;
+var<workgroup> red: array<f32, WG>;
+
+fn q_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.q_stride + p.q_off + h * p.D; }
+fn k_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.k_stride + p.k_off + h * p.D; }
+fn v_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.v_stride + p.v_off + h * p.D; }
+fn o_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.H * p.D + h * p.D; }
+fn key_end(i: u32) -> u32 { return select(p.T, i + 1u, p.causal != 0u); }
+fn query_start(j: u32) -> u32 { return select(0u, j, p.causal != 0u); }
+fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
+
+fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let qi = q_at(b, i, h);
+  let kj = k_at(b, j, h);
+  var s = 0.0;
+  for (var d = 0u; d < p.D; d++) { s += q[qi + d] * k[kj + d]; }
+  return s * p.scale;
+}
+
+// datt_ij = dout_i . v_j
+fn datt(b: u32, h: u32, i: u32, j: u32) -> f32 {
+  let oi = o_at(b, i, h);
+  let vj = v_at(b, j, h);
+  var s = 0.0;
+  for (var d = 0u; d < p.D; d++) { s += dout[oi + d] * v[vj + d]; }
+  return s;
+}
+
+// Tree reductions in a fixed order; every invocation gets the result. The trailing barrier lets `red` be reused.
+fn wg_max(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn wg_sum(lid: u32, x: f32) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+// srow[j] holds exp(s_j - max) (0 for masked keys) for the keys this invocation owns; `part` is its share of the sum.
+// Writes the normalised att row (zeros past jend) and out_i.
+fn normalise_and_mix(lid: u32, b: u32, h: u32, i: u32, arow: u32, jend: u32, part: f32) {
+  let sum = wg_sum(lid, part);
+  // sum >= 1 when any key is visible; 0 means every key is masked: the row and its output are zeros, not NaN.
+  var inv = 0.0;
+  if (sum > 0.0) { inv = 1.0 / sum; }
+  for (var j = lid; j < p.T; j += WG) {
+    var a = 0.0;
+    if (j < jend) {
+      a = srow[j] * inv;
+      srow[j] = a;
+    }
+    att[arow + j] = a;
+  }
+  workgroupBarrier();
+  let oi = o_at(b, i, h);
+  for (var d = lid; d < p.D; d += WG) {
+    var vj = v_at(b, 0u, h) + d;
+    var acc = 0.0;
+    for (var j = 0u; j < jend; j++) {
+      acc += srow[j] * v[vj];
+      vj += p.v_stride;
+    }
+    out[oi + d] = acc;
+  }
+}
+
+@compute @workgroup_size(64)
+fn attention_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                     @builtin(local_invocation_index) lid: u32) {
+  let r = row_of(wid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let jend = key_end(i);
+  var m = NEG_BIG;
+  for (var j = lid; j < jend; j += WG) {
+    let s = score(b, h, i, j);
+    srow[j] = s;
+    m = max(m, s);
+  }
+  m = wg_max(lid, m);
+  var part = 0.0;
+  for (var j = lid; j < jend; j += WG) {
+    let e = exp(srow[j] - m);
+    srow[j] = e;
+    part += e;
+  }
+  normalise_and_mix(lid, b, h, i, r * p.T, jend, part);
+}
+
+// As attention_forward, with keys where key_mask[b, j] == 0 masked (probability exactly 0).
+@compute @workgroup_size(64)
+fn attention_forward_masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                            @builtin(local_invocation_index) lid: u32) {
+  let r = row_of(wid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let jend = key_end(i);
+  var m = NEG_BIG;
+  for (var j = lid; j < jend; j += WG) {
+    if (key_mask[b * p.T + j] != 0) {
+      let s = score(b, h, i, j);
+      srow[j] = s;
+      m = max(m, s);
+    }
+  }
+  m = wg_max(lid, m);
+  var part = 0.0;
+  for (var j = lid; j < jend; j += WG) {
+    var e = 0.0;
+    if (key_mask[b * p.T + j] != 0) { e = exp(srow[j] - m); }
+    srow[j] = e;
+    part += e;
+  }
+  normalise_and_mix(lid, b, h, i, r * p.T, jend, part);
+}
+
+// Workgroup per query row (b,h,i): rowsum_i = sum_j att_ij datt_ij (kept for the dk pass), then
+// dq_i = scale sum_j dpre_ij k_j with dpre_ij = att_ij (datt_ij - rowsum_i). datt is computed once per (i,j) and kept in
+// srow; masked entries (att 0) are skipped: exact.
+@compute @workgroup_size(64)
+fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let r = row_of(wid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let i = r % p.T;
+  let h = (r / p.T) % p.H;
+  let b = r / (p.T * p.H);
+  let arow = r * p.T;
+  let jend = key_end(i);
+  var part = 0.0;
+  for (var j = lid; j < jend; j += WG) {
+    let a = att_in[arow + j];
+    var dt = 0.0;
+    if (a != 0.0) {
+      dt = datt(b, h, i, j);
+      part += a * dt;
+    }
+    srow[j] = dt;
+  }
+  let rs = wg_sum(lid, part);
+  if (lid == 0u) { rowsum[r] = rs; }
+  for (var j = lid; j < jend; j += WG) {
+    let a = att_in[arow + j];
+    srow[j] = select(0.0, p.scale * a * (srow[j] - rs), a != 0.0);
+  }
+  workgroupBarrier();
+  let xi = (b * p.T + i) * p.x_stride + p.x_off + h * p.D;
+  for (var d = lid; d < p.D; d += WG) {
+    var kj = k_at(b, 0u, h) + d;
+    var acc = 0.0;
+    for (var j = 0u; j < jend; j++) {
+      // srow[j] is the same for the whole workgroup, so the branch does not diverge.
+      let g = srow[j];
+      if (g != 0.0) { acc += g * k[kj]; }
+      kj += p.k_stride;
+    }
+    dx[xi + d] = acc;
+  }
+}
+
+// Workgroup per key row (b,h,j): dk_j = scale sum_i dpre_ij q_i, reading rowsum from attention_backward_dq.
+@compute @workgroup_size(64)
+fn attention_backward_dk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                         @builtin(local_invocation_index) lid: u32) {
+  let r = row_of(wid, nwg);
+  if (r >= p.B * p.H * p.T) { return; }
+  let j = r % p.T;
+  let bh = r / p.T;
+  let h = bh % p.H;
+  let b = bh / p.H;
+  let i0 = query_start(j);
+  for (var i = i0 + lid; i < p.T; i += WG) {
+    let a = att_in[(bh * p.T + i) * p.T + j];
+    var g = 0.0;
+    if (a != 0.0) { g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]); }
+    srow[i] = g;
+  }
+  workgroupBarrier();
+  let xj = (b * p.T + j) * p.x_stride + p.x_off + h * p.D;
+  for (var d = lid; d < p.D; d += WG) {
+    var qi = q_at(b, i0, h) + d;
+    var acc = 0.0;
+    for (var i = i0; i < p.T; i++) {
+      let g = srow[i];
+      if (g != 0.0) { acc += g * q[qi]; }
+      qi += p.q_stride;
+    }
+    dx[xj + d] = acc;
+  }
+}
