@@ -6,7 +6,8 @@ import { useStore } from './index';
 import { previewOf } from './preview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type TrainingSlice } from './trainingSlice';
 
-const FLUSH_MS = 100;
+// Four updates a second are plenty to follow a run; each one re-renders the run bar, the charts and the heatmap.
+const FLUSH_MS = 250;
 let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number; importance: number[] | null; memory: TrainingSlice['memory'] } | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let nextErrorId = 1;

@@ -6,14 +6,15 @@ import { download } from './download';
 import { compact, int } from './format';
 import { ErrorNotes } from './ErrorNotes';
 import { heatmapSvg } from './rank/heatmapSvg';
-import { useRankGrid } from './rank/useRankGrid';
+import { rankViewNow } from './rank/useRankGrid';
 
 export function ExportPanel() {
   const run = useStore((s) => s.run);
   const phase = useStore((s) => s.phase);
   const exported = useStore((s) => s.exported);
   const busy = useStore((s) => s.exportBusy);
-  const view = useRankGrid();
+  // Whether there is a heatmap to export; the grid itself is read on click, so a training step does not redraw this.
+  const hasGrid = useStore((s) => s.modules.length > 0 && s.snapshots.length > 0);
   const ready = run !== null && (phase === 'paused' || phase === 'stopped' || phase === 'done');
   const stem = run ? `${run.modelId.replace(/[^\w.-]+/g, '-')}-${run.method === 'dora' ? 'dynrank' : 'lora'}` : 'adapter';
   return (
@@ -21,9 +22,11 @@ export function ExportPanel() {
       <div className="card-head"><h2>Export</h2>{!ready && <span className="hint">Available when training is paused, stopped or done.</span>}</div>
       <div className="row">
         <button type="button" className="primary" disabled={!ready || busy} onClick={exportRun}>{busy ? 'Preparing…' : 'Prepare downloads'}</button>
-        {view && (
-          <button type="button" onClick={() => download(`${stem}-rank-map-step${view.shownStep}.svg`,
-            heatmapSvg(view.grid, view.R0, `${stem}: live components at step ${view.shownStep}`), 'image/svg+xml')}>
+        {hasGrid && (
+          <button type="button" onClick={() => {
+            const view = rankViewNow();
+            if (view) download(`${stem}-rank-map-step${view.shownStep}.svg`, heatmapSvg(view.grid, view.R0, `${stem}: live components at step ${view.shownStep}`), 'image/svg+xml');
+          }}>
             Heatmap (SVG)
           </button>
         )}

@@ -45,7 +45,7 @@ export function RunBar() {
         )}
       </div>
       <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={steps || 1} aria-valuenow={step}>
-        <div style={{ width: pct(steps ? step / steps : 0) }} />
+        <div style={{ transform: `scaleX(${steps ? Math.min(1, step / steps) : 0})` }} />
       </div>
       {blocker && !running && phase === 'idle' && <p className="hint">{blocker}</p>}
       {dataSummary && <p className="hint">{dataSummary}</p>}

@@ -1,32 +1,39 @@
 // Live components over all modules against the budget schedule's target (the cubic b(t) times the module count).
 
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { thinPoints } from '../../store/derived';
-import { useStore } from '../../store';
+import { memo, useMemo } from 'react';
+import { useStore, type AppState } from '../../store';
+import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
+import { MAX_POINTS, thinSteps } from './scale';
+import { SvgLineChart, type AxisSpec, type Series } from './SvgLineChart';
+
+const AXIS: AxisSpec = { format: (v) => String(v), zero: true, integer: true };
+const count = (v: number) => String(v);
+const selectPoints = (s: AppState) => s.points;
 
 export function BudgetChart() {
   const schedule = useStore((s) => s.schedule);
-  const points = useStore((s) => s.points);
   const steps = useStore((s) => s.steps);
   const method = useStore((s) => s.run?.method);
-  const live = thinPoints(points, 400).map((p) => ({ step: p.step, live: p.live }));
   return (
     <figure className="card chart" aria-label="Live components and budget" data-testid="budget-chart">
       <figcaption>Live components vs budget{method === 'lora' ? ' (LoRA: fixed)' : ''}</figcaption>
-      {schedule.length === 0 ? <p className="empty">The budget schedule appears here once a run starts.</p> : (
-        <ResponsiveContainer width="100%" height={220}>
-          <LineChart margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
-            <CartesianGrid stroke={COLORS.grid} vertical={false} />
-            <XAxis dataKey="step" type="number" domain={[0, Math.max(steps, 1)]} tick={{ fontSize: 11 }} allowDuplicatedCategory={false} />
-            <YAxis tick={{ fontSize: 11 }} width={40} domain={[0, 'auto']} allowDecimals={false} />
-            <Tooltip labelFormatter={(l) => `step ${l}`} />
-            <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Line data={live} type="stepAfter" dataKey="live" name="live" stroke={COLORS.live} strokeWidth={3} strokeOpacity={0.75} dot={false} isAnimationActive={false} />
-            <Line data={schedule} type="stepAfter" dataKey="live" name="target b(t)·M" stroke={COLORS.target} strokeWidth={1.5} strokeDasharray="4 4" dot={false} isAnimationActive={false} />
-          </LineChart>
-        </ResponsiveContainer>
-      )}
+      {schedule.length === 0 ? <p className="empty">The budget schedule appears here once a run starts.</p> : <BudgetPlot schedule={schedule} steps={steps} />}
     </figure>
   );
 }
+
+/** Redraws in a transition render after each training step's store update (see LossChart). */
+const BudgetPlot = memo(function BudgetPlot({ schedule, steps }: { schedule: AppState['schedule']; steps: number }) {
+  const points = useStoreTransition(selectPoints);
+  const target = useMemo(() => thinSteps(schedule.map((p) => ({ x: p.step, y: p.live })), MAX_POINTS), [schedule]);
+  const series = useMemo((): Series[] => [
+    { key: 'live', name: 'live', color: COLORS.live, width: 3, opacity: 0.75, step: true, points: thinSteps(points.map((p) => ({ x: p.step, y: p.live })), MAX_POINTS), format: count },
+    { key: 'target', name: 'target b(t)·M', color: COLORS.target, width: 1.5, dash: '4 4', step: true, points: target, format: count },
+  ], [points, target]);
+  const last = points.at(-1);
+  return (
+    <SvgLineChart series={series} xMax={steps} left={AXIS} height={220}
+      label={last ? `Live components: ${last.live} at step ${last.step}, target ${last.target}` : `Budget schedule over ${steps} steps`} />
+  );
+});

@@ -1,10 +1,12 @@
 // The rank allocation as in the paper's Figure 2: rows are module types, columns are layers, each cell the number
 // of live components, coloured from 0 (pale) to R0 (deep).
 
+import { memo } from 'react';
 import type { RankGrid } from '../../store/derived';
 import { heatColor, heatInk } from '../charts/colors';
 
-export function RankHeatmap({ grid, R0 }: { grid: RankGrid; R0: number }) {
+/** Memoised: it redraws when the shown allocation changes, not on every training step. */
+export const RankHeatmap = memo(function RankHeatmap({ grid, R0 }: { grid: RankGrid; R0: number }) {
   const total = grid.cells.flat().reduce<number>((a, v) => a + (v ?? 0), 0);
   return (
     <div className="table-scroll">
@@ -32,4 +34,4 @@ export function RankHeatmap({ grid, R0 }: { grid: RankGrid; R0: number }) {
       </table>
     </div>
   );
-}
+});

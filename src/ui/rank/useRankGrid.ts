@@ -1,20 +1,39 @@
-// The heatmap's grid at the scrubbed step (or the latest one): the last snapshot at or before it.
+// The heatmap's grid at the scrubbed step (or the latest one): the last snapshot at or before it. The grid object
+// only changes when the shown snapshot does, so the heatmap (memoised) does not redraw on every training step.
 
 import { useMemo } from 'react';
 import { rankGrid, type RankGrid } from '../../store/derived';
-import { useStore } from '../../store';
+import { useStore, type AppState } from '../../store';
+import { useStoreTransition } from '../useStoreTransition';
 
-export function useRankGrid(): { grid: RankGrid; shownStep: number; R0: number } | null {
+type Snapshot = AppState['snapshots'][number];
+
+/** The last snapshot at or before `scrub` (the latest for null). */
+function snapshotAt(snapshots: Snapshot[], scrub: number | null): Snapshot | undefined {
+  if (scrub === null) return snapshots.at(-1);
+  let shown = snapshots[0];
+  for (const s of snapshots) if (s.step <= scrub) shown = s;
+  return shown;
+}
+
+/** Live components in the shown snapshot (a number, so a store selector that changes only when it does). */
+export const shownLive = (s: AppState): number => snapshotAt(s.snapshots, s.scrubStep)?.live.reduce((a, b) => a + b, 0) ?? 0;
+
+/** The shown grid read once from the store (for an export), without subscribing to it. */
+export function rankViewNow(): { grid: RankGrid; shownStep: number; R0: number } | null {
+  const s = useStore.getState();
+  const snap = snapshotAt(s.snapshots, s.scrubStep);
+  return s.modules.length && snap ? { grid: rankGrid(s.modules, snap.live, s.summary?.moduleTypes ?? []), shownStep: s.scrubStep ?? s.step, R0: s.R0 } : null;
+}
+
+const selectSnapshots = (s: AppState) => s.snapshots;
+
+/** The shown grid; a new allocation arrives in a transition render after its training step (useStoreTransition). */
+export function useRankGrid(): RankGrid | null {
+  const snapshots = useStoreTransition(selectSnapshots);
   const modules = useStore((s) => s.modules);
-  const snapshots = useStore((s) => s.snapshots);
   const scrub = useStore((s) => s.scrubStep);
-  const R0 = useStore((s) => s.R0);
-  const step = useStore((s) => s.step);
   const order = useStore((s) => s.summary?.moduleTypes);
-  return useMemo(() => {
-    if (!modules.length || !snapshots.length) return null;
-    let snap = snapshots[0];
-    for (const s of snapshots) if (scrub === null || s.step <= scrub) snap = s;
-    return { grid: rankGrid(modules, snap.live, order ?? []), shownStep: scrub ?? step, R0 };
-  }, [modules, snapshots, scrub, R0, order, step]);
+  const snap = useMemo(() => snapshotAt(snapshots, scrub), [snapshots, scrub]);
+  return useMemo(() => (modules.length && snap ? rankGrid(modules, snap.live, order ?? []) : null), [modules, snap, order]);
 }

@@ -1,9 +1,11 @@
 // The first rows of the data set and the rows that could not be read, with their line numbers.
 
+import { memo } from 'react';
 import type { DataPreview } from '../../store/dataSlice';
 import { int } from '../format';
 
-export function DataPreviewTable({ preview }: { preview: DataPreview }) {
+/** Memoised: the set-up panel re-renders when a run starts (its fields lock), the preview only with new data. */
+export const DataPreviewTable = memo(function DataPreviewTable({ preview }: { preview: DataPreview }) {
   const p = preview;
   const what = p.format === 'text' ? `${int(p.characters)} characters, ${int(p.rowCount)} lines` : `${int(p.rowCount)} row${p.rowCount === 1 ? '' : 's'} · ${p.columns.length} column${p.columns.length === 1 ? '' : 's'}`;
   return (
@@ -28,4 +30,4 @@ export function DataPreviewTable({ preview }: { preview: DataPreview }) {
       )}
     </div>
   );
-}
+});

@@ -6,7 +6,7 @@ import { useStore } from '../../store';
 import { ErrorNotes } from '../ErrorNotes';
 import { DataPreviewTable } from './DataPreviewTable';
 
-export function DataSection({ locked }: { locked: boolean }) {
+export function DataSection() {
   const origin = useStore((s) => s.dataOrigin);
   const preview = useStore((s) => s.preview);
   const kind = useStore((s) => s.summary?.kind);
@@ -17,14 +17,14 @@ export function DataSection({ locked }: { locked: boolean }) {
     <fieldset className="group">
       <legend>Data</legend>
       <div className="row">
-        <button type="button" className={origin === 'demo' ? 'chip on' : 'chip'} disabled={locked || !demo} aria-pressed={origin === 'demo'}
+        <button type="button" className={origin === 'demo' ? 'chip on' : 'chip'} disabled={!demo} aria-pressed={origin === 'demo'}
           onClick={() => demo && void loadDemoData(demo)}>
           Demo: {demo ?? '…'}
         </button>
-        <label className={`chip file ${origin === 'upload' ? 'on' : ''}`} aria-disabled={locked || undefined}>
+        <label className={`chip file ${origin === 'upload' ? 'on' : ''}`}>
           Upload a file…
           <input type="file" className="visually-hidden" aria-label="Upload a data file (CSV, TSV, JSONL or TXT)"
-            accept=".csv,.tsv,.jsonl,.ndjson,.json,.txt,text/plain,text/csv" disabled={locked}
+            accept=".csv,.tsv,.jsonl,.ndjson,.json,.txt,text/plain,text/csv"
             onChange={(e) => { const f = e.target.files?.[0]; if (f) void uploadData(f); e.target.value = ''; }} />
         </label>
       </div>

@@ -6,7 +6,7 @@ import { useStore } from '../../store';
 import { compact, int, pct } from '../format';
 import { NumberField } from '../NumberField';
 
-export function MethodSection({ locked }: { locked: boolean }) {
+export function MethodSection() {
   const s = useStore((st) => st.settings);
   const summary = useStore((st) => st.summary);
   const labels = useStore((st) => st.preview?.labels?.length ?? 2);
@@ -18,7 +18,7 @@ export function MethodSection({ locked }: { locked: boolean }) {
       <div className="segmented" role="radiogroup" aria-label="Method">
         {(['dora', 'lora'] as const).map((m) => (
           <label key={m} className={s.method === m ? 'on' : ''}>
-            <input type="radio" name="method" value={m} checked={s.method === m} disabled={locked} onChange={() => setSettings({ method: m })} />
+            <input type="radio" name="method" value={m} checked={s.method === m} onChange={() => setSettings({ method: m })} />
             {m === 'dora' ? 'Dynamic rank' : 'LoRA'}
           </label>
         ))}
@@ -30,12 +30,12 @@ export function MethodSection({ locked }: { locked: boolean }) {
       </p>
       {s.method === 'dora' ? (
         <div className="grid2">
-          <NumberField label="Final budget b(T)" value={s.budget} integer min={1} max={64} disabled={locked} onChange={(v) => v !== null && setSettings({ budget: v })} />
-          <NumberField label="Initial components R0" value={s.r0} integer min={s.budget} max={96} disabled={locked}
+          <NumberField label="Final budget b(T)" value={s.budget} integer min={1} max={64} onChange={(v) => v !== null && setSettings({ budget: v })} />
+          <NumberField label="Initial components R0" value={s.r0} integer min={s.budget} max={96}
             placeholder={`auto (${Math.ceil(1.5 * s.budget)})`} onChange={(v) => setSettings({ r0: v })} />
         </div>
       ) : (
-        <NumberField label="Rank r" value={s.rank} integer min={1} max={64} disabled={locked} onChange={(v) => v !== null && setSettings({ rank: v })} />
+        <NumberField label="Rank r" value={s.rank} integer min={1} max={64} onChange={(v) => v !== null && setSettings({ rank: v })} />
       )}
       {summary && (
         <div className="field">
@@ -43,7 +43,7 @@ export function MethodSection({ locked }: { locked: boolean }) {
           <div className="checks" role="group" aria-labelledby="targets-label">
             {summary.moduleTypes.map((t) => (
               <label key={t} className="check">
-                <input type="checkbox" checked={s.targets.includes(t)} disabled={locked} onChange={(e) => toggle(t, e.target.checked)} />
+                <input type="checkbox" checked={s.targets.includes(t)} onChange={(e) => toggle(t, e.target.checked)} />
                 <span className="mono">{t}</span>
               </label>
             ))}

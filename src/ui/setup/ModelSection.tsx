@@ -6,7 +6,7 @@ import { useStore } from '../../store';
 import { compact } from '../format';
 import { ModelSource } from './ModelSource';
 
-export function ModelSection({ locked }: { locked: boolean }) {
+export function ModelSection() {
   const id = useId();
   const models = useStore((s) => s.models);
   const modelId = useStore((s) => s.modelId);
@@ -17,11 +17,11 @@ export function ModelSection({ locked }: { locked: boolean }) {
       <legend>Model</legend>
       <div className="field">
         <label htmlFor={id}>Pretrained model</label>
-        <select id={id} value={modelId} disabled={locked} onChange={(e) => void selectModel(e.target.value)}>
+        <select id={id} value={modelId} onChange={(e) => void selectModel(e.target.value)}>
           {models.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}
         </select>
       </div>
-      <ModelSource locked={locked} />
+      <ModelSource />
       {loading && <p className="hint">Reading the model files…</p>}
       {summary && (
         <dl className="facts" aria-label="Architecture">

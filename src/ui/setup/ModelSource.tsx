@@ -9,7 +9,7 @@ import { compact } from '../format';
 type Kind = 'hub' | 'url' | 'files';
 const KIND_TEXT: Record<Kind, string> = { hub: 'Hugging Face', url: 'URL', files: 'Files' };
 
-export function ModelSource({ locked }: { locked: boolean }) {
+export function ModelSource() {
   const id = useId();
   const [kind, setKind] = useState<Kind | null>(null);
   const [hubId, setHubId] = useState('');
@@ -18,13 +18,13 @@ export function ModelSource({ locked }: { locked: boolean }) {
   const hubBase = useStore((s) => s.hubBase);
   const loading = useStore((s) => s.modelLoading);
   const progress = useStore((s) => s.modelProgress);
-  const disabled = locked || loading;
+  const disabled = loading;
   return (
     <div className="model-source">
       <div className="row" role="group" aria-label="Other model sources">
         <span className="hint">Or load from:</span>
         {(['hub', 'url', 'files'] as const).map((k) => (
-          <button key={k} type="button" className={kind === k ? 'chip on' : 'chip'} aria-pressed={kind === k} disabled={locked}
+          <button key={k} type="button" className={kind === k ? 'chip on' : 'chip'} aria-pressed={kind === k}
             onClick={() => setKind(kind === k ? null : k)}>{KIND_TEXT[k]}</button>
         ))}
       </div>
@@ -53,7 +53,7 @@ export function ModelSource({ locked }: { locked: boolean }) {
       {kind === 'files' && (
         <div className={over ? 'dropzone over' : 'dropzone'} aria-label="Drop model files here"
           onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)}
-          onDrop={(e) => { e.preventDefault(); setOver(false); if (!disabled) void dropped(e.dataTransfer); }}>
+          onDrop={(e) => { e.preventDefault(); setOver(false); if (!disabled && !runBusy()) void dropped(e.dataTransfer); }}>
           <p className="hint">Drop a model folder or its files (config.json, tokenizer.json, model.safetensors), or pick them:</p>
           <div className="row">
             <label className="chip file" aria-disabled={disabled || undefined}>Pick files…
@@ -74,6 +74,12 @@ export function ModelSource({ locked }: { locked: boolean }) {
       )}
     </div>
   );
+}
+
+/** Whether a run is being prepared or trained: the set-up fieldset is disabled then, but a drop zone is no control. */
+function runBusy(): boolean {
+  const { phase } = useStore.getState();
+  return phase === 'training' || phase === 'preparing';
 }
 
 /** Files from a drop: plain files, or the entries of dropped folders (one level of nesting is enough for a model). */

@@ -1,5 +1,6 @@
 // The set-up column: model, data, method and training settings. Locked while a run is being prepared or trained.
 
+import type { ReactNode } from 'react';
 import { useStore } from '../../store';
 import { DataSection } from './DataSection';
 import { MethodSection } from './MethodSection';
@@ -8,16 +9,27 @@ import { TrainingSection } from './TrainingSection';
 import { ErrorNotes } from '../ErrorNotes';
 
 export function SetupPanel() {
-  const locked = useStore((s) => s.phase === 'training' || s.phase === 'preparing');
   return (
     <section className="setup" aria-label="Set up">
       <h2>Set up</h2>
-      <ModelSection locked={locked} />
+      <Lock><ModelSection /></Lock>
       <ErrorNotes areas={['model']} />
-      <DataSection locked={locked} />
-      <MethodSection locked={locked} />
-      <TrainingSection locked={locked} />
+      <Lock>
+        <DataSection />
+        <MethodSection />
+        <TrainingSection />
+      </Lock>
       <ErrorNotes areas={['settings']} />
     </section>
   );
+}
+
+/**
+ * A disabled fieldset locks every control of the sections while a run is prepared or trained. Pressing Start then
+ * changes one attribute: the sections (created by SetupPanel, which does not re-render) are not rendered again.
+ * The error notes stay outside, so their dismiss buttons work during a run.
+ */
+function Lock({ children }: { children: ReactNode }) {
+  const locked = useStore((s) => s.phase === 'training' || s.phase === 'preparing');
+  return <fieldset className="setup-lock" disabled={locked}>{children}</fieldset>;
 }

@@ -6,7 +6,7 @@ import { useStore } from '../../store';
 import { sci } from '../format';
 import { NumberField } from '../NumberField';
 
-export function TrainingSection({ locked }: { locked: boolean }) {
+export function TrainingSection() {
   const s = useStore((st) => st.settings);
   const maxSeq = useStore((st) => st.summary?.maxPositions ?? 1024);
   const set = (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout' | 'checkpointEvery') => (v: number | null) => v !== null && setSettings({ [k]: v });
@@ -14,23 +14,23 @@ export function TrainingSection({ locked }: { locked: boolean }) {
     <fieldset className="group">
       <legend>Training</legend>
       <div className="grid2">
-        <NumberField label="Learning rate" value={s.lr} min={1e-7} max={1} disabled={locked} placeholder={`auto (${sci(defaultLr(s.method))})`}
+        <NumberField label="Learning rate" value={s.lr} min={1e-7} max={1} placeholder={`auto (${sci(defaultLr(s.method))})`}
           onChange={(v) => setSettings({ lr: v })} />
-        <NumberField label="Steps" value={s.steps} integer min={1} max={1_000_000} disabled={locked} onChange={set('steps')} />
-        <NumberField label="Batch size" value={s.batch} integer min={1} max={512} disabled={locked} onChange={set('batch')} />
-        <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} disabled={locked} onChange={set('seq')} />
-        <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} disabled={locked} onChange={set('seed')} />
-        <NumberField label="Checkpoint every" value={s.checkpointEvery} integer min={0} max={1_000_000} disabled={locked}
+        <NumberField label="Steps" value={s.steps} integer min={1} max={1_000_000} onChange={set('steps')} />
+        <NumberField label="Batch size" value={s.batch} integer min={1} max={512} onChange={set('batch')} />
+        <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} onChange={set('seq')} />
+        <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} onChange={set('seed')} />
+        <NumberField label="Checkpoint every" value={s.checkpointEvery} integer min={0} max={1_000_000}
           hint="Steps between saved checkpoints (also on pause and stop; 0: only then)" onChange={set('checkpointEvery')} />
       </div>
       <details className="advanced">
         <summary>Advanced</summary>
         <div className="grid2">
-          <NumberField label="Prune interval" value={s.pruneInterval} integer min={1} max={10_000} disabled={locked || s.method !== 'dora'}
+          <NumberField label="Prune interval" value={s.pruneInterval} integer min={1} max={10_000} disabled={s.method !== 'dora'}
             hint="Steps between prune events" onChange={set('pruneInterval')} />
-          <NumberField label="DEM eta" value={s.eta} min={0} max={10} disabled={locked || s.method !== 'dora'} hint="Variance regulariser weight" onChange={set('eta')} />
-          <NumberField label="Adapter dropout" value={s.dropout} min={0} max={0.9} disabled={locked} onChange={set('dropout')} />
-          <NumberField label="Alpha" value={s.alpha} min={0} max={1024} disabled={locked}
+          <NumberField label="DEM eta" value={s.eta} min={0} max={10} disabled={s.method !== 'dora'} hint="Variance regulariser weight" onChange={set('eta')} />
+          <NumberField label="Adapter dropout" value={s.dropout} min={0} max={0.9} onChange={set('dropout')} />
+          <NumberField label="Alpha" value={s.alpha} min={0} max={1024}
             placeholder={`auto (${s.method === 'dora' ? 8 : 2 * s.rank})`} onChange={(v) => setSettings({ alpha: v })} />
         </div>
       </details>

@@ -1,11 +1,12 @@
 // Encoder classification of one text with the base and the adapted model: probabilities per label.
 
-import { useId, useState } from 'react';
+import { memo, useId, useState } from 'react';
 import { classifyText } from '../../store/actions';
 import { useStore } from '../../store';
 import { pct } from '../format';
 
-export function ClassifyForm({ disabled }: { disabled: boolean }) {
+/** Memoised: the try panel re-renders with every phase change, the form only when it is enabled or disabled. */
+export const ClassifyForm = memo(function ClassifyForm({ disabled }: { disabled: boolean }) {
   const id = useId();
   const [text, setText] = useState('Congratulations! You have won a free cruise. Reply now to claim your prize.');
   const busy = useStore((s) => s.tryBusy);
@@ -25,7 +26,7 @@ export function ClassifyForm({ disabled }: { disabled: boolean }) {
       )}
     </form>
   );
-}
+});
 
 function Probabilities({ title, labels, p }: { title: string; labels: string[]; p: number[] }) {
   const best = p.indexOf(Math.max(...p));

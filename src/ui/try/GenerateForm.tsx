@@ -1,11 +1,12 @@
 // GPT-2 generation from a prompt with the base and the adapted model side by side (same seed, same settings).
 
-import { useId, useState } from 'react';
+import { memo, useId, useState } from 'react';
 import { generateText } from '../../store/actions';
 import { useStore } from '../../store';
 import { NumberField } from '../NumberField';
 
-export function GenerateForm({ disabled }: { disabled: boolean }) {
+/** Memoised: the try panel re-renders with every phase change, the form only when it is enabled or disabled. */
+export const GenerateForm = memo(function GenerateForm({ disabled }: { disabled: boolean }) {
   const id = useId();
   const [prompt, setPrompt] = useState('My fellow Americans,');
   const [opts, setOpts] = useState({ maxTokens: 24, temperature: 0.8, topK: 40, seed: 1 });
@@ -33,7 +34,7 @@ export function GenerateForm({ disabled }: { disabled: boolean }) {
       )}
     </form>
   );
-}
+});
 
 function Output({ title, prompt, text }: { title: string; prompt: string; text: string }) {
   return (

@@ -1,0 +1,38 @@
+// Shared steps of the browser tests: number fields, opening the bundled gpt2-tiny demo, a short dynamic-rank run.
+
+import type { Page } from 'playwright-core';
+import { expect, inject } from 'vitest';
+
+export async function setNumber(page: Page, label: string, value: number): Promise<void> {
+  const input = page.getByLabel(label, { exact: true });
+  await input.fill(String(value));
+  await expect.poll(() => input.inputValue()).toBe(String(value));
+}
+
+/** Opens the page on gpt2-tiny with its demo text, and waits for the model summary and the WebGPU backend. */
+export async function openGpt2Tiny(page: Page, query = ''): Promise<void> {
+  await page.goto(`${inject('baseUrl')}/${query}`);
+  await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+  await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+  await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+  await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+}
+
+/** Settings of a short dynamic-rank run that prunes every step (so the heatmap and prune log change as it trains). */
+export async function setShortRun(page: Page, o: { steps: number; batch: number; seq: number; budget: number }): Promise<void> {
+  await setNumber(page, 'Steps', o.steps);
+  await setNumber(page, 'Batch size', o.batch);
+  await setNumber(page, 'Sequence length', o.seq);
+  await setNumber(page, 'Final budget b(T)', o.budget);
+  await page.getByText('Advanced').click();
+  await setNumber(page, 'Prune interval', 1);
+}
+
+/**
+ * The step the run bar shows ("step 7 / 20"), 0 before the first. A plain selector, not a role query: computing
+ * accessible names walks the whole page on its main thread, which would add work to what a timing test measures.
+ */
+export async function shownStep(page: Page): Promise<number> {
+  const text = await page.evaluate(() => document.querySelector('section[aria-label="Run"]')?.textContent ?? '');
+  return Number(/step (\d+) \//.exec(text)?.[1] ?? 0);
+}
