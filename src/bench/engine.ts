@@ -1,6 +1,8 @@
-// Engine benchmarks (npm run bench): matmul GFLOP/s, training-step time of the peers' tiny GPT-2, the GPU work that
-// transfers to real hardware (submissions, dispatches, buffer creations, readbacks per step), step time against the
-// live-component fraction, and memory against the analytical estimate. Runs on any GpuBackend (Node/Dawn or a page).
+// Engine benchmarks (npm run bench): matmul GFLOP/s (./matmul.ts), training-step time of the peers' tiny GPT-2, the
+// GPU work that transfers to real hardware (submissions, dispatches, buffer creations, readbacks per step), step time
+// against the live-component fraction, and memory against the analytical estimate. Runs on any GpuBackend (Node/Dawn
+// or a page). Steps are timed as the peers time theirs: wall time from the call until the loss is read back,
+// 3 warm-up + 10 timed steps, median.
 
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters, type GpuCounters } from '../gpu/counters';
@@ -9,42 +11,12 @@ import { parseConfig } from '../models/config';
 import type { TextTokenizer } from '../models/tokenizer';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
+import { median } from './matmul';
 import { estimateMemory } from '../train/memory';
 import { taskFor, type HostBatch } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Waits for all submitted work by reading one float back (the only portable completion signal on every backend). */
-async function settle(be: GpuBackend, t: Parameters<GpuBackend['read']>[0]): Promise<void> {
-  await be.read(t);
-}
-
-export interface MatmulResult { shape: string; ms: number; gflops: number }
-
-export async function benchMatmul(be: GpuBackend, shapes: [number, number, number][], reps = 3): Promise<MatmulResult[]> {
-  const out: MatmulResult[] = [];
-  const r = new Rng(1);
-  for (const [M, K, N] of shapes) {
-    const a = be.fromArray(r.fillUniform(new Float32Array(M * K)) as Float32Array, [M, K]);
-    const b = be.fromArray(r.fillUniform(new Float32Array(K * N)) as Float32Array, [K, N]);
-    const c = be.zeros([M, N]);
-    be.matmul(c, a, b, null, { M, K, N });
-    await settle(be, c);
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
-      be.matmul(c, a, b, null, { M, K, N });
-      be.flush();
-      await settle(be, c);
-      times.push(performance.now() - t0);
-    }
-    const ms = median(times);
-    out.push({ shape: `${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / (ms * 1e6) });
-    for (const t of [a, b, c]) be.dispose(t);
-  }
-  return out;
-}
+export { benchMatmul, type MatmulOptions, type MatmulResult } from './matmul';
 
 /** The peers' model (shared/peers): n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8, tied embeddings. */
 const PEER = { V: 1024, C: 64, L: 2, H: 2, T: 64, B: 8 };
@@ -72,17 +44,35 @@ function peerWeights(): Map<string, HostTensor> {
 
 export interface StepResult {
   variant: string;
+  /** Fraction of the adapter components left live (1: all). */
+  liveFraction?: number;
   msPerStep: number;
   tokensPerSecond: number;
+  /** Largest count seen in any timed step (the step itself; reading the loss back is not part of it). */
   perStep: Pick<GpuCounters, 'submissions' | 'dispatches' | 'bufferCreations' | 'readbacks' | 'pipelineCreations' | 'bytesAllocated'>;
   trainable: number;
   adapterFlops: number | null;
   bytesLive: number;
   estimateBytes: number;
+  warmup?: number;
+  steps?: number;
+  msMin?: number;
+  msMax?: number;
+  /** First warm-up step: pipeline creation, buffers and the first run. */
+  firstStepMs?: number;
+  /** Loss after the first and the last step. */
+  losses?: [number, number];
 }
 
-export async function benchStep(be: GpuBackend, variant: 'full' | 'lora r=8 (c_attn)' | 'dynamic rank b=8 (c_attn)', liveFraction = 1, steps = 3): Promise<StepResult> {
+export type StepVariant = 'full' | 'lora r=8 (c_attn)' | 'dynamic rank b=8 (c_attn)';
+export interface StepOptions { warmup?: number }
+
+type PerStep = StepResult['perStep'];
+const COUNTED = ['submissions', 'dispatches', 'bufferCreations', 'readbacks', 'pipelineCreations', 'bytesAllocated'] as const;
+
+export async function benchStep(be: GpuBackend, variant: StepVariant, liveFraction = 1, steps = 10, opts: StepOptions = {}): Promise<StepResult> {
   const { V, C, L, H, T, B } = PEER;
+  const warmup = Math.max(1, opts.warmup ?? 3);
   const live0 = be.ctx.counters.bytesLive;
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: T, n_embd: C, n_layer: L, n_head: H });
   const model = instantiate(be, config, tok, { tensors: peerWeights(), initialized: [], ignored: [] }, 'peer-gpt2');
@@ -100,23 +90,22 @@ export async function benchStep(be: GpuBackend, variant: 'full' | 'lora r=8 (c_a
   }
   const r = new Rng(3), ids = Int32Array.from({ length: B * T }, () => r.int(V));
   const batch: HostBatch = { kind: 'lm', B, T, ids, targets: Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])) };
-  trainer.trainStep(batch);
-  await trainer.lastLoss(); // warm-up: pipelines, bind groups, buffers
-  const times: number[] = [];
-  let perStep: StepResult['perStep'] | null = null;
-  for (let s = 0; s < steps; s++) {
+  const times: number[] = [], losses: number[] = [];
+  const perStep = Object.fromEntries(COUNTED.map((k) => [k, 0])) as PerStep;
+  for (let s = 0; s < warmup + steps; s++) {
     const c0 = { ...be.ctx.counters }, t0 = performance.now();
     trainer.trainStep(batch);
     const d = diffCounters(be.ctx.counters, c0);
-    await trainer.lastLoss();
+    losses.push(await trainer.lastLoss());
     times.push(performance.now() - t0);
-    perStep ??= { submissions: d.submissions, dispatches: d.dispatches, bufferCreations: d.bufferCreations, readbacks: d.readbacks, pipelineCreations: d.pipelineCreations, bytesAllocated: d.bytesAllocated };
+    if (s >= warmup) for (const k of COUNTED) perStep[k] = Math.max(perStep[k], d[k]);
   }
-  const ms = median(times);
+  const timed = times.slice(warmup), ms = median(timed);
   const est = estimateMemory(model, { batch: B, seq: T, method: method.method, budget: 8, rank: 8, r0: 12 });
   return {
-    variant: liveFraction < 1 ? `${variant}, ${Math.round(liveFraction * 100)}% live` : variant,
-    msPerStep: ms, tokensPerSecond: (B * T) / (ms / 1000), perStep: perStep!, trainable: trainer.trainableParameters,
+    variant: liveFraction < 1 ? `${variant}, ${Math.round(liveFraction * 100)}% live` : variant, liveFraction,
+    msPerStep: ms, tokensPerSecond: (B * T) / (ms / 1000), perStep, trainable: trainer.trainableParameters,
     adapterFlops: trainer.adapters ? trainer.adapters.flopsPerStep(B * T) : null, bytesLive: be.ctx.counters.bytesLive - live0, estimateBytes: est.total,
+    warmup, steps, msMin: Math.min(...timed), msMax: Math.max(...timed), firstStepMs: times[0], losses: [losses[0], losses[losses.length - 1]],
   };
 }

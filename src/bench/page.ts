@@ -1,0 +1,49 @@
+// Bench page entry (bench/engine.html, served by Vite): the engine's WebGPU backend in the page, on the adapter the
+// peers' pages get in the same Chromium. scripts/bench.mjs calls window.runEngine(job) once per fresh page, as the
+// peers' runner does; the device is acquired as the training worker acquires it (acquireDevice(browserGpu())).
+
+import { GpuBackend } from '../gpu/backend';
+import { GpuContext } from '../gpu/context';
+import { acquireDevice, browserGpu } from '../gpu/device';
+import { benchMatmul, benchStep, type MatmulOptions, type MatmulResult, type StepResult, type StepVariant } from './engine';
+
+export type EngineJob =
+  | { kind: 'matmul'; shapes: [number, number, number][]; reps?: number; opts?: MatmulOptions }
+  | { kind: 'step'; variant: StepVariant; liveFraction?: number; steps?: number; warmup?: number };
+
+export interface EngineReply {
+  adapter?: GpuContext['info'];
+  crossOriginIsolated: boolean;
+  matmul?: MatmulResult[];
+  step?: StepResult;
+  error?: string;
+}
+
+async function runEngine(job: EngineJob): Promise<EngineReply> {
+  const reply: EngineReply = { crossOriginIsolated: globalThis.crossOriginIsolated ?? false };
+  let ctx: GpuContext | null = null;
+  try {
+    ctx = new GpuContext(await acquireDevice(browserGpu(), { label: 'dynrank bench' }));
+    reply.adapter = ctx.info;
+    const be = new GpuBackend(ctx);
+    if (job.kind === 'matmul') reply.matmul = await benchMatmul(be, job.shapes, job.reps ?? 3, job.opts ?? {});
+    else reply.step = await benchStep(be, job.variant, job.liveFraction ?? 1, job.steps ?? 10, { warmup: job.warmup ?? 3 });
+  } catch (e) {
+    reply.error = String((e as Error)?.stack ?? e).slice(0, 1500);
+  } finally {
+    ctx?.destroy();
+  }
+  const out = document.getElementById('out');
+  if (out) out.textContent = JSON.stringify(reply, null, 1);
+  return reply;
+}
+
+declare global {
+  interface Window {
+    runEngine?: (job: EngineJob) => Promise<EngineReply>;
+    ready?: boolean;
+  }
+}
+
+window.runEngine = runEngine;
+window.ready = true;

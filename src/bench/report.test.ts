@@ -1,0 +1,100 @@
+// The bench report's targets and tables (src/bench/report.ts), on a fabricated run: no GPU, no timing.
+
+import { describe, expect, it } from 'vitest';
+import type { StepResult } from './engine';
+import { adapterSlug, countersVerdict, flopsVerdict, matmulTarget, overloaded, renderReport, stepTargets, type BenchRun } from './report';
+
+const step = (variant: string, ms: number, extra: Partial<StepResult> = {}): StepResult => ({
+  variant, msPerStep: ms, tokensPerSecond: 512 / (ms / 1000), trainable: 4096, adapterFlops: null, bytesLive: 2 ** 20, estimateBytes: 2 ** 21,
+  perStep: { submissions: 1, dispatches: 68, bufferCreations: 0, readbacks: 0, pipelineCreations: 0, bytesAllocated: 0 }, liveFraction: 1, ...extra,
+});
+
+function fakeRun(): BenchRun {
+  return {
+    date: '2026-11-28T16:00:00.000Z', wallS: 700, browser: '156.0', host: { cores: 2, loadStart: '1.0 1.0 1.0', loadEnd: '2.0 2.0 2.0' },
+    adapters: { page: { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device' } },
+    engine: {
+      matmul: [{ shape: '512x64x192', ms: 4, gflops: 3.15, maxAbsErr: 1e-6 }, { shape: '512x64x256', ms: 50, gflops: 0.34 }],
+      steps: [step('full', 400), step('lora r=8 (c_attn)', 500), step('dynamic rank b=8 (c_attn)', 600, { adapterFlops: 12e6 }),
+        step('dynamic rank b=8 (c_attn), 50% live', 590, { adapterFlops: 6e6, liveFraction: 0.5 })],
+    },
+    peers: {
+      mm: {
+        'jax-webgpu': { results: [{ shape: '512x64x192', ms: 5.6, gflops: 2.25, err: { maxAbs: 3e-5 } }, { shape: '512x64x256', ms: 7.4, gflops: 2.27 }] },
+        'tfjs-webgl': { results: [{ shape: '512x64x192', ms: 3.6, gflops: 3.52 }] },
+      },
+      gpt: { 'jax-webgpu': { full: { stepMs: { median: 452, min: 440, max: 500, n: 10 }, losses: [6.94785, 5.8361] }, lora: { stepMs: { median: 809, min: 790, max: 870, n: 10 } } } },
+    },
+    node: null,
+    log: [{ name: 'engine-mm', wallS: 30, load: '1.0 1.0 1.0' }],
+  };
+}
+
+describe('bench targets', () => {
+  it('compares our matmul with the fastest WebGPU peer only', () => {
+    expect(matmulTarget(3.0, { 'jax-webgpu': 2.25, 'tfjs-webgpu': 0.44, 'tfjs-webgl': 3.5 })).toEqual({ best: 'jax-webgpu', bestGflops: 2.25, verdict: 'met' });
+    expect(matmulTarget(2.0, { 'jax-webgpu': 2.25, 'tfjs-webgpu': 0.44 }).verdict).toBe('missed');
+    expect(matmulTarget(2.25, { 'jax-webgpu': 2.25 }).verdict).toBe('met');
+    expect(matmulTarget(2.0, { 'jax-wasm': 30 }).verdict).toBe('n/a');
+    expect(matmulTarget(undefined, { 'jax-webgpu': 2.25 }).verdict).toBe('n/a');
+  });
+
+  it('holds full steps under jax-js full and LoRA steps to half of jax-js LoRA', () => {
+    expect(stepTargets({ full: 451, lora: 404.5 }, { full: 452, lora: 809 })).toEqual({ full: 'met', lora: 'met' });
+    expect(stepTargets({ full: 452, lora: 405 }, { full: 452, lora: 809 })).toEqual({ full: 'missed', lora: 'missed' });
+    expect(stepTargets({ full: 100 }, { lora: 809 })).toEqual({ full: 'n/a', lora: 'n/a' });
+  });
+
+  it('wants one submission, no buffer creation and no readback per step', () => {
+    const p = step('x', 1).perStep;
+    expect(countersVerdict(p)).toBe('met');
+    expect(countersVerdict({ ...p, submissions: 2 })).toBe('missed');
+    expect(countersVerdict({ ...p, bufferCreations: 1 })).toBe('missed');
+    expect(countersVerdict({ ...p, readbacks: 1 })).toBe('missed');
+  });
+
+  it('checks adapter FLOPs are proportional to the live fraction', () => {
+    expect(flopsVerdict(6e6, 12e6, 0.5)).toBe('met');
+    expect(flopsVerdict(3e6, 12e6, 0.25)).toBe('met');
+    expect(flopsVerdict(12e6, 12e6, 0.5)).toBe('missed');
+    expect(flopsVerdict(null, 12e6, 0.5)).toBe('n/a');
+  });
+
+  it('flags a run whose load average went above the core count', () => {
+    const run = fakeRun();
+    expect(overloaded(run)).toBe(false);
+    run.log.push({ name: 'mm-tfjs-webgpu', wallS: 60, load: '7.52 7.31 6.96' });
+    expect(overloaded(run)).toBe(true);
+    expect(renderReport(run)).toContain('inflated and noisy');
+  });
+
+  it('names result files after the adapter', () => {
+    expect(adapterSlug({ vendor: 'google', architecture: 'swiftshader' })).toBe('google-swiftshader');
+    expect(adapterSlug({ vendor: 'NVIDIA Corp', architecture: '' })).toBe('NVIDIA_Corp-unknown');
+    expect(adapterSlug(null)).toBe('no-adapter');
+  });
+});
+
+describe('bench report', () => {
+  const md = renderReport(fakeRun());
+  const line = (start: string) => md.split('\n').find((l) => l.startsWith(start)) ?? '';
+
+  it('puts ours, each peer and the verdict on one row per shape', () => {
+    expect(line('| M×K×N')).toBe('| M×K×N | ours (page) | jax-js webgpu | tfjs webgl (context) | target: ours ≥ fastest WebGPU peer |');
+    expect(line('| 512x64x192')).toBe('| 512x64x192 | **3.15** (4.0 ms) | **2.25** (5.6 ms) | **3.52** (3.6 ms) | met (jax-js webgpu 2.25) |');
+    expect(line('| 512x64x256')).toContain('missed (jax-js webgpu 2.27)');
+    expect(md).not.toContain('| 512x768x768');
+  });
+
+  it('reports step ms with tokens/s and both step targets', () => {
+    expect(line('| full fine-tuning')).toBe('| full fine-tuning | **400** (1280 tok/s) | **452** (1133 tok/s) | < jax-js webgpu full (452 ms) | met |');
+    expect(line('| LoRA r=8 on c_attn')).toMatch(/≤ 0\.5 × jax-js webgpu LoRA \(405 ms\) \| missed \|$/);
+  });
+
+  it('has the counters, live-fraction and memory tables', () => {
+    expect(line('| dynamic rank b=8 (c_attn), 50% live | 1 | 68')).toMatch(/\| met \|$/);
+    expect(line('| 50% live')).toBe('| 50% live | 590 | 868 | 6.0 | 0.500 | met |');
+    expect(line('| lora r=8 (c_attn) | 4096')).toBe('| lora r=8 (c_attn) | 4096 | 1.0 | 2.0 | 0.50 |');
+    expect(md).toContain('google swiftshader (SwiftShader Device)');
+  });
+});
