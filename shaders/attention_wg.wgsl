@@ -3,34 +3,10 @@
 // here one 64-invocation workgroup owns a row: invocations stride over keys (or queries) for the dot products into a
 // workgroup-memory row buffer, fixed-order tree reductions give max/sum/rowsum (deterministic), then invocations
 // stride over the head dim for out_i / dq_i / dk_j, so v / k / q rows are read coalesced.
-// Same Params, bindings and results as attention.wgsl's entries of the same names; the row buffer caps T at TMAX
+// Params, bindings and helpers come from attention_common.wgsl; results equal attention.wgsl's entries of the same
+// names. The row buffer caps T at TMAX
 // (the launcher falls back to attention.wgsl past it). Grid: one workgroup per row, row = wid.x + wid.y * nwg.x.
 
-struct Params {
-  B: u32, T: u32, H: u32, D: u32,
-  q_stride: u32, q_off: u32,
-  k_stride: u32, k_off: u32,
-  v_stride: u32, v_off: u32,
-  causal: u32,
-  scale: f32,
-  x_stride: u32, x_off: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(3) var<storage, read> q: array<f32>;
-@group(0) @binding(4) var<storage, read> k: array<f32>;
-@group(0) @binding(5) var<storage, read> v: array<f32>;
-// Forward only.
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> att: array<f32>;
-@group(0) @binding(6) var<storage, read> key_mask: array<i32>;
-// Backward only (no entry point uses both sets).
-@group(0) @binding(1) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(2) var<storage, read_write> rowsum: array<f32>;
-@group(0) @binding(6) var<storage, read> dout: array<f32>;
-@group(0) @binding(7) var<storage, read> att_in: array<f32>;
-
-const NEG_BIG: f32 = -3.0e38;
 const WG: u32 = 64u;
 // 8 KiB of row buffer + the reduction array stay well inside WebGPU's 16 KiB of workgroup memory.
 // Keep in sync with WG_MAX_T in src/gpu/kernels/attention.ts.
@@ -39,30 +15,7 @@ const TMAX: u32 = 2048u;
 var<workgroup> srow: array<f32, TMAX>;
 var<workgroup> red: array<f32, WG>;
 
-fn q_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.q_stride + p.q_off + h * p.D; }
-fn k_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.k_stride + p.k_off + h * p.D; }
-fn v_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.v_stride + p.v_off + h * p.D; }
-fn o_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.H * p.D + h * p.D; }
-fn key_end(i: u32) -> u32 { return select(p.T, i + 1u, p.causal != 0u); }
-fn query_start(j: u32) -> u32 { return select(0u, j, p.causal != 0u); }
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
-
-fn score(b: u32, h: u32, i: u32, j: u32) -> f32 {
-  let qi = q_at(b, i, h);
-  let kj = k_at(b, j, h);
-  var s = 0.0;
-  for (var d = 0u; d < p.D; d++) { s += q[qi + d] * k[kj + d]; }
-  return s * p.scale;
-}
-
-// datt_ij = dout_i . v_j
-fn datt(b: u32, h: u32, i: u32, j: u32) -> f32 {
-  let oi = o_at(b, i, h);
-  let vj = v_at(b, j, h);
-  var s = 0.0;
-  for (var d = 0u; d < p.D; d++) { s += dout[oi + d] * v[vj + d]; }
-  return s;
-}
 
 // Tree reductions in a fixed order; every invocation gets the result. The trailing barrier lets `red` be reused.
 fn wg_max(lid: u32, x: f32) -> f32 {

@@ -1,4 +1,5 @@
-// Shader sources: each kernel launcher imports its own `shaders/<op>.wgsl?raw`; common.wgsl is prepended here and
+// Shader sources: each kernel launcher imports its own `shaders/<op>.wgsl?raw` (and an optional shared prelude);
+// common.wgsl is prepended here and
 // documented `{{NAME}}` placeholders are substituted. No control flow is ever built in strings.
 
 import commonWgsl from '../../shaders/common.wgsl?raw';
@@ -8,11 +9,14 @@ export interface ShaderSource {
   /** File name without extension, used in labels and cache keys. */
   name: string;
   code: string;
+  /** WGSL shared by several files of one op family (e.g. attention_common.wgsl), inserted after common.wgsl. */
+  prelude?: string;
 }
 
 /** Full module text: common.wgsl + the op's file with placeholders replaced. Throws on an unreplaced placeholder. */
 export function composeShader(src: ShaderSource, defines: Record<string, string | number> = {}): string {
-  const text = `${commonWgsl}\n// ---- ${src.name}.wgsl\n${src.code}`.replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
+  const prelude = src.prelude ? `// ---- prelude of ${src.name}.wgsl\n${src.prelude}\n` : '';
+  const text = `${commonWgsl}\n${prelude}// ---- ${src.name}.wgsl\n${src.code}`.replace(/\{\{(\w+)\}\}/g, (m, name: string) => {
     if (!(name in defines)) throw new Error(`shader ${src.name}: placeholder {{${name}}} has no value`);
     return String(defines[name]);
   });

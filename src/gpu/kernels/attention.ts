@@ -5,13 +5,14 @@
 
 import code from '../../../shaders/attention.wgsl?raw';
 import wgCode from '../../../shaders/attention_wg.wgsl?raw';
+import prelude from '../../../shaders/attention_common.wgsl?raw';
 import { grid1d, type GpuContext, type GpuTensor } from '../context';
 import { rowGrid } from './layernorm';
 import { attentionScale, checkAttentionSizes } from '../../ops/attention';
 import type { AttentionParams } from '../../tensor/backend';
 
-const shader = { name: 'attention', code };
-const wgShader = { name: 'attention_wg', code: wgCode };
+const shader = { name: 'attention', code, prelude };
+const wgShader = { name: 'attention_wg', code: wgCode, prelude };
 const FORMAT = 'uuuuuuuuuuufuu';
 
 /** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */
