@@ -7,11 +7,12 @@
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters, type GpuCounters } from '../gpu/counters';
 import { instantiate } from '../models/load';
-import { parseConfig } from '../models/config';
+import { parseConfig, type ModelConfig } from '../models/config';
 import type { TextTokenizer } from '../models/tokenizer';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
 import { median } from './matmul';
+import { syntheticWeights } from './weights';
 import { estimateMemory } from '../train/memory';
 import { taskFor, type HostBatch } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
@@ -22,24 +23,10 @@ export { benchMatmul, type MatmulOptions, type MatmulResult } from './matmul';
 const PEER = { V: 1024, C: 64, L: 2, H: 2, T: 64, B: 8 };
 const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: PEER.V };
 
-function peerWeights(): Map<string, HostTensor> {
-  const m = new Map<string, HostTensor>(), r = new Rng(7), { V, C, L, T } = PEER;
-  const put = (n: string, shape: number[], s = 0.02, o = 0) => {
-    const d = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < d.length; i++) d[i] = o + r.normal() * s;
-    m.set(n, { shape, data: d });
-  };
-  put('wte.weight', [V, C]); put('wpe.weight', [T, C]);
-  for (let l = 0; l < L; l++) {
-    const p = `h.${l}.`;
-    put(`${p}ln_1.weight`, [C], 0, 1); put(`${p}ln_1.bias`, [C], 0); put(`${p}ln_2.weight`, [C], 0, 1); put(`${p}ln_2.bias`, [C], 0);
-    put(`${p}attn.c_attn.weight`, [C, 3 * C]); put(`${p}attn.c_attn.bias`, [3 * C], 0);
-    put(`${p}attn.c_proj.weight`, [C, C]); put(`${p}attn.c_proj.bias`, [C], 0);
-    put(`${p}mlp.c_fc.weight`, [C, 4 * C]); put(`${p}mlp.c_fc.bias`, [4 * C], 0);
-    put(`${p}mlp.c_proj.weight`, [4 * C, C]); put(`${p}mlp.c_proj.bias`, [C], 0);
-  }
-  put('ln_f.weight', [C], 0, 1); put('ln_f.bias', [C], 0);
-  return m;
+/** Normal(0, 0.02) weights from one seeded Rng (every element draws, LayerNorm ones too, so the stream is fixed). */
+function peerWeights(config: ModelConfig): Map<string, HostTensor> {
+  const r = new Rng(7);
+  return syntheticWeights(config, (n, std, offset) => Float32Array.from({ length: n }, () => offset + r.normal() * std));
 }
 
 export interface StepResult {
@@ -75,7 +62,7 @@ export async function benchStep(be: GpuBackend, variant: StepVariant, liveFracti
   const warmup = Math.max(1, opts.warmup ?? 3);
   const live0 = be.ctx.counters.bytesLive;
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: T, n_embd: C, n_layer: L, n_head: H });
-  const model = instantiate(be, config, tok, { tensors: peerWeights(), initialized: [], ignored: [] }, 'peer-gpt2');
+  const model = instantiate(be, config, tok, { tensors: peerWeights(config), initialized: [], ignored: [] }, 'peer-gpt2');
   const method: TrainMethod = variant === 'full' ? { method: 'full', targets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] }
     : variant.startsWith('lora') ? { method: 'lora', targets: ['attn.c_attn'], adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 } }
       : { method: 'dora', targets: ['attn.c_attn'], budget: 8, pruneInterval: 10, adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 } };

@@ -10,16 +10,16 @@ import { diffCounters } from '../gpu/counters';
 import { setMatmulTiling, type MatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
-import { parseConfig, type ModelConfig } from '../models/config';
+import { parseConfig } from '../models/config';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
-import type { HostTensor } from '../models/weights';
 import { estimateMemory } from '../train/memory';
 import { taskFor, type HostBatch } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
+import { median } from './matmul';
+import { syntheticWeights } from './weights';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** Cheap deterministic weights: uniform with the std of N(0, 0.02) (an LCG; 124M values in about a second). */
@@ -33,37 +33,10 @@ function fill(n: number, seed: number, std = 0.02, offset = 0): Float32Array {
   return d;
 }
 
-function synthetic(cfg: ModelConfig): Map<string, HostTensor> {
-  const m = new Map<string, HostTensor>();
+/** A drawer for syntheticWeights: one LCG seed per tensor, in order. */
+function seededFill(): (n: number, std: number, offset: number) => Float32Array {
   let seed = 1;
-  const put = (n: string, shape: number[], std = 0.02, off = 0) => m.set(n, { shape, data: fill(shape.reduce((a, b) => a * b, 1), seed++, std, off) });
-  const ln = (p: string, C: number) => { put(`${p}.weight`, [C], 0, 1); put(`${p}.bias`, [C], 0); };
-  if (cfg.kind === 'gpt2') {
-    const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: T } = cfg.arch;
-    put('wte.weight', [V, C]); put('wpe.weight', [T, C]);
-    for (let l = 0; l < L; l++) {
-      const p = `h.${l}.`;
-      ln(`${p}ln_1`, C); ln(`${p}ln_2`, C);
-      put(`${p}attn.c_attn.weight`, [C, 3 * C]); put(`${p}attn.c_attn.bias`, [3 * C], 0);
-      put(`${p}attn.c_proj.weight`, [C, C]); put(`${p}attn.c_proj.bias`, [C], 0);
-      put(`${p}mlp.c_fc.weight`, [C, 4 * C]); put(`${p}mlp.c_fc.bias`, [4 * C], 0);
-      put(`${p}mlp.c_proj.weight`, [4 * C, C]); put(`${p}mlp.c_proj.bias`, [C], 0);
-    }
-    ln('ln_f', C);
-    return m;
-  }
-  const a = cfg.arch, C = a.hidden, F = a.intermediate;
-  put('embeddings.word_embeddings.weight', [a.vocabSize, C]); put('embeddings.position_embeddings.weight', [a.maxPositions, C]);
-  put('embeddings.token_type_embeddings.weight', [a.typeVocab, C]); ln('embeddings.LayerNorm', C);
-  const lin = (n: string, i: number, o: number) => { put(`${n}.weight`, [o, i]); put(`${n}.bias`, [o], 0); };
-  for (let l = 0; l < a.layers; l++) {
-    const p = `encoder.layer.${l}.`;
-    for (const q of ['query', 'key', 'value']) lin(`${p}attention.self.${q}`, C, C);
-    lin(`${p}attention.output.dense`, C, C); ln(`${p}attention.output.LayerNorm`, C);
-    lin(`${p}intermediate.dense`, C, F); lin(`${p}output.dense`, F, C); ln(`${p}output.LayerNorm`, C);
-  }
-  lin('pooler.dense', C, C); lin('classifier', C, a.numLabels);
-  return m;
+  return (n, std, offset) => fill(n, seed++, std, offset);
 }
 
 const tok = (V: number): TextTokenizer => ({ encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V });
@@ -132,7 +105,7 @@ async function step(be: GpuBackend, name: string, raw: Record<string, unknown>, 
   const live0 = be.ctx.counters.bytesLive;
   const cfg = parseConfig(raw, { numLabels: 2 });
   const V = cfg.arch.vocabSize;
-  const model = instantiate(be, cfg, tok(V), { tensors: synthetic(cfg), initialized: [], ignored: [] }, name);
+  const model = instantiate(be, cfg, tok(V), { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] }, name);
   if (method.method === 'full' && model.kind === 'gpt2') model.net.enableAllGradients();
   const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 1e-4, totalSteps: 1000, dem: null });
   let s = 5;

@@ -379,6 +379,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Workgroup grid for a 1-D kernel of n invocations in 64-wide groups (see common.wgsl `flat_index`). */
+/** Grid with one workgroup per row, folded into y when rows exceed the per-dimension limit (row = x + y * nwg.x). */
+export function rowGrid(rows: number, maxPerDim = 65535): [number, number] {
+  if (rows <= maxPerDim) return [Math.max(rows, 1), 1];
+  const y = Math.ceil(rows / maxPerDim);
+  return [Math.ceil(rows / y), y];
+}
+
 export function grid1d(n: number, maxPerDim = 65535): [number, number] {
   const groups = Math.ceil(n / 64);
   if (groups <= maxPerDim) return [Math.max(groups, 1), 1];

@@ -6,8 +6,7 @@
 import code from '../../../shaders/attention.wgsl?raw';
 import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import prelude from '../../../shaders/attention_common.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
-import { rowGrid } from './layernorm';
+import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 import { attentionScale, checkAttentionSizes } from '../../ops/attention';
 import type { AttentionParams } from '../../tensor/backend';
 

@@ -3,16 +3,9 @@
 // Storage bindings are ordered (logits, targets, out, ...) so both entry points share the helpers' bindings.
 
 import code from '../../../shaders/cross_entropy.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 
 const shader = { name: 'cross_entropy', code };
-
-/** One workgroup per row: [x, y] with x*y >= rows and x within the per-dimension limit. */
-function rowGrid(rows: number, maxDim: number): [number, number] {
-  if (rows <= maxDim) return [Math.max(rows, 1), 1];
-  const y = Math.ceil(rows / maxDim);
-  return [Math.ceil(rows / y), y];
-}
 
 /** losses(N) = -log softmax(logits(N,V))[target], valid(N) = 1; both 0 where target is ignoreIndex or outside [0, V). */
 export function crossEntropy(ctx: GpuContext, losses: GpuTensor, valid: GpuTensor, logits: GpuTensor, targets: GpuTensor,

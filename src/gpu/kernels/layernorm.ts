@@ -2,18 +2,11 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw/db.
 
 import code from '../../../shaders/layernorm.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 
 const shader = { name: 'layernorm', code };
 /** Columns per workgroup of the dw/db kernel (its @workgroup_size x). */
 const DWDB_COLS = 32;
-
-/** Grid with one workgroup per row, folded into y when rows exceed the per-dimension limit (row = x + y * nwg.x). */
-export function rowGrid(rows: number, maxPerDim = 65535): [number, number] {
-  if (rows <= maxPerDim) return [Math.max(rows, 1), 1];
-  const y = Math.ceil(rows / maxPerDim);
-  return [Math.ceil(rows / y), y];
-}
 
 /** out(N,C) = layernorm(x) * w + b over the last dim; mean(N) and rstd(N) are saved for the backward. */
 export function layernorm(ctx: GpuContext, out: GpuTensor, mean: GpuTensor, rstd: GpuTensor, x: GpuTensor, w: GpuTensor,

@@ -1,8 +1,7 @@
 // Launchers for shaders/softmax.wgsl: row softmax over the last dim and its backward, one workgroup per row.
 
 import code from '../../../shaders/softmax.wgsl?raw';
-import type { GpuContext, GpuTensor } from '../context';
-import { rowGrid } from './layernorm';
+import { rowGrid, type GpuContext, type GpuTensor } from '../context';
 
 const shader = { name: 'softmax', code };
 
