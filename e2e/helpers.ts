@@ -9,9 +9,12 @@ export async function setNumber(page: Page, label: string, value: number): Promi
   await expect.poll(() => input.inputValue()).toBe(String(value));
 }
 
-/** Opens the page on gpt2-tiny with its demo text, and waits for the model summary and the WebGPU backend. */
-export async function openGpt2Tiny(page: Page, query = ''): Promise<void> {
-  await page.goto(`${inject('baseUrl')}/${query}`);
+/**
+ * Opens the page (the dev server's, or the one at `base`) on gpt2-tiny with its demo text, and waits for the model
+ * summary and the WebGPU backend.
+ */
+export async function openGpt2Tiny(page: Page, query = '', base = inject('baseUrl')): Promise<void> {
+  await page.goto(`${base}/${query}`);
   await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
   await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
   await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');

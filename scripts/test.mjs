@@ -68,7 +68,8 @@ function vitest(name, config) {
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
     totals.passed += j.numPassedTests ?? 0;
-    totals.failed += (j.numFailedTests ?? 0) + (j.numFailedTestSuites ?? 0);
+    // A file that fails to load has no failed tests, only a failed suite (vitest counts describe blocks as suites too).
+    totals.failed += (j.numFailedTests ?? 0) || (j.numFailedTestSuites ?? 0);
     totals.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
     if ((j.numPendingTests ?? 0) + (j.numTodoTests ?? 0) > 0) failedSteps.push(`${name} (skipped tests are not allowed)`);
   } else {

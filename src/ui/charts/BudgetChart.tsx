@@ -10,9 +10,11 @@ import { SvgLineChart, type AxisSpec, type Series } from './SvgLineChart';
 const AXIS: AxisSpec = { format: (v) => String(v), zero: true, integer: true };
 const count = (v: number) => String(v);
 const selectPoints = (s: AppState) => s.points;
+const selectSchedule = (s: AppState) => s.schedule;
 
 export function BudgetChart() {
-  const schedule = useStore((s) => s.schedule);
+  // The plot mounts in a transition render, not in the task of the event that starts the run (see LossChart).
+  const schedule = useStoreTransition(selectSchedule);
   const steps = useStore((s) => s.steps);
   const method = useStore((s) => s.run?.method);
   return (

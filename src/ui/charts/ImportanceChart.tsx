@@ -18,9 +18,10 @@ export function importanceBins(scores: number[], bins = 16): { bin: string; coun
 }
 
 const selectImportance = (s: AppState) => s.importance;
+const selectHas = (s: AppState) => s.importance !== null;
 
 export function ImportanceChart() {
-  const has = useStore((s) => s.importance !== null);
+  const has = useStoreTransition(selectHas);
   const method = useStore((s) => s.run?.method);
   if (method !== 'dora') return null;
   return (

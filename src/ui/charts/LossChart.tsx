@@ -13,6 +13,7 @@ import { SvgLineChart, type AxisSpec, type Series } from './SvgLineChart';
 const LOSS_AXIS: AxisSpec = { format: (v, step) => v.toFixed(decimalsOf(step)) };
 const LR_AXIS: AxisSpec = { format: (v) => sci(v), zero: true };
 const selectPoints = (s: AppState) => s.points;
+const selectHasPoints = (s: AppState) => s.points.length > 0;
 
 function lossSeries(points: MetricPoint[]): Series[] {
   return [
@@ -25,10 +26,13 @@ function lossSeries(points: MetricPoint[]): Series[] {
 export function LossChart() {
   const count = useStore((s) => s.points.length);
   const steps = useStore((s) => s.steps);
+  // A chart's first render is its heaviest: it mounts in a transition render, like its redraws, so the task that
+  // brings the first point stays short.
+  const has = useStoreTransition(selectHasPoints);
   return (
     <figure className="card chart" aria-label="Training loss and learning rate" data-testid="loss-chart" data-points={count}>
       <figcaption>Loss and learning rate</figcaption>
-      {count === 0 ? <p className="empty">The training loss appears here once a run starts.</p> : <LossPlot steps={steps} />}
+      {!has ? <p className="empty">The training loss appears here once a run starts.</p> : <LossPlot steps={steps} />}
     </figure>
   );
 }

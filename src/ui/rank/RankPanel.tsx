@@ -1,15 +1,19 @@
 // The rank allocation heatmap with a step scrubber to replay its history, and the prune log beside it.
 
 import { memo, useId } from 'react';
-import { useStore } from '../../store';
+import { useStore, type AppState } from '../../store';
 import { int } from '../format';
 import { PruneLog } from './PruneLog';
 import { RankHeatmap } from './RankHeatmap';
+import { useStoreTransition } from '../useStoreTransition';
 import { shownLive, useRankGrid } from './useRankGrid';
+
+const selectHasRun = (s: AppState) => s.modules.length > 0 && s.snapshots.length > 0;
 
 export function RankPanel() {
   const id = useId();
-  const hasRun = useStore((s) => s.modules.length > 0 && s.snapshots.length > 0);
+  // Mounting the heatmap and the prune log is the heaviest render of a run: a transition, not the 'started' event's task.
+  const hasRun = useStoreTransition(selectHasRun);
   const R0 = useStore((s) => s.R0);
   const step = useStore((s) => s.step);
   const scrub = useStore((s) => s.scrubStep);

@@ -27,11 +27,12 @@ export function rankViewNow(): { grid: RankGrid; shownStep: number; R0: number }
 }
 
 const selectSnapshots = (s: AppState) => s.snapshots;
+const selectModules = (s: AppState) => s.modules;
 
 /** The shown grid; a new allocation arrives in a transition render after its training step (useStoreTransition). */
 export function useRankGrid(): RankGrid | null {
   const snapshots = useStoreTransition(selectSnapshots);
-  const modules = useStore((s) => s.modules);
+  const modules = useStoreTransition(selectModules);
   const scrub = useStore((s) => s.scrubStep);
   const order = useStore((s) => s.summary?.moduleTypes);
   const snap = useMemo(() => snapshotAt(snapshots, scrub), [snapshots, scrub]);
