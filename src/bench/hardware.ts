@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   ].map(([n, r, v, m, B, T]) => [n, r, v, m, SMOKE ? 2 : B, SMOKE ? 16 : T] as [string, Record<string, unknown>, string, TrainMethod, number, number]);
   if (!only || only.includes('big')) {
     for (const [name, raw, v, m, B, T] of plan) {
-      for (const tiling of (process.env.BENCH_TILINGS ?? 'auto,32').split(',').map((t) => (t === 'auto' ? 'auto' : (Number(t) as 32 | 64)))) try { big.push(await step(be, name, raw, v, m, B, T, tiling)); } catch (e) { log(`step ${name} ${v} failed: ${(e as Error).stack}`); }
+      for (const tiling of (process.env.BENCH_TILINGS ?? 'auto,32').split(',').map((t): MatmulTiling => (t === 'auto' || t === 'flat' ? t : (Number(t) as 32 | 64)))) try { big.push(await step(be, name, raw, v, m, B, T, tiling)); } catch (e) { log(`step ${name} ${v} failed: ${(e as Error).stack}`); }
     }
   }
   const result = { date: new Date().toISOString(), adapter: ctx.info, runtime: `node ${process.version} + dawn (npm webgpu)`, matmul: mm, tiny, big };

@@ -1,11 +1,12 @@
-// WebGPU matmul and sumRows vs the float64-accumulating CPU reference: a shape inside one tile (7x13x5) in all
-// transpositions, batched/broadcast/bias/alpha/accumulate, a multi-tile ragged shape and two realistic ones.
+// WebGPU matmul and sumRows vs the float64-accumulating CPU reference, for every kernel variant: a shape inside one
+// tile (7x13x5) in all transpositions, batched/broadcast/bias/alpha/accumulate, multi-tile ragged shapes and two
+// realistic ones; and when each variant creates pipelines.
 // Tolerance 1e-5 absolute + 1e-5 relative: with U(-1,1) inputs the f32 rounding of a K-term dot product is about
 // eps * K / sqrt(3) ~ 2e-6 at K = 64 (observed max 3.1e-6 at 128x64x192), 3x under the bound, while a wrong index,
 // a missed K tile or an out-of-bounds read (NaN tails below) gives errors of order 0.1 or NaN.
 
-import { afterEach, describe, expect, it } from 'vitest';
-import { matmul, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { matmul, setFlatShapeLimit, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
@@ -39,52 +40,83 @@ async function check(ctx: GpuContext, p: MatmulParams, withBias: boolean, seed: 
 
 const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
 
-describe.each(combos)('matmul transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
-  it('7x13x5 in one ragged tile', async () => {
-    const ctx = await gpuContext();
-    await check(ctx, { M: 7, K: 13, N: 5, transA, transB }, false, 10, 'plain');
+// Every kernel variant: the tiled kernel at both tile sizes (GPUs), and the flat kernel (CPU-emulated adapters) both
+// compiled for the shape and in its generic form (the uniform fields), which shapes past the per-device limit take.
+const KERNELS = [['32x32 tiles', 32, 64], ['64x64 tiles', 64, 64], ['flat per shape', 'flat', 64], ['flat generic', 'flat', 0]] as const;
+
+describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
+  beforeEach(() => {
+    setMatmulTiling(tiling);
+    setFlatShapeLimit(limit);
+  });
+  afterEach(() => {
+    setMatmulTiling('auto');
+    setFlatShapeLimit(64);
   });
 
-  it('batched: broadcast b with bias, alpha and accumulate; per-entry b', async () => {
-    const ctx = await gpuContext();
-    await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, broadcastB: true, alpha: 0.37, accumulate: true },
-      true, 20, 'broadcastB + bias + alpha + accumulate');
-    await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, alpha: -2 }, false, 30, 'batched b');
+  describe.each(combos)('transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
+    it('7x13x5 in one ragged tile', async () => {
+      const ctx = await gpuContext();
+      await check(ctx, { M: 7, K: 13, N: 5, transA, transB }, false, 10, 'plain');
+    });
+
+    it('batched: broadcast b with bias, alpha and accumulate; per-entry b', async () => {
+      const ctx = await gpuContext();
+      await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, broadcastB: true, alpha: 0.37, accumulate: true },
+        true, 20, 'broadcastB + bias + alpha + accumulate');
+      await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, alpha: -2 }, false, 30, 'batched b');
+    });
+
+    it('37x45x70 and 70x45x130: several tiles in M and N, a partial last K tile', async () => {
+      const ctx = await gpuContext();
+      await check(ctx, { M: 37, K: 45, N: 70, transA, transB, batch: 2, broadcastB: true }, true, 40, 'multi-tile');
+      await check(ctx, { M: 70, K: 45, N: 130, transA, transB, batch: 2, broadcastB: true, alpha: 0.5, accumulate: true }, true, 91, 'multi 64-tile');
+    });
   });
 
-  it('37x45x70: several tiles in M and N, a partial second K tile', async () => {
-    const ctx = await gpuContext();
-    await check(ctx, { M: 37, K: 45, N: 70, transA, transB, batch: 2, broadcastB: true }, true, 40, 'multi-tile');
-  });
-});
-
-// The 64x64-tile variant (WG 16) that 'auto' picks for wide layers on large GPUs: the same index maths with other
-// constants, so every transposition and a shape ragged in M, N and K against its 64-wide tiles and 32-deep K steps.
-describe.each(combos)('matmul 64x64 tiles transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
-  afterEach(() => setMatmulTiling('auto'));
-  it('7x13x5, and 70x45x130 batched with bias, alpha and accumulate', async () => {
-    const ctx = await gpuContext();
-    setMatmulTiling(64);
-    await check(ctx, { M: 7, K: 13, N: 5, transA, transB }, false, 90, 'one ragged 64-tile');
-    await check(ctx, { M: 70, K: 45, N: 130, transA, transB, batch: 2, broadcastB: true, alpha: 0.5, accumulate: true }, true, 91, 'multi 64-tile');
-  });
-});
-
-describe('matmul realistic sizes (webgpu vs cpu)', () => {
   it('128x64x192 with bias (GPT-2 tiny c_attn) and 512x64x64 (transB, nn.Linear layout)', async () => {
     const ctx = await gpuContext();
     await check(ctx, { M: 128, K: 64, N: 192 }, true, 50, 'c_attn');
     await check(ctx, { M: 512, K: 64, N: 64, transB: true }, true, 60, '512x64x64');
   });
+});
 
-  it('new shapes reuse the pipelines', async () => {
+describe('matmul pipelines', () => {
+  afterEach(() => {
+    setMatmulTiling('auto');
+    setFlatShapeLimit(64);
+  });
+
+  it('the tiled kernel runs new shapes on its existing pipelines', async () => {
     const ctx = await gpuContext();
+    setMatmulTiling(32);
     await check(ctx, { M: 3, K: 4, N: 5 }, true, 70, 'warm-up');
     await check(ctx, { M: 3, K: 4, N: 5 }, false, 71, 'warm-up');
     const before = ctx.counters.pipelineCreations;
     await check(ctx, { M: 40, K: 9, N: 33, transA: true, batch: 2, alpha: 3, accumulate: true }, true, 72, 'other shape');
     await check(ctx, { M: 9, K: 70, N: 2, transB: true }, false, 73, 'other shape');
     expect(ctx.counters.pipelineCreations).toBe(before);
+  });
+
+  it('the flat kernel compiles a shape once, and past the limit runs new shapes on its generic pipeline', async () => {
+    const ctx = await gpuContext();
+    setMatmulTiling('flat');
+    // Shapes this file has not used yet, so the per-device limit counts only these.
+    setFlatShapeLimit(1000);
+    await check(ctx, { M: 11, K: 6, N: 17 }, false, 74, 'first use');
+    const once = ctx.counters.pipelineCreations;
+    await check(ctx, { M: 11, K: 6, N: 17 }, false, 75, 'again');
+    expect(ctx.counters.pipelineCreations, 'the same shape reuses its pipeline').toBe(once);
+    await check(ctx, { M: 12, K: 6, N: 17 }, false, 76, 'a new shape');
+    expect(ctx.counters.pipelineCreations, 'a new shape under the limit gets its own pipeline').toBe(once + 1);
+    setFlatShapeLimit(0);
+    await check(ctx, { M: 13, K: 6, N: 17 }, false, 77, 'generic warm-up');
+    const generic = ctx.counters.pipelineCreations;
+    await check(ctx, { M: 14, K: 7, N: 3, transA: true, batch: 2, accumulate: true }, false, 78, 'past the limit');
+    await check(ctx, { M: 5, K: 9, N: 21, transB: true }, false, 79, 'past the limit');
+    expect(ctx.counters.pipelineCreations, 'past the limit, new shapes share the generic pipeline').toBe(generic);
+    await check(ctx, { M: 12, K: 6, N: 17 }, false, 80, 'a shape compiled before the limit');
+    expect(ctx.counters.pipelineCreations, 'shapes compiled before stay compiled').toBe(generic);
   });
 });
 

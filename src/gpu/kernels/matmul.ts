@@ -1,26 +1,57 @@
-// Launchers for shaders/matmul.wgsl. Design: a 32x32 output tile per 8x8 workgroup (or 64x64 per 16x16), a 4x4
-// register block per invocation and K staged through workgroup memory in steps of 32, the tfjs/WebGPU-samples shape:
-// 16 FMAs per pair of shared vec4 loads, and small enough tiles that GPT-2-tiny sizes (M=128, N=64..192) still fill
-// many workgroups. Bounds checks in the tile loads/stores let any M, K, N through one pipeline per tile size; shapes,
-// transpositions, alpha and accumulate are uniform params, so no shape creates a pipeline. Grid (N/T, M/T, batch).
+// Launchers for shaders/matmul.wgsl and matmul_flat.wgsl. The GPU design: a 32x32 output tile per 8x8 workgroup (or
+// 64x64 per 16x16), a 4x4 register block per invocation and K staged through workgroup memory in steps of 32, the
+// tfjs/WebGPU-samples shape: 16 FMAs per pair of shared vec4 loads, and small enough tiles that GPT-2-tiny sizes
+// (M=128, N=64..192) still fill many workgroups. Bounds checks in the tile loads/stores let any M, K, N through one
+// pipeline per tile size; shapes, transpositions, alpha and accumulate are uniform params. Grid (N/T, M/T, batch).
+// Under CPU emulation that design loses to barrier-free code compiled per shape (the way jax-js generates its
+// kernels), so there the flat kernel runs instead (MatmulTiling).
 
 import code from '../../../shaders/matmul.wgsl?raw';
+import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 
 const shader = { name: 'matmul', code };
+const flatShader = { name: 'matmul_flat', code: flatCode };
 
-/** Which output tile the matmul uses: 32x32 (WG 8) or 64x64 (WG 16). 'auto' takes 64 once the output has 64 such
- * tiles: on an H200 (bench/results/2026-11-28-nvidia-h200.md) 64x64 ran 1.2-2x faster from 512x512 up (14.3 vs 7.0
- * TFLOP/s at 4096^3) and cut GPT-2-small and BERT-base steps by 8-19%, while the tiny demo models keep the small
- * tiles that spread their few rows over more workgroups. Settable for benchmarks and tests. */
-export type MatmulTiling = 'auto' | 32 | 64;
+/** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
+ * memory: 'auto' takes 64 once the output has 64 such tiles (on an H200, bench/results/2026-11-28-nvidia-h200.md,
+ * 64x64 ran 1.2-2x faster from 512x512 up, 14.3 vs 7.0 TFLOP/s at 4096^3, and cut GPT-2-small and BERT-base steps
+ * by 8-19%, while the tiny demo models keep the small tiles that spread their few rows over more workgroups). On
+ * CPU-emulated adapters (ctx.barrierFree), 'flat': shaders/matmul_flat.wgsl, barrier-free and compiled per shape,
+ * 2-3x the tiled kernel's GFLOP/s on SwiftShader at the tiny GPT-2's shapes. Settable for benchmarks and tests. */
+export type MatmulTiling = 'auto' | 32 | 64 | 'flat';
 let tiling: MatmulTiling = 'auto';
 export function setMatmulTiling(t: MatmulTiling): void { tiling = t; }
 
-function tileFor(M: number, N: number, batch: number): 32 | 64 {
-  if (tiling !== 'auto') return tiling;
+/** Shapes compiled into their own flat pipeline, per device. A model has a handful (its layer widths at the batch
+ * shape); past the limit a shape takes the one generic flat pipeline, so odd shapes cannot pile up compilations. */
+let flatShapeLimit = 64;
+const flatShapes = new WeakMap<GpuContext, Set<string>>();
+/** For tests: 0 sends every shape to the generic flat pipeline. */
+export function setFlatShapeLimit(n: number): void { flatShapeLimit = n; }
+
+const MAX_GROUPS = 65535;
+
+function tileFor(ctx: GpuContext, M: number, N: number, batch: number): 32 | 64 | 'flat' {
+  const flatFits = Math.ceil(Math.ceil(M / 4) * Math.ceil(N / 8) / 64) <= MAX_GROUPS;
+  if (tiling === 'flat' && flatFits) return 'flat';
+  if (tiling === 32 || tiling === 64) return tiling;
+  if (tiling === 'auto' && ctx.barrierFree && flatFits) return 'flat';
   return Math.ceil(M / 64) * Math.ceil(N / 64) * batch >= 64 ? 64 : 32;
+}
+
+/** The flat kernel's placeholders: the shape as literals while under the limit, else the uniform fields. */
+function flatDefines(ctx: GpuContext, values: number[]): Record<string, string> {
+  const [M, K, N, ta, tb, sa, sb, so] = values;
+  const key = values.slice(0, 8).join(',');
+  let seen = flatShapes.get(ctx);
+  if (!seen) flatShapes.set(ctx, (seen = new Set()));
+  if (!seen.has(key) && seen.size < flatShapeLimit) seen.add(key);
+  if (!seen.has(key)) {
+    return { M: 'p.M', K: 'p.K', N: 'p.N', TA: '(p.trans_a != 0u)', TB: '(p.trans_b != 0u)', SA: 'p.stride_a', SB: 'p.stride_b', SO: 'p.stride_out' };
+  }
+  return { M: `${M}u`, K: `${K}u`, N: `${N}u`, TA: String(ta === 1), TB: String(tb === 1), SA: `${sa}u`, SB: `${sb}u`, SO: `${so}u` };
 }
 const FORMAT = 'uuuuuuuuuf';
 
@@ -38,12 +69,19 @@ export function matmul(ctx: GpuContext, out: GpuTensor, a: GpuTensor, b: GpuTens
   if (bias) need(bias, N, 'bias');
   const values = [M, K, N, p.transA ? 1 : 0, p.transB ? 1 : 0, M * K, p.broadcastB ? 0 : K * N, M * N,
     p.accumulate ? 1 : 0, p.alpha ?? 1];
-  const tile = tileFor(M, N, batch);
+  const tile = tileFor(ctx, M, N, batch);
+  const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
+  const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
+  if (tile === 'flat') {
+    const blocks = Math.ceil(M / 4) * Math.ceil(N / 8);
+    ctx.dispatch({ shader: flatShader, entry, bindings, params: { format: FORMAT, values }, defines: flatDefines(ctx, values), workgroups: [Math.ceil(blocks / 64), 1, batch] });
+    return;
+  }
   ctx.dispatch({
     shader,
-    entry: bias ? 'matmul_bias_forward' : 'matmul_forward',
-    bindings: bias ? [undefined, out, a, b, bias] : [undefined, out, a, b],
+    entry,
+    bindings,
     params: { format: FORMAT, values },
     defines: { WG: tile / 4 },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],

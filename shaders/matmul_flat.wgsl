@@ -1,0 +1,121 @@
+// Barrier-free matmul for CPU-emulated adapters (SwiftShader), with the same bindings, Params and result as
+// matmul.wgsl. Each invocation reads its operands straight from storage and keeps a 4x8 output block in registers:
+// no workgroup memory and no barriers, which under emulation suspend and resume every invocation of a workgroup.
+// The placeholders are either literals (one pipeline per shape: the emulator's compiler then folds every index and
+// bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
+// consecutive row blocks; grid (ceil(blocks/64), 1, batch).
+
+struct Params {
+  M: u32,
+  K: u32,
+  N: u32,
+  trans_a: u32,
+  trans_b: u32,
+  stride_a: u32,
+  stride_b: u32,
+  stride_out: u32,
+  accumulate: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+fn dim_m() -> u32 { return {{M}}; }
+fn dim_k() -> u32 { return {{K}}; }
+fn dim_n() -> u32 { return {{N}}; }
+fn row_blocks() -> u32 { return (dim_m() + 3u) / 4u; }
+
+fn ld_a(base: u32, m: u32, k: u32) -> f32 {
+  if ({{TA}}) { return a[base + k * dim_m() + m]; }
+  return a[base + m * dim_k() + k];
+}
+
+fn ld_b(base: u32, k: u32, n: u32) -> f32 {
+  if ({{TB}}) { return b[base + n * dim_k() + k]; }
+  return b[base + k * dim_n() + n];
+}
+
+// One k of the 4x8 block: rows r, columns c (first four) and d (last four).
+fn kstep(acc: ptr<function, array<vec4<f32>, 8>>, ba: u32, bb: u32, r: vec4<u32>, c: vec4<u32>, d: vec4<u32>, k: u32) {
+  let x = vec4<f32>(ld_a(ba, r.x, k), ld_a(ba, r.y, k), ld_a(ba, r.z, k), ld_a(ba, r.w, k));
+  let y = vec4<f32>(ld_b(bb, k, c.x), ld_b(bb, k, c.y), ld_b(bb, k, c.z), ld_b(bb, k, c.w));
+  let w = vec4<f32>(ld_b(bb, k, d.x), ld_b(bb, k, d.y), ld_b(bb, k, d.z), ld_b(bb, k, d.w));
+  (*acc)[0] += x.x * y;
+  (*acc)[1] += x.y * y;
+  (*acc)[2] += x.z * y;
+  (*acc)[3] += x.w * y;
+  (*acc)[4] += x.x * w;
+  (*acc)[5] += x.y * w;
+  (*acc)[6] += x.z * w;
+  (*acc)[7] += x.w * w;
+}
+
+// acc[i] holds row i's first four columns, acc[i + 4] its last four. Rows and columns past the edge are clamped for
+// the loads (so they stay in bounds) and skipped by the store.
+fn flat_block(blk: u32, z: u32) -> array<vec4<f32>, 8> {
+  let r0 = (blk % row_blocks()) * 4u;
+  let c0 = (blk / row_blocks()) * 8u;
+  let r = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(dim_m() - 1u));
+  let c = min(vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4<u32>(dim_n() - 1u));
+  let d = min(vec4<u32>(c0 + 4u, c0 + 5u, c0 + 6u, c0 + 7u), vec4<u32>(dim_n() - 1u));
+  let ba = z * {{SA}};
+  let bb = z * {{SB}};
+  var acc: array<vec4<f32>, 8>;
+  var k = 0u;
+  // Unrolled by hand: the emulator's compiler inlines calls but does not unroll loops.
+  for (; k + 4u <= dim_k(); k += 4u) {
+    kstep(&acc, ba, bb, r, c, d, k);
+    kstep(&acc, ba, bb, r, c, d, k + 1u);
+    kstep(&acc, ba, bb, r, c, d, k + 2u);
+    kstep(&acc, ba, bb, r, c, d, k + 3u);
+  }
+  for (; k < dim_k(); k++) { kstep(&acc, ba, bb, r, c, d, k); }
+  return acc;
+}
+
+fn flat_store(acc: array<vec4<f32>, 8>, bias_lo: vec4<f32>, bias_hi: vec4<f32>, blk: u32, z: u32) {
+  let r0 = (blk % row_blocks()) * 4u;
+  let c0 = (blk / row_blocks()) * 8u;
+  let base = z * {{SO}};
+  for (var i = 0u; i < 4u; i++) {
+    let row = r0 + i;
+    if (row >= dim_m()) { return; }
+    let lo = p.alpha * acc[i] + bias_lo;
+    let hi = p.alpha * acc[i + 4u] + bias_hi;
+    for (var j = 0u; j < 4u; j++) {
+      if (c0 + j < dim_n()) {
+        let o = base + row * dim_n() + c0 + j;
+        out[o] = select(0.0, out[o], p.accumulate != 0u) + lo[j];
+      }
+      if (c0 + 4u + j < dim_n()) {
+        let o = base + row * dim_n() + c0 + 4u + j;
+        out[o] = select(0.0, out[o], p.accumulate != 0u) + hi[j];
+      }
+    }
+  }
+}
+
+fn blocks() -> u32 { return row_blocks() * ((dim_n() + 7u) / 8u); }
+
+@compute @workgroup_size(64)
+fn matmul_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= blocks()) { return; }
+  flat_store(flat_block(gid.x, gid.z), vec4<f32>(0.0), vec4<f32>(0.0), gid.x, gid.z);
+}
+
+@compute @workgroup_size(64)
+fn matmul_bias_forward(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= blocks()) { return; }
+  let c0 = (gid.x / row_blocks()) * 8u;
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (c0 + j < dim_n()) { lo[j] = bias[c0 + j]; }
+    if (c0 + 4u + j < dim_n()) { hi[j] = bias[c0 + 4u + j]; }
+  }
+  flat_store(flat_block(gid.x, gid.z), lo, hi, gid.x, gid.z);
+}
