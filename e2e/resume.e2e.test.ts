@@ -2,11 +2,13 @@
 // page is reloaded mid-run, the saved checkpoint is listed, and Resume continues the same run from its step (not from
 // 0) to the end, with the loss history and the heatmap carried over.
 
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch } from './setup/chromium';
 
 const MODULES = 8, BUDGET = 2, STEPS = 20;
+const MODEL_DIR = join(import.meta.dirname, '..', 'public', 'models', 'gpt2-tiny');
 
 async function setNumber(page: Page, label: string, value: number): Promise<void> {
   const input = page.getByLabel(label, { exact: true });
@@ -112,6 +114,44 @@ describe('checkpoints across a reload', () => {
     expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 60 / 60');
     expect(await p.getByTestId('resumed-from').textContent()).toMatch(/step \d+/);
     await p.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a run on picked model files resumes after a reload: the files come back from the browser\'s model cache', async () => {
+    // A browser of its own: no checkpoints of the other tests, and nothing of the picked files in memory after the reload.
+    const own = await launch({ width: 1280, height: 800 });
+    try {
+      const p = await own.newPage();
+      p.on('pageerror', (e) => pageErrors.push(e.message));
+      await p.goto(inject('baseUrl'));
+      await p.getByRole('button', { name: 'Files', exact: true }).click();
+      await p.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(MODEL_DIR, f)));
+      await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
+      await expect.poll(() => p.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+      await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+      await setNumber(p, 'Steps', 12);
+      await setNumber(p, 'Batch size', 2);
+      await setNumber(p, 'Sequence length', 32);
+      await setNumber(p, 'Checkpoint every', 3);
+      await p.getByRole('button', { name: 'Start training' }).click();
+      await expect.poll(async () => Math.max(0, ...(await savedSteps(p))), { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(6);
+      await p.reload();
+
+      await expect.poll(() => savedSteps(p), { timeout: 30_000 }).not.toEqual([]);
+      const from = (await savedSteps(p))[0];
+      expect(from).toBeLessThan(12);
+      expect(await p.getByRole('region', { name: 'Saved checkpoints' }).textContent()).toContain('files:3 files');
+      await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+      await p.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
+      await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+      expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 12 / 12');
+      expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
+      expect(await p.getByLabel('Pretrained model').inputValue()).toBe('files:3 files');
+      // No error anywhere (the software-adapter notice is a warning the CI machine always shows).
+      expect((await p.getByRole('alert').allTextContents()).filter((t) => !t.includes('software adapter'))).toEqual([]);
+    } finally {
+      await own.close();
+    }
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,14 +1,13 @@
 // Module-level actions: what the page's controls do. They update the store and send commands to the worker;
 // components call them directly, and nothing here imports React.
 
-import { DataError } from '../train/data/errors';
 import type { ModelRef, RunSettings } from '../worker/protocol';
 import { connect, send } from './client';
 import { dataProblem } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
 import { useStore, type AppState } from './index';
 import { BUNDLED_MODELS } from './modelSlice';
-import { previewOf } from './preview';
+import { requestPreview } from './dataPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
@@ -71,6 +70,7 @@ export async function addModelFiles(files: File[]): Promise<void> {
 
 export const setHubBase = (hubBase: string) => useStore.setState({ hubBase });
 
+/** Fetches a bundled data set; the worker parses it for the preview (dataLoading until it answers). */
 export async function loadDemoData(name: string): Promise<void> {
   useStore.setState({ dataLoading: true });
   try {
@@ -78,31 +78,29 @@ export async function loadDemoData(name: string): Promise<void> {
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     setData(name, await r.text(), 'demo');
   } catch (e) {
-    addError('data', 'DemoMissing', `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`);
-  } finally {
     useStore.setState({ dataLoading: false });
+    addError('data', 'DemoMissing', `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`);
   }
 }
 
-/** Reads an uploaded file (CSV, TSV, JSONL or TXT). */
+/** Reads an uploaded file (CSV, TSV, JSONL or TXT); the worker parses it for the preview. */
 export async function uploadData(file: File): Promise<void> {
   useStore.setState({ dataLoading: true });
+  let text: string;
   try {
-    setData(file.name, await file.text(), 'upload');
-  } finally {
+    // Decoding happens off the main thread; only the parse would block it, and that runs in the worker.
+    text = await file.text();
+  } catch (e) {
     useStore.setState({ dataLoading: false });
+    addError('data', 'Unreadable', `${file.name} could not be read: ${(e as Error).message}. Is it still on the disk?`);
+    return;
   }
+  setData(file.name, text, 'upload');
 }
 
 function setData(name: string, text: string, origin: 'demo' | 'upload'): void {
   clearErrors(['data']);
-  try {
-    useStore.setState({ dataFile: { name, text, origin }, preview: previewOf(text, name), dataOrigin: origin });
-  } catch (e) {
-    useStore.setState({ dataFile: null, preview: null, dataOrigin: origin });
-    if (e instanceof DataError) addError('data', e.code, e.message);
-    else addError('data', 'Unreadable', `${name} could not be read: ${(e as Error).message}`);
-  }
+  requestPreview({ name, text, origin });
 }
 
 export function setSettings(patch: Partial<RunSettings>): void {

@@ -2,8 +2,8 @@
 // buffered and applied at most every FLUSH_MS so a fast run does not re-render the page hundreds of times a second.
 
 import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
+import { cancelPreview, takePending } from './dataPreview';
 import { useStore } from './index';
-import { previewOf } from './preview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type TrainingSlice } from './trainingSlice';
 
 // Four updates a second are plenty to follow a run; each one re-renders the run bar, the charts and the heatmap.
@@ -81,16 +81,27 @@ export function applyEvent(ev: WorkerEvent): void {
         step: ev.resumedFrom ?? 0, resumedFrom: ev.resumedFrom ?? null,
       });
       return;
+    case 'preview': {
+      const data = takePending(ev.id);
+      if (!data) return;
+      const origin = data.origin ?? 'demo';
+      if (ev.preview) {
+        set({ dataFile: data, preview: ev.preview, dataOrigin: origin, dataLoading: false });
+      } else {
+        set({ dataFile: null, preview: null, dataOrigin: origin, dataLoading: false });
+        addError('data', ev.error?.code ?? 'Unreadable', ev.error?.message ?? `${data.name} could not be read.`);
+      }
+      return;
+    }
     case 'checkpoints':
       set({ checkpoints: ev.list });
       return;
     case 'restoring': {
       const s = useStore.getState();
       const models = s.models.some((m) => m.id === ev.modelId) ? s.models : [...s.models, { id: ev.modelId, kind: ev.kind === 'gpt2' ? 'gpt2' as const : 'bert' as const, label: ev.modelLabel }];
-      let preview = null;
-      try { preview = previewOf(ev.data.text, ev.data.name); } catch { /* the worker reports data errors itself */ }
+      cancelPreview();
       set({
-        models, modelId: ev.modelId, summary: null, modelLoading: true, settings: ev.settings, dataFile: ev.data, preview,
+        models, modelId: ev.modelId, summary: null, modelLoading: true, settings: ev.settings, dataFile: ev.data, preview: ev.preview, dataLoading: false,
         dataOrigin: ev.data.origin ?? 'demo', phase: 'preparing', run: { modelId: ev.modelId, kind: ev.kind, method: ev.settings.method },
       });
       return;

@@ -3,6 +3,7 @@
 
 import type { SelfTestResult } from '../gpu/selftest';
 import type { RankMap } from '../peft/export';
+import type { DataPreview } from '../train/data/preview';
 
 /** The settings of one run, as the set-up panel edits them. null means "the method's default". */
 export interface RunSettings {
@@ -44,8 +45,8 @@ export type ModelRef =
   | { kind: 'bundled'; id: string }
   | { kind: 'hub'; id: string; hubBase: string }
   | { kind: 'url'; url: string }
-  /** Dropped or picked files: they live in the worker until the page is closed. */
-  | { kind: 'files'; name: string; files: { name: string; bytes: Uint8Array }[] };
+  /** Dropped or picked files, in the worker's memory; `stored`: the cache key a checkpoint keeps them under (droppedFiles.ts). */
+  | { kind: 'files'; name: string; files: { name: string; bytes: Uint8Array }[]; stored?: string };
 
 /** A saved checkpoint as the page lists it. */
 export interface CheckpointInfo {
@@ -103,6 +104,8 @@ export type Command =
   | { type: 'inspect'; model: string }
   /** Registers a model source (hub id, URL, files) and inspects it; the summary's id is the model id to use. */
   | { type: 'addModel'; ref: ModelRef }
+  /** Parses a data file for the set-up panel's preview (off the page's main thread); answered by a 'preview' event. */
+  | { type: 'preview'; id: number; data: DataFile }
   | { type: 'listCheckpoints' }
   | { type: 'deleteCheckpoint'; id: string }
   /** Restores the checkpoint's model, data and settings and continues its run from the saved step. */
@@ -182,8 +185,10 @@ export type WorkerEvent =
   | { type: 'exported'; zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }
   | { type: 'error'; area: ErrorArea; code: string; message: string }
   | { type: 'checkpoints'; list: CheckpointInfo[] }
+  /** The answer to a 'preview' command: the preview, or why the file cannot be used. */
+  | { type: 'preview'; id: number; preview: DataPreview | null; error: { code: string; message: string } | null }
   /** A resume is about to rebuild this run: the page shows its model, data and settings. */
-  | { type: 'restoring'; modelId: string; modelLabel: string; kind: ModelSummary['kind']; settings: RunSettings; data: DataFile; checkpoint: CheckpointInfo }
+  | { type: 'restoring'; modelId: string; modelLabel: string; kind: ModelSummary['kind']; settings: RunSettings; data: DataFile; preview: DataPreview | null; checkpoint: CheckpointInfo }
   /** A model added through addModel: its id and label for the picker (sent before its 'loaded'). */
   | { type: 'modelAdded'; modelId: string; label: string; kind: 'gpt2' | 'bert' }
   | { type: 'modelProgress'; file: string; loaded: number; total: number | null };

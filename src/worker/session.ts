@@ -10,6 +10,7 @@ import type { BatchSource } from '../train/data/batches';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
+import { previewOf } from '../train/data/preview';
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
 import { BatchStream } from '../train/data/batches';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
@@ -20,7 +21,9 @@ import { buildExport } from './exporter';
 import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoints, putCheckpoint, putData, type CheckpointRecord } from './checkpointStore';
 import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
 import { describeData, scheduleTargets } from './runInfo';
-import { modelLabel, modelRefOf, registerModel, sourceFor, summarize } from './summary';
+import { modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
+import { loadFiles } from './droppedFiles';
+import { browserCache } from '../models/browserCache';
 import { estimateMemory } from '../train/memory';
 
 type Post = (ev: WorkerEvent, transfer?: Transferable[]) => void;
@@ -171,9 +174,15 @@ export class Session {
   private async resumeCheckpoint(id: string): Promise<void> {
     const rec = await getCheckpoint(id);
     if (!rec) throw new DataError('NoRows', '', 'That checkpoint is gone (deleted, or the browser cleared the site data).');
-    const ref = rec.modelRef;
-    if (ref.kind === 'files') throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}); drop them again and start a new run.`);
+    let ref = rec.modelRef;
+    if (ref.kind === 'files') {
+      const cache = browserCache();
+      const files = cache ? await loadFiles(ref, cache) : null;
+      if (!files) throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}) that the browser no longer keeps; drop them again and start a new run.`);
+      ref = files;
+    }
     const modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
+    // The restored files are the ones already stored: a later checkpoint records the same key without storing again.
     let text: string | undefined;
     if (rec.dataKey) text = await getData(rec.dataKey);
     else {
@@ -183,7 +192,9 @@ export class Session {
     if (text === undefined) throw new DataError('NoRows', rec.dataName, `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`);
     const data: DataFile = { name: rec.dataName, text, origin: rec.dataKey ? 'upload' : 'demo' };
     const summary = await summarize(modelId);
-    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), kind: summary.kind, settings: rec.settings, data, checkpoint: checkpointInfo(rec) });
+    let preview = null;
+    try { preview = previewOf(text, rec.dataName); } catch { /* start() reports the data's error itself */ }
+    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), kind: summary.kind, settings: rec.settings, data, preview, checkpoint: checkpointInfo(rec) });
     this.post({ type: 'loaded', summary });
     await this.start(modelId, data, rec.settings, rec);
   }
@@ -259,7 +270,7 @@ export class Session {
       const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
       await putCheckpoint({
         id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
-        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef: modelRefOf(modelId), dataKey,
+        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef: await savedRefOf(modelId), dataKey,
         history: r.history, data: bytes,
       });
       await this.postCheckpoints();

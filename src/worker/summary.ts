@@ -7,10 +7,13 @@ import { parameterCount, readModelFiles } from '../models/load';
 import { browserCache } from '../models/browserCache';
 import { filesSource, hubSource, urlSource, type ModelSource, type Progress } from '../models/sources';
 import { DEFAULT_TARGETS } from '../train/run';
+import { storeFiles } from './droppedFiles';
 import type { ModelRef, ModelSummary, ModuleInfo } from './protocol';
 
 const sources = new Map<string, ModelSource>();
 const refs = new Map<string, ModelRef>();
+/** Checkpoint refs of registered models (savedRefOf), made once per registration. */
+const stored = new Map<string, Promise<ModelRef>>();
 
 /** The model id the page uses for a source: the bundled name, or the kind and address. */
 export function modelIdOf(ref: ModelRef): string {
@@ -36,6 +39,8 @@ export function registerModel(ref: ModelRef, onProgress?: (p: Progress) => void)
     : ref.kind === 'url' ? urlSource(ref.url, { cache, onProgress })
     : filesSource(ref.files.map((f) => ({ name: f.name, bytes: async () => f.bytes })), ref.name));
   refs.set(id, ref);
+  // Other files under the same name are another model: they get their own cache key at the next checkpoint.
+  stored.delete(id);
   return id;
 }
 
@@ -49,10 +54,20 @@ export function modelLabel(ref: ModelRef): string {
   }
 }
 
-/** The ref of a model id (bundled unless registered); dropped files are left out (they are not saved). */
-export function modelRefOf(id: string): ModelRef {
+/** The ref a checkpoint records for model `id` (bundled unless registered). Dropped files are stored in the model
+ * cache the first time (droppedFiles.ts) and recorded by key; where that fails (no Cache API, quota) the ref has
+ * neither bytes nor key, and a resume asks for the files again. */
+export function savedRefOf(id: string): Promise<ModelRef> {
   const r = refs.get(id) ?? { kind: 'bundled', id };
-  return r.kind === 'files' ? { ...r, files: [] } : r;
+  if (r.kind !== 'files') return Promise.resolve(r);
+  let p = stored.get(id);
+  if (!p) {
+    const cache = browserCache();
+    const bare: ModelRef = { kind: 'files', name: r.name, files: [] };
+    p = cache ? storeFiles(r, cache).catch(() => bare) : Promise.resolve(bare);
+    stored.set(id, p);
+  }
+  return p;
 }
 
 /** The files of model `id`: a registered source, else the bundled folder of that name. */

@@ -3,6 +3,7 @@
 
 import { describeError } from './errors';
 import type { Command, WorkerEvent } from './protocol';
+import { previewOf } from '../train/data/preview';
 import { Session } from './session';
 import { modelLabel, registerModel, summarize } from './summary';
 
@@ -31,6 +32,17 @@ scope.onmessage = (e) => {
       (summary) => post({ type: 'loaded', summary }),
       (err) => post({ type: 'error', ...describeError(err, 'model') }),
     );
+    return;
+  }
+  if (cmd.type === 'preview') {
+    // Like 'inspect', not queued behind a running loop: it touches neither the engine nor the run.
+    const { id, data } = cmd;
+    try {
+      post({ type: 'preview', id, preview: previewOf(data.text, data.name), error: null });
+    } catch (err) {
+      const d = describeError(err, 'data');
+      post({ type: 'preview', id, preview: null, error: { code: d.code, message: d.area === 'data' ? d.message : `${data.name} could not be read: ${d.message}` } });
+    }
     return;
   }
   if (cmd.type === 'addModel') {

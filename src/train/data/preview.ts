@@ -1,9 +1,30 @@
 // The data preview: the first rows of a file as a table, and the rows that could not be read. Parsing errors are
-// DataErrors whose message the page shows as is.
+// DataErrors whose message the page shows as is. The worker computes it, so a large upload is parsed off the page's
+// main thread.
 
-import { guessMapping } from '../train/data/dataset';
-import { parseTable } from '../train/data/parse';
-import type { DataPreview } from './dataSlice';
+import { guessMapping } from './dataset';
+import { parseTable } from './parse';
+
+/** One row that was skipped while reading the file. */
+export interface BadRowInfo {
+  line: number;
+  reason: string;
+  excerpt: string;
+}
+
+export interface DataPreview {
+  fileName: string;
+  format: 'csv' | 'tsv' | 'jsonl' | 'text';
+  columns: string[];
+  /** The first rows, cells cut to a readable length. */
+  rows: string[][];
+  rowCount: number;
+  characters: number;
+  badRows: BadRowInfo[];
+  badCount: number;
+  /** Distinct values of the label column (tables only, at most 50), for the head size; null otherwise. */
+  labels: string[] | null;
+}
 
 const ROWS = 5, CELL = 160, BAD = 8;
 
