@@ -4,25 +4,7 @@
 // GPT-2 shapes spread over many workgroups; 16 (64x64, 256 invocations) halves the loads per FMA for wide layers on
 // real GPUs. sum_rows_forward (the bias gradient) shares the Params struct.
 
-struct Params {
-  M: u32,
-  K: u32,
-  N: u32,
-  trans_a: u32,
-  trans_b: u32,
-  // Elements between batch entries of a, b (0 for a broadcast b) and out.
-  stride_a: u32,
-  stride_b: u32,
-  stride_out: u32,
-  accumulate: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// Params and bindings: matmul_common.wgsl.
 
 // TV = TILE / 4: vec4 columns per tile row, and the workgroup's side.
 const TV: u32 = {{WG}}u;

@@ -1,28 +1,12 @@
 // Barrier-free matmul for CPU-emulated adapters (SwiftShader), with the same bindings, Params and result as
-// matmul.wgsl. Each invocation reads its operands straight from storage and keeps a 4x8 output block in registers:
-// no workgroup memory and no barriers, which under emulation suspend and resume every invocation of a workgroup.
+// matmul.wgsl (both in matmul_common.wgsl). Each invocation reads its operands straight from storage and keeps a 4x8
+// output block in registers: no workgroup memory and no barriers, which under emulation suspend and resume every
+// invocation of a workgroup.
 // The placeholders are either literals (one pipeline per shape: the emulator's compiler then folds every index and
 // bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
 // consecutive row blocks; grid (ceil(blocks/64), 1, batch).
 
-struct Params {
-  M: u32,
-  K: u32,
-  N: u32,
-  trans_a: u32,
-  trans_b: u32,
-  stride_a: u32,
-  stride_b: u32,
-  stride_out: u32,
-  accumulate: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
+// Params and bindings: matmul_common.wgsl.
 
 fn dim_m() -> u32 { return {{M}}; }
 fn dim_k() -> u32 { return {{K}}; }

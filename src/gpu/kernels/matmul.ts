@@ -8,11 +8,12 @@
 
 import code from '../../../shaders/matmul.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
+import prelude from '../../../shaders/matmul_common.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 
-const shader = { name: 'matmul', code };
-const flatShader = { name: 'matmul_flat', code: flatCode };
+const shader = { name: 'matmul', code, prelude };
+const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
 
 /** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
  * memory: 'auto' takes 64 once the output has 64 such tiles (on an H200, bench/results/2026-11-28-nvidia-h200.md,

@@ -1,0 +1,23 @@
+// Shared by matmul.wgsl (tiled, for GPUs) and matmul_flat.wgsl (barrier-free, for CPU emulation): one Params struct
+// and one set of bindings, so the launcher passes the same params and buffers to either. Inserted after common.wgsl
+// by the launcher (ShaderSource.prelude).
+
+struct Params {
+  M: u32,
+  K: u32,
+  N: u32,
+  trans_a: u32,
+  trans_b: u32,
+  // Elements between batch entries of a, b (0 for a broadcast b) and out.
+  stride_a: u32,
+  stride_b: u32,
+  stride_out: u32,
+  accumulate: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> a: array<f32>;
+@group(0) @binding(3) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
