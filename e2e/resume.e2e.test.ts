@@ -117,7 +117,7 @@ describe('checkpoints across a reload', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('a run on picked model files resumes after a reload: the files come back from the browser\'s model cache', async () => {
+  it('a run on picked model files resumes after a reload: from the browser\'s model cache, or from the same files picked again', async () => {
     // A browser of its own: no checkpoints of the other tests, and nothing of the picked files in memory after the reload.
     const own = await launch({ width: 1280, height: 800 });
     try {
@@ -148,7 +148,23 @@ describe('checkpoints across a reload', () => {
       expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
       expect(await p.getByLabel('Pretrained model').inputValue()).toBe('files:3 files');
       // No error anywhere (the software-adapter notice is a warning the CI machine always shows).
-      expect((await p.getByRole('alert').allTextContents()).filter((t) => !t.includes('software adapter'))).toEqual([]);
+      const errors = async () => (await p.getByRole('alert').allTextContents()).filter((t) => !t.includes('software adapter'));
+      expect(await errors()).toEqual([]);
+
+      // With the cache cleared, Resume says what to do, and does it once the same files are dropped again.
+      await p.reload();
+      await expect.poll(() => savedSteps(p), { timeout: 30_000 }).not.toEqual([]);
+      await p.evaluate(() => caches.delete('dynrank-models'));
+      const earlier = (await savedSteps(p)).find((s) => s < 12)!;
+      await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+      await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
+      await expect.poll(async () => (await errors()).join('\n'), { timeout: 30_000 }).toContain('drop the same files again, then press Resume');
+      await p.getByRole('button', { name: 'Files', exact: true }).click();
+      await p.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(MODEL_DIR, f)));
+      await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
+      await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
+      await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+      expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${earlier}`);
     } finally {
       await own.close();
     }

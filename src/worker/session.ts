@@ -21,7 +21,7 @@ import { buildExport } from './exporter';
 import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoints, putCheckpoint, putData, type CheckpointRecord } from './checkpointStore';
 import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
 import { describeData, scheduleTargets } from './runInfo';
-import { modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
+import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
 import { loadFiles } from './droppedFiles';
 import { browserCache } from '../models/browserCache';
 import { estimateMemory } from '../train/memory';
@@ -43,6 +43,8 @@ interface Run {
   /** What a checkpoint records about the run, so a resume rebuilds the same one. */
   id: { runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; settings: RunSettings };
   history: HistoryData;
+  /** The person was told that the dropped model files could not be stored with the checkpoints. */
+  warnedUnstored?: boolean;
 }
 
 /** Validation items evaluated at most (and at most 16 batches beyond 64 items), so the page answers quickly. */
@@ -174,15 +176,18 @@ export class Session {
   private async resumeCheckpoint(id: string): Promise<void> {
     const rec = await getCheckpoint(id);
     if (!rec) throw new DataError('NoRows', '', 'That checkpoint is gone (deleted, or the browser cleared the site data).');
-    let ref = rec.modelRef;
+    let modelId: string;
+    const ref = rec.modelRef;
     if (ref.kind === 'files') {
       const cache = browserCache();
       const files = cache ? await loadFiles(ref, cache) : null;
-      if (!files) throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}) that the browser no longer keeps; drop them again and start a new run.`);
-      ref = files;
+      // Not in the cache: the same files dropped again since the reload serve as well.
+      if (files) modelId = registerModel(files);
+      else if (isRegistered(modelIdOf(ref))) modelId = modelIdOf(ref);
+      else throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same files again, then press Resume.`);
+    } else {
+      modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
     }
-    const modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
-    // The restored files are the ones already stored: a later checkpoint records the same key without storing again.
     let text: string | undefined;
     if (rec.dataKey) text = await getData(rec.dataKey);
     else {
@@ -268,9 +273,14 @@ export class Session {
     try {
       const { runId, runName, modelId, data, dataKey, settings } = r.id;
       const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
+      const modelRef = await savedRefOf(modelId);
+      if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
+        r.warnedUnstored = true;
+        this.post({ type: 'error', area: 'training', code: 'ModelNotStored', message: `The dropped model files (${modelRef.name}) could not be kept with the checkpoints (is the browser's storage full?): after a reload, drop the same files again before you press Resume.` });
+      }
       await putCheckpoint({
         id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
-        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef: await savedRefOf(modelId), dataKey,
+        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef, dataKey,
         history: r.history, data: bytes,
       });
       await this.postCheckpoints();
