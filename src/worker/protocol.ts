@@ -21,6 +21,8 @@ export interface RunSettings {
   batch: number;
   seq: number;
   steps: number;
+  /** Passes over the training split: when set, it decides the step count instead of `steps` (absent in older saves). */
+  epochs?: number | null;
   seed: number;
   pruneInterval: number;
   /** DEM regulariser weight. */

@@ -1,8 +1,19 @@
-// Facts about a run for the page: the budget schedule's target per step and a one-line description of the data.
+// Facts about a run for the page: its trainer config, the budget schedule's target per step and a one-line
+// description of the data.
 
 import { planStep } from '../peft/schedule';
-import type { PreparedData } from '../train/run';
+import { DEFAULT_RUN, type PreparedData, type RunConfig } from '../train/run';
 import type { Trainer } from '../train/trainer';
+import type { RunSettings } from './protocol';
+
+/** The trainer's config for the page's settings: epochs, when set, decide the step count from the data's size. */
+export function runConfig(s: RunSettings): RunConfig {
+  return {
+    ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, alpha: s.alpha ?? undefined,
+    dropout: s.dropout, targets: s.targets, steps: s.epochs ? undefined : s.steps, epochs: s.epochs ?? undefined, batch: s.batch,
+    seq: s.seq, lr: s.lr ?? undefined, seed: s.seed, pruneInterval: s.pruneInterval, eta: s.eta, logEvery: 1,
+  };
+}
 
 /**
  * Target live components after each step 0..steps: the budget schedule b(t) summed over modules for dynamic rank

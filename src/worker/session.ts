@@ -20,7 +20,7 @@ import { describeError } from './errors';
 import { buildExport } from './exporter';
 import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoints, putCheckpoint, putData, type CheckpointRecord } from './checkpointStore';
 import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
-import { describeData, scheduleTargets } from './runInfo';
+import { describeData, runConfig, scheduleTargets } from './runInfo';
 import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
 import { loadFiles } from './droppedFiles';
 import { browserCache } from '../models/browserCache';
@@ -361,14 +361,6 @@ export class Session {
     const out = await buildExport(r.trainer, r.model, r.targets);
     this.post({ type: 'exported', ...out }, [out.zip.buffer, out.merged.buffer]);
   }
-}
-
-function runConfig(s: RunSettings): RunConfig {
-  return {
-    ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, alpha: s.alpha ?? undefined,
-    dropout: s.dropout, targets: s.targets, steps: s.steps, batch: s.batch, seq: s.seq, lr: s.lr ?? undefined, seed: s.seed,
-    pruneInterval: s.pruneInterval, eta: s.eta, logEvery: 1,
-  };
 }
 
 function countLabels(text: string, fileName: string, seed: number): number {

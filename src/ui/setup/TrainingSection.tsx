@@ -14,9 +14,12 @@ export function TrainingSection() {
     <fieldset className="group">
       <legend>Training</legend>
       <div className="grid2">
+        <NumberField label="Steps" value={s.steps} integer min={1} max={1_000_000} disabled={!!s.epochs}
+          hint={s.epochs ? 'Set by the epochs' : undefined} onChange={set('steps')} />
+        <NumberField label="Epochs" value={s.epochs ?? null} integer min={1} max={10_000} placeholder="off: use steps"
+          hint="Passes over the data; set, they decide the steps" onChange={(v) => setSettings({ epochs: v })} />
         <NumberField label="Learning rate" value={s.lr} min={1e-7} max={1} placeholder={`auto (${sci(defaultLr(s.method))})`}
           onChange={(v) => setSettings({ lr: v })} />
-        <NumberField label="Steps" value={s.steps} integer min={1} max={1_000_000} onChange={set('steps')} />
         <NumberField label="Batch size" value={s.batch} integer min={1} max={512} onChange={set('batch')} />
         <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} onChange={set('seq')} />
         <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} onChange={set('seed')} />
