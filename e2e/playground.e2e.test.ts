@@ -180,6 +180,30 @@ describe('playground page', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('trains for a number of epochs: the step count follows from the training split', async () => {
+    if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
+    await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+    const text = Array.from({ length: 40 }, (_, i) => `Line ${i}: the committee met on Tuesday and agreed to meet again next week.`).join('\n');
+    await page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)').setInputFiles({ name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('Line 0');
+    await setNumber(page, 'Batch size', 4);
+    await setNumber(page, 'Sequence length', 32);
+    await setNumber(page, 'Epochs', 2);
+    expect(await page.getByLabel('Steps', { exact: true }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: /Start training|Train again/ }).click();
+    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 500 }).toBe('Done');
+    const run = (await page.getByRole('region', { name: 'Run' }).textContent()) ?? '';
+    const windows = Number(/([\d,]+) training and/.exec(run)?.[1].replace(/,/g, ''));
+    expect(windows).toBeGreaterThan(4);
+    const steps = 2 * Math.ceil(windows / 4);
+    expect(run).toContain(`step ${steps} / ${steps}`);
+    // Back to steps for the tests after this one.
+    await page.getByLabel('Epochs', { exact: true }).fill('');
+    expect(await page.getByLabel('Steps', { exact: true }).isDisabled()).toBe(false);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('falls back to the CPU backend with a visible explanation and still trains', async () => {
     const cpuPage = await browser.newPage();
     cpuPage.on('pageerror', (e) => pageErrors.push(e.message));
