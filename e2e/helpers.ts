@@ -1,5 +1,6 @@
 // Shared steps of the browser tests: number fields, opening the bundled gpt2-tiny demo, a short dynamic-rank run.
 
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
 
@@ -7,6 +8,15 @@ export async function setNumber(page: Page, label: string, value: number): Promi
   const input = page.getByLabel(label, { exact: true });
   await input.fill(String(value));
   await expect.poll(() => input.inputValue()).toBe(String(value));
+}
+
+/** The bundled gpt2-tiny's folder, whose files the tests pick as a model of their own. */
+export const GPT2_TINY_DIR = join(import.meta.dirname, '..', 'public', 'models', 'gpt2-tiny');
+
+/** Loads gpt2-tiny as picked files (the set-up panel's Files source); its model id is then "files:3 files". */
+export async function pickGpt2TinyFiles(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Files', exact: true }).click();
+  await page.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(GPT2_TINY_DIR, f)));
 }
 
 /**

@@ -7,15 +7,10 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch } from './setup/chromium';
+import { GPT2_TINY_DIR, pickGpt2TinyFiles, setNumber } from './helpers';
 
-const MODEL_DIR = join(import.meta.dirname, '..', 'public', 'models', 'gpt2-tiny');
+const MODEL_DIR = GPT2_TINY_DIR;
 const HUB = 'http://hub.test';
-
-async function setNumber(page: Page, label: string, value: number): Promise<void> {
-  const input = page.getByLabel(label, { exact: true });
-  await input.fill(String(value));
-  await expect.poll(() => input.inputValue()).toBe(String(value));
-}
 
 describe('model sources', () => {
   let browser: BrowserContext;
@@ -73,8 +68,7 @@ describe('model sources', () => {
     await expect.poll(async () => (await modelAlerts()).join('\n'), { timeout: 30_000 }).toContain('is not a Hugging Face model id');
     expect(await picked()).toBe('hub:acme/gpt2-tiny');
 
-    await page.getByRole('button', { name: 'Files', exact: true }).click();
-    await page.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(MODEL_DIR, f)));
+    await pickGpt2TinyFiles(page);
     await expect.poll(picked, { timeout: 60_000 }).toBe('files:3 files');
     await expect.poll(arch, { timeout: 60_000 }).toContain('Layers2');
     expect(pageErrors).toEqual([]);

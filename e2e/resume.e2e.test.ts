@@ -2,19 +2,12 @@
 // page is reloaded mid-run, the saved checkpoint is listed, and Resume continues the same run from its step (not from
 // 0) to the end, with the loss history and the heatmap carried over.
 
-import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch } from './setup/chromium';
+import { pickGpt2TinyFiles, setNumber } from './helpers';
 
 const MODULES = 8, BUDGET = 2, STEPS = 20;
-const MODEL_DIR = join(import.meta.dirname, '..', 'public', 'models', 'gpt2-tiny');
-
-async function setNumber(page: Page, label: string, value: number): Promise<void> {
-  const input = page.getByLabel(label, { exact: true });
-  await input.fill(String(value));
-  await expect.poll(() => input.inputValue()).toBe(String(value));
-}
 
 const savedSteps = (page: Page) => page.getByRole('list', { name: 'Checkpoints' }).locator('li')
   .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
@@ -124,8 +117,7 @@ describe('checkpoints across a reload', () => {
       const p = await own.newPage();
       p.on('pageerror', (e) => pageErrors.push(e.message));
       await p.goto(inject('baseUrl'));
-      await p.getByRole('button', { name: 'Files', exact: true }).click();
-      await p.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(MODEL_DIR, f)));
+      await pickGpt2TinyFiles(p);
       await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
       await expect.poll(() => p.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
       await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
@@ -159,8 +151,7 @@ describe('checkpoints across a reload', () => {
       await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
       await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
       await expect.poll(async () => (await errors()).join('\n'), { timeout: 30_000 }).toContain('drop the same files again, then press Resume');
-      await p.getByRole('button', { name: 'Files', exact: true }).click();
-      await p.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(MODEL_DIR, f)));
+      await pickGpt2TinyFiles(p);
       await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
       await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
       await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');

@@ -45,7 +45,7 @@ export function registerModel(ref: ModelRef, onProgress?: (p: Progress) => void)
 }
 
 /** Whether model `id` was registered in this worker (a hub, URL or files model added since it started). */
-export const isRegistered = (id: string): boolean => sources.has(id) && refs.has(id);
+export const isRegistered = (id: string): boolean => refs.has(id);
 
 /** The picker's label for a model that is not one of the bundled ones. */
 export function modelLabel(ref: ModelRef): string {
