@@ -120,8 +120,11 @@ export type Command =
   | { type: 'classify'; text: string }
   | { type: 'evaluate' }
   | { type: 'export' }
-  /** Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook). */
-  | { type: 'debugLoseDevice' };
+  /**
+   * Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook): now,
+   * or inside the next checkpoint, where a loss cuts a readback short.
+   */
+  | { type: 'debugLoseDevice'; during?: 'checkpoint' };
 
 /** Which part of the page an error belongs to, so it is shown next to what the person can change. */
 export type ErrorArea = 'engine' | 'model' | 'data' | 'settings' | 'training' | 'try' | 'export';

@@ -69,6 +69,8 @@ export class Session {
   /** Set when the device is lost mid-run: the run to continue from its newest checkpoint on a new device. */
   private recoverRunId: string | null = null;
   private stopRequested = false;
+  /** Test hook: destroy the device at the start of the next checkpoint. */
+  private loseAtCheckpoint = false;
 
   constructor(private readonly post: Post, private readonly pref: BackendPreference) {}
 
@@ -76,7 +78,8 @@ export class Session {
   interrupt(cmd: Command): boolean {
     // The fault-injection switch (?debug) must hit a running loop, so it is not queued either.
     if (cmd.type === 'debugLoseDevice') {
-      this.engine?.ctx?.device.destroy();
+      if (cmd.during === 'checkpoint') this.loseAtCheckpoint = true;
+      else this.engine?.ctx?.device.destroy();
       return true;
     }
     if (cmd.type === 'pause') this.pauseRequested = true;
@@ -114,20 +117,37 @@ export class Session {
     this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `${reason} Continuing from the last checkpoint on a new device…` });
   }
 
-  /** After a device loss during training: the run's newest checkpoint, resumed on a new device. */
+  /**
+   * After a device loss during training: the run's newest checkpoint, resumed on a new device. A loss during the
+   * resumed run is recovered the same way, unless the device is lost again before a newer checkpoint was saved
+   * twice in a row (a device that cannot hold the run, where retrying would loop forever).
+   */
   private async recover(): Promise<void> {
-    const runId = this.recoverRunId;
-    this.recoverRunId = null;
-    const latest = (await listCheckpoints()).find((c) => c.runId === runId);
-    if (!latest) {
-      this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: 'No checkpoint of this run had been saved yet. Press Start to train again on a new device.' });
-      return;
-    }
-    try {
-      await this.resumeCheckpoint(latest.id);
-    } catch (e) {
-      this.setPhase('stopped');
-      this.post({ type: 'error', ...describeError(e, 'engine') });
+    let from = -1, stuck = 0;
+    while (this.recoverRunId) {
+      const runId = this.recoverRunId;
+      this.recoverRunId = null;
+      const latest = (await listCheckpoints()).find((c) => c.runId === runId);
+      if (!latest) {
+        this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: 'No checkpoint of this run had been saved yet. Press Start to train again on a new device.' });
+        return;
+      }
+      stuck = latest.step === from ? stuck + 1 : 0;
+      if (stuck >= 2) {
+        this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `The GPU device was lost again before training got past step ${latest.step}. Close other GPU-heavy tabs or lower the batch size, then press Resume on the checkpoint at step ${latest.step}.` });
+        return;
+      }
+      from = latest.step;
+      try {
+        await this.resumeCheckpoint(latest.id);
+      } catch (e) {
+        this.setPhase('stopped');
+        if (e instanceof Error && e.name === 'DeviceLostError' && this.run) {
+          if (!this.recoverRunId) this.markRecovery(e.message);
+        } else {
+          this.post({ type: 'error', ...describeError(e, 'engine') });
+        }
+      }
     }
   }
 
@@ -268,10 +288,14 @@ export class Session {
     }
   }
 
-  /** Saves the run's state to IndexedDB; a failure is reported but does not stop training. */
+  /** Saves the run's state to IndexedDB; a failure is reported but does not stop training (a lost device does). */
   private async checkpoint(r: Run): Promise<void> {
     try {
       const { runId, runName, modelId, data, dataKey, settings } = r.id;
+      if (this.loseAtCheckpoint) {
+        this.loseAtCheckpoint = false;
+        this.engine?.ctx?.device.destroy();
+      }
       const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
       const modelRef = await savedRefOf(modelId);
       if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
@@ -285,6 +309,8 @@ export class Session {
       });
       await this.postCheckpoints();
     } catch (e) {
+      // A checkpoint cut short by a device loss is part of that loss: the recovery path reports it, once.
+      if (e instanceof Error && e.name === 'DeviceLostError') throw e;
       this.post({ type: 'error', area: 'training', code: 'CheckpointFailed', message: `The checkpoint at step ${r.trainer.step} could not be saved: ${(e as Error).message}` });
     }
   }
