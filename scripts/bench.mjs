@@ -33,7 +33,8 @@ if (!(ldconfig.status === 0 && /libvulkan\.so\.1\b/.test(ldconfig.stdout)) && ex
   process.env.LD_LIBRARY_PATH = ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
 }
 
-const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS } = await tsImport('../src/bench/plan.ts', import.meta.url);
+const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS } = await tsImport('../src/bench/plan.ts', import.meta.url);
+const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
 const { renderReport, adapterSlug } = await tsImport('../src/bench/report.ts', import.meta.url);
 const { CHROMIUM_ARGS, findChromium } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
 
@@ -62,13 +63,20 @@ const gptTf = (backend, variant) => ({ section: 'peers', name: `gpt-tfjs-${backe
 const gptJax = (device, variant) => ({ section: 'peers', name: `gpt-jax-${device}-${variant}`, page: '/gpt_jax.html', fn: 'runGpt',
   args: [{ device, variant, useJit: true, embed: 'onehot', warmup: 3, steps: 10 }], put: (r) => { (run.peers.gpt[`jax-${device}`] ??= {})[variant] = r; } });
 const eng = (name, job, put) => ({ section: 'engine', name: `engine-${name}`, page: '/bench/engine.html', fn: 'runEngine', args: [job], put });
-const engMM = (r) => { if (r.adapter) run.adapters.page = r.adapter; run.engine.matmul.push(...(r.matmul ?? [])); if (r.error) run.engine.error = r.error; };
+// Ours and jax-js (the fastest WebGPU peer) share a page and take turns (src/bench/matmul.ts pairedMatmul): the
+// machine's speed drifts too much between pages minutes apart to settle which is faster.
+const engPaired = (r) => {
+  if (r.adapter) run.adapters.page = r.adapter;
+  if (r.error) run.engine.error = r.error;
+  const jax = (run.peers.mm['jax-webgpu'] ??= { kind: 'jax', device: 'webgpu', paired: true, version: JAX_VERSION, results: [] });
+  for (const p of r.paired ?? []) { run.engine.matmul.push(p.ours); jax.results.push('error' in p.peer ? p.peer : { ...p.peer, err: { maxAbs: p.peer.maxAbsErr } }); }
+  if (r.error) jax.error = r.error;
+};
 const items = [
-  eng('mm', { kind: 'matmul', shapes: PEER_SHAPES }, engMM),
-  eng('mm-gpt2', { kind: 'matmul', shapes: GPT2_SMALL_SHAPES, opts: { minOps: 1 } }, engMM),
+  eng('mm-paired-jax', { kind: 'matmulPaired', shapes: PEER_SHAPES, rounds: MM_ROUNDS }, engPaired),
+  eng('mm-paired-jax-gpt2', { kind: 'matmulPaired', shapes: GPT2_SMALL_SHAPES, rounds: MM_ROUNDS, opts: { minOps: 1 } }, engPaired),
   mm('tfjs-webgpu', 'tfjs', { backend: 'webgpu' }, PEER_SHAPES),
   mm('ort-webgpu-gpuio', 'ort', { ep: 'webgpu', gpuio: true }, PEER_SHAPES),
-  mm('jax-webgpu', 'jax', { device: 'webgpu' }, [...PEER_SHAPES, ...GPT2_SMALL_SHAPES]),
   mm('tfjs-webgl', 'tfjs', { backend: 'webgl' }, PEER_SHAPES),
   mm('jax-wasm', 'jax', { device: 'wasm' }, PEER_SHAPES),
   ...PAGE_STEPS.map((p) => eng(`step-${p.variant.split(' ')[0]}-${Math.round(p.liveFraction * 100)}`, { kind: 'step', ...p },

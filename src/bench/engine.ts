@@ -17,7 +17,7 @@ import { estimateMemory } from '../train/memory';
 import { taskFor, type HostBatch } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 
-export { benchMatmul, type MatmulOptions, type MatmulResult } from './matmul';
+export { benchMatmul, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult } from './matmul';
 
 /** The peers' model (shared/peers): n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8, tied embeddings. */
 const PEER = { V: 1024, C: 64, L: 2, H: 2, T: 64, B: 8 };

@@ -5,16 +5,21 @@
 import { GpuBackend } from '../gpu/backend';
 import { GpuContext } from '../gpu/context';
 import { acquireDevice, browserGpu } from '../gpu/device';
-import { benchMatmul, benchStep, type MatmulOptions, type MatmulResult, type StepResult, type StepVariant } from './engine';
+import { benchMatmul, benchStep, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult, type StepResult, type StepVariant } from './engine';
+import { jaxWebGpu } from './jaxPeer';
+import { engineContender, type ContenderFactory } from './matmul';
 
 export type EngineJob =
   | { kind: 'matmul'; shapes: [number, number, number][]; reps?: number; opts?: MatmulOptions }
+  /** Ours and jax-js timed alternately in this page (pairedMatmul). */
+  | { kind: 'matmulPaired'; shapes: [number, number, number][]; rounds?: number; opts?: MatmulOptions }
   | { kind: 'step'; variant: StepVariant; liveFraction?: number; steps?: number; warmup?: number };
 
 export interface EngineReply {
   adapter?: GpuContext['info'];
   crossOriginIsolated: boolean;
   matmul?: MatmulResult[];
+  paired?: PairedResult[];
   step?: StepResult;
   error?: string;
 }
@@ -27,6 +32,11 @@ async function runEngine(job: EngineJob): Promise<EngineReply> {
     reply.adapter = ctx.info;
     const be = new GpuBackend(ctx);
     if (job.kind === 'matmul') reply.matmul = await benchMatmul(be, job.shapes, job.reps ?? 3, job.opts ?? {});
+    else if (job.kind === 'matmulPaired') {
+      // Without jax-js the engine's timings still come back, with the peer's error at every shape.
+      const peer = await jaxWebGpu().catch((e: unknown): ContenderFactory => () => Promise.reject(e));
+      reply.paired = await pairedMatmul(engineContender(be), peer, job.shapes, job.rounds ?? 5, () => job.opts ?? {});
+    }
     else reply.step = await benchStep(be, job.variant, job.liveFraction ?? 1, job.steps ?? 10, { warmup: job.warmup ?? 3 });
   } catch (e) {
     reply.error = String((e as Error)?.stack ?? e).slice(0, 1500);

@@ -7,6 +7,8 @@ import type { StepVariant } from './engine';
 export const PEER_SHAPES: [number, number, number][] = [[512, 64, 192], [512, 64, 256], [512, 256, 64], [512, 64, 1024], [512, 512, 512]];
 /** GPT-2-small widths at 512 tokens: attn c_proj, c_attn, mlp c_fc. One op already lasts > 1 s on SwiftShader. */
 export const GPT2_SMALL_SHAPES: [number, number, number][] = [[512, 768, 768], [512, 768, 2304], [512, 768, 3072]];
+/** Timings per contender in the paired ours-vs-jax-js matmul comparison (src/bench/matmul.ts pairedMatmul). */
+export const MM_ROUNDS = 5;
 export const shapeKey = ([M, K, N]: [number, number, number]): string => `${M}x${K}x${N}`;
 
 export interface StepPlan { variant: StepVariant; liveFraction: number; warmup: number; steps: number }

@@ -88,6 +88,17 @@ describe('bench report', () => {
     expect(md).not.toContain('| 512x768x768');
   });
 
+  it('labels jax-js timed in turns with ours and lists the ratio of every round', () => {
+    const run = fakeRun();
+    run.engine.matmul = [{ shape: '512x64x192', ms: 4, gflops: 2.2, rounds: [2.0, 2.2, 2.4] }];
+    run.peers.mm['jax-webgpu'] = { paired: true, results: [{ shape: '512x64x192', ms: 5, gflops: 2.1, rounds: [2.0, 2.0, 2.0] }] };
+    const m = renderReport(run);
+    expect(m).toContain('| jax-js webgpu (same page, in turns) |');
+    expect(m).toContain('take turns, one timing each per round, 3 rounds');
+    expect(m).toContain('Ours / jax-js GFLOP/s, round by round: 512x64x192 1.00, 1.10, 1.20 (median 1.10).');
+    expect(m.split('\n').find((l) => l.startsWith('| 512x64x192'))).toContain('met (jax-js webgpu 2.10)');
+  });
+
   it('reports step ms with tokens/s and both step targets', () => {
     expect(line('| full fine-tuning')).toBe('| full fine-tuning | **400** (1280 tok/s) | **452** (1133 tok/s) | < jax-js webgpu full (452 ms) | met |');
     expect(line('| LoRA r=8 on c_attn')).toMatch(/≤ 0\.5 × jax-js webgpu LoRA \(405 ms\) \| missed \|$/);

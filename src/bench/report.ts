@@ -1,14 +1,15 @@
 // Turns one `npm run bench` run (scripts/bench.mjs) into the markdown report: one table per section, each with its
 // target column (met / missed / n/a). Pure functions, so the targets' logic is unit-tested (report.test.ts).
 
-import type { MatmulResult } from './matmul';
+import { median, type MatmulResult } from './matmul';
 import type { StepResult } from './engine';
 import { GPT2_SMALL_SHAPES, PEER_SHAPES, shapeKey } from './plan';
 
 export interface AdapterInfo { vendor: string; architecture: string; description?: string; isFallback?: boolean }
 /** One shape of the peers' runMM reply (bench/peers/www/mm_bench.js). */
-export interface PeerMatmul { shape: string; ms?: number; gflops?: number; error?: string; err?: { maxAbs: number } }
-export interface PeerMatmulRun { results?: PeerMatmul[]; error?: string }
+export interface PeerMatmul { shape: string; ms?: number; gflops?: number; error?: string; err?: { maxAbs: number }; rounds?: number[] }
+/** `paired`: timed in our engine's page, alternating with ours (src/bench/matmul.ts pairedMatmul). */
+export interface PeerMatmulRun { results?: PeerMatmul[]; error?: string; paired?: boolean; version?: string }
 /** The peers' runGpt reply (gpt_tf.js / gpt_jax.js). */
 export interface PeerStep { stepMs?: { median: number; min: number; max: number; n: number }; firstStepMs?: number; losses?: number[]; error?: string }
 export interface NodeSection { runtime?: string; adapter?: AdapterInfo; matmul?: MatmulResult[]; steps?: StepResult[]; error?: string }
@@ -66,7 +67,9 @@ function maxErrors(run: BenchRun): string {
 
 export function matmulSection(run: BenchRun): string {
   const peerNames = Object.keys(MM_NAMES).filter((n) => run.peers.mm[n]);
-  const head = ['M×K×N', 'ours (page)', ...peerNames.map((n) => MM_NAMES[n]), 'target: ours ≥ fastest WebGPU peer'];
+  const paired = run.peers.mm['jax-webgpu']?.paired === true;
+  const label = (n: string) => (n === 'jax-webgpu' && paired ? `${MM_NAMES[n]} (same page, in turns)` : MM_NAMES[n]);
+  const head = ['M×K×N', 'ours (page)', ...peerNames.map(label), 'target: ours ≥ fastest WebGPU peer'];
   const rows = [...PEER_SHAPES, ...GPT2_SMALL_SHAPES].map(shapeKey).flatMap((shape) => {
     const ours = run.engine.matmul.find((m) => m.shape === shape);
     const peers = Object.fromEntries(peerNames.map((n) => [n, peerShape(run.peers.mm[n], shape)?.gflops]));
@@ -77,14 +80,25 @@ export function matmulSection(run: BenchRun): string {
   });
   const errors = [...Object.entries(run.peers.mm).flatMap(([n, r]) => [r.error, ...(r.results ?? []).map((x) => x.error)].filter(Boolean).map((e) => `${n}: ${String(e).slice(0, 200)}`)),
     ...(run.engine.error ? [`ours: ${run.engine.error.slice(0, 300)}`] : [])];
+  const jax = run.peers.mm['jax-webgpu']?.results ?? [];
+  const ratios = [...PEER_SHAPES, ...GPT2_SMALL_SHAPES].map(shapeKey).flatMap((shape) => {
+    const o = run.engine.matmul.find((m) => m.shape === shape)?.rounds, j = jax.find((m) => m.shape === shape)?.rounds;
+    if (!o || !j || o.length !== j.length) return [];
+    const r = o.map((g, i) => g / j[i]);
+    return [`${shape} ${r.map((x) => x.toFixed(2)).join(', ')} (median ${median(r).toFixed(2)})`];
+  });
   return [
-    '### Matmul GFLOP/s (median ms per matmul), same page, same adapter', '',
+    '### Matmul GFLOP/s (median ms per matmul), same adapter', '',
     table([head, ...rows]), '',
     'Every contender is timed the same way (bench/peers/www/mm_bench.js, shared/peers/RESULTS.md §3): inputs on the device, ' +
       'matmuls back to back in groups of up to 16 with one sync per group (ours: one submission per group), ≥ 0.3 s warm-up, ' +
-      'each timing ≥ 1 s (at the GPT-2-small widths one matmul already lasts longer, so a timing may hold a single matmul), ' +
-      '3 timings, median. Only jax-js, the fastest WebGPU peer at the peers\' shapes, also runs the GPT-2-small widths ' +
-      '(tfjs and ORT would add about 5 minutes).',
+      'each timing ≥ 1 s (at the GPT-2-small widths one matmul already lasts longer, so a timing may hold a single matmul), median. ' +
+      (paired
+        ? `Ours and jax-js, the fastest WebGPU peer, run in one page and take turns, one timing each per round, ${run.engine.matmul[0]?.rounds?.length ?? '?'} ` +
+          'rounds, the order swapped every round: the machine\'s speed drifts by 20-40% over minutes, so only timings taken side by side ' +
+          'can settle a 10% difference. tfjs and ORT run in the peers\' own page, 3 timings, at the peers\' shapes only.'
+        : '3 timings. Only jax-js, the fastest WebGPU peer at the peers\' shapes, also runs the GPT-2-small widths.'),
+    ...(ratios.length ? ['', `Ours / jax-js GFLOP/s, round by round: ${ratios.join('; ')}.`] : []),
     '', `Max abs error of each contender's first result against a JS matmul: ${maxErrors(run)}.`,
     ...errors.map((e) => `- error: ${e}`),
   ].join('\n');
