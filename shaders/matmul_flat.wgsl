@@ -1,7 +1,10 @@
 // Barrier-free matmul for CPU-emulated adapters (SwiftShader), with the same bindings, Params and result as
-// matmul.wgsl (both in matmul_common.wgsl). Each invocation reads its operands straight from storage and keeps a 4x8
+// matmul.wgsl (both in matmul_common.wgsl). Each invocation reads its operands straight from storage and keeps an 8x8
 // output block in registers: no workgroup memory and no barriers, which under emulation suspend and resume every
-// invocation of a workgroup.
+// invocation of a workgroup. The emulator runs 4 invocations as the lanes of one SIMD register and turns every load
+// whose index depends on the invocation into a 4-lane gather, its dearest operation; an 8x8 block needs 16 gathers per
+// 64 FMAs where a 4x8 block needs 12 per 32 (measured in the page against jax-js: 1.1-1.6x its GFLOP/s with 8x8,
+// 0.9-1.1x with 4x8 or 4x4). The accumulators no longer fit the host's vector registers, but spills hit L1.
 // The placeholders are either literals (one pipeline per shape: the emulator's compiler then folds every index and
 // bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
 // consecutive row blocks; grid (ceil(blocks/64), 1, batch).
@@ -11,7 +14,7 @@
 fn dim_m() -> u32 { return {{M}}; }
 fn dim_k() -> u32 { return {{K}}; }
 fn dim_n() -> u32 { return {{N}}; }
-fn row_blocks() -> u32 { return (dim_m() + 3u) / 4u; }
+fn row_blocks() -> u32 { return (dim_m() + 7u) / 8u; }
 
 fn ld_a(base: u32, m: u32, k: u32) -> f32 {
   if ({{TA}}) { return a[base + k * dim_m() + m]; }
@@ -23,8 +26,8 @@ fn ld_b(base: u32, k: u32, n: u32) -> f32 {
   return b[base + k * dim_n() + n];
 }
 
-// One k of the 4x8 block: rows r, columns c (first four) and d (last four).
-fn kstep(acc: ptr<function, array<vec4<f32>, 8>>, ba: u32, bb: u32, r: vec4<u32>, c: vec4<u32>, d: vec4<u32>, k: u32) {
+// One k of the 8x8 block: rows r (first four) and s (last four), columns c (first four) and d (last four).
+fn kstep(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, bb: u32, r: vec4<u32>, s: vec4<u32>, c: vec4<u32>, d: vec4<u32>, k: u32) {
   let x = vec4<f32>(ld_a(ba, r.x, k), ld_a(ba, r.y, k), ld_a(ba, r.z, k), ld_a(ba, r.w, k));
   let y = vec4<f32>(ld_b(bb, k, c.x), ld_b(bb, k, c.y), ld_b(bb, k, c.z), ld_b(bb, k, c.w));
   let w = vec4<f32>(ld_b(bb, k, d.x), ld_b(bb, k, d.y), ld_b(bb, k, d.z), ld_b(bb, k, d.w));
@@ -36,40 +39,51 @@ fn kstep(acc: ptr<function, array<vec4<f32>, 8>>, ba: u32, bb: u32, r: vec4<u32>
   (*acc)[5] += x.y * w;
   (*acc)[6] += x.z * w;
   (*acc)[7] += x.w * w;
+  let v = vec4<f32>(ld_a(ba, s.x, k), ld_a(ba, s.y, k), ld_a(ba, s.z, k), ld_a(ba, s.w, k));
+  (*acc)[8] += v.x * y;
+  (*acc)[9] += v.y * y;
+  (*acc)[10] += v.z * y;
+  (*acc)[11] += v.w * y;
+  (*acc)[12] += v.x * w;
+  (*acc)[13] += v.y * w;
+  (*acc)[14] += v.z * w;
+  (*acc)[15] += v.w * w;
 }
 
-// acc[i] holds row i's first four columns, acc[i + 4] its last four. Rows and columns past the edge are clamped for
-// the loads (so they stay in bounds) and skipped by the store.
-fn flat_block(blk: u32, z: u32) -> array<vec4<f32>, 8> {
-  let r0 = (blk % row_blocks()) * 4u;
+// acc[(i / 4) * 8 + i % 4] holds row i's first four columns, the entry 4 further on its last four. Rows and columns
+// past the edge are clamped for the loads (so they stay in bounds) and skipped by the store.
+fn flat_block(blk: u32, z: u32) -> array<vec4<f32>, 16> {
+  let r0 = (blk % row_blocks()) * 8u;
   let c0 = (blk / row_blocks()) * 8u;
   let r = min(vec4<u32>(r0, r0 + 1u, r0 + 2u, r0 + 3u), vec4<u32>(dim_m() - 1u));
+  let s = min(vec4<u32>(r0 + 4u, r0 + 5u, r0 + 6u, r0 + 7u), vec4<u32>(dim_m() - 1u));
   let c = min(vec4<u32>(c0, c0 + 1u, c0 + 2u, c0 + 3u), vec4<u32>(dim_n() - 1u));
   let d = min(vec4<u32>(c0 + 4u, c0 + 5u, c0 + 6u, c0 + 7u), vec4<u32>(dim_n() - 1u));
   let ba = z * {{SA}};
   let bb = z * {{SB}};
-  var acc: array<vec4<f32>, 8>;
+  var acc: array<vec4<f32>, 16>;
   var k = 0u;
   // Unrolled by hand: the emulator's compiler inlines calls but does not unroll loops.
   for (; k + 4u <= dim_k(); k += 4u) {
-    kstep(&acc, ba, bb, r, c, d, k);
-    kstep(&acc, ba, bb, r, c, d, k + 1u);
-    kstep(&acc, ba, bb, r, c, d, k + 2u);
-    kstep(&acc, ba, bb, r, c, d, k + 3u);
+    kstep(&acc, ba, bb, r, s, c, d, k);
+    kstep(&acc, ba, bb, r, s, c, d, k + 1u);
+    kstep(&acc, ba, bb, r, s, c, d, k + 2u);
+    kstep(&acc, ba, bb, r, s, c, d, k + 3u);
   }
-  for (; k < dim_k(); k++) { kstep(&acc, ba, bb, r, c, d, k); }
+  for (; k < dim_k(); k++) { kstep(&acc, ba, bb, r, s, c, d, k); }
   return acc;
 }
 
-fn flat_store(acc: array<vec4<f32>, 8>, bias_lo: vec4<f32>, bias_hi: vec4<f32>, blk: u32, z: u32) {
-  let r0 = (blk % row_blocks()) * 4u;
+fn flat_store(acc: array<vec4<f32>, 16>, bias_lo: vec4<f32>, bias_hi: vec4<f32>, blk: u32, z: u32) {
+  let r0 = (blk % row_blocks()) * 8u;
   let c0 = (blk / row_blocks()) * 8u;
   let base = z * {{SO}};
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < 8u; i++) {
     let row = r0 + i;
     if (row >= dim_m()) { return; }
-    let lo = p.alpha * acc[i] + bias_lo;
-    let hi = p.alpha * acc[i + 4u] + bias_hi;
+    let q = (i / 4u) * 8u + i % 4u;
+    let lo = p.alpha * acc[q] + bias_lo;
+    let hi = p.alpha * acc[q + 4u] + bias_hi;
     for (var j = 0u; j < 4u; j++) {
       if (c0 + j < dim_n()) {
         let o = base + row * dim_n() + c0 + j;
