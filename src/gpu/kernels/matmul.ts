@@ -20,7 +20,7 @@ const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
  * 64x64 ran 1.2-2x faster from 512x512 up, 14.3 vs 7.0 TFLOP/s at 4096^3, and cut GPT-2-small and BERT-base steps
  * by 8-19%, while the tiny demo models keep the small tiles that spread their few rows over more workgroups). On
  * CPU-emulated adapters (ctx.barrierFree), 'flat': shaders/matmul_flat.wgsl, barrier-free and compiled per shape,
- * 2-3x the tiled kernel's GFLOP/s on SwiftShader at the tiny GPT-2's shapes, 1.1-1.6x jax-js's. Settable for benchmarks and tests. */
+ * 2-3x the tiled kernel's GFLOP/s on SwiftShader at the tiny GPT-2's shapes, about 1.1-1.6x jax-js's. Settable for benchmarks and tests. */
 export type MatmulTiling = 'auto' | 32 | 64 | 'flat';
 let tiling: MatmulTiling = 'auto';
 export function setMatmulTiling(t: MatmulTiling): void { tiling = t; }
