@@ -119,6 +119,34 @@ describe('checkpoints across a reload', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('a device lost at every checkpoint stops with what to do instead of retrying forever, and Resume then works', async () => {
+    const p = await browser.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(`${inject('baseUrl')}/?debug`);
+    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await setNumber(p, 'Steps', 30);
+    await setNumber(p, 'Batch size', 1);
+    await setNumber(p, 'Sequence length', 16);
+    await setNumber(p, 'Checkpoint every', 2);
+    await p.getByRole('button', { name: 'Start training' }).click();
+    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+    await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+    // Lost at the next checkpoint, and again at the same one after each of two recoveries: no progress can be kept.
+    await p.evaluate(() => window.__dynrankDebug!.loseDevice('checkpoint', 3));
+    const stuck = p.getByRole('alert').filter({ hasText: 'lost again before training got past step' });
+    await expect.poll(() => stuck.count(), { timeout: 150_000, interval: 300 }).toBe(1);
+    const from = Number(/past step (\d+)/.exec((await stuck.textContent()) ?? '')?.[1]);
+    expect(await stuck.textContent()).toContain(`press Resume on the checkpoint at step ${from}`);
+    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 30_000 }).toBe('Stopped');
+    await p.getByRole('button', { name: `Resume from step ${from}`, exact: true }).first().click();
+    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+    expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 30 / 30');
+    await p.close();
+    expect(pageErrors).toEqual([]);
+  });
+
   it('a run on picked model files resumes after a reload: from the browser\'s model cache, or from the same files picked again', async () => {
     // A browser of its own: no checkpoints of the other tests, and nothing of the picked files in memory after the reload.
     const own = await launch({ width: 1280, height: 800 });

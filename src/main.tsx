@@ -15,7 +15,7 @@ declare global {
     /** Set once the start-up self-test has finished; read by the e2e suite. */
     __dynrankSelfTest?: { adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | undefined; results: SelfTestResult[]; error?: string };
     /** Test hooks, present with ?debug only. */
-    __dynrankDebug?: { loseDevice(during?: 'checkpoint'): void };
+    __dynrankDebug?: { loseDevice(during?: 'checkpoint', times?: number): void };
   }
 }
 

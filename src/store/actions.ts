@@ -158,8 +158,8 @@ export function classifyText(text: string): void {
   send({ type: 'classify', text });
 }
 
-/** Test hook (?debug): makes the worker lose its GPU device, now or during its next checkpoint. */
-export const simulateDeviceLoss = (during?: 'checkpoint') => send({ type: 'debugLoseDevice', ...(during ? { during } : {}) });
+/** Test hook (?debug): makes the worker lose its GPU device, now or during each of its next `times` checkpoints. */
+export const simulateDeviceLoss = (during?: 'checkpoint', times = 1) => send({ type: 'debugLoseDevice', ...(during ? { during, times } : {}) });
 
 export function exportRun(): void {
   clearErrors(['export']);

@@ -122,9 +122,9 @@ export type Command =
   | { type: 'export' }
   /**
    * Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook): now,
-   * or inside the next checkpoint, where a loss cuts a readback short.
+   * or inside each of the next `times` (default 1) checkpoints, where a loss cuts a readback short.
    */
-  | { type: 'debugLoseDevice'; during?: 'checkpoint' };
+  | { type: 'debugLoseDevice'; during?: 'checkpoint'; times?: number };
 
 /** Which part of the page an error belongs to, so it is shown next to what the person can change. */
 export type ErrorArea = 'engine' | 'model' | 'data' | 'settings' | 'training' | 'try' | 'export';

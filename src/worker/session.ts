@@ -69,8 +69,8 @@ export class Session {
   /** Set when the device is lost mid-run: the run to continue from its newest checkpoint on a new device. */
   private recoverRunId: string | null = null;
   private stopRequested = false;
-  /** Test hook: destroy the device at the start of the next checkpoint. */
-  private loseAtCheckpoint = false;
+  /** Test hook: destroy the device at the start of this many of the next checkpoints. */
+  private loseAtCheckpoints = 0;
 
   constructor(private readonly post: Post, private readonly pref: BackendPreference) {}
 
@@ -78,7 +78,7 @@ export class Session {
   interrupt(cmd: Command): boolean {
     // The fault-injection switch (?debug) must hit a running loop, so it is not queued either.
     if (cmd.type === 'debugLoseDevice') {
-      if (cmd.during === 'checkpoint') this.loseAtCheckpoint = true;
+      if (cmd.during === 'checkpoint') this.loseAtCheckpoints = cmd.times ?? 1;
       else this.engine?.ctx?.device.destroy();
       return true;
     }
@@ -292,8 +292,8 @@ export class Session {
   private async checkpoint(r: Run): Promise<void> {
     try {
       const { runId, runName, modelId, data, dataKey, settings } = r.id;
-      if (this.loseAtCheckpoint) {
-        this.loseAtCheckpoint = false;
+      if (this.loseAtCheckpoints > 0) {
+        this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
       }
       const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
