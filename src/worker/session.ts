@@ -102,14 +102,23 @@ export class Session {
       else if (cmd.type === 'export') await this.export();
     } catch (e) {
       const training = cmd.type === 'start' || cmd.type === 'resume' || cmd.type === 'resumeCheckpoint';
-      if (training) this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
-      if (training && this.run && e instanceof Error && e.name === 'DeviceLostError') {
-        if (!this.recoverRunId) this.markRecovery(e.message);
+      if (training) {
+        this.setPhase(this.run && this.run.trainer.step > 0 ? 'stopped' : 'idle');
+        this.trainingFailed(e, area);
       } else {
         this.post({ type: 'error', ...describeError(e, area) });
       }
     }
     if (this.recoverRunId) await this.recover();
+  }
+
+  /** A device lost mid-run becomes a recovery (reported once); any other failure is shown in `area`. */
+  private trainingFailed(e: unknown, area: ErrorArea): void {
+    if (this.run && e instanceof Error && e.name === 'DeviceLostError') {
+      if (!this.recoverRunId) this.markRecovery(e.message);
+    } else {
+      this.post({ type: 'error', ...describeError(e, area) });
+    }
   }
 
   private markRecovery(reason: string): void {
@@ -142,11 +151,7 @@ export class Session {
         await this.resumeCheckpoint(latest.id);
       } catch (e) {
         this.setPhase('stopped');
-        if (e instanceof Error && e.name === 'DeviceLostError' && this.run) {
-          if (!this.recoverRunId) this.markRecovery(e.message);
-        } else {
-          this.post({ type: 'error', ...describeError(e, 'engine') });
-        }
+        this.trainingFailed(e, 'engine');
       }
     }
   }
