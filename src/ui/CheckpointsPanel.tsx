@@ -2,7 +2,7 @@
 
 import { deleteCheckpoint, resumeFromCheckpoint } from '../store/actions';
 import { useStore } from '../store';
-import { int } from './format';
+import { clock, int } from './format';
 
 export function CheckpointsPanel() {
   const list = useStore((s) => s.checkpoints);
@@ -16,7 +16,7 @@ export function CheckpointsPanel() {
           <li key={c.id} data-step={c.step} data-run={c.runId}>
             <span className="ck-name">{c.runName}</span>
             <span className="mono">step {int(c.step)} / {int(c.totalSteps)}</span>
-            <span className="hint">{c.modelId} · {c.dataName} · {new Date(c.time).toLocaleTimeString('en-GB')}</span>
+            <span className="hint">{c.modelId} · {c.dataName} · {clock(c.time)}</span>
             <span className="ck-actions">
               <button type="button" disabled={busy} aria-label={`Resume from step ${c.step}`} onClick={() => resumeFromCheckpoint(c.id)}>Resume</button>
               <button type="button" className="link" disabled={busy} aria-label={`Delete the checkpoint at step ${c.step}`} onClick={() => deleteCheckpoint(c.id)}>Delete</button>
