@@ -6,9 +6,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { GpuBackend } from '../gpu/backend';
 import type { GpuContext } from '../gpu/context';
-import { createNodeContext } from '../gpu/node';
-import { benchMatmul, benchStep, type MatmulResult, type StepResult } from './engine';
-import { NODE_SHAPES, NODE_STEPS } from './plan';
+import { createNodeContext, nodeGpu } from '../gpu/node';
+import { benchStep, pairedMatmul, type MatmulResult, type StepResult } from './engine';
+import { jaxWebGpu } from './jaxPeer';
+import { engineContender, type ContenderFactory } from './matmul';
+import { MM_ROUNDS, NODE_SHAPES, NODE_STEPS } from './plan';
+import type { PeerMatmul } from './report';
 
 const log = (s: string) => process.stderr.write(`[bench node] ${s}\n`);
 
@@ -26,11 +29,17 @@ async function main(): Promise<void> {
   const outPath = process.argv[2] ?? 'bench/tmp/node.json';
   let adapter: GpuContext['info'] | undefined;
   const matmul: MatmulResult[] = [];
+  const jaxMatmul: PeerMatmul[] = [];
+  // As in the page: ours and jax-js in one process, taking turns. Without jax-js, ours still runs.
+  const peer = await jaxInNode().catch((e: unknown): ContenderFactory => () => Promise.reject(e));
   for (const { shapes, minOps } of NODE_SHAPES) {
-    const r = await fresh((be) => benchMatmul(be, shapes, 3, { minOps }));
+    const r = await fresh((be) => pairedMatmul(engineContender(be), peer, shapes, MM_ROUNDS, () => ({ minOps })));
     adapter = r.info;
-    for (const m of r.value) log(`matmul ${m.shape}: ${m.ms.toFixed(1)} ms, ${m.gflops.toFixed(2)} GFLOP/s`);
-    matmul.push(...r.value);
+    for (const { ours, peer: theirs } of r.value) {
+      log(`matmul ${ours.shape}: ${ours.gflops.toFixed(2)} GFLOP/s, jax-js ${'error' in theirs ? theirs.error.split('\n')[0] : theirs.gflops.toFixed(2)}`);
+      matmul.push(ours);
+      jaxMatmul.push(theirs);
+    }
   }
   const steps: StepResult[] = [];
   for (const p of NODE_STEPS) {
@@ -40,7 +49,14 @@ async function main(): Promise<void> {
   }
   log(`adapter ${JSON.stringify(adapter)}`);
   await mkdir(dirname(outPath), { recursive: true });
-  await writeFile(outPath, JSON.stringify({ runtime: 'Node + Dawn (npm webgpu 0.6.2)', adapter, matmul, steps }, null, 2));
+  await writeFile(outPath, JSON.stringify({ runtime: 'Node + Dawn (npm webgpu 0.6.2)', adapter, matmul, jaxMatmul, steps }, null, 2));
+}
+
+/** jax-js looks for WebGPU where a browser keeps it, navigator.gpu (and reads navigator.userAgent): Node's Dawn there. */
+async function jaxInNode(): Promise<ContenderFactory> {
+  const gpu = await nodeGpu();
+  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js/${process.version}` }, configurable: true });
+  return jaxWebGpu();
 }
 
 await main();

@@ -99,6 +99,21 @@ describe('bench report', () => {
     expect(m.split('\n').find((l) => l.startsWith('| 512x64x192'))).toContain('met (jax-js webgpu 2.10)');
   });
 
+  it('puts jax-js in turns with ours in the Node section, with a verdict per shape', () => {
+    const run = fakeRun();
+    run.node = {
+      adapter: { vendor: 'google', architecture: 'swiftshader' },
+      matmul: [{ shape: '512x64x192', ms: 10, gflops: 1.2, rounds: [1.2, 1.1] }, { shape: '512x64x256', ms: 20, gflops: 0.9 }],
+      jaxMatmul: [{ shape: '512x64x192', ms: 12, gflops: 1.0, rounds: [1.0, 1.1] }, { shape: '512x64x256', error: 'jax-js: no WebGPU device\nstack' }],
+      steps: [],
+    };
+    const m = renderReport(run);
+    expect(m).toContain('| M×K×N | ours, Node + Dawn | jax-js webgpu, Node (in turns) | target: ours ≥ jax-js | ours, page (above) |');
+    expect(m).toContain('| 512x64x192 | **1.20** (10.0 ms) | **1.00** (12.0 ms) | met | **3.15** (4.0 ms) |');
+    expect(m).toContain('| 512x64x256 | **0.90** (20.0 ms) | – | n/a (jax-js: no WebGPU device) |');
+    expect(m).toContain('Ours / jax-js GFLOP/s, round by round: 512x64x192 1.20, 1.00 (median 1.10).');
+  });
+
   it('reports step ms with tokens/s and both step targets', () => {
     expect(line('| full fine-tuning')).toBe('| full fine-tuning | **400** (1280 tok/s) | **452** (1133 tok/s) | < jax-js webgpu full (452 ms) | met |');
     expect(line('| LoRA r=8 on c_attn')).toMatch(/≤ 0\.5 × jax-js webgpu LoRA \(405 ms\) \| missed \|$/);

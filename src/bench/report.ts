@@ -12,7 +12,8 @@ export interface PeerMatmul { shape: string; ms?: number; gflops?: number; error
 export interface PeerMatmulRun { results?: PeerMatmul[]; error?: string; paired?: boolean; version?: string }
 /** The peers' runGpt reply (gpt_tf.js / gpt_jax.js). */
 export interface PeerStep { stepMs?: { median: number; min: number; max: number; n: number }; firstStepMs?: number; losses?: number[]; error?: string }
-export interface NodeSection { runtime?: string; adapter?: AdapterInfo; matmul?: MatmulResult[]; steps?: StepResult[]; error?: string }
+/** `jaxMatmul`: jax-js in the same Node process, in turns with ours (absent in runs before it was added). */
+export interface NodeSection { runtime?: string; adapter?: AdapterInfo; matmul?: MatmulResult[]; jaxMatmul?: PeerMatmul[]; steps?: StepResult[]; error?: string }
 
 export interface BenchRun {
   date: string;
@@ -65,6 +66,16 @@ function maxErrors(run: BenchRun): string {
     ...Object.entries(run.peers.mm).map(([n, r]) => `${MM_NAMES[n] ?? n} ${max((r.results ?? []).map((x) => x.err?.maxAbs))}`)].join(', ');
 }
 
+/** Per shape, ours / the peer's GFLOP/s in each round of a paired run, and the median. */
+function roundRatios(ours: MatmulResult[], peer: PeerMatmul[] | undefined): string[] {
+  return [...PEER_SHAPES, ...GPT2_SMALL_SHAPES].map(shapeKey).flatMap((shape) => {
+    const o = ours.find((m) => m.shape === shape)?.rounds, j = peer?.find((m) => m.shape === shape)?.rounds;
+    if (!o || !j || o.length !== j.length) return [];
+    const r = o.map((g, i) => g / j[i]);
+    return [`${shape} ${r.map((x) => x.toFixed(2)).join(', ')} (median ${median(r).toFixed(2)})`];
+  });
+}
+
 export function matmulSection(run: BenchRun): string {
   const peerNames = Object.keys(MM_NAMES).filter((n) => run.peers.mm[n]);
   const paired = run.peers.mm['jax-webgpu']?.paired === true;
@@ -80,13 +91,7 @@ export function matmulSection(run: BenchRun): string {
   });
   const errors = [...Object.entries(run.peers.mm).flatMap(([n, r]) => [r.error, ...(r.results ?? []).map((x) => x.error)].filter(Boolean).map((e) => `${n}: ${String(e).slice(0, 200)}`)),
     ...(run.engine.error ? [`ours: ${run.engine.error.slice(0, 300)}`] : [])];
-  const jax = run.peers.mm['jax-webgpu']?.results ?? [];
-  const ratios = [...PEER_SHAPES, ...GPT2_SMALL_SHAPES].map(shapeKey).flatMap((shape) => {
-    const o = run.engine.matmul.find((m) => m.shape === shape)?.rounds, j = jax.find((m) => m.shape === shape)?.rounds;
-    if (!o || !j || o.length !== j.length) return [];
-    const r = o.map((g, i) => g / j[i]);
-    return [`${shape} ${r.map((x) => x.toFixed(2)).join(', ')} (median ${median(r).toFixed(2)})`];
-  });
+  const ratios = roundRatios(run.engine.matmul, run.peers.mm['jax-webgpu']?.results);
   return [
     '### Matmul GFLOP/s (median ms per matmul), same adapter', '',
     table([head, ...rows]), '',
@@ -180,14 +185,21 @@ function nodeSection(node: NodeSection | null, page: MatmulResult[]): string {
   if (!node) return '';
   if (node.error || !node.matmul) return `## Node + Dawn\n\nerror: ${node.error ?? 'no results'}`;
   const a = node.adapter;
-  const mm = table([['M×K×N', 'ours, Node + Dawn', 'ours, page (above)'],
-    ...node.matmul.map((m) => { const p = page.find((x) => x.shape === m.shape); return [m.shape, mmCell(m.gflops, m.ms), mmCell(p?.gflops, p?.ms)]; })]);
+  const jax = node.jaxMatmul;
+  const mm = table([['M×K×N', 'ours, Node + Dawn', ...(jax ? ['jax-js webgpu, Node (in turns)', 'target: ours ≥ jax-js'] : []), 'ours, page (above)'],
+    ...node.matmul.map((m) => {
+      const p = page.find((x) => x.shape === m.shape), j = jax?.find((x) => x.shape === m.shape);
+      const vs = j ? [mmCell(j.gflops, j.ms), j.gflops ? verdict(m.gflops >= j.gflops) : `n/a (${(j.error ?? '').split('\n')[0].slice(0, 80)})`] : jax ? ['–', 'n/a'] : [];
+      return [m.shape, mmCell(m.gflops, m.ms), ...vs, mmCell(p?.gflops, p?.ms)];
+    })]);
+  const ratios = roundRatios(node.matmul, jax);
   const steps = table([['step', 'ms/step', 'tokens/s', 'timed steps'],
     ...(node.steps ?? []).map((s) => [s.variant, num(s.msPerStep, 0), num(s.tokensPerSecond, 0), `${s.steps ?? '?'} (+${s.warmup ?? '?'} warm-up)`])]);
   return [`## ${node.runtime ?? 'Node + Dawn'}, adapter ${a?.vendor} ${a?.architecture} (${a?.description || 'no description'})`, '',
     'The same engine outside the browser: Dawn from the npm `webgpu` package on the SwiftShader Vulkan driver Chromium ships. ' +
     'Fewer shapes and steps than the page (src/bench/plan.ts); one fresh device per item.', '',
-    '### Matmul GFLOP/s (same method and shapes as the page)', '', mm, '', '### Training step', '', steps, '', engineSections(node.steps ?? [], 'Node')].join('\n');
+    '### Matmul GFLOP/s (same method and shapes as the page)', '', mm, '',
+    ...(ratios.length ? [`Ours / jax-js GFLOP/s, round by round: ${ratios.join('; ')}.`, ''] : []), '### Training step', '', steps, '', engineSections(node.steps ?? [], 'Node')].join('\n');
 }
 
 /** The 1-minute load average went above the number of cores at the start, the end or any item. */
