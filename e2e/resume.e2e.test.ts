@@ -26,6 +26,24 @@ describe('checkpoints across a reload', () => {
     await browser?.close();
   });
 
+  /** A page with the ?debug hooks training gpt2-tiny on WebGPU for `steps` tiny steps, a checkpoint every 2; and the
+   * step this run has reached. */
+  async function startDebugRun(steps: number): Promise<{ p: Page; runStep: () => Promise<number> }> {
+    const p = await browser.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    await p.goto(`${inject('baseUrl')}/?debug`);
+    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
+    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
+    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await setNumber(p, 'Steps', steps);
+    await setNumber(p, 'Batch size', 1);
+    await setNumber(p, 'Sequence length', 16);
+    await setNumber(p, 'Checkpoint every', 2);
+    await p.getByRole('button', { name: 'Start training' }).click();
+    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+    return { p, runStep };
+  }
+
   it('a reload mid-run lists the checkpoint, and Resume continues from its step to the end', async () => {
     await page.goto(inject('baseUrl'));
     await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
@@ -85,20 +103,9 @@ describe('checkpoints across a reload', () => {
   });
 
   it('a GPU device lost mid-run is survived, in a step or in a checkpoint: a new device, the last checkpoint, the run finishes', async () => {
-    const p = await browser.newPage();
-    p.on('pageerror', (e) => pageErrors.push(e.message));
-    await p.goto(`${inject('baseUrl')}/?debug`);
-    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
-    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
     // Long enough that the device is lost twice while the run is still going (a step here takes a fraction of a second).
-    await setNumber(p, 'Steps', 80);
-    await setNumber(p, 'Batch size', 1);
-    await setNumber(p, 'Sequence length', 16);
-    await setNumber(p, 'Checkpoint every', 2);
-    await p.getByRole('button', { name: 'Start training' }).click();
+    const { p, runStep } = await startDebugRun(80);
     // This run's own progress (the checkpoint list also holds the previous test's run): past step 6, checkpoints exist.
-    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
     await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(7);
     const lost = p.getByRole('alert').filter({ hasText: 'GPU device was lost' });
     const resumedFrom = async () => Number(/step (\d+)/.exec((await p.getByTestId('resumed-from').textContent().catch(() => '')) ?? '')?.[1] ?? -1);
@@ -120,18 +127,7 @@ describe('checkpoints across a reload', () => {
   });
 
   it('a device lost at every checkpoint stops with what to do instead of retrying forever, and Resume then works', async () => {
-    const p = await browser.newPage();
-    p.on('pageerror', (e) => pageErrors.push(e.message));
-    await p.goto(`${inject('baseUrl')}/?debug`);
-    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
-    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
-    await setNumber(p, 'Steps', 30);
-    await setNumber(p, 'Batch size', 1);
-    await setNumber(p, 'Sequence length', 16);
-    await setNumber(p, 'Checkpoint every', 2);
-    await p.getByRole('button', { name: 'Start training' }).click();
-    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+    const { p, runStep } = await startDebugRun(30);
     await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(3);
     // Lost at the next checkpoint, and again at the same one after each of two recoveries: no progress can be kept.
     await p.evaluate(() => window.__dynrankDebug!.loseDevice('checkpoint', 3));
