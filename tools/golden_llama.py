@@ -6,7 +6,7 @@
 Writes tests/fixtures/llama/<name>/ for five tiny random models (no training; weights drawn from a fixed seed):
 
   config.json                 as transformers writes it (sorted keys)
-  model.safetensors           the weights, F32 (BF16 for llama-bf16), checkpoint names, `lm_head.weight` absent when tied
+  model.safetensors           the weights, F32 (BF16 for llama-bf16), checkpoint names, no `lm_head.weight` when tied
   golden.io.safetensors       input_ids I64 [2,T] (+ attention_mask, labels I64 for the classifier),
                               logits F32 ([2,T,V] causal LM, [2,num_labels] classifier), loss F32 []
   golden.grads.safetensors    d loss / d p for every parameter of model.safetensors, same names, F32
@@ -139,13 +139,15 @@ def build(name):
     save_safetensors(os.path.join(d, 'golden.io.safetensors'), {**io, 'logits': logits.float(), 'loss': loss.float()})
     save_safetensors(os.path.join(d, 'golden.grads.safetensors'), {k: v.float() for k, v in grads.items()})
     gap = {
-        'logits_max_abs_diff': float((logits - logits32.double()).abs().max()), 'logits_max_abs': float(logits.abs().max()),
+        'logits_max_abs_diff': float((logits - logits32.double()).abs().max()),
+        'logits_max_abs': float(logits.abs().max()),
         'loss_abs_diff': abs(float(loss) - float(loss32)),
         'grads_max_abs_diff': max(float((grads[k] - g32[k].double()).abs().max()) for k in grads),
         'grads_max_abs': max(float(v.abs().max()) for v in grads.values()),
     }
     info = {
-        'model': f'tests/fixtures/llama/{name}', 'what': what, 'model_sha256': sha256(os.path.join(d, 'model.safetensors')),
+        'model': f'tests/fixtures/llama/{name}', 'what': what,
+        'model_sha256': sha256(os.path.join(d, 'model.safetensors')),
         'architecture': c['architectures'][0], 'weights_dtype': c['torch_dtype'], 'weights_seed': seed,
         'parameters': int(sum(v.numel() for v in sd.values())),
         'input_ids': io['input_ids'].tolist(), 'shapes': {'input_ids': list(io['input_ids'].shape),
@@ -156,8 +158,8 @@ def build(name):
     }
     if model.seqcls:
         info.update({
-            'task': 'LlamaForSequenceClassification(input_ids, attention_mask, labels): logits = score(h) pooled at the '
-                    'last position with input_ids != pad_token_id; loss = mean cross-entropy vs labels',
+            'task': 'LlamaForSequenceClassification(input_ids, attention_mask, labels): logits = score(h) pooled at '
+                    'the last position with input_ids != pad_token_id; loss = mean cross-entropy vs labels',
             'attention_mask': io['attention_mask'].tolist(), 'labels': io['labels'].tolist(),
             'pooled_positions': last_non_pad(io['input_ids'], c['pad_token_id']).tolist(), 'logits': logits.tolist(),
         })
@@ -167,7 +169,8 @@ def build(name):
         if c['tie_word_embeddings']:
             info['note_tied'] = 'model.embed_tokens.weight gradient includes the tied lm_head contribution'
     write_json(os.path.join(d, 'golden.json'), info)
-    print(f'{name}: {info["parameters"]} params, loss {float(loss):.6f}; f32 vs f64 logits {gap["logits_max_abs_diff"]:.1e}'
+    print(f'{name}: {info["parameters"]} params, loss {float(loss):.6f}; '
+          f'f32 vs f64 logits {gap["logits_max_abs_diff"]:.1e}'
           f' (max {gap["logits_max_abs"]:.1f}), grads {gap["grads_max_abs_diff"]:.1e} (max {gap["grads_max_abs"]:.1e})')
     return info, model, io
 
@@ -196,7 +199,8 @@ def check_llama3_loop():
     rs = c['rope_scaling']
     base = rope_inv_freq({**c, 'rope_scaling': None})
     ours = rope_inv_freq(c)
-    old, lo, hi, fac = rs['original_max_position_embeddings'], rs['low_freq_factor'], rs['high_freq_factor'], rs['factor']
+    old, fac = rs['original_max_position_embeddings'], rs['factor']
+    lo, hi = rs['low_freq_factor'], rs['high_freq_factor']
     ref, bands = [], set()
     for f in base.tolist():
         wl = 2 * math.pi / f
@@ -321,7 +325,8 @@ def readme(infos, checks):
             f"- float32 torch vs these values: logits max |diff| {g['logits_max_abs_diff']:.1e} (max |logit| "
             f"{g['logits_max_abs']:.1f}), loss {g['loss_abs_diff']:.1e}, gradients max |diff| "
             f"{g['grads_max_abs_diff']:.1e} (max |grad| {g['grads_max_abs']:.1e}).\n")
-    gc = ', '.join(f"{k}: {'ok' if v['ok'] else 'FAILED'} ({v['parameters']} params)" for k, v in checks['gradcheck'].items())
+    gc = ', '.join(f"{k}: {'ok' if v['ok'] else 'FAILED'} ({v['parameters']} params)"
+                   for k, v in checks['gradcheck'].items())
     text = f"""# Llama-family golden values (tests/fixtures/llama)
 
 Written by `tools/golden_llama.py` (`nice -n 10 /usr/bin/python3 tools/golden_llama.py`, under a minute) with the
@@ -354,7 +359,8 @@ kv head h // (heads / kv_heads); SwiGLU MLP down(silu(gate(x)) * up(x)); final n
 
 - rotate_half RoPE vs rotating (x_i + j x_(i+hd/2)) by exp(j pos inv_freq_i): max |diff|
   {checks['rope_rotate_half_vs_complex_max_abs_diff']:.1e}.
-- llama3 rope scaling, vectorised vs a per-frequency loop: max |diff| {checks['llama3_scaling_vs_loop_max_abs_diff']:.1e};
+- llama3 rope scaling, vectorised vs a per-frequency loop: max |diff|
+  {checks['llama3_scaling_vs_loop_max_abs_diff']:.1e};
   llama-gqa's head_dim 8 frequencies fall in all three bands ({', '.join(checks['llama3_bands_in_llama_gqa'])}).
   Ignoring rope_scaling moves llama-gqa's logits by up to {checks['rope_scaling_effect_on_llama_gqa_logits']:.2f}.
 - GQA (4 heads, 2 kv heads) vs MHA with each kv head's k/v rows repeated: logits max |diff|

@@ -108,7 +108,8 @@ def arch_flags(c):
         raise ValueError(f'model_type {mt!r} is not implemented in this reference')
     qkv_bias = True if mt == 'qwen2' else bool(c.get('attention_bias', False))
     o_bias = bool(c.get('attention_bias', False)) if mt == 'llama' else False
-    return {'qkv_bias': qkv_bias, 'o_bias': o_bias, 'qk_norm': mt == 'qwen3', 'mlp_bias': bool(c.get('mlp_bias', False))}
+    return {'qkv_bias': qkv_bias, 'o_bias': o_bias, 'qk_norm': mt == 'qwen3',
+            'mlp_bias': bool(c.get('mlp_bias', False))}
 
 
 class Attention(nn.Module):
