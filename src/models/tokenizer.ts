@@ -57,7 +57,7 @@ export function loadTokenizer(jsonText: string, configText: string | null): Text
       const e = tok.encode(text, { text_pair: pair ?? null, return_token_type_ids: true });
       return { ids: e.ids, typeIds: e.token_type_ids ?? e.ids.map(() => 0) };
     },
-    decode: (ids) => tok.decode(ids, { skip_special_tokens: false }),
+    decode: (ids) => (ids.length ? tok.decode(ids, { skip_special_tokens: false }) : ''),
     padId, eosId, vocabSize,
   };
 }
