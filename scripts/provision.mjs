@@ -67,17 +67,20 @@ export const PACKAGES = Object.freeze(NEEDS.flatMap((n) => n.packages));
  */
 export function provisionPlan(machine) {
   for (const n of NEEDS) {
-    if (typeof machine.present[n.id] !== 'boolean') throw new TypeError(`provisionPlan: machine.present.${n.id} is not probed`);
+    if (typeof machine.present[n.id] !== 'boolean') {
+      throw new TypeError(`provisionPlan: machine.present.${n.id} is not probed`);
+    }
   }
   const missing = NEEDS.filter((n) => !machine.present[n.id]);
   if (missing.length === 0) return { missing, commands: [], advice: [] };
   if (machine.root && machine.apt && !machine.installAttempted) {
     const env = { DEBIAN_FRONTEND: 'noninteractive' };
+    const packages = missing.flatMap((n) => n.packages);
     return {
       missing,
       commands: [
         { cmd: 'apt-get', args: ['update'], env },
-        { cmd: 'apt-get', args: ['install', '-y', '--no-install-recommends', ...missing.flatMap((n) => n.packages)], env },
+        { cmd: 'apt-get', args: ['install', '-y', '--no-install-recommends', ...packages], env },
       ],
       advice: [],
     };

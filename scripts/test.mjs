@@ -28,7 +28,8 @@ function findChromium() {
 
 /** Whether /usr/bin/python3 finds torch (without importing it: a 30 ms look-up, not seconds). */
 function havePythonTorch() {
-  const r = spawnSync(PYTHON, ['-c', 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)']);
+  const code = 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)';
+  const r = spawnSync(PYTHON, ['-c', code]);
   return r.status === 0;
 }
 

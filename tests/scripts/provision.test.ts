@@ -10,13 +10,16 @@ const machine = (o: Partial<Machine>): Machine => ({ root: false, apt: true, pre
 
 describe('provisioning the test machine', () => {
   it('needs exactly the packages the CI recipe installed', () => {
-    expect([...PACKAGES].sort()).toEqual(['chromium', 'libonnx-testdata', 'libopenblas0-pthread', 'libvulkan1', 'python3-torch']);
+    expect([...PACKAGES].sort())
+      .toEqual(['chromium', 'libonnx-testdata', 'libopenblas0-pthread', 'libvulkan1', 'python3-torch']);
     expect(ONNX_NODE_DIR).toBe(ONNX_TESTS_DIR);
   });
 
   it('does nothing where everything is present, root or not', () => {
     for (const root of [true, false]) {
-      for (const apt of [true, false]) expect(provisionPlan(machine({ root, apt }))).toEqual({ missing: [], commands: [], advice: [] });
+      for (const apt of [true, false]) {
+        expect(provisionPlan(machine({ root, apt }))).toEqual({ missing: [], commands: [], advice: [] });
+      }
     }
   });
 
@@ -24,7 +27,8 @@ describe('provisioning the test machine', () => {
     const p = provisionPlan(machine({ root: true, present: { ...all(true), onnx: false, torch: false } }));
     expect(p.commands.map((c) => [c.cmd, ...c.args])).toEqual([
       ['apt-get', 'update'],
-      ['apt-get', 'install', '-y', '--no-install-recommends', 'libonnx-testdata', 'python3-torch', 'libopenblas0-pthread'],
+      ['apt-get', 'install', '-y', '--no-install-recommends',
+        'libonnx-testdata', 'python3-torch', 'libopenblas0-pthread'],
     ]);
     expect(p.commands.every((c) => c.env.DEBIAN_FRONTEND === 'noninteractive')).toBe(true);
     expect(p.advice).toEqual([]);
@@ -39,7 +43,8 @@ describe('provisioning the test machine', () => {
     const p = provisionPlan(machine({ root: false, present: { ...all(true), chromium: false, torch: false } }));
     expect(p.commands).toEqual([]);
     expect(p.advice).toHaveLength(2);
-    expect(p.advice[0]).toMatch(/^\[test\] missing a Chromium.*e2e.*`sudo apt-get install -y --no-install-recommends chromium`/);
+    expect(p.advice[0])
+      .toMatch(/^\[test\] missing a Chromium.*e2e.*`sudo apt-get install -y --no-install-recommends chromium`/);
     expect(p.advice[1]).toMatch(/PyTorch for \/usr\/bin\/python3.*pytorch-check.*python3-torch libopenblas0-pthread/);
   });
 
@@ -59,6 +64,7 @@ describe('provisioning the test machine', () => {
   });
 
   it('refuses a machine whose needs were not all probed', () => {
-    expect(() => provisionPlan({ root: true, apt: true, present: { chromium: true } })).toThrow(/machine\.present\.vulkan/);
+    const partly = { root: true, apt: true, present: { chromium: true } };
+    expect(() => provisionPlan(partly)).toThrow(/machine\.present\.vulkan/);
   });
 });
