@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // `npm run bench`: every contender in one run on one WebGPU adapter. One headless Chromium (e2e/setup/chromium.ts's
 // flags) loads our engine's bench page (bench/engine.html, built by Vite) and the peers' pages (tfjs, onnxruntime-web,
-// jax-js: bench/peers/www), all from one COOP/COEP static server as in shared/peers; then the engine runs again in
-// Node through Dawn. Results: bench/results/<date>-<adapter>.{json,md}; the markdown is printed at the end.
-// Filters: BENCH_ONLY=engine,peers,node (sections) and BENCH_ITEMS=<substring>,... (item names) for quick runs;
-// a filtered run writes bench/tmp/<date>-<adapter>-partial.{json,md} (git-ignored), never over a full run's files.
+// jax-js: bench/peers/www), all from one COOP/COEP static server as in shared/peers; then the page's responsiveness
+// (src/bench/responsive.ts: the longest main-thread task of the production page while it trains and while it reads
+// a 16 MB upload, beside the machine's load); then the engine runs again in Node through Dawn. Results:
+// bench/results/<date>-<adapter>.{json,md}; the markdown is printed at the end.
+// Filters: BENCH_ONLY=engine,peers,responsive,node (sections) and BENCH_ITEMS=<substring>,... (item names) for
+// quick runs; a filtered run writes bench/tmp/<date>-<adapter>-partial.{json,md} (git-ignored), never over a full
+// run's files.
 // `node scripts/bench.mjs --render bench/results/<file>.json` rewrites a run's markdown from its JSON.
 
 import { spawnSync, execSync } from 'node:child_process';
@@ -17,9 +20,12 @@ import { build } from 'vite';
 import { serve, runInPage, loadavg } from '../bench/peers/lib.mjs';
 import { writeOnnxModels } from '../bench/peers/make_onnx.mjs';
 
-const SECTIONS = (process.env.BENCH_ONLY || 'engine,peers,node').split(',').map((s) => s.trim()).filter(Boolean);
+const ALL_SECTIONS = ['engine', 'peers', 'responsive', 'node'];
+const SECTIONS = (process.env.BENCH_ONLY || ALL_SECTIONS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
 const ITEMS = process.env.BENCH_ITEMS ? process.env.BENCH_ITEMS.split(',').map((s) => s.trim()) : null;
-for (const s of SECTIONS) if (!['engine', 'peers', 'node'].includes(s)) throw new Error(`BENCH_ONLY: unknown section "${s}" (engine, peers, node)`);
+for (const s of SECTIONS) {
+  if (!ALL_SECTIONS.includes(s)) throw new Error(`BENCH_ONLY: unknown section "${s}" (${ALL_SECTIONS.join(', ')})`);
+}
 const TMP = 'bench/tmp';
 const ENGINE_DIST = join(TMP, 'engine-dist');
 
@@ -36,7 +42,7 @@ if (!(ldconfig.status === 0 && /libvulkan\.so\.1\b/.test(ldconfig.stdout)) && ex
 const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS } = await tsImport('../src/bench/plan.ts', import.meta.url);
 const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
 const { renderReport, adapterSlug } = await tsImport('../src/bench/report.ts', import.meta.url);
-const { CHROMIUM_ARGS, findChromium } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
+const { CHROMIUM_ARGS, findChromium, launch } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
 
 // `node scripts/bench.mjs --render <run.json>`: rewrite the run's markdown from its JSON (after a report change).
 if (process.argv[2] === '--render') {
@@ -132,6 +138,37 @@ if (items.length) {
     rmSync(udd, { recursive: true, force: true });
     srv.close();
   }
+}
+
+if (SECTIONS.includes('responsive')) {
+  // The page as deployed (`vite build`, served by `vite preview`): the dev server's React development build costs two
+  // to three times the CPU per render.
+  const t = Date.now();
+  say('responsive section: building the page …');
+  const { startPreview } = await tsImport('../e2e/setup/preview.ts', import.meta.url);
+  const { bigCsv, measureResponsiveness } = await tsImport('../src/bench/responsive.ts', import.meta.url);
+  const dir = mkdtempSync(join(tmpdir(), 'dynrank-bench-upload-'));
+  const { text, rows } = bigCsv();
+  const csv = { path: join(dir, 'big.csv'), mib: text.length / 2 ** 20, rows };
+  writeFileSync(csv.path, text);
+  const site = await startPreview();
+  const ctx = await launch({ width: 1280, height: 800 });
+  try {
+    run.responsive = await measureResponsiveness(await ctx.newPage(), site.url, csv);
+  } finally {
+    await ctx.close();
+    await site.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const wallS = +((Date.now() - t) / 1000).toFixed(1);
+  run.log.push({ name: 'responsive', wallS, load: loadavg(), error: run.responsive.error });
+  for (const f of run.responsive.items) {
+    say(`longest main-thread task while ${f.what}: CPU ${f.longestCpu?.cpuMs.toFixed(0)} ms, `
+      + `wall ${f.longestWall?.wallMs.toFixed(0)} ms; load average ${f.load.map((x) => x.toFixed(2)).join(' ')} `
+      + `on ${cpus().length} cores`);
+  }
+  if (run.responsive.error) say(`responsive section: ERROR ${run.responsive.error.slice(0, 300)}`);
+  say(`responsive section: ${((Date.now() - t) / 1000).toFixed(0)} s`);
 }
 
 if (SECTIONS.includes('node')) {

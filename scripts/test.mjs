@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `npm test`: the type check, unit + GPU kernel tests in Node (Dawn), and the Playwright e2e suite in headless Chromium.
 // Usage: node scripts/test.mjs [all|unit|e2e] [extra vitest args]
-// It sets up what WebGPU needs on a GPU-less Linux box (Chromium's SwiftShader Vulkan driver) and says exactly
-// what is missing when it cannot; GPU tests then fail loudly, they are never skipped.
+// First it provisions the system packages the tests need (scripts/provision.mjs: installed with apt-get as root on
+// Debian/Ubuntu, otherwise one line per missing thing saying what to install; the tests that need it then fail with
+// their own message, never skipped), and sets up what WebGPU needs on a GPU-less Linux box (Chromium's SwiftShader
+// Vulkan driver).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ONNX_NODE_DIR, PYTHON, provisionPlan } from './provision.mjs';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const [mode = 'all', ...extra] = process.argv.slice(2);
@@ -23,20 +26,41 @@ function findChromium() {
   return null;
 }
 
-function tryInstallChromium() {
-  const isRoot = process.getuid?.() === 0;
-  if (!isRoot || !existsSync('/usr/bin/apt-get')) return false;
-  console.log('[test] Chromium not found: installing Debian\'s chromium package (apt-get install -y chromium)…');
-  spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-  const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium', 'libvulkan1'], { stdio: 'inherit', env: { ...env, DEBIAN_FRONTEND: 'noninteractive' } });
+/** Whether /usr/bin/python3 finds torch (without importing it: a 30 ms look-up, not seconds). */
+function havePythonTorch() {
+  const code = 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)';
+  const r = spawnSync(PYTHON, ['-c', code]);
   return r.status === 0;
 }
 
-function prepareEnvironment() {
-  if (!findChromium() && !tryInstallChromium()) {
-    console.error('[test] No Chromium with WebGPU found. Install one (Debian/Ubuntu: `apt-get install -y chromium`) or set ' +
-      'CHROMIUM_PATH. The browser tests need it, and the Node GPU tests use the SwiftShader Vulkan driver it ships.');
+/** Per need of scripts/provision.mjs: is it on this machine? */
+function probe() {
+  return {
+    chromium: findChromium() !== null,
+    // Chromium's own copy of the loader serves too (prepareEnvironment puts it on LD_LIBRARY_PATH).
+    vulkan: haveVulkanLoader() || existsSync('/usr/lib/chromium/libvulkan.so.1'),
+    onnx: existsSync(ONNX_NODE_DIR),
+    torch: havePythonTorch(),
+  };
+}
+
+/** Installs what the tests need and is missing (root + apt), or says what to install. */
+function provision() {
+  const facts = { root: process.getuid?.() === 0, apt: existsSync('/usr/bin/apt-get') };
+  let plan = provisionPlan({ ...facts, present: probe() });
+  if (plan.commands.length) {
+    console.log(`[test] installing what the tests need: ${plan.missing.flatMap((n) => n.packages).join(' ')}`);
+    for (const c of plan.commands) {
+      const r = spawnSync(c.cmd, c.args, { stdio: 'inherit', env: { ...env, ...c.env } });
+      if (r.status !== 0) break;
+    }
+    plan = provisionPlan({ ...facts, present: probe(), installAttempted: true });
   }
+  for (const line of plan.advice) console.error(line);
+}
+
+function prepareEnvironment() {
+  provision();
   if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD) && env.DYNRANK_VULKAN !== 'system') {
     env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }

