@@ -14,6 +14,7 @@ import { gelu, geluBackward } from './kernels/gelu';
 import { layernorm, layernormBackward } from './kernels/layernorm';
 import { matmul, sumRows } from './kernels/matmul';
 import { sum, sumSquares } from './kernels/reduce';
+import { rmsnorm, rmsnormBackward } from './kernels/rmsnorm';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 
@@ -115,5 +116,12 @@ export class GpuBackend implements Backend {
   clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void { clipScale(this.ctx, g(s), g(sumsq), maxNorm); }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);
+  }
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
+    rmsnorm(this.ctx, g(out), g(rstd), g(x), g(w), N, D, eps);
+  }
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate = false): void {
+    rmsnormBackward(this.ctx, g(dx), go(dw), g(dout), g(x), g(w), g(rstd), N, D, accumulate);
   }
 }

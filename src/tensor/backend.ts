@@ -183,4 +183,12 @@ export interface Backend {
   /** One AdamW step on param with grad * gradScale[0]; m and v are the moment buffers. A negative gradScale[0] (non-finite
    * gradients) skips the step entirely. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void;
+
+  // --- Llama family (RMSNorm, rotary embeddings, SwiGLU; grouped-query attention is AttentionParams.KVH)
+  /** Over the last dim D of x(N,D): out = x * rsqrt(mean(x^2) + eps) * w; rstd (N) is saved for the backward. Any number
+   * of rows, so it serves the residual stream and Qwen3's per-head q/k norm ((B*T*H, head_dim) rows). */
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void;
+  /** dx (+)= ... (overwritten unless `accumulate`); dw accumulates over rows when given (null for a frozen norm). */
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate?: boolean): void;
 }

@@ -13,6 +13,7 @@ import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
 import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
 import { matmulRef, sumRowsRef } from '../ops/matmul';
+import { rmsnormBackwardRef, rmsnormRef } from '../ops/rmsnorm';
 import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
@@ -129,5 +130,12 @@ export class CpuBackend implements Backend {
   clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void { clipScaleRef(f(scale), f(sumsq), maxNorm); }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamwRef(f(param), f(grad), f(m), f(v), f(gradScale), p);
+  }
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
+    rmsnormRef(f(out), f(rstd), f(x), f(w), N, D, eps);
+  }
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate = false): void {
+    rmsnormBackwardRef(f(dx), fo(dw), f(dout), f(x), f(w), f(rstd), N, D, accumulate);
   }
 }
