@@ -17,6 +17,7 @@ import { sum, sumSquares } from './kernels/reduce';
 import { rmsnorm, rmsnormBackward } from './kernels/rmsnorm';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
+import { swiglu, swigluBackward } from './kernels/swiglu';
 
 const g = (t: Tensor): GpuTensor => t as GpuTensor;
 const go = (t: Tensor | null): GpuTensor | null => (t ? (t as GpuTensor) : null);
@@ -123,5 +124,9 @@ export class GpuBackend implements Backend {
   rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
     accumulate = false): void {
     rmsnormBackward(this.ctx, g(dx), go(dw), g(dout), g(x), g(w), g(rstd), N, D, accumulate);
+  }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swiglu(this.ctx, g(out), g(gate), g(up)); }
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
+    swigluBackward(this.ctx, g(dgate), g(dup), g(dout), g(gate), g(up));
   }
 }

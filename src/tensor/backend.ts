@@ -191,4 +191,8 @@ export interface Backend {
   /** dx (+)= ... (overwritten unless `accumulate`); dw accumulates over rows when given (null for a frozen norm). */
   rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
     accumulate?: boolean): void;
+  /** out = silu(gate) * up elementwise (n = out.size); gate and up are the gate_proj and up_proj outputs. */
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void;
+  /** dgate = dout * up * silu'(gate), dup = dout * silu(gate) (both overwritten; n = dout.size). */
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void;
 }

@@ -17,6 +17,7 @@ import { rmsnormBackwardRef, rmsnormRef } from '../ops/rmsnorm';
 import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
+import { swigluBackwardRef, swigluRef } from '../ops/swiglu';
 
 export interface CpuTensor extends Tensor {
   readonly data: Float32Array | Int32Array;
@@ -137,5 +138,9 @@ export class CpuBackend implements Backend {
   rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
     accumulate = false): void {
     rmsnormBackwardRef(f(dx), fo(dw), f(dout), f(x), f(w), f(rstd), N, D, accumulate);
+  }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swigluRef(f(out), f(gate), f(up)); }
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
+    swigluBackwardRef(f(dgate), f(dup), f(dout), f(gate), f(up));
   }
 }
