@@ -1,6 +1,7 @@
 // The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
+import type { RopeParams } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
@@ -15,6 +16,7 @@ import { layernorm, layernormBackward } from './kernels/layernorm';
 import { matmul, sumRows } from './kernels/matmul';
 import { sum, sumSquares } from './kernels/reduce';
 import { rmsnorm, rmsnormBackward } from './kernels/rmsnorm';
+import { rope, ropeBackward } from './kernels/rope';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 import { swiglu, swigluBackward } from './kernels/swiglu';
@@ -128,5 +130,9 @@ export class GpuBackend implements Backend {
   swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swiglu(this.ctx, g(out), g(gate), g(up)); }
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
     swigluBackward(this.ctx, g(dgate), g(dup), g(dout), g(gate), g(up));
+  }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { rope(this.ctx, g(out), g(x), g(table), p); }
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void {
+    ropeBackward(this.ctx, g(dx), g(dout), g(table), p);
   }
 }

@@ -52,6 +52,23 @@ export interface AttentionParams {
   scale?: number;
 }
 
+/** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
+ * layout: channel i of a head pairs with i + D/2). The cos/sin table (rows of [cos(D/2) | sin(D/2)] per position) comes
+ * from ropeTable in src/ops/rope.ts. */
+export interface RopeParams {
+  B: number;
+  T: number;
+  /** num_attention_heads for q, num_key_value_heads for k. */
+  H: number;
+  /** head_dim; even. */
+  D: number;
+  /** Row stride (elements) and start channel of the view. */
+  stride: number;
+  offset: number;
+  /** Token t sits at position posOffset + t (a KV-cache continuation); 0 unless given. */
+  posOffset?: number;
+}
+
 /** AdamW hyperparameters as torch.optim.AdamW; `step` is 1-based for the bias correction. */
 export interface AdamWParams {
   lr: number;
@@ -195,4 +212,9 @@ export interface Backend {
   swiglu(out: Tensor, gate: Tensor, up: Tensor): void;
   /** dgate = dout * up * silu'(gate), dup = dout * silu(gate) (both overwritten; n = dout.size). */
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void;
+  /** out = x rotated by rotary embeddings on the view p describes (other channels of out untouched). The one op whose
+   * output may be its input: out === x rotates in place. table: (positions, D) from ropeTable (src/ops/rope.ts). */
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void;
+  /** dx = dout rotated by -angle (overwritten on the view); dx may be dout. */
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void;
 }

@@ -2,6 +2,7 @@
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
+import type { RopeParams } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
@@ -14,6 +15,7 @@ import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
 import { matmulRef, sumRowsRef } from '../ops/matmul';
 import { rmsnormBackwardRef, rmsnormRef } from '../ops/rmsnorm';
+import { ropeBackwardRef, ropeRef } from '../ops/rope';
 import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
@@ -143,4 +145,6 @@ export class CpuBackend implements Backend {
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
     swigluBackwardRef(f(dgate), f(dup), f(dout), f(gate), f(up));
   }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { ropeRef(f(out), f(x), f(table), p); }
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void { ropeBackwardRef(f(dx), f(dout), f(table), p); }
 }

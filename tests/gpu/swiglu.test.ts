@@ -25,7 +25,8 @@ describe.each([['odd', 1001, 8], ['tails', 67, 100], ['SmolLM2 MLP', 128 * 1536,
       const gate = randArray(n, 1, -range, range), up = randArray(n, 2, -2, 2), dout = randArray(n, 3);
       const tg = upload(ctx, gate, 'gate'), tu = upload(ctx, up, 'up'), tdo = upload(ctx, dout, 'dout');
       const to = ctx.tensor([n], 'f32', 'out');
-      const tdg = upload(ctx, new Float32Array(n).fill(7), 'dgate'), tdu = upload(ctx, new Float32Array(n).fill(7), 'dup');
+      const tdg = upload(ctx, new Float32Array(n).fill(7), 'dgate');
+      const tdu = upload(ctx, new Float32Array(n).fill(7), 'dup');
       swiglu(ctx, to, tg, tu);
       swigluBackward(ctx, tdg, tdu, tdo, tg, tu);
       const out = new Float64Array(n), dg = new Float64Array(n), du = new Float64Array(n);

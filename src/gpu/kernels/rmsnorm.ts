@@ -17,7 +17,8 @@ function checkSizes(what: string, N: number, D: number, views: [string, number, 
 /** out(N,D) = x * rsqrt(mean(x^2) + eps) * w over the last dim; rstd(N) is saved for the backward. */
 export function rmsnorm(ctx: GpuContext, out: GpuTensor, rstd: GpuTensor, x: GpuTensor, w: GpuTensor, N: number,
   D: number, eps: number): void {
-  checkSizes('rmsnorm', N, D, [['out', out.size, N * D], ['rstd', rstd.size, N], ['x', x.size, N * D], ['w', w.size, D]]);
+  checkSizes('rmsnorm', N, D,
+    [['out', out.size, N * D], ['rstd', rstd.size, N], ['x', x.size, N * D], ['w', w.size, D]]);
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
   ctx.dispatch({
     shader, entry: ctx.barrierFree ? 'rmsnorm_forward_rows' : 'rmsnorm_forward', bindings: [undefined, out, rstd, x, w],
