@@ -37,7 +37,8 @@ export interface MatmulParams {
 
 export type GeluKind = 'tanh' | 'erf';
 
-/** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`. */
+/** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`; out is (B,T,H*D).
+ * D (head_dim) need not be hidden / H (Qwen3): every width comes from H, KVH and D. */
 export interface AttentionParams {
   B: number;
   T: number;
@@ -50,6 +51,9 @@ export interface AttentionParams {
   causal: boolean;
   /** 1/sqrt(D) unless given. */
   scale?: number;
+  /** Key/value heads (grouped-query attention, num_key_value_heads): k and v views are KVH*D wide and query head h
+   * reads kv head floor(h / (H / KVH)). H unless given; H % KVH must be 0. */
+  KVH?: number;
 }
 
 /** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
