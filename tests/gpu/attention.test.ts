@@ -74,8 +74,8 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
     const strides = c.layout === 'fused' ? new Array(3).fill(C + 2 * KV) : c.layout === 'tight' ? [C, KV, KV]
       : new Array(3).fill(c.layout.stride);
     const off = c.layout === 'fused' ? [0, C, C + KV] : new Array(3).fill(c.layout === 'tight' ? 0 : c.layout.offset);
-    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: strides[0], qOffset: off[0], kStride: strides[1],
-      kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}) };
+    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: strides[0], qOffset: off[0],
+      kStride: strides[1], kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}) };
     const sizes = strides.map((s) => B * T * s);
     const hostIn = fused ? [randArray(sizes[0], 1)] : sizes.map((n, i) => randArray(n, i + 1));
     const pick = (i: number): number => (fused ? 0 : i);
