@@ -99,39 +99,47 @@ fn attention_backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   }
 }
 
-// One invocation per key row (b,h,j): dk_j = scale sum_i dpre_ij q_i, reading rowsum from attention_backward_dq.
+// One invocation per key row (b,kh,j) of kv head kh: dk_j = scale sum_h sum_i dpre^h_ij q^h_i over the query heads h
+// of kh's group, reading rowsum from attention_backward_dq.
 @compute @workgroup_size(64)
 fn attention_backward_dk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = flat_index(gid, nwg);
-  if (r >= p.B * p.H * p.T) { return; }
+  if (r >= p.B * kv_heads() * p.T) { return; }
   let j = r % p.T;
-  let bh = r / p.T;
-  let h = bh % p.H;
-  let b = bh / p.H;
-  let xj = (b * p.T + j) * p.x_stride + p.x_off + h * p.D;
+  let kh = (r / p.T) % kv_heads();
+  let b = r / (p.T * kv_heads());
+  let xj = (b * p.T + j) * p.x_stride + p.x_off + kh * p.D;
   for (var d = 0u; d < p.D; d++) { dx[xj + d] = 0.0; }
-  for (var i = query_start(j); i < p.T; i++) {
-    let a = att_in[(bh * p.T + i) * p.T + j];
-    if (a == 0.0) { continue; }
-    let g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]);
-    let qi = q_at(b, i, h);
-    for (var d = 0u; d < p.D; d++) { dx[xj + d] += g * q[qi + d]; }
+  for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
+    let bh = b * p.H + h;
+    for (var i = query_start(j); i < p.T; i++) {
+      let a = att_in[(bh * p.T + i) * p.T + j];
+      if (a == 0.0) { continue; }
+      let g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]);
+      let qi = q_at(b, i, h);
+      for (var d = 0u; d < p.D; d++) { dx[xj + d] += g * q[qi + d]; }
+    }
   }
 }
 
-// One invocation per element (b,j,c) of dv: dv_j = sum_i att_ij dout_i.
+// One invocation per element (b,j,c) of dv (c < KVH*D): dv_j = sum_h sum_i att^h_ij dout^h_i over the query heads h
+// of c's kv head.
 @compute @workgroup_size(64)
 fn attention_backward_dv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let n = flat_index(gid, nwg);
   let C = p.H * p.D;
-  if (n >= p.B * p.T * C) { return; }
-  let c = n % C;
-  let j = (n / C) % p.T;
-  let b = n / (C * p.T);
-  let h = c / p.D;
+  let KV = kv_heads() * p.D;
+  if (n >= p.B * p.T * KV) { return; }
+  let c = n % KV;
+  let j = (n / KV) % p.T;
+  let b = n / (KV * p.T);
+  let kh = c / p.D;
+  let d = c % p.D;
   var acc = 0.0;
-  for (var i = query_start(j); i < p.T; i++) {
-    acc += att_in[(((b * p.H + h) * p.T + i) * p.T) + j] * dout[(b * p.T + i) * C + c];
+  for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
+    for (var i = query_start(j); i < p.T; i++) {
+      acc += att_in[(((b * p.H + h) * p.T + i) * p.T) + j] * dout[(b * p.T + i) * C + h * p.D + d];
+    }
   }
   dx[(b * p.T + j) * p.x_stride + p.x_off + c] = acc;
 }

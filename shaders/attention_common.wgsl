@@ -11,6 +11,8 @@ struct Params {
   scale: f32,
   // The view the backward entry writes (dq, dk or dv): row stride and start channel in dx.
   x_stride: u32, x_off: u32,
+  // Query heads per key/value head (H / KVH; 1 without grouped-query attention).
+  group: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -32,8 +34,10 @@ struct Params {
 const NEG_BIG: f32 = -3.0e38;
 
 fn q_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.q_stride + p.q_off + h * p.D; }
-fn k_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.k_stride + p.k_off + h * p.D; }
-fn v_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.v_stride + p.v_off + h * p.D; }
+// k_at and v_at take the query head h and address its kv head h / group.
+fn k_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.k_stride + p.k_off + (h / p.group) * p.D; }
+fn v_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.v_stride + p.v_off + (h / p.group) * p.D; }
+fn kv_heads() -> u32 { return p.H / p.group; }
 fn o_at(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.H * p.D + h * p.D; }
 
 // Keys [0, key_end(i)) are visible to query i before the key mask.

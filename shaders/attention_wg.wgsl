@@ -168,33 +168,39 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   }
 }
 
-// Workgroup per key row (b,h,j): dk_j = scale sum_i dpre_ij q_i, reading rowsum from attention_backward_dq.
+// Workgroup per key row (b,kh,j) of kv head kh: dk_j = scale sum_h sum_i dpre^h_ij q^h_i over the query heads h of
+// kh's group (in head order), reading rowsum from attention_backward_dq.
 @compute @workgroup_size(64)
 fn attention_backward_dk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32) {
   let r = row_of(wid, nwg);
-  if (r >= p.B * p.H * p.T) { return; }
+  if (r >= p.B * kv_heads() * p.T) { return; }
   let j = r % p.T;
-  let bh = r / p.T;
-  let h = bh % p.H;
-  let b = bh / p.H;
+  let kh = (r / p.T) % kv_heads();
+  let b = r / (p.T * kv_heads());
   let i0 = query_start(j);
-  for (var i = i0 + lid; i < p.T; i += WG) {
-    let a = att_in[(bh * p.T + i) * p.T + j];
-    var g = 0.0;
-    if (a != 0.0) { g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]); }
-    srow[i] = g;
-  }
-  workgroupBarrier();
-  let xj = (b * p.T + j) * p.x_stride + p.x_off + h * p.D;
-  for (var d = lid; d < p.D; d += WG) {
-    var qi = q_at(b, i0, h) + d;
-    var acc = 0.0;
-    for (var i = i0; i < p.T; i++) {
-      let g = srow[i];
-      if (g != 0.0) { acc += g * q[qi]; }
-      qi += p.q_stride;
+  let xj = (b * p.T + j) * p.x_stride + p.x_off + kh * p.D;
+  for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
+    let bh = b * p.H + h;
+    for (var i = i0 + lid; i < p.T; i += WG) {
+      let a = att_in[(bh * p.T + i) * p.T + j];
+      var g = 0.0;
+      if (a != 0.0) { g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]); }
+      srow[i] = g;
     }
-    dx[xj + d] = acc;
+    workgroupBarrier();
+    for (var d = lid; d < p.D; d += WG) {
+      var qi = q_at(b, i0, h) + d;
+      var acc = 0.0;
+      for (var i = i0; i < p.T; i++) {
+        let g = srow[i];
+        if (g != 0.0) { acc += g * q[qi]; }
+        qi += p.q_stride;
+      }
+      // Each invocation owns its d's, so it may read back what it wrote for the previous head.
+      dx[xj + d] = select(dx[xj + d] + acc, acc, h == kh * p.group);
+    }
+    // srow is refilled for the next head only after every invocation has read it.
+    workgroupBarrier();
   }
 }

@@ -1,6 +1,7 @@
 // The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
+import type { RopeParams } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
@@ -14,8 +15,11 @@ import { gelu, geluBackward } from './kernels/gelu';
 import { layernorm, layernormBackward } from './kernels/layernorm';
 import { matmul, sumRows } from './kernels/matmul';
 import { sum, sumSquares } from './kernels/reduce';
+import { rmsnorm, rmsnormBackward } from './kernels/rmsnorm';
+import { rope, ropeBackward } from './kernels/rope';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
+import { swiglu, swigluBackward } from './kernels/swiglu';
 
 const g = (t: Tensor): GpuTensor => t as GpuTensor;
 const go = (t: Tensor | null): GpuTensor | null => (t ? (t as GpuTensor) : null);
@@ -115,5 +119,20 @@ export class GpuBackend implements Backend {
   clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void { clipScale(this.ctx, g(s), g(sumsq), maxNorm); }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);
+  }
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
+    rmsnorm(this.ctx, g(out), g(rstd), g(x), g(w), N, D, eps);
+  }
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate = false): void {
+    rmsnormBackward(this.ctx, g(dx), go(dw), g(dout), g(x), g(w), g(rstd), N, D, accumulate);
+  }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swiglu(this.ctx, g(out), g(gate), g(up)); }
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
+    swigluBackward(this.ctx, g(dgate), g(dup), g(dout), g(gate), g(up));
+  }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { rope(this.ctx, g(out), g(x), g(table), p); }
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void {
+    ropeBackward(this.ctx, g(dx), g(dout), g(table), p);
   }
 }

@@ -166,3 +166,80 @@ describe('attention hand-computed cases', () => {
     expectClose(out, expected, 1e-14, 0, 'uniform out');
   });
 });
+
+describe('grouped-query attention (KVH < H)', () => {
+  // Fused qkv rows as Llama/Qwen would pack them: q (H*D), k (KVH*D), v (KVH*D), plus padding channels.
+  const gqa = (H: number, KVH: number, D: number, pad: number, causal: boolean): AttentionParams => {
+    const stride = (H + 2 * KVH) * D + pad;
+    return { B: 2, T: 4, H, D, KVH, causal, qStride: stride, qOffset: 0, kStride: stride, kOffset: H * D,
+      vStride: stride, vOffset: (H + KVH) * D };
+  };
+
+  it.each([[4, 2, 3, 0, true], [4, 1, 2, 3, false], [6, 3, 2, 1, true]])(
+    'H=%i KVH=%i D=%i (pad %i, causal %s): dq, dk, dv of one fused buffer match central differences',
+    (H, KVH, D, pad, causal) => {
+      const p = gqa(H, KVH, D, pad, causal);
+      const { B, T } = p;
+      const qkv = randF64(B * T * p.qStride, 41);
+      const mask = Int32Array.from([1, 1, 1, 1, 0, 1, 1, 0]);
+      const w = randF64(B * T * H * D, 42);
+      const out = new Float64Array(B * T * H * D), att = new Float64Array(B * H * T * T);
+      const loss = (): number => { attentionRef(out, att, qkv, qkv, qkv, mask, p); return dot(out, w); };
+      const num = numericGrad(loss, qkv);
+      loss();
+      const g = new Float64Array(qkv.length).fill(SENTINEL);
+      attentionBackwardRef(g, g, g, w, att, qkv, qkv, qkv, p);
+      const width = (H + 2 * KVH) * D;
+      expectGradClose(g, num.map((x, e) => (e % p.qStride < width ? x : SENTINEL)), `gqa H=${H} KVH=${KVH}`);
+      expect(g.some((x, e) => e % p.qStride >= H * D && e % p.qStride < width && x !== 0)).toBe(true);
+    });
+
+  it('equals multi-head attention on k and v repeated per query head (transformers repeat_kv), dk/dv summed', () => {
+    const B = 2, T = 5, H = 4, KVH = 2, D = 3, group = H / KVH;
+    const q = randF64(B * T * H * D, 51), k = randF64(B * T * KVH * D, 52), v = randF64(B * T * KVH * D, 53);
+    const dout = randF64(B * T * H * D, 54);
+    // repeat_kv: head h of the repeated tensors is kv head floor(h / group).
+    const rep = (x: Float64Array): Float64Array => {
+      const r = new Float64Array(B * T * H * D);
+      for (let bt = 0; bt < B * T; bt++) {
+        for (let h = 0; h < H; h++) {
+          for (let d = 0; d < D; d++) r[(bt * H + h) * D + d] = x[(bt * KVH + Math.floor(h / group)) * D + d];
+        }
+      }
+      return r;
+    };
+    const base = { B, T, H, D, causal: true, qStride: H * D, qOffset: 0, kOffset: 0, vOffset: 0 };
+    const pG: AttentionParams = { ...base, KVH, kStride: KVH * D, vStride: KVH * D };
+    const pM: AttentionParams = { ...base, kStride: H * D, vStride: H * D };
+    const outG = new Float64Array(B * T * H * D), attG = new Float64Array(B * H * T * T);
+    const outM = new Float64Array(B * T * H * D), attM = new Float64Array(B * H * T * T);
+    attentionRef(outG, attG, q, k, v, null, pG);
+    attentionRef(outM, attM, q, rep(k), rep(v), null, pM);
+    expectClose(outG, outM, 1e-15, 0, 'out');
+    expectClose(attG, attM, 1e-15, 0, 'att');
+    const dqG = new Float64Array(q.length), dkG = new Float64Array(k.length), dvG = new Float64Array(v.length);
+    const dqM = new Float64Array(q.length), dkM = new Float64Array(q.length), dvM = new Float64Array(q.length);
+    attentionBackwardRef(dqG, dkG, dvG, dout, attG, q, k, v, pG);
+    attentionBackwardRef(dqM, dkM, dvM, dout, attM, q, rep(k), rep(v), pM);
+    expectClose(dqG, dqM, 1e-14, 0, 'dq');
+    // The gradient of repeat_kv sums the repeated heads' gradients back into their kv head.
+    const unrep = (g: Float64Array): Float64Array => {
+      const r = new Float64Array(B * T * KVH * D);
+      for (let bt = 0; bt < B * T; bt++) {
+        for (let h = 0; h < H; h++) {
+          for (let d = 0; d < D; d++) r[(bt * KVH + Math.floor(h / group)) * D + d] += g[(bt * H + h) * D + d];
+        }
+      }
+      return r;
+    };
+    expectClose(dkG, unrep(dkM), 1e-14, 0, 'dk');
+    expectClose(dvG, unrep(dvM), 1e-14, 0, 'dv');
+  });
+
+  it('refuses a KVH that does not divide H', () => {
+    const p = gqa(4, 3, 2, 0, true);
+    const qkv = new Float64Array(p.B * p.T * p.qStride);
+    expect(() => attentionRef(new Float64Array(64), new Float64Array(128), qkv, qkv, qkv, null, p))
+      .toThrow(/KVH \(key\/value heads\) 3 must be a positive divisor of H 4/);
+  });
+});

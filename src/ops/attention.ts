@@ -9,24 +9,34 @@ export function attentionScale(p: AttentionParams): number {
   return p.scale ?? 1 / Math.sqrt(p.D);
 }
 
+/** Key/value heads: p.KVH, or H (no grouping). Throws unless it divides H. */
+export function kvHeads(p: AttentionParams): number {
+  const KVH = p.KVH ?? p.H;
+  if (!Number.isInteger(KVH) || KVH < 1 || p.H % KVH !== 0) {
+    throw new RangeError(`attention: KVH (key/value heads) ${KVH} must be a positive divisor of H ${p.H}`);
+  }
+  return KVH;
+}
+
 /** Throws when a buffer is too small for the views p describes (sizes in elements). */
 export function checkAttentionSizes(p: AttentionParams, sizes: { out: number; att: number; q: number; k: number; v: number;
   keyMask?: number }): void {
   const { B, T, H, D } = p;
-  const C = H * D;
-  const need = (stride: number, offset: number): number => (B * T - 1) * stride + offset + C;
+  const C = H * D, KV = kvHeads(p) * D;
+  const need = (stride: number, offset: number, width: number): number => (B * T - 1) * stride + offset + width;
   const bad: string[] = [];
   if (sizes.out < B * T * C) bad.push(`out ${sizes.out} < ${B * T * C}`);
   if (sizes.att < B * H * T * T) bad.push(`att ${sizes.att} < ${B * H * T * T}`);
-  if (sizes.q < need(p.qStride, p.qOffset)) bad.push(`q ${sizes.q} < ${need(p.qStride, p.qOffset)}`);
-  if (sizes.k < need(p.kStride, p.kOffset)) bad.push(`k ${sizes.k} < ${need(p.kStride, p.kOffset)}`);
-  if (sizes.v < need(p.vStride, p.vOffset)) bad.push(`v ${sizes.v} < ${need(p.vStride, p.vOffset)}`);
+  if (sizes.q < need(p.qStride, p.qOffset, C)) bad.push(`q ${sizes.q} < ${need(p.qStride, p.qOffset, C)}`);
+  if (sizes.k < need(p.kStride, p.kOffset, KV)) bad.push(`k ${sizes.k} < ${need(p.kStride, p.kOffset, KV)}`);
+  if (sizes.v < need(p.vStride, p.vOffset, KV)) bad.push(`v ${sizes.v} < ${need(p.vStride, p.vOffset, KV)}`);
   if (sizes.keyMask !== undefined && sizes.keyMask < B * T) bad.push(`keyMask ${sizes.keyMask} < ${B * T}`);
   if (bad.length) throw new Error(`attention B=${B} T=${T} H=${H} D=${D}: ${bad.join(', ')}`);
 }
 
 /**
- * out(B,T,C) = softmax(q k^T * scale + masks) v per head; att(B,H,T,T) receives the probabilities, masked ones exactly 0.
+ * out(B,T,H*D) = softmax(q k^T * scale + masks) v per head; att(B,H,T,T) receives the probabilities, masked ones
+ * exactly 0. Query head h reads kv head floor(h / (H / KVH)).
  * A key j is masked when causal and j > i, or when keyMask[b,j] == 0. A query row whose keys are all masked (e.g. a
  * left-padded row 0 under a causal mask) gets att = 0 and out = 0 instead of 0/0 = NaN.
  */
@@ -36,6 +46,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
   const C = H * D;
   const scale = attentionScale(p);
   checkAttentionSizes(p, { out: out.length, att: att.length, q: q.length, k: k.length, v: v.length, keyMask: keyMask?.length });
+  const group = H / kvHeads(p);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       for (let i = 0; i < T; i++) {
@@ -45,7 +56,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         for (let j = 0; j < T; j++) {
           let s = -Infinity;
           if (!(causal && j > i) && (!keyMask || keyMask[b * T + j] !== 0)) {
-            const kj = (b * T + j) * p.kStride + p.kOffset + h * D;
+            const kj = (b * T + j) * p.kStride + p.kOffset + Math.floor(h / group) * D;
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[qi + d] * k[kj + d];
             s = dot * scale;
@@ -65,9 +76,10 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         const inv = sum > 0 ? 1 / sum : 0;
         for (let j = 0; j < T; j++) att[arow + j] *= inv;
         const oi = (b * T + i) * C + h * D;
+        const vh = p.vOffset + Math.floor(h / group) * D;
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < T; j++) acc += att[arow + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+          for (let j = 0; j < T; j++) acc += att[arow + j] * v[(b * T + j) * p.vStride + vh + d];
           out[oi + d] = acc;
         }
       }
@@ -77,7 +89,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
 
 /**
  * Overwrites dq, dk, dv (at the strides and offsets of q, k, v; other channels untouched, so the three may be views of
- * one dqkv buffer) from dout(B,T,C) and the forward's att(B,H,T,T).
+ * one dqkv buffer) from dout(B,T,H*D) and the forward's att(B,H,T,T). dk and dv of a kv head sum over its query heads.
  */
 export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, att: FArr, q: FArr, k: FArr, v: FArr,
   p: AttentionParams): void {
@@ -86,10 +98,18 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
   const scale = attentionScale(p);
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: q.length, k: k.length, v: v.length });
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: dq.length, k: dk.length, v: dv.length });
+  const KVH = kvHeads(p), group = H / KVH;
   const dpre = new Float64Array(T * T);
   const qAt = (b: number, t: number, h: number): number => (b * T + t) * p.qStride + p.qOffset + h * D;
-  const kAt = (b: number, t: number, h: number): number => (b * T + t) * p.kStride + p.kOffset + h * D;
-  const vAt = (b: number, t: number, h: number): number => (b * T + t) * p.vStride + p.vOffset + h * D;
+  // k and v are indexed by the query head h and read its kv head.
+  const kvh = (h: number): number => Math.floor(h / group) * D;
+  const kAt = (b: number, t: number, h: number): number => (b * T + t) * p.kStride + p.kOffset + kvh(h);
+  const vAt = (b: number, t: number, h: number): number => (b * T + t) * p.vStride + p.vOffset + kvh(h);
+  // dk and dv accumulate over the heads of a group: zero their views first.
+  for (let bt = 0; bt < B * T; bt++) {
+    dk.fill(0, bt * p.kStride + p.kOffset, bt * p.kStride + p.kOffset + KVH * D);
+    dv.fill(0, bt * p.vStride + p.vOffset, bt * p.vStride + p.vOffset + KVH * D);
+  }
   const oAt = (b: number, t: number, h: number): number => (b * T + t) * C + h * D;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -116,9 +136,9 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
             gq += dpre[t * T + s] * k[kAt(b, s, h) + d];
             gk += dpre[s * T + t] * q[qAt(b, s, h) + d];
           }
-          dv[vt + d] = gv;
+          dv[vt + d] += gv;
           dq[qt + d] = scale * gq;
-          dk[kt + d] = scale * gk;
+          dk[kt + d] += scale * gk;
         }
       }
     }

@@ -37,7 +37,8 @@ export interface MatmulParams {
 
 export type GeluKind = 'tanh' | 'erf';
 
-/** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`. */
+/** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`; out is (B,T,H*D).
+ * D (head_dim) need not be hidden / H (Qwen3): every width comes from H, KVH and D. */
 export interface AttentionParams {
   B: number;
   T: number;
@@ -50,6 +51,26 @@ export interface AttentionParams {
   causal: boolean;
   /** 1/sqrt(D) unless given. */
   scale?: number;
+  /** Key/value heads (grouped-query attention, num_key_value_heads): k and v views are KVH*D wide and query head h
+   * reads kv head floor(h / (H / KVH)). H unless given; H % KVH must be 0. */
+  KVH?: number;
+}
+
+/** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
+ * layout: channel i of a head pairs with i + D/2). The cos/sin table (rows of [cos(D/2) | sin(D/2)] per position) comes
+ * from ropeTable in src/ops/rope.ts. */
+export interface RopeParams {
+  B: number;
+  T: number;
+  /** num_attention_heads for q, num_key_value_heads for k. */
+  H: number;
+  /** head_dim; even. */
+  D: number;
+  /** Row stride (elements) and start channel of the view. */
+  stride: number;
+  offset: number;
+  /** Token t sits at position posOffset + t (a KV-cache continuation); 0 unless given. */
+  posOffset?: number;
 }
 
 /** AdamW hyperparameters as torch.optim.AdamW; `step` is 1-based for the bias correction. */
@@ -183,4 +204,21 @@ export interface Backend {
   /** One AdamW step on param with grad * gradScale[0]; m and v are the moment buffers. A negative gradScale[0] (non-finite
    * gradients) skips the step entirely. */
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void;
+
+  // --- Llama family (RMSNorm, rotary embeddings, SwiGLU; grouped-query attention is AttentionParams.KVH)
+  /** Over the last dim D of x(N,D): out = x * rsqrt(mean(x^2) + eps) * w; rstd (N) is saved for the backward. Any number
+   * of rows, so it serves the residual stream and Qwen3's per-head q/k norm ((B*T*H, head_dim) rows). */
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void;
+  /** dx (+)= ... (overwritten unless `accumulate`); dw accumulates over rows when given (null for a frozen norm). */
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate?: boolean): void;
+  /** out = silu(gate) * up elementwise (n = out.size); gate and up are the gate_proj and up_proj outputs. */
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void;
+  /** dgate = dout * up * silu'(gate), dup = dout * silu(gate) (both overwritten; n = dout.size). */
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void;
+  /** out = x rotated by rotary embeddings on the view p describes (other channels of out untouched). The one op whose
+   * output may be its input: out === x rotates in place. table: (positions, D) from ropeTable (src/ops/rope.ts). */
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void;
+  /** dx = dout rotated by -angle (overwritten on the view); dx may be dout. */
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void;
 }

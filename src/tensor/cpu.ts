@@ -2,6 +2,7 @@
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
+import type { RopeParams } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
@@ -13,9 +14,12 @@ import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
 import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
 import { matmulRef, sumRowsRef } from '../ops/matmul';
+import { rmsnormBackwardRef, rmsnormRef } from '../ops/rmsnorm';
+import { ropeBackwardRef, ropeRef } from '../ops/rope';
 import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
+import { swigluBackwardRef, swigluRef } from '../ops/swiglu';
 
 export interface CpuTensor extends Tensor {
   readonly data: Float32Array | Int32Array;
@@ -130,4 +134,17 @@ export class CpuBackend implements Backend {
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamwRef(f(param), f(grad), f(m), f(v), f(gradScale), p);
   }
+  rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
+    rmsnormRef(f(out), f(rstd), f(x), f(w), N, D, eps);
+  }
+  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
+    accumulate = false): void {
+    rmsnormBackwardRef(f(dx), fo(dw), f(dout), f(x), f(w), f(rstd), N, D, accumulate);
+  }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swigluRef(f(out), f(gate), f(up)); }
+  swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
+    swigluBackwardRef(f(dgate), f(dup), f(dout), f(gate), f(up));
+  }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { ropeRef(f(out), f(x), f(table), p); }
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void { ropeBackwardRef(f(dx), f(dout), f(table), p); }
 }

@@ -1,6 +1,7 @@
 // WebGPU attention (forward and the three-dispatch backward) vs the float64 CPU reference: odd and realistic shapes,
-// causal and key-padded, fused qkv (q=k=v and dq=dk=dv one buffer) and separate/padded layouts. Every case runs twice:
-// barrierFree (one invocation per row, attention.wgsl) and not (one workgroup per row, attention_wg.wgsl).
+// causal and key-padded, fused qkv (q=k=v and dq=dk=dv one buffer) and separate/padded layouts, with and without
+// grouped-query attention (KVH < H). Every case runs twice: barrierFree (one invocation per row, attention.wgsl) and
+// not (one workgroup per row, attention_wg.wgsl).
 
 import { describe, expect, it } from 'vitest';
 import { attention, attentionBackward, useWorkgroupAttention, WG_MAX_T } from '../../src/gpu/kernels/attention';
@@ -15,7 +16,11 @@ interface Case {
   causal: boolean;
   /** Number of padded keys per batch entry: [start, end] of the row (left or right padding). */
   pad: [number, number][] | null;
-  layout: 'fused' | { stride: number; offset: number };
+  /** fused: one (B,T,(H+2KVH)*D) qkv buffer; tight: three buffers of exactly H*D, KVH*D, KVH*D channels (separate
+   * q_proj/k_proj/v_proj outputs); else three buffers with the given stride and offset. */
+  layout: 'fused' | 'tight' | { stride: number; offset: number };
+  /** Key/value heads; H unless given. */
+  KVH?: number;
 }
 
 const SENTINEL = 7;
@@ -40,6 +45,20 @@ const cases: [string, Case][] = [
   ['D > 64: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
     pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 } }],
   ['D > 64: 1x13x1x67, causal, fused qkv', { B: 1, T: 13, H: 1, D: 67, causal: true, pad: null, layout: 'fused' }],
+  // Grouped-query attention: odd shapes, T and D past a workgroup, and realistic Llama-family ones.
+  ['GQA odd 2x7, H 6 / KVH 2, D 5, causal + left padding, fused', { B: 2, T: 7, H: 6, KVH: 2, D: 5, causal: true,
+    pad: [[1, 0], [3, 0]], layout: 'fused' }],
+  ['GQA odd 2x7, H 4 / KVH 1, D 3, right padding, separate padded stride', { B: 2, T: 7, H: 4, KVH: 1, D: 3,
+    causal: false, pad: [[0, 2], [0, 6]], layout: { stride: 19, offset: 3 } }],
+  ['GQA T > 64: 1x70, H 4 / KVH 2, D 9, causal, fused', { B: 1, T: 70, H: 4, KVH: 2, D: 9, causal: true,
+    pad: [[2, 0]], layout: 'fused' }],
+  ['GQA D > 64: 1x13, H 2 / KVH 1, D 67, causal, tight', { B: 1, T: 13, H: 2, KVH: 1, D: 67, causal: true, pad: null,
+    layout: 'tight' }],
+  ['SmolLM2-135M 2x64, H 9 / KVH 3, D 64, causal, fused', { B: 2, T: 64, H: 9, KVH: 3, D: 64, causal: true, pad: null,
+    layout: 'fused' }],
+  // Qwen3-0.6B: 16 heads of 128 (q is 2048 wide, hidden 1024), 8 kv heads; separate projections.
+  ['Qwen3-0.6B 1x48, H 16 / KVH 8, D 128, causal + right padding, tight', { B: 1, T: 48, H: 16, KVH: 8, D: 128,
+    causal: true, pad: [[0, 5]], layout: 'tight' }],
 ];
 
 const runs = cases.flatMap(([name, c]) => [true, false].map((bf) => [name, bf, c] as [string, boolean, Case]));
@@ -50,14 +69,15 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
   ctx.barrierFree = barrierFree;
   try {
     const { B, T, H, D } = c;
-    const C = H * D;
+    const C = H * D, KVH = c.KVH ?? H, KV = KVH * D;
     const fused = c.layout === 'fused';
-    const stride = fused ? 3 * C : (c.layout as { stride: number }).stride;
-    const off = fused ? [0, C, 2 * C] : new Array(3).fill((c.layout as { offset: number }).offset);
-    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: stride, qOffset: off[0], kStride: stride,
-      kOffset: off[1], vStride: stride, vOffset: off[2] };
-    const n = B * T * stride;
-    const hostIn = fused ? [randArray(n, 1)] : [randArray(n, 1), randArray(n, 2), randArray(n, 3)];
+    const strides = c.layout === 'fused' ? new Array(3).fill(C + 2 * KV) : c.layout === 'tight' ? [C, KV, KV]
+      : new Array(3).fill(c.layout.stride);
+    const off = c.layout === 'fused' ? [0, C, C + KV] : new Array(3).fill(c.layout === 'tight' ? 0 : c.layout.offset);
+    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: strides[0], qOffset: off[0],
+      kStride: strides[1], kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}) };
+    const sizes = strides.map((s) => B * T * s);
+    const hostIn = fused ? [randArray(sizes[0], 1)] : sizes.map((n, i) => randArray(n, i + 1));
     const pick = (i: number): number => (fused ? 0 : i);
     const dout = randArray(B * T * C, 4);
     let mask: Int32Array | null = null;
@@ -77,10 +97,10 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
     attentionBackwardRef(grad64[pick(0)], grad64[pick(1)], grad64[pick(2)], Float64Array.from(dout), att64,
       in64[pick(0)], in64[pick(1)], in64[pick(2)], p);
 
-    const tIn = hostIn.map((x, i) => { const t = ctx.tensor([n], 'f32', `in${i}`); ctx.write(t, x); return t; });
-    const tGrad = hostIn.map((_, i) => {
-      const t = ctx.tensor([n], 'f32', `grad${i}`);
-      ctx.write(t, new Float32Array(n).fill(SENTINEL)); // overwrite, not accumulate; untouched channels keep it
+    const tIn = hostIn.map((x, i) => { const t = ctx.tensor([x.length], 'f32', `in${i}`); ctx.write(t, x); return t; });
+    const tGrad = hostIn.map((x, i) => {
+      const t = ctx.tensor([x.length], 'f32', `grad${i}`);
+      ctx.write(t, new Float32Array(x.length).fill(SENTINEL)); // overwrite, not accumulate; untouched channels keep it
       return t;
     });
     const tOut = ctx.tensor([B, T, C], 'f32', 'out'), tAtt = ctx.tensor([B, H, T, T], 'f32', 'att');

@@ -7,12 +7,12 @@ import code from '../../../shaders/attention.wgsl?raw';
 import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import prelude from '../../../shaders/attention_common.wgsl?raw';
 import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
-import { attentionScale, checkAttentionSizes } from '../../ops/attention';
+import { attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
 import type { AttentionParams } from '../../tensor/backend';
 
 const shader = { name: 'attention', code, prelude };
 const wgShader = { name: 'attention_wg', code: wgCode, prelude };
-const FORMAT = 'uuuuuuuuuuufuu';
+const FORMAT = 'uuuuuuuuuuufuuu';
 
 /** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */
 export const WG_MAX_T = 2048;
@@ -32,7 +32,7 @@ function params(p: AttentionParams, xStride: number, xOffset: number): { format:
   return {
     format: FORMAT,
     values: [p.B, p.T, p.H, p.D, p.qStride, p.qOffset, p.kStride, p.kOffset, p.vStride, p.vOffset, p.causal ? 1 : 0,
-      attentionScale(p), xStride, xOffset],
+      attentionScale(p), xStride, xOffset, p.H / kvHeads(p)],
   };
 }
 
@@ -81,8 +81,9 @@ export function attentionBackward(ctx: GpuContext, dq: GpuTensor, dk: GpuTensor,
     bindings: [undefined, dq, rowsum, undefined, k, v, dout, att],
     params: params(p, p.qStride, p.qOffset),
   });
+  // dk: one row per (b, kv head, j), summing over the kv head's query heads.
   ctx.dispatch({
-    ...perRow, entry: 'attention_backward_dk',
+    ...rowKernel(ctx, p.T, p.B * kvHeads(p) * p.T), entry: 'attention_backward_dk',
     bindings: [undefined, dk, rowsum, q, undefined, v, dout, att],
     params: params(p, p.kStride, p.kOffset),
   });
@@ -91,6 +92,6 @@ export function attentionBackward(ctx: GpuContext, dq: GpuTensor, dk: GpuTensor,
     shader, entry: 'attention_backward_dv',
     bindings: [undefined, dv, undefined, undefined, undefined, undefined, dout, att],
     params: params(p, p.vStride, p.vOffset),
-    workgroups: grid1d(p.B * p.T * p.H * p.D, ctx.limits.maxComputeWorkgroupsPerDimension),
+    workgroups: grid1d(p.B * p.T * kvHeads(p) * p.D, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
