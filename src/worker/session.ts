@@ -200,7 +200,10 @@ export class Session {
   /** Rebuilds a saved run (model, data, settings) and continues it from the checkpoint's step. */
   private async resumeCheckpoint(id: string): Promise<void> {
     const rec = await getCheckpoint(id);
-    if (!rec) throw new DataError('NoRows', '', 'That checkpoint is gone (deleted, or the browser cleared the site data).');
+    if (!rec) throw new DataError({
+      code: 'NoRows', file: '',
+      message: 'That checkpoint is gone (deleted, or the browser cleared the site data).',
+    });
     let modelId: string;
     const ref = rec.modelRef;
     if (ref.kind === 'files') {
@@ -209,7 +212,11 @@ export class Session {
       // Not in the cache: the same files dropped again since the reload serve as well.
       if (files) modelId = registerModel(files);
       else if (isRegistered(modelIdOf(ref))) modelId = modelIdOf(ref);
-      else throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same files again, then press Resume.`);
+      else throw new DataError({
+        code: 'NoRows', file: '',
+        message: `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same ` +
+          'files again, then press Resume.',
+      });
     } else {
       modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
     }
@@ -219,7 +226,10 @@ export class Session {
       const res = await fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(rec.dataName)}`, globalThis.location.origin));
       if (res.ok) text = await res.text();
     }
-    if (text === undefined) throw new DataError('NoRows', rec.dataName, `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`);
+    if (text === undefined) throw new DataError({
+      code: 'NoRows', file: rec.dataName,
+      message: `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`,
+    });
     const data: DataFile = { name: rec.dataName, text, origin: rec.dataKey ? 'upload' : 'demo' };
     const summary = await summarize(modelId);
     let preview = null;
@@ -247,7 +257,10 @@ export class Session {
     let stream = created.stream;
     if (resume) {
       const meta = readCheckpointMeta(resume.data);
-      if (meta.totalSteps !== steps) throw new DataError('StateMismatch', fileName, `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`);
+      if (meta.totalSteps !== steps) throw new DataError({
+        code: 'StateMismatch', file: fileName,
+        message: `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`,
+      });
       stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, resume.data).stream);
     }
     const modules = trainer.adapters!.modules;
@@ -343,7 +356,10 @@ export class Session {
   }
 
   private requireRun(): Run {
-    if (!this.run) throw new DataError('NoRows', '', 'There is no trained adapter yet: press Start first.');
+    if (!this.run) throw new DataError({
+      code: 'NoRows', file: '',
+      message: 'There is no trained adapter yet: press Start first.',
+    });
     return this.run;
   }
 
@@ -397,7 +413,11 @@ export class Session {
 function countLabels(text: string, fileName: string, seed: number): number {
   const table = parseTable(text, fileName);
   const mapping = guessMapping(table.columns);
-  if (!mapping) throw new DataError('BadMapping', fileName, `${fileName}: cannot tell which columns hold the text and the label (columns: ${table.columns.join(', ')}). Name them "text" and "label".`);
+  if (!mapping) throw new DataError({
+    code: 'BadMapping', file: fileName,
+    message: `${fileName}: cannot tell which columns hold the text and the label ` +
+      `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
+  });
   return buildClassificationSet(table, mapping, { seed, valFraction: DEFAULT_RUN.valFraction }).labels.length;
 }
 
