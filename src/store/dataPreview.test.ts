@@ -3,10 +3,11 @@
 
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { previewOf } from '../train/data/preview';
 import { DataPreviewTable } from '../ui/setup/DataPreviewTable';
 import type { Command } from '../worker/protocol';
+import { loadDemoData } from './actions';
 import { connect } from './client';
 import { requestPreview } from './dataPreview';
 import { applyEvent } from './events';
@@ -67,5 +68,21 @@ describe('data preview requests', () => {
     expect(html(false)).toContain('1 row skipped');
     expect(html(false)).not.toContain('line 3');
     expect(html(false)).toContain('line 5</span>: 3 fields, but the header has 2');
+  });
+
+  describe('a bundled data set the server does not have', () => {
+    afterEach(() => vi.unstubAllGlobals());
+
+    it('is an error, not its index.html read as data', async () => {
+      const page = '<!doctype html>\n<html lang="en"><head><script type="module" src="/@vite/client"></script>';
+      vi.stubGlobal('fetch', async () => new Response(page, { headers: { 'content-type': 'text/html' } }));
+      await loadDemoData('spam.csv');
+      const s = useStore.getState();
+      expect(sent.filter((c) => c.type === 'preview')).toEqual([]);
+      expect(s.dataFile).toBeNull();
+      expect(s.dataLoading).toBe(false);
+      expect(s.errors.map((e) => [e.area, e.code, e.message])).toEqual([['data', 'DemoMissing',
+        'The demo data set spam.csv could not be loaded (the server has no such file). Upload a file instead.']]);
+    });
   });
 });

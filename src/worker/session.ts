@@ -23,6 +23,7 @@ import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, 
 import { describeData, runConfig, scheduleTargets } from './runInfo';
 import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
 import { loadFiles } from './droppedFiles';
+import { findRunData, rememberedUploads, sha256Hex } from './runData';
 import { browserCache } from '../models/browserCache';
 import { estimateMemory } from '../train/memory';
 
@@ -41,7 +42,10 @@ interface Run {
   window: Window;
   lastLive: number[];
   /** What a checkpoint records about the run, so a resume rebuilds the same one. */
-  id: { runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; settings: RunSettings };
+  id: {
+    runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; dataSha256: string;
+    settings: RunSettings;
+  };
   history: HistoryData;
   /** The person was told that the dropped model files could not be stored with the checkpoints. */
   warnedUnstored?: boolean;
@@ -220,17 +224,13 @@ export class Session {
     } else {
       modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
     }
-    let text: string | undefined;
-    if (rec.dataKey) text = await getData(rec.dataKey);
-    else {
-      const res = await fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(rec.dataName)}`, globalThis.location.origin));
-      if (res.ok) text = await res.text();
-    }
-    if (text === undefined) throw new DataError({
-      code: 'NoRows', file: rec.dataName,
-      message: `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`,
+    const data = await findRunData(rec, {
+      stored: getData,
+      fetchBundled: (name) =>
+        fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(name)}`, globalThis.location.origin)),
+      uploads: rememberedUploads,
     });
-    const data: DataFile = { name: rec.dataName, text, origin: rec.dataKey ? 'upload' : 'demo' };
+    const { text } = data;
     const summary = await summarize(modelId);
     let preview = null;
     try { preview = previewOf(text, rec.dataName); } catch { /* start() reports the data's error itself */ }
@@ -265,13 +265,16 @@ export class Session {
     }
     const modules = trainer.adapters!.modules;
     const targetAt = scheduleTargets(trainer, steps);
-    const dataKey = resume ? resume.dataKey : file.origin === 'upload' ? await putData(fileName, text).catch(() => null) : null;
+    // An upload is stored again on resume: it may have come back as a new upload after the stored copy was lost.
+    let dataKey: string | null = null;
+    if (file.origin === 'upload') dataKey = await putData(fileName, text).catch(() => resume?.dataKey ?? null);
+    const dataSha256 = await sha256Hex(text);
     const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     const runName = resume?.runName ?? `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
     this.run = {
       model, data, cfg, trainer, stream, steps, targets: cfg.targets!, targetAt, lastLive: modules.map((m) => m.liveCount),
       window: { B: cfg.batch, T: data.train.seq },
-      id: { runId, runName, modelId, data: file, dataKey, settings: s },
+      id: { runId, runName, modelId, data: file, dataKey, dataSha256, settings: s },
       history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
@@ -309,7 +312,7 @@ export class Session {
   /** Saves the run's state to IndexedDB; a failure is reported but does not stop training (a lost device does). */
   private async checkpoint(r: Run): Promise<void> {
     try {
-      const { runId, runName, modelId, data, dataKey, settings } = r.id;
+      const { runId, runName, modelId, data, dataKey, dataSha256, settings } = r.id;
       if (this.loseAtCheckpoints > 0) {
         this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
@@ -323,6 +326,7 @@ export class Session {
       await putCheckpoint({
         id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
         totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef, dataKey,
+        dataOrigin: data.origin ?? 'demo', dataSha256,
         history: r.history, data: bytes,
       });
       await this.postCheckpoints();
