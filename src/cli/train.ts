@@ -13,6 +13,7 @@ import { defaultR0 } from '../peft/schedule';
 import { writeSafetensors } from '../models/safetensors';
 import type { Backend } from '../tensor/backend';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
+import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { DEFAULT_RUN, evaluate, prepareData, totalSteps, type RunConfig } from '../train/run';
 import { trainResilient } from '../train/resilient';
@@ -102,6 +103,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
   const data = prepareData(model, dataText, dataFile, cfg);
+  if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const steps = totalSteps(data.train, cfg);
   const runInfo = { model: a.options.get('model') ?? model.name, data: dataFile };
   await mkdir(outDir, { recursive: true });
@@ -187,6 +189,7 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.
   const split = a.options.has('val-fraction');
   const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 });
+  if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const trainer = new Trainer(be, taskFor(be, model), { method: 'full', targets: [] }, { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 });
   return JSON.stringify(await evaluate(trainer, split ? data.val : data.train, cfg.batch), null, 2);
 }

@@ -2,6 +2,7 @@
 // components call them directly, and nothing here imports React.
 
 import type { ModelRef, RunSettings } from '../worker/protocol';
+import { bundledText } from '../worker/runData';
 import { connect, send } from './client';
 import { dataProblem } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
@@ -75,8 +76,10 @@ export async function loadDemoData(name: string): Promise<void> {
   useStore.setState({ dataLoading: true });
   try {
     const r = await fetch(`${BASE}datasets/${name}`);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    setData(name, await r.text(), 'demo');
+    // A server without the file may answer with its HTML page instead of an error; that is not data either.
+    const text = await bundledText(r);
+    if (text === undefined) throw new Error(r.ok ? 'the server has no such file' : `HTTP ${r.status}`);
+    setData(name, text, 'demo');
   } catch (e) {
     useStore.setState({ dataLoading: false });
     addError('data', 'DemoMissing', `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`);

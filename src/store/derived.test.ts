@@ -62,7 +62,8 @@ describe('rankGrid', () => {
 });
 
 describe('dataProblem and thinPoints', () => {
-  const preview = { fileName: 'a.txt', format: 'text' as const, columns: ['text'], rows: [], rowCount: 1, characters: 5, badRows: [], badCount: 0, labels: null };
+  const preview = { fileName: 'a.txt', format: 'text' as const, columns: ['text'], rows: [],
+    rowCount: 1, characters: 5, badRows: [], badCount: 0, classificationSkipped: null, labels: null };
   it('refuses plain text for a classifier but not for GPT-2', () => {
     expect(dataProblem(preview, 'bert')).toMatch(/label column/);
     expect(dataProblem(preview, 'gpt2')).toBeNull();

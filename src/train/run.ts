@@ -6,7 +6,7 @@ import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { BatchStream, evalBatches, type BatchSource } from './data/batches';
 import { buildClassificationSet, buildLmSet, guessMapping, type ColumnMapping } from './data/dataset';
-import { DataError } from './data/errors';
+import { badRowReport, DataError, type BadRowReport } from './data/errors';
 import { parseTable } from './data/parse';
 import { classificationMetrics, type EvalMetrics } from './metrics';
 import { estimateMemory, TrainingMemoryError } from './memory';
@@ -66,6 +66,8 @@ export interface PreparedData {
   val: BatchSource;
   labels: string[] | null;
   summary: Record<string, unknown>;
+  /** Rows of the file that were not used: how many, and the first few with their lines and reasons. */
+  skipped?: BadRowReport;
 }
 
 /** Parses the user's file and builds the train/validation sources for the model's task. */
@@ -76,17 +78,36 @@ export function prepareData(model: LoadedModel, text: string, fileName: string, 
     const texts = table.format === 'text' ? [table.rows[0]?.[table.columns[0]] ?? ''] : table.rows.map((r) => r[col!] ?? '');
     const seq = Math.min(cfg.seq, model.config.arch.nPositions);
     const set = buildLmSet(texts, model.tokenizer, { seq, seed: cfg.seed, valFraction: cfg.valFraction });
-    return { train: { kind: 'lm', windows: set.train, seq }, val: { kind: 'lm', windows: set.val, seq }, labels: null, summary: { format: table.format, tokens: set.tokens, badRows: table.badRows.length } };
+    const skipped = badRowReport(table.badRows);
+    return {
+      train: { kind: 'lm', windows: set.train, seq }, val: { kind: 'lm', windows: set.val, seq }, labels: null, skipped,
+      summary: { format: table.format, tokens: set.tokens, badRows: skipped.count, firstBadRows: skipped.first },
+    };
   }
   const mapping = cfg.mapping ?? guessMapping(table.columns);
-  if (!mapping) throw new DataError('BadMapping', `${fileName}: cannot tell which columns hold the text and the label (columns: ${table.columns.join(', ')}). Name them "text" and "label".`, fileName);
+  if (!mapping) throw new DataError({
+    code: 'BadMapping', file: fileName,
+    message: `${fileName}: cannot tell which columns hold the text and the label ` +
+      `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
+  });
   const set = buildClassificationSet(table, mapping, { seed: cfg.seed, valFraction: cfg.valFraction });
   if (set.labels.length !== model.config.arch.numLabels) {
-    throw new DataError('BadMapping', `${fileName}: the data has ${set.labels.length} labels but the model head has ${model.config.arch.numLabels}; load the model with numLabels = ${set.labels.length}.`, fileName);
+    throw new DataError({
+      code: 'BadMapping', file: fileName,
+      message: `${fileName}: the data has ${set.labels.length} labels but the model head has ` +
+        `${model.config.arch.numLabels}; load the model with numLabels = ${set.labels.length}.`,
+    });
   }
   const seq = Math.min(cfg.seq, model.config.arch.maxPositions);
   const src = (examples: typeof set.train): BatchSource => ({ kind: 'cls', examples, tokenizer: model.tokenizer, cfg: model.config.arch, seq });
-  return { train: src(set.train), val: src(set.val), labels: set.labels, summary: { format: table.format, labels: set.labels, labelCounts: set.labelCounts, badRows: set.badRows.length, split: set.split } };
+  const skipped = badRowReport(set.badRows);
+  return {
+    train: src(set.train), val: src(set.val), labels: set.labels, skipped,
+    summary: {
+      format: table.format, labels: set.labels, labelCounts: set.labelCounts, badRows: skipped.count,
+      firstBadRows: skipped.first, split: set.split,
+    },
+  };
 }
 
 export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
@@ -102,7 +123,10 @@ export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
 
 export function totalSteps(train: BatchSource, cfg: RunConfig): number {
   const n = train.kind === 'lm' ? train.windows.length : train.examples.length;
-  if (n === 0) throw new DataError('TooShort', 'the training split is empty: add more data or lower the validation fraction.', '');
+  if (n === 0) throw new DataError({
+    code: 'TooShort', file: '',
+    message: 'The training split is empty: add more data or lower the validation fraction.',
+  });
   return cfg.steps ?? Math.max(1, Math.ceil(n / cfg.batch) * (cfg.epochs ?? 1));
 }
 

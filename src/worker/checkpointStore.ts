@@ -13,6 +13,9 @@ export interface CheckpointRecord extends CheckpointInfo {
   modelRef: ModelRef;
   /** Key of the data text in the `data` store (uploads), or null for a bundled data set fetched by name. */
   dataKey: string | null;
+  /** Where the data came from, and its text's SHA-256 (hex), checked on resume; absent in older checkpoints. */
+  dataOrigin?: 'demo' | 'upload';
+  dataSha256?: string;
   history: HistoryData;
   /** The checkpoint file (saveCheckpoint's safetensors bytes). */
   data: Uint8Array;

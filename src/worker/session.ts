@@ -23,6 +23,7 @@ import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, 
 import { describeData, runConfig, scheduleTargets } from './runInfo';
 import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
 import { loadFiles } from './droppedFiles';
+import { findRunData, rememberedUploads, sha256Hex } from './runData';
 import { browserCache } from '../models/browserCache';
 import { estimateMemory } from '../train/memory';
 
@@ -41,7 +42,10 @@ interface Run {
   window: Window;
   lastLive: number[];
   /** What a checkpoint records about the run, so a resume rebuilds the same one. */
-  id: { runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; settings: RunSettings };
+  id: {
+    runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; dataSha256: string;
+    settings: RunSettings;
+  };
   history: HistoryData;
   /** The person was told that the dropped model files could not be stored with the checkpoints. */
   warnedUnstored?: boolean;
@@ -200,7 +204,10 @@ export class Session {
   /** Rebuilds a saved run (model, data, settings) and continues it from the checkpoint's step. */
   private async resumeCheckpoint(id: string): Promise<void> {
     const rec = await getCheckpoint(id);
-    if (!rec) throw new DataError('NoRows', '', 'That checkpoint is gone (deleted, or the browser cleared the site data).');
+    if (!rec) throw new DataError({
+      code: 'NoRows', file: '',
+      message: 'That checkpoint is gone (deleted, or the browser cleared the site data).',
+    });
     let modelId: string;
     const ref = rec.modelRef;
     if (ref.kind === 'files') {
@@ -209,18 +216,21 @@ export class Session {
       // Not in the cache: the same files dropped again since the reload serve as well.
       if (files) modelId = registerModel(files);
       else if (isRegistered(modelIdOf(ref))) modelId = modelIdOf(ref);
-      else throw new DataError('NoRows', '', `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same files again, then press Resume.`);
+      else throw new DataError({
+        code: 'NoRows', file: '',
+        message: `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same ` +
+          'files again, then press Resume.',
+      });
     } else {
       modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
     }
-    let text: string | undefined;
-    if (rec.dataKey) text = await getData(rec.dataKey);
-    else {
-      const res = await fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(rec.dataName)}`, globalThis.location.origin));
-      if (res.ok) text = await res.text();
-    }
-    if (text === undefined) throw new DataError('NoRows', rec.dataName, `The data this run trained on (${rec.dataName}) is no longer stored; start a new run.`);
-    const data: DataFile = { name: rec.dataName, text, origin: rec.dataKey ? 'upload' : 'demo' };
+    const data = await findRunData(rec, {
+      stored: getData,
+      fetchBundled: (name) =>
+        fetch(new URL(`${import.meta.env.BASE_URL}datasets/${encodeURIComponent(name)}`, globalThis.location.origin)),
+      uploads: rememberedUploads,
+    });
+    const { text } = data;
     const summary = await summarize(modelId);
     let preview = null;
     try { preview = previewOf(text, rec.dataName); } catch { /* start() reports the data's error itself */ }
@@ -247,18 +257,24 @@ export class Session {
     let stream = created.stream;
     if (resume) {
       const meta = readCheckpointMeta(resume.data);
-      if (meta.totalSteps !== steps) throw new DataError('StateMismatch', fileName, `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`);
+      if (meta.totalSteps !== steps) throw new DataError({
+        code: 'StateMismatch', file: fileName,
+        message: `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`,
+      });
       stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, resume.data).stream);
     }
     const modules = trainer.adapters!.modules;
     const targetAt = scheduleTargets(trainer, steps);
-    const dataKey = resume ? resume.dataKey : file.origin === 'upload' ? await putData(fileName, text).catch(() => null) : null;
+    // An upload is stored again on resume: it may have come back as a new upload after the stored copy was lost.
+    let dataKey: string | null = null;
+    if (file.origin === 'upload') dataKey = await putData(fileName, text).catch(() => resume?.dataKey ?? null);
+    const dataSha256 = await sha256Hex(text);
     const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     const runName = resume?.runName ?? `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
     this.run = {
       model, data, cfg, trainer, stream, steps, targets: cfg.targets!, targetAt, lastLive: modules.map((m) => m.liveCount),
       window: { B: cfg.batch, T: data.train.seq },
-      id: { runId, runName, modelId, data: file, dataKey, settings: s },
+      id: { runId, runName, modelId, data: file, dataKey, dataSha256, settings: s },
       history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
@@ -296,7 +312,7 @@ export class Session {
   /** Saves the run's state to IndexedDB; a failure is reported but does not stop training (a lost device does). */
   private async checkpoint(r: Run): Promise<void> {
     try {
-      const { runId, runName, modelId, data, dataKey, settings } = r.id;
+      const { runId, runName, modelId, data, dataKey, dataSha256, settings } = r.id;
       if (this.loseAtCheckpoints > 0) {
         this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
@@ -310,6 +326,7 @@ export class Session {
       await putCheckpoint({
         id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
         totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef, dataKey,
+        dataOrigin: data.origin ?? 'demo', dataSha256,
         history: r.history, data: bytes,
       });
       await this.postCheckpoints();
@@ -343,7 +360,10 @@ export class Session {
   }
 
   private requireRun(): Run {
-    if (!this.run) throw new DataError('NoRows', '', 'There is no trained adapter yet: press Start first.');
+    if (!this.run) throw new DataError({
+      code: 'NoRows', file: '',
+      message: 'There is no trained adapter yet: press Start first.',
+    });
     return this.run;
   }
 
@@ -397,7 +417,11 @@ export class Session {
 function countLabels(text: string, fileName: string, seed: number): number {
   const table = parseTable(text, fileName);
   const mapping = guessMapping(table.columns);
-  if (!mapping) throw new DataError('BadMapping', fileName, `${fileName}: cannot tell which columns hold the text and the label (columns: ${table.columns.join(', ')}). Name them "text" and "label".`);
+  if (!mapping) throw new DataError({
+    code: 'BadMapping', file: fileName,
+    message: `${fileName}: cannot tell which columns hold the text and the label ` +
+      `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
+  });
   return buildClassificationSet(table, mapping, { seed, valFraction: DEFAULT_RUN.valFraction }).labels.length;
 }
 

@@ -4,6 +4,7 @@
 import { describeError } from './errors';
 import type { Command, WorkerEvent } from './protocol';
 import { previewOf } from '../train/data/preview';
+import { rememberUpload } from './runData';
 import { Session } from './session';
 import { modelLabel, registerModel, summarize } from './summary';
 
@@ -37,6 +38,7 @@ scope.onmessage = (e) => {
   if (cmd.type === 'preview') {
     // Like 'inspect', not queued behind a running loop: it touches neither the engine nor the run.
     const { id, data } = cmd;
+    if (data.origin === 'upload') rememberUpload(data);
     try {
       post({ type: 'preview', id, preview: previewOf(data.text, data.name), error: null });
     } catch (err) {

@@ -82,18 +82,36 @@ export function encodeTruncated(tok: TextTokenizer, text: string, pair: string |
 
 function checkSource(src: BatchSource, batchSize: number, allowEmpty = false): number {
   const size = src.kind === 'cls' ? src.examples.length : src.windows.length;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError('BadOptions', 'batches', `The batch size must be a positive whole number (got ${batchSize}).`);
-  if (!Number.isInteger(src.seq) || src.seq < 1) throw new DataError('BadOptions', 'batches', `The sequence length must be a positive whole number (got ${src.seq}).`);
-  if (!size && !allowEmpty) throw new DataError('NoRows', 'batches', 'There are no examples to make batches from; check the data set and the validation fraction.');
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError({
+    code: 'BadOptions', file: 'batches',
+    message: `The batch size must be a positive whole number (got ${batchSize}).`,
+  });
+  if (!Number.isInteger(src.seq) || src.seq < 1) throw new DataError({
+    code: 'BadOptions', file: 'batches',
+    message: `The sequence length must be a positive whole number (got ${src.seq}).`,
+  });
+  if (!size && !allowEmpty) throw new DataError({
+    code: 'NoRows', file: 'batches',
+    message: 'There are no examples to make batches from; check the data set and the validation fraction.',
+  });
   if (src.kind === 'cls') {
     const { specials } = layoutOf(src.tokenizer);
     if (src.seq <= specials + (src.examples.some((e) => e.pair !== undefined) ? specials : 0)) {
-      throw new DataError('BadOptions', 'batches', `A sequence length of ${src.seq} leaves no room for text next to the special tokens; use at least 16.`);
+      throw new DataError({
+        code: 'BadOptions', file: 'batches',
+        message: `A sequence length of ${src.seq} leaves no room for text next to the special tokens; use at least 16.`,
+      });
     }
     const maxSeq = src.cfg.variant === 'roberta' ? src.cfg.maxPositions - src.cfg.padTokenId - 1 : src.cfg.maxPositions;
-    if (src.seq > maxSeq) throw new DataError('BadOptions', 'batches', `The sequence length ${src.seq} is longer than the model allows (${maxSeq}); lower it.`);
+    if (src.seq > maxSeq) throw new DataError({
+      code: 'BadOptions', file: 'batches',
+      message: `The sequence length ${src.seq} is longer than the model allows (${maxSeq}); lower it.`,
+    });
   } else if (src.windows.some((w) => w.length !== src.seq + 1)) {
-    throw new DataError('BadOptions', 'batches', `Causal-LM windows must hold seq + 1 = ${src.seq + 1} tokens; rebuild them with this sequence length.`);
+    throw new DataError({
+      code: 'BadOptions', file: 'batches',
+      message: `Causal-LM windows must hold seq + 1 = ${src.seq + 1} tokens; rebuild them with this sequence length.`,
+    });
   }
   return size;
 }
@@ -137,7 +155,11 @@ export class BatchStream {
     const s = new BatchStream(source, state.batchSize, 0);
     const ok = [state.epoch, state.position, state.rngState].every((x) => Number.isInteger(x) && x >= 0) && state.position <= s.size;
     if (!ok || state.size !== s.size) {
-      throw new DataError('StateMismatch', 'checkpoint', `The saved batch position (${state.size} items) does not match this data set (${s.size} items); resume with the same data, or start a new run.`);
+      throw new DataError({
+        code: 'StateMismatch', file: 'checkpoint',
+        message: `The saved batch position (${state.size} items) does not match this data set (${s.size} items); ` +
+          'resume with the same data, or start a new run.',
+      });
     }
     s.rng = new Rng(state.rngState);
     s.startEpoch(state.epoch);

@@ -78,7 +78,10 @@ export function guessMapping(columns: string[]): ColumnMapping | null {
 
 function checkFraction(valFraction: number, file: string): void {
   if (!(valFraction >= 0 && valFraction < 1)) {
-    throw new DataError('BadOptions', file, `The validation fraction must be at least 0 and below 1 (got ${valFraction}); 0.1 is a good start.`);
+    throw new DataError({
+      code: 'BadOptions', file,
+      message: `The validation fraction must be at least 0 and below 1 (got ${valFraction}); 0.1 is a good start.`,
+    });
   }
 }
 
@@ -101,28 +104,25 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
   const have = table.columns.map((c) => `"${c}"`).join(', ');
   for (const [role, col] of [['text', mapping.text], ['label', mapping.label], ['second text', mapping.textPair]] as const) {
     if (col !== undefined && !table.columns.includes(col)) {
-      throw new DataError('BadMapping', file, `${file}: there is no column "${col}" for the ${role}. The columns are ${have}.`);
+      throw new DataError({
+        code: 'BadMapping', file,
+        message: `${file}: there is no column "${col}" for the ${role}. The columns are ${have}.`,
+      });
     }
   }
   if (mapping.text === mapping.label || mapping.textPair === mapping.label || mapping.textPair === mapping.text) {
-    throw new DataError('BadMapping', file, `${file}: the text, second text and label must be different columns. The columns are ${have}.`);
+    throw new DataError({
+      code: 'BadMapping', file,
+      message: `${file}: the text, second text and label must be different columns. The columns are ${have}.`,
+    });
   }
-  const kept: { text: string; pair?: string; label: string }[] = [];
-  const bad: BadRow[] = [];
-  table.rows.forEach((row, i) => {
-    const get = (c: string) => (Object.hasOwn(row, c) ? String(row[c]) : '').trim();
-    const text = get(mapping.text), label = get(mapping.label);
-    const pair = mapping.textPair === undefined ? undefined : get(mapping.textPair);
-    const missing = [!text && `text ("${mapping.text}")`, pair === '' && `second text ("${mapping.textPair}")`, !label && `label ("${mapping.label}")`].filter(Boolean);
-    if (missing.length) {
-      bad.push({ line: table.lines[i] ?? 0, reason: `empty ${missing.join(' and ')}`, excerpt: excerpt(Object.values(row).join(' | ')) });
-      return;
-    }
-    kept.push(pair === undefined ? { text, label } : { text, pair, label });
-  });
-  const badRows = [...table.badRows, ...bad].sort((a, b) => a.line - b.line);
+  const { kept, badRows } = splitRows(table, mapping);
   if (!kept.length) {
-    throw new DataError('NoRows', file, `${file}: no row has both a text and a label (${describeBadRows(badRows)}). Check the column mapping.`, badRows.slice(0, 5));
+    throw new DataError({
+      code: 'NoRows', file,
+      message: `${file}: no row has both a text and a label (${describeBadRows(badRows)}). Check the column mapping.`,
+      examples: badRows.slice(0, 5),
+    });
   }
   // A Map, not an object: labels such as "constructor" or "__proto__" must count like any other.
   const counts = new Map<string, number>();
@@ -130,10 +130,18 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
   const labels = sortLabels([...counts.keys()]);
   const labelCounts: Record<string, number> = Object.fromEntries(labels.map((l) => [l, counts.get(l)!]));
   if (labels.length < 2) {
-    throw new DataError('TooFewLabels', file, `${file}: every row has the label "${labels[0]}" in column "${mapping.label}"; classification needs at least two labels. Check the label column.`);
+    throw new DataError({
+      code: 'TooFewLabels', file,
+      message: `${file}: every row has the label "${labels[0]}" in column "${mapping.label}"; classification needs ` +
+        'at least two labels. Check the label column.',
+    });
   }
   if (labels.length > 20 && labels.length > kept.length / 2) {
-    throw new DataError('TooManyLabels', file, `${file}: column "${mapping.label}" has ${labels.length} different values in ${kept.length} rows; it looks like text, not labels. Map the label to the column that holds the classes.`);
+    throw new DataError({
+      code: 'TooManyLabels', file,
+      message: `${file}: column "${mapping.label}" has ${labels.length} different values in ${kept.length} rows; ` +
+        'it looks like text, not labels. Map the label to the column that holds the classes.',
+    });
   }
   const index = new Map(labels.map((l, i) => [l, i]));
   const rng = splitRng(opts.seed);
@@ -147,11 +155,44 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
   }
   const train: ClsExample[] = [], val: ClsExample[] = [];
   kept.forEach((k, i) => (isVal[i] ? val : train).push({ ...k, label: index.get(k.label)! }));
-  if (!train.length) throw new DataError('NoRows', file, `${file}: no rows are left for training; lower the validation fraction.`);
+  if (!train.length) throw new DataError({
+    code: 'NoRows', file,
+    message: `${file}: no rows are left for training; lower the validation fraction.`,
+  });
   return {
     train, val, labels, labelCounts, badRows,
     split: { method: 'stratified', seed: opts.seed, valFraction: opts.valFraction, train: train.length, val: val.length },
   };
+}
+
+type KeptRow = { text: string; pair?: string; label: string };
+
+/** Rows with a text and a label under `mapping`, and the rows a classification set does not use, in file order. */
+function splitRows(table: ParsedTable, mapping: ColumnMapping): { kept: KeptRow[]; badRows: BadRow[] } {
+  const kept: KeptRow[] = [];
+  const bad: BadRow[] = [];
+  table.rows.forEach((row, i) => {
+    const get = (c: string) => (Object.hasOwn(row, c) ? String(row[c]) : '').trim();
+    const text = get(mapping.text), label = get(mapping.label);
+    const pair = mapping.textPair === undefined ? undefined : get(mapping.textPair);
+    const missing = [!text && `text ("${mapping.text}")`, pair === '' && `second text ("${mapping.textPair}")`,
+      !label && `label ("${mapping.label}")`].filter(Boolean);
+    if (missing.length) {
+      const line = table.lines[i] ?? 0;
+      bad.push({ line, reason: `empty ${missing.join(' and ')}`, excerpt: excerpt(Object.values(row).join(' | ')) });
+      return;
+    }
+    kept.push(pair === undefined ? { text, label } : { text, pair, label });
+  });
+  return { kept, badRows: [...table.badRows, ...bad].sort((a, b) => a.line - b.line) };
+}
+
+/**
+ * The rows a classification set built from `table` under `mapping` leaves out: unreadable rows from parsing and rows
+ * with an empty text or label, in file order.
+ */
+export function classificationBadRows(table: ParsedTable, mapping: ColumnMapping): BadRow[] {
+  return splitRows(table, mapping).badRows;
 }
 
 /**
@@ -162,7 +203,10 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
  */
 export function buildLmSet(texts: string[], tokenizer: TextTokenizer, opts: { seq: number; seed: number; valFraction: number }): LmSet {
   const { seq } = opts, file = 'text';
-  if (!Number.isInteger(seq) || seq < 1) throw new DataError('BadOptions', file, `The sequence length must be a positive whole number (got ${seq}).`);
+  if (!Number.isInteger(seq) || seq < 1) throw new DataError({
+    code: 'BadOptions', file,
+    message: `The sequence length must be a positive whole number (got ${seq}).`,
+  });
   checkFraction(opts.valFraction, file);
   const pieces: number[][] = [];
   let total = 0, emptyDocuments = 0;
@@ -175,13 +219,20 @@ export function buildLmSet(texts: string[], tokenizer: TextTokenizer, opts: { se
     total += ids.length;
   }
   const documents = texts.length - emptyDocuments;
-  if (!documents) throw new DataError('Empty', file, 'There is no text to train on (every document is empty). Choose a file with text in it.');
+  if (!documents) throw new DataError({
+    code: 'Empty', file,
+    message: 'There is no text to train on (every document is empty). Choose a file with text in it.',
+  });
   const all = new Int32Array(total);
   let o = 0;
   for (const p of pieces) { all.set(p, o); o += p.length; }
   const n = Math.floor((total - 1) / seq);
   if (n < 1) {
-    throw new DataError('TooShort', file, `The text has only ${total} tokens, but one training window needs ${seq + 1}. Add more text or lower the sequence length.`);
+    throw new DataError({
+      code: 'TooShort', file,
+      message: `The text has only ${total} tokens, but one training window needs ${seq + 1}. ` +
+        'Add more text or lower the sequence length.',
+    });
   }
   let nVal = opts.valFraction > 0 && n >= 2 ? Math.max(1, Math.round(n * opts.valFraction)) : 0;
   nVal = Math.min(nVal, n - 1);

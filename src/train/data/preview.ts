@@ -2,7 +2,8 @@
 // DataErrors whose message the page shows as is. The worker computes it, so a large upload is parsed off the page's
 // main thread.
 
-import { guessMapping } from './dataset';
+import { classificationBadRows, guessMapping } from './dataset';
+import { badRowReport, type BadRowReport } from './errors';
 import { parseTable } from './parse';
 
 /** One row that was skipped while reading the file. */
@@ -20,8 +21,14 @@ export interface DataPreview {
   rows: string[][];
   rowCount: number;
   characters: number;
+  /** Rows that could not be read (every model skips them): the first few, and how many. */
   badRows: BadRowInfo[];
   badCount: number;
+  /**
+   * The rows a classification model leaves out: the unreadable ones and those with an empty text or label under the
+   * guessed column mapping, the first few and how many. Null for plain text or a table without a mapping.
+   */
+  classificationSkipped: BadRowReport | null;
   /** Distinct values of the label column (tables only, at most 50), for the head size; null otherwise. */
   labels: string[] | null;
 }
@@ -36,12 +43,16 @@ export function previewOf(text: string, fileName: string): DataPreview {
   const base = { fileName, format: t.format, characters: text.length, badCount: t.badRows.length, badRows: t.badRows.slice(0, BAD) };
   if (t.format === 'text') {
     const lines = t.rows[0].text.split('\n').filter((l) => l.trim() !== '');
-    return { ...base, columns: ['text'], rows: lines.slice(0, ROWS).map((l) => [cut(l)]), rowCount: lines.length, labels: null };
+    return {
+      ...base, columns: ['text'], rows: lines.slice(0, ROWS).map((l) => [cut(l)]), rowCount: lines.length, labels: null,
+      classificationSkipped: null,
+    };
   }
   const mapping = guessMapping(t.columns);
   const labels = mapping ? [...new Set(t.rows.map((r) => r[mapping.label]).filter((v) => v !== ''))].sort() : null;
   return {
     ...base, columns: t.columns, rowCount: t.rows.length, labels: labels && labels.length <= 50 ? labels : null,
+    classificationSkipped: mapping ? badRowReport(classificationBadRows(t, mapping), BAD) : null,
     rows: t.rows.slice(0, ROWS).map((r) => t.columns.map((c) => cut(r[c] ?? ''))),
   };
 }

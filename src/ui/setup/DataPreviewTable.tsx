@@ -4,9 +4,16 @@ import { memo } from 'react';
 import type { DataPreview } from '../../store/dataSlice';
 import { int } from '../format';
 
-/** Memoised: the set-up panel re-renders when a run starts (its fields lock), the preview only with new data. */
-export const DataPreviewTable = memo(function DataPreviewTable({ preview }: { preview: DataPreview }) {
+/**
+ * Memoised: the set-up panel re-renders when a run starts (its fields lock), the preview only with new data. A
+ * classifier also skips rows without a text or a label, so `classifier` shows those among the skipped rows.
+ */
+export const DataPreviewTable = memo(function DataPreviewTable(
+  { preview, classifier }: { preview: DataPreview; classifier: boolean },
+) {
   const p = preview;
+  const read = { count: p.badCount, first: p.badRows };
+  const skipped = classifier && p.classificationSkipped ? p.classificationSkipped : read;
   const what = p.format === 'text' ? `${int(p.characters)} characters, ${int(p.rowCount)} lines` : `${int(p.rowCount)} row${p.rowCount === 1 ? '' : 's'} · ${p.columns.length} column${p.columns.length === 1 ? '' : 's'}`;
   return (
     <div className="preview">
@@ -19,12 +26,16 @@ export const DataPreviewTable = memo(function DataPreviewTable({ preview }: { pr
           </tbody>
         </table>
       </div>
-      {p.badCount > 0 && (
+      {skipped.count > 0 && (
         <details className="bad-rows" open>
-          <summary>{int(p.badCount)} row{p.badCount === 1 ? '' : 's'} skipped</summary>
+          <summary>{int(skipped.count)} row{skipped.count === 1 ? '' : 's'} skipped</summary>
           <ul aria-label="Skipped rows">
-            {p.badRows.map((b, i) => <li key={i}><span className="mono">line {b.line}</span>: {b.reason}{b.excerpt ? <> · <q>{b.excerpt}</q></> : null}</li>)}
-            {p.badCount > p.badRows.length && <li>…and {int(p.badCount - p.badRows.length)} more.</li>}
+            {skipped.first.map((b, i) => (
+              <li key={i}>
+                <span className="mono">line {b.line}</span>: {b.reason}{b.excerpt ? <> · <q>{b.excerpt}</q></> : null}
+              </li>
+            ))}
+            {skipped.count > skipped.first.length && <li>…and {int(skipped.count - skipped.first.length)} more.</li>}
           </ul>
         </details>
       )}

@@ -32,7 +32,7 @@ export function DataSection() {
       <ErrorNotes areas={['data']} />
       {loading && <p className="hint">Reading…</p>}
       {problem && <p className="warning" role="alert">{problem}</p>}
-      {preview && <DataPreviewTable preview={preview} />}
+      {preview && <DataPreviewTable preview={preview} classifier={kind !== 'gpt2'} />}
     </fieldset>
   );
 }
