@@ -8,11 +8,14 @@ import { Rng } from '../tensor/rng';
 
 export type Method = 'dora' | 'lora';
 
+/** lora_alpha when none is given, for both methods: PEFT's LoraConfig default and the authors' code (METHOD.md §1). */
+export const DEFAULT_ALPHA = 8;
+
 export interface AdapterOptions {
   method: Method;
   /** Dynamic rank: initial components per module; LoRA: the rank r. */
   R0: number;
-  /** lora_alpha: 8 in the authors' code for the dynamic-rank method. */
+  /** lora_alpha (DEFAULT_ALPHA = 8 unless chosen). */
   alpha: number;
   /** Dropout on the adapter input (0.1 in the authors' code). */
   dropout: number;

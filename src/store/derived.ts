@@ -14,6 +14,9 @@ export function defaultLr(method: RunSettings['method']): number {
   return method === 'lora' ? 1e-3 : 2e-3;
 }
 
+/** lora_alpha the trainer uses when none is set: PEFT's default 8 for both methods (peft/adapters.ts DEFAULT_ALPHA). */
+export const DEFAULT_ALPHA = 8;
+
 export interface TrainableCount {
   /** Adapted modules. */
   modules: number;

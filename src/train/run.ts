@@ -2,6 +2,7 @@
 // evaluation. The Node CLI and the page's Web Worker both drive training through this module.
 
 import type { LoadedModel } from '../models/load';
+import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { BatchStream, evalBatches, type BatchSource } from './data/batches';
@@ -93,11 +94,11 @@ export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
   const targets = cfg.targets ?? DEFAULT_TARGETS[model.kind];
   if (cfg.method === 'full') return { method: 'full', targets };
   if (cfg.method === 'lora') {
-    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? 2 * cfg.rank, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
+    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
   }
   const R0 = cfg.r0 ?? defaultR0(cfg.budget);
   if (cfg.budget > R0) throw new RangeError(`the final budget b(T) = ${cfg.budget} exceeds R0 = ${R0}`);
-  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? 8, dropout: cfg.dropout, seed: cfg.seed } };
+  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, seed: cfg.seed } };
 }
 
 export function totalSteps(train: BatchSource, cfg: RunConfig): number {

@@ -28,7 +28,7 @@ export interface RunSettings {
   /** DEM regulariser weight. */
   eta: number;
   dropout: number;
-  /** lora_alpha (null: 8 for dynamic rank, 2r for LoRA). */
+  /** lora_alpha (null: 8, PEFT's default, for both methods). */
   alpha: number | null;
   /** Save a checkpoint (IndexedDB) every this many steps, and on pause and stop; 0 saves only on pause and stop. */
   checkpointEvery: number;
