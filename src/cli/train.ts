@@ -153,7 +153,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
   const files = ['metrics.jsonl', CHECKPOINT];
   if (trainer.adapters) {
-    const input = await exportInput(trainer, finalModel, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
+    const input = await exportInput(trainer, finalModel);
     const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
     await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
     await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);

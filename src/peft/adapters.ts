@@ -155,10 +155,29 @@ export class AdapterSet {
   }
 }
 
-/** The linears whose module type (the name after `h.N.` / `encoder.layer.N.`) matches one of `types`. */
+/**
+ * The one target rule (trainer, memory estimate, page count, export): a module is adapted when its whole module type
+ * (the name after `h.N.` / `encoder.layer.N.`) equals one of `targets`. No suffix matching: `output.dense` is BERT's
+ * Wf2 only, never `attention.output.dense` (Wo).
+ */
+export function matchesTarget(type: string, targets: readonly string[]): boolean {
+  return targets.includes(type);
+}
+
+/** A target that is not a module type of the model; names the field and lists the valid types. */
+export class TargetError extends Error {
+  override name = 'TargetError';
+  constructor(readonly target: string, readonly valid: readonly string[]) {
+    super(`targets: "${target}" is not a module type of this model. Use whole module types (--target on the CLI, ` +
+      `"Module types to adapt" on the page): ${valid.join(', ')}.`);
+  }
+}
+
+/** The linears whose module type matches `types` (matchesTarget); an unknown type is a TargetError. */
 export function selectLinears(linears: Linear[], types: readonly string[]): Linear[] {
-  // PEFT's target_modules semantics: an exact module type or a `.`-suffix of it ("c_proj" hits attn and mlp).
-  return linears.filter((l) => { const mt = moduleType(l.name); return types.some((t) => mt === t || mt.endsWith(`.${t}`)); });
+  const valid = [...new Set(linears.map((l) => moduleType(l.name)))];
+  for (const t of types) if (!valid.includes(t)) throw new TargetError(t, valid);
+  return linears.filter((l) => matchesTarget(moduleType(l.name), types));
 }
 
 /** `h.3.attn.c_attn` -> `attn.c_attn`; `encoder.layer.0.attention.self.query` -> `attention.self.query`. */

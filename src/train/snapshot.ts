@@ -36,7 +36,8 @@ export async function headTensors(model: LoadedModel): Promise<Map<string, HostT
   return out;
 }
 
-export async function exportInput(trainer: Trainer, model: LoadedModel, targets: string[]): Promise<AdapterExportInput> {
+/** The export input of the trainer's adapter as it is now; target types are those of the adapted modules. */
+export async function exportInput(trainer: Trainer, model: LoadedModel): Promise<AdapterExportInput> {
   const a = trainer.adapters!;
   const numLayers = model.kind === 'gpt2' ? model.config.arch.nLayer : model.config.arch.layers;
   return {
@@ -48,7 +49,7 @@ export async function exportInput(trainer: Trainer, model: LoadedModel, targets:
     scale: a.scale,
     useRslora: Boolean(a.opts.rslora),
     dropout: a.opts.dropout,
-    targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))].filter((t) => targets.some((x) => t === x || t.endsWith(`.${x}`))),
+    targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))],
     numLayers,
     modules: await adapterModules(trainer),
     head: await headTensors(model),

@@ -8,7 +8,12 @@ import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { HostTensor } from '../../src/models/weights';
 import { encoderBatch } from '../../src/models/batch';
 import { applyImportedAdapter } from '../../src/peft/apply';
-import { exportPeft } from '../../src/peft/export';
+import { matchesTarget, selectLinears, TargetError } from '../../src/peft/adapters';
+import { exportPeft, peftSelects } from '../../src/peft/export';
+import { trainableCount } from '../../src/store/derived';
+import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
+import { DEFAULT_RUN, trainMethod } from '../../src/train/run';
+import { adaptableModules } from '../../src/worker/summary';
 import { importPeft } from '../../src/peft/import';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
@@ -66,12 +71,55 @@ describe.each([
     trainer.adapters!.training = false;
     const probe = mkBatch(100), want = await logits(model, probe);
     const base = await logits(make(w), probe);
-    const { adapterConfig, adapterModel } = exportPeft(await exportInput(trainer, model, targets));
+    const { adapterConfig, adapterModel } = exportPeft(await exportInput(trainer, model));
     const fresh = make(w);
     applyImportedAdapter(fresh.params.be, fresh, importPeft(JSON.stringify(adapterConfig), adapterModel, fresh.kind));
     const got = await logits(fresh, probe);
     expectClose(got, want, 1e-5, 1e-5, 'logits after export/import');
     // and the adapter really changed the model
     expect(Math.max(...Array.from(want, (v, i) => Math.abs(v - base[i])))).toBeGreaterThan(1e-3);
+  });
+});
+
+function bert(weights: Map<string, HostTensor>): LoadedModel {
+  const config = parseConfig({ model_type: 'bert', vocab_size: 41, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
+    intermediate_size: 32, max_position_embeddings: 20, num_labels: 3, pad_token_id: 0 });
+  return instantiate(new CpuBackend(), config, tok, { tensors: weights, initialized: [], ignored: [] }, 'tiny-bert');
+}
+
+describe('target modules: whole module types everywhere', () => {
+  const w = () => randomBert({ V: 41, P: 20, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
+
+  it('BERT with [output.dense] adapts Wf2 only; the page count is the trainer\'s; PEFT selects exactly those modules', async () => {
+    const model = bert(w()), be = model.params.be;
+    expect(matchesTarget('attention.output.dense', ['output.dense'])).toBe(false);
+    const cfg = { ...DEFAULT_RUN, method: 'dora' as const, budget: 2, targets: ['output.dense'] };
+    const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), { ...DEFAULT_OPTIM, lr: 2e-2, totalSteps: 12 });
+    const adapted = trainer.adapters!.modules.map((m) => m.linear.name);
+    expect(adapted).toEqual(['encoder.layer.0.output.dense', 'encoder.layer.1.output.dense']);
+
+    if (model.kind === 'gpt2') throw new Error('encoder expected');
+    const summary = {
+      id: 't', kind: model.kind, task: model.config.task, layers: 2, hidden: 16, heads: 2, vocab: 41, maxPositions: 20, parameters: 1,
+      modules: adaptableModules(model.config), moduleTypes: [], defaultTargets: [],
+    };
+    const page = trainableCount(summary, { ...DEFAULT_SETTINGS, method: 'dora', budget: 2, targets: ['output.dense'] }, 3);
+    expect(page.modules).toBe(2);
+    expect(page.total).toBe(trainer.trainableParameters);
+
+    for (let s = 1; s <= 3; s++) trainer.trainStep(clsBatch(s, model));
+    const { adapterConfig } = exportPeft(await exportInput(trainer, model));
+    const targetModules = adapterConfig.target_modules as string[];
+    // Every linear of BertForSequenceClassification, named as PEFT sees them.
+    const hfLinears = [...model.net.linears().map((l) => `bert.${l.name}`), 'bert.pooler.dense', 'classifier'];
+    expect(hfLinears.filter((n) => peftSelects(n, targetModules))).toEqual(adapted.map((n) => `bert.${n}`));
+    // The bare type under PEFT's rule would have taken Wo as well: the reason the export lists full paths.
+    expect(hfLinears.filter((n) => peftSelects(n, ['output.dense'])).length).toBe(4);
+  });
+
+  it('a target that is not a whole module type is a TargetError listing the valid ones', () => {
+    const model = bert(w());
+    expect(() => selectLinears(model.net.linears(), ['query'])).toThrow(TargetError);
+    expect(() => selectLinears(model.net.linears(), ['query'])).toThrow(/"query" is not a module type.*attention\.self\.query/);
   });
 });
