@@ -4,6 +4,7 @@
 
 import type { Linear, LinearAdapter } from '../nn/linear';
 import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
+import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
 import { Rng } from '../tensor/rng';
 
 export type Method = 'dora' | 'lora';
@@ -57,6 +58,11 @@ export class AdapterSet {
     const R0 = opts.R0;
     if (!(R0 >= 1) || !Number.isInteger(R0)) throw new RangeError(`rank must be a positive integer, got ${R0}`);
     if (linears.length === 0) throw new RangeError('no module to adapt: check the target module types');
+    if (opts.method === 'dora' && R0 > MAX_IMPORTANCE_R0) {
+      throw new RangeError(`R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score supports: ` +
+        `choose R0 (--r0, "Initial components R0") <= ${MAX_IMPORTANCE_R0}, or a final budget b(T) <= ` +
+        `${Math.floor(MAX_IMPORTANCE_R0 / 1.5)} with the default R0 = ceil(1.5 b(T)).`);
+    }
     this.scale = opts.method === 'dora' ? opts.alpha / R0 : opts.rslora ? opts.alpha / Math.sqrt(R0) : opts.alpha / R0;
     const M = linears.length;
     let off = opts.method === 'dora' ? M * R0 : 0;
