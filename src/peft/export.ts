@@ -41,6 +41,8 @@ export interface AdapterExportInput {
   targetTypes: string[];
   numLayers: number;
   modules: AdapterModuleState[];
+  /** Taken before the schedule's final pruning event: the allocation can still change (written to rank_map.json). */
+  provisional?: boolean;
   /** modules_to_save tensors by canonical name ('classifier.weight', ...); empty for causal LM. */
   head: Map<string, HostTensor>;
 }
@@ -57,6 +59,9 @@ export interface RankMap {
   total: number;
   /** Σ r_m·(inF+outF): the paper's "trainable parameters" (no c, no head). */
   retainedParams: number;
+  /** True when exported before the final pruning event: ranks are the live components (c != 0) at that moment and
+   * the budget b(T) is not reached yet. */
+  provisional: boolean;
 }
 
 export type ModelType = 'gpt2' | 'bert' | 'roberta';
@@ -190,6 +195,7 @@ export function buildRankMap(input: AdapterExportInput): RankMap {
     ranks,
     total,
     retainedParams,
+    provisional: input.provisional ?? false,
   };
 }
 

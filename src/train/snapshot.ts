@@ -7,22 +7,36 @@ import { moduleType } from '../peft/adapters';
 import type { AdapterExportInput, AdapterModuleState } from '../peft/export';
 import type { Trainer } from './trainer';
 
+/**
+ * Per-module A, B, c and live flags as the model computes now. Dynamic rank: before the final pruning event a
+ * component is live when its c != 0 (read from the current parameters: components pruned at the last event regrow
+ * until the next one); once the final event has passed, the frozen allocation (the final mask), on which c is held
+ * at 0. LoRA: every component.
+ */
 export async function adapterModules(trainer: Trainer): Promise<AdapterModuleState[]> {
   const a = trainer.adapters;
   if (!a) throw new Error('full fine-tuning has no adapter to export; export the merged model instead');
   const theta = (await trainer.be.read(a.theta)) as Float32Array;
-  const mask = trainer.allocator ? ((await trainer.be.read(trainer.allocator.mask)) as Float32Array) : null;
+  const final = trainer.allocator?.finalReached ? ((await trainer.be.read(trainer.allocator.mask)) as Float32Array) : null;
   const R0 = a.opts.R0;
   return a.modules.map((m) => {
     const { inF, outF, offA, offB, offC } = m.slot;
+    const c = offC >= 0 ? theta.slice(offC, offC + R0) : null;
     return {
       name: m.linear.name, inF, outF, R0,
       A: theta.slice(offA, offA + R0 * inF),
       B: theta.slice(offB, offB + outF * R0),
-      c: offC >= 0 ? theta.slice(offC, offC + R0) : null,
-      live: Array.from({ length: R0 }, (_, i) => (mask ? mask[m.index * R0 + i] !== 0 : true)),
+      c,
+      live: Array.from({ length: R0 }, (_, i) => (final ? final[m.index * R0 + i] !== 0 : c === null || c[i] !== 0)),
     };
   });
+}
+
+/** Whether the export is provisional: dynamic rank before the schedule's final pruning event (the allocation can
+ * still change), with the step of that event. */
+export function provisionalExport(trainer: Trainer): { provisional: boolean; finalStep: number | null } {
+  const al = trainer.allocator;
+  return al ? { provisional: !al.finalReached, finalStep: al.finalStep() } : { provisional: false, finalStep: null };
 }
 
 /** The trained head (modules_to_save) by canonical name; empty for causal LMs. */
@@ -52,6 +66,7 @@ export async function exportInput(trainer: Trainer, model: LoadedModel): Promise
     targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))],
     numLayers,
     modules: await adapterModules(trainer),
+    provisional: provisionalExport(trainer).provisional,
     head: await headTensors(model),
   };
 }

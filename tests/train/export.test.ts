@@ -10,6 +10,7 @@ import { encoderBatch } from '../../src/models/batch';
 import { applyImportedAdapter } from '../../src/peft/apply';
 import { matchesTarget, selectLinears, TargetError } from '../../src/peft/adapters';
 import { exportPeft, peftSelects } from '../../src/peft/export';
+import { mergeWeights } from '../../src/peft/merge';
 import { trainableCount } from '../../src/store/derived';
 import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
 import { DEFAULT_RUN, trainMethod } from '../../src/train/run';
@@ -121,5 +122,49 @@ describe('target modules: whole module types everywhere', () => {
     const model = bert(w());
     expect(() => selectLinears(model.net.linears(), ['query'])).toThrow(TargetError);
     expect(() => selectLinears(model.net.linears(), ['query'])).toThrow(/"query" is not a module type.*attention\.self\.query/);
+  });
+});
+
+describe('an export taken mid-run (before the final pruning event)', () => {
+  it('holds the components live now, so its merged weights are the trained model\'s effective weights; it is provisional', async () => {
+    const w = randomGpt2({ V: 41, P: 16, C: 16, L: 2 }), model = gpt(w), be = model.params.be;
+    const method: TrainMethod = { method: 'dora', targets: ['attn.c_attn', 'mlp.c_fc'], budget: 2, pruneInterval: 5, adapter: { method: 'dora', R0: 3, alpha: 8, dropout: 0, seed: 3 } };
+    const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 2e-2, totalSteps: 40, dem: { eta: 0.1, variant: 'code' } });
+    // T = 40: prune events after steps 6, 11, 16 and the final one after 20. Stop three steps after the event at 11.
+    expect(trainer.allocator!.finalStep()).toBe(20);
+    for (let s = 1; s <= 14; s++) trainer.trainStep(lmBatch(s));
+    const a = trainer.adapters!, R0 = 3;
+    const theta = (await be.read(a.theta)) as Float32Array, mask = (await be.read(trainer.allocator!.mask)) as Float32Array;
+    const regrown = Array.from(mask).filter((v, i) => v === 0 && theta[i] !== 0).length;
+    expect(regrown, 'components pruned at the last event that regrew since').toBeGreaterThan(0);
+
+    const input = await exportInput(trainer, model);
+    expect(input.provisional).toBe(true);
+    const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
+    expect(rankMap.provisional).toBe(true);
+    const merged = mergeWeights(model.weights.tensors, input);
+    for (const m of a.modules) {
+      const { inF, outF, offA, offB, offC } = m.slot, W0 = w.get(`${m.linear.name}.weight`)!.data;
+      const got = merged.get(`${m.linear.name}.weight`)!.data;
+      for (let i = 0; i < inF; i++) {
+        for (let o = 0; o < outF; o++) {
+          // Conv1D (in,out): W = W0 + scale * sum over all R0 components of c_k B[o,k] A[k,i], as the forward computes.
+          let d = 0;
+          for (let k = 0; k < R0; k++) d += theta[offC + k] * theta[offB + o * R0 + k] * theta[offA + k * inF + i];
+          const want = W0[i * outF + o] + a.scale * d;
+          expect(Math.abs(got[i * outF + o] - want), `${m.linear.name}[${i},${o}]`).toBeLessThanOrEqual(1e-6 + 1e-6 * Math.abs(want));
+        }
+      }
+    }
+    // The exported adapter, loaded by the importer, computes what the trained model computes now.
+    a.training = false;
+    const probe = lmBatch(100), want = await logits(model, probe), fresh = gpt(w);
+    applyImportedAdapter(fresh.params.be, fresh, importPeft(JSON.stringify(adapterConfig), adapterModel, fresh.kind));
+    expectClose(await logits(fresh, probe), want, 1e-5, 1e-5, 'logits of the mid-run export');
+
+    for (let s = 15; s <= 40; s++) trainer.trainStep(lmBatch(s));
+    const after = exportPeft(await exportInput(trainer, model)).rankMap;
+    expect(after.provisional).toBe(false);
+    expect(after.total).toBe(2 * 2 * 2);
   });
 });
