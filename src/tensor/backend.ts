@@ -50,6 +50,8 @@ export interface AttentionParams {
   causal: boolean;
   /** 1/sqrt(D) unless given. */
   scale?: number;
+  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element e. */
+  dropout?: { p: number; seed: number };
 }
 
 /** AdamW hyperparameters as torch.optim.AdamW; `step` is 1-based for the bias correction. */

@@ -16,6 +16,8 @@ interface Case {
   /** Number of padded keys per batch entry: [start, end] of the row (left or right padding). */
   pad: [number, number][] | null;
   layout: 'fused' | { stride: number; offset: number };
+  /** Dropout on the probabilities (p, seed). */
+  dropout?: { p: number; seed: number };
 }
 
 const SENTINEL = 7;
@@ -40,6 +42,11 @@ const cases: [string, Case][] = [
   ['D > 64: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
     pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 } }],
   ['D > 64: 1x13x1x67, causal, fused qkv', { B: 1, T: 13, H: 1, D: 67, causal: true, pad: null, layout: 'fused' }],
+  // Probability dropout: the kernels must drop the entries the CPU reference drops (same hash of the att index).
+  ['dropout 0.1: 2x70x2x9, causal + left/right padding, fused', { B: 2, T: 70, H: 2, D: 9, causal: true,
+    pad: [[5, 0], [2, 11]], layout: 'fused', dropout: { p: 0.1, seed: 12345 } }],
+  ['dropout 0.5: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
+    pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 }, dropout: { p: 0.5, seed: 7 } }],
 ];
 
 const runs = cases.flatMap(([name, c]) => [true, false].map((bf) => [name, bf, c] as [string, boolean, Case]));
@@ -55,7 +62,7 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
     const stride = fused ? 3 * C : (c.layout as { stride: number }).stride;
     const off = fused ? [0, C, 2 * C] : new Array(3).fill((c.layout as { offset: number }).offset);
     const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: stride, qOffset: off[0], kStride: stride,
-      kOffset: off[1], vStride: stride, vOffset: off[2] };
+      kOffset: off[1], vStride: stride, vOffset: off[2], dropout: c.dropout };
     const n = B * T * stride;
     const hostIn = fused ? [randArray(n, 1)] : [randArray(n, 1), randArray(n, 2), randArray(n, 3)];
     const pick = (i: number): number => (fused ? 0 : i);
