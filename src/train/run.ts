@@ -22,7 +22,10 @@ export interface RunConfig {
   /** LoRA rank. */
   rank: number;
   alpha?: number;
+  /** Adapter input dropout (lora_dropout). */
   dropout: number;
+  /** The model's own dropout (config.json) while training; absent in older checkpoints, meaning on. */
+  modelDropout?: boolean;
   rslora: boolean;
   targets?: string[];
   steps?: number;
@@ -43,7 +46,7 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN: RunConfig = {
-  method: 'dora', budget: 2, rank: 8, dropout: 0.1, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
+  method: 'dora', budget: 2, rank: 8, dropout: 0.1, modelDropout: true, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
   valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip',
 };
 
@@ -127,7 +130,7 @@ export function createTrainer(be: Backend, model: LoadedModel, data: PreparedDat
   const stream = new BatchStream(data.train, cfg.batch, cfg.seed);
   try {
     const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
-      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps,
+      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps, modelDropout: cfg.modelDropout !== false,
       dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
     });
     // Allocate the activations now (a forward on the first batch's shape), so a run that does not fit fails here,

@@ -1,4 +1,4 @@
-// Optimisation settings and the advanced section (prune interval, DEM eta, dropout, alpha).
+// Optimisation settings and the advanced section (prune interval, DEM eta, adapter and model dropout, alpha).
 
 import { setSettings } from '../../store/actions';
 import { DEFAULT_ALPHA, defaultLr } from '../../store/derived';
@@ -35,6 +35,10 @@ export function TrainingSection() {
           <NumberField label="Adapter dropout" value={s.dropout} min={0} max={0.9} onChange={set('dropout')} />
           <NumberField label="Alpha" value={s.alpha} min={0} max={1024}
             placeholder={`auto (${DEFAULT_ALPHA})`} onChange={(v) => setSettings({ alpha: v })} />
+          <label className="check">
+            <input type="checkbox" checked={s.modelDropout ?? true} onChange={(e) => setSettings({ modelDropout: e.target.checked })} />
+            <span>Model dropout while training (the model&apos;s config.json rates)</span>
+          </label>
         </div>
       </details>
     </fieldset>
