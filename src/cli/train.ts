@@ -158,7 +158,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
     await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);
     await writeFile(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
-    if (rankMap.provisional) process.stderr.write('note: the adapter is provisional (exported before the final pruning event)\n');
+    if (rankMap.provisional) process.stderr.write('note: provisional adapter (before the final pruning event)\n');
     files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
     if (a.options.has('merged')) {
       const merged = mergeWeights(finalModel.weights.tensors, input);

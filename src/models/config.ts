@@ -35,7 +35,10 @@ function positiveInt(raw: Record<string, unknown>, names: string[], dflt?: numbe
 /** A dropout probability from config.json: a number in [0, 1), transformers' 0.1 when absent. */
 function prob(raw: Record<string, unknown>, names: string[], dflt: number): number {
   const v = num(raw, names, dflt);
-  if (!(v >= 0 && v < 1)) throw new ConfigError(FILE, names[0], `${FILE}: field "${names[0]}" must be a dropout probability in [0, 1), got ${v}.`);
+  if (!(v >= 0 && v < 1)) {
+    throw new ConfigError(FILE, names[0],
+      `${FILE}: field "${names[0]}" must be a dropout probability in [0, 1), got ${v}. Fix the file.`);
+  }
   return v;
 }
 
@@ -77,7 +80,10 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
         vocabSize: positiveInt(raw, ['vocab_size'], 50257), nPositions: positiveInt(raw, ['n_positions', 'max_position_embeddings'], 1024),
         nEmbd: C, nLayer: positiveInt(raw, ['n_layer', 'num_hidden_layers'], 12), nHead: H,
         nInner: typeof inner === 'number' ? inner : 4 * C, eps: num(raw, ['layer_norm_epsilon'], 1e-5),
-        dropout: { embd: prob(raw, ['embd_pdrop'], 0.1), resid: prob(raw, ['resid_pdrop'], 0.1), attn: prob(raw, ['attn_pdrop'], 0.1) },
+        dropout: {
+          embd: prob(raw, ['embd_pdrop'], 0.1), resid: prob(raw, ['resid_pdrop'], 0.1),
+          attn: prob(raw, ['attn_pdrop'], 0.1),
+        },
       },
     };
   }

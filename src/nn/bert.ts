@@ -137,7 +137,7 @@ export class BertClassifier implements DropoutMode {
     return siteDropout(this, this.cfg.dropout?.[kind], site);
   }
 
-  /** d(input of a dropout site) from d(its output) into `into` (overwritten), or the gradient itself without dropout. */
+  /** d(input of a dropout site) from d(its output), into `into` (overwritten); without dropout, dout itself. */
   private dropGrad(into: Tensor, dout: Tensor, d: Drop): Tensor {
     if (!d) return dout;
     this.be.fill(into, 0);

@@ -13,8 +13,14 @@ export interface DropoutMode {
   dropoutSeed: number | null;
 }
 
+/** Rate and mask seed of one dropout site. */
+export interface SiteDropout {
+  p: number;
+  seed: number;
+}
+
 /** The (p, seed) of a site when it drops: training mode and p > 0; null otherwise. */
-export function siteDropout(mode: DropoutMode, p: number | undefined, site: number): { p: number; seed: number } | null {
+export function siteDropout(mode: DropoutMode, p: number | undefined, site: number): SiteDropout | null {
   if (mode.dropoutSeed === null || !p) return null;
   return { p, seed: siteSeed(mode.dropoutSeed, site) };
 }

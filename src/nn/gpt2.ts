@@ -1,7 +1,7 @@
 // GPT-2 (causal LM) on the Backend interface: explicit forward and backward as in llm.c's train_gpt2.c.
-// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching. Dropout as transformers'
-// GPT2 in train mode (embd_pdrop after the embeddings, attn_pdrop on the attention probabilities, resid_pdrop on each
-// block's two outputs) when dropoutSeed is set; eval mode (null, the default) has none.
+// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching. Dropout as
+// transformers' GPT2 in train mode (embd_pdrop after the embeddings, attn_pdrop on the attention probabilities,
+// resid_pdrop on each block's two outputs) when dropoutSeed is set; eval mode (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
 import { siteDropout, type DropoutMode } from './dropout';
@@ -29,7 +29,8 @@ interface Block {
 interface Workspace {
   B: number; T: number;
   pos: Tensor; // (B*T) i32 position ids
-  x0: Tensor; tmp: Tensor; posEmb: Tensor; pre: Tensor; dres: Tensor; // (N,C); pre/dres: before dropout and its grad
+  // (N,C); pre/dres: a dropout site's input and its gradient
+  x0: Tensor; tmp: Tensor; posEmb: Tensor; pre: Tensor; dres: Tensor;
   layers: {
     ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor; qkv: Tensor; att: Tensor; atty: Tensor;
     x1: Tensor; ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor; fc: Tensor; fcGelu: Tensor; x2: Tensor;

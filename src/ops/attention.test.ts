@@ -50,8 +50,8 @@ const cases: Case[] = [
   { name: 'causal, fused qkv (stride 3C)', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null, layout: 'fused' },
   { name: 'causal + left padding (fully masked row), fused', B: 2, T: 4, H: 2, D: 3, causal: true,
     keyMask: [0, 1, 1, 1, 0, 0, 1, 1], layout: 'fused' },
-  { name: 'probability dropout 0.3, causal, fused qkv', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null, layout: 'fused',
-    dropout: { p: 0.3, seed: 17 } },
+  { name: 'probability dropout 0.3, causal, fused qkv', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null,
+    layout: 'fused', dropout: { p: 0.3, seed: 17 } },
   { name: 'probability dropout 0.5, key padding, padded stride', B: 2, T: 4, H: 2, D: 3, causal: false,
     keyMask: [1, 1, 1, 0, 1, 0, 1, 0], layout: { stride: 9, offset: 2 }, dropout: { p: 0.5, seed: 3 } },
 ];
@@ -102,7 +102,9 @@ describe('attention probability dropout', () => {
     const want = new Float64Array(B * T * C);
     for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) for (let d = 0; d < D; d++) {
       let acc = 0;
-      for (let j = 0; j < T; j++) acc += drop[((b * H + h) * T + i) * T + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+      for (let j = 0; j < T; j++) {
+        acc += drop[((b * H + h) * T + i) * T + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+      }
       want[(b * T + i) * C + h * D + d] = acc;
     }
     expectClose(out, want, 1e-12, 1e-7, 'out with dropped probabilities');

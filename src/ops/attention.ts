@@ -80,7 +80,9 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         const oi = (b * T + i) * C + h * D;
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < T; j++) acc += att[arow + j] * drop(arow + j) * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+          for (let j = 0; j < T; j++) {
+            acc += att[arow + j] * drop(arow + j) * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+          }
           out[oi + d] = acc;
         }
       }
@@ -107,7 +109,8 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const a0 = (b * H + h) * T * T;
-      // Softmax backward per query row: datt_ij = drop_ij (dout_i . v_j), dpre_ij = att_ij (datt_ij - sum_j' att_ij' datt_ij').
+      // Softmax backward per query row: datt_ij = drop_ij (dout_i . v_j),
+      // dpre_ij = att_ij (datt_ij - sum_j' att_ij' datt_ij').
       for (let i = 0; i < T; i++) {
         let r = 0;
         for (let j = 0; j < T; j++) {

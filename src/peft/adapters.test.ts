@@ -16,11 +16,13 @@ import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import type { Backend } from '../tensor/backend';
 import { AdapterSet } from './adapters';
 
-const V = 31, tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
+const V = 31;
+const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
 
 function tiny(be: Backend) {
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
-  return instantiate(be, config, tok, { tensors: randomGpt2({ V, P: 16, C: 16, L: 1 }), initialized: [], ignored: [] }, 'tiny');
+  const weights = { tensors: randomGpt2({ V, P: 16, C: 16, L: 1 }), initialized: [], ignored: [] };
+  return instantiate(be, config, tok, weights, 'tiny');
 }
 
 describe('R0 limits', () => {
@@ -33,10 +35,12 @@ describe('R0 limits', () => {
 
   it('b(T) = 64 (R0 = 96) trains a step on WebGPU and gives finite importance scores', async () => {
     const be = await gpuBackend(), model = tiny(be);
-    const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, { ...DEFAULT_RUN, budget: 64 }), { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: 10 });
+    const method = trainMethod(model, { ...DEFAULT_RUN, budget: 64 });
+    const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: 10 });
     expect(trainer.adapters!.opts.R0).toBe(96);
     const r = new Rng(2), ids = Int32Array.from({ length: 12 }, () => r.int(V));
-    trainer.trainStep({ kind: 'lm', B: 2, T: 6, ids, targets: Int32Array.from(ids, (_, i) => (i % 6 === 5 ? -100 : ids[i + 1])) });
+    const targets = Int32Array.from(ids, (_, i) => (i % 6 === 5 ? -100 : ids[i + 1]));
+    trainer.trainStep({ kind: 'lm', B: 2, T: 6, ids, targets });
     const scores = await be.read(trainer.allocator!.scores);
     expect(scores.length).toBe(4 * 96);
     expect(Array.from(scores).every((s) => Number.isFinite(s) && s >= 0)).toBe(true);

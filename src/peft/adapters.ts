@@ -59,7 +59,8 @@ export class AdapterSet {
     if (!(R0 >= 1) || !Number.isInteger(R0)) throw new RangeError(`rank must be a positive integer, got ${R0}`);
     if (linears.length === 0) throw new RangeError('no module to adapt: check the target module types');
     if (opts.method === 'dora' && R0 > MAX_IMPORTANCE_R0) {
-      throw new RangeError(`R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score supports: ` +
+      throw new RangeError(`R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score ` +
+        'supports: ' +
         `choose R0 (--r0, "Initial components R0") <= ${MAX_IMPORTANCE_R0}, or a final budget b(T) <= ` +
         `${Math.floor(MAX_IMPORTANCE_R0 / 1.5)} with the default R0 = ceil(1.5 b(T)).`);
     }

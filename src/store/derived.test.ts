@@ -57,8 +57,10 @@ describe('trainableCount', () => {
 });
 
 describe('lora_alpha default', () => {
-  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
-  const model = instantiate(new CpuBackend(), bert, tok, { tensors: randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' }), initialized: [], ignored: [] }, 't');
+  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
+    intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
+  const tensors = randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
+  const model = instantiate(new CpuBackend(), bert, tok, { tensors, initialized: [], ignored: [] }, 't');
   const adapterAlpha = (m: ReturnType<typeof trainMethod>) => (m.method === 'full' ? null : m.adapter.alpha);
 
   it("is PEFT's lora_alpha = 8 for both methods, whatever the rank, from the page and from the CLI", () => {
@@ -66,12 +68,15 @@ describe('lora_alpha default', () => {
     expect(DEFAULT_ALPHA).toBe(TRAINER_ALPHA);
     for (const method of ['lora', 'dora'] as const) {
       for (const rank of [2, 16]) {
-        expect(adapterAlpha(trainMethod(model, pageRunConfig({ ...DEFAULT_SETTINGS, method, rank, budget: rank, targets: ['output.dense'] }))), `page ${method} r=${rank}`).toBe(8);
-        const cli = cliRunConfig(parseArgs(['--method', method, '--rank', String(rank), '--budget', String(rank)], TRAIN_OPTS));
+        const page = pageRunConfig({ ...DEFAULT_SETTINGS, method, rank, budget: rank, targets: ['output.dense'] });
+        expect(adapterAlpha(trainMethod(model, page)), `page ${method} r=${rank}`).toBe(8);
+        const args = ['--method', method, '--rank', String(rank), '--budget', String(rank)];
+        const cli = cliRunConfig(parseArgs(args, TRAIN_OPTS));
         expect(adapterAlpha(trainMethod(model, cli)), `CLI ${method} r=${rank}`).toBe(8);
       }
     }
-    expect(adapterAlpha(trainMethod(model, cliRunConfig(parseArgs(['--method', 'lora', '--alpha', '32'], TRAIN_OPTS))))).toBe(32);
+    const chosen = cliRunConfig(parseArgs(['--method', 'lora', '--alpha', '32'], TRAIN_OPTS));
+    expect(adapterAlpha(trainMethod(model, chosen))).toBe(32);
   });
 });
 

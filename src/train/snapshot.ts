@@ -17,7 +17,8 @@ export async function adapterModules(trainer: Trainer): Promise<AdapterModuleSta
   const a = trainer.adapters;
   if (!a) throw new Error('full fine-tuning has no adapter to export; export the merged model instead');
   const theta = (await trainer.be.read(a.theta)) as Float32Array;
-  const final = trainer.allocator?.finalReached ? ((await trainer.be.read(trainer.allocator.mask)) as Float32Array) : null;
+  const al = trainer.allocator;
+  const final = al?.finalReached ? ((await trainer.be.read(al.mask)) as Float32Array) : null;
   const R0 = a.opts.R0;
   return a.modules.map((m) => {
     const { inF, outF, offA, offB, offC } = m.slot;

@@ -101,7 +101,9 @@ export function adapterBackward(ctx: GpuContext, dxd: GpuTensor, dh: GpuTensor, 
 export function adapterImportance(ctx: GpuContext, scores: GpuTensor, theta: GpuTensor, slot: AdapterSlot,
   scoreOffset: number): void {
   checkAdapterSlot(slot, theta.size);
-  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
+  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) {
+    throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
+  }
   if (scores.size < scoreOffset + slot.R0) throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
   ctx.dispatch({ shader, entry: 'adapter_importance_forward', bindings: [undefined, scores, undefined, theta],
     params: params(slot, 0, 0, 0, 0, scoreOffset), workgroups: [1] });

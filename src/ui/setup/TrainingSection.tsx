@@ -36,7 +36,8 @@ export function TrainingSection() {
           <NumberField label="Alpha" value={s.alpha} min={0} max={1024}
             placeholder={`auto (${DEFAULT_ALPHA})`} onChange={(v) => setSettings({ alpha: v })} />
           <label className="check">
-            <input type="checkbox" checked={s.modelDropout ?? true} onChange={(e) => setSettings({ modelDropout: e.target.checked })} />
+            <input type="checkbox" checked={s.modelDropout ?? true}
+              onChange={(e) => setSettings({ modelDropout: e.target.checked })} />
             <span>Model dropout while training (the model&apos;s config.json rates)</span>
           </label>
         </div>
