@@ -301,13 +301,21 @@ fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   }
 }
 
-// Importance of the slot's R0 components (one workgroup): GA = A A^T and GB = B^T B (upper triangles), each of
-// the P = R0(R0+1)/2 dot products split into S = 1024/P segments so all lanes work even for small R0; segment
-// partials are added in a fixed order. Then ||dW_i|| = |c_i| sqrt(GA_ii GB_ii) and
-// ||dW||_F^2 = sum_ij c_i c_j GA_ij GB_ij. Needs R0 <= 32 (P <= 528 tasks, 32x32 Gram tiles).
+// Importance of the slot's R0 components (one workgroup), for R0 <= MAX_R0 (MAX_IMPORTANCE_R0 in src/ops/adapter.ts).
+// The P = R0(R0+1)/2 pairs (i <= j) of the Gram matrices GA = A A^T and GB = B^T B are taken in chunks of at most
+// QMAX pairs; each pair's two dot products are split into S = PARTS/Q segments so all lanes work even for small R0,
+// and segment partials are added in a fixed order. Per chunk every lane adds c_i c_j GA_ij GB_ij (twice off the
+// diagonal) for its pairs to its own running sum, and the diagonals GA_ii, GB_ii are kept. Then
+// ||dW||_F^2 = the lanes' sums added in lane order, and ||dW_i|| = |c_i| sqrt(GA_ii GB_ii).
+const MAX_R0: u32 = 256u;
+const QMAX: u32 = 512u;
+const PARTS: u32 = 1024u;
 var<workgroup> part: array<f32, 1024>;
-var<workgroup> ga: array<f32, 1024>;
-var<workgroup> gb: array<f32, 1024>;
+var<workgroup> ga: array<f32, 512>;
+var<workgroup> gb: array<f32, 512>;
+var<workgroup> diag_a: array<f32, 256>;
+var<workgroup> diag_b: array<f32, 256>;
+var<workgroup> lane_fro: array<f32, 256>;
 var<workgroup> fro2: f32;
 
 // Pair q of the upper triangle in row order: (0,0), (0,1), ..., (0,R0-1), (1,1), ...
@@ -324,13 +332,13 @@ fn vec_elem(is_b: bool, i: u32, t: u32) -> f32 {
   return a_at(i, t);
 }
 
-fn gram(lid: u32, is_b: bool) {
-  let P = p.R0 * (p.R0 + 1u) / 2u;
-  let S = max(1u, 1024u / P);
+// Gram entries of pairs q0 .. q0+Q-1 into ga[0..Q) or gb[0..Q).
+fn gram_chunk(lid: u32, is_b: bool, q0: u32, Q: u32) {
+  let S = max(1u, PARTS / Q);
   let D = select(p.inF, p.outF, is_b);
   let seg = (D + S - 1u) / S;
-  for (var task = lid; task < P * S; task += 256u) {
-    let ij = pair_ij(task / S);
+  for (var task = lid; task < Q * S; task += 256u) {
+    let ij = pair_ij(q0 + task / S);
     let s = task % S;
     let t1 = min(D, (s + 1u) * seg);
     var acc = 0.0;
@@ -338,36 +346,46 @@ fn gram(lid: u32, is_b: bool) {
     part[task] = acc;
   }
   workgroupBarrier();
-  for (var q = lid; q < P; q += 256u) {
+  for (var q = lid; q < Q; q += 256u) {
     var g = 0.0;
     for (var s = 0u; s < S; s++) { g += part[q * S + s]; }
-    let ij = pair_ij(q);
-    if (is_b) {
-      gb[ij.x * p.R0 + ij.y] = g;
-      gb[ij.y * p.R0 + ij.x] = g;
-    } else {
-      ga[ij.x * p.R0 + ij.y] = g;
-      ga[ij.y * p.R0 + ij.x] = g;
-    }
+    if (is_b) { gb[q] = g; } else { ga[q] = g; }
   }
   workgroupBarrier();
 }
 
 @compute @workgroup_size(256)
 fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
-  gram(lid.x, false);
-  gram(lid.x, true);
-  if (lid.x == 0u) {
-    var f = 0.0;
-    for (var i = 0u; i < p.R0; i++) {
-      for (var j = 0u; j < p.R0; j++) { f += coef(i) * coef(j) * ga[i * p.R0 + j] * gb[i * p.R0 + j]; }
+  let P = p.R0 * (p.R0 + 1u) / 2u;
+  var f = 0.0;
+  for (var q0 = 0u; q0 < P; q0 += QMAX) {
+    let Q = min(QMAX, P - q0);
+    gram_chunk(lid.x, false, q0, Q);
+    gram_chunk(lid.x, true, q0, Q);
+    for (var q = lid.x; q < Q; q += 256u) {
+      let ij = pair_ij(q0 + q);
+      if (ij.x == ij.y) {
+        diag_a[ij.x] = ga[q];
+        diag_b[ij.x] = gb[q];
+        f += coef(ij.x) * coef(ij.x) * ga[q] * gb[q];
+      } else {
+        f += 2.0 * coef(ij.x) * coef(ij.y) * ga[q] * gb[q];
+      }
     }
-    fro2 = f;
+    // ga/gb and part are rewritten by the next chunk.
+    workgroupBarrier();
+  }
+  lane_fro[lid.x] = f;
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var t = 0.0;
+    for (var l = 0u; l < 256u; l++) { t += lane_fro[l]; }
+    fro2 = t;
   }
   workgroupBarrier();
   // Rounding can leave a tiny negative sum when components cancel; the true value is >= 0.
   let denom = sqrt(max(fro2, 0.0)) + 1e-8;
   for (var i = lid.x; i < p.R0; i += 256u) {
-    scores[p.score_offset + i] = abs(coef(i)) * sqrt(ga[i * p.R0 + i] * gb[i * p.R0 + i]) / denom;
+    scores[p.score_offset + i] = abs(coef(i)) * sqrt(diag_a[i] * diag_b[i]) / denom;
   }
 }

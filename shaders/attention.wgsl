@@ -3,7 +3,8 @@
 // dqkv buffer (binding it read_write twice in a dispatch is invalid). Forward and backward entries alias binding slots
 // (declared in attention_common.wgsl, with the index helpers and dot products).
 
-// att[arow + j] holds exp(s_j - max) for visible keys and 0 for masked ones; normalises it and writes out_i.
+// att[arow + j] holds exp(s_j - max) for visible keys and 0 for masked ones; normalises it and writes
+// out_i = sum_j att_ij drop_ij v_j (att keeps the probabilities before dropout).
 fn normalise_and_mix(b: u32, h: u32, i: u32, arow: u32, jend: u32, sum: f32) {
   // sum >= 1 when any key is visible; 0 means every key is masked: the row and its output are zeros, not NaN.
   var inv = 0.0;
@@ -13,7 +14,7 @@ fn normalise_and_mix(b: u32, h: u32, i: u32, arow: u32, jend: u32, sum: f32) {
   let oi = o_at(b, i, h);
   for (var d = 0u; d < p.D; d++) {
     var acc = 0.0;
-    for (var j = 0u; j < jend; j++) { acc += att[arow + j] * v[v_at(b, j, h) + d]; }
+    for (var j = 0u; j < jend; j++) { acc += att[arow + j] * drop_factor(arow + j) * v[v_at(b, j, h) + d]; }
     out[oi + d] = acc;
   }
 }
@@ -71,6 +72,7 @@ fn attention_forward_masked(@builtin(global_invocation_id) gid: vec3<u32>, @buil
 }
 
 
+// With dropout on the probabilities, datt_ij below stands for drop_ij (dout_i . v_j).
 // One invocation per query row (b,h,i): rowsum_i = sum_j att_ij datt_ij (kept for the dk pass), then
 // dq_i = scale sum_j dpre_ij k_j with dpre_ij = att_ij (datt_ij - rowsum_i). Masked entries (att 0) are skipped: exact.
 @compute @workgroup_size(64)
@@ -85,7 +87,7 @@ fn attention_backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   var rs = 0.0;
   for (var j = 0u; j < jend; j++) {
     let a = att_in[arow + j];
-    if (a != 0.0) { rs += a * datt(b, h, i, j); }
+    if (a != 0.0) { rs += a * datt(b, h, i, j) * drop_factor(arow + j); }
   }
   rowsum[r] = rs;
   let xi = (b * p.T + i) * p.x_stride + p.x_off + h * p.D;
@@ -93,7 +95,7 @@ fn attention_backward_dq(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   for (var j = 0u; j < jend; j++) {
     let a = att_in[arow + j];
     if (a == 0.0) { continue; }
-    let g = p.scale * a * (datt(b, h, i, j) - rs);
+    let g = p.scale * a * (datt(b, h, i, j) * drop_factor(arow + j) - rs);
     let kj = k_at(b, j, h);
     for (var d = 0u; d < p.D; d++) { dx[xi + d] += g * k[kj + d]; }
   }
@@ -113,17 +115,18 @@ fn attention_backward_dk(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
     let bh = b * p.H + h;
     for (var i = query_start(j); i < p.T; i++) {
-      let a = att_in[(bh * p.T + i) * p.T + j];
+      let e = (bh * p.T + i) * p.T + j;
+      let a = att_in[e];
       if (a == 0.0) { continue; }
-      let g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]);
+      let g = p.scale * a * (datt(b, h, i, j) * drop_factor(e) - rowsum[bh * p.T + i]);
       let qi = q_at(b, i, h);
       for (var d = 0u; d < p.D; d++) { dx[xj + d] += g * q[qi + d]; }
     }
   }
 }
 
-// One invocation per element (b,j,c) of dv (c < KVH*D): dv_j = sum_h sum_i att^h_ij dout^h_i over the query heads h
-// of c's kv head.
+// One invocation per element (b,j,c) of dv (c < KVH*D): dv_j = sum_h sum_i att^h_ij drop^h_ij dout^h_i over the
+// query heads h of c's kv head.
 @compute @workgroup_size(64)
 fn attention_backward_dv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let n = flat_index(gid, nwg);
@@ -138,7 +141,8 @@ fn attention_backward_dv(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   var acc = 0.0;
   for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
     for (var i = query_start(j); i < p.T; i++) {
-      acc += att_in[(((b * p.H + h) * p.T + i) * p.T) + j] * dout[(b * p.T + i) * C + h * p.D + d];
+      let e = (((b * p.H + h) * p.T + i) * p.T) + j;
+      acc += att_in[e] * drop_factor(e) * dout[(b * p.T + i) * C + h * p.D + d];
     }
   }
   dx[(b * p.T + j) * p.x_stride + p.x_off + c] = acc;

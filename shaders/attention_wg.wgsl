@@ -53,7 +53,8 @@ fn normalise_and_mix(lid: u32, b: u32, h: u32, i: u32, arow: u32, jend: u32, par
     var a = 0.0;
     if (j < jend) {
       a = srow[j] * inv;
-      srow[j] = a;
+      // The mix uses the dropped-out probability; att keeps the probability itself.
+      srow[j] = a * drop_factor(arow + j);
     }
     att[arow + j] = a;
   }
@@ -126,7 +127,7 @@ fn attention_forward_masked(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_
 
 // Workgroup per query row (b,h,i): rowsum_i = sum_j att_ij datt_ij (kept for the dk pass), then
 // dq_i = scale sum_j dpre_ij k_j with dpre_ij = att_ij (datt_ij - rowsum_i). datt is computed once per (i,j) and kept in
-// srow; masked entries (att 0) are skipped: exact.
+// srow; masked entries (att 0) are skipped: exact. With dropout, datt_ij is drop_ij (dout_i . v_j).
 @compute @workgroup_size(64)
 fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                          @builtin(local_invocation_index) lid: u32) {
@@ -142,7 +143,7 @@ fn attention_backward_dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
     let a = att_in[arow + j];
     var dt = 0.0;
     if (a != 0.0) {
-      dt = datt(b, h, i, j);
+      dt = datt(b, h, i, j) * drop_factor(arow + j);
       part += a * dt;
     }
     srow[j] = dt;
@@ -183,9 +184,10 @@ fn attention_backward_dk(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
   for (var h = kh * p.group; h < (kh + 1u) * p.group; h++) {
     let bh = b * p.H + h;
     for (var i = i0 + lid; i < p.T; i += WG) {
-      let a = att_in[(bh * p.T + i) * p.T + j];
+      let e = (bh * p.T + i) * p.T + j;
+      let a = att_in[e];
       var g = 0.0;
-      if (a != 0.0) { g = p.scale * a * (datt(b, h, i, j) - rowsum[bh * p.T + i]); }
+      if (a != 0.0) { g = p.scale * a * (datt(b, h, i, j) * drop_factor(e) - rowsum[bh * p.T + i]); }
       srow[i] = g;
     }
     workgroupBarrier();

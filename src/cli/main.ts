@@ -14,7 +14,8 @@ const USAGE = `usage:
   dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--num-labels N] [--out f.json] [--backend webgpu|cpu]
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
-                 [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--merged] [--checkpoint-every 50]
+                 [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
+                 [--checkpoint-every 50]
                  --out <dir> [--backend webgpu|cpu]
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;

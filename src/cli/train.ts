@@ -28,7 +28,7 @@ export const TRAIN_OPTS = {
   task: 'value', method: 'value', budget: 'value', r0: 'value', rank: 'value', alpha: 'value', dropout: 'value', rslora: 'flag',
   target: 'value', steps: 'value', epochs: 'value', batch: 'value', seq: 'value', lr: 'value', seed: 'value',
   'prune-interval': 'value', eta: 'value', 'dem-variant': 'value', 'log-every': 'value', out: 'value', data: 'value',
-  merged: 'flag', adapter: 'value', 'val-fraction': 'value', resume: 'value', 'checkpoint-every': 'value', 'stop-after': 'value',
+  merged: 'flag', adapter: 'value', 'val-fraction': 'value', 'no-model-dropout': 'flag', resume: 'value', 'checkpoint-every': 'value', 'stop-after': 'value',
 } as const;
 
 export function runConfig(a: ParsedArgs): RunConfig {
@@ -41,7 +41,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
   return {
     ...DEFAULT_RUN, method, budget, r0: num(a, 'r0', defaultR0(budget)), rank: num(a, 'rank', DEFAULT_RUN.rank),
     alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined, dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
-    rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    modelDropout: !a.options.has('no-model-dropout'), rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
     batch: num(a, 'batch', DEFAULT_RUN.batch), seq: num(a, 'seq', DEFAULT_RUN.seq), lr: a.options.has('lr') ? num(a, 'lr') : undefined,
     seed: num(a, 'seed', DEFAULT_RUN.seed), pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
@@ -155,11 +155,12 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
   const files = ['metrics.jsonl', CHECKPOINT];
   if (trainer.adapters) {
-    const input = await exportInput(trainer, finalModel, cfg.targets ?? trainer.adapters.modules.map((m) => m.linear.name));
+    const input = await exportInput(trainer, finalModel);
     const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
     await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
     await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);
     await writeFile(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
+    if (rankMap.provisional) process.stderr.write('note: provisional adapter (before the final pruning event)\n');
     files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
     if (a.options.has('merged')) {
       const merged = mergeWeights(finalModel.weights.tensors, input);

@@ -32,6 +32,16 @@ function positiveInt(raw: Record<string, unknown>, names: string[], dflt?: numbe
   return v;
 }
 
+/** A dropout probability from config.json: a number in [0, 1), transformers' 0.1 when absent. */
+function prob(raw: Record<string, unknown>, names: string[], dflt: number): number {
+  const v = num(raw, names, dflt);
+  if (!(v >= 0 && v < 1)) {
+    throw new ConfigError(FILE, names[0],
+      `${FILE}: field "${names[0]}" must be a dropout probability in [0, 1), got ${v}. Fix the file.`);
+  }
+  return v;
+}
+
 /** Class names in id order from id2label (or `num_labels` generic names); 2 labels by default as transformers. */
 export function labelNames(raw: Record<string, unknown>, override?: number): string[] {
   const id2label = raw.id2label as Record<string, string> | undefined;
@@ -70,6 +80,10 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
         vocabSize: positiveInt(raw, ['vocab_size'], 50257), nPositions: positiveInt(raw, ['n_positions', 'max_position_embeddings'], 1024),
         nEmbd: C, nLayer: positiveInt(raw, ['n_layer', 'num_hidden_layers'], 12), nHead: H,
         nInner: typeof inner === 'number' ? inner : 4 * C, eps: num(raw, ['layer_norm_epsilon'], 1e-5),
+        dropout: {
+          embd: prob(raw, ['embd_pdrop'], 0.1), resid: prob(raw, ['resid_pdrop'], 0.1),
+          attn: prob(raw, ['attn_pdrop'], 0.1),
+        },
       },
     };
   }
@@ -90,6 +104,10 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
         maxPositions: positiveInt(raw, ['max_position_embeddings'], 512), typeVocab: positiveInt(raw, ['type_vocab_size'], 2),
         eps: num(raw, ['layer_norm_eps'], 1e-12), numLabels: labels.length,
         padTokenId: num(raw, ['pad_token_id'], type === 'bert' ? 0 : 1),
+        dropout: {
+          hidden: prob(raw, ['hidden_dropout_prob'], 0.1), attn: prob(raw, ['attention_probs_dropout_prob'], 0.1),
+          classifier: prob(raw, ['classifier_dropout', 'hidden_dropout_prob'], 0.1),
+        },
       },
     };
   }

@@ -1,9 +1,13 @@
 // BERT / RoBERTa encoders with their sequence-classification heads, explicit forward and backward.
 // Post-LN blocks, erf GELU, padding masks, token types; RoBERTa's position offset is applied where position ids are
 // built (src/models). Heads: BERT pooler (frozen, part of the backbone) + `classifier`; RoBERTa `classifier.dense` +
-// `classifier.out_proj`. The base model runs without dropout (eval mode); adapters carry their own.
+// `classifier.out_proj`. Dropout as transformers' train mode when dropoutSeed is set (hidden_dropout_prob after the
+// embeddings and on each sublayer's output before its residual LayerNorm, attention_probs_dropout_prob on the
+// probabilities, classifier_dropout before the classifier, and for RoBERTa also before classifier.dense); eval mode
+// (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
+import { siteDropout, type DropoutMode } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, ParamStore } from './params';
 
@@ -19,6 +23,8 @@ export interface BertConfig {
   eps: number;
   numLabels: number;
   padTokenId: number;
+  /** hidden_dropout_prob, attention_probs_dropout_prob, classifier_dropout (train mode only); absent: none. */
+  dropout?: { hidden: number; attn: number; classifier: number };
 }
 
 interface Layer {
@@ -37,8 +43,12 @@ export interface EncoderBatch {
 export const BERT_ADAPTABLE = ['attention.self.query', 'attention.self.key', 'attention.self.value',
   'attention.output.dense', 'intermediate.dense', 'output.dense'] as const;
 
-export class BertClassifier {
+type Drop = { p: number; seed: number } | null;
+
+export class BertClassifier implements DropoutMode {
   readonly layers: Layer[] = [];
+  /** Train mode with this step's seed (dropout on), or null: eval mode. */
+  dropoutSeed: number | null = null;
   readonly head: { dense: Linear; out: Linear };
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
   private ws: ReturnType<BertClassifier['alloc']> | null = null;
@@ -96,7 +106,10 @@ export class BertClassifier {
     return {
       B, T,
       e1: z([N, C], 'word emb'), e2: z([N, C], 'pos emb'), e3: z([N, C], 'type emb'), e12: z([N, C], 'emb sum'), eSum: z([N, C], 'emb sum'),
-      x0: z([N, C], 'x0'), eMean: z([N], 'mean'), eRstd: z([N], 'rstd'),
+      x0: z([N, C], 'x0'), eMean: z([N], 'mean'), eRstd: z([N], 'rstd'), e0: z([N, C], 'emb ln'),
+      dropped: z([N, C], 'dropout out'), dsub: z([N, C], 'd sublayer'),
+      clsD: z([B, C], 'cls dropout'), pooledD: z([B, C], 'pooled dropout'), dclsD: z([B, C], 'd cls dropout'),
+      dpooledD: z([B, C], 'd pooled dropout'),
       ls: this.layers.map((_, l) => ({
         q: z([N, C], `q ${l}`), k: z([N, C], `k ${l}`), v: z([N, C], `v ${l}`), att: z([B, H, T, T], `att ${l}`),
         ctx: z([N, C], `ctx ${l}`), ao: z([N, C], `ao ${l}`), r1: z([N, C], `r1 ${l}`), x1: z([N, C], `x1 ${l}`),
@@ -112,9 +125,24 @@ export class BertClassifier {
     };
   }
 
-  private attP(B: number, T: number) {
+  private attP(B: number, T: number, l: number) {
     const { hidden: C, heads: H } = this.cfg;
-    return { B, T, H, D: C / H, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0, causal: false };
+    return { B, T, H, D: C / H, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0, causal: false,
+      dropout: this.drop('attn', 1 + 3 * l) ?? undefined };
+  }
+
+  /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings; 1 + 3l, 2 + 3l, 3 + 3l layer l's
+   * attention probabilities, attention output and FFN output; 1000 the classifier input, 1001 RoBERTa's dense input. */
+  private drop(kind: 'hidden' | 'attn' | 'classifier', site: number): Drop {
+    return siteDropout(this, this.cfg.dropout?.[kind], site);
+  }
+
+  /** d(input of a dropout site) from d(its output), into `into` (overwritten); without dropout, dout itself. */
+  private dropGrad(into: Tensor, dout: Tensor, d: Drop): Tensor {
+    if (!d) return dout;
+    this.be.fill(into, 0);
+    this.be.dropoutBackward(into, dout, d.p, d.seed);
+    return into;
   }
 
   /** Class logits (B, numLabels). The returned tensor is reused by the next call. */
@@ -125,35 +153,48 @@ export class BertClassifier {
       if (this.ws) disposeAll(this.be, this.ws);
       this.ws = this.alloc(B, T);
     }
-    const ws = this.ws, attP = this.attP(B, T);
+    const ws = this.ws;
+    // out = dropout(y) when the site drops (into `buf`), else y itself.
+    const dropped = (buf: Tensor, y: Tensor, d: Drop) => {
+      if (!d) return y;
+      be.dropout(buf, y, d.p, d.seed);
+      return buf;
+    };
     be.embedding(ws.e1, batch.ids, this.emb.word, N, C);
     be.embedding(ws.e2, batch.posIds, this.emb.pos, N, C);
     be.embedding(ws.e3, batch.typeIds, this.emb.type, N, C);
     be.add(ws.e12, ws.e1, ws.e2);
     be.add(ws.eSum, ws.e12, ws.e3);
-    be.layernorm(ws.x0, ws.eMean, ws.eRstd, ws.eSum, this.emb.lnw, this.emb.lnb, N, C, eps);
+    const de = this.drop('hidden', 0);
+    be.layernorm(de ? ws.e0 : ws.x0, ws.eMean, ws.eRstd, ws.eSum, this.emb.lnw, this.emb.lnb, N, C, eps);
+    if (de) be.dropout(ws.x0, ws.e0, de.p, de.seed);
     let x = ws.x0;
     this.layers.forEach((ly, l) => {
       const a = ws.ls[l];
       ly.q.forward(be, a.q, x, N);
       ly.k.forward(be, a.k, x, N);
       ly.v.forward(be, a.v, x, N);
-      be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, attP);
+      be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, this.attP(B, T, l));
       ly.o.forward(be, a.ao, a.ctx, N);
-      be.add(a.r1, x, a.ao);
+      be.add(a.r1, x, dropped(ws.dropped, a.ao, this.drop('hidden', 2 + 3 * l)));
       be.layernorm(a.x1, a.m1, a.s1, a.r1, ly.ln1w, ly.ln1b, N, C, eps);
       ly.inter.forward(be, a.inter, a.x1, N);
       be.gelu(a.g, a.inter, 'erf');
       ly.out.forward(be, a.o, a.g, N);
-      be.add(a.r2, a.x1, a.o);
+      be.add(a.r2, a.x1, dropped(ws.dropped, a.o, this.drop('hidden', 3 + 3 * l)));
       be.layernorm(a.x2, a.m2, a.s2, a.r2, ly.ln2w, ly.ln2b, N, C, eps);
       x = a.x2;
     });
     be.embedding(ws.cls, batch.clsRows, x, B, C);
-    this.head.dense.forward(be, ws.pre, ws.cls, B);
+    this.head.dense.forward(be, ws.pre, dropped(ws.clsD, ws.cls, this.clsDrop()), B);
     be.tanh(ws.pooled, ws.pre);
-    this.head.out.forward(be, ws.logits, ws.pooled, B);
+    this.head.out.forward(be, ws.logits, dropped(ws.pooledD, ws.pooled, this.drop('classifier', 1000)), B);
     return ws.logits;
+  }
+
+  /** RoBERTa's head drops its input before classifier.dense too; BERT's pooler has no dropout. */
+  private clsDrop(): Drop {
+    return this.cfg.variant === 'roberta' ? this.drop('classifier', 1001) : null;
   }
 
   loss(labels: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
@@ -165,26 +206,30 @@ export class BertClassifier {
   }
 
   backward(batch: EncoderBatch, labels: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = batch, { hidden: C } = this.cfg, N = B * T, attP = this.attP(B, T);
+    const be = this.be, ws = this.ws!, { B, T } = batch, { hidden: C } = this.cfg, N = B * T;
     const gr = (n: string) => this.params.grads.get(n) ?? null;
     be.crossEntropyBackward(ws.dlogits, ws.logits, labels, ws.one, ws.count, B, this.cfg.numLabels, ignoreIndex);
-    this.head.out.backward(be, ws.dpooled, ws.dlogits, ws.pooled, B);
+    const dp = this.drop('classifier', 1000), dc = this.clsDrop();
+    this.head.out.backward(be, dp ? ws.dpooledD : ws.dpooled, ws.dlogits, dp ? ws.pooledD : ws.pooled, B);
+    this.dropGrad(ws.dpooled, ws.dpooledD, dp);
     be.tanhBackward(ws.dpre, ws.pooled, ws.dpooled);
-    this.head.dense.backward(be, ws.dcls, ws.dpre, ws.cls, B);
+    this.head.dense.backward(be, dc ? ws.dclsD : ws.dcls, ws.dpre, dc ? ws.clsD : ws.cls, B);
+    this.dropGrad(ws.dcls, ws.dclsD, dc);
     // Only the first token of each sequence feeds the head: scatter its gradient into an otherwise zero dx.
     be.fill(ws.dx, 0);
     be.embeddingBackward(ws.dx, batch.clsRows, ws.dcls, B, C, N);
     for (let l = this.layers.length - 1; l >= 0; l--) {
       const ly = this.layers[l], a = ws.ls[l], xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0, p = `encoder.layer.${l}.`;
-      // x2 = LN(x1 + out(gelu(inter(x1))))
+      const attP = this.attP(B, T, l);
+      // x2 = LN(x1 + dropout(out(gelu(inter(x1)))))
       be.layernormBackward(ws.dr, gr(`${p}output.LayerNorm.weight`), gr(`${p}output.LayerNorm.bias`), ws.dx, a.r2, ly.ln2w, a.m2, a.s2, N, C);
-      ly.out.backward(be, ws.dg, ws.dr, a.g, N);
+      ly.out.backward(be, ws.dg, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 3 + 3 * l)), a.g, N);
       be.geluBackward(ws.dinter, a.inter, ws.dg, 'erf');
       be.copy(ws.dx, ws.dr);
       ly.inter.backward(be, ws.dx, ws.dinter, a.x1, N, true);
-      // x1 = LN(x + o(attention(q(x), k(x), v(x))))
+      // x1 = LN(x + dropout(o(attention(q(x), k(x), v(x)))))
       be.layernormBackward(ws.dr, gr(`${p}attention.output.LayerNorm.weight`), gr(`${p}attention.output.LayerNorm.bias`), ws.dx, a.r1, ly.ln1w, a.m1, a.s1, N, C);
-      ly.o.backward(be, ws.dctx, ws.dr, a.ctx, N);
+      ly.o.backward(be, ws.dctx, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 2 + 3 * l)), a.ctx, N);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.dctx, a.att, a.q, a.k, a.v, attP);
       be.copy(ws.dx, ws.dr);
       ly.q.backward(be, ws.dx, ws.dq, xIn, N, true);
@@ -194,7 +239,9 @@ export class BertClassifier {
     const wordG = gr('embeddings.word_embeddings.weight'), posG = gr('embeddings.position_embeddings.weight');
     const typeG = gr('embeddings.token_type_embeddings.weight'), lnwG = gr('embeddings.LayerNorm.weight');
     if (!wordG && !posG && !typeG && !lnwG) return;
-    be.layernormBackward(ws.dr, lnwG, gr('embeddings.LayerNorm.bias'), ws.dx, ws.eSum, this.emb.lnw, ws.eMean, ws.eRstd, N, C);
+    // x0 = dropout(LN(eSum))
+    const dx0 = this.dropGrad(ws.dsub, ws.dx, this.drop('hidden', 0));
+    be.layernormBackward(ws.dr, lnwG, gr('embeddings.LayerNorm.bias'), dx0, ws.eSum, this.emb.lnw, ws.eMean, ws.eRstd, N, C);
     if (wordG) be.embeddingBackward(wordG, batch.ids, ws.dr, N, C, this.cfg.vocabSize);
     if (posG) be.embeddingBackward(posG, batch.posIds, ws.dr, N, C, this.cfg.maxPositions);
     if (typeG) be.embeddingBackward(typeG, batch.typeIds, ws.dr, N, C, this.cfg.typeVocab);

@@ -1,8 +1,10 @@
 // GPT-2 (causal LM) on the Backend interface: explicit forward and backward as in llm.c's train_gpt2.c.
-// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching, dropout in the base
-// model (fine-tuning runs the frozen model in eval mode; adapters carry their own dropout).
+// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching. Dropout as
+// transformers' GPT2 in train mode (embd_pdrop after the embeddings, attn_pdrop on the attention probabilities,
+// resid_pdrop on each block's two outputs) when dropoutSeed is set; eval mode (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
+import { siteDropout, type DropoutMode } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, ParamStore } from './params';
 
@@ -14,6 +16,8 @@ export interface Gpt2Config {
   nHead: number;
   nInner: number;
   eps: number;
+  /** embd_pdrop, resid_pdrop, attn_pdrop (train mode only); absent: none. */
+  dropout?: { embd: number; resid: number; attn: number };
 }
 
 interface Block {
@@ -25,7 +29,8 @@ interface Block {
 interface Workspace {
   B: number; T: number;
   pos: Tensor; // (B*T) i32 position ids
-  x0: Tensor; tmp: Tensor; posEmb: Tensor; // (N,C)
+  // (N,C); pre/dres: a dropout site's input and its gradient
+  x0: Tensor; tmp: Tensor; posEmb: Tensor; pre: Tensor; dres: Tensor;
   layers: {
     ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor; qkv: Tensor; att: Tensor; atty: Tensor;
     x1: Tensor; ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor; fc: Tensor; fcGelu: Tensor; x2: Tensor;
@@ -38,8 +43,10 @@ interface Workspace {
 
 export const GPT2_ADAPTABLE = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
-export class Gpt2 {
+export class Gpt2 implements DropoutMode {
   readonly blocks: Block[] = [];
+  /** Train mode with this step's seed (dropout on), or null: eval mode. */
+  dropoutSeed: number | null = null;
   readonly wte: Tensor;
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
@@ -87,6 +94,7 @@ export class Gpt2 {
     const pos = be.fromArray(Int32Array.from({ length: N }, (_, i) => i % T), [N], 'position ids');
     this.ws = {
       B, T, pos, x0: z([N, C], 'x0'), tmp: z([N, C], 'tmp'), posEmb: z([N, C], 'position embeddings'),
+      pre: z([N, C], 'before dropout'), dres: z([N, C], 'd before dropout'),
       layers: this.blocks.map((_, l) => ({
         ln1: z([N, C], `ln1 ${l}`), ln1Mean: z([N], 'mean'), ln1Rstd: z([N], 'rstd'), qkv: z([N, 3 * C], `qkv ${l}`),
         att: z([B, H, T, T], `att ${l}`), atty: z([N, C], `atty ${l}`), x1: z([N, C], `x1 ${l}`),
@@ -107,26 +115,55 @@ export class Gpt2 {
     const be = this.be, ws = this.workspace(B, T), { nEmbd: C, nHead: H, eps } = this.cfg, N = B * T, D = C / H;
     be.embedding(ws.tmp, ids, this.wte, N, C);
     be.embedding(ws.posEmb, ws.pos, this.wpe, N, C);
-    be.add(ws.x0, ws.tmp, ws.posEmb);
+    const de = this.drop('embd', 0);
+    if (de) {
+      be.add(ws.pre, ws.tmp, ws.posEmb);
+      be.dropout(ws.x0, ws.pre, de.p, de.seed);
+    } else be.add(ws.x0, ws.tmp, ws.posEmb);
     let x = ws.x0;
-    const attP = { B, T, H, D, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C, causal: true };
+    // x_out = x_in + dropout(y): dropout into `pre` first when this site drops.
+    const residual = (out: Tensor, xin: Tensor, y: Tensor, d: { p: number; seed: number } | null) => {
+      if (d) be.dropout(ws.pre, y, d.p, d.seed);
+      be.add(out, xin, d ? ws.pre : y);
+    };
     this.blocks.forEach((blk, l) => {
-      const a = ws.layers[l];
+      const a = ws.layers[l], attP = this.attP(B, T, l);
       be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
       blk.attn.forward(be, a.qkv, a.ln1, N);
       be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
       blk.proj.forward(be, ws.tmp, a.atty, N);
-      be.add(a.x1, x, ws.tmp);
+      residual(a.x1, x, ws.tmp, this.drop('resid', 2 + 3 * l));
       be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
       blk.fc.forward(be, a.fc, a.ln2, N);
       be.gelu(a.fcGelu, a.fc, 'tanh');
       blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
-      be.add(a.x2, a.x1, ws.tmp);
+      residual(a.x2, a.x1, ws.tmp, this.drop('resid', 3 + 3 * l));
       x = a.x2;
     });
     be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
     be.matmul(ws.logits, ws.lnf, this.wte, null, { M: N, K: C, N: this.cfg.vocabSize, transB: true });
     return ws.logits;
+  }
+
+  /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings, 1 + 3l, 2 + 3l, 3 + 3l layer l's
+   * attention probabilities, attention output and MLP output. */
+  private drop(kind: 'embd' | 'resid' | 'attn', site: number): { p: number; seed: number } | null {
+    return siteDropout(this, this.cfg.dropout?.[kind], site);
+  }
+
+  private attP(B: number, T: number, l: number) {
+    const { nEmbd: C, nHead: H } = this.cfg;
+    return { B, T, H, D: C / H, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C,
+      causal: true, dropout: this.drop('attn', 1 + 3 * l) ?? undefined };
+  }
+
+  /** dres = d(residual branch before dropout) from d(block output), or the gradient itself when the site keeps all. */
+  private residualGrad(dout: Tensor, d: { p: number; seed: number } | null): Tensor {
+    if (!d) return dout;
+    const ws = this.ws!;
+    this.be.fill(ws.dres, 0);
+    this.be.dropoutBackward(ws.dres, dout, d.p, d.seed);
+    return ws.dres;
   }
 
   /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
@@ -149,23 +186,26 @@ export class Gpt2 {
     if (wteGrad) be.matmul(wteGrad, ws.dlogits, ws.lnf, null, { M: V, K: N, N: C, transA: true, accumulate: true });
     const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
     be.layernormBackward(ws.dx, this.grads('ln_f.weight'), this.grads('ln_f.bias'), ws.dln, lastX, this.lnfw, ws.lnfMean, ws.lnfRstd, N, C);
-    const attP = { B, T, H, D, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C, causal: true };
     for (let l = this.blocks.length - 1; l >= 0; l--) {
       const blk = this.blocks[l], a = ws.layers[l], xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0, p = `h.${l}.`;
-      // x2 = x1 + mlpProj(gelu(fc(ln2(x1)))): dx flows to x1 directly and through the MLP.
-      blk.mlpProj.backward(be, ws.dfcGelu, ws.dx, a.fcGelu, N);
+      const attP = this.attP(B, T, l);
+      // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
+      blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);
       be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
       blk.fc.backward(be, ws.dln, ws.dfc, a.ln2, N);
       be.layernormBackward(ws.dx, this.grads(`${p}ln_2.weight`), this.grads(`${p}ln_2.bias`), ws.dln, a.x1, blk.ln2w, a.ln2Mean, a.ln2Rstd, N, C, true);
-      // x1 = x + proj(attention(attn(ln1(x))))
-      blk.proj.backward(be, ws.datty, ws.dx, a.atty, N);
+      // x1 = x + dropout(proj(attention(attn(ln1(x)))))
+      blk.proj.backward(be, ws.datty, this.residualGrad(ws.dx, this.drop('resid', 2 + 3 * l)), a.atty, N);
       be.attentionBackward(ws.dqkv, ws.dqkv, ws.dqkv, ws.datty, a.att, a.qkv, a.qkv, a.qkv, attP);
       blk.attn.backward(be, ws.dln, ws.dqkv, a.ln1, N);
       be.layernormBackward(ws.dx, this.grads(`${p}ln_1.weight`), this.grads(`${p}ln_1.bias`), ws.dln, xIn, blk.ln1w, a.ln1Mean, a.ln1Rstd, N, C, true);
     }
-    if (wteGrad) be.embeddingBackward(wteGrad, ids, ws.dx, N, C, V);
     const wpeGrad = this.params.grads.get('wpe.weight');
-    if (wpeGrad) be.embeddingBackward(wpeGrad, ws.pos, ws.dx, N, C, this.cfg.nPositions);
+    if (!wteGrad && !wpeGrad) return;
+    // x0 = dropout(wte[ids] + wpe[pos])
+    const demb = this.residualGrad(ws.dx, this.drop('embd', 0));
+    if (wteGrad) be.embeddingBackward(wteGrad, ids, demb, N, C, V);
+    if (wpeGrad) be.embeddingBackward(wpeGrad, ws.pos, demb, N, C, this.cfg.nPositions);
   }
 
   private grads(name: string): Tensor | null {

@@ -6,6 +6,9 @@
 import type { AdapterCall, AdapterSlot } from '../tensor/backend';
 import type { FArr, IArr } from './types';
 
+/** Largest R0 the importance score supports (the GPU kernel's workgroup arrays, shaders/adapter.wgsl MAX_R0). */
+export const MAX_IMPORTANCE_R0 = 256;
+
 function need(n: number, have: number, what: string): void {
   if (have < n) throw new Error(`adapter: ${what} has ${have} elements, needs ${n}`);
 }

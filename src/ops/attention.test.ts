@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { attentionBackwardRef, attentionRef } from './attention';
+import { dropoutRef } from './dropout';
 import type { AttentionParams } from '../tensor/backend';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
@@ -15,12 +16,14 @@ interface Case {
   causal: boolean;
   keyMask: number[] | null;
   layout: Layout;
+  /** Dropout on the probabilities: its mask is fixed by the seed, so the function stays differentiable. */
+  dropout?: { p: number; seed: number };
 }
 
 /** Input buffers and params for a case: one qkv buffer passed three times, or three separate (possibly padded) ones. */
 function setup(c: Case, seed: number): { p: AttentionParams; bufs: Float64Array[]; views: [number, number, number] } {
   const C = c.H * c.D;
-  const base = { B: c.B, T: c.T, H: c.H, D: c.D, causal: c.causal };
+  const base = { B: c.B, T: c.T, H: c.H, D: c.D, causal: c.causal, dropout: c.dropout };
   if (c.layout === 'fused') {
     const qkv = randF64(c.B * c.T * 3 * C, seed);
     return { p: { ...base, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C },
@@ -47,6 +50,10 @@ const cases: Case[] = [
   { name: 'causal, fused qkv (stride 3C)', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null, layout: 'fused' },
   { name: 'causal + left padding (fully masked row), fused', B: 2, T: 4, H: 2, D: 3, causal: true,
     keyMask: [0, 1, 1, 1, 0, 0, 1, 1], layout: 'fused' },
+  { name: 'probability dropout 0.3, causal, fused qkv', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null,
+    layout: 'fused', dropout: { p: 0.3, seed: 17 } },
+  { name: 'probability dropout 0.5, key padding, padded stride', B: 2, T: 4, H: 2, D: 3, causal: false,
+    keyMask: [1, 1, 1, 0, 1, 0, 1, 0], layout: { stride: 9, offset: 2 }, dropout: { p: 0.5, seed: 3 } },
 ];
 
 describe.each(cases)('attention gradients: $name', (c) => {
@@ -78,6 +85,30 @@ describe.each(cases)('attention gradients: $name', (c) => {
     for (const g of grads) expect(g.every(Number.isFinite)).toBe(true);
     // The check can fail: a nonzero gradient exists in every view.
     for (const g of grads) expect(g.some((x) => x !== 0 && x !== SENTINEL)).toBe(true);
+  });
+});
+
+describe('attention probability dropout', () => {
+  it('att keeps the probabilities; out mixes v with the probabilities dropped as dropout.ts drops element e', () => {
+    const c = cases[4], { p, bufs, views } = setup(c, 5), [q, k, v] = views.map((i) => bufs[i]);
+    const { B, T, H, D } = c, C = H * D;
+    const out = new Float64Array(B * T * C), att = new Float64Array(B * H * T * T);
+    const out0 = new Float64Array(B * T * C), att0 = new Float64Array(B * H * T * T);
+    attentionRef(out, att, q, k, v, null, p);
+    attentionRef(out0, att0, q, k, v, null, { ...p, dropout: undefined });
+    expect(Array.from(att)).toEqual(Array.from(att0));
+    const drop = new Float64Array(att0.length);
+    dropoutRef(drop, att0, c.dropout!.p, c.dropout!.seed);
+    const want = new Float64Array(B * T * C);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) for (let d = 0; d < D; d++) {
+      let acc = 0;
+      for (let j = 0; j < T; j++) {
+        acc += drop[((b * H + h) * T + i) * T + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+      }
+      want[(b * T + i) * C + h * D + d] = acc;
+    }
+    expectClose(out, want, 1e-12, 1e-7, 'out with dropped probabilities');
+    expect(Math.max(...out.map((x, i) => Math.abs(x - out0[i])))).toBeGreaterThan(1e-3);
   });
 });
 

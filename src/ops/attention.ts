@@ -2,6 +2,7 @@
 // channel offset (GPT-2's fused qkv or BERT's separate projections). Masked scores are -inf before a stable softmax.
 
 import type { AttentionParams } from '../tensor/backend';
+import { dropoutKeep, dropoutThreshold } from './dropout';
 import type { FArr } from './types';
 
 /** The softmax scale: p.scale, or 1/sqrt(D). */
@@ -16,6 +17,17 @@ export function kvHeads(p: AttentionParams): number {
     throw new RangeError(`attention: KVH (key/value heads) ${KVH} must be a positive divisor of H ${p.H}`);
   }
   return KVH;
+}
+
+/**
+ * The dropout factor of att entry e: 0 or the f32 1/(1-p) under the mask of src/ops/dropout.ts (seed, e); 1 without
+ * dropout. The kernels compute the same factor, so CPU and GPU drop the same probabilities.
+ */
+export function attentionDropFactor(p: AttentionParams): (e: number) => number {
+  const d = p.dropout;
+  if (!d || d.p === 0) return () => 1;
+  const t = dropoutThreshold(d.p), s = Math.fround(1 / (1 - d.p)), seed = d.seed >>> 0;
+  return (e) => (dropoutKeep(seed, e, t) ? s : 0);
 }
 
 /** Throws when a buffer is too small for the views p describes (sizes in elements). */
@@ -35,8 +47,9 @@ export function checkAttentionSizes(p: AttentionParams, sizes: { out: number; at
 }
 
 /**
- * out(B,T,H*D) = softmax(q k^T * scale + masks) v per head; att(B,H,T,T) receives the probabilities, masked ones
- * exactly 0. Query head h reads kv head floor(h / (H / KVH)).
+/**
+ * out(B,T,H*D) = dropout(softmax(q k^T * scale + masks)) v per head; att(B,H,T,T) receives the probabilities before
+ * dropout, masked ones exactly 0. Query head h reads kv head floor(h / (H / KVH)).
  * A key j is masked when causal and j > i, or when keyMask[b,j] == 0. A query row whose keys are all masked (e.g. a
  * left-padded row 0 under a causal mask) gets att = 0 and out = 0 instead of 0/0 = NaN.
  */
@@ -44,7 +57,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
   p: AttentionParams): void {
   const { B, T, H, D, causal } = p;
   const C = H * D;
-  const scale = attentionScale(p);
+  const scale = attentionScale(p), drop = attentionDropFactor(p);
   checkAttentionSizes(p, { out: out.length, att: att.length, q: q.length, k: k.length, v: v.length, keyMask: keyMask?.length });
   const group = H / kvHeads(p);
   for (let b = 0; b < B; b++) {
@@ -79,7 +92,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         const vh = p.vOffset + Math.floor(h / group) * D;
         for (let d = 0; d < D; d++) {
           let acc = 0;
-          for (let j = 0; j < T; j++) acc += att[arow + j] * v[(b * T + j) * p.vStride + vh + d];
+          for (let j = 0; j < T; j++) acc += att[arow + j] * drop(arow + j) * v[(b * T + j) * p.vStride + vh + d];
           out[oi + d] = acc;
         }
       }
@@ -95,7 +108,7 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
   p: AttentionParams): void {
   const { B, T, H, D } = p;
   const C = H * D;
-  const scale = attentionScale(p);
+  const scale = attentionScale(p), drop = attentionDropFactor(p);
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: q.length, k: k.length, v: v.length });
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: dq.length, k: dk.length, v: dv.length });
   const KVH = kvHeads(p), group = H / KVH;
@@ -114,13 +127,15 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const a0 = (b * H + h) * T * T;
-      // Softmax backward per query row: datt_ij = dout_i . v_j, dpre_ij = att_ij (datt_ij - sum_j' att_ij' datt_ij').
+      // Softmax backward per query row: datt_ij = drop_ij (dout_i . v_j),
+      // dpre_ij = att_ij (datt_ij - sum_j' att_ij' datt_ij').
       for (let i = 0; i < T; i++) {
         let r = 0;
         for (let j = 0; j < T; j++) {
           let datt = 0;
           const oi = oAt(b, i, h), vj = vAt(b, j, h);
           for (let d = 0; d < D; d++) datt += dout[oi + d] * v[vj + d];
+          datt *= drop(a0 + i * T + j);
           dpre[i * T + j] = datt;
           r += datt * att[a0 + i * T + j];
         }
@@ -129,10 +144,10 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
       for (let t = 0; t < T; t++) {
         const qt = qAt(b, t, h), kt = kAt(b, t, h), vt = vAt(b, t, h);
         for (let d = 0; d < D; d++) {
-          // dv_t = sum_i att_it dout_i;  dq_t = scale sum_j dpre_tj k_j;  dk_t = scale sum_i dpre_it q_i
+          // dv_t = sum_i att_it drop_it dout_i;  dq_t = scale sum_j dpre_tj k_j;  dk_t = scale sum_i dpre_it q_i
           let gv = 0, gq = 0, gk = 0;
           for (let s = 0; s < T; s++) {
-            gv += att[a0 + s * T + t] * dout[oAt(b, s, h) + d];
+            gv += att[a0 + s * T + t] * drop(a0 + s * T + t) * dout[oAt(b, s, h) + d];
             gq += dpre[t * T + s] * k[kAt(b, s, h) + d];
             gk += dpre[s * T + t] * q[qAt(b, s, h) + d];
           }

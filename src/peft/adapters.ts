@@ -4,15 +4,19 @@
 
 import type { Linear, LinearAdapter } from '../nn/linear';
 import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
+import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
 import { Rng } from '../tensor/rng';
 
 export type Method = 'dora' | 'lora';
+
+/** lora_alpha when none is given, for both methods: PEFT's LoraConfig default and the authors' code (METHOD.md §1). */
+export const DEFAULT_ALPHA = 8;
 
 export interface AdapterOptions {
   method: Method;
   /** Dynamic rank: initial components per module; LoRA: the rank r. */
   R0: number;
-  /** lora_alpha: 8 in the authors' code for the dynamic-rank method. */
+  /** lora_alpha (DEFAULT_ALPHA = 8 unless chosen). */
   alpha: number;
   /** Dropout on the adapter input (0.1 in the authors' code). */
   dropout: number;
@@ -54,6 +58,12 @@ export class AdapterSet {
     const R0 = opts.R0;
     if (!(R0 >= 1) || !Number.isInteger(R0)) throw new RangeError(`rank must be a positive integer, got ${R0}`);
     if (linears.length === 0) throw new RangeError('no module to adapt: check the target module types');
+    if (opts.method === 'dora' && R0 > MAX_IMPORTANCE_R0) {
+      throw new RangeError(`R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score ` +
+        'supports: ' +
+        `choose R0 (--r0, "Initial components R0") <= ${MAX_IMPORTANCE_R0}, or a final budget b(T) <= ` +
+        `${Math.floor(MAX_IMPORTANCE_R0 / 1.5)} with the default R0 = ceil(1.5 b(T)).`);
+    }
     this.scale = opts.method === 'dora' ? opts.alpha / R0 : opts.rslora ? opts.alpha / Math.sqrt(R0) : opts.alpha / R0;
     const M = linears.length;
     let off = opts.method === 'dora' ? M * R0 : 0;
@@ -152,10 +162,29 @@ export class AdapterSet {
   }
 }
 
-/** The linears whose module type (the name after `h.N.` / `encoder.layer.N.`) matches one of `types`. */
+/**
+ * The one target rule (trainer, memory estimate, page count, export): a module is adapted when its whole module type
+ * (the name after `h.N.` / `encoder.layer.N.`) equals one of `targets`. No suffix matching: `output.dense` is BERT's
+ * Wf2 only, never `attention.output.dense` (Wo).
+ */
+export function matchesTarget(type: string, targets: readonly string[]): boolean {
+  return targets.includes(type);
+}
+
+/** A target that is not a module type of the model; names the field and lists the valid types. */
+export class TargetError extends Error {
+  override name = 'TargetError';
+  constructor(readonly target: string, readonly valid: readonly string[]) {
+    super(`targets: "${target}" is not a module type of this model. Use whole module types (--target on the CLI, ` +
+      `"Module types to adapt" on the page): ${valid.join(', ')}.`);
+  }
+}
+
+/** The linears whose module type matches `types` (matchesTarget); an unknown type is a TargetError. */
 export function selectLinears(linears: Linear[], types: readonly string[]): Linear[] {
-  // PEFT's target_modules semantics: an exact module type or a `.`-suffix of it ("c_proj" hits attn and mlp).
-  return linears.filter((l) => { const mt = moduleType(l.name); return types.some((t) => mt === t || mt.endsWith(`.${t}`)); });
+  const valid = [...new Set(linears.map((l) => moduleType(l.name)))];
+  for (const t of types) if (!valid.includes(t)) throw new TargetError(t, valid);
+  return linears.filter((l) => matchesTarget(moduleType(l.name), types));
 }
 
 /** `h.3.attn.c_attn` -> `attn.c_attn`; `encoder.layer.0.attention.self.query` -> `attention.self.query`. */

@@ -42,6 +42,13 @@ export class RankAllocator {
     return plan;
   }
 
+  /** The optimizer step of the final pruning event (the allocation is frozen after it), or null if none falls within
+   * the run's steps. */
+  finalStep(): number | null {
+    for (let s = 1; s <= this.schedule.totalSteps; s++) if (planStep(s, this.schedule).final) return s;
+    return null;
+  }
+
   /** Live components per module from the mask (one small readback). */
   async liveCounts(): Promise<number[]> {
     const mask = await this.be.read(this.mask), R0 = this.adapters.opts.R0;

@@ -119,7 +119,7 @@ describe('exportPeft: GPT-2 dynamic rank', () => {
     expect(rankMap).toEqual({
       method: 'dora', moduleTypes: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], layers: 2, R0: 3,
       ranks: [[2, 2], [3, 2], [1, 0], [2, 2]], total: 14,
-      retainedParams: input.modules.reduce((a, m) => a + liveCount(m) * (m.inF + m.outF), 0),
+      retainedParams: input.modules.reduce((a, m) => a + liveCount(m) * (m.inF + m.outF), 0), provisional: false,
     });
   });
 });

@@ -5,6 +5,7 @@
 import { ModelFormatError } from '../models/errors';
 import type { HostTensor } from '../models/weights';
 import { writeSafetensors, type WritableTensor } from '../models/safetensors';
+import { matchesTarget } from './adapters';
 
 /** One adapted linear layer as trained: R0 components, of which `live` survive pruning. */
 export interface AdapterModuleState {
@@ -40,6 +41,8 @@ export interface AdapterExportInput {
   targetTypes: string[];
   numLayers: number;
   modules: AdapterModuleState[];
+  /** Taken before the schedule's final pruning event: the allocation can still change (written to rank_map.json). */
+  provisional?: boolean;
   /** modules_to_save tensors by canonical name ('classifier.weight', ...); empty for causal LM. */
   head: Map<string, HostTensor>;
 }
@@ -56,6 +59,9 @@ export interface RankMap {
   total: number;
   /** Σ r_m·(inF+outF): the paper's "trainable parameters" (no c, no head). */
   retainedParams: number;
+  /** True when exported before the final pruning event: ranks are the live components (c != 0) at that moment and
+   * the budget b(T) is not reached yet. */
+  provisional: boolean;
 }
 
 export type ModelType = 'gpt2' | 'bert' | 'roberta';
@@ -121,6 +127,15 @@ export function adaptableHint(modelType: ModelType): string {
   return ROWS[modelType].map(([, p]) => lead + p).join(', ');
 }
 
+/**
+ * PEFT's target_modules rule (tuners_utils.check_target_module_exists): a string is a regex that must match the whole
+ * module name; a list entry t selects the module `name` when name == t or name ends with "." + t.
+ */
+export function peftSelects(name: string, targetModules: string | readonly string[]): boolean {
+  if (typeof targetModules === 'string') return new RegExp(`^(?:${targetModules})$`).test(name);
+  return targetModules.some((t) => name === t || name.endsWith(`.${t}`));
+}
+
 /** Indices of the live components of a module. */
 export function liveIndices(m: AdapterModuleState): number[] {
   const k: number[] = [];
@@ -160,7 +175,7 @@ export function buildRankMap(input: AdapterExportInput): RankMap {
   const rows = ROWS[input.modelType];
   const cells = input.modules.map((m) => ({ m, p: parseModuleName(m.name, input.modelType), r: liveIndices(m).length }));
   const used = rows.map(([, path], i) =>
-    input.targetTypes.some((t) => path === t || path.endsWith(`.${t}`)) || cells.some((x) => x.p?.row === i),
+    matchesTarget(path, input.targetTypes) || cells.some((x) => x.p?.row === i),
   );
   const keep = rows.map((_, i) => i).filter((i) => used[i]);
   const ranks = keep.map(() => new Array<number>(input.numLayers).fill(0));
@@ -180,6 +195,7 @@ export function buildRankMap(input: AdapterExportInput): RankMap {
     ranks,
     total,
     retainedParams,
+    provisional: input.provisional ?? false,
   };
 }
 
@@ -282,6 +298,8 @@ export function exportPeft(input: AdapterExportInput): {
     r,
     rank_pattern: rankPattern,
     revision: null,
+    // Full module paths: under PEFT's suffix rule each selects exactly its own module, so PEFT adapts the same set as
+    // the trainer's whole-type rule (a bare `output.dense` would also select `attention.output.dense`).
     target_modules: [...ranks.keys()],
     task_type: input.task,
     use_dora: false,

@@ -12,7 +12,11 @@ import { trainMethod, DEFAULT_RUN } from '../train/run';
 import { adaptableModules } from '../worker/summary';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import { DEFAULT_SETTINGS } from './configSlice';
-import { dataProblem, rankGrid, thinPoints, trainableCount } from './derived';
+import { parseArgs } from '../cli/args';
+import { runConfig as cliRunConfig, TRAIN_OPTS } from '../cli/train';
+import { DEFAULT_ALPHA as TRAINER_ALPHA } from '../peft/adapters';
+import { runConfig as pageRunConfig } from '../worker/runInfo';
+import { DEFAULT_ALPHA, dataProblem, rankGrid, thinPoints, trainableCount } from './derived';
 
 const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: 31 };
 
@@ -49,6 +53,30 @@ describe('trainableCount', () => {
     const c = trainableCount(summaryOf(bert), s, 3);
     expect(c.head).toBe(16 * 3 + 3);
     expect(c.total).toBe(trainerCount(bert, tensors, s));
+  });
+});
+
+describe('lora_alpha default', () => {
+  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
+    intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
+  const tensors = randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
+  const model = instantiate(new CpuBackend(), bert, tok, { tensors, initialized: [], ignored: [] }, 't');
+  const adapterAlpha = (m: ReturnType<typeof trainMethod>) => (m.method === 'full' ? null : m.adapter.alpha);
+
+  it("is PEFT's lora_alpha = 8 for both methods, whatever the rank, from the page and from the CLI", () => {
+    expect(TRAINER_ALPHA).toBe(8);
+    expect(DEFAULT_ALPHA).toBe(TRAINER_ALPHA);
+    for (const method of ['lora', 'dora'] as const) {
+      for (const rank of [2, 16]) {
+        const page = pageRunConfig({ ...DEFAULT_SETTINGS, method, rank, budget: rank, targets: ['output.dense'] });
+        expect(adapterAlpha(trainMethod(model, page)), `page ${method} r=${rank}`).toBe(8);
+        const args = ['--method', method, '--rank', String(rank), '--budget', String(rank)];
+        const cli = cliRunConfig(parseArgs(args, TRAIN_OPTS));
+        expect(adapterAlpha(trainMethod(model, cli)), `CLI ${method} r=${rank}`).toBe(8);
+      }
+    }
+    const chosen = cliRunConfig(parseArgs(['--method', 'lora', '--alpha', '32'], TRAIN_OPTS));
+    expect(adapterAlpha(trainMethod(model, chosen))).toBe(32);
   });
 });
 

@@ -1,6 +1,7 @@
 // Pure derivations from store data: trainable-parameter counts before a run, the rank grid of the heatmap,
 // and whether the chosen data suits the chosen model. No React, no worker.
 
+import { matchesTarget } from '../peft/adapters';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import type { DataPreview } from './dataSlice';
 
@@ -13,6 +14,9 @@ export function effectiveR0(s: RunSettings): number {
 export function defaultLr(method: RunSettings['method']): number {
   return method === 'lora' ? 1e-3 : 2e-3;
 }
+
+/** lora_alpha the trainer uses when none is set: PEFT's default 8 for both methods (peft/adapters.ts DEFAULT_ALPHA). */
+export const DEFAULT_ALPHA = 8;
 
 export interface TrainableCount {
   /** Adapted modules. */
@@ -28,7 +32,7 @@ export interface TrainableCount {
 
 /** What the trainer will train for these settings (Trainer.trainableParameters, computed on the page). */
 export function trainableCount(summary: ModelSummary, s: RunSettings, numLabels: number): TrainableCount {
-  const mods = summary.modules.filter((m) => s.targets.includes(m.type));
+  const mods = summary.modules.filter((m) => matchesTarget(m.type, s.targets));
   const R = s.method === 'dora' ? effectiveR0(s) : s.rank;
   const adapter = mods.reduce((n, m) => n + R * (m.inF + m.outF), 0) + (s.method === 'dora' ? mods.length * R : 0);
   const C = summary.hidden;

@@ -54,6 +54,8 @@ export interface AttentionParams {
   /** Key/value heads (grouped-query attention, num_key_value_heads): k and v views are KVH*D wide and query head h
    * reads kv head floor(h / (H / KVH)). H unless given; H % KVH must be 0. */
   KVH?: number;
+  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element e. */
+  dropout?: { p: number; seed: number };
 }
 
 /** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half

@@ -2,6 +2,7 @@
 // evaluation. The Node CLI and the page's Web Worker both drive training through this module.
 
 import type { LoadedModel } from '../models/load';
+import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { BatchStream, evalBatches, type BatchSource } from './data/batches';
@@ -21,7 +22,10 @@ export interface RunConfig {
   /** LoRA rank. */
   rank: number;
   alpha?: number;
+  /** Adapter input dropout (lora_dropout). */
   dropout: number;
+  /** The model's own dropout (config.json) while training; absent in older checkpoints, meaning on. */
+  modelDropout?: boolean;
   rslora: boolean;
   targets?: string[];
   steps?: number;
@@ -42,7 +46,7 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN: RunConfig = {
-  method: 'dora', budget: 2, rank: 8, dropout: 0.1, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
+  method: 'dora', budget: 2, rank: 8, dropout: 0.1, modelDropout: true, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
   valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip',
 };
 
@@ -114,11 +118,11 @@ export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
   const targets = cfg.targets ?? DEFAULT_TARGETS[model.kind];
   if (cfg.method === 'full') return { method: 'full', targets };
   if (cfg.method === 'lora') {
-    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? 2 * cfg.rank, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
+    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
   }
   const R0 = cfg.r0 ?? defaultR0(cfg.budget);
   if (cfg.budget > R0) throw new RangeError(`the final budget b(T) = ${cfg.budget} exceeds R0 = ${R0}`);
-  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? 8, dropout: cfg.dropout, seed: cfg.seed } };
+  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, seed: cfg.seed } };
 }
 
 export function totalSteps(train: BatchSource, cfg: RunConfig): number {
@@ -150,7 +154,7 @@ export function createTrainer(be: Backend, model: LoadedModel, data: PreparedDat
   const stream = new BatchStream(data.train, cfg.batch, cfg.seed);
   try {
     const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
-      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps,
+      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps, modelDropout: cfg.modelDropout !== false,
       dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
     });
     // Allocate the activations now (a forward on the first batch's shape), so a run that does not fit fails here,

@@ -7,22 +7,37 @@ import { moduleType } from '../peft/adapters';
 import type { AdapterExportInput, AdapterModuleState } from '../peft/export';
 import type { Trainer } from './trainer';
 
+/**
+ * Per-module A, B, c and live flags as the model computes now. Dynamic rank: before the final pruning event a
+ * component is live when its c != 0 (read from the current parameters: components pruned at the last event regrow
+ * until the next one); once the final event has passed, the frozen allocation (the final mask), on which c is held
+ * at 0. LoRA: every component.
+ */
 export async function adapterModules(trainer: Trainer): Promise<AdapterModuleState[]> {
   const a = trainer.adapters;
   if (!a) throw new Error('full fine-tuning has no adapter to export; export the merged model instead');
   const theta = (await trainer.be.read(a.theta)) as Float32Array;
-  const mask = trainer.allocator ? ((await trainer.be.read(trainer.allocator.mask)) as Float32Array) : null;
+  const al = trainer.allocator;
+  const final = al?.finalReached ? ((await trainer.be.read(al.mask)) as Float32Array) : null;
   const R0 = a.opts.R0;
   return a.modules.map((m) => {
     const { inF, outF, offA, offB, offC } = m.slot;
+    const c = offC >= 0 ? theta.slice(offC, offC + R0) : null;
     return {
       name: m.linear.name, inF, outF, R0,
       A: theta.slice(offA, offA + R0 * inF),
       B: theta.slice(offB, offB + outF * R0),
-      c: offC >= 0 ? theta.slice(offC, offC + R0) : null,
-      live: Array.from({ length: R0 }, (_, i) => (mask ? mask[m.index * R0 + i] !== 0 : true)),
+      c,
+      live: Array.from({ length: R0 }, (_, i) => (final ? final[m.index * R0 + i] !== 0 : c === null || c[i] !== 0)),
     };
   });
+}
+
+/** Whether the export is provisional: dynamic rank before the schedule's final pruning event (the allocation can
+ * still change), with the step of that event. */
+export function provisionalExport(trainer: Trainer): { provisional: boolean; finalStep: number | null } {
+  const al = trainer.allocator;
+  return al ? { provisional: !al.finalReached, finalStep: al.finalStep() } : { provisional: false, finalStep: null };
 }
 
 /** The trained head (modules_to_save) by canonical name; empty for causal LMs. */
@@ -36,7 +51,8 @@ export async function headTensors(model: LoadedModel): Promise<Map<string, HostT
   return out;
 }
 
-export async function exportInput(trainer: Trainer, model: LoadedModel, targets: string[]): Promise<AdapterExportInput> {
+/** The export input of the trainer's adapter as it is now; target types are those of the adapted modules. */
+export async function exportInput(trainer: Trainer, model: LoadedModel): Promise<AdapterExportInput> {
   const a = trainer.adapters!;
   const numLayers = model.kind === 'gpt2' ? model.config.arch.nLayer : model.config.arch.layers;
   return {
@@ -48,9 +64,10 @@ export async function exportInput(trainer: Trainer, model: LoadedModel, targets:
     scale: a.scale,
     useRslora: Boolean(a.opts.rslora),
     dropout: a.opts.dropout,
-    targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))].filter((t) => targets.some((x) => t === x || t.endsWith(`.${x}`))),
+    targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))],
     numLayers,
     modules: await adapterModules(trainer),
+    provisional: provisionalExport(trainer).provisional,
     head: await headTensors(model),
   };
 }

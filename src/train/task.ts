@@ -24,6 +24,8 @@ export interface TaskModel {
   tokens(): number;
   /** Logits of the current batch after forwardLoss. */
   logits(): Tensor;
+  /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. */
+  setDropout(seed: number | null): void;
 }
 
 export function taskFor(be: Backend, model: LoadedModel): TaskModel {
@@ -47,6 +49,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
       backward() { net.backward(ids!, targets!); },
       tokens: () => B * T,
       logits: () => logits!,
+      setDropout(seed) { net.dropoutSeed = seed; },
     };
   }
   const net = model.net;
@@ -68,5 +71,6 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     backward() { net.backward(batch!, labels!); },
     tokens: () => (batch ? batch.B * batch.T : 0),
     logits: () => logits!,
+    setDropout(seed) { net.dropoutSeed = seed; },
   };
 }

@@ -21,10 +21,13 @@ export interface OptimOptions {
   totalSteps: number;
   /** DEM regulariser (dynamic rank only): weight eta; divisor 2 M R0 ('code', the authors' code) or M R0 ('paper'). */
   dem?: { eta: number; variant: 'code' | 'paper' } | null;
+  /** The model's own dropout (config.json) during the training step, as transformers' train mode; on unless false.
+   * Evaluation and generation never drop. */
+  modelDropout?: boolean;
 }
 
 export const DEFAULT_OPTIM: Omit<OptimOptions, 'lr' | 'totalSteps'> = {
-  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: 1.0, warmupFraction: 0.06,
+  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: 1.0, warmupFraction: 0.06, modelDropout: true,
 };
 
 export type TrainMethod =
@@ -126,8 +129,11 @@ export class Trainer {
     }
     this.task.setBatch(batch);
     for (const g of this.groups) be.fill(g.grad, 0);
+    // Masks drawn from the step, so the backward redraws the forward's and a resumed run draws the same ones.
+    this.task.setDropout(this.optim.modelDropout === false ? null : this.step);
     const { lossSum, count } = this.task.forwardLoss();
     this.task.backward();
+    this.task.setDropout(null);
     const plan = this.allocator ? planStep(this.step, this.allocator.schedule) : null;
     if (this.demPartials && plan?.dem) this.demStep();
     // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.

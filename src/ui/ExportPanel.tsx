@@ -37,6 +37,12 @@ export function ExportPanel() {
             Adapter after step {int(exported.step)}: {int(exported.rankMap.total)} components in {exported.rankMap.moduleTypes.length} module types,{' '}
             {compact(exported.rankMap.retainedParams)} parameters. Load it with PEFT (<span className="mono">PeftModel.from_pretrained</span>); rank_pattern holds each module&apos;s rank.
           </p>
+          {exported.rankMap.provisional && (
+            <p className="hint" role="note">
+              Provisional: exported before the final pruning event, so it holds the components live now and the budget
+              b(T) is not reached yet (rank_map.json has &quot;provisional&quot;: true). Export again after training.
+            </p>
+          )}
           <div className="row">
             <button type="button" onClick={() => download(`${stem}.zip`, exported.zip, 'application/zip')}>Adapter (.zip)</button>
             <button type="button" onClick={() => download(`${stem}-merged.safetensors`, exported.merged, 'application/octet-stream')}>Merged model.safetensors</button>

@@ -10,8 +10,8 @@ import { exportInput } from '../train/snapshot';
 import type { Trainer } from '../train/trainer';
 import type { RankMapData } from './protocol';
 
-export async function buildExport(trainer: Trainer, model: LoadedModel, targets: string[]): Promise<{ zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }> {
-  const input = await exportInput(trainer, model, targets);
+export async function buildExport(trainer: Trainer, model: LoadedModel): Promise<{ zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }> {
+  const input = await exportInput(trainer, model);
   const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
   const json = (v: unknown) => strToU8(`${JSON.stringify(v, null, 2)}\n`);
   const zip = zipSync({

@@ -27,8 +27,11 @@ export interface RunSettings {
   pruneInterval: number;
   /** DEM regulariser weight. */
   eta: number;
+  /** Adapter input dropout (lora_dropout). */
   dropout: number;
-  /** lora_alpha (null: 8 for dynamic rank, 2r for LoRA). */
+  /** The model's own dropout (config.json) while training (absent in older saves: on). */
+  modelDropout?: boolean;
+  /** lora_alpha (null: 8, PEFT's default, for both methods). */
   alpha: number | null;
   /** Save a checkpoint (IndexedDB) every this many steps, and on pause and stop; 0 saves only on pause and stop. */
   checkpointEvery: number;

@@ -10,7 +10,7 @@ import type { RunSettings } from './protocol';
 export function runConfig(s: RunSettings): RunConfig {
   return {
     ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, alpha: s.alpha ?? undefined,
-    dropout: s.dropout, targets: s.targets, steps: s.epochs ? undefined : s.steps, epochs: s.epochs ?? undefined, batch: s.batch,
+    dropout: s.dropout, modelDropout: s.modelDropout ?? true, targets: s.targets, steps: s.epochs ? undefined : s.steps, epochs: s.epochs ?? undefined, batch: s.batch,
     seq: s.seq, lr: s.lr ?? undefined, seed: s.seed, pruneInterval: s.pruneInterval, eta: s.eta, logEvery: 1,
   };
 }

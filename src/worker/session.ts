@@ -409,7 +409,7 @@ export class Session {
 
   private async export(): Promise<void> {
     const r = this.requireIdle('export');
-    const out = await buildExport(r.trainer, r.model, r.targets);
+    const out = await buildExport(r.trainer, r.model);
     this.post({ type: 'exported', ...out }, [out.zip.buffer, out.merged.buffer]);
   }
 }

@@ -1,7 +1,7 @@
 // WebGPU adapter kernels vs the float64 CPU reference on the same f32 inputs. A dynamic slot and a LoRA slot share
 // one packed theta at non-zero offsets; live lists are non-trivial. Checked: y, h (live columns; others untouched),
 // dh, dxd and grad (accumulated; non-live entries bitwise untouched), bitwise determinism of a rerun, liveCount 0,
-// live counts above 32 (chunked expansions), importance (R0 3, 12, 32, LoRA), and that grids/FLOPs scale with L.
+// live counts above 32 (chunked expansions), importance (R0 3, 12, 32, 96, 256, LoRA), and that grids/FLOPs scale with L.
 // Tolerance: |err| <= 1e-5 * max|expected| + 1e-5 * |expected| (f32 rounding of sums of <= 512 terms; observed worst
 // at 0.022 of that bound), while an indexing bug gives errors of the order of max|expected|. Importance scores:
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
@@ -150,7 +150,8 @@ describe('adapter work scales with liveCount', () => {
 });
 
 describe('adapter importance (webgpu vs cpu)', () => {
-  it.each([[13, 5, 3], [768, 3072, 12], [64, 192, 32]])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
+  // R0 = 96 is the page's largest b(T) = 64 at R0 = ceil(1.5 b(T)); 256 is MAX_IMPORTANCE_R0.
+  it.each([[13, 5, 3], [768, 3072, 12], [64, 192, 32], [768, 768, 96], [40, 24, 256]])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
     const ctx = await gpuContext();
     const { dyn, lora, size } = pack(inF, outF, R0);
     const theta = randArray(size, inF + R0);
@@ -168,10 +169,10 @@ describe('adapter importance (webgpu vs cpu)', () => {
     for (const t of [tTheta, tScores]) ctx.release(t);
   });
 
-  it('rejects R0 above 32', async () => {
+  it('rejects R0 above MAX_IMPORTANCE_R0', async () => {
     const ctx = await gpuContext();
-    const { dyn, size } = pack(4, 4, 33);
-    const tTheta = ctx.tensor([size]), tScores = ctx.tensor([33]);
+    const { dyn, size } = pack(4, 4, 257);
+    const tTheta = ctx.tensor([size]), tScores = ctx.tensor([257]);
     expect(() => adapterImportance(ctx, tScores, tTheta, dyn, 0)).toThrow(/R0/);
     for (const t of [tTheta, tScores]) ctx.release(t);
   });

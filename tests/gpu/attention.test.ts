@@ -21,6 +21,8 @@ interface Case {
   layout: 'fused' | 'tight' | { stride: number; offset: number };
   /** Key/value heads; H unless given. */
   KVH?: number;
+  /** Dropout on the probabilities (p, seed). */
+  dropout?: { p: number; seed: number };
 }
 
 const SENTINEL = 7;
@@ -59,6 +61,13 @@ const cases: [string, Case][] = [
   // Qwen3-0.6B: 16 heads of 128 (q is 2048 wide, hidden 1024), 8 kv heads; separate projections.
   ['Qwen3-0.6B 1x48, H 16 / KVH 8, D 128, causal + right padding, tight', { B: 1, T: 48, H: 16, KVH: 8, D: 128,
     causal: true, pad: [[0, 5]], layout: 'tight' }],
+  ['GQA + dropout 0.2: 2x9, H 4 / KVH 2, D 5, causal + left padding, fused', { B: 2, T: 9, H: 4, KVH: 2, D: 5,
+    causal: true, pad: [[2, 0], [0, 0]], layout: 'fused', dropout: { p: 0.2, seed: 99 } }],
+  // Probability dropout: the kernels must drop the entries the CPU reference drops (same hash of the att index).
+  ['dropout 0.1: 2x70x2x9, causal + left/right padding, fused', { B: 2, T: 70, H: 2, D: 9, causal: true,
+    pad: [[5, 0], [2, 11]], layout: 'fused', dropout: { p: 0.1, seed: 12345 } }],
+  ['dropout 0.5: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
+    pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 }, dropout: { p: 0.5, seed: 7 } }],
 ];
 
 const runs = cases.flatMap(([name, c]) => [true, false].map((bf) => [name, bf, c] as [string, boolean, Case]));
@@ -75,7 +84,8 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
       : new Array(3).fill(c.layout.stride);
     const off = c.layout === 'fused' ? [0, C, C + KV] : new Array(3).fill(c.layout === 'tight' ? 0 : c.layout.offset);
     const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: strides[0], qOffset: off[0],
-      kStride: strides[1], kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}) };
+      kStride: strides[1], kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}),
+      dropout: c.dropout };
     const sizes = strides.map((s) => B * T * s);
     const hostIn = fused ? [randArray(sizes[0], 1)] : sizes.map((n, i) => randArray(n, i + 1));
     const pick = (i: number): number => (fused ? 0 : i);

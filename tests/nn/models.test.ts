@@ -28,8 +28,14 @@ function gptBatch() {
   return { ids, targets };
 }
 
-async function gptRun(be: Backend, w: Map<string, HostTensor>) {
-  const params = store(be, w), net = new Gpt2(be, gcfg, params);
+/** Dropout of every kind at rates where masks differ visibly; `seed` null runs in eval mode. */
+const gDrop: Gpt2Config = { ...gcfg, dropout: { embd: 0.1, resid: 0.2, attn: 0.3 } };
+interface Mode { cfgDrop: boolean; seed: number | null }
+const EVAL: Mode = { cfgDrop: false, seed: null };
+
+async function gptRun(be: Backend, w: Map<string, HostTensor>, mode: Mode = EVAL) {
+  const params = store(be, w), net = new Gpt2(be, mode.cfgDrop ? gDrop : gcfg, params);
+  net.dropoutSeed = mode.seed;
   net.enableAllGradients();
   const { ids, targets } = gptBatch();
   const tIds = be.fromArray(ids, [B * T]), tTargets = be.fromArray(targets, [B * T]);
@@ -47,8 +53,10 @@ const bcfg = (variant: 'bert' | 'roberta'): BertConfig => ({
   numLabels: 3, padTokenId: variant === 'bert' ? 0 : 1,
 });
 
-async function bertRun(be: Backend, variant: 'bert' | 'roberta', w: Map<string, HostTensor>) {
-  const cfg = bcfg(variant), params = store(be, w), net = new BertClassifier(be, cfg, params);
+async function bertRun(be: Backend, variant: 'bert' | 'roberta', w: Map<string, HostTensor>, mode: Mode = EVAL) {
+  const cfg = { ...bcfg(variant), dropout: mode.cfgDrop ? { hidden: 0.2, attn: 0.3, classifier: 0.25 } : undefined };
+  const params = store(be, w), net = new BertClassifier(be, cfg, params);
+  net.dropoutSeed = mode.seed;
   net.enableAllGradients();
   const host = encoderBatch([{ ids: [2, 5, 9, 4, 3], typeIds: [0, 0, 0, 1, 1] }, { ids: [2, 7, 3], typeIds: [0, 0, 0] }], cfg);
   const batch = uploadEncoderBatch(be, host);
@@ -107,6 +115,39 @@ describe.each(['bert', 'roberta'] as const)('%s classifier forward/backward', (v
   it('WebGPU matches the CPU backend: logits, loss, every gradient', async () => {
     const ww = w();
     const [c, g] = [await bertRun(new CpuBackend(), variant, ww), await bertRun(await gpuBackend(), variant, ww)];
+    expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
+    expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
+    for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);
+  });
+});
+
+// The model's own dropout (config.json's probabilities) in train mode: a fixed seed is a fixed mask, so the gradient
+// checks hold with it; CPU and GPU draw the same masks; eval mode has no dropout at all.
+describe.each([
+  ['GPT-2', (be: Backend, m: Mode) => gptRun(be, randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 }), m),
+    (be: Backend, w: Map<string, HostTensor>, m: Mode) => gptRun(be, w, m), () => randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 })],
+  ...(['bert', 'roberta'] as const).map((v) => [v, (be: Backend, m: Mode) => bertRun(be, v, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v }), m),
+    (be: Backend, w: Map<string, HostTensor>, m: Mode) => bertRun(be, v, w, m), () => randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v })] as const),
+] as const)('%s with its own dropout', (_, run, runW, weights) => {
+  it('train mode: different seeds give different logits, the same seed the same; eval mode: none, deterministic', async () => {
+    const cpu = new CpuBackend();
+    const [a, b, a2] = [await run(cpu, { cfgDrop: true, seed: 1 }), await run(cpu, { cfgDrop: true, seed: 2 }), await run(cpu, { cfgDrop: true, seed: 1 })];
+    expect(Math.max(...a.logits.map((x, i) => Math.abs(x - b.logits[i])))).toBeGreaterThan(1e-3);
+    expect(Array.from(a2.logits)).toEqual(Array.from(a.logits));
+    const [e1, e2, off] = [await run(cpu, { cfgDrop: true, seed: null }), await run(cpu, { cfgDrop: true, seed: null }), await run(cpu, EVAL)];
+    expect(Array.from(e2.logits)).toEqual(Array.from(e1.logits));
+    expect(Array.from(e1.logits)).toEqual(Array.from(off.logits));
+    expect(Math.max(...a.logits.map((x, i) => Math.abs(x - e1.logits[i])))).toBeGreaterThan(1e-3);
+  });
+
+  it('gradients with a fixed dropout mask match finite differences of the loss (CPU, f32)', async () => {
+    const cpu = new CpuBackend();
+    await fdCheck((w) => runW(cpu, w, { cfgDrop: true, seed: 7 }), weights());
+  });
+
+  it('WebGPU draws the CPU backend\'s masks: logits, loss, every gradient', async () => {
+    const w = weights(), mode = { cfgDrop: true, seed: 7 };
+    const [c, g] = [await runW(new CpuBackend(), w, mode), await runW(await gpuBackend(), w, mode)];
     expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
     expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
     for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);

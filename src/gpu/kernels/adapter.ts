@@ -4,7 +4,7 @@
 // is created per module or per live count.
 
 import code from '../../../shaders/adapter.wgsl?raw';
-import { checkAdapterCall, checkAdapterSlot } from '../../ops/adapter';
+import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0 } from '../../ops/adapter';
 import type { AdapterCall, AdapterSlot } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 
@@ -12,8 +12,6 @@ const shader = { name: 'adapter', code };
 const FORMAT = 'uuuuuuiuufu';
 /** Output rows (and expansion columns) per workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
 const TR = 32, TJ = 8;
-/** The importance kernel keeps 32x32 Gram matrices in workgroup memory. */
-export const MAX_IMPORTANCE_R0 = 32;
 
 /** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
 export interface PlannedDispatch {
@@ -98,12 +96,14 @@ export function adapterBackward(ctx: GpuContext, dxd: GpuTensor, dh: GpuTensor, 
   }
 }
 
-/** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0 (<= 32)
- * components, from the Gram matrices of A and B (one workgroup). */
+/** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0
+ * (<= MAX_IMPORTANCE_R0) components, from the Gram matrices of A and B in chunks of pairs (one workgroup). */
 export function adapterImportance(ctx: GpuContext, scores: GpuTensor, theta: GpuTensor, slot: AdapterSlot,
   scoreOffset: number): void {
   checkAdapterSlot(slot, theta.size);
-  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, 32]`);
+  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) {
+    throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
+  }
   if (scores.size < scoreOffset + slot.R0) throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
   ctx.dispatch({ shader, entry: 'adapter_importance_forward', bindings: [undefined, scores, undefined, theta],
     params: params(slot, 0, 0, 0, 0, scoreOffset), workgroups: [1] });

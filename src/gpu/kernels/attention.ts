@@ -8,11 +8,12 @@ import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import prelude from '../../../shaders/attention_common.wgsl?raw';
 import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 import { attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
+import { dropoutThreshold } from '../../ops/dropout';
 import type { AttentionParams } from '../../tensor/backend';
 
 const shader = { name: 'attention', code, prelude };
 const wgShader = { name: 'attention_wg', code: wgCode, prelude };
-const FORMAT = 'uuuuuuuuuuufuuu';
+const FORMAT = 'uuuuuuuuuuufuuuuuf';
 
 /** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */
 export const WG_MAX_T = 2048;
@@ -32,8 +33,15 @@ function params(p: AttentionParams, xStride: number, xOffset: number): { format:
   return {
     format: FORMAT,
     values: [p.B, p.T, p.H, p.D, p.qStride, p.qOffset, p.kStride, p.kOffset, p.vStride, p.vOffset, p.causal ? 1 : 0,
-      attentionScale(p), xStride, xOffset, p.H / kvHeads(p)],
+      attentionScale(p), xStride, xOffset, p.H / kvHeads(p), ...dropParams(p)],
   };
+}
+
+/** Seed, threshold and scale of the probabilities' dropout; threshold 0 means none. */
+function dropParams(p: AttentionParams): [number, number, number] {
+  const d = p.dropout;
+  if (!d || d.p === 0) return [0, 0, 1];
+  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p)];
 }
 
 function rowsumBuffer(ctx: GpuContext, n: number): GpuTensor {

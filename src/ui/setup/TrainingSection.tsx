@@ -1,7 +1,7 @@
-// Optimisation settings and the advanced section (prune interval, DEM eta, dropout, alpha).
+// Optimisation settings and the advanced section (prune interval, DEM eta, adapter and model dropout, alpha).
 
 import { setSettings } from '../../store/actions';
-import { defaultLr } from '../../store/derived';
+import { DEFAULT_ALPHA, defaultLr } from '../../store/derived';
 import { useStore } from '../../store';
 import { sci } from '../format';
 import { NumberField } from '../NumberField';
@@ -34,7 +34,12 @@ export function TrainingSection() {
           <NumberField label="DEM eta" value={s.eta} min={0} max={10} disabled={s.method !== 'dora'} hint="Variance regulariser weight" onChange={set('eta')} />
           <NumberField label="Adapter dropout" value={s.dropout} min={0} max={0.9} onChange={set('dropout')} />
           <NumberField label="Alpha" value={s.alpha} min={0} max={1024}
-            placeholder={`auto (${s.method === 'dora' ? 8 : 2 * s.rank})`} onChange={(v) => setSettings({ alpha: v })} />
+            placeholder={`auto (${DEFAULT_ALPHA})`} onChange={(v) => setSettings({ alpha: v })} />
+          <label className="check">
+            <input type="checkbox" checked={s.modelDropout ?? true}
+              onChange={(e) => setSettings({ modelDropout: e.target.checked })} />
+            <span>Model dropout while training (the model&apos;s config.json rates)</span>
+          </label>
         </div>
       </details>
     </fieldset>
