@@ -11,7 +11,7 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
-import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
+import { checkInputs, hashingSource, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex, type RunInputs } from '../train/checkpoint';
 import { BatchStream } from '../train/data/batches';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
 import type { Trainer } from '../train/trainer';
@@ -43,6 +43,8 @@ interface Run {
   /** What a checkpoint records about the run, so a resume rebuilds the same one. */
   id: { runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; settings: RunSettings };
   history: HistoryData;
+  /** sha256 of the base weights and the data, recorded in each checkpoint and checked on resume. */
+  inputs: RunInputs;
   /** The person was told that the dropped model files could not be stored with the checkpoints. */
   warnedUnstored?: boolean;
 }
@@ -239,9 +241,12 @@ export class Session {
     const numLabels = kind === 'gpt2' ? undefined : countLabels(text, fileName, s.seed);
     const engine = await this.ensureEngine();
     this.engineUsed = true;
-    const model = await loadModel(src, engine.be, { numLabels, seed: s.seed });
+    const hashed = hashingSource(src);
+    const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
     const cfg = runConfig(s);
     const data = prepareData(model, text, fileName, cfg);
+    const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: await sha256Hex(new TextEncoder().encode(text)) } };
+    if (resume) checkInputs(readCheckpointMeta(resume.data).inputs, inputs);
     const created = createTrainer(engine.be, model, data, cfg);
     const { trainer, steps } = created;
     let stream = created.stream;
@@ -260,6 +265,7 @@ export class Session {
       window: { B: cfg.batch, T: data.train.seq },
       id: { runId, runName, modelId, data: file, dataKey, settings: s },
       history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
+      inputs,
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
     const schedule: { step: number; live: number }[] = [];
@@ -283,7 +289,10 @@ export class Session {
       this.onMetrics(r, m);
       if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
       await yieldToEvents();
-    }, () => this.pauseRequested || this.stopRequested);
+    }, () => this.pauseRequested || this.stopRequested, {
+      onSkipped: ({ step, what, lrScale }) => this.post({ type: 'error', area: 'training', code: 'StepSkipped',
+        message: `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate is halved (scale ${lrScale}).` }),
+    });
     if (r.trainer.step >= r.steps) {
       await this.evaluate();
       this.setPhase('done');
@@ -301,7 +310,7 @@ export class Session {
         this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
       }
-      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
+      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name }, r.inputs);
       const modelRef = await savedRefOf(modelId);
       if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
         r.warnedUnstored = true;
