@@ -54,11 +54,14 @@ export interface OutDirCheck {
  */
 export function checkOutDir(c: OutDirCheck): void {
   if (!existsSync(c.out)) return;
-  if (!statSync(c.out).isDirectory()) throw new UsageError(`--out ${c.out} is a file, not a folder; pick a folder for the run's outputs.`);
+  if (!statSync(c.out).isDirectory()) {
+    throw new UsageError(`--out ${c.out} is a file, not a folder; pick a folder for the run's outputs.`);
+  }
   const out = realpathSync(c.out), model = modelFolder(c.model);
   if (model && (model === out || model.startsWith(out.endsWith(sep) ? out : out + sep))) {
-    throw new UsageError(`--out ${c.out} ${model === out ? 'is' : 'contains'} the model's folder (${model}): dynrank never writes ` +
-      'there, even with --force, as its outputs would replace the base model\'s files; pick another --out folder.');
+    const is = model === out ? 'is' : 'contains';
+    throw new UsageError(`--out ${c.out} ${is} the model's folder (${model}): dynrank never writes there, even with ` +
+      '--force, as its outputs would replace the base model\'s files; pick another --out folder.');
   }
   const entries = readdirSync(out);
   if (entries.length === 0 || c.force) return;
@@ -78,6 +81,7 @@ export function checkOutDir(c: OutDirCheck): void {
   const differ = [...new Set([...Object.keys(saved), ...Object.keys(wanted)])].sort()
     .filter((k) => canonical(saved[k]) !== canonical(wanted[k]));
   if (differ.length > 0) {
-    throw new UsageError(`--out ${c.out} holds a dynrank run of another configuration (it differs in ${differ.join(', ')}); ${fix}.`);
+    throw new UsageError(`--out ${c.out} holds a dynrank run of another configuration (it differs in ` +
+      `${differ.join(', ')}); ${fix}.`);
   }
 }

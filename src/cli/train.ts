@@ -36,7 +36,9 @@ export const TRAIN_OPTS = {
 /** A whole number of at least `min`, or the default. */
 function count(a: ParsedArgs, key: string, dflt: number, min: number): number {
   const n = num(a, key, dflt);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be a whole number of at least ${min}, got ${n}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${key} must be a whole number of at least ${min}, got ${n}`);
+  }
   return n;
 }
 
@@ -54,8 +56,10 @@ export function runConfig(a: ParsedArgs): RunConfig {
     steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
     batch: num(a, 'batch', DEFAULT_RUN.batch), seq: num(a, 'seq', DEFAULT_RUN.seq), lr: a.options.has('lr') ? num(a, 'lr') : undefined,
     seed: num(a, 'seed', DEFAULT_RUN.seed), pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
-    valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction), logEvery: count(a, 'log-every', DEFAULT_RUN.logEvery, 0),
-    eta: num(a, 'eta', DEFAULT_RUN.eta), demVariant: dv, maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
+    valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction),
+    logEvery: count(a, 'log-every', DEFAULT_RUN.logEvery, 0),
+    eta: num(a, 'eta', DEFAULT_RUN.eta), demVariant: dv,
+    maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
   };
 }
 
@@ -85,7 +89,8 @@ const nodeSha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).dig
 /** Trains (or, with --resume <dir>, continues the run saved in dir), checkpointing every N steps and on Ctrl-C. */
 export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null, reopen: () => Promise<Backend>): Promise<string> {
   const resumeDir = a.options.get('resume');
-  let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, modelArg: string, ckpt: Uint8Array | null = null;
+  let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, ckpt: Uint8Array | null = null;
+  let modelArg: string;
   if (typeof resumeDir === 'string') {
     const path = join(resumeDir, CHECKPOINT);
     if (!existsSync(path)) throw new UsageError(`--resume ${resumeDir}: no ${CHECKPOINT} there`);
@@ -152,8 +157,8 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
         await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
       },
       onRecovered: ({ step, reason }) => process.stderr.write(`\nthe GPU device was lost at step ${step} (${reason}); continuing from the last checkpoint on a new device\n`),
-      onSkipped: ({ step, what, lrScale }) => process.stderr.write(`\nstep ${step}: the ${what} was NaN or infinite; its update ` +
-        `was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`),
+      onSkipped: ({ step, what, lrScale }) => process.stderr.write(`\nstep ${step}: the ${what} was NaN or infinite; ` +
+        `its update was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`),
       shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
     }, { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo, inputs });
   } finally {
@@ -176,7 +181,8 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
     if (a.options.has('merged')) {
       const merged = mergeWeights(finalModel.weights.tensors, input);
-      await writeAtomic(join(outDir, 'model.safetensors'), writeSafetensors([...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
+      const tensors = [...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }));
+      await writeAtomic(join(outDir, 'model.safetensors'), writeSafetensors(tensors));
       files.push('model.safetensors');
     }
   }

@@ -34,8 +34,9 @@ export class InputMismatchError extends Error {
   constructor(o: { input: 'model weights' | 'data'; saved: InputHash; current: InputHash }) {
     const short = (h: InputHash) => `${h.file} (sha256 ${h.sha256.slice(0, 12)}…)`;
     const what = o.input === 'data' ? 'data file' : 'model';
-    super(`the ${o.input} differ from the ones this run was trained on: the checkpoint was made with ${short(o.saved)}, ` +
-      `this resume has ${short(o.current)}. Resume with the original ${what}, or start a new run on the changed one.`);
+    super(`the ${o.input} differ from the ones this run was trained on: the checkpoint was made with ` +
+      `${short(o.saved)}, this resume has ${short(o.current)}. Resume with the original ${what}, or start a new run ` +
+      'on the changed one.');
     this.input = o.input;
     this.saved = o.saved;
     this.current = o.current;
@@ -48,7 +49,9 @@ export function checkInputs(saved: RunInputs | null | undefined, current: RunInp
   if (saved.weights.sha256 !== current.weights.sha256) {
     throw new InputMismatchError({ input: 'model weights', saved: saved.weights, current: current.weights });
   }
-  if (saved.data.sha256 !== current.data.sha256) throw new InputMismatchError({ input: 'data', saved: saved.data, current: current.data });
+  if (saved.data.sha256 !== current.data.sha256) {
+    throw new InputMismatchError({ input: 'data', saved: saved.data, current: current.data });
+  }
 }
 
 /** Hex sha256 with Web Crypto (the page's worker; Node has it too). */
@@ -100,8 +103,8 @@ export interface CheckpointMeta {
 const FILE = 'checkpoint.safetensors';
 
 /** Reads the trainer's state (a handful of readbacks, between steps) into checkpoint bytes. */
-export async function saveCheckpoint(trainer: Trainer, stream: BatchStreamState, config: RunConfig, run: Record<string, unknown>,
-  inputs: RunInputs | null = null): Promise<Uint8Array> {
+export async function saveCheckpoint(trainer: Trainer, stream: BatchStreamState, config: RunConfig,
+  run: Record<string, unknown>, inputs: RunInputs | null = null): Promise<Uint8Array> {
   const be = trainer.be, tensors: { name: string; dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }[] = [];
   const add = async (name: string, t: { shape: readonly number[] }) => {
     const data = await be.read(t as never);

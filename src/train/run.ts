@@ -66,8 +66,10 @@ export class NonFiniteError extends Error {
   constructor(info: NonFiniteStep) {
     const { step, what, consecutive } = info, first = step - consecutive + 1;
     const where = consecutive === 1 ? `at step ${step}`
-      : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate halved)`;
-    const never = first === 1 ? ' It was never finite, so the model weights most likely contain NaN or Inf values.' : '';
+      : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate ` +
+        'halved)';
+    const never = first === 1 && consecutive > 1 ? ' It was never finite: the model weights most likely hold NaN or Inf.'
+      : '';
     super(`the ${what} was NaN or infinite ${where}.${never} Check the model weights for NaN/Inf values, lower the ` +
       'learning rate, and check the data for very long or empty rows.');
     this.step = step;
@@ -179,7 +181,9 @@ function checkStatus(trainer: Trainer, s: StepStatus, cfg: RunConfig, hooks: Ste
   }
   trainer.skippedSteps++;
   trainer.consecutiveSkips++;
-  const info: NonFiniteStep = { step: s.step, what: lossBad ? 'loss' : 'gradient norm', consecutive: trainer.consecutiveSkips };
+  const info: NonFiniteStep = {
+    step: s.step, what: lossBad ? 'loss' : 'gradient norm', consecutive: trainer.consecutiveSkips,
+  };
   if (cfg.onNonFinite === 'stop' || trainer.consecutiveSkips >= cfg.maxSkippedSteps) throw new NonFiniteError(info);
   trainer.halveLrAfter(s.step);
   hooks.onSkipped?.({ ...info, lrScale: trainer.nextLrScale });
@@ -222,7 +226,11 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
       const liveByModule = trainer.allocator ? await trainer.allocator.liveCounts() : null;
       const importance = trainer.allocator ? Array.from(await trainer.be.read(trainer.allocator.ema)) : null;
       const dt = (performance.now() - t0) / 1000;
-      await onMetrics({ step: rec.step, loss: status!.loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped: trainer.skippedSteps, importance });
+      await onMetrics({
+        step: rec.step, loss: status!.loss, lr: rec.lr,
+        live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule,
+        tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped: trainer.skippedSteps, importance,
+      });
       t0 = performance.now();
       tokens = 0;
     }

@@ -11,7 +11,9 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
-import { checkInputs, hashingSource, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex, type RunInputs } from '../train/checkpoint';
+import {
+  checkInputs, hashingSource, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex, type RunInputs,
+} from '../train/checkpoint';
 import { BatchStream } from '../train/data/batches';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
 import type { Trainer } from '../train/trainer';
@@ -245,7 +247,8 @@ export class Session {
     const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
     const cfg = runConfig(s);
     const data = prepareData(model, text, fileName, cfg);
-    const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: await sha256Hex(new TextEncoder().encode(text)) } };
+    const dataHash = await sha256Hex(new TextEncoder().encode(text));
+    const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: dataHash } };
     if (resume) checkInputs(readCheckpointMeta(resume.data).inputs, inputs);
     const created = createTrainer(engine.be, model, data, cfg);
     const { trainer, steps } = created;
@@ -290,8 +293,11 @@ export class Session {
       if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
       await yieldToEvents();
     }, () => this.pauseRequested || this.stopRequested, {
-      onSkipped: ({ step, what, lrScale }) => this.post({ type: 'error', area: 'training', code: 'StepSkipped',
-        message: `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate is halved (scale ${lrScale}).` }),
+      onSkipped: ({ step, what, lrScale }) => this.post({
+        type: 'error', area: 'training', code: 'StepSkipped',
+        message: `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate ` +
+          `is halved (scale ${lrScale}).`,
+      }),
     });
     if (r.trainer.step >= r.steps) {
       await this.evaluate();
@@ -310,7 +316,8 @@ export class Session {
         this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
       }
-      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name }, r.inputs);
+      const run = { runId, modelId, data: data.name };
+      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, run, r.inputs);
       const modelRef = await savedRefOf(modelId);
       if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
         r.warnedUnstored = true;

@@ -179,7 +179,7 @@ describe('dynrank train: where it writes', () => {
     const out = mkdtempSync(join(tmpdir(), 'dynrank-nan-'));
     const r = await run(['train', '--model', model, ...short, '--steps', '30', '--log-every', '10', '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/NonFiniteError: the loss was NaN or infinite at 5 steps in a row \(steps 1 to 5;.*model weights most likely contain NaN/);
+    expect(r.err).toMatch(/NonFiniteError: the loss was NaN or infinite at 5 steps in a row \(steps 1 to 5;.*model weights most likely hold NaN or Inf\. Check the model weights/);
     expect(r.stderr).toMatch(/step 1: the loss was NaN or infinite; its update was skipped and the learning-rate scale halves to 0\.5 from step 3/);
     expect(r.stderr).toMatch(/step 4: .* halves to 0\.0625 from step 6/);
   });
