@@ -68,8 +68,8 @@ export class NonFiniteError extends Error {
     const where = consecutive === 1 ? `at step ${step}`
       : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate ` +
         'halved)';
-    const never = first === 1 && consecutive > 1 ? ' It was never finite: the model weights most likely hold NaN or Inf.'
-      : '';
+    const never = first === 1 && consecutive > 1
+      ? ' It was never finite: the model weights most likely hold NaN or Inf.' : '';
     super(`the ${what} was NaN or infinite ${where}.${never} Check the model weights for NaN/Inf values, lower the ` +
       'learning rate, and check the data for very long or empty rows.');
     this.step = step;

@@ -53,8 +53,9 @@ describe('non-finite gradients', () => {
     await expect(runSteps(trainer, stream, steps, { ...cfg, onNonFinite: 'stop' }, () => {})).rejects.toBeInstanceOf(NonFiniteError);
   });
 
-  it.each([5, 0])('checks every step, not only the logged ones (logEvery %i), and says which step was skipped', async (logEvery) => {
-    const c = { ...cfg, logEvery }, be = new CpuBackend(), { trainer, stream, steps } = createTrainer(be, model(be), data, c);
+  it.each([5, 0])('checks every step, not only logged ones (logEvery %i), and says which was skipped', async (logEvery) => {
+    const c = { ...cfg, logEvery }, be = new CpuBackend();
+    const { trainer, stream, steps } = createTrainer(be, model(be), data, c);
     trainer.beforeOptimizer = (step) => { if (step === 3) be.fill(trainer.adapters!.grad, NaN); };
     const seen: { step: number; skipped: number }[] = [], skips: (NonFiniteStep & { lrScale: number })[] = [];
     await runSteps(trainer, stream, steps, c, (m) => { seen.push({ step: m.step, skipped: m.skipped }); }, undefined, {
@@ -72,18 +73,21 @@ describe('non-finite gradients', () => {
     const c = { ...cfg, logEvery: 10, maxSkippedSteps: 4 }, be = new CpuBackend();
     const { trainer, stream, steps } = createTrainer(be, model(be, bad), data, c);
     const skipped: number[] = [];
-    const err = await runSteps(trainer, stream, steps, c, () => {}, undefined, { onSkipped: (s) => skipped.push(s.step) })
-      .then(() => null, (e: unknown) => e);
+    const err = await runSteps(trainer, stream, steps, c, () => {}, undefined, {
+      onSkipped: (s) => skipped.push(s.step),
+    }).then(() => null, (e: unknown) => e);
     expect(err).toBeInstanceOf(NonFiniteError);
     expect(err).toMatchObject({ step: 4, what: 'loss', consecutive: 4 });
-    expect((err as Error).message).toMatch(/the loss was NaN or infinite at 4 steps in a row \(steps 1 to 4;.*model weights/);
+    expect((err as Error).message).toMatch(/the loss was NaN or infinite at 4 steps in a row \(steps 1 to 4;/);
+    expect((err as Error).message).toMatch(/model weights most likely hold NaN/);
     expect(skipped).toEqual([1, 2, 3]);
     // The run ended there (the step after the 4th was already recorded when its status came back).
     expect(trainer.step).toBeLessThanOrEqual(5);
   });
 
   it('non-finite steps that are not in a row do not stop the run', async () => {
-    const c = { ...cfg, maxSkippedSteps: 2 }, be = new CpuBackend(), { trainer, stream, steps } = createTrainer(be, model(be), data, c);
+    const c = { ...cfg, maxSkippedSteps: 2 }, be = new CpuBackend();
+    const { trainer, stream, steps } = createTrainer(be, model(be), data, c);
     trainer.beforeOptimizer = (step) => { if (step % 2 === 0 && step <= 8) be.fill(trainer.adapters!.grad, NaN); };
     await runSteps(trainer, stream, steps, c, () => {});
     expect(trainer.step).toBe(14);
@@ -91,7 +95,7 @@ describe('non-finite gradients', () => {
     expect(trainer.lrScale).toBe(1 / 16);
   });
 
-  it('WebGPU: reading every step\'s status back keeps the step at one submission, with no buffer creation', async () => {
+  it('WebGPU: reading each step\'s status keeps the step at one submission, with no buffer creation', async () => {
     const be = new GpuBackend(await createNodeContext()), { trainer, stream } = createTrainer(be, model(be), data, cfg);
     await trainer.trainStep(stream.next(), { readStatus: true }).status;
     await trainer.trainStep(stream.next(), { readStatus: true }).status;
