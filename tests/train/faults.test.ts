@@ -53,7 +53,7 @@ describe('non-finite gradients', () => {
     await expect(runSteps(trainer, stream, steps, { ...cfg, onNonFinite: 'stop' }, () => {})).rejects.toBeInstanceOf(NonFiniteError);
   });
 
-  it.each([5, 0])('checks every step, not only logged ones (logEvery %i), and says which was skipped', async (logEvery) => {
+  it.each([5, 0])('checks every step, not only logged ones (logEvery %i); says which was skipped', async (logEvery) => {
     const c = { ...cfg, logEvery }, be = new CpuBackend();
     const { trainer, stream, steps } = createTrainer(be, model(be), data, c);
     trainer.beforeOptimizer = (step) => { if (step === 3) be.fill(trainer.adapters!.grad, NaN); };
