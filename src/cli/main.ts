@@ -1,12 +1,12 @@
 // The `dynrank` command line: model inspection and logits now; training and evaluation build on the same loop.
 
-import { writeFile } from 'node:fs/promises';
 import { encoderBatch, uploadEncoderBatch } from '../models/batch';
 import { instantiate, parameterCount, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
 import { num, parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { writeAtomic } from './files';
 import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
 
 const USAGE = `usage:
@@ -15,8 +15,9 @@ const USAGE = `usage:
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
-                 [--checkpoint-every 50]
-                 --out <dir> [--backend webgpu|cpu]
+                 [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
+                 [--backend webgpu|cpu]
+                 --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;
 
@@ -85,7 +86,7 @@ async function logits(a: ParsedArgs): Promise<string> {
   const json = JSON.stringify({ input_ids: enc.ids, logits: rows });
   const outFile = a.options.get('out');
   if (typeof outFile === 'string') {
-    await writeFile(outFile, json);
+    await writeAtomic(outFile, json);
     return `wrote ${outFile}`;
   }
   return json;

@@ -1,7 +1,8 @@
 // `dynrank train` and `dynrank eval`: the Node side of the same training loop the page runs in its Web Worker.
 
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel, type LoadedModel } from '../models/load';
 import type { ModelSource } from '../models/sources';
@@ -18,18 +19,29 @@ import { parseTable } from '../train/data/parse';
 import { DEFAULT_RUN, evaluate, prepareData, totalSteps, type RunConfig } from '../train/run';
 import { trainResilient } from '../train/resilient';
 import { exportInput } from '../train/snapshot';
-import { readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
+import { checkInputs, hashingSource, readCheckpointMeta, saveCheckpoint, type RunInputs } from '../train/checkpoint';
 import { resolveModelArg } from '../models/node';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import { num, str, UsageError, type ParsedArgs } from './args';
+import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 
 export const TRAIN_OPTS = {
   task: 'value', method: 'value', budget: 'value', r0: 'value', rank: 'value', alpha: 'value', dropout: 'value', rslora: 'flag',
   target: 'value', steps: 'value', epochs: 'value', batch: 'value', seq: 'value', lr: 'value', seed: 'value',
   'prune-interval': 'value', eta: 'value', 'dem-variant': 'value', 'log-every': 'value', out: 'value', data: 'value',
-  merged: 'flag', adapter: 'value', 'val-fraction': 'value', 'no-model-dropout': 'flag', resume: 'value', 'checkpoint-every': 'value', 'stop-after': 'value',
+  merged: 'flag', adapter: 'value', 'val-fraction': 'value', 'no-model-dropout': 'flag', resume: 'value',
+  'checkpoint-every': 'value', 'stop-after': 'value', force: 'flag', 'max-skipped-steps': 'value',
 } as const;
+
+/** A whole number of at least `min`, or the default. */
+function count(a: ParsedArgs, key: string, dflt: number, min: number): number {
+  const n = num(a, key, dflt);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${key} must be a whole number of at least ${min}, got ${n}`);
+  }
+  return n;
+}
 
 export function runConfig(a: ParsedArgs): RunConfig {
   const method = str(a, 'method', 'dora');
@@ -45,8 +57,10 @@ export function runConfig(a: ParsedArgs): RunConfig {
     steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
     batch: num(a, 'batch', DEFAULT_RUN.batch), seq: num(a, 'seq', DEFAULT_RUN.seq), lr: a.options.has('lr') ? num(a, 'lr') : undefined,
     seed: num(a, 'seed', DEFAULT_RUN.seed), pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
-    valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction), logEvery: num(a, 'log-every', DEFAULT_RUN.logEvery),
+    valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction),
+    logEvery: count(a, 'log-every', DEFAULT_RUN.logEvery, 0),
     eta: num(a, 'eta', DEFAULT_RUN.eta), demVariant: dv,
+    maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
   };
 }
 
@@ -71,17 +85,13 @@ function progress(step: number, steps: number, loss: number, tps: number, t0: nu
   process.stderr.write(`\r[${bar}] ${step}/${steps} loss ${loss.toFixed(4)} ${tps.toFixed(0)} tok/s ETA ${eta.toFixed(0)}s `);
 }
 
-const CHECKPOINT = 'checkpoint.safetensors';
-
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await writeFile(`${path}.tmp`, data);
-  await rename(`${path}.tmp`, path);
-}
+const nodeSha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Trains (or, with --resume <dir>, continues the run saved in dir), checkpointing every N steps and on Ctrl-C. */
 export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null, reopen: () => Promise<Backend>): Promise<string> {
   const resumeDir = a.options.get('resume');
   let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, ckpt: Uint8Array | null = null;
+  let modelArg: string;
   if (typeof resumeDir === 'string') {
     const path = join(resumeDir, CHECKPOINT);
     if (!existsSync(path)) throw new UsageError(`--resume ${resumeDir}: no ${CHECKPOINT} there`);
@@ -90,22 +100,30 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     cfg = meta.config;
     dataFile = String(meta.run.data);
     outDir = resumeDir;
-    src = resolveModelArg(String(meta.run.model));
+    modelArg = String(meta.run.model);
+    src = resolveModelArg(modelArg);
   } else {
     dataFile = str(a, 'data');
     outDir = str(a, 'out');
+    modelArg = str(a, 'model');
     src = srcArg!;
+    checkOutDir({ out: outDir, model: modelArg, data: dataFile, config: cfg, force: a.options.has('force') });
   }
+  const hashed = hashingSource(src, nodeSha256);
+  src = hashed.source;
   const task = a.options.get('task');
-  const dataText = await readFile(dataFile, 'utf8');
+  const dataBytes = await readFile(dataFile);
+  const dataText = dataBytes.toString('utf8');
   const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
+  const inputs: RunInputs = { weights: hashed.weights(), data: { file: dataFile, sha256: nodeSha256(dataBytes) } };
+  if (ckpt) checkInputs(readCheckpointMeta(ckpt).inputs, inputs);
   if (typeof task === 'string' && task !== model.config.task) {
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
   const data = prepareData(model, dataText, dataFile, cfg);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const steps = totalSteps(data.train, cfg);
-  const runInfo = { model: a.options.get('model') ?? model.name, data: dataFile };
+  const runInfo = { model: modelArg, data: dataFile };
   await mkdir(outDir, { recursive: true });
   const metricsPath = join(outDir, 'metrics.jsonl');
   let lines: string[] = [];
@@ -115,7 +133,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
     if (existsSync(metricsPath)) lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= step);
     process.stderr.write(`resuming at step ${step} of ${steps}\n`);
   }
-  const every = Number(a.options.get('checkpoint-every') ?? 50);
+  const every = count(a, 'checkpoint-every', 50, 0);
   let stop = false, current: Trainer | null = null, opened = 0;
   // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
   const stopAfter = Number(a.options.get('stop-after') ?? 0);
@@ -141,15 +159,17 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
         await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
       },
       onRecovered: ({ step, reason }) => process.stderr.write(`\nthe GPU device was lost at step ${step} (${reason}); continuing from the last checkpoint on a new device\n`),
+      onSkipped: ({ step, what, lrScale }) => process.stderr.write(`\nstep ${step}: the ${what} was NaN or infinite; ` +
+        `its update was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`),
       shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
-    }, { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo });
+    }, { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo, inputs });
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
   const { trainer, stream } = result;
   const finalModel = result.model;
   process.stderr.write('\n');
-  await writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo));
+  await writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo, inputs));
   await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
   if (trainer.step < steps) return JSON.stringify({ out: outDir, interrupted: true, step: trainer.step, resume: `dynrank train --resume ${outDir}` });
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
@@ -157,19 +177,20 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   if (trainer.adapters) {
     const input = await exportInput(trainer, finalModel);
     const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
-    await writeFile(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
-    await writeFile(join(outDir, 'adapter_model.safetensors'), adapterModel);
-    await writeFile(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
+    await writeAtomic(join(outDir, 'adapter_config.json'), JSON.stringify(adapterConfig, null, 2));
+    await writeAtomic(join(outDir, 'adapter_model.safetensors'), adapterModel);
+    await writeAtomic(join(outDir, 'rank_map.json'), JSON.stringify(rankMap, null, 2));
     if (rankMap.provisional) process.stderr.write('note: provisional adapter (before the final pruning event)\n');
     files.push('adapter_config.json', 'adapter_model.safetensors', 'rank_map.json');
     if (a.options.has('merged')) {
       const merged = mergeWeights(finalModel.weights.tensors, input);
-      await writeFile(join(outDir, 'model.safetensors'), writeSafetensors([...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }))));
+      const tensors = [...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data }));
+      await writeAtomic(join(outDir, 'model.safetensors'), writeSafetensors(tensors));
       files.push('model.safetensors');
     }
   }
   const summary = { model: model.name, method: cfg.method, steps, trainableParameters: trainer.trainableParameters, labels: data.labels, eval: evalMetrics, data: data.summary };
-  await writeFile(join(outDir, 'dynrank.json'), JSON.stringify(summary, null, 2));
+  await writeAtomic(join(outDir, 'dynrank.json'), JSON.stringify({ ...summary, config: cfg, inputs }, null, 2));
   files.push('dynrank.json');
   return JSON.stringify({ out: outDir, files, eval: evalMetrics }, null, 2);
 }

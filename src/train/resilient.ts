@@ -5,8 +5,8 @@
 import type { LoadedModel } from '../models/load';
 import type { Backend } from '../tensor/backend';
 import { BatchStream } from './data/batches';
-import { restoreCheckpoint, saveCheckpoint } from './checkpoint';
-import { createTrainer, runSteps, type PreparedData, type RunConfig, type StepMetrics } from './run';
+import { restoreCheckpoint, saveCheckpoint, type RunInputs } from './checkpoint';
+import { createTrainer, runSteps, type PreparedData, type RunConfig, type StepHooks, type StepMetrics } from './run';
 import type { Trainer } from './trainer';
 
 export interface ResilientHooks {
@@ -16,17 +16,22 @@ export interface ResilientHooks {
   /** Called with each checkpoint (persist it to survive a reload). */
   onCheckpoint?(bytes: Uint8Array, step: number): void | Promise<void>;
   onRecovered?(info: { step: number; reason: string }): void;
+  /** A step's loss or gradient norm was not finite (its update skipped, the learning rate halved). */
+  onSkipped?: StepHooks['onSkipped'];
   shouldStop?(): boolean;
   /** Fault injection for tests: called with each new trainer. */
   onTrainer?(trainer: Trainer): void;
 }
 
 export interface ResilientOptions {
+  /** Steps between checkpoints, counted on their own (not tied to the config's logEvery); 0: none. */
   checkpointEvery: number;
   maxRecoveries: number;
   /** Resume from these checkpoint bytes (a reload of the page, a restart of the CLI). */
   resumeFrom?: Uint8Array | null;
   run?: Record<string, unknown>;
+  /** The base weights' and the data's hashes, recorded in every checkpoint. */
+  inputs?: RunInputs | null;
 }
 
 const isDeviceLoss = (e: unknown) => e instanceof Error && e.name === 'DeviceLostError';
@@ -40,13 +45,14 @@ export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: 
     if (last) stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, last).stream);
     hooks.onTrainer?.(trainer);
     try {
-      await runSteps(trainer, stream, steps, cfg, async (m) => {
-        await hooks.onMetrics(m);
-        if (opts.checkpointEvery > 0 && m.step % opts.checkpointEvery === 0) {
-          last = await saveCheckpoint(trainer, stream.state(), cfg, opts.run ?? {});
-          await hooks.onCheckpoint?.(last, m.step);
-        }
-      }, hooks.shouldStop);
+      await runSteps(trainer, stream, steps, cfg, (m) => hooks.onMetrics(m), () => hooks.shouldStop?.() ?? false, {
+        onSkipped: hooks.onSkipped,
+        checkpointEvery: opts.checkpointEvery,
+        onCheckpoint: async (step) => {
+          last = await saveCheckpoint(trainer, stream.state(), cfg, opts.run ?? {}, opts.inputs ?? null);
+          await hooks.onCheckpoint?.(last, step);
+        },
+      });
       return { trainer, model, stream };
     } catch (e) {
       if (!isDeviceLoss(e) || recoveries >= opts.maxRecoveries) throw e;

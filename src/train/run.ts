@@ -12,7 +12,7 @@ import { parseTable } from './data/parse';
 import { classificationMetrics, type EvalMetrics } from './metrics';
 import { estimateMemory, TrainingMemoryError } from './memory';
 import { taskFor } from './task';
-import { DEFAULT_OPTIM, Trainer, type TrainMethod } from './trainer';
+import { DEFAULT_OPTIM, Trainer, type StepStatus, type TrainMethod } from './trainer';
 
 export interface RunConfig {
   method: 'dora' | 'lora' | 'full';
@@ -43,19 +43,42 @@ export interface RunConfig {
   mapping?: ColumnMapping;
   /** Non-finite loss or gradients: skip the update and halve the learning rate ('skip'), or stop with a message. */
   onNonFinite: 'skip' | 'stop';
+  /** With 'skip': this many non-finite steps in a row stop the run with a NonFiniteError. */
+  maxSkippedSteps: number;
 }
 
 export const DEFAULT_RUN: RunConfig = {
-  method: 'dora', budget: 2, rank: 8, dropout: 0.1, modelDropout: true, rslora: false, batch: 8, seq: 64, seed: 1, pruneInterval: 10,
-  valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip',
+  method: 'dora', budget: 2, rank: 8, dropout: 0.1, modelDropout: true, rslora: false, batch: 8, seq: 64, seed: 1,
+  pruneInterval: 10, valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip', maxSkippedSteps: 5,
 };
 
-/** Training produced NaN/Inf and the run was configured to stop. */
+/** A step whose loss or gradient norm was NaN or infinite. */
+export interface NonFiniteStep {
+  step: number;
+  /** 'loss': the loss itself (and with it the gradients); 'gradient norm': a finite loss but non-finite gradients. */
+  what: 'loss' | 'gradient norm';
+  /** Non-finite steps in a row, ending with this one. */
+  consecutive: number;
+}
+
+/** Training produced NaN/Inf: at the first such step (policy 'stop'), or at maxSkippedSteps of them in a row. */
 export class NonFiniteError extends Error {
   override name = 'NonFiniteError';
-  constructor(readonly step: number) {
-    super(`the loss or the gradients became NaN/Inf at step ${step}. Lower the learning rate, check the data for very long or ` +
-      'empty rows, or keep the default policy (skip the step and halve the learning rate).');
+  readonly step: number;
+  readonly what: NonFiniteStep['what'];
+  readonly consecutive: number;
+  constructor(info: NonFiniteStep) {
+    const { step, what, consecutive } = info, first = step - consecutive + 1;
+    const where = consecutive === 1 ? `at step ${step}`
+      : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate ` +
+        'halved)';
+    const never = first === 1 && consecutive > 1
+      ? ' It was never finite: the model weights most likely hold NaN or Inf.' : '';
+    super(`the ${what} was NaN or infinite ${where}.${never} Check the model weights for NaN/Inf values, lower the ` +
+      'learning rate, and check the data for very long or empty rows.');
+    this.step = step;
+    this.what = what;
+    this.consecutive = consecutive;
   }
 }
 
@@ -142,7 +165,7 @@ export interface StepMetrics {
   live: number | null;
   liveByModule: number[] | null;
   tokensPerSecond: number;
-  /** Updates skipped so far because their gradients were not finite. */
+  /** Steps so far whose loss or gradient norm was not finite (their updates skipped). */
   skipped: number;
   /** EMA importance of every component (M * R0, module-major), dynamic rank only. */
   importance: number[] | null;
@@ -169,31 +192,79 @@ export function createTrainer(be: Backend, model: LoadedModel, data: PreparedDat
   }
 }
 
-/** Runs the remaining steps, calling onMetrics every logEvery steps (and at the end). */
+export interface StepHooks {
+  /** A step's loss or gradient norm was not finite: its update was skipped; the learning rate halves from step + 2. */
+  onSkipped?(info: NonFiniteStep & { lrScale: number }): void;
+  /** Called after every `checkpointEvery` steps (whatever logEvery is), with every step's status checked. */
+  checkpointEvery?: number;
+  onCheckpoint?(step: number): void | Promise<void>;
+}
+
+/** Counts a non-finite step, halves the learning rate, and stops the run per the policy. */
+function checkStatus(trainer: Trainer, s: StepStatus, cfg: RunConfig, hooks: StepHooks): void {
+  const lossBad = !Number.isFinite(s.loss);
+  if (!lossBad && s.clipFactor >= 0) {
+    trainer.consecutiveSkips = 0;
+    return;
+  }
+  trainer.skippedSteps++;
+  trainer.consecutiveSkips++;
+  const info: NonFiniteStep = {
+    step: s.step, what: lossBad ? 'loss' : 'gradient norm', consecutive: trainer.consecutiveSkips,
+  };
+  if (cfg.onNonFinite === 'stop' || trainer.consecutiveSkips >= cfg.maxSkippedSteps) throw new NonFiniteError(info);
+  trainer.halveLrAfter(s.step);
+  hooks.onSkipped?.({ ...info, lrScale: trainer.nextLrScale });
+}
+
+/**
+ * Runs the remaining steps, calling onMetrics every logEvery steps (and at the end). Every step's status is read back
+ * in its own submission and checked once the next step is recorded, so the device never waits for the host.
+ */
 export async function runSteps(trainer: Trainer, stream: BatchStream, steps: number, cfg: RunConfig,
-  onMetrics: (m: StepMetrics) => void | Promise<void>, shouldStop: () => boolean = () => false): Promise<void> {
-  let t0 = performance.now(), tokens = 0, skipped = 0;
+  onMetrics: (m: StepMetrics) => void | Promise<void>, shouldStop: () => boolean = () => false,
+  hooks: StepHooks = {}): Promise<void> {
+  let t0 = performance.now(), tokens = 0;
+  let pending: Promise<StepStatus> | null = null;
+  const settle = async (): Promise<StepStatus | null> => {
+    const p = pending;
+    pending = null;
+    if (!p) return null;
+    const s = await p;
+    checkStatus(trainer, s, cfg, hooks);
+    return s;
+  };
+  const every = hooks.checkpointEvery ?? 0;
   while (trainer.step < steps && !shouldStop()) {
-    const rec = trainer.trainStep(stream.next());
+    const rec = trainer.trainStep(stream.next(), { readStatus: true });
+    // Awaited by the next settle, or abandoned when an error ends the run first.
+    rec.status!.catch(() => {});
     tokens += trainer.task.tokens();
+    const previous = pending;
+    pending = rec.status;
+    if (previous) checkStatus(trainer, await previous, cfg, hooks);
     if (trainer.allocator?.finalReached && !trainer.adapters!.compacted) {
       await trainer.allocator.compactToFinalMask();
     }
-    if (rec.step % cfg.logEvery === 0 || rec.step === steps) {
-      const loss = await trainer.lastLoss();
-      if (!Number.isFinite(loss) || (await trainer.lastClipFactor()) < 0) {
-        if (cfg.onNonFinite === 'stop') throw new NonFiniteError(rec.step);
-        skipped++;
-        trainer.lrScale *= 0.5;
-      }
+    const log = (cfg.logEvery > 0 && rec.step % cfg.logEvery === 0) || rec.step === steps;
+    const save = every > 0 && rec.step % every === 0;
+    if (!log && !save) continue;
+    const status = await settle();
+    if (log) {
       const liveByModule = trainer.allocator ? await trainer.allocator.liveCounts() : null;
       const importance = trainer.allocator ? Array.from(await trainer.be.read(trainer.allocator.ema)) : null;
       const dt = (performance.now() - t0) / 1000;
-      await onMetrics({ step: rec.step, loss, lr: rec.lr, live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule, tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped, importance });
+      await onMetrics({
+        step: rec.step, loss: status!.loss, lr: rec.lr,
+        live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule,
+        tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped: trainer.skippedSteps, importance,
+      });
       t0 = performance.now();
       tokens = 0;
     }
+    if (save) await hooks.onCheckpoint?.(rec.step);
   }
+  await settle();
 }
 
 /** Validation metrics: loss and perplexity for LM; also accuracy, F1 and Matthews correlation for classification. */

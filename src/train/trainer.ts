@@ -1,6 +1,7 @@
 // One training step, the same in the Web Worker and the Node CLI: forward, loss, backward, global gradient clipping,
 // AdamW with a linear warm-up/decay schedule, then the rank allocator. The whole step is recorded into one submission;
-// nothing is read back inside it (the loss stays on the device until someone asks for it).
+// nothing is read back inside it: the loss stays on the device until someone asks for it, or its status (loss and
+// clip factor) is copied out at the end of the step and read asynchronously while the next step is recorded.
 
 import { AdapterSet, selectLinears, type AdapterOptions } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
@@ -44,29 +45,48 @@ export function learningRate(step: number, o: OptimOptions): number {
 
 export interface Group { name: string; param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
 
+/** A step's loss and gradient health, read back after the step ran. */
+export interface StepStatus {
+  step: number;
+  /** Mean loss of the step's batch. */
+  loss: number;
+  /** The global clip factor; -1 when the gradient norm was NaN or infinite (the update was skipped on the device). */
+  clipFactor: number;
+}
+
 export interface StepRecord {
   step: number;
   lr: number;
   plan: StepPlan | null;
-  /** 1-element tensors holding this step's summed loss and token count; read them only when needed. */
-  lossSum: Tensor;
-  count: Tensor;
+  /** With `readStatus`, the step's status: its readback travels in the step's own submission and resolves later. */
+  status: Promise<StepStatus> | null;
+}
+
+export interface TrainStepOptions {
+  /** Read the step's loss and clip factor back (asynchronously, in the same submission as the step). */
+  readStatus?: boolean;
 }
 
 export class Trainer {
   readonly adapters: AdapterSet | null;
   readonly allocator: RankAllocator | null;
   step = 0;
-  /** Multiplies the scheduled learning rate; lowered after steps with non-finite gradients. */
+  /** Multiplies the scheduled learning rate of the next step; halved after each step with a non-finite loss or
+   * gradient norm. */
   lrScale = 1;
+  /** Halvings noted for the latest recorded step: they apply from the step after the next one (see halveLrAfter). */
+  lrHalvingsPending = 0;
+  /** Steps whose loss or gradient norm was not finite, in all and in a row up to the latest checked step. */
+  skippedSteps = 0;
+  consecutiveSkips = 0;
   /** Fault injection for tests: called after the backward, before clipping and the optimizer. */
   beforeOptimizer: ((step: number) => void) | null = null;
   /** Parameter groups the optimizer updates (adapter theta, head tensors, or base weights), with their moments. */
   readonly groups: Group[] = [];
   private readonly sumsq: Tensor;
   private readonly clipFactor: Tensor;
-  private readonly lossAcc: Tensor;
-  private readonly countAcc: Tensor;
+  /** [loss sum, token count, clip factor] of the latest step, where the next step cannot overwrite it before a read. */
+  private readonly status: Tensor;
   private readonly demPartials: Tensor | null;
   private readonly demValue: Tensor | null;
 
@@ -90,8 +110,7 @@ export class Trainer {
     for (const [name, grad] of params.grads) this.addGroup(name, params.tensors.get(name)!, grad);
     this.sumsq = be.zeros([1], 'f32', 'grad sumsq');
     this.clipFactor = be.zeros([1], 'f32', 'clip factor');
-    this.lossAcc = be.zeros([1], 'f32', 'loss');
-    this.countAcc = be.zeros([1], 'f32', 'count');
+    this.status = be.zeros([3], 'f32', 'step status');
     const useDem = Boolean(this.allocator && optim.dem && optim.dem.eta > 0);
     this.demPartials = useDem ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials') : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
@@ -119,8 +138,23 @@ export class Trainer {
     return this.groups.reduce((n, g) => n + g.param.size, 0);
   }
 
-  /** Records and submits one optimizer step on `batch`. */
-  trainStep(batch: HostBatch): StepRecord {
+  /**
+   * Lowers the learning-rate scale after step `step` turned out non-finite. Its status is known only once the next
+   * step is recorded, so the halving always applies from step + 2: at once when step + 1 is already recorded, else
+   * after step + 1 is (a resumed run then continues exactly like an uninterrupted one).
+   */
+  halveLrAfter(step: number): void {
+    if (this.step > step) this.lrScale *= 0.5;
+    else this.lrHalvingsPending++;
+  }
+
+  /** The scale the step after next will use. */
+  get nextLrScale(): number {
+    return this.lrScale * 0.5 ** this.lrHalvingsPending;
+  }
+
+  /** Records and submits one optimizer step on `batch` (one submission; with `readStatus` it carries the readback). */
+  trainStep(batch: HostBatch, opts: TrainStepOptions = {}): StepRecord {
     const be = this.be;
     this.step++;
     if (this.adapters) {
@@ -137,20 +171,29 @@ export class Trainer {
     const plan = this.allocator ? planStep(this.step, this.allocator.schedule) : null;
     if (this.demPartials && plan?.dem) this.demStep();
     // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.
-    be.copy(this.lossAcc, lossSum);
-    be.copy(this.countAcc, count);
+    be.copy(this.status, lossSum, 1, 0, 0);
+    be.copy(this.status, count, 1, 0, 1);
     this.beforeOptimizer?.(this.step);
     be.fill(this.sumsq, 0);
     for (const g of this.groups) be.sumSquares(this.sumsq, g.grad, true);
     be.clipScale(this.clipFactor, this.sumsq, this.optim.clip);
     const lr = learningRate(this.step, this.optim) * this.lrScale;
+    this.lrScale *= 0.5 ** this.lrHalvingsPending;
+    this.lrHalvingsPending = 0;
     const o = this.optim;
     for (const g of this.groups) {
       be.adamw(g.param, g.grad, g.m, g.v, this.clipFactor, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, step: this.step });
     }
     if (this.allocator) this.allocator.afterOptimizerStep(this.step);
-    be.flush();
-    return { step: this.step, lr, plan, lossSum: this.lossAcc, count: this.countAcc };
+    be.copy(this.status, this.clipFactor, 1, 0, 2);
+    if (!opts.readStatus) {
+      be.flush();
+      return { step: this.step, lr, plan, status: null };
+    }
+    // read() records its copy into this step's encoder and submits both together.
+    const step = this.step;
+    const status = be.read(this.status).then((s) => ({ step, loss: s[0] / Math.max(1, s[1]), clipFactor: s[2] }));
+    return { step, lr, plan, status };
   }
 
   /** The latest step's clip factor: -1 means its gradients were not finite and the update was skipped. */
@@ -160,8 +203,8 @@ export class Trainer {
 
   /** Mean loss of the latest step (one small readback). */
   async lastLoss(): Promise<number> {
-    const [s, c] = [await this.be.read(this.lossAcc), await this.be.read(this.countAcc)];
-    return s[0] / Math.max(1, c[0]);
+    const s = await this.be.read(this.status);
+    return s[0] / Math.max(1, s[1]);
   }
 
   /** Loss of a batch without updating anything (adapters in eval mode). */

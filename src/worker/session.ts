@@ -11,7 +11,9 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
-import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../train/checkpoint';
+import {
+  checkInputs, hashingSource, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex, type RunInputs,
+} from '../train/checkpoint';
 import { BatchStream } from '../train/data/batches';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
 import type { Trainer } from '../train/trainer';
@@ -23,7 +25,7 @@ import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, 
 import { describeData, runConfig, scheduleTargets } from './runInfo';
 import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
 import { loadFiles } from './droppedFiles';
-import { findRunData, rememberedUploads, sha256Hex } from './runData';
+import { findRunData, rememberedUploads } from './runData';
 import { browserCache } from '../models/browserCache';
 import { estimateMemory } from '../train/memory';
 
@@ -47,6 +49,8 @@ interface Run {
     settings: RunSettings;
   };
   history: HistoryData;
+  /** sha256 of the base weights and the data, recorded in each checkpoint and checked on resume. */
+  inputs: RunInputs;
   /** The person was told that the dropped model files could not be stored with the checkpoints. */
   warnedUnstored?: boolean;
 }
@@ -249,9 +253,13 @@ export class Session {
     const numLabels = kind === 'gpt2' ? undefined : countLabels(text, fileName, s.seed);
     const engine = await this.ensureEngine();
     this.engineUsed = true;
-    const model = await loadModel(src, engine.be, { numLabels, seed: s.seed });
+    const hashed = hashingSource(src);
+    const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
     const cfg = runConfig(s);
     const data = prepareData(model, text, fileName, cfg);
+    const dataHash = await sha256Hex(new TextEncoder().encode(text));
+    const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: dataHash } };
+    if (resume) checkInputs(readCheckpointMeta(resume.data).inputs, inputs);
     const created = createTrainer(engine.be, model, data, cfg);
     const { trainer, steps } = created;
     let stream = created.stream;
@@ -268,7 +276,7 @@ export class Session {
     // An upload is stored again on resume: it may have come back as a new upload after the stored copy was lost.
     let dataKey: string | null = null;
     if (file.origin === 'upload') dataKey = await putData(fileName, text).catch(() => resume?.dataKey ?? null);
-    const dataSha256 = await sha256Hex(text);
+    const dataSha256 = dataHash;
     const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
     const runName = resume?.runName ?? `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
     this.run = {
@@ -276,6 +284,7 @@ export class Session {
       window: { B: cfg.batch, T: data.train.seq },
       id: { runId, runName, modelId, data: file, dataKey, dataSha256, settings: s },
       history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
+      inputs,
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
     const schedule: { step: number; live: number }[] = [];
@@ -299,7 +308,13 @@ export class Session {
       this.onMetrics(r, m);
       if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
       await yieldToEvents();
-    }, () => this.pauseRequested || this.stopRequested);
+    }, () => this.pauseRequested || this.stopRequested, {
+      onSkipped: ({ step, what, lrScale }) => this.post({
+        type: 'error', area: 'training', code: 'StepSkipped',
+        message: `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate ` +
+          `is halved (scale ${lrScale}).`,
+      }),
+    });
     if (r.trainer.step >= r.steps) {
       await this.evaluate();
       this.setPhase('done');
@@ -317,7 +332,8 @@ export class Session {
         this.loseAtCheckpoints--;
         this.engine?.ctx?.device.destroy();
       }
-      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, { runId, modelId, data: data.name });
+      const run = { runId, modelId, data: data.name };
+      const bytes = await saveCheckpoint(r.trainer, r.stream.state(), r.cfg, run, r.inputs);
       const modelRef = await savedRefOf(modelId);
       if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
         r.warnedUnstored = true;

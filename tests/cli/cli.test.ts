@@ -1,21 +1,27 @@
 // The dynrank CLI on the bundled demo models: info, logits, and a training run that is interrupted, resumed and
-// evaluated, with the resumed run reproducing the uninterrupted one exactly on the CPU backend.
+// evaluated, with the resumed run reproducing the uninterrupted one exactly on the CPU backend. Where a run writes
+// (never over the model, atomically), a model with NaN weights, and a resume on changed weights or data.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { writeAtomic } from '../../src/cli/files';
 import { main } from '../../src/cli/main';
 import { parseSafetensors } from '../../src/models/safetensors';
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
+async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
+  const out: string[] = [], err: string[] = [], progress: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
   const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    progress.push(String(chunk));
+    return true;
+  });
   try {
     const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return { code, out: out.join('\n'), err: err.join('\n'), stderr: progress.join('') };
   } finally {
     log.mockRestore(); error.mockRestore(); stderr.mockRestore();
   }
@@ -104,5 +110,111 @@ describe('dynrank train on the encoder demo: interrupted, resumed, evaluated', (
     expect(ev.code, ev.err).toBe(0);
     const m = JSON.parse(ev.out);
     for (const k of ['accuracy', 'f1', 'mcc', 'loss']) expect(Number.isFinite(m[k]), k).toBe(true);
+  });
+});
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** A copy of the gpt2-tiny demo model in a fresh folder, with `edit` applied to one value of one tensor. */
+function tinyCopy(edit?: { tensor: string; index: number; value: number }): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'dynrank-model-')), 'gpt2-tiny');
+  cpSync('public/models/gpt2-tiny', dir, { recursive: true });
+  if (edit) editTensor(join(dir, 'model.safetensors'), edit);
+  return dir;
+}
+
+function editTensor(file: string, edit: { tensor: string; index: number; value: number }): void {
+  const bytes = new Uint8Array(readFileSync(file)), t = parseSafetensors(bytes).tensors.get(edit.tensor)!;
+  new DataView(t.data.buffer, t.data.byteOffset).setFloat32(4 * edit.index, edit.value, true);
+  writeFileSync(file, bytes);
+}
+
+describe('dynrank train: where it writes', () => {
+  const data = join(mkdtempSync(join(tmpdir(), 'dynrank-data-')), 'sotu-small.txt');
+  writeFileSync(data, readFileSync('public/datasets/sotu.txt', 'utf8').slice(0, 4_000));
+  const short = ['--data', data, '--method', 'lora', '--rank', '2', '--steps', '2', '--batch', '2', '--seq', '16',
+    '--backend', 'cpu'];
+
+  it('never writes into the model folder, even with --force; the base model stays as it was', async () => {
+    const model = tinyCopy(), before = sha256(join(model, 'model.safetensors'));
+    for (const extra of [[], ['--force']]) {
+      const r = await run(['train', '--model', model, ...short, '--out', model, '--merged', ...extra]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/--out .* is the model's folder .*never writes there, even with --force/);
+    }
+    const parent = await run(['train', '--model', model, ...short, '--out', dirname(model), '--force']);
+    expect(parent.code).toBe(2);
+    expect(parent.err).toMatch(/contains the model's folder/);
+    expect(sha256(join(model, 'model.safetensors'))).toBe(before);
+    expect(readdirSync(model).sort()).toEqual(readdirSync('public/models/gpt2-tiny').sort());
+  });
+
+  it('refuses a non-empty --out that holds no run of the same configuration unless --force', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-out-'));
+    writeFileSync(join(out, 'notes.txt'), 'mine');
+    const refused = await run(['train', '--model', 'gpt2-tiny', ...short, '--out', out]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/--out .* is not empty \(notes\.txt\) and holds no dynrank run; /);
+    expect(refused.err).toMatch(/use --force to overwrite its files, or --resume .* to continue/);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+    const forced = await run(['train', '--model', 'gpt2-tiny', ...short, '--out', out, '--force']);
+    expect(forced.code, forced.err).toBe(0);
+    // The same run again may overwrite its own outputs; another configuration may not.
+    expect((await run(['train', '--model', 'gpt2-tiny', ...short, '--out', out])).code).toBe(0);
+    const other = await run(['train', '--model', 'gpt2-tiny', ...short, '--lr', '0.5', '--out', out]);
+    expect(other.code).toBe(2);
+    expect(other.err).toMatch(/holds a dynrank run of another configuration \(it differs in lr\); use --force/);
+    expect(readFileSync(join(out, 'notes.txt'), 'utf8')).toBe('mine');
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('writes each file whole or not at all', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dynrank-atomic-')), path = join(dir, 'out.json');
+    await writeAtomic(path, 'old');
+    await writeAtomic(path, 'new');
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    // A write that cannot complete (its temporary name is taken by a folder) leaves the old file as it was.
+    mkdirSync(`${path}.${process.pid}.tmp`);
+    await expect(writeAtomic(path, 'newer')).rejects.toThrow();
+    expect(readFileSync(path, 'utf8')).toBe('new');
+  });
+
+  it('a NaN in a LayerNorm weight stops the run with what was not finite, at which steps, and what to do', async () => {
+    const model = tinyCopy({ tensor: 'h.0.ln_1.weight', index: 5, value: NaN });
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-nan-'));
+    const r = await run(['train', '--model', model, ...short, '--steps', '30', '--log-every', '10', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/NonFiniteError: the loss was NaN or infinite at 5 steps in a row \(steps 1 to 5;/);
+    expect(r.err).toMatch(/model weights most likely hold NaN or Inf\. Check the model weights/);
+    expect(r.stderr).toMatch(/step 1: the loss was NaN or infinite; its update was skipped/);
+    expect(r.stderr).toMatch(/step 1: .* the learning-rate scale halves to 0\.5 from step 3/);
+    expect(r.stderr).toMatch(/step 4: .* halves to 0\.0625 from step 6/);
+  });
+
+  it('a resume on changed data or weights is refused, naming which; on the original ones it finishes', async () => {
+    const model = tinyCopy(), dataCopy = join(mkdtempSync(join(tmpdir(), 'dynrank-d-')), 'sotu-small.txt');
+    writeFileSync(dataCopy, readFileSync(data));
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-resume-'));
+    const args = ['train', '--model', model, ...short, '--data', dataCopy, '--steps', '6', '--checkpoint-every', '2',
+      '--out', out];
+    expect(JSON.parse((await run([...args, '--stop-after', '3'])).out).interrupted).toBe(true);
+    const original = readFileSync(dataCopy, 'utf8');
+    writeFileSync(dataCopy, original.replace('a', 'e'));
+    const d = await run(['train', '--resume', out, '--backend', 'cpu']);
+    expect(d.code).toBe(1);
+    expect(d.err).toMatch(/InputMismatchError: the data differ .*sotu-small\.txt \(sha256 [0-9a-f]{12}…/);
+    expect(d.err).toMatch(/Resume with the original data file/);
+    writeFileSync(dataCopy, original);
+    const weights = join(model, 'model.safetensors'), saved = readFileSync(weights);
+    editTensor(weights, { tensor: 'wte.weight', index: 0, value: 0.125 });
+    const w = await run(['train', '--resume', out, '--backend', 'cpu']);
+    expect(w.code).toBe(1);
+    expect(w.err).toMatch(/InputMismatchError: the model weights differ .*model\.safetensors \(sha256 [0-9a-f]{12}…/);
+    writeFileSync(weights, saved);
+    const ok = await run(['train', '--resume', out, '--backend', 'cpu']);
+    expect(ok.code, ok.err).toBe(0);
+    const info = JSON.parse(readFileSync(join(out, 'dynrank.json'), 'utf8'));
+    expect(info.inputs.data).toEqual({ file: dataCopy, sha256: sha256(dataCopy) });
+    expect(info.inputs.weights.sha256).toBe(sha256(weights));
   });
 });
