@@ -322,7 +322,9 @@ export class Llama extends LlamaBase {
     // logits = hf W^T  =>  dhf = dlogits W; dW += dlogits^T hf (W is embed_tokens when tied: both paths accumulate)
     be.matmul(this.dFinal, ws.dlogits, this.lmHead, null, { M: N, K: V, N: C });
     const headGrad = this.grads(this.lmHeadName);
-    if (headGrad) be.matmul(headGrad, ws.dlogits, this.final, null, { M: V, K: N, N: C, transA: true, accumulate: true });
+    if (headGrad) {
+      be.matmul(headGrad, ws.dlogits, this.final, null, { M: V, K: N, N: C, transA: true, accumulate: true });
+    }
     this.backwardBody(ids);
   }
 }

@@ -184,7 +184,8 @@ describe('Llama padding, positions and workspaces', () => {
       const real = [5, 9, 4, 17], pad = cfg.padTokenId!;
       const logitsOf = async (ids: number[], mask: number[] | null) => {
         const t = ids.length, host = Int32Array.from(ids);
-        const out = net.forward({ ids: be.fromArray(host, [t]), mask: mask ? be.fromArray(Int32Array.from(mask), [t]) : null,
+        const tMask = mask ? be.fromArray(Int32Array.from(mask), [t]) : null;
+        const out = net.forward({ ids: be.fromArray(host, [t]), mask: tMask,
           poolRows: be.fromArray(lastTokenRows(host, 1, t, pad), [1]), B: 1, T: t });
         return Float32Array.from((await be.read(out)) as Float32Array);
       };

@@ -50,7 +50,7 @@ export interface ParseLlamaConfigOptions {
   padTokenId?: number;
 }
 
-/** Sane upper bounds: far above any released model, low enough to refuse a corrupt or hostile file before allocating. */
+/** Sane upper bounds: far above any released model, low enough to refuse a corrupt or hostile file early. */
 export const LLAMA_LIMITS = {
   vocab_size: 1 << 22,
   hidden_size: 1 << 16,
@@ -68,7 +68,8 @@ const FAMILIES: Record<LlamaFamily, { prefix: string; defaults: Record<string, n
   qwen2: { prefix: 'Qwen2', defaults: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016,
     num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 32768, rms_norm_eps: 1e-6 } },
   qwen3: { prefix: 'Qwen3', defaults: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016,
-    num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 32768, rms_norm_eps: 1e-6, head_dim: 128 } },
+    num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
+    head_dim: 128 } },
 };
 
 const HEADS: Record<string, LlamaTask> = { ForCausalLM: 'causal-lm', ForSequenceClassification: 'seq-cls' };
@@ -117,14 +118,16 @@ class Fields {
   tokenId(field: string, vocab: number, value: unknown = this.raw[field]): number | null {
     if (value === undefined || value === null) return null;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= vocab) {
-      this.fail(field, `must be a token id in [0, ${vocab - 1}] (vocab_size ${vocab}) or null, got ${JSON.stringify(value)}`);
+      this.fail(field,
+        `must be a token id in [0, ${vocab - 1}] (vocab_size ${vocab}) or null, got ${JSON.stringify(value)}`);
     }
     return value as number;
   }
 }
 
 /** Parses config.json text (or an already parsed object) of a Llama, Qwen2 or Qwen3 checkpoint. */
-export function parseLlamaConfig(input: string | Record<string, unknown>, opts: ParseLlamaConfigOptions = {}): LlamaConfig {
+export function parseLlamaConfig(input: string | Record<string, unknown>,
+  opts: ParseLlamaConfigOptions = {}): LlamaConfig {
   const file = opts.file ?? 'config.json';
   let raw: unknown = input;
   if (typeof input === 'string') {
