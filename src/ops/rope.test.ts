@@ -4,8 +4,8 @@
 // offset, in place), and config parsing: supported forms and typed refusals.
 
 import { describe, expect, it } from 'vitest';
-import { fillRopeTable, parseRopeConfig, RopeConfigError, ropeBackwardRef, ropeInvFreq, ropeRef, ropeTable,
-  ropeTableFromConfig, type RopeConfig } from './rope';
+import { fillRopeTable, ropeBackwardRef, ropeInvFreq, ropeRef, ropeTable, type RopeConfig } from './rope';
+import { parseRopeConfig, RopeConfigError } from '../models/arch/llama';
 import { ModelFormatError } from '../models/errors';
 import type { RopeParams } from '../tensor/backend';
 import { expectClose, randF64 } from '../../tests/helpers/check';
@@ -116,7 +116,7 @@ describe('rope config', () => {
     expect(parseRopeConfig(oldKey, { headDim: 64 })).toEqual(llama);
     const combined = { rope_parameters: { rope_theta: 500000, ...LLAMA32.rope_scaling } };
     expect(parseRopeConfig(combined, { headDim: 64 })).toEqual(llama);
-    const table = ropeTableFromConfig(LLAMA32, { headDim: 64, positions: 3 });
+    const table = ropeTable(parseRopeConfig(LLAMA32, { headDim: 64 }), 3);
     expect(table.length).toBe(3 * 64);
   });
 

@@ -5,7 +5,8 @@
 import { describe, it } from 'vitest';
 import { CpuBackend } from '../../src/tensor/cpu';
 import type { AttentionParams, Backend, RopeParams, Tensor } from '../../src/tensor/backend';
-import { parseRopeConfig, ropeTable } from '../../src/ops/rope';
+import { parseRopeConfig } from '../../src/models/arch/llama';
+import { ropeTable } from '../../src/ops/rope';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuBackend } from '../helpers/gpu';
 

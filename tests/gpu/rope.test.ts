@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { rope, ropeBackward } from '../../src/gpu/kernels/rope';
-import { parseRopeConfig, ropeBackwardRef, ropeRef, ropeTable } from '../../src/ops/rope';
+import { parseRopeConfig } from '../../src/models/arch/llama';
+import { ropeBackwardRef, ropeRef, ropeTable } from '../../src/ops/rope';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import type { RopeParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
