@@ -1,6 +1,8 @@
 // The `dynrank` command line: model inspection and logits now; training and evaluation build on the same loop.
 
-import { encoderBatch, uploadEncoderBatch } from '../models/batch';
+import { adaptableModules, archFor } from '../models/arch/index';
+import type { SeqClsNet } from '../models/arch/types';
+import { uploadEncoderBatch } from '../models/batch';
 import { instantiate, parameterCount, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
@@ -40,20 +42,11 @@ function source(a: ParsedArgs) {
 
 async function info(a: ParsedArgs): Promise<string> {
   const { config, weights, tokenizer } = await readModelFiles(source(a));
-  const modules = config.kind === 'gpt2'
-    ? Array.from({ length: config.arch.nLayer }, (_, l) => [
-      [`h.${l}.attn.c_attn`, config.arch.nEmbd, 3 * config.arch.nEmbd], [`h.${l}.attn.c_proj`, config.arch.nEmbd, config.arch.nEmbd],
-      [`h.${l}.mlp.c_fc`, config.arch.nEmbd, config.arch.nInner], [`h.${l}.mlp.c_proj`, config.arch.nInner, config.arch.nEmbd]]).flat()
-    : Array.from({ length: config.arch.layers }, (_, l) => {
-      const C = config.arch.hidden, F = config.arch.intermediate, p = `encoder.layer.${l}.`;
-      return [[`${p}attention.self.query`, C, C], [`${p}attention.self.key`, C, C], [`${p}attention.self.value`, C, C],
-        [`${p}attention.output.dense`, C, C], [`${p}intermediate.dense`, C, F], [`${p}output.dense`, F, C]];
-    }).flat();
-  const arch = config.kind === 'gpt2'
-    ? { layers: config.arch.nLayer, hidden: config.arch.nEmbd, heads: config.arch.nHead, vocab: config.arch.vocabSize, maxPositions: config.arch.nPositions }
-    : { layers: config.arch.layers, hidden: config.arch.hidden, heads: config.arch.heads, vocab: config.arch.vocabSize, maxPositions: config.arch.maxPositions, labels: config.labels };
+  const arch = archFor(config);
+  const modules = adaptableModules(config).map((m) => [m.name, m.inF, m.outF]);
+  const dims = { ...arch.dims(config), ...(config.task === 'seq-cls' ? { labels: config.labels } : {}) };
   return JSON.stringify({
-    modelType: config.kind, task: config.task, ...arch, parameters: parameterCount(weights), tokenizerVocab: tokenizer.vocabSize,
+    modelType: config.kind, task: config.task, ...dims, parameters: parameterCount(weights), tokenizerVocab: tokenizer.vocabSize,
     initialized: weights.initialized,
     adaptableModules: (modules as [string, number, number][]).map(([name, inF, outF]) => ({ name, in: inF, out: outF })),
   }, null, 2);
@@ -73,14 +66,14 @@ async function logits(a: ParsedArgs): Promise<string> {
   const enc = tokenizer.encode(text);
   if (enc.ids.length === 0) throw new UsageError('--text tokenizes to nothing');
   let rows: number[][];
-  if (m.kind === 'gpt2') {
-    const T = enc.ids.length, V = m.config.arch.vocabSize;
+  if (m.task === 'causal-lm') {
+    const T = enc.ids.length, V = m.arch.dims(m.config).vocab;
     const ids = be.fromArray(Int32Array.from(enc.ids), [T], 'ids');
     const out = (await be.read(m.net.forward(ids, 1, T))) as Float32Array;
     rows = Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * V, (t + 1) * V)));
   } else {
-    const batch = uploadEncoderBatch(be, encoderBatch([enc], m.config.arch));
-    const out = (await be.read(m.net.forward(batch))) as Float32Array;
+    const batch = uploadEncoderBatch(be, m.arch.clsBatch(m.config, [enc]));
+    const out = (await be.read((m.net as SeqClsNet).forward(batch))) as Float32Array;
     rows = [Array.from(out)];
   }
   const json = JSON.stringify({ input_ids: enc.ids, logits: rows });

@@ -1,5 +1,6 @@
 // `dynrank train` and `dynrank eval`: the Node side of the same training loop the page runs in its Web Worker.
 
+import { parseModelConfig, type Task } from '../models/arch/index';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -64,19 +65,25 @@ export function runConfig(a: ParsedArgs): RunConfig {
   };
 }
 
-/** Loads the model with a classification head sized for the data's labels (encoders) or as is (GPT-2). */
-async function modelForData(be: Backend, src: ModelSource, dataText: string, dataFile: string, seed: number): Promise<LoadedModel> {
-  const probe = await loadModelConfigKind(src);
-  if (probe === 'gpt2') return loadModel(src, be, { seed });
+/** --task: causal-lm or seq-cls, or undefined when not given. */
+function taskOpt(a: ParsedArgs): Task | undefined {
+  const task = a.options.get('task');
+  if (task === undefined) return undefined;
+  if (task !== 'causal-lm' && task !== 'seq-cls') throw new UsageError(`--task must be causal-lm or seq-cls, got ${task}`);
+  return task;
+}
+
+/** Loads the model for `task` (where the family supports both; else the checkpoint's), with a classification head
+ * sized for the data's labels, or as a causal LM. */
+async function modelForData(be: Backend, src: ModelSource, dataText: string, dataFile: string, seed: number,
+  task: Task | undefined): Promise<LoadedModel> {
+  const configText = new TextDecoder().decode((await src.get('config.json'))!);
+  const probe = parseModelConfig(configText, { task, padTokenId: 0 }).task;
+  if (probe === 'causal-lm') return loadModel(src, be, { seed, task });
   const table = parseTable(dataText, dataFile);
   const mapping = guessMapping(table.columns);
   const labels = mapping ? buildClassificationSet(table, mapping, { seed, valFraction: 0 }).labels.length : undefined;
-  return loadModel(src, be, { numLabels: labels, seed });
-}
-
-async function loadModelConfigKind(src: ModelSource): Promise<string> {
-  const cfg = JSON.parse(new TextDecoder().decode((await src.get('config.json'))!)) as { model_type?: string };
-  return cfg.model_type ?? '';
+  return loadModel(src, be, { numLabels: labels, seed, task });
 }
 
 function progress(step: number, steps: number, loss: number, tps: number, t0: number): void {
@@ -111,10 +118,10 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   }
   const hashed = hashingSource(src, nodeSha256);
   src = hashed.source;
-  const task = a.options.get('task');
+  const task = taskOpt(a);
   const dataBytes = await readFile(dataFile);
   const dataText = dataBytes.toString('utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task);
   const inputs: RunInputs = { weights: hashed.weights(), data: { file: dataFile, sha256: nodeSha256(dataBytes) } };
   if (ckpt) checkInputs(readCheckpointMeta(ckpt).inputs, inputs);
   if (typeof task === 'string' && task !== model.config.task) {
@@ -147,7 +154,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
       open: async () => {
         if (opened++ === 0) return { be, model };
         const fresh = await reopen();
-        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed) };
+        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, taskOpt(a)) };
       },
       onTrainer: (t) => { current = t; },
       onMetrics: (m) => {
@@ -205,7 +212,7 @@ export async function attachAdapter(be: Backend, model: LoadedModel, dir: string
 export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
   const cfg = runConfig(a), dataFile = str(a, 'data');
   const dataText = await readFile(dataFile, 'utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, taskOpt(a));
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.

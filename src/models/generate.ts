@@ -8,11 +8,13 @@
 
 import { Rng } from '../tensor/rng';
 import type { Backend } from '../tensor/backend';
-import { encoderBatch, uploadEncoderBatch } from './batch';
+import type { SeqClsNet } from './arch/types';
+import { uploadEncoderBatch } from './batch';
 import type { LoadedModel } from './load';
 
-export type Gpt2Model = Extract<LoadedModel, { kind: 'gpt2' }>;
-export type EncoderModel = Exclude<LoadedModel, { kind: 'gpt2' }>;
+/** A causal LM (GPT-2, Llama family). */
+export type Gpt2Model = Extract<LoadedModel, { task: 'causal-lm' }>;
+export type EncoderModel = Extract<LoadedModel, { task: 'seq-cls' }>;
 
 export interface SampleOptions {
   maxTokens: number;
@@ -64,7 +66,7 @@ export function softmax(x: ArrayLike<number>): number[] {
 
 /** Continues `prompt` by up to opts.maxTokens tokens; returns only the new text. Stops at the end-of-text token. */
 export async function generate(be: Backend, model: Gpt2Model, prompt: string, opts: SampleOptions, window?: Window): Promise<string> {
-  const { vocabSize: V, nPositions } = model.config.arch;
+  const { vocab: V, maxPositions: nPositions } = model.arch.dims(model.config);
   const B = window?.B ?? 1, T = Math.min(window?.T ?? 64, nPositions);
   const eos = model.tokenizer.eosId ?? 0;
   const context = model.tokenizer.encode(prompt).ids;
@@ -95,15 +97,15 @@ export async function generate(be: Backend, model: Gpt2Model, prompt: string, op
 
 /** Class probabilities of `text` (softmax of the head's logits), at the window's (B,T) with every row the same text. */
 export async function classify(be: Backend, model: EncoderModel, text: string, window?: Window): Promise<number[]> {
-  const arch = model.config.arch;
-  const B = window?.B ?? 1, T = Math.min(window?.T ?? 128, arch.maxPositions);
+  const arch = model.arch, cfg = model.config;
+  const B = window?.B ?? 1, T = Math.min(window?.T ?? 128, arch.dims(cfg).maxPositions);
   const enc = model.tokenizer.encode(text);
-  const batch = uploadEncoderBatch(be, encoderBatch(Array.from({ length: B }, () => enc), arch, T));
+  const batch = uploadEncoderBatch(be, arch.clsBatch(cfg, Array.from({ length: B }, () => enc), T));
   try {
-    const logits = model.net.forward(batch);
+    const logits = (model.net as SeqClsNet).forward(batch);
     be.flush();
     const all = (await be.read(logits)) as Float32Array;
-    return softmax(all.subarray(0, arch.numLabels));
+    return softmax(all.subarray(0, arch.numLabels(cfg)));
   } finally {
     for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows]) be.dispose(t);
   }

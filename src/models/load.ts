@@ -1,17 +1,38 @@
 // Assembles a model from a source: config.json, tokenizer, weights mapped to canonical names, uploaded to a backend.
 
-import { BertClassifier } from '../nn/bert';
-import { Gpt2 } from '../nn/gpt2';
+import type { BertClassifier } from '../nn/bert';
+import type { Gpt2 } from '../nn/gpt2';
+import type { Llama } from '../nn/llama';
 import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
-import { parseConfig, type ModelConfig } from './config';
+import { archFor, parseModelConfig, type EncoderModelConfig, type Gpt2ModelConfig, type LlamaModelConfig,
+  type ModelConfig, type Task } from './arch/index';
+import type { LlamaClsNet } from './arch/llama';
+import type { ArchDescriptor } from './arch/types';
+import { readCheckpointFiles } from './shards';
 import { DownloadError, type ModelSource } from './sources';
 import { loadTokenizer, type TextTokenizer } from './tokenizer';
-import { mapWeights, type MappedWeights } from './weights';
+import { mapCheckpoint, type MappedWeights } from './weights';
 
+interface LoadedParts {
+  tokenizer: TextTokenizer; params: ParamStore; weights: MappedWeights; name: string;
+  /** The family descriptor (src/models/arch/). */
+  arch: ArchDescriptor<ModelConfig>;
+}
+
+/** A model on a backend; `kind` is config.json's model_type, `task` what its network computes. */
 export type LoadedModel =
-  | { kind: 'gpt2'; config: ModelConfig & { kind: 'gpt2' }; net: Gpt2; tokenizer: TextTokenizer; params: ParamStore; weights: MappedWeights; name: string }
-  | { kind: 'bert' | 'roberta'; config: ModelConfig & { kind: 'bert' | 'roberta' }; net: BertClassifier; tokenizer: TextTokenizer; params: ParamStore; weights: MappedWeights; name: string };
+  | (LoadedParts & { kind: Gpt2ModelConfig['kind']; task: 'causal-lm'; config: Gpt2ModelConfig; net: Gpt2 })
+  | (LoadedParts & { kind: EncoderModelConfig['kind']; task: 'seq-cls'; config: EncoderModelConfig; net: BertClassifier })
+  | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'causal-lm'; config: LlamaModelConfig; net: Llama })
+  | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'seq-cls'; config: LlamaModelConfig; net: LlamaClsNet });
+
+export interface ReadModelOptions {
+  numLabels?: number;
+  seed?: number;
+  /** The task to train where the family supports both (Llama family). */
+  task?: Task;
+}
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -22,17 +43,18 @@ async function required(src: ModelSource, file: string): Promise<Uint8Array> {
 }
 
 /** Reads and checks every file (no backend needed): the CLI's `info` and the page's summary use this. */
-export async function readModelFiles(src: ModelSource, opts: { numLabels?: number; seed?: number } = {}) {
-  const config = parseConfig(text(await required(src, 'config.json')), { numLabels: opts.numLabels });
+export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = {}) {
+  const configText = text(await required(src, 'config.json'));
   const tokenizerJson = await required(src, 'tokenizer.json');
   const tokenizerConfig = await src.get('tokenizer_config.json', true);
   const tokenizer = loadTokenizer(text(tokenizerJson), tokenizerConfig ? text(tokenizerConfig) : null);
-  const weights = mapWeights(await required(src, 'model.safetensors'), config, { seed: opts.seed });
+  const config = parseModelConfig(configText, { numLabels: opts.numLabels, task: opts.task, padTokenId: tokenizer.padId });
+  const weights = mapCheckpoint(await readCheckpointFiles(src), config, { seed: opts.seed });
   return { config, tokenizer, weights };
 }
 
 /** Loads the model onto `be`. Shapes are checked against config.json as the network is built. */
-export async function loadModel(src: ModelSource, be: Backend, opts: { numLabels?: number; seed?: number } = {}): Promise<LoadedModel> {
+export async function loadModel(src: ModelSource, be: Backend, opts: ReadModelOptions = {}): Promise<LoadedModel> {
   const { config, tokenizer, weights } = await readModelFiles(src, opts);
   return instantiate(be, config, tokenizer, weights, src.name);
 }
@@ -42,8 +64,9 @@ export function instantiate(be: Backend, config: ModelConfig, tokenizer: TextTok
   for (const [n, t] of weights.tensors) tensors.set(n, be.fromArray(t.data, t.shape, n));
   const params = new ParamStore(be, tensors);
   try {
-    if (config.kind === 'gpt2') return { kind: 'gpt2', config, net: new Gpt2(be, config.arch, params), tokenizer, params, weights, name };
-    return { kind: config.kind, config, net: new BertClassifier(be, config.arch, params), tokenizer, params, weights, name };
+    const arch = archFor(config);
+    const net = arch.build(be, config, params);
+    return { kind: config.kind, task: config.task, config, net, arch, tokenizer, params, weights, name } as LoadedModel;
   } catch (e) {
     // ParamStore names the tensor; say which file it came from and what the expected shape is based on.
     if (e instanceof WeightError) {

@@ -1,9 +1,12 @@
-// Checkpoint tensor names -> the engine's canonical names (FORMATS.md §7): optional `transformer.`/`bert.`/`roberta.`
-// prefixes, old LayerNorm `gamma`/`beta`, buffers to ignore, the tied GPT-2 LM head, and heads a new task must create.
+// Checkpoint tensor names -> the engine's canonical names (FORMATS.md §7). The rules of each family (prefixes such as
+// `transformer.`/`bert.`, buffers to ignore, heads a new task must create) live in its descriptor
+// (src/models/arch/); this file holds the shared steps: reading a checkpoint, stripping a prefix, old LayerNorm
+// `gamma`/`beta`, and initialising missing heads.
 
 import { Rng } from '../tensor/rng';
+import { archFor, type ModelConfig } from './arch/index';
+import type { Checkpoint } from './arch/types';
 import { ModelFormatError } from './errors';
-import type { ModelConfig } from './config';
 import { parseSafetensors, toFloat32 } from './safetensors';
 
 export class WeightMapError extends ModelFormatError {}
@@ -21,55 +24,62 @@ export interface MappedWeights {
   ignored: string[];
 }
 
-const IGNORE_GPT2 = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /^lm_head\.weight$/];
-const IGNORE_BERT = [/^cls\./, /position_ids$/];
-// RobertaForSequenceClassification has no pooler; its head is classifier.dense + out_proj.
-const IGNORE_ROBERTA = [/^lm_head\./, /position_ids$/, /^pooler\./];
-
-function canonical(name: string, kind: ModelConfig['kind']): string {
-  let n = name;
-  const prefix = kind === 'gpt2' ? 'transformer.' : `${kind}.`;
-  if (n.startsWith(prefix)) n = n.slice(prefix.length);
-  return n.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+/** The tensors of one safetensors file, converted to f32 when read. */
+export function readCheckpoint(bytes: Uint8Array, file = 'model.safetensors', into: Checkpoint = new Map()): Checkpoint {
+  const st = parseSafetensors(bytes, file);
+  for (const [name, entry] of st.tensors) {
+    if (into.has(name)) {
+      throw new WeightMapError(file, name, `${file}: tensor "${name}" is also in ${into.get(name)!.file}; ` +
+        'a checkpoint holds each tensor once. Re-export the model.');
+    }
+    into.set(name, { shape: entry.shape, file, read: () => toFloat32(entry, file) });
+  }
+  return into;
 }
 
-/** Maps a parsed checkpoint. Missing classification heads (and BERT's pooler) are initialised as transformers does:
- * normal(0, initializer_range) weights and zero biases, from `seed`. */
-export function mapWeights(bytes: Uint8Array, cfg: ModelConfig, opts: { seed?: number; file?: string } = {}): MappedWeights {
-  const file = opts.file ?? 'model.safetensors';
-  const st = parseSafetensors(bytes, file);
+/** Strips `prefix`, renames old LayerNorm gamma/beta, drops names matching `ignore` (after stripping). */
+export function canonicalWeights(checkpoint: Checkpoint, opts: { prefix: string; ignore: RegExp[] }): MappedWeights {
   const tensors = new Map<string, HostTensor>();
   const ignored: string[] = [];
-  for (const [name, entry] of st.tensors) {
-    const c = canonical(name, cfg.kind);
-    const ignore = cfg.kind === 'gpt2' ? IGNORE_GPT2 : cfg.kind === 'bert' ? IGNORE_BERT : IGNORE_ROBERTA;
-    if (ignore.some((r) => r.test(c))) {
+  for (const [name, t] of checkpoint) {
+    let c = name.startsWith(opts.prefix) ? name.slice(opts.prefix.length) : name;
+    c = c.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
+    if (opts.ignore.some((r) => r.test(c))) {
       ignored.push(name);
       continue;
     }
-    if (tensors.has(c)) throw new WeightMapError(file, name, `${file}: tensor "${name}" appears twice after name normalisation (as "${c}").`);
-    tensors.set(c, { shape: entry.shape, data: toFloat32(entry, file) });
-  }
-  const initialized: string[] = [];
-  if (cfg.kind !== 'gpt2') {
-    const { hidden: C, numLabels: L } = cfg.arch;
-    const std = typeof cfg.raw.initializer_range === 'number' ? cfg.raw.initializer_range : 0.02;
-    const rng = new Rng(opts.seed ?? 42);
-    const init = (name: string, shape: number[], isBias: boolean) => {
-      const existing = tensors.get(name);
-      if (existing && existing.shape.join() === shape.join()) return;
-      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-      if (!isBias) for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
-      tensors.set(name, { shape, data });
-      initialized.push(name);
-    };
-    const heads: [string, number[]][] = cfg.kind === 'bert'
-      ? [['pooler.dense', [C, C]], ['classifier', [L, C]]]
-      : [['classifier.dense', [C, C]], ['classifier.out_proj', [L, C]]];
-    for (const [n, shape] of heads) {
-      init(`${n}.weight`, shape, false);
-      init(`${n}.bias`, [shape[0]], true);
+    if (tensors.has(c)) {
+      throw new WeightMapError(t.file, name, `${t.file}: tensor "${name}" appears twice after name normalisation (as "${c}").`);
     }
+    tensors.set(c, { shape: t.shape, data: t.read() });
   }
-  return { tensors, initialized, ignored };
+  return { tensors, initialized: [], ignored };
+}
+
+/** Initialises missing (or misshapen) linear heads as transformers does: normal(0, std) weights, zero biases. */
+export function initMissing(w: MappedWeights, heads: [string, number[]][], opts: { std: number; seed: number }): void {
+  const rng = new Rng(opts.seed);
+  const init = (name: string, shape: number[], isBias: boolean) => {
+    const existing = w.tensors.get(name);
+    if (existing && existing.shape.join() === shape.join()) return;
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (!isBias) for (let i = 0; i < data.length; i++) data[i] = rng.normal() * opts.std;
+    w.tensors.set(name, { shape, data });
+    w.initialized.push(name);
+  };
+  for (const [n, shape] of heads) {
+    init(`${n}.weight`, shape, false);
+    init(`${n}.bias`, [shape[0]], true);
+  }
+}
+
+/** Maps a checkpoint file by the rules of the config's family. Missing classification heads are initialised from
+ * `seed`. */
+export function mapWeights(bytes: Uint8Array, cfg: ModelConfig, opts: { seed?: number; file?: string } = {}): MappedWeights {
+  return mapCheckpoint(readCheckpoint(bytes, opts.file ?? 'model.safetensors'), cfg, opts);
+}
+
+/** Maps an already read checkpoint (one file or all shards). */
+export function mapCheckpoint(checkpoint: Checkpoint, cfg: ModelConfig, opts: { seed?: number } = {}): MappedWeights {
+  return archFor(cfg).mapWeights(checkpoint as never, cfg as never, { seed: opts.seed });
 }

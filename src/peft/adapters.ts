@@ -2,6 +2,7 @@
 // model's linear layers. Every adapted module's parameters are packed into one tensor (theta), so AdamW, the gradient
 // norm and zeroing are one dispatch each, and all c's sit contiguously at offset 0 for the global pruning threshold.
 
+import { ARCHITECTURES } from '../models/arch/index';
 import type { Linear, LinearAdapter } from '../nn/linear';
 import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
 import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
@@ -164,7 +165,7 @@ export class AdapterSet {
 
 /**
  * The one target rule (trainer, memory estimate, page count, export): a module is adapted when its whole module type
- * (the name after `h.N.` / `encoder.layer.N.`) equals one of `targets`. No suffix matching: `output.dense` is BERT's
+ * (the name after the layer lead: `h.N.`, `encoder.layer.N.`, `model.layers.N.`) equals one of `targets`. No suffix matching: `output.dense` is BERT's
  * Wf2 only, never `attention.output.dense` (Wo).
  */
 export function matchesTarget(type: string, targets: readonly string[]): boolean {
@@ -187,7 +188,12 @@ export function selectLinears(linears: Linear[], types: readonly string[]): Line
   return linears.filter((l) => matchesTarget(moduleType(l.name), types));
 }
 
-/** `h.3.attn.c_attn` -> `attn.c_attn`; `encoder.layer.0.attention.self.query` -> `attention.self.query`. */
+/** The module name after its family's layer lead: `h.3.attn.c_attn` -> `attn.c_attn`,
+ * `encoder.layer.0.attention.self.query` -> `attention.self.query`, `model.layers.2.mlp.up_proj` -> `mlp.up_proj`. */
 export function moduleType(name: string): string {
-  return name.replace(/^(h|encoder\.layer)\.\d+\./, '');
+  for (const a of ARCHITECTURES) {
+    const m = a.layerPattern.exec(name);
+    if (m) return name.slice(m[0].length);
+  }
+  return name;
 }

@@ -5,6 +5,7 @@
 import { ModelFormatError } from '../models/errors';
 import type { HostTensor } from '../models/weights';
 import { writeSafetensors, type WritableTensor } from '../models/safetensors';
+import { archFor, type ModelKind } from '../models/arch/index';
 import { matchesTarget } from './adapters';
 
 /** One adapted linear layer as trained: R0 components, of which `live` survive pruning. */
@@ -64,7 +65,8 @@ export interface RankMap {
   provisional: boolean;
 }
 
-export type ModelType = 'gpt2' | 'bert' | 'roberta';
+/** config.json model_type of the adapter's base model. */
+export type ModelType = ModelKind;
 
 export type PeftErrorCode =
   | 'InvalidInput' // exporter/merger input inconsistent
@@ -87,44 +89,29 @@ export class PeftError extends ModelFormatError {
   }
 }
 
-const ENCODER_ROWS = [
-  ['query', 'attention.self.query'],
-  ['key', 'attention.self.key'],
-  ['value', 'attention.self.value'],
-  ['attention.output.dense', 'attention.output.dense'],
-  ['intermediate.dense', 'intermediate.dense'],
-  ['output.dense', 'output.dense'],
-] as const;
+/** Row name (as in rank_map.json) and the module path after the layer lead, in Fig. 2 order. */
+function rows(modelType: ModelType): readonly (readonly [string, string])[] {
+  return archFor(modelType).rows;
+}
 
-/** Row name (as in rank_map.json) and the module path after `h.N.` / `encoder.layer.N.`, in Fig. 2 order. */
-const ROWS: Record<ModelType, readonly (readonly [string, string])[]> = {
-  gpt2: [
-    ['attn.c_attn', 'attn.c_attn'],
-    ['attn.c_proj', 'attn.c_proj'],
-    ['mlp.c_fc', 'mlp.c_fc'],
-    ['mlp.c_proj', 'mlp.c_proj'],
-  ],
-  bert: ENCODER_ROWS,
-  roberta: ENCODER_ROWS,
-};
-
-/** The HF model prefix dynrank's canonical names drop: `transformer.`, `bert.` or `roberta.`. */
+/** The HF model prefix dynrank's canonical names drop: `transformer.`, `bert.`, `roberta.`, or none (Llama family). */
 export function modelPrefix(modelType: ModelType): string {
-  return modelType === 'gpt2' ? 'transformer.' : `${modelType}.`;
+  return archFor(modelType).hfPrefix(modelType);
 }
 
 /** Layer and Fig. 2 row of a canonical adaptable-linear name, or null if the name is not one. */
 export function parseModuleName(name: string, modelType: ModelType): { layer: number; row: number } | null {
-  const m = (modelType === 'gpt2' ? /^h\.(\d+)\.(.+)$/ : /^encoder\.layer\.(\d+)\.(.+)$/).exec(name);
+  const arch = archFor(modelType);
+  const m = arch.layerPattern.exec(name);
   if (m === null) return null;
-  const row = ROWS[modelType].findIndex(([, path]) => path === m[2]);
+  const row = rows(modelType).findIndex(([, path]) => path === name.slice(m[0].length));
   return row < 0 ? null : { layer: Number(m[1]), row };
 }
 
 /** Human-readable list of the adaptable linears, for error messages. */
 export function adaptableHint(modelType: ModelType): string {
-  const lead = modelType === 'gpt2' ? 'h.N.' : 'encoder.layer.N.';
-  return ROWS[modelType].map(([, p]) => lead + p).join(', ');
+  const lead = archFor(modelType).layerLead;
+  return rows(modelType).map(([, p]) => lead + p).join(', ');
 }
 
 /**
@@ -172,7 +159,7 @@ function mostCommon(values: number[]): number {
 
 /** Builds rank_map.json: rows are the model's module types hit by targetTypes (or holding a module), in Fig. 2 order. */
 export function buildRankMap(input: AdapterExportInput): RankMap {
-  const rows = ROWS[input.modelType];
+  const rows = archFor(input.modelType).rows;
   const cells = input.modules.map((m) => ({ m, p: parseModuleName(m.name, input.modelType), r: liveIndices(m).length }));
   const used = rows.map(([, path], i) =>
     matchesTarget(path, input.targetTypes) || cells.some((x) => x.p?.row === i),
@@ -254,9 +241,10 @@ export function exportPeft(input: AdapterExportInput): {
   if (input.task === 'CAUSAL_LM' && input.head.size > 0) {
     throw new PeftError('InvalidInput', file, 'head', 'a CAUSAL_LM adapter has no head to save', 'Pass an empty `head` map.');
   }
+  const headModules = archFor(input.modelType).headModules(input.task === 'SEQ_CLS' ? 'seq-cls' : 'causal-lm');
   for (const [name, t] of input.head) {
-    if (!name.startsWith('classifier.')) {
-      throw new PeftError('InvalidInput', file, name, 'only classifier tensors can be saved (modules_to_save is ["classifier"])', 'Leave frozen backbone tensors out of `head`.');
+    if (!headModules.some((h) => name.startsWith(`${h}.`))) {
+      throw new PeftError('InvalidInput', file, name, `only head tensors can be saved (modules_to_save is ${JSON.stringify(headModules)})`, 'Leave frozen backbone tensors out of `head`.');
     }
     if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length) {
       throw new PeftError('InvalidInput', file, name, `shape [${t.shape.join(',')}] does not match ${t.data.length} values`, 'Fix the head tensor.');
@@ -286,14 +274,14 @@ export function exportPeft(input: AdapterExportInput): {
     alpha_pattern: alphaPattern,
     base_model_name_or_path: input.baseModel,
     bias: 'none',
-    fan_in_fan_out: input.modelType === 'gpt2',
+    fan_in_fan_out: archFor(input.modelType).layout === 'conv1d',
     inference_mode: true,
     init_lora_weights: true,
     layers_pattern: null,
     layers_to_transform: null,
     lora_alpha: loraAlpha,
     lora_dropout: input.dropout,
-    modules_to_save: input.task === 'SEQ_CLS' ? ['classifier'] : null,
+    modules_to_save: headModules.length ? headModules : null,
     peft_type: 'LORA',
     r,
     rank_pattern: rankPattern,

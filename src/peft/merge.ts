@@ -1,7 +1,9 @@
 // Merges a trained adapter into the base weights (W = W0 + scale·B·diag(c)·A over live components) so the result
-// can be saved as a plain model.safetensors; GPT-2's Conv1D weights are stored (in,out) and get the transpose.
+// can be saved as a plain model.safetensors; Conv1D weights (the descriptor's layout, GPT-2) are stored (in,out) and get
+// the transpose.
 
 import type { HostTensor } from '../models/weights';
+import { archFor } from '../models/arch/index';
 import { PeftError, checkModule, liveIndices, type AdapterExportInput, type AdapterModuleState } from './export';
 
 const FILE = 'model.safetensors';
@@ -34,7 +36,7 @@ export function moduleDelta(m: AdapterModuleState, scale: number): Float32Array 
  */
 export function mergeWeights(base: Map<string, HostTensor>, input: AdapterExportInput): Map<string, HostTensor> {
   const out = new Map(base);
-  const conv1d = input.modelType === 'gpt2';
+  const conv1d = archFor(input.modelType).layout === 'conv1d';
   const seen = new Set<string>();
   for (const m of input.modules) {
     checkModule(m, input.modelType, null, FILE);

@@ -20,14 +20,7 @@ export function estimateMemory(model: LoadedModel, cfg: Pick<RunConfig, 'batch' 
   let weights = 0;
   for (const t of model.weights.tensors.values()) weights += t.data.length * 4;
   const B = cfg.batch, T = cfg.seq, N = B * T;
-  let activations: number;
-  if (model.kind === 'gpt2') {
-    const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = model.config.arch;
-    activations = 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
-  } else {
-    const { hidden: C, heads: H, layers: L, intermediate: F } = model.config.arch;
-    activations = 4 * (L * (N * (11 * C + 2 * F + 4) + B * H * T * T) + 12 * N * C + 2 * N * F);
-  }
+  let activations = model.arch.activationBytes(model.config, B, T);
   const all = model.net.linears();
   const adapted = cfg.targets ? selectLinears(all, cfg.targets) : all;
   const R = cfg.method === 'lora' ? cfg.rank : cfg.method === 'dora' ? (cfg.r0 ?? Math.ceil(1.5 * cfg.budget)) : 0;

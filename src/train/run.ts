@@ -5,7 +5,7 @@ import type { LoadedModel } from '../models/load';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
-import { BatchStream, evalBatches, type BatchSource } from './data/batches';
+import { BatchStream, clsLayout, evalBatches, type BatchSource } from './data/batches';
 import { buildClassificationSet, buildLmSet, guessMapping, type ColumnMapping } from './data/dataset';
 import { badRowReport, DataError, type BadRowReport } from './data/errors';
 import { parseTable } from './data/parse';
@@ -82,11 +82,6 @@ export class NonFiniteError extends Error {
   }
 }
 
-export const DEFAULT_TARGETS: Record<LoadedModel['kind'], string[]> = {
-  gpt2: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
-  bert: ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'],
-  roberta: ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'],
-};
 
 export interface PreparedData {
   train: BatchSource;
@@ -100,10 +95,11 @@ export interface PreparedData {
 /** Parses the user's file and builds the train/validation sources for the model's task. */
 export function prepareData(model: LoadedModel, text: string, fileName: string, cfg: RunConfig): PreparedData {
   const table = parseTable(text, fileName);
-  if (model.kind === 'gpt2') {
+  const maxSeq = model.arch.dims(model.config).maxPositions;
+  if (model.task === 'causal-lm') {
     const col = table.format === 'text' ? null : (table.columns.find((c) => /^(text|content|sentence)$/i.test(c)) ?? table.columns[0]);
     const texts = table.format === 'text' ? [table.rows[0]?.[table.columns[0]] ?? ''] : table.rows.map((r) => r[col!] ?? '');
-    const seq = Math.min(cfg.seq, model.config.arch.nPositions);
+    const seq = Math.min(cfg.seq, maxSeq);
     const set = buildLmSet(texts, model.tokenizer, { seq, seed: cfg.seed, valFraction: cfg.valFraction });
     const skipped = badRowReport(table.badRows);
     return {
@@ -118,15 +114,16 @@ export function prepareData(model: LoadedModel, text: string, fileName: string, 
       `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
   });
   const set = buildClassificationSet(table, mapping, { seed: cfg.seed, valFraction: cfg.valFraction });
-  if (set.labels.length !== model.config.arch.numLabels) {
+  const numLabels = model.arch.numLabels(model.config);
+  if (set.labels.length !== numLabels) {
     throw new DataError({
       code: 'BadMapping', file: fileName,
       message: `${fileName}: the data has ${set.labels.length} labels but the model head has ` +
-        `${model.config.arch.numLabels}; load the model with numLabels = ${set.labels.length}.`,
+        `${numLabels}; load the model with numLabels = ${set.labels.length}.`,
     });
   }
-  const seq = Math.min(cfg.seq, model.config.arch.maxPositions);
-  const src = (examples: typeof set.train): BatchSource => ({ kind: 'cls', examples, tokenizer: model.tokenizer, cfg: model.config.arch, seq });
+  const seq = Math.min(cfg.seq, maxSeq), layout = clsLayout(model.config);
+  const src = (examples: typeof set.train): BatchSource => ({ kind: 'cls', examples, tokenizer: model.tokenizer, layout, seq });
   const skipped = badRowReport(set.badRows);
   return {
     train: src(set.train), val: src(set.val), labels: set.labels, skipped,
@@ -138,7 +135,7 @@ export function prepareData(model: LoadedModel, text: string, fileName: string, 
 }
 
 export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
-  const targets = cfg.targets ?? DEFAULT_TARGETS[model.kind];
+  const targets = cfg.targets ?? [...model.arch.defaultTargets];
   if (cfg.method === 'full') return { method: 'full', targets };
   if (cfg.method === 'lora') {
     return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };

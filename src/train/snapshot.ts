@@ -43,8 +43,9 @@ export function provisionalExport(trainer: Trainer): { provisional: boolean; fin
 /** The trained head (modules_to_save) by canonical name; empty for causal LMs. */
 export async function headTensors(model: LoadedModel): Promise<Map<string, HostTensor>> {
   const out = new Map<string, HostTensor>();
+  const heads = model.arch.headModules(model.task);
   for (const name of model.params.grads.keys()) {
-    if (!name.startsWith('classifier.')) continue;
+    if (!heads.some((h) => name.startsWith(`${h}.`))) continue;
     const t = model.params.tensors.get(name)!;
     out.set(name, { shape: [...t.shape], data: (await model.params.be.read(t)) as Float32Array });
   }
@@ -54,10 +55,9 @@ export async function headTensors(model: LoadedModel): Promise<Map<string, HostT
 /** The export input of the trainer's adapter as it is now; target types are those of the adapted modules. */
 export async function exportInput(trainer: Trainer, model: LoadedModel): Promise<AdapterExportInput> {
   const a = trainer.adapters!;
-  const numLayers = model.kind === 'gpt2' ? model.config.arch.nLayer : model.config.arch.layers;
   return {
     modelType: model.kind,
-    task: model.kind === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    task: model.task === 'causal-lm' ? 'CAUSAL_LM' : 'SEQ_CLS',
     baseModel: model.name,
     method: a.opts.method,
     alpha: a.opts.alpha,
@@ -65,7 +65,7 @@ export async function exportInput(trainer: Trainer, model: LoadedModel): Promise
     useRslora: Boolean(a.opts.rslora),
     dropout: a.opts.dropout,
     targetTypes: [...new Set(a.modules.map((m) => moduleType(m.linear.name)))],
-    numLayers,
+    numLayers: model.arch.dims(model.config).layers,
     modules: await adapterModules(trainer),
     provisional: provisionalExport(trainer).provisional,
     head: await headTensors(model),

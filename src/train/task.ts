@@ -3,6 +3,7 @@
 
 import type { HostEncoderBatch } from '../models/batch';
 import { uploadEncoderBatch } from '../models/batch';
+import type { CausalLmNet, SeqClsNet } from '../models/arch/types';
 import type { LoadedModel } from '../models/load';
 import type { EncoderBatch } from '../nn/bert';
 import type { Linear } from '../nn/linear';
@@ -28,14 +29,16 @@ export interface TaskModel {
   setDropout(seed: number | null): void;
 }
 
+/** The task's batches and network calls; the model's `task` decides, the family's network does the rest. */
 export function taskFor(be: Backend, model: LoadedModel): TaskModel {
-  if (model.kind === 'gpt2') {
-    const net = model.net;
+  const m = model as LoadedModel;
+  if (m.task === 'causal-lm') {
+    const net: CausalLmNet = m.net;
     let ids: Tensor | null = null, targets: Tensor | null = null, B = 0, T = 0, logits: Tensor | null = null;
     return {
       model, linears: () => net.linears(),
       setBatch(b) {
-        if (b.kind !== 'lm') throw new Error('GPT-2 trains on causal-LM batches');
+        if (b.kind !== 'lm') throw new Error('a causal LM trains on causal-LM batches');
         if (!ids || b.B !== B || b.T !== T) {
           if (ids) { be.dispose(ids); be.dispose(targets!); }
           [B, T] = [b.B, b.T];
@@ -49,15 +52,15 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
       backward() { net.backward(ids!, targets!); },
       tokens: () => B * T,
       logits: () => logits!,
-      setDropout(seed) { net.dropoutSeed = seed; },
+      setDropout(seed) { if ('dropoutSeed' in net) net.dropoutSeed = seed; },
     };
   }
-  const net = model.net;
+  const net: SeqClsNet = m.net;
   let batch: EncoderBatch | null = null, labels: Tensor | null = null, logits: Tensor | null = null;
   return {
     model, linears: () => net.linears(),
     setBatch(b) {
-      if (b.kind !== 'cls') throw new Error('encoder models train on classification batches');
+      if (b.kind !== 'cls') throw new Error('a sequence classifier trains on classification batches');
       if (!batch || batch.B !== b.enc.B || batch.T !== b.enc.T) {
         if (batch) for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows, labels!]) be.dispose(t);
         batch = uploadEncoderBatch(be, b.enc);
@@ -71,6 +74,6 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     backward() { net.backward(batch!, labels!); },
     tokens: () => (batch ? batch.B * batch.T : 0),
     logits: () => logits!,
-    setDropout(seed) { net.dropoutSeed = seed; },
+    setDropout(seed) { if ('dropoutSeed' in net) net.dropoutSeed = seed; },
   };
 }

@@ -2,6 +2,7 @@
 // structured-clone data (numbers, strings, arrays, typed arrays), never a tensor or a GPU object.
 
 import type { SelfTestResult } from '../gpu/selftest';
+import type { ModelKind } from '../models/arch/index';
 import type { RankMap } from '../peft/export';
 import type { DataPreview } from '../train/data/preview';
 
@@ -88,7 +89,8 @@ export interface ModuleInfo {
 /** What the set-up panel shows about a model before any training. */
 export interface ModelSummary {
   id: string;
-  kind: 'gpt2' | 'bert' | 'roberta';
+  /** config.json model_type. */
+  kind: ModelKind;
   task: 'causal-lm' | 'seq-cls';
   layers: number;
   hidden: number;

@@ -3,7 +3,7 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
-import { parseConfig } from '../models/config';
+import { parseModelConfig } from '../models/arch/index';
 import { classify, generate, type Window } from '../models/generate';
 import { loadModel, type LoadedModel } from '../models/load';
 import type { BatchSource } from '../train/data/batches';
@@ -248,9 +248,9 @@ export class Session {
     this.setPhase('preparing');
     const src = sourceFor(modelId);
     const configBytes = await src.get('config.json');
-    const kind = parseConfig(new TextDecoder().decode(configBytes!)).kind;
-    // An encoder's classification head gets one output per label in the data.
-    const numLabels = kind === 'gpt2' ? undefined : countLabels(text, fileName, s.seed);
+    const task = parseModelConfig(new TextDecoder().decode(configBytes!)).task;
+    // A classifier's head gets one output per label in the data.
+    const numLabels = task === 'causal-lm' ? undefined : countLabels(text, fileName, s.seed);
     const engine = await this.ensureEngine();
     this.engineUsed = true;
     const hashed = hashingSource(src);
@@ -398,8 +398,9 @@ export class Session {
 
   private async generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
     const r = this.requireIdle('generate text');
-    if (r.model.kind !== 'gpt2') throw new Error('This model classifies text; use Classify.');
-    const model = r.model, be = r.trainer.be, opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
+    const model = r.model;
+    if (model.task !== 'causal-lm') throw new Error('This model classifies text; use Classify.');
+    const be = r.trainer.be, opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
     const adapted = await withEval(r, () => generate(be, model, cmd.prompt, opts, r.window));
     const base = await withoutAdapters(r, () => generate(be, model, cmd.prompt, opts, r.window));
     this.post({ type: 'generated', prompt: cmd.prompt, base, adapted });
@@ -407,11 +408,13 @@ export class Session {
 
   private async classify(text: string): Promise<void> {
     const r = this.requireIdle('classify text');
-    if (r.model.kind === 'gpt2') throw new Error('GPT-2 generates text; use Generate.');
-    const model = r.model, be = r.trainer.be;
+    const model = r.model;
+    if (model.task !== 'seq-cls') throw new Error('This model generates text; use Generate.');
+    const be = r.trainer.be;
     const adapted = await withEval(r, () => classify(be, model, text, r.window));
     // The base model is the checkpoint as loaded: no adapters and its classification head as initialised.
-    const head = [...model.params.grads.keys()].filter((n) => n.startsWith('classifier.'));
+    const heads = model.arch.headModules(model.task);
+    const head = [...model.params.grads.keys()].filter((n) => heads.some((h) => n.startsWith(`${h}.`)));
     const trained = await Promise.all(head.map(async (n) => (await be.read(model.params.tensors.get(n)!)) as Float32Array));
     head.forEach((n) => be.write(model.params.tensors.get(n)!, model.weights.tensors.get(n)!.data));
     let base: number[];

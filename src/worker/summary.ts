@@ -2,13 +2,12 @@
 // or dropped files (downloads kept in the Cache API), and the architecture summary the set-up panel shows (layers,
 // parameters, adaptable modules) read from them without touching a backend.
 
-import type { ModelConfig } from '../models/config';
+import { adaptableModules, archFor } from '../models/arch/index';
 import { parameterCount, readModelFiles } from '../models/load';
 import { browserCache } from '../models/browserCache';
 import { filesSource, hubSource, urlSource, type ModelSource, type Progress } from '../models/sources';
-import { DEFAULT_TARGETS } from '../train/run';
 import { storeFiles } from './droppedFiles';
-import type { ModelRef, ModelSummary, ModuleInfo } from './protocol';
+import type { ModelRef, ModelSummary } from './protocol';
 
 const sources = new Map<string, ModelSource>();
 const refs = new Map<string, ModelRef>();
@@ -91,27 +90,14 @@ export function bundledSource(id: string): ModelSource {
   return src;
 }
 
-/** The adaptable linears of a config, in the paper's Figure 2 row order within each layer. */
-export function adaptableModules(config: ModelConfig): ModuleInfo[] {
-  if (config.kind === 'gpt2') {
-    const { nLayer, nEmbd: C, nInner: F } = config.arch;
-    return Array.from({ length: nLayer }, (_, l) => ([
-      ['attn.c_attn', C, 3 * C], ['attn.c_proj', C, C], ['mlp.c_fc', C, F], ['mlp.c_proj', F, C],
-    ] as const).map(([type, inF, outF]) => ({ name: `h.${l}.${type}`, type, layer: l, inF, outF }))).flat();
-  }
-  const { layers, hidden: C, intermediate: F } = config.arch;
-  return Array.from({ length: layers }, (_, l) => ([
-    ['attention.self.query', C, C], ['attention.self.key', C, C], ['attention.self.value', C, C],
-    ['attention.output.dense', C, C], ['intermediate.dense', C, F], ['output.dense', F, C],
-  ] as const).map(([type, inF, outF]) => ({ name: `encoder.layer.${l}.${type}`, type, layer: l, inF, outF }))).flat();
-}
+export { adaptableModules };
 
 export async function summarize(id: string): Promise<ModelSummary> {
   const { config, weights } = await readModelFiles(sourceFor(id));
-  const modules = adaptableModules(config);
-  const a = config.arch;
-  const common = { id, kind: config.kind, task: config.task, parameters: parameterCount(weights), modules, moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: DEFAULT_TARGETS[config.kind] };
-  return 'nLayer' in a
-    ? { ...common, layers: a.nLayer, hidden: a.nEmbd, heads: a.nHead, vocab: a.vocabSize, maxPositions: a.nPositions }
-    : { ...common, layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions };
+  const arch = archFor(config), modules = adaptableModules(config);
+  return {
+    id, kind: config.kind, task: config.task, parameters: parameterCount(weights), modules,
+    moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [...arch.defaultTargets],
+    ...arch.dims(config),
+  };
 }

@@ -2,6 +2,8 @@
 // (custom hubBase, owner/name and bare ids, revisions), urlSource, filesSource (a dropped folder) and resolveModelArg
 // must give exactly the logits of the same model read from disk; progress events and the download cache.
 
+import type { SeqClsNet } from '../../src/models/arch/types';
+import type { Backend } from '../../src/tensor/backend';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +20,7 @@ const TEXT = 'The quick brown fox jumps over the lazy dog.';
 
 /** Logits of one short input on the CPU backend. */
 async function logits(m: LoadedModel): Promise<Float32Array> {
-  const be = m.net.be;
+  const be = (m.net as { be: Backend }).be;
   const { ids, typeIds } = m.tokenizer.encode(TEXT);
   const T = ids.length;
   if (m.kind === 'gpt2') {
@@ -30,7 +32,7 @@ async function logits(m: LoadedModel): Promise<Float32Array> {
     posIds: be.fromArray(Int32Array.from({ length: T }, (_, i) => i), [T]), mask: be.fromArray(new Int32Array(T).fill(1), [T]),
     clsRows: be.fromArray(new Int32Array([0]), [1]),
   };
-  return (await be.read(m.net.forward(batch))) as Float32Array;
+  return (await be.read((m.net as SeqClsNet).forward(batch))) as Float32Array;
 }
 
 const load = (src: ModelSource) => loadModel(src, new CpuBackend(), { numLabels: 2 });

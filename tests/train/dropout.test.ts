@@ -63,7 +63,7 @@ describe('model dropout in the training step', () => {
       return Array.from(await on.be.read(on.trainer.task.logits()));
     };
     expect(await logits()).toEqual(await logits());
-    expect(on.model.net.dropoutSeed).toBeNull();
+    expect((on.model.net as { dropoutSeed: number | null }).dropoutSeed).toBeNull();
   });
 
   it('--no-model-dropout, the page option and RunConfig turn it off; the defaults keep it on', () => {

@@ -44,7 +44,7 @@ function lmBatch(seed: number): HostBatch {
 
 function clsBatch(seed: number, m: LoadedModel): HostBatch {
   const r = new Rng(seed), seq = (n: number) => ({ ids: [0, ...Array.from({ length: n }, () => 3 + r.int(38)), 2], typeIds: new Array(n + 2).fill(0) });
-  if (m.kind === 'gpt2') throw new Error('encoder only');
+  if (m.kind !== 'bert' && m.kind !== 'roberta') throw new Error('encoder only');
   return { kind: 'cls', enc: encoderBatch([seq(5), seq(3)], m.config.arch), labels: Int32Array.from([r.int(3), r.int(3)]) };
 }
 
@@ -99,7 +99,7 @@ describe('target modules: whole module types everywhere', () => {
     const adapted = trainer.adapters!.modules.map((m) => m.linear.name);
     expect(adapted).toEqual(['encoder.layer.0.output.dense', 'encoder.layer.1.output.dense']);
 
-    if (model.kind === 'gpt2') throw new Error('encoder expected');
+    if (model.kind !== 'bert' && model.kind !== 'roberta') throw new Error('encoder expected');
     const summary = {
       id: 't', kind: model.kind, task: model.config.task, layers: 2, hidden: 16, heads: 2, vocab: 41, maxPositions: 20, parameters: 1,
       modules: adaptableModules(model.config), moduleTypes: [], defaultTargets: [],

@@ -2,6 +2,7 @@
 // the stream's epoch shuffles and its save/restore for checkpoints.
 
 import { readFileSync } from 'node:fs';
+import { encoderBatch } from '../../models/batch';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../models/tokenizer';
 import type { BertConfig } from '../../nn/bert';
@@ -23,7 +24,7 @@ const examples: ClsExample[] = [
   { text: 'sea', label: 1 },
   { text: 'whenever i find myself growing grim about the mouth', label: 1 },
 ];
-const clsSource = (seq: number, ex = examples): ClsSource => ({ kind: 'cls', examples: ex, tokenizer: bert, cfg, seq });
+const clsSource = (seq: number, ex = examples): ClsSource => ({ kind: 'cls', examples: ex, tokenizer: bert, layout: { batch: (s, T) => encoderBatch(s, cfg, T), maxSeq: cfg.maxPositions }, seq });
 
 describe('classification batches', () => {
   it('truncates to seq keeping the final [SEP], and pads to the longest sequence in the batch', () => {

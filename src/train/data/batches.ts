@@ -1,20 +1,32 @@
 // Host batches for training and evaluation: a seeded, epoch-shuffled stream whose whole state fits in a checkpoint,
 // and an in-order pass over a validation split. Classification text is tokenized, truncated and padded here.
 
-import { encoderBatch } from '../../models/batch';
+import { archFor, type ModelConfig } from '../../models/arch/index';
+import type { HostEncoderBatch } from '../../models/batch';
 import type { TextTokenizer } from '../../models/tokenizer';
-import type { BertConfig } from '../../nn/bert';
 import { Rng } from '../../tensor/rng';
 import type { HostBatch } from '../task';
 import type { ClsExample } from './dataset';
 import { DataError } from './errors';
 
-/** Classification examples with what it takes to turn them into encoder batches of at most `seq` tokens. */
+/** How a model family pads token sequences into a classification batch, and the longest sequence it accepts. */
+export interface ClsLayout {
+  batch(seqs: { ids: number[]; typeIds: number[] }[], T?: number): HostEncoderBatch;
+  maxSeq: number;
+}
+
+/** The classification layout of a model, from its family descriptor. */
+export function clsLayout(config: ModelConfig): ClsLayout {
+  const arch = archFor(config);
+  return { batch: (seqs, T) => arch.clsBatch(config, seqs, T), maxSeq: arch.maxSeq(config) };
+}
+
+/** Classification examples with what it takes to turn them into batches of at most `seq` tokens. */
 export interface ClsSource {
   kind: 'cls';
   examples: ClsExample[];
   tokenizer: TextTokenizer;
-  cfg: BertConfig;
+  layout: ClsLayout;
   seq: number;
 }
 
@@ -102,7 +114,7 @@ function checkSource(src: BatchSource, batchSize: number, allowEmpty = false): n
         message: `A sequence length of ${src.seq} leaves no room for text next to the special tokens; use at least 16.`,
       });
     }
-    const maxSeq = src.cfg.variant === 'roberta' ? src.cfg.maxPositions - src.cfg.padTokenId - 1 : src.cfg.maxPositions;
+    const maxSeq = src.layout.maxSeq;
     if (src.seq > maxSeq) throw new DataError({
       code: 'BadOptions', file: 'batches',
       message: `The sequence length ${src.seq} is longer than the model allows (${maxSeq}); lower it.`,
@@ -129,7 +141,7 @@ function makeBatch(src: BatchSource, idx: number[]): HostBatch {
     return { kind: 'lm', B, T, ids, targets };
   }
   const seqs = idx.map((k) => encodeTruncated(src.tokenizer, src.examples[k].text, src.examples[k].pair, src.seq));
-  return { kind: 'cls', enc: encoderBatch(seqs, src.cfg), labels: Int32Array.from(idx, (k) => src.examples[k].label) };
+  return { kind: 'cls', enc: src.layout.batch(seqs), labels: Int32Array.from(idx, (k) => src.examples[k].label) };
 }
 
 /**

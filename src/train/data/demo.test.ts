@@ -3,6 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { encoderBatch } from '../../models/batch';
 import { describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../models/tokenizer';
 import { BatchStream } from './batches';
@@ -37,8 +38,10 @@ describe('demo data sets', () => {
     expect(s.labelCounts).toEqual({ ham: 600, spam: 600 });
     expect(s.split).toMatchObject({ train: 960, val: 240 });
     expect(s.badRows).toEqual([]);
-    const b = new BatchStream({ kind: 'cls', examples: s.train, tokenizer: tokenizer('bert-tiny'), cfg: {
-      variant: 'bert', vocabSize: 4096, hidden: 64, layers: 2, heads: 2, intermediate: 256, maxPositions: 128, typeVocab: 2, eps: 1e-12, numLabels: 2, padTokenId: 0,
+    const b = new BatchStream({ kind: 'cls', examples: s.train, tokenizer: tokenizer('bert-tiny'), layout: {
+      batch: (seqs, T) => encoderBatch(seqs, { variant: 'bert', vocabSize: 4096, hidden: 64, layers: 2, heads: 2,
+        intermediate: 256, maxPositions: 128, typeVocab: 2, eps: 1e-12, numLabels: 2, padTokenId: 0 }, T),
+      maxSeq: 128,
     }, seq: 128 }, 16, 0).next();
     expect(b.kind === 'cls' && b.enc.T).toBe(128);
   });

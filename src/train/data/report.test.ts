@@ -2,6 +2,7 @@
 // same in the prepared data (CLI, dynrank.json) and in the page's preview; and the DataError fields behind it.
 
 import { describe, expect, it } from 'vitest';
+import { bertArch } from '../../models/arch/bert';
 import type { LoadedModel } from '../../models/load';
 import { DEFAULT_RUN, prepareData, totalSteps } from '../run';
 import { badRowReport, DataError, formatBadRowReport } from './errors';
@@ -20,7 +21,8 @@ function messyCsv(): string {
 
 /** Just enough of an encoder for prepareData: the head size and the position limit. */
 const encoder = (numLabels: number) => ({
-  kind: 'bert', config: { arch: { numLabels, maxPositions: 64 } }, tokenizer: {},
+  kind: 'bert', task: 'seq-cls', arch: bertArch, tokenizer: {},
+  config: { kind: 'bert', arch: { variant: 'bert', numLabels, maxPositions: 64, padTokenId: 0 } },
 }) as unknown as LoadedModel;
 
 const thrown = (f: () => unknown): DataError => {

@@ -1,0 +1,67 @@
+// GPT-2 (model_type gpt2, GPT2LMHeadModel): config parsing (src/models/config.ts), checkpoint names without the
+// optional `transformer.` prefix, Conv1D weights stored (in, out), the LM head tied to wte. Causal LM only.
+
+import { Gpt2 } from '../../nn/gpt2';
+import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
+import { canonicalWeights } from '../weights';
+import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
+
+export type Gpt2ModelConfig = Extract<ParsedConfig, { kind: 'gpt2' }>;
+
+// The causal-mask buffers some exports save, and the LM head tied to wte.
+const IGNORE = [/\.attn\.bias$/, /\.attn\.masked_bias$/, /^lm_head\.weight$/];
+
+export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
+  modelTypes: ['gpt2'],
+  title: () => 'GPT-2',
+  parseConfig(raw, opts) {
+    return parseConfig(raw, { numLabels: opts.numLabels }) as Gpt2ModelConfig;
+  },
+  hfPrefix: () => 'transformer.',
+  mapWeights: (checkpoint) => canonicalWeights(checkpoint, { prefix: 'transformer.', ignore: IGNORE }),
+  layerPattern: /^h\.(\d+)\./,
+  layerLead: 'h.N.',
+  rows: [['attn.c_attn', 'attn.c_attn'], ['attn.c_proj', 'attn.c_proj'], ['mlp.c_fc', 'mlp.c_fc'], ['mlp.c_proj', 'mlp.c_proj']],
+  moduleTypes(cfg): ModuleTypeInfo[] {
+    const { nEmbd: C, nInner: F } = cfg.arch;
+    return [
+      { type: 'attn.c_attn', row: 'attn.c_attn', inF: C, outF: 3 * C },
+      { type: 'attn.c_proj', row: 'attn.c_proj', inF: C, outF: C },
+      { type: 'mlp.c_fc', row: 'mlp.c_fc', inF: C, outF: F },
+      { type: 'mlp.c_proj', row: 'mlp.c_proj', inF: F, outF: C },
+    ];
+  },
+  defaultTargets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+  layout: 'conv1d',
+  headModules: () => [],
+  dims: ({ arch: a }) => ({ layers: a.nLayer, hidden: a.nEmbd, heads: a.nHead, vocab: a.vocabSize, maxPositions: a.nPositions }),
+  numLabels: () => 0,
+  activationBytes(cfg, B, T) {
+    const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch, N = B * T;
+    return 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
+  },
+  weightShapes(cfg) {
+    const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: P, nInner: F } = cfg.arch;
+    const m = new Map<string, { shape: number[]; init: SyntheticInit }>();
+    const ln = (p: string) => { m.set(`${p}.weight`, { shape: [C], init: 'one' }); m.set(`${p}.bias`, { shape: [C], init: 'zero' }); };
+    const conv = (p: string, i: number, o: number) => {
+      m.set(`${p}.weight`, { shape: [i, o], init: 'normal' });
+      m.set(`${p}.bias`, { shape: [o], init: 'zero' });
+    };
+    m.set('wte.weight', { shape: [V, C], init: 'normal' });
+    m.set('wpe.weight', { shape: [P, C], init: 'normal' });
+    for (let l = 0; l < L; l++) {
+      const p = `h.${l}.`;
+      ln(`${p}ln_1`); ln(`${p}ln_2`);
+      conv(`${p}attn.c_attn`, C, 3 * C); conv(`${p}attn.c_proj`, C, C);
+      conv(`${p}mlp.c_fc`, C, F); conv(`${p}mlp.c_proj`, F, C);
+    }
+    ln('ln_f');
+    return m;
+  },
+  build: (be, cfg, params) => new Gpt2(be, cfg.arch, params),
+  clsBatch() {
+    throw new RangeError('GPT-2 is a causal LM: it has no classification batches');
+  },
+  maxSeq: (cfg) => cfg.arch.nPositions,
+};

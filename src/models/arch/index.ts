@@ -1,0 +1,88 @@
+// The architecture registry: config.json's model_type -> the family descriptor that knows its config, checkpoint
+// names, adaptable modules, layout, heads and memory formula. The model kinds dynrank runs are the model_types listed
+// here, and nowhere else.
+
+import { ConfigError } from '../config';
+import { bertArch, type EncoderModelConfig } from './bert';
+import { gpt2Arch, type Gpt2ModelConfig } from './gpt2';
+import { llamaArch, type LlamaModelConfig } from './llama';
+import type { ArchDescriptor, Task } from './types';
+
+/** Every family, in the order messages list them. */
+export const ARCHITECTURES = [gpt2Arch, bertArch, llamaArch] as const;
+
+type ConfigOf<D> = D extends ArchDescriptor<infer C> ? C : never;
+
+/** A parsed config.json of any supported family. */
+export type ModelConfig = ConfigOf<(typeof ARCHITECTURES)[number]>;
+/** config.json model_type values dynrank runs. */
+export type ModelKind = ModelConfig['kind'];
+export type { EncoderModelConfig, Gpt2ModelConfig, LlamaModelConfig, Task };
+
+/** Every supported model_type. */
+export const MODEL_KINDS: readonly ModelKind[] = ARCHITECTURES.flatMap((a) => [...a.modelTypes]);
+
+const FILE = 'config.json';
+
+/** The descriptor of a config (or a model_type). Refuses an unknown model_type naming config.json and the field. */
+export function archFor(cfg: { kind: string } | string): ArchDescriptor<ModelConfig> {
+  const kind = typeof cfg === 'string' ? cfg : cfg.kind;
+  const arch = ARCHITECTURES.find((a) => (a.modelTypes as readonly string[]).includes(kind));
+  if (!arch) {
+    throw new ConfigError(FILE, 'model_type', `${FILE}: model_type ${JSON.stringify(kind)} is not supported. dynrank ` +
+      `runs ${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}; use a checkpoint of one of these families.`);
+  }
+  return arch as unknown as ArchDescriptor<ModelConfig>;
+}
+
+export interface ParseModelConfigOptions {
+  /** Size of a new classification head. */
+  numLabels?: number;
+  /** The task to train, where the family supports both (Llama: a causal-LM checkpoint fine-tuned as classifier). */
+  task?: Task;
+  /** pad_token_id when config.json has none (the tokenizer's). */
+  padTokenId?: number;
+}
+
+/** Parses config.json text (or an already parsed object) with the descriptor of its model_type. */
+export function parseModelConfig(input: string | Record<string, unknown>, opts: ParseModelConfigOptions = {}): ModelConfig {
+  let raw: unknown = input;
+  if (typeof input === 'string') {
+    const head = input.trimStart().slice(0, 20).toLowerCase();
+    if (head.startsWith('<!doctype') || head.startsWith('<html')) {
+      throw new ConfigError(FILE, '(file)', `${FILE}: got an HTML page instead of JSON; the URL or hub id is probably ` +
+        'wrong, or the model is gated.');
+    }
+    try {
+      raw = JSON.parse(input);
+    } catch (e) {
+      throw new ConfigError(FILE, '(file)', `${FILE}: not valid JSON (${(e as Error).message}).`);
+    }
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
+  }
+  const obj = raw as Record<string, unknown>;
+  if (typeof obj.model_type !== 'string') {
+    throw new ConfigError(FILE, 'model_type', `${FILE}: field "model_type" is missing or not a string; it must be one of ` +
+      `${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}. Fix the file or re-export the model with transformers.`);
+  }
+  return archFor(obj.model_type).parseConfig(obj, opts);
+}
+
+/** One adaptable linear of a model: canonical name, module type, layer and sizes. */
+export interface ModuleInfo {
+  name: string;
+  type: string;
+  layer: number;
+  inF: number;
+  outF: number;
+}
+
+/** The adaptable linears of a config, in the paper's Figure 2 row order within each layer. */
+export function adaptableModules(config: ModelConfig): ModuleInfo[] {
+  const arch = archFor(config);
+  return Array.from({ length: arch.dims(config).layers }, (_, l) => arch.moduleTypes(config)
+    .map(({ type, inF, outF }) => ({ name: `${arch.layerLead.replace('N', String(l))}${type}`, type, layer: l, inF, outF })))
+    .flat();
+}
