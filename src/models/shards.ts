@@ -5,7 +5,7 @@
 import type { Checkpoint } from './arch/types';
 import { ModelFormatError } from './errors';
 import { DownloadError, type ModelSource } from './sources';
-import { readCheckpoint } from './weights';
+import { readCheckpoint } from './arch/checkpoint';
 
 /** model.safetensors.index.json is unreadable or does not match its shards. */
 export class ShardIndexError extends ModelFormatError {}

@@ -6,7 +6,7 @@
 import { BertClassifier } from '../../nn/bert';
 import { encoderBatch } from '../batch';
 import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
-import { canonicalWeights, initMissing } from '../weights';
+import { canonicalWeights, initMissing } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 
 export type EncoderModelConfig = Extract<ParsedConfig, { kind: 'bert' | 'roberta' }>;

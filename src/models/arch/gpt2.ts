@@ -3,7 +3,7 @@
 
 import { Gpt2 } from '../../nn/gpt2';
 import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
-import { canonicalWeights } from '../weights';
+import { canonicalWeights } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 
 export type Gpt2ModelConfig = Extract<ParsedConfig, { kind: 'gpt2' }>;
