@@ -1,0 +1,124 @@
+// The architecture registry (model_type -> descriptor), the module-type rule of every family, and sharded checkpoints
+// (model.safetensors.index.json) read from a Llama fixture split in two.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { adaptableModules, archFor, MODEL_KINDS, parseModelConfig } from '../../src/models/arch/index';
+import { ConfigError } from '../../src/models/config';
+import { readModelFiles } from '../../src/models/load';
+import { parseSafetensors, toFloat32, writeSafetensors } from '../../src/models/safetensors';
+import { ShardIndexError } from '../../src/models/shards';
+import { DownloadError, type ModelSource } from '../../src/models/sources';
+import { moduleType } from '../../src/peft/adapters';
+import { tinyTokenizerFiles } from '../helpers/llamaFolder';
+
+const fixture = (name: string, file: string) => readFileSync(new URL(`../fixtures/llama/${name}/${file}`, import.meta.url));
+
+function memorySource(files: Record<string, Uint8Array | string>): ModelSource {
+  return {
+    name: 'memory',
+    async get(file, optional) {
+      const f = files[file];
+      if (f === undefined) {
+        if (optional) return null;
+        throw new DownloadError(file, '(file)', `${file} is missing from memory.`);
+      }
+      return typeof f === 'string' ? new TextEncoder().encode(f) : f;
+    },
+  };
+}
+
+/** llama-gqa's tensors split over two shards (embeddings and layer 0 / the rest) with their index. */
+function shardedGqa(): Record<string, Uint8Array | string> {
+  const st = parseSafetensors(new Uint8Array(fixture('llama-gqa', 'model.safetensors')));
+  const names = [...st.tensors.keys()].sort();
+  const shardOf = (n: string) => (n.startsWith('model.layers.0.') || n.startsWith('model.embed') ? 1 : 2);
+  const shard = (k: number) => writeSafetensors(names.filter((n) => shardOf(n) === k).map((n) => {
+    const e = st.tensors.get(n)!;
+    return { name: n, dtype: 'F32' as const, shape: e.shape, data: toFloat32(e) };
+  }), { format: 'pt' });
+  const file = (k: number) => `model-0000${k}-of-00002.safetensors`;
+  const tok = tinyTokenizerFiles();
+  return {
+    'config.json': fixture('llama-gqa', 'config.json').toString('utf8'),
+    'tokenizer.json': tok.json, 'tokenizer_config.json': tok.config,
+    'model.safetensors.index.json': JSON.stringify({
+      metadata: { total_size: 0 }, weight_map: Object.fromEntries(names.map((n) => [n, file(shardOf(n))])),
+    }),
+    [file(1)]: shard(1), [file(2)]: shard(2),
+  };
+}
+
+describe('architecture registry', () => {
+  it('lists every supported model_type once and maps each to its descriptor', () => {
+    expect(MODEL_KINDS).toEqual(['gpt2', 'bert', 'roberta', 'llama', 'qwen2', 'qwen3']);
+    expect(archFor('roberta').layerLead).toBe('encoder.layer.N.');
+    expect(archFor('qwen3').defaultTargets).toHaveLength(7);
+  });
+
+  it('refuses an unknown model_type naming config.json, the field and the supported types', () => {
+    let err: unknown;
+    try {
+      parseModelConfig('{"model_type": "mistral", "hidden_size": 8}');
+    } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    for (const s of ['config.json', 'model_type', '"mistral"', '"gpt2"', '"bert"', '"llama"', '"qwen2"', '"qwen3"']) {
+      expect(msg).toContain(s);
+    }
+    expect(() => parseModelConfig('{"hidden_size": 8}')).toThrow(/config\.json: field "model_type" is missing/);
+  });
+
+  it('module types strip each family\'s layer lead', () => {
+    expect(moduleType('h.3.attn.c_attn')).toBe('attn.c_attn');
+    expect(moduleType('encoder.layer.0.attention.self.query')).toBe('attention.self.query');
+    expect(moduleType('model.layers.11.self_attn.q_proj')).toBe('self_attn.q_proj');
+    expect(moduleType('model.layers.2.mlp.down_proj')).toBe('mlp.down_proj');
+  });
+
+  it('a Llama config lists its seven linears per layer with their GQA sizes', () => {
+    const cfg = parseModelConfig(fixture('llama-gqa', 'config.json').toString('utf8'));
+    expect(cfg.kind).toBe('llama');
+    const mods = adaptableModules(cfg);
+    expect(mods).toHaveLength(2 * 7);
+    expect(mods.slice(0, 7).map((m) => [m.name, m.inF, m.outF])).toEqual([
+      ['model.layers.0.self_attn.q_proj', 32, 32], ['model.layers.0.self_attn.k_proj', 32, 16],
+      ['model.layers.0.self_attn.v_proj', 32, 16], ['model.layers.0.self_attn.o_proj', 32, 32],
+      ['model.layers.0.mlp.gate_proj', 32, 64], ['model.layers.0.mlp.up_proj', 32, 64],
+      ['model.layers.0.mlp.down_proj', 64, 32],
+    ]);
+  });
+});
+
+describe('sharded checkpoints', () => {
+  it('reads every shard of model.safetensors.index.json: the same tensors as the single file', async () => {
+    const tok = tinyTokenizerFiles();
+    const single = await readModelFiles(memorySource({
+      'config.json': fixture('llama-gqa', 'config.json').toString('utf8'), 'tokenizer.json': tok.json,
+      'tokenizer_config.json': tok.config, 'model.safetensors': new Uint8Array(fixture('llama-gqa', 'model.safetensors')),
+    }));
+    const sharded = await readModelFiles(memorySource(shardedGqa()));
+    expect([...sharded.weights.tensors.keys()].sort()).toEqual([...single.weights.tensors.keys()].sort());
+    for (const [n, t] of single.weights.tensors) expect(sharded.weights.tensors.get(n)!.data).toEqual(t.data);
+  });
+
+  it('refuses a missing shard naming the file and the index', async () => {
+    const files = shardedGqa();
+    delete files['model-00002-of-00002.safetensors'];
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(DownloadError);
+    await expect(readModelFiles(memorySource(files)))
+      .rejects.toThrow(/model-00002-of-00002\.safetensors is missing from memory: model\.safetensors\.index\.json/);
+  });
+
+  it('refuses an index that puts a tensor in the wrong shard, or a shard path outside the folder', async () => {
+    const files = shardedGqa();
+    const index = JSON.parse(files['model.safetensors.index.json'] as string);
+    index.weight_map['model.norm.weight'] = 'model-00001-of-00002.safetensors';
+    files['model.safetensors.index.json'] = JSON.stringify(index);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(ShardIndexError);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(/weight_map puts "model\.norm\.weight" in model-00001/);
+    index.weight_map['model.norm.weight'] = '../x.safetensors';
+    files['model.safetensors.index.json'] = JSON.stringify(index);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(/must name a \.safetensors file in the same folder/);
+  });
+});
