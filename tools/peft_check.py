@@ -13,7 +13,8 @@ i.e. @huggingface/tokenizers, as tools/golden.py uses it), and --ids bypasses ev
 
 PEFT semantics implemented here (FORMATS.md §6, METHOD.md §8):
   * Module names are the HF model's: `transformer.h.0.attn.c_attn` (GPT2LMHeadModel), `bert.encoder.layer.0.
-    attention.self.query` (BertForSequenceClassification); tensors are `base_model.model.<module>.lora_A.weight`
+    attention.self.query` (BertForSequenceClassification), `model.layers.0.self_attn.q_proj` (Llama, Qwen2, Qwen3
+    *ForCausalLM / *ForSequenceClassification, the hand-written tools/llama_ref.py); tensors are `base_model.model.<module>.lora_A.weight`
     [r, in] and `.lora_B.weight` [out, r] (nn.Linear layout also for GPT-2's Conv1D, whose weight is [in, out]).
   * target_modules: a string is a full regex (re.fullmatch); a list matches an exact name or a `.`-suffix;
     "all-linear" = every Linear/Conv1D except the output head. exclude_modules likewise; layers_to_transform.
@@ -23,7 +24,8 @@ PEFT semantics implemented here (FORMATS.md §6, METHOD.md §8):
     lora_bias). Applied at the module output, so it needs no fan_in_fan_out transposition (PEFT forces that flag
     for Conv1D and only uses it when merging W += (B@A).T * scaling).
   * modules_to_save tensors (`base_model.model.classifier.weight`, ...) replace the base module's parameters;
-    task_type SEQ_CLS adds the classifier to modules_to_save, as PeftModelForSequenceClassification does.
+    task_type SEQ_CLS adds the classifier to modules_to_save, as PeftModelForSequenceClassification does
+    (`classifier` for BERT, `score` for the Llama family, pooled at the last non-pad token).
 
 Validation (exit 1 with a message): peft_type LORA; use_dora false; bias "none"; r, rank_pattern values > 0;
 lora_alpha, alpha_pattern values numbers; target_modules non-empty; every targeted module exists, is a
@@ -37,6 +39,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import MODELS, GPT2LMHeadModel, Conv1D, Bert, load_safetensors, tokenize  # noqa: E402  (sets 1 thread)
+from llama_ref import LlamaFamily  # noqa: E402
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -47,6 +50,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 PREFIX = 'base_model.model.'
+LLAMA_PREFIX = {'llama': 'Llama', 'qwen2': 'Qwen2', 'qwen3': 'Qwen3'}
 
 
 class CheckError(Exception):
@@ -159,8 +163,26 @@ def load_base(model_dir, num_labels):
         if bad or unexpected:
             fail(f'base checkpoint does not fit a BertForSequenceClassification: missing {bad}, unexpected {unexpected}')
         hf_prefix, head = '', 'classifier'
+    elif kind in LLAMA_PREFIX:
+        # The task is the adapter's: a score head in the adapter makes the model a *ForSequenceClassification.
+        c['architectures'] = [LLAMA_PREFIX[kind] + ('ForSequenceClassification' if num_labels else 'ForCausalLM')]
+        if num_labels:
+            c.pop('id2label', None)
+            c['num_labels'] = num_labels
+            if c.get('pad_token_id') is None:
+                fail('config.json: a sequence classifier needs pad_token_id (the pooled token is the last non-pad one)')
+        model = LlamaFamily(c)
+        sd = {k: v for k, v in sd.items() if not k.endswith('rotary_emb.inv_freq')}
+        if num_labels or c.get('tie_word_embeddings'):
+            sd.pop('lm_head.weight', None)
+        missing, unexpected = model.load_state_dict(sd, strict=False)
+        bad = [k for k in missing if k != 'score.weight']
+        unexpected = [k for k in unexpected if k != 'score.weight']
+        if bad or unexpected:
+            fail(f'base checkpoint does not fit a {c["architectures"][0]}: missing {bad}, unexpected {unexpected}')
+        hf_prefix, head = '', ('score' if num_labels else None)
     else:
-        fail(f'{model_dir}: model_type {kind!r} is not gpt2 or bert')
+        fail(f'{model_dir}: model_type {kind!r} is not gpt2, bert, llama, qwen2 or qwen3')
     model.eval()
     return model, kind, hf_prefix, head
 
@@ -174,7 +196,7 @@ def hf_modules(model, hf_prefix):
 def apply_adapter(model, kind, hf_prefix, head, cfg, tensors, dtype):
     r0, alpha0, rank_pattern, alpha_pattern, tm, mts = validate_config(cfg)
     mods = hf_modules(model, hf_prefix)
-    linear_names = [n for n, m in mods.items() if isinstance(m, (nn.Linear, Conv1D)) and n != head]
+    linear_names = [n for n, m in mods.items() if isinstance(m, (nn.Linear, Conv1D)) and n not in (head, 'lm_head')]
     # PEFT (ModulesToSaveWrapper) renames the trainable copy `<name>.modules_to_save.<adapter>`; saved files drop that.
     tensors = {re.sub(r'\.modules_to_save\.[^.]+(?=\.)', '', k): v for k, v in tensors.items()}
     bad = [k for k in tensors if not k.startswith(PREFIX)]
@@ -193,7 +215,7 @@ def apply_adapter(model, kind, hf_prefix, head, cfg, tensors, dtype):
                          f'(PEFT would silently skip it; module names look like {linear_names[0]!r})')
             for k in tm:
                 for n, m in mods.items():
-                    if (n == k or n.endswith('.' + k)) and n not in targets and n != head:
+                    if (n == k or n.endswith('.' + k)) and n not in targets and n not in (head, 'lm_head'):
                         fail(f'target module {n!r} is a {type(m).__name__}, not a Linear/Conv1D layer LoRA can adapt')
     ex = cfg.get('exclude_modules')
     if ex:
@@ -255,8 +277,8 @@ def apply_adapter(model, kind, hf_prefix, head, cfg, tensors, dtype):
                     p.copy_(tensors[k])
                 used.add(k)
     if head and not any(k.startswith(f'{PREFIX}{head}.') for k in used):
-        fail('a BERT adapter must carry the classifier head (modules_to_save: ["classifier"] with '
-             'base_model.model.classifier.weight/bias); without it PEFT would use a randomly initialised head')
+        fail(f'a sequence-classification adapter must carry its head (modules_to_save: ["{head}"] with '
+             f'base_model.model.{head}.weight); without it PEFT would use a randomly initialised head')
     unused = sorted(set(tensors) - used)
     if unused:
         fail(f'adapter_model.safetensors: {len(unused)} tensors belong to no target module or modules_to_save, '
@@ -268,7 +290,7 @@ def head_rows(tensors, cfg):
     """num_labels from the adapter's classifier head (modules_to_save), 0 when there is none."""
     for k, v in tensors.items():
         k = re.sub(r'\.modules_to_save\.[^.]+(?=\.)', '', k)
-        if k == f'{PREFIX}classifier.weight':
+        if k in (f'{PREFIX}classifier.weight', f'{PREFIX}score.weight'):
             return int(v.shape[0])
     return 0
 
@@ -315,6 +337,9 @@ def run(args):
             if len(ids) > model.config['n_positions']:
                 fail(f'{len(ids)} tokens > n_positions {model.config["n_positions"]}')
             logits = model(x)[0][0]
+        elif kind in LLAMA_PREFIX:
+            out = model(x)[0]  # causal LM [1, T, V] -> T rows; classifier [1, num_labels] -> one row, as dynrank
+            logits = out if model.seqcls else out[0]
         else:
             logits = model.classify(x, torch.ones_like(x), torch.tensor([types], dtype=torch.int64))[0]
     out = json.dumps({'input_ids': ids, 'logits': logits.double().tolist()})

@@ -1,7 +1,8 @@
 // The exported PEFT adapters checked independently: tiny adapters trained with `dynrank train` (dynamic-rank and plain
-// LoRA, GPT-2 and a BERT classifier) are applied to the base model by tools/peft_check.py — PyTorch, the hand-written
-// HF-layout models of tools/common.py and PEFT's documented LoRA semantics, no code shared with ours — and its logits
-// must equal `dynrank logits --adapter` on the same text.
+// LoRA; GPT-2, a BERT classifier, Llama/Qwen2 causal LMs and a Llama classifier) are applied to the base model by
+// tools/peft_check.py — PyTorch, the hand-written HF-layout models of tools/common.py and tools/llama_ref.py and
+// PEFT's documented LoRA semantics, no code shared with ours — and its logits must equal `dynrank logits --adapter` on
+// the same text.
 //
 // Tolerance: max |diff| < 1e-4, and < 1e-4 * max|logit| when the logits are smaller than 1 (BERT's freshly trained
 // head gives logits of ~1e-2). Both sides compute in float32 with different summation orders (our CPU backend vs
@@ -20,6 +21,7 @@ import Papa from 'papaparse';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { parseSafetensors, toFloat32, writeSafetensors } from '../../src/models/safetensors';
+import { llamaFolder } from '../helpers/llamaFolder';
 
 const PYTHON = '/usr/bin/python3';
 const TOL = 1e-4;
@@ -90,11 +92,21 @@ const SHORT = ['--steps', '12', '--batch', '2', '--seq', '16', '--backend', 'cpu
 const GPT2_TEXT = 'Call me Ishmael. Some years ago, never mind how long precisely, the Congress met.';
 const BERT_TEXT = 'Win money now! Lose weight and gain muscle, guaranteed.';
 
+// Llama-family fixtures (tests/fixtures/llama) in temporary folders with a tiny byte-level tokenizer.
+const LLAMA = llamaFolder('llama-gqa'), QWEN2 = llamaFolder('qwen2-bias'), LLAMA_CLS = llamaFolder('llama-seqcls');
+const LLAMA_TEXT = 'Call me Ishmael.';
+
 const RUNS = [
   { name: 'gpt2-tiny, dynamic rank (dora)', model: 'gpt2-tiny', data: sotu, text: GPT2_TEXT, train: ['--method', 'dora', '--budget', '2', '--prune-interval', '2'], logits: [] },
   { name: 'gpt2-tiny, LoRA r=4', model: 'gpt2-tiny', data: sotu, text: GPT2_TEXT, train: ['--method', 'lora', '--rank', '4'], logits: [] },
   { name: 'bert-tiny seq-cls (2 labels), dynamic rank (dora)', model: 'bert-tiny', data: spam2, text: BERT_TEXT, train: ['--method', 'dora', '--budget', '2', '--prune-interval', '2'], logits: [] },
   { name: 'bert-tiny seq-cls (3 labels), LoRA r=4', model: 'bert-tiny', data: spam3, text: BERT_TEXT, train: ['--method', 'lora', '--rank', '4'], logits: ['--num-labels', '3'] },
+  { name: 'llama-gqa (Llama 3 layout), dynamic rank (dora)', model: LLAMA, data: sotu, text: LLAMA_TEXT,
+    train: ['--method', 'dora', '--budget', '2', '--prune-interval', '2'], logits: [] },
+  { name: 'qwen2-bias, LoRA r=4', model: QWEN2, data: sotu, text: LLAMA_TEXT, train: ['--method', 'lora', '--rank', '4'],
+    logits: [] },
+  { name: 'llama-seqcls (3 labels), dynamic rank (dora)', model: LLAMA_CLS, data: spam3, text: BERT_TEXT,
+    train: ['--method', 'dora', '--budget', '2', '--prune-interval', '2'], logits: ['--num-labels', '3'] },
 ];
 
 describe('exported PEFT adapters, checked with PyTorch (tools/peft_check.py)', () => {
