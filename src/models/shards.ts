@@ -18,7 +18,9 @@ export async function readCheckpointFiles(src: ModelSource): Promise<Checkpoint>
   const single = await src.get(SINGLE, true);
   if (single) return readCheckpoint(single, SINGLE);
   const indexBytes = await src.get(INDEX, true);
+  // Neither file: ask for the single file again, so the source reports it missing in its own words (URL, status).
   if (!indexBytes) {
+    await src.get(SINGLE);
     throw new DownloadError(SINGLE, '(file)', `${SINGLE} is missing from ${src.name} (and there is no ${INDEX} ` +
       'listing shards). Put the weights next to config.json.');
   }

@@ -66,7 +66,7 @@ describe('architecture registry', () => {
     for (const s of ['config.json', 'model_type', '"mistral"', '"gpt2"', '"bert"', '"llama"', '"qwen2"', '"qwen3"']) {
       expect(msg).toContain(s);
     }
-    expect(() => parseModelConfig('{"hidden_size": 8}')).toThrow(/config\.json: field "model_type" is missing/);
+    expect(() => parseModelConfig('{"hidden_size": 8}')).toThrow(/config\.json: model_type \(missing\) is not supported/);
   });
 
   it('module types strip each family\'s layer lead', () => {

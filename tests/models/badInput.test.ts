@@ -189,7 +189,7 @@ describe('truncated downloads', () => {
 });
 
 describe('config.json content', () => {
-  it.each(['llama', undefined, 42])('model_type %s is a ConfigError on model_type', async (type) => {
+  it.each(['mistral', undefined, 42])('model_type %s is a ConfigError on model_type', async (type) => {
     const dir = copyModel(GPT2, `type-${String(type)}`);
     const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     if (type === undefined) delete raw.model_type;

@@ -26,11 +26,12 @@ const FILE = 'config.json';
 
 /** The descriptor of a config (or a model_type). Refuses an unknown model_type naming config.json and the field. */
 export function archFor(cfg: { kind: string } | string): ArchDescriptor<ModelConfig> {
-  const kind = typeof cfg === 'string' ? cfg : cfg.kind;
-  const arch = ARCHITECTURES.find((a) => (a.modelTypes as readonly string[]).includes(kind));
+  const kind: unknown = typeof cfg === 'string' ? cfg : cfg.kind;
+  const arch = ARCHITECTURES.find((a) => (a.modelTypes as readonly unknown[]).includes(kind));
   if (!arch) {
-    throw new ConfigError(FILE, 'model_type', `${FILE}: model_type ${JSON.stringify(kind)} is not supported. dynrank ` +
-      `runs ${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}; use a checkpoint of one of these families.`);
+    const got = kind === undefined ? '(missing)' : JSON.stringify(kind);
+    throw new ConfigError(FILE, 'model_type', `${FILE}: model_type ${got} is not supported. dynrank runs ` +
+      `${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}; use a checkpoint of one of these families, or fix the field.`);
   }
   return arch as unknown as ArchDescriptor<ModelConfig>;
 }
@@ -63,11 +64,7 @@ export function parseModelConfig(input: string | Record<string, unknown>, opts: 
     throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
   }
   const obj = raw as Record<string, unknown>;
-  if (typeof obj.model_type !== 'string') {
-    throw new ConfigError(FILE, 'model_type', `${FILE}: field "model_type" is missing or not a string; it must be one of ` +
-      `${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}. Fix the file or re-export the model with transformers.`);
-  }
-  return archFor(obj.model_type).parseConfig(obj, opts);
+  return archFor({ kind: obj.model_type as string }).parseConfig(obj, opts);
 }
 
 /** One adaptable linear of a model: canonical name, module type, layer and sizes. */
