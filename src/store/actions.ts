@@ -12,7 +12,7 @@ import { requestPreview } from './dataPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
-const DEMO_DATA = { gpt2: 'sotu.txt', bert: 'spam.csv' } as const;
+const DEMO_DATA = { 'causal-lm': 'sotu.txt', 'seq-cls': 'spam.csv' } as const;
 
 /** Connects the worker, finds the bundled models that are present and loads the first with its demo data. */
 export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
@@ -22,7 +22,7 @@ export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
   // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
   useStore.subscribe((st, prev) => {
     if (!st.summary || st.summary === prev.summary || st.dataOrigin !== 'demo' || st.dataLoading || st.phase === 'preparing') return;
-    const demo = DEMO_DATA[st.summary.kind === 'gpt2' ? 'gpt2' : 'bert'];
+    const demo = DEMO_DATA[st.summary.task];
     if (st.dataFile?.name !== demo) void loadDemoData(demo);
   });
   const present = await Promise.all(BUNDLED_MODELS.map(async (m) => ((await isPresent(`${BASE}models/${m.id}/model.safetensors`)) ? m : null)));
@@ -48,7 +48,7 @@ export async function selectModel(id: string): Promise<void> {
   clearErrors(['model']);
   useStore.setState({ modelId: id, summary: null, modelLoading: true });
   send({ type: 'inspect', model: id });
-  const demo = DEMO_DATA[model.kind];
+  const demo = DEMO_DATA[model.task];
   if (s.dataOrigin === 'demo' && s.dataFile?.name !== demo) await loadDemoData(demo);
 }
 
@@ -114,7 +114,7 @@ export function setSettings(patch: Partial<RunSettings>): void {
 export function startBlocker(s: AppState = useStore.getState()): string | null {
   if (!s.summary) return s.modelLoading ? 'Loading the model…' : 'Choose a model.';
   if (!s.dataFile || !s.preview) return 'Choose a data set.';
-  const problem = dataProblem(s.preview, s.summary.kind);
+  const problem = dataProblem(s.preview, s.summary.task);
   if (problem) return problem;
   if (s.settings.targets.length === 0) return 'Pick at least one module type to adapt.';
   if (s.phase === 'training' || s.phase === 'preparing') return 'Training is running.';
@@ -126,7 +126,7 @@ export function startTraining(): void {
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
   useStore.setState({
-    ...EMPTY_RUN, phase: 'preparing', run: { modelId: s.modelId, kind: s.summary.kind, method: s.settings.method },
+    ...EMPTY_RUN, phase: 'preparing', run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method },
     generation: null, classification: null, exported: null, scrubStep: null,
   });
   send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });

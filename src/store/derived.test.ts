@@ -1,5 +1,6 @@
 // The page's trainable-parameter count agrees with the trainer's, and the rank grid follows the paper's layout.
 
+import { archFor } from '../models/arch/index';
 import { describe, expect, it } from 'vitest';
 import { randomBert, randomGpt2 } from '../../tests/helpers/randomModel';
 import { parseConfig } from '../models/config';
@@ -24,7 +25,7 @@ function summaryOf(config: ReturnType<typeof parseConfig>): ModelSummary {
   const modules = adaptableModules(config);
   const a = config.arch as { nEmbd?: number; hidden?: number };
   return {
-    id: 't', kind: config.kind, task: config.task, layers: 2, hidden: a.nEmbd ?? a.hidden!, heads: 2, vocab: 31, maxPositions: 16,
+    id: 't', kind: config.kind, title: 't', task: config.task, head: archFor(config).headSize(config), layers: 2, hidden: a.nEmbd ?? a.hidden!, heads: 2, vocab: 31, maxPositions: 16,
     parameters: 1, modules, moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [],
   };
 }
@@ -93,8 +94,8 @@ describe('dataProblem and thinPoints', () => {
   const preview = { fileName: 'a.txt', format: 'text' as const, columns: ['text'], rows: [],
     rowCount: 1, characters: 5, badRows: [], badCount: 0, classificationSkipped: null, labels: null };
   it('refuses plain text for a classifier but not for GPT-2', () => {
-    expect(dataProblem(preview, 'bert')).toMatch(/label column/);
-    expect(dataProblem(preview, 'gpt2')).toBeNull();
+    expect(dataProblem(preview, 'seq-cls')).toMatch(/label column/);
+    expect(dataProblem(preview, 'causal-lm')).toBeNull();
   });
   it('keeps the last point and at most max points', () => {
     const xs = Array.from({ length: 1001 }, (_, i) => i), t = thinPoints(xs, 100);

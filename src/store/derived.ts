@@ -1,6 +1,7 @@
 // Pure derivations from store data: trainable-parameter counts before a run, the rank grid of the heatmap,
 // and whether the chosen data suits the chosen model. No React, no worker.
 
+import { ARCHITECTURES, type Task } from '../models/arch/index';
 import { matchesTarget } from '../peft/adapters';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import type { DataPreview } from './dataSlice';
@@ -36,7 +37,7 @@ export function trainableCount(summary: ModelSummary, s: RunSettings, numLabels:
   const R = s.method === 'dora' ? effectiveR0(s) : s.rank;
   const adapter = mods.reduce((n, m) => n + R * (m.inF + m.outF), 0) + (s.method === 'dora' ? mods.length * R : 0);
   const C = summary.hidden;
-  const head = summary.kind === 'gpt2' ? 0 : summary.kind === 'bert' ? C * numLabels + numLabels : C * C + C + C * numLabels + numLabels;
+  const head = summary.task === 'causal-lm' ? 0 : summary.head.fixed + summary.head.perLabel * numLabels;
   return { modules: mods.length, adapter, head, total: adapter + head, finalComponents: mods.length * (s.method === 'dora' ? s.budget : s.rank) };
 }
 
@@ -47,10 +48,14 @@ export interface RankGrid {
   cells: (number | null)[][];
 }
 
-/** `h.3.attn.c_attn` -> { layer: 3, type: 'attn.c_attn' }. */
+/** `h.3.attn.c_attn` -> { layer: 3, type: 'attn.c_attn' }, by the layer lead of each family
+ * (`model.layers.2.mlp.up_proj` -> { layer: 2, type: 'mlp.up_proj' }). */
 export function splitModuleName(name: string): { layer: number; type: string } | null {
-  const m = /^(?:h|encoder\.layer)\.(\d+)\.(.+)$/.exec(name);
-  return m ? { layer: Number(m[1]), type: m[2] } : null;
+  for (const a of ARCHITECTURES) {
+    const m = a.layerPattern.exec(name);
+    if (m) return { layer: Number(m[1]), type: name.slice(m[0].length) };
+  }
+  return null;
 }
 
 /** The paper's Figure 2: rows = module types (in `typeOrder`), columns = layers, cells = live components. */
@@ -65,12 +70,12 @@ export function rankGrid(modules: string[], live: number[], typeOrder: string[])
 }
 
 /** Why this data cannot train this model, or null when it can. */
-export function dataProblem(preview: DataPreview | null, kind: ModelSummary['kind'] | undefined): string | null {
-  if (!preview || !kind) return null;
-  if (kind !== 'gpt2' && preview.format === 'text') {
+export function dataProblem(preview: DataPreview | null, task: Task | undefined): string | null {
+  if (!preview || !task) return null;
+  if (task === 'seq-cls' && preview.format === 'text') {
     return `${preview.fileName} is plain text, but a classification model needs a table with a text column and a label column (CSV, TSV or JSON Lines).`;
   }
-  if (kind !== 'gpt2' && preview.columns.length < 2) {
+  if (task === 'seq-cls' && preview.columns.length < 2) {
     return `${preview.fileName} has one column (${preview.columns[0]}); a classification model needs a text column and a label column.`;
   }
   return null;

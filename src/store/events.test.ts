@@ -46,7 +46,7 @@ describe('applyEvent', () => {
   });
   it('keeps the current settings targets that the new model has, else its defaults', () => {
     useStore.setState({ modelId: 'b' });
-    const summary = { id: 'b', kind: 'bert' as const, task: 'seq-cls' as const, layers: 2, hidden: 8, heads: 2, vocab: 10, maxPositions: 32, parameters: 1, modules: [], moduleTypes: ['attention.self.query', 'output.dense'], defaultTargets: ['attention.self.query'] };
+    const summary = { id: 'b', kind: 'bert' as const, title: 'BERT', task: 'seq-cls' as const, head: { fixed: 0, perLabel: 9 }, layers: 2, hidden: 8, heads: 2, vocab: 10, maxPositions: 32, parameters: 1, modules: [], moduleTypes: ['attention.self.query', 'output.dense'], defaultTargets: ['attention.self.query'] };
     applyEvent({ type: 'loaded', summary });
     expect(useStore.getState().settings.targets).toEqual(['attention.self.query']);
     expect(useStore.getState().settings.seq).toBe(32);

@@ -98,17 +98,17 @@ export function applyEvent(ev: WorkerEvent): void {
       return;
     case 'restoring': {
       const s = useStore.getState();
-      const models = s.models.some((m) => m.id === ev.modelId) ? s.models : [...s.models, { id: ev.modelId, kind: ev.kind === 'gpt2' ? 'gpt2' as const : 'bert' as const, label: ev.modelLabel }];
+      const models = s.models.some((m) => m.id === ev.modelId) ? s.models : [...s.models, { id: ev.modelId, task: ev.task, label: ev.modelLabel }];
       cancelPreview();
       set({
         models, modelId: ev.modelId, summary: null, modelLoading: true, settings: ev.settings, dataFile: ev.data, preview: ev.preview, dataLoading: false,
-        dataOrigin: ev.data.origin ?? 'demo', phase: 'preparing', run: { modelId: ev.modelId, kind: ev.kind, method: ev.settings.method },
+        dataOrigin: ev.data.origin ?? 'demo', phase: 'preparing', run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method },
       });
       return;
     }
     case 'modelAdded': {
       const s = useStore.getState();
-      if (!s.models.some((m) => m.id === ev.modelId)) set({ models: [...s.models, { id: ev.modelId, kind: ev.kind, label: ev.label }] });
+      if (!s.models.some((m) => m.id === ev.modelId)) set({ models: [...s.models, { id: ev.modelId, task: ev.task, label: ev.label }] });
       set({ modelId: ev.modelId, summary: null, modelLoading: true });
       return;
     }

@@ -1,21 +1,23 @@
 // Which bundled model is chosen and what the worker reported about it.
 
 import type { StateCreator } from 'zustand';
+import type { Task } from '../models/arch/index';
 import type { ModelSummary } from '../worker/protocol';
 import type { AppState } from './index';
 
 export interface BundledModel {
   id: string;
-  kind: 'gpt2' | 'bert';
+  /** What the model does: generation (causal LM) or classification; picks the demo data. */
+  task: Task;
   label: string;
 }
 
 /** Demo checkpoints under public/models, in the order the picker lists them; only those present are offered. */
 export const BUNDLED_MODELS: BundledModel[] = [
-  { id: 'gpt2-tiny', kind: 'gpt2', label: 'gpt2-tiny · GPT-2, text generation' },
-  { id: 'bert-tiny', kind: 'bert', label: 'bert-tiny · BERT, classification' },
-  { id: 'gpt2-demo', kind: 'gpt2', label: 'gpt2-demo · GPT-2, text generation' },
-  { id: 'bert-demo', kind: 'bert', label: 'bert-demo · BERT, classification' },
+  { id: 'gpt2-tiny', task: 'causal-lm', label: 'gpt2-tiny · GPT-2, text generation' },
+  { id: 'bert-tiny', task: 'seq-cls', label: 'bert-tiny · BERT, classification' },
+  { id: 'gpt2-demo', task: 'causal-lm', label: 'gpt2-demo · GPT-2, text generation' },
+  { id: 'bert-demo', task: 'seq-cls', label: 'bert-demo · BERT, classification' },
 ];
 
 export interface ModelSlice {

@@ -1,6 +1,6 @@
 // A run as the page sees it: phase, the schedule, and the metrics history (plain numbers only).
 
-import type { ModelKind } from '../models/arch/index';
+import type { Task } from '../models/arch/index';
 import type { StateCreator } from 'zustand';
 import type { CheckpointInfo, EvalResult, RunPhase } from '../worker/protocol';
 import type { AppState } from './index';
@@ -30,7 +30,7 @@ export interface PruneEntry {
 export interface TrainingSlice {
   phase: RunPhase;
   /** The model and method of the current run (the set-up panel may already show another). */
-  run: { modelId: string; kind: ModelKind; method: 'dora' | 'lora' } | null;
+  run: { modelId: string; task: Task; method: 'dora' | 'lora' } | null;
   steps: number;
   step: number;
   modules: string[];

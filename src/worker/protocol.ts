@@ -2,7 +2,7 @@
 // structured-clone data (numbers, strings, arrays, typed arrays), never a tensor or a GPU object.
 
 import type { SelfTestResult } from '../gpu/selftest';
-import type { ModelKind } from '../models/arch/index';
+import type { ModelKind, Task } from '../models/arch/index';
 import type { RankMap } from '../peft/export';
 import type { DataPreview } from '../train/data/preview';
 
@@ -91,7 +91,11 @@ export interface ModelSummary {
   id: string;
   /** config.json model_type. */
   kind: ModelKind;
-  task: 'causal-lm' | 'seq-cls';
+  /** The family's name for people (GPT-2, BERT, RoBERTa, Llama, Qwen2, Qwen3). */
+  title: string;
+  task: Task;
+  /** Trainable parameters of the classification head: fixed + perLabel * labels (zero for a causal LM). */
+  head: { fixed: number; perLabel: number };
   layers: number;
   hidden: number;
   heads: number;
@@ -198,9 +202,9 @@ export type WorkerEvent =
   /** The answer to a 'preview' command: the preview, or why the file cannot be used. */
   | { type: 'preview'; id: number; preview: DataPreview | null; error: { code: string; message: string } | null }
   /** A resume is about to rebuild this run: the page shows its model, data and settings. */
-  | { type: 'restoring'; modelId: string; modelLabel: string; kind: ModelSummary['kind']; settings: RunSettings; data: DataFile; preview: DataPreview | null; checkpoint: CheckpointInfo }
+  | { type: 'restoring'; modelId: string; modelLabel: string; task: Task; settings: RunSettings; data: DataFile; preview: DataPreview | null; checkpoint: CheckpointInfo }
   /** A model added through addModel: its id and label for the picker (sent before its 'loaded'). */
-  | { type: 'modelAdded'; modelId: string; label: string; kind: 'gpt2' | 'bert' }
+  | { type: 'modelAdded'; modelId: string; label: string; task: Task }
   | { type: 'modelProgress'; file: string; loaded: number; total: number | null };
 
 /** rank_map.json as exported (the paper's Figure 2). */

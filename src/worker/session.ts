@@ -238,7 +238,7 @@ export class Session {
     const summary = await summarize(modelId);
     let preview = null;
     try { preview = previewOf(text, rec.dataName); } catch { /* start() reports the data's error itself */ }
-    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), kind: summary.kind, settings: rec.settings, data, preview, checkpoint: checkpointInfo(rec) });
+    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), task: summary.task, settings: rec.settings, data, preview, checkpoint: checkpointInfo(rec) });
     this.post({ type: 'loaded', summary });
     await this.start(modelId, data, rec.settings, rec);
   }

@@ -96,7 +96,7 @@ export async function summarize(id: string): Promise<ModelSummary> {
   const { config, weights } = await readModelFiles(sourceFor(id));
   const arch = archFor(config), modules = adaptableModules(config);
   return {
-    id, kind: config.kind, task: config.task, parameters: parameterCount(weights), modules,
+    id, kind: config.kind, title: arch.title(config), task: config.task, head: arch.headSize(config), parameters: parameterCount(weights), modules,
     moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [...arch.defaultTargets],
     ...arch.dims(config),
   };

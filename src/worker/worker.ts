@@ -51,7 +51,7 @@ scope.onmessage = (e) => {
     Promise.resolve().then(async () => {
       const id = registerModel(cmd.ref, (p) => post({ type: 'modelProgress', ...p }));
       const summary = await summarize(id);
-      post({ type: 'modelAdded', modelId: id, label: modelLabel(cmd.ref), kind: summary.kind === 'gpt2' ? 'gpt2' : 'bert' });
+      post({ type: 'modelAdded', modelId: id, label: modelLabel(cmd.ref), task: summary.task });
       post({ type: 'loaded', summary });
     }).catch((err) => post({ type: 'error', ...describeError(err, 'model') }));
     return;

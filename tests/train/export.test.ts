@@ -101,7 +101,7 @@ describe('target modules: whole module types everywhere', () => {
 
     if (model.kind !== 'bert' && model.kind !== 'roberta') throw new Error('encoder expected');
     const summary = {
-      id: 't', kind: model.kind, task: model.config.task, layers: 2, hidden: 16, heads: 2, vocab: 41, maxPositions: 20, parameters: 1,
+      id: 't', kind: model.kind, title: 't', task: model.config.task, head: model.arch.headSize(model.config), layers: 2, hidden: 16, heads: 2, vocab: 41, maxPositions: 20, parameters: 1,
       modules: adaptableModules(model.config), moduleTypes: [], defaultTargets: [],
     };
     const page = trainableCount(summary, { ...DEFAULT_SETTINGS, method: 'dora', budget: 2, targets: ['output.dense'] }, 3);

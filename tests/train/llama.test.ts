@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { instantiate, loadModel, type LoadedModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { parseSafetensors } from '../../src/models/safetensors';
+import { adaptableModules } from '../../src/models/arch/index';
 import { exportPeft } from '../../src/peft/export';
+import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
+import { rankGrid, trainableCount } from '../../src/store/derived';
 import { mergeWeights } from '../../src/peft/merge';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../../src/train/run';
@@ -67,6 +70,7 @@ describe('Llama family through the descriptor', () => {
     expect(merged.get('model.layers.0.self_attn.k_proj.weight')!.shape).toEqual([16, 32]);
     const ids = be.fromArray(Int32Array.from({ length: 2 * 8 }, (_, i) => 3 + ((i * 37) % 250)), [16], 'ids');
     trainer.adapters!.training = false;
+    if (model.task !== 'causal-lm') throw new Error('causal LM expected');
     const adapted = Float32Array.from(await be.read(model.net.forward(ids, 2, 8)));
     const plain = instantiate(be, model.config, model.tokenizer, { tensors: merged, initialized: [], ignored: [] }, 'm');
     if (plain.task !== 'causal-lm') throw new Error('causal LM expected');
@@ -94,6 +98,19 @@ describe('Llama family through the descriptor', () => {
     expect(adapterConfig.modules_to_save).toEqual(['score']);
     expect(adapterConfig.task_type).toBe('SEQ_CLS');
     expect([...parseSafetensors(adapterModel).tensors.keys()]).toContain('base_model.model.score.weight');
+
+    // The page's count (summary from the descriptor) equals the trainer's, the score head included.
+    const summary = {
+      id: 't', kind: model.kind, title: model.arch.title(model.config), task: model.task,
+      head: model.arch.headSize(model.config), ...model.arch.dims(model.config), parameters: 1,
+      modules: adaptableModules(model.config), moduleTypes: [], defaultTargets: [],
+    };
+    const page = trainableCount(summary, { ...DEFAULT_SETTINGS, method: 'lora', rank: 2, targets: [...model.arch.defaultTargets] }, 3);
+    expect(page.head).toBe(3 * 32);
+    expect(page.total).toBe(trainer.trainableParameters);
+    const grid = rankGrid(['model.layers.0.mlp.up_proj', 'model.layers.1.self_attn.q_proj'], [2, 1],
+      model.arch.rows.map(([, t]) => t));
+    expect(grid).toEqual({ rows: ['self_attn.q_proj', 'mlp.up_proj'], layers: 2, cells: [[null, 1], [2, null]] });
   });
 
   it('a Qwen3 causal-LM checkpoint trains as a classifier when asked (task seq-cls): a fresh score head', async () => {

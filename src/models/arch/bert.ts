@@ -59,6 +59,8 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
   layout: 'linear',
   headModules: (task) => (task === 'seq-cls' ? ['classifier'] : []),
   dims: ({ arch: a }) => ({ layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions }),
+  // BERT trains classifier (C*L + L); RoBERTa classifier.dense (C*C + C) and out_proj (C*L + L).
+  headSize: ({ arch: a }) => ({ fixed: a.variant === 'bert' ? 0 : a.hidden * a.hidden + a.hidden, perLabel: a.hidden + 1 }),
   numLabels: (cfg) => cfg.arch.numLabels,
   activationBytes(cfg, B, T) {
     const { hidden: C, heads: H, layers: L, intermediate: F } = cfg.arch, N = B * T;

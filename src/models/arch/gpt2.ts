@@ -35,6 +35,7 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   layout: 'conv1d',
   headModules: () => [],
   dims: ({ arch: a }) => ({ layers: a.nLayer, hidden: a.nEmbd, heads: a.nHead, vocab: a.vocabSize, maxPositions: a.nPositions }),
+  headSize: () => ({ fixed: 0, perLabel: 0 }),
   numLabels: () => 0,
   activationBytes(cfg, B, T) {
     const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch, N = B * T;

@@ -547,6 +547,8 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
   layout: 'linear',
   headModules: (task) => (task === 'seq-cls' ? ['score'] : []),
   dims: ({ arch: a }) => ({ layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions }),
+  // score: (L, C), no bias.
+  headSize: (cfg) => ({ fixed: 0, perLabel: cfg.task === 'seq-cls' ? cfg.arch.hidden : 0 }),
   numLabels: (cfg) => (cfg.task === 'seq-cls' ? cfg.arch.numLabels : 0),
   activationBytes(cfg, B, T) {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, layers: L, vocabSize: V } = cfg.arch;

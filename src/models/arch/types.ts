@@ -101,6 +101,8 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   /** Canonical module names of the trained head of a task (PEFT modules_to_save); empty for a causal LM. */
   headModules(task: Task): string[];
   dims(cfg: C): NetDims;
+  /** Trainable parameters of the seq-cls head: `fixed` + `perLabel` * labels (zero for a causal LM). */
+  headSize(cfg: C): { fixed: number; perLabel: number };
   /** Classes of the head (seq-cls), 0 for a causal LM. */
   numLabels(cfg: C): number;
   /** Bytes of f32 activations the network keeps for its backward at batch (B, T), adapters not included. */

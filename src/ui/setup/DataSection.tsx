@@ -9,10 +9,10 @@ import { DataPreviewTable } from './DataPreviewTable';
 export function DataSection() {
   const origin = useStore((s) => s.dataOrigin);
   const preview = useStore((s) => s.preview);
-  const kind = useStore((s) => s.summary?.kind);
+  const task = useStore((s) => s.summary?.task);
   const loading = useStore((s) => s.dataLoading);
-  const demo = kind === 'gpt2' ? 'sotu.txt' : kind ? 'spam.csv' : null;
-  const problem = dataProblem(preview, kind);
+  const demo = task === 'causal-lm' ? 'sotu.txt' : task ? 'spam.csv' : null;
+  const problem = dataProblem(preview, task);
   return (
     <fieldset className="group">
       <legend>Data</legend>
@@ -28,11 +28,11 @@ export function DataSection() {
             onChange={(e) => { const f = e.target.files?.[0]; if (f) void uploadData(f); e.target.value = ''; }} />
         </label>
       </div>
-      <p className="hint">{kind === 'gpt2' ? 'Plain text, or a table with a text column.' : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}</p>
+      <p className="hint">{task !== 'seq-cls' ? 'Plain text, or a table with a text column.' : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}</p>
       <ErrorNotes areas={['data']} />
       {loading && <p className="hint">Reading…</p>}
       {problem && <p className="warning" role="alert">{problem}</p>}
-      {preview && <DataPreviewTable preview={preview} classifier={kind !== 'gpt2'} />}
+      {preview && <DataPreviewTable preview={preview} classifier={task === 'seq-cls'} />}
     </fieldset>
   );
 }

@@ -25,7 +25,7 @@ export function ModelSection() {
       {loading && <p className="hint">Reading the model files…</p>}
       {summary && (
         <dl className="facts" aria-label="Architecture">
-          <div><dt>Type</dt><dd>{summary.kind === 'gpt2' ? 'GPT-2 (causal LM)' : `${summary.kind.toUpperCase()} (classifier)`}</dd></div>
+          <div><dt>Type</dt><dd>{`${summary.title} (${summary.task === 'causal-lm' ? 'causal LM' : 'classifier'})`}</dd></div>
           <div><dt>Layers</dt><dd>{summary.layers}</dd></div>
           <div><dt>Hidden</dt><dd>{summary.hidden} · {summary.heads} heads</dd></div>
           <div><dt>Parameters</dt><dd>{compact(summary.parameters)}</dd></div>

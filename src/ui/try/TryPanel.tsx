@@ -1,4 +1,4 @@
-// Try the adapted model beside the base model: text generation for GPT-2, classification for encoders.
+// Try the adapted model beside the base model: text generation for causal LMs, classification for classifiers.
 
 import { useStore } from '../../store';
 import { ErrorNotes } from '../ErrorNotes';
@@ -8,14 +8,14 @@ import { GenerateForm } from './GenerateForm';
 export function TryPanel() {
   const run = useStore((s) => s.run);
   const phase = useStore((s) => s.phase);
-  const kind = useStore((s) => s.run?.kind ?? s.summary?.kind ?? 'gpt2');
+  const task = useStore((s) => s.run?.task ?? s.summary?.task ?? 'causal-lm');
   const ready = phase === 'paused' || phase === 'stopped' || phase === 'done';
   const note = !run ? 'Train an adapter first; then compare it with the base model here.'
     : !ready ? 'Pause or stop training to try the model.' : null;
   return (
     <section className="card try" aria-label="Try it">
       <div className="card-head"><h2>Try it</h2>{note && <span className="hint">{note}</span>}</div>
-      {kind === 'gpt2' ? <GenerateForm disabled={!ready} /> : <ClassifyForm disabled={!ready} />}
+      {task === 'causal-lm' ? <GenerateForm disabled={!ready} /> : <ClassifyForm disabled={!ready} />}
       <ErrorNotes areas={['try']} />
     </section>
   );
