@@ -106,11 +106,11 @@ async function step(be: GpuBackend, name: string, raw: Record<string, unknown>, 
   const cfg = parseConfig(raw, { numLabels: 2 });
   const V = cfg.arch.vocabSize;
   const model = instantiate(be, cfg, tok(V), { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] }, name);
-  if (method.method === 'full' && model.kind === 'gpt2') model.net.enableAllGradients();
+  if (method.method === 'full' && model.task === 'causal-lm') model.net.enableAllGradients();
   const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 1e-4, totalSteps: 1000, dem: null });
   let s = 5;
   const ids = Int32Array.from({ length: B * T }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % V);
-  const batch: HostBatch = cfg.kind === 'gpt2'
+  const batch: HostBatch = cfg.task === 'causal-lm'
     ? { kind: 'lm', B, T, ids, targets: Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])) }
     : { kind: 'cls', labels: Int32Array.from({ length: B }, (_, i) => i % 2),
       enc: { B, T, ids, typeIds: new Int32Array(B * T), posIds: Int32Array.from({ length: B * T }, (_, i) => i % T), mask: new Int32Array(B * T).fill(1), clsRows: Int32Array.from({ length: B }, (_, i) => i * T) } };
