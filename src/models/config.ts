@@ -4,6 +4,7 @@
 import type { BertConfig } from '../nn/bert';
 import type { Gpt2Config } from '../nn/gpt2';
 import { ConfigError } from './errors';
+import { parseJsonObject } from './files';
 
 export { ConfigError };
 
@@ -123,17 +124,8 @@ export function labelNames(raw: Record<string, unknown>, override?: number): str
 /** Parses config.json text (or an already parsed object). `numLabels` overrides the head size for a new task. */
 export function parseConfig(input: string | Record<string, unknown>, opts: { numLabels?: number } = {}): ModelConfig {
   let raw: Record<string, unknown>;
-  if (typeof input === 'string') {
-    const head = input.trimStart().slice(0, 20).toLowerCase();
-    if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-      throw new ConfigError(FILE, '(file)', `${FILE}: got an HTML page instead of JSON; the URL or hub id is probably wrong, or the model is gated.`);
-    }
-    try {
-      raw = JSON.parse(input);
-    } catch (e) {
-      throw new ConfigError(FILE, '(file)', `${FILE}: not valid JSON (${(e as Error).message}).`);
-    }
-  } else raw = input;
+  if (typeof input === 'string') raw = parseJsonObject(input, FILE, ConfigError);
+  else raw = input;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
   const type = raw.model_type;
   const L = CONFIG_LIMITS;

@@ -2,6 +2,7 @@
 
 import { Tokenizer } from '@huggingface/tokenizers';
 import { TokenizerError } from './errors';
+import { parseJsonObject } from './files';
 
 export { TokenizerError };
 
@@ -15,19 +16,7 @@ export interface TextTokenizer {
   vocabSize: number;
 }
 
-function parseJson(text: string, file: string): Record<string, unknown> {
-  const head = text.trimStart().slice(0, 20).toLowerCase();
-  if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-    throw new TokenizerError(file, '(file)', `${file}: got an HTML page instead of JSON; check the URL or hub id.`);
-  }
-  try {
-    const v = JSON.parse(text);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v;
-  } catch (e) {
-    throw new TokenizerError(file, '(file)', `${file}: not a valid JSON object (${(e as Error).message}).`);
-  }
-}
+const parseJson = (text: string, file: string) => parseJsonObject(text, file, TokenizerError);
 
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
