@@ -6,8 +6,8 @@ import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
 import { parseConfig, type ModelConfig } from './config';
 import { DownloadError, type ModelSource } from './sources';
-import { loadTokenizer, type TextTokenizer } from './tokenizer';
-import { mapWeights, type MappedWeights } from './weights';
+import { checkTokenizerFits, loadTokenizer, type TextTokenizer } from './tokenizer';
+import { embeddingName, materialize, planWeights, type MappedWeights } from './weights';
 
 export type LoadedModel =
   | { kind: 'gpt2'; config: ModelConfig & { kind: 'gpt2' }; net: Gpt2; tokenizer: TextTokenizer; params: ParamStore; weights: MappedWeights; name: string }
@@ -21,13 +21,20 @@ async function required(src: ModelSource, file: string): Promise<Uint8Array> {
   return b;
 }
 
-/** Reads and checks every file (no backend needed): the CLI's `info` and the page's summary use this. */
+/** Reads and checks every file (no backend needed), config.json against the weights' shapes and the tokenizer's ids
+ * against the embedding, before any tensor is converted or created. The CLI's `info` and the page's summary use
+ * this. */
 export async function readModelFiles(src: ModelSource, opts: { numLabels?: number; seed?: number } = {}) {
   const config = parseConfig(text(await required(src, 'config.json')), { numLabels: opts.numLabels });
   const tokenizerJson = await required(src, 'tokenizer.json');
   const tokenizerConfig = await src.get('tokenizer_config.json', true);
   const tokenizer = loadTokenizer(text(tokenizerJson), tokenizerConfig ? text(tokenizerConfig) : null);
-  const weights = mapWeights(await required(src, 'model.safetensors'), config, { seed: opts.seed });
+  // Shapes first (the header only), so that nothing is converted or initialised for files that do not fit together.
+  const plan = planWeights(await required(src, 'model.safetensors'), config);
+  const embedding = embeddingName(config.kind);
+  const rows = plan.entries.get(embedding)!.shape[0];
+  checkTokenizerFits(tokenizer, { vocabSize: config.arch.vocabSize, embedding, rows });
+  const weights = materialize(plan, config, { seed: opts.seed });
   return { config, tokenizer, weights };
 }
 
