@@ -13,7 +13,8 @@ export type DataErrorCode =
   | 'TooShort' // not enough tokens for one causal-LM window
   | 'BadOptions' // seq, batch size, validation fraction out of range
   | 'StateMismatch' // a saved BatchStream state does not fit the data it is restored on
-  | 'NotStored'; // the data a saved run trained on is no longer available
+  | 'NotStored' // the data a saved run trained on is no longer available
+  | 'TooManyColumns'; // more columns than MAX_COLUMNS (a header or JSONL keys)
 
 /** One row that was not used, with enough context for the user to find and fix it. */
 export interface BadRow {
@@ -45,11 +46,7 @@ export class DataError extends Error {
   /** A few bad rows behind the error, when there are any. */
   readonly examples: BadRow[];
 
-  constructor(opts: DataErrorOptions);
-  /** @deprecated Pass a DataErrorOptions object; the positional form is (code, file, message, examples). */
-  constructor(code: DataErrorCode, file: string, message: string, examples?: BadRow[]);
-  constructor(a: DataErrorOptions | DataErrorCode, file?: string, message?: string, examples?: BadRow[]) {
-    const o: DataErrorOptions = typeof a === 'string' ? { code: a, file: file!, message: message!, examples } : a;
+  constructor(o: DataErrorOptions) {
     super(o.message);
     this.name = 'DataError';
     this.code = o.code;

@@ -130,7 +130,7 @@ describe('data reader fuzzing', () => {
       } catch (e) {
         if (!(e instanceof DataError)) throw e;
         expect(width).toBeGreaterThan(MAX_COLUMNS);
-        expect(e.code).toBe('UnsupportedFormat');
+        expect(e.code).toBe('TooManyColumns');
         expect(e.message).toContain(`wide.${format}: `);
         expect(e.message).toContain(`at most ${MAX_COLUMNS} columns`);
         outcome.capped++;

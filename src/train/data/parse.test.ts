@@ -140,7 +140,7 @@ describe('wide files: linear work and a column cap', () => {
     const line = (i: number) => JSON.stringify({ text: `t${i}`, label: 'a', [`k${i}`]: i });
     const text = Array.from({ length: 4000 }, (_, i) => line(i)).join('\n');
     const e = dataError(() => parseTable(text, 'wide.jsonl'));
-    expect(e.code).toBe('UnsupportedFormat');
+    expect(e.code).toBe('TooManyColumns');
     expect(e.file).toBe('wide.jsonl');
     const at = MAX_COLUMNS - 1; // line i brings the file to i + 2 keys
     expect(e.message).toContain(`wide.jsonl: its objects have ${MAX_COLUMNS + 1} different keys by line ${at}`);
@@ -161,7 +161,7 @@ describe('wide files: linear work and a column cap', () => {
   it('a CSV header of 8,000 duplicate names is a DataError naming the file, the count and the limit', () => {
     const csv = `${Array(8000).fill('x').join(',')}\n${Array(8000).fill('1').join(',')}\n`;
     const e = dataError(() => parseTable(csv, 'dups.csv'));
-    expect(e.code).toBe('UnsupportedFormat');
+    expect(e.code).toBe('TooManyColumns');
     expect(e.message).toContain('dups.csv: the header row has 8000 comma-separated columns');
     expect(e.message).toContain(`at most ${MAX_COLUMNS} columns`);
   });

@@ -32,15 +32,15 @@ export function parseTable(text: string, fileName: string): ParsedTable {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const ext = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1].toLowerCase() ?? '';
   if (SPREADSHEET_OR_ARCHIVE.has(ext)) {
-    throw new DataError('UnsupportedFormat', fileName, `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}`);
+    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}` });
   }
-  if (text.trim() === '') throw new DataError('Empty', fileName, `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}`);
+  if (text.trim() === '') throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}` });
   if (looksBinary(text)) {
-    throw new DataError('Binary', fileName, `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}`);
+    throw new DataError({ code: 'Binary', file: fileName, message: `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}` });
   }
   const firstChar = text.trimStart()[0];
   if (ext === 'json' && firstChar === '[') {
-    throw new DataError('UnsupportedFormat', fileName, `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).`);
+    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).` });
   }
   if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return parseJsonl(text, fileName);
   if (ext === 'txt' || ext === 'text' || ext === 'md') return parseText(text, fileName);
@@ -106,7 +106,7 @@ export function headerNames(fields: string[]): string[] {
 
 function tooManyColumns(fileName: string, what: string, fix: string): never {
   const message = `${fileName}: ${what}; at most ${MAX_COLUMNS} columns are supported. ${fix}`;
-  throw new DataError('UnsupportedFormat', fileName, message);
+  throw new DataError({ code: 'TooManyColumns', file: fileName, message });
 }
 
 const QUOTE_REASONS: Record<string, string> = {
@@ -163,7 +163,7 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
     tooManyColumns(fileName, `the header row has ${headerWidth} ${NAMES[delimiter]}-separated columns`,
       'Check that the first line is the header and the delimiter is right, or keep only the columns you need.');
   }
-  if (!columns) throw new DataError('Empty', fileName, `${fileName} is empty. ${FORMATS_HINT}`);
+  if (!columns) throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. ${FORMATS_HINT}` });
   const cols: string[] = columns;
   if (!rows.length) noRows(fileName, badRows, `${format.toUpperCase()} with ${NAMES[delimiter]}-separated columns ${cols.map((c) => `"${c}"`).join(', ')}`,
     'Check that the first line is a header row, that the delimiter is right, and that quotes are balanced.');
@@ -217,5 +217,5 @@ function noRows(fileName: string, badRows: BadRow[], what: string, fix: string):
   const why = badRows.length
     ? `none of its ${badRows.length} row${badRows.length === 1 ? '' : 's'} could be read (${describeBadRows(badRows)})`
     : 'it has a header row but no data rows';
-  throw new DataError('NoRows', fileName, `${fileName} (read as ${what}): ${why}. ${fix}`, badRows.slice(0, 5));
+  throw new DataError({ code: 'NoRows', file: fileName, message: `${fileName} (read as ${what}): ${why}. ${fix}`, examples: badRows.slice(0, 5) });
 }
