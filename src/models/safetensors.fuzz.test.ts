@@ -90,6 +90,7 @@ function weirdNumber(rng: Rng, near: number): unknown {
 function rewriteJson(rng: Rng, file: Uint8Array): Uint8Array {
   if (file.length < 8) return file.slice();
   const { header, data } = split(file);
+  // biome-ignore lint/suspicious/noExplicitAny: the fuzzer rewrites arbitrary JSON of any shape
   let obj: Record<string, any>;
   try {
     obj = JSON.parse(header);
@@ -274,13 +275,13 @@ describe('safetensors fuzz', () => {
     const encodeKey = (k: string): string =>
       rng.int(2)
         ? JSON.stringify(k)
-        : '"' + [...k].map((c) => (c === '"' || c === '\\' || c < ' ' || rng.int(3) === 0 ? Array.from({ length: c.length }, (_, i) => '\\u' + c.charCodeAt(i).toString(16).padStart(4, '0')).join('') : c)).join('') + '"';
+        : `"${[...k].map((c) => (c === '"' || c === '\\' || c < ' ' || rng.int(3) === 0 ? Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join('') : c)).join('')}"`;
     let dupCases = 0;
     for (let iter = 0; iter < 1500; iter++) {
       const nKeys = 1 + rng.int(5);
       const keys = Array.from({ length: nKeys }, () => Array.from({ length: rng.int(4) }, () => pick(rng, alphabet)).join(''));
       const value = () => JSON.stringify(pick(rng, [1, 'x"y', { [pick(rng, keys)]: [pick(rng, keys), { k: '\\"' }] }, [pick(rng, keys)], null]));
-      const text = '{' + keys.map((k) => `${encodeKey(k)} : ${value()}`).join(' , ') + '}';
+      const text = `{${keys.map((k) => `${encodeKey(k)} : ${value()}`).join(' , ')}}`;
       const hasDup = new Set(keys).size !== keys.length;
       dupCases += hasDup ? 1 : 0;
       const code = check(assemble(text, new Uint8Array(0), true));

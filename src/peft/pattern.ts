@@ -257,7 +257,7 @@ export interface ModulePattern {
 /** Compiles a rank_pattern / alpha_pattern key; throws PatternSyntaxError for keys outside the subset. */
 export function compileModulePattern(key: string): ModulePattern {
   if (key.length > PATTERN_LIMITS.keyLength) {
-    throw new PatternSyntaxError(key.slice(0, 60) + '…', `longer than ${PATTERN_LIMITS.keyLength} characters`);
+    throw new PatternSyntaxError(`${key.slice(0, 60)}…`, `longer than ${PATTERN_LIMITS.keyLength} characters`);
   }
   const body = new Parser(key).parse();
   const anyChar: Node = { t: 'char', test: (x) => x !== '\n' };

@@ -59,7 +59,7 @@ export class DataError extends Error {
 /** The start of `s` on one line, for bad-row reports. */
 export function excerpt(s: string, max = 80): string {
   const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** "line 3: reason; line 7: reason" for the first few bad rows, to put into an error message. */
