@@ -17,7 +17,7 @@ import { argmax, classify, eosIds, generate, generateIds, readEosIds, sampleToke
   type Gpt2Model } from './generate';
 import { instantiate, loadModel } from './load';
 import { dirSource } from './node';
-import type { ModelSource } from './sources';
+import { DownloadError, type ModelSource } from './sources';
 import type { TextTokenizer } from './tokenizer';
 
 const V = 23;
@@ -150,6 +150,10 @@ describe('eosIds', () => {
     expect(await readEosIds(src('{"eos_token_id": [1, 2]}'), model)).toEqual([1, 2]);
     expect(await readEosIds(src('<!doctype html><html></html>'), model)).toEqual([V - 1]);
     expect(await readEosIds(src(null), model)).toEqual([V - 1]);
+    // What urlSource throws for a 200 text/html answer (a dev server's page fallback for a missing file).
+    const html: ModelSource = { name: 'm', get: async () => { throw new DownloadError('generation_config.json', 'u', 'HTML'); } };
+    expect(await readEosIds(html, model)).toEqual([V - 1]);
+    await expect(readEosIds(src('{"eos_token_id": "x"}'), model)).rejects.toThrow(/generation_config.json: eos_token_id/);
   });
 });
 

@@ -13,7 +13,7 @@ import type { CausalDecoder } from '../nn/decoder';
 import { encoderBatch, uploadEncoderBatch } from './batch';
 import { ConfigError } from './config';
 import type { LoadedModel } from './load';
-import type { ModelSource } from './sources';
+import { DownloadError, type ModelSource } from './sources';
 import type { TextTokenizer } from './tokenizer';
 
 export type Gpt2Model = Extract<LoadedModel, { kind: 'gpt2' }>;
@@ -83,12 +83,19 @@ export function eosIds(generationConfig: string | null, raw: Record<string, unkn
   return eosIdsFromConfig(raw, tokenizer);
 }
 
-/** eosIds with generation_config.json read from the model's source (optional file). */
+/** eosIds with generation_config.json read from the model's source. The file is optional: a source that cannot
+ * provide it (absent, or a server answering with its HTML page, as a dev server's page fallback does) leaves
+ * config.json's eos_token_id and the tokenizer's end token in charge. */
 export async function readEosIds(src: ModelSource, model: GenerativeModel): Promise<number[]> {
-  const bytes = await src.get('generation_config.json', true);
-  const text = bytes ? new TextDecoder().decode(bytes) : null;
-  // A static server's page fallback answers a missing optional file with HTML: that is an absent file.
-  return eosIds(text === null || text.trimStart().startsWith('<') ? null : text, model.config.raw, model.tokenizer);
+  let text: string | null = null;
+  try {
+    const bytes = await src.get('generation_config.json', true);
+    text = bytes ? new TextDecoder().decode(bytes) : null;
+  } catch (e) {
+    if (!(e instanceof DownloadError)) throw e;
+  }
+  if (text?.trimStart().startsWith('<')) text = null;
+  return eosIds(text, model.config.raw, model.tokenizer);
 }
 
 /** Index of the largest value (the first one on ties). */
