@@ -28,7 +28,8 @@ struct Params {
 
 const NEG_BIG: f32 = -3.0e38;
 const WG: u32 = 64u;
-// Output channels per invocation in attention_decode_wg: D <= WG * DPT (MAX_WG_D in src/gpu/kernels/attentionDecode.ts).
+// Output channels per invocation in attention_decode_wg: D <= WG * DPT
+// (MAX_WG_D in src/gpu/kernels/attentionDecode.ts).
 const DPT: u32 = 4u;
 
 var<workgroup> tile: array<f32, WG>;

@@ -9,8 +9,8 @@ import { CpuBackend } from '../tensor/cpu';
 import { num, parseArgs, str, UsageError } from './args';
 import { attachAdapter } from './train';
 
-export const GENERATE_USAGE = `  dynrank generate --model <...> --prompt "<text>" [--adapter <dir>] [--max-tokens 50] [--temperature 0]
-                   [--top-k 0] [--seed 1] [--json] [--backend webgpu|cpu]`;
+export const GENERATE_USAGE = `  dynrank generate --model <...> --prompt "<text>" [--adapter <dir>] [--max-tokens 50]
+                 [--temperature 0] [--top-k 0] [--seed 1] [--json] [--backend webgpu|cpu]`;
 
 const OPTS = {
   model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', adapter: 'value', prompt: 'value',
@@ -43,8 +43,8 @@ export async function generateCommand(argv: string[]): Promise<string> {
   });
   const { config, tokenizer, weights } = await readModelFiles(src);
   if (config.task !== 'causal-lm') {
-    throw new UsageError(`${src.name} is a ${config.kind} classifier (config.json model_type); generate needs a causal ` +
-      'LM such as gpt2: use `dynrank logits` for classifiers');
+    throw new UsageError(`${src.name} is a ${config.kind} classifier (config.json model_type); generate needs a ` +
+      'causal LM such as gpt2: use `dynrank logits` for classifiers');
   }
   const be = await openBackend(str(a, 'backend', 'webgpu'));
   const model = instantiate(be, config, tokenizer, weights, src.name);
@@ -52,7 +52,8 @@ export async function generateCommand(argv: string[]): Promise<string> {
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   const m = model as GenerativeModel & typeof model;
   const promptIds = tokenizer.encode(prompt).ids;
-  const ids = await generateIds(be, m, promptIds, { maxTokens, temperature, topK, seed, eosIds: await readEosIds(src, m) });
+  const eosIds = await readEosIds(src, m);
+  const ids = await generateIds(be, m, promptIds, { maxTokens, temperature, topK, seed, eosIds });
   const text = tokenizer.decode(ids);
   return a.options.has('json') ? JSON.stringify({ prompt, prompt_ids: promptIds, ids, text }) : text;
 }

@@ -78,7 +78,7 @@ describe('generate (KV cache)', () => {
     expect(await generate(be, gpt, 'The cat sat on the', greedy)).toBe(gpt.tokenizer.decode(want));
   });
 
-  it('with a LoRA adapter attached equals the full forward with the same adapter, and differs from the base', async () => {
+  it('with a LoRA adapter equals the full forward with the same adapter, and differs from the base', async () => {
     const be = new CpuBackend(), gpt = await gpt2Tiny(be), ids = gpt.tokenizer.encode('Once upon a time').ids;
     const base = await generateIds(be, gpt, ids, greedy);
     const set = new AdapterSet(be, gpt.net.linears(), { method: 'lora', R0: 4, alpha: 8, dropout: 0.1, seed: 1 });
@@ -144,16 +144,21 @@ describe('eosIds', () => {
     expect(() => eosIds(null, { eos_token_id: [-1] }, tok)).toThrow(/config.json: eos_token_id must be/);
   });
 
-  it('readEosIds takes generation_config.json from the model folder, and treats an HTML fallback page as absent', async () => {
+  it('readEosIds takes generation_config.json from the model folder; an HTML fallback page is absent', async () => {
     const be = new CpuBackend(), model = tinyGpt(be);
-    const src = (text: string | null): ModelSource => ({ name: 'm', get: async () => (text === null ? null : new TextEncoder().encode(text)) });
+    const src = (text: string | null): ModelSource => ({
+      name: 'm', get: async () => (text === null ? null : new TextEncoder().encode(text)),
+    });
     expect(await readEosIds(src('{"eos_token_id": [1, 2]}'), model)).toEqual([1, 2]);
     expect(await readEosIds(src('<!doctype html><html></html>'), model)).toEqual([V - 1]);
     expect(await readEosIds(src(null), model)).toEqual([V - 1]);
     // What urlSource throws for a 200 text/html answer (a dev server's page fallback for a missing file).
-    const html: ModelSource = { name: 'm', get: async () => { throw new DownloadError('generation_config.json', 'u', 'HTML'); } };
+    const html: ModelSource = {
+      name: 'm', get: async () => { throw new DownloadError('generation_config.json', 'u', 'HTML'); },
+    };
     expect(await readEosIds(html, model)).toEqual([V - 1]);
-    await expect(readEosIds(src('{"eos_token_id": "x"}'), model)).rejects.toThrow(/generation_config.json: eos_token_id/);
+    await expect(readEosIds(src('{"eos_token_id": "x"}'), model))
+      .rejects.toThrow(/generation_config.json: eos_token_id/);
   });
 });
 

@@ -65,7 +65,8 @@ export function eosIdsFromConfig(raw: Record<string, unknown>, tokenizer: TextTo
 
 /** End-of-sequence ids: generation_config.json's eos_token_id (text, when the model folder has the file), else
  * eosIdsFromConfig. Throws ConfigError naming the file when it is not JSON or the field is not an id or id list. */
-export function eosIds(generationConfig: string | null, raw: Record<string, unknown>, tokenizer: TextTokenizer): number[] {
+export function eosIds(generationConfig: string | null, raw: Record<string, unknown>,
+  tokenizer: TextTokenizer): number[] {
   const FILE = 'generation_config.json';
   if (generationConfig !== null) {
     let g: unknown;
@@ -136,7 +137,9 @@ function checkOptions(o: GenerateOptions): void {
     throw new RangeError(`generate: ${field} must be ${rule}, got ${v}`);
   };
   if (!(Number.isInteger(o.maxTokens) && o.maxTokens >= 0)) bad('maxTokens', 'a non-negative integer', o.maxTokens);
-  if (!(o.temperature >= 0 && Number.isFinite(o.temperature))) bad('temperature', 'a finite number >= 0', o.temperature);
+  if (!(o.temperature >= 0 && Number.isFinite(o.temperature))) {
+    bad('temperature', 'a finite number >= 0', o.temperature);
+  }
   if (!(Number.isInteger(o.topK) && o.topK >= 0)) bad('topK', 'a non-negative integer', o.topK);
 }
 
@@ -173,7 +176,8 @@ export async function generateIds(be: Backend, model: GenerativeModel, promptIds
 }
 
 /** generateIds on the tokenized prompt; returns only the new text. */
-export async function generate(be: Backend, model: GenerativeModel, prompt: string, opts: GenerateOptions): Promise<string> {
+export async function generate(be: Backend, model: GenerativeModel, prompt: string,
+  opts: GenerateOptions): Promise<string> {
   return model.tokenizer.decode(await generateIds(be, model, model.tokenizer.encode(prompt).ids, opts));
 }
 

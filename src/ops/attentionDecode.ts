@@ -14,7 +14,8 @@ export function decodeKvHeads(p: AttentionDecodeParams): number {
 }
 
 /** Throws when the new positions run past the cache or a buffer is too small for the views p describes. */
-export function checkAttentionDecode(p: AttentionDecodeParams, sizes: { out: number; q: number; k: number; v: number }): void {
+export function checkAttentionDecode(p: AttentionDecodeParams,
+  sizes: { out: number; q: number; k: number; v: number }): void {
   const { B, Tq, pos, Tmax, H, D } = p;
   const KV = decodeKvHeads(p) * D, C = H * D;
   if (!(Tq >= 1 && pos >= 0 && pos + Tq <= Tmax)) {

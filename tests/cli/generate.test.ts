@@ -44,7 +44,8 @@ function writeAdapter(dir: string): void {
   const modules: AdapterModuleState[] = [0, 1].flatMap((l) => [['attn.c_attn', 64, 192], ['mlp.c_fc', 64, 256]]
     .map(([n, inF, outF], i) => ({
       name: `h.${l}.${n}`, inF: inF as number, outF: outF as number, R0: 4, c: null, live: [true, true, true, true],
-      A: randArray(4 * (inF as number), 10 + 2 * l + i, -0.1, 0.1), B: randArray((outF as number) * 4, 20 + 2 * l + i, -0.1, 0.1),
+      A: randArray(4 * (inF as number), 10 + 2 * l + i, -0.1, 0.1),
+      B: randArray((outF as number) * 4, 20 + 2 * l + i, -0.1, 0.1),
     })));
   const { adapterConfig, adapterModel } = exportPeft({ modelType: 'gpt2', task: 'CAUSAL_LM', baseModel: 'gpt2-tiny',
     method: 'lora', alpha: 8, scale: 2, useRslora: false, dropout: 0, targetTypes: ['c_attn', 'c_fc'], numLayers: 2,
