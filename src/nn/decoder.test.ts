@@ -27,13 +27,15 @@ describe('KvCache', () => {
   it('GPT-2 refuses a cache past n_positions and a step past the cache, without advancing', () => {
     const be = new CpuBackend(), tensors = randomGpt2({ V: 11, P: 8, C: 8, L: 1 });
     const params = new ParamStore(be, new Map([...tensors].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)])));
-    const net = new Gpt2(be, { vocabSize: 11, nPositions: 8, nEmbd: 8, nLayer: 1, nHead: 2, nInner: 32, eps: 1e-5 }, params);
+    const cfg = { vocabSize: 11, nPositions: 8, nEmbd: 8, nLayer: 1, nHead: 2, nInner: 32, eps: 1e-5 };
+    const net = new Gpt2(be, cfg, params);
     expect(() => net.createCache(1, 9)).toThrow(/exceeds the model's n_positions 8/);
     const cache = net.createCache(1, 3);
     net.prefill(cache, Int32Array.from([1, 2]), 2);
     net.decodeStep(cache, Int32Array.of(3));
     expect(() => net.decodeStep(cache, Int32Array.of(4))).toThrow(/1 new positions do not fit \(3 of 3 filled\)/);
     expect(cache.length).toBe(3);
-    expect(() => net.prefill(net.createCache(1, 3), Int32Array.from([1, 2, 3]), 2)).toThrow(/3 token ids for B=1 rows of T=2/);
+    expect(() => net.prefill(net.createCache(1, 3), Int32Array.from([1, 2, 3]), 2))
+      .toThrow(/3 token ids for B=1 rows of T=2/);
   });
 });
