@@ -4,7 +4,7 @@
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
 import { parseConfig } from '../models/config';
-import { classify, generate, type Window } from '../models/generate';
+import { classify, generate, readEosIds, type Window } from '../models/generate';
 import { loadModel, type LoadedModel } from '../models/load';
 import type { BatchSource } from '../train/data/batches';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
@@ -399,9 +399,10 @@ export class Session {
   private async generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
     const r = this.requireIdle('generate text');
     if (r.model.kind !== 'gpt2') throw new Error('This model classifies text; use Classify.');
-    const model = r.model, be = r.trainer.be, opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
-    const adapted = await withEval(r, () => generate(be, model, cmd.prompt, opts, r.window));
-    const base = await withoutAdapters(r, () => generate(be, model, cmd.prompt, opts, r.window));
+    const model = r.model, be = r.trainer.be, eosIds = await readEosIds(sourceFor(r.id.modelId), model);
+    const opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed, eosIds };
+    const adapted = await withEval(r, () => generate(be, model, cmd.prompt, opts));
+    const base = await withoutAdapters(r, () => generate(be, model, cmd.prompt, opts));
     this.post({ type: 'generated', prompt: cmd.prompt, base, adapted });
   }
 
