@@ -8,7 +8,7 @@ import type { Backend, Tensor } from '../tensor/backend';
 import { KvCache, type CausalDecoder } from './decoder';
 import { siteDropout, type DropoutMode } from './dropout';
 import { Linear } from './linear';
-import { disposeAll, ParamStore } from './params';
+import { disposeAll, type ParamStore } from './params';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -114,7 +114,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   /** logits (B*T, V) for ids (B*T) i32. The returned tensor is reused by the next call. */
   forward(ids: Tensor, B: number, T: number): Tensor {
-    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, nHead: H, eps } = this.cfg, N = B * T, D = C / H;
+    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, eps } = this.cfg, N = B * T;
     be.embedding(ws.tmp, ids, this.wte, N, C);
     be.embedding(ws.posEmb, ws.pos, this.wpe, N, C);
     const de = this.drop('embd', 0);
@@ -179,8 +179,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
   backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, nHead: H, vocabSize: V } = this.cfg;
-    const N = B * T, D = C / H;
+    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, vocabSize: V } = this.cfg;
+    const N = B * T;
     be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
     // logits = lnf wte^T  =>  dlnf = dlogits wte; dwte += dlogits^T lnf
     be.matmul(ws.dln, ws.dlogits, this.wte, null, { M: N, K: V, N: C });

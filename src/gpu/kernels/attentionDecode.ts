@@ -14,7 +14,7 @@ const FORMAT = 'uuuuuuuuufu';
 export const MAX_WG_D = 256;
 
 /** Whether the decode attention runs one workgroup per query row rather than one invocation per row. */
-export function useWorkgroupDecode(barrierFree: boolean, D: number): boolean {
+export function workgroupDecodeFits(barrierFree: boolean, D: number): boolean {
   return !barrierFree && D <= MAX_WG_D;
 }
 
@@ -23,7 +23,7 @@ export function attentionDecode(ctx: GpuContext, out: GpuTensor, q: GpuTensor, k
   p: AttentionDecodeParams): void {
   checkAttentionDecode(p, { out: out.size, q: q.size, k: kCache.size, v: vCache.size });
   const rows = p.B * p.H * p.Tq, maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const wg = useWorkgroupDecode(ctx.barrierFree, p.D);
+  const wg = workgroupDecodeFits(ctx.barrierFree, p.D);
   ctx.dispatch({
     shader, entry: wg ? 'attention_decode_wg' : 'attention_decode_forward',
     bindings: [undefined, out, q, kCache, vCache],
