@@ -232,7 +232,8 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
 // <|im_start|>, <|im_end|> (ChatML turns). 2048 in all, a multiple of 64, with no unused rows.
 // As in Llama 3's tokenizer.json, BOS is prepended by a TemplateProcessing post-processor (inside a Sequence after
 // ByteLevel) on encode with special tokens; nothing is appended. The pre-tokenizer stays GPT-2's ByteLevel regex (the
-// merges were learnt with it). tokenizer_config.json carries a ChatML chat_template in SmolLM2-Instruct's form (a
+// merges were learnt with it). As in Llama 3's and Qwen's files, the special tokens are only in added_tokens, not in the
+// BPE model's vocab. tokenizer_config.json carries a ChatML chat_template in SmolLM2-Instruct's form (a
 // default system turn when the conversation has none, add_generation_prompt opens an assistant turn) that starts with
 // bos_token, as Llama 3's does, because this tokenizer (unlike SmolLM2's) marks document starts with BOS: render the
 // template, then encode without special tokens (what transformers' apply_chat_template does).
@@ -254,7 +255,6 @@ function llamaTokenizerJSON(merges) {
   const firstSpecial = 256 + merges.length;
   const added = LLAMA_SPECIALS.map((content, i) => ({ id: firstSpecial + i, content, single_word: false, lstrip: false,
     rstrip: false, normalized: false, special: true }));
-  for (const a of added) vocab[a.content] = a.id;
   const bos = LLAMA_SPECIALS[0];
   const bosId = firstSpecial;
   const spec = (type_id) => ({ SpecialToken: { id: bos, type_id } });
