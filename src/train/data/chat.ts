@@ -130,20 +130,17 @@ export function chatTemplateFrom(config: Record<string, unknown>, opts: Template
       `${origin}: the chat template cannot be parsed (${(e as Error).message}); fix the template.`);
   }
   const specials = specialTokenVariables(config);
-  const raiseException = (message: unknown) => {
-    throw new TemplateRenderError(String(message));
-  };
   return {
     source, origin, name,
     render(messages, { addGenerationPrompt }) {
       try {
         return compiled.render({
           ...specials, messages: messages.map((m) => ({ role: m.role, content: m.content })),
-          add_generation_prompt: addGenerationPrompt, tools: null, documents: null, raise_exception: raiseException,
+          add_generation_prompt: addGenerationPrompt, tools: null, documents: null,
         });
       } catch (e) {
-        if (e instanceof TemplateRenderError) throw e;
-        throw new TemplateRenderError(`the chat template failed on this conversation (${(e as Error).message})`);
+        // @huggingface/jinja defines raise_exception (and strftime_now) itself; what it raises lands here too.
+        throw new TemplateRenderError(`the chat template rejected this conversation: ${(e as Error).message}`);
       }
     },
   };
