@@ -14,15 +14,18 @@ import { num, str, UsageError, type ParsedArgs } from './args';
 export const DATA_OPTS = { format: 'value', show: 'value', 'max-length': 'value', 'train-on-prompt': 'flag',
   'template-name': 'value' } as const;
 
-export const DATA_USAGE = `  dynrank data   --model <...> --data <file> [--format auto|${SFT_FORMATS.join('|')}] [--show 3]
-                 [--max-length L] [--train-on-prompt] [--template-name default] [--seed 1] [--val-fraction 0.1]`;
+export const DATA_USAGE = `  dynrank data   --model <...> --data <file> [--format auto|${SFT_FORMATS.join('|')}]
+                 [--show 3] [--max-length L] [--train-on-prompt] [--template-name default] [--seed 1]
+                 [--val-fraction 0.1]   prints how an instruction-tuning file is rendered, masked and cut`;
 
 const FALLBACK_MAX_LENGTH = 2048;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 function whole(a: ParsedArgs, key: string, dflt: number, min: number): number {
   const n = num(a, key, dflt);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${key} must be a whole number of at least ${min}, got ${n}`);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${key} must be a whole number of at least ${min}, got ${n}`);
+  }
   return n;
 }
 
@@ -60,7 +63,8 @@ export async function dataCommand(a: ParsedArgs, src: ModelSource): Promise<stri
     jinjaFile: jinja ? text(jinja) : null, name: a.options.get('template-name') as string | undefined,
   });
   const maxLength = whole(a, 'max-length', defaultMaxLength(objectFile(configBytes, 'config.json'), tok.config), 2);
-  const data = readSftRecords(text(new Uint8Array(await readFile(dataFile))), dataFile, { format: format as SftFormat | 'auto' });
+  const dataText = text(new Uint8Array(await readFile(dataFile)));
+  const data = readSftRecords(dataText, dataFile, { format: format as SftFormat | 'auto' });
   const set = buildSftSet(data, tok, template, {
     maxLength, trainOnPrompt: a.options.has('train-on-prompt'), seed: num(a, 'seed', DEFAULT_RUN.seed),
     valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction),

@@ -30,7 +30,8 @@ writeFileSync(chat, [
   { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Capital of France?' },
     { role: 'assistant', content: 'Paris.' }] },
   { messages: [{ role: 'user', content: 'Hi' }, { role: 'robot', content: 'beep' }] },
-  { messages: [{ role: 'user', content: 'Count' }, { role: 'assistant', content: 'one two three four five six seven' }] },
+  { messages: [{ role: 'user', content: 'Count' },
+    { role: 'assistant', content: 'one two three four five six seven' }] },
   { messages: [{ role: 'user', content: 'Only a question' }] },
   { messages: [{ role: 'user', content: 'Thanks' }, { role: 'assistant', content: 'You are welcome.' }] },
 ].map((r) => JSON.stringify(r)).join('\n'));
@@ -100,10 +101,12 @@ describe('dynrank data', () => {
     writeFileSync(qa, 'question,answer\nq,a\n');
     const r = await run(['data', '--model', 'gpt2-tiny', '--data', qa]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`DataError: ${qa}: cannot tell the instruction format from the columns "question", "answer"`);
+    expect(r.err).toContain(
+      `DataError: ${qa}: cannot tell the instruction format from the columns "question", "answer"`);
     const csv = join(dir, 'pc.csv');
     writeFileSync(csv, 'prompt,completion\nHello,World\n');
-    const c = JSON.parse((await run(['data', '--model', 'gpt2-tiny', '--data', csv, '--format', 'prompt-completion'])).out);
+    const c = JSON.parse(
+      (await run(['data', '--model', 'gpt2-tiny', '--data', csv, '--format', 'prompt-completion'])).out);
     expect(c.examples[0].text).toBe('### User:\nHello\n\n### Assistant:\nWorld<|endoftext|>');
   });
 });

@@ -28,11 +28,12 @@ const multi: ChatMessage[] = [
 ];
 
 describe('chat templates, written out by hand from the template source', () => {
-  it('Llama 3: bos, header blocks with trimmed content, <|eot_id|>; the generation prompt opens an assistant header', () => {
+  it('Llama 3: bos, header blocks with trimmed content, <|eot_id|>; the generation prompt opens a header', () => {
     const t = chatTemplateFrom(configs.llama3);
     expect(t.origin).toBe('tokenizer_config.json');
     const h = (r: string) => `<|start_header_id|>${r}<|end_header_id|>\n\n`;
-    expect(t.render(multi, { addGenerationPrompt: false })).toBe(`<|begin_of_text|>${h('system')}You are terse.<|eot_id|>` +
+    expect(t.render(multi, { addGenerationPrompt: false })).toBe(
+      `<|begin_of_text|>${h('system')}You are terse.<|eot_id|>` +
       `${h('user')}Name a colour.<|eot_id|>${h('assistant')}Blue.<|eot_id|>${h('user')}Another?<|eot_id|>` +
       `${h('assistant')}Red.<|eot_id|>`);
     expect(t.render(multi.slice(0, 2), { addGenerationPrompt: true })).toBe(
@@ -53,7 +54,9 @@ describe('chat templates, written out by hand from the template source', () => {
     expect(t.render(multi.slice(0, 4), { addGenerationPrompt: true })).toBe(b('system', 'You are terse.') +
       b('user', 'Name a colour.') + b('assistant', 'Blue.') + b('user', 'Another?') + '<|im_start|>assistant\n');
     // Reasoning written in the content is moved into the block, stripped of newlines.
-    expect(t.render([{ role: 'user', content: 'Why?' }, { role: 'assistant', content: '<think>\nbecause\n</think>\n\nOk.' }],
+    const reasoned: ChatMessage[] = [{ role: 'user', content: 'Why?' },
+      { role: 'assistant', content: '<think>\nbecause\n</think>\n\nOk.' }];
+    expect(t.render(reasoned,
       { addGenerationPrompt: false })).toBe(b('user', 'Why?') + b('assistant', '<think>\nbecause\n</think>\n\nOk.'));
   });
 
@@ -72,7 +75,8 @@ describe('chat templates, written out by hand from the template source', () => {
 });
 
 describe('chat templates vs Python jinja2 (tools/chat_fixtures.py)', () => {
-  const convs = json('tests/fixtures/chat/conversations.json') as unknown as { name: string; messages: ChatMessage[] }[];
+  type Conv = { name: string; messages: ChatMessage[] };
+  const convs = json('tests/fixtures/chat/conversations.json') as unknown as Conv[];
   const fixture = json('tests/fixtures/chat/rendered.json') as {
     templates: Record<string, Record<string, { k: number; add_generation_prompt: boolean; text: string }[]>>;
   };
@@ -93,12 +97,14 @@ describe('chat templates vs Python jinja2 (tools/chat_fixtures.py)', () => {
 });
 
 describe('chatTemplateFrom', () => {
-  const list = [{ name: 'tool_use', template: 'T{{ messages | length }}' }, { name: 'default', template: 'D{{ eos_token }}' }];
+  const list = [{ name: 'tool_use', template: 'T{{ messages | length }}' },
+    { name: 'default', template: 'D{{ eos_token }}' }];
 
   it('picks "default" from a named list, or the name asked for', () => {
     const t = chatTemplateFrom({ chat_template: list, eos_token: { content: '</s>' } });
     expect([t.name, t.render([], { addGenerationPrompt: false })]).toEqual(['default', 'D</s>']);
-    expect(chatTemplateFrom({ chat_template: list }, { name: 'tool_use' }).render(multi, { addGenerationPrompt: false }))
+    const tools = chatTemplateFrom({ chat_template: list }, { name: 'tool_use' });
+    expect(tools.render(multi, { addGenerationPrompt: false }))
       .toBe('T5');
   });
 

@@ -29,7 +29,8 @@ export const FALLBACK_CHAT_TEMPLATE =
   "{{ '### Assistant:\\n' + message['content'] }}{% if eos_token is defined %}{{ eos_token }}{% endif %}" +
   "{% else %}{{ raise_exception('Unknown role: ' + message['role']) }}{% endif %}" +
   "{% endfor %}" +
-  "{% if add_generation_prompt %}{% if messages | length > 0 %}{{ '\\n\\n' }}{% endif %}{{ '### Assistant:\\n' }}{% endif %}";
+  "{% if add_generation_prompt %}{% if messages | length > 0 %}{{ '\\n\\n' }}{% endif %}" +
+  "{{ '### Assistant:\\n' }}{% endif %}";
 
 /** Where the template in use came from. */
 export type TemplateOrigin = 'chat_template.jinja' | 'tokenizer_config.json' | 'fallback';
@@ -179,7 +180,8 @@ export function loadChatTokenizer(jsonText: string, configText: string | null): 
   try {
     tok = new Tokenizer(json, config);
   } catch (e) {
-    throw new TokenizerError('tokenizer.json', 'model', `tokenizer.json: could not be loaded (${(e as Error).message}).`);
+    throw new TokenizerError('tokenizer.json', 'model',
+      `tokenizer.json: could not be loaded (${(e as Error).message}).`);
   }
   const idOf = (key: string): number | null => {
     const c = tokenContent(config[key]);
@@ -188,7 +190,9 @@ export function loadChatTokenizer(jsonText: string, configText: string | null): 
   const eosId = idOf('eos_token');
   return {
     encode: (text) => (text ? tok.encode(text, { add_special_tokens: false }).ids : []),
-    decode: (ids) => (ids.length ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }) : ''),
+    decode: (ids) => (ids.length
+      ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })
+      : ''),
     padId: idOf('pad_token') ?? eosId ?? 0,
     eosId,
     bosId: idOf('bos_token'),

@@ -47,17 +47,20 @@ describe('readSftRecords', () => {
       [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }]]);
     const a = readSftRecords(jsonl([{ instruction: 'Translate', input: 'chat', output: 'cat' },
       { instruction: 'Say hi', output: 'hi' }]), 'a.jsonl');
-    expect([a.format, a.records.map((r) => r.messages[0].content)]).toEqual(['alpaca', ['Translate\n\nchat', 'Say hi']]);
+    expect([a.format, a.records.map((r) => r.messages[0].content)])
+      .toEqual(['alpaca', ['Translate\n\nchat', 'Say hi']]);
     const t = readSftRecords(jsonl([{ text: 'one document' }]), 'a.jsonl');
     expect([t.format, t.records[0].text]).toEqual(['text', 'one document']);
-    expect(readSftRecords('just some prose\nover lines\n', 'a.txt').records[0].text).toBe('just some prose\nover lines\n');
+    expect(readSftRecords('just some prose\nover lines\n', 'a.txt').records[0].text)
+      .toBe('just some prose\nover lines\n');
   });
 
   it('maps CSV columns the same way, in any case, and TRL\'s conversational prompt/completion lists', () => {
     const c = readSftRecords('Prompt,Completion\n"Hi, you",Hello\n', 'a.csv');
     expect([c.format, c.records[0].messages[1].content]).toEqual(['prompt-completion', 'Hello']);
     const a = readSftRecords('instruction,input,output\nAdd,1 2,3\n', 'a.csv');
-    expect(a.records[0].messages).toEqual([{ role: 'user', content: 'Add\n\n1 2' }, { role: 'assistant', content: '3' }]);
+    expect(a.records[0].messages)
+      .toEqual([{ role: 'user', content: 'Add\n\n1 2' }, { role: 'assistant', content: '3' }]);
     const l = readSftRecords(jsonl([{ prompt: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }],
       completion: [{ role: 'assistant', content: 'A' }] }]), 'a.jsonl');
     expect(l.records[0].messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
@@ -73,7 +76,8 @@ describe('readSftRecords', () => {
     try { readSftRecords('question,answer\nq,a\n', 'qa.csv'); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(DataError);
     expect((err as DataError).code).toBe('BadMapping');
-    expect((err as DataError).message).toMatch(/qa\.csv: cannot tell the instruction format from the columns "question"/);
+    expect((err as DataError).message)
+      .toMatch(/qa\.csv: cannot tell the instruction format from the columns "question"/);
   });
 
   it('reports each bad row with its line and reason, and keeps the rest', () => {
@@ -101,7 +105,8 @@ describe('readSftRecords', () => {
     expect(r.badRows[0].excerpt).toMatch(/^\{"messages":\[\{"role":"user"/);
     const p = readSftRecords(jsonl([{ prompt: 'a', completion: '' }, { prompt: 3, completion: 'b' },
       { prompt: '', completion: 'fine' }]), 'pc.jsonl');
-    expect(p.badRows.map((b) => [b.line, b.reason])).toEqual([[1, 'empty "completion"'], [2, '"prompt" is a number, not a string']]);
+    expect(p.badRows.map((b) => [b.line, b.reason]))
+      .toEqual([[1, 'empty "completion"'], [2, '"prompt" is a number, not a string']]);
     expect(p.records.map((x) => x.line)).toEqual([3]);
     const c = readSftRecords('prompt,completion\na,b\nc,\n"d,e\n', 'pc.csv');
     expect(c.badRows.map((b) => b.line)).toEqual([3, 4]);
@@ -157,7 +162,8 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
   });
 
   it('empty prompts and unicode keep exact boundaries', () => {
-    const conv: ChatMessage[] = [{ role: 'user', content: '' }, { role: 'assistant', content: 'naïve café 🤗 — 日本語' }];
+    const conv: ChatMessage[] = [{ role: 'user', content: '' },
+      { role: 'assistant', content: 'naïve café 🤗 — 日本語' }];
     for (const m of [gpt2, qwen, llama]) {
       const t = tokenizeSft([rec(conv)], m.tok, chatTemplateFrom(m.config), opts);
       expect(t.stats.boundaryFallbacks).toBe(0);
@@ -180,7 +186,8 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
   it('trainOnPrompt labels every token; text records train whole and end with eos', () => {
     const t = tokenizeSft([rec(multi)], gpt2.tok, chatTemplateFrom(gpt2.config), { ...opts, trainOnPrompt: true });
     expect(Array.from(t.examples[0].labels)).toEqual(Array.from(t.examples[0].inputIds));
-    const d = tokenizeSft([{ line: 1, messages: [], text: 'Call me Ishmael.' }], gpt2.tok, chatTemplateFrom(gpt2.config), opts);
+    const doc = { line: 1, messages: [], text: 'Call me Ishmael.' };
+    const d = tokenizeSft([doc], gpt2.tok, chatTemplateFrom(gpt2.config), opts);
     expect(trained(d.examples[0], gpt2.tok)).toEqual(['Call me Ishmael.<|endoftext|>']);
   });
 
@@ -241,7 +248,8 @@ describe('buildSftSet and batches', () => {
     expect(s.split).toEqual({ method: 'simple', seed: 1, valFraction: 0.2, train: 16, val: 4 });
     expect(s.badRows.map((b) => b.line)).toEqual([21]);
     const lines = (xs: SftExample[]) => xs.map((e) => e.line);
-    expect([...lines(s.train), ...lines(s.val)].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect([...lines(s.train), ...lines(s.val)].sort((a, b) => a - b))
+      .toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(lines(s.val)).toEqual([...lines(s.val)].sort((a, b) => a - b));
     const again = buildSftSet(data, gpt2.tok, tpl, { maxLength: 64, seed: 1, valFraction: 0.2 });
     expect(lines(again.val)).toEqual(lines(s.val));
@@ -260,6 +268,8 @@ describe('buildSftSet and batches', () => {
     expect(Array.from(batch.attentionMask)).toEqual([1, 1, 1, 1, 0, 0]);
     expect(sftBatch([a], { padId: 9, length: 5 }).inputIds).toEqual(Int32Array.of(5, 6, 7, 9, 9));
     const lm = sftLmBatch(batch);
-    expect(lm).toEqual({ kind: 'lm', B: 2, T: 3, ids: batch.inputIds, targets: Int32Array.of(6, 7, -100, -100, -100, -100) });
+    expect(lm).toEqual({
+      kind: 'lm', B: 2, T: 3, ids: batch.inputIds, targets: Int32Array.of(6, 7, -100, -100, -100, -100),
+    });
   });
 });

@@ -48,7 +48,8 @@ export function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>):
 }
 
 const REQUIRED: Record<SftFormat, string[]> = {
-  messages: ['messages'], 'prompt-completion': ['prompt', 'completion'], alpaca: ['instruction', 'output'], text: ['text'],
+  messages: ['messages'], 'prompt-completion': ['prompt', 'completion'], alpaca: ['instruction', 'output'],
+  text: ['text'],
 };
 
 class BadRecord extends Error {}
@@ -57,7 +58,9 @@ class BadRecord extends Error {}
 function stringField(row: Record<string, unknown>, key: string): string {
   const v = row[key];
   if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw new BadRecord(`"${key}" is ${Array.isArray(v) ? 'a list' : `a ${typeof v}`}, not a string`);
+  if (typeof v !== 'string') {
+    throw new BadRecord(`"${key}" is ${Array.isArray(v) ? 'a list' : `a ${typeof v}`}, not a string`);
+  }
   return v;
 }
 
@@ -76,7 +79,9 @@ function messageList(v: unknown, where: string, needAssistant: boolean): ChatMes
   const out: ChatMessage[] = [];
   list.forEach((m: unknown, i) => {
     const at = `${where} ${i + 1}`;
-    if (!m || typeof m !== 'object' || Array.isArray(m)) throw new BadRecord(`${at} is not a {"role", "content"} object`);
+    if (!m || typeof m !== 'object' || Array.isArray(m)) {
+      throw new BadRecord(`${at} is not a {"role", "content"} object`);
+    }
     const { role, content } = m as { role?: unknown; content?: unknown };
     if (typeof role !== 'string' || !ROLES.has(role as ChatRole)) {
       throw new BadRecord(`${at} has the role ${JSON.stringify(role ?? null)}; use "system", "user" or "assistant"`);
@@ -94,7 +99,8 @@ function messageList(v: unknown, where: string, needAssistant: boolean): ChatMes
   return out;
 }
 
-function recordOf(row: Record<string, unknown>, format: SftFormat, col: (k: string) => string): Omit<SftRecord, 'line'> {
+function recordOf(row: Record<string, unknown>, format: SftFormat,
+  col: (k: string) => string): Omit<SftRecord, 'line'> {
   switch (format) {
     case 'messages':
       return { messages: messageList(row[col('messages')], 'messages', true) };
@@ -254,7 +260,9 @@ function renderConversation(template: ChatTemplate, messages: ChatMessage[]): { 
   messages.forEach((m, i) => {
     if (m.role !== 'assistant') return;
     const p = template.render(messages.slice(0, i), { addGenerationPrompt: true });
-    const r = i === messages.length - 1 ? full : template.render(messages.slice(0, i + 1), { addGenerationPrompt: false });
+    const r = i === messages.length - 1
+      ? full
+      : template.render(messages.slice(0, i + 1), { addGenerationPrompt: false });
     if (!r.startsWith(p)) {
       throw new TemplateRenderError(`the chat template does not render assistant turn ${i + 1} after its generation ` +
         'prompt, so the answer cannot be told from the prompt');
@@ -321,7 +329,8 @@ export function truncateExample(ex: SftExample, maxLength: number, bosId: number
  * assistant spans only (or everywhere with trainOnPrompt); 'text' records are trained on whole, followed by eos when
  * the tokenizer has one. A conversation the template rejects is a bad row.
  */
-export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: ChatTemplate, opts: SftOptions): SftTokenized {
+export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: ChatTemplate,
+  opts: SftOptions): SftTokenized {
   checkMaxLength(opts.maxLength);
   const stats: SftStats = {
     records: records.length, examples: 0, truncated: 0, splitConversations: 0, boundaryFallbacks: 0, tokens: 0,
@@ -339,7 +348,8 @@ export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: 
         if (r.split) stats.splitConversations++;
       } catch (e) {
         if (!(e instanceof TemplateRenderError)) throw e;
-        badRows.push({ line: rec.line, reason: e.message, excerpt: excerpt(rec.messages.map((m) => m.content).join(' | ')) });
+        const raw = rec.messages.map((m) => m.content).join(' | ');
+        badRows.push({ line: rec.line, reason: e.message, excerpt: excerpt(raw) });
         continue;
       }
     }
