@@ -81,7 +81,8 @@ export async function dataCommand(a: ParsedArgs, src: ModelSource): Promise<stri
     template: { origin: template.origin, name: template.name }, maxLength,
     counts: {
       rows: data.records.length + data.badRows.length, examples: set.stats.examples, train: set.split.train,
-      val: set.split.val, truncated: set.stats.truncated, badRows: bad.count,
+      val: set.split.val, truncated: set.stats.truncated, chunkedDocuments: set.stats.chunkedDocuments,
+      badRows: bad.count,
       splitConversations: set.stats.splitConversations, boundaryFallbacks: set.stats.boundaryFallbacks,
       tokens: set.stats.tokens, trainableTokens: set.stats.trainableTokens,
     },

@@ -191,6 +191,18 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
     expect(trained(d.examples[0], gpt2.tok)).toEqual(['Call me Ishmael.<|endoftext|>']);
   });
 
+  it('a document longer than maxLength becomes consecutive windows, each its own split group', () => {
+    const text = Array.from({ length: 60 }, (_, i) => `whale ${i}`).join(', ');
+    const t = tokenizeSft([{ line: 1, messages: [], text }], gpt2.tok, chatTemplateFrom(gpt2.config),
+      { maxLength: 16 });
+    const all = [...gpt2.tok.encode(text), gpt2.tok.eosId!];
+    expect(t.examples).toHaveLength(Math.ceil(all.length / 16));
+    expect(t.examples.flatMap((e) => Array.from(e.inputIds))).toEqual(all);
+    expect(t.examples.every((e) => e.labels.every((l, k) => l === e.inputIds[k]))).toBe(true);
+    expect(t.stats).toMatchObject({ chunkedDocuments: 1, truncated: 0 });
+    expect(new Set(t.groups).size).toBe(t.examples.length);
+  });
+
   it('a conversation the template raises on is a bad row with its line', () => {
     const strict = { chat_template: "{% if messages[0].role == 'system' %}{{ raise_exception('no system role') }}" +
       '{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}' };
@@ -221,6 +233,10 @@ describe('truncation keeps the answer\'s start', () => {
     expect(Array.from(t.examples[1].inputIds)).toEqual(Array.from(full[1].inputIds.slice(0, 64)));
     expect(trained(t.examples[1], gpt2.tok)[0].startsWith('reply0 reply1')).toBe(true);
     expect(t.examples[2]).toEqual(full[2]);
+    // With trainOnPrompt the window is still chosen by the answer, then every token is labelled.
+    const p = tokenizeSft(recs, gpt2.tok, tpl, { maxLength: 64, trainOnPrompt: true });
+    expect(p.examples.map((e) => Array.from(e.inputIds))).toEqual(t.examples.map((e) => Array.from(e.inputIds)));
+    expect(Array.from(p.examples[0].labels)).toEqual(Array.from(p.examples[0].inputIds));
   });
 
   it('both long: the answer keeps half the window and starts in it; a leading bos stays', () => {
@@ -256,6 +272,16 @@ describe('buildSftSet and batches', () => {
     const other = buildSftSet(data, gpt2.tok, tpl, { maxLength: 64, seed: 2, valFraction: 0.2 });
     expect(lines(other.val)).not.toEqual(lines(s.val));
     expect(() => buildSftSet(data, gpt2.tok, tpl, { maxLength: 64, seed: 1, valFraction: 1 })).toThrow(/below 1/);
+  });
+
+  it('the turns of a split conversation stay on one side of the split', () => {
+    const convs = readSftRecords(jsonl(Array.from({ length: 10 }, () => ({ messages: multi }))), 'm.jsonl');
+    const q = chatTemplateFrom(qwen.config);
+    const s = buildSftSet(convs, qwen.tok, q, { maxLength: 256, seed: 3, valFraction: 0.3 });
+    expect(s.stats).toMatchObject({ records: 10, examples: 20, splitConversations: 10 });
+    expect([s.train.length, s.val.length]).toEqual([14, 6]);
+    const valLines = new Set(s.val.map((e) => e.line));
+    expect(s.train.some((e) => valLines.has(e.line))).toBe(false);
   });
 
   it('pads on the right with the pad id, labels -100 and mask 0; the LM batch shifts labels into targets', () => {

@@ -213,8 +213,10 @@ export interface SftStats {
   /** Rows read as examples (before multi-turn conversations are split). */
   records: number;
   examples: number;
-  /** Examples cut to maxLength. */
+  /** Conversations cut to maxLength (see truncateExample). */
   truncated: number;
+  /** Plain-text documents longer than maxLength, cut into consecutive windows (nothing dropped). */
+  chunkedDocuments: number;
   /**
    * Conversations the template does not render prefix-stably (a turn renders differently once later turns follow,
    * as Qwen3 drops reasoning from earlier turns); each assistant turn became its own example with its history.
@@ -231,6 +233,11 @@ export interface SftStats {
 
 export interface SftTokenized {
   examples: SftExample[];
+  /**
+   * The split group of each example: the examples of one conversation share one (so a split conversation's turns
+   * stay on one side of the split), each window of a document has its own.
+   */
+  groups: number[];
   /** Rows the template rejected (raise_exception), with their lines. */
   badRows: BadRow[];
   stats: SftStats;
@@ -326,17 +333,25 @@ export function truncateExample(ex: SftExample, maxLength: number, bosId: number
 
 /**
  * Tokenized examples from records: conversations rendered with `template` (see renderConversation), labels on the
- * assistant spans only (or everywhere with trainOnPrompt); 'text' records are trained on whole, followed by eos when
- * the tokenizer has one. A conversation the template rejects is a bad row.
+ * assistant spans only, truncated by those spans (truncateExample), then with trainOnPrompt labelled everywhere;
+ * 'text' records are trained on whole, followed by eos when the tokenizer has one, in windows of maxLength tokens.
+ * A conversation the template rejects is a bad row.
  */
 export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: ChatTemplate,
   opts: SftOptions): SftTokenized {
   checkMaxLength(opts.maxLength);
   const stats: SftStats = {
-    records: records.length, examples: 0, truncated: 0, splitConversations: 0, boundaryFallbacks: 0, tokens: 0,
-    trainableTokens: 0,
+    records: records.length, examples: 0, truncated: 0, chunkedDocuments: 0, splitConversations: 0,
+    boundaryFallbacks: 0, tokens: 0, trainableTokens: 0,
   };
-  const examples: SftExample[] = [], badRows: BadRow[] = [];
+  const examples: SftExample[] = [], groups: number[] = [], badRows: BadRow[] = [];
+  let group = 0;
+  const push = (ex: SftExample, g: number) => {
+    stats.tokens += ex.inputIds.length;
+    for (const l of ex.labels) if (l !== IGNORE_INDEX) stats.trainableTokens++;
+    examples.push(ex);
+    groups.push(g);
+  };
   for (const rec of records) {
     let parts: Rendered[];
     if (rec.text !== undefined) {
@@ -355,28 +370,34 @@ export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: 
     }
     for (const part of parts) {
       const ids = tok.encode(part.text);
-      if (rec.text !== undefined && tok.eosId !== null) ids.push(tok.eosId);
-      const labels = new Int32Array(ids.length).fill(IGNORE_INDEX);
-      if (opts.trainOnPrompt || rec.text !== undefined) labels.set(ids);
-      else {
-        for (const [a, b] of part.spans) {
-          const s = tokenBoundary(tok, part.text, ids, a, 'start', stats);
-          const e = tokenBoundary(tok, part.text, ids, b, 'end', stats);
-          for (let k = s; k < e; k++) labels[k] = ids[k];
+      if (rec.text !== undefined) {
+        // A document is trained on whole, in consecutive windows of maxLength tokens (each its own split group).
+        if (tok.eosId !== null) ids.push(tok.eosId);
+        if (ids.length > opts.maxLength) stats.chunkedDocuments++;
+        for (let o = 0; o < ids.length; o += opts.maxLength) {
+          const w = Int32Array.from(ids.slice(o, o + opts.maxLength));
+          push({ inputIds: w, labels: w.slice(), text: part.text, line: rec.line }, group++);
         }
+        continue;
+      }
+      const labels = new Int32Array(ids.length).fill(IGNORE_INDEX);
+      for (const [a, b] of part.spans) {
+        const s = tokenBoundary(tok, part.text, ids, a, 'start', stats);
+        const e = tokenBoundary(tok, part.text, ids, b, 'end', stats);
+        for (let k = s; k < e; k++) labels[k] = ids[k];
       }
       let ex: SftExample = { inputIds: Int32Array.from(ids), labels, text: part.text, line: rec.line };
       if (ex.inputIds.length > opts.maxLength) {
         ex = truncateExample(ex, opts.maxLength, tok.bosId);
         stats.truncated++;
       }
-      stats.tokens += ex.inputIds.length;
-      for (const l of ex.labels) if (l !== IGNORE_INDEX) stats.trainableTokens++;
-      examples.push(ex);
+      if (opts.trainOnPrompt) ex.labels = ex.inputIds.slice();
+      push(ex, group);
     }
+    group++;
   }
   stats.examples = examples.length;
-  return { examples, badRows, stats };
+  return { examples, groups, badRows, stats };
 }
 
 export interface SftSet {
@@ -393,8 +414,9 @@ export interface SftSet {
 const splitRng = (seed: number) => new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x5eed5eed) >>> 0);
 
 /**
- * Reads, tokenizes and splits: round(n * valFraction) examples (at least 1 when valFraction > 0 and n >= 2, at most
- * n - 1) picked with the seed go to validation; both splits keep file order.
+ * Tokenizes and splits: of the G split groups (conversations; windows of documents), round(G * valFraction) picked
+ * with the seed (at least 1 when valFraction > 0 and G >= 2, at most G - 1) go to validation with all their
+ * examples, so no conversation's turns are on both sides; both splits keep file order.
  */
 export function buildSftSet(data: SftRecords, tok: ChatTokenizer, template: ChatTemplate,
   opts: SftOptions & { seed: number; valFraction: number }): SftSet {
@@ -415,11 +437,12 @@ export function buildSftSet(data: SftRecords, tok: ChatTokenizer, template: Chat
       examples: badRows.slice(0, 5),
     });
   }
-  let nVal = opts.valFraction > 0 && n >= 2 ? Math.max(1, Math.round(n * opts.valFraction)) : 0;
-  nVal = Math.min(nVal, n - 1);
-  const order = splitRng(opts.seed).shuffle(Array.from({ length: n }, (_, i) => i));
-  const isVal = new Uint8Array(n);
-  for (const i of order.slice(0, nVal)) isVal[i] = 1;
+  const ids = [...new Set(t.groups)];
+  const G = ids.length;
+  let nVal = opts.valFraction > 0 && G >= 2 ? Math.max(1, Math.round(G * opts.valFraction)) : 0;
+  nVal = Math.min(nVal, G - 1);
+  const valGroups = new Set(splitRng(opts.seed).shuffle(ids).slice(0, nVal));
+  const isVal = t.groups.map((g) => valGroups.has(g));
   const train = t.examples.filter((_, i) => !isVal[i]), val = t.examples.filter((_, i) => isVal[i]);
   return {
     format: data.format, train, val, badRows, stats: t.stats,
