@@ -2,6 +2,7 @@
 // model's chat template (or the fallback), and prints JSON: the first examples with input_ids, labels (-100 where not
 // trained) and the rendered text, and the counts (examples, bad rows with their lines, truncated examples).
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { ModelSource } from '../models/sources';
 import { TokenizerError } from '../models/tokenizer';
@@ -63,6 +64,7 @@ export async function dataCommand(a: ParsedArgs, src: ModelSource): Promise<stri
     jinjaFile: jinja ? text(jinja) : null, name: a.options.get('template-name') as string | undefined,
   });
   const maxLength = whole(a, 'max-length', defaultMaxLength(objectFile(configBytes, 'config.json'), tok.config), 2);
+  if (!existsSync(dataFile)) throw new UsageError(`--data ${dataFile}: no such file; give the path of a data file.`);
   const dataText = text(new Uint8Array(await readFile(dataFile)));
   const data = readSftRecords(dataText, dataFile, { format: format as SftFormat | 'auto' });
   const set = buildSftSet(data, tok, template, {

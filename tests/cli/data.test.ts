@@ -97,6 +97,8 @@ describe('dynrank data', () => {
     const bad = await run(['data', '--model', 'gpt2-tiny', '--data', chat, '--format', 'sharegpt']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--format must be auto, messages, prompt-completion, alpaca, text; got sharegpt');
+    const missing = await run(['data', '--model', 'gpt2-tiny', '--data', join(dir, 'nope.jsonl')]);
+    expect([missing.code, missing.err]).toEqual([2, expect.stringContaining('nope.jsonl: no such file')]);
     const qa = join(dir, 'qa.csv');
     writeFileSync(qa, 'question,answer\nq,a\n');
     const r = await run(['data', '--model', 'gpt2-tiny', '--data', qa]);

@@ -64,6 +64,11 @@ describe('readSftRecords', () => {
     const l = readSftRecords(jsonl([{ prompt: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }],
       completion: [{ role: 'assistant', content: 'A' }] }]), 'a.jsonl');
     expect(l.records[0].messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+    const m = readSftRecords('id,messages\n7,"[{""role"": ""user"", ""content"": ""U""}, ' +
+      '{""role"": ""assistant"", ""content"": ""A""}]"\n8,not json\n', 'm.csv');
+    expect(m.records.map((r) => r.messages.length)).toEqual([2]);
+    expect(m.badRows.map((b) => [b.line, b.reason]))
+      .toEqual([[3, '"messages" is not a JSON list of {"role", "content"} messages']]);
   });
 
   it('a named format overrides detection, and a missing column says which', () => {
