@@ -6,6 +6,7 @@ import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
 import { num, parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { writeAtomic } from './files';
 import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
 import { GENERATE_USAGE, generateCommand } from './generate';
@@ -21,9 +22,13 @@ const USAGE = `usage:
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
-${GENERATE_USAGE}`;
+${GENERATE_USAGE}
+${DATA_USAGE}`;
 
-const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value', help: 'flag', ...TRAIN_OPTS } as const;
+const MODEL_OPTS = {
+  model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value',
+  help: 'flag', ...TRAIN_OPTS, ...DATA_OPTS,
+} as const;
 
 async function backendFor(name: string): Promise<Backend> {
   if (name === 'cpu') return new CpuBackend();
@@ -107,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       const open = () => backendFor(str(a, 'backend', 'webgpu'));
       console.log(await train(a, await open(), a.options.has('resume') ? null : source(a), open));
     }
+    else if (cmd === 'data') console.log(await dataCommand(a, source(a)));
     else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;
