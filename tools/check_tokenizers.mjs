@@ -19,8 +19,17 @@ for (const name of fs.readdirSync(M).sort()) {
   if (cfg) check(cfg.vocab_size === V, `${name}: config vocab_size ${cfg.vocab_size} == tokenizer ${V}`);
   const samples = ['Call me Ishmael. Some years ago—never mind how long precisely.', 'naïve café 🤗 “quoted” it’s 12,345.'];
   if (read(name, 'tokenizer.json').model.type === 'BPE') {
-    for (const s of samples) check(tok.decode(tok.encode(s).ids) === s, `${name}: round-trip ${s}`);
-    check(tok.encode('end<|endoftext|>').ids.at(-1) === V - 1, `${name}: <|endoftext|> = ${V - 1}`);
+    for (const s of samples) {
+      check(tok.decode(tok.encode(s, { add_special_tokens: false }).ids) === s, `${name}: round-trip ${s}`);
+    }
+    // the end-of-text token is one id, config.json's eos_token_id (gpt2: <|endoftext|> = V - 1)
+    const eos = read(name, 'tokenizer_config.json').eos_token;
+    const eosId = cfg ? cfg.eos_token_id : V - 1;
+    check(tok.encode(`end${eos}`, { add_special_tokens: false }).ids.at(-1) === eosId, `${name}: ${eos} = ${eosId}`);
+    // a BOS added by the post-processor (Llama 3 style) must be config.json's bos_token_id; GPT-2 adds nothing
+    const withSpecials = tok.encode(samples[0]).ids;
+    const bosAdded = withSpecials.length !== tok.encode(samples[0], { add_special_tokens: false }).ids.length;
+    if (bosAdded) check(cfg && withSpecials[0] === cfg.bos_token_id, `${name}: encode prepends bos_token_id`);
     const e = tok.encode(samples[0]);
     console.log(`${name}: BPE vocab ${V}; "${samples[0]}" -> ${e.ids.length} ids [${e.ids.slice(0, 12).join(',')},...]`);
   } else {

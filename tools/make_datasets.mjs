@@ -110,17 +110,18 @@ function entityText(s, depth = 0) {
 }
 function decodeWords(s) {
   return s.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, cs, enc, t) => decoderFor(cs).decode(
-    enc.toUpperCase() === 'B' ? Buffer.from(t, 'base64') : Buffer.from(t.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (m, x) => String.fromCharCode(parseInt(x, 16))), 'latin1')));
+    enc.toUpperCase() === 'B' ? Buffer.from(t, 'base64') : Buffer.from(t.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, x) => String.fromCharCode(parseInt(x, 16))), 'latin1')));
 }
 function clean(s) {
   return s.split('\n').filter((l) => !/^\s*>/.test(l)).join('\n') // quoted replies belong to another message
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\ufeff]/g, ' ')
     .replace(/([^\w\s])\1{3,}/g, '$1$1$1').replace(/\s+/g, ' ').trim();
 }
 function cut(s, n) {
   if (s.length <= n) return s;
   const k = s.lastIndexOf(' ', n);
-  return s.slice(0, k > n * 0.7 ? k : n) + ' …';
+  return `${s.slice(0, k > n * 0.7 ? k : n)} …`;
 }
 function emailRow(file) {
   const raw = rawText(fs.readFileSync(path.join(SPAM, 'data', file))).replace(/\r\n?/g, '\n');
@@ -151,7 +152,7 @@ const chosen = shuffle([...shuffle(pools.ham).slice(0, PER_CLASS), ...shuffle(po
 const groups = {};
 for (const r of chosen) { const g = r.file.split('/')[0]; groups[g] = (groups[g] ?? 0) + 1; }
 const quote = (s) => `"${s.replace(/"/g, '""')}"`;
-const spam = Buffer.from(['text,label', ...chosen.map((r) => `${quote(r.text)},${r.label}`)].join('\n') + '\n', 'utf8');
+const spam = Buffer.from(`${['text,label', ...chosen.map((r) => `${quote(r.text)},${r.label}`)].join('\n')}\n`, 'utf8');
 
 // ---------------------------------------------------------------- write
 fs.mkdirSync(OUT, { recursive: true });

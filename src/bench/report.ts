@@ -254,6 +254,6 @@ export function renderReport(run: BenchRun): string {
     if (run.engine.steps.length || Object.keys(run.peers.gpt).length) out.push(stepSection(run), '', engineSections(run.engine.steps, 'page'), '');
   }
   if (run.responsive) out.push('', responsiveSection(run.responsive));
-  out.push(nodeSection(run.node, run.engine.matmul), '', 'Items: ' + run.log.map((l) => `${l.name} ${l.wallS} s (load ${l.load.split(' ')[0]})${l.error ? ' ERROR' : ''}`).join('; '), '');
+  out.push(nodeSection(run.node, run.engine.matmul), '', `Items: ${run.log.map((l) => `${l.name} ${l.wallS} s (load ${l.load.split(' ')[0]})${l.error ? ' ERROR' : ''}`).join('; ')}`, '');
   return out.join('\n');
 }

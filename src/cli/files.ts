@@ -70,7 +70,7 @@ export function checkOutDir(c: OutDirCheck): void {
     const listed = entries.slice(0, 4).join(', ') + (entries.length > 4 ? ', …' : '');
     throw new UsageError(`--out ${c.out} is not empty (${listed}) and holds no dynrank run; ${fix}.`);
   }
-  let meta;
+  let meta: ReturnType<typeof readCheckpointMeta>;
   try {
     meta = readCheckpointMeta(new Uint8Array(readFileSync(join(out, CHECKPOINT))));
   } catch (e) {

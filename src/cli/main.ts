@@ -8,8 +8,10 @@ import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
 import { num, parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { writeAtomic } from './files';
 import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
+import { GENERATE_USAGE, generateCommand } from './generate';
 
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
@@ -21,9 +23,14 @@ const USAGE = `usage:
                  [--backend webgpu|cpu]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
-  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]`;
+  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
+${GENERATE_USAGE}
+${DATA_USAGE}`;
 
-const MODEL_OPTS = { model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value', help: 'flag', ...TRAIN_OPTS } as const;
+const MODEL_OPTS = {
+  model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value',
+  help: 'flag', ...TRAIN_OPTS, ...DATA_OPTS,
+} as const;
 
 async function backendFor(name: string): Promise<Backend> {
   if (name === 'cpu') return new CpuBackend();
@@ -90,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (!cmd || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
+    if (cmd === 'generate') { console.log(await generateCommand(rest)); return 0; }
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));
@@ -97,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       const open = () => backendFor(str(a, 'backend', 'webgpu'));
       console.log(await train(a, await open(), a.options.has('resume') ? null : source(a), open));
     }
+    else if (cmd === 'data') console.log(await dataCommand(a, source(a)));
     else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;

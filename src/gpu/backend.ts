@@ -1,11 +1,12 @@
 // The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
-import type { RopeParams } from '../tensor/backend';
+import type { AttentionDecodeParams, KvWriteParams, RopeParams } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
+import { attentionDecode, kvCacheWrite } from './kernels/attentionDecode';
 import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
 import { dropout, dropoutBackward } from './kernels/dropout';
 import { dem } from './kernels/dem';
@@ -135,4 +136,10 @@ export class GpuBackend implements Backend {
   ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void {
     ropeBackward(this.ctx, g(dx), g(dout), g(table), p);
   }
+
+  // --- KV-cache decoding
+  attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void {
+    attentionDecode(this.ctx, g(out), g(q), g(kCache), g(vCache), p);
+  }
+  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void { kvCacheWrite(this.ctx, g(cache), g(src), p); }
 }

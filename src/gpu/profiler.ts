@@ -23,7 +23,7 @@ export class KernelProfiler {
   private resolved = 0;
 
   /** `capacity` dispatches; later ones in the same profile run unrecorded (and are counted in `dropped`). */
-  constructor(private readonly device: GPUDevice, readonly capacity = MAX_DISPATCHES) {
+  constructor(readonly device: GPUDevice, readonly capacity = MAX_DISPATCHES) {
     if (!device.features.has('timestamp-query')) {
       throw new GpuValidationError('kernel profiling needs the "timestamp-query" feature, which this adapter does not offer');
     }

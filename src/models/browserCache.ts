@@ -14,5 +14,9 @@ export function browserCache(name = 'dynrank-models'): FileCache | undefined {
     put: async (key, data) => {
       await (await api.open(name)).put(key, new Response(new Blob([data as BlobPart]), { headers: { 'content-length': String(data.byteLength) } }));
     },
+    delete: async (key) => {
+      await (await api.open(name)).delete(key);
+    },
+    where: (key) => `the browser's Cache API store "${name}", entry ${key}`,
   };
 }

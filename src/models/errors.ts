@@ -42,3 +42,9 @@ export class SafetensorsError extends ModelFormatError {
     this.code = code;
   }
 }
+
+/** config.json is missing a field, has a value of the wrong type or range, or disagrees with the weights. */
+export class ConfigError extends ModelFormatError {}
+
+/** tokenizer.json / tokenizer_config.json cannot be read, or do not fit the model. */
+export class TokenizerError extends ModelFormatError {}

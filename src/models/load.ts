@@ -11,7 +11,7 @@ import type { LlamaClsNet } from './arch/llama';
 import type { ArchDescriptor } from './arch/types';
 import { readCheckpointFiles } from './shards';
 import { DownloadError, type ModelSource } from './sources';
-import { loadTokenizer, type TextTokenizer } from './tokenizer';
+import { checkTokenizerFits, loadTokenizer, type TextTokenizer } from './tokenizer';
 import { mapCheckpoint, type MappedWeights } from './weights';
 
 interface LoadedParts {
@@ -42,7 +42,9 @@ async function required(src: ModelSource, file: string): Promise<Uint8Array> {
   return b;
 }
 
-/** Reads and checks every file (no backend needed): the CLI's `info` and the page's summary use this. */
+/** Reads and checks every file (no backend needed), config.json against the weights' shapes and the tokenizer's ids
+ * against the embedding, before any checkpoint tensor is converted (mapped tensors convert on first access). The
+ * CLI's `info` and the page's summary use this. */
 export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = {}) {
   const configText = text(await required(src, 'config.json'));
   const tokenizerJson = await required(src, 'tokenizer.json');
@@ -50,6 +52,8 @@ export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = 
   const tokenizer = loadTokenizer(text(tokenizerJson), tokenizerConfig ? text(tokenizerConfig) : null);
   const config = parseModelConfig(configText, { numLabels: opts.numLabels, task: opts.task, padTokenId: tokenizer.padId });
   const weights = mapCheckpoint(await readCheckpointFiles(src), config, { seed: opts.seed });
+  const arch = archFor(config), embedding = arch.embeddingName;
+  checkTokenizerFits(tokenizer, { vocabSize: arch.dims(config).vocab, embedding, rows: weights.tensors.get(embedding)!.shape[0] });
   return { config, tokenizer, weights };
 }
 

@@ -1,7 +1,7 @@
 // Node-only sources and cache: a model folder on disk, and a download cache directory. Never imported by the page.
 
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,10 @@ export function dirCache(dir: string): FileCache {
       await writeFile(tmp, data);
       await rename(tmp, path(key));
     },
+    delete: async (key) => {
+      await rm(path(key), { force: true });
+    },
+    where: (key) => path(key),
   };
 }
 

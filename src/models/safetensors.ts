@@ -86,13 +86,13 @@ const LONE_SURROGATE = /\p{Cs}/u;
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
   if (typeof v === 'number') return `the number ${v}`;
   return `a ${typeof v}`;
 }
 
 function quote(name: string): string {
-  return JSON.stringify(name.length > 200 ? name.slice(0, 200) + '…' : name);
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
 }
 
 /**
@@ -405,7 +405,10 @@ export interface WritableTensor {
   data: WritableData;
 }
 
-const WRITABLE: Record<WritableDtype, readonly Function[]> = {
+/** A typed-array class, for the instanceof checks of the writer. */
+type ArrayClass = abstract new (...args: never[]) => ArrayLike<number | bigint>;
+
+const WRITABLE: Record<WritableDtype, readonly ArrayClass[]> = {
   F32: [Float32Array],
   F16: [Uint16Array, Float32Array],
   BF16: [Uint16Array, Float32Array],

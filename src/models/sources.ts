@@ -1,7 +1,9 @@
 // Where model files come from: a Hugging Face hub id, a URL of a folder, or files the user dropped. Downloads report
-// progress, are checked for truncation and HTML error pages, and go through an optional cache.
+// progress, are checked for truncation, HTML error pages and their format (JSON, safetensors header) before they
+// go into an optional cache; a cached file that fails the same check is dropped and reported.
 
 import { ModelFormatError } from './errors';
+import { checkModelFile } from './files';
 
 /** A download failed or returned something other than the file (HTTP error, HTML page, cut short). */
 export class DownloadError extends ModelFormatError {}
@@ -17,6 +19,10 @@ export interface Progress {
 export interface FileCache {
   get(key: string): Promise<Uint8Array | null>;
   put(key: string, data: Uint8Array): Promise<void>;
+  /** Removes an entry (a damaged one); without it the error says how to clear the cache. */
+  delete?(key: string): Promise<void>;
+  /** Where an entry lives, for messages (a file path, a Cache API name); the key when absent. */
+  where?(key: string): string;
 }
 
 export interface ModelSource {
@@ -36,11 +42,35 @@ export const DEFAULT_HUB = 'https://huggingface.co';
 
 /** Files of a hub repository: `{hubBase}/{id}/resolve/{revision}/{file}`. */
 export function hubSource(id: string, opts: FetchOptions & { hubBase?: string; revision?: string } = {}): ModelSource {
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(id)) {
-    throw new DownloadError('(hub id)', 'id', `"${id}" is not a Hugging Face model id (expected "name" or "owner/name").`);
+  checkHubId(id);
+  const revision = opts.revision ?? 'main';
+  // A branch may contain "/" (refs/pr/1); each part is encoded, and "." / ".." parts would leave the repository.
+  const parts = revision.split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new DownloadError('(hub id)', 'revision',
+      `"${revision}" is not a revision (a branch, tag or commit hash). Check --revision.`);
   }
   const base = (opts.hubBase ?? DEFAULT_HUB).replace(/\/+$/, '');
-  return urlSource(`${base}/${id}/resolve/${opts.revision ?? 'main'}/`, { ...opts, name: id });
+  return urlSource(`${base}/${id}/resolve/${parts.map(encodeURIComponent).join('/')}/`, { ...opts, name: id });
+}
+
+/** Hugging Face's rules for repository ids: "name" or "owner/name", each part of letters, digits, "_", "-" and "."
+ * with a letter, digit or "_" at both ends, no "--" or "..", at most 96 characters, not ending in ".git". */
+export function checkHubId(id: string): void {
+  const parts = id.split('/');
+  const part = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
+  const problem = id === '' ? 'it is empty'
+    : parts.length > 2 ? 'it has more than one "/"'
+    : parts.some((p) => p === '') ? 'a part is empty'
+    : id.includes('..') || id.includes('--') ? 'it contains ".." or "--"'
+    : !parts.every((p) => part.test(p)) ? 'a part is not 1-96 letters, digits, "_", "-", "." ("-", "." not at its ends)'
+    : id.endsWith('.git') ? 'it ends with ".git"'
+    : null;
+  if (problem !== null) {
+    throw new DownloadError('(hub id)', 'id',
+      `${JSON.stringify(id.slice(0, 200))} is not a Hugging Face model id: ${problem}. ` +
+      'Give "name" or "owner/name" as on the model\'s hub page.');
+  }
 }
 
 /** Files next to each other under a folder URL (a bundled demo model, or any static host). */
@@ -50,13 +80,35 @@ export function urlSource(folderUrl: string, opts: FetchOptions & { name?: strin
     name: opts.name ?? base,
     get: async (file, optional = false) => {
       const url = new URL(file, base.startsWith('http') ? base : new URL(base, globalThis.location?.href ?? 'http://localhost/')).href;
-      const hit = await opts.cache?.get(url);
-      if (hit) return hit;
+      const cache = opts.cache;
+      const hit = await cache?.get(url);
+      if (hit && cache) return checkCached(cache, url, file, hit);
       const bytes = await download(url, file, optional, opts);
-      if (bytes && opts.cache) await opts.cache.put(url, bytes);
+      if (bytes === null) return null;
+      // Checked before caching, so that an error page or a cut-off file is not served from the cache forever.
+      checkModelFile(file, bytes);
+      if (cache) await cache.put(url, bytes);
       return bytes;
     },
   };
+}
+
+/** A cached file that fails the format check is dropped, and the error says it came from the cache. */
+async function checkCached(cache: FileCache, key: string, file: string, bytes: Uint8Array): Promise<Uint8Array> {
+  try {
+    checkModelFile(file, bytes);
+    return bytes;
+  } catch (e) {
+    if (!(e instanceof ModelFormatError)) throw e;
+    const where = cache.where?.(key) ?? key;
+    let fix: string;
+    if (cache.delete) {
+      await cache.delete(key);
+      fix = 'It has been removed from the cache: load the model again to download the file afresh.';
+    } else fix = `Clear the download cache (${where}), then load the model again.`;
+    const message = `${file}: the cached copy at ${where} is damaged (${e.message}). ${fix}`;
+    throw new DownloadError(file, where, message, { cause: e });
+  }
 }
 
 /** Files the user dropped or picked (matched by base name, so a dropped folder works too). */

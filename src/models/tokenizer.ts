@@ -1,9 +1,10 @@
 // Tokenizers from tokenizer.json + tokenizer_config.json through @huggingface/tokenizers (pure JS, no fetch).
 
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelFormatError } from './errors';
+import { TokenizerError } from './errors';
+import { parseJsonObject } from './files';
 
-export class TokenizerError extends ModelFormatError {}
+export { TokenizerError };
 
 export interface TextTokenizer {
   /** Token ids with the model's special tokens (BERT: [CLS] … [SEP]; GPT-2: none). */
@@ -15,18 +16,53 @@ export interface TextTokenizer {
   vocabSize: number;
 }
 
-function parseJson(text: string, file: string): Record<string, unknown> {
-  const head = text.trimStart().slice(0, 20).toLowerCase();
-  if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-    throw new TokenizerError(file, '(file)', `${file}: got an HTML page instead of JSON; check the URL or hub id.`);
+const parseJson = (text: string, file: string) => parseJsonObject(text, file, TokenizerError);
+
+const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** One more than the largest id the tokenizer can produce: ids of model.vocab (a map, or Unigram's list) and of
+ * added_tokens. The model must have an embedding row for each. */
+function idCount(json: Record<string, unknown>): number {
+  const vocab = (json.model as { vocab?: unknown }).vocab;
+  let n = 0;
+  if (Array.isArray(vocab)) n = vocab.length;
+  else if (vocab && typeof vocab === 'object') {
+    for (const [token, id] of Object.entries(vocab)) {
+      if (!isId(id)) {
+        throw new TokenizerError('tokenizer.json', 'model.vocab',
+          `tokenizer.json: token ${JSON.stringify(token).slice(0, 40)} has id ${JSON.stringify(id)}, ` +
+          'not a non-negative integer. Use an unmodified tokenizer.json.');
+      }
+      if (id >= n) n = id + 1;
+    }
   }
-  try {
-    const v = JSON.parse(text);
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v;
-  } catch (e) {
-    throw new TokenizerError(file, '(file)', `${file}: not a valid JSON object (${(e as Error).message}).`);
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added)) {
+    throw new TokenizerError('tokenizer.json', 'added_tokens',
+      'tokenizer.json: "added_tokens" is not a list. Use an unmodified tokenizer.json.');
   }
+  for (const a of added) {
+    const id = (a as { id?: unknown } | null)?.id;
+    if (!isId(id)) {
+      throw new TokenizerError('tokenizer.json', 'added_tokens',
+        `tokenizer.json: an added token has id ${JSON.stringify(id)}, not a non-negative integer. ` +
+        'Use an unmodified tokenizer.json.');
+    }
+    if (id >= n) n = id + 1;
+  }
+  return n;
+}
+
+/** Refuses a tokenizer that can produce ids the model has no embedding for (a tokenizer from another model). */
+export function checkTokenizerFits(
+  tokenizer: Pick<TextTokenizer, 'vocabSize'>, model: { vocabSize: number; embedding: string; rows: number },
+): void {
+  if (tokenizer.vocabSize <= model.vocabSize) return;
+  throw new TokenizerError('tokenizer.json', 'model.vocab',
+    `tokenizer.json: produces token ids up to ${tokenizer.vocabSize - 1} (${tokenizer.vocabSize} ids), ` +
+    `but the model knows only ${model.vocabSize}: config.json gives vocab_size ${model.vocabSize} and ` +
+    `model.safetensors' ${model.embedding} has ${model.rows} rows. ` +
+    'The tokenizer belongs to another model: use the tokenizer.json that came with these weights.');
 }
 
 /** Builds the tokenizer; `configText` (tokenizer_config.json) is optional as in transformers. */
@@ -42,9 +78,7 @@ export function loadTokenizer(jsonText: string, configText: string | null): Text
   } catch (e) {
     throw new TokenizerError('tokenizer.json', 'model', `tokenizer.json: could not be loaded (${(e as Error).message}).`);
   }
-  const vocab = (json.model as { vocab?: Record<string, number> | unknown[] }).vocab;
-  const added = (json.added_tokens as { id: number }[] | undefined) ?? [];
-  const vocabSize = Math.max(vocab ? (Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length) : 0, ...added.map((a) => a.id + 1));
+  const vocabSize = idCount(json);
   const idOf = (key: string): number | null => {
     const t = config[key];
     const content = typeof t === 'string' ? t : (t as { content?: string } | undefined)?.content;

@@ -1,7 +1,6 @@
 // Checkpoint tensor names -> the engine's canonical names (FORMATS.md §7). The rules of each family (prefixes such as
-// `transformer.`/`bert.`, buffers to ignore, heads a new task must create) live in its descriptor
-// (src/models/arch/); this file holds the shared steps: reading a checkpoint, stripping a prefix, old LayerNorm
-// `gamma`/`beta`, and initialising missing heads.
+// `transformer.`/`bert.`, buffers to ignore, config.json sizes checked against tensor shapes, heads a new task must
+// create) live in its descriptor (src/models/arch/); the shared steps are in src/models/arch/checkpoint.ts.
 
 import { readCheckpoint } from './arch/checkpoint';
 import { archFor, type ModelConfig } from './arch/index';
@@ -15,6 +14,7 @@ export interface HostTensor {
 }
 
 export interface MappedWeights {
+  /** Canonical tensors; a checkpoint tensor's data is converted to f32 on first access, after every check passed. */
   tensors: Map<string, HostTensor>;
   /** Canonical names that the checkpoint lacked and were initialised (e.g. a new classification head). */
   initialized: string[];
@@ -28,7 +28,7 @@ export function mapWeights(bytes: Uint8Array, cfg: ModelConfig, opts: { seed?: n
   return mapCheckpoint(readCheckpoint(bytes, opts.file ?? 'model.safetensors'), cfg, opts);
 }
 
-/** Maps an already read checkpoint (one file or all shards). */
+/** Maps an already read checkpoint (one file or all shards): names, then config.json's sizes against the shapes. */
 export function mapCheckpoint(checkpoint: Checkpoint, cfg: ModelConfig, opts: { seed?: number } = {}): MappedWeights {
   return archFor(cfg).mapWeights(checkpoint as never, cfg as never, { seed: opts.seed });
 }

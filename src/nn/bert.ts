@@ -9,7 +9,7 @@
 import type { Backend, Tensor } from '../tensor/backend';
 import { siteDropout, type DropoutMode } from './dropout';
 import { Linear } from './linear';
-import { disposeAll, ParamStore } from './params';
+import { disposeAll, type ParamStore } from './params';
 
 export interface BertConfig {
   variant: 'bert' | 'roberta';

@@ -1,12 +1,14 @@
 // GPT-2 (causal LM) on the Backend interface: explicit forward and backward as in llm.c's train_gpt2.c.
-// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Not here: KV caching. Dropout as
+// Pre-LN blocks, gelu_new (tanh), learned positions, LM head tied to wte. Generation runs through a KV cache
+// (prefill/decodeStep, src/nn/decoder.ts), separate from the training forward. Dropout as
 // transformers' GPT2 in train mode (embd_pdrop after the embeddings, attn_pdrop on the attention probabilities,
 // resid_pdrop on each block's two outputs) when dropoutSeed is set; eval mode (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
+import { KvCache, type CausalDecoder } from './decoder';
 import { siteDropout, type DropoutMode } from './dropout';
 import { Linear } from './linear';
-import { disposeAll, ParamStore } from './params';
+import { disposeAll, type ParamStore } from './params';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -43,7 +45,7 @@ interface Workspace {
 
 export const GPT2_ADAPTABLE = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
-export class Gpt2 implements DropoutMode {
+export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly blocks: Block[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
@@ -112,7 +114,7 @@ export class Gpt2 implements DropoutMode {
 
   /** logits (B*T, V) for ids (B*T) i32. The returned tensor is reused by the next call. */
   forward(ids: Tensor, B: number, T: number): Tensor {
-    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, nHead: H, eps } = this.cfg, N = B * T, D = C / H;
+    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, eps } = this.cfg, N = B * T;
     be.embedding(ws.tmp, ids, this.wte, N, C);
     be.embedding(ws.posEmb, ws.pos, this.wpe, N, C);
     const de = this.drop('embd', 0);
@@ -177,8 +179,8 @@ export class Gpt2 implements DropoutMode {
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
   backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, nHead: H, vocabSize: V } = this.cfg;
-    const N = B * T, D = C / H;
+    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, vocabSize: V } = this.cfg;
+    const N = B * T;
     be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
     // logits = lnf wte^T  =>  dlnf = dlogits wte; dwte += dlogits^T lnf
     be.matmul(ws.dln, ws.dlogits, this.wte, null, { M: N, K: V, N: C });
@@ -216,5 +218,77 @@ export class Gpt2 implements DropoutMode {
   enableAllGradients(): void {
     this.enableFullTraining();
     for (const name of this.params.tensors.keys()) this.params.grad(name);
+  }
+
+  // ---------------------------------------------------------------- KV-cache decoding (inference, eval mode)
+
+  get vocabSize(): number {
+    return this.cfg.vocabSize;
+  }
+
+  get maxPositions(): number {
+    return this.cfg.nPositions;
+  }
+
+  createCache(B: number, Tmax: number): KvCache {
+    if (Tmax > this.cfg.nPositions) {
+      throw new RangeError(`KV cache of ${Tmax} positions exceeds the model's n_positions ${this.cfg.nPositions}`);
+    }
+    const { nLayer, nHead: H, nEmbd: C } = this.cfg;
+    return new KvCache(this.be, { layers: nLayer, KVH: H, D: C / H }, B, Tmax);
+  }
+
+  prefill(cache: KvCache, ids: Int32Array, T: number): Tensor {
+    return this.decode(cache, ids, T);
+  }
+
+  decodeStep(cache: KvCache, ids: Int32Array): Tensor {
+    return this.decode(cache, ids, 1);
+  }
+
+  /** The forward of T new tokens per row at positions cache.length.. (no dropout), keys/values into the cache;
+   * returns logits (B,V) of each row's last new token. */
+  private decode(cache: KvCache, ids: Int32Array, T: number): Tensor {
+    const be = this.be, { nEmbd: C, nHead: H, nInner: F, vocabSize: V, eps } = this.cfg, B = cache.B, N = B * T;
+    const D = C / H, pos = cache.reserve(T), Tmax = cache.Tmax;
+    if (ids.length !== N) throw new RangeError(`decode: ${ids.length} token ids for B=${B} rows of T=${T}`);
+    const s = (name: string, shape: number[]) => cache.scratch(name, shape);
+    const idsT = cache.scratch('ids', [N], 'i32'), posT = cache.scratch('positions', [N], 'i32');
+    be.write(idsT, ids);
+    be.write(posT, Int32Array.from({ length: N }, (_, i) => pos + (i % T)));
+    const tmp = s('tmp', [N, C]), posEmb = s('position embeddings', [N, C]), ln = s('ln', [N, C]);
+    const mean = s('mean', [N]), rstd = s('rstd', [N]), qkv = s('qkv', [N, 3 * C]), atty = s('atty', [N, C]);
+    const fc = s('fc', [N, F]), fcGelu = s('gelu', [N, F]);
+    // The residual stream alternates between two buffers (an op's output may not be its input).
+    const x = s('x a', [N, C]), y = s('x b', [N, C]);
+    be.embedding(tmp, idsT, this.wte, N, C);
+    be.embedding(posEmb, posT, this.wpe, N, C);
+    be.add(x, tmp, posEmb);
+    const kvw = { B, Tq: T, pos, Tmax, width: C, srcStride: 3 * C };
+    this.blocks.forEach((blk, l) => {
+      be.layernorm(ln, mean, rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
+      blk.attn.forward(be, qkv, ln, N);
+      be.kvCacheWrite(cache.k[l], qkv, { ...kvw, srcOffset: C });
+      be.kvCacheWrite(cache.v[l], qkv, { ...kvw, srcOffset: 2 * C });
+      be.attentionDecode(atty, qkv, cache.k[l], cache.v[l], { B, Tq: T, pos, Tmax, H, D, qStride: 3 * C, qOffset: 0 });
+      blk.proj.forward(be, tmp, atty, N);
+      be.add(y, x, tmp);
+      be.layernorm(ln, mean, rstd, y, blk.ln2w, blk.ln2b, N, C, eps);
+      blk.fc.forward(be, fc, ln, N);
+      be.gelu(fcGelu, fc, 'tanh');
+      blk.mlpProj.forward(be, tmp, fcGelu, N);
+      be.add(x, y, tmp);
+    });
+    // Only each row's last token needs logits.
+    let last = x;
+    if (T > 1) {
+      last = s('last', [B, C]);
+      for (let b = 0; b < B; b++) be.copy(last, x, C, (b * T + T - 1) * C, b * C);
+    }
+    const lnf = s('lnf', [B, C]), logits = s('logits', [B, V]);
+    be.layernorm(lnf, mean, rstd, last, this.lnfw, this.lnfb, B, C, eps);
+    be.matmul(logits, lnf, this.wte, null, { M: B, K: C, N: V, transB: true });
+    cache.length = pos + T;
+    return logits;
   }
 }

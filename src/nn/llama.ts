@@ -10,7 +10,7 @@
 import { ropeTable, type RopeConfig } from '../ops/rope';
 import type { AttentionParams, Backend, RopeParams, Tensor } from '../tensor/backend';
 import { Linear } from './linear';
-import { disposeAll, ParamStore } from './params';
+import { disposeAll, type ParamStore } from './params';
 
 /** What the network needs to know about a checkpoint (src/models/arch/llama.ts parses it from config.json). */
 export interface LlamaArch {

@@ -9,8 +9,8 @@ export function adamwConstants(p: AdamWParams): { decay: number; stepSize: numbe
   if (!(p.step >= 1)) throw new RangeError(`adamw: step must be >= 1 (1-based), got ${p.step}`);
   return {
     decay: 1 - p.lr * p.weightDecay,
-    stepSize: p.lr / (1 - Math.pow(p.beta1, p.step)),
-    bc2Sqrt: Math.sqrt(1 - Math.pow(p.beta2, p.step)),
+    stepSize: p.lr / (1 - p.beta1 ** p.step),
+    bc2Sqrt: Math.sqrt(1 - p.beta2 ** p.step),
   };
 }
 

@@ -68,7 +68,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         let m = -Infinity;
         for (let j = 0; j < T; j++) {
           let s = -Infinity;
-          if (!(causal && j > i) && (!keyMask || keyMask[b * T + j] !== 0)) {
+          if (!(causal && j > i) && (keyMask?.[b * T + j] !== 0)) {
             const kj = (b * T + j) * p.kStride + p.kOffset + Math.floor(h / group) * D;
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[qi + d] * k[kj + d];

@@ -67,7 +67,10 @@ describe('dropout reference', () => {
   it('backward matches central differences and accumulates into dx', () => {
     const n = 64, p = 0.25, seed = 9;
     const x = randF64(n, 2), w = randF64(n, 3), out = new Float64Array(n);
-    const num = numericGrad(() => (dropoutRef(out, x, p, seed), dot(out, w)), x);
+    const num = numericGrad(() => {
+      dropoutRef(out, x, p, seed);
+      return dot(out, w);
+    }, x);
     const dx = new Float64Array(n);
     dropoutBackwardRef(dx, w, p, seed);
     expectGradClose(dx, num, 'dropout x');

@@ -41,9 +41,15 @@ describe('sumRef / sumSquaresRef', () => {
   it('gradients match finite differences: d sum = 1, d sum(x^2) = 2x', () => {
     const x = randF64(7, 5);
     const out = new Float64Array(1);
-    const gs = numericGrad(() => (sumRef(out, x), out[0]), x);
+    const gs = numericGrad(() => {
+      sumRef(out, x);
+      return out[0];
+    }, x);
     expectGradClose(new Float64Array(7).fill(1), gs, 'sum');
-    const gq = numericGrad(() => (sumSquaresRef(out, x), out[0]), x);
+    const gq = numericGrad(() => {
+      sumSquaresRef(out, x);
+      return out[0];
+    }, x);
     expectGradClose(x.map((v) => 2 * v), gq, 'sumSquares');
   });
 });

@@ -142,6 +142,16 @@ describe('importPeft tolerance', () => {
     expect(first.warnings).toEqual([]);
   });
 
+  it('a pathological rank_pattern key returns the right answer (Python and JS regexes take minutes on it)', () => {
+    const P = 'base_model.model.transformer';
+    const bytes = foreign([[`${P}.h.1.attn.c_attn`, 4], [`${P}.h.2.mlp.c_fc`, 4]]);
+    const pattern = { '(.*.*)*z': 2, 'h\\.\\d+\\.mlp\\.c_fc': 4, c_attn: 4 };
+    const alpha = { '(.*.*)*z': 64, '(c_attn|c_fc)': 32 };
+    const imp = importPeft(cfg({ r: 8, rank_pattern: pattern, alpha_pattern: alpha }), bytes, 'gpt2');
+    expect(imp.modules.map((m) => [m.name, m.scaling])).toEqual([['h.1.attn.c_attn', 8], ['h.2.mlp.c_fc', 8]]);
+    expect(imp.warnings).toEqual([]); // both ranks come from the patterns (4), not r = 8
+  });
+
   it('reads BERT adapters with and without the bert. prefix', () => {
     const t = (name: string, shape: number[]): WritableTensor => ({ name, dtype: 'F32', shape, data: new Float32Array(shape[0] * shape[1]) });
     const bytes = writeSafetensors([
@@ -179,6 +189,13 @@ describe('importPeft rejections', () => {
     fails(() => importPeft('<!DOCTYPE html><html>login</html>', ok, 'gpt2'), 'InvalidConfig', 'adapter_config.json', 'file');
     fails(() => importPeft('{"r": 4,', ok, 'gpt2'), 'InvalidConfig', 'adapter_config.json', 'file');
     fails(() => importPeft(cfg({}), new TextEncoder().encode('\n<html><body>404</body></html>'), 'gpt2'), 'InvalidConfig', 'adapter_model.safetensors', 'file');
+  });
+  it('rejects pattern keys outside the supported subset, naming the key', () => {
+    const bad = [['rank_pattern', '(?=h)c_attn'], ['alpha_pattern', '(a)\\1'], ['rank_pattern', 'c_attn[']];
+    for (const [field, key] of bad) {
+      const f = () => importPeft(cfg({ [field]: { [key]: 4 } }), ok, 'gpt2');
+      fails(f, 'BadPattern', 'adapter_config.json', `${field}.${key}`);
+    }
   });
   it('rejects a lora_B whose rank differs from lora_A', () => {
     const bytes = writeSafetensors([

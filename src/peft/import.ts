@@ -4,6 +4,7 @@
 import type { HostTensor } from '../models/weights';
 import { parseSafetensors, toFloat32, type TensorEntry } from '../models/safetensors';
 import { PeftError, adaptableHint, modelPrefix, parseModuleName, type ModelType } from './export';
+import { compileModulePattern, PatternSyntaxError, type ModulePattern } from './pattern';
 
 /** One imported LoRA module; its update is scaling·B·A in nn.Linear (out,in) layout, also for GPT-2's Conv1D. */
 export interface ImportedModule {
@@ -64,7 +65,7 @@ function numberField(cfg: Record<string, unknown>, key: string, dflt: number, po
 
 interface Pattern {
   key: string;
-  re: RegExp;
+  re: ModulePattern;
   value: number;
 }
 
@@ -78,12 +79,15 @@ function patterns(cfg: Record<string, unknown>, field: 'rank_pattern' | 'alpha_p
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new PeftError('InvalidConfig', CONFIG, `${field}.${key}`, `${JSON.stringify(value)} is not a positive number`, `Fix "${field}".`);
     }
-    let re: RegExp;
+    let re: ModulePattern;
     try {
-      // PEFT: re.match(rf"(.*\.)?({key})$", module_name); re.match anchors at the start.
-      re = new RegExp(`^(.*\\.)?(${key})$`);
-    } catch {
-      throw new PeftError('BadPattern', CONFIG, `${field}.${key}`, 'the key is not a valid regular expression', 'Use plain module names or simple regexes as keys.');
+      // PEFT: re.match(rf"(.*\.)?({key})$", module_name), matched here in linear time (pattern.ts).
+      re = compileModulePattern(key);
+    } catch (e) {
+      if (!(e instanceof PatternSyntaxError)) throw e;
+      const problem = `the key ${JSON.stringify(key)} is not supported: ${e.reason}`;
+      throw new PeftError('BadPattern', CONFIG, `${field}.${key}`, problem,
+        `Use module names (h.0.attn.c_attn), ".*", "\\d+", classes such as [0-9] and alternation (a|b) in "${field}".`);
     }
     return { key, re, value };
   });

@@ -106,7 +106,7 @@ export interface AdapterCall extends AdapterSlot {
   liveCount: number;
 }
 
-export interface Backend {
+export interface Backend extends DecodeOps {
   readonly kind: 'cpu' | 'webgpu';
 
   /** A zero-filled tensor. */
@@ -223,4 +223,47 @@ export interface Backend {
   rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void;
   /** dx = dout rotated by -angle (overwritten on the view); dx may be dout. */
   ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void;
+}
+
+// --- KV-cache decoding (inference only; no backward)
+
+/** Attention of Tq new queries at positions pos..pos+Tq-1 over a per-layer key/value cache laid out (B, Tmax, KVH*D):
+ * query t sees cached keys 0..pos+t (causal). q is read from a (B,Tq,qStride) buffer at channel qOffset (GPT-2's fused
+ * qkv: stride 3C, offset 0); out is (B,Tq,H*D). */
+export interface AttentionDecodeParams {
+  B: number;
+  /** New queries per row (the prompt length when prefilling, 1 per decode step). */
+  Tq: number;
+  /** Position of the first new query; the cache already holds keys 0..pos-1 and the new ones at pos..pos+Tq-1. */
+  pos: number;
+  /** Positions the cache holds (its second dimension). */
+  Tmax: number;
+  H: number;
+  D: number;
+  /** Key/value heads; H unless given; must divide H (query head h reads kv head floor(h / (H / KVH))). */
+  KVH?: number;
+  qStride: number;
+  qOffset: number;
+  /** 1/sqrt(D) unless given. */
+  scale?: number;
+}
+
+/** cache(B,Tmax,width)[b, pos + t, :] = src[(b*Tq + t)*srcStride + srcOffset + (0..width)] for t < Tq. */
+export interface KvWriteParams {
+  B: number;
+  Tq: number;
+  pos: number;
+  Tmax: number;
+  /** KVH*D: channels of one cached row. */
+  width: number;
+  srcStride: number;
+  srcOffset: number;
+}
+
+/** The decode ops (CPU: src/ops/attentionDecode.ts; WebGPU: shaders/attention_decode.wgsl). */
+export interface DecodeOps {
+  /** out(B,Tq,H*D) = softmax(q k^T * scale) v over the cached keys 0..pos+t of each query t (AttentionDecodeParams). */
+  attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void;
+  /** Copies Tq new key (or value) rows per batch row into the cache at position pos. */
+  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void;
 }

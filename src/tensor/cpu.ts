@@ -2,10 +2,11 @@
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
 import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
-import type { RopeParams } from './backend';
+import type { AttentionDecodeParams, KvWriteParams, RopeParams } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
+import { attentionDecodeRef, kvWriteRef } from '../ops/attentionDecode';
 import { crossEntropyBackwardRef, crossEntropyRef } from '../ops/crossEntropy';
 import { demRef } from '../ops/dem';
 import { dropoutBackwardRef, dropoutRef } from '../ops/dropout';
@@ -147,4 +148,10 @@ export class CpuBackend implements Backend {
   }
   rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { ropeRef(f(out), f(x), f(table), p); }
   ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void { ropeBackwardRef(f(dx), f(dout), f(table), p); }
+
+  // --- KV-cache decoding
+  attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void {
+    attentionDecodeRef(f(out), f(q), f(kCache), f(vCache), p);
+  }
+  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void { kvWriteRef(f(cache), f(src), p); }
 }

@@ -10,7 +10,7 @@ export function Header() {
         <h1>dynrank</h1>
         <p>Fine-tune a small language model in your browser with dynamic-rank adapters. Nothing leaves your machine.</p>
       </div>
-      <span className={`badge ${engine?.backend ?? 'pending'}`} aria-label="Compute backend">
+      <span className={`badge ${engine?.backend ?? 'pending'}`} role="status" aria-label="Compute backend">
         {engine ? (engine.backend === 'webgpu' ? 'WebGPU' : 'CPU') : 'starting…'}
       </span>
       {engine?.warning && <p className="banner" role="alert">{engine.warning}</p>}

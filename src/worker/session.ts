@@ -4,7 +4,7 @@
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
 import { parseModelConfig } from '../models/arch/index';
-import { classify, generate, type Window } from '../models/generate';
+import { classify, generate, readEosIds, type Window } from '../models/generate';
 import { loadModel, type LoadedModel } from '../models/load';
 import type { BatchSource } from '../train/data/batches';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
@@ -400,9 +400,15 @@ export class Session {
     const r = this.requireIdle('generate text');
     const model = r.model;
     if (model.task !== 'causal-lm') throw new Error('This model classifies text; use Classify.');
-    const be = r.trainer.be, opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
-    const adapted = await withEval(r, () => generate(be, model, cmd.prompt, opts, r.window));
-    const base = await withoutAdapters(r, () => generate(be, model, cmd.prompt, opts, r.window));
+    if (!('prefill' in model.net)) {
+      throw new Error(`${model.arch.title(model.config)} cannot generate here yet: its network has no KV-cache ` +
+        'decoder. Train and export it; try it with `dynrank logits`.');
+    }
+    const decoder = { ...model, net: model.net }, be = r.trainer.be;
+    const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
+    const opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed, eosIds };
+    const adapted = await withEval(r, () => generate(be, decoder, cmd.prompt, opts));
+    const base = await withoutAdapters(r, () => generate(be, decoder, cmd.prompt, opts));
     this.post({ type: 'generated', prompt: cmd.prompt, base, adapted });
   }
 

@@ -33,6 +33,9 @@ export function registerModel(ref: ModelRef, onProgress?: (p: Progress) => void)
   const cache = {
     get: async (k: string) => memo.get(k) ?? (await disk?.get(k)) ?? null,
     put: async (k: string, v: Uint8Array) => { memo.set(k, v); await disk?.put(k, v); },
+    // A damaged cached file is dropped from both layers, so the next load downloads it again.
+    delete: async (k: string) => { memo.delete(k); await disk?.delete?.(k); },
+    where: (k: string) => disk?.where?.(k) ?? `the in-memory download cache (${k})`,
   };
   sources.set(id, ref.kind === 'hub' ? hubSource(ref.id, { hubBase: ref.hubBase, cache, onProgress })
     : ref.kind === 'url' ? urlSource(ref.url, { cache, onProgress })

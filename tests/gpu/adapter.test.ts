@@ -28,7 +28,7 @@ function upload(ctx: GpuContext, data: Float32Array | Int32Array, label: string)
 }
 
 /** Compares the first L columns of (N,R0) scratch and checks that the rest kept the sentinel 77. */
-function closeColumns(actual: ArrayLike<number>, expected: ArrayLike<number>, N: number, R0: number, L: number, what: string): void {
+function closeColumns(actual: ArrayLike<number>, expected: ArrayLike<number>, _N: number, R0: number, L: number, what: string): void {
   const pick = (a: ArrayLike<number>, live: boolean) => Array.from(a).filter((_, i) => (i % R0 < L) === live);
   close(pick(actual, true), pick(expected, true), what);
   expect(pick(actual, false).every((v) => v === 77), `${what}: columns past liveCount untouched`).toBe(true);

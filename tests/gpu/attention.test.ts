@@ -4,7 +4,7 @@
 // not (one workgroup per row, attention_wg.wgsl).
 
 import { describe, expect, it } from 'vitest';
-import { attention, attentionBackward, useWorkgroupAttention, WG_MAX_T } from '../../src/gpu/kernels/attention';
+import { attention, attentionBackward, workgroupAttentionFits, WG_MAX_T } from '../../src/gpu/kernels/attention';
 import type { GpuTensor } from '../../src/gpu/context';
 import { attentionBackwardRef, attentionRef } from '../../src/ops/attention';
 import type { AttentionParams } from '../../src/tensor/backend';
@@ -147,11 +147,11 @@ describe.each(runs)('attention %s, barrierFree=%s (webgpu vs cpu)', (_name, barr
 
 describe('attention kernel choice', () => {
   it('workgroup rows on real GPUs up to the row buffer, one invocation per row otherwise', () => {
-    expect(useWorkgroupAttention(false, 1)).toBe(true);
-    expect(useWorkgroupAttention(false, WG_MAX_T)).toBe(true);
-    expect(useWorkgroupAttention(false, WG_MAX_T + 1)).toBe(false);
-    expect(useWorkgroupAttention(true, 7)).toBe(false);
-    expect(useWorkgroupAttention(true, WG_MAX_T + 1)).toBe(false);
+    expect(workgroupAttentionFits(false, 1)).toBe(true);
+    expect(workgroupAttentionFits(false, WG_MAX_T)).toBe(true);
+    expect(workgroupAttentionFits(false, WG_MAX_T + 1)).toBe(false);
+    expect(workgroupAttentionFits(true, 7)).toBe(false);
+    expect(workgroupAttentionFits(true, WG_MAX_T + 1)).toBe(false);
   });
 
   it('T past the row buffer falls back to the per-invocation kernels on a real GPU (barrierFree=false)', () =>

@@ -5,13 +5,14 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/models/config';
+import { CONFIG_LIMITS, ConfigError } from '../../src/models/config';
 import { ModelFormatError } from '../../src/models/errors';
 import { loadModel, readModelFiles } from '../../src/models/load';
 import { dirCache, dirSource } from '../../src/models/node';
 import { parseSafetensors, SafetensorsError, writeSafetensors, type WritableTensor } from '../../src/models/safetensors';
 import { DownloadError, filesSource, hubSource, type ModelSource } from '../../src/models/sources';
 import { TokenizerError } from '../../src/models/tokenizer';
+import { Rng } from '../../src/tensor/rng';
 import { WeightError } from '../../src/nn/params';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { startHubServer, type HubServer } from '../helpers/hubServer';
@@ -276,5 +277,176 @@ describe('hostile safetensors headers', () => {
       const e = await rejection(load(src), SafetensorsError, 'model.safetensors', field);
       expect(e.code, what).toBe(code);
     }
+  }, T.timeout);
+});
+
+/** A model read from memory: the files of `dir`, with config.json edited and others replaced; `read` lists the
+ * files asked for, so a test can show that an error came before the weights were even read. */
+function edited(dir: string, edit: (raw: Record<string, unknown>) => void, replace: Record<string, string> = {}) {
+  const read: string[] = [];
+  const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  edit(raw);
+  const files = new Map(readdirSync(dir).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+  // ±Infinity is written as ±1e999, which JSON.parse reads back as ±Infinity (JSON.stringify would write null).
+  const json = JSON.stringify(raw, (_, v) => (v === Infinity ? '@inf' : v === -Infinity ? '@-inf' : v));
+  files.set('config.json', new TextEncoder().encode(json.replace(/"@inf"/g, '1e999').replace(/"@-inf"/g, '-1e999')));
+  for (const [f, text] of Object.entries(replace)) files.set(f, new TextEncoder().encode(text));
+  const src: ModelSource = {
+    name: dir,
+    get: async (file, optional = false) => {
+      read.push(file);
+      const b = files.get(file);
+      if (!b && !optional) throw new DownloadError(file, '(file)', `${file} is missing`);
+      return b ?? null;
+    },
+  };
+  return { src, read };
+}
+
+describe('config.json values are checked before anything is allocated', () => {
+  it('BERT hidden_size 65536 with num_labels 1e9 is a ConfigError before model.safetensors is read', async () => {
+    const { src, read } = edited(BERT, (r) => { r.hidden_size = 65536; r.num_labels = 1e9; });
+    const e = await rejection(readModelFiles(src), ConfigError, 'config.json', /^(hidden_size|num_labels)$/);
+    expect(e.message).toMatch(/65536|1000000000/);
+    expect(read).not.toContain('model.safetensors');
+  }, T.timeout);
+
+  it('num_labels 1e9 alone names the field, the value and the limit', async () => {
+    const { src, read } = edited(BERT, (r) => { r.num_labels = 1e9; });
+    const e = await rejection(readModelFiles(src), ConfigError, 'config.json', 'num_labels');
+    expect(e.message).toContain('1000000000');
+    expect(e.message).toContain(String(CONFIG_LIMITS.labels));
+    expect(read).not.toContain('model.safetensors');
+  }, T.timeout);
+
+  it.each([-1, 0, 1.5, '2', true])('BERT num_labels %s is a ConfigError (not 0 labels)', async (v) => {
+    const { src } = edited(BERT, (r) => { r.num_labels = v; });
+    await rejection(readModelFiles(src), ConfigError, 'config.json', 'num_labels');
+  }, T.timeout);
+
+  it('a label count asked for by the caller is bounded too', async () => {
+    const { src } = edited(BERT, () => {});
+    const e = await rejection(readModelFiles(src, { numLabels: 1e9 }), ConfigError, null);
+    expect(e.field).toBe('numLabels');
+    expect(e.message).toContain('1000000000');
+  }, T.timeout);
+
+  const inner = [['-1', -1], ['2.5', 2.5], ['1e999', Infinity], ['"3072"', '3072'], ['0', 0]] as const;
+  it.each(inner)('GPT-2 n_inner %s is a ConfigError', async (_, v) => {
+    const { src } = edited(GPT2, (r) => { r.n_inner = v; });
+    const e = await rejection(readModelFiles(src), ConfigError, 'config.json', 'n_inner');
+    expect(e.message).toMatch(/n_inner/);
+  }, T.timeout);
+
+  it.each([
+    [GPT2, 'layer_norm_epsilon', -1e-5], [GPT2, 'layer_norm_epsilon', 0], [GPT2, 'layer_norm_epsilon', 2],
+    [BERT, 'layer_norm_eps', -1e-12], [BERT, 'initializer_range', -0.02],
+    [BERT, 'pad_token_id', 4096], [BERT, 'pad_token_id', -1],
+    [GPT2, 'n_layer', 1e9], [GPT2, 'n_layer', 2.5], [GPT2, 'vocab_size', 2 ** 40], [GPT2, 'n_positions', -128],
+    [BERT, 'type_vocab_size', 1e6], [BERT, 'max_position_embeddings', 0], [BERT, 'intermediate_size', 1e12],
+  ] as const)('%s: %s %s is a ConfigError naming the field', async (dir, f, v) => {
+    const { src, read } = edited(dir, (r) => { r[f] = v; });
+    const e = await rejection(readModelFiles(src), ConfigError, 'config.json', f);
+    expect(e.message).toContain(String(v));
+    expect(read).not.toContain('model.safetensors');
+  }, T.timeout);
+
+  it.each([
+    [GPT2, { n_head: 3 }, 'n_head'],
+    [BERT, { num_attention_heads: 3 }, 'num_attention_heads'],
+    [BERT, { id2label: { 0: 'a', 2: 'b' } }, 'id2label.2'],
+    [BERT, { id2label: { 0: 'a', 1: 7 } }, 'id2label.1'],
+    [BERT, { id2label: ['a', 'b'] }, 'id2label'],
+    [BERT, { id2label: { 0: 'a', 1: 'b' }, num_labels: 3 }, 'num_labels'],
+  ] as const)('%s with %j is a ConfigError on %s', async (dir, patch, f) => {
+    const { src } = edited(dir, (r) => Object.assign(r, patch));
+    await rejection(readModelFiles(src), ConfigError, 'config.json', f);
+  }, T.timeout);
+
+  it.each([
+    [GPT2, 'vocab_size', 2048, /wte\.weight.*1024 rows/],
+    [GPT2, 'n_layer', 3, /2 layers/],
+    [GPT2, 'n_positions', 64, /wpe\.weight.*128 rows/],
+    [GPT2, 'n_inner', 128, /c_fc\.weight.*256 columns/],
+    [BERT, 'vocab_size', 30522, /word_embeddings\.weight.*4096 rows/],
+    [BERT, 'num_hidden_layers', 12, /2 layers/],
+    [BERT, 'intermediate_size', 3072, /intermediate\.dense\.weight.*256 rows/],
+    [BERT, 'type_vocab_size', 1, /token_type_embeddings\.weight.*2 rows/],
+  ] as const)('%s: %s %s disagreeing with the weights is a ConfigError naming both files', async (dir, f, v, re) => {
+    const { src } = edited(dir, (r) => { r[f] = v; });
+    const e = await rejection(readModelFiles(src), ConfigError, 'config.json', f);
+    expect(e.message).toContain('model.safetensors');
+    expect(e.message).toMatch(re);
+  }, T.timeout);
+
+  it('hidden size disagreeing with the embedding (heads still dividing it)', async () => {
+    const { src } = edited(GPT2, (r) => { r.n_embd = 128; });
+    await rejection(readModelFiles(src), ConfigError, 'config.json', 'n_embd');
+  }, T.timeout);
+});
+
+describe('config.json fuzz: random values per field load or give a typed error', () => {
+  const FIELDS = {
+    gpt2: ['vocab_size', 'n_positions', 'max_position_embeddings', 'n_embd', 'hidden_size', 'n_layer',
+      'num_hidden_layers', 'n_head', 'num_attention_heads', 'n_inner', 'layer_norm_epsilon', 'activation_function',
+      'num_labels', 'id2label',
+      'model_type'],
+    bert: ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size',
+      'max_position_embeddings', 'type_vocab_size', 'layer_norm_eps', 'pad_token_id', 'num_labels', 'id2label',
+      'initializer_range', 'hidden_act', 'position_embedding_type', 'model_type'],
+  };
+  const values = (rng: Rng, old: unknown): unknown => {
+    const n = typeof old === 'number' ? old : 64;
+    const pool: unknown[] = [null, true, 'x', '64', [], {}, [1], { 0: 'a' }, { 0: 'a', 1: 'b', 2: 'c' }, 0, -1, 1, 2,
+      1.5, -0.5, 1e-12, 1e9, 1e300, 2 ** 31, 2 ** 53, 2 ** 53 + 2, Infinity, -Infinity, NaN, n, n * 2, n / 2,
+      n + 1, n - 1, 'gelu', 'gpt2', 'bert'];
+    return pool[rng.int(pool.length)];
+  };
+
+  it.each([[GPT2, 'gpt2'], [BERT, 'bert']] as const)('%s: 150 mutated configs', async (dir, kind) => {
+    const rng = new Rng(kind === 'gpt2' ? 7 : 11);
+    let loaded = 0;
+    for (let i = 0; i < 150; i++) {
+      const patch: Record<string, unknown> = {};
+      const { src } = edited(dir, (r) => {
+        for (let k = 0; k < 1 + rng.int(3); k++) {
+          const f = FIELDS[kind][rng.int(FIELDS[kind].length)];
+          r[f] = patch[f] = values(rng, r[f]);
+        }
+      });
+      // NaN becomes null in the text, which means "absent"; ±Infinity is written as ±1e999.
+      const e = await load(src).then(() => null, (err: unknown) => err);
+      if (e === null) loaded++;
+      else if (!(e instanceof ModelFormatError) && !(e instanceof WeightError)) {
+        throw new Error(`${JSON.stringify(patch)}: ${String(e)}`);
+      }
+    }
+    expect(loaded).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('a tokenizer must fit the embedding', () => {
+  it('BERT\'s 4096-id tokenizer on the 1024-row GPT-2 is a TokenizerError naming both sizes and files', async () => {
+    const bertTok = readFileSync(join(BERT, 'tokenizer.json'), 'utf8');
+    const { src } = edited(GPT2, () => {}, { 'tokenizer.json': bertTok, 'tokenizer_config.json': '{}' });
+    const e = await rejection(load(src), TokenizerError, 'tokenizer.json', 'model.vocab');
+    for (const s of ['4096', '1024', 'config.json', 'vocab_size', 'model.safetensors', 'wte.weight']) {
+      expect(e.message).toContain(s);
+    }
+  }, T.timeout);
+
+  it('an added token past the embedding is refused too', async () => {
+    const tok = JSON.parse(readFileSync(join(BERT, 'tokenizer.json'), 'utf8'));
+    tok.added_tokens.push({ ...tok.added_tokens[0], id: 4096, content: '[NEW]' });
+    const { src } = edited(BERT, () => {}, { 'tokenizer.json': JSON.stringify(tok) });
+    const e = await rejection(load(src), TokenizerError, 'tokenizer.json', 'model.vocab');
+    expect(e.message).toMatch(/4097 ids/);
+    expect(e.message).toContain('embeddings.word_embeddings.weight');
+  }, T.timeout);
+
+  it('a smaller tokenizer than the embedding is fine (vocab padded to a round size)', async () => {
+    const { src } = edited(GPT2, () => {});
+    const m = await readModelFiles(src);
+    expect(m.tokenizer.vocabSize).toBeLessThanOrEqual(m.config.arch.vocabSize);
   }, T.timeout);
 });

@@ -2,15 +2,19 @@
 // (custom hubBase, owner/name and bare ids, revisions), urlSource, filesSource (a dropped folder) and resolveModelArg
 // must give exactly the logits of the same model read from disk; progress events and the download cache.
 
-import type { SeqClsNet } from '../../src/models/arch/types';
-import type { Backend } from '../../src/tensor/backend';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SeqClsNet } from '../../src/models/arch/types';
+import type { Backend } from '../../src/tensor/backend';
+import { ConfigError } from '../../src/models/config';
 import { loadModel, type LoadedModel } from '../../src/models/load';
+import { SafetensorsError } from '../../src/models/safetensors';
 import { dirCache, dirSource, resolveModelArg } from '../../src/models/node';
-import { DownloadError, filesSource, hubSource, urlSource, type ModelSource, type Progress } from '../../src/models/sources';
+import {
+  DownloadError, filesSource, hubSource, urlSource, type FileCache, type ModelSource, type Progress,
+} from '../../src/models/sources';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { startHubServer, type HubServer } from '../helpers/hubServer';
 
@@ -60,6 +64,35 @@ afterAll(async () => {
 describe('hubSource', () => {
   it('rejects ids that are not "name" or "owner/name"', () => {
     for (const id of ['', 'a/b/c', 'https://x/y', 'a b', 'a/']) expect(() => hubSource(id), id).toThrow(DownloadError);
+  });
+
+  it.each([
+    '..', '../x', 'x/..', 'a/../b', 'a//b', '/a', '.a/b', 'a/b.', '-a/b', 'a/b-', 'a--b/c', 'a/b..c', 'a/b.git',
+    'a%2Fb', 'é/b', 'a?b', 'a#b', 'a\\b', 'x'.repeat(97),
+  ])('rejects the hub id %j with a DownloadError on "id" that says what is wrong', (id) => {
+    const e = (() => { try { hubSource(id); } catch (err) { return err; } return null; })();
+    expect(e).toBeInstanceOf(DownloadError);
+    expect((e as DownloadError).field).toBe('id');
+    expect((e as DownloadError).message).toMatch(/is not a Hugging Face model id: .+\. Give "name" or "owner\/name"/);
+  });
+
+  it('accepts the ids the hub allows', () => {
+    for (const id of ['gpt2', 'bert-base-uncased', 'tiny-org/gpt2-tiny', 'A_b/c.d-e', 'x'.repeat(96), 'o/x1.5']) {
+      expect(hubSource(id).name).toBe(id);
+    }
+  });
+
+  it('rejects revisions with empty, "." or ".." parts, and encodes the rest', async () => {
+    for (const revision of ['..', '../main', 'a//b', './x']) {
+      expect(() => hubSource('a/b', { revision }), revision).toThrow(/is not a revision/);
+    }
+    const urls: string[] = [];
+    const fetchSpy = (async (u: string | URL | Request) => {
+      urls.push(String(u));
+      return new Response(null, { status: 404 });
+    }) as typeof fetch;
+    await hubSource('a/b', { revision: 'refs/pr/1', fetch: fetchSpy, hubBase: 'http://h' }).get('config.json', true);
+    expect(urls).toEqual(['http://h/a/b/resolve/refs/pr/1/config.json']);
   });
 
   it.each([
@@ -189,5 +222,68 @@ describe('resolveModelArg', () => {
     hub.reset();
     expect(await logits(await load(resolveModelArg('tiny-org/gpt2-tiny', { hubBase: hub.url, cacheDir })))).toEqual(want.get('gpt2'));
     expect(hub.requests).toEqual([]);
+  });
+});
+
+describe('the download cache holds only files that pass the format check', () => {
+  const url = (id: string, file: string) => `${hub.url}/${id}/resolve/main/${file}`;
+
+  it('invalid JSON from the server is not cached: fixed on the server, the next load fetches it', async () => {
+    const id = 'cache/bad-json';
+    hub.addModel(id, GPT2);
+    hub.writeFile(id, 'config.json', '{"model_type": "gpt2",');
+    const dir = join(cacheRoot, 'bad-json'), cache = dirCache(dir);
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(existsSync(cache.where!(url(id, 'config.json')))).toBe(false);
+    hub.writeFile(id, 'config.json', readFileSync(join(GPT2, 'config.json')));
+    hub.reset();
+    expect(await logits(await load(hubSource(id, { hubBase: hub.url, cache })))).toEqual(want.get('gpt2'));
+    expect(hub.requests).toContain(`/${id}/resolve/main/config.json`);
+  });
+
+  it('a cut-off safetensors file (with a matching Content-Length) is not cached', async () => {
+    const id = 'cache/short-st';
+    hub.addModel(id, GPT2);
+    const full = readFileSync(join(GPT2, 'model.safetensors'));
+    hub.writeFile(id, 'model.safetensors', full.subarray(0, full.length - 4096));
+    const dir = join(cacheRoot, 'short-st'), cache = dirCache(dir);
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(SafetensorsError);
+    expect(existsSync(cache.where!(url(id, 'model.safetensors')))).toBe(false);
+    expect(existsSync(cache.where!(url(id, 'config.json')))).toBe(true);
+    hub.writeFile(id, 'model.safetensors', full);
+    expect(await logits(await load(hubSource(id, { hubBase: hub.url, cache })))).toEqual(want.get('gpt2'));
+  });
+
+  it('a damaged cached file is reported as such, with its path, and dropped; the next load downloads it', async () => {
+    const id = 'tiny-org/gpt2-tiny';
+    const dir = join(cacheRoot, 'damaged'), cache = dirCache(dir);
+    await load(hubSource(id, { hubBase: hub.url, cache }));
+    const path = cache.where!(url(id, 'model.safetensors'));
+    writeFileSync(path, '<!DOCTYPE html><html>sign in</html>');
+    hub.reset();
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(DownloadError);
+    const d = e as DownloadError;
+    expect([d.file, d.field]).toEqual(['model.safetensors', path]);
+    expect(d.message).toContain(`model.safetensors: the cached copy at ${path} is damaged`);
+    expect(d.message).toMatch(/removed from the cache: load the model again/);
+    expect(d.cause).toBeInstanceOf(SafetensorsError);
+    expect(existsSync(path)).toBe(false);
+    expect(hub.requests).not.toContain(`/${id}/resolve/main/model.safetensors`);
+    expect(await logits(await load(hubSource(id, { hubBase: hub.url, cache })))).toEqual(want.get('gpt2'));
+    expect(hub.requests).toContain(`/${id}/resolve/main/model.safetensors`);
+  });
+
+  it('a cache that cannot delete says how to clear it', async () => {
+    const bad = new TextEncoder().encode('{"model_type":');
+    const map = new Map<string, Uint8Array>([[url('tiny-org/gpt2-tiny', 'config.json'), bad]]);
+    const cache: FileCache = { get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); } };
+    const src = hubSource('tiny-org/gpt2-tiny', { hubBase: hub.url, cache });
+    const e = await load(src).then(() => null, (err: unknown) => err);
+    expect(e).toBeInstanceOf(DownloadError);
+    expect((e as Error).message).toMatch(/config\.json: the cached copy at .*config\.json is damaged \(config\.json: not/);
+    expect((e as Error).message).toMatch(/Clear the download cache/);
   });
 });

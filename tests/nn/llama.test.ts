@@ -65,7 +65,7 @@ async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions =
     const pad = cfg.padTokenId!;
     // Row 0 left-padded (3 pads), row 1 full: only the key mask keeps row 0's real tokens off the pads.
     const ids = Int32Array.from({ length: B * T }, (_, i) => (i < 3 ? pad : 3 + r.int(V - 3)));
-    const mask = Int32Array.from(ids, (id, i) => (i < 3 ? 0 : 1));
+    const mask = Int32Array.from(ids, (_id, i) => (i < 3 ? 0 : 1));
     const rows = lastTokenRows(ids, B, T, pad);
     const batch: DecoderClsBatch = { ids: be.fromArray(ids, [B * T]), mask: be.fromArray(mask, [B * T]),
       poolRows: be.fromArray(rows, [B]), B, T };

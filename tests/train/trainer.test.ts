@@ -28,7 +28,7 @@ function batch(seed: number): HostBatch {
 }
 
 const targets = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
-const dora = (steps: number, eta = 0.1): [TrainMethod, number] => [{
+const dora = (_steps: number, eta = 0.1): [TrainMethod, number] => [{
   method: 'dora', targets, budget: 2, pruneInterval: 2, adapter: { method: 'dora', R0: 3, alpha: 8, dropout: 0.1, seed: 5 },
 }, eta];
 

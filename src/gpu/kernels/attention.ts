@@ -22,7 +22,7 @@ export const WG_MAX_T = 2048;
  * Whether forward, dq and dk use one workgroup per row (attention_wg.wgsl) rather than one invocation per row. Both
  * give the same att contents, so the forward and the backward may choose independently.
  */
-export function useWorkgroupAttention(barrierFree: boolean, T: number): boolean {
+export function workgroupAttentionFits(barrierFree: boolean, T: number): boolean {
   return !barrierFree && T <= WG_MAX_T;
 }
 
@@ -58,7 +58,7 @@ function rowsumBuffer(ctx: GpuContext, n: number): GpuTensor {
 /** The module and grid for a per-row entry (forward, dq, dk) over `rows` rows. */
 function rowKernel(ctx: GpuContext, T: number, rows: number): { shader: typeof shader; workgroups: [number, number] } {
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  return useWorkgroupAttention(ctx.barrierFree, T)
+  return workgroupAttentionFits(ctx.barrierFree, T)
     ? { shader: wgShader, workgroups: rowGrid(rows, maxDim) }
     : { shader, workgroups: grid1d(rows, maxDim) };
 }

@@ -16,11 +16,10 @@ const shader = { name: 'matmul', code, prelude };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
 
 /** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
- * memory: 'auto' takes 64 once the output has 64 such tiles (on an H200, bench/results/2026-11-28-nvidia-h200.md,
- * 64x64 ran 1.2-2x faster from 512x512 up, 14.3 vs 7.0 TFLOP/s at 4096^3, and cut GPT-2-small and BERT-base steps
- * by 8-19%, while the tiny demo models keep the small tiles that spread their few rows over more workgroups). On
- * CPU-emulated adapters (ctx.barrierFree), 'flat': shaders/matmul_flat.wgsl, barrier-free and compiled per shape,
- * 2-3x the tiled kernel's GFLOP/s on SwiftShader at the tiny GPT-2's shapes, about 1.1-1.6x jax-js's. Settable for benchmarks and tests. */
+ * memory: 'auto' takes 64 once the output has 64 such tiles, small models keep the small tiles that spread their few
+ * rows over more workgroups. On CPU-emulated adapters (ctx.barrierFree), 'flat': shaders/matmul_flat.wgsl,
+ * barrier-free and compiled per shape. Measurements behind both choices: docs/design.md. Settable for benchmarks and
+ * tests. */
 export type MatmulTiling = 'auto' | 32 | 64 | 'flat';
 let tiling: MatmulTiling = 'auto';
 export function setMatmulTiling(t: MatmulTiling): void { tiling = t; }

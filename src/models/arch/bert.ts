@@ -6,7 +6,7 @@
 import { BertClassifier } from '../../nn/bert';
 import { encoderBatch } from '../batch';
 import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
-import { canonicalWeights, initMissing } from './checkpoint';
+import { canonicalWeights, fileOf, initMissing, shapeChecks } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 
 export type EncoderModelConfig = Extract<ParsedConfig, { kind: 'bert' | 'roberta' }>;
@@ -34,10 +34,18 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
   hfPrefix: (kind) => `${kind}.`,
   mapWeights(checkpoint, cfg, opts) {
     const mapped = canonicalWeights(checkpoint, { prefix: `${cfg.kind}.`, ignore: IGNORE[cfg.arch.variant] });
+    const a = cfg.arch, c = shapeChecks(mapped.tensors, { kind: cfg.kind, file: fileOf(checkpoint) });
+    c.expect('embeddings.word_embeddings.weight', 0, 'vocab_size', a.vocabSize, true);
+    c.expect('embeddings.word_embeddings.weight', 1, 'hidden_size', a.hidden);
+    c.expect('embeddings.position_embeddings.weight', 0, 'max_position_embeddings', a.maxPositions);
+    c.expect('embeddings.token_type_embeddings.weight', 0, 'type_vocab_size', a.typeVocab);
+    c.layers(/^encoder\.layer\.(\d{1,6})\./, 'num_hidden_layers', a.layers);
+    c.expect('encoder.layer.0.intermediate.dense.weight', 0, 'intermediate_size', a.intermediate);
     const std = typeof cfg.raw.initializer_range === 'number' ? cfg.raw.initializer_range : 0.02;
     initMissing(mapped, heads(cfg), { std, seed: opts.seed ?? 42 });
     return mapped;
   },
+  embeddingName: 'embeddings.word_embeddings.weight',
   layerPattern: /^encoder\.layer\.(\d+)\./,
   layerLead: 'encoder.layer.N.',
   rows: [['query', 'attention.self.query'], ['key', 'attention.self.key'], ['value', 'attention.self.value'],

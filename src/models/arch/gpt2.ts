@@ -3,7 +3,7 @@
 
 import { Gpt2 } from '../../nn/gpt2';
 import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
-import { canonicalWeights } from './checkpoint';
+import { canonicalWeights, fileOf, shapeChecks } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 
 export type Gpt2ModelConfig = Extract<ParsedConfig, { kind: 'gpt2' }>;
@@ -18,7 +18,18 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
     return parseConfig(raw, { numLabels: opts.numLabels }) as Gpt2ModelConfig;
   },
   hfPrefix: () => 'transformer.',
-  mapWeights: (checkpoint) => canonicalWeights(checkpoint, { prefix: 'transformer.', ignore: IGNORE }),
+  mapWeights(checkpoint, cfg) {
+    const mapped = canonicalWeights(checkpoint, { prefix: 'transformer.', ignore: IGNORE });
+    const a = cfg.arch, c = shapeChecks(mapped.tensors, { kind: 'gpt2', file: fileOf(checkpoint) });
+    c.expect('wte.weight', 0, 'vocab_size', a.vocabSize, true);
+    c.expect('wte.weight', 1, 'n_embd', a.nEmbd);
+    c.expect('wpe.weight', 0, 'n_positions', a.nPositions);
+    c.expect('wpe.weight', 1, 'n_embd', a.nEmbd);
+    c.layers(/^h\.(\d{1,6})\./, 'n_layer', a.nLayer);
+    c.expect('h.0.mlp.c_fc.weight', 1, 'n_inner', a.nInner);
+    return mapped;
+  },
+  embeddingName: 'wte.weight',
   layerPattern: /^h\.(\d+)\./,
   layerLead: 'h.N.',
   rows: [['attn.c_attn', 'attn.c_attn'], ['attn.c_proj', 'attn.c_proj'], ['mlp.c_fc', 'mlp.c_fc'], ['mlp.c_proj', 'mlp.c_proj']],

@@ -13,6 +13,7 @@ import type { EncoderBatch } from '../../nn/bert';
 import { LLAMA_ADAPTABLE, Llama, LlamaClassifier, lastTokenRows, type LlamaArch } from '../../nn/llama';
 import type { RopeConfig, RopeScaling } from '../../ops/rope';
 import type { HostEncoderBatch } from '../batch';
+import { fileOf, lazyTensor } from './checkpoint';
 import type { Tensor } from '../../tensor/backend';
 import type { ArchDescriptor, ModuleTypeInfo, SeqClsNet, SyntheticInit } from './types';
 import { ConfigError } from '../config';
@@ -527,11 +528,12 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
   },
   hfPrefix: () => '',
   mapWeights(checkpoint, cfg, opts) {
+    // Lazy tensors: every name and shape is checked before any data is converted.
     const host = new Map<string, HostWeight>();
-    for (const [name, t] of checkpoint) host.set(name, { shape: t.shape, data: t.read() });
-    const file = [...new Set([...checkpoint.values()].map((t) => t.file))].join(', ') || 'model.safetensors';
-    return mapLlamaWeights(host, cfg.arch, { file, seed: opts.seed });
+    for (const [name, t] of checkpoint) host.set(name, lazyTensor(t.shape, t.read));
+    return mapLlamaWeights(host, cfg.arch, { file: fileOf(checkpoint), seed: opts.seed });
   },
+  embeddingName: 'model.embed_tokens.weight',
   layerPattern: /^model\.layers\.(\d+)\./,
   layerLead: 'model.layers.N.',
   rows: LLAMA_ADAPTABLE.map((t) => [t, t] as const),

@@ -85,6 +85,8 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   hfPrefix(kind: C['kind']): string;
   /** Checkpoint tensors -> the canonical tensors the network reads (missing heads initialised from `seed`). */
   mapWeights(checkpoint: Checkpoint, cfg: C, opts: { seed?: number }): MappedWeights;
+  /** Canonical name of the token embedding, whose rows are the ids the model knows (the tokenizer check). */
+  readonly embeddingName: string;
   /** Canonical layer lead of an adaptable module: group 1 is the layer index (`/^h\.(\d+)\./`). */
   readonly layerPattern: RegExp;
   /** The same lead for messages (`h.N.`). */

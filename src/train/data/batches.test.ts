@@ -67,7 +67,7 @@ describe('classification batches', () => {
   });
 });
 
-const sig = (b: HostBatch) => (b.kind === 'lm' ? [...b.ids].join(',') : [...b.enc.ids].join(',') + '|' + [...b.labels].join(','));
+const sig = (b: HostBatch) => (b.kind === 'lm' ? [...b.ids].join(',') : `${[...b.enc.ids].join(',')}|${[...b.labels].join(',')}`);
 
 describe('LM batches', () => {
   const set = buildLmSet(['abcdefghijklmnopqrstuvwxyz'], { encode: (t) => ({ ids: [...t].map((c) => c.charCodeAt(0)), typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: 128 }, { seq: 4, seed: 1, valFraction: 0 });

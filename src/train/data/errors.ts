@@ -13,7 +13,8 @@ export type DataErrorCode =
   | 'TooShort' // not enough tokens for one causal-LM window
   | 'BadOptions' // seq, batch size, validation fraction out of range
   | 'StateMismatch' // a saved BatchStream state does not fit the data it is restored on
-  | 'NotStored'; // the data a saved run trained on is no longer available
+  | 'NotStored' // the data a saved run trained on is no longer available
+  | 'TooManyColumns'; // more columns than MAX_COLUMNS (a header or JSONL keys)
 
 /** One row that was not used, with enough context for the user to find and fix it. */
 export interface BadRow {
@@ -45,11 +46,7 @@ export class DataError extends Error {
   /** A few bad rows behind the error, when there are any. */
   readonly examples: BadRow[];
 
-  constructor(opts: DataErrorOptions);
-  /** @deprecated Pass a DataErrorOptions object; the positional form is (code, file, message, examples). */
-  constructor(code: DataErrorCode, file: string, message: string, examples?: BadRow[]);
-  constructor(a: DataErrorOptions | DataErrorCode, file?: string, message?: string, examples?: BadRow[]) {
-    const o: DataErrorOptions = typeof a === 'string' ? { code: a, file: file!, message: message!, examples } : a;
+  constructor(o: DataErrorOptions) {
     super(o.message);
     this.name = 'DataError';
     this.code = o.code;
@@ -62,7 +59,7 @@ export class DataError extends Error {
 /** The start of `s` on one line, for bad-row reports. */
 export function excerpt(s: string, max = 80): string {
   const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 /** "line 3: reason; line 7: reason" for the first few bad rows, to put into an error message. */

@@ -1,9 +1,9 @@
 // parseTable on the formats users bring: CSV with quoting, TSV, JSONL with bad lines, plain text, and files that
 // cannot be used at all (each a DataError with a useful message).
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DataError } from './errors';
-import { parseTable } from './parse';
+import { headerNames, MAX_COLUMNS, parseTable } from './parse';
 
 function dataError(f: () => unknown): DataError {
   try {
@@ -130,5 +130,62 @@ describe('any format', () => {
     const x = dataError(() => parseTable('whatever', 'sheet.xlsx'));
     expect(x.code).toBe('UnsupportedFormat');
     expect(x.message).toMatch(/Export or save the data as CSV/);
+  });
+});
+
+describe('wide files: linear work and a column cap', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('4,000 JSONL lines that each bring a new key are a DataError naming the file, the line and the limit', () => {
+    const line = (i: number) => JSON.stringify({ text: `t${i}`, label: 'a', [`k${i}`]: i });
+    const text = Array.from({ length: 4000 }, (_, i) => line(i)).join('\n');
+    const e = dataError(() => parseTable(text, 'wide.jsonl'));
+    expect(e.code).toBe('TooManyColumns');
+    expect(e.file).toBe('wide.jsonl');
+    const at = MAX_COLUMNS - 1; // line i brings the file to i + 2 keys
+    expect(e.message).toContain(`wide.jsonl: its objects have ${MAX_COLUMNS + 1} different keys by line ${at}`);
+    expect(e.message).toContain(`at most ${MAX_COLUMNS} columns`);
+  });
+
+  it('JSONL up to the cap is read, every row holding every column', () => {
+    const n = MAX_COLUMNS - 2;
+    const line = (i: number) => JSON.stringify({ text: `t${i}`, label: 'a', [`k${i}`]: i });
+    const text = Array.from({ length: n }, (_, i) => line(i)).join('\n');
+    const t = parseTable(text, 'wide.jsonl');
+    expect(t.columns).toHaveLength(MAX_COLUMNS);
+    expect(t.rows).toHaveLength(n);
+    expect(t.rows[5]).toMatchObject({ text: 't5', label: 'a', k5: '5', k4: '', k6: '' });
+    expect(Object.keys(t.rows[n - 1])).toHaveLength(MAX_COLUMNS);
+  });
+
+  it('a CSV header of 8,000 duplicate names is a DataError naming the file, the count and the limit', () => {
+    const csv = `${Array(8000).fill('x').join(',')}\n${Array(8000).fill('1').join(',')}\n`;
+    const e = dataError(() => parseTable(csv, 'dups.csv'));
+    expect(e.code).toBe('TooManyColumns');
+    expect(e.message).toContain('dups.csv: the header row has 8000 comma-separated columns');
+    expect(e.message).toContain(`at most ${MAX_COLUMNS} columns`);
+  });
+
+  it('duplicate header names at the cap are numbered as before', () => {
+    const row = (v: string) => Array(MAX_COLUMNS).fill(v).join(',');
+    const t = parseTable(`${row('x')}\n${row('1')}\n`, 'dups.csv');
+    expect(t.columns.slice(0, 3)).toEqual(['x', 'x (2)', 'x (3)']);
+    expect(t.columns.at(-1)).toBe(`x (${MAX_COLUMNS})`);
+    expect(new Set(t.columns).size).toBe(MAX_COLUMNS);
+    expect(headerNames(['a', 'a (2)', 'a', 'a', ' ', '', 'column 5']))
+      .toEqual(['a', 'a (2)', 'a (3)', 'a (4)', 'column 5', 'column 6', 'column 5 (2)']);
+  });
+
+  it('numbering n duplicate names takes a number of set look-ups linear in n (it was quadratic)', () => {
+    const lookups = (n: number) => {
+      const has = vi.spyOn(Set.prototype, 'has');
+      headerNames([...Array(n).fill('x'), ...Array(n).fill('x (2)'), ...Array(n).fill('')]);
+      const calls = has.mock.calls.length;
+      has.mockRestore();
+      return calls;
+    };
+    const small = lookups(500), big = lookups(4000);
+    expect(big).toBeLessThanOrEqual(4 * 3 * 4000);
+    expect(big / small).toBeLessThan(8 * 1.2); // 8 times the names: about 8 times the work, not 64
   });
 });

@@ -24,20 +24,23 @@ const DELIMITERS = [',', '\t', ';', '|'];
 const NAMES: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon', '|': 'pipe' };
 const FORMATS_HINT = 'Use CSV or TSV with a header row, JSON Lines (one JSON object per line) or plain text (.txt).';
 
+/** Most columns a table may have: every row holds every column, so this bounds the work and memory per row. */
+export const MAX_COLUMNS = 1024;
+
 /** Reads `text` (the decoded file) according to the extension of `fileName`, sniffing the format when it says nothing. */
 export function parseTable(text: string, fileName: string): ParsedTable {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const ext = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1].toLowerCase() ?? '';
   if (SPREADSHEET_OR_ARCHIVE.has(ext)) {
-    throw new DataError('UnsupportedFormat', fileName, `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}`);
+    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}` });
   }
-  if (text.trim() === '') throw new DataError('Empty', fileName, `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}`);
+  if (text.trim() === '') throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}` });
   if (looksBinary(text)) {
-    throw new DataError('Binary', fileName, `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}`);
+    throw new DataError({ code: 'Binary', file: fileName, message: `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}` });
   }
   const firstChar = text.trimStart()[0];
   if (ext === 'json' && firstChar === '[') {
-    throw new DataError('UnsupportedFormat', fileName, `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).`);
+    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).` });
   }
   if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return parseJsonl(text, fileName);
   if (ext === 'txt' || ext === 'text' || ext === 'md') return parseText(text, fileName);
@@ -83,15 +86,27 @@ function sniffDelimiter(text: string): string | null {
   return best?.d ?? null;
 }
 
-/** Header names trimmed, blanks named by position, duplicates numbered, so every column can be addressed. */
-function headerNames(fields: string[]): string[] {
+/** Header names trimmed, blanks named by position, duplicates numbered ("a", "a (2)", "a (3)"), so every column can
+ * be addressed. Linear: each base name remembers the next number to try, and a taken "a (k)" is skipped once. */
+export function headerNames(fields: string[]): string[] {
   const seen = new Set<string>();
+  const nextK = new Map<string, number>();
   return fields.map((f, i) => {
-    let name = f.trim() || `column ${i + 1}`;
-    for (let k = 2; seen.has(name); k++) name = `${f.trim() || `column ${i + 1}`} (${k})`;
+    const base = f.trim() || `column ${i + 1}`;
+    let name = base;
+    if (seen.has(name)) {
+      let k = nextK.get(base) ?? 2;
+      while (seen.has((name = `${base} (${k})`))) k++;
+      nextK.set(base, k + 1);
+    }
     seen.add(name);
     return name;
   });
+}
+
+function tooManyColumns(fileName: string, what: string, fix: string): never {
+  const message = `${fileName}: ${what}; at most ${MAX_COLUMNS} columns are supported. ${fix}`;
+  throw new DataError({ code: 'TooManyColumns', file: fileName, message });
 }
 
 const QUOTE_REASONS: Record<string, string> = {
@@ -103,10 +118,11 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
   const format: TableFormat = delimiter === '\t' ? 'tsv' : 'csv';
   let columns: string[] | null = null;
   const rows: Record<string, string>[] = [], lines: number[] = [], badRows: BadRow[] = [];
-  let prevEnd = 0, scanned = 0, line = 1;
+  let prevEnd = 0, scanned = 0, line = 1, headerWidth = 0;
   Papa.parse<string[]>(text, {
     delimiter, skipEmptyLines: 'greedy', header: false, dynamicTyping: false,
-    step(r) {
+    step(r, parser) {
+      if (headerWidth > MAX_COLUMNS) return;
       // Papa gives the end of each row; the row starts after the previous one and any blank lines it skipped.
       const end = typeof r.meta.cursor === 'number' ? r.meta.cursor : prevEnd;
       let start = prevEnd;
@@ -119,6 +135,11 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
       const fields = r.data;
       const raw = text.slice(start, Math.min(end, start + 200));
       if (!columns) {
+        headerWidth = fields.length;
+        if (headerWidth > MAX_COLUMNS) {
+          parser.abort();
+          return;
+        }
         columns = headerNames(fields);
         if (r.errors.length) badRows.push({ line, reason: `header row: ${QUOTE_REASONS[r.errors[0].code] ?? r.errors[0].message}`, excerpt: excerpt(raw) });
         return;
@@ -138,7 +159,11 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
       lines.push(line);
     },
   });
-  if (!columns) throw new DataError('Empty', fileName, `${fileName} is empty. ${FORMATS_HINT}`);
+  if (headerWidth > MAX_COLUMNS) {
+    tooManyColumns(fileName, `the header row has ${headerWidth} ${NAMES[delimiter]}-separated columns`,
+      'Check that the first line is the header and the delimiter is right, or keep only the columns you need.');
+  }
+  if (!columns) throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. ${FORMATS_HINT}` });
   const cols: string[] = columns;
   if (!rows.length) noRows(fileName, badRows, `${format.toUpperCase()} with ${NAMES[delimiter]}-separated columns ${cols.map((c) => `"${c}"`).join(', ')}`,
     'Check that the first line is a header row, that the delimiter is right, and that quotes are balanced.');
@@ -171,6 +196,10 @@ function parseJsonl(text: string, fileName: string): ParsedTable {
     }
     const entries = Object.entries(v);
     for (const [k] of entries) if (!known.has(k)) { known.add(k); columns.push(k); }
+    if (columns.length > MAX_COLUMNS) {
+      tooManyColumns(fileName, `its objects have ${columns.length} different keys by line ${i + 1}`,
+        'Each key is a column: give every line the same few keys (e.g. "text" and "label").');
+    }
     rows.push(Object.fromEntries(entries.map(([k, x]) => [k, cell(x)])));
     lines.push(i + 1);
   });
@@ -188,5 +217,5 @@ function noRows(fileName: string, badRows: BadRow[], what: string, fix: string):
   const why = badRows.length
     ? `none of its ${badRows.length} row${badRows.length === 1 ? '' : 's'} could be read (${describeBadRows(badRows)})`
     : 'it has a header row but no data rows';
-  throw new DataError('NoRows', fileName, `${fileName} (read as ${what}): ${why}. ${fix}`, badRows.slice(0, 5));
+  throw new DataError({ code: 'NoRows', file: fileName, message: `${fileName} (read as ${what}): ${why}. ${fix}`, examples: badRows.slice(0, 5) });
 }

@@ -31,13 +31,12 @@ const thrown = (f: () => unknown): DataError => {
 };
 
 describe('DataError', () => {
-  it('takes an options object, and still the deprecated (code, file, message, examples) form', () => {
+  it('takes an options object', () => {
     const rows = [{ line: 3, reason: 'empty label ("label")', excerpt: 'hi' }];
     const e = new DataError({ code: 'NoRows', file: 'a.csv', message: 'a.csv: no rows.', line: 3, examples: rows });
     expect([e.code, e.file, e.message, e.line, e.examples]).toEqual(['NoRows', 'a.csv', 'a.csv: no rows.', 3, rows]);
-    const old = new DataError('Empty', 'b.csv', 'b.csv is empty.');
-    expect([old.code, old.file, old.message, old.line, old.examples])
-      .toEqual(['Empty', 'b.csv', 'b.csv is empty.', null, []]);
+    const bare = new DataError({ code: 'Empty', file: 'b.csv', message: 'b.csv is empty.' });
+    expect([bare.line, bare.examples]).toEqual([null, []]);
   });
 
   it('carries the message as message and the file as file in prepareData and totalSteps', () => {

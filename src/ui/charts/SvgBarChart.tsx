@@ -29,6 +29,7 @@ export const SvgBarChart = memo(function SvgBarChart({ bars, height, labelEvery,
   const h = hover === null ? null : bars[hover];
   // The y axis changes only when its ticks do: the same elements are reused across steps and React skips them.
   const axisKey = `${ticks.values}|${x0}|${width}|${height}`;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by axisKey (the ticks), not the scale objects
   const axis = useMemo(() => (
     <g className="axes">
       {ticks.values.map((v) => <line key={v} x1={x0} x2={width - PAD.right} y1={sy(v)} y2={sy(v)} stroke={COLORS.grid} />)}

@@ -87,6 +87,7 @@ export const SvgLineChart = memo(function SvgLineChart({ series, xMax, left, rig
   // Grid, tick labels and legend change only when the ticks do; keyed by their values, the same elements are
   // reused across training steps and React skips them (a step then redraws the paths only).
   const tickKey = `${lt.values}|${rt?.values}|${xt.values}|${x0}|${x1}|${height}`;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by tickKey (the ticks), not the scale objects
   const axes = useMemo(() => (
     <g className="axes">
       {lt.values.map((v) => <line key={v} x1={x0} x2={x1} y1={yl(v)} y2={yl(v)} stroke={COLORS.grid} />)}
@@ -97,6 +98,7 @@ export const SvgLineChart = memo(function SvgLineChart({ series, xMax, left, rig
     </g>
   ), [tickKey, left, right]);
   const legendKey = series.map((s) => `${s.name}${s.color}${s.dash}`).join('|');
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed by legendKey (names, colours, dashes)
   const legend = useMemo(() => (
     <ul className="legend">
       {series.map((s) => (

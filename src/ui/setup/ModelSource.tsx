@@ -51,7 +51,7 @@ export function ModelSource() {
         </form>
       )}
       {kind === 'files' && (
-        <div className={over ? 'dropzone over' : 'dropzone'} aria-label="Drop model files here"
+        <div className={over ? 'dropzone over' : 'dropzone'} role="region" aria-label="Drop model files here"
           onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)}
           onDrop={(e) => { e.preventDefault(); setOver(false); if (!disabled && !runBusy()) void dropped(e.dataTransfer); }}>
           <p className="hint">Drop a model folder or its files (config.json, tokenizer.json, model.safetensors), or pick them:</p>
