@@ -11,7 +11,7 @@ import { AdapterSet } from '../peft/adapters';
 import { randomBert, randomGpt2 } from '../../tests/helpers/randomModel';
 import { CpuBackend } from '../tensor/cpu';
 import { Rng } from '../tensor/rng';
-import { encoderBatch, uploadEncoderBatch } from './batch';
+import { uploadEncoderBatch } from './batch';
 import { ConfigError, parseConfig } from './config';
 import { argmax, classify, eosIds, generate, generateIds, readEosIds, sampleToken, softmax, type EncoderModel,
   type Gpt2Model } from './generate';

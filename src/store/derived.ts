@@ -36,7 +36,6 @@ export function trainableCount(summary: ModelSummary, s: RunSettings, numLabels:
   const mods = summary.modules.filter((m) => matchesTarget(m.type, s.targets));
   const R = s.method === 'dora' ? effectiveR0(s) : s.rank;
   const adapter = mods.reduce((n, m) => n + R * (m.inF + m.outF), 0) + (s.method === 'dora' ? mods.length * R : 0);
-  const C = summary.hidden;
   const head = summary.task === 'causal-lm' ? 0 : summary.head.fixed + summary.head.perLabel * numLabels;
   return { modules: mods.length, adapter, head, total: adapter + head, finalComponents: mods.length * (s.method === 'dora' ? s.budget : s.rank) };
 }
