@@ -78,6 +78,7 @@ function taskOpt(a: ParsedArgs): Task | undefined {
 async function modelForData(be: Backend, src: ModelSource, dataText: string, dataFile: string, seed: number,
   task: Task | undefined): Promise<LoadedModel> {
   const configText = new TextDecoder().decode((await src.get('config.json'))!);
+  // Only the task is read here; the tokenizer's pad id is applied when the model loads.
   const probe = parseModelConfig(configText, { task, padTokenId: 0 }).task;
   if (probe === 'causal-lm') return loadModel(src, be, { seed, task });
   const table = parseTable(dataText, dataFile);

@@ -248,7 +248,8 @@ export class Session {
     this.setPhase('preparing');
     const src = sourceFor(modelId);
     const configBytes = await src.get('config.json');
-    const task = parseModelConfig(new TextDecoder().decode(configBytes!)).task;
+    // Only the task is read here; the tokenizer's pad id is applied when the model loads.
+    const task = parseModelConfig(new TextDecoder().decode(configBytes!), { padTokenId: 0 }).task;
     // A classifier's head gets one output per label in the data.
     const numLabels = task === 'causal-lm' ? undefined : countLabels(text, fileName, s.seed);
     const engine = await this.ensureEngine();
