@@ -52,7 +52,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
   return {
-    ...DEFAULT_RUN, method, budget, r0: num(a, 'r0', defaultR0(budget)), rank: num(a, 'rank', DEFAULT_RUN.rank),
+    ...DEFAULT_RUN, task: taskOpt(a), method, budget, r0: num(a, 'r0', defaultR0(budget)), rank: num(a, 'rank', DEFAULT_RUN.rank),
     alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined, dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
     modelDropout: !a.options.has('no-model-dropout'), rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
@@ -119,7 +119,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   }
   const hashed = hashingSource(src, nodeSha256);
   src = hashed.source;
-  const task = taskOpt(a);
+  const task = cfg.task;
   const dataBytes = await readFile(dataFile);
   const dataText = dataBytes.toString('utf8');
   const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task);
@@ -155,7 +155,7 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
       open: async () => {
         if (opened++ === 0) return { be, model };
         const fresh = await reopen();
-        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, taskOpt(a)) };
+        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task) };
       },
       onTrainer: (t) => { current = t; },
       onMetrics: (m) => {
@@ -213,7 +213,7 @@ export async function attachAdapter(be: Backend, model: LoadedModel, dir: string
 export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
   const cfg = runConfig(a), dataFile = str(a, 'data');
   const dataText = await readFile(dataFile, 'utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, taskOpt(a));
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.

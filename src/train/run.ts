@@ -1,6 +1,7 @@
 // A whole fine-tuning run: data from a user's file, the trainer, periodic metrics, the final-mask compaction and
 // evaluation. The Node CLI and the page's Web Worker both drive training through this module.
 
+import type { Task } from '../models/arch/index';
 import type { LoadedModel } from '../models/load';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
@@ -15,6 +16,9 @@ import { taskFor } from './task';
 import { DEFAULT_OPTIM, Trainer, type StepStatus, type TrainMethod } from './trainer';
 
 export interface RunConfig {
+  /** The task to train where the family supports both (a Llama-family causal LM trained as a classifier); absent:
+   * the checkpoint's own. Saved with the run, so a resume loads the model for the same task. */
+  task?: Task;
   method: 'dora' | 'lora' | 'full';
   /** Dynamic rank: final average budget b(T) and initial components R0 (ceil(1.5 b) by default). */
   budget: number;

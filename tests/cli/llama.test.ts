@@ -71,6 +71,19 @@ describe('dynrank on a Llama-family folder', () => {
     expect(diff).toBeLessThan(1e-4);
   });
 
+  it('--task seq-cls on a Qwen3 causal LM: a fresh score head, kept when the run is resumed', async () => {
+    const model = llamaFolder('qwen3-headdim'), out = join(tmp, 'qwen3-cls');
+    const args = ['train', '--model', model, '--data', csv, '--task', 'seq-cls', '--method', 'dora', '--budget', '1',
+      '--prune-interval', '1', ...SHORT, '--out', out];
+    const first = await run([...args, '--stop-after', '3']);
+    expect(first.code, first.err).toBe(0);
+    expect(JSON.parse(first.out).interrupted).toBe(true);
+    const resumed = await run(['train', '--resume', out, '--backend', 'cpu']);
+    expect(resumed.code, resumed.err).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    expect([cfg.task_type, cfg.modules_to_save]).toEqual(['SEQ_CLS', ['score']]);
+  });
+
   it('a classifier: train with LoRA, then eval with the adapter prints classification metrics', async () => {
     const model = llamaFolder('llama-seqcls'), out = join(tmp, 'cls-run');
     const r = await run(['train', '--model', model, '--data', csv, '--method', 'lora', '--rank', '2', ...SHORT,
