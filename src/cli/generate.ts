@@ -51,8 +51,8 @@ export async function generateCommand(argv: string[]): Promise<string> {
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   if (!('prefill' in model.net)) {
-    throw new UsageError(`${src.name} is a ${config.kind} model (config.json model_type) whose network has no KV-cache ` +
-      'decoder yet; use `dynrank logits` on it');
+    throw new UsageError(`${src.name} is a ${config.kind} model (config.json model_type) whose network has no ` +
+      'KV-cache decoder yet; use `dynrank logits` on it');
   }
   const m = model as GenerativeModel & typeof model;
   const promptIds = tokenizer.encode(prompt).ids;

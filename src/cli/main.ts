@@ -53,7 +53,8 @@ async function info(a: ParsedArgs): Promise<string> {
   const modules = adaptableModules(config).map((m) => [m.name, m.inF, m.outF]);
   const dims = { ...arch.dims(config), ...(config.task === 'seq-cls' ? { labels: config.labels } : {}) };
   return JSON.stringify({
-    modelType: config.kind, task: config.task, ...dims, parameters: parameterCount(weights), tokenizerVocab: tokenizer.vocabSize,
+    modelType: config.kind, task: config.task, ...dims, parameters: parameterCount(weights),
+    tokenizerVocab: tokenizer.vocabSize,
     initialized: weights.initialized,
     adaptableModules: (modules as [string, number, number][]).map(([name, inF, outF]) => ({ name, in: inF, out: outF })),
   }, null, 2);

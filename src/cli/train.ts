@@ -52,7 +52,8 @@ export function runConfig(a: ParsedArgs): RunConfig {
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
   return {
-    ...DEFAULT_RUN, task: taskOpt(a), method, budget, r0: num(a, 'r0', defaultR0(budget)), rank: num(a, 'rank', DEFAULT_RUN.rank),
+    ...DEFAULT_RUN, task: taskOpt(a), method, budget, r0: num(a, 'r0', defaultR0(budget)),
+    rank: num(a, 'rank', DEFAULT_RUN.rank),
     alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined, dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
     modelDropout: !a.options.has('no-model-dropout'), rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
@@ -69,7 +70,9 @@ export function runConfig(a: ParsedArgs): RunConfig {
 function taskOpt(a: ParsedArgs): Task | undefined {
   const task = a.options.get('task');
   if (task === undefined) return undefined;
-  if (task !== 'causal-lm' && task !== 'seq-cls') throw new UsageError(`--task must be causal-lm or seq-cls, got ${task}`);
+  if (task !== 'causal-lm' && task !== 'seq-cls') {
+    throw new UsageError(`--task must be causal-lm or seq-cls, got ${task}`);
+  }
   return task;
 }
 

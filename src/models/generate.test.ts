@@ -171,7 +171,8 @@ describe('classify (encoders)', () => {
     const p = await classify(be, model, 'spam', { B: 3, T: 10 });
     expect(p).toHaveLength(3);
     expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
-    const ref = softmax((await be.read(model.net.forward(uploadEncoderBatch(be, model.arch.clsBatch(model.config, [tok.encode('spam')]))))) as Float32Array);
+    const batch = uploadEncoderBatch(be, model.arch.clsBatch(model.config, [tok.encode('spam')]));
+    const ref = softmax((await be.read(model.net.forward(batch))) as Float32Array);
     p.forEach((v, i) => expect(v).toBeCloseTo(ref[i], 5));
   });
 });

@@ -23,7 +23,9 @@ interface LoadedParts {
 /** A model on a backend; `kind` is config.json's model_type, `task` what its network computes. */
 export type LoadedModel =
   | (LoadedParts & { kind: Gpt2ModelConfig['kind']; task: 'causal-lm'; config: Gpt2ModelConfig; net: Gpt2 })
-  | (LoadedParts & { kind: EncoderModelConfig['kind']; task: 'seq-cls'; config: EncoderModelConfig; net: BertClassifier })
+  | (LoadedParts & {
+    kind: EncoderModelConfig['kind']; task: 'seq-cls'; config: EncoderModelConfig; net: BertClassifier;
+  })
   | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'causal-lm'; config: LlamaModelConfig; net: Llama })
   | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'seq-cls'; config: LlamaModelConfig; net: LlamaClsNet });
 
@@ -50,10 +52,13 @@ export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = 
   const tokenizerJson = await required(src, 'tokenizer.json');
   const tokenizerConfig = await src.get('tokenizer_config.json', true);
   const tokenizer = loadTokenizer(text(tokenizerJson), tokenizerConfig ? text(tokenizerConfig) : null);
-  const config = parseModelConfig(configText, { numLabels: opts.numLabels, task: opts.task, padTokenId: tokenizer.padId });
+  const config = parseModelConfig(configText, {
+    numLabels: opts.numLabels, task: opts.task, padTokenId: tokenizer.padId,
+  });
   const weights = mapCheckpoint(await readCheckpointFiles(src), config, { seed: opts.seed });
   const arch = archFor(config), embedding = arch.embeddingName;
-  checkTokenizerFits(tokenizer, { vocabSize: arch.dims(config).vocab, embedding, rows: weights.tensors.get(embedding)!.shape[0] });
+  const rows = weights.tensors.get(embedding)!.shape[0];
+  checkTokenizerFits(tokenizer, { vocabSize: arch.dims(config).vocab, embedding, rows });
   return { config, tokenizer, weights };
 }
 

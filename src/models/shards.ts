@@ -21,8 +21,12 @@ export async function readCheckpointFiles(src: ModelSource): Promise<Checkpoint>
   // Neither file: ask for the single file again, so the source reports it missing in its own words (URL, status).
   if (!indexBytes) {
     await src.get(SINGLE);
-    throw new DownloadError(SINGLE, '(file)', `${SINGLE} is missing from ${src.name} (and there is no ${INDEX} ` +
-      'listing shards). Put the weights next to config.json.');
+    throw new DownloadError(
+      SINGLE,
+      '(file)',
+      `${SINGLE} is missing from ${src.name} (and there is no ${INDEX} ` +
+        'listing shards). Put the weights next to config.json.',
+    );
   }
   const map = weightMap(new TextDecoder().decode(indexBytes));
   const files = [...new Set(Object.values(map))];
@@ -30,16 +34,24 @@ export async function readCheckpointFiles(src: ModelSource): Promise<Checkpoint>
   for (const file of files) {
     const bytes = await src.get(file, true);
     if (!bytes) {
-      throw new DownloadError(file, '(file)', `${file} is missing from ${src.name}: ${INDEX} lists it as a shard of ` +
-        'the weights. Download every shard the index names.');
+      throw new DownloadError(
+        file,
+        '(file)',
+        `${file} is missing from ${src.name}: ${INDEX} lists it as a shard of ` +
+          'the weights. Download every shard the index names.',
+      );
     }
     readCheckpoint(bytes, file, checkpoint);
   }
   for (const [name, file] of Object.entries(map)) {
     const t = checkpoint.get(name);
     if (!t || t.file !== file) {
-      throw new ShardIndexError(INDEX, `weight_map.${name}`, `${INDEX}: weight_map puts "${name}" in ${file}, but ` +
-        `${t ? `it is in ${t.file}` : 'no shard holds it'}. Re-download the model; the index and shards do not match.`);
+      throw new ShardIndexError(
+        INDEX,
+        `weight_map.${name}`,
+        `${INDEX}: weight_map puts "${name}" in ${file}, but ${t ? `it is in ${t.file}` : 'no shard holds it'}. ` +
+          'Re-download the model; the index and shards do not match.',
+      );
     }
   }
   return checkpoint;
@@ -54,13 +66,20 @@ function weightMap(text: string): Record<string, string> {
   }
   const map = (json as { weight_map?: unknown } | null)?.weight_map;
   if (!map || typeof map !== 'object' || Array.isArray(map)) {
-    throw new ShardIndexError(INDEX, 'weight_map', `${INDEX}: field "weight_map" must be an object of tensor name -> ` +
-      'shard file. Re-download the index.');
+    throw new ShardIndexError(
+      INDEX,
+      'weight_map',
+      `${INDEX}: field "weight_map" must be an object of tensor name -> ` + 'shard file. Re-download the index.',
+    );
   }
   for (const [name, file] of Object.entries(map)) {
     if (typeof file !== 'string' || !/^[\w.-]+\.safetensors$/.test(file) || file.startsWith('.')) {
-      throw new ShardIndexError(INDEX, `weight_map.${name}`, `${INDEX}: weight_map.${name} must name a .safetensors ` +
-        `file in the same folder, got ${JSON.stringify(file)}. Re-download the index.`);
+      throw new ShardIndexError(
+        INDEX,
+        `weight_map.${name}`,
+        `${INDEX}: weight_map.${name} must name a .safetensors ` +
+          `file in the same folder, got ${JSON.stringify(file)}. Re-download the index.`,
+      );
     }
   }
   return map as Record<string, string>;

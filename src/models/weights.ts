@@ -24,7 +24,11 @@ export interface MappedWeights {
 
 /** Maps a checkpoint file by the rules of the config's family. Missing classification heads are initialised from
  * `seed`. */
-export function mapWeights(bytes: Uint8Array, cfg: ModelConfig, opts: { seed?: number; file?: string } = {}): MappedWeights {
+export function mapWeights(
+  bytes: Uint8Array,
+  cfg: ModelConfig,
+  opts: { seed?: number; file?: string } = {},
+): MappedWeights {
   return mapCheckpoint(readCheckpoint(bytes, opts.file ?? 'model.safetensors'), cfg, opts);
 }
 

@@ -165,8 +165,8 @@ export class AdapterSet {
 
 /**
  * The one target rule (trainer, memory estimate, page count, export): a module is adapted when its whole module type
- * (the name after the layer lead: `h.N.`, `encoder.layer.N.`, `model.layers.N.`) equals one of `targets`. No suffix matching: `output.dense` is BERT's
- * Wf2 only, never `attention.output.dense` (Wo).
+ * (the name after the layer lead: `h.N.`, `encoder.layer.N.`, `model.layers.N.`) equals one of `targets`. No suffix
+ * matching: `output.dense` is BERT's Wf2 only, never `attention.output.dense` (Wo).
  */
 export function matchesTarget(type: string, targets: readonly string[]): boolean {
   return targets.includes(type);

@@ -11,9 +11,14 @@ import { parseSafetensors } from '../../src/models/safetensors';
 import { llamaFolder } from '../helpers/llamaFolder';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
+  const out: string[] = [],
+    err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out.push(a.join(' '));
+  });
+  vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err.push(a.join(' '));
+  });
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
     return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
@@ -28,12 +33,20 @@ const tmp = mkdtempSync(join(tmpdir(), 'dynrank-cli-llama-'));
 const text = join(tmp, 'fox.txt');
 writeFileSync(text, 'the quick brown fox jumps over the lazy dog. '.repeat(20));
 const csv = join(tmp, 'tiny.csv');
-writeFileSync(csv, `text,label\n${Array.from({ length: 30 }, (_, i) =>
-  `${['good fun day', 'bad sad night', 'so so'][i % 3]} ${i},${['pos', 'neg', 'mid'][i % 3]}`).join('\n')}\n`);
+writeFileSync(
+  csv,
+  `text,label\n${Array.from(
+    { length: 30 },
+    (_, i) => `${['good fun day', 'bad sad night', 'so so'][i % 3]} ${i},${['pos', 'neg', 'mid'][i % 3]}`,
+  ).join('\n')}\n`,
+);
 const SHORT = ['--steps', '6', '--batch', '2', '--seq', '16', '--backend', 'cpu'];
 
 describe('dynrank on a Llama-family folder', () => {
-  it.each([['llama-gqa', 'llama', 16], ['qwen3-headdim', 'qwen3', 32]])('info %s', async (name, type, kOut) => {
+  it.each([
+    ['llama-gqa', 'llama', 16],
+    ['qwen3-headdim', 'qwen3', 32],
+  ])('info %s', async (name, type, kOut) => {
     const r = await run(['info', '--model', llamaFolder(name)]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
@@ -43,9 +56,25 @@ describe('dynrank on a Llama-family folder', () => {
   });
 
   it('train --merged: adapter with HF module paths, and a merged HF-layout model with the adapted logits', async () => {
-    const model = llamaFolder('llama-gqa'), out = join(tmp, 'gqa-run');
-    const r = await run(['train', '--model', model, '--data', text, '--method', 'dora', '--budget', '1',
-      '--prune-interval', '1', '--merged', ...SHORT, '--out', out]);
+    const model = llamaFolder('llama-gqa'),
+      out = join(tmp, 'gqa-run');
+    const r = await run([
+      'train',
+      '--model',
+      model,
+      '--data',
+      text,
+      '--method',
+      'dora',
+      '--budget',
+      '1',
+      '--prune-interval',
+      '1',
+      '--merged',
+      ...SHORT,
+      '--out',
+      out,
+    ]);
     expect(r.code, r.err).toBe(0);
     const cfg = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
     expect(cfg.target_modules.every((t: string) => t.startsWith('model.layers.'))).toBe(true);
@@ -72,9 +101,26 @@ describe('dynrank on a Llama-family folder', () => {
   });
 
   it('--task seq-cls on a Qwen3 causal LM: a fresh score head, kept when the run is resumed', async () => {
-    const model = llamaFolder('qwen3-headdim'), out = join(tmp, 'qwen3-cls');
-    const args = ['train', '--model', model, '--data', csv, '--task', 'seq-cls', '--method', 'dora', '--budget', '1',
-      '--prune-interval', '1', ...SHORT, '--out', out];
+    const model = llamaFolder('qwen3-headdim'),
+      out = join(tmp, 'qwen3-cls');
+    const args = [
+      'train',
+      '--model',
+      model,
+      '--data',
+      csv,
+      '--task',
+      'seq-cls',
+      '--method',
+      'dora',
+      '--budget',
+      '1',
+      '--prune-interval',
+      '1',
+      ...SHORT,
+      '--out',
+      out,
+    ];
     const first = await run([...args, '--stop-after', '3']);
     expect(first.code, first.err).toBe(0);
     expect(JSON.parse(first.out).interrupted).toBe(true);
@@ -85,12 +131,37 @@ describe('dynrank on a Llama-family folder', () => {
   });
 
   it('a classifier: train with LoRA, then eval with the adapter prints classification metrics', async () => {
-    const model = llamaFolder('llama-seqcls'), out = join(tmp, 'cls-run');
-    const r = await run(['train', '--model', model, '--data', csv, '--method', 'lora', '--rank', '2', ...SHORT,
-      '--out', out]);
+    const model = llamaFolder('llama-seqcls'),
+      out = join(tmp, 'cls-run');
+    const r = await run([
+      'train',
+      '--model',
+      model,
+      '--data',
+      csv,
+      '--method',
+      'lora',
+      '--rank',
+      '2',
+      ...SHORT,
+      '--out',
+      out,
+    ]);
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8')).modules_to_save).toEqual(['score']);
-    const ev = await run(['eval', '--model', model, '--adapter', out, '--data', csv, '--seq', '16', '--backend', 'cpu']);
+    const ev = await run([
+      'eval',
+      '--model',
+      model,
+      '--adapter',
+      out,
+      '--data',
+      csv,
+      '--seq',
+      '16',
+      '--backend',
+      'cpu',
+    ]);
     expect(ev.code, ev.err).toBe(0);
     const m = JSON.parse(ev.out);
     for (const k of ['accuracy', 'f1', 'mcc', 'loss']) expect(Number.isFinite(m[k]), k).toBe(true);

@@ -12,7 +12,8 @@ import { DownloadError, type ModelSource } from '../../src/models/sources';
 import { moduleType } from '../../src/peft/adapters';
 import { tinyTokenizerFiles } from '../helpers/llamaFolder';
 
-const fixture = (name: string, file: string) => readFileSync(new URL(`../fixtures/llama/${name}/${file}`, import.meta.url));
+const fixture = (name: string, file: string) =>
+  readFileSync(new URL(`../fixtures/llama/${name}/${file}`, import.meta.url));
 
 function memorySource(files: Record<string, Uint8Array | string>): ModelSource {
   return {
@@ -33,19 +34,28 @@ function shardedGqa(): Record<string, Uint8Array | string> {
   const st = parseSafetensors(new Uint8Array(fixture('llama-gqa', 'model.safetensors')));
   const names = [...st.tensors.keys()].sort();
   const shardOf = (n: string) => (n.startsWith('model.layers.0.') || n.startsWith('model.embed') ? 1 : 2);
-  const shard = (k: number) => writeSafetensors(names.filter((n) => shardOf(n) === k).map((n) => {
-    const e = st.tensors.get(n)!;
-    return { name: n, dtype: 'F32' as const, shape: e.shape, data: toFloat32(e) };
-  }), { format: 'pt' });
+  const shard = (k: number) =>
+    writeSafetensors(
+      names
+        .filter((n) => shardOf(n) === k)
+        .map((n) => {
+          const e = st.tensors.get(n)!;
+          return { name: n, dtype: 'F32' as const, shape: e.shape, data: toFloat32(e) };
+        }),
+      { format: 'pt' },
+    );
   const file = (k: number) => `model-0000${k}-of-00002.safetensors`;
   const tok = tinyTokenizerFiles();
   return {
     'config.json': fixture('llama-gqa', 'config.json').toString('utf8'),
-    'tokenizer.json': tok.json, 'tokenizer_config.json': tok.config,
+    'tokenizer.json': tok.json,
+    'tokenizer_config.json': tok.config,
     'model.safetensors.index.json': JSON.stringify({
-      metadata: { total_size: 0 }, weight_map: Object.fromEntries(names.map((n) => [n, file(shardOf(n))])),
+      metadata: { total_size: 0 },
+      weight_map: Object.fromEntries(names.map((n) => [n, file(shardOf(n))])),
     }),
-    [file(1)]: shard(1), [file(2)]: shard(2),
+    [file(1)]: shard(1),
+    [file(2)]: shard(2),
   };
 }
 
@@ -60,16 +70,20 @@ describe('architecture registry', () => {
     let err: unknown;
     try {
       parseModelConfig('{"model_type": "mistral", "hidden_size": 8}');
-    } catch (e) { err = e; }
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ConfigError);
     const msg = (err as Error).message;
     for (const s of ['config.json', 'model_type', '"mistral"', '"gpt2"', '"bert"', '"llama"', '"qwen2"', '"qwen3"']) {
       expect(msg).toContain(s);
     }
-    expect(() => parseModelConfig('{"hidden_size": 8}')).toThrow(/config\.json: model_type \(missing\) is not supported/);
+    expect(() => parseModelConfig('{"hidden_size": 8}')).toThrow(
+      /config\.json: model_type \(missing\) is not supported/,
+    );
   });
 
-  it('module types strip each family\'s layer lead', () => {
+  it("module types strip each family's layer lead", () => {
     expect(moduleType('h.3.attn.c_attn')).toBe('attn.c_attn');
     expect(moduleType('encoder.layer.0.attention.self.query')).toBe('attention.self.query');
     expect(moduleType('model.layers.11.self_attn.q_proj')).toBe('self_attn.q_proj');
@@ -82,9 +96,12 @@ describe('architecture registry', () => {
     const mods = adaptableModules(cfg);
     expect(mods).toHaveLength(2 * 7);
     expect(mods.slice(0, 7).map((m) => [m.name, m.inF, m.outF])).toEqual([
-      ['model.layers.0.self_attn.q_proj', 32, 32], ['model.layers.0.self_attn.k_proj', 32, 16],
-      ['model.layers.0.self_attn.v_proj', 32, 16], ['model.layers.0.self_attn.o_proj', 32, 32],
-      ['model.layers.0.mlp.gate_proj', 32, 64], ['model.layers.0.mlp.up_proj', 32, 64],
+      ['model.layers.0.self_attn.q_proj', 32, 32],
+      ['model.layers.0.self_attn.k_proj', 32, 16],
+      ['model.layers.0.self_attn.v_proj', 32, 16],
+      ['model.layers.0.self_attn.o_proj', 32, 32],
+      ['model.layers.0.mlp.gate_proj', 32, 64],
+      ['model.layers.0.mlp.up_proj', 32, 64],
       ['model.layers.0.mlp.down_proj', 64, 32],
     ]);
   });
@@ -93,10 +110,14 @@ describe('architecture registry', () => {
 describe('sharded checkpoints', () => {
   it('reads every shard of model.safetensors.index.json: the same tensors as the single file', async () => {
     const tok = tinyTokenizerFiles();
-    const single = await readModelFiles(memorySource({
-      'config.json': fixture('llama-gqa', 'config.json').toString('utf8'), 'tokenizer.json': tok.json,
-      'tokenizer_config.json': tok.config, 'model.safetensors': new Uint8Array(fixture('llama-gqa', 'model.safetensors')),
-    }));
+    const single = await readModelFiles(
+      memorySource({
+        'config.json': fixture('llama-gqa', 'config.json').toString('utf8'),
+        'tokenizer.json': tok.json,
+        'tokenizer_config.json': tok.config,
+        'model.safetensors': new Uint8Array(fixture('llama-gqa', 'model.safetensors')),
+      }),
+    );
     const sharded = await readModelFiles(memorySource(shardedGqa()));
     expect([...sharded.weights.tensors.keys()].sort()).toEqual([...single.weights.tensors.keys()].sort());
     for (const [n, t] of single.weights.tensors) expect(sharded.weights.tensors.get(n)!.data).toEqual(t.data);
@@ -106,8 +127,9 @@ describe('sharded checkpoints', () => {
     const files = shardedGqa();
     delete files['model-00002-of-00002.safetensors'];
     await expect(readModelFiles(memorySource(files))).rejects.toThrow(DownloadError);
-    await expect(readModelFiles(memorySource(files)))
-      .rejects.toThrow(/model-00002-of-00002\.safetensors is missing from memory: model\.safetensors\.index\.json/);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(
+      /model-00002-of-00002\.safetensors is missing from memory: model\.safetensors\.index\.json/,
+    );
   });
 
   it('refuses an index that puts a tensor in the wrong shard, or a shard path outside the folder', async () => {
@@ -116,9 +138,13 @@ describe('sharded checkpoints', () => {
     index.weight_map['model.norm.weight'] = 'model-00001-of-00002.safetensors';
     files['model.safetensors.index.json'] = JSON.stringify(index);
     await expect(readModelFiles(memorySource(files))).rejects.toThrow(ShardIndexError);
-    await expect(readModelFiles(memorySource(files))).rejects.toThrow(/weight_map puts "model\.norm\.weight" in model-00001/);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(
+      /weight_map puts "model\.norm\.weight" in model-00001/,
+    );
     index.weight_map['model.norm.weight'] = '../x.safetensors';
     files['model.safetensors.index.json'] = JSON.stringify(index);
-    await expect(readModelFiles(memorySource(files))).rejects.toThrow(/must name a \.safetensors file in the same folder/);
+    await expect(readModelFiles(memorySource(files))).rejects.toThrow(
+      /must name a \.safetensors file in the same folder/,
+    );
   });
 });

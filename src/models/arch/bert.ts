@@ -21,8 +21,14 @@ const IGNORE = {
 function heads(cfg: EncoderModelConfig): [string, number[]][] {
   const { hidden: C, numLabels: L } = cfg.arch;
   return cfg.arch.variant === 'bert'
-    ? [['pooler.dense', [C, C]], ['classifier', [L, C]]]
-    : [['classifier.dense', [C, C]], ['classifier.out_proj', [L, C]]];
+    ? [
+        ['pooler.dense', [C, C]],
+        ['classifier', [L, C]],
+      ]
+    : [
+        ['classifier.dense', [C, C]],
+        ['classifier.out_proj', [L, C]],
+      ];
 }
 
 export const bertArch: ArchDescriptor<EncoderModelConfig> = {
@@ -34,7 +40,8 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
   hfPrefix: (kind) => `${kind}.`,
   mapWeights(checkpoint, cfg, opts) {
     const mapped = canonicalWeights(checkpoint, { prefix: `${cfg.kind}.`, ignore: IGNORE[cfg.arch.variant] });
-    const a = cfg.arch, c = shapeChecks(mapped.tensors, { kind: cfg.kind, file: fileOf(checkpoint) });
+    const a = cfg.arch,
+      c = shapeChecks(mapped.tensors, { kind: cfg.kind, file: fileOf(checkpoint) });
     c.expect('embeddings.word_embeddings.weight', 0, 'vocab_size', a.vocabSize, true);
     c.expect('embeddings.word_embeddings.weight', 1, 'hidden_size', a.hidden);
     c.expect('embeddings.position_embeddings.weight', 0, 'max_position_embeddings', a.maxPositions);
@@ -48,9 +55,14 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
   embeddingName: 'embeddings.word_embeddings.weight',
   layerPattern: /^encoder\.layer\.(\d+)\./,
   layerLead: 'encoder.layer.N.',
-  rows: [['query', 'attention.self.query'], ['key', 'attention.self.key'], ['value', 'attention.self.value'],
-    ['attention.output.dense', 'attention.output.dense'], ['intermediate.dense', 'intermediate.dense'],
-    ['output.dense', 'output.dense']],
+  rows: [
+    ['query', 'attention.self.query'],
+    ['key', 'attention.self.key'],
+    ['value', 'attention.self.value'],
+    ['attention.output.dense', 'attention.output.dense'],
+    ['intermediate.dense', 'intermediate.dense'],
+    ['output.dense', 'output.dense'],
+  ],
   moduleTypes(cfg): ModuleTypeInfo[] {
     const { hidden: C, intermediate: F } = cfg.arch;
     return [
@@ -62,22 +74,43 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
       { type: 'output.dense', row: 'output.dense', inF: F, outF: C },
     ];
   },
-  defaultTargets: ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense',
-    'intermediate.dense', 'output.dense'],
+  defaultTargets: [
+    'attention.self.query',
+    'attention.self.key',
+    'attention.self.value',
+    'attention.output.dense',
+    'intermediate.dense',
+    'output.dense',
+  ],
   layout: 'linear',
   headModules: (task) => (task === 'seq-cls' ? ['classifier'] : []),
-  dims: ({ arch: a }) => ({ layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions }),
+  dims: ({ arch: a }) => ({
+    layers: a.layers,
+    hidden: a.hidden,
+    heads: a.heads,
+    vocab: a.vocabSize,
+    maxPositions: a.maxPositions,
+  }),
   // BERT trains classifier (C*L + L); RoBERTa classifier.dense (C*C + C) and out_proj (C*L + L).
-  headSize: ({ arch: a }) => ({ fixed: a.variant === 'bert' ? 0 : a.hidden * a.hidden + a.hidden, perLabel: a.hidden + 1 }),
+  headSize: ({ arch: a }) => ({
+    fixed: a.variant === 'bert' ? 0 : a.hidden * a.hidden + a.hidden,
+    perLabel: a.hidden + 1,
+  }),
   numLabels: (cfg) => cfg.arch.numLabels,
   activationBytes(cfg, B, T) {
-    const { hidden: C, heads: H, layers: L, intermediate: F } = cfg.arch, N = B * T;
+    const { hidden: C, heads: H, layers: L, intermediate: F } = cfg.arch,
+      N = B * T;
     return 4 * (L * (N * (11 * C + 2 * F + 4) + B * H * T * T) + 12 * N * C + 2 * N * F);
   },
   weightShapes(cfg) {
-    const a = cfg.arch, C = a.hidden, F = a.intermediate;
+    const a = cfg.arch,
+      C = a.hidden,
+      F = a.intermediate;
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();
-    const ln = (p: string) => { m.set(`${p}.weight`, { shape: [C], init: 'one' }); m.set(`${p}.bias`, { shape: [C], init: 'zero' }); };
+    const ln = (p: string) => {
+      m.set(`${p}.weight`, { shape: [C], init: 'one' });
+      m.set(`${p}.bias`, { shape: [C], init: 'zero' });
+    };
     const lin = (p: string, i: number, o: number) => {
       m.set(`${p}.weight`, { shape: [o, i], init: 'normal' });
       m.set(`${p}.bias`, { shape: [o], init: 'zero' });
@@ -89,8 +122,11 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
     for (let l = 0; l < a.layers; l++) {
       const p = `encoder.layer.${l}.`;
       for (const q of ['query', 'key', 'value']) lin(`${p}attention.self.${q}`, C, C);
-      lin(`${p}attention.output.dense`, C, C); ln(`${p}attention.output.LayerNorm`);
-      lin(`${p}intermediate.dense`, C, F); lin(`${p}output.dense`, F, C); ln(`${p}output.LayerNorm`);
+      lin(`${p}attention.output.dense`, C, C);
+      ln(`${p}attention.output.LayerNorm`);
+      lin(`${p}intermediate.dense`, C, F);
+      lin(`${p}output.dense`, F, C);
+      ln(`${p}output.LayerNorm`);
     }
     for (const [n, [o, i]] of heads(cfg)) lin(n, i, o);
     return m;

@@ -11,12 +11,20 @@ import type { Checkpoint } from './types';
 export class WeightMapError extends ModelFormatError {}
 
 /** The tensors of one safetensors file, converted to f32 when read. */
-export function readCheckpoint(bytes: Uint8Array, file = 'model.safetensors', into: Checkpoint = new Map()): Checkpoint {
+export function readCheckpoint(
+  bytes: Uint8Array,
+  file = 'model.safetensors',
+  into: Checkpoint = new Map(),
+): Checkpoint {
   const st = parseSafetensors(bytes, file);
   for (const [name, entry] of st.tensors) {
     if (into.has(name)) {
-      throw new WeightMapError(file, name, `${file}: tensor "${name}" is also in ${into.get(name)!.file}; ` +
-        'a checkpoint holds each tensor once. Re-export the model.');
+      throw new WeightMapError(
+        file,
+        name,
+        `${file}: tensor "${name}" is also in ${into.get(name)!.file}; ` +
+          'a checkpoint holds each tensor once. Re-export the model.',
+      );
     }
     into.set(name, { shape: entry.shape, file, read: () => toFloat32(entry, file) });
   }
@@ -35,7 +43,11 @@ export function canonicalWeights(checkpoint: Checkpoint, opts: { prefix: string;
       continue;
     }
     if (tensors.has(c)) {
-      throw new WeightMapError(t.file, name, `${t.file}: tensor "${name}" appears twice after name normalisation (as "${c}").`);
+      throw new WeightMapError(
+        t.file,
+        name,
+        `${t.file}: tensor "${name}" appears twice after name normalisation (as "${c}").`,
+      );
     }
     tensors.set(c, lazyTensor(t.shape, t.read));
   }
@@ -45,7 +57,12 @@ export function canonicalWeights(checkpoint: Checkpoint, opts: { prefix: string;
 /** A host tensor whose data is converted by `read` on first access and kept. */
 export function lazyTensor(shape: number[], read: () => Float32Array): HostTensor {
   let data: Float32Array | null = null;
-  return { shape, get data() { return (data ??= read()); } };
+  return {
+    shape,
+    get data() {
+      return (data ??= read());
+    },
+  };
 }
 
 /** The checks of config.json's sizes against the shapes of the tensors that carry them (canonical names). */
@@ -58,14 +75,21 @@ export function shapeChecks(tensors: Map<string, { shape: number[] }>, opts: { k
       const e = tensors.get(tensor);
       if (!e) {
         if (!required) return;
-        throw new WeightMapError(file, tensor, `${file}: tensor "${tensor}" is missing; is it a ${opts.kind} checkpoint?`);
+        throw new WeightMapError(
+          file,
+          tensor,
+          `${file}: tensor "${tensor}" is missing; is it a ${opts.kind} checkpoint?`,
+        );
       }
       // A tensor of the wrong rank is the checkpoint's fault, reported with the expected shape when the net is built.
       if (e.shape.length !== 2 || e.shape[dim] === want) return;
       const got = `${e.shape[dim]} ${dim === 0 ? 'rows' : 'columns'}`;
-      throw new ConfigError('config.json', field,
+      throw new ConfigError(
+        'config.json',
+        field,
         `config.json: field "${field}" is ${want}, but ${file}: ${tensor} of shape [${e.shape.join(', ')}] has ${got}. ` +
-        fix);
+          fix,
+      );
     },
     /** The layer count (names matching `re`, group 1 the layer) must be config.json's `field` = `want`. */
     layers(re: RegExp, field: string, want: number): void {
@@ -75,8 +99,11 @@ export function shapeChecks(tensors: Map<string, { shape: number[] }>, opts: { k
         if (m) n = Math.max(n, Number(m[1]) + 1);
       }
       if (n === want) return;
-      throw new ConfigError('config.json', field,
-        `config.json: field "${field}" is ${want}, but ${file} has ${n} layers. ${fix}`);
+      throw new ConfigError(
+        'config.json',
+        field,
+        `config.json: field "${field}" is ${want}, but ${file} has ${n} layers. ${fix}`,
+      );
     },
   };
 }
@@ -97,7 +124,6 @@ export function initMissing(w: MappedWeights, heads: [string, number[]][], opts:
     init(`${n}.bias`, [shape[0]], true);
   }
 }
-
 
 /** The file names of a checkpoint, for messages: model.safetensors, or its shards. */
 export function fileOf(checkpoint: Checkpoint): string {

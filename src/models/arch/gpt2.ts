@@ -20,7 +20,8 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   hfPrefix: () => 'transformer.',
   mapWeights(checkpoint, cfg) {
     const mapped = canonicalWeights(checkpoint, { prefix: 'transformer.', ignore: IGNORE });
-    const a = cfg.arch, c = shapeChecks(mapped.tensors, { kind: 'gpt2', file: fileOf(checkpoint) });
+    const a = cfg.arch,
+      c = shapeChecks(mapped.tensors, { kind: 'gpt2', file: fileOf(checkpoint) });
     c.expect('wte.weight', 0, 'vocab_size', a.vocabSize, true);
     c.expect('wte.weight', 1, 'n_embd', a.nEmbd);
     c.expect('wpe.weight', 0, 'n_positions', a.nPositions);
@@ -32,7 +33,12 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   embeddingName: 'wte.weight',
   layerPattern: /^h\.(\d+)\./,
   layerLead: 'h.N.',
-  rows: [['attn.c_attn', 'attn.c_attn'], ['attn.c_proj', 'attn.c_proj'], ['mlp.c_fc', 'mlp.c_fc'], ['mlp.c_proj', 'mlp.c_proj']],
+  rows: [
+    ['attn.c_attn', 'attn.c_attn'],
+    ['attn.c_proj', 'attn.c_proj'],
+    ['mlp.c_fc', 'mlp.c_fc'],
+    ['mlp.c_proj', 'mlp.c_proj'],
+  ],
   moduleTypes(cfg): ModuleTypeInfo[] {
     const { nEmbd: C, nInner: F } = cfg.arch;
     return [
@@ -45,17 +51,27 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   defaultTargets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
   layout: 'conv1d',
   headModules: () => [],
-  dims: ({ arch: a }) => ({ layers: a.nLayer, hidden: a.nEmbd, heads: a.nHead, vocab: a.vocabSize, maxPositions: a.nPositions }),
+  dims: ({ arch: a }) => ({
+    layers: a.nLayer,
+    hidden: a.nEmbd,
+    heads: a.nHead,
+    vocab: a.vocabSize,
+    maxPositions: a.nPositions,
+  }),
   headSize: () => ({ fixed: 0, perLabel: 0 }),
   numLabels: () => 0,
   activationBytes(cfg, B, T) {
-    const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch, N = B * T;
+    const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch,
+      N = B * T;
     return 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
   },
   weightShapes(cfg) {
     const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: P, nInner: F } = cfg.arch;
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();
-    const ln = (p: string) => { m.set(`${p}.weight`, { shape: [C], init: 'one' }); m.set(`${p}.bias`, { shape: [C], init: 'zero' }); };
+    const ln = (p: string) => {
+      m.set(`${p}.weight`, { shape: [C], init: 'one' });
+      m.set(`${p}.bias`, { shape: [C], init: 'zero' });
+    };
     const conv = (p: string, i: number, o: number) => {
       m.set(`${p}.weight`, { shape: [i, o], init: 'normal' });
       m.set(`${p}.bias`, { shape: [o], init: 'zero' });
@@ -64,9 +80,12 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
     m.set('wpe.weight', { shape: [P, C], init: 'normal' });
     for (let l = 0; l < L; l++) {
       const p = `h.${l}.`;
-      ln(`${p}ln_1`); ln(`${p}ln_2`);
-      conv(`${p}attn.c_attn`, C, 3 * C); conv(`${p}attn.c_proj`, C, C);
-      conv(`${p}mlp.c_fc`, C, F); conv(`${p}mlp.c_proj`, F, C);
+      ln(`${p}ln_1`);
+      ln(`${p}ln_2`);
+      conv(`${p}attn.c_attn`, C, 3 * C);
+      conv(`${p}attn.c_proj`, C, C);
+      conv(`${p}mlp.c_fc`, C, F);
+      conv(`${p}mlp.c_proj`, F, C);
     }
     ln('ln_f');
     return m;

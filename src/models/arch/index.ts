@@ -30,8 +30,12 @@ export function archFor(cfg: { kind: string } | string): ArchDescriptor<ModelCon
   const arch = ARCHITECTURES.find((a) => (a.modelTypes as readonly unknown[]).includes(kind));
   if (!arch) {
     const got = kind === undefined ? '(missing)' : JSON.stringify(kind);
-    throw new ConfigError(FILE, 'model_type', `${FILE}: model_type ${got} is not supported. dynrank runs ` +
-      `${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}; use a checkpoint of one of these families, or fix the field.`);
+    throw new ConfigError(
+      FILE,
+      'model_type',
+      `${FILE}: model_type ${got} is not supported. dynrank runs ` +
+        `${MODEL_KINDS.map((k) => `"${k}"`).join(', ')}; use a checkpoint of one of these families, or fix the field.`,
+    );
   }
   return arch as unknown as ArchDescriptor<ModelConfig>;
 }
@@ -46,13 +50,19 @@ export interface ParseModelConfigOptions {
 }
 
 /** Parses config.json text (or an already parsed object) with the descriptor of its model_type. */
-export function parseModelConfig(input: string | Record<string, unknown>, opts: ParseModelConfigOptions = {}): ModelConfig {
+export function parseModelConfig(
+  input: string | Record<string, unknown>,
+  opts: ParseModelConfigOptions = {},
+): ModelConfig {
   let raw: unknown = input;
   if (typeof input === 'string') {
     const head = input.trimStart().slice(0, 20).toLowerCase();
     if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-      throw new ConfigError(FILE, '(file)', `${FILE}: got an HTML page instead of JSON; the URL or hub id is probably ` +
-        'wrong, or the model is gated.');
+      throw new ConfigError(
+        FILE,
+        '(file)',
+        `${FILE}: got an HTML page instead of JSON; the URL or hub id is probably ` + 'wrong, or the model is gated.',
+      );
     }
     try {
       raw = JSON.parse(input);
@@ -79,7 +89,15 @@ export interface ModuleInfo {
 /** The adaptable linears of a config, in the paper's Figure 2 row order within each layer. */
 export function adaptableModules(config: ModelConfig): ModuleInfo[] {
   const arch = archFor(config);
-  return Array.from({ length: arch.dims(config).layers }, (_, l) => arch.moduleTypes(config)
-    .map(({ type, inF, outF }) => ({ name: `${arch.layerLead.replace('N', String(l))}${type}`, type, layer: l, inF, outF })))
-    .flat();
+  return Array.from({ length: arch.dims(config).layers }, (_, l) =>
+    arch
+      .moduleTypes(config)
+      .map(({ type, inF, outF }) => ({
+        name: `${arch.layerLead.replace('N', String(l))}${type}`,
+        type,
+        layer: l,
+        inF,
+        outF,
+      })),
+  ).flat();
 }

@@ -548,7 +548,9 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
     'mlp.up_proj', 'mlp.down_proj'],
   layout: 'linear',
   headModules: (task) => (task === 'seq-cls' ? ['score'] : []),
-  dims: ({ arch: a }) => ({ layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions }),
+  dims: ({ arch: a }) => ({
+    layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions,
+  }),
   // score: (L, C), no bias.
   headSize: (cfg) => ({ fixed: 0, perLabel: cfg.task === 'seq-cls' ? cfg.arch.hidden : 0 }),
   numLabels: (cfg) => (cfg.task === 'seq-cls' ? cfg.arch.numLabels : 0),
