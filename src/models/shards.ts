@@ -69,7 +69,7 @@ function weightMap(text: string): Record<string, string> {
     throw new ShardIndexError(
       INDEX,
       'weight_map',
-      `${INDEX}: field "weight_map" must be an object of tensor name -> ` + 'shard file. Re-download the index.',
+      `${INDEX}: field "weight_map" must be an object of tensor name -> shard file. Re-download the index.`,
     );
   }
   for (const [name, file] of Object.entries(map)) {

@@ -3,6 +3,7 @@
 // here, and nowhere else.
 
 import { ConfigError } from '../config';
+import { parseJsonObject } from '../files';
 import { bertArch, type EncoderModelConfig } from './bert';
 import { gpt2Arch, type Gpt2ModelConfig } from './gpt2';
 import { llamaArch, type LlamaModelConfig } from './llama';
@@ -54,22 +55,7 @@ export function parseModelConfig(
   input: string | Record<string, unknown>,
   opts: ParseModelConfigOptions = {},
 ): ModelConfig {
-  let raw: unknown = input;
-  if (typeof input === 'string') {
-    const head = input.trimStart().slice(0, 20).toLowerCase();
-    if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-      throw new ConfigError(
-        FILE,
-        '(file)',
-        `${FILE}: got an HTML page instead of JSON; the URL or hub id is probably ` + 'wrong, or the model is gated.',
-      );
-    }
-    try {
-      raw = JSON.parse(input);
-    } catch (e) {
-      throw new ConfigError(FILE, '(file)', `${FILE}: not valid JSON (${(e as Error).message}).`);
-    }
-  }
+  const raw: unknown = typeof input === 'string' ? parseJsonObject(input, FILE, ConfigError) : input;
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
   }
