@@ -3,8 +3,11 @@
 // step at positions pos.. equal the training forward's last-position logits; greedy tokens equal a full forward per
 // token, base and with a LoRA adapter on q_proj/v_proj; several rows at once; the cache's limits.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { generateIds } from '../../src/models/generate';
+import { ConfigError } from '../../src/models/config';
+import { eosIds, generate, generateIds } from '../../src/models/generate';
+import { loadTokenizer } from '../../src/models/tokenizer';
 import type { Llama } from '../../src/nn/llama';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -91,5 +94,32 @@ describe('Llama KV cache limits', () => {
     const out = await generateIds(be, model, prompt, opts);
     expect(out).toHaveLength(3);
     expect(out).toEqual(await fullForwardGenerate(be, net, prompt, greedy, []));
+  });
+});
+
+describe('generate() with a Llama decoder (llama-demo)', () => {
+  const DEMO = 'public/models/llama-demo';
+  const read = (f: string) => readFileSync(`${DEMO}/${f}`, 'utf8');
+
+  it('continues text through its tokenizer, stopping at generation_config.json\'s eos ids', async () => {
+    const be = new CpuBackend(), tokenizer = loadTokenizer(read('tokenizer.json'), read('tokenizer_config.json'));
+    const model = { ...llamaModel(be, DEMO), tokenizer }, prompt = 'Once upon a time';
+    const eos = eosIds(read('generation_config.json'), model.config.raw, tokenizer);
+    expect(eos).toEqual([2045, 2047]);
+    const ids = tokenizer.encode(prompt).ids, opts = { ...greedy, maxTokens: 16, eosIds: eos };
+    const want = await fullForwardGenerate(be, model.net, ids, opts, eos);
+    expect(want.length).toBeGreaterThan(3);
+    expect(await generate(be, model, prompt, opts)).toBe(tokenizer.decode(want));
+  });
+
+  it('an empty prompt starts from config.json\'s bos_token_id; a bad one is refused by name', async () => {
+    const be = new CpuBackend(), model = llamaModel(be, DEMO), opts = { ...greedy, eosIds: [] };
+    expect(model.config.raw.bos_token_id).toBe(2044);
+    expect(await generateIds(be, model, [], opts)).toEqual(await fullForwardGenerate(be, model.net, [2044], greedy, []));
+    const bad = { ...model, config: { raw: { ...model.config.raw, bos_token_id: 'x' } } };
+    const err = await generateIds(be, bad, [], opts).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err).toMatchObject({ file: 'config.json', field: 'bos_token_id' });
+    expect((err as Error).message).toMatch(/bos_token_id must be a token id, got "x"; fix or remove the field/);
   });
 });
