@@ -17,7 +17,13 @@ export const EXPORT_USAGE = `  dynrank export --model <...> [--adapter <dir>] --
                  the merged model as a transformers.js folder (onnx/model.onnx, config.json, tokenizer files)`;
 
 const OPTS = {
-  model: 'value', 'hub-base': 'value', 'cache-dir': 'value', adapter: 'value', format: 'value', out: 'value', force: 'flag',
+  model: 'value',
+  'hub-base': 'value',
+  'cache-dir': 'value',
+  adapter: 'value',
+  format: 'value',
+  out: 'value',
+  force: 'flag',
 } as const;
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -41,7 +47,8 @@ export async function exportCommand(argv: string[]): Promise<string> {
     throw new UsageError(`--out ${out} is not empty; pass an empty or new folder, or --force to overwrite its files`);
   }
   const own = modelFolder(modelArg);
-  if (own !== null && existsSync(out) && modelFolder(out) === own) throw new UsageError('--out must not be the model folder');
+  if (own !== null && existsSync(out) && modelFolder(out) === own)
+    throw new UsageError('--out must not be the model folder');
   const src = resolveModelArg(modelArg, {
     hubBase: a.options.get('hub-base') as string | undefined,
     cacheDir: (a.options.get('cache-dir') as string | undefined) ?? `${process.env.HOME ?? '.'}/.cache/dynrank`,
@@ -49,10 +56,13 @@ export async function exportCommand(argv: string[]): Promise<string> {
 
   const kind = (JSON.parse(dec((await src.get('config.json'))!)) as { model_type?: string }).model_type;
   const adapterDir = a.options.get('adapter');
-  let adapter: ImportedAdapter | null = null, labels: string[] | null = null;
+  let adapter: ImportedAdapter | null = null,
+    labels: string[] | null = null;
   if (typeof adapterDir === 'string') {
     if (kind !== 'gpt2' && kind !== 'bert' && kind !== 'roberta') {
-      throw new UsageError(`config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`);
+      throw new UsageError(
+        `config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`,
+      );
     }
     const cfgText = await readFile(join(adapterDir, 'adapter_config.json'), 'utf8');
     const bytes = new Uint8Array(await readFile(join(adapterDir, 'adapter_model.safetensors')));
@@ -63,16 +73,21 @@ export async function exportCommand(argv: string[]): Promise<string> {
   const head = adapter?.head.get('classifier.weight') ?? adapter?.head.get('classifier.out_proj.weight');
   const { config, weights } = await readModelFiles(src, { numLabels: head?.shape[0] });
   if (config.kind !== 'gpt2') {
-    const headNames = config.kind === 'bert' ? ['classifier.weight'] : ['classifier.out_proj.weight', 'classifier.dense.weight'];
+    const headNames =
+      config.kind === 'bert' ? ['classifier.weight'] : ['classifier.out_proj.weight', 'classifier.dense.weight'];
     const fresh = headNames.filter((n) => weights.initialized.includes(n) && !adapter?.head.has(n));
     if (fresh.length > 0) {
-      throw new UsageError(`${src.name} has no trained classification head (${fresh.join(', ')}); `
-        + 'pass --adapter with the folder of a sequence-classification run, whose adapter saves the head');
+      throw new UsageError(
+        `${src.name} has no trained classification head (${fresh.join(', ')}); ` +
+          'pass --adapter with the folder of a sequence-classification run, whose adapter saves the head',
+      );
     }
   }
   const merged = adapter ? mergeImportedAdapter(weights.tensors, adapter, config.kind) : weights.tensors;
   const files = onnxFolder({
-    config, weights: merged, tokenizerJson: (await src.get('tokenizer.json'))!,
+    config,
+    weights: merged,
+    tokenizerJson: (await src.get('tokenizer.json'))!,
     tokenizerConfig: (await src.get('tokenizer_config.json', true)) ?? null,
     labels: labels !== null && config.kind !== 'gpt2' && labels.length === config.arch.numLabels ? labels : undefined,
   });

@@ -7,14 +7,34 @@ import type { ImportedAdapter } from '../peft/import';
 import { mergeWeights } from '../peft/merge';
 
 /** Base weights (canonical names) with `adapter` merged in and its modules_to_save head tensors in place. */
-export function mergeImportedAdapter(base: Map<string, HostTensor>, adapter: ImportedAdapter, modelType: ModelType): Map<string, HostTensor> {
+export function mergeImportedAdapter(
+  base: Map<string, HostTensor>,
+  adapter: ImportedAdapter,
+  modelType: ModelType,
+): Map<string, HostTensor> {
   const modules = adapter.modules.map((m) => ({
-    name: m.name, inF: m.inF, outF: m.outF, R0: m.r, A: m.A,
-    B: m.B.map((b) => b * m.scaling), c: null, live: Array.from({ length: m.r }, () => true),
+    name: m.name,
+    inF: m.inF,
+    outF: m.outF,
+    R0: m.r,
+    A: m.A,
+    B: m.B.map((b) => b * m.scaling),
+    c: null,
+    live: Array.from({ length: m.r }, () => true),
   }));
   const layers = modules.map((m) => Number(/\.(\d+)\./.exec(m.name)?.[1] ?? 0));
   return mergeWeights(base, {
-    modelType, task: modelType === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS', baseModel: '', method: 'lora', alpha: 1, scale: 1,
-    useRslora: false, dropout: 0, targetTypes: [], numLayers: Math.max(0, ...layers) + 1, modules, head: adapter.head,
+    modelType,
+    task: modelType === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    baseModel: '',
+    method: 'lora',
+    alpha: 1,
+    scale: 1,
+    useRslora: false,
+    dropout: 0,
+    targetTypes: [],
+    numLayers: Math.max(0, ...layers) + 1,
+    modules,
+    head: adapter.head,
   });
 }

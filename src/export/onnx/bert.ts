@@ -6,17 +6,42 @@
 
 import type { HostTensor } from '../../models/weights';
 import type { BertConfig } from '../../nn/bert';
-import { attention, GraphBuilder, geluErf, layerNorm, linear, splitHeads, tensorOf, transpose2d, type Value } from './graph';
+import {
+  attention,
+  GraphBuilder,
+  geluErf,
+  layerNorm,
+  linear,
+  splitHeads,
+  tensorOf,
+  transpose2d,
+  type Value,
+} from './graph';
 
 export function bertGraph(cfg: BertConfig, weights: Map<string, HostTensor>): GraphBuilder {
-  const { hidden: C, heads: H, intermediate: F, layers: L, vocabSize: V, maxPositions: P, typeVocab, eps, numLabels } = cfg;
+  const {
+    hidden: C,
+    heads: H,
+    intermediate: F,
+    layers: L,
+    vocabSize: V,
+    maxPositions: P,
+    typeVocab,
+    eps,
+    numLabels,
+  } = cfg;
   const D = C / H;
   const g = new GraphBuilder(cfg.variant);
   const w = (name: string, shape: number[]) => g.floats(name, shape, tensorOf(weights, name, shape).data);
   /** An nn.Linear (out,in) weight stored as (in,out) under `<module>.weight`, and its bias. */
   const lin = (x: Value, module: string, inF: number, outF: number) => {
     const t = tensorOf(weights, `${module}.weight`, [outF, inF]);
-    return linear(g, x, g.floats(`${module}.weight`, [inF, outF], transpose2d(t.data, outF, inF)), w(`${module}.bias`, [outF]));
+    return linear(
+      g,
+      x,
+      g.floats(`${module}.weight`, [inF, outF], transpose2d(t.data, outF, inF)),
+      w(`${module}.bias`, [outF]),
+    );
   };
 
   const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
@@ -50,12 +75,25 @@ export function bertGraph(cfg: BertConfig, weights: Map<string, HostTensor>): Gr
     const v = splitHeads(g, lin(x, `${p}attention.self.value`, C, C), H, D);
     const ctx = attention(g, q, k, v, masked, D, C);
     const a = lin(ctx, `${p}attention.output.dense`, C, C);
-    x = layerNorm(g, g.node('Add', [x, a]), w(`${p}attention.output.LayerNorm.weight`, [C]), w(`${p}attention.output.LayerNorm.bias`, [C]), eps);
+    x = layerNorm(
+      g,
+      g.node('Add', [x, a]),
+      w(`${p}attention.output.LayerNorm.weight`, [C]),
+      w(`${p}attention.output.LayerNorm.bias`, [C]),
+      eps,
+    );
     const f = lin(geluErf(g, lin(x, `${p}intermediate.dense`, C, F)), `${p}output.dense`, F, C);
-    x = layerNorm(g, g.node('Add', [x, f]), w(`${p}output.LayerNorm.weight`, [C]), w(`${p}output.LayerNorm.bias`, [C]), eps);
+    x = layerNorm(
+      g,
+      g.node('Add', [x, f]),
+      w(`${p}output.LayerNorm.weight`, [C]),
+      w(`${p}output.LayerNorm.bias`, [C]),
+      eps,
+    );
   }
   const cls = g.node('Gather', [x, g.constInts([0], true)], { axis: 1 });
-  const [dense, out] = cfg.variant === 'bert' ? ['pooler.dense', 'classifier'] : ['classifier.dense', 'classifier.out_proj'];
+  const [dense, out] =
+    cfg.variant === 'bert' ? ['pooler.dense', 'classifier'] : ['classifier.dense', 'classifier.out_proj'];
   const logits = lin(g.node('Tanh', [lin(cls, dense, C, C)]), out, C, numLabels);
   g.output(logits, 'logits', 'float32', ['batch_size', numLabels]);
   return g;

@@ -22,12 +22,18 @@ const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null,
 
 /** The ONNX graph alone, serialized. */
 export function onnxModel(config: ModelConfig, weights: Map<string, HostTensor>): Uint8Array {
-  if (config.kind === 'gpt2') return gpt2Graph(config.arch, weights).encode({ producer: PRODUCER, docString: 'GPT-2 causal LM' });
+  if (config.kind === 'gpt2')
+    return gpt2Graph(config.arch, weights).encode({ producer: PRODUCER, docString: 'GPT-2 causal LM' });
   if (config.kind === 'bert' || config.kind === 'roberta') {
-    return bertGraph(config.arch, weights).encode({ producer: PRODUCER, docString: `${config.kind} sequence classification` });
+    return bertGraph(config.arch, weights).encode({
+      producer: PRODUCER,
+      docString: `${config.kind} sequence classification`,
+    });
   }
-  throw new OnnxExportError(`config.json: model_type ${(config as { kind: string }).kind} cannot be exported to ONNX yet; `
-    + 'export a gpt2, bert or roberta model.');
+  throw new OnnxExportError(
+    `config.json: model_type ${(config as { kind: string }).kind} cannot be exported to ONNX yet; ` +
+      'export a gpt2, bert or roberta model.',
+  );
 }
 
 export function onnxFolder(input: OnnxFolderInput): Map<string, Uint8Array> {
@@ -39,13 +45,16 @@ export function onnxFolder(input: OnnxFolderInput): Map<string, Uint8Array> {
     raw.architectures = ['GPT2LMHeadModel'];
     raw.use_cache = true;
     const gen: Record<string, unknown> = {};
-    for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (raw[k] !== undefined && raw[k] !== null) gen[k] = raw[k];
+    for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id'])
+      if (raw[k] !== undefined && raw[k] !== null) gen[k] = raw[k];
     files.set('generation_config.json', json(gen));
   } else {
     const labels = input.labels ?? config.labels;
     if (labels.length !== config.arch.numLabels) {
-      throw new OnnxExportError(`labels: ${labels.length} class names for a head of ${config.arch.numLabels} labels; `
-        + 'pass one name per output of the classifier.');
+      throw new OnnxExportError(
+        `labels: ${labels.length} class names for a head of ${config.arch.numLabels} labels; ` +
+          'pass one name per output of the classifier.',
+      );
     }
     raw.architectures = [config.kind === 'bert' ? 'BertForSequenceClassification' : 'RobertaForSequenceClassification'];
     raw.id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));

@@ -8,7 +8,8 @@ import type { Gpt2Config } from '../../nn/gpt2';
 import { attention, GraphBuilder, geluTanh, layerNorm, linear, splitHeads, tensorOf, type Value } from './graph';
 
 export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): GraphBuilder {
-  const { nEmbd: C, nHead: H, nInner: F, nLayer: L, vocabSize: V, nPositions: P, eps } = cfg, D = C / H;
+  const { nEmbd: C, nHead: H, nInner: F, nLayer: L, vocabSize: V, nPositions: P, eps } = cfg,
+    D = C / H;
   const g = new GraphBuilder('gpt2');
   const w = (name: string, shape: number[]) => g.floats(name, shape, tensorOf(weights, name, shape).data);
 
@@ -21,15 +22,22 @@ export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): Gr
   }));
 
   const wte = w('wte.weight', [V, C]);
-  let x = g.node('Add', [g.node('Gather', [wte, ids], { axis: 0 }), g.node('Gather', [w('wpe.weight', [P, C]), posIds], { axis: 0 })]);
+  let x = g.node('Add', [
+    g.node('Gather', [wte, ids], { axis: 0 }),
+    g.node('Gather', [w('wpe.weight', [P, C]), posIds], { axis: 0 }),
+  ]);
 
   // Key j is hidden from query i (absolute position past+i) when j > past+i, or when attention_mask[b, j] is 0.
   const total = g.node('Gather', [g.node('Shape', [mask]), g.constInts([1], true)], { axis: 0 });
   const seq = g.node('Gather', [g.node('Shape', [ids]), g.constInts([1], true)], { axis: 0 });
-  const zero = g.constInts([0], true), one = g.constInts([1], true);
+  const zero = g.constInts([0], true),
+    one = g.constInts([1], true);
   const keyPos = g.node('Range', [zero, total, one]);
   const queryPos = g.node('Range', [g.node('Sub', [total, seq]), total, one]);
-  const causal = g.node('Greater', [g.node('Unsqueeze', [keyPos, g.constInts([0])]), g.node('Unsqueeze', [queryPos, g.constInts([1])])]);
+  const causal = g.node('Greater', [
+    g.node('Unsqueeze', [keyPos, g.constInts([0])]),
+    g.node('Unsqueeze', [queryPos, g.constInts([1])]),
+  ]);
   const padding = g.node('Unsqueeze', [g.node('Equal', [mask, g.constInts([0], true)]), g.constInts([1, 2])]);
   const masked: Value = g.node('Or', [causal, padding]);
 

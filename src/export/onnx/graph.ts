@@ -108,14 +108,18 @@ export class GraphBuilder {
   /** Adds a node with `n` outputs. */
   nodeN(op: string, inputs: Value[], n: number, attrs: Record<string, AttrValue> = {}, outNames?: string[]): Value[] {
     const id = this.counter++;
-    const outs = Array.from({ length: n }, (_, i) => this.claim(outNames?.[i] ?? `/${op}_${id}${n > 1 ? `_${i}` : ''}`));
-    this.nodes.push(onnx.NodeProto.create({
-      opType: op,
-      name: `${op}_${id}`,
-      input: inputs.map((v) => v.name),
-      output: outs.map((v) => v.name),
-      attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
-    }));
+    const outs = Array.from({ length: n }, (_, i) =>
+      this.claim(outNames?.[i] ?? `/${op}_${id}${n > 1 ? `_${i}` : ''}`),
+    );
+    this.nodes.push(
+      onnx.NodeProto.create({
+        opType: op,
+        name: `${op}_${id}`,
+        input: inputs.map((v) => v.name),
+        output: outs.map((v) => v.name),
+        attribute: Object.entries(attrs).map(([name, a]) => attribute(name, a)),
+      }),
+    );
     return outs;
   }
 
@@ -170,7 +174,10 @@ export function layerNorm(g: GraphBuilder, x: Value, w: Value, b: Value, eps: nu
 /** gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export function geluTanh(g: GraphBuilder, x: Value): Value {
   const x3 = g.node('Mul', [g.node('Mul', [x, x]), x]);
-  const inner = g.node('Mul', [g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]), g.scalar(Math.sqrt(2 / Math.PI))]);
+  const inner = g.node('Mul', [
+    g.node('Add', [x, g.node('Mul', [x3, g.scalar(0.044715)])]),
+    g.scalar(Math.sqrt(2 / Math.PI)),
+  ]);
   const t = g.node('Add', [g.node('Tanh', [inner]), g.scalar(1)]);
   return g.node('Mul', [g.node('Mul', [x, t]), g.scalar(0.5)]);
 }
@@ -185,8 +192,19 @@ export function geluErf(g: GraphBuilder, x: Value): Value {
  * Multi-head attention core: q (B,H,T,D), k and v (B,H,S,D), `masked` a bool broadcastable to (B,H,T,S) that is
  * true where a key must be ignored. Returns the context (B,T,H·D).
  */
-export function attention(g: GraphBuilder, q: Value, k: Value, v: Value, masked: Value, headDim: number, hidden: number): Value {
-  const scores = g.node('Mul', [g.node('MatMul', [q, g.node('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.scalar(1 / Math.sqrt(headDim))]);
+export function attention(
+  g: GraphBuilder,
+  q: Value,
+  k: Value,
+  v: Value,
+  masked: Value,
+  headDim: number,
+  hidden: number,
+): Value {
+  const scores = g.node('Mul', [
+    g.node('MatMul', [q, g.node('Transpose', [k], { perm: [0, 1, 3, 2] })]),
+    g.scalar(1 / Math.sqrt(headDim)),
+  ]);
   // The lowest float32, as transformers' finfo.min: a masked score becomes exp(-inf) = 0 after the row's max.
   const filled = g.node('Where', [masked, g.scalar(-3.4028234663852886e38), scores]);
   const ctx = g.node('MatMul', [g.node('Softmax', [filled], { axis: -1 }), v]);
@@ -207,7 +225,9 @@ export function tensorOf(weights: Map<string, HostTensor>, name: string, shape: 
   const t = weights.get(name);
   if (!t) throw new OnnxExportError(`model.safetensors: tensor ${name} is missing; export a complete model.`);
   if (t.shape.join() !== shape.join()) {
-    throw new OnnxExportError(`model.safetensors: tensor ${name} has shape [${t.shape}] but config.json implies [${shape}].`);
+    throw new OnnxExportError(
+      `model.safetensors: tensor ${name} has shape [${t.shape}] but config.json implies [${shape}].`,
+    );
   }
   return t;
 }
