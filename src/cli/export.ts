@@ -64,6 +64,14 @@ export async function exportCommand(argv: string[]): Promise<string> {
         `config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`,
       );
     }
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors']) {
+      if (!existsSync(join(adapterDir, f))) {
+        throw new UsageError(
+          `--adapter ${adapterDir}: ${f} is missing; pass the folder of a PEFT LoRA adapter ` +
+            '(what dynrank train writes: adapter_config.json and adapter_model.safetensors)',
+        );
+      }
+    }
     const cfgText = await readFile(join(adapterDir, 'adapter_config.json'), 'utf8');
     const bytes = new Uint8Array(await readFile(join(adapterDir, 'adapter_model.safetensors')));
     adapter = importPeft(cfgText, bytes, kind as ModelType);

@@ -298,6 +298,11 @@ describe('dynrank export --format onnx', () => {
     const head = await cli(['export', '--model', 'bert-tiny', '--format', 'onnx', '--out', join(root, 'nohead')]);
     expect(head.code).toBe(2);
     expect(head.err).toMatch(/no trained classification head \(classifier\.weight\).*--adapter/);
+    const noAdapter = await cli(['export', '--model', 'gpt2-tiny', '--adapter', root, '--out', join(root, 'y')]);
+    expect(noAdapter.code).toBe(2);
+    expect(noAdapter.err).toMatch(
+      /--adapter .*: adapter_config\.json is missing; pass the folder of a PEFT LoRA adapter/,
+    );
     const full = await cli(['export', '--model', 'gpt2-tiny', '--format', 'onnx', '--out', gptOut]);
     expect(full.code).toBe(2);
     expect(full.err).toMatch(/not empty.*--force/);
