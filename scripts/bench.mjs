@@ -39,7 +39,8 @@ if (!(ldconfig.status === 0 && /libvulkan\.so\.1\b/.test(ldconfig.stdout)) && ex
   process.env.LD_LIBRARY_PATH = ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
 }
 
-const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS, PAIRED_STEP, PAIRED_STEP_VARIANTS, LLAMA_STEPS } = await tsImport('../src/bench/plan.ts', import.meta.url);
+const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS, PAIRED_STEP, PAIRED_STEP_VARIANTS, LLAMA_STEPS } =
+  await tsImport('../src/bench/plan.ts', import.meta.url);
 const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
 const { renderReport, adapterSlug, pairedStepRounds } = await tsImport('../src/bench/report.ts', import.meta.url);
 const { CHROMIUM_ARGS, findChromium, launch } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
@@ -57,7 +58,8 @@ const top = () => { try { return execSync('ps -eo pcpu,etime,comm --sort=-pcpu |
 const t0 = Date.now();
 const run = {
   date: new Date().toISOString(), sections: SECTIONS, items: ITEMS, host: { cores: cpus().length, loadStart: loadavg(), topStart: top() },
-  adapters: {}, engine: { matmul: [], steps: [], pairedSteps: [], llamaSteps: [] }, peers: { mm: {}, gpt: {} }, node: null, log: [],
+  adapters: {}, engine: { matmul: [], steps: [], pairedSteps: [], llamaSteps: [] }, peers: { mm: {}, gpt: {} }, node: null,
+  log: [],
 };
 const say = (s) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
@@ -86,7 +88,10 @@ const stepPaired = (variant) => eng(`step-paired-jax-${variant}`, { kind: 'stepP
   if (r.error) run.engine.stepError = r.error;
 });
 const llama = (p) => eng(`llama-${p.variant.replace(' ', '-')}-${p.layers}l`, { kind: 'llamaStep', ...p }, (r) => {
-  if (r.llamaStep) { run.engine.llamaSteps.push(r.llamaStep); say(`${r.llamaStep.variant}: ${r.llamaStep.msPerStep.toFixed(0)} ms/step`); }
+  if (r.llamaStep) {
+    run.engine.llamaSteps.push(r.llamaStep);
+    say(`${r.llamaStep.variant}: ${r.llamaStep.msPerStep.toFixed(0)} ms/step`);
+  }
   if (r.error) run.engine.llamaError = r.error;
 });
 const items = [

@@ -1,7 +1,8 @@
 // jax-js (npm @jax-js/jax) in our bench page, for the contests in turns: a matmul contender for pairedMatmul, computing
 // what the vendored peer harness computes (bench/peers/www/mm_bench.js makeJax): device arrays from the same inputs,
 // np.matmul issued lazily in groups and blockUntilReady on the group's outputs as the one sync per group; and the
-// peers' GPT-2 training step for pairedSteps (jaxGptStep). Loaded on demand, so the engine's own bundles never carry it.
+// peers' GPT-2 training step for pairedSteps (jaxGptStep). Loaded on demand, so the engine's own bundles never carry
+// it.
 
 import type { ContenderFactory } from './matmul';
 import type { StepContenderFactory } from './pairedStep';
@@ -56,7 +57,8 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
   const { numpy: np, nn, tree } = jax;
   type Arr = InstanceType<typeof jax.Array>;
   type Params = Record<string, Arr>;
-  const { V, T, C, L, H, B, R, ALPHA } = common.CFG, hd = C / H, BT = B * T, scale = ALPHA / R, full = variant === 'full';
+  const { V, T, C, L, H, B, R, ALPHA } = common.CFG;
+  const hd = C / H, BT = B * T, scale = ALPHA / R, full = variant === 'full';
   return async () => {
     const toArr = (v: { shape: number[]; data: Float32Array }) => np.array(v.data).reshape(v.shape);
     let params: Params = {}, lora: Params = {};
@@ -77,7 +79,9 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
         const q_ = `h${l}.`, last = l === L - 1;
         const h = ln(x.ref, p[`${q_}ln_1.g`], p[`${q_}ln_1.b`]).reshape([BT, C]);
         let qkv = np.matmul(full ? h : h.ref, p[`${q_}attn.c_attn.w`]).add(p[`${q_}attn.c_attn.b`]);
-        if (!full) qkv = qkv.add(np.matmul(np.matmul(h, lo[`${q_}attn.c_attn.lora_A`]), lo[`${q_}attn.c_attn.lora_B`]).mul(scale));
+        if (!full) {
+          qkv = qkv.add(np.matmul(np.matmul(h, lo[`${q_}attn.c_attn.lora_A`]), lo[`${q_}attn.c_attn.lora_B`]).mul(scale));
+        }
         const [q, k, v] = np.split(qkv, 3, 1).map((z) => z.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]));
         const s = np.matmul(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(hd)).add(last ? mask : mask.ref);
         const y = np.matmul(nn.softmax(s, -1), v).transpose([0, 2, 1, 3]).reshape([BT, C]);
@@ -111,12 +115,16 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
     const lr = full ? 1e-3 : 1e-2;
     let trainable = full ? params : lora;
     let mo: Params = {}, ve: Params = {};
-    for (const k of Object.keys(trainable)) { mo[k] = np.zerosLike(trainable[k].ref); ve[k] = np.zerosLike(trainable[k].ref); }
+    for (const k of Object.keys(trainable)) {
+      mo[k] = np.zerosLike(trainable[k].ref);
+      ve[k] = np.zerosLike(trainable[k].ref);
+    }
     await jax.blockUntilReady([params, lora, mo, ve, idx, tgt, mask]);
     let i = 0;
     return {
       step: async () => {
-        const args = full ? [tree.ref(params), idx.ref, tgt.ref, mask.ref] : [tree.ref(lora), tree.ref(params), idx.ref, tgt.ref, mask.ref];
+        const args = full ? [tree.ref(params), idx.ref, tgt.ref, mask.ref]
+          : [tree.ref(lora), tree.ref(params), idx.ref, tgt.ref, mask.ref];
         const [lossVal, grads] = stepFn(...args) as [Arr, Params];
         const c1 = np.array(lr / (1 - b1 ** (i + 1))), c2 = np.array(1 / (1 - b2 ** (i + 1)));
         i++;

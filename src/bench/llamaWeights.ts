@@ -11,9 +11,13 @@ export type LlamaDraw = (n: number, std: number, offset: number) => Float32Array
 
 export function llamaSyntheticWeights(a: LlamaArch, draw: LlamaDraw): Map<string, HostTensor> {
   const m = new Map<string, HostTensor>();
-  const put = (n: string, shape: number[], std = 0.02, off = 0) => m.set(n, { shape, data: draw(shape.reduce((x, y) => x * y, 1), std, off) });
+  const put = (n: string, shape: number[], std = 0.02, off = 0) =>
+    m.set(n, { shape, data: draw(shape.reduce((x, y) => x * y, 1), std, off) });
   const norm = (n: string, C: number) => put(n, [C], 0, 1);
-  const lin = (n: string, i: number, o: number, bias: boolean) => { put(`${n}.weight`, [o, i]); if (bias) put(`${n}.bias`, [o], 0); };
+  const lin = (n: string, i: number, o: number, bias: boolean) => {
+    put(`${n}.weight`, [o, i]);
+    if (bias) put(`${n}.bias`, [o], 0);
+  };
   const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D } = a;
   put('model.embed_tokens.weight', [a.vocabSize, C]);
   for (let l = 0; l < a.layers; l++) {
@@ -22,7 +26,8 @@ export function llamaSyntheticWeights(a: LlamaArch, draw: LlamaDraw): Map<string
     if (a.qkNorm) { norm(`${p}self_attn.q_norm.weight`, D); norm(`${p}self_attn.k_norm.weight`, D); }
     lin(`${p}self_attn.q_proj`, C, H * D, a.qkvBias); lin(`${p}self_attn.k_proj`, C, KVH * D, a.qkvBias);
     lin(`${p}self_attn.v_proj`, C, KVH * D, a.qkvBias); lin(`${p}self_attn.o_proj`, H * D, C, a.oBias);
-    lin(`${p}mlp.gate_proj`, C, F, a.mlpBias); lin(`${p}mlp.up_proj`, C, F, a.mlpBias); lin(`${p}mlp.down_proj`, F, C, a.mlpBias);
+    lin(`${p}mlp.gate_proj`, C, F, a.mlpBias); lin(`${p}mlp.up_proj`, C, F, a.mlpBias);
+    lin(`${p}mlp.down_proj`, F, C, a.mlpBias);
   }
   norm('model.norm.weight', C);
   if (!a.tieWordEmbeddings) put('lm_head.weight', [a.vocabSize, C]);

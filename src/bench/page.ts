@@ -6,8 +6,8 @@ import { GpuBackend } from '../gpu/backend';
 import { GpuContext } from '../gpu/context';
 import { acquireDevice, browserGpu } from '../gpu/device';
 import {
-  benchMatmul, benchStep, engineStepContender, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult, type StepResult,
-  type StepVariant,
+  benchMatmul, benchStep, engineStepContender, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult,
+  type StepResult, type StepVariant,
 } from './engine';
 import { jaxGptStep, jaxWebGpu } from './jaxPeer';
 import { benchLlamaStep, type LlamaStepPlan, type LlamaStepResult } from './llama';

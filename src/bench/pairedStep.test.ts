@@ -52,7 +52,8 @@ describe('pairedSteps', () => {
   it('still times ours when the peer cannot run, and says why', async () => {
     for (const failing of [{ failMake: true }, { failStep: 1 }]) {
       const log: string[] = [];
-      const r = await pairedSteps('full', fake('ours', log), fake('peer', log, failing), { rounds: 3, steps: 2, warmup: 1 });
+      const opts = { rounds: 3, steps: 2, warmup: 1 };
+      const r = await pairedSteps('full', fake('ours', log), fake('peer', log, failing), opts);
       expect(r.ours.rounds).toHaveLength(3);
       expect('error' in r.peer && r.peer.error).toMatch(/peer (cannot run here|failed at step 1)/);
       expect(r.ratios).toEqual([]);

@@ -59,7 +59,8 @@ async function time(r: Running, steps: number): Promise<void> {
   r.rounds.push((performance.now() - t) / steps);
 }
 
-const side = (r: Running): StepSide => ({ rounds: r.rounds, msPerStep: median(r.rounds), firstStepMs: r.firstStepMs, losses: [r.first, r.last] });
+const side = (r: Running): StepSide =>
+  ({ rounds: r.rounds, msPerStep: median(r.rounds), firstStepMs: r.firstStepMs, losses: [r.first, r.last] });
 
 /**
  * Ours and the peer in turns: ours first in odd rounds (1, 3, ...), the peer first in even ones. A peer that cannot be
@@ -75,7 +76,8 @@ export async function pairedSteps(variant: string, ours: StepContenderFactory, p
       p = await start(peer, warmup);
     } catch (e) {
       for (let r = 0; r < opts.rounds; r++) await time(o, opts.steps);
-      return { variant, ...opts, warmup, ours: side(o), peer: { error: String((e as Error)?.stack ?? e).slice(0, 800) }, ratios: [], medianRatio: null };
+      const error = String((e as Error)?.stack ?? e).slice(0, 800);
+      return { variant, ...opts, warmup, ours: side(o), peer: { error }, ratios: [], medianRatio: null };
     }
     for (let r = 0; r < opts.rounds; r++) {
       if (r % 2 === 0) { await time(o, opts.steps); await time(p, opts.steps); }

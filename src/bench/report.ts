@@ -130,7 +130,8 @@ export function stepTargets(ours: { full?: number; lora?: number }, jax: { full?
 }
 
 /** In turns, on the median over rounds of jax-js ms / our ms: full above 1 (ours faster), LoRA at least 2. */
-export function pairedStepTargets(full: number | null | undefined, lora: number | null | undefined): { full: Verdict; lora: Verdict } {
+export function pairedStepTargets(full: number | null | undefined, lora: number | null | undefined):
+  { full: Verdict; lora: Verdict } {
   return { full: verdict(full == null ? null : full > 1), lora: verdict(lora == null ? null : lora >= 2) };
 }
 
@@ -140,24 +141,33 @@ const pairedPeerMs = (p: PairedStepResult | undefined) => (p && !('error' in p.p
 export function pairedStepRounds(p: PairedStepResult): string {
   const name = p.variant === 'full' ? 'full' : 'LoRA';
   const ms = (xs: number[]) => xs.map((x) => num(x, 1)).join(', ');
-  if ('error' in p.peer) return `- in turns, ${name}: ours ${ms(p.ours.rounds)} ms; jax-js error ${p.peer.error.split('\n')[0].slice(0, 200)}`;
-  return `- in turns, ${name} (${p.steps} steps per timing after ${p.warmup} warm-up, ${p.rounds} rounds, ours first in odd rounds): ` +
-    `ours ${ms(p.ours.rounds)} ms; jax-js ${ms(p.peer.rounds)} ms; jax-js / ours ${p.ratios.map((r) => r.toFixed(2)).join(', ')} ` +
-    `(median ${num(p.medianRatio, 2)}); first step ours ${num(p.ours.firstStepMs, 0)} ms, jax-js ${num(p.peer.firstStepMs, 0)} ms; ` +
-    `loss ours ${p.ours.losses[0].toFixed(4)} → ${p.ours.losses[1].toFixed(4)}, jax-js ${p.peer.losses[0].toFixed(4)} → ${p.peer.losses[1].toFixed(4)}`;
+  const ours = `ours ${ms(p.ours.rounds)} ms`;
+  if ('error' in p.peer) return `- in turns, ${name}: ${ours}; jax-js error ${p.peer.error.split('\n')[0].slice(0, 200)}`;
+  const loss = (l: [number, number]) => `${l[0].toFixed(4)} → ${l[1].toFixed(4)}`;
+  return `- in turns, ${name} (${p.steps} steps per timing after ${p.warmup} warm-up, ${p.rounds} rounds, ` +
+    `ours first in odd rounds): ${ours}; jax-js ${ms(p.peer.rounds)} ms; ` +
+    `jax-js / ours ${p.ratios.map((r) => r.toFixed(2)).join(', ')} (median ${num(p.medianRatio, 2)}); ` +
+    `first step ours ${num(p.ours.firstStepMs, 0)} ms, jax-js ${num(p.peer.firstStepMs, 0)} ms; ` +
+    `loss ours ${loss(p.ours.losses)}, jax-js ${loss(p.peer.losses)}`;
 }
 
 export function stepSection(run: BenchRun): string {
   const find = (v: string) => run.engine.steps.find((s) => s.variant === v);
   const paired = (v: string) => run.engine.pairedSteps?.find((p) => p.variant === v);
   const pf = paired('full'), pl = paired('lora r=8 (c_attn)'), inTurns = Boolean(pf || pl);
-  const ours = { full: pf?.ours.msPerStep ?? find('full')?.msPerStep, lora: pl?.ours.msPerStep ?? find('lora r=8 (c_attn)')?.msPerStep };
+  const ours = {
+    full: pf?.ours.msPerStep ?? find('full')?.msPerStep, lora: pl?.ours.msPerStep ?? find('lora r=8 (c_attn)')?.msPerStep,
+  };
   const peerNames = Object.keys(STEP_NAMES).filter((n) => run.peers.gpt[n] || (inTurns && n === 'jax-webgpu'));
   const jaxGpt = run.peers.gpt['jax-webgpu'];
-  const jax = { full: pf ? pairedPeerMs(pf) : stepMs(jaxGpt?.full), lora: pl ? pairedPeerMs(pl) : stepMs(jaxGpt?.lora) };
-  const peerMs = (n: string, v: 'full' | 'lora') => (n === 'jax-webgpu' && inTurns ? jax[v] : stepMs(run.peers.gpt[n]?.[v]));
+  const jax = {
+    full: pf ? pairedPeerMs(pf) : stepMs(jaxGpt?.full), lora: pl ? pairedPeerMs(pl) : stepMs(jaxGpt?.lora),
+  };
+  const peerMs = (n: string, v: 'full' | 'lora') =>
+    (n === 'jax-webgpu' && inTurns ? jax[v] : stepMs(run.peers.gpt[n]?.[v]));
   const t = inTurns ? pairedStepTargets(pf?.medianRatio, pl?.medianRatio) : stepTargets(ours, jax);
-  const label = (n: string) => (n === 'jax-webgpu' && inTurns ? 'jax-js webgpu (jit, same page, in turns)' : STEP_NAMES[n]);
+  const label = (n: string) =>
+    (n === 'jax-webgpu' && inTurns ? 'jax-js webgpu (jit, same page, in turns)' : STEP_NAMES[n]);
   const head = ['step (tiny GPT-2, B=8, T=64)', 'ours (page)', ...peerNames.map(label), 'target', 'verdict'];
   const rows = inTurns ? [
     ['full fine-tuning', stepCell(ours.full), ...peerNames.map((n) => stepCell(peerMs(n, 'full'))),
@@ -174,15 +184,16 @@ export function stepSection(run: BenchRun): string {
     ...[pf, pl].filter((p): p is PairedStepResult => Boolean(p)).map(pairedStepRounds),
     ...run.engine.steps.filter((s) => (s.liveFraction ?? 1) === 1 && !s.variant.startsWith('dyn')).map((s) => detail('ours', s.variant,
       { stepMs: { median: s.msPerStep, min: s.msMin ?? NaN, max: s.msMax ?? NaN, n: s.steps ?? 0 }, firstStepMs: s.firstStepMs, losses: s.losses })),
-    ...peerNames.filter((n) => run.peers.gpt[n]).flatMap((n) => [detail(STEP_NAMES[n], 'full', run.peers.gpt[n].full), detail(STEP_NAMES[n], 'LoRA', run.peers.gpt[n].lora)]),
+    ...peerNames.filter((n) => run.peers.gpt[n])
+      .flatMap((n) => [detail(STEP_NAMES[n], 'full', run.peers.gpt[n].full), detail(STEP_NAMES[n], 'LoRA', run.peers.gpt[n].lora)]),
   ].filter(Boolean);
   return [
     '### Training step, ms (tokens/s), same page, same adapter', '', table([head, ...rows]), '',
     'Wall time from the call until the loss is read back (jax-js: and the new parameters are ready). ' +
-      (inTurns ? 'Ours and jax-js (jit, one-hot embedding, as bench/peers/www/gpt_jax.js) run in one page and take turns: ' +
-        'each round times a run of steps of one, then of the other, the order swapped every round, and the verdict reads the ' +
-        'median of the per-round ratios, so a drift of the machine\'s speed moves both sides alike. Other peers: their own ' +
-        'pages, 3 warm-up + 10 timed steps, median. ' : '3 warm-up + 10 timed steps, median. ') +
+      (inTurns ? 'Ours and jax-js (jit, one-hot embedding, as bench/peers/www/gpt_jax.js) run in one page and take ' +
+        'turns: each round times a run of steps of one, then of the other, the order swapped every round, and the ' +
+        'verdict reads the median of the per-round ratios, so a drift of the machine\'s speed moves both sides alike. ' +
+        'Other peers: their own pages, 3 warm-up + 10 timed steps, median. ' : '3 warm-up + 10 timed steps, median. ') +
       'Same model shape for all (n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8); the peers ' +
       'share one init (first loss 6.94785), ours uses its own seeded init and AdamW with clipping.',
     ...(run.engine.stepError ? [`- ours: error ${run.engine.stepError.slice(0, 300)}`] : []),
@@ -227,14 +238,15 @@ export function engineSections(steps: StepResult[], where: string): string {
 export function llamaSection(steps: LlamaStepResult[], error?: string): string {
   if (!steps.length && !error) return '';
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  const rows = steps.map((s) => [s.variant, num(s.msPerStep, 0), num(s.tokensPerSecond, 1), String(s.perStep.submissions),
+  const rows = steps.map((s) => [s.variant, num(s.msPerStep, 0), num(s.tokensPerSecond, 1),
+    String(s.perStep.submissions),
     String(s.perStep.dispatches), String(s.perStep.bufferCreations), mib(s.peakBytes), String(s.trainable),
     `${s.plan.steps} (+${s.plan.warmup} warm-up; first ${num(s.firstStepMs, 0)} ms)`]);
   return ['### Llama step, SmolLM2-135M shape, synthetic weights (page)', '',
-    ...(rows.length ? [table([['step', 'ms/step', 'tokens/s', 'submissions', 'dispatches', 'buffer creations', 'peak GPU MiB',
-      'trainable params', 'timed steps'], ...rows]), ''] : []),
-    'Hidden 576, 9 heads, 3 kv heads, intermediate 1536, vocab 49152, tied embeddings; adapters on q, k, v, o, gate, up ' +
-      'and down projections of every layer (LoRA r=8 alpha 16; dynamic rank b=8, R0=12). The step is built from the ' +
+    ...(rows.length ? [table([['step', 'ms/step', 'tokens/s', 'submissions', 'dispatches', 'buffer creations',
+      'peak GPU MiB', 'trainable params', 'timed steps'], ...rows]), ''] : []),
+    'Hidden 576, 9 heads, 3 kv heads, intermediate 1536, vocab 49152, tied embeddings; adapters on q, k, v, o, gate, ' +
+      'up and down projections of every layer (LoRA r=8 alpha 16; dynamic rank b=8, R0=12). The step is built from the ' +
       'network, the adapters and AdamW with clipping as the trainer builds it. Peak GPU MiB: live buffers plus the ' +
       'engine\'s pool, the most seen after any step. Counters: the most seen in any timed step.',
     ...(error ? [`- error: ${error.slice(0, 300)}`] : [])].join('\n');
