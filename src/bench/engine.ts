@@ -87,6 +87,7 @@ export function engineStepContender(be: GpuBackend, variant: StepVariant): StepC
     const { trainer, batch } = peerTrainer(be, variant, 1);
     return {
       step: async () => { trainer.trainStep(batch); return trainer.lastLoss(); },
+      // The model's tensors live as long as the device: the page destroys its context after every job.
       dispose: () => {},
     };
   };
