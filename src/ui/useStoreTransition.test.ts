@@ -1,0 +1,37 @@
+// The chart throttle: at most one run per interval, the last request always answered.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { throttle } from './useStoreTransition';
+
+describe('throttle', () => {
+  beforeEach(() => { vi.useFakeTimers(); });
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('runs the first request at once, then at most once per interval, and answers the last request', () => {
+    const runs: number[] = [];
+    const t = throttle(() => runs.push(Date.now()), { intervalMs: 300, now: () => Date.now() });
+    const start = Date.now();
+    // A training run that updates the store every 20 ms for 2 s.
+    for (let ms = 0; ms < 2000; ms += 20) {
+      t.request();
+      vi.advanceTimersByTime(20);
+    }
+    vi.advanceTimersByTime(1000);
+    const at = runs.map((r) => r - start);
+    expect(at[0]).toBe(0);
+    for (let i = 1; i < at.length; i++) expect(at[i] - at[i - 1]).toBeGreaterThanOrEqual(300);
+    expect(runs.length).toBeLessThanOrEqual(Math.ceil(2000 / 300) + 1);
+    // The last request (at 1980 ms) is answered after it, not dropped.
+    expect(at.at(-1)).toBeGreaterThanOrEqual(1980);
+  });
+
+  it('does not run after cancel', () => {
+    const run = vi.fn();
+    const t = throttle(run, { intervalMs: 300, now: () => Date.now() });
+    t.request();
+    t.request();
+    t.cancel();
+    vi.advanceTimersByTime(1000);
+    expect(run).toHaveBeenCalledTimes(1);
+  });
+});
