@@ -8,7 +8,7 @@ import type { MetricPoint } from '../../store/trainingSlice';
 import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
-import { downsampleSteps, MAX_POINTS } from './downsample';
+import { downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
   CHART_INTERVAL_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
 } from './rechartsParts';
@@ -19,7 +19,10 @@ export interface BudgetRow {
   target?: number;
 }
 
-/** Chart rows by step: the schedule's target and the live count, each reduced to its changes and downsampled. */
+/**
+ * Chart rows by step: the schedule's target and the live count, each reduced to its changes, downsampled, and held
+ * until it changes (every row from a series' first point on has its value).
+ */
 export function budgetRows(
   schedule: readonly { step: number; live: number }[], points: readonly MetricPoint[], max = MAX_POINTS,
 ): BudgetRow[] {
@@ -31,7 +34,7 @@ export function budgetRows(
   };
   for (const p of downsampleSteps(schedule, max, (q) => q.live)) row(p.step).target = p.live;
   for (const p of downsampleSteps(points, max, (q) => q.live)) row(p.step).live = p.live;
-  return [...rows.values()].sort((a, b) => a.step - b.step);
+  return holdForward(holdForward([...rows.values()].sort((a, b) => a.step - b.step), 'target'), 'live');
 }
 
 const formatValue = (v: unknown, name: unknown): [string, string] => {

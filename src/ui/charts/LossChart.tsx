@@ -9,7 +9,7 @@ import type { EvalResult } from '../../worker/protocol';
 import { sci } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
-import { downsampleMinMax, downsampleSteps, MAX_POINTS } from './downsample';
+import { downsampleMinMax, downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
   CHART_INTERVAL_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, sig3, TICK, TOOLTIP_STYLE, xLabel, yLabel,
 } from './rechartsParts';
@@ -21,7 +21,10 @@ export interface LossRow {
   valLoss?: number;
 }
 
-/** Chart rows by step: the downsampled loss and learning rate, and every evaluation's loss at its step. */
+/**
+ * Chart rows by step: the downsampled loss and learning rate (held until it changes, so every row has one), and
+ * every evaluation's loss at its step.
+ */
 export function lossRows(points: readonly MetricPoint[], evals: readonly EvalResult[], max = MAX_POINTS): LossRow[] {
   const rows = new Map<number, LossRow>();
   const row = (step: number) => {
@@ -32,7 +35,7 @@ export function lossRows(points: readonly MetricPoint[], evals: readonly EvalRes
   for (const p of downsampleMinMax(points, max, (q) => q.loss)) row(p.step).loss = p.loss;
   for (const p of downsampleSteps(points, max, (q) => q.lr)) row(p.step).lr = p.lr;
   for (const e of evals) row(e.step).valLoss = e.loss;
-  return [...rows.values()].sort((a, b) => a.step - b.step);
+  return holdForward([...rows.values()].sort((a, b) => a.step - b.step), 'lr');
 }
 
 /** A step range chosen with the brush; `to: null` follows the newest step. */
@@ -107,8 +110,8 @@ const LossPlot = memo(function LossPlot({ steps }: { steps: number }) {
         <YAxis yAxisId="lr" orientation="right" domain={[0, 'auto']} tick={TICK} tickFormatter={sci} width={56}
           label={yLabel('learning rate', 'right')} />
         <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={stepLabel}
-          contentStyle={TOOLTIP_STYLE} />
-        <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} />
+          contentStyle={TOOLTIP_STYLE} itemSorter="dataKey" />
+        <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} itemSorter="dataKey" />
         <Line yAxisId="loss" className="loss-line" dataKey="loss" name="loss" stroke={COLORS.loss} strokeWidth={1.8}
           dot={false} isAnimationActive={false} connectNulls type="linear" />
         {hasVal && (

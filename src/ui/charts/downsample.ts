@@ -43,3 +43,16 @@ export function downsampleSteps<T>(xs: readonly T[], max: number, y: (p: T) => n
   const changes = xs.filter((p, i) => i === 0 || i === xs.length - 1 || y(p) !== y(xs[i - 1]));
   return downsampleMinMax(changes.length === xs.length ? xs : changes, max, y);
 }
+
+/**
+ * Fills `key` of each row that lacks it with the value of the row before (rows sorted by step), from the first row
+ * that has one: a step series merged with other series' rows then reads right at every row (tooltips).
+ */
+export function holdForward<R extends object, K extends keyof R>(rows: R[], key: K): R[] {
+  let held: R[K] | undefined;
+  for (const r of rows) {
+    if (r[key] !== undefined) held = r[key];
+    else if (held !== undefined) r[key] = held;
+  }
+  return rows;
+}
