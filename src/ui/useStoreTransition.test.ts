@@ -35,3 +35,27 @@ describe('throttle', () => {
     expect(run).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('throttle phases', () => {
+  beforeEach(() => { vi.useFakeTimers(); });
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('runs throttles with different phases at different times, each on its own slots', () => {
+    const start = Date.now();
+    const runs: Record<string, number[]> = { a: [], b: [], c: [] };
+    const gates = Object.entries({ a: 0, b: 100, c: 200 }).map(([k, phaseMs]) =>
+      throttle(() => runs[k].push(Date.now() - start), { intervalMs: 300, phaseMs, now: () => Date.now() - start }));
+    for (let ms = 0; ms < 2000; ms += 20) {
+      for (const g of gates) g.request();
+      vi.advanceTimersByTime(20);
+    }
+    vi.advanceTimersByTime(1000);
+    const all = [...runs.a, ...runs.b, ...runs.c];
+    expect(new Set(all).size).toBe(all.length);
+    expect(runs.b.every((t) => t % 300 === 100)).toBe(true);
+    expect(runs.c.every((t) => t % 300 === 200)).toBe(true);
+    for (const r of Object.values(runs)) {
+      for (let i = 1; i < r.length; i++) expect(r[i] - r[i - 1]).toBeGreaterThanOrEqual(300);
+    }
+  });
+});

@@ -15,9 +15,20 @@ export interface Throttle {
   cancel(): void;
 }
 
+export interface ThrottleOptions {
+  intervalMs: number;
+  /**
+   * Run only at the clock's times `phaseMs + k * intervalMs`: throttles with the same interval and different phases
+   * never run in the same task (the charts each redraw in a task of their own).
+   */
+  phaseMs?: number;
+  now?: () => number;
+}
+
 /** Runs `run` at most once per `intervalMs`; a request during the interval is answered at its end (never dropped). */
-export function throttle(run: () => void, opts: { intervalMs: number; now?: () => number }): Throttle {
+export function throttle(run: () => void, opts: ThrottleOptions): Throttle {
   const now = opts.now ?? (() => performance.now());
+  const { intervalMs, phaseMs } = opts;
   let last = -Infinity;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const fire = () => {
@@ -28,7 +39,10 @@ export function throttle(run: () => void, opts: { intervalMs: number; now?: () =
   return {
     request() {
       if (timer !== null) return;
-      const wait = last + opts.intervalMs - now();
+      const t = now();
+      let due = Math.max(t, last + intervalMs);
+      if (phaseMs !== undefined) due = phaseMs + Math.ceil((due - phaseMs) / intervalMs) * intervalMs;
+      const wait = due - t;
       if (wait <= 0) fire();
       else timer = setTimeout(fire, wait);
     },
@@ -42,11 +56,14 @@ export function throttle(run: () => void, opts: { intervalMs: number; now?: () =
 export interface StoreTransitionOptions {
   /** Update the view at most once per this many milliseconds (0: after every store change). */
   intervalMs?: number;
+  /** With intervalMs: update only at the times `phaseMs + k * intervalMs` (see throttle). */
+  phaseMs?: number;
 }
 
 /** `selector` must be stable (defined outside the component): the subscription is made once per selector. */
 export function useStoreTransition<T>(selector: (s: AppState) => T, opts: StoreTransitionOptions = {}): T {
   const intervalMs = opts.intervalMs ?? 0;
+  const phaseMs = opts.phaseMs;
   const [value, setValue] = useState(() => selector(useStore.getState()));
   useEffect(() => {
     // The store may have changed between this component's render and the subscription.
@@ -59,7 +76,7 @@ export function useStoreTransition<T>(selector: (s: AppState) => T, opts: StoreT
       shown = next;
       startTransition(() => setValue(() => next));
     };
-    const gate = intervalMs > 0 ? throttle(update, { intervalMs }) : null;
+    const gate = intervalMs > 0 ? throttle(update, { intervalMs, phaseMs }) : null;
     const unsubscribe = useStore.subscribe((s, prev) => {
       if (selector(s) === selector(prev)) return;
       if (gate) gate.request();
@@ -69,6 +86,6 @@ export function useStoreTransition<T>(selector: (s: AppState) => T, opts: StoreT
       unsubscribe();
       gate?.cancel();
     };
-  }, [selector, intervalMs]);
+  }, [selector, intervalMs, phaseMs]);
   return value;
 }

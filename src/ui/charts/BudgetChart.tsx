@@ -10,7 +10,7 @@ import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import { downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
-  CHART_INTERVAL_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
 } from './rechartsParts';
 
 export interface BudgetRow {
@@ -44,7 +44,7 @@ const formatValue = (v: unknown, name: unknown): [string, string] => {
 const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
 const selectSchedule = (s: AppState) => s.schedule;
-const OPTS = { intervalMs: CHART_INTERVAL_MS };
+const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.budget };
 
 export function BudgetChart() {
   const steps = useStore((s) => s.steps);

@@ -8,7 +8,7 @@ import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import {
-  CHART_INTERVAL_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
 } from './rechartsParts';
 
 export interface ImportanceBin {
@@ -42,7 +42,7 @@ const binLabel = (l: unknown, payload: readonly { payload?: ImportanceBin }[]) =
   return b ? `importance 1e${b.from.toFixed(1)} to 1e${b.to.toFixed(1)}` : String(l);
 };
 const selectImportance = (s: AppState) => s.importance;
-const OPTS = { intervalMs: CHART_INTERVAL_MS };
+const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.importance };
 
 export function ImportanceChart() {
   const method = useStore((s) => s.run?.method);

@@ -11,7 +11,8 @@ import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import { downsampleMinMax, downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
-  CHART_INTERVAL_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, sig3, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, sig3, TICK, TOOLTIP_STYLE, xLabel,
+  yLabel,
 } from './rechartsParts';
 
 export interface LossRow {
@@ -67,7 +68,7 @@ const formatValue = (v: unknown, name: unknown): [string, string] => {
 const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
 const selectEvals = (s: AppState) => s.evals;
-const OPTS = { intervalMs: CHART_INTERVAL_MS };
+const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.loss };
 
 export function LossChart() {
   const count = useStore((s) => s.points.length);

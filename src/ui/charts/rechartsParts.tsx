@@ -7,10 +7,16 @@ import { COLORS } from './colors';
 /** A training run redraws its charts at most this often (useStoreTransition's intervalMs): about 3 times a second. */
 export const CHART_INTERVAL_MS = 300;
 
-export const CHART_HEIGHT = 250;
+/**
+ * Each chart's phase within the interval, so no two charts redraw in the same task: one recharts update is a
+ * task of its own, never three at once.
+ */
+export const CHART_PHASE_MS = { loss: 0, budget: 100, importance: 200 } as const;
+
+const CHART_HEIGHT = 250;
 export const MARGIN = { top: 6, right: 8, bottom: 4, left: 4 };
 export const TICK = { fontSize: 11, fill: COLORS.axis };
-export const AXIS_LABEL = { fontSize: 11, fill: COLORS.axis };
+const AXIS_LABEL = { fontSize: 11, fill: COLORS.axis };
 export const TOOLTIP_STYLE: CSSProperties = { fontSize: 12, padding: '4px 8px', borderRadius: 6, lineHeight: 1.4 };
 export const LEGEND_STYLE: CSSProperties = { fontSize: 12 };
 
