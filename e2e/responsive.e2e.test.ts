@@ -72,7 +72,7 @@ describe('responsiveness while training and while reading an upload', () => {
 
     // Hovering the loss chart shows its tooltip (React state on the main thread only).
     const chart = page.getByTestId('loss-chart');
-    await chart.locator('.recharts-cartesian-grid').hover({ position: { x: 200, y: 80 } });
+    await chart.locator('svg.recharts-surface[role="application"]').hover({ position: { x: 200, y: 100 } });
     await expect.poll(() => chart.locator('.recharts-tooltip-wrapper').textContent())
       .toMatch(/^step \d+loss : \d+\.\d{4}.*learning rate : /);
     await page.screenshot({ path: join(ARTIFACTS, 'responsive-training-1280x800.png') });
