@@ -89,7 +89,7 @@ describe('playground page', () => {
     // GPU memory in use, next to the analytic estimate
     expect(await page.getByTestId('gpu-memory').textContent()).toMatch(/^GPU \d+\.\d MiB · est\. \d+\.\d MiB$/);
     await expect.poll(() => page.getByTestId('importance-chart').count()).toBe(1);
-    await expect.poll(() => page.getByTestId('loss-chart').locator('path[data-series="loss"]').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/);
+    await expect.poll(() => page.getByTestId('loss-chart').locator('.loss-line path.recharts-line-curve').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/);
     // The heatmap ends at modules x b(T) live components, after at least one prune event.
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(MODULES * BUDGET));
     const cells = await page.getByTestId('heatmap').locator('td[data-live]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-live'))));

@@ -70,11 +70,11 @@ describe('responsiveness while training and while reading an upload', () => {
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe('Training');
 
-    // Hovering the loss chart shows its read-out (React state on the main thread only).
+    // Hovering the loss chart shows its tooltip (React state on the main thread only).
     const chart = page.getByTestId('loss-chart');
-    await chart.locator('svg[role="img"]').hover({ position: { x: 200, y: 100 } });
-    await expect.poll(() => chart.locator('.chart-tip').textContent())
-      .toMatch(/^step \d+loss: \d\.\d{4}learning rate: /);
+    await chart.locator('svg.recharts-surface[role="application"]').hover({ position: { x: 200, y: 100 } });
+    await expect.poll(() => chart.locator('.recharts-tooltip-wrapper').textContent())
+      .toMatch(/^step \d+loss : \d+\.\d{4}.*learning rate : /);
     await page.screenshot({ path: join(ARTIFACTS, 'responsive-training-1280x800.png') });
     const done = expect.poll(() => shownStep(page), { timeout: 150_000, interval: 500 }).toBe(STEPS);
     await done.catch(async (e: Error) => {

@@ -39,9 +39,10 @@ if (!(ldconfig.status === 0 && /libvulkan\.so\.1\b/.test(ldconfig.stdout)) && ex
   process.env.LD_LIBRARY_PATH = ['/usr/lib/chromium', process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
 }
 
-const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS } = await tsImport('../src/bench/plan.ts', import.meta.url);
+const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS, PAIRED_STEP, PAIRED_STEP_VARIANTS, LLAMA_STEPS } =
+  await tsImport('../src/bench/plan.ts', import.meta.url);
 const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
-const { renderReport, adapterSlug } = await tsImport('../src/bench/report.ts', import.meta.url);
+const { renderReport, adapterSlug, pairedStepRounds } = await tsImport('../src/bench/report.ts', import.meta.url);
 const { CHROMIUM_ARGS, findChromium, launch } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
 
 // `node scripts/bench.mjs --render <run.json>`: rewrite the run's markdown from its JSON (after a report change).
@@ -57,7 +58,8 @@ const top = () => { try { return execSync('ps -eo pcpu,etime,comm --sort=-pcpu |
 const t0 = Date.now();
 const run = {
   date: new Date().toISOString(), sections: SECTIONS, items: ITEMS, host: { cores: cpus().length, loadStart: loadavg(), topStart: top() },
-  adapters: {}, engine: { matmul: [], steps: [] }, peers: { mm: {}, gpt: {} }, node: null, log: [],
+  adapters: {}, engine: { matmul: [], steps: [], pairedSteps: [], llamaSteps: [] }, peers: { mm: {}, gpt: {} }, node: null,
+  log: [],
 };
 const say = (s) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
@@ -69,8 +71,9 @@ const gptTf = (backend, variant) => ({ section: 'peers', name: `gpt-tfjs-${backe
 const gptJax = (device, variant) => ({ section: 'peers', name: `gpt-jax-${device}-${variant}`, page: '/gpt_jax.html', fn: 'runGpt',
   args: [{ device, variant, useJit: true, embed: 'onehot', warmup: 3, steps: 10 }], put: (r) => { (run.peers.gpt[`jax-${device}`] ??= {})[variant] = r; } });
 const eng = (name, job, put) => ({ section: 'engine', name: `engine-${name}`, page: '/bench/engine.html', fn: 'runEngine', args: [job], put });
-// Ours and jax-js (the fastest WebGPU peer) share a page and take turns (src/bench/matmul.ts pairedMatmul): the
-// machine's speed drifts too much between pages minutes apart to settle which is faster.
+// Ours and jax-js (the fastest WebGPU peer) share a page and take turns (src/bench/matmul.ts pairedMatmul, and for
+// the training step src/bench/pairedStep.ts): the machine's speed drifts too much between pages minutes apart to
+// settle which is faster.
 const engPaired = (r) => {
   if (r.adapter) run.adapters.page = r.adapter;
   if (r.error) run.engine.error = r.error;
@@ -78,6 +81,19 @@ const engPaired = (r) => {
   for (const p of r.paired ?? []) { run.engine.matmul.push(p.ours); jax.results.push('error' in p.peer ? p.peer : { ...p.peer, err: { maxAbs: p.peer.maxAbsErr } }); }
   if (r.error) jax.error = r.error;
 };
+// The tiny GPT-2 step the same way: ours and jax-js in one page, in turns (src/bench/pairedStep.ts).
+const stepPaired = (variant) => eng(`step-paired-jax-${variant}`, { kind: 'stepPaired', variant, ...PAIRED_STEP }, (r) => {
+  if (r.adapter) run.adapters.page ??= r.adapter;
+  if (r.pairedStep) { run.engine.pairedSteps.push(r.pairedStep); say(pairedStepRounds(r.pairedStep)); }
+  if (r.error) run.engine.stepError = r.error;
+});
+const llama = (p) => eng(`llama-${p.variant.replace(' ', '-')}-${p.layers}l`, { kind: 'llamaStep', ...p }, (r) => {
+  if (r.llamaStep) {
+    run.engine.llamaSteps.push(r.llamaStep);
+    say(`${r.llamaStep.variant}: ${r.llamaStep.msPerStep.toFixed(0)} ms/step`);
+  }
+  if (r.error) run.engine.llamaError = r.error;
+});
 const items = [
   eng('mm-paired-jax', { kind: 'matmulPaired', shapes: PEER_SHAPES, rounds: MM_ROUNDS }, engPaired),
   eng('mm-paired-jax-gpt2', { kind: 'matmulPaired', shapes: GPT2_SMALL_SHAPES, rounds: MM_ROUNDS, opts: { minOps: 1 } }, engPaired),
@@ -87,8 +103,10 @@ const items = [
   mm('jax-wasm', 'jax', { device: 'wasm' }, PEER_SHAPES),
   ...PAGE_STEPS.map((p) => eng(`step-${p.variant.split(' ')[0]}-${Math.round(p.liveFraction * 100)}`, { kind: 'step', ...p },
     (r) => { if (r.step) run.engine.steps.push(r.step); if (r.error) run.engine.stepError = r.error; })),
-  gptTf('webgpu', 'full'), gptTf('webgpu', 'lora'), gptJax('webgpu', 'full'), gptJax('webgpu', 'lora'),
+  ...PAIRED_STEP_VARIANTS.map(stepPaired),
+  gptTf('webgpu', 'full'), gptTf('webgpu', 'lora'),
   gptTf('webgl', 'full'), gptTf('webgl', 'lora'), gptJax('wasm', 'full'), gptJax('wasm', 'lora'),
+  ...LLAMA_STEPS.map(llama),
 ].filter((it) => SECTIONS.includes(it.section) && (!ITEMS || ITEMS.some((s) => it.name.includes(s))));
 
 async function adapterOf(ctx, url) {

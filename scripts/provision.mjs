@@ -5,7 +5,7 @@
 
 /** Where Debian's libonnx-testdata puts the ONNX node tests (tests/onnx/onnxData.ts reads them from there). */
 export const ONNX_NODE_DIR = '/usr/share/libonnx-testdata/data/node';
-/** The interpreter the PyTorch check runs (tests/peft/pytorch-check.test.ts). */
+/** The interpreter the PyTorch check and the ONNX checker run (tests/peft/pytorch-check.test.ts, tests/export/). */
 export const PYTHON = '/usr/bin/python3';
 
 /**
@@ -38,6 +38,11 @@ export const NEEDS = Object.freeze([
     id: 'torch', packages: ['python3-torch', 'libopenblas0-pthread'], what: `PyTorch for ${PYTHON}`,
     usedBy: 'the PyTorch check of exported adapters (tests/peft/pytorch-check.test.ts)',
     elsewhere: `install PyTorch for ${PYTHON} (pip install torch)`,
+  },
+  {
+    id: 'pythonOnnx', packages: ['python3-onnx'], what: `the ONNX checker (the onnx module) for ${PYTHON}`,
+    usedBy: 'the check of exported ONNX models (tests/export/onnx.test.ts)',
+    elsewhere: `install onnx for ${PYTHON} (pip install onnx)`,
   },
 ]);
 

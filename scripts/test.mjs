@@ -26,9 +26,9 @@ function findChromium() {
   return null;
 }
 
-/** Whether /usr/bin/python3 finds torch (without importing it: a 30 ms look-up, not seconds). */
-function havePythonTorch() {
-  const code = 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)';
+/** Whether /usr/bin/python3 finds the module (without importing it: a 30 ms look-up, not seconds). */
+function havePythonModule(name) {
+  const code = `import importlib.util, sys; sys.exit(importlib.util.find_spec("${name}") is None)`;
   const r = spawnSync(PYTHON, ['-c', code]);
   return r.status === 0;
 }
@@ -40,7 +40,8 @@ function probe() {
     // Chromium's own copy of the loader serves too (prepareEnvironment puts it on LD_LIBRARY_PATH).
     vulkan: haveVulkanLoader() || existsSync('/usr/lib/chromium/libvulkan.so.1'),
     onnx: existsSync(ONNX_NODE_DIR),
-    torch: havePythonTorch(),
+    torch: havePythonModule('torch'),
+    pythonOnnx: havePythonModule('onnx'),
   };
 }
 

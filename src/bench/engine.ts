@@ -12,6 +12,7 @@ import type { TextTokenizer } from '../models/tokenizer';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
 import { median } from './matmul';
+import type { StepContenderFactory } from './pairedStep';
 import { syntheticWeights } from './weights';
 import { estimateMemory } from '../train/memory';
 import { taskFor, type HostBatch } from '../train/task';
@@ -57,10 +58,10 @@ export interface StepOptions { warmup?: number }
 type PerStep = StepResult['perStep'];
 const COUNTED = ['submissions', 'dispatches', 'bufferCreations', 'readbacks', 'pipelineCreations', 'bytesAllocated'] as const;
 
-export async function benchStep(be: GpuBackend, variant: StepVariant, liveFraction = 1, steps = 10, opts: StepOptions = {}): Promise<StepResult> {
+/** The engine's trainer on the peers' model with `variant`, `liveFraction` of the adapter components left live, and
+ * the peers' batch shape (seeded random tokens, targets shifted by one). */
+function peerTrainer(be: GpuBackend, variant: StepVariant, liveFraction: number) {
   const { V, C, L, H, T, B } = PEER;
-  const warmup = Math.max(1, opts.warmup ?? 3);
-  const live0 = be.ctx.counters.bytesLive;
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: T, n_embd: C, n_layer: L, n_head: H });
   const model = instantiate(be, config, tok, { tensors: peerWeights(config), initialized: [], ignored: [] }, 'peer-gpt2');
   const method: TrainMethod = variant === 'full' ? { method: 'full', targets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] }
@@ -77,6 +78,26 @@ export async function benchStep(be: GpuBackend, variant: StepVariant, liveFracti
   }
   const r = new Rng(3), ids = Int32Array.from({ length: B * T }, () => r.int(V));
   const batch: HostBatch = { kind: 'lm', B, T, ids, targets: Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])) };
+  return { model, method, trainer, batch };
+}
+
+/** The engine as a step contender for pairedSteps: one step is trainStep, then the loss read back. */
+export function engineStepContender(be: GpuBackend, variant: StepVariant): StepContenderFactory {
+  return async () => {
+    const { trainer, batch } = peerTrainer(be, variant, 1);
+    return {
+      step: async () => { trainer.trainStep(batch); return trainer.lastLoss(); },
+      // The model's tensors live as long as the device: the page destroys its context after every job.
+      dispose: () => {},
+    };
+  };
+}
+
+export async function benchStep(be: GpuBackend, variant: StepVariant, liveFraction = 1, steps = 10, opts: StepOptions = {}): Promise<StepResult> {
+  const { T, B } = PEER;
+  const warmup = Math.max(1, opts.warmup ?? 3);
+  const live0 = be.ctx.counters.bytesLive;
+  const { model, method, trainer, batch } = peerTrainer(be, variant, liveFraction);
   const times: number[] = [], losses: number[] = [];
   const perStep = Object.fromEntries(COUNTED.map((k) => [k, 0])) as PerStep;
   for (let s = 0; s < warmup + steps; s++) {

@@ -5,15 +5,23 @@
 import { GpuBackend } from '../gpu/backend';
 import { GpuContext } from '../gpu/context';
 import { acquireDevice, browserGpu } from '../gpu/device';
-import { benchMatmul, benchStep, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult, type StepResult, type StepVariant } from './engine';
-import { jaxWebGpu } from './jaxPeer';
+import {
+  benchMatmul, benchStep, engineStepContender, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult,
+  type StepResult, type StepVariant,
+} from './engine';
+import { jaxGptStep, jaxWebGpu } from './jaxPeer';
+import { benchLlamaStep, type LlamaStepPlan, type LlamaStepResult } from './llama';
 import { engineContender, type ContenderFactory } from './matmul';
+import { pairedSteps, type PairedStepOptions, type PairedStepResult, type StepContenderFactory } from './pairedStep';
 
 export type EngineJob =
   | { kind: 'matmul'; shapes: [number, number, number][]; reps?: number; opts?: MatmulOptions }
   /** Ours and jax-js timed alternately in this page (pairedMatmul). */
   | { kind: 'matmulPaired'; shapes: [number, number, number][]; rounds?: number; opts?: MatmulOptions }
-  | { kind: 'step'; variant: StepVariant; liveFraction?: number; steps?: number; warmup?: number };
+  | { kind: 'step'; variant: StepVariant; liveFraction?: number; steps?: number; warmup?: number }
+  /** Our tiny GPT-2 step and jax-js's timed in turns in this page (pairedSteps). */
+  | ({ kind: 'stepPaired'; variant: 'full' | 'lora' } & PairedStepOptions)
+  | ({ kind: 'llamaStep' } & LlamaStepPlan);
 
 export interface EngineReply {
   adapter?: GpuContext['info'];
@@ -21,6 +29,8 @@ export interface EngineReply {
   matmul?: MatmulResult[];
   paired?: PairedResult[];
   step?: StepResult;
+  pairedStep?: PairedStepResult;
+  llamaStep?: LlamaStepResult;
   error?: string;
 }
 
@@ -37,6 +47,13 @@ async function runEngine(job: EngineJob): Promise<EngineReply> {
       const peer = await jaxWebGpu().catch((e: unknown): ContenderFactory => () => Promise.reject(e));
       reply.paired = await pairedMatmul(engineContender(be), peer, job.shapes, job.rounds ?? 5, () => job.opts ?? {});
     }
+    else if (job.kind === 'stepPaired') {
+      const variant: StepVariant = job.variant === 'full' ? 'full' : 'lora r=8 (c_attn)';
+      const peer = await jaxGptStep(job.variant).catch((e: unknown): StepContenderFactory => () => Promise.reject(e));
+      const { rounds, steps, warmup } = job;
+      reply.pairedStep = await pairedSteps(variant, engineStepContender(be, variant), peer, { rounds, steps, warmup });
+    }
+    else if (job.kind === 'llamaStep') reply.llamaStep = await benchLlamaStep(be, job);
     else reply.step = await benchStep(be, job.variant, job.liveFraction ?? 1, job.steps ?? 10, { warmup: job.warmup ?? 3 });
   } catch (e) {
     reply.error = String((e as Error)?.stack ?? e).slice(0, 1500);

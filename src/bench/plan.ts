@@ -2,6 +2,7 @@
 // sized so the whole run takes about 10-15 minutes on the 2-core CI machine type with SwiftShader.
 
 import type { StepVariant } from './engine';
+import type { LlamaStepPlan } from './llama';
 
 /** The peers' matmul shapes (bench/peers/www/mm_bench.js): c_attn, c_fc, mlp c_proj, LM head of their tiny GPT-2, 512³. */
 export const PEER_SHAPES: [number, number, number][] = [[512, 64, 192], [512, 64, 256], [512, 256, 64], [512, 64, 1024], [512, 512, 512]];
@@ -21,6 +22,19 @@ export const PAGE_STEPS: StepPlan[] = [
   { variant: 'dynamic rank b=8 (c_attn)', liveFraction: 1, warmup: 2, steps: 5 },
   { variant: 'dynamic rank b=8 (c_attn)', liveFraction: 0.5, warmup: 2, steps: 5 },
   { variant: 'dynamic rank b=8 (c_attn)', liveFraction: 0.25, warmup: 2, steps: 5 },
+];
+
+/** The tiny GPT-2 step, ours and jax-js's in one page in turns (src/bench/pairedStep.ts): after 3 warm-up steps each,
+ * 5 rounds of 5 steps of each contender, the order swapped every round. */
+export const PAIRED_STEP = { rounds: 5, steps: 5, warmup: 3 };
+export const PAIRED_STEP_VARIANTS = ['full', 'lora'] as const;
+
+/** The SmolLM2-135M-shaped Llama step (src/bench/llama.ts): B=1, T=32 keeps it within SwiftShader's reach (about 30-45 s
+ * a step on 2 busy cores). Two warm-up steps: the first uploads the RoPE table mid-step, which splits its submission,
+ * so the params arena grows for the 2,000+ dispatches of one whole step only in the second. */
+export const LLAMA_STEPS: LlamaStepPlan[] = [
+  { variant: 'lora', layers: 30, B: 1, T: 32, warmup: 2, steps: 2 },
+  { variant: 'dynamic rank', layers: 30, B: 1, T: 32, warmup: 2, steps: 2 },
 ];
 
 /** Node + Dawn (the second section): the same method on fewer shapes and steps, to keep the whole run near 15 minutes;

@@ -2,9 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { StepResult } from './engine';
+import type { LlamaStepResult } from './llama';
+import type { PairedStepResult } from './pairedStep';
 import {
-  adapterSlug, countersVerdict, flopsVerdict, matmulTarget, overloaded, renderReport, responsiveSection, stepTargets,
-  type BenchRun,
+  adapterSlug, countersVerdict, flopsVerdict, matmulTarget, overloaded, pairedStepTargets, renderReport,
+  responsiveSection, stepTargets, type BenchRun,
 } from './report';
 
 const step = (variant: string, ms: number, extra: Partial<StepResult> = {}): StepResult => ({
@@ -46,6 +48,12 @@ describe('bench targets', () => {
     expect(stepTargets({ full: 451, lora: 404.5 }, { full: 452, lora: 809 })).toEqual({ full: 'met', lora: 'met' });
     expect(stepTargets({ full: 452, lora: 405 }, { full: 452, lora: 809 })).toEqual({ full: 'missed', lora: 'missed' });
     expect(stepTargets({ full: 100 }, { lora: 809 })).toEqual({ full: 'n/a', lora: 'n/a' });
+  });
+
+  it('wants jax-js / ours above 1 for full steps and at least 2 for LoRA, on the median of the rounds', () => {
+    expect(pairedStepTargets(1.01, 2)).toEqual({ full: 'met', lora: 'met' });
+    expect(pairedStepTargets(1, 1.99)).toEqual({ full: 'missed', lora: 'missed' });
+    expect(pairedStepTargets(null, undefined)).toEqual({ full: 'n/a', lora: 'n/a' });
   });
 
   it('wants one submission, no buffer creation and no readback per step', () => {
@@ -120,6 +128,53 @@ describe('bench report', () => {
   it('reports step ms with tokens/s and both step targets', () => {
     expect(line('| full fine-tuning')).toBe('| full fine-tuning | **400** (1280 tok/s) | **452** (1133 tok/s) | < jax-js webgpu full (452 ms) | met |');
     expect(line('| LoRA r=8 on c_attn')).toMatch(/≤ 0\.5 × jax-js webgpu LoRA \(405 ms\) \| missed \|$/);
+  });
+
+  it('takes the step verdict from the median ratio of the rounds in turns, and prints every round', () => {
+    const paired = (variant: string, ours: number[], peer: number[]): PairedStepResult => {
+      const ratios = ours.map((ms, i) => peer[i] / ms);
+      const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+      return { variant, rounds: ours.length, steps: 5, warmup: 3, ratios, medianRatio: mid(ratios),
+        ours: { rounds: ours, msPerStep: [...ours].sort((a, b) => a - b)[1], firstStepMs: 900, losses: [6.94, 6.5] },
+        peer: { rounds: peer, msPerStep: [...peer].sort((a, b) => a - b)[1], firstStepMs: 3000, losses: [6.95, 6.6] } };
+    };
+    const run = fakeRun();
+    // The verdict reads the median of the per-round ratios (full: 0.84, 1.40, 1.05; LoRA: 2.40, 1.83, 2.08).
+    run.engine.pairedSteps = [paired('full', [500, 300, 400], [420, 420, 420]),
+      paired('lora r=8 (c_attn)', [300, 400, 350], [720, 730, 729])];
+    const m = renderReport(run);
+    const row = (start: string) => m.split('\n').find((l) => l.startsWith(start)) ?? '';
+    expect(row('| step (tiny GPT-2')).toContain('| jax-js webgpu (jit, same page, in turns) |');
+    expect(row('| full fine-tuning')).toBe('| full fine-tuning | **400** (1280 tok/s) | **420** (1219 tok/s) | '
+      + 'median over rounds of jax-js / ours > 1 (1.05) | met |');
+    expect(row('| LoRA r=8 on c_attn')).toMatch(/\| median over rounds of jax-js \/ ours ≥ 2 \(2\.08\) \| met \|$/);
+    expect(m).toContain('- in turns, full (5 steps per timing after 3 warm-up, 3 rounds, ours first in odd rounds): '
+      + 'ours 500, 300, 400 ms; '
+      + 'jax-js 420, 420, 420 ms; jax-js / ours 0.84, 1.40, 1.05 (median 1.05)');
+    expect(m).toContain('take turns');
+    const error = 'jax-js: no WebGPU device\nstack';
+    run.engine.pairedSteps[1] = { ...run.engine.pairedSteps[1], peer: { error }, ratios: [], medianRatio: null };
+    const failed = renderReport(run);
+    expect(failed.split('\n').find((l) => l.startsWith('| LoRA r=8 on c_attn'))).toMatch(/\| n\/a \|$/);
+    expect(failed).toContain('- in turns, LoRA: ours 300, 400, 350 ms; jax-js error jax-js: no WebGPU device');
+  });
+
+  it('has a row per Llama step with its time, GPU work and peak memory', () => {
+    const run = fakeRun();
+    const s: LlamaStepResult = {
+      variant: 'SmolLM2-135M shape, B=1 T=32, LoRA r=8 (7 module types)', msPerStep: 12000, tokensPerSecond: 32 / 12,
+      perStep: { submissions: 1, dispatches: 2400, bufferCreations: 0, readbacks: 0, pipelineCreations: 0,
+        bytesAllocated: 0 },
+      trainable: 2442240, adapterFlops: 1, peakBytes: 700 * 2 ** 20, setupS: 9, parameters: 134515008,
+      firstStepMs: 60000,
+      losses: [10.9, 10.8], plan: { variant: 'lora', layers: 30, B: 1, T: 32, warmup: 1, steps: 2 },
+    };
+    run.engine.llamaSteps = [s];
+    const m = renderReport(run);
+    expect(m).toContain('### Llama step, SmolLM2-135M shape, synthetic weights (page)');
+    expect(m).toContain('| SmolLM2-135M shape, B=1 T=32, LoRA r=8 (7 module types) | 12000 | 2.7 | 1 | 2400 | 0 | 700 '
+      + '| 2442240 | 2 (+1 warm-up; first 60000 ms) |');
+    expect(renderReport(fakeRun())).not.toContain('Llama step');
   });
 
   it('has the counters, live-fraction and memory tables', () => {

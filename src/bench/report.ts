@@ -3,6 +3,8 @@
 
 import { median, type MatmulResult } from './matmul';
 import type { StepResult } from './engine';
+import type { LlamaStepResult } from './llama';
+import type { PairedStepResult } from './pairedStep';
 import { GPT2_SMALL_SHAPES, PEER_SHAPES, shapeKey } from './plan';
 import type { ResponsiveSection } from './responsive';
 
@@ -22,7 +24,11 @@ export interface BenchRun {
   browser?: string;
   host: { cores: number; loadStart: string; loadEnd?: string; topStart?: string[] };
   adapters: { page?: AdapterInfo; enginePage?: AdapterInfo | null; peersPage?: AdapterInfo | null; node?: AdapterInfo };
-  engine: { matmul: MatmulResult[]; steps: StepResult[]; error?: string; stepError?: string };
+  /** pairedSteps: the tiny GPT-2 step, ours and jax-js's in turns in one page; llamaSteps: the SmolLM2-shaped step. */
+  engine: {
+    matmul: MatmulResult[]; steps: StepResult[]; error?: string; stepError?: string; pairedSteps?: PairedStepResult[];
+    llamaSteps?: LlamaStepResult[]; llamaError?: string;
+  };
   peers: { mm: Record<string, PeerMatmulRun>; gpt: Record<string, { full?: PeerStep; lora?: PeerStep }> };
   node: NodeSection | null;
   /** The page's main-thread figures (src/bench/responsive.ts); absent when the section did not run. */
@@ -123,28 +129,72 @@ export function stepTargets(ours: { full?: number; lora?: number }, jax: { full?
   };
 }
 
+/** In turns, on the median over rounds of jax-js ms / our ms: full above 1 (ours faster), LoRA at least 2. */
+export function pairedStepTargets(full: number | null | undefined, lora: number | null | undefined):
+  { full: Verdict; lora: Verdict } {
+  return { full: verdict(full == null ? null : full > 1), lora: verdict(lora == null ? null : lora >= 2) };
+}
+
+const pairedPeerMs = (p: PairedStepResult | undefined) => (p && !('error' in p.peer) ? p.peer.msPerStep : undefined);
+
+/** One line per variant timed in turns: each round's ms of both contenders and their ratio, then the median. */
+export function pairedStepRounds(p: PairedStepResult): string {
+  const name = p.variant === 'full' ? 'full' : 'LoRA';
+  const ms = (xs: number[]) => xs.map((x) => num(x, 1)).join(', ');
+  const ours = `ours ${ms(p.ours.rounds)} ms`;
+  if ('error' in p.peer) return `- in turns, ${name}: ${ours}; jax-js error ${p.peer.error.split('\n')[0].slice(0, 200)}`;
+  const loss = (l: [number, number]) => `${l[0].toFixed(4)} → ${l[1].toFixed(4)}`;
+  return `- in turns, ${name} (${p.steps} steps per timing after ${p.warmup} warm-up, ${p.rounds} rounds, ` +
+    `ours first in odd rounds): ${ours}; jax-js ${ms(p.peer.rounds)} ms; ` +
+    `jax-js / ours ${p.ratios.map((r) => r.toFixed(2)).join(', ')} (median ${num(p.medianRatio, 2)}); ` +
+    `first step ours ${num(p.ours.firstStepMs, 0)} ms, jax-js ${num(p.peer.firstStepMs, 0)} ms; ` +
+    `loss ours ${loss(p.ours.losses)}, jax-js ${loss(p.peer.losses)}`;
+}
+
 export function stepSection(run: BenchRun): string {
   const find = (v: string) => run.engine.steps.find((s) => s.variant === v);
-  const ours = { full: find('full')?.msPerStep, lora: find('lora r=8 (c_attn)')?.msPerStep };
-  const peerNames = Object.keys(STEP_NAMES).filter((n) => run.peers.gpt[n]);
-  const jax = { full: stepMs(run.peers.gpt['jax-webgpu']?.full), lora: stepMs(run.peers.gpt['jax-webgpu']?.lora) };
-  const t = stepTargets(ours, jax);
-  const head = ['step (tiny GPT-2, B=8, T=64)', 'ours (page)', ...peerNames.map((n) => STEP_NAMES[n]), 'target', 'verdict'];
-  const rows = [
+  const paired = (v: string) => run.engine.pairedSteps?.find((p) => p.variant === v);
+  const pf = paired('full'), pl = paired('lora r=8 (c_attn)'), inTurns = Boolean(pf || pl);
+  const ours = {
+    full: pf?.ours.msPerStep ?? find('full')?.msPerStep, lora: pl?.ours.msPerStep ?? find('lora r=8 (c_attn)')?.msPerStep,
+  };
+  const peerNames = Object.keys(STEP_NAMES).filter((n) => run.peers.gpt[n] || (inTurns && n === 'jax-webgpu'));
+  const jaxGpt = run.peers.gpt['jax-webgpu'];
+  const jax = {
+    full: pf ? pairedPeerMs(pf) : stepMs(jaxGpt?.full), lora: pl ? pairedPeerMs(pl) : stepMs(jaxGpt?.lora),
+  };
+  const peerMs = (n: string, v: 'full' | 'lora') =>
+    (n === 'jax-webgpu' && inTurns ? jax[v] : stepMs(run.peers.gpt[n]?.[v]));
+  const t = inTurns ? pairedStepTargets(pf?.medianRatio, pl?.medianRatio) : stepTargets(ours, jax);
+  const label = (n: string) =>
+    (n === 'jax-webgpu' && inTurns ? 'jax-js webgpu (jit, same page, in turns)' : STEP_NAMES[n]);
+  const head = ['step (tiny GPT-2, B=8, T=64)', 'ours (page)', ...peerNames.map(label), 'target', 'verdict'];
+  const rows = inTurns ? [
+    ['full fine-tuning', stepCell(ours.full), ...peerNames.map((n) => stepCell(peerMs(n, 'full'))),
+      `median over rounds of jax-js / ours > 1 (${num(pf?.medianRatio, 2)})`, t.full],
+    ['LoRA r=8 on c_attn', stepCell(ours.lora), ...peerNames.map((n) => stepCell(peerMs(n, 'lora'))),
+      `median over rounds of jax-js / ours ≥ 2 (${num(pl?.medianRatio, 2)})`, t.lora],
+  ] : [
     ['full fine-tuning', stepCell(ours.full), ...peerNames.map((n) => stepCell(stepMs(run.peers.gpt[n]?.full))), `< jax-js webgpu full (${num(jax.full, 1)} ms)`, t.full],
     ['LoRA r=8 on c_attn', stepCell(ours.lora), ...peerNames.map((n) => stepCell(stepMs(run.peers.gpt[n]?.lora))), `≤ 0.5 × jax-js webgpu LoRA (${num(jax.lora == null ? undefined : jax.lora / 2, 1)} ms)`, t.lora],
   ];
   const detail = (name: string, v: string, s: PeerStep | undefined) => (s?.error ? `- ${name} ${v}: error ${s.error.slice(0, 200)}`
     : s?.stepMs ? `- ${name} ${v}: ${s.stepMs.n} timed steps ${num(s.stepMs.min, 1)}..${num(s.stepMs.max, 1)} ms, first step ${num(s.firstStepMs, 0)} ms, loss ${s.losses?.[0]?.toFixed(4)} → ${s.losses?.at(-1)?.toFixed(4)}` : null);
   const details = [
+    ...[pf, pl].filter((p): p is PairedStepResult => Boolean(p)).map(pairedStepRounds),
     ...run.engine.steps.filter((s) => (s.liveFraction ?? 1) === 1 && !s.variant.startsWith('dyn')).map((s) => detail('ours', s.variant,
       { stepMs: { median: s.msPerStep, min: s.msMin ?? NaN, max: s.msMax ?? NaN, n: s.steps ?? 0 }, firstStepMs: s.firstStepMs, losses: s.losses })),
-    ...peerNames.flatMap((n) => [detail(STEP_NAMES[n], 'full', run.peers.gpt[n].full), detail(STEP_NAMES[n], 'LoRA', run.peers.gpt[n].lora)]),
+    ...peerNames.filter((n) => run.peers.gpt[n])
+      .flatMap((n) => [detail(STEP_NAMES[n], 'full', run.peers.gpt[n].full), detail(STEP_NAMES[n], 'LoRA', run.peers.gpt[n].lora)]),
   ].filter(Boolean);
   return [
     '### Training step, ms (tokens/s), same page, same adapter', '', table([head, ...rows]), '',
-    'Wall time from the call until the loss is read back (jax-js: and the new parameters are ready), 3 warm-up + 10 timed ' +
-      'steps, median. Same model shape for all (n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8); the peers ' +
+    'Wall time from the call until the loss is read back (jax-js: and the new parameters are ready). ' +
+      (inTurns ? 'Ours and jax-js (jit, one-hot embedding, as bench/peers/www/gpt_jax.js) run in one page and take ' +
+        'turns: each round times a run of steps of one, then of the other, the order swapped every round, and the ' +
+        'verdict reads the median of the per-round ratios, so a drift of the machine\'s speed moves both sides alike. ' +
+        'Other peers: their own pages, 3 warm-up + 10 timed steps, median. ' : '3 warm-up + 10 timed steps, median. ') +
+      'Same model shape for all (n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8); the peers ' +
       'share one init (first loss 6.94785), ours uses its own seeded init and AdamW with clipping.',
     ...(run.engine.stepError ? [`- ours: error ${run.engine.stepError.slice(0, 300)}`] : []),
     ...details,
@@ -182,6 +232,24 @@ export function engineSections(steps: StepResult[], where: string): string {
   ]);
   return [`#### GPU work per step (${where})`, '', counters, '', ...(dyn.length ? [`#### Live fraction (${where})`, '', live, ''] : []),
     `#### Memory against the analytical estimate (${where})`, '', memory].join('\n');
+}
+
+/** The SmolLM2-135M-shaped step (src/bench/llama.ts): time, GPU work per step and footprint. */
+export function llamaSection(steps: LlamaStepResult[], error?: string): string {
+  if (!steps.length && !error) return '';
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  const rows = steps.map((s) => [s.variant, num(s.msPerStep, 0), num(s.tokensPerSecond, 1),
+    String(s.perStep.submissions),
+    String(s.perStep.dispatches), String(s.perStep.bufferCreations), mib(s.peakBytes), String(s.trainable),
+    `${s.plan.steps} (+${s.plan.warmup} warm-up; first ${num(s.firstStepMs, 0)} ms)`]);
+  return ['### Llama step, SmolLM2-135M shape, synthetic weights (page)', '',
+    ...(rows.length ? [table([['step', 'ms/step', 'tokens/s', 'submissions', 'dispatches', 'buffer creations',
+      'peak GPU MiB', 'trainable params', 'timed steps'], ...rows]), ''] : []),
+    'Hidden 576, 9 heads, 3 kv heads, intermediate 1536, vocab 49152, tied embeddings; adapters on q, k, v, o, gate, ' +
+      'up and down projections of every layer (LoRA r=8 alpha 16; dynamic rank b=8, R0=12). The step is built from the ' +
+      'network, the adapters and AdamW with clipping as the trainer builds it. Peak GPU MiB: live buffers plus the ' +
+      'engine\'s pool, the most seen after any step. Counters: the most seen in any timed step.',
+    ...(error ? [`- error: ${error.slice(0, 300)}`] : [])].join('\n');
 }
 
 function nodeSection(node: NodeSection | null, page: MatmulResult[]): string {
@@ -251,7 +319,11 @@ export function renderReport(run: BenchRun): string {
   if (browser) {
     out.push('', '## Browser (same Chromium, same adapter)', '');
     if (run.engine.matmul.length || Object.keys(run.peers.mm).length) out.push(matmulSection(run), '');
-    if (run.engine.steps.length || Object.keys(run.peers.gpt).length) out.push(stepSection(run), '', engineSections(run.engine.steps, 'page'), '');
+    if (run.engine.steps.length || Object.keys(run.peers.gpt).length || run.engine.pairedSteps?.length) {
+      out.push(stepSection(run), '', engineSections(run.engine.steps, 'page'), '');
+    }
+    const llama = llamaSection(run.engine.llamaSteps ?? [], run.engine.llamaError);
+    if (llama) out.push(llama, '');
   }
   if (run.responsive) out.push('', responsiveSection(run.responsive));
   out.push(nodeSection(run.node, run.engine.matmul), '', `Items: ${run.log.map((l) => `${l.name} ${l.wallS} s (load ${l.load.split(' ')[0]})${l.error ? ' ERROR' : ''}`).join('; ')}`, '');

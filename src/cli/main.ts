@@ -12,6 +12,7 @@ import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { writeAtomic } from './files';
 import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
 import { GENERATE_USAGE, generateCommand } from './generate';
+import { EXPORT_USAGE, exportCommand } from './export';
 
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
@@ -25,6 +26,7 @@ const USAGE = `usage:
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
 ${GENERATE_USAGE}
+${EXPORT_USAGE}
 ${DATA_USAGE}`;
 
 const MODEL_OPTS = {
@@ -99,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
     if (cmd === 'generate') { console.log(await generateCommand(rest)); return 0; }
+    if (cmd === 'export') { console.log(await exportCommand(rest)); return 0; }
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));

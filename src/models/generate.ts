@@ -59,6 +59,17 @@ function eosField(raw: Record<string, unknown>, file: string): number[] | null {
   return list as number[];
 }
 
+/** config.json's bos_token_id, or null when absent. */
+function bosField(raw: Record<string, unknown>): number | null {
+  const v = raw.bos_token_id;
+  if (v === undefined || v === null) return null;
+  if (!(Number.isInteger(v) && (v as number) >= 0)) {
+    throw new ConfigError('config.json', 'bos_token_id', `config.json: bos_token_id must be a token id, got ` +
+      `${JSON.stringify(v)}; fix or remove the field.`);
+  }
+  return v as number;
+}
+
 /** End-of-sequence ids from config.json's eos_token_id, else the tokenizer's end token, else none. */
 export function eosIdsFromConfig(raw: Record<string, unknown>, tokenizer: TextTokenizer): number[] {
   return eosField(raw, 'config.json') ?? (tokenizer.eosId !== null ? [tokenizer.eosId] : []);
@@ -147,14 +158,15 @@ function checkOptions(o: GenerateOptions): void {
 /**
  * Continues the prompt's token ids by up to opts.maxTokens tokens through the model's KV cache; returns only the new
  * ids. Stops before any end-of-sequence id, and when the model's positions are used up. A prompt longer than the
- * model's positions keeps its last ones; an empty prompt starts from the first end-of-sequence id (GPT-2's
- * <|endoftext|> doubles as its start token).
+ * model's positions keeps its last ones; an empty prompt starts from config.json's bos_token_id, else from the first
+ * end-of-sequence id (GPT-2's <|endoftext|> is both).
  */
 export async function generateIds(be: Backend, model: GenerativeModel, promptIds: readonly number[],
   opts: GenerateOptions): Promise<number[]> {
   checkOptions(opts);
   const net = model.net, stop = opts.eosIds ?? eosIdsFromConfig(model.config.raw, model.tokenizer);
-  const context = promptIds.length ? promptIds.slice(-net.maxPositions) : [stop[0] ?? 0];
+  const context = promptIds.length ? promptIds.slice(-net.maxPositions)
+    : [bosField(model.config.raw) ?? stop[0] ?? 0];
   const out: number[] = [];
   if (opts.maxTokens === 0) return out;
   const rng = new Rng(opts.seed >>> 0);

@@ -1,15 +1,20 @@
 // The generation the KV cache must reproduce: a full training forward over the whole context for every new token
 // (what src/models/generate.ts did before it had a cache), reading the last position's logits.
 
-import type { Gpt2 } from '../../src/nn/gpt2';
+import type { CausalDecoder } from '../../src/nn/decoder';
 import { sampleToken, type SampleOptions } from '../../src/models/generate';
-import type { Backend } from '../../src/tensor/backend';
+import type { Backend, Tensor } from '../../src/tensor/backend';
 import { Rng } from '../../src/tensor/rng';
 
+/** A causal LM with a training forward: logits (B*T, V) for ids (B*T) (Gpt2, Llama). */
+export type FullForwardModel = Pick<CausalDecoder, 'vocabSize' | 'maxPositions'> & {
+  forward(ids: Tensor, B: number, T: number): Tensor;
+};
+
 /** New token ids after `prompt`, stopping before any of `eos` and when the model's positions are used up. */
-export async function fullForwardGenerate(be: Backend, net: Gpt2, prompt: readonly number[], opts: SampleOptions,
-  eos: readonly number[]): Promise<number[]> {
-  const V = net.cfg.vocabSize, P = net.cfg.nPositions, ctx = [...prompt], out: number[] = [];
+export async function fullForwardGenerate(be: Backend, net: FullForwardModel, prompt: readonly number[],
+  opts: SampleOptions, eos: readonly number[]): Promise<number[]> {
+  const V = net.vocabSize, P = net.maxPositions, ctx = [...prompt], out: number[] = [];
   const rng = new Rng(opts.seed >>> 0);
   while (out.length < opts.maxTokens) {
     const ids = be.fromArray(Int32Array.from(ctx), [ctx.length], 'reference ids');

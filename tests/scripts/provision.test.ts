@@ -11,7 +11,7 @@ const machine = (o: Partial<Machine>): Machine => ({ root: false, apt: true, pre
 describe('provisioning the test machine', () => {
   it('needs exactly the packages the CI recipe installed', () => {
     expect([...PACKAGES].sort())
-      .toEqual(['chromium', 'libonnx-testdata', 'libopenblas0-pthread', 'libvulkan1', 'python3-torch']);
+      .toEqual(['chromium', 'libonnx-testdata', 'libopenblas0-pthread', 'libvulkan1', 'python3-onnx', 'python3-torch']);
     expect(ONNX_NODE_DIR).toBe(ONNX_TESTS_DIR);
   });
 
@@ -55,6 +55,13 @@ describe('provisioning the test machine', () => {
     expect(p.advice[0]).toMatch(/Vulkan loader.*vulkan-loader.*on Debian\/Ubuntu: libvulkan1/);
     expect(p.advice[1]).toContain(`onnx/backend/test/data/node to ${ONNX_NODE_DIR}`);
     expect(p.advice.join('\n')).not.toContain('sudo');
+  });
+
+  it('the ONNX checker: python3-onnx, installed as root, advised otherwise', () => {
+    const root = provisionPlan(machine({ root: true, present: { ...all(true), pythonOnnx: false } }));
+    expect(root.commands[1].args).toEqual(['install', '-y', '--no-install-recommends', 'python3-onnx']);
+    const user = provisionPlan(machine({ root: false, present: { ...all(true), pythonOnnx: false } }));
+    expect(user.advice).toEqual([expect.stringMatching(/ONNX checker.*\/usr\/bin\/python3.*tests\/export.*sudo apt-get install -y --no-install-recommends python3-onnx/)]);
   });
 
   it('after apt-get ran, what is still missing is reported, not installed again', () => {

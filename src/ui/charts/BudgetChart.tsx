@@ -1,41 +1,89 @@
 // Live components over all modules against the budget schedule's target (the cubic b(t) times the module count).
+// Mounted with empty axes on page load, so a run only updates it.
 
 import { memo, useMemo } from 'react';
+import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStore, type AppState } from '../../store';
+import type { MetricPoint } from '../../store/trainingSlice';
+import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
-import { MAX_POINTS, thinSteps } from './scale';
-import { SvgLineChart, type AxisSpec, type Series } from './SvgLineChart';
+import { downsampleSteps, holdForward, MAX_POINTS } from './downsample';
+import {
+  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+} from './rechartsParts';
 
-const AXIS: AxisSpec = { format: (v) => String(v), zero: true, integer: true };
-const count = (v: number) => String(v);
+export interface BudgetRow {
+  step: number;
+  live?: number;
+  target?: number;
+}
+
+/**
+ * Chart rows by step: the schedule's target and the live count, each reduced to its changes, downsampled, and held
+ * until it changes (every row from a series' first point on has its value).
+ */
+export function budgetRows(
+  schedule: readonly { step: number; live: number }[], points: readonly MetricPoint[], max = MAX_POINTS,
+): BudgetRow[] {
+  const rows = new Map<number, BudgetRow>();
+  const row = (step: number) => {
+    let r = rows.get(step);
+    if (!r) rows.set(step, (r = { step }));
+    return r;
+  };
+  for (const p of downsampleSteps(schedule, max, (q) => q.live)) row(p.step).target = p.live;
+  for (const p of downsampleSteps(points, max, (q) => q.live)) row(p.step).live = p.live;
+  return holdForward(holdForward([...rows.values()].sort((a, b) => a.step - b.step), 'target'), 'live');
+}
+
+const formatValue = (v: unknown, name: unknown): [string, string] => {
+  const n = numberOf(v);
+  return [n === null ? String(v) : `${int(n)} components`, String(name)];
+};
+const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
 const selectSchedule = (s: AppState) => s.schedule;
+const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.budget };
 
 export function BudgetChart() {
-  // The plot mounts in a transition render, not in the task of the event that starts the run (see LossChart).
-  const schedule = useStoreTransition(selectSchedule);
   const steps = useStore((s) => s.steps);
   const method = useStore((s) => s.run?.method);
+  const started = useStore((s) => s.schedule.length > 0);
   return (
     <figure className="card chart" aria-label="Live components and budget" data-testid="budget-chart">
       <figcaption>Live components vs budget{method === 'lora' ? ' (LoRA: fixed)' : ''}</figcaption>
-      {schedule.length === 0 ? <p className="empty">The budget schedule appears here once a run starts.</p> : <BudgetPlot schedule={schedule} steps={steps} />}
+      <BudgetPlot steps={steps} />
+      {!started && <p className="hint chart-note">The budget schedule appears here once a run starts.</p>}
     </figure>
   );
 }
 
-/** Redraws in a transition render after each training step's store update (see LossChart). */
-const BudgetPlot = memo(function BudgetPlot({ schedule, steps }: { schedule: AppState['schedule']; steps: number }) {
-  const points = useStoreTransition(selectPoints);
-  const target = useMemo(() => thinSteps(schedule.map((p) => ({ x: p.step, y: p.live })), MAX_POINTS), [schedule]);
-  const series = useMemo((): Series[] => [
-    { key: 'live', name: 'live', color: COLORS.live, width: 3, opacity: 0.75, step: true, points: thinSteps(points.map((p) => ({ x: p.step, y: p.live })), MAX_POINTS), format: count },
-    { key: 'target', name: 'target b(t)·M', color: COLORS.target, width: 1.5, dash: '4 4', step: true, points: target, format: count },
-  ], [points, target]);
+/** Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition). */
+const BudgetPlot = memo(function BudgetPlot({ steps }: { steps: number }) {
+  const schedule = useStoreTransition(selectSchedule, OPTS);
+  const points = useStoreTransition(selectPoints, OPTS);
+  const rows = useMemo(() => budgetRows(schedule, points), [schedule, points]);
   const last = points.at(-1);
+  const label = last
+    ? `Live components: ${last.live} at step ${last.step}, target ${last.target}`
+    : `Budget schedule over ${steps} steps`;
   return (
-    <SvgLineChart series={series} xMax={steps} left={AXIS} height={220}
-      label={last ? `Live components: ${last.live} at step ${last.step}, target ${last.target}` : `Budget schedule over ${steps} steps`} />
+    <div className="rechart" role="group" aria-label={label}>
+      <LineChart responsive style={chartStyle()} data={rows} margin={MARGIN}>
+        <CartesianGrid stroke={COLORS.grid} vertical={false} />
+        <XAxis dataKey="step" type="number" domain={[0, Math.max(steps, 1)]} allowDecimals={false} tick={TICK}
+          height={34} label={xLabel('step')} />
+        <YAxis domain={[0, 'auto']} allowDecimals={false} tick={TICK} tickFormatter={int} width={56}
+          label={yLabel('live components')} />
+        <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={stepLabel}
+          contentStyle={TOOLTIP_STYLE} />
+        <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} />
+        <Line dataKey="live" name="live" stroke={COLORS.live} strokeWidth={3} strokeOpacity={0.75} dot={false}
+          isAnimationActive={false} connectNulls type="stepAfter" />
+        <Line dataKey="target" name="target b(t)·M" stroke={COLORS.target} strokeWidth={1.5} strokeDasharray="4 4"
+          dot={false} isAnimationActive={false} connectNulls type="stepAfter" />
+      </LineChart>
+    </div>
   );
 });

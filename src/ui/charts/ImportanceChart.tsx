@@ -1,43 +1,82 @@
 // The distribution of component importance (EMA of ||dW_i|| / ||dW||, log scale): live components sit right of the
-// pruning threshold, pruned ones left of it. Dynamic rank only.
+// pruning threshold, pruned ones left of it. Dynamic rank only; mounted with empty axes on page load.
 
 import { memo, useMemo } from 'react';
+import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
 import { useStore, type AppState } from '../../store';
+import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
-import { SvgBarChart } from './SvgBarChart';
+import { COLORS } from './colors';
+import {
+  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+} from './rechartsParts';
+
+export interface ImportanceBin {
+  /** The bin's centre, as a power of ten ("1e-3.2"). */
+  bin: string;
+  /** log10 of the bin's lower and upper edge. */
+  from: number;
+  to: number;
+  count: number;
+}
 
 /** Histogram of log10 scores in equal-width bins; zero scores (never live) go to the first bin. */
-export function importanceBins(scores: number[], bins = 16): { bin: string; count: number }[] {
+export function importanceBins(scores: readonly number[], bins = 16): ImportanceBin[] {
   const logs = scores.map((s) => Math.log10(Math.max(s, 1e-8)));
   let lo = Infinity, hi = -Infinity;
   for (const l of logs) { if (l < lo) lo = l; if (l > hi) hi = l; }
   const w = (hi - lo) / bins || 1;
   const counts = new Array<number>(bins).fill(0);
   for (const l of logs) counts[Math.min(bins - 1, Math.floor((l - lo) / w))]++;
-  return counts.map((count, i) => ({ bin: `1e${(lo + (i + 0.5) * w).toFixed(1)}`, count }));
+  return counts.map((count, i) => ({
+    bin: `1e${(lo + (i + 0.5) * w).toFixed(1)}`, from: lo + i * w, to: lo + (i + 1) * w, count,
+  }));
 }
 
+const formatValue = (v: unknown): [string, string] => {
+  const n = numberOf(v);
+  return [n === null ? String(v) : `${int(n)} components`, 'count'];
+};
+const binLabel = (l: unknown, payload: readonly { payload?: ImportanceBin }[]) => {
+  const b = payload[0]?.payload;
+  return b ? `importance 1e${b.from.toFixed(1)} to 1e${b.to.toFixed(1)}` : String(l);
+};
 const selectImportance = (s: AppState) => s.importance;
-const selectHas = (s: AppState) => s.importance !== null;
+const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.importance };
 
 export function ImportanceChart() {
-  const has = useStoreTransition(selectHas);
   const method = useStore((s) => s.run?.method);
-  if (method !== 'dora') return null;
+  const has = useStore((s) => s.importance !== null);
+  if (method === 'lora') return null;
   return (
     <figure className="card chart" aria-label="Importance distribution" data-testid="importance-chart">
       <figcaption>Importance of components (EMA, log scale)</figcaption>
-      {!has ? <p className="empty">Scores appear after the first logged step.</p> : <ImportancePlot />}
+      <ImportancePlot />
+      {!has && <p className="hint chart-note">Scores of a dynamic-rank run appear after its first logged step.</p>}
     </figure>
   );
 }
 
-/** Redraws in a transition render after each training step's store update (see LossChart). */
+/** Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition). */
 const ImportancePlot = memo(function ImportancePlot() {
-  const importance = useStoreTransition(selectImportance);
-  const bars = useMemo(() => (importance ? importanceBins(importance).map((b) => ({ label: b.bin, value: b.count })) : []), [importance]);
-  return importance && (
-    <SvgBarChart bars={bars} height={180} labelEvery={4} unit="components"
-      label={`Importance of ${importance.length} components, ${bars.length} log-scale bins`} />
+  const importance = useStoreTransition(selectImportance, OPTS);
+  const bars = useMemo(() => (importance ? importanceBins(importance) : []), [importance]);
+  const label = importance
+    ? `Importance of ${importance.length} components, ${bars.length} log-scale bins`
+    : 'Importance: no scores yet';
+  return (
+    <div className="rechart" role="group" aria-label={label}>
+      <BarChart responsive style={chartStyle()} data={bars} margin={MARGIN} barCategoryGap={1}>
+        <CartesianGrid stroke={COLORS.grid} vertical={false} />
+        <XAxis dataKey="bin" tick={TICK} interval={3} height={34}
+          label={xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)')} />
+        <YAxis allowDecimals={false} tick={TICK} tickFormatter={int} width={56}
+          label={yLabel('components')} />
+        <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={binLabel}
+          contentStyle={TOOLTIP_STYLE} />
+        <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} />
+        <Bar dataKey="count" name="components" fill={COLORS.live} isAnimationActive={false} />
+      </BarChart>
+    </div>
   );
 });

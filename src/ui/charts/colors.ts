@@ -2,8 +2,10 @@
 
 export const COLORS = {
   grid: '#e7e9ec',
+  axis: '#5f6b7a',
   loss: '#2f6f8f',
   lr: '#8a6fb0',
+  val: '#c2410c',
   target: '#b07d2b',
   live: '#2f6f8f',
 };

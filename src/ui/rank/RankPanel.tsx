@@ -8,6 +8,7 @@ import { RankHeatmap } from './RankHeatmap';
 import { useStoreTransition } from '../useStoreTransition';
 import { shownLive, useRankGrid } from './useRankGrid';
 
+const selectModules = (s: AppState) => s.modules;
 const selectHasRun = (s: AppState) => s.modules.length > 0 && s.snapshots.length > 0;
 
 export function RankPanel() {
@@ -48,5 +49,6 @@ export function RankPanel() {
 /** The heatmap apart from the panel: the panel re-renders every step (step counter), the heatmap in a transition. */
 const ShownHeatmap = memo(function ShownHeatmap({ R0 }: { R0: number }) {
   const grid = useRankGrid();
-  return grid && <RankHeatmap grid={grid} R0={R0} />;
+  const modules = useStoreTransition(selectModules);
+  return grid && <RankHeatmap grid={grid} R0={R0} modules={modules} />;
 });
