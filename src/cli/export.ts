@@ -7,6 +7,8 @@ import { dirname, join } from 'node:path';
 import { mergeImportedAdapter } from '../export/merge';
 import { onnxFolder } from '../export/onnx/folder';
 import { readModelFiles } from '../models/load';
+import type { ModelConfig } from '../models/arch/index';
+import type { ModelConfig as OnnxConfig } from '../models/config';
 import { resolveModelArg } from '../models/node';
 import type { ModelType } from '../peft/export';
 import { importPeft, type ImportedAdapter } from '../peft/import';
@@ -27,6 +29,20 @@ const OPTS = {
 } as const;
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+
+/** The model types the ONNX graph builders (src/export/onnx/) write. */
+const ONNX_KINDS: readonly string[] = ['gpt2', 'bert', 'roberta'];
+
+function isOnnxConfig(config: ModelConfig): config is OnnxConfig {
+  return ONNX_KINDS.includes(config.kind);
+}
+
+function notOnnx(kind: string | undefined): UsageError {
+  return new UsageError(
+    `config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`,
+  );
+}
 
 /** Class names of a dynrank training run (dynrank.json beside the adapter), or null. */
 async function runLabels(dir: string): Promise<string[] | null> {
@@ -59,11 +75,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
   let adapter: ImportedAdapter | null = null,
     labels: string[] | null = null;
   if (typeof adapterDir === 'string') {
-    if (kind !== 'gpt2' && kind !== 'bert' && kind !== 'roberta') {
-      throw new UsageError(
-        `config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`,
-      );
-    }
+    if (!ONNX_KINDS.includes(kind ?? '')) throw notOnnx(kind);
     for (const f of ['adapter_config.json', 'adapter_model.safetensors']) {
       if (!existsSync(join(adapterDir, f))) {
         throw new UsageError(
@@ -80,6 +92,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
   // A classifier head saved with the adapter sizes the head (a head trained on N labels).
   const head = adapter?.head.get('classifier.weight') ?? adapter?.head.get('classifier.out_proj.weight');
   const { config, weights } = await readModelFiles(src, { numLabels: head?.shape[0] });
+  if (!isOnnxConfig(config)) throw notOnnx(config.kind);
   if (config.kind !== 'gpt2') {
     const headNames =
       config.kind === 'bert' ? ['classifier.weight'] : ['classifier.out_proj.weight', 'classifier.dense.weight'];

@@ -246,7 +246,7 @@ describe('dynrank export --format onnx', () => {
 
   it('bert-tiny classification + LoRA (3-label head): a padded batch of two gives our logits', async () => {
     const { be, m, tokenizer } = await merged('bert-tiny', bertAdapter, 3);
-    if (m.kind === 'gpt2') throw new Error('bert expected');
+    if (m.kind !== 'bert') throw new Error('bert expected');
     const encs = BERT_TEXTS.map((t) => tokenizer.encode(t));
     const batch = encoderBatch(encs, m.config.arch);
     expect(batch.mask).toContain(0); // the second text is padded
