@@ -25,7 +25,8 @@ export function mergeImportedAdapter(
   const layers = modules.map((m) => Number(/\.(\d+)\./.exec(m.name)?.[1] ?? 0));
   return mergeWeights(base, {
     modelType,
-    task: modelType === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    // A classifier's adapter saves its head (modules_to_save); a causal LM's has none.
+    task: adapter.head.size > 0 ? 'SEQ_CLS' : 'CAUSAL_LM',
     baseModel: '',
     method: 'lora',
     alpha: 1,
