@@ -93,7 +93,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
   const head = adapter?.head.get('classifier.weight') ?? adapter?.head.get('classifier.out_proj.weight');
   const { config, weights } = await readModelFiles(src, { numLabels: head?.shape[0] });
   if (!isOnnxConfig(config)) throw notOnnx(config.kind);
-  if (config.kind !== 'gpt2') {
+  if (config.task === 'seq-cls') {
     const headNames =
       config.kind === 'bert' ? ['classifier.weight'] : ['classifier.out_proj.weight', 'classifier.dense.weight'];
     const fresh = headNames.filter((n) => weights.initialized.includes(n) && !adapter?.head.has(n));
@@ -110,7 +110,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
     weights: merged,
     tokenizerJson: (await src.get('tokenizer.json'))!,
     tokenizerConfig: (await src.get('tokenizer_config.json', true)) ?? null,
-    labels: labels !== null && config.kind !== 'gpt2' && labels.length === config.arch.numLabels ? labels : undefined,
+    labels: labels !== null && config.task === 'seq-cls' && labels.length === config.arch.numLabels ? labels : undefined,
   });
   for (const [rel, bytes] of files) {
     const path = join(out, rel);
