@@ -106,6 +106,8 @@ prepareEnvironment();
 if (mode === 'all' || mode === 'unit') {
   // Formatter and linter (biome.jsonc): any difference from the formatted source or any lint error fails the run.
   run('lint', 'npx', ['biome', 'ci', '--max-diagnostics=50', '.']);
+  // Unused exports, files and dependencies (knip.jsonc).
+  run('unused', 'npx', ['knip', '--no-progress']);
   run('typecheck', 'npx', ['tsc', '--noEmit', '-p', '.']);
   vitest('unit+gpu', null);
 }

@@ -22,13 +22,13 @@ import { llamaSyntheticWeights, uniformDraw } from './llamaWeights';
 import { median } from './matmul';
 
 /** SmolLM2-135M's config.json (HuggingFaceTB/SmolLM2-135M), the shape the bench builds. */
-export const SMOLLM2_135M = {
+const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, num_hidden_layers: 30,
   num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, vocab_size: 49152, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
   rope_theta: 100000, tie_word_embeddings: true, hidden_act: 'silu', bos_token_id: 0, eos_token_id: 0,
 } as const;
 
-export type LlamaVariant = 'lora' | 'dynamic rank';
+type LlamaVariant = 'lora' | 'dynamic rank';
 
 export interface LlamaStepPlan {
   variant: LlamaVariant;
@@ -59,7 +59,7 @@ const ADAPTER: Record<LlamaVariant, AdapterOptions> = {
   'dynamic rank': { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
 };
 
-export function llamaLabel(p: LlamaStepPlan): string {
+function llamaLabel(p: LlamaStepPlan): string {
   const method = p.variant === 'lora' ? 'LoRA r=8' : 'dynamic rank b=8';
   const depth = p.layers === SMOLLM2_135M.num_hidden_layers ? '' : `, ${p.layers} of 30 layers`;
   return `SmolLM2-135M shape${depth}, B=${p.B} T=${p.T}, ${method} (7 module types)`;

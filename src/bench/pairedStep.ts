@@ -6,7 +6,7 @@
 import { median } from './matmul';
 
 /** One training step: records, submits and waits until the loss is back (the peers' definition of a step). */
-export interface StepContender {
+interface StepContender {
   /** Runs one step; resolves with its loss once read back (and, for jax-js, once the new parameters are ready). */
   step(): Promise<number>;
   dispose(): void | Promise<void>;
@@ -24,7 +24,7 @@ export interface PairedStepOptions {
 }
 
 /** One contender's figures: ms per step in each round (round order), their median, and its warm-up. */
-export interface StepSide {
+interface StepSide {
   rounds: number[];
   msPerStep: number;
   firstStepMs: number;

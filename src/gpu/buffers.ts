@@ -5,7 +5,7 @@ import type { GpuCounters } from './counters';
 const ALIGN = 16;
 
 /** Rounds a byte size up to what the pool hands out (WebGPU wants multiples of 4; 16 keeps vec4 loads in bounds). */
-export function pooledSize(bytes: number): number {
+function pooledSize(bytes: number): number {
   return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
 }
 

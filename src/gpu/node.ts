@@ -11,7 +11,7 @@ import { NoWebGPUError } from './errors';
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 /** Points Vulkan at Chromium's SwiftShader when nothing else is configured, so Dawn finds an adapter on CI. */
-export function configureVulkanEnv(env: NodeJS.ProcessEnv = process.env): void {
+function configureVulkanEnv(env: NodeJS.ProcessEnv = process.env): void {
   if (!env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD) && env.DYNRANK_VULKAN !== 'system') {
     env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }

@@ -91,7 +91,7 @@ function eps(raw: Record<string, unknown>, name: string, dflt: number): number {
 
 /** Class names in id order from id2label (or `num_labels` generic names); 2 labels by default as transformers.
  * `override` (the data set's label count) wins over both. Everything is checked before the list is built. */
-export function labelNames(raw: Record<string, unknown>, override?: number): string[] {
+function labelNames(raw: Record<string, unknown>, override?: number): string[] {
   const max = CONFIG_LIMITS.labels;
   if (override !== undefined && !(Number.isInteger(override) && override >= 1 && override <= max)) {
     throw new ConfigError('(options)', 'numLabels',

@@ -71,7 +71,7 @@ function bosField(raw: Record<string, unknown>): number | null {
 }
 
 /** End-of-sequence ids from config.json's eos_token_id, else the tokenizer's end token, else none. */
-export function eosIdsFromConfig(raw: Record<string, unknown>, tokenizer: TextTokenizer): number[] {
+function eosIdsFromConfig(raw: Record<string, unknown>, tokenizer: TextTokenizer): number[] {
   return eosField(raw, 'config.json') ?? (tokenizer.eosId !== null ? [tokenizer.eosId] : []);
 }
 

@@ -12,7 +12,7 @@ import { SafetensorsError } from './errors';
 import { decodeBf16Bytes, decodeF16Bytes, encodeBf16, encodeF16 } from '../tensor/half';
 
 export { SafetensorsError } from './errors';
-export type { SafetensorsErrorCode } from './errors';
+;
 
 export const MAX_HEADER_SIZE = 100_000_000;
 const METADATA_KEY = '__metadata__';
@@ -45,7 +45,7 @@ const DTYPES = {
 } as const;
 
 export type Dtype = keyof typeof DTYPES;
-export type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
+type WritableDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
 
 const DTYPE_RANK: Record<string, number> = Object.fromEntries(Object.keys(DTYPES).map((d, i) => [d, i]));
 
@@ -392,7 +392,7 @@ export function toFloat32(entry: TensorEntry, fileName = 'model.safetensors'): F
   }
 }
 
-export type WritableData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
+type WritableData = Float32Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
 
 export interface WritableTensor {
   name: string;

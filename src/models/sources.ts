@@ -38,7 +38,7 @@ export interface FetchOptions {
   onProgress?: (p: Progress) => void;
 }
 
-export const DEFAULT_HUB = 'https://huggingface.co';
+const DEFAULT_HUB = 'https://huggingface.co';
 
 /** Files of a hub repository: `{hubBase}/{id}/resolve/{revision}/{file}`. */
 export function hubSource(id: string, opts: FetchOptions & { hubBase?: string; revision?: string } = {}): ModelSource {
@@ -56,7 +56,7 @@ export function hubSource(id: string, opts: FetchOptions & { hubBase?: string; r
 
 /** Hugging Face's rules for repository ids: "name" or "owner/name", each part of letters, digits, "_", "-" and "."
  * with a letter, digit or "_" at both ends, no "--" or "..", at most 96 characters, not ending in ".git". */
-export function checkHubId(id: string): void {
+function checkHubId(id: string): void {
   const parts = id.split('/');
   const part = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
   const problem = id === '' ? 'it is empty'

@@ -6,7 +6,7 @@ import { readCheckpoint } from './arch/checkpoint';
 import { archFor, type ModelConfig } from './arch/index';
 import type { Checkpoint } from './arch/types';
 
-export { canonicalWeights, initMissing, readCheckpoint, WeightMapError } from './arch/checkpoint';
+;
 
 export interface HostTensor {
   shape: number[];
@@ -20,16 +20,6 @@ export interface MappedWeights {
   initialized: string[];
   /** Checkpoint names that were dropped (buffers, MLM heads, a tied LM head). */
   ignored: string[];
-}
-
-/** Maps a checkpoint file by the rules of the config's family. Missing classification heads are initialised from
- * `seed`. */
-export function mapWeights(
-  bytes: Uint8Array,
-  cfg: ModelConfig,
-  opts: { seed?: number; file?: string } = {},
-): MappedWeights {
-  return mapCheckpoint(readCheckpoint(bytes, opts.file ?? 'model.safetensors'), cfg, opts);
 }
 
 /** Maps an already read checkpoint (one file or all shards): names, then config.json's sizes against the shapes. */

@@ -40,9 +40,6 @@ export interface EncoderBatch {
   B: number; T: number;
 }
 
-export const BERT_ADAPTABLE = ['attention.self.query', 'attention.self.key', 'attention.self.value',
-  'attention.output.dense', 'intermediate.dense', 'output.dense'] as const;
-
 type Drop = { p: number; seed: number } | null;
 
 export class BertClassifier implements DropoutMode {

@@ -4,7 +4,7 @@
 import { pcgHash } from '../ops/dropout';
 
 /** Seed of dropout site `site` at training seed `seed` (the step): independent across sites and steps. */
-export function siteSeed(seed: number, site: number): number {
+function siteSeed(seed: number, site: number): number {
   return pcgHash((pcgHash(seed >>> 0) ^ Math.imul(site + 1, 0x9e3779b1)) >>> 0);
 }
 

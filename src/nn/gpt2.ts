@@ -43,8 +43,6 @@ interface Workspace {
   dlogits: Tensor; dx: Tensor; dln: Tensor; dqkv: Tensor; datty: Tensor; dfc: Tensor; dfcGelu: Tensor;
 }
 
-export const GPT2_ADAPTABLE = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
-
 export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly blocks: Block[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */

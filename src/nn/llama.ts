@@ -74,7 +74,7 @@ interface BodyWorkspace {
 }
 
 /** The decoder stack shared by the causal LM and the classifier: embeddings -> blocks -> final norm. */
-export abstract class LlamaBase {
+abstract class LlamaBase {
   readonly blocks: Block[] = [];
   readonly embed: Tensor;
   readonly norm: Tensor;

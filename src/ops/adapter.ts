@@ -112,7 +112,7 @@ export function adapterBackwardRef(dxd: FArr, dh: FArr, grad: FArr, dy: FArr, h:
 }
 
 /** Gram matrices GA[i][j] = a_i.a_j (rows of A) and GB[i][j] = b_i.b_j (columns of B), R0xR0 row-major, float64. */
-export function adapterGrams(theta: FArr, s: AdapterSlot): { GA: Float64Array; GB: Float64Array } {
+function adapterGrams(theta: FArr, s: AdapterSlot): { GA: Float64Array; GB: Float64Array } {
   const { R0, inF, outF, offA, offB } = s;
   const GA = new Float64Array(R0 * R0), GB = new Float64Array(R0 * R0);
   for (let i = 0; i < R0; i++) {

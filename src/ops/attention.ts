@@ -23,7 +23,7 @@ export function kvHeads(p: AttentionParams): number {
  * The dropout factor of att entry e: 0 or the f32 1/(1-p) under the mask of src/ops/dropout.ts (seed, e); 1 without
  * dropout. The kernels compute the same factor, so CPU and GPU drop the same probabilities.
  */
-export function attentionDropFactor(p: AttentionParams): (e: number) => number {
+function attentionDropFactor(p: AttentionParams): (e: number) => number {
   const d = p.dropout;
   if (!d || d.p === 0) return () => 1;
   const t = dropoutThreshold(d.p), s = Math.fround(1 / (1 - d.p)), seed = d.seed >>> 0;

@@ -67,13 +67,13 @@ function normalCdf(x: number): number {
 }
 
 /** GELU of one value. */
-export function geluScalar(x: number, kind: GeluKind): number {
+function geluScalar(x: number, kind: GeluKind): number {
   if (kind === 'tanh') return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + GELU_A * x * x * x)));
   return x * normalCdf(x);
 }
 
 /** d gelu / dx at one value. */
-export function geluGradScalar(x: number, kind: GeluKind): number {
+function geluGradScalar(x: number, kind: GeluKind): number {
   if (kind === 'tanh') {
     // u = s (x + a x^3), gelu = x (1 + tanh u) / 2:
     // gelu' = (1 + tanh u)/2 + x/2 (1 - tanh^2 u) s (1 + 3 a x^2)

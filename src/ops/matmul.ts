@@ -49,7 +49,7 @@ export function sumRowsRef(out: FArr, x: FArr, M: number, N: number, accumulate 
 }
 
 /** The tensors a backward step reads: the forward's upstream gradient and its two operands. */
-export type MatmulOperand = 'dOut' | 'a' | 'b';
+type MatmulOperand = 'dOut' | 'a' | 'b';
 
 /** One matmul of the backward: grad (+)= matmul(x, y, p), always with p.accumulate set. */
 export interface MatmulBackwardStep {

@@ -8,7 +8,7 @@ import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backen
 import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
 import { Rng } from '../tensor/rng';
 
-export type Method = 'dora' | 'lora';
+type Method = 'dora' | 'lora';
 
 /** lora_alpha when none is given, for both methods: PEFT's LoraConfig default and the authors' code (METHOD.md §1). */
 export const DEFAULT_ALPHA = 8;
@@ -36,7 +36,7 @@ export interface AdaptedModule {
 }
 
 /** Kaiming-uniform bound as torch.nn.init.kaiming_uniform_(w, a): gain sqrt(2/(1+a^2)) times sqrt(3/fan_in). */
-export function kaimingBound(fanIn: number, a = 0): number {
+function kaimingBound(fanIn: number, a = 0): number {
   return Math.sqrt(2 / (1 + a * a)) * Math.sqrt(3 / fanIn);
 }
 

@@ -158,7 +158,7 @@ function mostCommon(values: number[]): number {
 }
 
 /** Builds rank_map.json: rows are the model's module types hit by targetTypes (or holding a module), in Fig. 2 order. */
-export function buildRankMap(input: AdapterExportInput): RankMap {
+function buildRankMap(input: AdapterExportInput): RankMap {
   const rows = archFor(input.modelType).rows;
   const cells = input.modules.map((m) => ({ m, p: parseModuleName(m.name, input.modelType), r: liveIndices(m).length }));
   const used = rows.map(([, path], i) =>

@@ -7,7 +7,7 @@ import { PeftError, adaptableHint, modelPrefix, parseModuleName, type ModelType 
 import { compileModulePattern, PatternSyntaxError, type ModulePattern } from './pattern';
 
 /** One imported LoRA module; its update is scaling·B·A in nn.Linear (out,in) layout, also for GPT-2's Conv1D. */
-export interface ImportedModule {
+interface ImportedModule {
   /** Canonical module path (no model prefix). */
   name: string;
   inF: number;

@@ -71,10 +71,3 @@ export function expectedLive(step: number, o: ScheduleOptions): number {
   }
   return live;
 }
-
-/** The average budget curve b(t) for plotting: R0 before pruning, the cubic in between, b(T) after. */
-export function budgetCurve(o: ScheduleOptions): { step: number; live: number }[] {
-  const out: { step: number; live: number }[] = [];
-  for (let s = 1; s <= o.totalSteps; s++) out.push({ step: s, live: expectedLive(s, o) });
-  return out;
-}

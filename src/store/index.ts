@@ -21,4 +21,4 @@ export const useStore = create<AppState>()((...a) => ({
 }));
 
 export { useShallow } from 'zustand/react/shallow';
-export type { ErrorArea, EvalResult, RunPhase, RunSettings } from '../worker/protocol';
+export type { ErrorArea, EvalResult,   } from '../worker/protocol';

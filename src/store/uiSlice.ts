@@ -5,14 +5,14 @@ import type { SelfTestResult } from '../gpu/selftest';
 import type { ErrorArea } from '../worker/protocol';
 import type { AppState } from './index';
 
-export interface AppError {
+interface AppError {
   id: number;
   area: ErrorArea;
   code: string;
   message: string;
 }
 
-export interface EngineInfo {
+interface EngineInfo {
   backend: 'webgpu' | 'cpu';
   adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null;
   warning: string | null;

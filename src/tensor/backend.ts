@@ -261,7 +261,7 @@ export interface KvWriteParams {
 }
 
 /** The decode ops (CPU: src/ops/attentionDecode.ts; WebGPU: shaders/attention_decode.wgsl). */
-export interface DecodeOps {
+interface DecodeOps {
   /** out(B,Tq,H*D) = softmax(q k^T * scale) v over the cached keys 0..pos+t of each query t (AttentionDecodeParams). */
   attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void;
   /** Copies Tq new key (or value) rows per batch row into the cache at position pos. */

@@ -20,7 +20,7 @@ export function f32FromBits(u: number): number {
 }
 
 /** f32 bits → bf16 bits, round to nearest even. */
-export function bf16BitsFromF32Bits(u: number): number {
+function bf16BitsFromF32Bits(u: number): number {
   u = u >>> 0;
   if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x0040) & 0xffff; // NaN: keep sign, force quiet
   // No overflow is possible in JS numbers; the largest non-NaN input is 0xFF800000.
@@ -28,7 +28,7 @@ export function bf16BitsFromF32Bits(u: number): number {
 }
 
 /** f32 bits → f16 bits, round to nearest even. */
-export function f16BitsFromF32Bits(u: number): number {
+function f16BitsFromF32Bits(u: number): number {
   u = u >>> 0;
   const sign = (u >>> 16) & 0x8000;
   const e = (u >>> 23) & 0xff;

@@ -11,7 +11,7 @@ import type { BatchStreamState } from './data/batches';
 import { DEFAULT_RUN, type RunConfig } from './run';
 import type { Trainer } from './trainer';
 
-export class CheckpointError extends ModelFormatError {}
+class CheckpointError extends ModelFormatError {}
 
 /** A file a run was trained from, identified by its contents. */
 export interface InputHash {

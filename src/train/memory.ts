@@ -40,7 +40,7 @@ export function estimateMemory(model: LoadedModel, cfg: Pick<RunConfig, 'batch' 
   return { weights, activations, adapterAndOptimizer, total: weights + activations + adapterAndOptimizer };
 }
 
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(1)} MiB`;
 }
 

@@ -35,13 +35,13 @@ export async function adapterModules(trainer: Trainer): Promise<AdapterModuleSta
 
 /** Whether the export is provisional: dynamic rank before the schedule's final pruning event (the allocation can
  * still change), with the step of that event. */
-export function provisionalExport(trainer: Trainer): { provisional: boolean; finalStep: number | null } {
+function provisionalExport(trainer: Trainer): { provisional: boolean; finalStep: number | null } {
   const al = trainer.allocator;
   return al ? { provisional: !al.finalReached, finalStep: al.finalStep() } : { provisional: false, finalStep: null };
 }
 
 /** The trained head (modules_to_save) by canonical name; empty for causal LMs. */
-export async function headTensors(model: LoadedModel): Promise<Map<string, HostTensor>> {
+async function headTensors(model: LoadedModel): Promise<Map<string, HostTensor>> {
   const out = new Map<string, HostTensor>();
   const heads = model.arch.headModules(model.task);
   for (const name of model.params.grads.keys()) {

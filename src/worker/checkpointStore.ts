@@ -5,7 +5,7 @@
 import type { CheckpointInfo, HistoryData, ModelRef, RunSettings } from './protocol';
 
 /** Checkpoints kept per run; older ones are deleted when a new one is saved. */
-export const KEEP_PER_RUN = 3;
+const KEEP_PER_RUN = 3;
 
 export interface CheckpointRecord extends CheckpointInfo {
   settings: RunSettings;

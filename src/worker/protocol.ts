@@ -76,7 +76,7 @@ export interface HistoryData {
 }
 
 /** One adaptable linear layer of the model. */
-export interface ModuleInfo {
+interface ModuleInfo {
   /** Canonical name, e.g. 'h.0.attn.c_attn'. */
   name: string;
   /** Module type, e.g. 'attn.c_attn'. */

@@ -81,7 +81,7 @@ export function sourceFor(id: string): ModelSource {
 }
 
 /** The bundled model `id` (a folder under public/models), its files cached in memory after the first read. */
-export function bundledSource(id: string): ModelSource {
+function bundledSource(id: string): ModelSource {
   let src = sources.get(id);
   if (!src) {
     if (!/^[\w.-]+$/.test(id)) throw new RangeError(`"${id}" is not a bundled model name`);

@@ -17,7 +17,7 @@ export function randInts(n: number, seed: number, hi: number): Int32Array {
 }
 
 /** Largest |a-b| / (atol + rtol*|b|) over the arrays; <= 1 means close. */
-export function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): { worst: number; at: number; maxAbs: number } {
+function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): { worst: number; at: number; maxAbs: number } {
   let worst = 0, at = -1, maxAbs = 0;
   for (let i = 0; i < b.length; i++) {
     const d = Math.abs(a[i] - b[i]);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 
 /** How to answer for a file: `truncate` sends Content-Length of the whole file, then `bytes` of it, then drops the socket. */
-export type Fault = { status: 404 } | { status: 401 } | { html: true; status?: number } | { truncate: number };
+type Fault = { status: 404 } | { status: 401 } | { html: true; status?: number } | { truncate: number };
 
 export interface HubServer {
   /** `http://127.0.0.1:<port>`, to pass as hubBase. */

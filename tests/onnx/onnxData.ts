@@ -45,7 +45,7 @@ function int64ToI32(v: number, what: string): number {
 }
 
 /** Decode one TensorProto (raw_data little-endian, or the typed repeated fields). */
-export function decodeTensor(t: OnnxTypes.ITensorProto, what = 'tensor'): OnnxTensor {
+function decodeTensor(t: OnnxTypes.ITensorProto, what = 'tensor'): OnnxTensor {
   const dims = (t.dims ?? []).map((d) => Number(d));
   const size = dims.reduce((a, b) => a * b, 1);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
@@ -71,7 +71,7 @@ export function decodeTensor(t: OnnxTypes.ITensorProto, what = 'tensor'): OnnxTe
   return { dims, data };
 }
 
-export function readTensorFile(path: string): OnnxTensor {
+function readTensorFile(path: string): OnnxTensor {
   return decodeTensor(onnx.TensorProto.decode(readFileSync(path)), path);
 }
 
@@ -88,7 +88,7 @@ function decodeAttr(a: OnnxTypes.IAttributeProto): AttrValue {
 }
 
 /** Parse model.onnx; the node tests hold exactly one node, and a second one would mean the mapping is wrong. */
-export function readNode(dir: string): OnnxNode {
+function readNode(dir: string): OnnxNode {
   const model = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
   const nodes = model.graph?.node ?? [];
   if (nodes.length !== 1) throw new Error(`${dir}: expected one node, found ${nodes.length}`);

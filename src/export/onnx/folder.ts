@@ -21,7 +21,7 @@ const PRODUCER = 'dynrank';
 const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
 
 /** The ONNX graph alone, serialized. */
-export function onnxModel(config: ModelConfig, weights: Map<string, HostTensor>): Uint8Array {
+function onnxModel(config: ModelConfig, weights: Map<string, HostTensor>): Uint8Array {
   if (config.kind === 'gpt2')
     return gpt2Graph(config.arch, weights).encode({ producer: PRODUCER, docString: 'GPT-2 causal LM' });
   if (config.kind === 'bert' || config.kind === 'roberta') {

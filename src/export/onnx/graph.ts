@@ -9,9 +9,9 @@ import type { HostTensor } from '../../models/weights';
 const { onnx } = onnxProto;
 
 /** The opset the exporters target: LayerNormalization needs 17; Debian's onnx 1.12 checker knows up to 17. */
-export const OPSET = 17;
+const OPSET = 17;
 /** IR version 8 goes with opset 17 (onnx 1.12/1.13). */
-export const IR_VERSION = 8;
+const IR_VERSION = 8;
 
 export type ElemType = 'float32' | 'int64' | 'bool';
 const DTYPE: Record<ElemType, number> = { float32: 1, int64: 7, bool: 9 };

@@ -11,10 +11,10 @@ const shader = { name: 'attention_decode', code };
 const FORMAT = 'uuuuuuuuufu';
 
 /** Widest head attention_decode_wg takes: 64 invocations x DPT (4) output channels each. */
-export const MAX_WG_D = 256;
+const MAX_WG_D = 256;
 
 /** Whether the decode attention runs one workgroup per query row rather than one invocation per row. */
-export function workgroupDecodeFits(barrierFree: boolean, D: number): boolean {
+function workgroupDecodeFits(barrierFree: boolean, D: number): boolean {
   return !barrierFree && D <= MAX_WG_D;
 }
 

@@ -8,7 +8,7 @@ import { parseSafetensors, toFloat32 } from '../safetensors';
 import type { HostTensor, MappedWeights } from '../weights';
 import type { Checkpoint } from './types';
 
-export class WeightMapError extends ModelFormatError {}
+class WeightMapError extends ModelFormatError {}
 
 /** The tensors of one safetensors file, converted to f32 when read. */
 export function readCheckpoint(

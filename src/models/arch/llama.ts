@@ -26,8 +26,8 @@ export class RopeConfigError extends ConfigError {}
 /** A checkpoint tensor that does not fit the architecture config.json describes; names the file and the tensor. */
 export class LlamaWeightError extends ModelFormatError {}
 
-export type LlamaFamily = 'llama' | 'qwen2' | 'qwen3';
-export type LlamaTask = 'causal-lm' | 'seq-cls';
+type LlamaFamily = 'llama' | 'qwen2' | 'qwen3';
+type LlamaTask = 'causal-lm' | 'seq-cls';
 
 /** The engine's view (LlamaArch, what src/nn/llama.ts builds from) plus what config.json says about the task. */
 export interface LlamaConfig extends LlamaArch {
@@ -56,7 +56,7 @@ export interface ParseLlamaConfigOptions {
 }
 
 /** Sane upper bounds: far above any released model, low enough to refuse a corrupt or hostile file early. */
-export const LLAMA_LIMITS = {
+const LLAMA_LIMITS = {
   vocab_size: 1 << 22,
   hidden_size: 1 << 16,
   intermediate_size: 1 << 18,
@@ -285,7 +285,7 @@ export interface RopeConfigOptions {
 }
 
 /** rope_type values parseRopeConfig accepts. */
-export const SUPPORTED_ROPE_TYPES = ['default', 'llama3'] as const;
+const SUPPORTED_ROPE_TYPES = ['default', 'llama3'] as const;
 
 /**
  * The rope settings of a config.json: `rope_theta` (default 10000, as transformers' LlamaConfig) and `rope_scaling`
@@ -499,7 +499,7 @@ export class LlamaClsNet implements SeqClsNet {
 
 /** Right-padded decoder classification batch: pad_token_id after each sequence (longer ones keep their first
  * T - 1 tokens and their last), pooled at the last non-pad token as transformers does. */
-export function decoderClsBatch(cfg: LlamaConfig, seqs: { ids: number[] }[], T?: number): HostEncoderBatch {
+function decoderClsBatch(cfg: LlamaConfig, seqs: { ids: number[] }[], T?: number): HostEncoderBatch {
   const B = seqs.length, len = T ?? Math.max(...seqs.map((s) => s.ids.length)), N = B * len;
   const pad = cfg.padTokenId ?? 0;
   const b: HostEncoderBatch = {

@@ -14,14 +14,14 @@ import type { HostTensor, MappedWeights } from '../weights';
 export type Task = 'causal-lm' | 'seq-cls';
 
 /** The parsed config.json every family returns; `arch` is the family's own network config. */
-export interface ConfigBase {
+interface ConfigBase {
   kind: string;
   task: Task;
   raw: Record<string, unknown>;
 }
 
 /** A checkpoint tensor before mapping: its shape and its data as f32, converted on demand. */
-export interface CheckpointTensor {
+interface CheckpointTensor {
   shape: number[];
   read(): Float32Array;
 }
@@ -40,7 +40,7 @@ export interface ModuleTypeInfo {
 }
 
 /** The sizes a summary shows. */
-export interface NetDims {
+interface NetDims {
   layers: number;
   hidden: number;
   heads: number;
@@ -120,4 +120,4 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
 }
 
 /** Canonical weights of a mapped checkpoint, re-exported for descriptors. */
-export type { HostTensor };
+;

@@ -33,7 +33,7 @@ export const FALLBACK_CHAT_TEMPLATE =
   "{{ '### Assistant:\\n' }}{% endif %}";
 
 /** Where the template in use came from. */
-export type TemplateOrigin = 'chat_template.jinja' | 'tokenizer_config.json' | 'fallback';
+type TemplateOrigin = 'chat_template.jinja' | 'tokenizer_config.json' | 'fallback';
 
 export interface ChatTemplate {
   source: string;

@@ -20,7 +20,7 @@ export interface ClsExample {
   label: number;
 }
 
-export interface SplitInfo {
+interface SplitInfo {
   /** 'stratified': per label (classification); 'simple': over all items (LM windows). */
   method: 'stratified' | 'simple';
   seed: number;

@@ -69,7 +69,7 @@ export function describeBadRows(rows: BadRow[], max = 3): string {
 }
 
 /** Bad rows a data report keeps for display; its count covers all of them. */
-export const BAD_ROWS_KEPT = 5;
+const BAD_ROWS_KEPT = 5;
 
 /** The rows of a file that were not used: how many, and the first few in file order. */
 export interface BadRowReport {

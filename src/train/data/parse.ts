@@ -4,7 +4,7 @@
 import Papa from 'papaparse';
 import { DataError, describeBadRows, excerpt, type BadRow } from './errors';
 
-export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'text';
+type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'text';
 
 /** A data file read into string columns; every row has every column ('' where a JSONL object lacks it). */
 export interface ParsedTable {

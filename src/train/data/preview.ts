@@ -7,7 +7,7 @@ import { badRowReport, type BadRowReport } from './errors';
 import { parseTable } from './parse';
 
 /** One row that was skipped while reading the file. */
-export interface BadRowInfo {
+interface BadRowInfo {
   line: number;
   reason: string;
   excerpt: string;

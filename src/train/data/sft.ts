@@ -37,7 +37,7 @@ const FORMAT_HINT = 'Use JSON Lines with {"messages": [{"role": "user", "content
   'or instruction/input/output columns, or plain text; or name the format (messages, prompt-completion, alpaca, text).';
 
 /** The format the columns say, or null: messages, prompt+completion, instruction+output, text (case ignored). */
-export function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>): SftFormat | null {
+function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>): SftFormat | null {
   if (table.format === 'text') return 'text';
   const cols = new Set(table.columns.map(norm));
   if (cols.has('messages')) return 'messages';
@@ -209,7 +209,7 @@ export interface SftOptions {
   trainOnPrompt?: boolean;
 }
 
-export interface SftStats {
+interface SftStats {
   /** Rows read as examples (before multi-turn conversations are split). */
   records: number;
   examples: number;
