@@ -10,7 +10,7 @@ import { diffCounters } from '../gpu/counters';
 import { setMatmulTiling, type MatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
-import { parseConfig } from '../models/config';
+import { parseModelConfig } from '../models/arch/index';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import { estimateMemory } from '../train/memory';
@@ -103,7 +103,7 @@ interface StepRow {
 async function step(be: GpuBackend, name: string, raw: Record<string, unknown>, variant: string, method: TrainMethod, B: number, T: number, tiling: MatmulTiling): Promise<StepRow> {
   setMatmulTiling(tiling);
   const live0 = be.ctx.counters.bytesLive;
-  const cfg = parseConfig(raw, { numLabels: 2 });
+  const cfg = parseModelConfig(raw, { numLabels: 2 });
   const V = cfg.arch.vocabSize;
   const model = instantiate(be, cfg, tok(V), { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] }, name);
   if (method.method === 'full' && model.task === 'causal-lm') model.net.enableAllGradients();
@@ -154,7 +154,25 @@ const GPT2_SMALL = SMOKE ? { model_type: 'gpt2', vocab_size: 500, n_positions: 6
 const BERT_BASE = SMOKE ? { model_type: 'bert', vocab_size: 500, hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 }
   : { model_type: 'bert', vocab_size: 30522, hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 };
 const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
-const BERT_TARGETS = ['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense'];
+const BERT_TARGETS = ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense',
+  'intermediate.dense', 'output.dense'];
+const LLAMA_TARGETS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj',
+  'mlp.up_proj', 'mlp.down_proj'];
+// SmolLM2-135M and Qwen2.5-0.5B as their config.json files give them (synthetic weights).
+const SMOLLM2_135M = SMOKE
+  ? { model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 500, hidden_size: 48, intermediate_size: 96,
+    num_hidden_layers: 1, num_attention_heads: 3, num_key_value_heads: 1, max_position_embeddings: 64,
+    tie_word_embeddings: true }
+  : { model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 49152, hidden_size: 576,
+    intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3,
+    max_position_embeddings: 8192, rope_theta: 100000, rms_norm_eps: 1e-5, tie_word_embeddings: true };
+const QWEN25_05B = SMOKE
+  ? { model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], vocab_size: 500, hidden_size: 32, intermediate_size: 64,
+    num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, max_position_embeddings: 64,
+    tie_word_embeddings: true }
+  : { model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896,
+    intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
+    max_position_embeddings: 32768, rope_theta: 1000000, rms_norm_eps: 1e-6, tie_word_embeddings: true };
 const lora = (targets: string[]): TrainMethod => ({ method: 'lora', targets, adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 } });
 const dora = (targets: string[]): TrainMethod => ({ method: 'dora', targets, budget: 8, pruneInterval: 10, adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 } });
 
@@ -197,6 +215,10 @@ async function main(): Promise<void> {
     ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 4, 512],
     ['bert-base', BERT_BASE, 'lora r=8 (all 6)', lora(BERT_TARGETS), 32, 128],
     ['bert-base', BERT_BASE, 'dynamic rank b=8 R0=12 (all 6)', dora(BERT_TARGETS), 32, 128],
+    ['smollm2-135m', SMOLLM2_135M, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 8, 256],
+    ['smollm2-135m', SMOLLM2_135M, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 8, 256],
+    ['qwen2.5-0.5b', QWEN25_05B, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 4, 256],
+    ['qwen2.5-0.5b', QWEN25_05B, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 4, 256],
   ].map(([n, r, v, m, B, T]) => [n, r, v, m, SMOKE ? 2 : B, SMOKE ? 16 : T] as [string, Record<string, unknown>, string, TrainMethod, number, number]);
   if (!only || only.includes('big')) {
     for (const [name, raw, v, m, B, T] of plan) {
