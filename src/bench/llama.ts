@@ -23,9 +23,21 @@ import { median } from './matmul';
 
 /** SmolLM2-135M's config.json (HuggingFaceTB/SmolLM2-135M), the shape the bench builds. */
 const SMOLLM2_135M = {
-  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 576, num_hidden_layers: 30,
-  num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, vocab_size: 49152, max_position_embeddings: 8192, rms_norm_eps: 1e-5,
-  rope_theta: 100000, tie_word_embeddings: true, hidden_act: 'silu', bos_token_id: 0, eos_token_id: 0,
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 576,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  intermediate_size: 1536,
+  vocab_size: 49152,
+  max_position_embeddings: 8192,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  tie_word_embeddings: true,
+  hidden_act: 'silu',
+  bos_token_id: 0,
+  eos_token_id: 0,
 } as const;
 
 type LlamaVariant = 'lora' | 'dynamic rank';
@@ -40,8 +52,19 @@ export interface LlamaStepPlan {
   steps: number;
 }
 
-export interface LlamaStepResult extends Pick<StepResult, 'msPerStep' | 'tokensPerSecond' | 'perStep' | 'trainable' |
-  'adapterFlops' | 'msMin' | 'msMax' | 'firstStepMs' | 'losses'> {
+export interface LlamaStepResult
+  extends Pick<
+    StepResult,
+    | 'msPerStep'
+    | 'tokensPerSecond'
+    | 'perStep'
+    | 'trainable'
+    | 'adapterFlops'
+    | 'msMin'
+    | 'msMax'
+    | 'firstStepMs'
+    | 'losses'
+  > {
   /** Row label: the model, its depth, the batch and the method. */
   variant: string;
   plan: LlamaStepPlan;
@@ -66,10 +89,14 @@ function llamaLabel(p: LlamaStepPlan): string {
 }
 
 export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promise<LlamaStepResult> {
-  const { B, T } = plan, N = B * T, warmup = Math.max(1, plan.warmup);
+  const { B, T } = plan,
+    N = B * T,
+    warmup = Math.max(1, plan.warmup);
   const t0 = performance.now();
-  const cfg = parseLlamaConfig({ ...SMOLLM2_135M, num_hidden_layers: plan.layers },
-    { file: 'SmolLM2-135M config (bench)' });
+  const cfg = parseLlamaConfig(
+    { ...SMOLLM2_135M, num_hidden_layers: plan.layers },
+    { file: 'SmolLM2-135M config (bench)' },
+  );
   const tensors = new Map<string, Tensor>();
   let parameters = 0;
   for (const [n, t] of llamaSyntheticWeights(cfg, uniformDraw(7))) {
@@ -80,16 +107,30 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
   const net = new Llama(be, cfg, params);
   const adapters = new AdapterSet(be, net.linears(), ADAPTER[plan.variant]);
   const optim: OptimOptions = { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 1000, dem: null };
-  const allocator = plan.variant === 'dynamic rank'
-    ? new RankAllocator(be, adapters,
-      { totalSteps: optim.totalSteps, R0: 12, budget: 8, modules: adapters.modules.length, pruneInterval: 10 })
-    : null;
+  const allocator =
+    plan.variant === 'dynamic rank'
+      ? new RankAllocator(be, adapters, {
+          totalSteps: optim.totalSteps,
+          R0: 12,
+          budget: 8,
+          modules: adapters.modules.length,
+          pruneInterval: 10,
+        })
+      : null;
   const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);
-  const m = z([adapters.size], 'adam m'), v = z([adapters.size], 'adam v');
-  const sumsq = z([1], 'grad sumsq'), clip = z([1], 'clip factor'), status = z([2], 'step status');
-  const r = new Rng(3), host = Int32Array.from({ length: N }, () => r.int(cfg.vocabSize));
+  const m = z([adapters.size], 'adam m'),
+    v = z([adapters.size], 'adam v');
+  const sumsq = z([1], 'grad sumsq'),
+    clip = z([1], 'clip factor'),
+    status = z([2], 'step status');
+  const r = new Rng(3),
+    host = Int32Array.from({ length: N }, () => r.int(cfg.vocabSize));
   const ids = be.fromArray(host, [N], 'input ids');
-  const targets = be.fromArray(Int32Array.from(host, (_, i) => (i % T === T - 1 ? -100 : host[i + 1])), [N], 'targets');
+  const targets = be.fromArray(
+    Int32Array.from(host, (_, i) => (i % T === T - 1 ? -100 : host[i + 1])),
+    [N],
+    'targets',
+  );
   await be.ctx.sync();
   const setupS = (performance.now() - t0) / 1000;
 
@@ -107,18 +148,32 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     be.fill(sumsq, 0);
     be.sumSquares(sumsq, adapters.grad, true);
     be.clipScale(clip, sumsq, optim.clip);
-    be.adamw(adapters.theta, adapters.grad, m, v, clip, { lr: learningRate(step, optim), beta1: optim.beta1,
-      beta2: optim.beta2, eps: optim.eps, weightDecay: optim.weightDecay, step });
+    be.adamw(adapters.theta, adapters.grad, m, v, clip, {
+      lr: learningRate(step, optim),
+      beta1: optim.beta1,
+      beta2: optim.beta2,
+      eps: optim.eps,
+      weightDecay: optim.weightDecay,
+      step,
+    });
     allocator?.afterOptimizerStep(step);
     be.flush();
   };
 
-  const times: number[] = [], losses: number[] = [];
-  const perStep: StepResult['perStep'] =
-    { submissions: 0, dispatches: 0, bufferCreations: 0, readbacks: 0, pipelineCreations: 0, bytesAllocated: 0 };
+  const times: number[] = [],
+    losses: number[] = [];
+  const perStep: StepResult['perStep'] = {
+    submissions: 0,
+    dispatches: 0,
+    bufferCreations: 0,
+    readbacks: 0,
+    pipelineCreations: 0,
+    bytesAllocated: 0,
+  };
   let peakBytes = be.ctx.counters.bytesLive;
   for (let s = 0; s < warmup + plan.steps; s++) {
-    const c0 = { ...be.ctx.counters }, ts = performance.now();
+    const c0 = { ...be.ctx.counters },
+      ts = performance.now();
     trainStep();
     const d = diffCounters(be.ctx.counters, c0);
     const st = await be.read(status);
@@ -128,11 +183,22 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     if (s < warmup) continue;
     for (const k of Object.keys(perStep) as (keyof typeof perStep)[]) perStep[k] = Math.max(perStep[k], d[k]);
   }
-  const timed = times.slice(warmup), ms = median(timed);
+  const timed = times.slice(warmup),
+    ms = median(timed);
   return {
-    variant: llamaLabel(plan), plan, parameters, msPerStep: ms, tokensPerSecond: N / (ms / 1000), perStep,
-    trainable: adapters.trainableCount, adapterFlops: adapters.flopsPerStep(N), peakBytes, setupS,
-    msMin: Math.min(...timed), msMax: Math.max(...timed), firstStepMs: times[0],
+    variant: llamaLabel(plan),
+    plan,
+    parameters,
+    msPerStep: ms,
+    tokensPerSecond: N / (ms / 1000),
+    perStep,
+    trainable: adapters.trainableCount,
+    adapterFlops: adapters.flopsPerStep(N),
+    peakBytes,
+    setupS,
+    msMin: Math.min(...timed),
+    msMax: Math.max(...timed),
+    firstStepMs: times[0],
     losses: [losses[0], losses[losses.length - 1]],
   };
 }

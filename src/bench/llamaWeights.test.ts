@@ -10,16 +10,27 @@ import { llamaSyntheticWeights, uniformDraw } from './llamaWeights';
 
 function build(extra: Record<string, unknown>) {
   const cfg = parseLlamaConfig({
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 16, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 24, vocab_size: 50, max_position_embeddings: 64,
-    rms_norm_eps: 1e-5, ...extra,
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    hidden_size: 16,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    intermediate_size: 24,
+    vocab_size: 50,
+    max_position_embeddings: 64,
+    rms_norm_eps: 1e-5,
+    ...extra,
   });
   const host = llamaSyntheticWeights(cfg, uniformDraw(7));
   const read = new Set<string>();
   const tensors = new Map([...host].map(([n, t]) => [n, { shape: t.shape } as unknown as Tensor]));
   const store = new ParamStore({} as Backend, tensors);
   const get = store.get.bind(store);
-  store.get = (n, s) => { read.add(n); return get(n, s); };
+  store.get = (n, s) => {
+    read.add(n);
+    return get(n, s);
+  };
   new Llama({} as Backend, cfg, store);
   return { host, read };
 }
@@ -31,8 +42,12 @@ describe('llamaSyntheticWeights', () => {
       const { host, read } = build(extra);
       expect([...host.keys()].sort()).toEqual([...read].sort());
     }
-    const qwen3 = build({ model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], head_dim: 8,
-      tie_word_embeddings: true });
+    const qwen3 = build({
+      model_type: 'qwen3',
+      architectures: ['Qwen3ForCausalLM'],
+      head_dim: 8,
+      tie_word_embeddings: true,
+    });
     expect(qwen3.host.has('model.layers.1.self_attn.k_norm.weight')).toBe(true);
     expect([...qwen3.host.keys()].sort()).toEqual([...qwen3.read].sort());
   });

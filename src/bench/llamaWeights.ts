@@ -12,7 +12,14 @@ export type LlamaDraw = (n: number, std: number, offset: number) => Float32Array
 export function llamaSyntheticWeights(a: LlamaArch, draw: LlamaDraw): Map<string, HostTensor> {
   const m = new Map<string, HostTensor>();
   const put = (n: string, shape: number[], std = 0.02, off = 0) =>
-    m.set(n, { shape, data: draw(shape.reduce((x, y) => x * y, 1), std, off) });
+    m.set(n, {
+      shape,
+      data: draw(
+        shape.reduce((x, y) => x * y, 1),
+        std,
+        off,
+      ),
+    });
   const norm = (n: string, C: number) => put(n, [C], 0, 1);
   const lin = (n: string, i: number, o: number, bias: boolean) => {
     put(`${n}.weight`, [o, i]);
@@ -22,11 +29,18 @@ export function llamaSyntheticWeights(a: LlamaArch, draw: LlamaDraw): Map<string
   put('model.embed_tokens.weight', [a.vocabSize, C]);
   for (let l = 0; l < a.layers; l++) {
     const p = `model.layers.${l}.`;
-    norm(`${p}input_layernorm.weight`, C); norm(`${p}post_attention_layernorm.weight`, C);
-    if (a.qkNorm) { norm(`${p}self_attn.q_norm.weight`, D); norm(`${p}self_attn.k_norm.weight`, D); }
-    lin(`${p}self_attn.q_proj`, C, H * D, a.qkvBias); lin(`${p}self_attn.k_proj`, C, KVH * D, a.qkvBias);
-    lin(`${p}self_attn.v_proj`, C, KVH * D, a.qkvBias); lin(`${p}self_attn.o_proj`, H * D, C, a.oBias);
-    lin(`${p}mlp.gate_proj`, C, F, a.mlpBias); lin(`${p}mlp.up_proj`, C, F, a.mlpBias);
+    norm(`${p}input_layernorm.weight`, C);
+    norm(`${p}post_attention_layernorm.weight`, C);
+    if (a.qkNorm) {
+      norm(`${p}self_attn.q_norm.weight`, D);
+      norm(`${p}self_attn.k_norm.weight`, D);
+    }
+    lin(`${p}self_attn.q_proj`, C, H * D, a.qkvBias);
+    lin(`${p}self_attn.k_proj`, C, KVH * D, a.qkvBias);
+    lin(`${p}self_attn.v_proj`, C, KVH * D, a.qkvBias);
+    lin(`${p}self_attn.o_proj`, H * D, C, a.oBias);
+    lin(`${p}mlp.gate_proj`, C, F, a.mlpBias);
+    lin(`${p}mlp.up_proj`, C, F, a.mlpBias);
     lin(`${p}mlp.down_proj`, F, C, a.mlpBias);
   }
   norm('model.norm.weight', C);
@@ -39,9 +53,14 @@ export function llamaSyntheticWeights(a: LlamaArch, draw: LlamaDraw): Map<string
 export function uniformDraw(seed: number): LlamaDraw {
   let s = seed >>> 0 || 1;
   return (n, std, offset) => {
-    const out = new Float32Array(n), w = std * Math.sqrt(12);
+    const out = new Float32Array(n),
+      w = std * Math.sqrt(12);
     for (let i = 0; i < n; i++) {
-      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
       out[i] = offset + w * (s / 4294967296 - 0.5);
     }
     return out;

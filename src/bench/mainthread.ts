@@ -30,14 +30,27 @@ export async function observeLongTasks(page: Page): Promise<void> {
 /** The page's long tasks that started in [t0, t1) (page clock, ms). */
 export async function longTasks(page: Page, t0: number, t1: number): Promise<LongTask[]> {
   // Observers are called from a queued task: let the ones already due run first.
-  const all = await page.evaluate(() => new Promise<LongTask[]>((r) => requestIdleCallback(() => r(window.__longTasks ?? []), { timeout: 1000 })));
+  const all = await page.evaluate(
+    () => new Promise<LongTask[]>((r) => requestIdleCallback(() => r(window.__longTasks ?? []), { timeout: 1000 })),
+  );
   return all.filter((t) => t.start >= t0 && t.start < t1);
 }
 
 /** A performance.mark on the page; returns its time on the page clock. */
-export const mark = (page: Page, name: string): Promise<number> => page.evaluate((n) => performance.mark(n).startTime, name);
+export const mark = (page: Page, name: string): Promise<number> =>
+  page.evaluate((n) => performance.mark(n).startTime, name);
 
-interface TraceEvent { name: string; cat: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: Record<string, unknown> }
+interface TraceEvent {
+  name: string;
+  cat: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: Record<string, unknown>;
+}
 
 /** A main-thread task from the trace. */
 export interface TracedTask {
@@ -50,10 +63,27 @@ export interface TracedTask {
 }
 
 const TASK = new Set(['RunTask', 'ThreadControllerImpl::RunTask']);
-const SCRIPT = new Set(['FunctionCall', 'EvaluateScript', 'TimerFire', 'FireAnimationFrame', 'EventDispatch', 'v8.evaluateModule', 'HandlePostMessage']);
+const SCRIPT = new Set([
+  'FunctionCall',
+  'EvaluateScript',
+  'TimerFire',
+  'FireAnimationFrame',
+  'EventDispatch',
+  'v8.evaluateModule',
+  'HandlePostMessage',
+]);
 const KIND: Record<string, string> = {
-  Layout: 'layout', UpdateLayoutTree: 'style', Paint: 'paint', PrePaint: 'paint', Layerize: 'paint', HitTest: 'layout',
-  MinorGC: 'gc', MajorGC: 'gc', ParseHTML: 'parse', 'v8.compile': 'compile', 'v8.compileModule': 'compile',
+  Layout: 'layout',
+  UpdateLayoutTree: 'style',
+  Paint: 'paint',
+  PrePaint: 'paint',
+  Layerize: 'paint',
+  HitTest: 'layout',
+  MinorGC: 'gc',
+  MajorGC: 'gc',
+  ParseHTML: 'parse',
+  'v8.compile': 'compile',
+  'v8.compileModule': 'compile',
 };
 
 export interface Trace {
@@ -68,7 +98,10 @@ export async function startTrace(page: Page): Promise<Trace> {
   cdp.on('Tracing.dataCollected', (d) => events.push(...(d.value as unknown as TraceEvent[])));
   await cdp.send('Tracing.start', {
     transferMode: 'ReportEvents',
-    traceConfig: { recordMode: 'recordContinuously', includedCategories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', '__metadata'] },
+    traceConfig: {
+      recordMode: 'recordContinuously',
+      includedCategories: ['toplevel', 'devtools.timeline', 'v8', 'blink.user_timing', '__metadata'],
+    },
   });
   return {
     cdp,
@@ -106,7 +139,12 @@ export function tracedTasks(events: TraceEvent[], syncMark: string, syncAt: numb
       work[kind] = (work[kind] ?? 0) + (e.tdur ?? e.dur ?? 0) / 1000;
       coveredUntil = e.ts + (e.dur ?? 0);
     }
-    tasks.push({ start: syncAt + (t.ts - m.ts) / 1000, wallMs: (t.dur ?? 0) / 1000, cpuMs: (t.tdur ?? t.dur ?? 0) / 1000, work });
+    tasks.push({
+      start: syncAt + (t.ts - m.ts) / 1000,
+      wallMs: (t.dur ?? 0) / 1000,
+      cpuMs: (t.tdur ?? t.dur ?? 0) / 1000,
+      work,
+    });
   }
   return tasks;
 }
@@ -119,6 +157,9 @@ function scriptName(e: TraceEvent): string {
 
 /** "42 ms (cpu 7: script /src/x.ts f 5, paint 2)" */
 export function describeTask(t: TracedTask): string {
-  const parts = Object.entries(t.work).filter(([, v]) => v >= 1).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)}`);
+  const parts = Object.entries(t.work)
+    .filter(([, v]) => v >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`);
   return `@${t.start.toFixed(0)} wall ${t.wallMs.toFixed(0)} ms, cpu ${t.cpuMs.toFixed(0)}${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }

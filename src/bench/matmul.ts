@@ -54,35 +54,50 @@ export interface MatmulContender {
 }
 
 /** Makes a contender for A(M,K) @ B(K,N), with A and B row-major. */
-export type ContenderFactory = (A: Float32Array, B: Float32Array, M: number, K: number, N: number) => Promise<MatmulContender>;
+export type ContenderFactory = (
+  A: Float32Array,
+  B: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+) => Promise<MatmulContender>;
 
 export const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b), n = s.length;
+  const s = [...xs].sort((a, b) => a - b),
+    n = s.length;
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
 /** Rows 0..rows-1 of A(M,K) @ B(K,N), in float64. */
 function referenceRows(A: Float32Array, B: Float32Array, K: number, N: number, rows: number): Float64Array {
   const C = new Float64Array(rows * N);
-  for (let i = 0; i < rows; i++) for (let k = 0; k < K; k++) {
-    const a = A[i * K + k];
-    for (let j = 0; j < N; j++) C[i * N + j] += a * B[k * N + j];
-  }
+  for (let i = 0; i < rows; i++)
+    for (let k = 0; k < K; k++) {
+      const a = A[i * K + k];
+      for (let j = 0; j < N; j++) C[i * N + j] += a * B[k * N + j];
+    }
   return C;
 }
 
 /** The engine as a contender: a, b, c stay on the device; a group is one submission. */
 export function engineContender(be: GpuBackend): ContenderFactory {
   return async (A, B, M, K, N) => {
-    const a = be.fromArray(A, [M, K], 'bench a'), b = be.fromArray(B, [K, N], 'bench b'), c = be.zeros([M, N], 'f32', 'bench c');
+    const a = be.fromArray(A, [M, K], 'bench a'),
+      b = be.fromArray(B, [K, N], 'bench b'),
+      c = be.zeros([M, N], 'f32', 'bench c');
     return {
-      check: async () => { be.matmul(c, a, b, null, { M, K, N }); return be.read(c); },
+      check: async () => {
+        be.matmul(c, a, b, null, { M, K, N });
+        return be.read(c);
+      },
       runGroup: async (n) => {
         for (let i = 0; i < n; i++) be.matmul(c, a, b, null, { M, K, N });
         be.flush();
         await Promise.all([be.ctx.device.queue.onSubmittedWorkDone(), be.ctx.sync()]);
       },
-      dispose: () => { for (const x of [a, b, c] as GpuTensor[]) be.dispose(x); },
+      dispose: () => {
+        for (const x of [a, b, c] as GpuTensor[]) be.dispose(x);
+      },
     };
   };
 }
@@ -102,15 +117,18 @@ async function sizeTiming(c: MatmulContender, ref: Float64Array, o: Required<Mat
   const got = await c.check();
   const firstMs = performance.now() - t;
   let maxAbsErr = 0;
-  for (let i = 0; i < ref.length; i++) maxAbsErr = Math.max(maxAbsErr, Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - ref[i]));
+  for (let i = 0; i < ref.length; i++)
+    maxAbsErr = Math.max(maxAbsErr, Number.isNaN(got[i]) ? Infinity : Math.abs(got[i] - ref[i]));
   const tw = performance.now();
-  do await c.runGroup(Math.min(2, o.minOps)); while (performance.now() - tw < o.warmMs);
+  do await c.runGroup(Math.min(2, o.minOps));
+  while (performance.now() - tw < o.warmMs);
   const nEst = Math.min(4, o.minOps);
   t = performance.now();
   await c.runGroup(nEst);
   const est = Math.max((performance.now() - t) / nEst, 0.01);
   let nOps = Math.max(o.minOps, Math.ceil((o.targetMs * 1.05) / est));
-  let G = Math.min(o.maxGroup, nOps), groups = Math.ceil(nOps / G);
+  let G = Math.min(o.maxGroup, nOps),
+    groups = Math.ceil(nOps / G);
   for (let tries = 0; tries < 4; tries++) {
     t = performance.now();
     for (let g = 0; g < groups; g++) await c.runGroup(G);
@@ -129,23 +147,45 @@ async function sizeTiming(c: MatmulContender, ref: Float64Array, o: Required<Mat
 }
 
 function result(M: number, K: number, N: number, s: Sized, ms: number[], paired: boolean): MatmulResult {
-  const m = median(ms), gf = (x: number) => (2 * M * K * N) / (x * 1e6);
+  const m = median(ms),
+    gf = (x: number) => (2 * M * K * N) / (x * 1e6);
   return {
-    shape: `${M}x${K}x${N}`, ms: m, gflops: gf(m), msMin: Math.min(...ms), msMax: Math.max(...ms), opsPerTiming: s.opsPerTiming, group: s.group,
-    timingMinS: (Math.min(...ms) * s.opsPerTiming) / 1000, firstMs: s.firstMs, maxAbsErr: s.maxAbsErr, ...(paired ? { rounds: ms.map(gf) } : {}),
+    shape: `${M}x${K}x${N}`,
+    ms: m,
+    gflops: gf(m),
+    msMin: Math.min(...ms),
+    msMax: Math.max(...ms),
+    opsPerTiming: s.opsPerTiming,
+    group: s.group,
+    timingMinS: (Math.min(...ms) * s.opsPerTiming) / 1000,
+    firstMs: s.firstMs,
+    maxAbsErr: s.maxAbsErr,
+    ...(paired ? { rounds: ms.map(gf) } : {}),
   };
 }
 
 function inputs(M: number, K: number, N: number) {
   const r = new Rng(11 + M + K + N);
-  const A = r.fillUniform(new Float32Array(M * K)) as Float32Array, B = r.fillUniform(new Float32Array(K * N)) as Float32Array;
+  const A = r.fillUniform(new Float32Array(M * K)) as Float32Array,
+    B = r.fillUniform(new Float32Array(K * N)) as Float32Array;
   return { A, B, ref: referenceRows(A, B, K, N, Math.min(M, 8)) };
 }
 
-const withDefaults = (opts: MatmulOptions): Required<MatmulOptions> => ({ targetMs: 1000, warmMs: 300, minOps: 4, maxGroup: 16, ...opts });
+const withDefaults = (opts: MatmulOptions): Required<MatmulOptions> => ({
+  targetMs: 1000,
+  warmMs: 300,
+  minOps: 4,
+  maxGroup: 16,
+  ...opts,
+});
 
 /** GFLOP/s per shape [M, K, N]; `reps` timings per shape, median reported. */
-export async function benchMatmul(be: GpuBackend, shapes: [number, number, number][], reps = 3, opts: MatmulOptions = {}): Promise<MatmulResult[]> {
+export async function benchMatmul(
+  be: GpuBackend,
+  shapes: [number, number, number][],
+  reps = 3,
+  opts: MatmulOptions = {},
+): Promise<MatmulResult[]> {
   const o = withDefaults(opts);
   const out: MatmulResult[] = [];
   for (const [M, K, N] of shapes) {
@@ -163,15 +203,23 @@ export async function benchMatmul(be: GpuBackend, shapes: [number, number, numbe
   return out;
 }
 
-export interface PairedResult { ours: MatmulResult; peer: MatmulResult | { shape: string; error: string } }
+export interface PairedResult {
+  ours: MatmulResult;
+  peer: MatmulResult | { shape: string; error: string };
+}
 
 /**
  * The engine (engineContender) and a peer at each shape, timed alternately: `rounds` timings each, ours first in odd rounds and the
  * peer first in even ones, so neither always runs on the warmer or the cooler side of a drift. `options(shape)` may
  * lower minOps for shapes where one matmul outlasts a timing.
  */
-export async function pairedMatmul(engine: ContenderFactory, peer: ContenderFactory, shapes: [number, number, number][], rounds = 5,
-  options: (shape: [number, number, number]) => MatmulOptions = () => ({})): Promise<PairedResult[]> {
+export async function pairedMatmul(
+  engine: ContenderFactory,
+  peer: ContenderFactory,
+  shapes: [number, number, number][],
+  rounds = 5,
+  options: (shape: [number, number, number]) => MatmulOptions = () => ({}),
+): Promise<PairedResult[]> {
   const out: PairedResult[] = [];
   for (const shape of shapes) {
     const [M, K, N] = shape;
@@ -188,12 +236,22 @@ export async function pairedMatmul(engine: ContenderFactory, peer: ContenderFact
       } catch (e) {
         const ms: number[] = [];
         for (let i = 0; i < rounds; i++) ms.push(await so.time());
-        out.push({ ours: result(M, K, N, so, ms, true), peer: { shape: `${M}x${K}x${N}`, error: String((e as Error)?.stack ?? e).slice(0, 800) } });
+        out.push({
+          ours: result(M, K, N, so, ms, true),
+          peer: { shape: `${M}x${K}x${N}`, error: String((e as Error)?.stack ?? e).slice(0, 800) },
+        });
         continue;
       }
-      const mo: number[] = [], mp: number[] = [];
+      const mo: number[] = [],
+        mp: number[] = [];
       for (let r = 0; r < rounds; r++) {
-        if (r % 2 === 0) { mo.push(await so.time()); mp.push(await sp.time()); } else { mp.push(await sp.time()); mo.push(await so.time()); }
+        if (r % 2 === 0) {
+          mo.push(await so.time());
+          mp.push(await sp.time());
+        } else {
+          mp.push(await sp.time());
+          mo.push(await so.time());
+        }
       }
       out.push({ ours: result(M, K, N, so, mo, true), peer: result(M, K, N, sp, mp, true) });
     } finally {

@@ -31,12 +31,18 @@ async function main(): Promise<void> {
   const matmul: MatmulResult[] = [];
   const jaxMatmul: PeerMatmul[] = [];
   // As in the page: ours and jax-js in one process, taking turns. Without jax-js, ours still runs.
-  const peer = await jaxInNode().catch((e: unknown): ContenderFactory => () => Promise.reject(e));
+  const peer = await jaxInNode().catch(
+    (e: unknown): ContenderFactory =>
+      () =>
+        Promise.reject(e),
+  );
   for (const { shapes, minOps } of NODE_SHAPES) {
     const r = await fresh((be) => pairedMatmul(engineContender(be), peer, shapes, MM_ROUNDS, () => ({ minOps })));
     adapter = r.info;
     for (const { ours, peer: theirs } of r.value) {
-      log(`matmul ${ours.shape}: ${ours.gflops.toFixed(2)} GFLOP/s, jax-js ${'error' in theirs ? theirs.error.split('\n')[0] : theirs.gflops.toFixed(2)}`);
+      log(
+        `matmul ${ours.shape}: ${ours.gflops.toFixed(2)} GFLOP/s, jax-js ${'error' in theirs ? theirs.error.split('\n')[0] : theirs.gflops.toFixed(2)}`,
+      );
       matmul.push(ours);
       jaxMatmul.push(theirs);
     }
@@ -49,13 +55,19 @@ async function main(): Promise<void> {
   }
   log(`adapter ${JSON.stringify(adapter)}`);
   await mkdir(dirname(outPath), { recursive: true });
-  await writeFile(outPath, JSON.stringify({ runtime: 'Node + Dawn (npm webgpu 0.6.2)', adapter, matmul, jaxMatmul, steps }, null, 2));
+  await writeFile(
+    outPath,
+    JSON.stringify({ runtime: 'Node + Dawn (npm webgpu 0.6.2)', adapter, matmul, jaxMatmul, steps }, null, 2),
+  );
 }
 
 /** jax-js looks for WebGPU where a browser keeps it, navigator.gpu (and reads navigator.userAgent): Node's Dawn there. */
 async function jaxInNode(): Promise<ContenderFactory> {
   const gpu = await nodeGpu();
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js/${process.version}` }, configurable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { gpu, userAgent: `Node.js/${process.version}` },
+    configurable: true,
+  });
   return jaxWebGpu();
 }
 

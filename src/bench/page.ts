@@ -6,8 +6,15 @@ import { GpuBackend } from '../gpu/backend';
 import { GpuContext } from '../gpu/context';
 import { acquireDevice, browserGpu } from '../gpu/device';
 import {
-  benchMatmul, benchStep, engineStepContender, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult,
-  type StepResult, type StepVariant,
+  benchMatmul,
+  benchStep,
+  engineStepContender,
+  pairedMatmul,
+  type MatmulOptions,
+  type MatmulResult,
+  type PairedResult,
+  type StepResult,
+  type StepVariant,
 } from './engine';
 import { jaxGptStep, jaxWebGpu } from './jaxPeer';
 import { benchLlamaStep, type LlamaStepPlan, type LlamaStepResult } from './llama';
@@ -44,17 +51,26 @@ async function runEngine(job: EngineJob): Promise<EngineReply> {
     if (job.kind === 'matmul') reply.matmul = await benchMatmul(be, job.shapes, job.reps ?? 3, job.opts ?? {});
     else if (job.kind === 'matmulPaired') {
       // Without jax-js the engine's timings still come back, with the peer's error at every shape.
-      const peer = await jaxWebGpu().catch((e: unknown): ContenderFactory => () => Promise.reject(e));
+      const peer = await jaxWebGpu().catch(
+        (e: unknown): ContenderFactory =>
+          () =>
+            Promise.reject(e),
+      );
       reply.paired = await pairedMatmul(engineContender(be), peer, job.shapes, job.rounds ?? 5, () => job.opts ?? {});
-    }
-    else if (job.kind === 'stepPaired') {
+    } else if (job.kind === 'stepPaired') {
       const variant: StepVariant = job.variant === 'full' ? 'full' : 'lora r=8 (c_attn)';
-      const peer = await jaxGptStep(job.variant).catch((e: unknown): StepContenderFactory => () => Promise.reject(e));
+      const peer = await jaxGptStep(job.variant).catch(
+        (e: unknown): StepContenderFactory =>
+          () =>
+            Promise.reject(e),
+      );
       const { rounds, steps, warmup } = job;
       reply.pairedStep = await pairedSteps(variant, engineStepContender(be, variant), peer, { rounds, steps, warmup });
-    }
-    else if (job.kind === 'llamaStep') reply.llamaStep = await benchLlamaStep(be, job);
-    else reply.step = await benchStep(be, job.variant, job.liveFraction ?? 1, job.steps ?? 10, { warmup: job.warmup ?? 3 });
+    } else if (job.kind === 'llamaStep') reply.llamaStep = await benchLlamaStep(be, job);
+    else
+      reply.step = await benchStep(be, job.variant, job.liveFraction ?? 1, job.steps ?? 10, {
+        warmup: job.warmup ?? 3,
+      });
   } catch (e) {
     reply.error = String((e as Error)?.stack ?? e).slice(0, 1500);
   } finally {

@@ -17,7 +17,9 @@ function fake(name: string, log: string[], opts: { failMake?: boolean; failStep?
         await new Promise((r) => setTimeout(r, 1));
         return 100 - n;
       },
-      dispose: () => { log.push(`${name}:dispose`); },
+      dispose: () => {
+        log.push(`${name}:dispose`);
+      },
     };
   };
 }

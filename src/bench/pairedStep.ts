@@ -41,7 +41,13 @@ export interface PairedStepResult extends PairedStepOptions {
   medianRatio: number | null;
 }
 
-interface Running { c: StepContender; firstStepMs: number; first: number; last: number; rounds: number[] }
+interface Running {
+  c: StepContender;
+  firstStepMs: number;
+  first: number;
+  last: number;
+  rounds: number[];
+}
 
 async function start(make: StepContenderFactory, warmup: number): Promise<Running> {
   const c = await make();
@@ -59,15 +65,23 @@ async function time(r: Running, steps: number): Promise<void> {
   r.rounds.push((performance.now() - t) / steps);
 }
 
-const side = (r: Running): StepSide =>
-  ({ rounds: r.rounds, msPerStep: median(r.rounds), firstStepMs: r.firstStepMs, losses: [r.first, r.last] });
+const side = (r: Running): StepSide => ({
+  rounds: r.rounds,
+  msPerStep: median(r.rounds),
+  firstStepMs: r.firstStepMs,
+  losses: [r.first, r.last],
+});
 
 /**
  * Ours and the peer in turns: ours first in odd rounds (1, 3, ...), the peer first in even ones. A peer that cannot be
  * built or fails while warming up leaves its error in the result; ours is then timed alone for the same rounds.
  */
-export async function pairedSteps(variant: string, ours: StepContenderFactory, peer: StepContenderFactory,
-  opts: PairedStepOptions): Promise<PairedStepResult> {
+export async function pairedSteps(
+  variant: string,
+  ours: StepContenderFactory,
+  peer: StepContenderFactory,
+  opts: PairedStepOptions,
+): Promise<PairedStepResult> {
   const warmup = Math.max(1, opts.warmup);
   const o = await start(ours, warmup);
   let p: Running | null = null;
@@ -80,8 +94,13 @@ export async function pairedSteps(variant: string, ours: StepContenderFactory, p
       return { variant, ...opts, warmup, ours: side(o), peer: { error }, ratios: [], medianRatio: null };
     }
     for (let r = 0; r < opts.rounds; r++) {
-      if (r % 2 === 0) { await time(o, opts.steps); await time(p, opts.steps); }
-      else { await time(p, opts.steps); await time(o, opts.steps); }
+      if (r % 2 === 0) {
+        await time(o, opts.steps);
+        await time(p, opts.steps);
+      } else {
+        await time(p, opts.steps);
+        await time(o, opts.steps);
+      }
     }
     const ratios = o.rounds.map((ms, i) => p!.rounds[i] / ms);
     return { variant, ...opts, warmup, ours: side(o), peer: side(p), ratios, medianRatio: median(ratios) };

@@ -5,14 +5,29 @@ import type { StepVariant } from './engine';
 import type { LlamaStepPlan } from './llama';
 
 /** The peers' matmul shapes (bench/peers/www/mm_bench.js): c_attn, c_fc, mlp c_proj, LM head of their tiny GPT-2, 512³. */
-export const PEER_SHAPES: [number, number, number][] = [[512, 64, 192], [512, 64, 256], [512, 256, 64], [512, 64, 1024], [512, 512, 512]];
+export const PEER_SHAPES: [number, number, number][] = [
+  [512, 64, 192],
+  [512, 64, 256],
+  [512, 256, 64],
+  [512, 64, 1024],
+  [512, 512, 512],
+];
 /** GPT-2-small widths at 512 tokens: attn c_proj, c_attn, mlp c_fc. One op already lasts > 1 s on SwiftShader. */
-export const GPT2_SMALL_SHAPES: [number, number, number][] = [[512, 768, 768], [512, 768, 2304], [512, 768, 3072]];
+export const GPT2_SMALL_SHAPES: [number, number, number][] = [
+  [512, 768, 768],
+  [512, 768, 2304],
+  [512, 768, 3072],
+];
 /** Timings per contender in the paired ours-vs-jax-js matmul comparison (src/bench/matmul.ts pairedMatmul). */
 export const MM_ROUNDS = 5;
 export const shapeKey = ([M, K, N]: [number, number, number]): string => `${M}x${K}x${N}`;
 
-export interface StepPlan { variant: StepVariant; liveFraction: number; warmup: number; steps: number }
+export interface StepPlan {
+  variant: StepVariant;
+  liveFraction: number;
+  warmup: number;
+  steps: number;
+}
 
 /** In the page: the rows compared with the peers use the peers' 3 warm-up + 10 timed steps; the live-fraction rows,
  * compared only with each other, use fewer. */
@@ -39,5 +54,12 @@ export const LLAMA_STEPS: LlamaStepPlan[] = [
 
 /** Node + Dawn (the second section): the same method on fewer shapes and steps, to keep the whole run near 15 minutes;
  * the live-fraction rows run only in the page. */
-export const NODE_SHAPES: { shapes: [number, number, number][]; minOps: number }[] = [{ shapes: PEER_SHAPES, minOps: 4 }, { shapes: [GPT2_SMALL_SHAPES[0]], minOps: 1 }];
-export const NODE_STEPS: StepPlan[] = PAGE_STEPS.filter((p) => !p.variant.startsWith('dyn')).map((p) => ({ ...p, warmup: 2, steps: 5 }));
+export const NODE_SHAPES: { shapes: [number, number, number][]; minOps: number }[] = [
+  { shapes: PEER_SHAPES, minOps: 4 },
+  { shapes: [GPT2_SMALL_SHAPES[0]], minOps: 1 },
+];
+export const NODE_STEPS: StepPlan[] = PAGE_STEPS.filter((p) => !p.variant.startsWith('dyn')).map((p) => ({
+  ...p,
+  warmup: 2,
+  steps: 5,
+}));

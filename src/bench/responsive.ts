@@ -8,7 +8,13 @@
 import { cpus, loadavg } from 'node:os';
 import type { Locator, Page } from 'playwright-core';
 import {
-  describeTask, longTasks, mark, observeLongTasks, startTrace, tracedTasks, type TracedTask,
+  describeTask,
+  longTasks,
+  mark,
+  observeLongTasks,
+  startTrace,
+  tracedTasks,
+  type TracedTask,
 } from './mainthread';
 
 /** Steps of the measured run. */
@@ -25,7 +31,11 @@ export function bigCsv(): { text: string; rows: number } {
   return { text: `${lines.join('\n')}\n`, rows };
 }
 
-export interface TaskFigure { cpuMs: number; wallMs: number; task: string }
+export interface TaskFigure {
+  cpuMs: number;
+  wallMs: number;
+  task: string;
+}
 
 export interface MainThreadFigures {
   what: string;
@@ -51,14 +61,18 @@ export interface ResponsiveSection {
 }
 
 const figure = (t: TracedTask | undefined): TaskFigure | null =>
-  (t ? { cpuMs: t.cpuMs, wallMs: t.wallMs, task: describeTask(t) } : null);
+  t ? { cpuMs: t.cpuMs, wallMs: t.wallMs, task: describeTask(t) } : null;
 
 function figures(what: string, tasks: TracedTask[], from: number, to: number, longOnes: number): MainThreadFigures {
   return {
-    what, seconds: (to - from) / 1000, tasks: tasks.length, busyCpuMs: tasks.reduce((a, t) => a + t.cpuMs, 0),
+    what,
+    seconds: (to - from) / 1000,
+    tasks: tasks.length,
+    busyCpuMs: tasks.reduce((a, t) => a + t.cpuMs, 0),
     longestCpu: figure([...tasks].sort((a, b) => b.cpuMs - a.cpuMs)[0]),
     longestWall: figure([...tasks].sort((a, b) => b.wallMs - a.wallMs)[0]),
-    longTasks: longOnes, load: loadavg(),
+    longTasks: longOnes,
+    load: loadavg(),
   };
 }
 
@@ -103,11 +117,12 @@ async function whileTraining(page: Page, url: string): Promise<MainThreadFigures
   const clicked = await mark(page, 'dynrank-clicked');
   await until(`step ${RESPONSIVE_STEPS}`, async () => (await shownStep(page)) >= RESPONSIVE_STEPS, 300_000);
   const t1 = await mark(page, 'dynrank-trained');
-  const tasks = tracedTasks(await trace.stop(), 'dynrank-training', t0)
-    .filter((t) => t.start >= clicked && t.start < t1);
+  const tasks = tracedTasks(await trace.stop(), 'dynrank-training', t0).filter(
+    (t) => t.start >= clicked && t.start < t1,
+  );
   const longOnes = (await longTasks(page, clicked, t1)).length;
-  const what = `training ${RESPONSIVE_STEPS} steps of gpt2-tiny (dynamic rank, pruning every step), `
-    + 'from the click on Start';
+  const what =
+    `training ${RESPONSIVE_STEPS} steps of gpt2-tiny (dynamic rank, pruning every step), ` + 'from the click on Start';
   return figures(what, tasks, clicked, t1, longOnes);
 }
 
@@ -117,9 +132,9 @@ async function whileUploading(page: Page, csvPath: string, mib: number, rows: nu
   const t0 = await mark(page, 'dynrank-upload');
   await page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)').setInputFiles(csvPath);
   const caption = `· CSV · ${rows.toLocaleString('en-US')} rows`;
-  const shown = () => page.evaluate((c) => (document.querySelector('.preview .caption')?.textContent ?? '').includes(c),
-    caption);
-  await until('the upload\'s preview', shown, 120_000);
+  const shown = () =>
+    page.evaluate((c) => (document.querySelector('.preview .caption')?.textContent ?? '').includes(c), caption);
+  await until("the upload's preview", shown, 120_000);
   const t1 = await mark(page, 'dynrank-uploaded');
   const tasks = tracedTasks(await trace.stop(), 'dynrank-upload', t0).filter((t) => t.start >= t0 && t.start < t1);
   const longOnes = (await longTasks(page, t0, t1)).length;
@@ -132,7 +147,9 @@ async function whileUploading(page: Page, csvPath: string, mib: number, rows: nu
  * installed before its first load). `csvPath` holds bigCsv()'s text.
  */
 export async function measureResponsiveness(
-  page: Page, url: string, csv: { path: string; mib: number; rows: number },
+  page: Page,
+  url: string,
+  csv: { path: string; mib: number; rows: number },
 ): Promise<ResponsiveSection> {
   const out: ResponsiveSection = { cores: cpus().length, loadStart: loadavg(), items: [] };
   try {

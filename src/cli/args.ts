@@ -14,11 +14,22 @@ export function parseArgs(argv: string[], known: Record<string, 'value' | 'flag'
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { positionals.push(a); continue; }
+    if (!a.startsWith('--')) {
+      positionals.push(a);
+      continue;
+    }
     const [k, inline] = a.slice(2).split(/=(.*)/s, 2);
     const kind = known[k];
-    if (!kind) throw new UsageError(`unknown option --${k}; valid: ${Object.keys(known).map((o) => `--${o}`).join(' ')}`);
-    if (kind === 'flag') { options.set(k, true); continue; }
+    if (!kind)
+      throw new UsageError(
+        `unknown option --${k}; valid: ${Object.keys(known)
+          .map((o) => `--${o}`)
+          .join(' ')}`,
+      );
+    if (kind === 'flag') {
+      options.set(k, true);
+      continue;
+    }
     const v = inline ?? argv[++i];
     if (v === undefined) throw new UsageError(`--${k} needs a value`);
     options.set(k, v);

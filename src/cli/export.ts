@@ -30,7 +30,6 @@ const OPTS = {
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-
 /** The model types the ONNX graph builders (src/export/onnx/) write. */
 const ONNX_KINDS: readonly string[] = ['gpt2', 'bert', 'roberta'];
 
@@ -110,7 +109,8 @@ export async function exportCommand(argv: string[]): Promise<string> {
     weights: merged,
     tokenizerJson: (await src.get('tokenizer.json'))!,
     tokenizerConfig: (await src.get('tokenizer_config.json', true)) ?? null,
-    labels: labels !== null && config.task === 'seq-cls' && labels.length === config.arch.numLabels ? labels : undefined,
+    labels:
+      labels !== null && config.task === 'seq-cls' && labels.length === config.arch.numLabels ? labels : undefined,
   });
   for (const [rel, bytes] of files) {
     const path = join(out, rel);

@@ -34,9 +34,11 @@ export function modelFolder(arg: string): string | null {
 
 /** JSON with undefined values dropped and keys sorted, for comparing configurations. */
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-    ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : x));
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
 }
 
 export interface OutDirCheck {
@@ -57,11 +59,14 @@ export function checkOutDir(c: OutDirCheck): void {
   if (!statSync(c.out).isDirectory()) {
     throw new UsageError(`--out ${c.out} is a file, not a folder; pick a folder for the run's outputs.`);
   }
-  const out = realpathSync(c.out), model = modelFolder(c.model);
+  const out = realpathSync(c.out),
+    model = modelFolder(c.model);
   if (model && (model === out || model.startsWith(out.endsWith(sep) ? out : out + sep))) {
     const is = model === out ? 'is' : 'contains';
-    throw new UsageError(`--out ${c.out} ${is} the model's folder (${model}): dynrank never writes there, even with ` +
-      '--force, as its outputs would replace the base model\'s files; pick another --out folder.');
+    throw new UsageError(
+      `--out ${c.out} ${is} the model's folder (${model}): dynrank never writes there, even with ` +
+        "--force, as its outputs would replace the base model's files; pick another --out folder.",
+    );
   }
   const entries = readdirSync(out);
   if (entries.length === 0 || c.force) return;
@@ -78,10 +83,12 @@ export function checkOutDir(c: OutDirCheck): void {
   }
   const saved: Record<string, unknown> = { ...meta.config, model: meta.run.model, data: meta.run.data };
   const wanted: Record<string, unknown> = { ...c.config, model: c.model, data: c.data };
-  const differ = [...new Set([...Object.keys(saved), ...Object.keys(wanted)])].sort()
+  const differ = [...new Set([...Object.keys(saved), ...Object.keys(wanted)])]
+    .sort()
     .filter((k) => canonical(saved[k]) !== canonical(wanted[k]));
   if (differ.length > 0) {
-    throw new UsageError(`--out ${c.out} holds a dynrank run of another configuration (it differs in ` +
-      `${differ.join(', ')}); ${fix}.`);
+    throw new UsageError(
+      `--out ${c.out} holds a dynrank run of another configuration (it differs in ` + `${differ.join(', ')}); ${fix}.`,
+    );
   }
 }

@@ -13,8 +13,17 @@ export const GENERATE_USAGE = `  dynrank generate --model <...> --prompt "<text>
                  [--temperature 0] [--top-k 0] [--seed 1] [--json] [--backend webgpu|cpu]`;
 
 const OPTS = {
-  model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', adapter: 'value', prompt: 'value',
-  'max-tokens': 'value', temperature: 'value', 'top-k': 'value', seed: 'value', json: 'flag',
+  model: 'value',
+  'hub-base': 'value',
+  'cache-dir': 'value',
+  backend: 'value',
+  adapter: 'value',
+  prompt: 'value',
+  'max-tokens': 'value',
+  temperature: 'value',
+  'top-k': 'value',
+  seed: 'value',
+  json: 'flag',
 } as const;
 
 async function openBackend(name: string): Promise<Backend> {
@@ -34,8 +43,10 @@ function intOption(a: ReturnType<typeof parseArgs>, key: string, dflt: number, m
 export async function generateCommand(argv: string[]): Promise<string> {
   const a = parseArgs(argv, OPTS);
   const prompt = str(a, 'prompt');
-  const maxTokens = intOption(a, 'max-tokens', 50, 0), topK = intOption(a, 'top-k', 0, 0);
-  const seed = intOption(a, 'seed', 1, 0), temperature = num(a, 'temperature', 0);
+  const maxTokens = intOption(a, 'max-tokens', 50, 0),
+    topK = intOption(a, 'top-k', 0, 0);
+  const seed = intOption(a, 'seed', 1, 0),
+    temperature = num(a, 'temperature', 0);
   if (!(temperature >= 0)) throw new UsageError(`--temperature must be >= 0 (0 = greedy), got ${temperature}`);
   const src = resolveModelArg(str(a, 'model'), {
     hubBase: a.options.get('hub-base') as string | undefined,
@@ -43,16 +54,20 @@ export async function generateCommand(argv: string[]): Promise<string> {
   });
   const { config, tokenizer, weights } = await readModelFiles(src);
   if (config.task !== 'causal-lm') {
-    throw new UsageError(`${src.name} is a ${config.kind} classifier (config.json model_type); generate needs a ` +
-      'causal LM such as gpt2: use `dynrank logits` for classifiers');
+    throw new UsageError(
+      `${src.name} is a ${config.kind} classifier (config.json model_type); generate needs a ` +
+        'causal LM such as gpt2: use `dynrank logits` for classifiers',
+    );
   }
   const be = await openBackend(str(a, 'backend', 'webgpu'));
   const model = instantiate(be, config, tokenizer, weights, src.name);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   if (!('prefill' in model.net)) {
-    throw new UsageError(`${src.name} is a ${config.kind} model (config.json model_type) whose network has no ` +
-      'KV-cache decoder yet; use `dynrank logits` on it');
+    throw new UsageError(
+      `${src.name} is a ${config.kind} model (config.json model_type) whose network has no ` +
+        'KV-cache decoder yet; use `dynrank logits` on it',
+    );
   }
   const m = model as GenerativeModel & typeof model;
   const promptIds = tokenizer.encode(prompt).ids;

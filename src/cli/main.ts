@@ -30,8 +30,15 @@ ${EXPORT_USAGE}
 ${DATA_USAGE}`;
 
 const MODEL_OPTS = {
-  model: 'value', 'hub-base': 'value', 'cache-dir': 'value', backend: 'value', text: 'value', 'num-labels': 'value',
-  help: 'flag', ...TRAIN_OPTS, ...DATA_OPTS,
+  model: 'value',
+  'hub-base': 'value',
+  'cache-dir': 'value',
+  backend: 'value',
+  text: 'value',
+  'num-labels': 'value',
+  help: 'flag',
+  ...TRAIN_OPTS,
+  ...DATA_OPTS,
 } as const;
 
 async function backendFor(name: string): Promise<Backend> {
@@ -45,7 +52,10 @@ function source(a: ParsedArgs) {
   return resolveModelArg(str(a, 'model'), {
     hubBase: a.options.get('hub-base') as string | undefined,
     cacheDir: (a.options.get('cache-dir') as string | undefined) ?? `${process.env.HOME ?? '.'}/.cache/dynrank`,
-    onProgress: (p) => process.stderr.write(`\rdownloading ${p.file}: ${(p.loaded / 2 ** 20).toFixed(1)} MiB${p.total ? ` of ${(p.total / 2 ** 20).toFixed(1)}` : ''}`),
+    onProgress: (p) =>
+      process.stderr.write(
+        `\rdownloading ${p.file}: ${(p.loaded / 2 ** 20).toFixed(1)} MiB${p.total ? ` of ${(p.total / 2 ** 20).toFixed(1)}` : ''}`,
+      ),
   });
 }
 
@@ -54,12 +64,23 @@ async function info(a: ParsedArgs): Promise<string> {
   const arch = archFor(config);
   const modules = adaptableModules(config).map((m) => [m.name, m.inF, m.outF]);
   const dims = { ...arch.dims(config), ...(config.task === 'seq-cls' ? { labels: config.labels } : {}) };
-  return JSON.stringify({
-    modelType: config.kind, task: config.task, ...dims, parameters: parameterCount(weights),
-    tokenizerVocab: tokenizer.vocabSize,
-    initialized: weights.initialized,
-    adaptableModules: (modules as [string, number, number][]).map(([name, inF, outF]) => ({ name, in: inF, out: outF })),
-  }, null, 2);
+  return JSON.stringify(
+    {
+      modelType: config.kind,
+      task: config.task,
+      ...dims,
+      parameters: parameterCount(weights),
+      tokenizerVocab: tokenizer.vocabSize,
+      initialized: weights.initialized,
+      adaptableModules: (modules as [string, number, number][]).map(([name, inF, outF]) => ({
+        name,
+        in: inF,
+        out: outF,
+      })),
+    },
+    null,
+    2,
+  );
 }
 
 async function logits(a: ParsedArgs): Promise<string> {
@@ -68,7 +89,8 @@ async function logits(a: ParsedArgs): Promise<string> {
   const be = await backendFor(str(a, 'backend', 'webgpu'));
   // --num-labels sizes a classifier head like the adapter's (a head trained on N labels); default: config.json's.
   const numLabels = a.options.has('num-labels') ? num(a, 'num-labels') : undefined;
-  if (numLabels !== undefined && !(Number.isInteger(numLabels) && numLabels >= 1)) throw new UsageError(`--num-labels must be a positive integer, got ${numLabels}`);
+  if (numLabels !== undefined && !(Number.isInteger(numLabels) && numLabels >= 1))
+    throw new UsageError(`--num-labels must be a positive integer, got ${numLabels}`);
   const { config, tokenizer, weights } = await readModelFiles(src, { numLabels });
   const m = instantiate(be, config, tokenizer, weights, src.name);
   const adapter = a.options.get('adapter');
@@ -77,7 +99,8 @@ async function logits(a: ParsedArgs): Promise<string> {
   if (enc.ids.length === 0) throw new UsageError('--text tokenizes to nothing');
   let rows: number[][];
   if (m.task === 'causal-lm') {
-    const T = enc.ids.length, V = m.arch.dims(m.config).vocab;
+    const T = enc.ids.length,
+      V = m.arch.dims(m.config).vocab;
     const ids = be.fromArray(Int32Array.from(enc.ids), [T], 'ids');
     const out = (await be.read(m.net.forward(ids, 1, T))) as Float32Array;
     rows = Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * V, (t + 1) * V)));
@@ -99,18 +122,27 @@ async function logits(a: ParsedArgs): Promise<string> {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
-    if (!cmd || cmd === '--help' || cmd === 'help') { console.log(USAGE); return cmd ? 0 : 2; }
-    if (cmd === 'generate') { console.log(await generateCommand(rest)); return 0; }
-    if (cmd === 'export') { console.log(await exportCommand(rest)); return 0; }
+    if (!cmd || cmd === '--help' || cmd === 'help') {
+      console.log(USAGE);
+      return cmd ? 0 : 2;
+    }
+    if (cmd === 'generate') {
+      console.log(await generateCommand(rest));
+      return 0;
+    }
+    if (cmd === 'export') {
+      console.log(await exportCommand(rest));
+      return 0;
+    }
     const a = parseArgs(rest, MODEL_OPTS);
     if (cmd === 'info') console.log(await info(a));
     else if (cmd === 'logits') console.log(await logits(a));
     else if (cmd === 'train') {
       const open = () => backendFor(str(a, 'backend', 'webgpu'));
       console.log(await train(a, await open(), a.options.has('resume') ? null : source(a), open));
-    }
-    else if (cmd === 'data') console.log(await dataCommand(a, source(a)));
-    else if (cmd === 'eval') console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
+    } else if (cmd === 'data') console.log(await dataCommand(a, source(a)));
+    else if (cmd === 'eval')
+      console.log(await evalCommand(a, await backendFor(str(a, 'backend', 'webgpu')), source(a)));
     else throw new UsageError(`unknown command ${cmd}`);
     return 0;
   } catch (e) {

@@ -28,11 +28,36 @@ import { num, str, UsageError, type ParsedArgs } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 
 export const TRAIN_OPTS = {
-  task: 'value', method: 'value', budget: 'value', r0: 'value', rank: 'value', alpha: 'value', dropout: 'value', rslora: 'flag',
-  target: 'value', steps: 'value', epochs: 'value', batch: 'value', seq: 'value', lr: 'value', seed: 'value',
-  'prune-interval': 'value', eta: 'value', 'dem-variant': 'value', 'log-every': 'value', out: 'value', data: 'value',
-  merged: 'flag', adapter: 'value', 'val-fraction': 'value', 'no-model-dropout': 'flag', resume: 'value',
-  'checkpoint-every': 'value', 'stop-after': 'value', force: 'flag', 'max-skipped-steps': 'value',
+  task: 'value',
+  method: 'value',
+  budget: 'value',
+  r0: 'value',
+  rank: 'value',
+  alpha: 'value',
+  dropout: 'value',
+  rslora: 'flag',
+  target: 'value',
+  steps: 'value',
+  epochs: 'value',
+  batch: 'value',
+  seq: 'value',
+  lr: 'value',
+  seed: 'value',
+  'prune-interval': 'value',
+  eta: 'value',
+  'dem-variant': 'value',
+  'log-every': 'value',
+  out: 'value',
+  data: 'value',
+  merged: 'flag',
+  adapter: 'value',
+  'val-fraction': 'value',
+  'no-model-dropout': 'flag',
+  resume: 'value',
+  'checkpoint-every': 'value',
+  'stop-after': 'value',
+  force: 'flag',
+  'max-skipped-steps': 'value',
 } as const;
 
 /** A whole number of at least `min`, or the default. */
@@ -46,22 +71,41 @@ function count(a: ParsedArgs, key: string, dflt: number, min: number): number {
 
 export function runConfig(a: ParsedArgs): RunConfig {
   const method = str(a, 'method', 'dora');
-  if (method !== 'dora' && method !== 'lora' && method !== 'full') throw new UsageError(`--method must be dora, lora or full, got ${method}`);
+  if (method !== 'dora' && method !== 'lora' && method !== 'full')
+    throw new UsageError(`--method must be dora, lora or full, got ${method}`);
   const budget = num(a, 'budget', DEFAULT_RUN.budget);
   const dv = str(a, 'dem-variant', 'code');
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
   return {
-    ...DEFAULT_RUN, task: taskOpt(a), method, budget, r0: num(a, 'r0', defaultR0(budget)),
+    ...DEFAULT_RUN,
+    task: taskOpt(a),
+    method,
+    budget,
+    r0: num(a, 'r0', defaultR0(budget)),
     rank: num(a, 'rank', DEFAULT_RUN.rank),
-    alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined, dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
-    modelDropout: !a.options.has('no-model-dropout'), rslora: a.options.has('rslora'), targets: typeof target === 'string' ? target.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-    steps: a.options.has('steps') ? num(a, 'steps') : undefined, epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
-    batch: num(a, 'batch', DEFAULT_RUN.batch), seq: num(a, 'seq', DEFAULT_RUN.seq), lr: a.options.has('lr') ? num(a, 'lr') : undefined,
-    seed: num(a, 'seed', DEFAULT_RUN.seed), pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
+    alpha: a.options.has('alpha') ? num(a, 'alpha') : undefined,
+    dropout: num(a, 'dropout', DEFAULT_RUN.dropout),
+    modelDropout: !a.options.has('no-model-dropout'),
+    rslora: a.options.has('rslora'),
+    targets:
+      typeof target === 'string'
+        ? target
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+    steps: a.options.has('steps') ? num(a, 'steps') : undefined,
+    epochs: a.options.has('epochs') ? num(a, 'epochs') : undefined,
+    batch: num(a, 'batch', DEFAULT_RUN.batch),
+    seq: num(a, 'seq', DEFAULT_RUN.seq),
+    lr: a.options.has('lr') ? num(a, 'lr') : undefined,
+    seed: num(a, 'seed', DEFAULT_RUN.seed),
+    pruneInterval: num(a, 'prune-interval', DEFAULT_RUN.pruneInterval),
     valFraction: num(a, 'val-fraction', DEFAULT_RUN.valFraction),
     logEvery: count(a, 'log-every', DEFAULT_RUN.logEvery, 0),
-    eta: num(a, 'eta', DEFAULT_RUN.eta), demVariant: dv,
+    eta: num(a, 'eta', DEFAULT_RUN.eta),
+    demVariant: dv,
     maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
   };
 }
@@ -78,8 +122,14 @@ function taskOpt(a: ParsedArgs): Task | undefined {
 
 /** Loads the model for `task` (where the family supports both; else the checkpoint's), with a classification head
  * sized for the data's labels, or as a causal LM. */
-async function modelForData(be: Backend, src: ModelSource, dataText: string, dataFile: string, seed: number,
-  task: Task | undefined): Promise<LoadedModel> {
+async function modelForData(
+  be: Backend,
+  src: ModelSource,
+  dataText: string,
+  dataFile: string,
+  seed: number,
+  task: Task | undefined,
+): Promise<LoadedModel> {
   const configText = new TextDecoder().decode((await src.get('config.json'))!);
   // Only the task is read here; the tokenizer's pad id is applied when the model loads.
   const probe = parseModelConfig(configText, { task, padTokenId: 0 }).task;
@@ -91,17 +141,31 @@ async function modelForData(be: Backend, src: ModelSource, dataText: string, dat
 }
 
 function progress(step: number, steps: number, loss: number, tps: number, t0: number): void {
-  const frac = step / steps, width = 24, bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-  const elapsed = (performance.now() - t0) / 1000, eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
-  process.stderr.write(`\r[${bar}] ${step}/${steps} loss ${loss.toFixed(4)} ${tps.toFixed(0)} tok/s ETA ${eta.toFixed(0)}s `);
+  const frac = step / steps,
+    width = 24,
+    bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+  const elapsed = (performance.now() - t0) / 1000,
+    eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
+  process.stderr.write(
+    `\r[${bar}] ${step}/${steps} loss ${loss.toFixed(4)} ${tps.toFixed(0)} tok/s ETA ${eta.toFixed(0)}s `,
+  );
 }
 
 const nodeSha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Trains (or, with --resume <dir>, continues the run saved in dir), checkpointing every N steps and on Ctrl-C. */
-export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | null, reopen: () => Promise<Backend>): Promise<string> {
+export async function train(
+  a: ParsedArgs,
+  be: Backend,
+  srcArg: ModelSource | null,
+  reopen: () => Promise<Backend>,
+): Promise<string> {
   const resumeDir = a.options.get('resume');
-  let cfg = runConfig(a), dataFile: string, outDir: string, src: ModelSource, ckpt: Uint8Array | null = null;
+  let cfg = runConfig(a),
+    dataFile: string,
+    outDir: string,
+    src: ModelSource,
+    ckpt: Uint8Array | null = null;
   let modelArg: string;
   if (typeof resumeDir === 'string') {
     const path = join(resumeDir, CHECKPOINT);
@@ -141,39 +205,68 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   if (ckpt) {
     const step = readCheckpointMeta(ckpt).step;
     // Keep the metrics of the steps already done; later lines continue them.
-    if (existsSync(metricsPath)) lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= step);
+    if (existsSync(metricsPath))
+      lines = (await readFile(metricsPath, 'utf8')).split('\n').filter((l) => l && JSON.parse(l).step <= step);
     process.stderr.write(`resuming at step ${step} of ${steps}\n`);
   }
   const every = count(a, 'checkpoint-every', 50, 0);
-  let stop = false, current: Trainer | null = null, opened = 0;
+  let stop = false,
+    current: Trainer | null = null,
+    opened = 0;
   // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
   const stopAfter = Number(a.options.get('stop-after') ?? 0);
-  const onSigint = () => { stop = true; process.stderr.write('\nstopping after this step; saving a checkpoint…\n'); };
+  const onSigint = () => {
+    stop = true;
+    process.stderr.write('\nstopping after this step; saving a checkpoint…\n');
+  };
   process.once('SIGINT', onSigint);
   const t0 = performance.now();
   let result: Awaited<ReturnType<typeof trainResilient>>;
   try {
-    result = await trainResilient(data, cfg, {
-      // The first device is the one given; after a device loss, a new one with the model loaded again.
-      open: async () => {
-        if (opened++ === 0) return { be, model };
-        const fresh = await reopen();
-        return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task) };
+    result = await trainResilient(
+      data,
+      cfg,
+      {
+        // The first device is the one given; after a device loss, a new one with the model loaded again.
+        open: async () => {
+          if (opened++ === 0) return { be, model };
+          const fresh = await reopen();
+          return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task) };
+        },
+        onTrainer: (t) => {
+          current = t;
+        },
+        onMetrics: (m) => {
+          lines.push(
+            JSON.stringify({
+              step: m.step,
+              loss: m.loss,
+              lr: m.lr,
+              live: m.live,
+              liveByModule: m.liveByModule,
+              tokensPerSecond: m.tokensPerSecond,
+              skipped: m.skipped,
+            }),
+          );
+          progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
+        },
+        onCheckpoint: async (bytes) => {
+          await writeAtomic(join(outDir, CHECKPOINT), bytes);
+          await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
+        },
+        onRecovered: ({ step, reason }) =>
+          process.stderr.write(
+            `\nthe GPU device was lost at step ${step} (${reason}); continuing from the last checkpoint on a new device\n`,
+          ),
+        onSkipped: ({ step, what, lrScale }) =>
+          process.stderr.write(
+            `\nstep ${step}: the ${what} was NaN or infinite; ` +
+              `its update was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`,
+          ),
+        shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
       },
-      onTrainer: (t) => { current = t; },
-      onMetrics: (m) => {
-        lines.push(JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, live: m.live, liveByModule: m.liveByModule, tokensPerSecond: m.tokensPerSecond, skipped: m.skipped }));
-        progress(m.step, steps, m.loss, m.tokensPerSecond, t0);
-      },
-      onCheckpoint: async (bytes) => {
-        await writeAtomic(join(outDir, CHECKPOINT), bytes);
-        await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
-      },
-      onRecovered: ({ step, reason }) => process.stderr.write(`\nthe GPU device was lost at step ${step} (${reason}); continuing from the last checkpoint on a new device\n`),
-      onSkipped: ({ step, what, lrScale }) => process.stderr.write(`\nstep ${step}: the ${what} was NaN or infinite; ` +
-        `its update was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`),
-      shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
-    }, { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo, inputs });
+      { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo, inputs },
+    );
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
@@ -182,7 +275,13 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
   process.stderr.write('\n');
   await writeAtomic(join(outDir, CHECKPOINT), await saveCheckpoint(trainer, stream.state(), cfg, runInfo, inputs));
   await writeAtomic(metricsPath, `${lines.join('\n')}\n`);
-  if (trainer.step < steps) return JSON.stringify({ out: outDir, interrupted: true, step: trainer.step, resume: `dynrank train --resume ${outDir}` });
+  if (trainer.step < steps)
+    return JSON.stringify({
+      out: outDir,
+      interrupted: true,
+      step: trainer.step,
+      resume: `dynrank train --resume ${outDir}`,
+    });
   const evalMetrics = await evaluate(trainer, data.val, cfg.batch);
   const files = ['metrics.jsonl', CHECKPOINT];
   if (trainer.adapters) {
@@ -200,7 +299,15 @@ export async function train(a: ParsedArgs, be: Backend, srcArg: ModelSource | nu
       files.push('model.safetensors');
     }
   }
-  const summary = { model: model.name, method: cfg.method, steps, trainableParameters: trainer.trainableParameters, labels: data.labels, eval: evalMetrics, data: data.summary };
+  const summary = {
+    model: model.name,
+    method: cfg.method,
+    steps,
+    trainableParameters: trainer.trainableParameters,
+    labels: data.labels,
+    eval: evalMetrics,
+    data: data.summary,
+  };
   await writeAtomic(join(outDir, 'dynrank.json'), JSON.stringify({ ...summary, config: cfg, inputs }, null, 2));
   files.push('dynrank.json');
   return JSON.stringify({ out: outDir, files, eval: evalMetrics }, null, 2);
@@ -214,7 +321,8 @@ export async function attachAdapter(be: Backend, model: LoadedModel, dir: string
 }
 
 export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource): Promise<string> {
-  const cfg = runConfig(a), dataFile = str(a, 'data');
+  const cfg = runConfig(a),
+    dataFile = str(a, 'data');
   const dataText = await readFile(dataFile, 'utf8');
   const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task);
   const adapter = a.options.get('adapter');
@@ -223,6 +331,11 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   const split = a.options.has('val-fraction');
   const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 });
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
-  const trainer = new Trainer(be, taskFor(be, model), { method: 'full', targets: [] }, { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 });
+  const trainer = new Trainer(
+    be,
+    taskFor(be, model),
+    { method: 'full', targets: [] },
+    { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 },
+  );
   return JSON.stringify(await evaluate(trainer, split ? data.val : data.train, cfg.batch), null, 2);
 }

@@ -1,6 +1,16 @@
 // The WebGPU backend: each op records a dispatch of its WGSL kernel into the context's encoder.
 
-import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from '../tensor/backend';
+import type {
+  AdamWParams,
+  AdapterCall,
+  AdapterSlot,
+  AttentionParams,
+  Backend,
+  DType,
+  GeluKind,
+  MatmulParams,
+  Tensor,
+} from '../tensor/backend';
 import type { AttentionDecodeParams, KvWriteParams, RopeParams } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
@@ -40,14 +50,24 @@ export class GpuBackend implements Backend {
     return t;
   }
 
-  write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void { this.ctx.write(g(t), data, offset); }
-  read(t: Tensor): Promise<Float32Array | Int32Array> { return this.ctx.read(g(t)); }
-  fill(t: Tensor, value: number): void { fill(this.ctx, g(t), value); }
+  write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
+    this.ctx.write(g(t), data, offset);
+  }
+  read(t: Tensor): Promise<Float32Array | Int32Array> {
+    return this.ctx.read(g(t));
+  }
+  fill(t: Tensor, value: number): void {
+    fill(this.ctx, g(t), value);
+  }
   copy(dst: Tensor, src: Tensor, count?: number, srcOffset?: number, dstOffset?: number): void {
     this.ctx.copy(g(dst), g(src), count, srcOffset, dstOffset);
   }
-  dispose(t: Tensor): void { this.ctx.release(g(t)); }
-  flush(): void { this.ctx.flush(); }
+  dispose(t: Tensor): void {
+    this.ctx.release(g(t));
+  }
+  flush(): void {
+    this.ctx.flush();
+  }
 
   matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void {
     matmul(this.ctx, g(out), g(a), g(b), go(bias), p);
@@ -55,84 +75,194 @@ export class GpuBackend implements Backend {
   sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate = false): void {
     sumRows(this.ctx, g(out), g(x), M, N, accumulate);
   }
-  add(out: Tensor, a: Tensor, b: Tensor): void { add(this.ctx, g(out), g(a), g(b)); }
-  mul(out: Tensor, a: Tensor, b: Tensor): void { mul(this.ctx, g(out), g(a), g(b)); }
-  scale(out: Tensor, a: Tensor, s: number): void { scale(this.ctx, g(out), g(a), s); }
-  axpy(out: Tensor, x: Tensor, alpha: number): void { axpy(this.ctx, g(out), g(x), alpha); }
-  tanh(out: Tensor, x: Tensor): void { tanh(this.ctx, g(out), g(x)); }
-  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void { tanhBackward(this.ctx, g(dx), g(y), g(dout)); }
-  gelu(out: Tensor, x: Tensor, kind: GeluKind): void { gelu(this.ctx, g(out), g(x), kind); }
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    add(this.ctx, g(out), g(a), g(b));
+  }
+  mul(out: Tensor, a: Tensor, b: Tensor): void {
+    mul(this.ctx, g(out), g(a), g(b));
+  }
+  scale(out: Tensor, a: Tensor, s: number): void {
+    scale(this.ctx, g(out), g(a), s);
+  }
+  axpy(out: Tensor, x: Tensor, alpha: number): void {
+    axpy(this.ctx, g(out), g(x), alpha);
+  }
+  tanh(out: Tensor, x: Tensor): void {
+    tanh(this.ctx, g(out), g(x));
+  }
+  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void {
+    tanhBackward(this.ctx, g(dx), g(y), g(dout));
+  }
+  gelu(out: Tensor, x: Tensor, kind: GeluKind): void {
+    gelu(this.ctx, g(out), g(x), kind);
+  }
   geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
     geluBackward(this.ctx, g(dx), g(x), g(dout), kind, accumulate);
   }
-  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void {
+  layernorm(
+    out: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    x: Tensor,
+    w: Tensor,
+    b: Tensor,
+    N: number,
+    C: number,
+    eps: number,
+  ): void {
     layernorm(this.ctx, g(out), g(mean), g(rstd), g(x), g(w), g(b), N, C, eps);
   }
-  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
-    rstd: Tensor, N: number, C: number, accumulate = false): void {
+  layernormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    N: number,
+    C: number,
+    accumulate = false,
+  ): void {
     layernormBackward(this.ctx, g(dx), go(dw), go(db), g(dout), g(x), g(w), g(mean), g(rstd), N, C, accumulate);
   }
-  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void { softmax(this.ctx, g(out), g(x), rows, cols); }
+  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void {
+    softmax(this.ctx, g(out), g(x), rows, cols);
+  }
   softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void {
     softmaxBackward(this.ctx, g(dx), g(y), g(dy), rows, cols);
   }
-  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void {
+  attention(
+    out: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    keyMask: Tensor | null,
+    p: AttentionParams,
+  ): void {
     attention(this.ctx, g(out), g(att), g(q), g(k), g(v), go(keyMask), p);
   }
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
-    p: AttentionParams): void {
+  attentionBackward(
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+    dout: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    p: AttentionParams,
+  ): void {
     attentionBackward(this.ctx, g(dq), g(dk), g(dv), g(dout), g(att), g(q), g(k), g(v), p);
   }
-  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void { embedding(this.ctx, g(out), g(ids), g(W), N, C); }
+  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void {
+    embedding(this.ctx, g(out), g(ids), g(W), N, C);
+  }
   embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void {
     embeddingBackward(this.ctx, g(dW), g(ids), g(dout), N, C, V);
   }
-  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+  crossEntropy(
+    losses: Tensor,
+    valid: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void {
     crossEntropy(this.ctx, g(losses), g(valid), g(logits), g(targets), N, V, ignoreIndex);
   }
-  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
-    ignoreIndex: number): void {
+  crossEntropyBackward(
+    dlogits: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void {
     crossEntropyBackward(this.ctx, g(dlogits), g(logits), g(targets), g(dloss), g(count), N, V, ignoreIndex);
   }
-  sum(out: Tensor, x: Tensor, accumulate = false): void { sum(this.ctx, g(out), g(x), accumulate); }
-  sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquares(this.ctx, g(out), g(x), accumulate); }
+  sum(out: Tensor, x: Tensor, accumulate = false): void {
+    sum(this.ctx, g(out), g(x), accumulate);
+  }
+  sumSquares(out: Tensor, x: Tensor, accumulate = false): void {
+    sumSquares(this.ctx, g(out), g(x), accumulate);
+  }
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void { dropout(this.ctx, g(out), g(x), p, seed); }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void { dropoutBackward(this.ctx, g(dx), g(dout), p, seed); }
+  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
+    dropout(this.ctx, g(out), g(x), p, seed);
+  }
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
+    dropoutBackward(this.ctx, g(dx), g(dout), p, seed);
+  }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForward(this.ctx, g(y), g(h), g(xd), g(theta), g(live), a);
   }
-  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor,
-    a: AdapterCall): void {
+  adapterBackward(
+    dxd: Tensor,
+    dh: Tensor,
+    grad: Tensor,
+    dy: Tensor,
+    h: Tensor,
+    xd: Tensor,
+    theta: Tensor,
+    live: Tensor,
+    a: AdapterCall,
+  ): void {
     adapterBackward(this.ctx, g(dxd), g(dh), g(grad), g(dy), g(h), g(xd), g(theta), g(live), a);
   }
   adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
     adapterImportance(this.ctx, g(scores), g(theta), slot, scoreOffset);
   }
-  ema(out: Tensor, x: Tensor, beta: number): void { ema(this.ctx, g(out), g(x), beta); }
-  kthSmallest(out: Tensor, x: Tensor, k: number): void { kthSmallest(this.ctx, g(out), g(x), k); }
+  ema(out: Tensor, x: Tensor, beta: number): void {
+    ema(this.ctx, g(out), g(x), beta);
+  }
+  kthSmallest(out: Tensor, x: Tensor, k: number): void {
+    kthSmallest(this.ctx, g(out), g(x), k);
+  }
   thresholdMask(target: Tensor, mask: Tensor, scores: Tensor, thr: Tensor, targetOffset: number): void {
     thresholdMask(this.ctx, g(target), g(mask), g(scores), g(thr), targetOffset);
   }
-  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void { applyMask(this.ctx, g(target), g(mask), targetOffset); }
-  clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void { clipScale(this.ctx, g(s), g(sumsq), maxNorm); }
+  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void {
+    applyMask(this.ctx, g(target), g(mask), targetOffset);
+  }
+  clipScale(s: Tensor, sumsq: Tensor, maxNorm: number): void {
+    clipScale(this.ctx, g(s), g(sumsq), maxNorm);
+  }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);
   }
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
     rmsnorm(this.ctx, g(out), g(rstd), g(x), g(w), N, D, eps);
   }
-  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
-    accumulate = false): void {
+  rmsnormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    rstd: Tensor,
+    N: number,
+    D: number,
+    accumulate = false,
+  ): void {
     rmsnormBackward(this.ctx, g(dx), go(dw), g(dout), g(x), g(w), g(rstd), N, D, accumulate);
   }
-  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swiglu(this.ctx, g(out), g(gate), g(up)); }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    swiglu(this.ctx, g(out), g(gate), g(up));
+  }
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
     swigluBackward(this.ctx, g(dgate), g(dup), g(dout), g(gate), g(up));
   }
-  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { rope(this.ctx, g(out), g(x), g(table), p); }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void {
+    rope(this.ctx, g(out), g(x), g(table), p);
+  }
   ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void {
     ropeBackward(this.ctx, g(dx), g(dout), g(table), p);
   }
@@ -141,5 +271,7 @@ export class GpuBackend implements Backend {
   attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void {
     attentionDecode(this.ctx, g(out), g(q), g(kCache), g(vCache), p);
   }
-  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void { kvCacheWrite(this.ctx, g(cache), g(src), p); }
+  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void {
+    kvCacheWrite(this.ctx, g(cache), g(src), p);
+  }
 }

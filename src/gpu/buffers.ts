@@ -13,7 +13,10 @@ export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly sizes = new WeakMap<GPUBuffer, { key: string; size: number }>();
 
-  constructor(private readonly device: GPUDevice, private readonly counters: GpuCounters) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly counters: GpuCounters,
+  ) {}
 
   /** A buffer of at least `bytes` bytes; `reused` tells the caller whether it may hold stale data. */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): { buffer: GPUBuffer; reused: boolean } {

@@ -73,7 +73,9 @@ export class GpuContext {
     this.info = acquired.info;
     this.limits = acquired.device.limits;
     this.bindingLimit = acquired.bindingLimit;
-    this.barrierFree = acquired.info.isFallback || /swiftshader|llvmpipe|lavapipe|warp/i.test(`${acquired.info.architecture} ${acquired.info.description}`);
+    this.barrierFree =
+      acquired.info.isFallback ||
+      /swiftshader|llvmpipe|lavapipe|warp/i.test(`${acquired.info.architecture} ${acquired.info.description}`);
     this.pool = new BufferPool(this.device, this.counters);
     // 2048 slots (512 KiB) hold a GPT-2-small full fine-tuning step; a larger step grows it once, during warm-up.
     this.arenaHost = new ArrayBuffer(2048 * PARAM_SLOT);
@@ -99,7 +101,10 @@ export class GpuContext {
     const size = shape.reduce((a, b) => a * b, 1);
     const bytes = size * 4;
     if (bytes > this.bindingLimit) {
-      throw new GpuOutOfMemoryError(bytes, `tensor ${label} of ${bytes} bytes exceeds the storage binding limit of ${this.bindingLimit} bytes`);
+      throw new GpuOutOfMemoryError(
+        bytes,
+        `tensor ${label} of ${bytes} bytes exceeds the storage binding limit of ${this.bindingLimit} bytes`,
+      );
     }
     const { buffer, reused } = this.pool.acquire(bytes, STORAGE_USAGE, label);
     if (reused && zero) {
@@ -178,7 +183,9 @@ export class GpuContext {
     const [x, y = 1, z = 1] = spec.workgroups;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new GpuValidationError(`${spec.shader.name}.${spec.entry}: grid ${x}x${y}x${z} exceeds ${maxDim} per dimension`);
+      throw new GpuValidationError(
+        `${spec.shader.name}.${spec.entry}: grid ${x}x${y}x${z} exceeds ${maxDim} per dimension`,
+      );
     }
     if (x === 0 || y === 0 || z === 0) return;
     pass.dispatchWorkgroups(x, y, z);
@@ -217,7 +224,10 @@ export class GpuContext {
     if (this.compileErrors.length) throw this.compileErrors.shift()!;
     for (const e of results) {
       if (!e) continue;
-      if ((e as { constructor: { name: string } }).constructor.name === 'GPUOutOfMemoryError' || /out of memory/i.test(e.message)) {
+      if (
+        (e as { constructor: { name: string } }).constructor.name === 'GPUOutOfMemoryError' ||
+        /out of memory/i.test(e.message)
+      ) {
         throw new GpuOutOfMemoryError(this.counters.bytesLive, e.message);
       }
       throw new GpuValidationError(e.message);
@@ -285,11 +295,16 @@ export class GpuContext {
     this.counters.bufferCreations++;
     this.counters.bytesAllocated += bytes;
     this.counters.bytesLive += bytes;
-    return this.device.createBuffer({ size: bytes, usage: USAGE.UNIFORM | USAGE.COPY_DST, label: 'dynrank params arena' });
+    return this.device.createBuffer({
+      size: bytes,
+      usage: USAGE.UNIFORM | USAGE.COPY_DST,
+      label: 'dynrank params arena',
+    });
   }
 
   private writeParams(format: ParamFormat, values: readonly number[]): number {
-    if (format.length !== values.length) throw new Error(`params format ${format} does not match ${values.length} values`);
+    if (format.length !== values.length)
+      throw new Error(`params format ${format} does not match ${values.length} values`);
     if (format.length * 4 > PARAM_SLOT) throw new Error(`too many params (${format.length})`);
     if (this.arenaCursor + PARAM_SLOT > this.arenaHost.byteLength) {
       // Grow once during warm-up; the recorded work so far must see the old arena, so submit it first.
@@ -308,10 +323,17 @@ export class GpuContext {
     for (let i = 0; i < format.length; i++) {
       const v = values[i];
       switch (format[i]) {
-        case 'u': view.setUint32(i * 4, v >>> 0, true); break;
-        case 'i': view.setInt32(i * 4, v | 0, true); break;
-        case 'f': view.setFloat32(i * 4, v, true); break;
-        default: throw new Error(`unknown param type ${format[i]}`);
+        case 'u':
+          view.setUint32(i * 4, v >>> 0, true);
+          break;
+        case 'i':
+          view.setInt32(i * 4, v | 0, true);
+          break;
+        case 'f':
+          view.setFloat32(i * 4, v, true);
+          break;
+        default:
+          throw new Error(`unknown param type ${format[i]}`);
       }
     }
     for (let i = format.length * 4; i < PARAM_SLOT; i += 4) view.setUint32(i, 0, true);
@@ -339,7 +361,11 @@ export class GpuContext {
         }
       });
     }
-    p = this.device.createComputePipeline({ label: `${shader.name}.${entry}`, layout: 'auto', compute: { module, entryPoint: entry } });
+    p = this.device.createComputePipeline({
+      label: `${shader.name}.${entry}`,
+      layout: 'auto',
+      compute: { module, entryPoint: entry },
+    });
     this.counters.pipelineCreations++;
     this.pipelineIds.set(p, this.pipelines.size + 1);
     this.pipelines.set(key, p);
@@ -365,7 +391,11 @@ export class GpuContext {
     let bg = this.bindGroups.get(key);
     if (bg) return bg;
     if (this.bindGroups.size > 8192) this.bindGroups.clear();
-    bg = this.device.createBindGroup({ label: `${spec.shader.name}.${spec.entry} bindings`, layout: pipeline.getBindGroupLayout(0), entries });
+    bg = this.device.createBindGroup({
+      label: `${spec.shader.name}.${spec.entry} bindings`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries,
+    });
     this.counters.bindGroupCreations++;
     this.bindGroups.set(key, bg);
     return bg;

@@ -16,8 +16,16 @@ export interface GpuCounters {
 
 export function newCounters(): GpuCounters {
   return {
-    submissions: 0, dispatches: 0, bufferCreations: 0, bytesAllocated: 0, bytesLive: 0, readbacks: 0, bytesRead: 0,
-    writes: 0, pipelineCreations: 0, bindGroupCreations: 0,
+    submissions: 0,
+    dispatches: 0,
+    bufferCreations: 0,
+    bytesAllocated: 0,
+    bytesLive: 0,
+    readbacks: 0,
+    bytesRead: 0,
+    writes: 0,
+    pipelineCreations: 0,
+    bindGroupCreations: 0,
   };
 }
 

@@ -13,9 +13,16 @@ export interface AcquiredDevice {
 
 /** Limits worth raising to the adapter's maximum: GPT-2's 154 MB embedding exceeds the 128 MiB default binding. */
 const RAISED_LIMITS = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension',
-  'maxStorageBuffersPerShaderStage', 'maxUniformBufferBindingSize',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
 ] as const;
 
 export interface AcquireOptions {
@@ -42,7 +49,11 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
   }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
-  const device = await adapter.requestDevice({ label: opts.label ?? 'dynrank', requiredLimits, requiredFeatures: features });
+  const device = await adapter.requestDevice({
+    label: opts.label ?? 'dynrank',
+    requiredLimits,
+    requiredFeatures: features,
+  });
   const ai = adapter.info ?? ({} as GPUAdapterInfo);
   return {
     adapter,

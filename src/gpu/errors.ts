@@ -20,15 +20,23 @@ export class NoWebGPUError extends GpuError {
 /** The device went away (driver reset, tab in background too long, GPU process crash). */
 export class DeviceLostError extends GpuError {
   override name = 'DeviceLostError';
-  constructor(readonly reason: string, message: string) {
-    super(`The GPU device was lost (${reason}): ${message}. Training can continue from the last checkpoint on a new device.`);
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(
+      `The GPU device was lost (${reason}): ${message}. Training can continue from the last checkpoint on a new device.`,
+    );
   }
 }
 
 /** An allocation failed; `requestedBytes` is what the engine had asked for in total. */
 export class GpuOutOfMemoryError extends GpuError {
   override name = 'GpuOutOfMemoryError';
-  constructor(readonly requestedBytes: number, detail: string) {
+  constructor(
+    readonly requestedBytes: number,
+    detail: string,
+  ) {
     super(
       `The GPU ran out of memory with ${(requestedBytes / 2 ** 20).toFixed(1)} MiB allocated (${detail}). ` +
         `Lower the batch size or sequence length, adapt fewer modules, or pick a smaller model.`,

@@ -29,7 +29,10 @@ let instance: GPU | null = null;
 export async function nodeGpu(): Promise<GPU> {
   configureVulkanEnv();
   if (instance) return instance;
-  const mod = (await import('webgpu')) as unknown as { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  const mod = (await import('webgpu')) as unknown as {
+    create: (flags: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
   Object.assign(globalThis, mod.globals);
   // Dawn toggles for benchmarks, e.g. DYNRANK_DAWN_FLAGS=disable-dawn-features=timestamp_quantization for exact
   // kernel timestamps (browsers round them to 100 us).

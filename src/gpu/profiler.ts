@@ -23,16 +23,35 @@ export class KernelProfiler {
   private resolved = 0;
 
   /** `capacity` dispatches; later ones in the same profile run unrecorded (and are counted in `dropped`). */
-  constructor(readonly device: GPUDevice, readonly capacity = MAX_DISPATCHES) {
+  constructor(
+    readonly device: GPUDevice,
+    readonly capacity = MAX_DISPATCHES,
+  ) {
     if (!device.features.has('timestamp-query')) {
-      throw new GpuValidationError('kernel profiling needs the "timestamp-query" feature, which this adapter does not offer');
+      throw new GpuValidationError(
+        'kernel profiling needs the "timestamp-query" feature, which this adapter does not offer',
+      );
     }
     if (!(capacity >= 1 && capacity <= MAX_DISPATCHES)) {
-      throw new RangeError(`profiler capacity ${capacity}: a query set holds at most 4096 timestamps, so 1..${MAX_DISPATCHES} dispatches`);
+      throw new RangeError(
+        `profiler capacity ${capacity}: a query set holds at most 4096 timestamps, so 1..${MAX_DISPATCHES} dispatches`,
+      );
     }
-    this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * capacity, label: 'dynrank profiler queries' });
-    this.resolveBuf = device.createBuffer({ size: 16 * capacity, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC, label: 'dynrank profiler resolve' });
-    this.readBuf = device.createBuffer({ size: 16 * capacity, usage: USAGE.MAP_READ | USAGE.COPY_DST, label: 'dynrank profiler readback' });
+    this.querySet = device.createQuerySet({
+      type: 'timestamp',
+      count: 2 * capacity,
+      label: 'dynrank profiler queries',
+    });
+    this.resolveBuf = device.createBuffer({
+      size: 16 * capacity,
+      usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC,
+      label: 'dynrank profiler resolve',
+    });
+    this.readBuf = device.createBuffer({
+      size: 16 * capacity,
+      usage: USAGE.MAP_READ | USAGE.COPY_DST,
+      label: 'dynrank profiler readback',
+    });
   }
 
   dropped = 0;
@@ -44,12 +63,16 @@ export class KernelProfiler {
       return { label: kernel };
     }
     const i = this.labels.push(kernel) - 1;
-    return { label: kernel, timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } };
+    return {
+      label: kernel,
+      timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+    };
   }
 
   /** Records the resolve of the queries written since the last call into `encoder` (before it is finished). */
   resolve(encoder: GPUCommandEncoder): void {
-    const from = this.resolved, to = this.labels.length;
+    const from = this.resolved,
+      to = this.labels.length;
     if (to === from) return;
     encoder.resolveQuerySet(this.querySet, 2 * from, 2 * (to - from), this.resolveBuf, 16 * from);
     encoder.copyBufferToBuffer(this.resolveBuf, 16 * from, this.readBuf, 16 * from, 16 * (to - from));

@@ -16,9 +16,12 @@ export interface ShaderSource {
 /** Full module text: common.wgsl + the op's file with placeholders replaced. Throws on an unreplaced placeholder. */
 export function composeShader(src: ShaderSource, defines: Record<string, string | number> = {}): string {
   const prelude = src.prelude ? `// ---- prelude of ${src.name}.wgsl\n${src.prelude}\n` : '';
-  const text = `${commonWgsl}\n${prelude}// ---- ${src.name}.wgsl\n${src.code}`.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
-    if (!(name in defines)) throw new Error(`shader ${src.name}: placeholder {{${name}}} has no value`);
-    return String(defines[name]);
-  });
+  const text = `${commonWgsl}\n${prelude}// ---- ${src.name}.wgsl\n${src.code}`.replace(
+    /\{\{(\w+)\}\}/g,
+    (_m, name: string) => {
+      if (!(name in defines)) throw new Error(`shader ${src.name}: placeholder {{${name}}} has no value`);
+      return String(defines[name]);
+    },
+  );
   return text;
 }

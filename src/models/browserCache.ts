@@ -12,7 +12,10 @@ export function browserCache(name = 'dynrank-models'): FileCache | undefined {
       return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
     },
     put: async (key, data) => {
-      await (await api.open(name)).put(key, new Response(new Blob([data as BlobPart]), { headers: { 'content-length': String(data.byteLength) } }));
+      await (await api.open(name)).put(
+        key,
+        new Response(new Blob([data as BlobPart]), { headers: { 'content-length': String(data.byteLength) } }),
+      );
     },
     delete: async (key) => {
       await (await api.open(name)).delete(key);

@@ -62,8 +62,11 @@ function num(raw: Record<string, unknown>, names: string[], dflt?: number): numb
 function prob(raw: Record<string, unknown>, names: string[], dflt: number): number {
   const v = num(raw, names, dflt);
   if (!(v >= 0 && v < 1)) {
-    throw new ConfigError(FILE, names[0],
-      `${FILE}: field "${names[0]}" must be a dropout probability in [0, 1), got ${v}. Fix the file.`);
+    throw new ConfigError(
+      FILE,
+      names[0],
+      `${FILE}: field "${names[0]}" must be a dropout probability in [0, 1), got ${v}. Fix the file.`,
+    );
   }
   return v;
 }
@@ -94,9 +97,12 @@ function eps(raw: Record<string, unknown>, name: string, dflt: number): number {
 function labelNames(raw: Record<string, unknown>, override?: number): string[] {
   const max = CONFIG_LIMITS.labels;
   if (override !== undefined && !(Number.isInteger(override) && override >= 1 && override <= max)) {
-    throw new ConfigError('(options)', 'numLabels',
+    throw new ConfigError(
+      '(options)',
+      'numLabels',
       `The number of labels asked for (${show(override)}) must be an integer from 1 to ${max}. ` +
-      'Check the label column of the data set (or --num-labels).');
+        'Check the label column of the data set (or --num-labels).',
+    );
   }
   const id2label = raw.id2label;
   let names: Record<string, unknown> | null = null;
@@ -117,8 +123,12 @@ function labelNames(raw: Record<string, unknown>, override?: number): string[] {
     }
     const given = raw.num_labels;
     if (given !== undefined && given !== null && given !== n) {
-      bad('num_labels', given, `${n}, the number of entries in id2label`,
-        'Make num_labels and id2label agree (or remove num_labels).');
+      bad(
+        'num_labels',
+        given,
+        `${n}, the number of entries in id2label`,
+        'Make num_labels and id2label agree (or remove num_labels).',
+      );
     }
   } else {
     n = int(raw, ['num_labels'], { min: 1, max, dflt: 2 });
@@ -136,7 +146,8 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
   let raw: Record<string, unknown>;
   if (typeof input === 'string') raw = parseJsonObject(input, FILE, ConfigError);
   else raw = input;
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(FILE, '(file)', `${FILE}: expected a JSON object.`);
   const type = raw.model_type;
   const L = CONFIG_LIMITS;
   if (type === 'gpt2') {
@@ -147,19 +158,28 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
     }
     const act = raw.activation_function ?? 'gelu_new';
     if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
-      throw new ConfigError(FILE, 'activation_function',
-        `${FILE}: activation_function ${show(act)} is not supported (gelu_new only).`);
+      throw new ConfigError(
+        FILE,
+        'activation_function',
+        `${FILE}: activation_function ${show(act)} is not supported (gelu_new only).`,
+      );
     }
     return {
-      kind: 'gpt2', task: 'causal-lm', raw,
+      kind: 'gpt2',
+      task: 'causal-lm',
+      raw,
       arch: {
         vocabSize: int(raw, ['vocab_size'], { min: 1, max: L.vocab, dflt: 50257 }),
         nPositions: int(raw, ['n_positions', 'max_position_embeddings'], { min: 1, max: L.positions, dflt: 1024 }),
-        nEmbd: C, nLayer: int(raw, ['n_layer', 'num_hidden_layers'], { min: 1, max: L.layers, dflt: 12 }), nHead: H,
+        nEmbd: C,
+        nLayer: int(raw, ['n_layer', 'num_hidden_layers'], { min: 1, max: L.layers, dflt: 12 }),
+        nHead: H,
         // null (the usual value) means 4·n_embd, as in transformers.
-        nInner: int(raw, ['n_inner'], { min: 1, max: L.inner, dflt: 4 * C }), eps: eps(raw, 'layer_norm_epsilon', 1e-5),
+        nInner: int(raw, ['n_inner'], { min: 1, max: L.inner, dflt: 4 * C }),
+        eps: eps(raw, 'layer_norm_epsilon', 1e-5),
         dropout: {
-          embd: prob(raw, ['embd_pdrop'], 0.1), resid: prob(raw, ['resid_pdrop'], 0.1),
+          embd: prob(raw, ['embd_pdrop'], 0.1),
+          resid: prob(raw, ['resid_pdrop'], 0.1),
           attn: prob(raw, ['attn_pdrop'], 0.1),
         },
       },
@@ -169,8 +189,11 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
     const C = int(raw, ['hidden_size'], { min: 1, max: L.hidden, dflt: 768 });
     const H = int(raw, ['num_attention_heads'], { min: 1, max: L.heads, dflt: 12 });
     if (C % H) {
-      throw new ConfigError(FILE, 'num_attention_heads',
-        `${FILE}: hidden_size ${C} is not divisible by num_attention_heads ${H}. Fix one of the two fields.`);
+      throw new ConfigError(
+        FILE,
+        'num_attention_heads',
+        `${FILE}: hidden_size ${C} is not divisible by num_attention_heads ${H}. Fix one of the two fields.`,
+      );
     }
     const act = raw.hidden_act ?? 'gelu';
     if (act !== 'gelu') {
@@ -178,30 +201,44 @@ export function parseConfig(input: string | Record<string, unknown>, opts: { num
     }
     const pet = raw.position_embedding_type ?? 'absolute';
     if (pet !== 'absolute') {
-      throw new ConfigError(FILE, 'position_embedding_type',
-        `${FILE}: position_embedding_type ${show(pet)} is not supported (absolute only).`);
+      throw new ConfigError(
+        FILE,
+        'position_embedding_type',
+        `${FILE}: position_embedding_type ${show(pet)} is not supported (absolute only).`,
+      );
     }
     const vocabSize = int(raw, ['vocab_size'], { min: 1, max: L.vocab, dflt: type === 'bert' ? 30522 : 50265 });
     const std = num(raw, ['initializer_range'], 0.02);
     if (!(std >= 0 && std <= 1)) bad('initializer_range', std, 'from 0 to 1 (usually 0.02)');
     const labels = labelNames(raw, opts.numLabels);
     return {
-      kind: type, task: 'seq-cls', raw, labels,
+      kind: type,
+      task: 'seq-cls',
+      raw,
+      labels,
       arch: {
-        variant: type, vocabSize, hidden: C,
-        layers: int(raw, ['num_hidden_layers'], { min: 1, max: L.layers, dflt: 12 }), heads: H,
+        variant: type,
+        vocabSize,
+        hidden: C,
+        layers: int(raw, ['num_hidden_layers'], { min: 1, max: L.layers, dflt: 12 }),
+        heads: H,
         intermediate: int(raw, ['intermediate_size'], { min: 1, max: L.inner, dflt: 3072 }),
         maxPositions: int(raw, ['max_position_embeddings'], { min: 1, max: L.positions, dflt: 512 }),
         typeVocab: int(raw, ['type_vocab_size'], { min: 1, max: L.typeVocab, dflt: 2 }),
-        eps: eps(raw, 'layer_norm_eps', 1e-12), numLabels: labels.length,
+        eps: eps(raw, 'layer_norm_eps', 1e-12),
+        numLabels: labels.length,
         padTokenId: int(raw, ['pad_token_id'], { min: 0, max: vocabSize - 1, dflt: type === 'bert' ? 0 : 1 }),
         dropout: {
-          hidden: prob(raw, ['hidden_dropout_prob'], 0.1), attn: prob(raw, ['attention_probs_dropout_prob'], 0.1),
+          hidden: prob(raw, ['hidden_dropout_prob'], 0.1),
+          attn: prob(raw, ['attention_probs_dropout_prob'], 0.1),
           classifier: prob(raw, ['classifier_dropout', 'hidden_dropout_prob'], 0.1),
         },
       },
     };
   }
-  throw new ConfigError(FILE, 'model_type',
-    `${FILE}: model_type ${JSON.stringify(type)} is not supported. dynrank runs "gpt2" (causal LM) and "bert"/"roberta" (sequence classification).`);
+  throw new ConfigError(
+    FILE,
+    'model_type',
+    `${FILE}: model_type ${JSON.stringify(type)} is not supported. dynrank runs "gpt2" (causal LM) and "bert"/"roberta" (sequence classification).`,
+  );
 }

@@ -37,7 +37,14 @@ export type SafetensorsErrorCode =
 export class SafetensorsError extends ModelFormatError {
   readonly code: SafetensorsErrorCode;
 
-  constructor(code: SafetensorsErrorCode, file: string, field: string, problem: string, fix: string, options?: { cause?: unknown }) {
+  constructor(
+    code: SafetensorsErrorCode,
+    file: string,
+    field: string,
+    problem: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
     super(file, field, `${file}: ${field}: ${problem}. ${fix}`, options);
     this.code = code;
   }

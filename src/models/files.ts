@@ -10,8 +10,11 @@ type ErrorClass = new (file: string, field: string, message: string) => ModelFor
 export function parseJsonObject(text: string, file: string, Err: ErrorClass): Record<string, unknown> {
   const head = text.trimStart().slice(0, 20).toLowerCase();
   if (head.startsWith('<!doctype') || head.startsWith('<html')) {
-    throw new Err(file, '(file)',
-      `${file}: got an HTML page instead of JSON; the URL or hub id is probably wrong, or the model is gated.`);
+    throw new Err(
+      file,
+      '(file)',
+      `${file}: got an HTML page instead of JSON; the URL or hub id is probably wrong, or the model is gated.`,
+    );
   }
   let v: unknown;
   try {

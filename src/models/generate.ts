@@ -53,8 +53,12 @@ function eosField(raw: Record<string, unknown>, file: string): number[] | null {
   if (v === undefined || v === null) return null;
   const list = Array.isArray(v) ? v : [v];
   if (list.length === 0 || !list.every((x) => Number.isInteger(x) && x >= 0)) {
-    throw new ConfigError(file, 'eos_token_id', `${file}: eos_token_id must be a token id or a list of token ids, ` +
-      `got ${JSON.stringify(v)}; fix or remove the field.`);
+    throw new ConfigError(
+      file,
+      'eos_token_id',
+      `${file}: eos_token_id must be a token id or a list of token ids, ` +
+        `got ${JSON.stringify(v)}; fix or remove the field.`,
+    );
   }
   return list as number[];
 }
@@ -64,8 +68,11 @@ function bosField(raw: Record<string, unknown>): number | null {
   const v = raw.bos_token_id;
   if (v === undefined || v === null) return null;
   if (!(Number.isInteger(v) && (v as number) >= 0)) {
-    throw new ConfigError('config.json', 'bos_token_id', `config.json: bos_token_id must be a token id, got ` +
-      `${JSON.stringify(v)}; fix or remove the field.`);
+    throw new ConfigError(
+      'config.json',
+      'bos_token_id',
+      `config.json: bos_token_id must be a token id, got ` + `${JSON.stringify(v)}; fix or remove the field.`,
+    );
   }
   return v as number;
 }
@@ -77,8 +84,11 @@ function eosIdsFromConfig(raw: Record<string, unknown>, tokenizer: TextTokenizer
 
 /** End-of-sequence ids: generation_config.json's eos_token_id (text, when the model folder has the file), else
  * eosIdsFromConfig. Throws ConfigError naming the file when it is not JSON or the field is not an id or id list. */
-export function eosIds(generationConfig: string | null, raw: Record<string, unknown>,
-  tokenizer: TextTokenizer): number[] {
+export function eosIds(
+  generationConfig: string | null,
+  raw: Record<string, unknown>,
+  tokenizer: TextTokenizer,
+): number[] {
   const FILE = 'generation_config.json';
   if (generationConfig !== null) {
     let g: unknown;
@@ -161,12 +171,16 @@ function checkOptions(o: GenerateOptions): void {
  * model's positions keeps its last ones; an empty prompt starts from config.json's bos_token_id, else from the first
  * end-of-sequence id (GPT-2's <|endoftext|> is both).
  */
-export async function generateIds(be: Backend, model: GenerativeModel, promptIds: readonly number[],
-  opts: GenerateOptions): Promise<number[]> {
+export async function generateIds(
+  be: Backend,
+  model: GenerativeModel,
+  promptIds: readonly number[],
+  opts: GenerateOptions,
+): Promise<number[]> {
   checkOptions(opts);
-  const net = model.net, stop = opts.eosIds ?? eosIdsFromConfig(model.config.raw, model.tokenizer);
-  const context = promptIds.length ? promptIds.slice(-net.maxPositions)
-    : [bosField(model.config.raw) ?? stop[0] ?? 0];
+  const net = model.net,
+    stop = opts.eosIds ?? eosIdsFromConfig(model.config.raw, model.tokenizer);
+  const context = promptIds.length ? promptIds.slice(-net.maxPositions) : [bosField(model.config.raw) ?? stop[0] ?? 0];
   const out: number[] = [];
   if (opts.maxTokens === 0) return out;
   const rng = new Rng(opts.seed >>> 0);
@@ -189,17 +203,30 @@ export async function generateIds(be: Backend, model: GenerativeModel, promptIds
 }
 
 /** generateIds on the tokenized prompt; returns only the new text. */
-export async function generate(be: Backend, model: GenerativeModel, prompt: string,
-  opts: GenerateOptions): Promise<string> {
+export async function generate(
+  be: Backend,
+  model: GenerativeModel,
+  prompt: string,
+  opts: GenerateOptions,
+): Promise<string> {
   return model.tokenizer.decode(await generateIds(be, model, model.tokenizer.encode(prompt).ids, opts));
 }
 
 /** Class probabilities of `text` (softmax of the head's logits), at the window's (B,T) with every row the same text. */
 export async function classify(be: Backend, model: EncoderModel, text: string, window?: Window): Promise<number[]> {
-  const arch = model.arch, cfg = model.config;
-  const B = window?.B ?? 1, T = Math.min(window?.T ?? 128, arch.dims(cfg).maxPositions);
+  const arch = model.arch,
+    cfg = model.config;
+  const B = window?.B ?? 1,
+    T = Math.min(window?.T ?? 128, arch.dims(cfg).maxPositions);
   const enc = model.tokenizer.encode(text);
-  const batch = uploadEncoderBatch(be, arch.clsBatch(cfg, Array.from({ length: B }, () => enc), T));
+  const batch = uploadEncoderBatch(
+    be,
+    arch.clsBatch(
+      cfg,
+      Array.from({ length: B }, () => enc),
+      T,
+    ),
+  );
   try {
     const logits = (model.net as SeqClsNet).forward(batch);
     be.flush();

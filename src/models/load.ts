@@ -5,8 +5,15 @@ import type { Gpt2 } from '../nn/gpt2';
 import type { Llama } from '../nn/llama';
 import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
-import { archFor, parseModelConfig, type EncoderModelConfig, type Gpt2ModelConfig, type LlamaModelConfig,
-  type ModelConfig, type Task } from './arch/index';
+import {
+  archFor,
+  parseModelConfig,
+  type EncoderModelConfig,
+  type Gpt2ModelConfig,
+  type LlamaModelConfig,
+  type ModelConfig,
+  type Task,
+} from './arch/index';
 import type { LlamaClsNet } from './arch/llama';
 import type { ArchDescriptor } from './arch/types';
 import { readCheckpointFiles } from './shards';
@@ -15,7 +22,10 @@ import { checkTokenizerFits, loadTokenizer, type TextTokenizer } from './tokeniz
 import { mapCheckpoint, type MappedWeights } from './weights';
 
 interface LoadedParts {
-  tokenizer: TextTokenizer; params: ParamStore; weights: MappedWeights; name: string;
+  tokenizer: TextTokenizer;
+  params: ParamStore;
+  weights: MappedWeights;
+  name: string;
   /** The family descriptor (src/models/arch/). */
   arch: ArchDescriptor<ModelConfig>;
 }
@@ -24,8 +34,11 @@ interface LoadedParts {
 export type LoadedModel =
   | (LoadedParts & { kind: Gpt2ModelConfig['kind']; task: 'causal-lm'; config: Gpt2ModelConfig; net: Gpt2 })
   | (LoadedParts & {
-    kind: EncoderModelConfig['kind']; task: 'seq-cls'; config: EncoderModelConfig; net: BertClassifier;
-  })
+      kind: EncoderModelConfig['kind'];
+      task: 'seq-cls';
+      config: EncoderModelConfig;
+      net: BertClassifier;
+    })
   | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'causal-lm'; config: LlamaModelConfig; net: Llama })
   | (LoadedParts & { kind: LlamaModelConfig['kind']; task: 'seq-cls'; config: LlamaModelConfig; net: LlamaClsNet });
 
@@ -53,10 +66,13 @@ export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = 
   const tokenizerConfig = await src.get('tokenizer_config.json', true);
   const tokenizer = loadTokenizer(text(tokenizerJson), tokenizerConfig ? text(tokenizerConfig) : null);
   const config = parseModelConfig(configText, {
-    numLabels: opts.numLabels, task: opts.task, padTokenId: tokenizer.padId,
+    numLabels: opts.numLabels,
+    task: opts.task,
+    padTokenId: tokenizer.padId,
   });
   const weights = mapCheckpoint(await readCheckpointFiles(src), config, { seed: opts.seed });
-  const arch = archFor(config), embedding = arch.embeddingName;
+  const arch = archFor(config),
+    embedding = arch.embeddingName;
   const rows = weights.tensors.get(embedding)!.shape[0];
   checkTokenizerFits(tokenizer, { vocabSize: arch.dims(config).vocab, embedding, rows });
   return { config, tokenizer, weights };
@@ -68,7 +84,13 @@ export async function loadModel(src: ModelSource, be: Backend, opts: ReadModelOp
   return instantiate(be, config, tokenizer, weights, src.name);
 }
 
-export function instantiate(be: Backend, config: ModelConfig, tokenizer: TextTokenizer, weights: MappedWeights, name: string): LoadedModel {
+export function instantiate(
+  be: Backend,
+  config: ModelConfig,
+  tokenizer: TextTokenizer,
+  weights: MappedWeights,
+  name: string,
+): LoadedModel {
   const tensors = new Map<string, Tensor>();
   for (const [n, t] of weights.tensors) tensors.set(n, be.fromArray(t.data, t.shape, n));
   const params = new ParamStore(be, tensors);

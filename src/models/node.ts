@@ -41,7 +41,14 @@ export function dirCache(dir: string): FileCache {
 }
 
 /** `--model` as the CLI takes it: a folder, a bundled demo name, an http(s) URL of a folder, or a hub id. */
-export function resolveModelArg(arg: string, opts: { hubBase?: string; cacheDir?: string; onProgress?: (p: { file: string; loaded: number; total: number | null }) => void } = {}): ModelSource {
+export function resolveModelArg(
+  arg: string,
+  opts: {
+    hubBase?: string;
+    cacheDir?: string;
+    onProgress?: (p: { file: string; loaded: number; total: number | null }) => void;
+  } = {},
+): ModelSource {
   const cache = opts.cacheDir ? dirCache(opts.cacheDir) : undefined;
   if (existsSync(arg)) return dirSource(arg);
   const bundled = resolve(fileURLToPath(new URL('../../public/models/', import.meta.url)), arg);

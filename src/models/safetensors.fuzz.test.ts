@@ -3,13 +3,55 @@
 
 import { describe, expect, it } from 'vitest';
 import { SafetensorsError, type SafetensorsErrorCode } from './errors';
-import { dtypeByteSize, isDtype, parseSafetensors, toFloat32, writeSafetensors, type WritableTensor } from './safetensors';
+import {
+  dtypeByteSize,
+  isDtype,
+  parseSafetensors,
+  toFloat32,
+  writeSafetensors,
+  type WritableTensor,
+} from './safetensors';
 import { Rng } from '../tensor/rng';
 
 const FILE = 'fuzz.safetensors';
 const enc = new TextEncoder();
-const ALL_DTYPES = ['BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'F64', 'I64', 'U64', 'F4', 'C64'];
-const SIZES: Record<string, number> = { BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8, C64: 8 };
+const ALL_DTYPES = [
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'F64',
+  'I64',
+  'U64',
+  'F4',
+  'C64',
+];
+const SIZES: Record<string, number> = {
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  F64: 8,
+  I64: 8,
+  U64: 8,
+  C64: 8,
+};
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(xs.length)];
 
@@ -31,10 +73,15 @@ function writerFile(rng: Rng): Uint8Array {
     const numel = shape.reduce((a, b) => a * b, 1);
     const dtype = pick(rng, ['F32', 'F16', 'BF16', 'I32', 'I64'] as const);
     const data =
-      dtype === 'F32' ? rng.fillUniform(new Float32Array(numel)) as Float32Array
-      : dtype === 'I32' ? new Int32Array(numel).map(() => rng.int(1000) - 500)
-      : dtype === 'I64' ? new BigInt64Array(numel).map(() => BigInt(rng.int(1000)))
-      : rng.int(2) ? rng.fillUniform(new Float32Array(numel)) as Float32Array : new Uint16Array(numel).map(() => rng.int(65536));
+      dtype === 'F32'
+        ? (rng.fillUniform(new Float32Array(numel)) as Float32Array)
+        : dtype === 'I32'
+          ? new Int32Array(numel).map(() => rng.int(1000) - 500)
+          : dtype === 'I64'
+            ? new BigInt64Array(numel).map(() => BigInt(rng.int(1000)))
+            : rng.int(2)
+              ? (rng.fillUniform(new Float32Array(numel)) as Float32Array)
+              : new Uint16Array(numel).map(() => rng.int(65536));
     ts.push({ name: randomName(rng, i), dtype, shape, data });
   }
   return writeSafetensors(ts, rng.int(4) === 0 ? null : { format: 'pt', step: String(rng.int(100)) });
@@ -80,7 +127,26 @@ function split(file: Uint8Array): { n: number; header: string; data: Uint8Array 
   return { n, header: new TextDecoder().decode(file.subarray(8, 8 + n)), data: file.subarray(8 + n) };
 }
 
-const WEIRD_NUMBERS: unknown[] = [-1, -0, 0, 1, 3, 7, 0.5, 1e300, 2 ** 32, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, -(2 ** 31), '4', null, true, [], {}];
+const WEIRD_NUMBERS: unknown[] = [
+  -1,
+  -0,
+  0,
+  1,
+  3,
+  7,
+  0.5,
+  1e300,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  Number.MAX_SAFE_INTEGER,
+  -(2 ** 31),
+  '4',
+  null,
+  true,
+  [],
+  {},
+];
 
 function weirdNumber(rng: Rng, near: number): unknown {
   return rng.int(2) ? near + rng.int(9) - 4 : pick(rng, WEIRD_NUMBERS);
@@ -107,12 +173,25 @@ function rewriteJson(rng: Rng, file: Uint8Array): Uint8Array {
       if (e) e.data_offsets[rng.int(2)] = weirdNumber(rng, e.data_offsets[0]);
       break;
     case 1:
-      if (e) e.data_offsets = pick(rng, [[e.data_offsets[1], e.data_offsets[0]], [e.data_offsets[0]], [0, 0, 0], 'x', null, { a: 1 }]);
+      if (e)
+        e.data_offsets = pick(rng, [
+          [e.data_offsets[1], e.data_offsets[0]],
+          [e.data_offsets[0]],
+          [0, 0, 0],
+          'x',
+          null,
+          { a: 1 },
+        ]);
       break;
     case 2:
       if (e) {
         if (e.shape.length && rng.int(2)) e.shape[rng.int(e.shape.length)] = weirdNumber(rng, e.shape[0]);
-        else pick(rng, [() => e.shape.push(rng.int(3)), () => e.shape.pop(), () => (e.shape = pick(rng, [null, 'x', 5, [[1]]]))])();
+        else
+          pick(rng, [
+            () => e.shape.push(rng.int(3)),
+            () => e.shape.pop(),
+            () => (e.shape = pick(rng, [null, 'x', 5, [[1]]])),
+          ])();
       }
       break;
     case 3:
@@ -128,7 +207,11 @@ function rewriteJson(rng: Rng, file: Uint8Array): Uint8Array {
       obj.__metadata__ = pick(rng, [null, 1, [], 'pt', { format: 1 }, { format: null }, { a: 'b' }, { '': '' }]);
       break;
     case 7:
-      obj[`new${rng.int(3)}`] = { dtype: pick(rng, ALL_DTYPES), shape: [rng.int(3)], data_offsets: [rng.int(64), rng.int(64)] };
+      obj[`new${rng.int(3)}`] = {
+        dtype: pick(rng, ALL_DTYPES),
+        shape: [rng.int(3)],
+        data_offsets: [rng.int(64), rng.int(64)],
+      };
       break;
     case 8: {
       // Duplicate an existing key verbatim (JSON.parse would silently keep the last one).
@@ -156,7 +239,10 @@ function rewriteJson(rng: Rng, file: Uint8Array): Uint8Array {
   }
   text ??= JSON.stringify(obj);
   const dataDelta = rng.int(6) === 0 ? rng.int(17) - 8 : 0;
-  const newData = dataDelta >= 0 ? new Uint8Array([...data, ...new Uint8Array(dataDelta)]) : data.subarray(0, Math.max(0, data.length + dataDelta));
+  const newData =
+    dataDelta >= 0
+      ? new Uint8Array([...data, ...new Uint8Array(dataDelta)])
+      : data.subarray(0, Math.max(0, data.length + dataDelta));
   return assemble(text, newData, rng.int(2) === 0);
 }
 
@@ -180,14 +266,36 @@ function mutate(rng: Rng, file: Uint8Array): Uint8Array {
     case 2: {
       // header-length rewrites
       if (len < 8) return out;
-      const choices = [0n, 1n, 2n, 7n, 8n, BigInt(n - 1), BigInt(n + 1), BigInt(len - 8), BigInt(len - 7), 100_000_000n, 100_000_001n, 2n ** 32n, 2n ** 53n, 2n ** 63n, 2n ** 64n - 1n, BigInt(rng.int(len + 16))];
+      const choices = [
+        0n,
+        1n,
+        2n,
+        7n,
+        8n,
+        BigInt(n - 1),
+        BigInt(n + 1),
+        BigInt(len - 8),
+        BigInt(len - 7),
+        100_000_000n,
+        100_000_001n,
+        2n ** 32n,
+        2n ** 53n,
+        2n ** 63n,
+        2n ** 64n - 1n,
+        BigInt(rng.int(len + 16)),
+      ];
       dv.setBigUint64(0, BigInt.asUintN(64, pick(rng, choices)), true);
       return out;
     }
     case 3: {
       // insert or delete a byte inside the header, keeping N
       const at = 8 + rng.int(Math.max(1, n));
-      if (rng.int(2)) return new Uint8Array([...out.subarray(0, at), pick(rng, [0x22, 0x5c, 0x2c, 0x7b, 0x7d, 0x5b, 0x5d, 0x3a, 0x20, 0x30]), ...out.subarray(at)]);
+      if (rng.int(2))
+        return new Uint8Array([
+          ...out.subarray(0, at),
+          pick(rng, [0x22, 0x5c, 0x2c, 0x7b, 0x7d, 0x5b, 0x5d, 0x3a, 0x20, 0x30]),
+          ...out.subarray(at),
+        ]);
       return new Uint8Array([...out.subarray(0, at), ...out.subarray(at + 1)]);
     }
     case 4: // append garbage
@@ -230,7 +338,8 @@ function check(bytes: Uint8Array): SafetensorsErrorCode | 'ok' {
     }
   }
   if (cursor !== bytes.byteOffset + bytes.length) throw new Error('tensors do not end at the end of the file');
-  for (const v of Object.values(parsed.metadata)) if (typeof v !== 'string') throw new Error('metadata value not a string');
+  for (const v of Object.values(parsed.metadata))
+    if (typeof v !== 'string') throw new Error('metadata value not a string');
   return 'ok';
 }
 
@@ -257,13 +366,30 @@ describe('safetensors fuzz', () => {
       try {
         code = check(bytes);
       } catch (e) {
-        throw new Error(`iteration ${iterations}: ${(e as Error).message}\ninput: ${Buffer.from(bytes).toString('hex').slice(0, 2000)}`, { cause: e });
+        throw new Error(
+          `iteration ${iterations}: ${(e as Error).message}\ninput: ${Buffer.from(bytes).toString('hex').slice(0, 2000)}`,
+          { cause: e },
+        );
       }
       counts.set(code, (counts.get(code) ?? 0) + 1);
     }
     if (process.env.FUZZ_VERBOSE) console.log(iterations, JSON.stringify([...counts]));
     // The mutations reached most validation paths.
-    for (const code of ['ok', 'HeaderTooSmall', 'HeaderTooLarge', 'InvalidHeaderLength', 'InvalidHeaderJson', 'DuplicateKey', 'InvalidMetadata', 'InvalidTensorInfo', 'UnknownDtype', 'InvalidShape', 'InvalidOffset', 'TensorSizeMismatch', 'IncompleteBuffer']) {
+    for (const code of [
+      'ok',
+      'HeaderTooSmall',
+      'HeaderTooLarge',
+      'InvalidHeaderLength',
+      'InvalidHeaderJson',
+      'DuplicateKey',
+      'InvalidMetadata',
+      'InvalidTensorInfo',
+      'UnknownDtype',
+      'InvalidShape',
+      'InvalidOffset',
+      'TensorSizeMismatch',
+      'IncompleteBuffer',
+    ]) {
       expect(counts.get(code) ?? 0, `${code} never reached; counts ${JSON.stringify([...counts])}`).toBeGreaterThan(0);
     }
   });
@@ -279,8 +405,13 @@ describe('safetensors fuzz', () => {
     let dupCases = 0;
     for (let iter = 0; iter < 1500; iter++) {
       const nKeys = 1 + rng.int(5);
-      const keys = Array.from({ length: nKeys }, () => Array.from({ length: rng.int(4) }, () => pick(rng, alphabet)).join(''));
-      const value = () => JSON.stringify(pick(rng, [1, 'x"y', { [pick(rng, keys)]: [pick(rng, keys), { k: '\\"' }] }, [pick(rng, keys)], null]));
+      const keys = Array.from({ length: nKeys }, () =>
+        Array.from({ length: rng.int(4) }, () => pick(rng, alphabet)).join(''),
+      );
+      const value = () =>
+        JSON.stringify(
+          pick(rng, [1, 'x"y', { [pick(rng, keys)]: [pick(rng, keys), { k: '\\"' }] }, [pick(rng, keys)], null]),
+        );
       const text = `{${keys.map((k) => `${encodeKey(k)} : ${value()}`).join(' , ')}}`;
       const hasDup = new Set(keys).size !== keys.length;
       dupCases += hasDup ? 1 : 0;

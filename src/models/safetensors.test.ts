@@ -11,7 +11,11 @@ function f32Bytes(xs: number[]): Uint8Array {
 }
 
 /** A file from a header (object or raw text) and data bytes; `n` overrides the length prefix, `pad` pads to 8. */
-function rawFile(header: unknown, data: Uint8Array | number = 0, opts: { n?: number | bigint; pad?: boolean } = {}): Uint8Array {
+function rawFile(
+  header: unknown,
+  data: Uint8Array | number = 0,
+  opts: { n?: number | bigint; pad?: boolean } = {},
+): Uint8Array {
   let json = enc.encode(typeof header === 'string' ? header : JSON.stringify(header));
   if (opts.pad ?? true) {
     const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
@@ -37,7 +41,11 @@ function parseError(bytes: Uint8Array): SafetensorsError {
   throw new Error('expected parseSafetensors to throw');
 }
 
-function expectParseError(bytes: Uint8Array, code: SafetensorsErrorCode, ...fragments: (string | RegExp)[]): SafetensorsError {
+function expectParseError(
+  bytes: Uint8Array,
+  code: SafetensorsErrorCode,
+  ...fragments: (string | RegExp)[]
+): SafetensorsError {
   const e = parseError(bytes);
   expect(e.code, e.message).toBe(code);
   expect(e.file).toBe(FILE);
@@ -47,23 +55,29 @@ function expectParseError(bytes: Uint8Array, code: SafetensorsErrorCode, ...frag
   return e;
 }
 
-const t = (dtype: string, shape: number[], begin: number, end: number) => ({ dtype, shape, data_offsets: [begin, end] });
+const t = (dtype: string, shape: number[], begin: number, end: number) => ({
+  dtype,
+  shape,
+  data_offsets: [begin, end],
+});
 
 // Golden bytes from the reference implementation's tests (safetensors/src/tensor.rs).
 const GOLDEN_ATTN_DOT_0 = [
-  64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34,
-  115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91,
-  48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
+  64, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 46, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70,
+  51, 50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111,
+  102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0,
+  64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
 ];
 const GOLDEN_ATTN0 = [
-  72, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51, 50, 34, 44, 34, 115,
-  104, 97, 112, 101, 34, 58, 91, 49, 44, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111, 102, 102, 115, 101, 116, 115, 34, 58, 91,
-  48, 44, 50, 52, 93, 125, 125, 32, 32, 32, 32, 32, 32, 32, 0, 0, 0, 0, 0, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
+  72, 0, 0, 0, 0, 0, 0, 0, 123, 34, 97, 116, 116, 110, 48, 34, 58, 123, 34, 100, 116, 121, 112, 101, 34, 58, 34, 70, 51,
+  50, 34, 44, 34, 115, 104, 97, 112, 101, 34, 58, 91, 49, 44, 49, 44, 50, 44, 51, 93, 44, 34, 100, 97, 116, 97, 95, 111,
+  102, 102, 115, 101, 116, 115, 34, 58, 91, 48, 44, 50, 52, 93, 125, 125, 32, 32, 32, 32, 32, 32, 32, 0, 0, 0, 0, 0, 0,
+  128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64, 0, 0, 160, 64,
 ];
 const GOLDEN_EMPTY = [8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32];
 const GOLDEN_EMPTY_FRAMEWORK = [
-  40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97, 109, 101, 119, 111,
-  114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
+  40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114, 97,
+  109, 101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
 ];
 
 describe('golden bytes (reference tests)', () => {
@@ -139,7 +153,12 @@ describe('writer', () => {
     const f = new Float32Array([0, -1.5, 3.25, 65504, -0, 1e-3]);
     const tensors: WritableTensor[] = [
       { name: 'f32', dtype: 'F32', shape: [rows, 2], data: f },
-      { name: 'f16.bits', dtype: 'F16', shape: [6], data: new Uint16Array([0x3c00, 0xc000, 0x7c00, 0x0001, 0x8000, 0x7bff]) },
+      {
+        name: 'f16.bits',
+        dtype: 'F16',
+        shape: [6],
+        data: new Uint16Array([0x3c00, 0xc000, 0x7c00, 0x0001, 0x8000, 0x7bff]),
+      },
       { name: 'f16.from.f32', dtype: 'F16', shape: [2, 3], data: f },
       { name: 'bf16.bits', dtype: 'BF16', shape: [2], data: new Uint16Array([0x3f80, 0xff80]) },
       { name: 'bf16.from.f32', dtype: 'BF16', shape: [6], data: f },
@@ -167,7 +186,9 @@ describe('writer', () => {
     expect(vals('f16.bits')).toEqual([1, -2, Infinity, 2 ** -24, -0, 65504]);
     expect(vals('f16.from.f32')).toEqual([...f].map((x) => f16ToF32(f32ToF16(x))));
     expect(vals('bf16.bits')).toEqual([1, -Infinity]);
-    expect(vals('bf16.from.f32')).toEqual([...f].map((x) => new Float32Array(new Uint32Array([f32ToBf16(x) << 16]).buffer)[0]));
+    expect(vals('bf16.from.f32')).toEqual(
+      [...f].map((x) => new Float32Array(new Uint32Array([f32ToBf16(x) << 16]).buffer)[0]),
+    );
     expect(vals('i32')).toEqual([-2147483648, 0, Math.fround(2147483647)]); // f32 rounds 2^31 - 1 up
     expect(vals('i64')).toEqual([-5, 0, 2 ** 40]);
     expect(new BigInt64Array(got.get('i64')!.data.slice().buffer)).toEqual(new BigInt64Array([-5n, 0n, 2n ** 40n]));
@@ -182,7 +203,12 @@ describe('writer', () => {
     expect(vals('')).toEqual([3]);
     // Writing what was read gives the same bytes.
     const again = writeSafetensors(
-      [...got.values()].map((e) => ({ name: e.name, dtype: e.dtype as WritableTensor['dtype'], shape: e.shape, data: e.data })),
+      [...got.values()].map((e) => ({
+        name: e.name,
+        dtype: e.dtype as WritableTensor['dtype'],
+        shape: e.shape,
+        data: e.data,
+      })),
       metadata,
     );
     expect(again).toEqual(out);
@@ -202,11 +228,20 @@ describe('writer', () => {
       expect((err as SafetensorsError).message).toMatch(frag);
     };
     const one = new Float32Array([1]);
-    bad([{ name: 'a', dtype: 'F32', shape: [1], data: one }, { name: 'a', dtype: 'F32', shape: [1], data: one }], /twice/);
+    bad(
+      [
+        { name: 'a', dtype: 'F32', shape: [1], data: one },
+        { name: 'a', dtype: 'F32', shape: [1], data: one },
+      ],
+      /twice/,
+    );
     bad([{ name: '__metadata__', dtype: 'F32', shape: [1], data: one }], /invalid tensor name/);
     bad([{ name: 'a', dtype: 'F32', shape: [2], data: one }], /1 values given/);
     bad([{ name: 'a', dtype: 'F32', shape: [-1], data: one }], /non-negative/);
-    bad([{ name: 'a', dtype: 'F32', shape: [1], data: new Int32Array([1]) }], /Int32Array data cannot be written as F32/);
+    bad(
+      [{ name: 'a', dtype: 'F32', shape: [1], data: new Int32Array([1]) }],
+      /Int32Array data cannot be written as F32/,
+    );
     bad([{ name: 'a', dtype: 'U8' as never, shape: [1], data: new Uint8Array(1) }], /cannot write dtype U8/);
     bad([{ name: 'a', dtype: 'F32', shape: [2], data: new Uint8Array(7) }], /7 data bytes given/);
   });
@@ -284,7 +319,12 @@ describe('reader', () => {
   });
 
   it('accepts any entry order in the header and zero-size tensors sharing an offset', () => {
-    const header = { b: t('F32', [1], 4, 8), z1: t('F32', [0], 8, 8), a: t('F32', [1], 0, 4), z0: t('U8', [2, 0], 0, 0) };
+    const header = {
+      b: t('F32', [1], 4, 8),
+      z1: t('F32', [0], 8, 8),
+      a: t('F32', [1], 0, 4),
+      z0: t('U8', [2, 0], 0, 0),
+    };
     const { tensors } = parseSafetensors(rawFile(header, f32Bytes([1, 2])), FILE);
     expect([...tensors.keys()]).toEqual(['z0', 'a', 'b', 'z1']);
     expect([...toFloat32(tensors.get('b')!)]).toEqual([2]);
@@ -317,7 +357,12 @@ describe('reader validation errors', () => {
   it('header length beyond the end of the file', () => {
     const good = rawFile(ok, 8);
     const n = good.length - 8;
-    expectParseError(rawFile(ok, 8, { n: n + 1 }), 'InvalidHeaderLength', new RegExp(`${n + 1} bytes but only ${n} bytes`), /truncated/);
+    expectParseError(
+      rawFile(ok, 8, { n: n + 1 }),
+      'InvalidHeaderLength',
+      new RegExp(`${n + 1} bytes but only ${n} bytes`),
+      /truncated/,
+    );
     expectParseError(new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0, 0x7b]), 'InvalidHeaderLength');
   });
 
@@ -343,12 +388,32 @@ describe('reader validation errors', () => {
   });
 
   it('duplicate tensor names, also when spelled with escapes', () => {
-    const e1 = expectParseError(rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), 'DuplicateKey', /tensor name "a"/);
+    const e1 = expectParseError(
+      rawFile(
+        '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+        4,
+      ),
+      'DuplicateKey',
+      /tensor name "a"/,
+    );
     expect(e1.field).toBe('a');
-    expectParseError(rawFile('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0061":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), 'DuplicateKey');
+    expectParseError(
+      rawFile(
+        '{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0061":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+        4,
+      ),
+      'DuplicateKey',
+    );
     // Keys with escaped quotes and JSON punctuation inside.
     const k = 'q\\",\\"x\\":{';
-    expectParseError(rawFile(`{"${k}":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "${k}" : {"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, 4), 'DuplicateKey', /q\\",\\"x\\":\{/);
+    expectParseError(
+      rawFile(
+        `{"${k}":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}, "${k}" : {"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`,
+        4,
+      ),
+      'DuplicateKey',
+      /q\\",\\"x\\":\{/,
+    );
     expectParseError(rawFile('{"__metadata__":{},"__metadata__":{}}'), 'DuplicateKey', /__metadata__/);
   });
 
@@ -375,7 +440,11 @@ describe('reader validation errors', () => {
   it('__metadata__ not an object of strings', () => {
     expectParseError(rawFile({ __metadata__: [] }), 'InvalidMetadata', /__metadata__: it is an array/);
     expectParseError(rawFile({ __metadata__: 'pt' }), 'InvalidMetadata', /string "pt", not an object/);
-    expectParseError(rawFile({ __metadata__: { format: 1 } }), 'InvalidMetadata', /__metadata__\.format: the value is the number 1, not a string/);
+    expectParseError(
+      rawFile({ __metadata__: { format: 1 } }),
+      'InvalidMetadata',
+      /__metadata__\.format: the value is the number 1, not a string/,
+    );
     expectParseError(rawFile({ __metadata__: { format: null } }), 'InvalidMetadata', /null/);
     expectParseError(rawFile({ __metadata__: { format: { a: 'b' } } }), 'InvalidMetadata');
     expectParseError(rawFile('{"__metadata__":{"k":"\\ud800"}}'), 'InvalidMetadata', /surrogate/);
@@ -404,26 +473,47 @@ describe('reader validation errors', () => {
       const e = expectParseError(rawFile({ w: info }, 4), 'InvalidTensorInfo', frag, /re-export/);
       expect(e.field).toBe('w');
     }
-    expectParseError(rawFile('{"\\udc00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4), 'InvalidTensorInfo', /surrogate/);
+    expectParseError(
+      rawFile('{"\\udc00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', 4),
+      'InvalidTensorInfo',
+      /surrogate/,
+    );
   });
 
   it('unknown dtype', () => {
-    expectParseError(rawFile({ w: t('F128', [1], 0, 16) }, 16), 'UnknownDtype', /tensor "w": unknown dtype "F128"/, /Supported dtypes are BOOL/);
+    expectParseError(
+      rawFile({ w: t('F128', [1], 0, 16) }, 16),
+      'UnknownDtype',
+      /tensor "w": unknown dtype "F128"/,
+      /Supported dtypes are BOOL/,
+    );
     expectParseError(rawFile({ w: t('f32', [1], 0, 4) }, 4), 'UnknownDtype');
     expectParseError(rawFile({ w: t('__proto__', [1], 0, 4) }, 4), 'UnknownDtype');
     expectParseError(rawFile({ w: t('toString', [1], 0, 4) }, 4), 'UnknownDtype');
   });
 
   it('negative or non-integer shape dimensions', () => {
-    expectParseError(rawFile({ w: t('F32', [-1], 0, 4) }, 4), 'InvalidShape', /shape\[0\] is the number -1, not a non-negative integer/);
+    expectParseError(
+      rawFile({ w: t('F32', [-1], 0, 4) }, 4),
+      'InvalidShape',
+      /shape\[0\] is the number -1, not a non-negative integer/,
+    );
     expectParseError(rawFile({ w: t('F32', [2, 1.5], 0, 4) }, 4), 'InvalidShape', /shape\[1\]/);
-    expectParseError(rawFile({ w: { dtype: 'F32', shape: ['2'], data_offsets: [0, 8] } }, 8), 'InvalidShape', /string "2"/);
+    expectParseError(
+      rawFile({ w: { dtype: 'F32', shape: ['2'], data_offsets: [0, 8] } }, 8),
+      'InvalidShape',
+      /string "2"/,
+    );
     expectParseError(rawFile({ w: { dtype: 'F32', shape: [null], data_offsets: [0, 8] } }, 8), 'InvalidShape');
     expectParseError(rawFile('{"w":{"dtype":"F32","shape":[1e400],"data_offsets":[0,8]}}', 8), 'InvalidShape'); // Infinity
   });
 
   it('shape product or byte size overflowing Number.MAX_SAFE_INTEGER', () => {
-    expectParseError(rawFile({ w: t('F32', [2 ** 26, 2 ** 26, 4], 0, 4) }, 4), 'ValidationOverflow', /exceeds 2\^53 - 1/);
+    expectParseError(
+      rawFile({ w: t('F32', [2 ** 26, 2 ** 26, 4], 0, 4) }, 4),
+      'ValidationOverflow',
+      /exceeds 2\^53 - 1/,
+    );
     // Overflow is detected even when a later dimension is 0 (as the reference's checked_mul fold does).
     expectParseError(rawFile({ w: t('F32', [2 ** 30, 2 ** 30, 0], 0, 0) }, 0), 'ValidationOverflow');
     expectParseError(rawFile({ w: t('F32', [2 ** 51], 0, 4) }, 4), 'ValidationOverflow', /representable/);
@@ -434,20 +524,37 @@ describe('reader validation errors', () => {
   });
 
   it('end - begin != prod(shape) * sizeof(dtype)', () => {
-    expectParseError(rawFile({ w: t('F32', [2], 0, 4) }, 4), 'TensorSizeMismatch', /span 4 bytes but F32 shape \[2\] needs 8/);
+    expectParseError(
+      rawFile({ w: t('F32', [2], 0, 4) }, 4),
+      'TensorSizeMismatch',
+      /span 4 bytes but F32 shape \[2\] needs 8/,
+    );
     expectParseError(rawFile({ w: t('BF16', [3], 0, 4) }, 4), 'TensorSizeMismatch', /needs 6/);
     expectParseError(rawFile({ w: t('F4', [3], 0, 2) }, 2), 'TensorSizeMismatch', /whole/); // 12 bits
   });
 
   it('gaps and overlaps between tensors, first not at 0', () => {
     expectParseError(rawFile({ w: t('F32', [1], 4, 8) }, 8), 'InvalidOffset', /gap: bytes 0\.\.4 belong to no tensor/);
-    expectParseError(rawFile({ a: t('F32', [1], 0, 4), b: t('F32', [1], 8, 12) }, 12), 'InvalidOffset', /"b".*gap: bytes 4\.\.8/);
-    expectParseError(rawFile({ a: t('F32', [2], 0, 8), b: t('F32', [1], 4, 8) }, 8), 'InvalidOffset', /overlaps the previous tensor, which ends at 8/);
+    expectParseError(
+      rawFile({ a: t('F32', [1], 0, 4), b: t('F32', [1], 8, 12) }, 12),
+      'InvalidOffset',
+      /"b".*gap: bytes 4\.\.8/,
+    );
+    expectParseError(
+      rawFile({ a: t('F32', [2], 0, 8), b: t('F32', [1], 4, 8) }, 8),
+      'InvalidOffset',
+      /overlaps the previous tensor, which ends at 8/,
+    );
     expectParseError(rawFile({ a: t('F32', [1], 0, 4), b: t('F32', [1], 0, 4) }, 4), 'InvalidOffset', /overlaps/);
   });
 
   it('last end + 8 + N must equal the file length', () => {
-    expectParseError(rawFile({ w: t('F32', [2], 0, 8) }, 9), 'IncompleteBuffer', /cover 8 bytes of data but the file has 9/, /trailing/);
+    expectParseError(
+      rawFile({ w: t('F32', [2], 0, 8) }, 9),
+      'IncompleteBuffer',
+      /cover 8 bytes of data but the file has 9/,
+      /trailing/,
+    );
     expectParseError(rawFile({ w: t('F32', [2], 0, 8) }, 7), 'IncompleteBuffer', /truncated/);
     expectParseError(rawFile({}, 1), 'IncompleteBuffer');
     // A truncated real file.
@@ -459,7 +566,9 @@ describe('reader validation errors', () => {
     const e = expectParseError(rawFile({ 'h.0.attn.c_attn.weight': t('F32', [2], 0, 4) }, 4), 'TensorSizeMismatch');
     expect(e.field).toBe('h.0.attn.c_attn.weight');
     expect(e.name).toBe('SafetensorsError');
-    expect(e.message).toMatch(/^test\.safetensors: h\.0\.attn\.c_attn\.weight: tensor "h\.0\.attn\.c_attn\.weight": .*re-export/);
+    expect(e.message).toMatch(
+      /^test\.safetensors: h\.0\.attn\.c_attn\.weight: tensor "h\.0\.attn\.c_attn\.weight": .*re-export/,
+    );
     let defaultName = '';
     try {
       parseSafetensors(new Uint8Array(3));

@@ -12,7 +12,6 @@ import { SafetensorsError } from './errors';
 import { decodeBf16Bytes, decodeF16Bytes, encodeBf16, encodeF16 } from '../tensor/half';
 
 export { SafetensorsError } from './errors';
-;
 
 export const MAX_HEADER_SIZE = 100_000_000;
 const METADATA_KEY = '__metadata__';
@@ -165,20 +164,35 @@ interface Pending {
 
 /** Parses and fully validates a safetensors file. Tensor data are views into `bytes`. Throws SafetensorsError. */
 export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensors'): SafetensorsFile {
-  const fail = (code: ConstructorParameters<typeof SafetensorsError>[0], field: string, problem: string, fix: string, cause?: unknown) =>
-    new SafetensorsError(code, fileName, field, problem, fix, cause === undefined ? undefined : { cause });
+  const fail = (
+    code: ConstructorParameters<typeof SafetensorsError>[0],
+    field: string,
+    problem: string,
+    fix: string,
+    cause?: unknown,
+  ) => new SafetensorsError(code, fileName, field, problem, fix, cause === undefined ? undefined : { cause });
   const notSafetensors = 'Check that this is a complete, uncorrupted .safetensors file (re-download or re-export it).';
 
   // 1. Length prefix.
   if (bytes.length < 8) {
-    throw fail('HeaderTooSmall', 'header length', `the file has ${bytes.length} bytes, fewer than the 8-byte header length prefix`, notSafetensors);
+    throw fail(
+      'HeaderTooSmall',
+      'header length',
+      `the file has ${bytes.length} bytes, fewer than the 8-byte header length prefix`,
+      notSafetensors,
+    );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   if (hi !== 0 || lo > MAX_HEADER_SIZE) {
     const n = hi === 0 ? String(lo) : String((BigInt(hi) << 32n) | BigInt(lo));
-    throw fail('HeaderTooLarge', 'header length', `the header length is ${n} bytes, above the limit of ${MAX_HEADER_SIZE}`, notSafetensors);
+    throw fail(
+      'HeaderTooLarge',
+      'header length',
+      `the header length is ${n} bytes, above the limit of ${MAX_HEADER_SIZE}`,
+      notSafetensors,
+    );
   }
   const headerLen = lo;
   if (headerLen > bytes.length - 8) {
@@ -209,7 +223,8 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
   }
   const dup = findDuplicateKey(text);
   if (dup !== null) {
-    const where = dup.parent === null ? `tensor name ${quote(dup.key)}` : `key ${quote(dup.key)} in ${quote(dup.parent)}`;
+    const where =
+      dup.parent === null ? `tensor name ${quote(dup.key)}` : `key ${quote(dup.key)} in ${quote(dup.parent)}`;
     throw fail(
       'DuplicateKey',
       dup.parent ?? dup.key,
@@ -223,12 +238,19 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
   if (Object.hasOwn(header, METADATA_KEY) && header[METADATA_KEY] !== null) {
     const meta = header[METADATA_KEY];
     const fix = 'The "__metadata__" entry must map strings to strings, e.g. {"format":"pt"}; fix or remove it.';
-    if (!isPlainObject(meta)) throw fail('InvalidMetadata', METADATA_KEY, `it is ${describe(meta)}, not an object`, fix);
+    if (!isPlainObject(meta))
+      throw fail('InvalidMetadata', METADATA_KEY, `it is ${describe(meta)}, not an object`, fix);
     for (const k of Object.keys(meta)) {
       const v = meta[k];
-      if (typeof v !== 'string') throw fail('InvalidMetadata', `${METADATA_KEY}.${k}`, `the value is ${describe(v)}, not a string`, fix);
+      if (typeof v !== 'string')
+        throw fail('InvalidMetadata', `${METADATA_KEY}.${k}`, `the value is ${describe(v)}, not a string`, fix);
       if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
-        throw fail('InvalidMetadata', `${METADATA_KEY}.${k}`, 'the key or value contains an unpaired UTF-16 surrogate escape', fix);
+        throw fail(
+          'InvalidMetadata',
+          `${METADATA_KEY}.${k}`,
+          'the key or value contains an unpaired UTF-16 surrogate escape',
+          fix,
+        );
       }
       metadata[k] = v;
     }
@@ -241,13 +263,26 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
     if (name === METADATA_KEY) continue;
     const info = header[name];
     const field = `tensor ${quote(name)}`;
-    if (LONE_SURROGATE.test(name)) throw fail('InvalidTensorInfo', name, `${field}: the name contains an unpaired UTF-16 surrogate escape`, reexport);
-    if (!isPlainObject(info)) throw fail('InvalidTensorInfo', name, `${field} is ${describe(info)}, not an object {"dtype","shape","data_offsets"}`, reexport);
+    if (LONE_SURROGATE.test(name))
+      throw fail(
+        'InvalidTensorInfo',
+        name,
+        `${field}: the name contains an unpaired UTF-16 surrogate escape`,
+        reexport,
+      );
+    if (!isPlainObject(info))
+      throw fail(
+        'InvalidTensorInfo',
+        name,
+        `${field} is ${describe(info)}, not an object {"dtype","shape","data_offsets"}`,
+        reexport,
+      );
     for (const key of ['dtype', 'shape', 'data_offsets']) {
       if (!Object.hasOwn(info, key)) throw fail('InvalidTensorInfo', name, `${field} has no "${key}"`, reexport);
     }
     const { dtype, shape, data_offsets: offsets } = info as { dtype: unknown; shape: unknown; data_offsets: unknown };
-    if (typeof dtype !== 'string') throw fail('InvalidTensorInfo', name, `${field}: "dtype" is ${describe(dtype)}, not a string`, reexport);
+    if (typeof dtype !== 'string')
+      throw fail('InvalidTensorInfo', name, `${field}: "dtype" is ${describe(dtype)}, not a string`, reexport);
     if (!isDtype(dtype)) {
       throw fail(
         'UnknownDtype',
@@ -256,30 +291,60 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
         `Supported dtypes are ${Object.keys(DTYPES).join(', ')}; convert the tensor to one of them.`,
       );
     }
-    if (!Array.isArray(shape)) throw fail('InvalidTensorInfo', name, `${field}: "shape" is ${describe(shape)}, not an array`, reexport);
+    if (!Array.isArray(shape))
+      throw fail('InvalidTensorInfo', name, `${field}: "shape" is ${describe(shape)}, not an array`, reexport);
     let numel = 1;
     for (let d = 0; d < shape.length; d++) {
       const dim = shape[d];
       if (!isIndex(dim)) {
-        throw fail('InvalidShape', name, `${field}: shape[${d}] is ${describe(dim)}, not a non-negative integer`, reexport);
+        throw fail(
+          'InvalidShape',
+          name,
+          `${field}: shape[${d}] is ${describe(dim)}, not a non-negative integer`,
+          reexport,
+        );
       }
       numel *= dim;
       if (!Number.isSafeInteger(numel)) {
-        throw fail('ValidationOverflow', name, `${field}: the element count of shape [${shape.join(',')}] exceeds 2^53 - 1`, reexport);
+        throw fail(
+          'ValidationOverflow',
+          name,
+          `${field}: the element count of shape [${shape.join(',')}] exceeds 2^53 - 1`,
+          reexport,
+        );
       }
     }
     if (!Array.isArray(offsets) || offsets.length !== 2) {
-      throw fail('InvalidTensorInfo', name, `${field}: "data_offsets" is ${describe(offsets)}, not an array [begin, end]`, reexport);
+      throw fail(
+        'InvalidTensorInfo',
+        name,
+        `${field}: "data_offsets" is ${describe(offsets)}, not an array [begin, end]`,
+        reexport,
+      );
     }
     const [begin, end] = offsets as unknown[];
     if (!isIndex(begin) || !isIndex(end)) {
-      throw fail('InvalidTensorInfo', name, `${field}: "data_offsets" [${describe(begin)}, ${describe(end)}] are not non-negative integers`, reexport);
+      throw fail(
+        'InvalidTensorInfo',
+        name,
+        `${field}: "data_offsets" [${describe(begin)}, ${describe(end)}] are not non-negative integers`,
+        reexport,
+      );
     }
-    if (begin > end) throw fail('InvalidOffset', name, `${field}: data_offsets begin ${begin} is after end ${end}`, reexport);
+    if (begin > end)
+      throw fail('InvalidOffset', name, `${field}: data_offsets begin ${begin} is after end ${end}`, reexport);
     const nbytes = dtypeByteSize(dtype, numel);
     if (nbytes < 0) {
-      const code = DTYPES[dtype] % 8 === 0 || !Number.isSafeInteger(numel * DTYPES[dtype]) ? 'ValidationOverflow' : 'TensorSizeMismatch';
-      throw fail(code, name, `${field}: ${numel} elements of ${dtype} do not make a whole, representable number of bytes`, reexport);
+      const code =
+        DTYPES[dtype] % 8 === 0 || !Number.isSafeInteger(numel * DTYPES[dtype])
+          ? 'ValidationOverflow'
+          : 'TensorSizeMismatch';
+      throw fail(
+        code,
+        name,
+        `${field}: ${numel} elements of ${dtype} do not make a whole, representable number of bytes`,
+        reexport,
+      );
     }
     if (end - begin !== nbytes) {
       throw fail(
@@ -297,8 +362,16 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
   let cursor = 0;
   for (const p of pending) {
     if (p.begin !== cursor) {
-      const what = p.begin > cursor ? `leaves a gap: bytes ${cursor}..${p.begin} belong to no tensor` : `overlaps the previous tensor, which ends at ${cursor}`;
-      throw fail('InvalidOffset', p.name, `tensor ${quote(p.name)}: data_offsets [${p.begin}, ${p.end}] ${what}`, reexport);
+      const what =
+        p.begin > cursor
+          ? `leaves a gap: bytes ${cursor}..${p.begin} belong to no tensor`
+          : `overlaps the previous tensor, which ends at ${cursor}`;
+      throw fail(
+        'InvalidOffset',
+        p.name,
+        `tensor ${quote(p.name)}: data_offsets [${p.begin}, ${p.end}] ${what}`,
+        reexport,
+      );
     }
     cursor = p.end;
   }
@@ -308,14 +381,21 @@ export function parseSafetensors(bytes: Uint8Array, fileName = 'model.safetensor
       'IncompleteBuffer',
       'data_offsets',
       `the tensors cover ${cursor} bytes of data but the file has ${dataLen} bytes after the header`,
-      cursor > dataLen ? 'The file is truncated; re-download or re-export it.' : 'The file has trailing bytes that belong to no tensor; re-export it.',
+      cursor > dataLen
+        ? 'The file is truncated; re-download or re-export it.'
+        : 'The file has trailing bytes that belong to no tensor; re-export it.',
     );
   }
 
   const base = 8 + headerLen;
   const tensors = new Map<string, TensorEntry>();
   for (const p of pending) {
-    tensors.set(p.name, { name: p.name, dtype: p.dtype, shape: p.shape, data: bytes.subarray(base + p.begin, base + p.end) });
+    tensors.set(p.name, {
+      name: p.name,
+      dtype: p.dtype,
+      shape: p.shape,
+      data: bytes.subarray(base + p.begin, base + p.end),
+    });
   }
   return { tensors, metadata };
 }
@@ -374,11 +454,15 @@ export function toFloat32(entry: TensorEntry, fileName = 'model.safetensors'): F
       if (read) return Float32Array.from({ length: n }, (_, i) => read.getUint32(i * 4, true));
       return Float32Array.from(new Uint32Array(buf, off, n));
     case 'I64': {
-      const src = read ? Array.from({ length: n }, (_, i) => read.getBigInt64(i * 8, true)) : new BigInt64Array(buf, off, n);
+      const src = read
+        ? Array.from({ length: n }, (_, i) => read.getBigInt64(i * 8, true))
+        : new BigInt64Array(buf, off, n);
       return Float32Array.from(src, Number);
     }
     case 'U64': {
-      const src = read ? Array.from({ length: n }, (_, i) => read.getBigUint64(i * 8, true)) : new BigUint64Array(buf, off, n);
+      const src = read
+        ? Array.from({ length: n }, (_, i) => read.getBigUint64(i * 8, true))
+        : new BigUint64Array(buf, off, n);
       return Float32Array.from(src, Number);
     }
     default:
@@ -448,13 +532,23 @@ export function writeSafetensors(
   metadata: Record<string, string> | null = { format: 'pt' },
   fileName = 'model.safetensors',
 ): Uint8Array {
-  const fail = (field: string, problem: string, fix: string) => new SafetensorsError('InvalidInput', fileName, field, problem, fix);
+  const fail = (field: string, problem: string, fix: string) =>
+    new SafetensorsError('InvalidInput', fileName, field, problem, fix);
   const meta = metadata === null ? null : { format: 'pt', ...metadata };
   if (meta !== null) {
     for (const [k, v] of Object.entries(meta)) {
-      if (typeof v !== 'string') throw fail(`${METADATA_KEY}.${k}`, `the value is ${describe(v)}, not a string`, 'Metadata values must be strings.');
+      if (typeof v !== 'string')
+        throw fail(
+          `${METADATA_KEY}.${k}`,
+          `the value is ${describe(v)}, not a string`,
+          'Metadata values must be strings.',
+        );
       if (LONE_SURROGATE.test(k) || LONE_SURROGATE.test(v)) {
-        throw fail(`${METADATA_KEY}.${k}`, 'the key or value contains an unpaired UTF-16 surrogate', 'Use valid Unicode text.');
+        throw fail(
+          `${METADATA_KEY}.${k}`,
+          'the key or value contains an unpaired UTF-16 surrogate',
+          'Use valid Unicode text.',
+        );
       }
     }
   }
@@ -467,21 +561,32 @@ export function writeSafetensors(
     }
     if (seen.has(name)) throw fail(name, 'the tensor name appears twice', 'Give every tensor a unique name.');
     seen.add(name);
-    if (!Object.hasOwn(WRITABLE, dtype)) throw fail(name, `cannot write dtype ${String(dtype)}`, 'Use F32, F16, BF16, I32 or I64.');
+    if (!Object.hasOwn(WRITABLE, dtype))
+      throw fail(name, `cannot write dtype ${String(dtype)}`, 'Use F32, F16, BF16, I32 or I64.');
     if (!Array.isArray(shape) || !shape.every(isIndex)) {
       throw fail(name, `shape ${JSON.stringify(shape)} is not a list of non-negative integers`, 'Fix the shape.');
     }
     const numel = numelOf(shape);
     const nbytes = dtypeByteSize(dtype, numel);
-    if (!Number.isSafeInteger(numel) || nbytes < 0) throw fail(name, `shape [${shape.join(',')}] is too large`, 'Fix the shape.');
+    if (!Number.isSafeInteger(numel) || nbytes < 0)
+      throw fail(name, `shape [${shape.join(',')}] is too large`, 'Fix the shape.');
     let bytes: Uint8Array;
     if (data instanceof Uint8Array) {
       bytes = data;
     } else {
       if (!WRITABLE[dtype].some((C) => data instanceof C)) {
-        throw fail(name, `${data?.constructor?.name ?? typeof data} data cannot be written as ${dtype}`, `Pass ${WRITABLE[dtype].map((C) => C.name).join(' or ')} (or raw bytes as Uint8Array).`);
+        throw fail(
+          name,
+          `${data?.constructor?.name ?? typeof data} data cannot be written as ${dtype}`,
+          `Pass ${WRITABLE[dtype].map((C) => C.name).join(' or ')} (or raw bytes as Uint8Array).`,
+        );
       }
-      if (data.length !== numel) throw fail(name, `${data.length} values given for shape [${shape.join(',')}] (${numel} elements)`, 'Fix the shape or the data.');
+      if (data.length !== numel)
+        throw fail(
+          name,
+          `${data.length} values given for shape [${shape.join(',')}] (${numel} elements)`,
+          'Fix the shape or the data.',
+        );
       if ((dtype === 'F16' || dtype === 'BF16') && data instanceof Float32Array) {
         bytes = littleEndianBytes(dtype === 'F16' ? encodeF16(data) : encodeBf16(data));
       } else {
@@ -489,7 +594,11 @@ export function writeSafetensors(
       }
     }
     if (bytes.byteLength !== nbytes) {
-      throw fail(name, `${bytes.byteLength} data bytes given but ${dtype} shape [${shape.join(',')}] needs ${nbytes}`, 'Fix the shape or the data.');
+      throw fail(
+        name,
+        `${bytes.byteLength} data bytes given but ${dtype} shape [${shape.join(',')}] needs ${nbytes}`,
+        'Fix the shape or the data.',
+      );
     }
     return { name, dtype, shape: [...shape], bytes };
   });
@@ -498,17 +607,28 @@ export function writeSafetensors(
 
   const parts: string[] = [];
   if (meta !== null) {
-    parts.push(`"${METADATA_KEY}":{${Object.entries(meta).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+    parts.push(
+      `"${METADATA_KEY}":{${Object.entries(meta)
+        .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
+        .join(',')}}`,
+    );
   }
   let offset = 0;
   for (const p of prepared) {
     const end = offset + p.bytes.byteLength;
-    parts.push(`${JSON.stringify(p.name)}:{"dtype":"${p.dtype}","shape":[${p.shape.join(',')}],"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(p.name)}:{"dtype":"${p.dtype}","shape":[${p.shape.join(',')}],"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
   const headerLen = Math.ceil(json.length / 8) * 8;
-  if (headerLen > MAX_HEADER_SIZE) throw fail('header', `the header would be ${headerLen} bytes, above ${MAX_HEADER_SIZE}`, 'Write fewer tensors per file.');
+  if (headerLen > MAX_HEADER_SIZE)
+    throw fail(
+      'header',
+      `the header would be ${headerLen} bytes, above ${MAX_HEADER_SIZE}`,
+      'Write fewer tensors per file.',
+    );
 
   const out = new Uint8Array(8 + headerLen + offset);
   const dv = new DataView(out.buffer);

@@ -47,8 +47,11 @@ export function hubSource(id: string, opts: FetchOptions & { hubBase?: string; r
   // A branch may contain "/" (refs/pr/1); each part is encoded, and "." / ".." parts would leave the repository.
   const parts = revision.split('/');
   if (parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new DownloadError('(hub id)', 'revision',
-      `"${revision}" is not a revision (a branch, tag or commit hash). Check --revision.`);
+    throw new DownloadError(
+      '(hub id)',
+      'revision',
+      `"${revision}" is not a revision (a branch, tag or commit hash). Check --revision.`,
+    );
   }
   const base = (opts.hubBase ?? DEFAULT_HUB).replace(/\/+$/, '');
   return urlSource(`${base}/${id}/resolve/${parts.map(encodeURIComponent).join('/')}/`, { ...opts, name: id });
@@ -59,17 +62,27 @@ export function hubSource(id: string, opts: FetchOptions & { hubBase?: string; r
 function checkHubId(id: string): void {
   const parts = id.split('/');
   const part = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?$/;
-  const problem = id === '' ? 'it is empty'
-    : parts.length > 2 ? 'it has more than one "/"'
-    : parts.some((p) => p === '') ? 'a part is empty'
-    : id.includes('..') || id.includes('--') ? 'it contains ".." or "--"'
-    : !parts.every((p) => part.test(p)) ? 'a part is not 1-96 letters, digits, "_", "-", "." ("-", "." not at its ends)'
-    : id.endsWith('.git') ? 'it ends with ".git"'
-    : null;
+  const problem =
+    id === ''
+      ? 'it is empty'
+      : parts.length > 2
+        ? 'it has more than one "/"'
+        : parts.some((p) => p === '')
+          ? 'a part is empty'
+          : id.includes('..') || id.includes('--')
+            ? 'it contains ".." or "--"'
+            : !parts.every((p) => part.test(p))
+              ? 'a part is not 1-96 letters, digits, "_", "-", "." ("-", "." not at its ends)'
+              : id.endsWith('.git')
+                ? 'it ends with ".git"'
+                : null;
   if (problem !== null) {
-    throw new DownloadError('(hub id)', 'id',
+    throw new DownloadError(
+      '(hub id)',
+      'id',
       `${JSON.stringify(id.slice(0, 200))} is not a Hugging Face model id: ${problem}. ` +
-      'Give "name" or "owner/name" as on the model\'s hub page.');
+        'Give "name" or "owner/name" as on the model\'s hub page.',
+    );
   }
 }
 
@@ -79,7 +92,10 @@ export function urlSource(folderUrl: string, opts: FetchOptions & { name?: strin
   return {
     name: opts.name ?? base,
     get: async (file, optional = false) => {
-      const url = new URL(file, base.startsWith('http') ? base : new URL(base, globalThis.location?.href ?? 'http://localhost/')).href;
+      const url = new URL(
+        file,
+        base.startsWith('http') ? base : new URL(base, globalThis.location?.href ?? 'http://localhost/'),
+      ).href;
       const cache = opts.cache;
       const hit = await cache?.get(url);
       if (hit && cache) return checkCached(cache, url, file, hit);
@@ -112,7 +128,10 @@ async function checkCached(cache: FileCache, key: string, file: string, bytes: U
 }
 
 /** Files the user dropped or picked (matched by base name, so a dropped folder works too). */
-export function filesSource(files: Iterable<{ name: string; bytes: () => Promise<Uint8Array> }>, name = 'local files'): ModelSource {
+export function filesSource(
+  files: Iterable<{ name: string; bytes: () => Promise<Uint8Array> }>,
+  name = 'local files',
+): ModelSource {
   // A dropped folder gives names like "model/config.json" (or "model\\config.json"); when the same base name occurs at
   // several depths (e.g. "checkpoint-500/config.json" next to "config.json") the shallowest one wins.
   const byName = new Map<string, { depth: number; bytes: () => Promise<Uint8Array> }>();
@@ -128,7 +147,11 @@ export function filesSource(files: Iterable<{ name: string; bytes: () => Promise
       const b = byName.get(file);
       if (b) return b.bytes();
       if (optional) return null;
-      throw new DownloadError(file, '(file)', `${file} is missing from the dropped files; a model needs config.json, tokenizer.json and model.safetensors.`);
+      throw new DownloadError(
+        file,
+        '(file)',
+        `${file} is missing from the dropped files; a model needs config.json, tokenizer.json and model.safetensors.`,
+      );
     },
   };
 }
@@ -139,7 +162,11 @@ async function download(url: string, file: string, optional: boolean, opts: Fetc
   try {
     res = await f(url);
   } catch (e) {
-    throw new DownloadError(file, url, `${file}: could not reach ${url} (${(e as Error).message}). Check the address and your connection.`);
+    throw new DownloadError(
+      file,
+      url,
+      `${file}: could not reach ${url} (${(e as Error).message}). Check the address and your connection.`,
+    );
   }
   // Error answers are not read: cancel their bodies so the connection is released at once.
   const discard = () => res.body?.cancel().catch(() => {});
@@ -149,13 +176,20 @@ async function download(url: string, file: string, optional: boolean, opts: Fetc
   }
   if (!res.ok) {
     await discard();
-    const hint = res.status === 401 || res.status === 403 ? ' The model may be private or gated: download it yourself and drop the files.' : '';
+    const hint =
+      res.status === 401 || res.status === 403
+        ? ' The model may be private or gated: download it yourself and drop the files.'
+        : '';
     throw new DownloadError(file, url, `${file}: ${url} answered HTTP ${res.status}.${hint}`);
   }
   const type = res.headers.get('content-type') ?? '';
   if (type.includes('text/html')) {
     await discard();
-    throw new DownloadError(file, url, `${file}: ${url} returned an HTML page instead of the file; the URL or model id is probably wrong.`);
+    throw new DownloadError(
+      file,
+      url,
+      `${file}: ${url} returned an HTML page instead of the file; the URL or model id is probably wrong.`,
+    );
   }
   const lenHeader = res.headers.get('content-length');
   const total = lenHeader !== null && /^\d+$/.test(lenHeader) ? Number(lenHeader) : null;
@@ -168,7 +202,11 @@ async function download(url: string, file: string, optional: boolean, opts: Fetc
       try {
         step = await reader.read();
       } catch (e) {
-        throw new DownloadError(file, url, `${file}: the download broke off after ${loaded} bytes (${(e as Error).message}). Try again.`);
+        throw new DownloadError(
+          file,
+          url,
+          `${file}: the download broke off after ${loaded} bytes (${(e as Error).message}). Try again.`,
+        );
       }
       if (step.done) break;
       chunks.push(step.value);
@@ -186,6 +224,9 @@ async function download(url: string, file: string, optional: boolean, opts: Fetc
   }
   const out = new Uint8Array(loaded);
   let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.byteLength; }
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
   return out;
 }

@@ -6,8 +6,6 @@ import { readCheckpoint } from './arch/checkpoint';
 import { archFor, type ModelConfig } from './arch/index';
 import type { Checkpoint } from './arch/types';
 
-;
-
 export interface HostTensor {
   shape: number[];
   data: Float32Array;

@@ -28,16 +28,28 @@ export interface BertConfig {
 }
 
 interface Layer {
-  q: Linear; k: Linear; v: Linear; o: Linear; inter: Linear; out: Linear;
-  ln1w: Tensor; ln1b: Tensor; ln2w: Tensor; ln2b: Tensor;
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  inter: Linear;
+  out: Linear;
+  ln1w: Tensor;
+  ln1b: Tensor;
+  ln2w: Tensor;
+  ln2b: Tensor;
 }
 
 /** The tensors of one encoder input batch; all (B*T) i32. */
 export interface EncoderBatch {
-  ids: Tensor; typeIds: Tensor; posIds: Tensor; mask: Tensor;
+  ids: Tensor;
+  typeIds: Tensor;
+  posIds: Tensor;
+  mask: Tensor;
   /** Row index b*T of each sequence's first token (B) i32. */
   clsRows: Tensor;
-  B: number; T: number;
+  B: number;
+  T: number;
 }
 
 type Drop = { p: number; seed: number } | null;
@@ -50,29 +62,41 @@ export class BertClassifier implements DropoutMode {
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
   private ws: ReturnType<BertClassifier['alloc']> | null = null;
 
-  constructor(readonly be: Backend, readonly cfg: BertConfig, readonly params: ParamStore) {
+  constructor(
+    readonly be: Backend,
+    readonly cfg: BertConfig,
+    readonly params: ParamStore,
+  ) {
     const { hidden: C, intermediate: F, numLabels: L } = cfg;
     const g = (n: string, s: number[]) => params.get(n, s);
     this.emb = {
       word: g('embeddings.word_embeddings.weight', [cfg.vocabSize, C]),
       pos: g('embeddings.position_embeddings.weight', [cfg.maxPositions, C]),
       type: g('embeddings.token_type_embeddings.weight', [cfg.typeVocab, C]),
-      lnw: g('embeddings.LayerNorm.weight', [C]), lnb: g('embeddings.LayerNorm.bias', [C]),
+      lnw: g('embeddings.LayerNorm.weight', [C]),
+      lnb: g('embeddings.LayerNorm.bias', [C]),
     };
-    const lin = (n: string, i: number, o: number) => new Linear(n, i, o, 'out_in', g(`${n}.weight`, [o, i]), g(`${n}.bias`, [o]));
+    const lin = (n: string, i: number, o: number) =>
+      new Linear(n, i, o, 'out_in', g(`${n}.weight`, [o, i]), g(`${n}.bias`, [o]));
     for (let l = 0; l < cfg.layers; l++) {
       const p = `encoder.layer.${l}.`;
       this.layers.push({
-        q: lin(`${p}attention.self.query`, C, C), k: lin(`${p}attention.self.key`, C, C),
-        v: lin(`${p}attention.self.value`, C, C), o: lin(`${p}attention.output.dense`, C, C),
-        inter: lin(`${p}intermediate.dense`, C, F), out: lin(`${p}output.dense`, F, C),
-        ln1w: g(`${p}attention.output.LayerNorm.weight`, [C]), ln1b: g(`${p}attention.output.LayerNorm.bias`, [C]),
-        ln2w: g(`${p}output.LayerNorm.weight`, [C]), ln2b: g(`${p}output.LayerNorm.bias`, [C]),
+        q: lin(`${p}attention.self.query`, C, C),
+        k: lin(`${p}attention.self.key`, C, C),
+        v: lin(`${p}attention.self.value`, C, C),
+        o: lin(`${p}attention.output.dense`, C, C),
+        inter: lin(`${p}intermediate.dense`, C, F),
+        out: lin(`${p}output.dense`, F, C),
+        ln1w: g(`${p}attention.output.LayerNorm.weight`, [C]),
+        ln1b: g(`${p}attention.output.LayerNorm.bias`, [C]),
+        ln2w: g(`${p}output.LayerNorm.weight`, [C]),
+        ln2b: g(`${p}output.LayerNorm.bias`, [C]),
       });
     }
-    this.head = cfg.variant === 'bert'
-      ? { dense: lin('pooler.dense', C, C), out: lin('classifier', C, L) }
-      : { dense: lin('classifier.dense', C, C), out: lin('classifier.out_proj', C, L) };
+    this.head =
+      cfg.variant === 'bert'
+        ? { dense: lin('pooler.dense', C, C), out: lin('classifier', C, L) }
+        : { dense: lin('classifier.dense', C, C), out: lin('classifier.out_proj', C, L) };
     // The classification head is always trained (PEFT's modules_to_save); BERT's pooler belongs to the backbone.
     for (const h of cfg.variant === 'bert' ? [this.head.out] : [this.head.dense, this.head.out]) {
       h.dW = params.grad(`${h.name}.weight`);
@@ -98,34 +122,86 @@ export class BertClassifier implements DropoutMode {
   }
 
   private alloc(B: number, T: number) {
-    const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg, N = B * T;
+    const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg,
+      N = B * T;
     const z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
     return {
-      B, T,
-      e1: z([N, C], 'word emb'), e2: z([N, C], 'pos emb'), e3: z([N, C], 'type emb'), e12: z([N, C], 'emb sum'), eSum: z([N, C], 'emb sum'),
-      x0: z([N, C], 'x0'), eMean: z([N], 'mean'), eRstd: z([N], 'rstd'), e0: z([N, C], 'emb ln'),
-      dropped: z([N, C], 'dropout out'), dsub: z([N, C], 'd sublayer'),
-      clsD: z([B, C], 'cls dropout'), pooledD: z([B, C], 'pooled dropout'), dclsD: z([B, C], 'd cls dropout'),
+      B,
+      T,
+      e1: z([N, C], 'word emb'),
+      e2: z([N, C], 'pos emb'),
+      e3: z([N, C], 'type emb'),
+      e12: z([N, C], 'emb sum'),
+      eSum: z([N, C], 'emb sum'),
+      x0: z([N, C], 'x0'),
+      eMean: z([N], 'mean'),
+      eRstd: z([N], 'rstd'),
+      e0: z([N, C], 'emb ln'),
+      dropped: z([N, C], 'dropout out'),
+      dsub: z([N, C], 'd sublayer'),
+      clsD: z([B, C], 'cls dropout'),
+      pooledD: z([B, C], 'pooled dropout'),
+      dclsD: z([B, C], 'd cls dropout'),
       dpooledD: z([B, C], 'd pooled dropout'),
       ls: this.layers.map((_, l) => ({
-        q: z([N, C], `q ${l}`), k: z([N, C], `k ${l}`), v: z([N, C], `v ${l}`), att: z([B, H, T, T], `att ${l}`),
-        ctx: z([N, C], `ctx ${l}`), ao: z([N, C], `ao ${l}`), r1: z([N, C], `r1 ${l}`), x1: z([N, C], `x1 ${l}`),
-        m1: z([N], 'mean'), s1: z([N], 'rstd'), inter: z([N, F], `inter ${l}`), g: z([N, F], `gelu ${l}`),
-        o: z([N, C], `o ${l}`), r2: z([N, C], `r2 ${l}`), x2: z([N, C], `x2 ${l}`), m2: z([N], 'mean'), s2: z([N], 'rstd'),
+        q: z([N, C], `q ${l}`),
+        k: z([N, C], `k ${l}`),
+        v: z([N, C], `v ${l}`),
+        att: z([B, H, T, T], `att ${l}`),
+        ctx: z([N, C], `ctx ${l}`),
+        ao: z([N, C], `ao ${l}`),
+        r1: z([N, C], `r1 ${l}`),
+        x1: z([N, C], `x1 ${l}`),
+        m1: z([N], 'mean'),
+        s1: z([N], 'rstd'),
+        inter: z([N, F], `inter ${l}`),
+        g: z([N, F], `gelu ${l}`),
+        o: z([N, C], `o ${l}`),
+        r2: z([N, C], `r2 ${l}`),
+        x2: z([N, C], `x2 ${l}`),
+        m2: z([N], 'mean'),
+        s2: z([N], 'rstd'),
       })),
-      cls: z([B, C], 'cls'), pre: z([B, C], 'pooler pre'), pooled: z([B, C], 'pooled'), logits: z([B, L], 'logits'),
-      losses: z([B], 'losses'), valid: z([B], 'valid'), lossSum: z([1], 'loss sum'), count: z([1], 'count'),
+      cls: z([B, C], 'cls'),
+      pre: z([B, C], 'pooler pre'),
+      pooled: z([B, C], 'pooled'),
+      logits: z([B, L], 'logits'),
+      losses: z([B], 'losses'),
+      valid: z([B], 'valid'),
+      lossSum: z([1], 'loss sum'),
+      count: z([1], 'count'),
       one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
-      dlogits: z([B, L], 'dlogits'), dpooled: z([B, C], 'dpooled'), dpre: z([B, C], 'dpre'), dcls: z([B, C], 'dcls'),
-      dx: z([N, C], 'dx'), dr: z([N, C], 'dr'), dg: z([N, F], 'dg'), dinter: z([N, F], 'dinter'), dctx: z([N, C], 'dctx'),
-      dq: z([N, C], 'dq'), dk: z([N, C], 'dk'), dv: z([N, C], 'dv'),
+      dlogits: z([B, L], 'dlogits'),
+      dpooled: z([B, C], 'dpooled'),
+      dpre: z([B, C], 'dpre'),
+      dcls: z([B, C], 'dcls'),
+      dx: z([N, C], 'dx'),
+      dr: z([N, C], 'dr'),
+      dg: z([N, F], 'dg'),
+      dinter: z([N, F], 'dinter'),
+      dctx: z([N, C], 'dctx'),
+      dq: z([N, C], 'dq'),
+      dk: z([N, C], 'dk'),
+      dv: z([N, C], 'dv'),
     };
   }
 
   private attP(B: number, T: number, l: number) {
     const { hidden: C, heads: H } = this.cfg;
-    return { B, T, H, D: C / H, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0, causal: false,
-      dropout: this.drop('attn', 1 + 3 * l) ?? undefined };
+    return {
+      B,
+      T,
+      H,
+      D: C / H,
+      qStride: C,
+      qOffset: 0,
+      kStride: C,
+      kOffset: 0,
+      vStride: C,
+      vOffset: 0,
+      causal: false,
+      dropout: this.drop('attn', 1 + 3 * l) ?? undefined,
+    };
   }
 
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings; 1 + 3l, 2 + 3l, 3 + 3l layer l's
@@ -144,7 +220,10 @@ export class BertClassifier implements DropoutMode {
 
   /** Class logits (B, numLabels). The returned tensor is reused by the next call. */
   forward(batch: EncoderBatch): Tensor {
-    const { B, T } = batch, be = this.be, { hidden: C, eps } = this.cfg, N = B * T;
+    const { B, T } = batch,
+      be = this.be,
+      { hidden: C, eps } = this.cfg,
+      N = B * T;
     if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
       // Classification batches are padded to their longest sequence, so shapes vary: recycle the old activations.
       if (this.ws) disposeAll(this.be, this.ws);
@@ -195,7 +274,8 @@ export class BertClassifier implements DropoutMode {
   }
 
   loss(labels: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be, ws = this.ws!;
+    const be = this.be,
+      ws = this.ws!;
     be.crossEntropy(ws.losses, ws.valid, ws.logits, labels, ws.B, this.cfg.numLabels, ignoreIndex);
     be.sum(ws.lossSum, ws.losses);
     be.sum(ws.count, ws.valid);
@@ -203,10 +283,15 @@ export class BertClassifier implements DropoutMode {
   }
 
   backward(batch: EncoderBatch, labels: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = batch, { hidden: C } = this.cfg, N = B * T;
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = batch,
+      { hidden: C } = this.cfg,
+      N = B * T;
     const gr = (n: string) => this.params.grads.get(n) ?? null;
     be.crossEntropyBackward(ws.dlogits, ws.logits, labels, ws.one, ws.count, B, this.cfg.numLabels, ignoreIndex);
-    const dp = this.drop('classifier', 1000), dc = this.clsDrop();
+    const dp = this.drop('classifier', 1000),
+      dc = this.clsDrop();
     this.head.out.backward(be, dp ? ws.dpooledD : ws.dpooled, ws.dlogits, dp ? ws.pooledD : ws.pooled, B);
     this.dropGrad(ws.dpooled, ws.dpooledD, dp);
     be.tanhBackward(ws.dpre, ws.pooled, ws.dpooled);
@@ -216,16 +301,41 @@ export class BertClassifier implements DropoutMode {
     be.fill(ws.dx, 0);
     be.embeddingBackward(ws.dx, batch.clsRows, ws.dcls, B, C, N);
     for (let l = this.layers.length - 1; l >= 0; l--) {
-      const ly = this.layers[l], a = ws.ls[l], xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0, p = `encoder.layer.${l}.`;
+      const ly = this.layers[l],
+        a = ws.ls[l],
+        xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0,
+        p = `encoder.layer.${l}.`;
       const attP = this.attP(B, T, l);
       // x2 = LN(x1 + dropout(out(gelu(inter(x1)))))
-      be.layernormBackward(ws.dr, gr(`${p}output.LayerNorm.weight`), gr(`${p}output.LayerNorm.bias`), ws.dx, a.r2, ly.ln2w, a.m2, a.s2, N, C);
+      be.layernormBackward(
+        ws.dr,
+        gr(`${p}output.LayerNorm.weight`),
+        gr(`${p}output.LayerNorm.bias`),
+        ws.dx,
+        a.r2,
+        ly.ln2w,
+        a.m2,
+        a.s2,
+        N,
+        C,
+      );
       ly.out.backward(be, ws.dg, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 3 + 3 * l)), a.g, N);
       be.geluBackward(ws.dinter, a.inter, ws.dg, 'erf');
       be.copy(ws.dx, ws.dr);
       ly.inter.backward(be, ws.dx, ws.dinter, a.x1, N, true);
       // x1 = LN(x + dropout(o(attention(q(x), k(x), v(x)))))
-      be.layernormBackward(ws.dr, gr(`${p}attention.output.LayerNorm.weight`), gr(`${p}attention.output.LayerNorm.bias`), ws.dx, a.r1, ly.ln1w, a.m1, a.s1, N, C);
+      be.layernormBackward(
+        ws.dr,
+        gr(`${p}attention.output.LayerNorm.weight`),
+        gr(`${p}attention.output.LayerNorm.bias`),
+        ws.dx,
+        a.r1,
+        ly.ln1w,
+        a.m1,
+        a.s1,
+        N,
+        C,
+      );
       ly.o.backward(be, ws.dctx, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 2 + 3 * l)), a.ctx, N);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.dctx, a.att, a.q, a.k, a.v, attP);
       be.copy(ws.dx, ws.dr);
@@ -233,12 +343,25 @@ export class BertClassifier implements DropoutMode {
       ly.k.backward(be, ws.dx, ws.dk, xIn, N, true);
       ly.v.backward(be, ws.dx, ws.dv, xIn, N, true);
     }
-    const wordG = gr('embeddings.word_embeddings.weight'), posG = gr('embeddings.position_embeddings.weight');
-    const typeG = gr('embeddings.token_type_embeddings.weight'), lnwG = gr('embeddings.LayerNorm.weight');
+    const wordG = gr('embeddings.word_embeddings.weight'),
+      posG = gr('embeddings.position_embeddings.weight');
+    const typeG = gr('embeddings.token_type_embeddings.weight'),
+      lnwG = gr('embeddings.LayerNorm.weight');
     if (!wordG && !posG && !typeG && !lnwG) return;
     // x0 = dropout(LN(eSum))
     const dx0 = this.dropGrad(ws.dsub, ws.dx, this.drop('hidden', 0));
-    be.layernormBackward(ws.dr, lnwG, gr('embeddings.LayerNorm.bias'), dx0, ws.eSum, this.emb.lnw, ws.eMean, ws.eRstd, N, C);
+    be.layernormBackward(
+      ws.dr,
+      lnwG,
+      gr('embeddings.LayerNorm.bias'),
+      dx0,
+      ws.eSum,
+      this.emb.lnw,
+      ws.eMean,
+      ws.eRstd,
+      N,
+      C,
+    );
     if (wordG) be.embeddingBackward(wordG, batch.ids, ws.dr, N, C, this.cfg.vocabSize);
     if (posG) be.embeddingBackward(posG, batch.posIds, ws.dr, N, C, this.cfg.maxPositions);
     if (typeG) be.embeddingBackward(typeG, batch.typeIds, ws.dr, N, C, this.cfg.typeVocab);

@@ -23,7 +23,12 @@ export class KvCache {
   private readonly scratchTensors = new Map<string, Tensor>();
   private disposed = false;
 
-  constructor(readonly be: Backend, readonly layout: KvLayout, readonly B: number, readonly Tmax: number) {
+  constructor(
+    readonly be: Backend,
+    readonly layout: KvLayout,
+    readonly B: number,
+    readonly Tmax: number,
+  ) {
     if (!(Number.isInteger(B) && B >= 1 && Number.isInteger(Tmax) && Tmax >= 1)) {
       throw new RangeError(`KvCache: B ${B} and Tmax ${Tmax} must be positive integers`);
     }

@@ -23,24 +23,59 @@ export interface Gpt2Config {
 }
 
 interface Block {
-  ln1w: Tensor; ln1b: Tensor; ln2w: Tensor; ln2b: Tensor;
-  attn: Linear; proj: Linear; fc: Linear; mlpProj: Linear;
+  ln1w: Tensor;
+  ln1b: Tensor;
+  ln2w: Tensor;
+  ln2b: Tensor;
+  attn: Linear;
+  proj: Linear;
+  fc: Linear;
+  mlpProj: Linear;
 }
 
 /** Activations of one (B,T) shape, allocated once and reused every step. */
 interface Workspace {
-  B: number; T: number;
+  B: number;
+  T: number;
   pos: Tensor; // (B*T) i32 position ids
   // (N,C); pre/dres: a dropout site's input and its gradient
-  x0: Tensor; tmp: Tensor; posEmb: Tensor; pre: Tensor; dres: Tensor;
+  x0: Tensor;
+  tmp: Tensor;
+  posEmb: Tensor;
+  pre: Tensor;
+  dres: Tensor;
   layers: {
-    ln1: Tensor; ln1Mean: Tensor; ln1Rstd: Tensor; qkv: Tensor; att: Tensor; atty: Tensor;
-    x1: Tensor; ln2: Tensor; ln2Mean: Tensor; ln2Rstd: Tensor; fc: Tensor; fcGelu: Tensor; x2: Tensor;
+    ln1: Tensor;
+    ln1Mean: Tensor;
+    ln1Rstd: Tensor;
+    qkv: Tensor;
+    att: Tensor;
+    atty: Tensor;
+    x1: Tensor;
+    ln2: Tensor;
+    ln2Mean: Tensor;
+    ln2Rstd: Tensor;
+    fc: Tensor;
+    fcGelu: Tensor;
+    x2: Tensor;
   }[];
-  lnf: Tensor; lnfMean: Tensor; lnfRstd: Tensor; logits: Tensor;
-  losses: Tensor; valid: Tensor; lossSum: Tensor; count: Tensor; one: Tensor;
+  lnf: Tensor;
+  lnfMean: Tensor;
+  lnfRstd: Tensor;
+  logits: Tensor;
+  losses: Tensor;
+  valid: Tensor;
+  lossSum: Tensor;
+  count: Tensor;
+  one: Tensor;
   // gradients of activations
-  dlogits: Tensor; dx: Tensor; dln: Tensor; dqkv: Tensor; datty: Tensor; dfc: Tensor; dfcGelu: Tensor;
+  dlogits: Tensor;
+  dx: Tensor;
+  dln: Tensor;
+  dqkv: Tensor;
+  datty: Tensor;
+  dfc: Tensor;
+  dfcGelu: Tensor;
 }
 
 export class Gpt2 implements DropoutMode, CausalDecoder {
@@ -53,7 +88,11 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly lnfb: Tensor;
   private ws: Workspace | null = null;
 
-  constructor(readonly be: Backend, readonly cfg: Gpt2Config, readonly params: ParamStore) {
+  constructor(
+    readonly be: Backend,
+    readonly cfg: Gpt2Config,
+    readonly params: ParamStore,
+  ) {
     const { nEmbd: C, vocabSize: V, nPositions: P, nInner: F } = cfg;
     this.wte = params.get('wte.weight', [V, C]);
     this.wpe = params.get('wpe.weight', [P, C]);
@@ -61,12 +100,17 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     this.lnfb = params.get('ln_f.bias', [C]);
     for (let l = 0; l < cfg.nLayer; l++) {
       const p = `h.${l}.`;
-      const lin = (n: string, i: number, o: number) => new Linear(`${p}${n}`, i, o, 'in_out', params.get(`${p}${n}.weight`, [i, o]), params.get(`${p}${n}.bias`, [o]));
+      const lin = (n: string, i: number, o: number) =>
+        new Linear(`${p}${n}`, i, o, 'in_out', params.get(`${p}${n}.weight`, [i, o]), params.get(`${p}${n}.bias`, [o]));
       this.blocks.push({
-        ln1w: params.get(`${p}ln_1.weight`, [C]), ln1b: params.get(`${p}ln_1.bias`, [C]),
-        ln2w: params.get(`${p}ln_2.weight`, [C]), ln2b: params.get(`${p}ln_2.bias`, [C]),
-        attn: lin('attn.c_attn', C, 3 * C), proj: lin('attn.c_proj', C, C),
-        fc: lin('mlp.c_fc', C, F), mlpProj: lin('mlp.c_proj', F, C),
+        ln1w: params.get(`${p}ln_1.weight`, [C]),
+        ln1b: params.get(`${p}ln_1.bias`, [C]),
+        ln2w: params.get(`${p}ln_2.weight`, [C]),
+        ln2b: params.get(`${p}ln_2.bias`, [C]),
+        attn: lin('attn.c_attn', C, 3 * C),
+        proj: lin('attn.c_proj', C, C),
+        fc: lin('mlp.c_fc', C, F),
+        mlpProj: lin('mlp.c_proj', F, C),
       });
     }
   }
@@ -88,31 +132,67 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
     // Batch shapes change (the last batch of an epoch, generation): hand the old activations back to the pool.
     if (this.ws) disposeAll(this.be, this.ws);
-    if (T > this.cfg.nPositions) throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
-    const be = this.be, { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg, N = B * T;
+    if (T > this.cfg.nPositions)
+      throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
+    const be = this.be,
+      { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg,
+      N = B * T;
     const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);
-    const pos = be.fromArray(Int32Array.from({ length: N }, (_, i) => i % T), [N], 'position ids');
+    const pos = be.fromArray(
+      Int32Array.from({ length: N }, (_, i) => i % T),
+      [N],
+      'position ids',
+    );
     this.ws = {
-      B, T, pos, x0: z([N, C], 'x0'), tmp: z([N, C], 'tmp'), posEmb: z([N, C], 'position embeddings'),
-      pre: z([N, C], 'before dropout'), dres: z([N, C], 'd before dropout'),
+      B,
+      T,
+      pos,
+      x0: z([N, C], 'x0'),
+      tmp: z([N, C], 'tmp'),
+      posEmb: z([N, C], 'position embeddings'),
+      pre: z([N, C], 'before dropout'),
+      dres: z([N, C], 'd before dropout'),
       layers: this.blocks.map((_, l) => ({
-        ln1: z([N, C], `ln1 ${l}`), ln1Mean: z([N], 'mean'), ln1Rstd: z([N], 'rstd'), qkv: z([N, 3 * C], `qkv ${l}`),
-        att: z([B, H, T, T], `att ${l}`), atty: z([N, C], `atty ${l}`), x1: z([N, C], `x1 ${l}`),
-        ln2: z([N, C], `ln2 ${l}`), ln2Mean: z([N], 'mean'), ln2Rstd: z([N], 'rstd'), fc: z([N, F], `fc ${l}`),
-        fcGelu: z([N, F], `gelu ${l}`), x2: z([N, C], `x2 ${l}`),
+        ln1: z([N, C], `ln1 ${l}`),
+        ln1Mean: z([N], 'mean'),
+        ln1Rstd: z([N], 'rstd'),
+        qkv: z([N, 3 * C], `qkv ${l}`),
+        att: z([B, H, T, T], `att ${l}`),
+        atty: z([N, C], `atty ${l}`),
+        x1: z([N, C], `x1 ${l}`),
+        ln2: z([N, C], `ln2 ${l}`),
+        ln2Mean: z([N], 'mean'),
+        ln2Rstd: z([N], 'rstd'),
+        fc: z([N, F], `fc ${l}`),
+        fcGelu: z([N, F], `gelu ${l}`),
+        x2: z([N, C], `x2 ${l}`),
       })),
-      lnf: z([N, C], 'lnf'), lnfMean: z([N], 'mean'), lnfRstd: z([N], 'rstd'), logits: z([N, V], 'logits'),
-      losses: z([N], 'losses'), valid: z([N], 'valid'), lossSum: z([1], 'loss sum'), count: z([1], 'count'),
+      lnf: z([N, C], 'lnf'),
+      lnfMean: z([N], 'mean'),
+      lnfRstd: z([N], 'rstd'),
+      logits: z([N, V], 'logits'),
+      losses: z([N], 'losses'),
+      valid: z([N], 'valid'),
+      lossSum: z([1], 'loss sum'),
+      count: z([1], 'count'),
       one: be.fromArray(new Float32Array([1]), [1], 'one'),
-      dlogits: z([N, V], 'dlogits'), dx: z([N, C], 'dx'), dln: z([N, C], 'dln'), dqkv: z([N, 3 * C], 'dqkv'),
-      datty: z([N, C], 'datty'), dfc: z([N, F], 'dfc'), dfcGelu: z([N, F], 'dgelu'),
+      dlogits: z([N, V], 'dlogits'),
+      dx: z([N, C], 'dx'),
+      dln: z([N, C], 'dln'),
+      dqkv: z([N, 3 * C], 'dqkv'),
+      datty: z([N, C], 'datty'),
+      dfc: z([N, F], 'dfc'),
+      dfcGelu: z([N, F], 'dgelu'),
     };
     return this.ws;
   }
 
   /** logits (B*T, V) for ids (B*T) i32. The returned tensor is reused by the next call. */
   forward(ids: Tensor, B: number, T: number): Tensor {
-    const be = this.be, ws = this.workspace(B, T), { nEmbd: C, eps } = this.cfg, N = B * T;
+    const be = this.be,
+      ws = this.workspace(B, T),
+      { nEmbd: C, eps } = this.cfg,
+      N = B * T;
     be.embedding(ws.tmp, ids, this.wte, N, C);
     be.embedding(ws.posEmb, ws.pos, this.wpe, N, C);
     const de = this.drop('embd', 0);
@@ -127,7 +207,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       be.add(out, xin, d ? ws.pre : y);
     };
     this.blocks.forEach((blk, l) => {
-      const a = ws.layers[l], attP = this.attP(B, T, l);
+      const a = ws.layers[l],
+        attP = this.attP(B, T, l);
       be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
       blk.attn.forward(be, a.qkv, a.ln1, N);
       be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
@@ -153,8 +234,20 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   private attP(B: number, T: number, l: number) {
     const { nEmbd: C, nHead: H } = this.cfg;
-    return { B, T, H, D: C / H, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C,
-      causal: true, dropout: this.drop('attn', 1 + 3 * l) ?? undefined };
+    return {
+      B,
+      T,
+      H,
+      D: C / H,
+      qStride: 3 * C,
+      qOffset: 0,
+      kStride: 3 * C,
+      kOffset: C,
+      vStride: 3 * C,
+      vOffset: 2 * C,
+      causal: true,
+      dropout: this.drop('attn', 1 + 3 * l) ?? undefined,
+    };
   }
 
   /** dres = d(residual branch before dropout) from d(block output), or the gradient itself when the site keeps all. */
@@ -168,7 +261,9 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
   loss(targets: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be, ws = this.ws!, N = ws.B * ws.T;
+    const be = this.be,
+      ws = this.ws!,
+      N = ws.B * ws.T;
     be.crossEntropy(ws.losses, ws.valid, ws.logits, targets, N, this.cfg.vocabSize, ignoreIndex);
     be.sum(ws.lossSum, ws.losses);
     be.sum(ws.count, ws.valid);
@@ -177,7 +272,10 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
   backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = ws, { nEmbd: C, vocabSize: V } = this.cfg;
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = ws,
+      { nEmbd: C, vocabSize: V } = this.cfg;
     const N = B * T;
     be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
     // logits = lnf wte^T  =>  dlnf = dlogits wte; dwte += dlogits^T lnf
@@ -185,20 +283,58 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     const wteGrad = this.params.grads.get('wte.weight') ?? null;
     if (wteGrad) be.matmul(wteGrad, ws.dlogits, ws.lnf, null, { M: V, K: N, N: C, transA: true, accumulate: true });
     const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
-    be.layernormBackward(ws.dx, this.grads('ln_f.weight'), this.grads('ln_f.bias'), ws.dln, lastX, this.lnfw, ws.lnfMean, ws.lnfRstd, N, C);
+    be.layernormBackward(
+      ws.dx,
+      this.grads('ln_f.weight'),
+      this.grads('ln_f.bias'),
+      ws.dln,
+      lastX,
+      this.lnfw,
+      ws.lnfMean,
+      ws.lnfRstd,
+      N,
+      C,
+    );
     for (let l = this.blocks.length - 1; l >= 0; l--) {
-      const blk = this.blocks[l], a = ws.layers[l], xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0, p = `h.${l}.`;
+      const blk = this.blocks[l],
+        a = ws.layers[l],
+        xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0,
+        p = `h.${l}.`;
       const attP = this.attP(B, T, l);
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);
       be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
       blk.fc.backward(be, ws.dln, ws.dfc, a.ln2, N);
-      be.layernormBackward(ws.dx, this.grads(`${p}ln_2.weight`), this.grads(`${p}ln_2.bias`), ws.dln, a.x1, blk.ln2w, a.ln2Mean, a.ln2Rstd, N, C, true);
+      be.layernormBackward(
+        ws.dx,
+        this.grads(`${p}ln_2.weight`),
+        this.grads(`${p}ln_2.bias`),
+        ws.dln,
+        a.x1,
+        blk.ln2w,
+        a.ln2Mean,
+        a.ln2Rstd,
+        N,
+        C,
+        true,
+      );
       // x1 = x + dropout(proj(attention(attn(ln1(x)))))
       blk.proj.backward(be, ws.datty, this.residualGrad(ws.dx, this.drop('resid', 2 + 3 * l)), a.atty, N);
       be.attentionBackward(ws.dqkv, ws.dqkv, ws.dqkv, ws.datty, a.att, a.qkv, a.qkv, a.qkv, attP);
       blk.attn.backward(be, ws.dln, ws.dqkv, a.ln1, N);
-      be.layernormBackward(ws.dx, this.grads(`${p}ln_1.weight`), this.grads(`${p}ln_1.bias`), ws.dln, xIn, blk.ln1w, a.ln1Mean, a.ln1Rstd, N, C, true);
+      be.layernormBackward(
+        ws.dx,
+        this.grads(`${p}ln_1.weight`),
+        this.grads(`${p}ln_1.bias`),
+        ws.dln,
+        xIn,
+        blk.ln1w,
+        a.ln1Mean,
+        a.ln1Rstd,
+        N,
+        C,
+        true,
+      );
     }
     const wpeGrad = this.params.grads.get('wpe.weight');
     if (!wteGrad && !wpeGrad) return;
@@ -247,18 +383,34 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   /** The forward of T new tokens per row at positions cache.length.. (no dropout), keys/values into the cache;
    * returns logits (B,V) of each row's last new token. */
   private decode(cache: KvCache, ids: Int32Array, T: number): Tensor {
-    const be = this.be, { nEmbd: C, nHead: H, nInner: F, vocabSize: V, eps } = this.cfg, B = cache.B, N = B * T;
-    const D = C / H, pos = cache.reserve(T), Tmax = cache.Tmax;
+    const be = this.be,
+      { nEmbd: C, nHead: H, nInner: F, vocabSize: V, eps } = this.cfg,
+      B = cache.B,
+      N = B * T;
+    const D = C / H,
+      pos = cache.reserve(T),
+      Tmax = cache.Tmax;
     if (ids.length !== N) throw new RangeError(`decode: ${ids.length} token ids for B=${B} rows of T=${T}`);
     const s = (name: string, shape: number[]) => cache.scratch(name, shape);
-    const idsT = cache.scratch('ids', [N], 'i32'), posT = cache.scratch('positions', [N], 'i32');
+    const idsT = cache.scratch('ids', [N], 'i32'),
+      posT = cache.scratch('positions', [N], 'i32');
     be.write(idsT, ids);
-    be.write(posT, Int32Array.from({ length: N }, (_, i) => pos + (i % T)));
-    const tmp = s('tmp', [N, C]), posEmb = s('position embeddings', [N, C]), ln = s('ln', [N, C]);
-    const mean = s('mean', [N]), rstd = s('rstd', [N]), qkv = s('qkv', [N, 3 * C]), atty = s('atty', [N, C]);
-    const fc = s('fc', [N, F]), fcGelu = s('gelu', [N, F]);
+    be.write(
+      posT,
+      Int32Array.from({ length: N }, (_, i) => pos + (i % T)),
+    );
+    const tmp = s('tmp', [N, C]),
+      posEmb = s('position embeddings', [N, C]),
+      ln = s('ln', [N, C]);
+    const mean = s('mean', [N]),
+      rstd = s('rstd', [N]),
+      qkv = s('qkv', [N, 3 * C]),
+      atty = s('atty', [N, C]);
+    const fc = s('fc', [N, F]),
+      fcGelu = s('gelu', [N, F]);
     // The residual stream alternates between two buffers (an op's output may not be its input).
-    const x = s('x a', [N, C]), y = s('x b', [N, C]);
+    const x = s('x a', [N, C]),
+      y = s('x b', [N, C]);
     be.embedding(tmp, idsT, this.wte, N, C);
     be.embedding(posEmb, posT, this.wpe, N, C);
     be.add(x, tmp, posEmb);
@@ -283,7 +435,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       last = s('last', [B, C]);
       for (let b = 0; b < B; b++) be.copy(last, x, C, (b * T + T - 1) * C, b * C);
     }
-    const lnf = s('lnf', [B, C]), logits = s('logits', [B, V]);
+    const lnf = s('lnf', [B, C]),
+      logits = s('logits', [B, V]);
     be.layernorm(lnf, mean, rstd, last, this.lnfw, this.lnfb, B, C, eps);
     be.matmul(logits, lnf, this.wte, null, { M: B, K: C, N: V, transB: true });
     cache.length = pos + T;

@@ -30,16 +30,29 @@ export class Linear {
 
   /** y(N,out) = x(N,in) W^T + b [+ adapter(x)] */
   forward(be: Backend, y: Tensor, x: Tensor, N: number): void {
-    be.matmul(y, x, this.W, this.b, { M: N, K: this.inFeatures, N: this.outFeatures, transB: this.layout === 'out_in' });
+    be.matmul(y, x, this.W, this.b, {
+      M: N,
+      K: this.inFeatures,
+      N: this.outFeatures,
+      transB: this.layout === 'out_in',
+    });
     this.adapter?.forward(be, y, x, N);
   }
 
   /** dx (+)= dy W; dW += dy^T x (or x^T dy for Conv1D); db += colsum(dy). dx may be null at the bottom of a model. */
   backward(be: Backend, dx: Tensor | null, dy: Tensor, x: Tensor, N: number, accumulateDx = false): void {
     const [inF, outF] = [this.inFeatures, this.outFeatures];
-    if (dx) be.matmul(dx, dy, this.W, null, { M: N, K: outF, N: inF, transB: this.layout === 'in_out', accumulate: accumulateDx });
+    if (dx)
+      be.matmul(dx, dy, this.W, null, {
+        M: N,
+        K: outF,
+        N: inF,
+        transB: this.layout === 'in_out',
+        accumulate: accumulateDx,
+      });
     if (this.dW) {
-      if (this.layout === 'out_in') be.matmul(this.dW, dy, x, null, { M: outF, K: N, N: inF, transA: true, accumulate: true });
+      if (this.layout === 'out_in')
+        be.matmul(this.dW, dy, x, null, { M: outF, K: N, N: inF, transA: true, accumulate: true });
       else be.matmul(this.dW, x, dy, null, { M: inF, K: N, N: outF, transA: true, accumulate: true });
     }
     if (this.db) be.sumRows(this.db, dy, N, outF, true);

@@ -48,29 +48,71 @@ export interface LlamaArch {
 }
 
 /** Module types an adapter can target, after `model.layers.N.` (PEFT's target_modules names). */
-export const LLAMA_ADAPTABLE = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj',
-  'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'] as const;
+export const LLAMA_ADAPTABLE = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+] as const;
 
 interface Block {
-  inNorm: Tensor; postNorm: Tensor; qNorm: Tensor | null; kNorm: Tensor | null;
-  q: Linear; k: Linear; v: Linear; o: Linear; gate: Linear; up: Linear; down: Linear;
+  inNorm: Tensor;
+  postNorm: Tensor;
+  qNorm: Tensor | null;
+  kNorm: Tensor | null;
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  gate: Linear;
+  up: Linear;
+  down: Linear;
 }
 
 /** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. */
 interface BodyWorkspace {
-  B: number; T: number;
-  x0: Tensor; tmp: Tensor; // (N,C)
+  B: number;
+  T: number;
+  x0: Tensor;
+  tmp: Tensor; // (N,C)
   layers: {
-    h1: Tensor; rstd1: Tensor; // (N,C), (N)
-    q: Tensor; k: Tensor; v: Tensor; // (N,QD), (N,KD), (N,KD); q and k rotated in place unless qk-normed
-    qn: Tensor | null; kn: Tensor | null; rstdQ: Tensor | null; rstdK: Tensor | null; // Qwen3: normed, then rotated
-    att: Tensor; atty: Tensor; // (B,H,T,T), (N,QD)
-    x1: Tensor; h2: Tensor; rstd2: Tensor; gate: Tensor; up: Tensor; act: Tensor; x2: Tensor;
+    h1: Tensor;
+    rstd1: Tensor; // (N,C), (N)
+    q: Tensor;
+    k: Tensor;
+    v: Tensor; // (N,QD), (N,KD), (N,KD); q and k rotated in place unless qk-normed
+    qn: Tensor | null;
+    kn: Tensor | null;
+    rstdQ: Tensor | null;
+    rstdK: Tensor | null; // Qwen3: normed, then rotated
+    att: Tensor;
+    atty: Tensor; // (B,H,T,T), (N,QD)
+    x1: Tensor;
+    h2: Tensor;
+    rstd2: Tensor;
+    gate: Tensor;
+    up: Tensor;
+    act: Tensor;
+    x2: Tensor;
   }[];
-  hf: Tensor; rstdF: Tensor; // final norm (N,C), (N)
+  hf: Tensor;
+  rstdF: Tensor; // final norm (N,C), (N)
   // gradients of activations
-  dx: Tensor; dh: Tensor; dhf: Tensor; dq: Tensor; dk: Tensor; dv: Tensor; dqRaw: Tensor | null; dkRaw: Tensor | null;
-  datty: Tensor; dact: Tensor; dgate: Tensor; dup: Tensor;
+  dx: Tensor;
+  dh: Tensor;
+  dhf: Tensor;
+  dq: Tensor;
+  dk: Tensor;
+  dv: Tensor;
+  dqRaw: Tensor | null;
+  dkRaw: Tensor | null;
+  datty: Tensor;
+  dact: Tensor;
+  dgate: Tensor;
+  dup: Tensor;
 }
 
 /** The decoder stack shared by the causal LM and the classifier: embeddings -> blocks -> final norm. */
@@ -81,7 +123,11 @@ abstract class LlamaBase {
   private bodyWs: BodyWorkspace | null = null;
   private rope: { table: Tensor; positions: number } | null = null;
 
-  constructor(readonly be: Backend, readonly cfg: LlamaArch, readonly params: ParamStore) {
+  constructor(
+    readonly be: Backend,
+    readonly cfg: LlamaArch,
+    readonly params: ParamStore,
+  ) {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, vocabSize: V } = cfg;
     if (H % KVH !== 0) throw new RangeError(`num_key_value_heads ${KVH} must divide num_attention_heads ${H}`);
     const g = (n: string, s: number[]) => params.get(n, s);
@@ -92,12 +138,16 @@ abstract class LlamaBase {
     for (let l = 0; l < cfg.layers; l++) {
       const p = `model.layers.${l}.`;
       this.blocks.push({
-        inNorm: g(`${p}input_layernorm.weight`, [C]), postNorm: g(`${p}post_attention_layernorm.weight`, [C]),
+        inNorm: g(`${p}input_layernorm.weight`, [C]),
+        postNorm: g(`${p}post_attention_layernorm.weight`, [C]),
         qNorm: cfg.qkNorm ? g(`${p}self_attn.q_norm.weight`, [D]) : null,
         kNorm: cfg.qkNorm ? g(`${p}self_attn.k_norm.weight`, [D]) : null,
-        q: lin(`${p}self_attn.q_proj`, C, H * D, cfg.qkvBias), k: lin(`${p}self_attn.k_proj`, C, KVH * D, cfg.qkvBias),
-        v: lin(`${p}self_attn.v_proj`, C, KVH * D, cfg.qkvBias), o: lin(`${p}self_attn.o_proj`, H * D, C, cfg.oBias),
-        gate: lin(`${p}mlp.gate_proj`, C, F, cfg.mlpBias), up: lin(`${p}mlp.up_proj`, C, F, cfg.mlpBias),
+        q: lin(`${p}self_attn.q_proj`, C, H * D, cfg.qkvBias),
+        k: lin(`${p}self_attn.k_proj`, C, KVH * D, cfg.qkvBias),
+        v: lin(`${p}self_attn.v_proj`, C, KVH * D, cfg.qkvBias),
+        o: lin(`${p}self_attn.o_proj`, H * D, C, cfg.oBias),
+        gate: lin(`${p}mlp.gate_proj`, C, F, cfg.mlpBias),
+        up: lin(`${p}mlp.up_proj`, C, F, cfg.mlpBias),
         down: lin(`${p}mlp.down_proj`, F, C, cfg.mlpBias),
       });
     }
@@ -145,25 +195,50 @@ abstract class LlamaBase {
     if (this.bodyWs) disposeAll(this.be, this.bodyWs);
     this.bodyWs = null;
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, qkNorm } = this.cfg;
-    const N = B * T, QD = H * D, KD = KVH * D;
+    const N = B * T,
+      QD = H * D,
+      KD = KVH * D;
     const z = (shape: number[], label: string) => this.be.zeros(shape, 'f32', label);
     const zq = (shape: number[], label: string) => (qkNorm ? z(shape, label) : null);
     this.bodyWs = {
-      B, T, x0: z([N, C], 'x0'), tmp: z([N, C], 'tmp'),
+      B,
+      T,
+      x0: z([N, C], 'x0'),
+      tmp: z([N, C], 'tmp'),
       layers: this.blocks.map((_, l) => ({
-        h1: z([N, C], `h1 ${l}`), rstd1: z([N], 'rstd'),
-        q: z([N, QD], `q ${l}`), k: z([N, KD], `k ${l}`), v: z([N, KD], `v ${l}`),
-        qn: zq([N, QD], `q normed ${l}`), kn: zq([N, KD], `k normed ${l}`),
-        rstdQ: zq([N * H], 'rstd q'), rstdK: zq([N * KVH], 'rstd k'),
-        att: z([B, H, T, T], `att ${l}`), atty: z([N, QD], `atty ${l}`),
-        x1: z([N, C], `x1 ${l}`), h2: z([N, C], `h2 ${l}`), rstd2: z([N], 'rstd'),
-        gate: z([N, F], `gate ${l}`), up: z([N, F], `up ${l}`), act: z([N, F], `swiglu ${l}`), x2: z([N, C], `x2 ${l}`),
+        h1: z([N, C], `h1 ${l}`),
+        rstd1: z([N], 'rstd'),
+        q: z([N, QD], `q ${l}`),
+        k: z([N, KD], `k ${l}`),
+        v: z([N, KD], `v ${l}`),
+        qn: zq([N, QD], `q normed ${l}`),
+        kn: zq([N, KD], `k normed ${l}`),
+        rstdQ: zq([N * H], 'rstd q'),
+        rstdK: zq([N * KVH], 'rstd k'),
+        att: z([B, H, T, T], `att ${l}`),
+        atty: z([N, QD], `atty ${l}`),
+        x1: z([N, C], `x1 ${l}`),
+        h2: z([N, C], `h2 ${l}`),
+        rstd2: z([N], 'rstd'),
+        gate: z([N, F], `gate ${l}`),
+        up: z([N, F], `up ${l}`),
+        act: z([N, F], `swiglu ${l}`),
+        x2: z([N, C], `x2 ${l}`),
       })),
-      hf: z([N, C], 'final norm'), rstdF: z([N], 'rstd'),
-      dx: z([N, C], 'dx'), dh: z([N, C], 'dh'), dhf: z([N, C], 'dhf'),
-      dq: z([N, QD], 'dq'), dk: z([N, KD], 'dk'), dv: z([N, KD], 'dv'),
-      dqRaw: zq([N, QD], 'dq raw'), dkRaw: zq([N, KD], 'dk raw'),
-      datty: z([N, QD], 'datty'), dact: z([N, F], 'dact'), dgate: z([N, F], 'dgate'), dup: z([N, F], 'dup'),
+      hf: z([N, C], 'final norm'),
+      rstdF: z([N], 'rstd'),
+      dx: z([N, C], 'dx'),
+      dh: z([N, C], 'dh'),
+      dhf: z([N, C], 'dhf'),
+      dq: z([N, QD], 'dq'),
+      dk: z([N, KD], 'dk'),
+      dv: z([N, KD], 'dv'),
+      dqRaw: zq([N, QD], 'dq raw'),
+      dkRaw: zq([N, KD], 'dk raw'),
+      datty: z([N, QD], 'datty'),
+      dact: z([N, F], 'dact'),
+      dgate: z([N, F], 'dgate'),
+      dup: z([N, F], 'dup'),
     };
     return this.bodyWs;
   }
@@ -171,8 +246,20 @@ abstract class LlamaBase {
   private shapes(B: number, T: number): { att: AttentionParams; ropeQ: RopeParams; ropeK: RopeParams } {
     const { heads: H, kvHeads: KVH, headDim: D } = this.cfg;
     return {
-      att: { B, T, H, D, KVH, qStride: H * D, qOffset: 0, kStride: KVH * D, kOffset: 0, vStride: KVH * D, vOffset: 0,
-        causal: true },
+      att: {
+        B,
+        T,
+        H,
+        D,
+        KVH,
+        qStride: H * D,
+        qOffset: 0,
+        kStride: KVH * D,
+        kOffset: 0,
+        vStride: KVH * D,
+        vOffset: 0,
+        causal: true,
+      },
       ropeQ: { B, T, H, D, stride: H * D, offset: 0 },
       ropeK: { B, T, H: KVH, D, stride: KVH * D, offset: 0 },
     };
@@ -184,8 +271,11 @@ abstract class LlamaBase {
     if (T > this.cfg.maxPositions) {
       throw new RangeError(`sequence length ${T} exceeds the model's max_position_embeddings ${this.cfg.maxPositions}`);
     }
-    const be = this.be, ws = this.workspace(B, T), table = this.ropeTableFor(T);
-    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, eps } = this.cfg, N = B * T;
+    const be = this.be,
+      ws = this.workspace(B, T),
+      table = this.ropeTableFor(T);
+    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, eps } = this.cfg,
+      N = B * T;
     const { att: attP, ropeQ, ropeK } = this.shapes(B, T);
     be.embedding(ws.x0, ids, this.embed, N, C);
     let x = ws.x0;
@@ -195,7 +285,8 @@ abstract class LlamaBase {
       blk.q.forward(be, a.q, a.h1, N);
       blk.k.forward(be, a.k, a.h1, N);
       blk.v.forward(be, a.v, a.h1, N);
-      let q = a.q, k = a.k;
+      let q = a.q,
+        k = a.k;
       if (blk.qNorm && blk.kNorm) {
         be.rmsnorm(a.qn!, a.rstdQ!, a.q, blk.qNorm, N * H, D, eps);
         be.rmsnorm(a.kn!, a.rstdK!, a.k, blk.kNorm, N * KVH, D, eps);
@@ -236,8 +327,13 @@ abstract class LlamaBase {
    * cache: writes their rotated keys and their values into it, advances cache.length and returns the final-norm
    * hidden states (B, C) of each row's last new token (a cache scratch tensor). */
   protected decodeBody(cache: KvCache, ids: Int32Array, T: number): Tensor {
-    const be = this.be, { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, eps } = this.cfg;
-    const B = cache.B, N = B * T, QD = H * D, KD = KVH * D, Tmax = cache.Tmax;
+    const be = this.be,
+      { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, eps } = this.cfg;
+    const B = cache.B,
+      N = B * T,
+      QD = H * D,
+      KD = KVH * D,
+      Tmax = cache.Tmax;
     if (cache.layout.layers !== this.blocks.length || cache.layout.KVH !== KVH || cache.layout.D !== D) {
       throw new RangeError('decode: the KV cache was not created by this model (createCache)');
     }
@@ -247,15 +343,25 @@ abstract class LlamaBase {
     const s = (name: string, shape: number[]) => cache.scratch(name, shape);
     const idsT = cache.scratch('ids', [N], 'i32');
     be.write(idsT, ids);
-    const h = s('h', [N, C]), rstd = s('rstd', [N]), tmp = s('tmp', [N, C]);
-    const q = s('q', [N, QD]), k = s('k', [N, KD]), v = s('v', [N, KD]), atty = s('atty', [N, QD]);
-    const gate = s('gate', [N, F]), up = s('up', [N, F]), act = s('swiglu', [N, F]);
+    const h = s('h', [N, C]),
+      rstd = s('rstd', [N]),
+      tmp = s('tmp', [N, C]);
+    const q = s('q', [N, QD]),
+      k = s('k', [N, KD]),
+      v = s('v', [N, KD]),
+      atty = s('atty', [N, QD]);
+    const gate = s('gate', [N, F]),
+      up = s('up', [N, F]),
+      act = s('swiglu', [N, F]);
     // Qwen3 normalizes q and k per head into separate buffers (an op's output may not be its input), then rotates.
     const qkNorm = this.cfg.qkNorm;
-    const qn = qkNorm ? s('q normed', [N, QD]) : q, kn = qkNorm ? s('k normed', [N, KD]) : k;
-    const rstdQ = qkNorm ? s('rstd q', [N * H]) : null, rstdK = qkNorm ? s('rstd k', [N * KVH]) : null;
+    const qn = qkNorm ? s('q normed', [N, QD]) : q,
+      kn = qkNorm ? s('k normed', [N, KD]) : k;
+    const rstdQ = qkNorm ? s('rstd q', [N * H]) : null,
+      rstdK = qkNorm ? s('rstd k', [N * KVH]) : null;
     // The residual stream alternates between two buffers.
-    const x = s('x a', [N, C]), y = s('x b', [N, C]);
+    const x = s('x a', [N, C]),
+      y = s('x b', [N, C]);
     const ropeQ: RopeParams = { B, T, H, D, stride: QD, offset: 0, posOffset: pos };
     const ropeK: RopeParams = { B, T, H: KVH, D, stride: KD, offset: 0, posOffset: pos };
     const kvw = { B, Tq: T, pos, Tmax, width: KD, srcStride: KD, srcOffset: 0 };
@@ -273,8 +379,7 @@ abstract class LlamaBase {
       be.rope(kn, kn, table, ropeK);
       be.kvCacheWrite(cache.k[l], kn, kvw);
       be.kvCacheWrite(cache.v[l], v, kvw);
-      be.attentionDecode(atty, qn, cache.k[l], cache.v[l], { B, Tq: T, pos, Tmax, H, D, KVH, qStride: QD,
-        qOffset: 0 });
+      be.attentionDecode(atty, qn, cache.k[l], cache.v[l], { B, Tq: T, pos, Tmax, H, D, KVH, qStride: QD, qOffset: 0 });
       blk.o.forward(be, tmp, atty, N);
       be.add(y, x, tmp);
       be.rmsnorm(h, rstd, y, blk.postNorm, N, C, eps);
@@ -290,7 +395,8 @@ abstract class LlamaBase {
       last = s('last', [B, C]);
       for (let b = 0; b < B; b++) be.copy(last, x, C, (b * T + T - 1) * C, b * C);
     }
-    const hf = s('final norm', [B, C]), rstdF = s('rstd final', [B]);
+    const hf = s('final norm', [B, C]),
+      rstdF = s('rstd final', [B]);
     be.rmsnorm(hf, rstdF, last, this.norm, B, C, eps);
     cache.length = pos + T;
     return hf;
@@ -308,33 +414,65 @@ abstract class LlamaBase {
 
   /** Backward of the stack from dFinal (filled by the head): accumulates every enabled gradient. */
   protected backwardBody(ids: Tensor): void {
-    const be = this.be, ws = this.bodyWs!, { B, T } = ws, table = this.rope!.table;
-    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, vocabSize: V } = this.cfg, N = B * T;
+    const be = this.be,
+      ws = this.bodyWs!,
+      { B, T } = ws,
+      table = this.rope!.table;
+    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, vocabSize: V } = this.cfg,
+      N = B * T;
     const { att: attP, ropeQ, ropeK } = this.shapes(B, T);
     const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
     be.rmsnormBackward(ws.dx, this.grads('model.norm.weight'), ws.dhf, lastX, this.norm, ws.rstdF, N, C);
     for (let l = this.blocks.length - 1; l >= 0; l--) {
-      const blk = this.blocks[l], a = ws.layers[l], xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0;
+      const blk = this.blocks[l],
+        a = ws.layers[l],
+        xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0;
       const p = `model.layers.${l}.`;
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);
       blk.gate.backward(be, ws.dh, ws.dgate, a.h2, N);
       blk.up.backward(be, ws.dh, ws.dup, a.h2, N, true);
-      be.rmsnormBackward(ws.dx, this.grads(`${p}post_attention_layernorm.weight`), ws.dh, a.x1, blk.postNorm, a.rstd2,
-        N, C, true);
+      be.rmsnormBackward(
+        ws.dx,
+        this.grads(`${p}post_attention_layernorm.weight`),
+        ws.dh,
+        a.x1,
+        blk.postNorm,
+        a.rstd2,
+        N,
+        C,
+        true,
+      );
       // x1 = x + o(attention(rope(norm?(q(h1))), rope(norm?(k(h1))), v(h1))), h1 = rmsnorm(x)
       blk.o.backward(be, ws.datty, ws.dx, a.atty, N);
       const qk = blk.qNorm ? [a.qn!, a.kn!] : [a.q, a.k];
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.datty, a.att, qk[0], qk[1], a.v, attP);
       be.ropeBackward(ws.dq, ws.dq, table, ropeQ);
       be.ropeBackward(ws.dk, ws.dk, table, ropeK);
-      let dq = ws.dq, dk = ws.dk;
+      let dq = ws.dq,
+        dk = ws.dk;
       if (blk.qNorm && blk.kNorm) {
-        be.rmsnormBackward(ws.dqRaw!, this.grads(`${p}self_attn.q_norm.weight`), ws.dq, a.q, blk.qNorm, a.rstdQ!,
-          N * H, D);
-        be.rmsnormBackward(ws.dkRaw!, this.grads(`${p}self_attn.k_norm.weight`), ws.dk, a.k, blk.kNorm, a.rstdK!,
-          N * KVH, D);
+        be.rmsnormBackward(
+          ws.dqRaw!,
+          this.grads(`${p}self_attn.q_norm.weight`),
+          ws.dq,
+          a.q,
+          blk.qNorm,
+          a.rstdQ!,
+          N * H,
+          D,
+        );
+        be.rmsnormBackward(
+          ws.dkRaw!,
+          this.grads(`${p}self_attn.k_norm.weight`),
+          ws.dk,
+          a.k,
+          blk.kNorm,
+          a.rstdK!,
+          N * KVH,
+          D,
+        );
         dq = ws.dqRaw!;
         dk = ws.dkRaw!;
       }
@@ -354,7 +492,14 @@ export class Llama extends LlamaBase implements CausalDecoder {
   readonly lmHead: Tensor;
   private readonly lmHeadName: string;
   private ws: {
-    B: number; T: number; logits: Tensor; losses: Tensor; valid: Tensor; lossSum: Tensor; count: Tensor; one: Tensor;
+    B: number;
+    T: number;
+    logits: Tensor;
+    losses: Tensor;
+    valid: Tensor;
+    lossSum: Tensor;
+    count: Tensor;
+    one: Tensor;
     dlogits: Tensor;
   } | null = null;
 
@@ -367,10 +512,18 @@ export class Llama extends LlamaBase implements CausalDecoder {
   private headWorkspace(B: number, T: number) {
     if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
     if (this.ws) disposeAll(this.be, this.ws);
-    const N = B * T, V = this.cfg.vocabSize, z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
+    const N = B * T,
+      V = this.cfg.vocabSize,
+      z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
     this.ws = {
-      B, T, logits: z([N, V], 'logits'), losses: z([N], 'losses'), valid: z([N], 'valid'),
-      lossSum: z([1], 'loss sum'), count: z([1], 'count'), one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
+      B,
+      T,
+      logits: z([N, V], 'logits'),
+      losses: z([N], 'losses'),
+      valid: z([N], 'valid'),
+      lossSum: z([1], 'loss sum'),
+      count: z([1], 'count'),
+      one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
       dlogits: z([N, V], 'dlogits'),
     };
     return this.ws;
@@ -379,15 +532,22 @@ export class Llama extends LlamaBase implements CausalDecoder {
   /** logits (B*T, V) for ids (B*T) i32, causal; keyMask (B*T) i32 hides padding keys (null: none). The returned
    * tensor is reused by the next call. */
   forward(ids: Tensor, B: number, T: number, keyMask: Tensor | null = null): Tensor {
-    const hf = this.forwardBody(ids, B, T, keyMask), ws = this.headWorkspace(B, T);
-    this.be.matmul(ws.logits, hf, this.lmHead, null, { M: B * T, K: this.cfg.hidden, N: this.cfg.vocabSize,
-      transB: true });
+    const hf = this.forwardBody(ids, B, T, keyMask),
+      ws = this.headWorkspace(B, T);
+    this.be.matmul(ws.logits, hf, this.lmHead, null, {
+      M: B * T,
+      K: this.cfg.hidden,
+      N: this.cfg.vocabSize,
+      transB: true,
+    });
     return ws.logits;
   }
 
   /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
   loss(targets: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be, ws = this.ws!, N = ws.B * ws.T;
+    const be = this.be,
+      ws = this.ws!,
+      N = ws.B * ws.T;
     be.crossEntropy(ws.losses, ws.valid, ws.logits, targets, N, this.cfg.vocabSize, ignoreIndex);
     be.sum(ws.lossSum, ws.losses);
     be.sum(ws.count, ws.valid);
@@ -396,7 +556,10 @@ export class Llama extends LlamaBase implements CausalDecoder {
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
   backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, N = ws.B * ws.T, { hidden: C, vocabSize: V } = this.cfg;
+    const be = this.be,
+      ws = this.ws!,
+      N = ws.B * ws.T,
+      { hidden: C, vocabSize: V } = this.cfg;
     be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
     // logits = hf W^T  =>  dhf = dlogits W; dW += dlogits^T hf (W is embed_tokens when tied: both paths accumulate)
     be.matmul(this.dFinal, ws.dlogits, this.lmHead, null, { M: N, K: V, N: C });
@@ -431,7 +594,8 @@ export class Llama extends LlamaBase implements CausalDecoder {
 
   /** Logits (B, V) of each row's last new token (a cache scratch tensor). */
   private decode(cache: KvCache, ids: Int32Array, T: number): Tensor {
-    const hf = this.decodeBody(cache, ids, T), { hidden: C, vocabSize: V } = this.cfg;
+    const hf = this.decodeBody(cache, ids, T),
+      { hidden: C, vocabSize: V } = this.cfg;
     const logits = cache.scratch('logits', [cache.B, V]);
     this.be.matmul(logits, hf, this.lmHead, null, { M: cache.B, K: C, N: V, transB: true });
     return logits;
@@ -465,8 +629,16 @@ export function lastTokenRows(ids: ArrayLike<number>, B: number, T: number, padT
 export class LlamaClassifier extends LlamaBase {
   readonly score: Linear;
   private ws: {
-    B: number; pooled: Tensor; logits: Tensor; losses: Tensor; valid: Tensor; lossSum: Tensor; count: Tensor;
-    one: Tensor; dlogits: Tensor; dpooled: Tensor;
+    B: number;
+    pooled: Tensor;
+    logits: Tensor;
+    losses: Tensor;
+    valid: Tensor;
+    lossSum: Tensor;
+    count: Tensor;
+    one: Tensor;
+    dlogits: Tensor;
+    dpooled: Tensor;
   } | null = null;
 
   constructor(be: Backend, cfg: LlamaArch, params: ParamStore) {
@@ -479,25 +651,36 @@ export class LlamaClassifier extends LlamaBase {
   private headWorkspace(B: number) {
     if (this.ws && this.ws.B === B) return this.ws;
     if (this.ws) disposeAll(this.be, this.ws);
-    const { hidden: C, numLabels: L } = this.cfg, z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
+    const { hidden: C, numLabels: L } = this.cfg,
+      z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
     this.ws = {
-      B, pooled: z([B, C], 'pooled'), logits: z([B, L], 'logits'), losses: z([B], 'losses'), valid: z([B], 'valid'),
-      lossSum: z([1], 'loss sum'), count: z([1], 'count'), one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
-      dlogits: z([B, L], 'dlogits'), dpooled: z([B, C], 'dpooled'),
+      B,
+      pooled: z([B, C], 'pooled'),
+      logits: z([B, L], 'logits'),
+      losses: z([B], 'losses'),
+      valid: z([B], 'valid'),
+      lossSum: z([1], 'loss sum'),
+      count: z([1], 'count'),
+      one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
+      dlogits: z([B, L], 'dlogits'),
+      dpooled: z([B, C], 'dpooled'),
     };
     return this.ws;
   }
 
   /** Class logits (B, numLabels). The returned tensor is reused by the next call. */
   forward(batch: DecoderClsBatch): Tensor {
-    const { B, T } = batch, hf = this.forwardBody(batch.ids, B, T, batch.mask), ws = this.headWorkspace(B);
+    const { B, T } = batch,
+      hf = this.forwardBody(batch.ids, B, T, batch.mask),
+      ws = this.headWorkspace(B);
     this.be.embedding(ws.pooled, batch.poolRows, hf, B, this.cfg.hidden);
     this.score.forward(this.be, ws.logits, ws.pooled, B);
     return ws.logits;
   }
 
   loss(labels: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be, ws = this.ws!;
+    const be = this.be,
+      ws = this.ws!;
     be.crossEntropy(ws.losses, ws.valid, ws.logits, labels, ws.B, this.cfg.numLabels, ignoreIndex);
     be.sum(ws.lossSum, ws.losses);
     be.sum(ws.count, ws.valid);
@@ -505,7 +688,10 @@ export class LlamaClassifier extends LlamaBase {
   }
 
   backward(batch: DecoderClsBatch, labels: Tensor, ignoreIndex = -100): void {
-    const be = this.be, ws = this.ws!, { B, T } = batch, C = this.cfg.hidden;
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = batch,
+      C = this.cfg.hidden;
     be.crossEntropyBackward(ws.dlogits, ws.logits, labels, ws.one, ws.count, B, this.cfg.numLabels, ignoreIndex);
     this.score.backward(be, ws.dpooled, ws.dlogits, ws.pooled, B);
     // Only the pooled token of each row feeds the head: scatter its gradient into an otherwise zero d(hidden).

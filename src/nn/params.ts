@@ -10,7 +10,10 @@ export class WeightError extends Error {
 export class ParamStore {
   readonly grads = new Map<string, Tensor>();
 
-  constructor(readonly be: Backend, readonly tensors: Map<string, Tensor>) {}
+  constructor(
+    readonly be: Backend,
+    readonly tensors: Map<string, Tensor>,
+  ) {}
 
   /** The tensor `name`, checked against the expected shape. */
   get(name: string, shape: readonly number[]): Tensor {

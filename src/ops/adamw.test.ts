@@ -8,7 +8,9 @@ import type { AdamWParams } from '../tensor/backend';
 
 describe('adamwRef', () => {
   it('matches a hand-computed two-step example', () => {
-    const param = Float64Array.of(1), m = Float64Array.of(0), v = Float64Array.of(0);
+    const param = Float64Array.of(1),
+      m = Float64Array.of(0),
+      v = Float64Array.of(0);
     const p: AdamWParams = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 };
     // Step 1, g = 0.5: param = 0.999; m = 0.05, v = 0.00025; mhat = 0.5, vhat = 0.25;
     // param = 0.999 - 0.1 * 0.5 / (0.5 + 1e-8) = 0.899000002.
@@ -26,19 +28,26 @@ describe('adamwRef', () => {
   });
 
   it('matches the independent textbook formula over several steps', () => {
-    const n = 50, p: AdamWParams = { lr: 3e-3, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1, step: 1 };
-    const param = randF64(n, 1), m = new Float64Array(n), v = new Float64Array(n);
-    const ep = Float64Array.from(param), em = new Float64Array(n), ev = new Float64Array(n);
+    const n = 50,
+      p: AdamWParams = { lr: 3e-3, beta1: 0.8, beta2: 0.95, eps: 1e-6, weightDecay: 0.1, step: 1 };
+    const param = randF64(n, 1),
+      m = new Float64Array(n),
+      v = new Float64Array(n);
+    const ep = Float64Array.from(param),
+      em = new Float64Array(n),
+      ev = new Float64Array(n);
     for (let t = 1; t <= 5; t++) {
-      const grad = randF64(n, 10 + t, -2, 2), gs = 0.3 * t;
+      const grad = randF64(n, 10 + t, -2, 2),
+        gs = 0.3 * t;
       adamwRef(param, grad, m, v, Float64Array.of(gs), { ...p, step: t });
       for (let i = 0; i < n; i++) {
         const g = grad[i] * gs;
         ep[i] *= 1 - p.lr * p.weightDecay;
         em[i] = p.beta1 * em[i] + (1 - p.beta1) * g;
         ev[i] = p.beta2 * ev[i] + (1 - p.beta2) * g * g;
-        const mhat = em[i] / (1 - p.beta1 ** t), vhat = ev[i] / (1 - p.beta2 ** t);
-        ep[i] -= p.lr * mhat / (Math.sqrt(vhat) + p.eps);
+        const mhat = em[i] / (1 - p.beta1 ** t),
+          vhat = ev[i] / (1 - p.beta2 ** t);
+        ep[i] -= (p.lr * mhat) / (Math.sqrt(vhat) + p.eps);
       }
     }
     expectClose(param, ep, 1e-13, 1e-12, 'param');
@@ -48,8 +57,9 @@ describe('adamwRef', () => {
 
   it('rejects a 0-based step', () => {
     const a = new Float64Array(1);
-    expect(() => adamwRef(a, a, a, a, Float64Array.of(1), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 0 }))
-      .toThrow(RangeError);
+    expect(() =>
+      adamwRef(a, a, a, a, Float64Array.of(1), { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1e-8, weightDecay: 0, step: 0 }),
+    ).toThrow(RangeError);
   });
 });
 
@@ -76,8 +86,17 @@ describe('non-finite gradients', () => {
       const s = new Float64Array(1);
       clipScaleRef(s, new Float64Array([bad]), 1);
       expect(s[0]).toBe(-1);
-      const param = new Float64Array([1, 2]), m = new Float64Array([0.1, 0.2]), v = new Float64Array([0.3, 0.4]);
-      adamwRef(param, new Float64Array([NaN, 1]), m, v, s, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 3 });
+      const param = new Float64Array([1, 2]),
+        m = new Float64Array([0.1, 0.2]),
+        v = new Float64Array([0.3, 0.4]);
+      adamwRef(param, new Float64Array([NaN, 1]), m, v, s, {
+        lr: 0.1,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0.01,
+        step: 3,
+      });
       expect(Array.from(param)).toEqual([1, 2]);
       expect(Array.from(m)).toEqual([0.1, 0.2]);
       expect(Array.from(v)).toEqual([0.3, 0.4]);

@@ -27,7 +27,7 @@ export function adamwRef(param: FArr, grad: FArr, m: FArr, v: FArr, gradScale: F
     v[i] = vi;
     // torch's order: decay first, then param -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps), reading the stored
     // (possibly f32-rounded) moments as torch does.
-    param[i] = param[i] * decay - stepSize * m[i] / (Math.sqrt(v[i]) / bc2Sqrt + p.eps);
+    param[i] = param[i] * decay - (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + p.eps);
   }
 }
 

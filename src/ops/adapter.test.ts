@@ -41,18 +41,23 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
   const { N, inF, outF, R0 } = a;
 
   it('forward adds xd W^T with W the dense update of the live components; h columns past liveCount untouched', () => {
-    const th = theta(1), xd = randF64(N * inF, 2), y0 = randF64(N * outF, 3);
-    const y = y0.slice(), h = new Float64Array(N * R0).fill(99);
+    const th = theta(1),
+      xd = randF64(N * inF, 2),
+      y0 = randF64(N * outF, 3);
+    const y = y0.slice(),
+      h = new Float64Array(N * R0).fill(99);
     adapterForwardRef(y, h, xd, th, LIVE, a);
     const W = new Float64Array(outF * inF);
     for (const i of LIVE.subarray(a.liveOffset, a.liveOffset + a.liveCount)) {
       const c = a.offC < 0 ? 1 : th[a.offC + i];
       for (let o = 0; o < outF; o++) {
-        for (let k = 0; k < inF; k++) W[o * inF + k] += a.scale * c * th[a.offB + o * R0 + i] * th[a.offA + i * inF + k];
+        for (let k = 0; k < inF; k++)
+          W[o * inF + k] += a.scale * c * th[a.offB + o * R0 + i] * th[a.offA + i * inF + k];
       }
     }
     const expected = y0.map((v, idx) => {
-      const n = Math.floor(idx / outF), o = idx % outF;
+      const n = Math.floor(idx / outF),
+        o = idx % outF;
       let s = v;
       for (let k = 0; k < inF; k++) s += xd[n * inF + k] * W[o * inF + k];
       return s;
@@ -62,12 +67,23 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
   });
 
   it('dA, dB, dc and dxd match central differences; non-live parameters get exactly zero', () => {
-    const th = theta(4), xd = randF64(N * inF, 5), y0 = randF64(N * outF, 6), g = randF64(N * outF, 7);
-    const y = new Float64Array(N * outF), h = new Float64Array(N * R0);
-    const loss = () => { y.set(y0); adapterForwardRef(y, h, xd, th, LIVE, a); return dot(y, g); };
-    const numTheta = numericGrad(loss, th), numX = numericGrad(loss, xd);
+    const th = theta(4),
+      xd = randF64(N * inF, 5),
+      y0 = randF64(N * outF, 6),
+      g = randF64(N * outF, 7);
+    const y = new Float64Array(N * outF),
+      h = new Float64Array(N * R0);
+    const loss = () => {
+      y.set(y0);
+      adapterForwardRef(y, h, xd, th, LIVE, a);
+      return dot(y, g);
+    };
+    const numTheta = numericGrad(loss, th),
+      numX = numericGrad(loss, xd);
     loss();
-    const grad = new Float64Array(SIZE), dxd = new Float64Array(N * inF).fill(5), dh = new Float64Array(N * R0);
+    const grad = new Float64Array(SIZE),
+      dxd = new Float64Array(N * inF).fill(5),
+      dh = new Float64Array(N * R0);
     adapterBackwardRef(dxd, dh, grad, g, h, xd, th, LIVE, a);
     expectGradClose(grad, numTheta, 'theta');
     expectGradClose(dxd, numX, 'xd');
@@ -76,14 +92,26 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
   });
 
   it('grad accumulates; entries outside the live components keep their values bitwise', () => {
-    const th = theta(8), xd = randF64(N * inF, 9), g = randF64(N * outF, 10);
-    const y = new Float64Array(N * outF), h = new Float64Array(N * R0);
+    const th = theta(8),
+      xd = randF64(N * inF, 9),
+      g = randF64(N * outF, 10);
+    const y = new Float64Array(N * outF),
+      h = new Float64Array(N * R0);
     adapterForwardRef(y, h, xd, th, LIVE, a);
-    const g0 = new Float64Array(SIZE), dxd = new Float64Array(N * inF), dh = new Float64Array(N * R0);
+    const g0 = new Float64Array(SIZE),
+      dxd = new Float64Array(N * inF),
+      dh = new Float64Array(N * R0);
     adapterBackwardRef(dxd, dh, g0, g, h, xd, th, LIVE, a);
-    const prev = randF64(SIZE, 11), acc = prev.slice();
+    const prev = randF64(SIZE, 11),
+      acc = prev.slice();
     adapterBackwardRef(dxd, dh, acc, g, h, xd, th, LIVE, a);
-    expectClose(acc, prev.map((v, i) => v + g0[i]), 1e-14, 1e-14, 'accumulated grad');
+    expectClose(
+      acc,
+      prev.map((v, i) => v + g0[i]),
+      1e-14,
+      1e-14,
+      'accumulated grad',
+    );
     for (let idx = 0; idx < SIZE; idx++) if (!ownedBy(a, idx)) expect(acc[idx]).toBe(prev[idx]);
   });
 });
@@ -91,7 +119,9 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
 describe('adapter reference: validation', () => {
   it('rejects live indices outside [0, R0) and sizes that do not fit', () => {
     const a: AdapterCall = { ...DYN, N: 2, scale: 1, liveOffset: 0, liveCount: 2 };
-    const y = new Float64Array(6), h = new Float64Array(6), xd = new Float64Array(8);
+    const y = new Float64Array(6),
+      h = new Float64Array(6),
+      xd = new Float64Array(8);
     expect(() => adapterForwardRef(y, h, xd, theta(1), Int32Array.from([0, 3]), a)).toThrow();
     expect(() => adapterForwardRef(y, h, xd, new Float64Array(20), LIVE, a)).toThrow();
     expect(() => adapterForwardRef(y, h.subarray(0, 5), xd, theta(1), LIVE, a)).toThrow();
@@ -101,7 +131,8 @@ describe('adapter reference: validation', () => {
 /** Brute force: dW_i = c_i b_i a_i^T built explicitly, score_i = ||dW_i||_F / (||sum_i dW_i||_F + 1e-8). */
 function bruteScores(th: Float64Array, s: AdapterSlot): number[] {
   const { R0, inF, outF } = s;
-  const total = new Float64Array(outF * inF), norms: number[] = [];
+  const total = new Float64Array(outF * inF),
+    norms: number[] = [];
   for (let i = 0; i < R0; i++) {
     const c = s.offC < 0 ? 1 : th[s.offC + i];
     let n2 = 0;
@@ -132,7 +163,8 @@ describe('adapter importance reference', () => {
 
   it('a larger slot: 12 components, 37 -> 29', () => {
     const s: AdapterSlot = { inF: 37, outF: 29, R0: 12, offA: 5, offB: 5 + 12 * 37, offC: 5 + 12 * 37 + 29 * 12 };
-    const th = randF64(s.offC + 12, 13), scores = new Float64Array(12);
+    const th = randF64(s.offC + 12, 13),
+      scores = new Float64Array(12);
     adapterImportanceRef(scores, th, s, 0);
     expectClose(scores, bruteScores(th, s), 1e-12, 1e-12, 'scores');
     // Triangle inequality: sum_i ||dW_i|| >= ||dW||, so a module's scores sum to at least 1 (METHOD.md §2).

@@ -21,9 +21,13 @@ export function checkAdapterSlot(s: AdapterSlot, thetaSize: number): void {
 }
 
 /** Checks every tensor size an adapter forward/backward touches; `sizes` holds the ones given. */
-export function checkAdapterCall(a: AdapterCall, sizes: { theta: number; live: number; h: number; xd: number; y: number }): void {
+export function checkAdapterCall(
+  a: AdapterCall,
+  sizes: { theta: number; live: number; h: number; xd: number; y: number },
+): void {
   checkAdapterSlot(a, sizes.theta);
-  if (a.liveCount < 0 || a.liveCount > a.R0) throw new Error(`adapter: liveCount ${a.liveCount} not in [0, R0=${a.R0}]`);
+  if (a.liveCount < 0 || a.liveCount > a.R0)
+    throw new Error(`adapter: liveCount ${a.liveCount} not in [0, R0=${a.R0}]`);
   need(a.liveOffset + a.liveCount, sizes.live, 'live');
   need(a.N * a.R0, sizes.h, 'h/dh');
   need(a.N * a.inF, sizes.xd, 'xd/dxd');
@@ -43,7 +47,8 @@ const coef = (theta: FArr, a: AdapterSlot, i: number): number => (a.offC < 0 ? 1
 export function adapterForwardRef(y: FArr, h: FArr, xd: FArr, theta: FArr, live: IArr, a: AdapterCall): void {
   checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, xd: xd.length, y: y.length });
   const { N, inF, outF, R0, offA, offB } = a;
-  const l = liveList(live, a), L = l.length;
+  const l = liveList(live, a),
+    L = l.length;
   for (let n = 0; n < N; n++) {
     for (let j = 0; j < L; j++) {
       let s = 0;
@@ -60,13 +65,28 @@ export function adapterForwardRef(y: FArr, h: FArr, xd: FArr, theta: FArr, live:
 
 /** From dy(N,outF): grad accumulates dA, dB (and dc unless LoRA) of the live components; dh (N,R0) is written;
  * dxd(N,inF) is overwritten. */
-export function adapterBackwardRef(dxd: FArr, dh: FArr, grad: FArr, dy: FArr, h: FArr, xd: FArr, theta: FArr, live: IArr,
-  a: AdapterCall): void {
-  checkAdapterCall(a, { theta: theta.length, live: live.length, h: Math.min(h.length, dh.length),
-    xd: Math.min(xd.length, dxd.length), y: dy.length });
+export function adapterBackwardRef(
+  dxd: FArr,
+  dh: FArr,
+  grad: FArr,
+  dy: FArr,
+  h: FArr,
+  xd: FArr,
+  theta: FArr,
+  live: IArr,
+  a: AdapterCall,
+): void {
+  checkAdapterCall(a, {
+    theta: theta.length,
+    live: live.length,
+    h: Math.min(h.length, dh.length),
+    xd: Math.min(xd.length, dxd.length),
+    y: dy.length,
+  });
   checkAdapterSlot(a, grad.length);
   const { N, inF, outF, R0, offA, offB, offC, scale } = a;
-  const l = liveList(live, a), L = l.length;
+  const l = liveList(live, a),
+    L = l.length;
   // du[n,j] = sum_o dy[n,o] B[o,live_j]  (the gradient of h*c before the scale)
   const du = new Float64Array(N * L);
   for (let n = 0; n < N; n++) {
@@ -114,10 +134,12 @@ export function adapterBackwardRef(dxd: FArr, dh: FArr, grad: FArr, dy: FArr, h:
 /** Gram matrices GA[i][j] = a_i.a_j (rows of A) and GB[i][j] = b_i.b_j (columns of B), R0xR0 row-major, float64. */
 function adapterGrams(theta: FArr, s: AdapterSlot): { GA: Float64Array; GB: Float64Array } {
   const { R0, inF, outF, offA, offB } = s;
-  const GA = new Float64Array(R0 * R0), GB = new Float64Array(R0 * R0);
+  const GA = new Float64Array(R0 * R0),
+    GB = new Float64Array(R0 * R0);
   for (let i = 0; i < R0; i++) {
     for (let j = i; j < R0; j++) {
-      let ga = 0, gb = 0;
+      let ga = 0,
+        gb = 0;
       for (let k = 0; k < inF; k++) ga += theta[offA + i * inF + k] * theta[offA + j * inF + k];
       for (let o = 0; o < outF; o++) gb += theta[offB + o * R0 + i] * theta[offB + o * R0 + j];
       GA[i * R0 + j] = GA[j * R0 + i] = ga;
@@ -141,6 +163,6 @@ export function adapterImportanceRef(scores: FArr, theta: FArr, s: AdapterSlot, 
   // Rounding can leave a tiny negative sum when the components cancel; the true value is >= 0.
   const denom = Math.sqrt(Math.max(fro2, 0)) + 1e-8;
   for (let i = 0; i < R0; i++) {
-    scores[scoreOffset + i] = Math.abs(coef(theta, s, i)) * Math.sqrt(GA[i * R0 + i] * GB[i * R0 + i]) / denom;
+    scores[scoreOffset + i] = (Math.abs(coef(theta, s, i)) * Math.sqrt(GA[i * R0 + i] * GB[i * R0 + i])) / denom;
   }
 }

@@ -12,7 +12,10 @@ type Layout = 'fused' | { stride: number; offset: number };
 
 interface Case {
   name: string;
-  B: number; T: number; H: number; D: number;
+  B: number;
+  T: number;
+  H: number;
+  D: number;
   causal: boolean;
   keyMask: number[] | null;
   layout: Layout;
@@ -26,13 +29,27 @@ function setup(c: Case, seed: number): { p: AttentionParams; bufs: Float64Array[
   const base = { B: c.B, T: c.T, H: c.H, D: c.D, causal: c.causal, dropout: c.dropout };
   if (c.layout === 'fused') {
     const qkv = randF64(c.B * c.T * 3 * C, seed);
-    return { p: { ...base, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C },
-      bufs: [qkv], views: [0, 0, 0] };
+    return {
+      p: { ...base, qStride: 3 * C, qOffset: 0, kStride: 3 * C, kOffset: C, vStride: 3 * C, vOffset: 2 * C },
+      bufs: [qkv],
+      views: [0, 0, 0],
+    };
   }
   const { stride, offset } = c.layout;
   const n = c.B * c.T * stride;
-  return { p: { ...base, qStride: stride, qOffset: offset, kStride: stride, kOffset: offset, vStride: stride, vOffset: offset },
-    bufs: [randF64(n, seed), randF64(n, seed + 1), randF64(n, seed + 2)], views: [0, 1, 2] };
+  return {
+    p: {
+      ...base,
+      qStride: stride,
+      qOffset: offset,
+      kStride: stride,
+      kOffset: offset,
+      vStride: stride,
+      vOffset: offset,
+    },
+    bufs: [randF64(n, seed), randF64(n, seed + 1), randF64(n, seed + 2)],
+    views: [0, 1, 2],
+  };
 }
 
 /** Whether element e of a (B,T,stride) buffer lies in one of the given channel views. */
@@ -44,16 +61,59 @@ function inViews(e: number, stride: number, offsets: number[], C: number): boole
 const SENTINEL = 7;
 
 const cases: Case[] = [
-  { name: 'causal, separate (B,T,C)', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null, layout: { stride: 6, offset: 0 } },
-  { name: 'key padding, non-causal, padded stride', B: 2, T: 4, H: 2, D: 3, causal: false,
-    keyMask: [1, 1, 1, 0, 1, 0, 1, 0], layout: { stride: 9, offset: 2 } },
+  {
+    name: 'causal, separate (B,T,C)',
+    B: 2,
+    T: 4,
+    H: 2,
+    D: 3,
+    causal: true,
+    keyMask: null,
+    layout: { stride: 6, offset: 0 },
+  },
+  {
+    name: 'key padding, non-causal, padded stride',
+    B: 2,
+    T: 4,
+    H: 2,
+    D: 3,
+    causal: false,
+    keyMask: [1, 1, 1, 0, 1, 0, 1, 0],
+    layout: { stride: 9, offset: 2 },
+  },
   { name: 'causal, fused qkv (stride 3C)', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null, layout: 'fused' },
-  { name: 'causal + left padding (fully masked row), fused', B: 2, T: 4, H: 2, D: 3, causal: true,
-    keyMask: [0, 1, 1, 1, 0, 0, 1, 1], layout: 'fused' },
-  { name: 'probability dropout 0.3, causal, fused qkv', B: 2, T: 4, H: 2, D: 3, causal: true, keyMask: null,
-    layout: 'fused', dropout: { p: 0.3, seed: 17 } },
-  { name: 'probability dropout 0.5, key padding, padded stride', B: 2, T: 4, H: 2, D: 3, causal: false,
-    keyMask: [1, 1, 1, 0, 1, 0, 1, 0], layout: { stride: 9, offset: 2 }, dropout: { p: 0.5, seed: 3 } },
+  {
+    name: 'causal + left padding (fully masked row), fused',
+    B: 2,
+    T: 4,
+    H: 2,
+    D: 3,
+    causal: true,
+    keyMask: [0, 1, 1, 1, 0, 0, 1, 1],
+    layout: 'fused',
+  },
+  {
+    name: 'probability dropout 0.3, causal, fused qkv',
+    B: 2,
+    T: 4,
+    H: 2,
+    D: 3,
+    causal: true,
+    keyMask: null,
+    layout: 'fused',
+    dropout: { p: 0.3, seed: 17 },
+  },
+  {
+    name: 'probability dropout 0.5, key padding, padded stride',
+    B: 2,
+    T: 4,
+    H: 2,
+    D: 3,
+    causal: false,
+    keyMask: [1, 1, 1, 0, 1, 0, 1, 0],
+    layout: { stride: 9, offset: 2 },
+    dropout: { p: 0.5, seed: 3 },
+  },
 ];
 
 describe.each(cases)('attention gradients: $name', (c) => {
@@ -63,7 +123,8 @@ describe.each(cases)('attention gradients: $name', (c) => {
     const { p, bufs, views } = setup(c, 11);
     const mask = c.keyMask ? Int32Array.from(c.keyMask) : null;
     const w = randF64(B * T * C, 99);
-    const out = new Float64Array(B * T * C), att = new Float64Array(B * H * T * T);
+    const out = new Float64Array(B * T * C),
+      att = new Float64Array(B * H * T * T);
     const [q, k, v] = views.map((i) => bufs[i]);
     const loss = (): number => {
       attentionRef(out, att, q, k, v, mask, p);
@@ -90,23 +151,31 @@ describe.each(cases)('attention gradients: $name', (c) => {
 
 describe('attention probability dropout', () => {
   it('att keeps the probabilities; out mixes v with the probabilities dropped as dropout.ts drops element e', () => {
-    const c = cases[4], { p, bufs, views } = setup(c, 5), [q, k, v] = views.map((i) => bufs[i]);
-    const { B, T, H, D } = c, C = H * D;
-    const out = new Float64Array(B * T * C), att = new Float64Array(B * H * T * T);
-    const out0 = new Float64Array(B * T * C), att0 = new Float64Array(B * H * T * T);
+    const c = cases[4],
+      { p, bufs, views } = setup(c, 5),
+      [q, k, v] = views.map((i) => bufs[i]);
+    const { B, T, H, D } = c,
+      C = H * D;
+    const out = new Float64Array(B * T * C),
+      att = new Float64Array(B * H * T * T);
+    const out0 = new Float64Array(B * T * C),
+      att0 = new Float64Array(B * H * T * T);
     attentionRef(out, att, q, k, v, null, p);
     attentionRef(out0, att0, q, k, v, null, { ...p, dropout: undefined });
     expect(Array.from(att)).toEqual(Array.from(att0));
     const drop = new Float64Array(att0.length);
     dropoutRef(drop, att0, c.dropout!.p, c.dropout!.seed);
     const want = new Float64Array(B * T * C);
-    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < T; i++) for (let d = 0; d < D; d++) {
-      let acc = 0;
-      for (let j = 0; j < T; j++) {
-        acc += drop[((b * H + h) * T + i) * T + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
-      }
-      want[(b * T + i) * C + h * D + d] = acc;
-    }
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < T; i++)
+          for (let d = 0; d < D; d++) {
+            let acc = 0;
+            for (let j = 0; j < T; j++) {
+              acc += drop[((b * H + h) * T + i) * T + j] * v[(b * T + j) * p.vStride + p.vOffset + h * D + d];
+            }
+            want[(b * T + i) * C + h * D + d] = acc;
+          }
     expectClose(out, want, 1e-12, 1e-7, 'out with dropped probabilities');
     expect(Math.max(...out.map((x, i) => Math.abs(x - out0[i])))).toBeGreaterThan(1e-3);
   });
@@ -120,7 +189,8 @@ describe('attention probabilities', () => {
     const { p, bufs } = setup(c, 5);
     const [qkv] = bufs;
     const mask = Int32Array.from(c.keyMask!);
-    const out = new Float64Array(B * T * C).fill(NaN), att = new Float64Array(B * H * T * T).fill(NaN);
+    const out = new Float64Array(B * T * C).fill(NaN),
+      att = new Float64Array(B * H * T * T).fill(NaN);
     attentionRef(out, att, qkv, qkv, qkv, mask, p);
     let fullyMasked = 0;
     for (let b = 0; b < B; b++) {
@@ -137,7 +207,9 @@ describe('attention probabilities', () => {
           } else {
             fullyMasked++;
             expect(row).toEqual(new Array(T).fill(0));
-            expect(Array.from(out.subarray((b * T + i) * C + h * D, (b * T + i) * C + (h + 1) * D))).toEqual(new Array(D).fill(0));
+            expect(Array.from(out.subarray((b * T + i) * C + h * D, (b * T + i) * C + (h + 1) * D))).toEqual(
+              new Array(D).fill(0),
+            );
           }
         }
       }
@@ -152,10 +224,29 @@ describe('attention probabilities', () => {
   });
 
   it('a batch whose keys are all padding yields zeros, not NaN', () => {
-    const B = 2, T = 3, H = 1, D = 2, C = 2;
-    const p: AttentionParams = { B, T, H, D, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0, causal: false };
-    const q = randF64(B * T * C, 1), k = randF64(B * T * C, 2), v = randF64(B * T * C, 3);
-    const out = new Float64Array(B * T * C), att = new Float64Array(B * H * T * T);
+    const B = 2,
+      T = 3,
+      H = 1,
+      D = 2,
+      C = 2;
+    const p: AttentionParams = {
+      B,
+      T,
+      H,
+      D,
+      qStride: C,
+      qOffset: 0,
+      kStride: C,
+      kOffset: 0,
+      vStride: C,
+      vOffset: 0,
+      causal: false,
+    };
+    const q = randF64(B * T * C, 1),
+      k = randF64(B * T * C, 2),
+      v = randF64(B * T * C, 3);
+    const out = new Float64Array(B * T * C),
+      att = new Float64Array(B * H * T * T);
     attentionRef(out, att, q, k, v, Int32Array.from([1, 1, 0, 0, 0, 0]), p);
     expect(Array.from(out.subarray(T * C))).toEqual(new Array(T * C).fill(0));
     expect(Array.from(att.subarray(T * T))).toEqual(new Array(T * T).fill(0));
@@ -166,25 +257,72 @@ describe('attention probabilities', () => {
 describe('attention hand-computed cases', () => {
   it('scores [0, ln 3] give probabilities [1/4, 3/4]', () => {
     // T=2, D=1, scale 1: q = 1, k = [0, ln 3], v = [4, 8] -> out = 4/4 + 8*3/4 = 7 for both queries.
-    const p: AttentionParams = { B: 1, T: 2, H: 1, D: 1, qStride: 1, qOffset: 0, kStride: 1, kOffset: 0, vStride: 1, vOffset: 0,
-      causal: false, scale: 1 };
-    const out = new Float64Array(2), att = new Float64Array(4);
-    attentionRef(out, att, Float64Array.from([1, 1]), Float64Array.from([0, Math.log(3)]), Float64Array.from([4, 8]), null, p);
+    const p: AttentionParams = {
+      B: 1,
+      T: 2,
+      H: 1,
+      D: 1,
+      qStride: 1,
+      qOffset: 0,
+      kStride: 1,
+      kOffset: 0,
+      vStride: 1,
+      vOffset: 0,
+      causal: false,
+      scale: 1,
+    };
+    const out = new Float64Array(2),
+      att = new Float64Array(4);
+    attentionRef(
+      out,
+      att,
+      Float64Array.from([1, 1]),
+      Float64Array.from([0, Math.log(3)]),
+      Float64Array.from([4, 8]),
+      null,
+      p,
+    );
     expectClose(att, [0.25, 0.75, 0.25, 0.75], 1e-15, 0, 'att');
     expectClose(out, [7, 7], 1e-14, 0, 'out');
     // Causal: query 0 sees only key 0.
-    attentionRef(out, att, Float64Array.from([1, 1]), Float64Array.from([0, Math.log(3)]), Float64Array.from([4, 8]), null,
-      { ...p, causal: true });
+    attentionRef(
+      out,
+      att,
+      Float64Array.from([1, 1]),
+      Float64Array.from([0, Math.log(3)]),
+      Float64Array.from([4, 8]),
+      null,
+      { ...p, causal: true },
+    );
     expectClose(att, [1, 0, 0.25, 0.75], 1e-15, 0, 'causal att');
     expectClose(out, [4, 7], 1e-14, 0, 'causal out');
   });
 
   it('scale 0 gives uniform attention over the visible keys: out_i = mean of v_0..v_i', () => {
-    const B = 1, T = 5, H = 2, D = 3, C = 6;
-    const p: AttentionParams = { B, T, H, D, qStride: C, qOffset: 0, kStride: C, kOffset: 0, vStride: C, vOffset: 0,
-      causal: true, scale: 0 };
-    const q = randF64(T * C, 1), k = randF64(T * C, 2), v = randF64(T * C, 3);
-    const out = new Float64Array(T * C), att = new Float64Array(H * T * T);
+    const B = 1,
+      T = 5,
+      H = 2,
+      D = 3,
+      C = 6;
+    const p: AttentionParams = {
+      B,
+      T,
+      H,
+      D,
+      qStride: C,
+      qOffset: 0,
+      kStride: C,
+      kOffset: 0,
+      vStride: C,
+      vOffset: 0,
+      causal: true,
+      scale: 0,
+    };
+    const q = randF64(T * C, 1),
+      k = randF64(T * C, 2),
+      v = randF64(T * C, 3);
+    const out = new Float64Array(T * C),
+      att = new Float64Array(H * T * T);
     attentionRef(out, att, q, k, v, null, p);
     const expected = new Float64Array(T * C);
     for (let i = 0; i < T; i++) {
@@ -202,11 +340,27 @@ describe('grouped-query attention (KVH < H)', () => {
   // Fused qkv rows as Llama/Qwen would pack them: q (H*D), k (KVH*D), v (KVH*D), plus padding channels.
   const gqa = (H: number, KVH: number, D: number, pad: number, causal: boolean): AttentionParams => {
     const stride = (H + 2 * KVH) * D + pad;
-    return { B: 2, T: 4, H, D, KVH, causal, qStride: stride, qOffset: 0, kStride: stride, kOffset: H * D,
-      vStride: stride, vOffset: (H + KVH) * D };
+    return {
+      B: 2,
+      T: 4,
+      H,
+      D,
+      KVH,
+      causal,
+      qStride: stride,
+      qOffset: 0,
+      kStride: stride,
+      kOffset: H * D,
+      vStride: stride,
+      vOffset: (H + KVH) * D,
+    };
   };
 
-  it.each([[4, 2, 3, 0, true], [4, 1, 2, 3, false], [6, 3, 2, 1, true]])(
+  it.each([
+    [4, 2, 3, 0, true],
+    [4, 1, 2, 3, false],
+    [6, 3, 2, 1, true],
+  ])(
     'H=%i KVH=%i D=%i (pad %i, causal %s): dq, dk, dv of one fused buffer match central differences',
     (H, KVH, D, pad, causal) => {
       const p = gqa(H, KVH, D, pad, causal);
@@ -214,20 +368,36 @@ describe('grouped-query attention (KVH < H)', () => {
       const qkv = randF64(B * T * p.qStride, 41);
       const mask = Int32Array.from([1, 1, 1, 1, 0, 1, 1, 0]);
       const w = randF64(B * T * H * D, 42);
-      const out = new Float64Array(B * T * H * D), att = new Float64Array(B * H * T * T);
-      const loss = (): number => { attentionRef(out, att, qkv, qkv, qkv, mask, p); return dot(out, w); };
+      const out = new Float64Array(B * T * H * D),
+        att = new Float64Array(B * H * T * T);
+      const loss = (): number => {
+        attentionRef(out, att, qkv, qkv, qkv, mask, p);
+        return dot(out, w);
+      };
       const num = numericGrad(loss, qkv);
       loss();
       const g = new Float64Array(qkv.length).fill(SENTINEL);
       attentionBackwardRef(g, g, g, w, att, qkv, qkv, qkv, p);
       const width = (H + 2 * KVH) * D;
-      expectGradClose(g, num.map((x, e) => (e % p.qStride < width ? x : SENTINEL)), `gqa H=${H} KVH=${KVH}`);
+      expectGradClose(
+        g,
+        num.map((x, e) => (e % p.qStride < width ? x : SENTINEL)),
+        `gqa H=${H} KVH=${KVH}`,
+      );
       expect(g.some((x, e) => e % p.qStride >= H * D && e % p.qStride < width && x !== 0)).toBe(true);
-    });
+    },
+  );
 
   it('equals multi-head attention on k and v repeated per query head (transformers repeat_kv), dk/dv summed', () => {
-    const B = 2, T = 5, H = 4, KVH = 2, D = 3, group = H / KVH;
-    const q = randF64(B * T * H * D, 51), k = randF64(B * T * KVH * D, 52), v = randF64(B * T * KVH * D, 53);
+    const B = 2,
+      T = 5,
+      H = 4,
+      KVH = 2,
+      D = 3,
+      group = H / KVH;
+    const q = randF64(B * T * H * D, 51),
+      k = randF64(B * T * KVH * D, 52),
+      v = randF64(B * T * KVH * D, 53);
     const dout = randF64(B * T * H * D, 54);
     // repeat_kv: head h of the repeated tensors is kv head floor(h / group).
     const rep = (x: Float64Array): Float64Array => {
@@ -242,14 +412,20 @@ describe('grouped-query attention (KVH < H)', () => {
     const base = { B, T, H, D, causal: true, qStride: H * D, qOffset: 0, kOffset: 0, vOffset: 0 };
     const pG: AttentionParams = { ...base, KVH, kStride: KVH * D, vStride: KVH * D };
     const pM: AttentionParams = { ...base, kStride: H * D, vStride: H * D };
-    const outG = new Float64Array(B * T * H * D), attG = new Float64Array(B * H * T * T);
-    const outM = new Float64Array(B * T * H * D), attM = new Float64Array(B * H * T * T);
+    const outG = new Float64Array(B * T * H * D),
+      attG = new Float64Array(B * H * T * T);
+    const outM = new Float64Array(B * T * H * D),
+      attM = new Float64Array(B * H * T * T);
     attentionRef(outG, attG, q, k, v, null, pG);
     attentionRef(outM, attM, q, rep(k), rep(v), null, pM);
     expectClose(outG, outM, 1e-15, 0, 'out');
     expectClose(attG, attM, 1e-15, 0, 'att');
-    const dqG = new Float64Array(q.length), dkG = new Float64Array(k.length), dvG = new Float64Array(v.length);
-    const dqM = new Float64Array(q.length), dkM = new Float64Array(q.length), dvM = new Float64Array(q.length);
+    const dqG = new Float64Array(q.length),
+      dkG = new Float64Array(k.length),
+      dvG = new Float64Array(v.length);
+    const dqM = new Float64Array(q.length),
+      dkM = new Float64Array(q.length),
+      dvM = new Float64Array(q.length);
     attentionBackwardRef(dqG, dkG, dvG, dout, attG, q, k, v, pG);
     attentionBackwardRef(dqM, dkM, dvM, dout, attM, q, rep(k), rep(v), pM);
     expectClose(dqG, dqM, 1e-14, 0, 'dq');
@@ -270,7 +446,8 @@ describe('grouped-query attention (KVH < H)', () => {
   it('refuses a KVH that does not divide H', () => {
     const p = gqa(4, 3, 2, 0, true);
     const qkv = new Float64Array(p.B * p.T * p.qStride);
-    expect(() => attentionRef(new Float64Array(64), new Float64Array(128), qkv, qkv, qkv, null, p))
-      .toThrow(/KVH \(key\/value heads\) 3 must be a positive divisor of H 4/);
+    expect(() => attentionRef(new Float64Array(64), new Float64Array(128), qkv, qkv, qkv, null, p)).toThrow(
+      /KVH \(key\/value heads\) 3 must be a positive divisor of H 4/,
+    );
   });
 });

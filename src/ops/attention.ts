@@ -26,15 +26,20 @@ export function kvHeads(p: AttentionParams): number {
 function attentionDropFactor(p: AttentionParams): (e: number) => number {
   const d = p.dropout;
   if (!d || d.p === 0) return () => 1;
-  const t = dropoutThreshold(d.p), s = Math.fround(1 / (1 - d.p)), seed = d.seed >>> 0;
+  const t = dropoutThreshold(d.p),
+    s = Math.fround(1 / (1 - d.p)),
+    seed = d.seed >>> 0;
   return (e) => (dropoutKeep(seed, e, t) ? s : 0);
 }
 
 /** Throws when a buffer is too small for the views p describes (sizes in elements). */
-export function checkAttentionSizes(p: AttentionParams, sizes: { out: number; att: number; q: number; k: number; v: number;
-  keyMask?: number }): void {
+export function checkAttentionSizes(
+  p: AttentionParams,
+  sizes: { out: number; att: number; q: number; k: number; v: number; keyMask?: number },
+): void {
   const { B, T, H, D } = p;
-  const C = H * D, KV = kvHeads(p) * D;
+  const C = H * D,
+    KV = kvHeads(p) * D;
   const need = (stride: number, offset: number, width: number): number => (B * T - 1) * stride + offset + width;
   const bad: string[] = [];
   if (sizes.out < B * T * C) bad.push(`out ${sizes.out} < ${B * T * C}`);
@@ -53,12 +58,27 @@ export function checkAttentionSizes(p: AttentionParams, sizes: { out: number; at
  * A key j is masked when causal and j > i, or when keyMask[b,j] == 0. A query row whose keys are all masked (e.g. a
  * left-padded row 0 under a causal mask) gets att = 0 and out = 0 instead of 0/0 = NaN.
  */
-export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, keyMask: Int32Array | null,
-  p: AttentionParams): void {
+export function attentionRef(
+  out: FArr,
+  att: FArr,
+  q: FArr,
+  k: FArr,
+  v: FArr,
+  keyMask: Int32Array | null,
+  p: AttentionParams,
+): void {
   const { B, T, H, D, causal } = p;
   const C = H * D;
-  const scale = attentionScale(p), drop = attentionDropFactor(p);
-  checkAttentionSizes(p, { out: out.length, att: att.length, q: q.length, k: k.length, v: v.length, keyMask: keyMask?.length });
+  const scale = attentionScale(p),
+    drop = attentionDropFactor(p);
+  checkAttentionSizes(p, {
+    out: out.length,
+    att: att.length,
+    q: q.length,
+    k: k.length,
+    v: v.length,
+    keyMask: keyMask?.length,
+  });
   const group = H / kvHeads(p);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
@@ -68,7 +88,7 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
         let m = -Infinity;
         for (let j = 0; j < T; j++) {
           let s = -Infinity;
-          if (!(causal && j > i) && (keyMask?.[b * T + j] !== 0)) {
+          if (!(causal && j > i) && keyMask?.[b * T + j] !== 0) {
             const kj = (b * T + j) * p.kStride + p.kOffset + Math.floor(h / group) * D;
             let dot = 0;
             for (let d = 0; d < D; d++) dot += q[qi + d] * k[kj + d];
@@ -104,14 +124,25 @@ export function attentionRef(out: FArr, att: FArr, q: FArr, k: FArr, v: FArr, ke
  * Overwrites dq, dk, dv (at the strides and offsets of q, k, v; other channels untouched, so the three may be views of
  * one dqkv buffer) from dout(B,T,H*D) and the forward's att(B,H,T,T). dk and dv of a kv head sum over its query heads.
  */
-export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, att: FArr, q: FArr, k: FArr, v: FArr,
-  p: AttentionParams): void {
+export function attentionBackwardRef(
+  dq: FArr,
+  dk: FArr,
+  dv: FArr,
+  dout: FArr,
+  att: FArr,
+  q: FArr,
+  k: FArr,
+  v: FArr,
+  p: AttentionParams,
+): void {
   const { B, T, H, D } = p;
   const C = H * D;
-  const scale = attentionScale(p), drop = attentionDropFactor(p);
+  const scale = attentionScale(p),
+    drop = attentionDropFactor(p);
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: q.length, k: k.length, v: v.length });
   checkAttentionSizes(p, { out: dout.length, att: att.length, q: dq.length, k: dk.length, v: dv.length });
-  const KVH = kvHeads(p), group = H / KVH;
+  const KVH = kvHeads(p),
+    group = H / KVH;
   const dpre = new Float64Array(T * T);
   const qAt = (b: number, t: number, h: number): number => (b * T + t) * p.qStride + p.qOffset + h * D;
   // k and v are indexed by the query head h and read its kv head.
@@ -133,7 +164,8 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
         let r = 0;
         for (let j = 0; j < T; j++) {
           let datt = 0;
-          const oi = oAt(b, i, h), vj = vAt(b, j, h);
+          const oi = oAt(b, i, h),
+            vj = vAt(b, j, h);
           for (let d = 0; d < D; d++) datt += dout[oi + d] * v[vj + d];
           datt *= drop(a0 + i * T + j);
           dpre[i * T + j] = datt;
@@ -142,10 +174,14 @@ export function attentionBackwardRef(dq: FArr, dk: FArr, dv: FArr, dout: FArr, a
         for (let j = 0; j < T; j++) dpre[i * T + j] = att[a0 + i * T + j] * (dpre[i * T + j] - r);
       }
       for (let t = 0; t < T; t++) {
-        const qt = qAt(b, t, h), kt = kAt(b, t, h), vt = vAt(b, t, h);
+        const qt = qAt(b, t, h),
+          kt = kAt(b, t, h),
+          vt = vAt(b, t, h);
         for (let d = 0; d < D; d++) {
           // dv_t = sum_i att_it drop_it dout_i;  dq_t = scale sum_j dpre_tj k_j;  dk_t = scale sum_i dpre_it q_i
-          let gv = 0, gq = 0, gk = 0;
+          let gv = 0,
+            gq = 0,
+            gk = 0;
           for (let s = 0; s < T; s++) {
             gv += att[a0 + s * T + t] * drop(a0 + s * T + t) * dout[oAt(b, s, h) + d];
             gq += dpre[t * T + s] * k[kAt(b, s, h) + d];

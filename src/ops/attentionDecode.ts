@@ -14,10 +14,13 @@ export function decodeKvHeads(p: AttentionDecodeParams): number {
 }
 
 /** Throws when the new positions run past the cache or a buffer is too small for the views p describes. */
-export function checkAttentionDecode(p: AttentionDecodeParams,
-  sizes: { out: number; q: number; k: number; v: number }): void {
+export function checkAttentionDecode(
+  p: AttentionDecodeParams,
+  sizes: { out: number; q: number; k: number; v: number },
+): void {
   const { B, Tq, pos, Tmax, H, D } = p;
-  const KV = decodeKvHeads(p) * D, C = H * D;
+  const KV = decodeKvHeads(p) * D,
+    C = H * D;
   if (!(Tq >= 1 && pos >= 0 && pos + Tq <= Tmax)) {
     throw new RangeError(`attentionDecode: positions ${pos}..${pos + Tq - 1} do not fit a cache of ${Tmax} positions`);
   }
@@ -38,8 +41,10 @@ export function checkKvWrite(p: KvWriteParams, sizes: { cache: number; src: numb
   }
   const srcNeed = (B * Tq - 1) * p.srcStride + p.srcOffset + width;
   if (sizes.cache < B * Tmax * width || sizes.src < srcNeed) {
-    throw new Error(`kvCacheWrite B=${B} Tq=${Tq} Tmax=${Tmax} width=${width}: cache ${sizes.cache} (needs ` +
-      `${B * Tmax * width}), src ${sizes.src} (needs ${srcNeed})`);
+    throw new Error(
+      `kvCacheWrite B=${B} Tq=${Tq} Tmax=${Tmax} width=${width}: cache ${sizes.cache} (needs ` +
+        `${B * Tmax * width}), src ${sizes.src} (needs ${srcNeed})`,
+    );
   }
 }
 
@@ -50,14 +55,19 @@ export function checkKvWrite(p: KvWriteParams, sizes: { cache: number; src: numb
 export function attentionDecodeRef(out: FArr, q: FArr, kCache: FArr, vCache: FArr, p: AttentionDecodeParams): void {
   checkAttentionDecode(p, { out: out.length, q: q.length, k: kCache.length, v: vCache.length });
   const { B, Tq, pos, Tmax, H, D } = p;
-  const KVH = decodeKvHeads(p), group = H / KVH, KV = KVH * D, C = H * D;
+  const KVH = decodeKvHeads(p),
+    group = H / KVH,
+    KV = KVH * D,
+    C = H * D;
   const scale = p.scale ?? 1 / Math.sqrt(D);
-  const w = new Float64Array(Tmax), acc = new Float64Array(D);
+  const w = new Float64Array(Tmax),
+    acc = new Float64Array(D);
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
       const kvo = Math.floor(h / group) * D;
       for (let t = 0; t < Tq; t++) {
-        const qi = (b * Tq + t) * p.qStride + p.qOffset + h * D, jend = pos + t + 1;
+        const qi = (b * Tq + t) * p.qStride + p.qOffset + h * D,
+          jend = pos + t + 1;
         let m = -Infinity;
         for (let j = 0; j < jend; j++) {
           const kj = (b * Tmax + j) * KV + kvo;
@@ -67,7 +77,7 @@ export function attentionDecodeRef(out: FArr, q: FArr, kCache: FArr, vCache: FAr
           if (w[j] > m) m = w[j];
         }
         let sum = 0;
-        for (let j = 0; j < jend; j++) sum += (w[j] = Math.exp(w[j] - m));
+        for (let j = 0; j < jend; j++) sum += w[j] = Math.exp(w[j] - m);
         acc.fill(0);
         for (let j = 0; j < jend; j++) {
           const vj = (b * Tmax + j) * KV + kvo;
@@ -86,7 +96,8 @@ export function kvWriteRef(cache: FArr, src: FArr, p: KvWriteParams): void {
   const { B, Tq, pos, Tmax, width } = p;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < Tq; t++) {
-      const s = (b * Tq + t) * p.srcStride + p.srcOffset, c = (b * Tmax + pos + t) * width;
+      const s = (b * Tq + t) * p.srcStride + p.srcOffset,
+        c = (b * Tmax + pos + t) * width;
       for (let i = 0; i < width; i++) cache[c + i] = src[s + i];
     }
   }

@@ -5,7 +5,9 @@ import type { FArr, IArr } from './types';
 
 function checkTarget(t: number, V: number, n: number, ignoreIndex: number): void {
   if (t !== ignoreIndex && !(t >= 0 && t < V)) {
-    throw new RangeError(`crossEntropy: target ${t} at row ${n} is outside [0, ${V}) and is not ignoreIndex ${ignoreIndex}`);
+    throw new RangeError(
+      `crossEntropy: target ${t} at row ${n} is outside [0, ${V}) and is not ignoreIndex ${ignoreIndex}`,
+    );
   }
 }
 
@@ -19,8 +21,15 @@ function rowLse(logits: FArr, off: number, V: number): number {
 }
 
 /** losses(N) = logsumexp(logits[n]) - logits[n, target]; valid(N) = 1, or both 0 where target == ignoreIndex. */
-export function crossEntropyRef(losses: FArr, valid: FArr, logits: FArr, targets: IArr, N: number, V: number,
-  ignoreIndex: number): void {
+export function crossEntropyRef(
+  losses: FArr,
+  valid: FArr,
+  logits: FArr,
+  targets: IArr,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
   for (let n = 0; n < N; n++) {
     const t = targets[n];
     checkTarget(t, V, n, ignoreIndex);
@@ -36,8 +45,16 @@ export function crossEntropyRef(losses: FArr, valid: FArr, logits: FArr, targets
 }
 
 /** dlogits(N,V) = (softmax(logits[n]) - onehot(target)) * dloss[0] / count[0] on valid rows; 0 on ignored rows. */
-export function crossEntropyBackwardRef(dlogits: FArr, logits: FArr, targets: IArr, dloss: FArr, count: FArr, N: number,
-  V: number, ignoreIndex: number): void {
+export function crossEntropyBackwardRef(
+  dlogits: FArr,
+  logits: FArr,
+  targets: IArr,
+  dloss: FArr,
+  count: FArr,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
   // loss = (dloss/count) * sum_n (lse(x_n) - x_n[t_n]);  d lse / d x_j = softmax_j, d x_t / d x_j = [j == t].
   const s = dloss[0] / count[0];
   for (let n = 0; n < N; n++) {

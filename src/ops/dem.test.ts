@@ -15,7 +15,8 @@ function unbiasedVar(v: number[]): number {
 
 describe('DEM regulariser reference', () => {
   it('sums coef * (Var(a_i) + Var(b_i)) with unbiased variances', () => {
-    const theta = randF64(size, 1), partials = new Float64Array(2 * slot.R0);
+    const theta = randF64(size, 1),
+      partials = new Float64Array(2 * slot.R0);
     demRef(partials, null, theta, slot, 0.25, 0);
     let want = 0;
     for (let i = 0; i < slot.R0; i++) {
@@ -26,8 +27,13 @@ describe('DEM regulariser reference', () => {
   });
 
   it('gradient matches central differences and touches only A and B', () => {
-    const theta = randF64(size, 2), coef = 0.3;
-    const loss = () => { const p = new Float64Array(2 * slot.R0); demRef(p, null, theta, slot, coef, 0); return p.reduce((a, b) => a + b, 0); };
+    const theta = randF64(size, 2),
+      coef = 0.3;
+    const loss = () => {
+      const p = new Float64Array(2 * slot.R0);
+      demRef(p, null, theta, slot, coef, 0);
+      return p.reduce((a, b) => a + b, 0);
+    };
     const num = numericGrad(loss, theta);
     const grad = new Float64Array(size);
     demRef(new Float64Array(2 * slot.R0), grad, theta, slot, coef, 0);

@@ -5,7 +5,14 @@
 import type { AdapterSlot } from '../tensor/backend';
 import type { FArr } from './types';
 
-function varianceAndGrad(theta: FArr, grad: FArr | null, start: number, stride: number, d: number, coef: number): number {
+function varianceAndGrad(
+  theta: FArr,
+  grad: FArr | null,
+  start: number,
+  stride: number,
+  d: number,
+  coef: number,
+): number {
   let mean = 0;
   for (let k = 0; k < d; k++) mean += theta[start + k * stride];
   mean /= d;
@@ -20,7 +27,14 @@ function varianceAndGrad(theta: FArr, grad: FArr | null, start: number, stride: 
 
 /** partials[partialOffset + i] = coef Var(a_i), partials[partialOffset + R0 + i] = coef Var(b_i) for the module's R0
  * components (their sum is the module's share of the loss); grad (packed like theta) accumulates the gradient. */
-export function demRef(partials: FArr, grad: FArr | null, theta: FArr, slot: AdapterSlot, coef: number, partialOffset: number): void {
+export function demRef(
+  partials: FArr,
+  grad: FArr | null,
+  theta: FArr,
+  slot: AdapterSlot,
+  coef: number,
+  partialOffset: number,
+): void {
   const { inF, outF, R0, offA, offB } = slot;
   for (let i = 0; i < R0; i++) {
     partials[partialOffset + i] = coef * varianceAndGrad(theta, grad, offA + i * inF, 1, inF, coef); // row i of A (R0, inF)

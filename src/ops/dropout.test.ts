@@ -24,7 +24,7 @@ describe('dropout hash', () => {
     const n = 200_000;
     for (const p of [0.1, 0.5, 0.9]) {
       for (const seed of [0, 1, 0xdeadbeef]) {
-        const sd = Math.sqrt(p * (1 - p) / n);
+        const sd = Math.sqrt((p * (1 - p)) / n);
         expect(Math.abs(keepFraction(seed, p, n) - (1 - p)), `p=${p} seed=${seed}`).toBeLessThan(5 * sd);
       }
     }
@@ -32,8 +32,11 @@ describe('dropout hash', () => {
   });
 
   it('masks of different seeds and of neighbouring elements are independent', () => {
-    const n = 200_000, p = 0.5, t = dropoutThreshold(p);
-    let both = 0, neighbours = 0;
+    const n = 200_000,
+      p = 0.5,
+      t = dropoutThreshold(p);
+    let both = 0,
+      neighbours = 0;
     for (let i = 0; i < n; i++) {
       const a = dropoutKeep(1, i, t);
       if (a && dropoutKeep(2, i, t)) both++;
@@ -53,8 +56,11 @@ describe('dropout hash', () => {
 
 describe('dropout reference', () => {
   it('scales kept elements by 1/(1-p), zeroes the rest; p = 0 copies', () => {
-    const n = 1000, p = 0.3, seed = 42;
-    const x = randArray(n, 1, 0.5, 1.5), out = new Float32Array(n);
+    const n = 1000,
+      p = 0.3,
+      seed = 42;
+    const x = randArray(n, 1, 0.5, 1.5),
+      out = new Float32Array(n);
     dropoutRef(out, x, p, seed);
     const t = dropoutThreshold(p);
     for (let i = 0; i < n; i++) {
@@ -65,8 +71,12 @@ describe('dropout reference', () => {
   });
 
   it('backward matches central differences and accumulates into dx', () => {
-    const n = 64, p = 0.25, seed = 9;
-    const x = randF64(n, 2), w = randF64(n, 3), out = new Float64Array(n);
+    const n = 64,
+      p = 0.25,
+      seed = 9;
+    const x = randF64(n, 2),
+      w = randF64(n, 3),
+      out = new Float64Array(n);
     const num = numericGrad(() => {
       dropoutRef(out, x, p, seed);
       return dot(out, w);
@@ -74,8 +84,15 @@ describe('dropout reference', () => {
     const dx = new Float64Array(n);
     dropoutBackwardRef(dx, w, p, seed);
     expectGradClose(dx, num, 'dropout x');
-    const prev = randF64(n, 4), acc = prev.slice();
+    const prev = randF64(n, 4),
+      acc = prev.slice();
     dropoutBackwardRef(acc, w, p, seed);
-    expectClose(acc, prev.map((v, i) => v + dx[i]), 1e-15, 1e-15, 'accumulated');
+    expectClose(
+      acc,
+      prev.map((v, i) => v + dx[i]),
+      1e-15,
+      1e-15,
+      'accumulated',
+    );
   });
 });

@@ -37,14 +37,16 @@ function keepScale(p: number, out: FArr): number {
 /** out = x * keep / (1 - p); p = 0 copies. */
 export function dropoutRef(out: FArr, x: FArr, p: number, seed: number): void {
   if (out.length !== x.length) throw new Error(`dropout: out has ${out.length} elements, x ${x.length}`);
-  const t = dropoutThreshold(p), s = keepScale(p, out);
+  const t = dropoutThreshold(p),
+    s = keepScale(p, out);
   for (let i = 0; i < out.length; i++) out[i] = dropoutKeep(seed, i, t) ? x[i] * s : 0;
 }
 
 /** dx += dout * keep / (1 - p), with the keep mask of dropoutRef(seed). */
 export function dropoutBackwardRef(dx: FArr, dout: FArr, p: number, seed: number): void {
   if (dx.length !== dout.length) throw new Error(`dropout: dx has ${dx.length} elements, dout ${dout.length}`);
-  const t = dropoutThreshold(p), s = keepScale(p, dx);
+  const t = dropoutThreshold(p),
+    s = keepScale(p, dx);
   // dx += dout * keep * s (rounded to f32 before the add, as the kernel does)
   const f32 = dx instanceof Float32Array;
   for (let i = 0; i < dx.length; i++) {

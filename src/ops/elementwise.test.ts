@@ -7,7 +7,9 @@ import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck
 
 describe('elementwise reference', () => {
   it('computes add, mul, scale, axpy on known values', () => {
-    const a = new Float64Array([1, -2, 3]), b = new Float64Array([4, 5, -6]), out = new Float64Array(3);
+    const a = new Float64Array([1, -2, 3]),
+      b = new Float64Array([4, 5, -6]),
+      out = new Float64Array(3);
     addRef(out, a, b);
     expect(Array.from(out)).toEqual([5, 3, -3]);
     mulRef(out, a, b);
@@ -19,8 +21,15 @@ describe('elementwise reference', () => {
   });
 
   it('tanh backward matches central differences', () => {
-    const n = 17, x = randF64(n, 3, -3, 3), w = randF64(n, 4), y = new Float64Array(n), dx = new Float64Array(n);
-    const loss = () => { tanhRef(y, x); return dot(y, w); };
+    const n = 17,
+      x = randF64(n, 3, -3, 3),
+      w = randF64(n, 4),
+      y = new Float64Array(n),
+      dx = new Float64Array(n);
+    const loss = () => {
+      tanhRef(y, x);
+      return dot(y, w);
+    };
     const num = numericGrad(loss, x);
     tanhRef(y, x);
     tanhBackwardRef(dx, y, w);

@@ -13,7 +13,8 @@ export function embeddingRef(out: FArr, ids: IArr, W: FArr, N: number, C: number
   for (let n = 0; n < N; n++) {
     const id = ids[n];
     checkId(id, V, n);
-    const src = id * C, dst = n * C;
+    const src = id * C,
+      dst = n * C;
     for (let c = 0; c < C; c++) out[dst + c] = W[src + c];
   }
 }
@@ -23,7 +24,8 @@ export function embeddingBackwardRef(dW: FArr, ids: IArr, dout: FArr, N: number,
   // d out[n,c] / d W[v,c] = [ids[n] == v], so dW[v] = sum over positions n with ids[n] == v of dout[n].
   for (let n = 0; n < N; n++) checkId(ids[n], V, n);
   for (let n = 0; n < N; n++) {
-    const dst = ids[n] * C, src = n * C;
+    const dst = ids[n] * C,
+      src = n * C;
     for (let c = 0; c < C; c++) dW[dst + c] += dout[src + c];
   }
 }

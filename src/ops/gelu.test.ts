@@ -10,8 +10,11 @@ describe('erf', () => {
   it('matches tabulated values to 1e-15', () => {
     // Reference values from the Handbook of Mathematical Functions / mpmath.
     const table: [number, number][] = [
-      [0.1, 0.1124629160182849], [0.5, 0.5204998778130465], [1, 0.8427007929497149],
-      [2, 0.9953222650189527], [3, 0.9999779095030014],
+      [0.1, 0.1124629160182849],
+      [0.5, 0.5204998778130465],
+      [1, 0.8427007929497149],
+      [2, 0.9953222650189527],
+      [3, 0.9999779095030014],
     ];
     for (const [x, v] of table) {
       expect(Math.abs(erf(x) - v), `erf(${x})`).toBeLessThan(1e-15);
@@ -51,9 +54,13 @@ describe('gelu reference', () => {
   describe.each<GeluKind>(['tanh', 'erf'])('%s backward', (kind) => {
     it('matches central differences and accumulates', () => {
       const n = 23;
-      const x = randF64(n, 11, -4, 4), w = randF64(n, 12);
+      const x = randF64(n, 11, -4, 4),
+        w = randF64(n, 12);
       const out = new Float64Array(n);
-      const loss = () => { geluRef(out, x, kind); return dot(out, w); };
+      const loss = () => {
+        geluRef(out, x, kind);
+        return dot(out, w);
+      };
       const num = numericGrad(loss, x);
       const dx = new Float64Array(n);
       geluBackwardRef(dx, x, w, kind);
@@ -62,7 +69,13 @@ describe('gelu reference', () => {
       const prev = randF64(n, 13);
       const acc = prev.slice();
       geluBackwardRef(acc, x, w, kind, true);
-      expectClose(acc, prev.map((p, i) => p + dx[i]), 1e-15, 1e-15, 'accumulate');
+      expectClose(
+        acc,
+        prev.map((p, i) => p + dx[i]),
+        1e-15,
+        1e-15,
+        'accumulate',
+      );
     });
   });
 });

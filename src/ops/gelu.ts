@@ -17,7 +17,8 @@ const SERIES_LIMIT = 2.5;
  * nothing cancels (unlike the alternating Taylor series). */
 function erfSeries(x: number): number {
   const x2 = 2 * x * x;
-  let term = x, sum = x;
+  let term = x,
+    sum = x;
   for (let n = 1; n < 200; n++) {
     term *= x2 / (2 * n + 1);
     sum += term;
@@ -30,7 +31,9 @@ function erfSeries(x: number): number {
  * (modified Lentz). Keeps full relative precision in the tail, where 1 - erf(x) would cancel. */
 function erfcContinuedFraction(x: number): number {
   const tiny = 1e-300;
-  let f = tiny, c = f, d = 0;
+  let f = tiny,
+    c = f,
+    d = 0;
   for (let j = 1; j < 500; j++) {
     const a = j === 1 ? 1 : (j - 1) / 2;
     d = x + a * d;

@@ -4,7 +4,17 @@
 import type { FArr } from './types';
 
 /** out(N,C) = (x - mean) * rstd * w + b per row; saves mean(N) and rstd(N) = 1/sqrt(var + eps). */
-export function layernormRef(out: FArr, mean: FArr, rstd: FArr, x: FArr, w: FArr, b: FArr, N: number, C: number, eps: number): void {
+export function layernormRef(
+  out: FArr,
+  mean: FArr,
+  rstd: FArr,
+  x: FArr,
+  w: FArr,
+  b: FArr,
+  N: number,
+  C: number,
+  eps: number,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * C;
     let m = 0;
@@ -28,14 +38,27 @@ export function layernormRef(out: FArr, mean: FArr, rstd: FArr, x: FArr, w: FArr
  * LayerNorm backward: dx (+)= ..., and dw += sum_n dout * norm, db += sum_n dout when given (always accumulating).
  * dx is overwritten unless `accumulate`.
  */
-export function layernormBackwardRef(dx: FArr, dw: FArr | null, db: FArr | null, dout: FArr, x: FArr, w: FArr, mean: FArr,
-  rstd: FArr, N: number, C: number, accumulate = false): void {
+export function layernormBackwardRef(
+  dx: FArr,
+  dw: FArr | null,
+  db: FArr | null,
+  dout: FArr,
+  x: FArr,
+  w: FArr,
+  mean: FArr,
+  rstd: FArr,
+  N: number,
+  C: number,
+  accumulate = false,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * C;
-    const m = mean[n], s = rstd[n];
+    const m = mean[n],
+      s = rstd[n];
     // With norm = (x - m) s and dnorm = w dout:
     // dx = s (dnorm - mean_c(dnorm) - norm * mean_c(dnorm * norm))
-    let dnormMean = 0, dnormNormMean = 0;
+    let dnormMean = 0,
+      dnormNormMean = 0;
     for (let c = 0; c < C; c++) {
       const norm = (x[o + c] - m) * s;
       const dnorm = w[c] * dout[o + c];

@@ -11,11 +11,18 @@ const f64 = (xs: number[]) => Float64Array.from(xs);
 
 describe('matmulRef forward', () => {
   // a = [[1,2,3],[4,5,6]] (2x3), b = [[1,0],[0,1],[1,1]] (3x2): a@b = [[4,5],[10,11]].
-  const a = f64([1, 2, 3, 4, 5, 6]), b = f64([1, 0, 0, 1, 1, 1]);
-  const aT = f64([1, 4, 2, 5, 3, 6]), bT = f64([1, 0, 1, 0, 1, 1]);
+  const a = f64([1, 2, 3, 4, 5, 6]),
+    b = f64([1, 0, 0, 1, 1, 1]);
+  const aT = f64([1, 4, 2, 5, 3, 6]),
+    bT = f64([1, 0, 1, 0, 1, 1]);
 
   it('all four transpositions give the same product', () => {
-    for (const [x, y, transA, transB] of [[a, b, false, false], [aT, b, true, false], [a, bT, false, true], [aT, bT, true, true]] as const) {
+    for (const [x, y, transA, transB] of [
+      [a, b, false, false],
+      [aT, b, true, false],
+      [a, bT, false, true],
+      [aT, bT, true, true],
+    ] as const) {
       const out = new Float64Array(4);
       matmulRef(out, x, y, null, { M: 2, K: 3, N: 2, transA, transB });
       expect(Array.from(out), `transA=${transA} transB=${transB}`).toEqual([4, 5, 10, 11]);
@@ -46,7 +53,9 @@ describe('matmulRef forward', () => {
   });
 
   it('rejects operands that are too small', () => {
-    expect(() => matmulRef(new Float64Array(8), a, b, null, { M: 2, K: 3, N: 2, batch: 2, broadcastB: true })).toThrow(/a has/);
+    expect(() => matmulRef(new Float64Array(8), a, b, null, { M: 2, K: 3, N: 2, batch: 2, broadcastB: true })).toThrow(
+      /a has/,
+    );
   });
 });
 
@@ -60,7 +69,12 @@ describe('sumRowsRef', () => {
   });
 });
 
-const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
+const combos = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
 const layouts = [
   { batch: 1, broadcastB: false },
   { batch: 2, broadcastB: false },
@@ -69,29 +83,51 @@ const layouts = [
 
 describe.each(combos)('matmul backward (transA=%s, transB=%s) vs finite differences', (transA, transB) => {
   it.each(layouts)('batch=$batch broadcastB=$broadcastB, with bias and alpha', ({ batch, broadcastB }) => {
-    const M = 3, K = 4, N = 5;
+    const M = 3,
+      K = 4,
+      N = 5;
     const p: MatmulParams = { M, K, N, transA, transB, batch, broadcastB, alpha: 0.7 };
-    const a = randF64(batch * M * K, 1), b = randF64((broadcastB ? 1 : batch) * K * N, 2);
-    const bias = randF64(N, 3), w = randF64(batch * M * N, 4);
+    const a = randF64(batch * M * K, 1),
+      b = randF64((broadcastB ? 1 : batch) * K * N, 2);
+    const bias = randF64(N, 3),
+      w = randF64(batch * M * N, 4);
     const out = new Float64Array(batch * M * N);
     const loss = () => {
       matmulRef(out, a, b, bias, p);
       return dot(out, w);
     };
     // Gradients accumulate: start from a known offset and subtract it afterwards.
-    const dA = new Float64Array(a.length).fill(0.25), dB = new Float64Array(b.length).fill(-0.5);
+    const dA = new Float64Array(a.length).fill(0.25),
+      dB = new Float64Array(b.length).fill(-0.5);
     const dBias = new Float64Array(N).fill(1);
     matmulBackwardRef(dA, dB, dBias, w, a, b, p);
-    expectGradClose(dA.map((v) => v - 0.25), numericGrad(loss, a), 'a');
-    expectGradClose(dB.map((v) => v + 0.5), numericGrad(loss, b), 'b');
-    expectGradClose(dBias.map((v) => v - 1), numericGrad(loss, bias), 'bias');
+    expectGradClose(
+      dA.map((v) => v - 0.25),
+      numericGrad(loss, a),
+      'a',
+    );
+    expectGradClose(
+      dB.map((v) => v + 0.5),
+      numericGrad(loss, b),
+      'b',
+    );
+    expectGradClose(
+      dBias.map((v) => v - 1),
+      numericGrad(loss, bias),
+      'bias',
+    );
   });
 });
 
 describe('matmulBackwardSteps', () => {
   it('folds the batch into K for a shared b when a is row-major, and loops per entry only when it must', () => {
     const [dA, dB] = matmulBackwardSteps({ M: 3, K: 4, N: 5, batch: 6, broadcastB: true, transB: true });
-    expect(dA).toMatchObject({ grad: 'dA', x: 'dOut', y: 'b', p: { M: 3, K: 5, N: 4, transB: false, batch: 6, broadcastB: true } });
+    expect(dA).toMatchObject({
+      grad: 'dA',
+      x: 'dOut',
+      y: 'b',
+      p: { M: 3, K: 5, N: 4, transB: false, batch: 6, broadcastB: true },
+    });
     expect(dB).toMatchObject({ grad: 'dB', x: 'dOut', y: 'a', p: { M: 5, K: 18, N: 4, transA: true } });
     expect(dA.perBatch ?? dB.perBatch).toBeUndefined();
     const steps = matmulBackwardSteps({ M: 3, K: 4, N: 5, batch: 6, broadcastB: true, transA: true });

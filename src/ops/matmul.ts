@@ -11,8 +11,11 @@ function need(arr: FArr, n: number, what: string): void {
 /** out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out if p.accumulate]; bias is not scaled by alpha. */
 export function matmulRef(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: MatmulParams): void {
   const { M, K, N } = p;
-  const batch = p.batch ?? 1, alpha = p.alpha ?? 1;
-  const ta = !!p.transA, tb = !!p.transB, acc = !!p.accumulate;
+  const batch = p.batch ?? 1,
+    alpha = p.alpha ?? 1;
+  const ta = !!p.transA,
+    tb = !!p.transB,
+    acc = !!p.accumulate;
   const sb = p.broadcastB ? 0 : K * N;
   need(out, batch * M * N, 'out');
   need(a, batch * M * K, 'a');
@@ -20,7 +23,9 @@ export function matmulRef(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: Mat
   if (bias) need(bias, N, 'bias');
   const row = new Float64Array(N);
   for (let z = 0; z < batch; z++) {
-    const ao = z * M * K, bo = z * sb, oo = z * M * N;
+    const ao = z * M * K,
+      bo = z * sb,
+      oo = z * M * N;
     for (let i = 0; i < M; i++) {
       row.fill(0);
       for (let k = 0; k < K; k++) {
@@ -74,8 +79,11 @@ export interface MatmulBackwardStep {
  */
 export function matmulBackwardSteps(p: MatmulParams): MatmulBackwardStep[] {
   const { M, K, N } = p;
-  const batch = p.batch ?? 1, alpha = p.alpha ?? 1;
-  const ta = !!p.transA, tb = !!p.transB, bb = !!p.broadcastB && batch > 1;
+  const batch = p.batch ?? 1,
+    alpha = p.alpha ?? 1;
+  const ta = !!p.transA,
+    tb = !!p.transB,
+    bb = !!p.broadcastB && batch > 1;
   const base = { alpha, accumulate: true };
   const steps: MatmulBackwardStep[] = [];
 
@@ -84,34 +92,49 @@ export function matmulBackwardSteps(p: MatmulParams): MatmulBackwardStep[] {
   } else if (!bb) {
     steps.push({ grad: 'dA', x: 'b', y: 'dOut', p: { ...base, M: K, K: N, N: M, transA: tb, transB: true, batch } });
   } else {
-    steps.push({ grad: 'dA', x: 'b', y: 'dOut', p: { ...base, M: K, K: N, N: M, transA: tb, transB: true },
-      perBatch: { count: batch, grad: K * M, x: 0, y: M * N } });
+    steps.push({
+      grad: 'dA',
+      x: 'b',
+      y: 'dOut',
+      p: { ...base, M: K, K: N, N: M, transA: tb, transB: true },
+      perBatch: { count: batch, grad: K * M, x: 0, y: M * N },
+    });
   }
 
   const dbParams: MatmulParams = tb
     ? { ...base, M: N, K: M, N: K, transA: true, transB: ta }
     : { ...base, M: K, K: M, N, transA: !ta };
-  const x: MatmulOperand = tb ? 'dOut' : 'a', y: MatmulOperand = tb ? 'a' : 'dOut';
+  const x: MatmulOperand = tb ? 'dOut' : 'a',
+    y: MatmulOperand = tb ? 'a' : 'dOut';
   if (!bb) {
     steps.push({ grad: 'dB', x, y, p: { ...dbParams, batch } });
   } else if (!ta) {
     // a (batch*M, K) and dOut (batch*M, N) are contiguous: sum_z A_z^T G_z = A_all^T G_all.
     steps.push({ grad: 'dB', x, y, p: { ...dbParams, K: batch * M } });
   } else {
-    const sx = tb ? M * N : M * K, sy = tb ? M * K : M * N;
+    const sx = tb ? M * N : M * K,
+      sy = tb ? M * K : M * N;
     steps.push({ grad: 'dB', x, y, p: dbParams, perBatch: { count: batch, grad: 0, x: sx, y: sy } });
   }
   return steps;
 }
 
 /** Accumulates the gradients of out = alpha * opA(a) opB(b) + bias into dA, dB, dBias (each may be null). */
-export function matmulBackwardRef(dA: FArr | null, dB: FArr | null, dBias: FArr | null, dOut: FArr, a: FArr, b: FArr,
-  p: MatmulParams): void {
+export function matmulBackwardRef(
+  dA: FArr | null,
+  dB: FArr | null,
+  dBias: FArr | null,
+  dOut: FArr,
+  a: FArr,
+  b: FArr,
+  p: MatmulParams,
+): void {
   const operands = { dOut, a, b };
   for (const s of matmulBackwardSteps(p)) {
     const g = s.grad === 'dA' ? dA : dB;
     if (!g) continue;
-    const x = operands[s.x], y = operands[s.y];
+    const x = operands[s.x],
+      y = operands[s.y];
     if (!s.perBatch) {
       matmulRef(g, x, y, null, s.p);
       continue;

@@ -50,6 +50,10 @@ describe('sumRef / sumSquaresRef', () => {
       sumSquaresRef(out, x);
       return out[0];
     }, x);
-    expectGradClose(x.map((v) => 2 * v), gq, 'sumSquares');
+    expectGradClose(
+      x.map((v) => 2 * v),
+      gq,
+      'sumSquares',
+    );
   });
 });

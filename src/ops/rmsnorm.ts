@@ -20,8 +20,17 @@ export function rmsnormRef(out: FArr, rstd: FArr, x: FArr, w: FArr, N: number, D
  * RMSNorm backward: dx (+)= rstd (dnorm - norm * mean_c(dnorm * norm)) with norm = x rstd and dnorm = w dout;
  * dw += sum_n dout * norm when given (always accumulating). dx is overwritten unless `accumulate`.
  */
-export function rmsnormBackwardRef(dx: FArr, dw: FArr | null, dout: FArr, x: FArr, w: FArr, rstd: FArr, N: number,
-  D: number, accumulate = false): void {
+export function rmsnormBackwardRef(
+  dx: FArr,
+  dw: FArr | null,
+  dout: FArr,
+  x: FArr,
+  w: FArr,
+  rstd: FArr,
+  N: number,
+  D: number,
+  accumulate = false,
+): void {
   for (let n = 0; n < N; n++) {
     const o = n * D;
     const s = rstd[n];

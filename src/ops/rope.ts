@@ -13,12 +13,12 @@ import type { FArr } from './types';
 export type RopeScaling =
   | { type: 'default' }
   | {
-    type: 'llama3';
-    factor: number;
-    lowFreqFactor: number;
-    highFreqFactor: number;
-    originalMaxPositionEmbeddings: number;
-  };
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
 
 export interface RopeConfig {
   /** head_dim (even). */
@@ -38,7 +38,8 @@ export function ropeInvFreq(cfg: RopeConfig): Float64Array {
   const s = cfg.scaling;
   if (s.type === 'llama3') {
     const old = s.originalMaxPositionEmbeddings;
-    const lowWavelen = old / s.lowFreqFactor, highWavelen = old / s.highFreqFactor;
+    const lowWavelen = old / s.lowFreqFactor,
+      highWavelen = old / s.highFreqFactor;
     for (let i = 0; i < half; i++) {
       const wavelen = (2 * Math.PI) / inv[i];
       if (wavelen > lowWavelen) inv[i] /= s.factor;
@@ -59,7 +60,8 @@ export function ropeTable(cfg: RopeConfig, positions: number): Float32Array {
 
 /** Writes ropeTable's contents into `out` (a Float64Array keeps them exact for finite-difference checks). */
 export function fillRopeTable<A extends FArr>(out: A, cfg: RopeConfig, positions: number): A {
-  const D = cfg.headDim, half = D / 2;
+  const D = cfg.headDim,
+    half = D / 2;
   const inv = ropeInvFreq(cfg);
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
@@ -90,15 +92,18 @@ export function checkRopeSizes(p: RopeParams, sizes: { out: number; x: number; t
 function rotate(out: FArr, x: FArr, table: FArr, p: RopeParams, sign: 1 | -1): void {
   checkRopeSizes(p, { out: out.length, x: x.length, table: table.length });
   const { B, T, H, D } = p;
-  const half = D / 2, pos0 = p.posOffset ?? 0;
+  const half = D / 2,
+    pos0 = p.posOffset ?? 0;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (pos0 + t) * D;
       for (let h = 0; h < H; h++) {
         const o = (b * T + t) * p.stride + p.offset + h * D;
         for (let i = 0; i < half; i++) {
-          const c = table[row + i], s = sign * table[row + half + i];
-          const x1 = x[o + i], x2 = x[o + half + i];
+          const c = table[row + i],
+            s = sign * table[row + half + i];
+          const x1 = x[o + i],
+            x2 = x[o + half + i];
           out[o + i] = x1 * c - x2 * s;
           out[o + half + i] = x2 * c + x1 * s;
         }

@@ -15,7 +15,8 @@ describe('select references', () => {
   });
 
   it('kthSmallest counts ties with multiplicity and clamps k to [1, n]', () => {
-    const x = Float32Array.from([3, 1, 2, 2, 5, 2]), out = new Float32Array(1);
+    const x = Float32Array.from([3, 1, 2, 2, 5, 2]),
+      out = new Float32Array(1);
     const expected = [1, 2, 2, 2, 3, 5];
     for (let k = 1; k <= 6; k++) {
       kthSmallestRef(out, x, k);
@@ -29,7 +30,8 @@ describe('select references', () => {
   });
 
   it('kthSmallest equals the sorted array on random data', () => {
-    const x = randArray(1001, 7), out = new Float32Array(1);
+    const x = randArray(1001, 7),
+      out = new Float32Array(1);
     const sorted = Array.from(x).sort((a, b) => a - b);
     for (const k of [1, 2, 500, 1000, 1001]) {
       kthSmallestRef(out, x, k);
@@ -38,8 +40,10 @@ describe('select references', () => {
   });
 
   it('thresholdMask prunes scores <= thr (ties included) at the target offset; applyMask re-applies it', () => {
-    const scores = Float32Array.from([0.5, 0.2, 0.2, 0.9]), thr = Float32Array.from([0.2]);
-    const target = Float32Array.from([7, 1, 2, 3, 4, 8]), mask = new Float32Array(4);
+    const scores = Float32Array.from([0.5, 0.2, 0.2, 0.9]),
+      thr = Float32Array.from([0.2]);
+    const target = Float32Array.from([7, 1, 2, 3, 4, 8]),
+      mask = new Float32Array(4);
     thresholdMaskRef(target, mask, scores, thr, 1);
     expect(Array.from(mask)).toEqual([1, 0, 0, 1]);
     expect(Array.from(target)).toEqual([7, 1, 0, 0, 4, 8]);

@@ -16,10 +16,15 @@ describe('softmax reference', () => {
   });
 
   it('backward matches central differences', () => {
-    const rows = 3, cols = 5;
-    const x = randF64(rows * cols, 41, -3, 3), g = randF64(rows * cols, 42);
+    const rows = 3,
+      cols = 5;
+    const x = randF64(rows * cols, 41, -3, 3),
+      g = randF64(rows * cols, 42);
     const y = new Float64Array(rows * cols);
-    const loss = () => { softmaxRef(y, x, rows, cols); return dot(y, g); };
+    const loss = () => {
+      softmaxRef(y, x, rows, cols);
+      return dot(y, g);
+    };
     const num = numericGrad(loss, x);
     loss();
     const dx = new Float64Array(rows * cols);

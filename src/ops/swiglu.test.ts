@@ -15,8 +15,11 @@ describe('swiglu reference', () => {
   });
 
   it('is finite in the far tails: silu(-1000) = -0, silu(1000) = 1000', () => {
-    const out = new Float64Array(2), dg = new Float64Array(2), du = new Float64Array(2);
-    const gate = Float64Array.from([-1000, 1000]), up = Float64Array.from([1, 1]);
+    const out = new Float64Array(2),
+      dg = new Float64Array(2),
+      du = new Float64Array(2);
+    const gate = Float64Array.from([-1000, 1000]),
+      up = Float64Array.from([1, 1]);
     swigluRef(out, gate, up);
     swigluBackwardRef(dg, du, Float64Array.from([1, 1]), gate, up);
     expect(Array.from(out)).toEqual([-0, 1000]);
@@ -27,11 +30,18 @@ describe('swiglu reference', () => {
 
   it('dgate and dup match central differences', () => {
     const n = 17;
-    const gate = randF64(n, 1, -6, 6), up = randF64(n, 2, -2, 2), g = randF64(n, 3);
+    const gate = randF64(n, 1, -6, 6),
+      up = randF64(n, 2, -2, 2),
+      g = randF64(n, 3);
     const out = new Float64Array(n);
-    const loss = () => { swigluRef(out, gate, up); return dot(out, g); };
-    const numG = numericGrad(loss, gate), numU = numericGrad(loss, up);
-    const dg = new Float64Array(n).fill(7), du = new Float64Array(n).fill(7);
+    const loss = () => {
+      swigluRef(out, gate, up);
+      return dot(out, g);
+    };
+    const numG = numericGrad(loss, gate),
+      numU = numericGrad(loss, up);
+    const dg = new Float64Array(n).fill(7),
+      du = new Float64Array(n).fill(7);
     swigluBackwardRef(dg, du, g, gate, up);
     expectGradClose(dg, numG, 'swiglu gate');
     expectGradClose(du, numU, 'swiglu up');

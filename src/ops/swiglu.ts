@@ -18,7 +18,8 @@ export function swigluRef(out: FArr, gate: FArr, up: FArr): void {
  * Both overwritten. */
 export function swigluBackwardRef(dgate: FArr, dup: FArr, dout: FArr, gate: FArr, up: FArr): void {
   for (let i = 0; i < dout.length; i++) {
-    const x = gate[i], s = sigmoid(x);
+    const x = gate[i],
+      s = sigmoid(x);
     dgate[i] = dout[i] * up[i] * s * (1 + x * (1 - s));
     dup[i] = dout[i] * x * s;
   }

@@ -17,7 +17,13 @@ import type { Backend } from '../tensor/backend';
 import { AdapterSet } from './adapters';
 
 const V = 31;
-const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
+const tok: TextTokenizer = {
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize: V,
+};
 
 function tiny(be: Backend) {
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 16, n_embd: 16, n_layer: 1, n_head: 2 });
@@ -27,18 +33,21 @@ function tiny(be: Backend) {
 
 describe('R0 limits', () => {
   it('an R0 above MAX_IMPORTANCE_R0 is refused when the adapters are built, naming the options to change', () => {
-    const be = new CpuBackend(), model = tiny(be);
+    const be = new CpuBackend(),
+      model = tiny(be);
     const opts = { method: 'dora' as const, R0: MAX_IMPORTANCE_R0 + 1, alpha: 8, dropout: 0, seed: 1 };
     expect(() => new AdapterSet(be, model.net.linears(), opts)).toThrow(/R0 = 257 .*--r0.*b\(T\) <= 170/);
     expect(new AdapterSet(be, model.net.linears(), { ...opts, R0: MAX_IMPORTANCE_R0 }).modules.length).toBe(4);
   });
 
   it('b(T) = 64 (R0 = 96) trains a step on WebGPU and gives finite importance scores', async () => {
-    const be = await gpuBackend(), model = tiny(be);
+    const be = await gpuBackend(),
+      model = tiny(be);
     const method = trainMethod(model, { ...DEFAULT_RUN, budget: 64 });
     const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: 10 });
     expect(trainer.adapters!.opts.R0).toBe(96);
-    const r = new Rng(2), ids = Int32Array.from({ length: 12 }, () => r.int(V));
+    const r = new Rng(2),
+      ids = Int32Array.from({ length: 12 }, () => r.int(V));
     const targets = Int32Array.from(ids, (_, i) => (i % 6 === 5 ? -100 : ids[i + 1]));
     trainer.trainStep({ kind: 'lm', B: 2, T: 6, ids, targets });
     const scores = await be.read(trainer.allocator!.scores);

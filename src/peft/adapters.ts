@@ -55,29 +55,45 @@ export class AdapterSet {
   compacted = false;
   private readonly scratch = new Map<string, Tensor>();
 
-  constructor(readonly be: Backend, linears: Linear[], readonly opts: AdapterOptions) {
+  constructor(
+    readonly be: Backend,
+    linears: Linear[],
+    readonly opts: AdapterOptions,
+  ) {
     const R0 = opts.R0;
     if (!(R0 >= 1) || !Number.isInteger(R0)) throw new RangeError(`rank must be a positive integer, got ${R0}`);
     if (linears.length === 0) throw new RangeError('no module to adapt: check the target module types');
     if (opts.method === 'dora' && R0 > MAX_IMPORTANCE_R0) {
-      throw new RangeError(`R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score ` +
-        'supports: ' +
-        `choose R0 (--r0, "Initial components R0") <= ${MAX_IMPORTANCE_R0}, or a final budget b(T) <= ` +
-        `${Math.floor(MAX_IMPORTANCE_R0 / 1.5)} with the default R0 = ceil(1.5 b(T)).`);
+      throw new RangeError(
+        `R0 = ${R0} initial components exceed the ${MAX_IMPORTANCE_R0} the importance score ` +
+          'supports: ' +
+          `choose R0 (--r0, "Initial components R0") <= ${MAX_IMPORTANCE_R0}, or a final budget b(T) <= ` +
+          `${Math.floor(MAX_IMPORTANCE_R0 / 1.5)} with the default R0 = ceil(1.5 b(T)).`,
+      );
     }
     this.scale = opts.method === 'dora' ? opts.alpha / R0 : opts.rslora ? opts.alpha / Math.sqrt(R0) : opts.alpha / R0;
     const M = linears.length;
     let off = opts.method === 'dora' ? M * R0 : 0;
     this.modules = linears.map((linear, index) => {
-      const slot: AdapterSlot = { inF: linear.inFeatures, outF: linear.outFeatures, R0, offA: off, offB: off + R0 * linear.inFeatures,
-        offC: opts.method === 'dora' ? index * R0 : -1 };
+      const slot: AdapterSlot = {
+        inF: linear.inFeatures,
+        outF: linear.outFeatures,
+        R0,
+        offA: off,
+        offB: off + R0 * linear.inFeatures,
+        offC: opts.method === 'dora' ? index * R0 : -1,
+      };
       off += R0 * (linear.inFeatures + linear.outFeatures);
       return { index, linear, slot, liveCount: R0 };
     });
     this.size = off;
     this.theta = be.fromArray(this.initialTheta(), [this.size], 'adapter theta');
     this.grad = be.zeros([this.size], 'f32', 'adapter grad');
-    this.live = be.fromArray(Int32Array.from({ length: M * R0 }, (_, i) => i % R0), [M * R0], 'live components');
+    this.live = be.fromArray(
+      Int32Array.from({ length: M * R0 }, (_, i) => i % R0),
+      [M * R0],
+      'live components',
+    );
     for (const m of this.modules) m.linear.adapter = this.hook(m);
   }
 
@@ -92,7 +108,8 @@ export class AdapterSet {
   }
 
   private initialTheta(): Float32Array {
-    const rng = new Rng(this.opts.seed), theta = new Float32Array(this.modules.reduce((n, m) => Math.max(n, m.slot.offB + m.slot.outF * m.slot.R0), 0));
+    const rng = new Rng(this.opts.seed),
+      theta = new Float32Array(this.modules.reduce((n, m) => Math.max(n, m.slot.offB + m.slot.outF * m.slot.R0), 0));
     for (const { slot } of this.modules) {
       const { inF, outF, R0, offA, offB } = slot;
       // Dynamic rank (authors' code): kaiming_uniform_ defaults for A (fan_in = inF) and B (fan_in = R0), c = 0.
@@ -120,7 +137,8 @@ export class AdapterSet {
   }
 
   private hook(m: AdaptedModule): LinearAdapter {
-    const R0 = this.opts.R0, p = this.opts.dropout;
+    const R0 = this.opts.R0,
+      p = this.opts.dropout;
     const seed = () => (this.stepSeed * 7919 + m.index * 104729) >>> 0;
     return {
       forward: (be, y, x, N) => {
@@ -132,7 +150,17 @@ export class AdapterSet {
       backward: (be, dx, dy, x, N) => {
         const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
         const dxd = this.buf('dxd', [N, m.slot.inF]);
-        be.adapterBackward(dxd, this.buf('dh', [N, R0]), this.grad, dy, this.buf(`h${m.index}`, [N, R0]), xd, this.theta, this.live, this.call(m, N));
+        be.adapterBackward(
+          dxd,
+          this.buf('dh', [N, R0]),
+          this.grad,
+          dy,
+          this.buf(`h${m.index}`, [N, R0]),
+          xd,
+          this.theta,
+          this.live,
+          this.call(m, N),
+        );
         if (!dx) return;
         if (xd !== x) be.dropoutBackward(dx, dxd, p, seed());
         else be.axpy(dx, dxd, 1);
@@ -142,7 +170,8 @@ export class AdapterSet {
 
   /** Restricts every module to its live components (after the final mask): pruned ones then cost nothing. */
   compact(liveMask: ArrayLike<number>): void {
-    const R0 = this.opts.R0, idx = new Int32Array(this.modules.length * R0);
+    const R0 = this.opts.R0,
+      idx = new Int32Array(this.modules.length * R0);
     for (const m of this.modules) {
       let n = 0;
       for (let i = 0; i < R0; i++) if (liveMask[m.index * R0 + i]) idx[m.index * R0 + n++] = i;
@@ -175,9 +204,14 @@ export function matchesTarget(type: string, targets: readonly string[]): boolean
 /** A target that is not a module type of the model; names the field and lists the valid types. */
 export class TargetError extends Error {
   override name = 'TargetError';
-  constructor(readonly target: string, readonly valid: readonly string[]) {
-    super(`targets: "${target}" is not a module type of this model. Use whole module types (--target on the CLI, ` +
-      `"Module types to adapt" on the page): ${valid.join(', ')}.`);
+  constructor(
+    readonly target: string,
+    readonly valid: readonly string[],
+  ) {
+    super(
+      `targets: "${target}" is not a module type of this model. Use whole module types (--target on the CLI, ` +
+        `"Module types to adapt" on the page): ${valid.join(', ')}.`,
+    );
   }
 }
 

@@ -14,7 +14,12 @@ export class RankAllocator {
   private readonly thr: Tensor;
   finalReached = false;
 
-  constructor(readonly be: Backend, readonly adapters: AdapterSet, readonly schedule: ScheduleOptions, readonly beta = 0.9) {
+  constructor(
+    readonly be: Backend,
+    readonly adapters: AdapterSet,
+    readonly schedule: ScheduleOptions,
+    readonly beta = 0.9,
+  ) {
     const n = adapters.componentCount;
     if (n === 0) throw new Error('the rank allocator needs the dynamic-rank method (LoRA has no components to prune)');
     this.scores = be.zeros([n], 'f32', 'importance');
@@ -25,7 +30,9 @@ export class RankAllocator {
 
   /** Records the allocator's work for optimizer step `step` (1-based), right after the AdamW update. */
   afterOptimizerStep(step: number): StepPlan {
-    const plan = planStep(step, this.schedule), be = this.be, a = this.adapters;
+    const plan = planStep(step, this.schedule),
+      be = this.be,
+      a = this.adapters;
     if (plan.enforceFinal) {
       be.applyMask(a.theta, this.mask, 0);
       return plan;
@@ -51,7 +58,8 @@ export class RankAllocator {
 
   /** Live components per module from the mask (one small readback). */
   async liveCounts(): Promise<number[]> {
-    const mask = await this.be.read(this.mask), R0 = this.adapters.opts.R0;
+    const mask = await this.be.read(this.mask),
+      R0 = this.adapters.opts.R0;
     return this.adapters.modules.map((m) => {
       let n = 0;
       for (let i = 0; i < R0; i++) n += mask[m.index * R0 + i] ? 1 : 0;

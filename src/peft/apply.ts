@@ -13,14 +13,20 @@ export function applyImportedAdapter(be: Backend, model: LoadedModel, imp: Impor
   const linears = imp.modules.map((m) => {
     const l = byName.get(m.name);
     if (!l || l.inFeatures !== m.inF || l.outFeatures !== m.outF) {
-      throw new PeftError('InvalidInput', 'adapter_model.safetensors', m.name,
-        `the adapter's module ${m.name} (${m.inF}->${m.outF}) does not exist in this model`, 'Use the base model the adapter was trained on.');
+      throw new PeftError(
+        'InvalidInput',
+        'adapter_model.safetensors',
+        m.name,
+        `the adapter's module ${m.name} (${m.inF}->${m.outF}) does not exist in this model`,
+        'Use the base model the adapter was trained on.',
+      );
     }
     return l;
   });
   const R0 = Math.max(...imp.modules.map((m) => m.r));
   const set = new AdapterSet(be, linears, { method: 'lora', R0, alpha: R0, dropout: 0, seed: 0 });
-  const theta = new Float32Array(set.size), live = new Float32Array(set.modules.length * R0);
+  const theta = new Float32Array(set.size),
+    live = new Float32Array(set.modules.length * R0);
   imp.modules.forEach((m, idx) => {
     const { offA, offB } = set.modules[idx].slot;
     for (let i = 0; i < m.r; i++) {
@@ -35,8 +41,13 @@ export function applyImportedAdapter(be: Backend, model: LoadedModel, imp: Impor
   for (const [name, t] of imp.head) {
     const p = model.params.tensors.get(name);
     if (!p || p.size !== t.data.length) {
-      throw new PeftError('InvalidInput', 'adapter_model.safetensors', name,
-        `the adapter's head tensor ${name} [${t.shape.join(', ')}] does not fit this model`, 'Load the model with the same number of labels.');
+      throw new PeftError(
+        'InvalidInput',
+        'adapter_model.safetensors',
+        name,
+        `the adapter's head tensor ${name} [${t.shape.join(', ')}] does not fit this model`,
+        'Load the model with the same number of labels.',
+      );
     }
     be.write(p, t.data);
   }

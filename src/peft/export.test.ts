@@ -12,29 +12,65 @@ function rng(seed: number): () => number {
   return () => r.next() - 0.5;
 }
 
-function mod(name: string, inF: number, outF: number, live: boolean[], dyn: boolean, r: () => number): AdapterModuleState {
+function mod(
+  name: string,
+  inF: number,
+  outF: number,
+  live: boolean[],
+  dyn: boolean,
+  r: () => number,
+): AdapterModuleState {
   const R0 = live.length;
   const fill = (n: number, s: number) => Float32Array.from({ length: n }, () => r() * s);
   return { name, inF, outF, R0, A: fill(R0 * inF, 0.4), B: fill(outF * R0, 2), c: dyn ? fill(R0, 1) : null, live };
 }
 
 const ALL = [true, true, true];
-const GPT2_SHAPES: [string, number, number][] = [['attn.c_attn', 4, 12], ['attn.c_proj', 4, 4], ['mlp.c_fc', 4, 16], ['mlp.c_proj', 16, 4]];
+const GPT2_SHAPES: [string, number, number][] = [
+  ['attn.c_attn', 4, 12],
+  ['attn.c_proj', 4, 4],
+  ['mlp.c_fc', 4, 16],
+  ['mlp.c_proj', 16, 4],
+];
 const ENC_SHAPES: [string, number, number][] = [
-  ['attention.self.query', 4, 4], ['attention.self.key', 4, 4], ['attention.self.value', 4, 4],
-  ['attention.output.dense', 4, 4], ['intermediate.dense', 4, 8], ['output.dense', 8, 4],
+  ['attention.self.query', 4, 4],
+  ['attention.self.key', 4, 4],
+  ['attention.self.value', 4, 4],
+  ['attention.output.dense', 4, 4],
+  ['intermediate.dense', 4, 8],
+  ['output.dense', 8, 4],
 ];
 
 /** GPT-2, 2 layers, R0 = 3, dynamic rank; h.1.mlp.c_fc is pruned to zero rank. */
 function gpt2Input(): AdapterExportInput {
   const r = rng(1);
-  const masks = [[true, false, true], ALL, [false, true, false], [true, true, false], [true, false, true], [false, true, true], [false, false, false], [true, true, false]];
+  const masks = [
+    [true, false, true],
+    ALL,
+    [false, true, false],
+    [true, true, false],
+    [true, false, true],
+    [false, true, true],
+    [false, false, false],
+    [true, true, false],
+  ];
   const modules: AdapterModuleState[] = [];
   let i = 0;
-  for (let l = 0; l < 2; l++) for (const [p, inF, outF] of GPT2_SHAPES) modules.push(mod(`h.${l}.${p}`, inF, outF, masks[i++], true, r));
+  for (let l = 0; l < 2; l++)
+    for (const [p, inF, outF] of GPT2_SHAPES) modules.push(mod(`h.${l}.${p}`, inF, outF, masks[i++], true, r));
   return {
-    modelType: 'gpt2', task: 'CAUSAL_LM', baseModel: 'gpt2', method: 'dora', alpha: 8, scale: 8 / 3, useRslora: false,
-    dropout: 0.1, targetTypes: ['c_attn', 'c_proj', 'c_fc'], numLayers: 2, modules, head: new Map(),
+    modelType: 'gpt2',
+    task: 'CAUSAL_LM',
+    baseModel: 'gpt2',
+    method: 'dora',
+    alpha: 8,
+    scale: 8 / 3,
+    useRslora: false,
+    dropout: 0.1,
+    targetTypes: ['c_attn', 'c_proj', 'c_fc'],
+    numLayers: 2,
+    modules,
+    head: new Map(),
   };
 }
 
@@ -48,21 +84,52 @@ function robertaInput(method: 'dora' | 'lora' = 'dora'): AdapterExportInput {
       modules.push(mod(`encoder.layer.${l}.${p}`, inF, outF, live, method === 'dora', r));
     });
   }
-  const t = (shape: number[]): HostTensor => ({ shape, data: Float32Array.from({ length: shape.reduce((a, b) => a * b) }, r) });
+  const t = (shape: number[]): HostTensor => ({
+    shape,
+    data: Float32Array.from({ length: shape.reduce((a, b) => a * b) }, r),
+  });
   const head = new Map([
-    ['classifier.dense.weight', t([4, 4])], ['classifier.dense.bias', t([4])],
-    ['classifier.out_proj.weight', t([2, 4])], ['classifier.out_proj.bias', t([2])],
+    ['classifier.dense.weight', t([4, 4])],
+    ['classifier.dense.bias', t([4])],
+    ['classifier.out_proj.weight', t([2, 4])],
+    ['classifier.out_proj.bias', t([2])],
   ]);
   return {
-    modelType: 'roberta', task: 'SEQ_CLS', baseModel: 'roberta-base', method, alpha: 8, scale: 8 / 3, useRslora: false, dropout: 0.1,
-    targetTypes: ['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense'], numLayers: 2, modules, head,
+    modelType: 'roberta',
+    task: 'SEQ_CLS',
+    baseModel: 'roberta-base',
+    method,
+    alpha: 8,
+    scale: 8 / 3,
+    useRslora: false,
+    dropout: 0.1,
+    targetTypes: ['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense'],
+    numLayers: 2,
+    modules,
+    head,
   };
 }
 
 const CONFIG_KEYS = [
-  'alpha_pattern', 'base_model_name_or_path', 'bias', 'fan_in_fan_out', 'inference_mode', 'init_lora_weights', 'layers_pattern',
-  'layers_to_transform', 'lora_alpha', 'lora_dropout', 'modules_to_save', 'peft_type', 'r', 'rank_pattern', 'revision',
-  'target_modules', 'task_type', 'use_dora', 'use_rslora',
+  'alpha_pattern',
+  'base_model_name_or_path',
+  'bias',
+  'fan_in_fan_out',
+  'inference_mode',
+  'init_lora_weights',
+  'layers_pattern',
+  'layers_to_transform',
+  'lora_alpha',
+  'lora_dropout',
+  'modules_to_save',
+  'peft_type',
+  'r',
+  'rank_pattern',
+  'revision',
+  'target_modules',
+  'task_type',
+  'use_dora',
+  'use_rslora',
 ];
 
 const liveCount = (m: AdapterModuleState) => m.live.filter(Boolean).length;
@@ -100,9 +167,20 @@ describe('exportPeft: GPT-2 dynamic rank', () => {
   it('writes exactly the standard config keys with scaling 1 for every module', () => {
     expect(Object.keys(cfg)).toEqual(CONFIG_KEYS);
     expect(cfg).toMatchObject({
-      peft_type: 'LORA', task_type: 'CAUSAL_LM', base_model_name_or_path: 'gpt2', bias: 'none', fan_in_fan_out: true,
-      use_dora: false, use_rslora: false, init_lora_weights: true, inference_mode: true, lora_dropout: 0.1,
-      modules_to_save: null, layers_to_transform: null, layers_pattern: null, revision: null,
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      base_model_name_or_path: 'gpt2',
+      bias: 'none',
+      fan_in_fan_out: true,
+      use_dora: false,
+      use_rslora: false,
+      init_lora_weights: true,
+      inference_mode: true,
+      lora_dropout: 0.1,
+      modules_to_save: null,
+      layers_to_transform: null,
+      layers_pattern: null,
+      revision: null,
     });
     const live = input.modules.filter((m) => liveCount(m) > 0);
     expect(cfg.target_modules).toEqual(live.map((m) => `transformer.${m.name}`));
@@ -117,9 +195,19 @@ describe('exportPeft: GPT-2 dynamic rank', () => {
 
   it('builds the rank map (rows x layers, zero where pruned)', () => {
     expect(rankMap).toEqual({
-      method: 'dora', moduleTypes: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], layers: 2, R0: 3,
-      ranks: [[2, 2], [3, 2], [1, 0], [2, 2]], total: 14,
-      retainedParams: input.modules.reduce((a, m) => a + liveCount(m) * (m.inF + m.outF), 0), provisional: false,
+      method: 'dora',
+      moduleTypes: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+      layers: 2,
+      R0: 3,
+      ranks: [
+        [2, 2],
+        [3, 2],
+        [1, 0],
+        [2, 2],
+      ],
+      total: 14,
+      retainedParams: input.modules.reduce((a, m) => a + liveCount(m) * (m.inF + m.outF), 0),
+      provisional: false,
     });
   });
 });
@@ -130,15 +218,31 @@ describe('exportPeft: RoBERTa sequence classification', () => {
     const { adapterConfig: cfg, adapterModel, rankMap } = exportPeft(input);
     const st = parseSafetensors(adapterModel);
     expect(Object.keys(cfg)).toEqual(CONFIG_KEYS);
-    expect(cfg).toMatchObject({ task_type: 'SEQ_CLS', modules_to_save: ['classifier'], fan_in_fan_out: false, base_model_name_or_path: 'roberta-base' });
-    expect(st.tensors.get('base_model.model.roberta.encoder.layer.1.output.dense.lora_A.weight')!.shape).toEqual([3, 8]);
-    expect(st.tensors.get('base_model.model.roberta.encoder.layer.0.intermediate.dense.lora_B.weight')!.shape).toEqual([8, 3]);
+    expect(cfg).toMatchObject({
+      task_type: 'SEQ_CLS',
+      modules_to_save: ['classifier'],
+      fan_in_fan_out: false,
+      base_model_name_or_path: 'roberta-base',
+    });
+    expect(st.tensors.get('base_model.model.roberta.encoder.layer.1.output.dense.lora_A.weight')!.shape).toEqual([
+      3, 8,
+    ]);
+    expect(st.tensors.get('base_model.model.roberta.encoder.layer.0.intermediate.dense.lora_B.weight')!.shape).toEqual([
+      8, 3,
+    ]);
     for (const [name, t] of input.head) {
       const e = st.tensors.get(`base_model.model.${name}`)!;
       expect(e.shape).toEqual(t.shape);
       expect(Array.from(toFloat32(e))).toEqual(Array.from(t.data));
     }
-    expect(rankMap.moduleTypes).toEqual(['query', 'key', 'value', 'attention.output.dense', 'intermediate.dense', 'output.dense']);
+    expect(rankMap.moduleTypes).toEqual([
+      'query',
+      'key',
+      'value',
+      'attention.output.dense',
+      'intermediate.dense',
+      'output.dense',
+    ]);
     expect(rankMap.ranks.map((row) => row.length)).toEqual([2, 2, 2, 2, 2, 2]);
     expect(rankMap.ranks[2]).toEqual([2, 1]); // value: live [false,true,(j+l)%2==0]
     const rp = cfg.rank_pattern as Record<string, number>;

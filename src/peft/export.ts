@@ -111,7 +111,9 @@ export function parseModuleName(name: string, modelType: ModelType): { layer: nu
 /** Human-readable list of the adaptable linears, for error messages. */
 export function adaptableHint(modelType: ModelType): string {
   const lead = archFor(modelType).layerLead;
-  return rows(modelType).map(([, p]) => lead + p).join(', ');
+  return rows(modelType)
+    .map(([, p]) => lead + p)
+    .join(', ');
 }
 
 /**
@@ -136,11 +138,19 @@ export function checkModule(m: AdapterModuleState, modelType: ModelType, numLaye
     new PeftError('InvalidInput', file, m.name, problem, 'Pass the adapter state exactly as the trainer holds it.');
   const parsed = parseModuleName(m.name, modelType);
   if (parsed === null) {
-    throw new PeftError('UnknownModule', file, m.name, `not an adaptable linear of ${modelType}`, `Use one of ${adaptableHint(modelType)}.`);
+    throw new PeftError(
+      'UnknownModule',
+      file,
+      m.name,
+      `not an adaptable linear of ${modelType}`,
+      `Use one of ${adaptableHint(modelType)}.`,
+    );
   }
-  if (numLayers !== null && parsed.layer >= numLayers) throw bad(`layer ${parsed.layer} but the model has ${numLayers} layers`);
+  if (numLayers !== null && parsed.layer >= numLayers)
+    throw bad(`layer ${parsed.layer} but the model has ${numLayers} layers`);
   const { inF, outF, R0 } = m;
-  if (![inF, outF, R0].every((x) => Number.isSafeInteger(x) && x >= 0)) throw bad(`inF/outF/R0 ${inF}/${outF}/${R0} are not counts`);
+  if (![inF, outF, R0].every((x) => Number.isSafeInteger(x) && x >= 0))
+    throw bad(`inF/outF/R0 ${inF}/${outF}/${R0} are not counts`);
   if (m.A.length !== R0 * inF) throw bad(`A has ${m.A.length} values, expected R0*inF = ${R0 * inF}`);
   if (m.B.length !== outF * R0) throw bad(`B has ${m.B.length} values, expected outF*R0 = ${outF * R0}`);
   if (m.c !== null && m.c.length !== R0) throw bad(`c has ${m.c.length} values, expected R0 = ${R0}`);
@@ -160,10 +170,12 @@ function mostCommon(values: number[]): number {
 /** Builds rank_map.json: rows are the model's module types hit by targetTypes (or holding a module), in Fig. 2 order. */
 function buildRankMap(input: AdapterExportInput): RankMap {
   const rows = archFor(input.modelType).rows;
-  const cells = input.modules.map((m) => ({ m, p: parseModuleName(m.name, input.modelType), r: liveIndices(m).length }));
-  const used = rows.map(([, path], i) =>
-    matchesTarget(path, input.targetTypes) || cells.some((x) => x.p?.row === i),
-  );
+  const cells = input.modules.map((m) => ({
+    m,
+    p: parseModuleName(m.name, input.modelType),
+    r: liveIndices(m).length,
+  }));
+  const used = rows.map(([, path], i) => matchesTarget(path, input.targetTypes) || cells.some((x) => x.p?.row === i));
   const keep = rows.map((_, i) => i).filter((i) => used[i]);
   const ranks = keep.map(() => new Array<number>(input.numLayers).fill(0));
   let total = 0;
@@ -193,7 +205,11 @@ function alphaFor(r: number, input: AdapterExportInput): number {
 }
 
 function sortedObject(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+  return Object.fromEntries(
+    Object.keys(o)
+      .sort()
+      .map((k) => [k, o[k]]),
+  );
 }
 
 /**
@@ -215,7 +231,8 @@ export function exportPeft(input: AdapterExportInput): {
   const ranks = new Map<string, number>(); // HF module path -> r_m, exported modules only
   for (const m of input.modules) {
     checkModule(m, input.modelType, input.numLayers, file);
-    if (seen.has(m.name)) throw new PeftError('InvalidInput', file, m.name, 'the module appears twice', 'Pass each module once.');
+    if (seen.has(m.name))
+      throw new PeftError('InvalidInput', file, m.name, 'the module appears twice', 'Pass each module once.');
     seen.add(m.name);
     const K = liveIndices(m);
     const r = K.length;
@@ -232,22 +249,52 @@ export function exportPeft(input: AdapterExportInput): {
     ranks.set(path, r);
   }
   if (ranks.size === 0) {
-    throw new PeftError('InvalidInput', file, 'modules', 'no module has a live component', 'PEFT cannot load an adapter without target modules; train longer or keep a larger budget.');
+    throw new PeftError(
+      'InvalidInput',
+      file,
+      'modules',
+      'no module has a live component',
+      'PEFT cannot load an adapter without target modules; train longer or keep a larger budget.',
+    );
   }
 
   if (input.task === 'SEQ_CLS' && input.head.size === 0) {
-    throw new PeftError('InvalidInput', file, 'head', 'a SEQ_CLS adapter needs its trained classifier', 'Pass the classifier tensors in `head`.');
+    throw new PeftError(
+      'InvalidInput',
+      file,
+      'head',
+      'a SEQ_CLS adapter needs its trained classifier',
+      'Pass the classifier tensors in `head`.',
+    );
   }
   if (input.task === 'CAUSAL_LM' && input.head.size > 0) {
-    throw new PeftError('InvalidInput', file, 'head', 'a CAUSAL_LM adapter has no head to save', 'Pass an empty `head` map.');
+    throw new PeftError(
+      'InvalidInput',
+      file,
+      'head',
+      'a CAUSAL_LM adapter has no head to save',
+      'Pass an empty `head` map.',
+    );
   }
   const headModules = archFor(input.modelType).headModules(input.task === 'SEQ_CLS' ? 'seq-cls' : 'causal-lm');
   for (const [name, t] of input.head) {
     if (!headModules.some((h) => name.startsWith(`${h}.`))) {
-      throw new PeftError('InvalidInput', file, name, `only head tensors can be saved (modules_to_save is ${JSON.stringify(headModules)})`, 'Leave frozen backbone tensors out of `head`.');
+      throw new PeftError(
+        'InvalidInput',
+        file,
+        name,
+        `only head tensors can be saved (modules_to_save is ${JSON.stringify(headModules)})`,
+        'Leave frozen backbone tensors out of `head`.',
+      );
     }
     if (t.shape.reduce((a, b) => a * b, 1) !== t.data.length) {
-      throw new PeftError('InvalidInput', file, name, `shape [${t.shape.join(',')}] does not match ${t.data.length} values`, 'Fix the head tensor.');
+      throw new PeftError(
+        'InvalidInput',
+        file,
+        name,
+        `shape [${t.shape.join(',')}] does not match ${t.data.length} values`,
+        'Fix the head tensor.',
+      );
     }
     tensors.push({ name: `base_model.model.${name}`, dtype: 'F32', shape: [...t.shape], data: t.data });
   }
@@ -293,5 +340,9 @@ export function exportPeft(input: AdapterExportInput): {
     use_dora: false,
     use_rslora: input.method === 'lora' ? input.useRslora : false,
   });
-  return { adapterConfig, adapterModel: writeSafetensors(tensors, { format: 'pt' }, file), rankMap: buildRankMap(input) };
+  return {
+    adapterConfig,
+    adapterModel: writeSafetensors(tensors, { format: 'pt' }, file),
+    rankMap: buildRankMap(input),
+  };
 }

@@ -35,7 +35,8 @@ export interface ImportedAdapter {
 
 const CONFIG = 'adapter_config.json';
 const MODEL = 'adapter_model.safetensors';
-const HTML_FIX = 'Download the raw file (on the Hub, the ".../resolve/main/..." link, not the ".../blob/main/..." page).';
+const HTML_FIX =
+  'Download the raw file (on the Hub, the ".../resolve/main/..." link, not the ".../blob/main/..." page).';
 
 function parseConfig(text: string): Record<string, unknown> {
   const t = text.replace(/^\uFEFF/, '');
@@ -45,10 +46,22 @@ function parseConfig(text: string): Record<string, unknown> {
     v = JSON.parse(t);
   } catch (e) {
     const detail = e instanceof Error ? ` (${e.message.slice(0, 160)})` : '';
-    throw new PeftError('InvalidConfig', CONFIG, 'file', `not valid JSON${detail}`, 'Re-download or re-save the adapter with PEFT.');
+    throw new PeftError(
+      'InvalidConfig',
+      CONFIG,
+      'file',
+      `not valid JSON${detail}`,
+      'Re-download or re-save the adapter with PEFT.',
+    );
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new PeftError('InvalidConfig', CONFIG, 'file', 'the JSON is not an object', 'Pass the adapter_config.json that PEFT wrote.');
+    throw new PeftError(
+      'InvalidConfig',
+      CONFIG,
+      'file',
+      'the JSON is not an object',
+      'Pass the adapter_config.json that PEFT wrote.',
+    );
   }
   return v as Record<string, unknown>;
 }
@@ -58,7 +71,13 @@ function numberField(cfg: Record<string, unknown>, key: string, dflt: number, po
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || (positiveInt && !(Number.isInteger(v) && v > 0))) {
     const want = positiveInt ? 'a positive integer' : 'a number';
-    throw new PeftError('InvalidConfig', CONFIG, key, `${JSON.stringify(v)} is not ${want}`, `Fix "${key}" in the config.`);
+    throw new PeftError(
+      'InvalidConfig',
+      CONFIG,
+      key,
+      `${JSON.stringify(v)} is not ${want}`,
+      `Fix "${key}" in the config.`,
+    );
   }
   return v;
 }
@@ -73,11 +92,23 @@ function patterns(cfg: Record<string, unknown>, field: 'rank_pattern' | 'alpha_p
   const v = cfg[field];
   if (v === undefined || v === null) return [];
   if (typeof v !== 'object' || Array.isArray(v)) {
-    throw new PeftError('InvalidConfig', CONFIG, field, 'is not an object {module pattern: value}', `Fix or remove "${field}".`);
+    throw new PeftError(
+      'InvalidConfig',
+      CONFIG,
+      field,
+      'is not an object {module pattern: value}',
+      `Fix or remove "${field}".`,
+    );
   }
   return Object.entries(v as Record<string, unknown>).map(([key, value]) => {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new PeftError('InvalidConfig', CONFIG, `${field}.${key}`, `${JSON.stringify(value)} is not a positive number`, `Fix "${field}".`);
+      throw new PeftError(
+        'InvalidConfig',
+        CONFIG,
+        `${field}.${key}`,
+        `${JSON.stringify(value)} is not a positive number`,
+        `Fix "${field}".`,
+      );
     }
     let re: ModulePattern;
     try {
@@ -86,8 +117,13 @@ function patterns(cfg: Record<string, unknown>, field: 'rank_pattern' | 'alpha_p
     } catch (e) {
       if (!(e instanceof PatternSyntaxError)) throw e;
       const problem = `the key ${JSON.stringify(key)} is not supported: ${e.reason}`;
-      throw new PeftError('BadPattern', CONFIG, `${field}.${key}`, problem,
-        `Use module names (h.0.attn.c_attn), ".*", "\\d+", classes such as [0-9] and alternation (a|b) in "${field}".`);
+      throw new PeftError(
+        'BadPattern',
+        CONFIG,
+        `${field}.${key}`,
+        problem,
+        `Use module names (h.0.attn.c_attn), ".*", "\\d+", classes such as [0-9] and alternation (a|b) in "${field}".`,
+      );
     }
     return { key, re, value };
   });
@@ -114,10 +150,22 @@ export function importPeft(configJson: string, adapterBytes: Uint8Array, modelTy
   const config = parseConfig(configJson);
   const peftType = config.peft_type;
   if (peftType !== undefined && peftType !== 'LORA') {
-    throw new PeftError('NotLora', CONFIG, 'peft_type', `this is a ${JSON.stringify(peftType)} adapter, not LoRA`, 'Only PEFT LoRA adapters (peft_type "LORA") can be imported; convert or merge it in PEFT first.');
+    throw new PeftError(
+      'NotLora',
+      CONFIG,
+      'peft_type',
+      `this is a ${JSON.stringify(peftType)} adapter, not LoRA`,
+      'Only PEFT LoRA adapters (peft_type "LORA") can be imported; convert or merge it in PEFT first.',
+    );
   }
   if (config.use_dora === true) {
-    throw new PeftError('UseDora', CONFIG, 'use_dora', "use_dora is true: that is Liu et al.'s weight-decomposed DoRA, a different method from dynrank's dynamic-rank adaptation", 'Merge it in PEFT (merge_and_unload) and load the merged model instead.');
+    throw new PeftError(
+      'UseDora',
+      CONFIG,
+      'use_dora',
+      "use_dora is true: that is Liu et al.'s weight-decomposed DoRA, a different method from dynrank's dynamic-rank adaptation",
+      'Merge it in PEFT (merge_and_unload) and load the merged model instead.',
+    );
   }
   const r0 = numberField(config, 'r', 8, true);
   const alpha0 = numberField(config, 'lora_alpha', 8, false);
@@ -138,28 +186,65 @@ export function importPeft(configJson: string, adapterBytes: Uint8Array, modelTy
     const m = LORA_KEY.exec(n);
     if (m === null) {
       if (n.includes('lora_magnitude_vector')) {
-        throw new PeftError('UseDora', MODEL, key, "a DoRA magnitude vector: this is Liu et al.'s weight-decomposed DoRA", 'Merge it in PEFT and load the merged model instead.');
+        throw new PeftError(
+          'UseDora',
+          MODEL,
+          key,
+          "a DoRA magnitude vector: this is Liu et al.'s weight-decomposed DoRA",
+          'Merge it in PEFT and load the merged model instead.',
+        );
       }
       if (/(^|\.)lora_/.test(n)) {
-        throw new PeftError('UnknownModule', MODEL, key, 'an unsupported LoRA tensor (only lora_A/lora_B on linear layers are supported)', 'Export an adapter that targets linear layers only.');
+        throw new PeftError(
+          'UnknownModule',
+          MODEL,
+          key,
+          'an unsupported LoRA tensor (only lora_A/lora_B on linear layers are supported)',
+          'Export an adapter that targets linear layers only.',
+        );
       }
       if (n.includes('.original_module.')) continue; // PEFT's frozen copy of a modules_to_save module
       const name = stripPrefix(n.replace(/\.modules_to_save\.[^.]+(?=\.)/, ''), prefix);
-      if (head.has(name)) throw new PeftError('InvalidConfig', MODEL, key, `a second tensor for ${name}`, 'Save the adapter with a single adapter name.');
+      if (head.has(name))
+        throw new PeftError(
+          'InvalidConfig',
+          MODEL,
+          key,
+          `a second tensor for ${name}`,
+          'Save the adapter with a single adapter name.',
+        );
       head.set(name, { shape: [...entry.shape], data: toFloat32(entry, MODEL).slice() });
       continue;
     }
     const [, path, which, , param] = m;
     if (param === 'bias') {
-      throw new PeftError('LoraBias', MODEL, key, 'LoRA bias tensors (lora_bias=True) are not supported', 'Train or export the adapter with lora_bias=False.');
+      throw new PeftError(
+        'LoraBias',
+        MODEL,
+        key,
+        'LoRA bias tensors (lora_bias=True) are not supported',
+        'Train or export the adapter with lora_bias=False.',
+      );
     }
     const name = stripPrefix(path, prefix);
     if (parseModuleName(name, modelType) === null) {
-      throw new PeftError('UnknownModule', MODEL, key, `"${name}" is not an adaptable linear of ${modelType}`, `Check the adapter was trained for a ${modelType} model; adaptable modules are ${adaptableHint(modelType)}.`);
+      throw new PeftError(
+        'UnknownModule',
+        MODEL,
+        key,
+        `"${name}" is not an adaptable linear of ${modelType}`,
+        `Check the adapter was trained for a ${modelType} model; adaptable modules are ${adaptableHint(modelType)}.`,
+      );
     }
     const p = pairs.get(name) ?? {};
     if (p[which as 'A' | 'B'] !== undefined) {
-      throw new PeftError('InvalidConfig', MODEL, key, `a second lora_${which} for ${name}`, 'Save the adapter with a single adapter name.');
+      throw new PeftError(
+        'InvalidConfig',
+        MODEL,
+        key,
+        `a second lora_${which} for ${name}`,
+        'Save the adapter with a single adapter name.',
+      );
     }
     p[which as 'A' | 'B'] = entry;
     pairs.set(name, p);
@@ -169,16 +254,35 @@ export function importPeft(configJson: string, adapterBytes: Uint8Array, modelTy
   const modules: ImportedModule[] = [];
   for (const [name, { A, B }] of pairs) {
     const missing = A === undefined ? 'lora_A' : B === undefined ? 'lora_B' : null;
-    if (missing !== null) throw new PeftError('MissingTensor', MODEL, `${name}.${missing}.weight`, 'missing', 'Re-export the adapter; every module needs lora_A and lora_B.');
+    if (missing !== null)
+      throw new PeftError(
+        'MissingTensor',
+        MODEL,
+        `${name}.${missing}.weight`,
+        'missing',
+        'Re-export the adapter; every module needs lora_A and lora_B.',
+      );
     const a = A!;
     const b = B!;
     if (a.shape.length !== 2 || b.shape.length !== 2) {
-      throw new PeftError('RankMismatch', MODEL, name, `lora_A shape [${a.shape}] / lora_B shape [${b.shape}] are not 2-D`, 'Re-export the adapter.');
+      throw new PeftError(
+        'RankMismatch',
+        MODEL,
+        name,
+        `lora_A shape [${a.shape}] / lora_B shape [${b.shape}] are not 2-D`,
+        'Re-export the adapter.',
+      );
     }
     const [r, inF] = a.shape;
     const [outF, rB] = b.shape;
     if (rB !== r || r === 0) {
-      throw new PeftError('RankMismatch', MODEL, `${name}.lora_B.weight`, `shape [${b.shape}] does not match lora_A's rank ${r} (lora_A [${a.shape}])`, 'The adapter is corrupt or mixes two adapters; re-export it.');
+      throw new PeftError(
+        'RankMismatch',
+        MODEL,
+        `${name}.lora_B.weight`,
+        `shape [${b.shape}] does not match lora_A's rank ${r} (lora_A [${a.shape}])`,
+        'The adapter is corrupt or mixes two adapters; re-export it.',
+      );
     }
     const hfPath = prefix + name;
     const rp = first(rankPat, hfPath);

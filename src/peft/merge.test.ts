@@ -16,8 +16,18 @@ function rng(seed: number): () => number {
 }
 
 const SHAPES: Record<'gpt2' | 'bert', [string, number, number][]> = {
-  gpt2: [['attn.c_attn', 4, 12], ['attn.c_proj', 4, 4], ['mlp.c_fc', 4, 16], ['mlp.c_proj', 16, 4]],
-  bert: [['attention.self.query', 4, 4], ['attention.self.value', 4, 4], ['intermediate.dense', 4, 8], ['output.dense', 8, 4]],
+  gpt2: [
+    ['attn.c_attn', 4, 12],
+    ['attn.c_proj', 4, 4],
+    ['mlp.c_fc', 4, 16],
+    ['mlp.c_proj', 16, 4],
+  ],
+  bert: [
+    ['attention.self.query', 4, 4],
+    ['attention.self.value', 4, 4],
+    ['intermediate.dense', 4, 8],
+    ['output.dense', 8, 4],
+  ],
 };
 
 /** A 2-layer model (adapted weights + an unrelated tensor) and a dynamic-rank adapter with one zero-rank module. */
@@ -40,8 +50,18 @@ function fixture(modelType: 'gpt2' | 'bert'): { base: Map<string, HostTensor>; i
     head.set('classifier.weight', { shape: [2, 4], data: fill(8) });
   }
   const input: AdapterExportInput = {
-    modelType, task: modelType === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS', baseModel: modelType, method: 'dora', alpha: 8, scale: 8 / 3,
-    useRslora: false, dropout: 0.1, targetTypes: SHAPES[modelType].map(([p]) => p), numLayers: 2, modules, head,
+    modelType,
+    task: modelType === 'gpt2' ? 'CAUSAL_LM' : 'SEQ_CLS',
+    baseModel: modelType,
+    method: 'dora',
+    alpha: 8,
+    scale: 8 / 3,
+    useRslora: false,
+    dropout: 0.1,
+    targetTypes: SHAPES[modelType].map(([p]) => p),
+    numLayers: 2,
+    modules,
+    head,
   };
   return { base, input };
 }
@@ -109,7 +129,9 @@ describe('mergeWeights', () => {
     const d = moduleDelta(m, input.scale);
     expect(d[1 * m.inF + 2]).toBeCloseTo(update(m, input.scale, 1, 2), 6);
     const merged = mergeWeights(base, input);
-    const bytes = writeSafetensors([...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })));
+    const bytes = writeSafetensors(
+      [...merged].map(([name, t]) => ({ name, dtype: 'F32' as const, shape: t.shape, data: t.data })),
+    );
     expect(parseSafetensors(bytes).tensors.size).toBe(merged.size);
   });
 

@@ -40,18 +40,31 @@ export function mergeWeights(base: Map<string, HostTensor>, input: AdapterExport
   const seen = new Set<string>();
   for (const m of input.modules) {
     checkModule(m, input.modelType, null, FILE);
-    if (seen.has(m.name)) throw new PeftError('InvalidInput', FILE, m.name, 'the module appears twice', 'Pass each module once.');
+    if (seen.has(m.name))
+      throw new PeftError('InvalidInput', FILE, m.name, 'the module appears twice', 'Pass each module once.');
     seen.add(m.name);
     if (liveIndices(m).length === 0) continue;
     const wName = `${m.name}.weight`;
     const w = base.get(wName);
     const want = conv1d ? [m.inF, m.outF] : [m.outF, m.inF];
     if (w === undefined) {
-      throw new PeftError('MissingTensor', FILE, wName, 'the base model has no such weight', 'Merge into the base model the adapter was trained on.');
+      throw new PeftError(
+        'MissingTensor',
+        FILE,
+        wName,
+        'the base model has no such weight',
+        'Merge into the base model the adapter was trained on.',
+      );
     }
     if (w.shape.join() !== want.join() || w.data.length !== m.inF * m.outF) {
       const layout = conv1d ? 'Conv1D (in,out)' : 'nn.Linear (out,in)';
-      throw new PeftError('InvalidInput', FILE, wName, `shape [${w.shape}] but the adapter needs ${layout} [${want}]`, 'Merge into the base model the adapter was trained on.');
+      throw new PeftError(
+        'InvalidInput',
+        FILE,
+        wName,
+        `shape [${w.shape}] but the adapter needs ${layout} [${want}]`,
+        'Merge into the base model the adapter was trained on.',
+      );
     }
     const d = moduleDelta(m, input.scale);
     const W = new Float32Array(w.data);

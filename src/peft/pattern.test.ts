@@ -46,16 +46,32 @@ describe('compileModulePattern', () => {
   it('agrees with a backtracking engine on 3000 random keys of the subset (short names, so that one is quick)', () => {
     const rng = new Rng(5);
     const pick = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
-    const atoms = ['a', 'b', '.', '\\.', '\\d', '\\w', '[ab]', '[^a]', '[0-9]', '[a-c1]', '1', '_', 'h', '\\D',
-      '[\\d.]'];
+    const atoms = [
+      'a',
+      'b',
+      '.',
+      '\\.',
+      '\\d',
+      '\\w',
+      '[ab]',
+      '[^a]',
+      '[0-9]',
+      '[a-c1]',
+      '1',
+      '_',
+      'h',
+      '\\D',
+      '[\\d.]',
+    ];
     // `{,2}` is left out: JavaScript reads it literally, Python as {0,2} (checked in the PEFT table style above).
     const quants = ['', '', '', '*', '+', '?', '{2}', '{1,2}', '{1,}', '*?', '+?'];
-    const key = (depth: number): string => Array.from({ length: 1 + rng.int(4) }, () => {
-      const alt = () => (rng.int(2) ? `|${key(depth - 1)}` : '');
-      if (depth > 0 && rng.int(4) === 0) return `(${key(depth - 1)}${alt()})${pick(quants)}`;
-      if (rng.int(20) === 0) return pick(['^', '$']);
-      return pick(atoms) + pick(quants);
-    }).join('');
+    const key = (depth: number): string =>
+      Array.from({ length: 1 + rng.int(4) }, () => {
+        const alt = () => (rng.int(2) ? `|${key(depth - 1)}` : '');
+        if (depth > 0 && rng.int(4) === 0) return `(${key(depth - 1)}${alt()})${pick(quants)}`;
+        if (rng.int(20) === 0) return pick(['^', '$']);
+        return pick(atoms) + pick(quants);
+      }).join('');
     for (let i = 0; i < 3000; i++) {
       const k = key(2);
       const name = Array.from({ length: rng.int(9) }, () => pick([...'ab.1_h2'])).join('');
@@ -65,13 +81,30 @@ describe('compileModulePattern', () => {
   });
 
   it.each([
-    ['(?=a)b', /lookaround/], ['(?i)c_attn', /inline flag/], ['(a)\\1', /backreference/], ['\\bc_attn', /escape "\\b"/],
-    ['a**', /multiple repeat/], ['*a', /nothing to repeat/], ['[a', /unterminated/], ['(a', /missing "\)"/],
+    ['(?=a)b', /lookaround/],
+    ['(?i)c_attn', /inline flag/],
+    ['(a)\\1', /backreference/],
+    ['\\bc_attn', /escape "\\b"/],
+    ['a**', /multiple repeat/],
+    ['*a', /nothing to repeat/],
+    ['[a', /unterminated/],
+    ['(a', /missing "\)"/],
     ['a)', /unbalanced/],
-    ['a{', /repeat count/], ['[z-a]', /bad character range/], ['a*+', /possessive/], ['\\x41', /escape "\\x"/],
-    [`a{${PATTERN_LIMITS.repeat + 1}}`, /repeat counts above/], ['(a{1000}){1000}', /states/],
+    ['a{', /repeat count/],
+    ['[z-a]', /bad character range/],
+    ['a*+', /possessive/],
+    ['\\x41', /escape "\\x"/],
+    [`a{${PATTERN_LIMITS.repeat + 1}}`, /repeat counts above/],
+    ['(a{1000}){1000}', /states/],
   ])('refuses %s', (k, reason) => {
-    const e = (() => { try { compileModulePattern(k); } catch (err) { return err; } return null; })();
+    const e = (() => {
+      try {
+        compileModulePattern(k);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
     expect(e).toBeInstanceOf(PatternSyntaxError);
     expect((e as PatternSyntaxError).reason).toMatch(reason);
   });

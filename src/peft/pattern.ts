@@ -11,7 +11,10 @@
 
 /** A key outside the supported subset, or not a valid regular expression at all. */
 export class PatternSyntaxError extends Error {
-  constructor(readonly key: string, readonly reason: string) {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
     super(`${JSON.stringify(key)}: ${reason}`);
     this.name = 'PatternSyntaxError';
   }
@@ -30,11 +33,16 @@ type Node =
   | { t: 'bol' }
   | { t: 'eol' };
 
-const DIGIT = /\p{Nd}/u, WORD = /[\p{L}\p{N}_]/u, SPACE = /\s/u;
+const DIGIT = /\p{Nd}/u,
+  WORD = /[\p{L}\p{N}_]/u,
+  SPACE = /\s/u;
 const CLASS_ESCAPES: Record<string, CharTest> = {
-  d: (c) => DIGIT.test(c), D: (c) => !DIGIT.test(c),
-  w: (c) => WORD.test(c), W: (c) => !WORD.test(c),
-  s: (c) => SPACE.test(c), S: (c) => !SPACE.test(c),
+  d: (c) => DIGIT.test(c),
+  D: (c) => !DIGIT.test(c),
+  w: (c) => WORD.test(c),
+  W: (c) => !WORD.test(c),
+  s: (c) => SPACE.test(c),
+  S: (c) => !SPACE.test(c),
 };
 const CONTROL: Record<string, string> = { n: '\n', t: '\t', r: '\r', f: '\f', v: '\v' };
 const lit = (ch: string): Node => ({ t: 'char', test: (c) => c === ch });
@@ -80,7 +88,8 @@ class Parser {
       if (!q) return node;
       if (quantified) this.fail(`multiple repeat at position ${this.i}`);
       quantified = true;
-      if (this.peek() === '?') this.i++; // lazy: same set of matching strings
+      if (this.peek() === '?')
+        this.i++; // lazy: same set of matching strings
       else if (this.peek() === '+') this.fail('possessive quantifiers are not supported');
       node = { t: 'rep', node, ...q };
     }
@@ -108,15 +117,25 @@ class Parser {
   atom(): Node {
     const c = this.key[this.i++];
     switch (c) {
-      case '(': return this.group();
-      case '[': return this.charClass();
-      case '.': return { t: 'char', test: (x) => x !== '\n' };
-      case '^': return { t: 'bol' };
-      case '$': return { t: 'eol' };
-      case '\\': return this.escape();
-      case '*': case '+': case '?': case '{':
+      case '(':
+        return this.group();
+      case '[':
+        return this.charClass();
+      case '.':
+        return { t: 'char', test: (x) => x !== '\n' };
+      case '^':
+        return { t: 'bol' };
+      case '$':
+        return { t: 'eol' };
+      case '\\':
+        return this.escape();
+      case '*':
+      case '+':
+      case '?':
+      case '{':
         return this.fail(`nothing to repeat at position ${this.i - 1}`);
-      default: return lit(c);
+      default:
+        return lit(c);
     }
   }
 
@@ -173,7 +192,8 @@ class Parser {
         this.i++;
         const hi = this.classChar();
         if (typeof hi !== 'string') this.fail(`bad character range ${lo}-\\…`);
-        const a = lo.codePointAt(0)!, z = hi.codePointAt(0)!;
+        const a = lo.codePointAt(0)!,
+          z = hi.codePointAt(0)!;
         if (z < a) this.fail(`bad character range ${lo}-${hi}`);
         tests.push((x) => x.codePointAt(0)! >= a && x.codePointAt(0)! <= z);
       } else {
@@ -216,8 +236,11 @@ class Compiler {
   /** Compiles `n` so that it continues at state `next`; returns its entry state. */
   emit(n: Node, next: number): number {
     switch (n.t) {
-      case 'char': return this.add({ k: 'char', test: n.test, out: next });
-      case 'bol': case 'eol': return this.add({ k: n.t, out: next });
+      case 'char':
+        return this.add({ k: 'char', test: n.test, out: next });
+      case 'bol':
+      case 'eol':
+        return this.add({ k: n.t, out: next });
       case 'cat': {
         let at = next;
         for (let i = n.parts.length - 1; i >= 0; i--) at = this.emit(n.parts[i], at);
@@ -288,9 +311,11 @@ function simulate(states: State[], start: number, match: number, s: string): boo
       mark[i] = gen;
       const st = states[i];
       if (st.k === 'split') stack.push(st.out2, st.out);
-      else if (st.k === 'bol') { if (pos === 0) stack.push(st.out); }
-      else if (st.k === 'eol') { if (pos === n) stack.push(st.out); }
-      else into.push(i);
+      else if (st.k === 'bol') {
+        if (pos === 0) stack.push(st.out);
+      } else if (st.k === 'eol') {
+        if (pos === n) stack.push(st.out);
+      } else into.push(i);
     }
   };
   close(start, 0, cur);

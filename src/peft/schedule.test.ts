@@ -7,7 +7,8 @@ import { defaultR0, expectedLive, planStep, type ScheduleOptions } from './sched
 function official(o: ScheduleOptions) {
   const events: { step: number; k: number; final: boolean }[] = [];
   for (let step = 1; step <= o.totalSteps; step++) {
-    const tp = Math.trunc(step - 0.15 * o.totalSteps), TP = Math.trunc(0.35 * o.totalSteps);
+    const tp = Math.trunc(step - 0.15 * o.totalSteps),
+      TP = Math.trunc(0.35 * o.totalSteps);
     if (tp > TP) continue;
     if (tp >= 0 && (tp % o.pruneInterval === 0 || tp === TP)) {
       const q = ((o.R0 - o.budget) / o.R0) * (tp / TP) ** 3;
@@ -45,14 +46,15 @@ describe('dynamic-rank schedule', () => {
   it('is back-loaded: pruning is slow first and fast at the end (not AdaLoRA’s front-loaded cubic)', () => {
     const o = cases[1];
     const live = (f: number) => expectedLive(Math.round(f * o.totalSteps), o);
-    const total = o.modules * o.R0, target = o.modules * o.budget;
+    const total = o.modules * o.R0,
+      target = o.modules * o.budget;
     expect(live(0.14)).toBe(total);
     // halfway through the pruning phase only (1/2)^3 = 1/8 of the pruning is done
     expect((total - live(0.325)) / (total - target)).toBeLessThan(0.2);
     expect(live(0.5)).toBe(target);
   });
 
-  it('the first event (t\' = 0) already prunes one component, and EMA/DEM stop after the final event', () => {
+  it("the first event (t' = 0) already prunes one component, and EMA/DEM stop after the final event", () => {
     const o = cases[0];
     const first = Array.from({ length: o.totalSteps }, (_, i) => planStep(i + 1, o)).find((p) => p.prune)!;
     expect(first.tPrime).toBe(0);

@@ -44,7 +44,9 @@ export function defaultR0(budget: number): number {
 
 /** The plan for 1-based optimizer step `step`. Python's int() truncates toward zero, and so does this. */
 export function planStep(step: number, o: ScheduleOptions): StepPlan {
-  const T = o.totalSteps, wf = o.warmupFraction ?? 0.15, pf = o.pruneFraction ?? 0.35;
+  const T = o.totalSteps,
+    wf = o.warmupFraction ?? 0.15,
+    pf = o.pruneFraction ?? 0.35;
   const tPrime = Math.trunc(step - wf * T);
   const TPrime = Math.trunc(pf * T);
   const inPruning = tPrime <= TPrime;
@@ -56,7 +58,13 @@ export function planStep(step: number, o: ScheduleOptions): StepPlan {
     k = Math.max(Math.trunc(o.modules * o.R0 * q), 1);
   }
   return {
-    tPrime, TPrime, updateEma: inPruning, prune: event, k, final: event && tPrime === TPrime, enforceFinal: !inPruning,
+    tPrime,
+    TPrime,
+    updateEma: inPruning,
+    prune: event,
+    k,
+    final: event && tPrime === TPrime,
+    enforceFinal: !inPruning,
     dem: inPruning,
   };
 }

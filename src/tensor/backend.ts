@@ -45,9 +45,12 @@ export interface AttentionParams {
   H: number;
   D: number;
   /** Row stride (elements) and start channel of q, k and v; GPT-2's fused qkv uses stride 3C, offsets 0, C, 2C. */
-  qStride: number; qOffset: number;
-  kStride: number; kOffset: number;
-  vStride: number; vOffset: number;
+  qStride: number;
+  qOffset: number;
+  kStride: number;
+  kOffset: number;
+  vStride: number;
+  vOffset: number;
   causal: boolean;
   /** 1/sqrt(D) unless given. */
   scale?: number;
@@ -142,20 +145,58 @@ export interface Backend extends DecodeOps {
 
   // --- normalisation
   /** Over the last dim C of x(N,C); mean and rstd (N) are saved for the backward. */
-  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void;
+  layernorm(
+    out: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    x: Tensor,
+    w: Tensor,
+    b: Tensor,
+    N: number,
+    C: number,
+    eps: number,
+  ): void;
   /** dx (+)= ...; dw and db accumulate when given (null for frozen LayerNorms). */
-  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
-    rstd: Tensor, N: number, C: number, accumulate?: boolean): void;
+  layernormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    N: number,
+    C: number,
+    accumulate?: boolean,
+  ): void;
   softmax(out: Tensor, x: Tensor, rows: number, cols: number): void;
   softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void;
 
   // --- attention
   /** out(B,T,C) = softmax(q k^T * scale + masks) v; att(B,H,T,T) keeps the probabilities for the backward.
    * keyMask (B,T) i32: 1 = attend, 0 = padding; null means every key is real. */
-  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void;
+  attention(
+    out: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    keyMask: Tensor | null,
+    p: AttentionParams,
+  ): void;
   /** Writes (not accumulates) dq, dk, dv at the same strides and offsets as q, k, v. */
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
-    p: AttentionParams): void;
+  attentionBackward(
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+    dout: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    p: AttentionParams,
+  ): void;
 
   // --- embeddings and loss
   /** out(N,C) = W[ids[n]] (ids i32). */
@@ -163,10 +204,26 @@ export interface Backend extends DecodeOps {
   /** dW[ids[n]] += dout[n] (deterministic on every backend). */
   embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void;
   /** losses(N) = -log softmax(logits(N,V))[target]; 0 and valid(N) = 0 where target == ignoreIndex, else valid = 1. */
-  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void;
+  crossEntropy(
+    losses: Tensor,
+    valid: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
   /** dlogits = (softmax - onehot) * dloss[0] / count[0] on valid rows, 0 on ignored ones. */
-  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
-    ignoreIndex: number): void;
+  crossEntropyBackward(
+    dlogits: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void;
 
   // --- reductions
   /** out[0] (+)= sum(x) */
@@ -183,7 +240,17 @@ export interface Backend extends DecodeOps {
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
   /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad (packed like theta) accumulates dA, dB, dc of the live
    * components; dh (N,R0) is scratch. */
-  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
+  adapterBackward(
+    dxd: Tensor,
+    dh: Tensor,
+    grad: Tensor,
+    dy: Tensor,
+    h: Tensor,
+    xd: Tensor,
+    theta: Tensor,
+    live: Tensor,
+    a: AdapterCall,
+  ): void;
   /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the module's R0 components,
    * from the R0xR0 Gram matrices of A and B (never the full update). */
   adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void;
@@ -212,8 +279,17 @@ export interface Backend extends DecodeOps {
    * of rows, so it serves the residual stream and Qwen3's per-head q/k norm ((B*T*H, head_dim) rows). */
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void;
   /** dx (+)= ... (overwritten unless `accumulate`); dw accumulates over rows when given (null for a frozen norm). */
-  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
-    accumulate?: boolean): void;
+  rmsnormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    rstd: Tensor,
+    N: number,
+    D: number,
+    accumulate?: boolean,
+  ): void;
   /** out = silu(gate) * up elementwise (n = out.size); gate and up are the gate_proj and up_proj outputs. */
   swiglu(out: Tensor, gate: Tensor, up: Tensor): void;
   /** dgate = dout * up * silu'(gate), dup = dout * silu(gate) (both overwritten; n = dout.size). */

@@ -1,7 +1,17 @@
 // The CPU backend: every op is its pure-TS reference from src/ops. Slow, exact, and able to run tiny models whole
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
-import type { AdamWParams, AdapterCall, AdapterSlot, AttentionParams, Backend, DType, GeluKind, MatmulParams, Tensor } from './backend';
+import type {
+  AdamWParams,
+  AdapterCall,
+  AdapterSlot,
+  AttentionParams,
+  Backend,
+  DType,
+  GeluKind,
+  MatmulParams,
+  Tensor,
+} from './backend';
 import type { AttentionDecodeParams, KvWriteParams, RopeParams } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
@@ -35,7 +45,13 @@ export class CpuBackend implements Backend {
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): CpuTensor {
     const size = shape.reduce((a, b) => a * b, 1);
-    return { shape: [...shape], size, dtype, label, data: dtype === 'i32' ? new Int32Array(size) : new Float32Array(size) };
+    return {
+      shape: [...shape],
+      size,
+      dtype,
+      label,
+      data: dtype === 'i32' ? new Int32Array(size) : new Float32Array(size),
+    };
   }
 
   fromArray(data: Float32Array | Int32Array, shape: readonly number[], label = 'tensor'): CpuTensor {
@@ -69,89 +85,203 @@ export class CpuBackend implements Backend {
   sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate = false): void {
     sumRowsRef(f(out), f(x), M, N, accumulate);
   }
-  add(out: Tensor, a: Tensor, b: Tensor): void { addRef(f(out), f(a), f(b)); }
-  mul(out: Tensor, a: Tensor, b: Tensor): void { mulRef(f(out), f(a), f(b)); }
-  scale(out: Tensor, a: Tensor, s: number): void { scaleRef(f(out), f(a), s); }
-  axpy(out: Tensor, x: Tensor, alpha: number): void { axpyRef(f(out), f(x), alpha); }
-  tanh(out: Tensor, x: Tensor): void { tanhRef(f(out), f(x)); }
-  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void { tanhBackwardRef(f(dx), f(y), f(dout)); }
-  gelu(out: Tensor, x: Tensor, kind: GeluKind): void { geluRef(f(out), f(x), kind); }
+  add(out: Tensor, a: Tensor, b: Tensor): void {
+    addRef(f(out), f(a), f(b));
+  }
+  mul(out: Tensor, a: Tensor, b: Tensor): void {
+    mulRef(f(out), f(a), f(b));
+  }
+  scale(out: Tensor, a: Tensor, s: number): void {
+    scaleRef(f(out), f(a), s);
+  }
+  axpy(out: Tensor, x: Tensor, alpha: number): void {
+    axpyRef(f(out), f(x), alpha);
+  }
+  tanh(out: Tensor, x: Tensor): void {
+    tanhRef(f(out), f(x));
+  }
+  tanhBackward(dx: Tensor, y: Tensor, dout: Tensor): void {
+    tanhBackwardRef(f(dx), f(y), f(dout));
+  }
+  gelu(out: Tensor, x: Tensor, kind: GeluKind): void {
+    geluRef(f(out), f(x), kind);
+  }
   geluBackward(dx: Tensor, x: Tensor, dout: Tensor, kind: GeluKind, accumulate = false): void {
     geluBackwardRef(f(dx), f(x), f(dout), kind, accumulate);
   }
-  layernorm(out: Tensor, mean: Tensor, rstd: Tensor, x: Tensor, w: Tensor, b: Tensor, N: number, C: number, eps: number): void {
+  layernorm(
+    out: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    x: Tensor,
+    w: Tensor,
+    b: Tensor,
+    N: number,
+    C: number,
+    eps: number,
+  ): void {
     layernormRef(f(out), f(mean), f(rstd), f(x), f(w), f(b), N, C, eps);
   }
-  layernormBackward(dx: Tensor, dw: Tensor | null, db: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, mean: Tensor,
-    rstd: Tensor, N: number, C: number, accumulate = false): void {
+  layernormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    db: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    mean: Tensor,
+    rstd: Tensor,
+    N: number,
+    C: number,
+    accumulate = false,
+  ): void {
     layernormBackwardRef(f(dx), fo(dw), fo(db), f(dout), f(x), f(w), f(mean), f(rstd), N, C, accumulate);
   }
-  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void { softmaxRef(f(out), f(x), rows, cols); }
+  softmax(out: Tensor, x: Tensor, rows: number, cols: number): void {
+    softmaxRef(f(out), f(x), rows, cols);
+  }
   softmaxBackward(dx: Tensor, y: Tensor, dy: Tensor, rows: number, cols: number): void {
     softmaxBackwardRef(f(dx), f(y), f(dy), rows, cols);
   }
-  attention(out: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor, keyMask: Tensor | null, p: AttentionParams): void {
+  attention(
+    out: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    keyMask: Tensor | null,
+    p: AttentionParams,
+  ): void {
     attentionRef(f(out), f(att), f(q), f(k), f(v), keyMask ? i(keyMask) : null, p);
   }
-  attentionBackward(dq: Tensor, dk: Tensor, dv: Tensor, dout: Tensor, att: Tensor, q: Tensor, k: Tensor, v: Tensor,
-    p: AttentionParams): void {
+  attentionBackward(
+    dq: Tensor,
+    dk: Tensor,
+    dv: Tensor,
+    dout: Tensor,
+    att: Tensor,
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    p: AttentionParams,
+  ): void {
     attentionBackwardRef(f(dq), f(dk), f(dv), f(dout), f(att), f(q), f(k), f(v), p);
   }
-  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void { embeddingRef(f(out), i(ids), f(W), N, C); }
+  embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void {
+    embeddingRef(f(out), i(ids), f(W), N, C);
+  }
   embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void {
     embeddingBackwardRef(f(dW), i(ids), f(dout), N, C, V);
   }
-  crossEntropy(losses: Tensor, valid: Tensor, logits: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+  crossEntropy(
+    losses: Tensor,
+    valid: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void {
     crossEntropyRef(f(losses), f(valid), f(logits), i(targets), N, V, ignoreIndex);
   }
-  crossEntropyBackward(dlogits: Tensor, logits: Tensor, targets: Tensor, dloss: Tensor, count: Tensor, N: number, V: number,
-    ignoreIndex: number): void {
+  crossEntropyBackward(
+    dlogits: Tensor,
+    logits: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    N: number,
+    V: number,
+    ignoreIndex: number,
+  ): void {
     crossEntropyBackwardRef(f(dlogits), f(logits), i(targets), f(dloss), f(count), N, V, ignoreIndex);
   }
-  sum(out: Tensor, x: Tensor, accumulate = false): void { sumRef(f(out), f(x), accumulate); }
-  sumSquares(out: Tensor, x: Tensor, accumulate = false): void { sumSquaresRef(f(out), f(x), accumulate); }
+  sum(out: Tensor, x: Tensor, accumulate = false): void {
+    sumRef(f(out), f(x), accumulate);
+  }
+  sumSquares(out: Tensor, x: Tensor, accumulate = false): void {
+    sumSquaresRef(f(out), f(x), accumulate);
+  }
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     demRef(f(partials), f(grad), f(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void { dropoutRef(f(out), f(x), p, seed); }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void { dropoutBackwardRef(f(dx), f(dout), p, seed); }
+  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
+    dropoutRef(f(out), f(x), p, seed);
+  }
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
+    dropoutBackwardRef(f(dx), f(dout), p, seed);
+  }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForwardRef(f(y), f(h), f(xd), f(theta), i(live), a);
   }
-  adapterBackward(dxd: Tensor, dh: Tensor, grad: Tensor, dy: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor,
-    a: AdapterCall): void {
+  adapterBackward(
+    dxd: Tensor,
+    dh: Tensor,
+    grad: Tensor,
+    dy: Tensor,
+    h: Tensor,
+    xd: Tensor,
+    theta: Tensor,
+    live: Tensor,
+    a: AdapterCall,
+  ): void {
     adapterBackwardRef(f(dxd), f(dh), f(grad), f(dy), f(h), f(xd), f(theta), i(live), a);
   }
   adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
     adapterImportanceRef(f(scores), f(theta), slot, scoreOffset);
   }
-  ema(out: Tensor, x: Tensor, beta: number): void { emaRef(f(out), f(x), beta); }
-  kthSmallest(out: Tensor, x: Tensor, k: number): void { kthSmallestRef(f(out), f(x), k); }
+  ema(out: Tensor, x: Tensor, beta: number): void {
+    emaRef(f(out), f(x), beta);
+  }
+  kthSmallest(out: Tensor, x: Tensor, k: number): void {
+    kthSmallestRef(f(out), f(x), k);
+  }
   thresholdMask(target: Tensor, mask: Tensor, scores: Tensor, thr: Tensor, targetOffset: number): void {
     thresholdMaskRef(f(target), f(mask), f(scores), f(thr), targetOffset);
   }
-  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void { applyMaskRef(f(target), f(mask), targetOffset); }
-  clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void { clipScaleRef(f(scale), f(sumsq), maxNorm); }
+  applyMask(target: Tensor, mask: Tensor, targetOffset: number): void {
+    applyMaskRef(f(target), f(mask), targetOffset);
+  }
+  clipScale(scale: Tensor, sumsq: Tensor, maxNorm: number): void {
+    clipScaleRef(f(scale), f(sumsq), maxNorm);
+  }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
     adamwRef(f(param), f(grad), f(m), f(v), f(gradScale), p);
   }
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
     rmsnormRef(f(out), f(rstd), f(x), f(w), N, D, eps);
   }
-  rmsnormBackward(dx: Tensor, dw: Tensor | null, dout: Tensor, x: Tensor, w: Tensor, rstd: Tensor, N: number, D: number,
-    accumulate = false): void {
+  rmsnormBackward(
+    dx: Tensor,
+    dw: Tensor | null,
+    dout: Tensor,
+    x: Tensor,
+    w: Tensor,
+    rstd: Tensor,
+    N: number,
+    D: number,
+    accumulate = false,
+  ): void {
     rmsnormBackwardRef(f(dx), fo(dw), f(dout), f(x), f(w), f(rstd), N, D, accumulate);
   }
-  swiglu(out: Tensor, gate: Tensor, up: Tensor): void { swigluRef(f(out), f(gate), f(up)); }
+  swiglu(out: Tensor, gate: Tensor, up: Tensor): void {
+    swigluRef(f(out), f(gate), f(up));
+  }
   swigluBackward(dgate: Tensor, dup: Tensor, dout: Tensor, gate: Tensor, up: Tensor): void {
     swigluBackwardRef(f(dgate), f(dup), f(dout), f(gate), f(up));
   }
-  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void { ropeRef(f(out), f(x), f(table), p); }
-  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void { ropeBackwardRef(f(dx), f(dout), f(table), p); }
+  rope(out: Tensor, x: Tensor, table: Tensor, p: RopeParams): void {
+    ropeRef(f(out), f(x), f(table), p);
+  }
+  ropeBackward(dx: Tensor, dout: Tensor, table: Tensor, p: RopeParams): void {
+    ropeBackwardRef(f(dx), f(dout), f(table), p);
+  }
 
   // --- KV-cache decoding
   attentionDecode(out: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, p: AttentionDecodeParams): void {
     attentionDecodeRef(f(out), f(q), f(kCache), f(vCache), p);
   }
-  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void { kvWriteRef(f(cache), f(src), p); }
+  kvCacheWrite(cache: Tensor, src: Tensor, p: KvWriteParams): void {
+    kvWriteRef(f(cache), f(src), p);
+  }
 }

@@ -46,7 +46,9 @@ describe('f16 decode', () => {
     const bad: number[] = [];
     for (let h = 0; h < 65536; h++) {
       const v = f16ToF32(h);
-      const ok = Number.isNaN(v) ? Number.isNaN(viaTable[h]) && Number.isNaN(viaBytes[h]) : Object.is(viaTable[h], v) && Object.is(viaBytes[h], v);
+      const ok = Number.isNaN(v)
+        ? Number.isNaN(viaTable[h]) && Number.isNaN(viaBytes[h])
+        : Object.is(viaTable[h], v) && Object.is(viaBytes[h], v);
       if (!ok) bad.push(h);
     }
     expect(bad).toEqual([]);
@@ -121,8 +123,10 @@ describe('f16 encode (round to nearest even)', () => {
     const xs = new Float32Array(20000);
     for (let i = 0; i < xs.length; i++) {
       const kind = rng.int(3);
-      if (kind === 0) xs[i] = rng.uniform(-1, 1) * 2 ** (rng.int(46) - 30); // spans subnormals to overflow
-      else if (kind === 1) xs[i] = f32FromBits((rng.int(0x10000) << 16) | 0x1000 | (rng.int(2) << 13)); // many exact ties
+      if (kind === 0)
+        xs[i] = rng.uniform(-1, 1) * 2 ** (rng.int(46) - 30); // spans subnormals to overflow
+      else if (kind === 1)
+        xs[i] = f32FromBits((rng.int(0x10000) << 16) | 0x1000 | (rng.int(2) << 13)); // many exact ties
       else xs[i] = f16ToF32(rng.int(0x7c00)) * (1 + (rng.int(3) - 1) * 2 ** -11); // near and on midpoints
     }
     const enc = encodeF16(xs);
@@ -192,7 +196,9 @@ describe('bf16', () => {
     for (let b = 0; b < 65536; b++) if (isBf16NaN(b) ? !isBf16NaN(back[b]) : back[b] !== b) bad.push(b);
     expect(bad).toEqual([]);
     const rng = new Rng(11);
-    const u = new Uint32Array(20000).map(() => (rng.int(0x10000) * 0x10000 + (rng.int(2) ? 0x8000 : rng.int(0x10000))) >>> 0);
+    const u = new Uint32Array(20000).map(
+      () => (rng.int(0x10000) * 0x10000 + (rng.int(2) ? 0x8000 : rng.int(0x10000))) >>> 0,
+    );
     const out = encodeBf16(new Float32Array(u.buffer));
     const badRandom: number[] = [];
     for (let i = 0; i < u.length; i++) {

@@ -34,9 +34,11 @@ export class InputMismatchError extends Error {
   constructor(o: { input: 'model weights' | 'data'; saved: InputHash; current: InputHash }) {
     const short = (h: InputHash) => `${h.file} (sha256 ${h.sha256.slice(0, 12)}…)`;
     const what = o.input === 'data' ? 'data file' : 'model';
-    super(`the ${o.input} differ from the ones this run was trained on: the checkpoint was made with ` +
-      `${short(o.saved)}, this resume has ${short(o.current)}. Resume with the original ${what}, or start a new run ` +
-      'on the changed one.');
+    super(
+      `the ${o.input} differ from the ones this run was trained on: the checkpoint was made with ` +
+        `${short(o.saved)}, this resume has ${short(o.current)}. Resume with the original ${what}, or start a new run ` +
+        'on the changed one.',
+    );
     this.input = o.input;
     this.saved = o.saved;
     this.current = o.current;
@@ -103,9 +105,15 @@ export interface CheckpointMeta {
 const FILE = 'checkpoint.safetensors';
 
 /** Reads the trainer's state (a handful of readbacks, between steps) into checkpoint bytes. */
-export async function saveCheckpoint(trainer: Trainer, stream: BatchStreamState, config: RunConfig,
-  run: Record<string, unknown>, inputs: RunInputs | null = null): Promise<Uint8Array> {
-  const be = trainer.be, tensors: { name: string; dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }[] = [];
+export async function saveCheckpoint(
+  trainer: Trainer,
+  stream: BatchStreamState,
+  config: RunConfig,
+  run: Record<string, unknown>,
+  inputs: RunInputs | null = null,
+): Promise<Uint8Array> {
+  const be = trainer.be,
+    tensors: { name: string; dtype: 'F32' | 'I32'; shape: number[]; data: Float32Array | Int32Array }[] = [];
   const add = async (name: string, t: { shape: readonly number[] }) => {
     const data = await be.read(t as never);
     tensors.push({ name, dtype: data instanceof Int32Array ? 'I32' : 'F32', shape: [...t.shape], data });
@@ -123,10 +131,20 @@ export async function saveCheckpoint(trainer: Trainer, stream: BatchStreamState,
   }
   if (trainer.adapters) await add('adapters/live', trainer.adapters.live);
   const meta: CheckpointMeta = {
-    version: 1, step: trainer.step, totalSteps: trainer.optim.totalSteps, config, stream, finalReached: alloc?.finalReached ?? false,
-    liveCounts: trainer.adapters ? trainer.adapters.modules.map((m) => m.liveCount) : null, compacted: trainer.adapters?.compacted ?? false, run,
-    lrScale: trainer.lrScale, lrHalvingsPending: trainer.lrHalvingsPending, skippedSteps: trainer.skippedSteps,
-    consecutiveSkips: trainer.consecutiveSkips, inputs,
+    version: 1,
+    step: trainer.step,
+    totalSteps: trainer.optim.totalSteps,
+    config,
+    stream,
+    finalReached: alloc?.finalReached ?? false,
+    liveCounts: trainer.adapters ? trainer.adapters.modules.map((m) => m.liveCount) : null,
+    compacted: trainer.adapters?.compacted ?? false,
+    run,
+    lrScale: trainer.lrScale,
+    lrHalvingsPending: trainer.lrHalvingsPending,
+    skippedSteps: trainer.skippedSteps,
+    consecutiveSkips: trainer.consecutiveSkips,
+    inputs,
   };
   return writeSafetensors(tensors, { format: 'pt', dynrank: JSON.stringify(meta) });
 }
@@ -135,9 +153,19 @@ export async function saveCheckpoint(trainer: Trainer, stream: BatchStreamState,
 export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
   const st = parseSafetensors(bytes, FILE);
   const raw = st.metadata.dynrank;
-  if (!raw) throw new CheckpointError(FILE, '__metadata__.dynrank', `${FILE}: not a dynrank checkpoint (no run state in its metadata).`);
+  if (!raw)
+    throw new CheckpointError(
+      FILE,
+      '__metadata__.dynrank',
+      `${FILE}: not a dynrank checkpoint (no run state in its metadata).`,
+    );
   const meta = JSON.parse(raw) as CheckpointMeta;
-  if (meta.version !== 1) throw new CheckpointError(FILE, 'version', `${FILE}: checkpoint version ${meta.version} is not supported by this dynrank.`);
+  if (meta.version !== 1)
+    throw new CheckpointError(
+      FILE,
+      'version',
+      `${FILE}: checkpoint version ${meta.version} is not supported by this dynrank.`,
+    );
   // Settings added since the checkpoint was written take their defaults.
   meta.config = { ...DEFAULT_RUN, ...meta.config };
   return meta;
@@ -145,12 +173,24 @@ export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
 
 /** Loads the state into a trainer built with the same model, method and data (checked by shapes and names). */
 export function restoreCheckpoint(trainer: Trainer, bytes: Uint8Array): CheckpointMeta {
-  const meta = readCheckpointMeta(bytes), st = parseSafetensors(bytes, FILE), be = trainer.be;
+  const meta = readCheckpointMeta(bytes),
+    st = parseSafetensors(bytes, FILE),
+    be = trainer.be;
   const put = (name: string, t: { shape: readonly number[]; size: number }) => {
     const e = st.tensors.get(name);
-    if (!e) throw new CheckpointError(FILE, name, `${FILE}: tensor ${name} is missing; the checkpoint belongs to another run configuration.`);
+    if (!e)
+      throw new CheckpointError(
+        FILE,
+        name,
+        `${FILE}: tensor ${name} is missing; the checkpoint belongs to another run configuration.`,
+      );
     const n = e.shape.reduce((a, b) => a * b, 1);
-    if (n !== t.size) throw new CheckpointError(FILE, name, `${FILE}: tensor ${name} has ${n} values, this run needs ${t.size}; the checkpoint belongs to another model or method.`);
+    if (n !== t.size)
+      throw new CheckpointError(
+        FILE,
+        name,
+        `${FILE}: tensor ${name} has ${n} values, this run needs ${t.size}; the checkpoint belongs to another model or method.`,
+      );
     be.write(t as never, e.dtype === 'I32' ? new Int32Array(e.data.slice().buffer) : toFloat32(e, FILE).slice());
   };
   for (const g of trainer.groups) {
@@ -167,7 +207,10 @@ export function restoreCheckpoint(trainer: Trainer, bytes: Uint8Array): Checkpoi
   }
   if (trainer.adapters) {
     put('adapters/live', trainer.adapters.live);
-    if (meta.liveCounts) trainer.adapters.modules.forEach((m, i) => { m.liveCount = meta.liveCounts![i]; });
+    if (meta.liveCounts)
+      trainer.adapters.modules.forEach((m, i) => {
+        m.liveCount = meta.liveCounts![i];
+      });
     trainer.adapters.compacted = meta.compacted;
   }
   trainer.step = meta.step;

@@ -16,10 +16,16 @@ export interface MemoryEstimate {
  * adapter activations count what each adapted module keeps for its backward (h = x·Aᵀ, and the dropped-out input
  * when dropout is on: at BERT-base width with B*T = 4096 that is 1.4 GB, more than the adapters themselves). Without
  * `targets`, every linear layer counts as adapted. */
-export function estimateMemory(model: LoadedModel, cfg: Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'> & Partial<Pick<RunConfig, 'targets' | 'dropout'>>): MemoryEstimate {
+export function estimateMemory(
+  model: LoadedModel,
+  cfg: Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'> &
+    Partial<Pick<RunConfig, 'targets' | 'dropout'>>,
+): MemoryEstimate {
   let weights = 0;
   for (const t of model.weights.tensors.values()) weights += t.data.length * 4;
-  const B = cfg.batch, T = cfg.seq, N = B * T;
+  const B = cfg.batch,
+    T = cfg.seq,
+    N = B * T;
   let activations = model.arch.activationBytes(model.config, B, T);
   const all = model.net.linears();
   const adapted = cfg.targets ? selectLinears(all, cfg.targets) : all;
@@ -27,7 +33,9 @@ export function estimateMemory(model: LoadedModel, cfg: Pick<RunConfig, 'batch' 
   let adapterAndOptimizer = cfg.method === 'full' ? 3 * weights : 0;
   if (R > 0 && adapted.length) {
     const dropout = (cfg.dropout ?? 0) > 0;
-    let dims = 0, saved = 0, widest = 0;
+    let dims = 0,
+      saved = 0,
+      widest = 0;
     for (const l of adapted) {
       dims += l.inFeatures + l.outFeatures + (cfg.method === 'dora' ? 1 : 0);
       saved += N * R + (dropout ? N * l.inFeatures : 0);
@@ -47,9 +55,14 @@ function formatBytes(n: number): string {
 /** The run does not fit on the device; the message carries the estimate and what to change. */
 export class TrainingMemoryError extends Error {
   override name = 'TrainingMemoryError';
-  constructor(readonly estimate: MemoryEstimate, detail: string) {
-    super(`not enough GPU memory for this run (estimated ${formatBytes(estimate.total)}: weights ${formatBytes(estimate.weights)}, ` +
-      `activations ${formatBytes(estimate.activations)}, adapters and optimizer ${formatBytes(estimate.adapterAndOptimizer)}). ` +
-      `Lower the batch size or the sequence length (activations grow with both), adapt fewer module types, or use a smaller model. (${detail})`);
+  constructor(
+    readonly estimate: MemoryEstimate,
+    detail: string,
+  ) {
+    super(
+      `not enough GPU memory for this run (estimated ${formatBytes(estimate.total)}: weights ${formatBytes(estimate.weights)}, ` +
+        `activations ${formatBytes(estimate.activations)}, adapters and optimizer ${formatBytes(estimate.adapterAndOptimizer)}). ` +
+        `Lower the batch size or the sequence length (activations grow with both), adapt fewer module types, or use a smaller model. (${detail})`,
+    );
   }
 }

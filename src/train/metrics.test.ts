@@ -6,7 +6,8 @@ import { classificationMetrics } from './metrics';
 describe('classification metrics', () => {
   it('binary: accuracy, positive-class F1 and MCC by hand', () => {
     // tp=3 fn=1 fp=2 tn=4
-    const gold = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], pred = [1, 1, 1, 0, 1, 1, 0, 0, 0, 0];
+    const gold = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+      pred = [1, 1, 1, 0, 1, 1, 0, 0, 0, 0];
     const m = classificationMetrics(pred, gold);
     expect(m.accuracy).toBeCloseTo(0.7, 12);
     expect(m.f1).toBeCloseTo((2 * 3) / (2 * 3 + 2 + 1), 12);

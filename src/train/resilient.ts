@@ -36,8 +36,14 @@ export interface ResilientOptions {
 
 const isDeviceLoss = (e: unknown) => e instanceof Error && e.name === 'DeviceLostError';
 
-export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: ResilientHooks, opts: ResilientOptions): Promise<{ trainer: Trainer; model: LoadedModel; stream: BatchStream }> {
-  let last = opts.resumeFrom ?? null, recoveries = 0;
+export async function trainResilient(
+  data: PreparedData,
+  cfg: RunConfig,
+  hooks: ResilientHooks,
+  opts: ResilientOptions,
+): Promise<{ trainer: Trainer; model: LoadedModel; stream: BatchStream }> {
+  let last = opts.resumeFrom ?? null,
+    recoveries = 0;
   for (;;) {
     const { be, model } = await hooks.open();
     const { trainer, steps } = createTrainer(be, model, data, cfg);
@@ -45,14 +51,22 @@ export async function trainResilient(data: PreparedData, cfg: RunConfig, hooks: 
     if (last) stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, last).stream);
     hooks.onTrainer?.(trainer);
     try {
-      await runSteps(trainer, stream, steps, cfg, (m) => hooks.onMetrics(m), () => hooks.shouldStop?.() ?? false, {
-        onSkipped: hooks.onSkipped,
-        checkpointEvery: opts.checkpointEvery,
-        onCheckpoint: async (step) => {
-          last = await saveCheckpoint(trainer, stream.state(), cfg, opts.run ?? {}, opts.inputs ?? null);
-          await hooks.onCheckpoint?.(last, step);
+      await runSteps(
+        trainer,
+        stream,
+        steps,
+        cfg,
+        (m) => hooks.onMetrics(m),
+        () => hooks.shouldStop?.() ?? false,
+        {
+          onSkipped: hooks.onSkipped,
+          checkpointEvery: opts.checkpointEvery,
+          onCheckpoint: async (step) => {
+            last = await saveCheckpoint(trainer, stream.state(), cfg, opts.run ?? {}, opts.inputs ?? null);
+            await hooks.onCheckpoint?.(last, step);
+          },
         },
-      });
+      );
       return { trainer, model, stream };
     } catch (e) {
       if (!isDeviceLoss(e) || recoveries >= opts.maxRecoveries) throw e;

@@ -52,8 +52,22 @@ export interface RunConfig {
 }
 
 export const DEFAULT_RUN: RunConfig = {
-  method: 'dora', budget: 2, rank: 8, dropout: 0.1, modelDropout: true, rslora: false, batch: 8, seq: 64, seed: 1,
-  pruneInterval: 10, valFraction: 0.1, logEvery: 10, eta: 0.1, demVariant: 'code', onNonFinite: 'skip', maxSkippedSteps: 5,
+  method: 'dora',
+  budget: 2,
+  rank: 8,
+  dropout: 0.1,
+  modelDropout: true,
+  rslora: false,
+  batch: 8,
+  seq: 64,
+  seed: 1,
+  pruneInterval: 10,
+  valFraction: 0.1,
+  logEvery: 10,
+  eta: 0.1,
+  demVariant: 'code',
+  onNonFinite: 'skip',
+  maxSkippedSteps: 5,
 };
 
 /** A step whose loss or gradient norm was NaN or infinite. */
@@ -72,20 +86,24 @@ export class NonFiniteError extends Error {
   readonly what: NonFiniteStep['what'];
   readonly consecutive: number;
   constructor(info: NonFiniteStep) {
-    const { step, what, consecutive } = info, first = step - consecutive + 1;
-    const where = consecutive === 1 ? `at step ${step}`
-      : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate ` +
-        'halved)';
-    const never = first === 1 && consecutive > 1
-      ? ' It was never finite: the model weights most likely hold NaN or Inf.' : '';
-    super(`the ${what} was NaN or infinite ${where}.${never} Check the model weights for NaN/Inf values, lower the ` +
-      'learning rate, and check the data for very long or empty rows.');
+    const { step, what, consecutive } = info,
+      first = step - consecutive + 1;
+    const where =
+      consecutive === 1
+        ? `at step ${step}`
+        : `at ${consecutive} steps in a row (steps ${first} to ${step}; each update was skipped and the learning rate ` +
+          'halved)';
+    const never =
+      first === 1 && consecutive > 1 ? ' It was never finite: the model weights most likely hold NaN or Inf.' : '';
+    super(
+      `the ${what} was NaN or infinite ${where}.${never} Check the model weights for NaN/Inf values, lower the ` +
+        'learning rate, and check the data for very long or empty rows.',
+    );
     this.step = step;
     this.what = what;
     this.consecutive = consecutive;
   }
 }
-
 
 export interface PreparedData {
   train: BatchSource;
@@ -101,39 +119,65 @@ export function prepareData(model: LoadedModel, text: string, fileName: string, 
   const table = parseTable(text, fileName);
   const maxSeq = model.arch.dims(model.config).maxPositions;
   if (model.task === 'causal-lm') {
-    const col = table.format === 'text' ? null : (table.columns.find((c) => /^(text|content|sentence)$/i.test(c)) ?? table.columns[0]);
-    const texts = table.format === 'text' ? [table.rows[0]?.[table.columns[0]] ?? ''] : table.rows.map((r) => r[col!] ?? '');
+    const col =
+      table.format === 'text'
+        ? null
+        : (table.columns.find((c) => /^(text|content|sentence)$/i.test(c)) ?? table.columns[0]);
+    const texts =
+      table.format === 'text' ? [table.rows[0]?.[table.columns[0]] ?? ''] : table.rows.map((r) => r[col!] ?? '');
     const seq = Math.min(cfg.seq, maxSeq);
     const set = buildLmSet(texts, model.tokenizer, { seq, seed: cfg.seed, valFraction: cfg.valFraction });
     const skipped = badRowReport(table.badRows);
     return {
-      train: { kind: 'lm', windows: set.train, seq }, val: { kind: 'lm', windows: set.val, seq }, labels: null, skipped,
+      train: { kind: 'lm', windows: set.train, seq },
+      val: { kind: 'lm', windows: set.val, seq },
+      labels: null,
+      skipped,
       summary: { format: table.format, tokens: set.tokens, badRows: skipped.count, firstBadRows: skipped.first },
     };
   }
   const mapping = cfg.mapping ?? guessMapping(table.columns);
-  if (!mapping) throw new DataError({
-    code: 'BadMapping', file: fileName,
-    message: `${fileName}: cannot tell which columns hold the text and the label ` +
-      `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
-  });
+  if (!mapping)
+    throw new DataError({
+      code: 'BadMapping',
+      file: fileName,
+      message:
+        `${fileName}: cannot tell which columns hold the text and the label ` +
+        `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
+    });
   const set = buildClassificationSet(table, mapping, { seed: cfg.seed, valFraction: cfg.valFraction });
   const numLabels = model.arch.numLabels(model.config);
   if (set.labels.length !== numLabels) {
     throw new DataError({
-      code: 'BadMapping', file: fileName,
-      message: `${fileName}: the data has ${set.labels.length} labels but the model head has ` +
+      code: 'BadMapping',
+      file: fileName,
+      message:
+        `${fileName}: the data has ${set.labels.length} labels but the model head has ` +
         `${numLabels}; load the model with numLabels = ${set.labels.length}.`,
     });
   }
-  const seq = Math.min(cfg.seq, maxSeq), layout = clsLayout(model.config);
-  const src = (examples: typeof set.train): BatchSource => ({ kind: 'cls', examples, tokenizer: model.tokenizer, layout, seq });
+  const seq = Math.min(cfg.seq, maxSeq),
+    layout = clsLayout(model.config);
+  const src = (examples: typeof set.train): BatchSource => ({
+    kind: 'cls',
+    examples,
+    tokenizer: model.tokenizer,
+    layout,
+    seq,
+  });
   const skipped = badRowReport(set.badRows);
   return {
-    train: src(set.train), val: src(set.val), labels: set.labels, skipped,
+    train: src(set.train),
+    val: src(set.val),
+    labels: set.labels,
+    skipped,
     summary: {
-      format: table.format, labels: set.labels, labelCounts: set.labelCounts, badRows: skipped.count,
-      firstBadRows: skipped.first, split: set.split,
+      format: table.format,
+      labels: set.labels,
+      labelCounts: set.labelCounts,
+      badRows: skipped.count,
+      firstBadRows: skipped.first,
+      split: set.split,
     },
   };
 }
@@ -142,19 +186,38 @@ export function trainMethod(model: LoadedModel, cfg: RunConfig): TrainMethod {
   const targets = cfg.targets ?? [...model.arch.defaultTargets];
   if (cfg.method === 'full') return { method: 'full', targets };
   if (cfg.method === 'lora') {
-    return { method: 'lora', targets, adapter: { method: 'lora', R0: cfg.rank, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, rslora: cfg.rslora, seed: cfg.seed } };
+    return {
+      method: 'lora',
+      targets,
+      adapter: {
+        method: 'lora',
+        R0: cfg.rank,
+        alpha: cfg.alpha ?? DEFAULT_ALPHA,
+        dropout: cfg.dropout,
+        rslora: cfg.rslora,
+        seed: cfg.seed,
+      },
+    };
   }
   const R0 = cfg.r0 ?? defaultR0(cfg.budget);
   if (cfg.budget > R0) throw new RangeError(`the final budget b(T) = ${cfg.budget} exceeds R0 = ${R0}`);
-  return { method: 'dora', targets, budget: cfg.budget, pruneInterval: cfg.pruneInterval, adapter: { method: 'dora', R0, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, seed: cfg.seed } };
+  return {
+    method: 'dora',
+    targets,
+    budget: cfg.budget,
+    pruneInterval: cfg.pruneInterval,
+    adapter: { method: 'dora', R0, alpha: cfg.alpha ?? DEFAULT_ALPHA, dropout: cfg.dropout, seed: cfg.seed },
+  };
 }
 
 export function totalSteps(train: BatchSource, cfg: RunConfig): number {
   const n = train.kind === 'lm' ? train.windows.length : train.examples.length;
-  if (n === 0) throw new DataError({
-    code: 'TooShort', file: '',
-    message: 'The training split is empty: add more data or lower the validation fraction.',
-  });
+  if (n === 0)
+    throw new DataError({
+      code: 'TooShort',
+      file: '',
+      message: 'The training split is empty: add more data or lower the validation fraction.',
+    });
   return cfg.steps ?? Math.max(1, Math.ceil(n / cfg.batch) * (cfg.epochs ?? 1));
 }
 
@@ -172,13 +235,21 @@ export interface StepMetrics {
   importance: number[] | null;
 }
 
-export function createTrainer(be: Backend, model: LoadedModel, data: PreparedData, cfg: RunConfig): { trainer: Trainer; stream: BatchStream; steps: number } {
+export function createTrainer(
+  be: Backend,
+  model: LoadedModel,
+  data: PreparedData,
+  cfg: RunConfig,
+): { trainer: Trainer; stream: BatchStream; steps: number } {
   const steps = totalSteps(data.train, cfg);
   const defaultLr = cfg.method === 'full' ? 1e-4 : cfg.method === 'lora' ? 1e-3 : 2e-3;
   const stream = new BatchStream(data.train, cfg.batch, cfg.seed);
   try {
     const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
-      ...DEFAULT_OPTIM, lr: cfg.lr ?? defaultLr, totalSteps: steps, modelDropout: cfg.modelDropout !== false,
+      ...DEFAULT_OPTIM,
+      lr: cfg.lr ?? defaultLr,
+      totalSteps: steps,
+      modelDropout: cfg.modelDropout !== false,
       dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
     });
     // Allocate the activations now (a forward on the first batch's shape), so a run that does not fit fails here,
@@ -188,7 +259,8 @@ export function createTrainer(be: Backend, model: LoadedModel, data: PreparedDat
     be.flush();
     return { trainer, stream, steps };
   } catch (e) {
-    if (e instanceof Error && e.name === 'GpuOutOfMemoryError') throw new TrainingMemoryError(estimateMemory(model, cfg), e.message);
+    if (e instanceof Error && e.name === 'GpuOutOfMemoryError')
+      throw new TrainingMemoryError(estimateMemory(model, cfg), e.message);
     throw e;
   }
 }
@@ -211,7 +283,9 @@ function checkStatus(trainer: Trainer, s: StepStatus, cfg: RunConfig, hooks: Ste
   trainer.skippedSteps++;
   trainer.consecutiveSkips++;
   const info: NonFiniteStep = {
-    step: s.step, what: lossBad ? 'loss' : 'gradient norm', consecutive: trainer.consecutiveSkips,
+    step: s.step,
+    what: lossBad ? 'loss' : 'gradient norm',
+    consecutive: trainer.consecutiveSkips,
   };
   if (cfg.onNonFinite === 'stop' || trainer.consecutiveSkips >= cfg.maxSkippedSteps) throw new NonFiniteError(info);
   trainer.halveLrAfter(s.step);
@@ -222,10 +296,17 @@ function checkStatus(trainer: Trainer, s: StepStatus, cfg: RunConfig, hooks: Ste
  * Runs the remaining steps, calling onMetrics every logEvery steps (and at the end). Every step's status is read back
  * in its own submission and checked once the next step is recorded, so the device never waits for the host.
  */
-export async function runSteps(trainer: Trainer, stream: BatchStream, steps: number, cfg: RunConfig,
-  onMetrics: (m: StepMetrics) => void | Promise<void>, shouldStop: () => boolean = () => false,
-  hooks: StepHooks = {}): Promise<void> {
-  let t0 = performance.now(), tokens = 0;
+export async function runSteps(
+  trainer: Trainer,
+  stream: BatchStream,
+  steps: number,
+  cfg: RunConfig,
+  onMetrics: (m: StepMetrics) => void | Promise<void>,
+  shouldStop: () => boolean = () => false,
+  hooks: StepHooks = {},
+): Promise<void> {
+  let t0 = performance.now(),
+    tokens = 0;
   let pending: Promise<StepStatus> | null = null;
   const settle = async (): Promise<StepStatus | null> => {
     const p = pending;
@@ -256,9 +337,14 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
       const importance = trainer.allocator ? Array.from(await trainer.be.read(trainer.allocator.ema)) : null;
       const dt = (performance.now() - t0) / 1000;
       await onMetrics({
-        step: rec.step, loss: status!.loss, lr: rec.lr,
-        live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null, liveByModule,
-        tokensPerSecond: tokens / Math.max(dt, 1e-9), skipped: trainer.skippedSteps, importance,
+        step: rec.step,
+        loss: status!.loss,
+        lr: rec.lr,
+        live: liveByModule ? liveByModule.reduce((a, b) => a + b, 0) : null,
+        liveByModule,
+        tokensPerSecond: tokens / Math.max(dt, 1e-9),
+        skipped: trainer.skippedSteps,
+        importance,
       });
       t0 = performance.now();
       tokens = 0;
@@ -270,14 +356,17 @@ export async function runSteps(trainer: Trainer, stream: BatchStream, steps: num
 
 /** Validation metrics: loss and perplexity for LM; also accuracy, F1 and Matthews correlation for classification. */
 export async function evaluate(trainer: Trainer, val: BatchSource, batch: number): Promise<EvalMetrics> {
-  let lossSum = 0, count = 0;
-  const preds: number[] = [], gold: number[] = [];
+  let lossSum = 0,
+    count = 0;
+  const preds: number[] = [],
+    gold: number[] = [];
   for (const b of evalBatches(val, batch)) {
     const r = await trainer.evalLoss(b);
     lossSum += r.lossSum;
     count += r.count;
     if (b.kind === 'cls') {
-      const logits = (await trainer.be.read(trainer.task.logits())) as Float32Array, L = logits.length / b.enc.B;
+      const logits = (await trainer.be.read(trainer.task.logits())) as Float32Array,
+        L = logits.length / b.enc.B;
       for (let i = 0; i < b.enc.B; i++) {
         let best = 0;
         for (let j = 1; j < L; j++) if (logits[i * L + j] > logits[i * L + best]) best = j;
@@ -287,5 +376,7 @@ export async function evaluate(trainer: Trainer, val: BatchSource, batch: number
     }
   }
   const loss = lossSum / Math.max(count, 1);
-  return val.kind === 'lm' ? { loss, perplexity: Math.exp(loss), examples: count } : { loss, ...classificationMetrics(preds, gold), examples: count };
+  return val.kind === 'lm'
+    ? { loss, perplexity: Math.exp(loss), examples: count }
+    : { loss, ...classificationMetrics(preds, gold), examples: count };
 }

@@ -24,7 +24,10 @@ export async function adapterModules(trainer: Trainer): Promise<AdapterModuleSta
     const { inF, outF, offA, offB, offC } = m.slot;
     const c = offC >= 0 ? theta.slice(offC, offC + R0) : null;
     return {
-      name: m.linear.name, inF, outF, R0,
+      name: m.linear.name,
+      inF,
+      outF,
+      R0,
       A: theta.slice(offA, offA + R0 * inF),
       B: theta.slice(offB, offB + outF * R0),
       c,

@@ -34,13 +34,21 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
   const m = model as LoadedModel;
   if (m.task === 'causal-lm') {
     const net: CausalLmNet = m.net;
-    let ids: Tensor | null = null, targets: Tensor | null = null, B = 0, T = 0, logits: Tensor | null = null;
+    let ids: Tensor | null = null,
+      targets: Tensor | null = null,
+      B = 0,
+      T = 0,
+      logits: Tensor | null = null;
     return {
-      model, linears: () => net.linears(),
+      model,
+      linears: () => net.linears(),
       setBatch(b) {
         if (b.kind !== 'lm') throw new Error('a causal LM trains on causal-LM batches');
         if (!ids || b.B !== B || b.T !== T) {
-          if (ids) { be.dispose(ids); be.dispose(targets!); }
+          if (ids) {
+            be.dispose(ids);
+            be.dispose(targets!);
+          }
           [B, T] = [b.B, b.T];
           ids = be.zeros([B * T], 'i32', 'input ids');
           targets = be.zeros([B * T], 'i32', 'targets');
@@ -48,32 +56,54 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
         be.write(ids, b.ids);
         be.write(targets!, b.targets);
       },
-      forwardLoss() { logits = net.forward(ids!, B, T); return net.loss(targets!); },
-      backward() { net.backward(ids!, targets!); },
+      forwardLoss() {
+        logits = net.forward(ids!, B, T);
+        return net.loss(targets!);
+      },
+      backward() {
+        net.backward(ids!, targets!);
+      },
       tokens: () => B * T,
       logits: () => logits!,
-      setDropout(seed) { if ('dropoutSeed' in net) net.dropoutSeed = seed; },
+      setDropout(seed) {
+        if ('dropoutSeed' in net) net.dropoutSeed = seed;
+      },
     };
   }
   const net: SeqClsNet = m.net;
-  let batch: EncoderBatch | null = null, labels: Tensor | null = null, logits: Tensor | null = null;
+  let batch: EncoderBatch | null = null,
+    labels: Tensor | null = null,
+    logits: Tensor | null = null;
   return {
-    model, linears: () => net.linears(),
+    model,
+    linears: () => net.linears(),
     setBatch(b) {
       if (b.kind !== 'cls') throw new Error('a sequence classifier trains on classification batches');
       if (!batch || batch.B !== b.enc.B || batch.T !== b.enc.T) {
-        if (batch) for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows, labels!]) be.dispose(t);
+        if (batch)
+          for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows, labels!]) be.dispose(t);
         batch = uploadEncoderBatch(be, b.enc);
         labels = be.fromArray(b.labels, [b.enc.B], 'labels');
         return;
       }
-      be.write(batch.ids, b.enc.ids); be.write(batch.typeIds, b.enc.typeIds); be.write(batch.posIds, b.enc.posIds);
-      be.write(batch.mask, b.enc.mask); be.write(batch.clsRows, b.enc.clsRows); be.write(labels!, b.labels);
+      be.write(batch.ids, b.enc.ids);
+      be.write(batch.typeIds, b.enc.typeIds);
+      be.write(batch.posIds, b.enc.posIds);
+      be.write(batch.mask, b.enc.mask);
+      be.write(batch.clsRows, b.enc.clsRows);
+      be.write(labels!, b.labels);
     },
-    forwardLoss() { logits = net.forward(batch!); return net.loss(labels!); },
-    backward() { net.backward(batch!, labels!); },
+    forwardLoss() {
+      logits = net.forward(batch!);
+      return net.loss(labels!);
+    },
+    backward() {
+      net.backward(batch!, labels!);
+    },
     tokens: () => (batch ? batch.B * batch.T : 0),
     logits: () => logits!,
-    setDropout(seed) { if ('dropoutSeed' in net) net.dropoutSeed = seed; },
+    setDropout(seed) {
+      if ('dropoutSeed' in net) net.dropoutSeed = seed;
+    },
   };
 }

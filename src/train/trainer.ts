@@ -28,7 +28,13 @@ export interface OptimOptions {
 }
 
 export const DEFAULT_OPTIM: Omit<OptimOptions, 'lr' | 'totalSteps'> = {
-  weightDecay: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip: 1.0, warmupFraction: 0.06, modelDropout: true,
+  weightDecay: 0.01,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  clip: 1.0,
+  warmupFraction: 0.06,
+  modelDropout: true,
 };
 
 export type TrainMethod =
@@ -38,12 +44,19 @@ export type TrainMethod =
 
 /** transformers' get_linear_schedule_with_warmup, evaluated for 1-based optimizer step `step`. */
 export function learningRate(step: number, o: OptimOptions): number {
-  const t = step - 1, warm = Math.floor(o.warmupFraction * o.totalSteps);
+  const t = step - 1,
+    warm = Math.floor(o.warmupFraction * o.totalSteps);
   if (t < warm) return (o.lr * t) / Math.max(1, warm);
   return o.lr * Math.max(0, (o.totalSteps - t) / Math.max(1, o.totalSteps - warm));
 }
 
-export interface Group { name: string; param: Tensor; grad: Tensor; m: Tensor; v: Tensor }
+export interface Group {
+  name: string;
+  param: Tensor;
+  grad: Tensor;
+  m: Tensor;
+  v: Tensor;
+}
 
 /** A step's loss and gradient health, read back after the step ran. */
 export interface StepStatus {
@@ -90,7 +103,12 @@ export class Trainer {
   private readonly demPartials: Tensor | null;
   private readonly demValue: Tensor | null;
 
-  constructor(readonly be: Backend, readonly task: TaskModel, readonly method: TrainMethod, readonly optim: OptimOptions) {
+  constructor(
+    readonly be: Backend,
+    readonly task: TaskModel,
+    readonly method: TrainMethod,
+    readonly optim: OptimOptions,
+  ) {
     const linears = selectLinears(task.linears(), method.targets);
     const params = task.model.params;
     if (method.method === 'full') {
@@ -103,29 +121,41 @@ export class Trainer {
       this.adapters = new AdapterSet(be, linears, method.adapter);
       this.addGroup('adapters', this.adapters.theta, this.adapters.grad);
     }
-    this.allocator = method.method === 'dora' && this.adapters
-      ? new RankAllocator(be, this.adapters, this.scheduleOptions(method), method.beta ?? 0.9)
-      : null;
+    this.allocator =
+      method.method === 'dora' && this.adapters
+        ? new RankAllocator(be, this.adapters, this.scheduleOptions(method), method.beta ?? 0.9)
+        : null;
     // Every other parameter with a gradient (a classification head; base weights in full fine-tuning) is trained too.
     for (const [name, grad] of params.grads) this.addGroup(name, params.tensors.get(name)!, grad);
     this.sumsq = be.zeros([1], 'f32', 'grad sumsq');
     this.clipFactor = be.zeros([1], 'f32', 'clip factor');
     this.status = be.zeros([3], 'f32', 'step status');
     const useDem = Boolean(this.allocator && optim.dem && optim.dem.eta > 0);
-    this.demPartials = useDem ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials') : null;
+    this.demPartials = useDem
+      ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials')
+      : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
   }
 
   /** Adds the DEM term's gradient (and records its value) while the schedule keeps it on (until pruning ends). */
   private demStep(): void {
-    const a = this.adapters!, d = this.optim.dem!, R0 = a.opts.R0, M = a.modules.length;
+    const a = this.adapters!,
+      d = this.optim.dem!,
+      R0 = a.opts.R0,
+      M = a.modules.length;
     const coef = d.eta / (d.variant === 'code' ? 2 * M * R0 : M * R0);
     for (const m of a.modules) this.be.dem(this.demPartials!, a.grad, a.theta, m.slot, coef, m.index * 2 * R0);
     this.be.sum(this.demValue!, this.demPartials!);
   }
 
   private scheduleOptions(m: Extract<TrainMethod, { method: 'dora' }>): ScheduleOptions {
-    return { totalSteps: this.optim.totalSteps, R0: m.adapter.R0, budget: m.budget, modules: selectLinears(this.task.linears(), m.targets).length, pruneInterval: m.pruneInterval };
+    return {
+      totalSteps: this.optim.totalSteps,
+      R0: m.adapter.R0,
+      budget: m.budget,
+      modules: selectLinears(this.task.linears(), m.targets).length,
+      pruneInterval: m.pruneInterval,
+    };
   }
 
   private addGroup(name: string, param: Tensor, grad: Tensor): void {
@@ -182,7 +212,14 @@ export class Trainer {
     this.lrHalvingsPending = 0;
     const o = this.optim;
     for (const g of this.groups) {
-      be.adamw(g.param, g.grad, g.m, g.v, this.clipFactor, { lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, step: this.step });
+      be.adamw(g.param, g.grad, g.m, g.v, this.clipFactor, {
+        lr,
+        beta1: o.beta1,
+        beta2: o.beta2,
+        eps: o.eps,
+        weightDecay: o.weightDecay,
+        step: this.step,
+      });
     }
     if (this.allocator) this.allocator.afterOptimizerStep(this.step);
     be.copy(this.status, this.clipFactor, 1, 0, 2);

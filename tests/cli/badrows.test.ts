@@ -8,15 +8,26 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [], stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr.push(String(s)); return true; });
+  const out: string[] = [],
+    err: string[] = [],
+    stderr: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out.push(a.join(' '));
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err.push(a.join(' '));
+  });
+  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    stderr.push(String(s));
+    return true;
+  });
   try {
     const code = await main(args);
     return { code, out: out.join('\n'), err: err.join('\n'), stderr: stderr.join('') };
   } finally {
-    log.mockRestore(); error.mockRestore(); write.mockRestore();
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
   }
 }
 
@@ -43,9 +54,11 @@ describe('dynrank train / eval on a file with bad rows', () => {
     const out = join(dir, 'run');
     const r = await run(['train', ...common, '--method', 'lora', '--rank', '2', '--steps', '2', '--out', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.stderr).toContain(`${data}: 8 rows were skipped; fix them in the file to use them:\n` +
-      '  line 3: empty label ("label") · Your invoice is attached |\n' +
-      '  line 8: empty label ("label") · Your invoice is attached |\n');
+    expect(r.stderr).toContain(
+      `${data}: 8 rows were skipped; fix them in the file to use them:\n` +
+        '  line 3: empty label ("label") · Your invoice is attached |\n' +
+        '  line 8: empty label ("label") · Your invoice is attached |\n',
+    );
     expect(r.stderr).toContain('  …and 3 more\n');
     const summary = JSON.parse(readFileSync(join(out, 'dynrank.json'), 'utf8'));
     expect(summary.data.badRows).toBe(8);

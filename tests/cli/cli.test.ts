@@ -12,9 +12,15 @@ import { main } from '../../src/cli/main';
 import { parseSafetensors } from '../../src/models/safetensors';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [], progress: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
+  const out: string[] = [],
+    err: string[] = [],
+    progress: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out.push(a.join(' '));
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err.push(a.join(' '));
+  });
   const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
     progress.push(String(chunk));
     return true;
@@ -23,14 +29,19 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
     const code = await main(args);
     return { code, out: out.join('\n'), err: err.join('\n'), stderr: progress.join('') };
   } finally {
-    log.mockRestore(); error.mockRestore(); stderr.mockRestore();
+    log.mockRestore();
+    error.mockRestore();
+    stderr.mockRestore();
   }
 }
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('dynrank info / logits', () => {
-  it.each([['gpt2-tiny', 'gpt2', 4], ['bert-tiny', 'bert', 6]])('info %s', async (name, type, perLayer) => {
+  it.each([
+    ['gpt2-tiny', 'gpt2', 4],
+    ['bert-tiny', 'bert', 6],
+  ])('info %s', async (name, type, perLayer) => {
     const r = await run(['info', '--model', name]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
@@ -41,10 +52,14 @@ describe('dynrank info / logits', () => {
   });
 
   it('logits: one row per position for GPT-2, one row of num_labels for BERT', async () => {
-    const g = JSON.parse((await run(['logits', '--model', 'gpt2-tiny', '--text', 'Call me Ishmael.', '--backend', 'cpu'])).out);
+    const g = JSON.parse(
+      (await run(['logits', '--model', 'gpt2-tiny', '--text', 'Call me Ishmael.', '--backend', 'cpu'])).out,
+    );
     expect(g.logits.length).toBe(g.input_ids.length);
     expect(g.logits[0].length).toBe(1024);
-    const b = JSON.parse((await run(['logits', '--model', 'bert-tiny', '--text', 'win money now', '--backend', 'cpu'])).out);
+    const b = JSON.parse(
+      (await run(['logits', '--model', 'bert-tiny', '--text', 'win money now', '--backend', 'cpu'])).out,
+    );
     expect(b.logits.length).toBe(1);
     expect(b.logits[0].length).toBe(2);
   });
@@ -54,7 +69,9 @@ describe('dynrank info / logits', () => {
     const r = await run(['logits', '--model', 'gpt2-tiny']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--text is required/);
-    expect((await run(['train', '--model', 'gpt2-tiny', '--data', 'x.csv', '--method', 'dorra', '--out', '/tmp/x'])).err).toMatch(/--method must be/);
+    expect(
+      (await run(['train', '--model', 'gpt2-tiny', '--data', 'x.csv', '--method', 'dorra', '--out', '/tmp/x'])).err,
+    ).toMatch(/--method must be/);
   });
 });
 
@@ -62,18 +79,45 @@ describe('dynrank train: interrupted, resumed, evaluated', () => {
   // The first 20 kB of the demo corpus keep tokenization (pure-JS BPE) short.
   const data = join(mkdtempSync(join(tmpdir(), 'dynrank-data-')), 'sotu-head.txt');
   writeFileSync(data, readFileSync('public/datasets/sotu.txt', 'utf8').slice(0, 20_000));
-  const common = ['--model', 'gpt2-tiny', '--data', data, '--method', 'dora', '--budget', '2', '--steps', '16',
-    '--batch', '2', '--seq', '16', '--prune-interval', '2', '--log-every', '1', '--checkpoint-every', '4', '--backend', 'cpu'];
+  const common = [
+    '--model',
+    'gpt2-tiny',
+    '--data',
+    data,
+    '--method',
+    'dora',
+    '--budget',
+    '2',
+    '--steps',
+    '16',
+    '--batch',
+    '2',
+    '--seq',
+    '16',
+    '--prune-interval',
+    '2',
+    '--log-every',
+    '1',
+    '--checkpoint-every',
+    '4',
+    '--backend',
+    'cpu',
+  ];
 
   it('reproduces the uninterrupted run and writes a PEFT adapter whose ranks add up to the budget', async () => {
-    const whole = mkdtempSync(join(tmpdir(), 'dynrank-whole-')), parts = mkdtempSync(join(tmpdir(), 'dynrank-parts-'));
+    const whole = mkdtempSync(join(tmpdir(), 'dynrank-whole-')),
+      parts = mkdtempSync(join(tmpdir(), 'dynrank-parts-'));
     expect((await run(['train', ...common, '--out', whole])).code).toBe(0);
     const stopped = await run(['train', ...common, '--out', parts, '--stop-after', '6']);
     expect(stopped.code, stopped.err).toBe(0);
     expect(JSON.parse(stopped.out).interrupted).toBe(true);
     const resumed = await run(['train', '--resume', parts, '--backend', 'cpu']);
     expect(resumed.code, resumed.err).toBe(0);
-    const losses = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+    const losses = (dir: string) =>
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).loss);
     expect(losses(parts)).toEqual(losses(whole));
     const cfg = JSON.parse(readFileSync(join(parts, 'adapter_config.json'), 'utf8'));
     const ranks = Object.values(cfg.rank_pattern as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -81,7 +125,23 @@ describe('dynrank train: interrupted, resumed, evaluated', () => {
     expect(cfg.use_dora).toBe(false);
     const st = parseSafetensors(new Uint8Array(readFileSync(join(parts, 'adapter_model.safetensors'))));
     expect([...st.tensors.keys()].every((k) => k.startsWith('base_model.model.transformer.h.'))).toBe(true);
-    const ev = await run(['eval', '--model', 'gpt2-tiny', '--adapter', parts, '--data', data, '--seq', '16', '--val-fraction', '0.1', '--batch', '16', '--backend', 'cpu']);
+    const ev = await run([
+      'eval',
+      '--model',
+      'gpt2-tiny',
+      '--adapter',
+      parts,
+      '--data',
+      data,
+      '--seq',
+      '16',
+      '--val-fraction',
+      '0.1',
+      '--batch',
+      '16',
+      '--backend',
+      'cpu',
+    ]);
     expect(ev.code, ev.err).toBe(0);
     const m = JSON.parse(ev.out);
     expect(m.perplexity).toBeGreaterThan(1);
@@ -92,21 +152,60 @@ describe('dynrank train: interrupted, resumed, evaluated', () => {
 describe('dynrank train on the encoder demo: interrupted, resumed, evaluated', () => {
   const data = join(mkdtempSync(join(tmpdir(), 'dynrank-spam-')), 'spam-head.csv');
   writeFileSync(data, readFileSync('public/datasets/spam.csv', 'utf8').split('\n').slice(0, 81).join('\n'));
-  const common = ['--model', 'bert-tiny', '--data', data, '--method', 'lora', '--rank', '2', '--steps', '10', '--batch', '4',
-    '--seq', '32', '--log-every', '1', '--checkpoint-every', '3', '--backend', 'cpu'];
+  const common = [
+    '--model',
+    'bert-tiny',
+    '--data',
+    data,
+    '--method',
+    'lora',
+    '--rank',
+    '2',
+    '--steps',
+    '10',
+    '--batch',
+    '4',
+    '--seq',
+    '32',
+    '--log-every',
+    '1',
+    '--checkpoint-every',
+    '3',
+    '--backend',
+    'cpu',
+  ];
 
   it('bert-tiny on spam: the resumed run equals the uninterrupted one; eval prints classification metrics', async () => {
-    const whole = mkdtempSync(join(tmpdir(), 'dynrank-bw-')), parts = mkdtempSync(join(tmpdir(), 'dynrank-bp-'));
+    const whole = mkdtempSync(join(tmpdir(), 'dynrank-bw-')),
+      parts = mkdtempSync(join(tmpdir(), 'dynrank-bp-'));
     expect((await run(['train', ...common, '--out', whole])).code).toBe(0);
-    expect(JSON.parse((await run(['train', ...common, '--out', parts, '--stop-after', '4'])).out).interrupted).toBe(true);
+    expect(JSON.parse((await run(['train', ...common, '--out', parts, '--stop-after', '4'])).out).interrupted).toBe(
+      true,
+    );
     const resumed = await run(['train', '--resume', parts, '--backend', 'cpu']);
     expect(resumed.code, resumed.err).toBe(0);
-    const losses = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
+    const losses = (dir: string) =>
+      readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).loss);
     expect(losses(parts)).toEqual(losses(whole));
     const cfg = JSON.parse(readFileSync(join(parts, 'adapter_config.json'), 'utf8'));
     expect(cfg.task_type).toBe('SEQ_CLS');
     expect(cfg.modules_to_save).toEqual(['classifier']);
-    const ev = await run(['eval', '--model', 'bert-tiny', '--adapter', parts, '--data', data, '--seq', '32', '--backend', 'cpu']);
+    const ev = await run([
+      'eval',
+      '--model',
+      'bert-tiny',
+      '--adapter',
+      parts,
+      '--data',
+      data,
+      '--seq',
+      '32',
+      '--backend',
+      'cpu',
+    ]);
     expect(ev.code, ev.err).toBe(0);
     const m = JSON.parse(ev.out);
     for (const k of ['accuracy', 'f1', 'mcc', 'loss']) expect(Number.isFinite(m[k]), k).toBe(true);
@@ -124,7 +223,8 @@ function tinyCopy(edit?: { tensor: string; index: number; value: number }): stri
 }
 
 function editTensor(file: string, edit: { tensor: string; index: number; value: number }): void {
-  const bytes = new Uint8Array(readFileSync(file)), t = parseSafetensors(bytes).tensors.get(edit.tensor)!;
+  const bytes = new Uint8Array(readFileSync(file)),
+    t = parseSafetensors(bytes).tensors.get(edit.tensor)!;
   new DataView(t.data.buffer, t.data.byteOffset).setFloat32(4 * edit.index, edit.value, true);
   writeFileSync(file, bytes);
 }
@@ -132,11 +232,26 @@ function editTensor(file: string, edit: { tensor: string; index: number; value: 
 describe('dynrank train: where it writes', () => {
   const data = join(mkdtempSync(join(tmpdir(), 'dynrank-data-')), 'sotu-small.txt');
   writeFileSync(data, readFileSync('public/datasets/sotu.txt', 'utf8').slice(0, 4_000));
-  const short = ['--data', data, '--method', 'lora', '--rank', '2', '--steps', '2', '--batch', '2', '--seq', '16',
-    '--backend', 'cpu'];
+  const short = [
+    '--data',
+    data,
+    '--method',
+    'lora',
+    '--rank',
+    '2',
+    '--steps',
+    '2',
+    '--batch',
+    '2',
+    '--seq',
+    '16',
+    '--backend',
+    'cpu',
+  ];
 
   it('never writes into the model folder, even with --force; the base model stays as it was', async () => {
-    const model = tinyCopy(), before = sha256(join(model, 'model.safetensors'));
+    const model = tinyCopy(),
+      before = sha256(join(model, 'model.safetensors'));
     for (const extra of [[], ['--force']]) {
       const r = await run(['train', '--model', model, ...short, '--out', model, '--merged', ...extra]);
       expect(r.code).toBe(2);
@@ -169,7 +284,8 @@ describe('dynrank train: where it writes', () => {
   });
 
   it('writes each file whole or not at all', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dynrank-atomic-')), path = join(dir, 'out.json');
+    const dir = mkdtempSync(join(tmpdir(), 'dynrank-atomic-')),
+      path = join(dir, 'out.json');
     await writeAtomic(path, 'old');
     await writeAtomic(path, 'new');
     expect(readFileSync(path, 'utf8')).toBe('new');
@@ -192,11 +308,24 @@ describe('dynrank train: where it writes', () => {
   });
 
   it('a resume on changed data or weights is refused, naming which; on the original ones it finishes', async () => {
-    const model = tinyCopy(), dataCopy = join(mkdtempSync(join(tmpdir(), 'dynrank-d-')), 'sotu-small.txt');
+    const model = tinyCopy(),
+      dataCopy = join(mkdtempSync(join(tmpdir(), 'dynrank-d-')), 'sotu-small.txt');
     writeFileSync(dataCopy, readFileSync(data));
     const out = mkdtempSync(join(tmpdir(), 'dynrank-resume-'));
-    const args = ['train', '--model', model, ...short, '--data', dataCopy, '--steps', '6', '--checkpoint-every', '2',
-      '--out', out];
+    const args = [
+      'train',
+      '--model',
+      model,
+      ...short,
+      '--data',
+      dataCopy,
+      '--steps',
+      '6',
+      '--checkpoint-every',
+      '2',
+      '--out',
+      out,
+    ];
     expect(JSON.parse((await run([...args, '--stop-after', '3'])).out).interrupted).toBe(true);
     const original = readFileSync(dataCopy, 'utf8');
     writeFileSync(dataCopy, original.replace('a', 'e'));
@@ -205,7 +334,8 @@ describe('dynrank train: where it writes', () => {
     expect(d.err).toMatch(/InputMismatchError: the data differ .*sotu-small\.txt \(sha256 [0-9a-f]{12}…/);
     expect(d.err).toMatch(/Resume with the original data file/);
     writeFileSync(dataCopy, original);
-    const weights = join(model, 'model.safetensors'), saved = readFileSync(weights);
+    const weights = join(model, 'model.safetensors'),
+      saved = readFileSync(weights);
     editTensor(weights, { tensor: 'wte.weight', index: 0, value: 0.125 });
     const w = await run(['train', '--resume', out, '--backend', 'cpu']);
     expect(w.code).toBe(1);

@@ -10,15 +10,26 @@ import { main } from '../../src/cli/main';
 import { loadChatTokenizer } from '../../src/train/data/chat';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
-  const out: string[] = [], err: string[] = [], stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s) => { stderr.push(String(s)); return true; });
+  const out: string[] = [],
+    err: string[] = [],
+    stderr: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out.push(a.join(' '));
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err.push(a.join(' '));
+  });
+  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+    stderr.push(String(s));
+    return true;
+  });
   try {
     const code = await main(args);
     return { code, out: out.join('\n'), err: err.join('\n'), stderr: stderr.join('') };
   } finally {
-    log.mockRestore(); error.mockRestore(); write.mockRestore();
+    log.mockRestore();
+    error.mockRestore();
+    write.mockRestore();
   }
 }
 
@@ -26,15 +37,39 @@ afterEach(() => vi.restoreAllMocks());
 
 const dir = mkdtempSync(join(tmpdir(), 'dynrank-data-'));
 const chat = join(dir, 'chat.jsonl');
-writeFileSync(chat, [
-  { messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Capital of France?' },
-    { role: 'assistant', content: 'Paris.' }] },
-  { messages: [{ role: 'user', content: 'Hi' }, { role: 'robot', content: 'beep' }] },
-  { messages: [{ role: 'user', content: 'Count' },
-    { role: 'assistant', content: 'one two three four five six seven' }] },
-  { messages: [{ role: 'user', content: 'Only a question' }] },
-  { messages: [{ role: 'user', content: 'Thanks' }, { role: 'assistant', content: 'You are welcome.' }] },
-].map((r) => JSON.stringify(r)).join('\n'));
+writeFileSync(
+  chat,
+  [
+    {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Capital of France?' },
+        { role: 'assistant', content: 'Paris.' },
+      ],
+    },
+    {
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'robot', content: 'beep' },
+      ],
+    },
+    {
+      messages: [
+        { role: 'user', content: 'Count' },
+        { role: 'assistant', content: 'one two three four five six seven' },
+      ],
+    },
+    { messages: [{ role: 'user', content: 'Only a question' }] },
+    {
+      messages: [
+        { role: 'user', content: 'Thanks' },
+        { role: 'assistant', content: 'You are welcome.' },
+      ],
+    },
+  ]
+    .map((r) => JSON.stringify(r))
+    .join('\n'),
+);
 
 const trainedText = (ex: { input_ids: number[]; labels: number[] }, decode: (ids: number[]) => string) =>
   decode(ex.labels.filter((l) => l !== -100));
@@ -50,15 +85,18 @@ describe('dynrank data', () => {
     expect(j.counts).toMatchObject({ rows: 5, examples: 3, badRows: 2, truncated: 0, train: 2, val: 1 });
     expect(j.badRows.map((b: { line: number; reason: string }) => [b.line, b.reason])).toEqual([
       [2, 'messages 2 has the role "robot"; use "system", "user" or "assistant"'],
-      [4, '"messages" has no assistant turn to learn from']]);
+      [4, '"messages" has no assistant turn to learn from'],
+    ]);
     expect(r.stderr).toContain(`${chat}: 2 rows were skipped; fix them in the file to use them:\n  line 2: messages 2`);
     expect(j.examples).toHaveLength(2);
     const [first] = j.examples;
     expect(first.line).toBe(1);
     expect(first.text).toBe('Be brief.\n\n### User:\nCapital of France?\n\n### Assistant:\nParis.<|endoftext|>');
     expect(first.labels).toHaveLength(first.input_ids.length);
-    const tok = loadChatTokenizer(readFileSync('public/models/gpt2-tiny/tokenizer.json', 'utf8'),
-      readFileSync('public/models/gpt2-tiny/tokenizer_config.json', 'utf8'));
+    const tok = loadChatTokenizer(
+      readFileSync('public/models/gpt2-tiny/tokenizer.json', 'utf8'),
+      readFileSync('public/models/gpt2-tiny/tokenizer_config.json', 'utf8'),
+    );
     expect(first.input_ids).toEqual(tok.encode(first.text));
     expect(trainedText(first, tok.decode)).toBe('Paris.<|endoftext|>');
     expect(first.labels.slice(0, 5)).toEqual([-100, -100, -100, -100, -100]);
@@ -87,8 +125,10 @@ describe('dynrank data', () => {
     expect(j.maxLength).toBe(131072);
     expect(j.counts).toMatchObject({ examples: 3, train: 3, val: 0, badRows: 2 });
     const ex = j.examples[0];
-    expect(ex.text).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nCapital of France?<|im_end|>\n' +
-      '<|im_start|>assistant\n<think>\n\n</think>\n\nParis.<|im_end|>\n');
+    expect(ex.text).toBe(
+      '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nCapital of France?<|im_end|>\n' +
+        '<|im_start|>assistant\n<think>\n\n</think>\n\nParis.<|im_end|>\n',
+    );
     const tok = loadChatTokenizer(readFileSync(join(model, 'tokenizer.json'), 'utf8'), null);
     expect(trainedText(ex, tok.decode)).toBe('<think>\n\n</think>\n\nParis.<|im_end|>\n');
   });
@@ -104,11 +144,13 @@ describe('dynrank data', () => {
     const r = await run(['data', '--model', 'gpt2-tiny', '--data', qa]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(
-      `DataError: ${qa}: cannot tell the instruction format from the columns "question", "answer"`);
+      `DataError: ${qa}: cannot tell the instruction format from the columns "question", "answer"`,
+    );
     const csv = join(dir, 'pc.csv');
     writeFileSync(csv, 'prompt,completion\nHello,World\n');
     const c = JSON.parse(
-      (await run(['data', '--model', 'gpt2-tiny', '--data', csv, '--format', 'prompt-completion'])).out);
+      (await run(['data', '--model', 'gpt2-tiny', '--data', csv, '--format', 'prompt-completion'])).out,
+    );
     expect(c.examples[0].text).toBe('### User:\nHello\n\n### Assistant:\nWorld<|endoftext|>');
   });
 });

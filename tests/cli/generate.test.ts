@@ -20,14 +20,20 @@ const TINY = join(dirname(fileURLToPath(import.meta.url)), '../../public/models/
 const PROMPT = 'The cat sat on the';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
+  const out: string[] = [],
+    err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
+    out.push(a.join(' '));
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
+    err.push(a.join(' '));
+  });
   try {
     const code = await main(args);
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
-    log.mockRestore(); error.mockRestore();
+    log.mockRestore();
+    error.mockRestore();
   }
 }
 
@@ -41,15 +47,35 @@ const gen = async (extra: string[], model = 'gpt2-tiny') => {
 
 /** A rank-4 PEFT LoRA adapter on every c_attn and c_fc of gpt2-tiny (C 64, inner 256, 2 layers), random A and B. */
 function writeAdapter(dir: string): void {
-  const modules: AdapterModuleState[] = [0, 1].flatMap((l) => [['attn.c_attn', 64, 192], ['mlp.c_fc', 64, 256]]
-    .map(([n, inF, outF], i) => ({
-      name: `h.${l}.${n}`, inF: inF as number, outF: outF as number, R0: 4, c: null, live: [true, true, true, true],
+  const modules: AdapterModuleState[] = [0, 1].flatMap((l) =>
+    [
+      ['attn.c_attn', 64, 192],
+      ['mlp.c_fc', 64, 256],
+    ].map(([n, inF, outF], i) => ({
+      name: `h.${l}.${n}`,
+      inF: inF as number,
+      outF: outF as number,
+      R0: 4,
+      c: null,
+      live: [true, true, true, true],
       A: randArray(4 * (inF as number), 10 + 2 * l + i, -0.1, 0.1),
       B: randArray((outF as number) * 4, 20 + 2 * l + i, -0.1, 0.1),
-    })));
-  const { adapterConfig, adapterModel } = exportPeft({ modelType: 'gpt2', task: 'CAUSAL_LM', baseModel: 'gpt2-tiny',
-    method: 'lora', alpha: 8, scale: 2, useRslora: false, dropout: 0, targetTypes: ['c_attn', 'c_fc'], numLayers: 2,
-    modules, head: new Map() });
+    })),
+  );
+  const { adapterConfig, adapterModel } = exportPeft({
+    modelType: 'gpt2',
+    task: 'CAUSAL_LM',
+    baseModel: 'gpt2-tiny',
+    method: 'lora',
+    alpha: 8,
+    scale: 2,
+    useRslora: false,
+    dropout: 0,
+    targetTypes: ['c_attn', 'c_fc'],
+    numLayers: 2,
+    modules,
+    head: new Map(),
+  });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify(adapterConfig));
   writeFileSync(join(dir, 'adapter_model.safetensors'), adapterModel);
@@ -57,8 +83,10 @@ function writeAdapter(dir: string): void {
 
 describe('dynrank generate', () => {
   it('greedy by default: the ids generateIds gives, with and without a LoRA adapter', async () => {
-    const be = new CpuBackend(), model = (await loadModel(dirSource(TINY), be)) as Gpt2Model;
-    const ids = model.tokenizer.encode(PROMPT).ids, opts = { maxTokens: 8, temperature: 0, topK: 0, seed: 1 };
+    const be = new CpuBackend(),
+      model = (await loadModel(dirSource(TINY), be)) as Gpt2Model;
+    const ids = model.tokenizer.encode(PROMPT).ids,
+      opts = { maxTokens: 8, temperature: 0, topK: 0, seed: 1 };
     const base = await gen(['--max-tokens', '8']);
     expect(base.prompt_ids).toEqual(ids);
     expect(base.ids).toEqual(await generateIds(be, model, ids, opts));
@@ -80,7 +108,7 @@ describe('dynrank generate', () => {
     expect(r.out).toBe(a.text);
   });
 
-  it('stops at an eos_token_id list from the model folder\'s generation_config.json', async () => {
+  it("stops at an eos_token_id list from the model folder's generation_config.json", async () => {
     const all = (await gen(['--max-tokens', '8'])).ids;
     const dir = join(mkdtempSync(join(tmpdir(), 'dynrank-gen-')), 'gpt2-tiny');
     cpSync(TINY, dir, { recursive: true });

@@ -12,12 +12,18 @@ describe.each([7 * 13 * 5, 300_001])('adamw n=%i (webgpu vs cpu)', (n) => {
   it('three steps with a gradient scale', async () => {
     const ctx = await gpuContext();
     const base: AdamWParams = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 1 };
-    const param = randArray(n, 1), m = new Float32Array(n), v = new Float32Array(n);
-    const tP = ctx.tensor([n], 'f32', 'param'), tG = ctx.tensor([n], 'f32', 'grad');
-    const tM = ctx.tensor([n], 'f32', 'm'), tV = ctx.tensor([n], 'f32', 'v'), tS = ctx.tensor([1], 'f32', 'scale');
+    const param = randArray(n, 1),
+      m = new Float32Array(n),
+      v = new Float32Array(n);
+    const tP = ctx.tensor([n], 'f32', 'param'),
+      tG = ctx.tensor([n], 'f32', 'grad');
+    const tM = ctx.tensor([n], 'f32', 'm'),
+      tV = ctx.tensor([n], 'f32', 'v'),
+      tS = ctx.tensor([1], 'f32', 'scale');
     ctx.write(tP, param);
     for (let step = 1; step <= 3; step++) {
-      const grad = randArray(n, 10 + step, -3, 3), gs = Float32Array.of(1 / step);
+      const grad = randArray(n, 10 + step, -3, 3),
+        gs = Float32Array.of(1 / step);
       ctx.write(tG, grad);
       ctx.write(tS, gs);
       const p = { ...base, step };
@@ -32,9 +38,16 @@ describe.each([7 * 13 * 5, 300_001])('adamw n=%i (webgpu vs cpu)', (n) => {
 });
 
 describe('clipScale (webgpu vs cpu)', () => {
-  it.each([[0.25, 1], [0, 1], [1, 1], [16, 1], [1e6, 0.5]])('sumsq=%f maxNorm=%f', async (sumsq, maxNorm) => {
+  it.each([
+    [0.25, 1],
+    [0, 1],
+    [1, 1],
+    [16, 1],
+    [1e6, 0.5],
+  ])('sumsq=%f maxNorm=%f', async (sumsq, maxNorm) => {
     const ctx = await gpuContext();
-    const tS = ctx.tensor([1], 'f32', 'scale'), tQ = ctx.tensor([1], 'f32', 'sumsq');
+    const tS = ctx.tensor([1], 'f32', 'scale'),
+      tQ = ctx.tensor([1], 'f32', 'sumsq');
     ctx.write(tQ, Float32Array.of(sumsq));
     clipScale(ctx, tS, tQ, maxNorm);
     const ref = new Float32Array(1);
@@ -52,14 +65,25 @@ describe('non-finite gradients on the GPU', () => {
   it('clip factor -1 for NaN/Inf, and the AdamW step is skipped', async () => {
     const ctx = await gpuContext();
     for (const bad of [NaN, Infinity, -Infinity]) {
-      const sumsq = ctx.tensor([1]), scale = ctx.tensor([1]);
+      const sumsq = ctx.tensor([1]),
+        scale = ctx.tensor([1]);
       ctx.write(sumsq, new Float32Array([bad]));
       clipScale(ctx, scale, sumsq, 1);
       expect((await ctx.read(scale))[0]).toBe(-1);
-      const param = ctx.tensor([3]), grad = ctx.tensor([3]), m = ctx.tensor([3]), v = ctx.tensor([3]);
+      const param = ctx.tensor([3]),
+        grad = ctx.tensor([3]),
+        m = ctx.tensor([3]),
+        v = ctx.tensor([3]);
       ctx.write(param, new Float32Array([1, 2, 3]));
       ctx.write(grad, new Float32Array([NaN, 1, 2]));
-      adamw(ctx, param, grad, m, v, scale, { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 });
+      adamw(ctx, param, grad, m, v, scale, {
+        lr: 0.1,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0.01,
+        step: 1,
+      });
       expect(Array.from(await ctx.read(param))).toEqual([1, 2, 3]);
       expect(Array.from(await ctx.read(m))).toEqual([0, 0, 0]);
       for (const t of [sumsq, scale, param, grad, m, v]) ctx.release(t);

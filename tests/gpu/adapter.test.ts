@@ -7,7 +7,13 @@
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
 
 import { describe, expect, it } from 'vitest';
-import { adapterBackward, adapterFlops, adapterForward, adapterImportance, adapterPlan } from '../../src/gpu/kernels/adapter';
+import {
+  adapterBackward,
+  adapterFlops,
+  adapterForward,
+  adapterImportance,
+  adapterPlan,
+} from '../../src/gpu/kernels/adapter';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
 import type { AdapterCall, AdapterSlot } from '../../src/tensor/backend';
@@ -28,10 +34,20 @@ function upload(ctx: GpuContext, data: Float32Array | Int32Array, label: string)
 }
 
 /** Compares the first L columns of (N,R0) scratch and checks that the rest kept the sentinel 77. */
-function closeColumns(actual: ArrayLike<number>, expected: ArrayLike<number>, _N: number, R0: number, L: number, what: string): void {
-  const pick = (a: ArrayLike<number>, live: boolean) => Array.from(a).filter((_, i) => (i % R0 < L) === live);
+function closeColumns(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  _N: number,
+  R0: number,
+  L: number,
+  what: string,
+): void {
+  const pick = (a: ArrayLike<number>, live: boolean) => Array.from(a).filter((_, i) => i % R0 < L === live);
   close(pick(actual, true), pick(expected, true), what);
-  expect(pick(actual, false).every((v) => v === 77), `${what}: columns past liveCount untouched`).toBe(true);
+  expect(
+    pick(actual, false).every((v) => v === 77),
+    `${what}: columns past liveCount untouched`,
+  ).toBe(true);
 }
 
 /** Two slots of the same shape in one theta: dynamic at offset 3, LoRA after it (after a gap of 2). */
@@ -44,32 +60,59 @@ function pack(inF: number, outF: number, R0: number): { dyn: AdapterSlot; lora: 
 }
 
 /** Runs forward + backward on both backends and compares every output. */
-async function check(ctx: GpuContext, slot: AdapterSlot, size: number, N: number, liveList: number[], seed: number, what: string) {
+async function check(
+  ctx: GpuContext,
+  slot: AdapterSlot,
+  size: number,
+  N: number,
+  liveList: number[],
+  seed: number,
+  what: string,
+) {
   const { inF, outF, R0 } = slot;
   const a: AdapterCall = { ...slot, N, scale: 8 / R0, liveOffset: 1, liveCount: liveList.length };
   const live = Int32Array.from([R0 - 1, ...liveList, 0]);
   const theta = randArray(size, seed);
   if (slot.offC >= 0) theta[slot.offC + liveList[liveList.length - 1]] = 0; // live with c = 0: dc from du, not dh
-  const xd = randArray(N * inF, seed + 1), y0 = randArray(N * outF, seed + 2), dy = randArray(N * outF, seed + 3);
-  const grad0 = randArray(size, seed + 4), sentinel = new Float32Array(N * R0).fill(77);
-  const tTheta = upload(ctx, theta, 'theta'), tLive = upload(ctx, live, 'live'), tXd = upload(ctx, xd, 'xd');
-  const tY = upload(ctx, y0, 'y'), tH = upload(ctx, sentinel, 'h'), tDy = upload(ctx, dy, 'dy');
-  const tGrad = upload(ctx, grad0, 'grad'), tDh = upload(ctx, sentinel, 'dh'), tDxd = upload(ctx, randArray(N * inF, seed + 5), 'dxd');
+  const xd = randArray(N * inF, seed + 1),
+    y0 = randArray(N * outF, seed + 2),
+    dy = randArray(N * outF, seed + 3);
+  const grad0 = randArray(size, seed + 4),
+    sentinel = new Float32Array(N * R0).fill(77);
+  const tTheta = upload(ctx, theta, 'theta'),
+    tLive = upload(ctx, live, 'live'),
+    tXd = upload(ctx, xd, 'xd');
+  const tY = upload(ctx, y0, 'y'),
+    tH = upload(ctx, sentinel, 'h'),
+    tDy = upload(ctx, dy, 'dy');
+  const tGrad = upload(ctx, grad0, 'grad'),
+    tDh = upload(ctx, sentinel, 'dh'),
+    tDxd = upload(ctx, randArray(N * inF, seed + 5), 'dxd');
 
   adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
-  const y = await ctx.read(tY), h = await ctx.read(tH);
-  const yRef = f64(y0), hRef = f64(sentinel);
+  const y = await ctx.read(tY),
+    h = await ctx.read(tH);
+  const yRef = f64(y0),
+    hRef = f64(sentinel);
   adapterForwardRef(yRef, hRef, f64(xd), f64(theta), live, a);
   close(y, yRef, `${what}: y`);
   closeColumns(h, hRef, N, R0, liveList.length, `${what}: h`);
 
   adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
-  const dxd = await ctx.read(tDxd), dh = await ctx.read(tDh), grad = await ctx.read(tGrad);
-  const dxdRef = new Float64Array(N * inF), dhRef = f64(sentinel), gradRef = f64(grad0);
+  const dxd = await ctx.read(tDxd),
+    dh = await ctx.read(tDh),
+    grad = await ctx.read(tGrad);
+  const dxdRef = new Float64Array(N * inF),
+    dhRef = f64(sentinel),
+    gradRef = f64(grad0);
   adapterBackwardRef(dxdRef, dhRef, gradRef, f64(dy), f64(h), f64(xd), f64(theta), live, a);
   close(dxd, dxdRef, `${what}: dxd`);
   closeColumns(dh, dhRef, N, R0, liveList.length, `${what}: dh`);
-  close(grad.map((g, i) => g - grad0[i]), gradRef.map((g, i) => g - grad0[i]), `${what}: grad increment`);
+  close(
+    grad.map((g, i) => g - grad0[i]),
+    gradRef.map((g, i) => g - grad0[i]),
+    `${what}: grad increment`,
+  );
   const owned = new Set<number>();
   for (const i of liveList) {
     for (let k = 0; k < inF; k++) owned.add(slot.offA + i * inF + k);
@@ -99,9 +142,25 @@ describe('adapter forward/backward (webgpu vs cpu)', () => {
   it('ragged multi-tile N=37, inF=45, outF=70, R0=24 with 17 live; LoRA R0=40 with 37 live (two L chunks)', async () => {
     const ctx = await gpuContext();
     const p24 = pack(45, 70, 24);
-    await check(ctx, p24.dyn, p24.size, 37, [23, 0, 5, 6, 7, 1, 2, 9, 11, 13, 12, 15, 17, 19, 3, 21, 22], 30, 'dynamic R0=24');
+    await check(
+      ctx,
+      p24.dyn,
+      p24.size,
+      37,
+      [23, 0, 5, 6, 7, 1, 2, 9, 11, 13, 12, 15, 17, 19, 3, 21, 22],
+      30,
+      'dynamic R0=24',
+    );
     const p40 = pack(45, 70, 40);
-    await check(ctx, p40.lora, p40.size, 37, Array.from({ length: 37 }, (_, i) => (i * 7) % 40), 40, 'LoRA R0=40');
+    await check(
+      ctx,
+      p40.lora,
+      p40.size,
+      37,
+      Array.from({ length: 37 }, (_, i) => (i * 7) % 40),
+      40,
+      'LoRA R0=40',
+    );
   });
 
   it('realistic N=512, inF=64, outF=192, R0=12 with liveCount 12 and 5', async () => {
@@ -116,10 +175,17 @@ describe('adapter forward/backward (webgpu vs cpu)', () => {
     const ctx = await gpuContext();
     const { dyn, size } = pack(13, 5, 3);
     const a: AdapterCall = { ...dyn, N: 7, scale: 1, liveOffset: 0, liveCount: 0 };
-    const y0 = randArray(35, 1), g0 = randArray(size, 2);
-    const tTheta = upload(ctx, randArray(size, 3), 'theta'), tLive = upload(ctx, Int32Array.from([0]), 'live');
-    const tXd = upload(ctx, randArray(91, 4), 'xd'), tY = upload(ctx, y0, 'y'), tH = ctx.tensor([21]), tDh = ctx.tensor([21]);
-    const tGrad = upload(ctx, g0, 'grad'), tDxd = upload(ctx, randArray(91, 5), 'dxd'), tDy = upload(ctx, randArray(35, 6), 'dy');
+    const y0 = randArray(35, 1),
+      g0 = randArray(size, 2);
+    const tTheta = upload(ctx, randArray(size, 3), 'theta'),
+      tLive = upload(ctx, Int32Array.from([0]), 'live');
+    const tXd = upload(ctx, randArray(91, 4), 'xd'),
+      tY = upload(ctx, y0, 'y'),
+      tH = ctx.tensor([21]),
+      tDh = ctx.tensor([21]);
+    const tGrad = upload(ctx, g0, 'grad'),
+      tDxd = upload(ctx, randArray(91, 5), 'dxd'),
+      tDy = upload(ctx, randArray(35, 6), 'dy');
     adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
     adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
     expect(Array.from(await ctx.read(tY))).toEqual(Array.from(y0));
@@ -138,25 +204,51 @@ describe('adapter work scales with liveCount', () => {
       expect(adapterFlops(call(s, 0))).toBe(0);
     }
     // N=512 -> 16 row tiles; 8 live columns per workgroup: L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched).
-    const grids = (L: number) => Object.fromEntries([...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')]
-      .map((d) => [d.entry, d.workgroups]));
-    expect(grids(12)).toMatchObject({ adapter_forward_h: [16, 2], adapter_backward_du: [16, 2], adapter_backward_db: [6, 2],
-      adapter_backward_dc: [12, 1], adapter_backward_da: [2, 2] });
-    expect(grids(5)).toMatchObject({ adapter_forward_h: [16, 1], adapter_backward_du: [16, 1], adapter_backward_db: [6, 1],
-      adapter_backward_dc: [5, 1], adapter_backward_da: [2, 1] });
-    expect(grids(0)).toMatchObject({ adapter_forward_h: [16, 0], adapter_forward_y: [0, 0], adapter_backward_da: [2, 0] });
+    const grids = (L: number) =>
+      Object.fromEntries(
+        [...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')].map((d) => [
+          d.entry,
+          d.workgroups,
+        ]),
+      );
+    expect(grids(12)).toMatchObject({
+      adapter_forward_h: [16, 2],
+      adapter_backward_du: [16, 2],
+      adapter_backward_db: [6, 2],
+      adapter_backward_dc: [12, 1],
+      adapter_backward_da: [2, 2],
+    });
+    expect(grids(5)).toMatchObject({
+      adapter_forward_h: [16, 1],
+      adapter_backward_du: [16, 1],
+      adapter_backward_db: [6, 1],
+      adapter_backward_dc: [5, 1],
+      adapter_backward_da: [2, 1],
+    });
+    expect(grids(0)).toMatchObject({
+      adapter_forward_h: [16, 0],
+      adapter_forward_y: [0, 0],
+      adapter_backward_da: [2, 0],
+    });
     expect(adapterPlan(call(lora, 12), 'backward').map((d) => d.entry)).not.toContain('adapter_backward_dc');
   });
 });
 
 describe('adapter importance (webgpu vs cpu)', () => {
   // R0 = 96 is the page's largest b(T) = 64 at R0 = ceil(1.5 b(T)); 256 is MAX_IMPORTANCE_R0.
-  it.each([[13, 5, 3], [768, 3072, 12], [64, 192, 32], [768, 768, 96], [40, 24, 256]])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
+  it.each([
+    [13, 5, 3],
+    [768, 3072, 12],
+    [64, 192, 32],
+    [768, 768, 96],
+    [40, 24, 256],
+  ])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
     const ctx = await gpuContext();
     const { dyn, lora, size } = pack(inF, outF, R0);
     const theta = randArray(size, inF + R0);
     theta[dyn.offC] = 0; // a pruned component scores exactly 0
-    const tTheta = upload(ctx, theta, 'theta'), tScores = upload(ctx, new Float32Array(2 * R0 + 1).fill(-1), 'scores');
+    const tTheta = upload(ctx, theta, 'theta'),
+      tScores = upload(ctx, new Float32Array(2 * R0 + 1).fill(-1), 'scores');
     adapterImportance(ctx, tScores, tTheta, dyn, 1);
     adapterImportance(ctx, tScores, tTheta, lora, 1 + R0);
     const ref = new Float64Array(2 * R0 + 1).fill(-1);
@@ -172,7 +264,8 @@ describe('adapter importance (webgpu vs cpu)', () => {
   it('rejects R0 above MAX_IMPORTANCE_R0', async () => {
     const ctx = await gpuContext();
     const { dyn, size } = pack(4, 4, 257);
-    const tTheta = ctx.tensor([size]), tScores = ctx.tensor([257]);
+    const tTheta = ctx.tensor([size]),
+      tScores = ctx.tensor([257]);
     expect(() => adapterImportance(ctx, tScores, tTheta, dyn, 0)).toThrow(/R0/);
     for (const t of [tTheta, tScores]) ctx.release(t);
   });

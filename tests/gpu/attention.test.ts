@@ -12,7 +12,10 @@ import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
 interface Case {
-  B: number; T: number; H: number; D: number;
+  B: number;
+  T: number;
+  H: number;
+  D: number;
   causal: boolean;
   /** Number of padded keys per batch entry: [start, end] of the row (left or right padding). */
   pad: [number, number][] | null;
@@ -27,47 +30,194 @@ interface Case {
 
 const SENTINEL = 7;
 // f32 on the GPU vs f64 on the CPU: absolute 1e-5 plus 1e-4 relative (sums of up to T*D products of values in [-1, 1]).
-const ATOL = 1e-5, RTOL = 1e-4;
+const ATOL = 1e-5,
+  RTOL = 1e-4;
 
 const cases: [string, Case][] = [
   ['odd 2x7x3x5, causal, fused qkv', { B: 2, T: 7, H: 3, D: 5, causal: true, pad: null, layout: 'fused' }],
-  ['odd 2x7x3x5, right padding, separate padded stride', { B: 2, T: 7, H: 3, D: 5, causal: false, pad: [[0, 2], [0, 6]],
-    layout: { stride: 19, offset: 3 } }],
-  ['odd 2x7x3x5, causal + left padding (fully masked rows), fused', { B: 2, T: 7, H: 3, D: 5, causal: true,
-    pad: [[1, 0], [3, 0]], layout: 'fused' }],
+  [
+    'odd 2x7x3x5, right padding, separate padded stride',
+    {
+      B: 2,
+      T: 7,
+      H: 3,
+      D: 5,
+      causal: false,
+      pad: [
+        [0, 2],
+        [0, 6],
+      ],
+      layout: { stride: 19, offset: 3 },
+    },
+  ],
+  [
+    'odd 2x7x3x5, causal + left padding (fully masked rows), fused',
+    {
+      B: 2,
+      T: 7,
+      H: 3,
+      D: 5,
+      causal: true,
+      pad: [
+        [1, 0],
+        [3, 0],
+      ],
+      layout: 'fused',
+    },
+  ],
   ['GPT-2 tiny 2x64x2x32, causal, fused qkv', { B: 2, T: 64, H: 2, D: 32, causal: true, pad: null, layout: 'fused' }],
-  ['BERT-like 2x64x2x32, right padding, separate (B,T,C)', { B: 2, T: 64, H: 2, D: 32, causal: false, pad: [[0, 0], [0, 23]],
-    layout: { stride: 64, offset: 0 } }],
+  [
+    'BERT-like 2x64x2x32, right padding, separate (B,T,C)',
+    {
+      B: 2,
+      T: 64,
+      H: 2,
+      D: 32,
+      causal: false,
+      pad: [
+        [0, 0],
+        [0, 23],
+      ],
+      layout: { stride: 64, offset: 0 },
+    },
+  ],
   // Rows longer than a workgroup (70 > 64 keys: two strides, a partial one), with causal and both paddings.
-  ['T > 64: 2x70x2x9, causal + left/right padding, fused', { B: 2, T: 70, H: 2, D: 9, causal: true,
-    pad: [[5, 0], [2, 11]], layout: 'fused' }],
-  ['T > 64: 1x70x3x8, no mask, separate padded stride', { B: 1, T: 70, H: 3, D: 8, causal: false, pad: null,
-    layout: { stride: 29, offset: 4 } }],
+  [
+    'T > 64: 2x70x2x9, causal + left/right padding, fused',
+    {
+      B: 2,
+      T: 70,
+      H: 2,
+      D: 9,
+      causal: true,
+      pad: [
+        [5, 0],
+        [2, 11],
+      ],
+      layout: 'fused',
+    },
+  ],
+  [
+    'T > 64: 1x70x3x8, no mask, separate padded stride',
+    { B: 1, T: 70, H: 3, D: 8, causal: false, pad: null, layout: { stride: 29, offset: 4 } },
+  ],
   // A head dim past one stride of 64 invocations, not a multiple of it.
-  ['D > 64: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
-    pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 } }],
+  [
+    'D > 64: 2x13x2x67, right padding, separate padded stride',
+    {
+      B: 2,
+      T: 13,
+      H: 2,
+      D: 67,
+      causal: false,
+      pad: [
+        [0, 4],
+        [0, 0],
+      ],
+      layout: { stride: 140, offset: 5 },
+    },
+  ],
   ['D > 64: 1x13x1x67, causal, fused qkv', { B: 1, T: 13, H: 1, D: 67, causal: true, pad: null, layout: 'fused' }],
   // Grouped-query attention: odd shapes, T and D past a workgroup, and realistic Llama-family ones.
-  ['GQA odd 2x7, H 6 / KVH 2, D 5, causal + left padding, fused', { B: 2, T: 7, H: 6, KVH: 2, D: 5, causal: true,
-    pad: [[1, 0], [3, 0]], layout: 'fused' }],
-  ['GQA odd 2x7, H 4 / KVH 1, D 3, right padding, separate padded stride', { B: 2, T: 7, H: 4, KVH: 1, D: 3,
-    causal: false, pad: [[0, 2], [0, 6]], layout: { stride: 19, offset: 3 } }],
-  ['GQA T > 64: 1x70, H 4 / KVH 2, D 9, causal, fused', { B: 1, T: 70, H: 4, KVH: 2, D: 9, causal: true,
-    pad: [[2, 0]], layout: 'fused' }],
-  ['GQA D > 64: 1x13, H 2 / KVH 1, D 67, causal, tight', { B: 1, T: 13, H: 2, KVH: 1, D: 67, causal: true, pad: null,
-    layout: 'tight' }],
-  ['SmolLM2-135M 2x64, H 9 / KVH 3, D 64, causal, fused', { B: 2, T: 64, H: 9, KVH: 3, D: 64, causal: true, pad: null,
-    layout: 'fused' }],
+  [
+    'GQA odd 2x7, H 6 / KVH 2, D 5, causal + left padding, fused',
+    {
+      B: 2,
+      T: 7,
+      H: 6,
+      KVH: 2,
+      D: 5,
+      causal: true,
+      pad: [
+        [1, 0],
+        [3, 0],
+      ],
+      layout: 'fused',
+    },
+  ],
+  [
+    'GQA odd 2x7, H 4 / KVH 1, D 3, right padding, separate padded stride',
+    {
+      B: 2,
+      T: 7,
+      H: 4,
+      KVH: 1,
+      D: 3,
+      causal: false,
+      pad: [
+        [0, 2],
+        [0, 6],
+      ],
+      layout: { stride: 19, offset: 3 },
+    },
+  ],
+  [
+    'GQA T > 64: 1x70, H 4 / KVH 2, D 9, causal, fused',
+    { B: 1, T: 70, H: 4, KVH: 2, D: 9, causal: true, pad: [[2, 0]], layout: 'fused' },
+  ],
+  [
+    'GQA D > 64: 1x13, H 2 / KVH 1, D 67, causal, tight',
+    { B: 1, T: 13, H: 2, KVH: 1, D: 67, causal: true, pad: null, layout: 'tight' },
+  ],
+  [
+    'SmolLM2-135M 2x64, H 9 / KVH 3, D 64, causal, fused',
+    { B: 2, T: 64, H: 9, KVH: 3, D: 64, causal: true, pad: null, layout: 'fused' },
+  ],
   // Qwen3-0.6B: 16 heads of 128 (q is 2048 wide, hidden 1024), 8 kv heads; separate projections.
-  ['Qwen3-0.6B 1x48, H 16 / KVH 8, D 128, causal + right padding, tight', { B: 1, T: 48, H: 16, KVH: 8, D: 128,
-    causal: true, pad: [[0, 5]], layout: 'tight' }],
-  ['GQA + dropout 0.2: 2x9, H 4 / KVH 2, D 5, causal + left padding, fused', { B: 2, T: 9, H: 4, KVH: 2, D: 5,
-    causal: true, pad: [[2, 0], [0, 0]], layout: 'fused', dropout: { p: 0.2, seed: 99 } }],
+  [
+    'Qwen3-0.6B 1x48, H 16 / KVH 8, D 128, causal + right padding, tight',
+    { B: 1, T: 48, H: 16, KVH: 8, D: 128, causal: true, pad: [[0, 5]], layout: 'tight' },
+  ],
+  [
+    'GQA + dropout 0.2: 2x9, H 4 / KVH 2, D 5, causal + left padding, fused',
+    {
+      B: 2,
+      T: 9,
+      H: 4,
+      KVH: 2,
+      D: 5,
+      causal: true,
+      pad: [
+        [2, 0],
+        [0, 0],
+      ],
+      layout: 'fused',
+      dropout: { p: 0.2, seed: 99 },
+    },
+  ],
   // Probability dropout: the kernels must drop the entries the CPU reference drops (same hash of the att index).
-  ['dropout 0.1: 2x70x2x9, causal + left/right padding, fused', { B: 2, T: 70, H: 2, D: 9, causal: true,
-    pad: [[5, 0], [2, 11]], layout: 'fused', dropout: { p: 0.1, seed: 12345 } }],
-  ['dropout 0.5: 2x13x2x67, right padding, separate padded stride', { B: 2, T: 13, H: 2, D: 67, causal: false,
-    pad: [[0, 4], [0, 0]], layout: { stride: 140, offset: 5 }, dropout: { p: 0.5, seed: 7 } }],
+  [
+    'dropout 0.1: 2x70x2x9, causal + left/right padding, fused',
+    {
+      B: 2,
+      T: 70,
+      H: 2,
+      D: 9,
+      causal: true,
+      pad: [
+        [5, 0],
+        [2, 11],
+      ],
+      layout: 'fused',
+      dropout: { p: 0.1, seed: 12345 },
+    },
+  ],
+  [
+    'dropout 0.5: 2x13x2x67, right padding, separate padded stride',
+    {
+      B: 2,
+      T: 13,
+      H: 2,
+      D: 67,
+      causal: false,
+      pad: [
+        [0, 4],
+        [0, 0],
+      ],
+      layout: { stride: 140, offset: 5 },
+      dropout: { p: 0.5, seed: 7 },
+    },
+  ],
 ];
 
 const runs = cases.flatMap(([name, c]) => [true, false].map((bf) => [name, bf, c] as [string, boolean, Case]));
@@ -78,14 +228,32 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
   ctx.barrierFree = barrierFree;
   try {
     const { B, T, H, D } = c;
-    const C = H * D, KVH = c.KVH ?? H, KV = KVH * D;
+    const C = H * D,
+      KVH = c.KVH ?? H,
+      KV = KVH * D;
     const fused = c.layout === 'fused';
-    const strides = c.layout === 'fused' ? new Array(3).fill(C + 2 * KV) : c.layout === 'tight' ? [C, KV, KV]
-      : new Array(3).fill(c.layout.stride);
+    const strides =
+      c.layout === 'fused'
+        ? new Array(3).fill(C + 2 * KV)
+        : c.layout === 'tight'
+          ? [C, KV, KV]
+          : new Array(3).fill(c.layout.stride);
     const off = c.layout === 'fused' ? [0, C, C + KV] : new Array(3).fill(c.layout === 'tight' ? 0 : c.layout.offset);
-    const p: AttentionParams = { B, T, H, D, causal: c.causal, qStride: strides[0], qOffset: off[0],
-      kStride: strides[1], kOffset: off[1], vStride: strides[2], vOffset: off[2], ...(c.KVH ? { KVH } : {}),
-      dropout: c.dropout };
+    const p: AttentionParams = {
+      B,
+      T,
+      H,
+      D,
+      causal: c.causal,
+      qStride: strides[0],
+      qOffset: off[0],
+      kStride: strides[1],
+      kOffset: off[1],
+      vStride: strides[2],
+      vOffset: off[2],
+      ...(c.KVH ? { KVH } : {}),
+      dropout: c.dropout,
+    };
     const sizes = strides.map((s) => B * T * s);
     const hostIn = fused ? [randArray(sizes[0], 1)] : sizes.map((n, i) => randArray(n, i + 1));
     const pick = (i: number): number => (fused ? 0 : i);
@@ -101,27 +269,55 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
 
     // CPU reference in float64 on the same f32 inputs.
     const in64 = hostIn.map((x) => Float64Array.from(x));
-    const out64 = new Float64Array(B * T * C), att64 = new Float64Array(B * H * T * T);
+    const out64 = new Float64Array(B * T * C),
+      att64 = new Float64Array(B * H * T * T);
     attentionRef(out64, att64, in64[pick(0)], in64[pick(1)], in64[pick(2)], mask, p);
     const grad64 = in64.map((x) => new Float64Array(x.length).fill(SENTINEL));
-    attentionBackwardRef(grad64[pick(0)], grad64[pick(1)], grad64[pick(2)], Float64Array.from(dout), att64,
-      in64[pick(0)], in64[pick(1)], in64[pick(2)], p);
+    attentionBackwardRef(
+      grad64[pick(0)],
+      grad64[pick(1)],
+      grad64[pick(2)],
+      Float64Array.from(dout),
+      att64,
+      in64[pick(0)],
+      in64[pick(1)],
+      in64[pick(2)],
+      p,
+    );
 
-    const tIn = hostIn.map((x, i) => { const t = ctx.tensor([x.length], 'f32', `in${i}`); ctx.write(t, x); return t; });
+    const tIn = hostIn.map((x, i) => {
+      const t = ctx.tensor([x.length], 'f32', `in${i}`);
+      ctx.write(t, x);
+      return t;
+    });
     const tGrad = hostIn.map((x, i) => {
       const t = ctx.tensor([x.length], 'f32', `grad${i}`);
       ctx.write(t, new Float32Array(x.length).fill(SENTINEL)); // overwrite, not accumulate; untouched channels keep it
       return t;
     });
-    const tOut = ctx.tensor([B, T, C], 'f32', 'out'), tAtt = ctx.tensor([B, H, T, T], 'f32', 'att');
+    const tOut = ctx.tensor([B, T, C], 'f32', 'out'),
+      tAtt = ctx.tensor([B, H, T, T], 'f32', 'att');
     const tDout = ctx.tensor([B, T, C], 'f32', 'dout');
     ctx.write(tDout, dout);
     let tMask: GpuTensor | null = null;
-    if (mask) { tMask = ctx.tensor([B, T], 'i32', 'keyMask'); ctx.write(tMask, mask); }
+    if (mask) {
+      tMask = ctx.tensor([B, T], 'i32', 'keyMask');
+      ctx.write(tMask, mask);
+    }
 
     attention(ctx, tOut, tAtt, tIn[pick(0)], tIn[pick(1)], tIn[pick(2)], tMask, p);
-    attentionBackward(ctx, tGrad[pick(0)], tGrad[pick(1)], tGrad[pick(2)], tDout, tAtt, tIn[pick(0)], tIn[pick(1)],
-      tIn[pick(2)], p);
+    attentionBackward(
+      ctx,
+      tGrad[pick(0)],
+      tGrad[pick(1)],
+      tGrad[pick(2)],
+      tDout,
+      tAtt,
+      tIn[pick(0)],
+      tIn[pick(1)],
+      tIn[pick(2)],
+      p,
+    );
 
     expectClose(await ctx.read(tOut), out64, ATOL, RTOL, 'out');
     const att = await ctx.read(tAtt);

@@ -22,12 +22,18 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
 }
 
 const cases: [string, AttentionDecodeParams][] = [
-  ['odd GQA 3x2 queries at pos 67, 6 heads over 3 kv of 5, Tmax 71', { B: 3, Tq: 2, pos: 67, Tmax: 71, H: 6, KVH: 3,
-    D: 5, qStride: 41, qOffset: 3 }],
-  ['odd MQA prefill 2x9 from pos 0, 4 heads over 1 kv of 70', { B: 2, Tq: 9, pos: 0, Tmax: 9, H: 4, KVH: 1, D: 70,
-    qStride: 300, qOffset: 10 }],
-  ['GPT-2 small decode step 1x1 at pos 700, 12 heads of 64, Tmax 1024', { B: 1, Tq: 1, pos: 700, Tmax: 1024, H: 12,
-    D: 64, qStride: 3 * 768, qOffset: 0 }],
+  [
+    'odd GQA 3x2 queries at pos 67, 6 heads over 3 kv of 5, Tmax 71',
+    { B: 3, Tq: 2, pos: 67, Tmax: 71, H: 6, KVH: 3, D: 5, qStride: 41, qOffset: 3 },
+  ],
+  [
+    'odd MQA prefill 2x9 from pos 0, 4 heads over 1 kv of 70',
+    { B: 2, Tq: 9, pos: 0, Tmax: 9, H: 4, KVH: 1, D: 70, qStride: 300, qOffset: 10 },
+  ],
+  [
+    'GPT-2 small decode step 1x1 at pos 700, 12 heads of 64, Tmax 1024',
+    { B: 1, Tq: 1, pos: 700, Tmax: 1024, H: 12, D: 64, qStride: 3 * 768, qOffset: 0 },
+  ],
 ];
 
 async function checkCase(p: AttentionDecodeParams, barrierFree: boolean): Promise<void> {
@@ -35,13 +41,19 @@ async function checkCase(p: AttentionDecodeParams, barrierFree: boolean): Promis
   const saved = ctx.barrierFree;
   ctx.barrierFree = barrierFree;
   try {
-    const KV = (p.KVH ?? p.H) * p.D, C = p.H * p.D;
+    const KV = (p.KVH ?? p.H) * p.D,
+      C = p.H * p.D;
     // Caches hold earlier keys (random) and receive the new ones from a strided source through the write op.
-    const kc = randArray(p.B * p.Tmax * KV, 1, -2, 2), vc = randArray(p.B * p.Tmax * KV, 2);
-    const srcStride = KV + 3, src = randArray(p.B * p.Tq * srcStride, 3);
+    const kc = randArray(p.B * p.Tmax * KV, 1, -2, 2),
+      vc = randArray(p.B * p.Tmax * KV, 2);
+    const srcStride = KV + 3,
+      src = randArray(p.B * p.Tq * srcStride, 3);
     const q = randArray(p.B * p.Tq * p.qStride, 4, -2, 2);
-    const kg = upload(ctx, kc, 'k cache'), vg = upload(ctx, vc, 'v cache'), sg = upload(ctx, src, 'new rows');
-    const qg = upload(ctx, q, 'q'), og = upload(ctx, new Float32Array(p.B * p.Tq * C).fill(SENTINEL), 'out');
+    const kg = upload(ctx, kc, 'k cache'),
+      vg = upload(ctx, vc, 'v cache'),
+      sg = upload(ctx, src, 'new rows');
+    const qg = upload(ctx, q, 'q'),
+      og = upload(ctx, new Float32Array(p.B * p.Tq * C).fill(SENTINEL), 'out');
     const w = { B: p.B, Tq: p.Tq, pos: p.pos, Tmax: p.Tmax, width: KV, srcStride, srcOffset: 2 };
     kvCacheWrite(ctx, kg, sg, w);
     kvWriteRef(kc, src, w);
@@ -56,7 +68,13 @@ async function checkCase(p: AttentionDecodeParams, barrierFree: boolean): Promis
   }
 }
 
-const runs = cases.flatMap(([name, p]) => [[name, true, p], [name, false, p]] as const);
+const runs = cases.flatMap(
+  ([name, p]) =>
+    [
+      [name, true, p],
+      [name, false, p],
+    ] as const,
+);
 
 describe.each(runs)('attentionDecode %s, barrierFree=%s (webgpu vs cpu)', (_name, barrierFree, p) => {
   it('cache write and out', () => checkCase(p, barrierFree));
@@ -66,8 +84,9 @@ describe('attentionDecode errors', () => {
   it('refuses positions past the cache before recording anything', async () => {
     const ctx = await gpuContext();
     const t = ctx.tensor([64], 'f32', 'small');
-    expect(() => attentionDecode(ctx, t, t, t, t, { B: 1, Tq: 2, pos: 7, Tmax: 8, H: 1, D: 2, qStride: 2, qOffset: 0 }))
-      .toThrow(/positions 7..8 do not fit a cache of 8/);
+    expect(() =>
+      attentionDecode(ctx, t, t, t, t, { B: 1, Tq: 2, pos: 7, Tmax: 8, H: 1, D: 2, qStride: 2, qOffset: 0 }),
+    ).toThrow(/positions 7..8 do not fit a cache of 8/);
     ctx.release(t);
   });
 });

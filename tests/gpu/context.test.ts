@@ -14,8 +14,11 @@ describe('GpuContext', () => {
   it('records a step as one submission and allocates nothing after warm-up', async () => {
     const ctx = await gpuContext();
     const be = new GpuBackend(ctx);
-    const x = be.fromArray(randArray(64 * 32, 1), [64, 32]), w = be.fromArray(randArray(32 * 16, 2), [32, 16]);
-    const y = be.zeros([64, 16]), g = be.zeros([64, 16]), s = be.zeros([1]);
+    const x = be.fromArray(randArray(64 * 32, 1), [64, 32]),
+      w = be.fromArray(randArray(32 * 16, 2), [32, 16]);
+    const y = be.zeros([64, 16]),
+      g = be.zeros([64, 16]),
+      s = be.zeros([1]);
     const step = () => {
       be.matmul(y, x, w, null, { M: 64, K: 32, N: 16 });
       be.gelu(g, y, 'tanh');

@@ -12,11 +12,11 @@ const IGNORE = -100;
 
 // barrierFree: the one-invocation-per-row kernels used on CPU-emulated adapters; false: the 256-wide workgroup tree.
 describe.each([
-  [7, 13, false],       // neither divides the 256-wide workgroup
-  [512, 1024, false],   // realistic
-  [3, 50257, false],    // GPT-2 vocabulary: ~196 strided elements per invocation
+  [7, 13, false], // neither divides the 256-wide workgroup
+  [512, 1024, false], // realistic
+  [3, 50257, false], // GPT-2 vocabulary: ~196 strided elements per invocation
   [7, 13, true],
-  [130, 1024, true],    // rows spill into a third 64-wide workgroup
+  [130, 1024, true], // rows spill into a third 64-wide workgroup
   [3, 50257, true],
 ])('crossEntropy N=%i V=%i barrierFree=%s (webgpu vs cpu)', (N, V, barrierFree) => {
   it('forward losses/valid and backward dlogits', async () => {
@@ -26,14 +26,19 @@ describe.each([
     const targets = randInts(N, 12, V);
     for (let n = 1; n < N; n += 3) targets[n] = IGNORE;
     targets[0] = V - 1;
-    const tL = ctx.tensor([N, V], 'f32', 'logits'), tT = ctx.tensor([N], 'i32', 'targets');
-    const tLoss = ctx.tensor([N], 'f32', 'losses'), tValid = ctx.tensor([N], 'f32', 'valid');
-    const tD = ctx.tensor([N, V], 'f32', 'dlogits'), tDl = ctx.tensor([1], 'f32', 'dloss'), tCnt = ctx.tensor([1], 'f32', 'count');
+    const tL = ctx.tensor([N, V], 'f32', 'logits'),
+      tT = ctx.tensor([N], 'i32', 'targets');
+    const tLoss = ctx.tensor([N], 'f32', 'losses'),
+      tValid = ctx.tensor([N], 'f32', 'valid');
+    const tD = ctx.tensor([N, V], 'f32', 'dlogits'),
+      tDl = ctx.tensor([1], 'f32', 'dloss'),
+      tCnt = ctx.tensor([1], 'f32', 'count');
     ctx.write(tL, logits);
     ctx.write(tT, targets);
     ctx.write(tD, new Float32Array(N * V).fill(5)); // ignored rows must be overwritten with zeros
 
-    const losses = new Float32Array(N), valid = new Float32Array(N);
+    const losses = new Float32Array(N),
+      valid = new Float32Array(N);
     crossEntropyRef(losses, valid, logits, targets, N, V, IGNORE);
     const count = valid.reduce((a, b) => a + b, 0);
     const dloss = 0.7;
@@ -56,19 +61,25 @@ describe.each([false, true])('crossEntropy edge cases (webgpu, barrierFree=%s)',
   it('is stable for large logits and treats out-of-range targets like ignored rows', async () => {
     const ctx = await gpuContext();
     ctx.barrierFree = barrierFree;
-    const N = 4, V = 3;
+    const N = 4,
+      V = 3;
     const logits = Float32Array.from([1000, 1000, -1000, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
     const targets = Int32Array.from([1, 3, -1, 2]);
-    const tL = ctx.tensor([N, V], 'f32', 'logits'), tT = ctx.tensor([N], 'i32', 'targets');
-    const tLoss = ctx.tensor([N], 'f32', 'losses'), tValid = ctx.tensor([N], 'f32', 'valid');
-    const tD = ctx.tensor([N, V], 'f32', 'dlogits'), tOne = ctx.tensor([1], 'f32', 'one');
+    const tL = ctx.tensor([N, V], 'f32', 'logits'),
+      tT = ctx.tensor([N], 'i32', 'targets');
+    const tLoss = ctx.tensor([N], 'f32', 'losses'),
+      tValid = ctx.tensor([N], 'f32', 'valid');
+    const tD = ctx.tensor([N, V], 'f32', 'dlogits'),
+      tOne = ctx.tensor([1], 'f32', 'one');
     ctx.write(tL, logits);
     ctx.write(tT, targets);
     ctx.write(tOne, Float32Array.of(1));
     ctx.write(tD, new Float32Array(N * V).fill(5));
     crossEntropy(ctx, tLoss, tValid, tL, tT, N, V, IGNORE);
     crossEntropyBackward(ctx, tD, tL, tT, tOne, tOne, N, V, IGNORE);
-    const loss = await ctx.read(tLoss), valid = await ctx.read(tValid), d = await ctx.read(tD);
+    const loss = await ctx.read(tLoss),
+      valid = await ctx.read(tValid),
+      d = await ctx.read(tD);
     expect(loss[0]).toBeCloseTo(Math.log(2), 5);
     expect(loss[3]).toBeCloseTo(Math.log(1 + Math.exp(-1) + Math.exp(-2)), 5);
     expect(Array.from(valid)).toEqual([1, 0, 0, 1]);

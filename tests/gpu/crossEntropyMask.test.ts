@@ -18,14 +18,24 @@ const examples = [
 
 async function lossAndGrad(be: Backend, logits: Float32Array, targets: Int32Array) {
   const N = targets.length;
-  const tL = be.fromArray(logits, [N, V], 'logits'), tT = be.fromArray(targets, [N], 'targets');
-  const losses = be.zeros([N], 'f32', 'losses'), valid = be.zeros([N], 'f32', 'valid');
+  const tL = be.fromArray(logits, [N, V], 'logits'),
+    tT = be.fromArray(targets, [N], 'targets');
+  const losses = be.zeros([N], 'f32', 'losses'),
+    valid = be.zeros([N], 'f32', 'valid');
   be.crossEntropy(losses, valid, tL, tT, N, V, IGNORE_INDEX);
   const v = (await be.read(valid)) as Float32Array;
   const count = v.reduce((a, b) => a + b, 0);
   const d = be.fromArray(new Float32Array(N * V).fill(3), [N, V], 'dlogits'); // must be overwritten everywhere
-  be.crossEntropyBackward(d, tL, tT, be.fromArray(Float32Array.of(1), [1]), be.fromArray(Float32Array.of(count), [1]),
-    N, V, IGNORE_INDEX);
+  be.crossEntropyBackward(
+    d,
+    tL,
+    tT,
+    be.fromArray(Float32Array.of(1), [1]),
+    be.fromArray(Float32Array.of(count), [1]),
+    N,
+    V,
+    IGNORE_INDEX,
+  );
   const l = (await be.read(losses)) as Float32Array;
   const dlogits = (await be.read(d)) as Float32Array;
   return { loss: l.reduce((a, b) => a + b, 0) / count, count, valid: Array.from(v), dlogits };
@@ -46,11 +56,17 @@ describe.each([['cpu'], ['webgpu']])('masked SFT tokens in the cross-entropy (%s
     expect(a.valid).toEqual(Array.from(lm.targets, (t) => (t === IGNORE_INDEX ? 0 : 1)));
     for (const n of masked) {
       const row = a.dlogits.subarray(n * V, (n + 1) * V);
-      expect(row.every((x) => x === 0), `row ${n}`).toBe(true);
+      expect(
+        row.every((x) => x === 0),
+        `row ${n}`,
+      ).toBe(true);
     }
     for (let n = 0; n < N; n++) {
       if (masked.includes(n)) continue;
-      expect(a.dlogits.subarray(n * V, (n + 1) * V).some((x) => x !== 0), `row ${n}`).toBe(true);
+      expect(
+        a.dlogits.subarray(n * V, (n + 1) * V).some((x) => x !== 0),
+        `row ${n}`,
+      ).toBe(true);
     }
     // Other logits on the masked rows: the same loss and the same gradient on the trained rows.
     const changed = logits.slice();

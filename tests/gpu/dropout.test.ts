@@ -12,17 +12,22 @@ describe.each([7 * 13 * 5, 300_001])('dropout n=%i (webgpu vs cpu)', (n) => {
   it.each([0.1, 0.5, 0])('p=%f: forward bitwise equal, backward close', async (p) => {
     const ctx = await gpuContext();
     // Inputs bounded away from 0, so out == 0 exactly where the element was dropped.
-    const x = randArray(n, 1, 0.5, 2), dout = randArray(n, 2), prev = randArray(n, 3);
-    const tx = ctx.tensor([n], 'f32', 'x'), to = ctx.tensor([n], 'f32', 'out'), tdx = ctx.tensor([n], 'f32', 'dx');
+    const x = randArray(n, 1, 0.5, 2),
+      dout = randArray(n, 2),
+      prev = randArray(n, 3);
+    const tx = ctx.tensor([n], 'f32', 'x'),
+      to = ctx.tensor([n], 'f32', 'out'),
+      tdx = ctx.tensor([n], 'f32', 'dx');
     ctx.write(tx, x);
     ctx.write(tdx, prev);
     const seed = 0x9e3779b9 + n;
     dropout(ctx, to, tx, p, seed);
-    const got = await ctx.read(to), ref = new Float32Array(n);
+    const got = await ctx.read(to),
+      ref = new Float32Array(n);
     dropoutRef(ref, x, p, seed);
     expect(Buffer.from(got.buffer).equals(Buffer.from(ref.buffer)), 'forward bitwise equal').toBe(true);
     const kept = Array.from(got).filter((v) => v !== 0).length / n;
-    expect(Math.abs(kept - (1 - p))).toBeLessThanOrEqual(5 * Math.sqrt(p * (1 - p) / n) + 1 / n);
+    expect(Math.abs(kept - (1 - p))).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / n) + 1 / n);
 
     ctx.write(tx, dout);
     dropoutBackward(ctx, tdx, tx, p, seed);
@@ -37,11 +42,14 @@ describe('dropout seeds (webgpu)', () => {
   it('different seeds give different, independent masks', async () => {
     const ctx = await gpuContext();
     const n = 100_000;
-    const tx = ctx.tensor([n], 'f32', 'x'), ta = ctx.tensor([n], 'f32', 'a'), tb = ctx.tensor([n], 'f32', 'b');
+    const tx = ctx.tensor([n], 'f32', 'x'),
+      ta = ctx.tensor([n], 'f32', 'a'),
+      tb = ctx.tensor([n], 'f32', 'b');
     ctx.write(tx, new Float32Array(n).fill(1));
     dropout(ctx, ta, tx, 0.5, 1);
     dropout(ctx, tb, tx, 0.5, 2);
-    const a = await ctx.read(ta), b = await ctx.read(tb);
+    const a = await ctx.read(ta),
+      b = await ctx.read(tb);
     let both = 0;
     for (let i = 0; i < n; i++) if (a[i] !== 0 && b[i] !== 0) both++;
     expect(Math.abs(both / n - 0.25)).toBeLessThan(7e-3); // 5 sd of a Bernoulli(1/4) mean over 1e5

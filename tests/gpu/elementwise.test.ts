@@ -9,8 +9,11 @@ import { gpuContext } from '../helpers/gpu';
 describe.each([7 * 13 * 5, 300_001])('elementwise n=%i (webgpu vs cpu)', (n) => {
   it('add, mul, scale, axpy, tanh (fwd+bwd), fill', async () => {
     const ctx = await gpuContext();
-    const a = randArray(n, 1), b = randArray(n, 2);
-    const ta = ctx.tensor([n], 'f32', 'a'), tb = ctx.tensor([n], 'f32', 'b'), to = ctx.tensor([n], 'f32', 'out');
+    const a = randArray(n, 1),
+      b = randArray(n, 2);
+    const ta = ctx.tensor([n], 'f32', 'a'),
+      tb = ctx.tensor([n], 'f32', 'b'),
+      to = ctx.tensor([n], 'f32', 'out');
     ctx.write(ta, a);
     ctx.write(tb, b);
     const ref = new Float32Array(n);

@@ -9,7 +9,7 @@ import { gpuContext } from '../helpers/gpu';
 
 // barrierFree picks the backward's vocabulary chunk count: a few on CPU-emulated adapters, many on GPUs.
 describe.each([
-  [7, 13, 5, false],      // nothing divides the 64-wide workgroup or the 256-id tile
+  [7, 13, 5, false], // nothing divides the 64-wide workgroup or the 256-id tile
   [512, 1024, 64, false], // realistic; N spans two id tiles
   [64, 50257, 64, false], // GPT-2 vocabulary
   [7, 13, 5, true],
@@ -20,14 +20,21 @@ describe.each([
     const ctx = await gpuContext();
     const was = ctx.barrierFree;
     ctx.barrierFree = barrierFree;
-    onTestFinished(() => { ctx.barrierFree = was; });
+    onTestFinished(() => {
+      ctx.barrierFree = was;
+    });
     // Ids from a small range so they repeat, plus a few from the whole vocabulary (including its last row).
     const ids = randInts(N, 1, Math.min(V, Math.max(3, N >> 2)));
     for (let n = 0; n < N; n += 5) ids[n] = randInts(1, 100 + n, V)[0];
     ids[N - 1] = V - 1;
-    const W = randArray(V * C, 2), dout = randArray(N * C, 3), dW0 = randArray(V * C, 4);
-    const tIds = ctx.tensor([N], 'i32', 'ids'), tW = ctx.tensor([V, C], 'f32', 'W');
-    const tOut = ctx.tensor([N, C], 'f32', 'out'), tDout = ctx.tensor([N, C], 'f32', 'dout'), tDW = ctx.tensor([V, C], 'f32', 'dW');
+    const W = randArray(V * C, 2),
+      dout = randArray(N * C, 3),
+      dW0 = randArray(V * C, 4);
+    const tIds = ctx.tensor([N], 'i32', 'ids'),
+      tW = ctx.tensor([V, C], 'f32', 'W');
+    const tOut = ctx.tensor([N, C], 'f32', 'out'),
+      tDout = ctx.tensor([N, C], 'f32', 'dout'),
+      tDW = ctx.tensor([V, C], 'f32', 'dW');
     ctx.write(tIds, ids);
     ctx.write(tW, W);
     ctx.write(tDout, dout);
@@ -49,11 +56,18 @@ describe.each([
 describe('embedding out-of-range ids (webgpu)', () => {
   it('writes zero rows in the forward and skips those positions in the backward', async () => {
     const ctx = await gpuContext();
-    const N = 6, V = 13, C = 5;
+    const N = 6,
+      V = 13,
+      C = 5;
     const ids = Int32Array.from([3, -1, 13, 3, 2147483647, -100]);
-    const W = randArray(V * C, 5), dout = randArray(N * C, 6), dW0 = randArray(V * C, 7);
-    const tIds = ctx.tensor([N], 'i32', 'ids'), tW = ctx.tensor([V, C], 'f32', 'W');
-    const tOut = ctx.tensor([N, C], 'f32', 'out'), tDout = ctx.tensor([N, C], 'f32', 'dout'), tDW = ctx.tensor([V, C], 'f32', 'dW');
+    const W = randArray(V * C, 5),
+      dout = randArray(N * C, 6),
+      dW0 = randArray(V * C, 7);
+    const tIds = ctx.tensor([N], 'i32', 'ids'),
+      tW = ctx.tensor([V, C], 'f32', 'W');
+    const tOut = ctx.tensor([N, C], 'f32', 'out'),
+      tDout = ctx.tensor([N, C], 'f32', 'dout'),
+      tDW = ctx.tensor([V, C], 'f32', 'dW');
     ctx.write(tIds, ids);
     ctx.write(tW, W);
     ctx.write(tDout, dout);
@@ -61,7 +75,8 @@ describe('embedding out-of-range ids (webgpu)', () => {
     ctx.write(tOut, new Float32Array(N * C).fill(7));
     embedding(ctx, tOut, tIds, tW, N, C);
     embeddingBackward(ctx, tDW, tIds, tDout, N, C, V);
-    const out = await ctx.read(tOut), dW = await ctx.read(tDW);
+    const out = await ctx.read(tOut),
+      dW = await ctx.read(tDW);
     for (const n of [1, 2, 4, 5]) expect(Array.from(out.slice(n * C, n * C + C))).toEqual([0, 0, 0, 0, 0]);
     expect(Array.from(out.slice(0, C))).toEqual(Array.from(W.slice(3 * C, 4 * C)));
     // Only row 3 changes: the reference over the two valid positions (0 and 3), in that order.

@@ -30,7 +30,8 @@ function lora(be: Backend, model: Gpt2Model): AdapterSet {
 
 describe('generate through the KV cache (webgpu, gpt2-tiny)', () => {
   it('greedy tokens equal the full forward per token and the CPU backend, base and with LoRA', async () => {
-    const gpu = await gpuBackend(), cpu = new CpuBackend();
+    const gpu = await gpuBackend(),
+      cpu = new CpuBackend();
     const [gm, cm] = [await load(gpu), await load(cpu)];
     const ids = gm.tokenizer.encode('The cat sat on the').ids;
     for (const adapted of [false, true]) {
@@ -46,7 +47,9 @@ describe('generate through the KV cache (webgpu, gpt2-tiny)', () => {
   });
 
   it('a decode step is one submission and creates nothing after the first step', async () => {
-    const gpu = await gpuBackend(), model = await load(gpu), ctx = gpu.ctx;
+    const gpu = await gpuBackend(),
+      model = await load(gpu),
+      ctx = gpu.ctx;
     lora(gpu, model);
     const cache = model.net.createCache(1, 16);
     await gpu.read(model.net.prefill(cache, Int32Array.from([5, 6, 7]), 3));

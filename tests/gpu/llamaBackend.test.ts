@@ -14,11 +14,18 @@ const TOL = 1e-5;
 
 /** Runs a small block's worth of the new ops forward and backward on `be`; returns every output, read back. */
 async function run(be: Backend): Promise<Record<string, Float32Array>> {
-  const B = 2, T = 5, H = 4, KVH = 2, D = 6, N = B * T, F = 7;
+  const B = 2,
+    T = 5,
+    H = 4,
+    KVH = 2,
+    D = 6,
+    N = B * T,
+    F = 7;
   const t = (data: Float32Array, shape: number[], label: string): Tensor => be.fromArray(data, shape, label);
   const outs: Record<string, Tensor> = {};
   // RMSNorm over the per-head rows (Qwen3 q norm): (N*H, D).
-  const x = t(randArray(N * H * D, 1), [N * H, D], 'x'), w = t(randArray(D, 2, 0.5, 1.5), [D], 'w');
+  const x = t(randArray(N * H * D, 1), [N * H, D], 'x'),
+    w = t(randArray(D, 2, 0.5, 1.5), [D], 'w');
   outs.norm = be.zeros([N * H, D]);
   outs.rstd = be.zeros([N * H]);
   be.rmsnorm(outs.norm, outs.rstd, x, w, N * H, D, 1e-6);
@@ -36,18 +43,40 @@ async function run(be: Backend): Promise<Record<string, Float32Array>> {
   be.ropeBackward(outs.dq0, t(randArray(N * H * D, 8), [N, H * D], 'g'), table, rp);
   // Grouped-query attention on the rotated q, k.
   const v = t(randArray(N * KVH * D, 9), [N, KVH * D], 'v');
-  const ap: AttentionParams = { B, T, H, D, KVH, causal: true, qStride: H * D, qOffset: 0, kStride: KVH * D, kOffset: 0,
-    vStride: KVH * D, vOffset: 0 };
+  const ap: AttentionParams = {
+    B,
+    T,
+    H,
+    D,
+    KVH,
+    causal: true,
+    qStride: H * D,
+    qOffset: 0,
+    kStride: KVH * D,
+    kOffset: 0,
+    vStride: KVH * D,
+    vOffset: 0,
+  };
   outs.att = be.zeros([B, H, T, T]);
   outs.out = be.zeros([N, H * D]);
   be.attention(outs.out, outs.att, outs.q, outs.k, v, null, ap);
   outs.dq = be.zeros([N, H * D]);
   outs.dk = be.zeros([N, KVH * D]);
   outs.dv = be.zeros([N, KVH * D]);
-  be.attentionBackward(outs.dq, outs.dk, outs.dv, t(randArray(N * H * D, 10), [N, H * D], 'dout'), outs.att, outs.q,
-    outs.k, v, ap);
+  be.attentionBackward(
+    outs.dq,
+    outs.dk,
+    outs.dv,
+    t(randArray(N * H * D, 10), [N, H * D], 'dout'),
+    outs.att,
+    outs.q,
+    outs.k,
+    v,
+    ap,
+  );
   // SwiGLU.
-  const gate = t(randArray(N * F, 11, -4, 4), [N, F], 'gate'), up = t(randArray(N * F, 12), [N, F], 'up');
+  const gate = t(randArray(N * F, 11, -4, 4), [N, F], 'gate'),
+    up = t(randArray(N * F, 12), [N, F], 'up');
   outs.mlp = be.zeros([N, F]);
   be.swiglu(outs.mlp, gate, up);
   outs.dgate = be.zeros([N, F]);

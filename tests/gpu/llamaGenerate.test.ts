@@ -18,41 +18,48 @@ const greedy = { maxTokens: 8, temperature: 0, topK: 0, seed: 1 };
 
 /** Last-position logits (1, V) of the training forward over `ids`. */
 async function forwardLast(be: Backend, net: Llama, ids: number[]): Promise<Float32Array> {
-  const V = net.vocabSize, t = be.fromArray(Int32Array.from(ids), [ids.length], 'ids');
+  const V = net.vocabSize,
+    t = be.fromArray(Int32Array.from(ids), [ids.length], 'ids');
   const all = (await be.read(net.forward(t, 1, ids.length))) as Float32Array;
   be.dispose(t);
   return all.slice((ids.length - 1) * V);
 }
 
 describe.each(LLAMA_DECODERS)('Llama KV-cache generation (webgpu, %s)', (_, dir) => {
-  it('prefill and decode steps equal the forward; greedy tokens equal the full forward and the CPU, base and LoRA',
-    async () => {
-      const gpu = await gpuBackend(), cpu = new CpuBackend();
-      const gm = llamaModel(gpu, dir), cm = llamaModel(cpu, dir), V = gm.net.vocabSize, prompt = promptIds(5, V);
-      const ctx = [...prompt], cache = gm.net.createCache(1, 8);
-      let got = await gpu.read(gm.net.prefill(cache, Int32Array.from(ctx), ctx.length));
-      for (let step = 0; ; step++) {
-        expectClose(got, await forwardLast(gpu, gm.net, ctx), 1e-5, 1e-5, `logits after ${ctx.length} tokens`);
-        if (step === 3) break;
-        ctx.push((step * 53 + 7) % V);
-        got = await gpu.read(gm.net.decodeStep(cache, Int32Array.of(ctx[ctx.length - 1])));
+  it('prefill and decode steps equal the forward; greedy tokens equal the full forward and the CPU, base and LoRA', async () => {
+    const gpu = await gpuBackend(),
+      cpu = new CpuBackend();
+    const gm = llamaModel(gpu, dir),
+      cm = llamaModel(cpu, dir),
+      V = gm.net.vocabSize,
+      prompt = promptIds(5, V);
+    const ctx = [...prompt],
+      cache = gm.net.createCache(1, 8);
+    let got = await gpu.read(gm.net.prefill(cache, Int32Array.from(ctx), ctx.length));
+    for (let step = 0; ; step++) {
+      expectClose(got, await forwardLast(gpu, gm.net, ctx), 1e-5, 1e-5, `logits after ${ctx.length} tokens`);
+      if (step === 3) break;
+      ctx.push((step * 53 + 7) % V);
+      got = await gpu.read(gm.net.decodeStep(cache, Int32Array.of(ctx[ctx.length - 1])));
+    }
+    cache.dispose();
+    const opts = { ...greedy, eosIds: [] };
+    for (const adapted of [false, true]) {
+      if (adapted) {
+        loraQv(gpu, gm.net);
+        loraQv(cpu, cm.net);
       }
-      cache.dispose();
-      const opts = { ...greedy, eosIds: [] };
-      for (const adapted of [false, true]) {
-        if (adapted) {
-          loraQv(gpu, gm.net);
-          loraQv(cpu, cm.net);
-        }
-        const tokens = await generateIds(gpu, gm, prompt, opts);
-        expect(tokens).toHaveLength(greedy.maxTokens);
-        expect(tokens).toEqual(await fullForwardGenerate(gpu, gm.net, prompt, greedy, []));
-        expect(tokens).toEqual(await generateIds(cpu, cm, prompt, opts));
-      }
-    });
+      const tokens = await generateIds(gpu, gm, prompt, opts);
+      expect(tokens).toHaveLength(greedy.maxTokens);
+      expect(tokens).toEqual(await fullForwardGenerate(gpu, gm.net, prompt, greedy, []));
+      expect(tokens).toEqual(await generateIds(cpu, cm, prompt, opts));
+    }
+  });
 
   it('a decode step (with LoRA) is one submission and creates nothing after the first step', async () => {
-    const gpu = await gpuBackend(), { net } = llamaModel(gpu, dir), ctx = gpu.ctx;
+    const gpu = await gpuBackend(),
+      { net } = llamaModel(gpu, dir),
+      ctx = gpu.ctx;
     loraQv(gpu, net);
     const cache = net.createCache(1, 16);
     await gpu.read(net.prefill(cache, Int32Array.from([5, 6, 7]), 3));

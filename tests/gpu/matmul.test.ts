@@ -25,11 +25,14 @@ function upload(ctx: GpuContext, data: Float32Array, label: string, nanTail = 0)
 /** Runs one matmul on both backends (from the same starting out) and compares. */
 async function check(ctx: GpuContext, p: MatmulParams, withBias: boolean, seed: number, what: string): Promise<void> {
   const batch = p.batch ?? 1;
-  const a = randArray(batch * p.M * p.K, seed), b = randArray((p.broadcastB ? 1 : batch) * p.K * p.N, seed + 1);
+  const a = randArray(batch * p.M * p.K, seed),
+    b = randArray((p.broadcastB ? 1 : batch) * p.K * p.N, seed + 1);
   const bias = withBias ? randArray(p.N, seed + 2) : null;
   const out0 = randArray(batch * p.M * p.N, seed + 3);
   // NaN after the operands: a tile load that reads past a bound (instead of using 0) poisons the result.
-  const ta = upload(ctx, a, 'a', 64), tb = upload(ctx, b, 'b', 64), to = upload(ctx, out0, 'out');
+  const ta = upload(ctx, a, 'a', 64),
+    tb = upload(ctx, b, 'b', 64),
+    to = upload(ctx, out0, 'out');
   const tbias = bias ? upload(ctx, bias, 'bias') : null;
   matmul(ctx, to, ta, tb, tbias, p);
   const expected = out0.slice();
@@ -38,11 +41,21 @@ async function check(ctx: GpuContext, p: MatmulParams, withBias: boolean, seed: 
   for (const t of [ta, tb, to, tbias]) if (t) ctx.release(t);
 }
 
-const combos = [[false, false], [true, false], [false, true], [true, true]] as const;
+const combos = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+] as const;
 
 // Every kernel variant: the tiled kernel at both tile sizes (GPUs), and the flat kernel (CPU-emulated adapters) both
 // compiled for the shape and in its generic form (the uniform fields), which shapes past the per-device limit take.
-const KERNELS = [['32x32 tiles', 32, 64], ['64x64 tiles', 64, 64], ['flat per shape', 'flat', 64], ['flat generic', 'flat', 0]] as const;
+const KERNELS = [
+  ['32x32 tiles', 32, 64],
+  ['64x64 tiles', 64, 64],
+  ['flat per shape', 'flat', 64],
+  ['flat generic', 'flat', 0],
+] as const;
 
 describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
   beforeEach(() => {
@@ -62,15 +75,26 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
 
     it('batched: broadcast b with bias, alpha and accumulate; per-entry b', async () => {
       const ctx = await gpuContext();
-      await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, broadcastB: true, alpha: 0.37, accumulate: true },
-        true, 20, 'broadcastB + bias + alpha + accumulate');
+      await check(
+        ctx,
+        { M: 7, K: 13, N: 5, transA, transB, batch: 3, broadcastB: true, alpha: 0.37, accumulate: true },
+        true,
+        20,
+        'broadcastB + bias + alpha + accumulate',
+      );
       await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, alpha: -2 }, false, 30, 'batched b');
     });
 
     it('37x45x70 and 70x45x130: several tiles in M and N, a partial last K tile', async () => {
       const ctx = await gpuContext();
       await check(ctx, { M: 37, K: 45, N: 70, transA, transB, batch: 2, broadcastB: true }, true, 40, 'multi-tile');
-      await check(ctx, { M: 70, K: 45, N: 130, transA, transB, batch: 2, broadcastB: true, alpha: 0.5, accumulate: true }, true, 91, 'multi 64-tile');
+      await check(
+        ctx,
+        { M: 70, K: 45, N: 130, transA, transB, batch: 2, broadcastB: true, alpha: 0.5, accumulate: true },
+        true,
+        91,
+        'multi 64-tile',
+      );
     });
   });
 
@@ -93,7 +117,13 @@ describe('matmul pipelines', () => {
     await check(ctx, { M: 3, K: 4, N: 5 }, true, 70, 'warm-up');
     await check(ctx, { M: 3, K: 4, N: 5 }, false, 71, 'warm-up');
     const before = ctx.counters.pipelineCreations;
-    await check(ctx, { M: 40, K: 9, N: 33, transA: true, batch: 2, alpha: 3, accumulate: true }, true, 72, 'other shape');
+    await check(
+      ctx,
+      { M: 40, K: 9, N: 33, transA: true, batch: 2, alpha: 3, accumulate: true },
+      true,
+      72,
+      'other shape',
+    );
     await check(ctx, { M: 9, K: 70, N: 2, transB: true }, false, 73, 'other shape');
     expect(ctx.counters.pipelineCreations).toBe(before);
   });
@@ -120,11 +150,16 @@ describe('matmul pipelines', () => {
   });
 });
 
-describe.each([[7, 13], [512, 192]])('sumRows M=%i N=%i (webgpu vs cpu)', (M, N) => {
+describe.each([
+  [7, 13],
+  [512, 192],
+])('sumRows M=%i N=%i (webgpu vs cpu)', (M, N) => {
   it('writes and accumulates', async () => {
     const ctx = await gpuContext();
-    const x = randArray(M * N, 80), out0 = randArray(N, 81);
-    const tx = upload(ctx, x, 'x'), to = upload(ctx, out0, 'out');
+    const x = randArray(M * N, 80),
+      out0 = randArray(N, 81);
+    const tx = upload(ctx, x, 'x'),
+      to = upload(ctx, out0, 'out');
     // M <= 512 terms of U(-1,1) summed in f32 runs of M/8 and an 8-way sum: ~eps * sqrt(M) ~ 1e-6, under TOL.
     const expected = out0.slice();
     sumRows(ctx, to, tx, M, N, true);

@@ -11,9 +11,15 @@ describe('kernel profiler (timestamp queries)', () => {
   it('times each dispatch by kernel and leaves results unchanged', async () => {
     const ctx = await gpuContext();
     expect(ctx.device.features.has('timestamp-query')).toBe(true);
-    const M = 96, K = 64, N = 80;
-    const a = randArray(M * K, 1), b = randArray(K * N, 2);
-    const ta = ctx.tensor([M * K]), tb = ctx.tensor([K * N]), tc = ctx.tensor([M * N]), td = ctx.tensor([M * N]);
+    const M = 96,
+      K = 64,
+      N = 80;
+    const a = randArray(M * K, 1),
+      b = randArray(K * N, 2);
+    const ta = ctx.tensor([M * K]),
+      tb = ctx.tensor([K * N]),
+      tc = ctx.tensor([M * N]),
+      td = ctx.tensor([M * N]);
     ctx.write(ta, a);
     ctx.write(tb, b);
     ctx.startProfile();
@@ -23,7 +29,9 @@ describe('kernel profiler (timestamp queries)', () => {
     matmul(ctx, tc, ta, tb, null, { M, K, N });
     const times = await ctx.stopProfile();
     // The kernel is named by shader and entry: the flat matmul on CPU-emulated adapters, the tiled one on GPUs.
-    expect(times.map((t) => t.kernel)).toEqual([ctx.barrierFree ? 'matmul_flat.matmul_forward' : 'matmul.matmul_forward']);
+    expect(times.map((t) => t.kernel)).toEqual([
+      ctx.barrierFree ? 'matmul_flat.matmul_forward' : 'matmul.matmul_forward',
+    ]);
     expect(times[0].count).toBe(3);
     expect(times[0].ms).toBeGreaterThan(0);
     const want = new Float32Array(M * N);

@@ -10,11 +10,19 @@ describe.each([1, 455, 300_001])('reductions n=%i (webgpu vs cpu)', (n) => {
   it('sum and sumSquares, with and without accumulate, bitwise repeatable', async () => {
     const ctx = await gpuContext();
     const x = randArray(n, 7);
-    const tx = ctx.tensor([n], 'f32', 'x'), to = ctx.tensor([1], 'f32', 'out');
+    const tx = ctx.tensor([n], 'f32', 'x'),
+      to = ctx.tensor([1], 'f32', 'out');
     ctx.write(tx, x);
-    let sumAbs = 0, sumSq = 0;
-    for (const v of x) { sumAbs += Math.abs(v); sumSq += v * v; }
-    for (const [name, gpu, ref, mag] of [['sum', sum, sumRef, sumAbs], ['sumSquares', sumSquares, sumSquaresRef, sumSq]] as const) {
+    let sumAbs = 0,
+      sumSq = 0;
+    for (const v of x) {
+      sumAbs += Math.abs(v);
+      sumSq += v * v;
+    }
+    for (const [name, gpu, ref, mag] of [
+      ['sum', sum, sumRef, sumAbs],
+      ['sumSquares', sumSquares, sumSquaresRef, sumSq],
+    ] as const) {
       // Rounding errors of the f32 runs and trees add up like a random walk: ~eps * sqrt(n) * rms(terms), 3e-5 at
       // n = 300001 (2e-10 of sum|terms|). Bound: 1e-8 * sum|terms| (50x that) + 1e-6, plus 1e-6 relative for the
       // rounding of the f32 result itself. A missed or doubled element is caught exactly by the all-ones test below.
@@ -38,7 +46,8 @@ describe.each([1, 455, 300_001])('reductions n=%i (webgpu vs cpu)', (n) => {
 
   it('counts every element exactly once (all ones: exact in f32)', async () => {
     const ctx = await gpuContext();
-    const tx = ctx.tensor([n], 'f32', 'ones'), to = ctx.tensor([1], 'f32', 'out');
+    const tx = ctx.tensor([n], 'f32', 'ones'),
+      to = ctx.tensor([1], 'f32', 'out');
     ctx.write(tx, new Float32Array(n).fill(1));
     sum(ctx, to, tx);
     expect((await ctx.read(to))[0]).toBe(n);
@@ -53,7 +62,8 @@ describe('reduction resources', () => {
   it('a repeated reduction creates no buffers or pipelines', async () => {
     const ctx = await gpuContext();
     const n = 100_000;
-    const tx = ctx.tensor([n], 'f32', 'x'), to = ctx.tensor([1], 'f32', 'out');
+    const tx = ctx.tensor([n], 'f32', 'x'),
+      to = ctx.tensor([1], 'f32', 'out');
     sumSquares(ctx, to, tx);
     sum(ctx, to, tx);
     await ctx.sync();

@@ -19,7 +19,13 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
   return t;
 }
 
-const shapes: [number, number][] = [[7, 13], [5, 1], [3, 131], [64, 576], [256, 128]];
+const shapes: [number, number][] = [
+  [7, 13],
+  [5, 1],
+  [3, 131],
+  [64, 576],
+  [256, 128],
+];
 const runs = shapes.flatMap(([N, D]) => [false, true].map((bf) => [N, D, bf] as [number, number, boolean]));
 
 describe.each(runs)('rmsnorm %ix%i barrierFree=%s (webgpu vs cpu)', (N, D, barrierFree) => {
@@ -29,12 +35,19 @@ describe.each(runs)('rmsnorm %ix%i barrierFree=%s (webgpu vs cpu)', (N, D, barri
     ctx.barrierFree = barrierFree;
     try {
       const eps = 1e-6;
-      const x = randArray(N * D, 1, -2, 2), w = randArray(D, 2, 0.5, 1.5), dout = randArray(N * D, 4);
-      const prevX = randArray(N * D, 5), prevW = randArray(D, 6);
-      const tx = upload(ctx, x, 'x'), tw = upload(ctx, w, 'w'), tdo = upload(ctx, dout, 'dout');
-      const to = ctx.tensor([N, D], 'f32', 'out'), tr = ctx.tensor([N], 'f32', 'rstd');
+      const x = randArray(N * D, 1, -2, 2),
+        w = randArray(D, 2, 0.5, 1.5),
+        dout = randArray(N * D, 4);
+      const prevX = randArray(N * D, 5),
+        prevW = randArray(D, 6);
+      const tx = upload(ctx, x, 'x'),
+        tw = upload(ctx, w, 'w'),
+        tdo = upload(ctx, dout, 'dout');
+      const to = ctx.tensor([N, D], 'f32', 'out'),
+        tr = ctx.tensor([N], 'f32', 'rstd');
 
-      const out = new Float64Array(N * D), rstd = new Float64Array(N);
+      const out = new Float64Array(N * D),
+        rstd = new Float64Array(N);
       rmsnorm(ctx, to, tr, tx, tw, N, D, eps);
       rmsnormRef(out, rstd, f64(x), f64(w), N, D, eps);
       expectClose(await ctx.read(to), out, TOL, TOL, 'out');
@@ -42,11 +55,17 @@ describe.each(runs)('rmsnorm %ix%i barrierFree=%s (webgpu vs cpu)', (N, D, barri
       expectClose(gr, rstd, TOL, TOL, 'rstd');
 
       // Backward from the GPU's saved rstd, as a training step would use it.
-      for (const [hasW, acc] of [[true, false], [true, true], [false, true]] as [boolean, boolean][]) {
+      for (const [hasW, acc] of [
+        [true, false],
+        [true, true],
+        [false, true],
+      ] as [boolean, boolean][]) {
         const what = `dw ${hasW} accumulate ${acc}`;
-        const tdx = upload(ctx, prevX, 'dx'), tdw = upload(ctx, prevW, 'dw');
+        const tdx = upload(ctx, prevX, 'dx'),
+          tdw = upload(ctx, prevW, 'dw');
         rmsnormBackward(ctx, tdx, hasW ? tdw : null, tdo, tx, tw, tr, N, D, acc);
-        const dx = f64(prevX), dw = f64(prevW);
+        const dx = f64(prevX),
+          dw = f64(prevW);
         rmsnormBackwardRef(dx, hasW ? dw : null, f64(dout), f64(x), f64(w), f64(gr), N, D, acc);
         expectClose(await ctx.read(tdx), dx, TOL, TOL, `dx (${what})`);
         expectClose(await ctx.read(tdw), dw, TOL, TOL, `dw (${what})`);

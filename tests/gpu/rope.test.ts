@@ -24,13 +24,30 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
 }
 
 const cases: [string, RopeParams, Record<string, unknown>][] = [
-  ['odd 2x5, 3 heads of 6, stride 23 offset 4, posOffset 3',
-    { B: 2, T: 5, H: 3, D: 6, stride: 23, offset: 4, posOffset: 3 }, { rope_theta: 10000 }],
-  ['Llama 3.2 q 2x128x32x64 (llama3 scaling)', { B: 2, T: 128, H: 32, D: 64, stride: 2048, offset: 0 },
-    { rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4,
-      original_max_position_embeddings: 8192 } }],
-  ['Qwen3 k 1x64x8x128 in fused qkv, posOffset 1000', { B: 1, T: 64, H: 8, D: 128, stride: 4096, offset: 2048,
-    posOffset: 1000 }, { rope_theta: 1e6 }],
+  [
+    'odd 2x5, 3 heads of 6, stride 23 offset 4, posOffset 3',
+    { B: 2, T: 5, H: 3, D: 6, stride: 23, offset: 4, posOffset: 3 },
+    { rope_theta: 10000 },
+  ],
+  [
+    'Llama 3.2 q 2x128x32x64 (llama3 scaling)',
+    { B: 2, T: 128, H: 32, D: 64, stride: 2048, offset: 0 },
+    {
+      rope_theta: 500000,
+      rope_scaling: {
+        rope_type: 'llama3',
+        factor: 32,
+        low_freq_factor: 1,
+        high_freq_factor: 4,
+        original_max_position_embeddings: 8192,
+      },
+    },
+  ],
+  [
+    'Qwen3 k 1x64x8x128 in fused qkv, posOffset 1000',
+    { B: 1, T: 64, H: 8, D: 128, stride: 4096, offset: 2048, posOffset: 1000 },
+    { rope_theta: 1e6 },
+  ],
 ];
 
 describe.each(cases)('rope %s (webgpu vs cpu)', (_name, p, config) => {
@@ -39,8 +56,12 @@ describe.each(cases)('rope %s (webgpu vs cpu)', (_name, p, config) => {
     const table = ropeTable(parseRopeConfig(config, { headDim: p.D }), (p.posOffset ?? 0) + p.T);
     const n = p.B * p.T * p.stride;
     const x = randArray(n, 1, -2, 2);
-    const tTable = upload(ctx, table, 'rope table'), tx = upload(ctx, x, 'x');
-    for (const [dir, gpu, ref] of [['forward', rope, ropeRef], ['backward', ropeBackward, ropeBackwardRef]] as const) {
+    const tTable = upload(ctx, table, 'rope table'),
+      tx = upload(ctx, x, 'x');
+    for (const [dir, gpu, ref] of [
+      ['forward', rope, ropeRef],
+      ['backward', ropeBackward, ropeBackwardRef],
+    ] as const) {
       const expected = new Float64Array(n).fill(SENTINEL);
       ref(expected, f64(x), f64(table), p);
       const tOut = upload(ctx, new Float32Array(n).fill(SENTINEL), 'out');

@@ -18,8 +18,10 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
 describe.each([7 * 13 * 5, 72 * 12])('select kernels n=%i (webgpu vs cpu)', (n) => {
   it('ema', async () => {
     const ctx = await gpuContext();
-    const prev = randArray(n, 1, 0, 2), x = randArray(n, 2, 0, 2);
-    const to = upload(ctx, prev, 'ema'), tx = upload(ctx, x, 'x');
+    const prev = randArray(n, 1, 0, 2),
+      x = randArray(n, 2, 0, 2);
+    const to = upload(ctx, prev, 'ema'),
+      tx = upload(ctx, x, 'x');
     ema(ctx, to, tx, 0.9);
     const ref = prev.slice();
     emaRef(ref, x, 0.9);
@@ -32,7 +34,10 @@ describe.each([7 * 13 * 5, 72 * 12])('select kernels n=%i (webgpu vs cpu)', (n) 
     const random = randArray(n, 3);
     const ties = random.map((v) => Math.round(v * 4) / 4); // 9 distinct values
     const tout = ctx.tensor([1], 'f32', 'thr');
-    for (const [what, x] of [['random', random], ['ties', ties]] as const) {
+    for (const [what, x] of [
+      ['random', random],
+      ['ties', ties],
+    ] as const) {
       const tx = upload(ctx, x, 'scores');
       const sorted = Array.from(x).sort((a, b) => a - b);
       for (const k of [1, 2, Math.floor(n / 3), n - 1, n, 0, n + 5]) {
@@ -50,12 +55,17 @@ describe.each([7 * 13 * 5, 72 * 12])('select kernels n=%i (webgpu vs cpu)', (n) 
 
   it('thresholdMask at an offset (ties at the threshold pruned), then applyMask', async () => {
     const ctx = await gpuContext();
-    const scores = randArray(n, 4).map((v) => Math.round(v * 8) / 8), thr = Float32Array.from([0.125]);
-    const target0 = randArray(n + 9, 5), target2 = randArray(n + 9, 6);
-    const tt = upload(ctx, target0, 'c'), tm = upload(ctx, new Float32Array(n).fill(7), 'mask');
-    const ts = upload(ctx, scores, 'scores'), tthr = upload(ctx, thr, 'thr');
+    const scores = randArray(n, 4).map((v) => Math.round(v * 8) / 8),
+      thr = Float32Array.from([0.125]);
+    const target0 = randArray(n + 9, 5),
+      target2 = randArray(n + 9, 6);
+    const tt = upload(ctx, target0, 'c'),
+      tm = upload(ctx, new Float32Array(n).fill(7), 'mask');
+    const ts = upload(ctx, scores, 'scores'),
+      tthr = upload(ctx, thr, 'thr');
     thresholdMask(ctx, tt, tm, ts, tthr, 9);
-    const t = target0.slice(), m = new Float32Array(n);
+    const t = target0.slice(),
+      m = new Float32Array(n);
     thresholdMaskRef(t, m, scores, thr, 9);
     const mask = await ctx.read(tm);
     expect(Array.from(mask)).toEqual(Array.from(m));
@@ -74,7 +84,9 @@ describe.each([7 * 13 * 5, 72 * 12])('select kernels n=%i (webgpu vs cpu)', (n) 
 describe('kthSmallest at 4096 scores (webgpu)', () => {
   it('matches the sort', async () => {
     const ctx = await gpuContext();
-    const x = randArray(4096, 7), tx = upload(ctx, x, 'scores'), tout = ctx.tensor([1], 'f32', 'thr');
+    const x = randArray(4096, 7),
+      tx = upload(ctx, x, 'scores'),
+      tout = ctx.tensor([1], 'f32', 'thr');
     const sorted = Array.from(x).sort((a, b) => a - b);
     for (const k of [1, 1234, 4096]) {
       kthSmallest(ctx, tout, tx, k);

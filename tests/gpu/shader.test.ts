@@ -5,8 +5,13 @@ import { composeShader } from '../../src/gpu/shader';
 
 describe('composeShader', () => {
   it('orders common.wgsl, the prelude and the file, and substitutes placeholders', () => {
-    const text = composeShader({ name: 'x', code: 'fn body() -> u32 { return {{N}}u; }', prelude: 'const SHARED: u32 = 1u;' }, { N: 7 });
-    const common = text.indexOf('fn flat_index'), shared = text.indexOf('const SHARED'), body = text.indexOf('fn body');
+    const text = composeShader(
+      { name: 'x', code: 'fn body() -> u32 { return {{N}}u; }', prelude: 'const SHARED: u32 = 1u;' },
+      { N: 7 },
+    );
+    const common = text.indexOf('fn flat_index'),
+      shared = text.indexOf('const SHARED'),
+      body = text.indexOf('fn body');
     expect(common).toBeGreaterThanOrEqual(0);
     expect(shared).toBeGreaterThan(common);
     expect(body).toBeGreaterThan(shared);

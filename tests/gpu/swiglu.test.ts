@@ -9,7 +9,8 @@ import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
-const ATOL = 1e-6, RTOL = 1e-5;
+const ATOL = 1e-6,
+  RTOL = 1e-5;
 const f64 = (a: ArrayLike<number>) => Float64Array.from(a);
 
 function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
@@ -18,25 +19,34 @@ function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
   return t;
 }
 
-describe.each([['odd', 1001, 8], ['tails', 67, 100], ['SmolLM2 MLP', 128 * 1536, 8]] as [string, number, number][])(
-  'swiglu %s n=%i (webgpu vs cpu)', (_name, n, range) => {
-    it('out, dgate, dup', async () => {
-      const ctx = await gpuContext();
-      const gate = randArray(n, 1, -range, range), up = randArray(n, 2, -2, 2), dout = randArray(n, 3);
-      const tg = upload(ctx, gate, 'gate'), tu = upload(ctx, up, 'up'), tdo = upload(ctx, dout, 'dout');
-      const to = ctx.tensor([n], 'f32', 'out');
-      const tdg = upload(ctx, new Float32Array(n).fill(7), 'dgate');
-      const tdu = upload(ctx, new Float32Array(n).fill(7), 'dup');
-      swiglu(ctx, to, tg, tu);
-      swigluBackward(ctx, tdg, tdu, tdo, tg, tu);
-      const out = new Float64Array(n), dg = new Float64Array(n), du = new Float64Array(n);
-      swigluRef(out, f64(gate), f64(up));
-      swigluBackwardRef(dg, du, f64(dout), f64(gate), f64(up));
-      const got = await ctx.read(to);
-      expect(got.every(Number.isFinite)).toBe(true);
-      expectClose(got, out, ATOL, RTOL, 'out');
-      expectClose(await ctx.read(tdg), dg, ATOL, RTOL, 'dgate');
-      expectClose(await ctx.read(tdu), du, ATOL, RTOL, 'dup');
-      for (const t of [tg, tu, tdo, to, tdg, tdu]) ctx.release(t);
-    });
+describe.each([
+  ['odd', 1001, 8],
+  ['tails', 67, 100],
+  ['SmolLM2 MLP', 128 * 1536, 8],
+] as [string, number, number][])('swiglu %s n=%i (webgpu vs cpu)', (_name, n, range) => {
+  it('out, dgate, dup', async () => {
+    const ctx = await gpuContext();
+    const gate = randArray(n, 1, -range, range),
+      up = randArray(n, 2, -2, 2),
+      dout = randArray(n, 3);
+    const tg = upload(ctx, gate, 'gate'),
+      tu = upload(ctx, up, 'up'),
+      tdo = upload(ctx, dout, 'dout');
+    const to = ctx.tensor([n], 'f32', 'out');
+    const tdg = upload(ctx, new Float32Array(n).fill(7), 'dgate');
+    const tdu = upload(ctx, new Float32Array(n).fill(7), 'dup');
+    swiglu(ctx, to, tg, tu);
+    swigluBackward(ctx, tdg, tdu, tdo, tg, tu);
+    const out = new Float64Array(n),
+      dg = new Float64Array(n),
+      du = new Float64Array(n);
+    swigluRef(out, f64(gate), f64(up));
+    swigluBackwardRef(dg, du, f64(dout), f64(gate), f64(up));
+    const got = await ctx.read(to);
+    expect(got.every(Number.isFinite)).toBe(true);
+    expectClose(got, out, ATOL, RTOL, 'out');
+    expectClose(await ctx.read(tdg), dg, ATOL, RTOL, 'dgate');
+    expectClose(await ctx.read(tdu), du, ATOL, RTOL, 'dup');
+    for (const t of [tg, tu, tdo, to, tdg, tdu]) ctx.release(t);
   });
+});

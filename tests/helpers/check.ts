@@ -17,20 +17,39 @@ export function randInts(n: number, seed: number, hi: number): Int32Array {
 }
 
 /** Largest |a-b| / (atol + rtol*|b|) over the arrays; <= 1 means close. */
-function closeness(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): { worst: number; at: number; maxAbs: number } {
-  let worst = 0, at = -1, maxAbs = 0;
+function closeness(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+): { worst: number; at: number; maxAbs: number } {
+  let worst = 0,
+    at = -1,
+    maxAbs = 0;
   for (let i = 0; i < b.length; i++) {
     const d = Math.abs(a[i] - b[i]);
     if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : d;
     const r = Number.isNaN(d) ? Infinity : d / (atol + rtol * Math.abs(b[i]));
-    if (r > worst) { worst = r; at = i; }
+    if (r > worst) {
+      worst = r;
+      at = i;
+    }
   }
   return { worst, at, maxAbs };
 }
 
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0, what = 'values'): void {
+export function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol = 0,
+  what = 'values',
+): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
   const c = closeness(actual, expected, atol, rtol);
   const detail = c.at >= 0 ? `at [${c.at}] got ${actual[c.at]} expected ${expected[c.at]}` : '';
-  expect(c.worst, `${what}: max abs err ${c.maxAbs.toExponential(2)} (atol ${atol}, rtol ${rtol}) ${detail}`).toBeLessThanOrEqual(1);
+  expect(
+    c.worst,
+    `${what}: max abs err ${c.maxAbs.toExponential(2)} (atol ${atol}, rtol ${rtol}) ${detail}`,
+  ).toBeLessThanOrEqual(1);
 }

@@ -12,9 +12,17 @@ export type FullForwardModel = Pick<CausalDecoder, 'vocabSize' | 'maxPositions'>
 };
 
 /** New token ids after `prompt`, stopping before any of `eos` and when the model's positions are used up. */
-export async function fullForwardGenerate(be: Backend, net: FullForwardModel, prompt: readonly number[],
-  opts: SampleOptions, eos: readonly number[]): Promise<number[]> {
-  const V = net.vocabSize, P = net.maxPositions, ctx = [...prompt], out: number[] = [];
+export async function fullForwardGenerate(
+  be: Backend,
+  net: FullForwardModel,
+  prompt: readonly number[],
+  opts: SampleOptions,
+  eos: readonly number[],
+): Promise<number[]> {
+  const V = net.vocabSize,
+    P = net.maxPositions,
+    ctx = [...prompt],
+    out: number[] = [];
   const rng = new Rng(opts.seed >>> 0);
   while (out.length < opts.maxTokens) {
     const ids = be.fromArray(Int32Array.from(ctx), [ctx.length], 'reference ids');

@@ -26,6 +26,11 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Checks an analytic gradient against central differences (float64: 1e-6 relative is a tight, fair bound). */
-export function expectGradClose(analytic: ArrayLike<number>, numeric: ArrayLike<number>, what: string, tol = 1e-6): void {
+export function expectGradClose(
+  analytic: ArrayLike<number>,
+  numeric: ArrayLike<number>,
+  what: string,
+  tol = 1e-6,
+): void {
   expectClose(analytic, numeric, tol, tol * 10, `gradient of ${what}`);
 }

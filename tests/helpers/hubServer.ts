@@ -29,7 +29,8 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
-const HTML_PAGE = '<!DOCTYPE html>\n<html><head><title>Hugging Face – Sign in</title></head><body><h1>Sign in</h1></body></html>\n';
+const HTML_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Hugging Face – Sign in</title></head><body><h1>Sign in</h1></body></html>\n';
 
 export async function startHubServer(): Promise<HubServer> {
   const root = mkdtempSync(join(tmpdir(), 'dynrank-hub-'));
@@ -44,7 +45,10 @@ export async function startHubServer(): Promise<HubServer> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     let segments: string[];
     try {
-      segments = new URL(req.url ?? '/', 'http://127.0.0.1').pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+      segments = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
+        .split('/')
+        .filter((s) => s !== '')
+        .map(decodeURIComponent);
     } catch {
       res.writeHead(400).end();
       return;
@@ -54,18 +58,35 @@ export async function startHubServer(): Promise<HubServer> {
     const f = faultFor(path);
     if (f && 'status' in f && !('html' in f)) {
       const body = f.status === 401 ? '{"error":"Invalid username or password."}' : '{"error":"Entry not found"}';
-      res.writeHead(f.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+      res
+        .writeHead(f.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+        .end(body);
       return;
     }
     if (f && 'html' in f) {
-      res.writeHead(f.status ?? 200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(HTML_PAGE) }).end(HTML_PAGE);
+      res
+        .writeHead(f.status ?? 200, {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Length': Buffer.byteLength(HTML_PAGE),
+        })
+        .end(HTML_PAGE);
       return;
     }
     const file = join(root, ...segments);
-    const ok = segments.length > 0 && !segments.some((s) => s === '..' || s === '.' || s.includes(sep)) && existsSync(file) && statSync(file).isFile();
+    const ok =
+      segments.length > 0 &&
+      !segments.some((s) => s === '..' || s === '.' || s.includes(sep)) &&
+      existsSync(file) &&
+      statSync(file).isFile();
     if (!ok || req.method !== 'GET') {
       const body = '{"error":"Entry not found"}';
-      res.writeHead(404, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Error-Code': 'EntryNotFound' }).end(body);
+      res
+        .writeHead(404, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(body),
+          'X-Error-Code': 'EntryNotFound',
+        })
+        .end(body);
       return;
     }
     const data = readFileSync(file);

@@ -16,27 +16,36 @@ import { randArray } from './check';
 
 /** The causal fixtures of tests/fixtures/llama and the demo model, by folder. */
 export const LLAMA_DECODERS: [string, string][] = [
-  ...['llama-gqa', 'qwen2-bias', 'qwen3-headdim', 'llama-bf16'].map((n): [string, string] =>
-    [n, `tests/fixtures/llama/${n}`]),
+  ...['llama-gqa', 'qwen2-bias', 'qwen3-headdim', 'llama-bf16'].map((n): [string, string] => [
+    n,
+    `tests/fixtures/llama/${n}`,
+  ]),
   ['llama-demo', 'public/models/llama-demo'],
 ];
 
 /** A tokenizer for folders without tokenizer.json: generation here works on ids only. */
 const idsOnly: TextTokenizer = {
-  encode: () => { throw new Error('ids-only test tokenizer: no encode'); },
+  encode: () => {
+    throw new Error('ids-only test tokenizer: no encode');
+  },
   decode: (ids) => ids.join(' '),
-  padId: 0, eosId: null, vocabSize: 0,
+  padId: 0,
+  eosId: null,
+  vocabSize: 0,
 };
 
 /** The network of a folder on `be`, with config.json's raw object, wrapped as generateIds takes it. */
 export function llamaModel(be: Backend, dir: string): GenerativeModel & { net: Llama } {
-  const text = readFileSync(join(dir, 'config.json'), 'utf8'), cfg = parseLlamaConfig(text);
+  const text = readFileSync(join(dir, 'config.json'), 'utf8'),
+    cfg = parseLlamaConfig(text);
   const file = join(dir, 'model.safetensors');
   const entries = parseSafetensors(new Uint8Array(readFileSync(file)), file).tensors;
   const checkpoint = new Map([...entries].map(([n, e]) => [n, { shape: e.shape, data: toFloat32(e).slice() }]));
   const tensors = mapLlamaWeights(checkpoint, cfg).tensors;
-  const params = new ParamStore(be, new Map([...tensors].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as
-    [string, Tensor])));
+  const params = new ParamStore(
+    be,
+    new Map([...tensors].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as [string, Tensor])),
+  );
   return { net: new Llama(be, cfg, params), tokenizer: idsOnly, config: { raw: JSON.parse(text) } };
 }
 

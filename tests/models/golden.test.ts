@@ -21,16 +21,22 @@ const i64 = (e: TensorEntry | undefined) => {
   return Int32Array.from(v, (x) => Number(x));
 };
 
-const backends: [string, () => Promise<Backend>][] = [['cpu', async () => new CpuBackend()], ['webgpu', gpuBackend]];
+const backends: [string, () => Promise<Backend>][] = [
+  ['cpu', async () => new CpuBackend()],
+  ['webgpu', gpuBackend],
+];
 
 describe.each(backends)('gpt2-tiny vs PyTorch (%s)', (_, mk) => {
   it('logits, loss and all gradients', async () => {
     const be = await mk();
-    const m = await loadModel(dirSource('public/models/gpt2-tiny'), be) as Extract<LoadedModel, { kind: 'gpt2' }>;
-    const io = st('gpt2-tiny.io.safetensors'), ids = i64(io.get('input_ids')), [B, T] = io.get('input_ids')!.shape;
+    const m = (await loadModel(dirSource('public/models/gpt2-tiny'), be)) as Extract<LoadedModel, { kind: 'gpt2' }>;
+    const io = st('gpt2-tiny.io.safetensors'),
+      ids = i64(io.get('input_ids')),
+      [B, T] = io.get('input_ids')!.shape;
     const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1]));
     m.net.enableAllGradients();
-    const tIds = be.fromArray(ids, [B * T]), tT = be.fromArray(targets, [B * T]);
+    const tIds = be.fromArray(ids, [B * T]),
+      tT = be.fromArray(targets, [B * T]);
     const logits = m.net.forward(tIds, B, T);
     const { lossSum, count } = m.net.loss(tT);
     m.net.backward(tIds, tT);
@@ -39,20 +45,36 @@ describe.each(backends)('gpt2-tiny vs PyTorch (%s)', (_, mk) => {
     expect(Math.abs(loss - f32(io.get('loss'))[0])).toBeLessThan(2e-5);
     const grads = st('gpt2-tiny.grads.safetensors');
     expect(grads.size).toBe(m.params.tensors.size);
-    for (const [name, e] of grads) expectClose(await be.read(m.params.grads.get(name)!), f32(e), 2e-6, 2e-3, `d ${name}`);
+    for (const [name, e] of grads)
+      expectClose(await be.read(m.params.grads.get(name)!), f32(e), 2e-6, 2e-3, `d ${name}`);
   });
 });
 
 describe.each(backends)('bert-tiny sequence classification vs PyTorch (%s)', (_, mk) => {
   it('logits, loss and all gradients', async () => {
     const be = await mk();
-    const m = await loadModel(dirSource('public/models/bert-tiny'), be, { numLabels: 2 }) as Extract<LoadedModel, { kind: 'bert' | 'roberta' }>;
-    for (const [name, e] of st('bert-tiny-seqcls.classifier.safetensors')) be.write(m.params.tensors.get(name)!, f32(e));
-    const io = st('bert-tiny-seqcls.io.safetensors'), [B, T] = io.get('input_ids')!.shape;
+    const m = (await loadModel(dirSource('public/models/bert-tiny'), be, { numLabels: 2 })) as Extract<
+      LoadedModel,
+      { kind: 'bert' | 'roberta' }
+    >;
+    for (const [name, e] of st('bert-tiny-seqcls.classifier.safetensors'))
+      be.write(m.params.tensors.get(name)!, f32(e));
+    const io = st('bert-tiny-seqcls.io.safetensors'),
+      [B, T] = io.get('input_ids')!.shape;
     const batch = {
-      B, T, ids: be.fromArray(i64(io.get('input_ids')), [B * T]), typeIds: be.fromArray(i64(io.get('token_type_ids')), [B * T]),
-      posIds: be.fromArray(Int32Array.from({ length: B * T }, (_, i) => i % T), [B * T]),
-      mask: be.fromArray(i64(io.get('attention_mask')), [B * T]), clsRows: be.fromArray(Int32Array.from({ length: B }, (_, b) => b * T), [B]),
+      B,
+      T,
+      ids: be.fromArray(i64(io.get('input_ids')), [B * T]),
+      typeIds: be.fromArray(i64(io.get('token_type_ids')), [B * T]),
+      posIds: be.fromArray(
+        Int32Array.from({ length: B * T }, (_, i) => i % T),
+        [B * T],
+      ),
+      mask: be.fromArray(i64(io.get('attention_mask')), [B * T]),
+      clsRows: be.fromArray(
+        Int32Array.from({ length: B }, (_, b) => b * T),
+        [B],
+      ),
     };
     const labels = be.fromArray(i64(io.get('labels')), [B]);
     m.net.enableAllGradients();
@@ -60,14 +82,20 @@ describe.each(backends)('bert-tiny sequence classification vs PyTorch (%s)', (_,
     const { lossSum, count } = m.net.loss(labels);
     m.net.backward(batch, labels);
     expectClose(await be.read(logits), f32(io.get('logits')), 1e-6, 1e-4, 'logits');
-    expect(Math.abs((await be.read(lossSum))[0] / (await be.read(count))[0] - f32(io.get('loss'))[0])).toBeLessThan(1e-6);
+    expect(Math.abs((await be.read(lossSum))[0] / (await be.read(count))[0] - f32(io.get('loss'))[0])).toBeLessThan(
+      1e-6,
+    );
     let compared = 0;
     for (const [name, e] of st('bert-tiny-seqcls.grads.safetensors')) {
       const ours = name.replace(/^bert\./, '');
-      const got = (await be.read(m.params.grads.get(ours)!)) as Float32Array, want = f32(e);
+      const got = (await be.read(m.params.grads.get(ours)!)) as Float32Array,
+        want = f32(e);
       // HF's word embedding has padding_idx = 0, whose row gets no gradient; ours is a plain gather (the
       // embeddings stay frozen in every fine-tuning method), so that row is left out of the comparison.
-      if (ours === 'embeddings.word_embeddings.weight') { got.fill(0, 0, e.shape[1]); want.fill(0, 0, e.shape[1]); }
+      if (ours === 'embeddings.word_embeddings.weight') {
+        got.fill(0, 0, e.shape[1]);
+        want.fill(0, 0, e.shape[1]);
+      }
       expectClose(got, want, 2e-7, 2e-3, `d ${name}`);
       compared++;
     }

@@ -7,8 +7,13 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { LlamaWeightError, mapLlamaWeights, parseLlamaConfig, RopeConfigError, type LlamaConfig }
-  from '../../src/models/arch/llama';
+import {
+  LlamaWeightError,
+  mapLlamaWeights,
+  parseLlamaConfig,
+  RopeConfigError,
+  type LlamaConfig,
+} from '../../src/models/arch/llama';
 import { ConfigError } from '../../src/models/config';
 import { parseSafetensors, toFloat32, type TensorEntry } from '../../src/models/safetensors';
 import { lastTokenRows, Llama, LlamaClassifier } from '../../src/nn/llama';
@@ -38,8 +43,10 @@ function loadFixture(name: string): { cfg: LlamaConfig; weights: Weights } {
 }
 
 function upload(be: Backend, weights: Weights): ParamStore {
-  return new ParamStore(be, new Map([...weights].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as
-    [string, Tensor])));
+  return new ParamStore(
+    be,
+    new Map([...weights].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as [string, Tensor])),
+  );
 }
 
 /** max |a - b| <= atol * max|b| + rtol |b| elementwise: a tolerance relative to the tensor's largest gradient. */
@@ -49,14 +56,18 @@ function expectGradClose(got: ArrayLike<number>, want: ArrayLike<number>, what: 
   expectClose(got, want, 1e-5 * Math.max(scale, 1e-3), 2e-3, what);
 }
 
-const backends: [string, () => Promise<Backend>][] = [['cpu', async () => new CpuBackend()], ['webgpu', gpuBackend]];
+const backends: [string, () => Promise<Backend>][] = [
+  ['cpu', async () => new CpuBackend()],
+  ['webgpu', gpuBackend],
+];
 
 describe.each(backends)('Llama family vs PyTorch float64 (%s)', (_, mk) => {
   it.each(FIXTURES)('%s: logits, loss and every parameter gradient', async (name) => {
     const be = await mk();
     const { cfg, weights } = loadFixture(name);
     const params = upload(be, weights);
-    const io = st(`${DIR}${name}/golden.io.safetensors`), ids = i64(io.get('input_ids'));
+    const io = st(`${DIR}${name}/golden.io.safetensors`),
+      ids = i64(io.get('input_ids'));
     const [B, T] = io.get('input_ids')!.shape;
     const tIds = be.fromArray(ids, [B * T]);
     let logits: Tensor, lossSum: Tensor, count: Tensor;
@@ -66,8 +77,13 @@ describe.each(backends)('Llama family vs PyTorch float64 (%s)', (_, mk) => {
       net.enableAllGradients();
       const rows = lastTokenRows(ids, B, T, cfg.padTokenId!);
       expect(Array.from(rows, (r, b) => r - b * T)).toEqual([7, 11]); // golden.json pooled_positions
-      const batch = { ids: tIds, B, T, mask: be.fromArray(i64(io.get('attention_mask')), [B * T]),
-        poolRows: be.fromArray(rows, [B]) };
+      const batch = {
+        ids: tIds,
+        B,
+        T,
+        mask: be.fromArray(i64(io.get('attention_mask')), [B * T]),
+        poolRows: be.fromArray(rows, [B]),
+      };
       const labels = be.fromArray(i64(io.get('labels')), [B]);
       logits = net.forward(batch);
       ({ lossSum, count } = net.loss(labels));
@@ -76,7 +92,10 @@ describe.each(backends)('Llama family vs PyTorch float64 (%s)', (_, mk) => {
       const net = new Llama(be, cfg, params);
       net.enableAllGradients();
       // labels = input_ids: position t predicts token t+1; the last position of each row has no target.
-      const targets = be.fromArray(Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])), [B * T]);
+      const targets = be.fromArray(
+        Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])),
+        [B * T],
+      );
       logits = net.forward(tIds, B, T);
       ({ lossSum, count } = net.loss(targets));
       net.backward(tIds, targets);
@@ -90,41 +109,95 @@ describe.each(backends)('Llama family vs PyTorch float64 (%s)', (_, mk) => {
   });
 });
 
-const fixtureConfig = (name: string) => JSON.parse(readFileSync(`${DIR}${name}/config.json`, 'utf8')) as
-  Record<string, unknown>;
+const fixtureConfig = (name: string) =>
+  JSON.parse(readFileSync(`${DIR}${name}/config.json`, 'utf8')) as Record<string, unknown>;
 
 describe('Llama config.json parsing', () => {
   it('reads each fixture: family, head, GQA, head_dim, biases, q/k norm, tying, rope, labels', () => {
     const gqa = parseLlamaConfig(fixtureConfig('llama-gqa'));
-    expect(gqa).toMatchObject({ family: 'llama', task: 'causal-lm', heads: 4, kvHeads: 2, headDim: 8, hidden: 32,
-      qkvBias: false, oBias: false, mlpBias: false, qkNorm: false, tieWordEmbeddings: true, eps: 1e-5, numLabels: 0,
-      bosTokenId: 1, eosTokenIds: [2], padTokenId: null });
+    expect(gqa).toMatchObject({
+      family: 'llama',
+      task: 'causal-lm',
+      heads: 4,
+      kvHeads: 2,
+      headDim: 8,
+      hidden: 32,
+      qkvBias: false,
+      oBias: false,
+      mlpBias: false,
+      qkNorm: false,
+      tieWordEmbeddings: true,
+      eps: 1e-5,
+      numLabels: 0,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      padTokenId: null,
+    });
     expect(gqa.rope.scaling.type).toBe('llama3');
-    expect(parseLlamaConfig(fixtureConfig('qwen2-bias'))).toMatchObject({ family: 'qwen2', qkvBias: true, oBias: false,
-      tieWordEmbeddings: false, padTokenId: 2, rope: { theta: 1e6, scaling: { type: 'default' } } });
-    expect(parseLlamaConfig(fixtureConfig('qwen3-headdim'))).toMatchObject({ family: 'qwen3', headDim: 16, hidden: 48,
-      qkNorm: true, qkvBias: false });
+    expect(parseLlamaConfig(fixtureConfig('qwen2-bias'))).toMatchObject({
+      family: 'qwen2',
+      qkvBias: true,
+      oBias: false,
+      tieWordEmbeddings: false,
+      padTokenId: 2,
+      rope: { theta: 1e6, scaling: { type: 'default' } },
+    });
+    expect(parseLlamaConfig(fixtureConfig('qwen3-headdim'))).toMatchObject({
+      family: 'qwen3',
+      headDim: 16,
+      hidden: 48,
+      qkNorm: true,
+      qkvBias: false,
+    });
     expect(parseLlamaConfig(fixtureConfig('llama-bf16'))).toMatchObject({ kvHeads: 1, rope: { theta: 1e5 } });
-    expect(parseLlamaConfig(fixtureConfig('llama-seqcls'))).toMatchObject({ task: 'seq-cls', numLabels: 3,
-      labels: ['LABEL_0', 'LABEL_1', 'LABEL_2'], padTokenId: 0, architecture: 'LlamaForSequenceClassification' });
+    expect(parseLlamaConfig(fixtureConfig('llama-seqcls'))).toMatchObject({
+      task: 'seq-cls',
+      numLabels: 3,
+      labels: ['LABEL_0', 'LABEL_1', 'LABEL_2'],
+      padTokenId: 0,
+      architecture: 'LlamaForSequenceClassification',
+    });
   });
 
   it('applies transformers defaults and per-family bias rules', () => {
-    const base = { model_type: 'llama', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 1,
-      intermediate_size: 128, vocab_size: 50 };
+    const base = {
+      model_type: 'llama',
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_hidden_layers: 1,
+      intermediate_size: 128,
+      vocab_size: 50,
+    };
     const llama = parseLlamaConfig(base);
-    expect(llama).toMatchObject({ kvHeads: 4, headDim: 16, eps: 1e-6, maxPositions: 2048, tieWordEmbeddings: false,
-      rope: { theta: 10000 }, architecture: 'LlamaForCausalLM' });
-    expect(parseLlamaConfig({ ...base, attention_bias: true, mlp_bias: true })).toMatchObject({ qkvBias: true,
-      oBias: true, mlpBias: true });
+    expect(llama).toMatchObject({
+      kvHeads: 4,
+      headDim: 16,
+      eps: 1e-6,
+      maxPositions: 2048,
+      tieWordEmbeddings: false,
+      rope: { theta: 10000 },
+      architecture: 'LlamaForCausalLM',
+    });
+    expect(parseLlamaConfig({ ...base, attention_bias: true, mlp_bias: true })).toMatchObject({
+      qkvBias: true,
+      oBias: true,
+      mlpBias: true,
+    });
     // Qwen2 always has q/k/v biases and never an o or MLP bias; Qwen3 defaults head_dim to 128.
-    expect(parseLlamaConfig({ ...base, model_type: 'qwen2', attention_bias: false })).toMatchObject({ qkvBias: true,
-      oBias: false, mlpBias: false });
+    expect(parseLlamaConfig({ ...base, model_type: 'qwen2', attention_bias: false })).toMatchObject({
+      qkvBias: true,
+      oBias: false,
+      mlpBias: false,
+    });
     expect(parseLlamaConfig({ ...base, model_type: 'qwen3' }).headDim).toBe(128);
     // A causal-LM checkpoint as a classifier: task, class count and pad token from the options.
     const cls = parseLlamaConfig(base, { task: 'seq-cls', numLabels: 5, padTokenId: 0 });
-    expect(cls).toMatchObject({ task: 'seq-cls', numLabels: 5, padTokenId: 0,
-      architecture: 'LlamaForSequenceClassification' });
+    expect(cls).toMatchObject({
+      task: 'seq-cls',
+      numLabels: 5,
+      padTokenId: 0,
+      architecture: 'LlamaForSequenceClassification',
+    });
     expect(parseLlamaConfig({ ...base, eos_token_id: [2, 3] }).eosTokenIds).toEqual([2, 3]);
   });
 
@@ -156,11 +229,18 @@ describe('Llama config.json parsing', () => {
     [{ architectures: 'LlamaForCausalLM' }, 'architectures', /list of one class name/],
     [{ architectures: ['LlamaForSequenceClassification'] }, 'pad_token_id', /is missing/],
     [{ use_sliding_window: true }, 'use_sliding_window', /not supported/],
-    [{ id2label: ['a', 'b'], architectures: ['LlamaForSequenceClassification'], pad_token_id: 0 }, 'id2label',
-      /object of class names/],
+    [
+      { id2label: ['a', 'b'], architectures: ['LlamaForSequenceClassification'], pad_token_id: 0 },
+      'id2label',
+      /object of class names/,
+    ],
   ] as [Record<string, unknown>, string, RegExp][])('refuses %j naming the field %s', (patch, field, msg) => {
     let err: unknown;
-    try { parseLlamaConfig({ ...gqa, ...patch }, { file: 'models/x/config.json' }); } catch (e) { err = e; }
+    try {
+      parseLlamaConfig({ ...gqa, ...patch }, { file: 'models/x/config.json' });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).field).toBe(field);
     expect((err as ConfigError).file).toBe('models/x/config.json');
@@ -170,7 +250,11 @@ describe('Llama config.json parsing', () => {
 
   it('refuses an unknown rope_scaling type by name, with a RopeConfigError naming the field', () => {
     let err: unknown;
-    try { parseLlamaConfig({ ...gqa, rope_scaling: { rope_type: 'yarn', factor: 4 } }); } catch (e) { err = e; }
+    try {
+      parseLlamaConfig({ ...gqa, rope_scaling: { rope_type: 'yarn', factor: 4 } });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(RopeConfigError);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as RopeConfigError).field).toBe('rope_scaling.rope_type');
@@ -186,7 +270,11 @@ describe('Llama config.json parsing', () => {
 describe('Llama checkpoint tensors vs config.json', () => {
   const refusal = (fn: () => unknown): LlamaWeightError => {
     let err: unknown;
-    try { fn(); } catch (e) { err = e; }
+    try {
+      fn();
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(LlamaWeightError);
     return err as LlamaWeightError;
   };
@@ -195,8 +283,12 @@ describe('Llama checkpoint tensors vs config.json', () => {
     const cfg = parseLlamaConfig({ ...fixtureConfig('llama-gqa'), num_key_value_heads: 4 });
     const e = refusal(() => mapLlamaWeights(checkpoint('llama-gqa'), cfg));
     expect(e.field).toBe('model.layers.0.self_attn.k_proj.weight');
-    expect(e.message.startsWith('model.safetensors: tensor "model.layers.0.self_attn.k_proj.weight" has shape ' +
-      '[16, 32], config.json implies [32, 32]')).toBe(true);
+    expect(
+      e.message.startsWith(
+        'model.safetensors: tensor "model.layers.0.self_attn.k_proj.weight" has shape ' +
+          '[16, 32], config.json implies [32, 32]',
+      ),
+    ).toBe(true);
   });
 
   it('refuses a missing tensor and an unexpected one, naming it', () => {

@@ -13,7 +13,13 @@ import { loadModel, type LoadedModel } from '../../src/models/load';
 import { SafetensorsError } from '../../src/models/safetensors';
 import { dirCache, dirSource, resolveModelArg } from '../../src/models/node';
 import {
-  DownloadError, filesSource, hubSource, urlSource, type FileCache, type ModelSource, type Progress,
+  DownloadError,
+  filesSource,
+  hubSource,
+  urlSource,
+  type FileCache,
+  type ModelSource,
+  type Progress,
 } from '../../src/models/sources';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { startHubServer, type HubServer } from '../helpers/hubServer';
@@ -31,9 +37,15 @@ async function logits(m: LoadedModel): Promise<Float32Array> {
     return (await be.read(m.net.forward(be.fromArray(Int32Array.from(ids), [T]), 1, T))) as Float32Array;
   }
   const batch = {
-    B: 1, T,
-    ids: be.fromArray(Int32Array.from(ids), [T]), typeIds: be.fromArray(Int32Array.from(typeIds), [T]),
-    posIds: be.fromArray(Int32Array.from({ length: T }, (_, i) => i), [T]), mask: be.fromArray(new Int32Array(T).fill(1), [T]),
+    B: 1,
+    T,
+    ids: be.fromArray(Int32Array.from(ids), [T]),
+    typeIds: be.fromArray(Int32Array.from(typeIds), [T]),
+    posIds: be.fromArray(
+      Int32Array.from({ length: T }, (_, i) => i),
+      [T],
+    ),
+    mask: be.fromArray(new Int32Array(T).fill(1), [T]),
     clsRows: be.fromArray(new Int32Array([0]), [1]),
   };
   return (await be.read((m.net as SeqClsNet).forward(batch))) as Float32Array;
@@ -67,10 +79,34 @@ describe('hubSource', () => {
   });
 
   it.each([
-    '..', '../x', 'x/..', 'a/../b', 'a//b', '/a', '.a/b', 'a/b.', '-a/b', 'a/b-', 'a--b/c', 'a/b..c', 'a/b.git',
-    'a%2Fb', 'é/b', 'a?b', 'a#b', 'a\\b', 'x'.repeat(97),
+    '..',
+    '../x',
+    'x/..',
+    'a/../b',
+    'a//b',
+    '/a',
+    '.a/b',
+    'a/b.',
+    '-a/b',
+    'a/b-',
+    'a--b/c',
+    'a/b..c',
+    'a/b.git',
+    'a%2Fb',
+    'é/b',
+    'a?b',
+    'a#b',
+    'a\\b',
+    'x'.repeat(97),
   ])('rejects the hub id %j with a DownloadError on "id" that says what is wrong', (id) => {
-    const e = (() => { try { hubSource(id); } catch (err) { return err; } return null; })();
+    const e = (() => {
+      try {
+        hubSource(id);
+      } catch (err) {
+        return err;
+      }
+      return null;
+    })();
     expect(e).toBeInstanceOf(DownloadError);
     expect((e as DownloadError).field).toBe('id');
     expect((e as DownloadError).message).toMatch(/is not a Hugging Face model id: .+\. Give "name" or "owner\/name"/);
@@ -109,7 +145,11 @@ describe('hubSource', () => {
     expect(m.name).toBe(id);
     expect(await logits(m)).toEqual(want.get(kind));
     const rev = revision ?? 'main';
-    expect(hub.requests).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => `/${id}/resolve/${rev}/${f}`)));
+    expect(hub.requests).toEqual(
+      expect.arrayContaining(
+        ['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => `/${id}/resolve/${rev}/${f}`),
+      ),
+    );
     expect(hub.requests.every((p) => p.startsWith(`/${id}/resolve/${rev}/`))).toBe(true);
   });
 
@@ -117,7 +157,9 @@ describe('hubSource', () => {
     const events: Progress[] = [];
     await load(hubSource('tiny-org/gpt2-tiny', { hubBase: hub.url, onProgress: (p) => events.push(p) }));
     const files = [...new Set(events.map((e) => e.file))];
-    expect(files).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']));
+    expect(files).toEqual(
+      expect.arrayContaining(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']),
+    );
     for (const f of files) {
       const ev = events.filter((e) => e.file === f);
       const size = statSync(join(GPT2, f)).size;
@@ -138,7 +180,9 @@ describe('hubSource', () => {
     expect(readdirSync(dir).filter((f) => !f.endsWith('.tmp')).length).toBe(hub.requests.length);
     hub.reset();
     const events: Progress[] = [];
-    const second = await load(hubSource('tiny-org/gpt2-tiny', { hubBase: hub.url, cache: dirCache(dir), onProgress: (p) => events.push(p) }));
+    const second = await load(
+      hubSource('tiny-org/gpt2-tiny', { hubBase: hub.url, cache: dirCache(dir), onProgress: (p) => events.push(p) }),
+    );
     expect(hub.requests).toEqual([]);
     expect(events).toEqual([]);
     expect(await logits(second)).toEqual(await logits(first));
@@ -161,7 +205,10 @@ describe('urlSource', () => {
 
 describe('filesSource', () => {
   const dropped = (dir: string, prefix: string) =>
-    readdirSync(dir).map((f) => ({ name: `${prefix}${f}`, bytes: async () => new Uint8Array(readFileSync(join(dir, f))) }));
+    readdirSync(dir).map((f) => ({
+      name: `${prefix}${f}`,
+      bytes: async () => new Uint8Array(readFileSync(join(dir, f))),
+    }));
 
   it.each([
     ['gpt2', GPT2],
@@ -174,7 +221,11 @@ describe('filesSource', () => {
 
   it('prefers the top-level file when a sub-folder repeats a name', async () => {
     // A training output folder: the model at the top, an older checkpoint (here: the other model) below it.
-    const files = [...dropped(BERT, 'run/checkpoint-500/'), ...dropped(GPT2, 'run/'), ...dropped(BERT, 'run/checkpoint-1000/')];
+    const files = [
+      ...dropped(BERT, 'run/checkpoint-500/'),
+      ...dropped(GPT2, 'run/'),
+      ...dropped(BERT, 'run/checkpoint-1000/'),
+    ];
     const m = await load(filesSource(files));
     expect(m.kind).toBe('gpt2');
     expect(await logits(m)).toEqual(want.get('gpt2'));
@@ -214,13 +265,19 @@ describe('resolveModelArg', () => {
     const cacheDir = join(cacheRoot, 'arg');
     const events: Progress[] = [];
     hub.reset();
-    const src = resolveModelArg('tiny-org/gpt2-tiny', { hubBase: hub.url, cacheDir, onProgress: (p) => events.push(p) });
+    const src = resolveModelArg('tiny-org/gpt2-tiny', {
+      hubBase: hub.url,
+      cacheDir,
+      onProgress: (p) => events.push(p),
+    });
     expect(src.name).toBe('tiny-org/gpt2-tiny');
     expect(await logits(await load(src))).toEqual(want.get('gpt2'));
     expect(events.at(-1)).toBeDefined();
     expect(hub.requests.length).toBeGreaterThanOrEqual(3);
     hub.reset();
-    expect(await logits(await load(resolveModelArg('tiny-org/gpt2-tiny', { hubBase: hub.url, cacheDir })))).toEqual(want.get('gpt2'));
+    expect(await logits(await load(resolveModelArg('tiny-org/gpt2-tiny', { hubBase: hub.url, cacheDir })))).toEqual(
+      want.get('gpt2'),
+    );
     expect(hub.requests).toEqual([]);
   });
 });
@@ -232,8 +289,12 @@ describe('the download cache holds only files that pass the format check', () =>
     const id = 'cache/bad-json';
     hub.addModel(id, GPT2);
     hub.writeFile(id, 'config.json', '{"model_type": "gpt2",');
-    const dir = join(cacheRoot, 'bad-json'), cache = dirCache(dir);
-    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    const dir = join(cacheRoot, 'bad-json'),
+      cache = dirCache(dir);
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(ConfigError);
     expect(existsSync(cache.where!(url(id, 'config.json')))).toBe(false);
     hub.writeFile(id, 'config.json', readFileSync(join(GPT2, 'config.json')));
@@ -247,8 +308,12 @@ describe('the download cache holds only files that pass the format check', () =>
     hub.addModel(id, GPT2);
     const full = readFileSync(join(GPT2, 'model.safetensors'));
     hub.writeFile(id, 'model.safetensors', full.subarray(0, full.length - 4096));
-    const dir = join(cacheRoot, 'short-st'), cache = dirCache(dir);
-    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    const dir = join(cacheRoot, 'short-st'),
+      cache = dirCache(dir);
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(SafetensorsError);
     expect(existsSync(cache.where!(url(id, 'model.safetensors')))).toBe(false);
     expect(existsSync(cache.where!(url(id, 'config.json')))).toBe(true);
@@ -258,12 +323,16 @@ describe('the download cache holds only files that pass the format check', () =>
 
   it('a damaged cached file is reported as such, with its path, and dropped; the next load downloads it', async () => {
     const id = 'tiny-org/gpt2-tiny';
-    const dir = join(cacheRoot, 'damaged'), cache = dirCache(dir);
+    const dir = join(cacheRoot, 'damaged'),
+      cache = dirCache(dir);
     await load(hubSource(id, { hubBase: hub.url, cache }));
     const path = cache.where!(url(id, 'model.safetensors'));
     writeFileSync(path, '<!DOCTYPE html><html>sign in</html>');
     hub.reset();
-    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(() => null, (err: unknown) => err);
+    const e = await load(hubSource(id, { hubBase: hub.url, cache })).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(DownloadError);
     const d = e as DownloadError;
     expect([d.file, d.field]).toEqual(['model.safetensors', path]);
@@ -279,11 +348,21 @@ describe('the download cache holds only files that pass the format check', () =>
   it('a cache that cannot delete says how to clear it', async () => {
     const bad = new TextEncoder().encode('{"model_type":');
     const map = new Map<string, Uint8Array>([[url('tiny-org/gpt2-tiny', 'config.json'), bad]]);
-    const cache: FileCache = { get: async (k) => map.get(k) ?? null, put: async (k, v) => { map.set(k, v); } };
+    const cache: FileCache = {
+      get: async (k) => map.get(k) ?? null,
+      put: async (k, v) => {
+        map.set(k, v);
+      },
+    };
     const src = hubSource('tiny-org/gpt2-tiny', { hubBase: hub.url, cache });
-    const e = await load(src).then(() => null, (err: unknown) => err);
+    const e = await load(src).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(e).toBeInstanceOf(DownloadError);
-    expect((e as Error).message).toMatch(/config\.json: the cached copy at .*config\.json is damaged \(config\.json: not/);
+    expect((e as Error).message).toMatch(
+      /config\.json: the cached copy at .*config\.json is damaged \(config\.json: not/,
+    );
     expect((e as Error).message).toMatch(/Clear the download cache/);
   });
 });

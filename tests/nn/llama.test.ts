@@ -17,24 +17,47 @@ import { gpuBackend } from '../helpers/gpu';
 type Weights = Map<string, { shape: number[]; data: Float32Array }>;
 
 const BASE = {
-  hidden_size: 12, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
-  head_dim: 4, vocab_size: 23, max_position_embeddings: 256, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: 2,
+  hidden_size: 12,
+  intermediate_size: 16,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 4,
+  vocab_size: 23,
+  max_position_embeddings: 256,
+  rms_norm_eps: 1e-5,
+  bos_token_id: 1,
+  eos_token_id: 2,
 };
 const VARIANTS: Record<string, Record<string, unknown>> = {
   // Llama 3 rope scaling, q/k/v/o and MLP biases, untied head, H*D = 16 != hidden 12.
-  'llama-biases': { ...BASE, model_type: 'llama', attention_bias: true, mlp_bias: true, tie_word_embeddings: false,
-    rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4,
-      original_max_position_embeddings: 16 } },
+  'llama-biases': {
+    ...BASE,
+    model_type: 'llama',
+    attention_bias: true,
+    mlp_bias: true,
+    tie_word_embeddings: false,
+    rope_theta: 500000,
+    rope_scaling: {
+      rope_type: 'llama3',
+      factor: 8,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 16,
+    },
+  },
   // q/k norm with q/k/v/o biases, tied head.
   'qwen3-bias': { ...BASE, model_type: 'qwen3', attention_bias: true, tie_word_embeddings: true, rope_theta: 1e6 },
   'qwen2-mqa': { ...BASE, model_type: 'qwen2', num_key_value_heads: 1, tie_word_embeddings: true },
 };
 
 function randomWeights(cfg: LlamaConfig, seed: number): Weights {
-  const r = new Rng(seed), w: Weights = new Map();
+  const r = new Rng(seed),
+    w: Weights = new Map();
   for (const [name, shape] of llamaWeightShapes(cfg)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const norm = /norm\.weight$/.test(name), bias = name.endsWith('.bias');
+    const norm = /norm\.weight$/.test(name),
+      bias = name.endsWith('.bias');
     const scale = norm ? 0.1 : bias ? 0.1 : 1 / Math.sqrt(shape[shape.length - 1]);
     for (let i = 0; i < data.length; i++) data[i] = (norm ? 1 : 0) + (r.next() * 2 - 1) * scale * 1.7;
     w.set(name, { shape, data });
@@ -42,13 +65,19 @@ function randomWeights(cfg: LlamaConfig, seed: number): Weights {
   return w;
 }
 
-const B = 2, T = 6;
+const B = 2,
+  T = 6;
 
 function store(be: Backend, w: Weights): ParamStore {
   return new ParamStore(be, new Map([...w].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as [string, Tensor])));
 }
 
-interface RunResult { loss: number; logits: Float32Array; grads: Map<string, Float32Array>; adapterGrad?: Float32Array }
+interface RunResult {
+  loss: number;
+  logits: Float32Array;
+  grads: Map<string, Float32Array>;
+  adapterGrad?: Float32Array;
+}
 
 interface RunOptions {
   /** Attach LoRA (rank 2) on q_proj and v_proj with this packed theta. */
@@ -57,7 +86,9 @@ interface RunOptions {
 
 /** One forward + loss + backward with every gradient enabled. */
 async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions = {}): Promise<RunResult> {
-  const params = store(be, w), r = new Rng(7), V = cfg.vocabSize;
+  const params = store(be, w),
+    r = new Rng(7),
+    V = cfg.vocabSize;
   let net: Llama | LlamaClassifier;
   let step: () => { lossSum: Tensor; count: Tensor; logits: Tensor };
   if (cfg.task === 'seq-cls') {
@@ -67,12 +98,18 @@ async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions =
     const ids = Int32Array.from({ length: B * T }, (_, i) => (i < 3 ? pad : 3 + r.int(V - 3)));
     const mask = Int32Array.from(ids, (_id, i) => (i < 3 ? 0 : 1));
     const rows = lastTokenRows(ids, B, T, pad);
-    const batch: DecoderClsBatch = { ids: be.fromArray(ids, [B * T]), mask: be.fromArray(mask, [B * T]),
-      poolRows: be.fromArray(rows, [B]), B, T };
+    const batch: DecoderClsBatch = {
+      ids: be.fromArray(ids, [B * T]),
+      mask: be.fromArray(mask, [B * T]),
+      poolRows: be.fromArray(rows, [B]),
+      B,
+      T,
+    };
     const labels = be.fromArray(Int32Array.from([2, 0]), [B]);
     net = cls;
     step = () => {
-      const logits = cls.forward(batch), l = cls.loss(labels);
+      const logits = cls.forward(batch),
+        l = cls.loss(labels);
       cls.backward(batch, labels);
       return { ...l, logits };
     };
@@ -80,10 +117,12 @@ async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions =
     const lm = new Llama(be, cfg, params);
     const ids = Int32Array.from({ length: B * T }, () => r.int(V));
     const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1]));
-    const tIds = be.fromArray(ids, [B * T]), tT = be.fromArray(targets, [B * T]);
+    const tIds = be.fromArray(ids, [B * T]),
+      tT = be.fromArray(targets, [B * T]);
     net = lm;
     step = () => {
-      const logits = lm.forward(tIds, B, T), l = lm.loss(tT);
+      const logits = lm.forward(tIds, B, T),
+        l = lm.loss(tT);
       lm.backward(tIds, tT);
       return { ...l, logits };
     };
@@ -92,8 +131,12 @@ async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions =
   let adapters: AdapterSet | null = null;
   if (opts.theta) {
     const targets = net.linears().filter((l) => /self_attn\.(q|v)_proj$/.test(l.name));
-    expect(targets.map((l) => l.name)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj',
-      'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
+    expect(targets.map((l) => l.name)).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.v_proj',
+    ]);
     adapters = new AdapterSet(be, targets, { method: 'lora', R0: 2, alpha: 4, dropout: 0, seed: 1 });
     be.write(adapters.theta, opts.theta);
   }
@@ -101,24 +144,35 @@ async function run(be: Backend, cfg: LlamaConfig, w: Weights, opts: RunOptions =
   const loss = ((await be.read(lossSum))[0] as number) / ((await be.read(count))[0] as number);
   const grads = new Map<string, Float32Array>();
   for (const [n, g] of params.grads) grads.set(n, (await be.read(g)) as Float32Array);
-  return { loss, logits: (await be.read(logits)) as Float32Array, grads,
-    adapterGrad: adapters ? (await be.read(adapters.grad)) as Float32Array : undefined };
+  return {
+    loss,
+    logits: (await be.read(logits)) as Float32Array,
+    grads,
+    adapterGrad: adapters ? ((await be.read(adapters.grad)) as Float32Array) : undefined,
+  };
 }
 
 /** Central differences of the f32 loss on a few entries of each parameter: checks the wiring, not the last digit. */
 async function fdCheck(runW: (w: Weights) => Promise<RunResult>, w: Weights, names = [...w.keys()]): Promise<void> {
-  const base = await runW(w), r = new Rng(3);
+  const base = await runW(w),
+    r = new Rng(3);
   let checked = 0;
   for (const name of names) {
     const t = w.get(name)!;
     for (let s = 0; s < 2; s++) {
-      const i = r.int(t.data.length), old = t.data[i], h = 1e-2;
-      t.data[i] = old + h; const up = (await runW(w)).loss;
-      t.data[i] = old - h; const down = (await runW(w)).loss;
+      const i = r.int(t.data.length),
+        old = t.data[i],
+        h = 1e-2;
+      t.data[i] = old + h;
+      const up = (await runW(w)).loss;
+      t.data[i] = old - h;
+      const down = (await runW(w)).loss;
       t.data[i] = old;
-      const num = (up - down) / (2 * h), ana = base.grads.get(name)![i];
-      expect(Math.abs(num - ana), `${name}[${i}] numeric ${num} analytic ${ana}`)
-        .toBeLessThanOrEqual(2e-3 + 0.03 * Math.abs(num));
+      const num = (up - down) / (2 * h),
+        ana = base.grads.get(name)![i];
+      expect(Math.abs(num - ana), `${name}[${i}] numeric ${num} analytic ${ana}`).toBeLessThanOrEqual(
+        2e-3 + 0.03 * Math.abs(num),
+      );
       checked++;
     }
   }
@@ -127,8 +181,15 @@ async function fdCheck(runW: (w: Weights) => Promise<RunResult>, w: Weights, nam
 
 const variants: [string, LlamaConfig][] = [
   ...Object.entries(VARIANTS).map(([n, raw]) => [n, parseLlamaConfig(raw)] as [string, LlamaConfig]),
-  ['llama-seqcls-leftpad', parseLlamaConfig({ ...VARIANTS['llama-biases'], pad_token_id: 0, num_labels: 3,
-    architectures: ['LlamaForSequenceClassification'] })],
+  [
+    'llama-seqcls-leftpad',
+    parseLlamaConfig({
+      ...VARIANTS['llama-biases'],
+      pad_token_id: 0,
+      num_labels: 3,
+      architectures: ['LlamaForSequenceClassification'],
+    }),
+  ],
 ];
 
 describe.each(variants)('%s forward/backward', (_, cfg) => {
@@ -154,62 +215,97 @@ describe('LoRA on q_proj and v_proj', () => {
   const theta = () => new Rng(5).fillUniform(new Float32Array(thetaSize), -0.3, 0.3) as Float32Array;
 
   it('changes the outputs; its gradients and the base gradients through it match finite differences', async () => {
-    const cpu = new CpuBackend(), w = randomWeights(cfg, 13), th = theta();
-    const plain = await run(cpu, cfg, w), base = await run(cpu, cfg, w, { theta: th });
+    const cpu = new CpuBackend(),
+      w = randomWeights(cfg, 13),
+      th = theta();
+    const plain = await run(cpu, cfg, w),
+      base = await run(cpu, cfg, w, { theta: th });
     let moved = 0;
     for (let i = 0; i < plain.logits.length; i++) moved = Math.max(moved, Math.abs(plain.logits[i] - base.logits[i]));
     expect(moved).toBeGreaterThan(0.05);
-    const r = new Rng(9), h = 1e-2;
+    const r = new Rng(9),
+      h = 1e-2;
     for (let s = 0; s < 16; s++) {
-      const i = r.int(thetaSize), old = th[i];
-      th[i] = old + h; const up = (await run(cpu, cfg, w, { theta: th })).loss;
-      th[i] = old - h; const down = (await run(cpu, cfg, w, { theta: th })).loss;
+      const i = r.int(thetaSize),
+        old = th[i];
+      th[i] = old + h;
+      const up = (await run(cpu, cfg, w, { theta: th })).loss;
+      th[i] = old - h;
+      const down = (await run(cpu, cfg, w, { theta: th })).loss;
       th[i] = old;
-      const num = (up - down) / (2 * h), ana = base.adapterGrad![i];
-      expect(Math.abs(num - ana), `theta[${i}] numeric ${num} analytic ${ana}`)
-        .toBeLessThanOrEqual(2e-3 + 0.03 * Math.abs(num));
+      const num = (up - down) / (2 * h),
+        ana = base.adapterGrad![i];
+      expect(Math.abs(num - ana), `theta[${i}] numeric ${num} analytic ${ana}`).toBeLessThanOrEqual(
+        2e-3 + 0.03 * Math.abs(num),
+      );
     }
     // The adapters' dx reaches the layers below: the embedding and layer-0 gradients still match.
-    await fdCheck((ww) => run(cpu, cfg, ww, { theta: th }), w,
-      ['model.embed_tokens.weight', 'model.layers.0.input_layernorm.weight', 'model.layers.0.self_attn.q_proj.bias']);
+    await fdCheck((ww) => run(cpu, cfg, ww, { theta: th }), w, [
+      'model.embed_tokens.weight',
+      'model.layers.0.input_layernorm.weight',
+      'model.layers.0.self_attn.q_proj.bias',
+    ]);
   });
 });
 
 describe('Llama padding, positions and workspaces', () => {
   const cfg = variants[3][1];
 
-  it('a left-padded row pools the same logits as the row alone (RoPE is relative; the key mask hides the pads)',
-    async () => {
-      const be = new CpuBackend(), net = new LlamaClassifier(be, cfg, store(be, randomWeights(cfg, 14)));
-      const real = [5, 9, 4, 17], pad = cfg.padTokenId!;
-      const logitsOf = async (ids: number[], mask: number[] | null) => {
-        const t = ids.length, host = Int32Array.from(ids);
-        const tMask = mask ? be.fromArray(Int32Array.from(mask), [t]) : null;
-        const out = net.forward({ ids: be.fromArray(host, [t]), mask: tMask,
-          poolRows: be.fromArray(lastTokenRows(host, 1, t, pad), [1]), B: 1, T: t });
-        return Float32Array.from((await be.read(out)) as Float32Array);
-      };
-      const alone = await logitsOf(real, null);
-      const padded = await logitsOf([pad, pad, pad, ...real], [0, 0, 0, 1, 1, 1, 1]);
-      expectClose(padded, alone, 1e-5, 1e-5, 'left-padded logits');
-      // Right padding needs no mask: causal attention already keeps the pads after the pooled token.
-      expectClose(await logitsOf([...real, pad, pad], null), alone, 1e-5, 1e-5, 'right-padded logits');
-    });
+  it('a left-padded row pools the same logits as the row alone (RoPE is relative; the key mask hides the pads)', async () => {
+    const be = new CpuBackend(),
+      net = new LlamaClassifier(be, cfg, store(be, randomWeights(cfg, 14)));
+    const real = [5, 9, 4, 17],
+      pad = cfg.padTokenId!;
+    const logitsOf = async (ids: number[], mask: number[] | null) => {
+      const t = ids.length,
+        host = Int32Array.from(ids);
+      const tMask = mask ? be.fromArray(Int32Array.from(mask), [t]) : null;
+      const out = net.forward({
+        ids: be.fromArray(host, [t]),
+        mask: tMask,
+        poolRows: be.fromArray(lastTokenRows(host, 1, t, pad), [1]),
+        B: 1,
+        T: t,
+      });
+      return Float32Array.from((await be.read(out)) as Float32Array);
+    };
+    const alone = await logitsOf(real, null);
+    const padded = await logitsOf([pad, pad, pad, ...real], [0, 0, 0, 1, 1, 1, 1]);
+    expectClose(padded, alone, 1e-5, 1e-5, 'left-padded logits');
+    // Right padding needs no mask: causal attention already keeps the pads after the pooled token.
+    expectClose(await logitsOf([...real, pad, pad], null), alone, 1e-5, 1e-5, 'right-padded logits');
+  });
 
   it('refuses a batch longer than max_position_embeddings', () => {
     const small = parseLlamaConfig({ ...VARIANTS['qwen2-mqa'], max_position_embeddings: 4 });
-    const be = new CpuBackend(), net = new Llama(be, small, store(be, randomWeights(small, 1)));
+    const be = new CpuBackend(),
+      net = new Llama(be, small, store(be, randomWeights(small, 1)));
     expect(() => net.forward(be.fromArray(new Int32Array(5), [5]), 1, 5)).toThrow(/sequence length 5 exceeds .* 4/);
   });
 
   it('varying batch shapes (and a longer RoPE table) recycle GPU memory instead of growing it', async () => {
-    const be = await gpuBackend(), lm = variants[1][1];
+    const be = await gpuBackend(),
+      lm = variants[1][1];
     const net = new Llama(be, lm, store(be, randomWeights(lm, 2)));
     const ids = be.fromArray(new Int32Array(2 * 100).fill(3), [200]);
     const step = async (b: number, t: number) => await be.read(net.forward(ids, b, t));
-    for (const [b, t] of [[1, 5], [2, 9], [2, 100], [1, 5], [2, 100]]) await step(b, t);
+    for (const [b, t] of [
+      [1, 5],
+      [2, 9],
+      [2, 100],
+      [1, 5],
+      [2, 100],
+    ])
+      await step(b, t);
     const live = be.ctx.counters.bytesLive;
-    for (const [b, t] of [[1, 5], [2, 9], [2, 100], [1, 5], [2, 100]]) await step(b, t);
+    for (const [b, t] of [
+      [1, 5],
+      [2, 9],
+      [2, 100],
+      [1, 5],
+      [2, 100],
+    ])
+      await step(b, t);
     expect(be.ctx.counters.bytesLive).toBe(live);
   });
 });

@@ -15,7 +15,8 @@ import { gpuBackend } from '../helpers/gpu';
 import { randomBert, randomGpt2 } from '../helpers/randomModel';
 
 const gcfg: Gpt2Config = { vocabSize: 37, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, nInner: 64, eps: 1e-5 };
-const B = 2, T = 5;
+const B = 2,
+  T = 5;
 
 function store(be: Backend, w: Map<string, HostTensor>): ParamStore {
   return new ParamStore(be, new Map([...w].map(([n, t]) => [n, be.fromArray(t.data, t.shape, n)] as [string, Tensor])));
@@ -30,15 +31,20 @@ function gptBatch() {
 
 /** Dropout of every kind at rates where masks differ visibly; `seed` null runs in eval mode. */
 const gDrop: Gpt2Config = { ...gcfg, dropout: { embd: 0.1, resid: 0.2, attn: 0.3 } };
-interface Mode { cfgDrop: boolean; seed: number | null }
+interface Mode {
+  cfgDrop: boolean;
+  seed: number | null;
+}
 const EVAL: Mode = { cfgDrop: false, seed: null };
 
 async function gptRun(be: Backend, w: Map<string, HostTensor>, mode: Mode = EVAL) {
-  const params = store(be, w), net = new Gpt2(be, mode.cfgDrop ? gDrop : gcfg, params);
+  const params = store(be, w),
+    net = new Gpt2(be, mode.cfgDrop ? gDrop : gcfg, params);
   net.dropoutSeed = mode.seed;
   net.enableAllGradients();
   const { ids, targets } = gptBatch();
-  const tIds = be.fromArray(ids, [B * T]), tTargets = be.fromArray(targets, [B * T]);
+  const tIds = be.fromArray(ids, [B * T]),
+    tTargets = be.fromArray(targets, [B * T]);
   const logits = net.forward(tIds, B, T);
   const { lossSum, count } = net.loss(tTargets);
   net.backward(tIds, tTargets);
@@ -49,16 +55,32 @@ async function gptRun(be: Backend, w: Map<string, HostTensor>, mode: Mode = EVAL
 }
 
 const bcfg = (variant: 'bert' | 'roberta'): BertConfig => ({
-  variant, vocabSize: 29, hidden: 16, layers: 2, heads: 2, intermediate: 32, maxPositions: 16, typeVocab: 2, eps: 1e-12,
-  numLabels: 3, padTokenId: variant === 'bert' ? 0 : 1,
+  variant,
+  vocabSize: 29,
+  hidden: 16,
+  layers: 2,
+  heads: 2,
+  intermediate: 32,
+  maxPositions: 16,
+  typeVocab: 2,
+  eps: 1e-12,
+  numLabels: 3,
+  padTokenId: variant === 'bert' ? 0 : 1,
 });
 
 async function bertRun(be: Backend, variant: 'bert' | 'roberta', w: Map<string, HostTensor>, mode: Mode = EVAL) {
   const cfg = { ...bcfg(variant), dropout: mode.cfgDrop ? { hidden: 0.2, attn: 0.3, classifier: 0.25 } : undefined };
-  const params = store(be, w), net = new BertClassifier(be, cfg, params);
+  const params = store(be, w),
+    net = new BertClassifier(be, cfg, params);
   net.dropoutSeed = mode.seed;
   net.enableAllGradients();
-  const host = encoderBatch([{ ids: [2, 5, 9, 4, 3], typeIds: [0, 0, 0, 1, 1] }, { ids: [2, 7, 3], typeIds: [0, 0, 0] }], cfg);
+  const host = encoderBatch(
+    [
+      { ids: [2, 5, 9, 4, 3], typeIds: [0, 0, 0, 1, 1] },
+      { ids: [2, 7, 3], typeIds: [0, 0, 0] },
+    ],
+    cfg,
+  );
   const batch = uploadEncoderBatch(be, host);
   const labels = be.fromArray(Int32Array.from([2, 0]), [2]);
   const logits = net.forward(batch);
@@ -71,18 +93,28 @@ async function bertRun(be: Backend, variant: 'bert' | 'roberta', w: Map<string, 
 }
 
 /** Central differences of the f32 loss on a few entries of each parameter: checks the wiring, not the last digit. */
-async function fdCheck(run: (w: Map<string, HostTensor>) => Promise<{ loss: number; grads: Map<string, Float32Array> }>, w: Map<string, HostTensor>) {
+async function fdCheck(
+  run: (w: Map<string, HostTensor>) => Promise<{ loss: number; grads: Map<string, Float32Array> }>,
+  w: Map<string, HostTensor>,
+) {
   const base = await run(w);
   const r = new Rng(3);
   let checked = 0;
   for (const [name, t] of w) {
     for (let s = 0; s < 2; s++) {
-      const i = r.int(t.data.length), old = t.data[i], h = 1e-2;
-      t.data[i] = old + h; const up = (await run(w)).loss;
-      t.data[i] = old - h; const down = (await run(w)).loss;
+      const i = r.int(t.data.length),
+        old = t.data[i],
+        h = 1e-2;
+      t.data[i] = old + h;
+      const up = (await run(w)).loss;
+      t.data[i] = old - h;
+      const down = (await run(w)).loss;
       t.data[i] = old;
-      const num = (up - down) / (2 * h), ana = base.grads.get(name)![i];
-      expect(Math.abs(num - ana), `${name}[${i}] numeric ${num} analytic ${ana}`).toBeLessThanOrEqual(2e-3 + 0.03 * Math.abs(num));
+      const num = (up - down) / (2 * h),
+        ana = base.grads.get(name)![i];
+      expect(Math.abs(num - ana), `${name}[${i}] numeric ${num} analytic ${ana}`).toBeLessThanOrEqual(
+        2e-3 + 0.03 * Math.abs(num),
+      );
       checked++;
     }
   }
@@ -124,17 +156,37 @@ describe.each(['bert', 'roberta'] as const)('%s classifier forward/backward', (v
 // The model's own dropout (config.json's probabilities) in train mode: a fixed seed is a fixed mask, so the gradient
 // checks hold with it; CPU and GPU draw the same masks; eval mode has no dropout at all.
 describe.each([
-  ['GPT-2', (be: Backend, m: Mode) => gptRun(be, randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 }), m),
-    (be: Backend, w: Map<string, HostTensor>, m: Mode) => gptRun(be, w, m), () => randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 })],
-  ...(['bert', 'roberta'] as const).map((v) => [v, (be: Backend, m: Mode) => bertRun(be, v, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v }), m),
-    (be: Backend, w: Map<string, HostTensor>, m: Mode) => bertRun(be, v, w, m), () => randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v })] as const),
+  [
+    'GPT-2',
+    (be: Backend, m: Mode) => gptRun(be, randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 }), m),
+    (be: Backend, w: Map<string, HostTensor>, m: Mode) => gptRun(be, w, m),
+    () => randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 }),
+  ],
+  ...(['bert', 'roberta'] as const).map(
+    (v) =>
+      [
+        v,
+        (be: Backend, m: Mode) =>
+          bertRun(be, v, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v }), m),
+        (be: Backend, w: Map<string, HostTensor>, m: Mode) => bertRun(be, v, w, m),
+        () => randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: v }),
+      ] as const,
+  ),
 ] as const)('%s with its own dropout', (_, run, runW, weights) => {
   it('train mode: different seeds give different logits, the same seed the same; eval mode: none, deterministic', async () => {
     const cpu = new CpuBackend();
-    const [a, b, a2] = [await run(cpu, { cfgDrop: true, seed: 1 }), await run(cpu, { cfgDrop: true, seed: 2 }), await run(cpu, { cfgDrop: true, seed: 1 })];
+    const [a, b, a2] = [
+      await run(cpu, { cfgDrop: true, seed: 1 }),
+      await run(cpu, { cfgDrop: true, seed: 2 }),
+      await run(cpu, { cfgDrop: true, seed: 1 }),
+    ];
     expect(Math.max(...a.logits.map((x, i) => Math.abs(x - b.logits[i])))).toBeGreaterThan(1e-3);
     expect(Array.from(a2.logits)).toEqual(Array.from(a.logits));
-    const [e1, e2, off] = [await run(cpu, { cfgDrop: true, seed: null }), await run(cpu, { cfgDrop: true, seed: null }), await run(cpu, EVAL)];
+    const [e1, e2, off] = [
+      await run(cpu, { cfgDrop: true, seed: null }),
+      await run(cpu, { cfgDrop: true, seed: null }),
+      await run(cpu, EVAL),
+    ];
     expect(Array.from(e2.logits)).toEqual(Array.from(e1.logits));
     expect(Array.from(e1.logits)).toEqual(Array.from(off.logits));
     expect(Math.max(...a.logits.map((x, i) => Math.abs(x - e1.logits[i])))).toBeGreaterThan(1e-3);
@@ -145,8 +197,9 @@ describe.each([
     await fdCheck((w) => runW(cpu, w, { cfgDrop: true, seed: 7 }), weights());
   });
 
-  it('WebGPU draws the CPU backend\'s masks: logits, loss, every gradient', async () => {
-    const w = weights(), mode = { cfgDrop: true, seed: 7 };
+  it("WebGPU draws the CPU backend's masks: logits, loss, every gradient", async () => {
+    const w = weights(),
+      mode = { cfgDrop: true, seed: 7 };
     const [c, g] = [await runW(new CpuBackend(), w, mode), await runW(await gpuBackend(), w, mode)];
     expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
     expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
@@ -156,9 +209,23 @@ describe.each([
 
 describe('activation workspaces', () => {
   it('varying batch shapes recycle GPU memory instead of growing it', async () => {
-    const be = await gpuBackend(), cfg = bcfg('bert');
-    const net = new BertClassifier(be, cfg, store(be, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' })));
-    const run = (len: number) => net.forward(uploadEncoderBatch(be, encoderBatch([{ ids: Array.from({ length: len }, (_, i) => 2 + (i % 20)), typeIds: new Array(len).fill(0) }], cfg)));
+    const be = await gpuBackend(),
+      cfg = bcfg('bert');
+    const net = new BertClassifier(
+      be,
+      cfg,
+      store(be, randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' })),
+    );
+    const run = (len: number) =>
+      net.forward(
+        uploadEncoderBatch(
+          be,
+          encoderBatch(
+            [{ ids: Array.from({ length: len }, (_, i) => 2 + (i % 20)), typeIds: new Array(len).fill(0) }],
+            cfg,
+          ),
+        ),
+      );
     for (const len of [5, 9, 5, 9]) await be.read(run(len));
     const live = be.ctx.counters.bytesLive;
     for (const len of [5, 9, 5, 9, 5, 9]) await be.read(run(len));

@@ -37,10 +37,13 @@ export interface OnnxCase {
 }
 
 // TensorProto.DataType values this reader understands.
-const FLOAT = 1, INT32 = 6, INT64 = 7;
+const FLOAT = 1,
+  INT32 = 6,
+  INT64 = 7;
 
 function int64ToI32(v: number, what: string): number {
-  if (!Number.isSafeInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new RangeError(`${what}: int64 ${v} does not fit i32`);
+  if (!Number.isSafeInteger(v) || v < -(2 ** 31) || v >= 2 ** 31)
+    throw new RangeError(`${what}: int64 ${v} does not fit i32`);
   return v;
 }
 
@@ -54,10 +57,14 @@ function decodeTensor(t: OnnxTypes.ITensorProto, what = 'tensor'): OnnxTensor {
   let data: Float32Array | Int32Array;
   switch (t.dataType) {
     case FLOAT:
-      data = view ? Float32Array.from({ length: size }, (_, i) => view.getFloat32(4 * i, true)) : Float32Array.from(t.floatData ?? []);
+      data = view
+        ? Float32Array.from({ length: size }, (_, i) => view.getFloat32(4 * i, true))
+        : Float32Array.from(t.floatData ?? []);
       break;
     case INT32:
-      data = view ? Int32Array.from({ length: size }, (_, i) => view.getInt32(4 * i, true)) : Int32Array.from(t.int32Data ?? []);
+      data = view
+        ? Int32Array.from({ length: size }, (_, i) => view.getInt32(4 * i, true))
+        : Int32Array.from(t.int32Data ?? []);
       break;
     case INT64:
       data = view
@@ -78,12 +85,18 @@ function readTensorFile(path: string): OnnxTensor {
 function decodeAttr(a: OnnxTypes.IAttributeProto): AttrValue {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.type) {
-    case T.FLOAT: return a.f ?? 0;
-    case T.INT: return Number(a.i ?? 0);
-    case T.STRING: return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case T.INTS: return (a.ints ?? []).map((v) => Number(v));
-    case T.FLOATS: return [...(a.floats ?? [])];
-    default: throw new Error(`attribute ${a.name}: unsupported type ${a.type}`);
+    case T.FLOAT:
+      return a.f ?? 0;
+    case T.INT:
+      return Number(a.i ?? 0);
+    case T.STRING:
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case T.INTS:
+      return (a.ints ?? []).map((v) => Number(v));
+    case T.FLOATS:
+      return [...(a.floats ?? [])];
+    default:
+      throw new Error(`attribute ${a.name}: unsupported type ${a.type}`);
   }
 }
 
@@ -106,7 +119,8 @@ export function attr(node: OnnxNode, name: string, dflt: number[]): number[];
 export function attr(node: OnnxNode, name: string, dflt: AttrValue): AttrValue {
   const v = node.attrs.get(name);
   if (v === undefined) return dflt;
-  if (typeof v !== typeof dflt || Array.isArray(v) !== Array.isArray(dflt)) throw new TypeError(`attribute ${name}: got ${v}`);
+  if (typeof v !== typeof dflt || Array.isArray(v) !== Array.isArray(dflt))
+    throw new TypeError(`attribute ${name}: got ${v}`);
   return v;
 }
 

@@ -10,8 +10,14 @@ const machine = (o: Partial<Machine>): Machine => ({ root: false, apt: true, pre
 
 describe('provisioning the test machine', () => {
   it('needs exactly the packages the CI recipe installed', () => {
-    expect([...PACKAGES].sort())
-      .toEqual(['chromium', 'libonnx-testdata', 'libopenblas0-pthread', 'libvulkan1', 'python3-onnx', 'python3-torch']);
+    expect([...PACKAGES].sort()).toEqual([
+      'chromium',
+      'libonnx-testdata',
+      'libopenblas0-pthread',
+      'libvulkan1',
+      'python3-onnx',
+      'python3-torch',
+    ]);
     expect(ONNX_NODE_DIR).toBe(ONNX_TESTS_DIR);
   });
 
@@ -27,8 +33,15 @@ describe('provisioning the test machine', () => {
     const p = provisionPlan(machine({ root: true, present: { ...all(true), onnx: false, torch: false } }));
     expect(p.commands.map((c) => [c.cmd, ...c.args])).toEqual([
       ['apt-get', 'update'],
-      ['apt-get', 'install', '-y', '--no-install-recommends',
-        'libonnx-testdata', 'python3-torch', 'libopenblas0-pthread'],
+      [
+        'apt-get',
+        'install',
+        '-y',
+        '--no-install-recommends',
+        'libonnx-testdata',
+        'python3-torch',
+        'libopenblas0-pthread',
+      ],
     ]);
     expect(p.commands.every((c) => c.env.DEBIAN_FRONTEND === 'noninteractive')).toBe(true);
     expect(p.advice).toEqual([]);
@@ -43,8 +56,9 @@ describe('provisioning the test machine', () => {
     const p = provisionPlan(machine({ root: false, present: { ...all(true), chromium: false, torch: false } }));
     expect(p.commands).toEqual([]);
     expect(p.advice).toHaveLength(2);
-    expect(p.advice[0])
-      .toMatch(/^\[test\] missing a Chromium.*e2e.*`sudo apt-get install -y --no-install-recommends chromium`/);
+    expect(p.advice[0]).toMatch(
+      /^\[test\] missing a Chromium.*e2e.*`sudo apt-get install -y --no-install-recommends chromium`/,
+    );
     expect(p.advice[1]).toMatch(/PyTorch for \/usr\/bin\/python3.*pytorch-check.*python3-torch libopenblas0-pthread/);
   });
 
@@ -61,7 +75,11 @@ describe('provisioning the test machine', () => {
     const root = provisionPlan(machine({ root: true, present: { ...all(true), pythonOnnx: false } }));
     expect(root.commands[1].args).toEqual(['install', '-y', '--no-install-recommends', 'python3-onnx']);
     const user = provisionPlan(machine({ root: false, present: { ...all(true), pythonOnnx: false } }));
-    expect(user.advice).toEqual([expect.stringMatching(/ONNX checker.*\/usr\/bin\/python3.*tests\/export.*sudo apt-get install -y --no-install-recommends python3-onnx/)]);
+    expect(user.advice).toEqual([
+      expect.stringMatching(
+        /ONNX checker.*\/usr\/bin\/python3.*tests\/export.*sudo apt-get install -y --no-install-recommends python3-onnx/,
+      ),
+    ]);
   });
 
   it('after apt-get ran, what is still missing is reported, not installed again', () => {

@@ -12,7 +12,13 @@ import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
 import { BatchStream, type LmSource } from '../../src/train/data/batches';
 import {
-  checkInputs, hashingSource, InputMismatchError, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex,
+  checkInputs,
+  hashingSource,
+  InputMismatchError,
+  readCheckpointMeta,
+  restoreCheckpoint,
+  saveCheckpoint,
+  sha256Hex,
   type RunInputs,
 } from '../../src/train/checkpoint';
 import type { ModelSource } from '../../src/models/sources';
@@ -23,12 +29,23 @@ import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
 import { randomGpt2 } from '../helpers/randomModel';
 
-const V = 41, STEPS = 30;
-const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
+const V = 41,
+  STEPS = 30;
+const tok: TextTokenizer = {
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize: V,
+};
 const weights = randomGpt2({ V, P: 16, C: 16, L: 2 });
 const cfg: RunConfig = { ...DEFAULT_RUN, batch: 2, seq: 6, pruneInterval: 2, logEvery: 1 };
 const r = new Rng(11);
-const source: LmSource = { kind: 'lm', seq: 6, windows: Array.from({ length: 9 }, () => Int32Array.from({ length: 7 }, () => r.int(V))) };
+const source: LmSource = {
+  kind: 'lm',
+  seq: 6,
+  windows: Array.from({ length: 9 }, () => Int32Array.from({ length: 7 }, () => r.int(V))),
+};
 
 function tinyModel(be: Backend) {
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
@@ -37,27 +54,40 @@ function tinyModel(be: Backend) {
 
 function fresh(be: Backend): Trainer {
   const model = tinyModel(be);
-  return new Trainer(be, taskFor(be, model), {
-    method: 'dora', targets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], budget: 2, pruneInterval: 2,
-    adapter: { method: 'dora', R0: 3, alpha: 8, dropout: 0.1, seed: 7 },
-  }, { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: STEPS, dem: { eta: 0.1, variant: 'code' } });
+  return new Trainer(
+    be,
+    taskFor(be, model),
+    {
+      method: 'dora',
+      targets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+      budget: 2,
+      pruneInterval: 2,
+      adapter: { method: 'dora', R0: 3, alpha: 8, dropout: 0.1, seed: 7 },
+    },
+    { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: STEPS, dem: { eta: 0.1, variant: 'code' } },
+  );
 }
 
 /** NaN gradients at these steps (the update is skipped and the learning rate halves). */
 function nanAt(trainer: Trainer, steps: number[]): Trainer {
-  trainer.beforeOptimizer = (s) => { if (steps.includes(s)) trainer.be.fill(trainer.adapters!.grad, NaN); };
+  trainer.beforeOptimizer = (s) => {
+    if (steps.includes(s)) trainer.be.fill(trainer.adapters!.grad, NaN);
+  };
   return trainer;
 }
 
 async function losses(trainer: Trainer, stream: BatchStream, until: number): Promise<number[]> {
   const out: number[] = [];
-  await runSteps(trainer, stream, until, cfg, (m) => { out.push(m.loss); });
+  await runSteps(trainer, stream, until, cfg, (m) => {
+    out.push(m.loss);
+  });
   return out;
 }
 
 async function resumeMatches(be: () => Promise<Backend>, k: number, tol: number): Promise<void> {
   const whole = await losses(fresh(await be()), new BatchStream(source, 2, 1), STEPS);
-  const first = fresh(await be()), stream = new BatchStream(source, 2, 1);
+  const first = fresh(await be()),
+    stream = new BatchStream(source, 2, 1);
   await losses(first, stream, k);
   const bytes = await saveCheckpoint(first, stream.state(), cfg, { model: 'tiny' });
   expect(readCheckpointMeta(bytes).step).toBe(k);
@@ -65,7 +95,9 @@ async function resumeMatches(be: () => Promise<Backend>, k: number, tol: number)
   const meta = restoreCheckpoint(second, bytes);
   const rest = await losses(second, BatchStream.restore(source, meta.stream), STEPS);
   expect(rest.length).toBe(STEPS - k);
-  rest.forEach((l, i) => expect(Math.abs(l - whole[k + i]), `step ${k + i + 1}: ${l} vs ${whole[k + i]}`).toBeLessThanOrEqual(tol));
+  rest.forEach((l, i) =>
+    expect(Math.abs(l - whole[k + i]), `step ${k + i + 1}: ${l} vs ${whole[k + i]}`).toBeLessThanOrEqual(tol),
+  );
 }
 
 describe('checkpoint and resume', () => {
@@ -80,15 +112,20 @@ describe('checkpoint and resume', () => {
   it('refuses a checkpoint of another configuration', async () => {
     const t = fresh(new CpuBackend());
     const bytes = await saveCheckpoint(t, new BatchStream(source, 2, 1).state(), cfg, {});
-    const other = new Trainer(t.be, t.task, { method: 'lora', targets: ['attn.c_attn'], adapter: { method: 'lora', R0: 2, alpha: 4, dropout: 0, seed: 1 } },
-      { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 5 });
+    const other = new Trainer(
+      t.be,
+      t.task,
+      { method: 'lora', targets: ['attn.c_attn'], adapter: { method: 'lora', R0: 2, alpha: 4, dropout: 0, seed: 1 } },
+      { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 5 },
+    );
     expect(() => restoreCheckpoint(other, bytes)).toThrow(/another/);
   });
 
   it.each([5, 6])('CPU: a resume after skipped steps (stopped after step %i) keeps the lower lr exactly', async (k) => {
     const skips = [3, 5];
     const whole = await losses(nanAt(fresh(new CpuBackend()), skips), new BatchStream(source, 2, 1), STEPS);
-    const first = nanAt(fresh(new CpuBackend()), skips), stream = new BatchStream(source, 2, 1);
+    const first = nanAt(fresh(new CpuBackend()), skips),
+      stream = new BatchStream(source, 2, 1);
     await losses(first, stream, k);
     const bytes = await saveCheckpoint(first, stream.state(), cfg, {});
     // Step 5's halving is still pending after step 5 (it applies from step 7); after step 6 it is in lrScale.
@@ -105,11 +142,22 @@ describe('checkpoint and resume', () => {
   it.each([10, 0])('saves every checkpointEvery steps whatever logEvery is (logEvery %i)', async (logEvery) => {
     const data: PreparedData = { train: source, val: { ...source, windows: [] }, labels: null, summary: {} };
     const saved: number[] = [];
-    await trainResilient(data, { ...cfg, steps: 45, logEvery }, {
-      open: async () => { const be = new CpuBackend(); return { be, model: tinyModel(be) }; },
-      onMetrics: () => {},
-      onCheckpoint: (bytes, step) => { saved.push(step); expect(readCheckpointMeta(bytes).step).toBe(step); },
-    }, { checkpointEvery: 15, maxRecoveries: 0 });
+    await trainResilient(
+      data,
+      { ...cfg, steps: 45, logEvery },
+      {
+        open: async () => {
+          const be = new CpuBackend();
+          return { be, model: tinyModel(be) };
+        },
+        onMetrics: () => {},
+        onCheckpoint: (bytes, step) => {
+          saved.push(step);
+          expect(readCheckpointMeta(bytes).step).toBe(step);
+        },
+      },
+      { checkpointEvery: 15, maxRecoveries: 0 },
+    );
     expect(saved).toEqual([15, 30, 45]);
   });
 });

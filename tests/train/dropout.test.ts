@@ -16,10 +16,12 @@ import type { HostBatch } from '../../src/train/task';
 import { runConfig as pageRunConfig } from '../../src/worker/runInfo';
 import { randomGpt2 } from '../helpers/randomModel';
 
-const V = 41, tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
+const V = 41,
+  tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
 
 function batch(seed: number): HostBatch {
-  const r = new Rng(seed), ids = Int32Array.from({ length: 12 }, () => r.int(V));
+  const r = new Rng(seed),
+    ids = Int32Array.from({ length: 12 }, () => r.int(V));
   return { kind: 'lm', B: 2, T: 6, ids, targets: Int32Array.from(ids, (_, i) => (i % 6 === 5 ? -100 : ids[i + 1])) };
 }
 
@@ -27,17 +29,38 @@ function batch(seed: number): HostBatch {
 function setup(modelDropout: boolean | undefined) {
   const be = new CpuBackend();
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
-  const model = instantiate(be, config, tok, { tensors: randomGpt2({ V, P: 16, C: 16, L: 2 }), initialized: [], ignored: [] }, 'tiny');
-  const r = new Rng(3), windows = [0, 1].map(() => Int32Array.from({ length: 7 }, () => r.int(V)));
-  const data = { train: { kind: 'lm', windows, seq: 6 }, val: { kind: 'lm', windows, seq: 6 }, labels: null, summary: {} } as unknown as PreparedData;
-  return { be, model, ...createTrainer(be, model, data, { ...DEFAULT_RUN, method: 'lora', batch: 2, seq: 6, steps: 4, modelDropout }) };
+  const model = instantiate(
+    be,
+    config,
+    tok,
+    { tensors: randomGpt2({ V, P: 16, C: 16, L: 2 }), initialized: [], ignored: [] },
+    'tiny',
+  );
+  const r = new Rng(3),
+    windows = [0, 1].map(() => Int32Array.from({ length: 7 }, () => r.int(V)));
+  const data = {
+    train: { kind: 'lm', windows, seq: 6 },
+    val: { kind: 'lm', windows, seq: 6 },
+    labels: null,
+    summary: {},
+  } as unknown as PreparedData;
+  return {
+    be,
+    model,
+    ...createTrainer(be, model, data, { ...DEFAULT_RUN, method: 'lora', batch: 2, seq: 6, steps: 4, modelDropout }),
+  };
 }
 
 describe('config.json dropout rates', () => {
   it("reads transformers' fields and defaults; classifier_dropout null falls back to hidden_dropout_prob", () => {
     const g = parseConfig({ model_type: 'gpt2', embd_pdrop: 0.05, resid_pdrop: 0.2 });
     expect(g.kind === 'gpt2' && g.arch.dropout).toEqual({ embd: 0.05, resid: 0.2, attn: 0.1 });
-    const b = parseConfig({ model_type: 'roberta', hidden_dropout_prob: 0.3, attention_probs_dropout_prob: 0.15, classifier_dropout: null });
+    const b = parseConfig({
+      model_type: 'roberta',
+      hidden_dropout_prob: 0.3,
+      attention_probs_dropout_prob: 0.15,
+      classifier_dropout: null,
+    });
     expect(b.kind !== 'gpt2' && b.arch.dropout).toEqual({ hidden: 0.3, attn: 0.15, classifier: 0.3 });
     const c = parseConfig({ model_type: 'bert', classifier_dropout: 0.4 });
     expect(c.kind !== 'gpt2' && c.arch.dropout).toEqual({ hidden: 0.1, attn: 0.1, classifier: 0.4 });
@@ -48,7 +71,8 @@ describe('config.json dropout rates', () => {
 
 describe('model dropout in the training step', () => {
   it('is on by default: the step loss differs from the same step without it; the model is left in eval mode', async () => {
-    const on = setup(undefined), off = setup(false);
+    const on = setup(undefined),
+      off = setup(false);
     expect(on.trainer.optim.modelDropout).toBe(true);
     expect(off.trainer.optim.modelDropout).toBe(false);
     on.trainer.trainStep(batch(1));

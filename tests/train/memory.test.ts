@@ -18,44 +18,146 @@ import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/traine
 import { gpuBackend } from '../helpers/gpu';
 import { randomBert, randomGpt2 } from '../helpers/randomModel';
 
-const tok = (V: number): TextTokenizer => ({ encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V });
-const B = 4, T = 32, V = 96;
+const tok = (V: number): TextTokenizer => ({
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize: V,
+});
+const B = 4,
+  T = 32,
+  V = 96;
 
 function gpt2(be: GpuBackend): LoadedModel {
   const cfg = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: T, n_embd: 64, n_layer: 2, n_head: 2 });
-  return instantiate(be, cfg, tok(V), { tensors: randomGpt2({ V, P: T, C: 64, L: 2 }), initialized: [], ignored: [] }, 'gpt2');
+  return instantiate(
+    be,
+    cfg,
+    tok(V),
+    { tensors: randomGpt2({ V, P: T, C: 64, L: 2 }), initialized: [], ignored: [] },
+    'gpt2',
+  );
 }
 
 function bert(be: GpuBackend): LoadedModel {
-  const cfg = parseConfig({ model_type: 'bert', vocab_size: V, hidden_size: 64, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 256, max_position_embeddings: T, num_labels: 2 });
-  return instantiate(be, cfg, tok(V), { tensors: randomBert({ V, P: T, C: 64, L: 2, F: 256, labels: 2, variant: 'bert' }), initialized: [], ignored: [] }, 'bert');
+  const cfg = parseConfig({
+    model_type: 'bert',
+    vocab_size: V,
+    hidden_size: 64,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 256,
+    max_position_embeddings: T,
+    num_labels: 2,
+  });
+  return instantiate(
+    be,
+    cfg,
+    tok(V),
+    { tensors: randomBert({ V, P: T, C: 64, L: 2, F: 256, labels: 2, variant: 'bert' }), initialized: [], ignored: [] },
+    'bert',
+  );
 }
 
 /** Qwen3 layout (GQA 4/2 heads, head_dim 16 with hidden 64, q/k norms, tied), synthetic weights. */
 function qwen3(be: GpuBackend): LoadedModel {
-  const cfg = parseModelConfig({ model_type: 'qwen3', vocab_size: V, hidden_size: 64, intermediate_size: 256,
-    num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, max_position_embeddings: T,
-    tie_word_embeddings: true });
-  const r = new Rng(3), draw = (n: number, std: number, off: number) => Float32Array.from({ length: n }, () => off + std * r.normal());
+  const cfg = parseModelConfig({
+    model_type: 'qwen3',
+    vocab_size: V,
+    hidden_size: 64,
+    intermediate_size: 256,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 16,
+    max_position_embeddings: T,
+    tie_word_embeddings: true,
+  });
+  const r = new Rng(3),
+    draw = (n: number, std: number, off: number) => Float32Array.from({ length: n }, () => off + std * r.normal());
   return instantiate(be, cfg, tok(V), { tensors: syntheticWeights(cfg, draw), initialized: [], ignored: [] }, 'qwen3');
 }
 
 function batchFor(model: LoadedModel): HostBatch {
-  const r = new Rng(9), ids = Int32Array.from({ length: B * T }, () => 1 + r.int(V - 1));
-  if (model.task === 'causal-lm') return { kind: 'lm', B, T, ids, targets: Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])) };
-  return { kind: 'cls', labels: Int32Array.from({ length: B }, (_, i) => i % 2),
-    enc: { B, T, ids, typeIds: new Int32Array(B * T), posIds: Int32Array.from({ length: B * T }, (_, i) => i % T), mask: new Int32Array(B * T).fill(1), clsRows: Int32Array.from({ length: B }, (_, i) => i * T) } };
+  const r = new Rng(9),
+    ids = Int32Array.from({ length: B * T }, () => 1 + r.int(V - 1));
+  if (model.task === 'causal-lm')
+    return { kind: 'lm', B, T, ids, targets: Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1])) };
+  return {
+    kind: 'cls',
+    labels: Int32Array.from({ length: B }, (_, i) => i % 2),
+    enc: {
+      B,
+      T,
+      ids,
+      typeIds: new Int32Array(B * T),
+      posIds: Int32Array.from({ length: B * T }, (_, i) => i % T),
+      mask: new Int32Array(B * T).fill(1),
+      clsRows: Int32Array.from({ length: B }, (_, i) => i * T),
+    },
+  };
 }
 
 const GPT2_ALL = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
 const LLAMA_ALL = [...llamaArch.defaultTargets];
-const BERT_ALL = ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense', 'intermediate.dense', 'output.dense'];
+const BERT_ALL = [
+  'attention.self.query',
+  'attention.self.key',
+  'attention.self.value',
+  'attention.output.dense',
+  'intermediate.dense',
+  'output.dense',
+];
 
-const cases: [string, (be: GpuBackend) => LoadedModel, TrainMethod, { method: 'dora' | 'lora' | 'full'; dropout: number; targets: string[] }][] = [
-  ['gpt2 dynamic rank, dropout 0.1, all types', gpt2, { method: 'dora', targets: GPT2_ALL, budget: 4, pruneInterval: 10, adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 } }, { method: 'dora', dropout: 0.1, targets: GPT2_ALL }],
-  ['gpt2 LoRA r=8 on c_attn, no dropout', gpt2, { method: 'lora', targets: ['attn.c_attn'], adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 } }, { method: 'lora', dropout: 0, targets: ['attn.c_attn'] }],
-  ['qwen3 dynamic rank, dropout 0.1, all seven types', qwen3, { method: 'dora', targets: LLAMA_ALL, budget: 4, pruneInterval: 10, adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 } }, { method: 'dora', dropout: 0.1, targets: LLAMA_ALL }],
-  ['bert dynamic rank, dropout 0.1, all types', bert, { method: 'dora', targets: BERT_ALL, budget: 4, pruneInterval: 10, adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 } }, { method: 'dora', dropout: 0.1, targets: BERT_ALL }],
+const cases: [
+  string,
+  (be: GpuBackend) => LoadedModel,
+  TrainMethod,
+  { method: 'dora' | 'lora' | 'full'; dropout: number; targets: string[] },
+][] = [
+  [
+    'gpt2 dynamic rank, dropout 0.1, all types',
+    gpt2,
+    {
+      method: 'dora',
+      targets: GPT2_ALL,
+      budget: 4,
+      pruneInterval: 10,
+      adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 },
+    },
+    { method: 'dora', dropout: 0.1, targets: GPT2_ALL },
+  ],
+  [
+    'gpt2 LoRA r=8 on c_attn, no dropout',
+    gpt2,
+    { method: 'lora', targets: ['attn.c_attn'], adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 } },
+    { method: 'lora', dropout: 0, targets: ['attn.c_attn'] },
+  ],
+  [
+    'qwen3 dynamic rank, dropout 0.1, all seven types',
+    qwen3,
+    {
+      method: 'dora',
+      targets: LLAMA_ALL,
+      budget: 4,
+      pruneInterval: 10,
+      adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 },
+    },
+    { method: 'dora', dropout: 0.1, targets: LLAMA_ALL },
+  ],
+  [
+    'bert dynamic rank, dropout 0.1, all types',
+    bert,
+    {
+      method: 'dora',
+      targets: BERT_ALL,
+      budget: 4,
+      pruneInterval: 10,
+      adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 },
+    },
+    { method: 'dora', dropout: 0.1, targets: BERT_ALL },
+  ],
 ];
 
 describe('memory estimate vs bytes the WebGPU engine allocates', () => {
@@ -64,7 +166,12 @@ describe('memory estimate vs bytes the WebGPU engine allocates', () => {
     be.ctx.trim();
     const before = be.ctx.counters.bytesLive;
     const model = make(be);
-    const trainer = new Trainer(be, taskFor(be, model), method, { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 100, dem: null });
+    const trainer = new Trainer(be, taskFor(be, model), method, {
+      ...DEFAULT_OPTIM,
+      lr: 1e-3,
+      totalSteps: 100,
+      dem: null,
+    });
     trainer.trainStep(batchFor(model));
     await trainer.lastLoss();
     const used = be.ctx.counters.bytesLive - before;

@@ -11,7 +11,8 @@ import type { GpuContext, GpuTensor } from '../context';
 const shader = { name: 'adapter', code };
 const FORMAT = 'uuuuuuiuufu';
 /** Output rows (and expansion columns) per workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
-const TR = 32, TJ = 8;
+const TR = 32,
+  TJ = 8;
 
 /** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
 export interface PlannedDispatch {
@@ -24,12 +25,17 @@ const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
 /** The dispatches of a forward or backward pass, in recording order. A zero-sized grid is skipped by the context. */
 export function adapterPlan(a: AdapterCall, pass: 'forward' | 'backward'): PlannedDispatch[] {
-  const { N, inF, outF } = a, L = a.liveCount;
+  const { N, inF, outF } = a,
+    L = a.liveCount;
   if (pass === 'forward') {
     return [
       { entry: 'adapter_forward_h', workgroups: [cdiv(N, TR), cdiv(L, TJ)], flops: 2 * N * L * inF },
       // With no live component y is unchanged: skip rather than add zeros.
-      { entry: 'adapter_forward_y', workgroups: L > 0 ? [cdiv(outF, TR), cdiv(N, TR)] : [0, 0], flops: 2 * N * L * outF },
+      {
+        entry: 'adapter_forward_y',
+        workgroups: L > 0 ? [cdiv(outF, TR), cdiv(N, TR)] : [0, 0],
+        flops: 2 * N * L * outF,
+      },
     ];
   }
   const plan: PlannedDispatch[] = [
@@ -51,18 +57,28 @@ export function adapterFlops(a: AdapterCall): number {
 }
 
 function params(s: AdapterSlot, N: number, scale: number, liveOffset: number, liveCount: number, scoreOffset: number) {
-  return { format: FORMAT,
-    values: [N, s.inF, s.outF, s.R0, s.offA, s.offB, s.offC, liveOffset, liveCount, scale, scoreOffset] };
+  return {
+    format: FORMAT,
+    values: [N, s.inF, s.outF, s.R0, s.offA, s.offB, s.offC, liveOffset, liveCount, scale, scoreOffset],
+  };
 }
 
 function checkGrid(ctx: GpuContext, d: PlannedDispatch): void {
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
-  if (d.workgroups[0] > max || d.workgroups[1] > max) throw new Error(`adapter: ${d.entry} grid exceeds ${max} per dimension`);
+  if (d.workgroups[0] > max || d.workgroups[1] > max)
+    throw new Error(`adapter: ${d.entry} grid exceeds ${max} per dimension`);
 }
 
 /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N,R0) scratch. */
-export function adapterForward(ctx: GpuContext, y: GpuTensor, h: GpuTensor, xd: GpuTensor, theta: GpuTensor, live: GpuTensor,
-  a: AdapterCall): void {
+export function adapterForward(
+  ctx: GpuContext,
+  y: GpuTensor,
+  h: GpuTensor,
+  xd: GpuTensor,
+  theta: GpuTensor,
+  live: GpuTensor,
+  a: AdapterCall,
+): void {
   checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: xd.size, y: y.size });
   const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
   const bind: Record<string, (GpuTensor | undefined)[]> = {
@@ -77,10 +93,25 @@ export function adapterForward(ctx: GpuContext, y: GpuTensor, h: GpuTensor, xd: 
 
 /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad accumulates dA, dB, dc of the live components;
  * dh (N,R0) is scratch. theta and grad are bound read-only and writable respectively, never the same buffer. */
-export function adapterBackward(ctx: GpuContext, dxd: GpuTensor, dh: GpuTensor, grad: GpuTensor, dy: GpuTensor, h: GpuTensor,
-  xd: GpuTensor, theta: GpuTensor, live: GpuTensor, a: AdapterCall): void {
-  checkAdapterCall(a, { theta: theta.size, live: live.size, h: Math.min(h.size, dh.size),
-    xd: Math.min(xd.size, dxd.size), y: dy.size });
+export function adapterBackward(
+  ctx: GpuContext,
+  dxd: GpuTensor,
+  dh: GpuTensor,
+  grad: GpuTensor,
+  dy: GpuTensor,
+  h: GpuTensor,
+  xd: GpuTensor,
+  theta: GpuTensor,
+  live: GpuTensor,
+  a: AdapterCall,
+): void {
+  checkAdapterCall(a, {
+    theta: theta.size,
+    live: live.size,
+    h: Math.min(h.size, dh.size),
+    xd: Math.min(xd.size, dxd.size),
+    y: dy.size,
+  });
   checkAdapterSlot(a, grad.size);
   const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
   const bind: Record<string, (GpuTensor | undefined)[]> = {
@@ -98,13 +129,24 @@ export function adapterBackward(ctx: GpuContext, dxd: GpuTensor, dh: GpuTensor, 
 
 /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0
  * (<= MAX_IMPORTANCE_R0) components, from the Gram matrices of A and B in chunks of pairs (one workgroup). */
-export function adapterImportance(ctx: GpuContext, scores: GpuTensor, theta: GpuTensor, slot: AdapterSlot,
-  scoreOffset: number): void {
+export function adapterImportance(
+  ctx: GpuContext,
+  scores: GpuTensor,
+  theta: GpuTensor,
+  slot: AdapterSlot,
+  scoreOffset: number,
+): void {
   checkAdapterSlot(slot, theta.size);
   if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) {
     throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
   }
-  if (scores.size < scoreOffset + slot.R0) throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
-  ctx.dispatch({ shader, entry: 'adapter_importance_forward', bindings: [undefined, scores, undefined, theta],
-    params: params(slot, 0, 0, 0, 0, scoreOffset), workgroups: [1] });
+  if (scores.size < scoreOffset + slot.R0)
+    throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
+  ctx.dispatch({
+    shader,
+    entry: 'adapter_importance_forward',
+    bindings: [undefined, scores, undefined, theta],
+    params: params(slot, 0, 0, 0, 0, scoreOffset),
+    workgroups: [1],
+  });
 }

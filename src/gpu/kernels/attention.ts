@@ -32,8 +32,24 @@ const rowsumScratch = new WeakMap<GpuContext, GpuTensor>();
 function params(p: AttentionParams, xStride: number, xOffset: number): { format: string; values: number[] } {
   return {
     format: FORMAT,
-    values: [p.B, p.T, p.H, p.D, p.qStride, p.qOffset, p.kStride, p.kOffset, p.vStride, p.vOffset, p.causal ? 1 : 0,
-      attentionScale(p), xStride, xOffset, p.H / kvHeads(p), ...dropParams(p)],
+    values: [
+      p.B,
+      p.T,
+      p.H,
+      p.D,
+      p.qStride,
+      p.qOffset,
+      p.kStride,
+      p.kOffset,
+      p.vStride,
+      p.vOffset,
+      p.causal ? 1 : 0,
+      attentionScale(p),
+      xStride,
+      xOffset,
+      p.H / kvHeads(p),
+      ...dropParams(p),
+    ],
   };
 }
 
@@ -64,8 +80,16 @@ function rowKernel(ctx: GpuContext, T: number, rows: number): { shader: typeof s
 }
 
 /** out(B,T,C) = softmax(q k^T * scale + masks) v per head; att(B,H,T,T) keeps the probabilities (masked ones 0). */
-export function attention(ctx: GpuContext, out: GpuTensor, att: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor,
-  keyMask: GpuTensor | null, p: AttentionParams): void {
+export function attention(
+  ctx: GpuContext,
+  out: GpuTensor,
+  att: GpuTensor,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  keyMask: GpuTensor | null,
+  p: AttentionParams,
+): void {
   checkAttentionSizes(p, { out: out.size, att: att.size, q: q.size, k: k.size, v: v.size, keyMask: keyMask?.size });
   ctx.dispatch({
     ...rowKernel(ctx, p.T, p.B * p.H * p.T),
@@ -76,8 +100,18 @@ export function attention(ctx: GpuContext, out: GpuTensor, att: GpuTensor, q: Gp
 }
 
 /** Overwrites dq, dk, dv (only their views' channels) from dout(B,T,C) and att(B,H,T,T). */
-export function attentionBackward(ctx: GpuContext, dq: GpuTensor, dk: GpuTensor, dv: GpuTensor, dout: GpuTensor,
-  att: GpuTensor, q: GpuTensor, k: GpuTensor, v: GpuTensor, p: AttentionParams): void {
+export function attentionBackward(
+  ctx: GpuContext,
+  dq: GpuTensor,
+  dk: GpuTensor,
+  dv: GpuTensor,
+  dout: GpuTensor,
+  att: GpuTensor,
+  q: GpuTensor,
+  k: GpuTensor,
+  v: GpuTensor,
+  p: AttentionParams,
+): void {
   checkAttentionSizes(p, { out: dout.size, att: att.size, q: q.size, k: k.size, v: v.size });
   checkAttentionSizes(p, { out: dout.size, att: att.size, q: dq.size, k: dk.size, v: dv.size });
   const rows = p.B * p.H * p.T;
@@ -85,19 +119,22 @@ export function attentionBackward(ctx: GpuContext, dq: GpuTensor, dk: GpuTensor,
   const perRow = rowKernel(ctx, p.T, rows);
   // Binding order: 1 dx (the one gradient written), 2 rowsum, 3 q, 4 k, 5 v, 6 dout, 7 att; holes are unused bindings.
   ctx.dispatch({
-    ...perRow, entry: 'attention_backward_dq',
+    ...perRow,
+    entry: 'attention_backward_dq',
     bindings: [undefined, dq, rowsum, undefined, k, v, dout, att],
     params: params(p, p.qStride, p.qOffset),
   });
   // dk: one row per (b, kv head, j), summing over the kv head's query heads.
   ctx.dispatch({
-    ...rowKernel(ctx, p.T, p.B * kvHeads(p) * p.T), entry: 'attention_backward_dk',
+    ...rowKernel(ctx, p.T, p.B * kvHeads(p) * p.T),
+    entry: 'attention_backward_dk',
     bindings: [undefined, dk, rowsum, q, undefined, v, dout, att],
     params: params(p, p.kStride, p.kOffset),
   });
   // dv is one invocation per output element already: enough parallelism on any adapter.
   ctx.dispatch({
-    shader, entry: 'attention_backward_dv',
+    shader,
+    entry: 'attention_backward_dv',
     bindings: [undefined, dv, undefined, undefined, undefined, undefined, dout, att],
     params: params(p, p.vStride, p.vOffset),
     workgroups: grid1d(p.B * p.T * kvHeads(p) * p.D, ctx.limits.maxComputeWorkgroupsPerDimension),

@@ -19,16 +19,38 @@ function workgroupDecodeFits(barrierFree: boolean, D: number): boolean {
 }
 
 /** out(B,Tq,H*D) = attention of the Tq new queries over cached keys/values 0..pos+t (AttentionDecodeParams). */
-export function attentionDecode(ctx: GpuContext, out: GpuTensor, q: GpuTensor, kCache: GpuTensor, vCache: GpuTensor,
-  p: AttentionDecodeParams): void {
+export function attentionDecode(
+  ctx: GpuContext,
+  out: GpuTensor,
+  q: GpuTensor,
+  kCache: GpuTensor,
+  vCache: GpuTensor,
+  p: AttentionDecodeParams,
+): void {
   checkAttentionDecode(p, { out: out.size, q: q.size, k: kCache.size, v: vCache.size });
-  const rows = p.B * p.H * p.Tq, maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const rows = p.B * p.H * p.Tq,
+    maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   const wg = workgroupDecodeFits(ctx.barrierFree, p.D);
   ctx.dispatch({
-    shader, entry: wg ? 'attention_decode_wg' : 'attention_decode_forward',
+    shader,
+    entry: wg ? 'attention_decode_wg' : 'attention_decode_forward',
     bindings: [undefined, out, q, kCache, vCache],
-    params: { format: FORMAT, values: [p.B, p.Tq, p.pos, p.Tmax, p.H, p.D, p.qStride, p.qOffset, p.H / decodeKvHeads(p),
-      p.scale ?? 1 / Math.sqrt(p.D), 0] },
+    params: {
+      format: FORMAT,
+      values: [
+        p.B,
+        p.Tq,
+        p.pos,
+        p.Tmax,
+        p.H,
+        p.D,
+        p.qStride,
+        p.qOffset,
+        p.H / decodeKvHeads(p),
+        p.scale ?? 1 / Math.sqrt(p.D),
+        0,
+      ],
+    },
     workgroups: wg ? rowGrid(rows, maxDim) : grid1d(rows, maxDim),
   });
 }
@@ -37,7 +59,8 @@ export function attentionDecode(ctx: GpuContext, out: GpuTensor, q: GpuTensor, k
 export function kvCacheWrite(ctx: GpuContext, cache: GpuTensor, src: GpuTensor, p: KvWriteParams): void {
   checkKvWrite(p, { cache: cache.size, src: src.size });
   ctx.dispatch({
-    shader, entry: 'kv_cache_write',
+    shader,
+    entry: 'kv_cache_write',
     bindings: [undefined, cache, src],
     params: { format: FORMAT, values: [p.B, p.Tq, p.pos, p.Tmax, 1, 1, p.srcStride, p.srcOffset, 1, 1, p.width] },
     workgroups: grid1d(p.B * p.Tq * p.width, ctx.limits.maxComputeWorkgroupsPerDimension),

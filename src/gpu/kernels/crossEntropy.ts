@@ -8,22 +8,43 @@ import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 const shader = { name: 'cross_entropy', code };
 
 /** losses(N) = -log softmax(logits(N,V))[target], valid(N) = 1; both 0 where target is ignoreIndex or outside [0, V). */
-export function crossEntropy(ctx: GpuContext, losses: GpuTensor, valid: GpuTensor, logits: GpuTensor, targets: GpuTensor,
-  N: number, V: number, ignoreIndex: number): void {
+export function crossEntropy(
+  ctx: GpuContext,
+  losses: GpuTensor,
+  valid: GpuTensor,
+  logits: GpuTensor,
+  targets: GpuTensor,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
   ctx.dispatch({
-    shader, entry: ctx.barrierFree ? 'cross_entropy_forward_rows' : 'cross_entropy_forward', bindings: [undefined, logits, targets, losses, valid],
+    shader,
+    entry: ctx.barrierFree ? 'cross_entropy_forward_rows' : 'cross_entropy_forward',
+    bindings: [undefined, logits, targets, losses, valid],
     params: { format: 'uui', values: [N, V, ignoreIndex] },
     workgroups: ctx.barrierFree ? grid1d(N, max) : rowGrid(N, max),
   });
 }
 
 /** dlogits = (softmax - onehot) * dloss[0] / count[0] on valid rows; 0 on ignored (or out-of-range target) rows. */
-export function crossEntropyBackward(ctx: GpuContext, dlogits: GpuTensor, logits: GpuTensor, targets: GpuTensor,
-  dloss: GpuTensor, count: GpuTensor, N: number, V: number, ignoreIndex: number): void {
+export function crossEntropyBackward(
+  ctx: GpuContext,
+  dlogits: GpuTensor,
+  logits: GpuTensor,
+  targets: GpuTensor,
+  dloss: GpuTensor,
+  count: GpuTensor,
+  N: number,
+  V: number,
+  ignoreIndex: number,
+): void {
   const max = ctx.limits.maxComputeWorkgroupsPerDimension;
   ctx.dispatch({
-    shader, entry: ctx.barrierFree ? 'cross_entropy_backward_rows' : 'cross_entropy_backward', bindings: [undefined, logits, targets, dlogits, undefined, dloss, count],
+    shader,
+    entry: ctx.barrierFree ? 'cross_entropy_backward_rows' : 'cross_entropy_backward',
+    bindings: [undefined, logits, targets, dlogits, undefined, dloss, count],
     params: { format: 'uui', values: [N, V, ignoreIndex] },
     workgroups: ctx.barrierFree ? grid1d(N, max) : rowGrid(N, max),
   });

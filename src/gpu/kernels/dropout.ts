@@ -9,7 +9,9 @@ const shader = { name: 'dropout', code };
 function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: number, seed: number): void {
   if (out.size !== x.size) throw new Error(`dropout: ${out.label} has ${out.size} elements, ${x.label} ${x.size}`);
   ctx.dispatch({
-    shader, entry, bindings: [undefined, out, x],
+    shader,
+    entry,
+    bindings: [undefined, out, x],
     params: { format: 'uuuf', values: [out.size, seed >>> 0, dropoutThreshold(p), 1 / (1 - p)] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });

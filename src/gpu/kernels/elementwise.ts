@@ -5,9 +5,18 @@ import { grid1d, type GpuContext, type GpuTensor } from '../context';
 
 const shader = { name: 'elementwise', code };
 
-function run(ctx: GpuContext, entry: string, out: GpuTensor, a: GpuTensor | undefined, b: GpuTensor | undefined, s = 0): void {
+function run(
+  ctx: GpuContext,
+  entry: string,
+  out: GpuTensor,
+  a: GpuTensor | undefined,
+  b: GpuTensor | undefined,
+  s = 0,
+): void {
   ctx.dispatch({
-    shader, entry, bindings: [undefined, out, a, b],
+    shader,
+    entry,
+    bindings: [undefined, out, a, b],
     params: { format: 'uf', values: [out.size, s] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });

@@ -7,26 +7,45 @@ const shader = { name: 'embedding', code };
 /** Invocations the backward aims for; more vocabulary chunks only add id compares, so stop at a GPU's worth. A CPU
  * emulating the GPU runs a few workgroups at a time, so there the redundant compares cost time: 16 workgroups' worth
  * (the peers' tiny GPT-2 full step spent 14% of its time here with 256 chunks). */
-const TARGET_INVOCATIONS = 16384, TARGET_INVOCATIONS_EMULATED = 1024;
+const TARGET_INVOCATIONS = 16384,
+  TARGET_INVOCATIONS_EMULATED = 1024;
 
 /** out(N,C) = W[ids[n]]; an id outside [0, V) (V = W.size / C) yields a zero row instead of a RangeError. */
 export function embedding(ctx: GpuContext, out: GpuTensor, ids: GpuTensor, W: GpuTensor, N: number, C: number): void {
   const V = Math.floor(W.size / C);
   ctx.dispatch({
-    shader, entry: 'embedding_forward', bindings: [undefined, out, ids, W],
+    shader,
+    entry: 'embedding_forward',
+    bindings: [undefined, out, ids, W],
     params: { format: 'uuuu', values: [N, C, V, 1] },
     workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
 /** dW(V,C)[ids[n]] += dout(N,C)[n] without atomics, bitwise equal to the CPU reference; bad ids are skipped. */
-export function embeddingBackward(ctx: GpuContext, dW: GpuTensor, ids: GpuTensor, dout: GpuTensor, N: number, C: number,
-  V: number): void {
+export function embeddingBackward(
+  ctx: GpuContext,
+  dW: GpuTensor,
+  ids: GpuTensor,
+  dout: GpuTensor,
+  N: number,
+  C: number,
+  V: number,
+): void {
   const cGroups = Math.ceil(C / 64);
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const chunks = Math.max(1, Math.min(V, maxDim, Math.ceil((ctx.barrierFree ? TARGET_INVOCATIONS_EMULATED : TARGET_INVOCATIONS) / (cGroups * 64))));
+  const chunks = Math.max(
+    1,
+    Math.min(
+      V,
+      maxDim,
+      Math.ceil((ctx.barrierFree ? TARGET_INVOCATIONS_EMULATED : TARGET_INVOCATIONS) / (cGroups * 64)),
+    ),
+  );
   ctx.dispatch({
-    shader, entry: 'embedding_backward', bindings: [undefined, dW, ids, dout],
+    shader,
+    entry: 'embedding_backward',
+    bindings: [undefined, dW, ids, dout],
     params: { format: 'uuuu', values: [N, C, V, chunks] },
     workgroups: [cGroups, chunks],
   });

@@ -10,16 +10,27 @@ const KIND: Record<GeluKind, number> = { tanh: 0, erf: 1 };
 /** out = gelu(x) over out.size elements. */
 export function gelu(ctx: GpuContext, out: GpuTensor, x: GpuTensor, kind: GeluKind): void {
   ctx.dispatch({
-    shader, entry: 'gelu_forward', bindings: [undefined, out, x],
+    shader,
+    entry: 'gelu_forward',
+    bindings: [undefined, out, x],
     params: { format: 'uuu', values: [out.size, KIND[kind], 0] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
 /** dx (+)= gelu'(x) * dout over dx.size elements; overwrites dx unless `accumulate`. */
-export function geluBackward(ctx: GpuContext, dx: GpuTensor, x: GpuTensor, dout: GpuTensor, kind: GeluKind, accumulate = false): void {
+export function geluBackward(
+  ctx: GpuContext,
+  dx: GpuTensor,
+  x: GpuTensor,
+  dout: GpuTensor,
+  kind: GeluKind,
+  accumulate = false,
+): void {
   ctx.dispatch({
-    shader, entry: 'gelu_backward', bindings: [undefined, dx, x, dout],
+    shader,
+    entry: 'gelu_backward',
+    bindings: [undefined, dx, x, dout],
     params: { format: 'uuu', values: [dx.size, KIND[kind], accumulate ? 1 : 0] },
     workgroups: grid1d(dx.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });

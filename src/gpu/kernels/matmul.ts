@@ -22,19 +22,23 @@ const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
  * tests. */
 export type MatmulTiling = 'auto' | 32 | 64 | 'flat';
 let tiling: MatmulTiling = 'auto';
-export function setMatmulTiling(t: MatmulTiling): void { tiling = t; }
+export function setMatmulTiling(t: MatmulTiling): void {
+  tiling = t;
+}
 
 /** Shapes compiled into their own flat pipeline, per device. A model has a handful (its layer widths at the batch
  * shape); past the limit a shape takes the one generic flat pipeline, so odd shapes cannot pile up compilations. */
 let flatShapeLimit = 64;
 const flatShapes = new WeakMap<GpuContext, Set<string>>();
 /** For tests: 0 sends every shape to the generic flat pipeline. */
-export function setFlatShapeLimit(n: number): void { flatShapeLimit = n; }
+export function setFlatShapeLimit(n: number): void {
+  flatShapeLimit = n;
+}
 
 const MAX_GROUPS = 65535;
 
 function tileFor(ctx: GpuContext, M: number, N: number, batch: number): 32 | 64 | 'flat' {
-  const flatFits = Math.ceil(Math.ceil(M / 8) * Math.ceil(N / 8) / 64) <= MAX_GROUPS;
+  const flatFits = Math.ceil((Math.ceil(M / 8) * Math.ceil(N / 8)) / 64) <= MAX_GROUPS;
   if (tiling === 'flat' && flatFits) return 'flat';
   if (tiling === 32 || tiling === 64) return tiling;
   if (tiling === 'auto' && ctx.barrierFree && flatFits) return 'flat';
@@ -49,9 +53,27 @@ function flatDefines(ctx: GpuContext, values: number[]): Record<string, string> 
   if (!seen) flatShapes.set(ctx, (seen = new Set()));
   if (!seen.has(key) && seen.size < flatShapeLimit) seen.add(key);
   if (!seen.has(key)) {
-    return { M: 'p.M', K: 'p.K', N: 'p.N', TA: '(p.trans_a != 0u)', TB: '(p.trans_b != 0u)', SA: 'p.stride_a', SB: 'p.stride_b', SO: 'p.stride_out' };
+    return {
+      M: 'p.M',
+      K: 'p.K',
+      N: 'p.N',
+      TA: '(p.trans_a != 0u)',
+      TB: '(p.trans_b != 0u)',
+      SA: 'p.stride_a',
+      SB: 'p.stride_b',
+      SO: 'p.stride_out',
+    };
   }
-  return { M: `${M}u`, K: `${K}u`, N: `${N}u`, TA: String(ta === 1), TB: String(tb === 1), SA: `${sa}u`, SB: `${sb}u`, SO: `${so}u` };
+  return {
+    M: `${M}u`,
+    K: `${K}u`,
+    N: `${N}u`,
+    TA: String(ta === 1),
+    TB: String(tb === 1),
+    SA: `${sa}u`,
+    SB: `${sb}u`,
+    SO: `${so}u`,
+  };
 }
 const FORMAT = 'uuuuuuuuuf';
 
@@ -60,22 +82,46 @@ function need(t: GpuTensor, n: number, what: string): void {
 }
 
 /** out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out if p.accumulate] (see MatmulParams). */
-export function matmul(ctx: GpuContext, out: GpuTensor, a: GpuTensor, b: GpuTensor, bias: GpuTensor | null, p: MatmulParams): void {
+export function matmul(
+  ctx: GpuContext,
+  out: GpuTensor,
+  a: GpuTensor,
+  b: GpuTensor,
+  bias: GpuTensor | null,
+  p: MatmulParams,
+): void {
   const { M, K, N } = p;
   const batch = p.batch ?? 1;
   need(out, batch * M * N, 'out');
   need(a, batch * M * K, 'a');
   need(b, p.broadcastB ? K * N : batch * K * N, 'b');
   if (bias) need(bias, N, 'bias');
-  const values = [M, K, N, p.transA ? 1 : 0, p.transB ? 1 : 0, M * K, p.broadcastB ? 0 : K * N, M * N,
-    p.accumulate ? 1 : 0, p.alpha ?? 1];
+  const values = [
+    M,
+    K,
+    N,
+    p.transA ? 1 : 0,
+    p.transB ? 1 : 0,
+    M * K,
+    p.broadcastB ? 0 : K * N,
+    M * N,
+    p.accumulate ? 1 : 0,
+    p.alpha ?? 1,
+  ];
   const tile = tileFor(ctx, M, N, batch);
   const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
   const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
   if (tile === 'flat') {
     const blocks = Math.ceil(M / 8) * Math.ceil(N / 8);
-    ctx.dispatch({ shader: flatShader, entry, bindings, params: { format: FORMAT, values }, defines: flatDefines(ctx, values), workgroups: [Math.ceil(blocks / 64), 1, batch] });
+    ctx.dispatch({
+      shader: flatShader,
+      entry,
+      bindings,
+      params: { format: FORMAT, values },
+      defines: flatDefines(ctx, values),
+      workgroups: [Math.ceil(blocks / 64), 1, batch],
+    });
     return;
   }
   ctx.dispatch({

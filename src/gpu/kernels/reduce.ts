@@ -14,16 +14,31 @@ function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, accum
   const n = x.size;
   const groups = Math.min(MAX_GROUPS, Math.max(1, Math.ceil(n / PER_GROUP)));
   if (groups === 1) {
-    ctx.dispatch({ shader, entry, bindings: [undefined, out, x], params: { format: 'uu', values: [n, accumulate ? 1 : 0] },
-      workgroups: [1] });
+    ctx.dispatch({
+      shader,
+      entry,
+      bindings: [undefined, out, x],
+      params: { format: 'uu', values: [n, accumulate ? 1 : 0] },
+      workgroups: [1],
+    });
     return;
   }
   // One fixed scratch size keeps a single pool entry; released right away since later work runs after this pass.
   const partials = ctx.tensor([MAX_GROUPS], 'f32', 'reduce partials', false);
-  ctx.dispatch({ shader, entry, bindings: [undefined, partials, x], params: { format: 'uu', values: [n, 0] },
-    workgroups: [groups] });
-  ctx.dispatch({ shader, entry: 'sum_forward', bindings: [undefined, out, partials],
-    params: { format: 'uu', values: [groups, accumulate ? 1 : 0] }, workgroups: [1] });
+  ctx.dispatch({
+    shader,
+    entry,
+    bindings: [undefined, partials, x],
+    params: { format: 'uu', values: [n, 0] },
+    workgroups: [groups],
+  });
+  ctx.dispatch({
+    shader,
+    entry: 'sum_forward',
+    bindings: [undefined, out, partials],
+    params: { format: 'uu', values: [groups, accumulate ? 1 : 0] },
+    workgroups: [1],
+  });
   ctx.release(partials);
 }
 

@@ -12,7 +12,8 @@ function run(ctx: GpuContext, out: GpuTensor, x: GpuTensor, table: GpuTensor, p:
   checkRopeSizes(p, { out: out.size, x: x.size, table: table.size });
   const inPlace = out === x;
   ctx.dispatch({
-    shader, entry: inPlace ? 'rope_apply_inplace' : 'rope_apply',
+    shader,
+    entry: inPlace ? 'rope_apply_inplace' : 'rope_apply',
     bindings: inPlace ? [undefined, out, undefined, table] : [undefined, out, x, table],
     params: { format: 'uuuuuuuf', values: [p.B, p.T, p.H, p.D, p.stride, p.offset, p.posOffset ?? 0, sign] },
     workgroups: grid1d(p.B * p.T * p.H * (p.D / 2), ctx.limits.maxComputeWorkgroupsPerDimension),

@@ -18,32 +18,58 @@ function grid(ctx: GpuContext, n: number): [number, number] {
 /** out = beta * out + (1 - beta) * x */
 export function ema(ctx: GpuContext, out: GpuTensor, x: GpuTensor, beta: number): void {
   need(x, out.size, 'x');
-  ctx.dispatch({ shader, entry: 'ema_forward', bindings: [undefined, out, x],
-    params: { format: FORMAT, values: [out.size, 0, 0, beta, 1 - beta] }, workgroups: grid(ctx, out.size) });
+  ctx.dispatch({
+    shader,
+    entry: 'ema_forward',
+    bindings: [undefined, out, x],
+    params: { format: FORMAT, values: [out.size, 0, 0, beta, 1 - beta] },
+    workgroups: grid(ctx, out.size),
+  });
 }
 
 /** out[0] = the k-th smallest value of x (1-based, k clamped to [1, n]); deterministic (one workgroup, rank counting). */
 export function kthSmallest(ctx: GpuContext, out: GpuTensor, x: GpuTensor, k: number): void {
   need(out, 1, 'out');
-  ctx.dispatch({ shader, entry: 'kth_smallest_forward', bindings: [undefined, out, x],
-    params: { format: FORMAT, values: [x.size, clampK(k, x.size), 0, 0, 0] }, workgroups: [1] });
+  ctx.dispatch({
+    shader,
+    entry: 'kth_smallest_forward',
+    bindings: [undefined, out, x],
+    params: { format: FORMAT, values: [x.size, clampK(k, x.size), 0, 0, 0] },
+    workgroups: [1],
+  });
 }
 
 /** mask[i] = scores[i] <= thr[0] ? 0 : 1 and target[targetOffset + i] *= mask[i], for i < scores.size. */
-export function thresholdMask(ctx: GpuContext, target: GpuTensor, mask: GpuTensor, scores: GpuTensor, thr: GpuTensor,
-  targetOffset: number): void {
+export function thresholdMask(
+  ctx: GpuContext,
+  target: GpuTensor,
+  mask: GpuTensor,
+  scores: GpuTensor,
+  thr: GpuTensor,
+  targetOffset: number,
+): void {
   const n = scores.size;
   need(mask, n, 'mask');
   need(target, targetOffset + n, 'target');
   need(thr, 1, 'thr');
-  ctx.dispatch({ shader, entry: 'threshold_mask_forward', bindings: [undefined, target, undefined, mask, scores, thr],
-    params: { format: FORMAT, values: [n, 0, targetOffset, 0, 0] }, workgroups: grid(ctx, n) });
+  ctx.dispatch({
+    shader,
+    entry: 'threshold_mask_forward',
+    bindings: [undefined, target, undefined, mask, scores, thr],
+    params: { format: FORMAT, values: [n, 0, targetOffset, 0, 0] },
+    workgroups: grid(ctx, n),
+  });
 }
 
 /** target[targetOffset + i] *= mask[i] for i < mask.size. */
 export function applyMask(ctx: GpuContext, target: GpuTensor, mask: GpuTensor, targetOffset: number): void {
   const n = mask.size;
   need(target, targetOffset + n, 'target');
-  ctx.dispatch({ shader, entry: 'apply_mask_forward', bindings: [undefined, target, mask],
-    params: { format: FORMAT, values: [n, 0, targetOffset, 0, 0] }, workgroups: grid(ctx, n) });
+  ctx.dispatch({
+    shader,
+    entry: 'apply_mask_forward',
+    bindings: [undefined, target, mask],
+    params: { format: FORMAT, values: [n, 0, targetOffset, 0, 0] },
+    workgroups: grid(ctx, n),
+  });
 }

@@ -8,16 +8,27 @@ const shader = { name: 'softmax', code };
 /** out(rows,cols) = softmax(x) over the last dim. */
 export function softmax(ctx: GpuContext, out: GpuTensor, x: GpuTensor, rows: number, cols: number): void {
   ctx.dispatch({
-    shader, entry: 'softmax_forward', bindings: [undefined, out, x],
+    shader,
+    entry: 'softmax_forward',
+    bindings: [undefined, out, x],
     params: { format: 'uu', values: [rows, cols] },
     workgroups: rowGrid(rows, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
 /** dx = y * (dy - sum(dy * y)) per row (overwrites dx); y is the forward's output. */
-export function softmaxBackward(ctx: GpuContext, dx: GpuTensor, y: GpuTensor, dy: GpuTensor, rows: number, cols: number): void {
+export function softmaxBackward(
+  ctx: GpuContext,
+  dx: GpuTensor,
+  y: GpuTensor,
+  dy: GpuTensor,
+  rows: number,
+  cols: number,
+): void {
   ctx.dispatch({
-    shader, entry: 'softmax_backward', bindings: [undefined, dx, y, dy],
+    shader,
+    entry: 'softmax_backward',
+    bindings: [undefined, dx, y, dy],
     params: { format: 'uu', values: [rows, cols] },
     workgroups: rowGrid(rows, ctx.limits.maxComputeWorkgroupsPerDimension),
   });

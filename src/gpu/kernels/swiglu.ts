@@ -6,7 +6,9 @@ import { grid1d, type GpuContext, type GpuTensor } from '../context';
 const shader = { name: 'swiglu', code };
 
 function checkSizes(what: string, n: number, tensors: Record<string, GpuTensor>): void {
-  const bad = Object.entries(tensors).filter(([, t]) => t.size < n).map(([name, t]) => `${name} ${t.size} < ${n}`);
+  const bad = Object.entries(tensors)
+    .filter(([, t]) => t.size < n)
+    .map(([name, t]) => `${name} ${t.size} < ${n}`);
   if (bad.length) throw new RangeError(`${what} n=${n}: ${bad.join(', ')}`);
 }
 
@@ -14,18 +16,28 @@ function checkSizes(what: string, n: number, tensors: Record<string, GpuTensor>)
 export function swiglu(ctx: GpuContext, out: GpuTensor, gate: GpuTensor, up: GpuTensor): void {
   checkSizes('swiglu', out.size, { gate, up });
   ctx.dispatch({
-    shader, entry: 'swiglu_forward', bindings: [undefined, out, gate, up],
+    shader,
+    entry: 'swiglu_forward',
+    bindings: [undefined, out, gate, up],
     params: { format: 'u', values: [out.size] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
 /** dgate = dout * up * silu'(gate), dup = dout * silu(gate) over dout.size elements (both overwritten). */
-export function swigluBackward(ctx: GpuContext, dgate: GpuTensor, dup: GpuTensor, dout: GpuTensor, gate: GpuTensor,
-  up: GpuTensor): void {
+export function swigluBackward(
+  ctx: GpuContext,
+  dgate: GpuTensor,
+  dup: GpuTensor,
+  dout: GpuTensor,
+  gate: GpuTensor,
+  up: GpuTensor,
+): void {
   checkSizes('swigluBackward', dout.size, { dgate, dup, gate, up });
   ctx.dispatch({
-    shader, entry: 'swiglu_backward', bindings: [undefined, dgate, dup, dout, gate, up],
+    shader,
+    entry: 'swiglu_backward',
+    bindings: [undefined, dgate, dup, dout, gate, up],
     params: { format: 'u', values: [dout.size] },
     workgroups: grid1d(dout.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });

@@ -76,14 +76,12 @@ export interface ModuleInfo {
 export function adaptableModules(config: ModelConfig): ModuleInfo[] {
   const arch = archFor(config);
   return Array.from({ length: arch.dims(config).layers }, (_, l) =>
-    arch
-      .moduleTypes(config)
-      .map(({ type, inF, outF }) => ({
-        name: `${arch.layerLead.replace('N', String(l))}${type}`,
-        type,
-        layer: l,
-        inF,
-        outF,
-      })),
+    arch.moduleTypes(config).map(({ type, inF, outF }) => ({
+      name: `${arch.layerLead.replace('N', String(l))}${type}`,
+      type,
+      layer: l,
+      inF,
+      outF,
+    })),
   ).flat();
 }

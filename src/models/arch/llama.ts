@@ -68,13 +68,43 @@ const LLAMA_LIMITS = {
 } as const;
 
 const FAMILIES: Record<LlamaFamily, { prefix: string; defaults: Record<string, number> }> = {
-  llama: { prefix: 'Llama', defaults: { vocab_size: 32000, hidden_size: 4096, intermediate_size: 11008,
-    num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 2048, rms_norm_eps: 1e-6 } },
-  qwen2: { prefix: 'Qwen2', defaults: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016,
-    num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 32768, rms_norm_eps: 1e-6 } },
-  qwen3: { prefix: 'Qwen3', defaults: { vocab_size: 151936, hidden_size: 4096, intermediate_size: 22016,
-    num_hidden_layers: 32, num_attention_heads: 32, max_position_embeddings: 32768, rms_norm_eps: 1e-6,
-    head_dim: 128 } },
+  llama: {
+    prefix: 'Llama',
+    defaults: {
+      vocab_size: 32000,
+      hidden_size: 4096,
+      intermediate_size: 11008,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      max_position_embeddings: 2048,
+      rms_norm_eps: 1e-6,
+    },
+  },
+  qwen2: {
+    prefix: 'Qwen2',
+    defaults: {
+      vocab_size: 151936,
+      hidden_size: 4096,
+      intermediate_size: 22016,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      max_position_embeddings: 32768,
+      rms_norm_eps: 1e-6,
+    },
+  },
+  qwen3: {
+    prefix: 'Qwen3',
+    defaults: {
+      vocab_size: 151936,
+      hidden_size: 4096,
+      intermediate_size: 22016,
+      num_hidden_layers: 32,
+      num_attention_heads: 32,
+      max_position_embeddings: 32768,
+      rms_norm_eps: 1e-6,
+      head_dim: 128,
+    },
+  },
 };
 
 const HEADS: Record<string, LlamaTask> = { ForCausalLM: 'causal-lm', ForSequenceClassification: 'seq-cls' };
@@ -85,7 +115,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v =
 
 /** Field readers that throw ConfigError naming the file and the field. */
 class Fields {
-  constructor(readonly raw: Record<string, unknown>, readonly file: string) {}
+  constructor(
+    readonly raw: Record<string, unknown>,
+    readonly file: string,
+  ) {}
 
   fail(field: string, problem: string, fix = REEXPORT): never {
     throw new ConfigError(this.file, field, `${this.file}: field "${field}" ${problem}. ${fix}.`);
@@ -123,16 +156,20 @@ class Fields {
   tokenId(field: string, vocab: number, value: unknown = this.raw[field]): number | null {
     if (value === undefined || value === null) return null;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= vocab) {
-      this.fail(field,
-        `must be a token id in [0, ${vocab - 1}] (vocab_size ${vocab}) or null, got ${JSON.stringify(value)}`);
+      this.fail(
+        field,
+        `must be a token id in [0, ${vocab - 1}] (vocab_size ${vocab}) or null, got ${JSON.stringify(value)}`,
+      );
     }
     return value as number;
   }
 }
 
 /** Parses config.json text (or an already parsed object) of a Llama, Qwen2 or Qwen3 checkpoint. */
-export function parseLlamaConfig(input: string | Record<string, unknown>,
-  opts: ParseLlamaConfigOptions = {}): LlamaConfig {
+export function parseLlamaConfig(
+  input: string | Record<string, unknown>,
+  opts: ParseLlamaConfigOptions = {},
+): LlamaConfig {
   const file = opts.file ?? 'config.json';
   let raw: unknown = input;
   if (typeof input === 'string') {
@@ -147,8 +184,11 @@ export function parseLlamaConfig(input: string | Record<string, unknown>,
 
   const family = raw.model_type;
   if (family !== 'llama' && family !== 'qwen2' && family !== 'qwen3') {
-    f.fail('model_type', `is ${JSON.stringify(family)}; this parser reads "llama", "qwen2" and "qwen3"`,
-      'Use a Llama, SmolLM2, Qwen2/2.5 or Qwen3 checkpoint');
+    f.fail(
+      'model_type',
+      `is ${JSON.stringify(family)}; this parser reads "llama", "qwen2" and "qwen3"`,
+      'Use a Llama, SmolLM2, Qwen2/2.5 or Qwen3 checkpoint',
+    );
   }
   const fam = FAMILIES[family as LlamaFamily];
   const d = fam.defaults;
@@ -164,9 +204,12 @@ export function parseLlamaConfig(input: string | Record<string, unknown>,
     architecture = (archs as string[])[0];
     const head = architecture.startsWith(fam.prefix) ? architecture.slice(fam.prefix.length) : '';
     if (!Object.hasOwn(HEADS, head)) {
-      f.fail('architectures', `is ${JSON.stringify(architecture)}, which is not ${fam.prefix}ForCausalLM or ` +
-        `${fam.prefix}ForSequenceClassification (model_type "${family}")`,
-        'Use a causal-LM or sequence-classification checkpoint of this family');
+      f.fail(
+        'architectures',
+        `is ${JSON.stringify(architecture)}, which is not ${fam.prefix}ForCausalLM or ` +
+          `${fam.prefix}ForSequenceClassification (model_type "${family}")`,
+        'Use a causal-LM or sequence-classification checkpoint of this family',
+      );
     }
     task = HEADS[head];
   }
@@ -204,8 +247,11 @@ export function parseLlamaConfig(input: string | Record<string, unknown>,
     f.fail('hidden_act', `is ${JSON.stringify(act)}; the Llama family's SwiGLU MLP needs "silu"`, REEXPORT);
   }
   if (f.bool('use_sliding_window', false)) {
-    f.fail('use_sliding_window', 'is true; sliding-window attention is not supported',
-      'Set it to false (Qwen2.5 and Qwen3 checkpoints ship with false)');
+    f.fail(
+      'use_sliding_window',
+      'is true; sliding-window attention is not supported',
+      'Set it to false (Qwen2.5 and Qwen3 checkpoints ship with false)',
+    );
   }
   const attentionDropout = f.num('attention_dropout', 0);
   if (!(attentionDropout >= 0 && attentionDropout < 1)) {
@@ -234,19 +280,41 @@ export function parseLlamaConfig(input: string | Record<string, unknown>,
   let labels: string[] = [];
   if (task === 'seq-cls') {
     if (padTokenId === null) {
-      f.fail('pad_token_id', 'is missing; a sequence classifier pools the last token before the padding',
-        'Set pad_token_id in config.json (often to eos_token_id) or pass the tokenizer\'s pad token');
+      f.fail(
+        'pad_token_id',
+        'is missing; a sequence classifier pools the last token before the padding',
+        "Set pad_token_id in config.json (often to eos_token_id) or pass the tokenizer's pad token",
+      );
     }
     labels = llamaLabelNames(f, opts.numLabels);
   }
 
   return {
-    family: family as LlamaFamily, task, architecture, vocabSize, hidden, intermediate, layers, heads, kvHeads, headDim,
-    eps, maxPositions, rope, tieWordEmbeddings,
+    family: family as LlamaFamily,
+    task,
+    architecture,
+    vocabSize,
+    hidden,
+    intermediate,
+    layers,
+    heads,
+    kvHeads,
+    headDim,
+    eps,
+    maxPositions,
+    rope,
+    tieWordEmbeddings,
     qkvBias: family === 'qwen2' ? true : attentionBias,
     oBias: family === 'qwen2' ? false : attentionBias,
-    mlpBias, qkNorm: family === 'qwen3', attentionDropout, initializerRange, padTokenId, bosTokenId, eosTokenIds,
-    labels, numLabels: labels.length,
+    mlpBias,
+    qkNorm: family === 'qwen3',
+    attentionDropout,
+    initializerRange,
+    padTokenId,
+    bosTokenId,
+    eosTokenIds,
+    labels,
+    numLabels: labels.length,
   };
 }
 
@@ -259,8 +327,11 @@ function llamaLabelNames(f: Fields, override: number | undefined): string[] {
   let n: number;
   if (override !== undefined) {
     if (!Number.isInteger(override) || override < 1 || override > LLAMA_LIMITS.num_labels) {
-      f.fail('num_labels', `override must be an integer in [1, ${LLAMA_LIMITS.num_labels}], got ${override}`,
-        'Pass a positive number of classes');
+      f.fail(
+        'num_labels',
+        `override must be an integer in [1, ${LLAMA_LIMITS.num_labels}], got ${override}`,
+        'Pass a positive number of classes',
+      );
     }
     n = override;
   } else if (isObject(id2label)) {
@@ -300,8 +371,11 @@ export function parseRopeConfig(raw: Record<string, unknown>, opts: RopeConfigOp
   };
   const { headDim } = opts;
   if (!Number.isInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) {
-    fail('head_dim', `rotary embeddings need an even, positive head size, got ${headDim}`,
-      'Check head_dim (or hidden_size / num_attention_heads) in the file');
+    fail(
+      'head_dim',
+      `rotary embeddings need an even, positive head size, got ${headDim}`,
+      'Check head_dim (or hidden_size / num_attention_heads) in the file',
+    );
   }
   const combined = raw.rope_parameters;
   if (combined !== undefined && combined !== null && !isObject(combined)) {
@@ -324,23 +398,27 @@ export function parseRopeConfig(raw: Record<string, unknown>, opts: RopeConfigOp
 
   const partial = raw.partial_rotary_factor ?? scalingObj.partial_rotary_factor;
   if (partial !== undefined && partial !== null && partial !== 1) {
-    fail('partial_rotary_factor', `partial rotary embeddings (${JSON.stringify(partial)}) are not supported`,
-      'Use a Llama, SmolLM2, Qwen2.5 or Qwen3 model, which rotate the whole head');
+    fail(
+      'partial_rotary_factor',
+      `partial rotary embeddings (${JSON.stringify(partial)}) are not supported`,
+      'Use a Llama, SmolLM2, Qwen2.5 or Qwen3 model, which rotate the whole head',
+    );
   }
 
   const typeKey = scalingObj.rope_type !== undefined ? 'rope_type' : 'type';
   const type = scalingObj[typeKey] ?? 'default';
   if (type === 'default') return { headDim, theta: theta as number, scaling: { type: 'default' } };
   if (type !== 'llama3') {
-    fail(`${scalingField}.${typeKey}`,
+    fail(
+      `${scalingField}.${typeKey}`,
       `rope type ${JSON.stringify(type)} is not supported (supported: ${SUPPORTED_ROPE_TYPES.join(', ')})`,
-      'Use a model whose config.json has no rope scaling or rope_type "llama3"');
+      'Use a model whose config.json has no rope scaling or rope_type "llama3"',
+    );
   }
   const positive = (key: string): number => {
     const v = scalingObj[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      fail(`${scalingField}.${key}`, `llama3 rope scaling needs a positive number, got ${JSON.stringify(v)}`,
-        REEXPORT);
+      fail(`${scalingField}.${key}`, `llama3 rope scaling needs a positive number, got ${JSON.stringify(v)}`, REEXPORT);
     }
     return v as number;
   };
@@ -352,8 +430,11 @@ export function parseRopeConfig(raw: Record<string, unknown>, opts: RopeConfigOp
     originalMaxPositionEmbeddings: positive('original_max_position_embeddings'),
   };
   if (scaling.highFreqFactor <= scaling.lowFreqFactor) {
-    fail(`${scalingField}.high_freq_factor`,
-      `must exceed low_freq_factor (${scaling.lowFreqFactor}), got ${scaling.highFreqFactor}`, REEXPORT);
+    fail(
+      `${scalingField}.high_freq_factor`,
+      `must exceed low_freq_factor (${scaling.lowFreqFactor}), got ${scaling.highFreqFactor}`,
+      REEXPORT,
+    );
   }
   return { headDim, theta: theta as number, scaling };
 }
@@ -422,36 +503,50 @@ const ROPE_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
  * model whose checkpoint lacks score.weight, or has one of another class count (a new task), gets a fresh head drawn
  * as transformers does: normal(0, initializer_range).
  */
-export function mapLlamaWeights(checkpoint: Map<string, HostWeight>, cfg: LlamaConfig,
-  opts: MapLlamaWeightsOptions = {}): LlamaWeights {
+export function mapLlamaWeights(
+  checkpoint: Map<string, HostWeight>,
+  cfg: LlamaConfig,
+  opts: MapLlamaWeightsOptions = {},
+): LlamaWeights {
   const file = opts.file ?? 'model.safetensors';
   const expected = llamaWeightShapes(cfg);
   const tensors = new Map<string, HostWeight>();
   const ignored: string[] = [];
   const initialized: string[] = [];
-  const newHead = cfg.task === 'seq-cls'
-    && (checkpoint.get('score.weight')?.shape.join() !== expected.get('score.weight')!.join());
+  const newHead =
+    cfg.task === 'seq-cls' && checkpoint.get('score.weight')?.shape.join() !== expected.get('score.weight')!.join();
   for (const [name, t] of checkpoint) {
-    const droppable = ROPE_BUFFER.test(name) || (name === 'lm_head.weight' && !expected.has(name))
-      || (name === 'score.weight' && (cfg.task === 'causal-lm' || newHead));
+    const droppable =
+      ROPE_BUFFER.test(name) ||
+      (name === 'lm_head.weight' && !expected.has(name)) ||
+      (name === 'score.weight' && (cfg.task === 'causal-lm' || newHead));
     if (droppable) {
       ignored.push(name);
       continue;
     }
     const shape = expected.get(name);
     if (!shape) {
-      throw new LlamaWeightError(file, name, `${file}: tensor "${name}" is not part of a ${cfg.architecture} with ` +
-        `this config.json (${llamaSummary(cfg)}). Check that config.json belongs to this checkpoint.`);
+      throw new LlamaWeightError(
+        file,
+        name,
+        `${file}: tensor "${name}" is not part of a ${cfg.architecture} with ` +
+          `this config.json (${llamaSummary(cfg)}). Check that config.json belongs to this checkpoint.`,
+      );
     }
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-      throw new LlamaWeightError(file, name, `${file}: tensor "${name}" has shape [${t.shape.join(', ')}], ` +
-        `config.json implies [${shape.join(', ')}] (${llamaSummary(cfg)}). Check that config.json belongs to this ` +
-        'checkpoint.');
+      throw new LlamaWeightError(
+        file,
+        name,
+        `${file}: tensor "${name}" has shape [${t.shape.join(', ')}], ` +
+          `config.json implies [${shape.join(', ')}] (${llamaSummary(cfg)}). Check that config.json belongs to this ` +
+          'checkpoint.',
+      );
     }
     tensors.set(name, t);
   }
   if (newHead) {
-    const shape = expected.get('score.weight')!, rng = new Rng(opts.seed ?? 42);
+    const shape = expected.get('score.weight')!,
+      rng = new Rng(opts.seed ?? 42);
     const data = new Float32Array(shape[0] * shape[1]);
     for (let i = 0; i < data.length; i++) data[i] = rng.normal() * cfg.initializerRange;
     tensors.set('score.weight', { shape, data });
@@ -459,17 +554,23 @@ export function mapLlamaWeights(checkpoint: Map<string, HostWeight>, cfg: LlamaC
   }
   for (const [name, shape] of expected) {
     if (!tensors.has(name)) {
-      throw new LlamaWeightError(file, name, `${file}: tensor "${name}" (shape [${shape.join(', ')}]) is missing; ` +
-        `a ${cfg.architecture} with this config.json (${llamaSummary(cfg)}) needs it. Check that the checkpoint ` +
-        'is complete and config.json belongs to it.');
+      throw new LlamaWeightError(
+        file,
+        name,
+        `${file}: tensor "${name}" (shape [${shape.join(', ')}]) is missing; ` +
+          `a ${cfg.architecture} with this config.json (${llamaSummary(cfg)}) needs it. Check that the checkpoint ` +
+          'is complete and config.json belongs to it.',
+      );
     }
   }
   return { tensors, initialized, ignored };
 }
 
 function llamaSummary(cfg: LlamaConfig): string {
-  return `hidden_size ${cfg.hidden}, ${cfg.layers} layers, ${cfg.heads} heads / ${cfg.kvHeads} kv heads of ` +
-    `head_dim ${cfg.headDim}, intermediate_size ${cfg.intermediate}, vocab_size ${cfg.vocabSize}`;
+  return (
+    `hidden_size ${cfg.hidden}, ${cfg.layers} layers, ${cfg.heads} heads / ${cfg.kvHeads} kv heads of ` +
+    `head_dim ${cfg.headDim}, intermediate_size ${cfg.intermediate}, vocab_size ${cfg.vocabSize}`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------- descriptor
@@ -490,21 +591,38 @@ export class LlamaClsNet implements SeqClsNet {
   private batch(b: EncoderBatch) {
     return { ids: b.ids, mask: b.mask, poolRows: b.clsRows, B: b.B, T: b.T };
   }
-  forward(b: EncoderBatch) { return this.net.forward(this.batch(b)); }
-  loss(labels: Tensor) { return this.net.loss(labels); }
-  backward(b: EncoderBatch, labels: Tensor) { this.net.backward(this.batch(b), labels); }
-  linears() { return this.net.linears(); }
-  enableAllGradients() { this.net.enableAllGradients(); }
+  forward(b: EncoderBatch) {
+    return this.net.forward(this.batch(b));
+  }
+  loss(labels: Tensor) {
+    return this.net.loss(labels);
+  }
+  backward(b: EncoderBatch, labels: Tensor) {
+    this.net.backward(this.batch(b), labels);
+  }
+  linears() {
+    return this.net.linears();
+  }
+  enableAllGradients() {
+    this.net.enableAllGradients();
+  }
 }
 
 /** Right-padded decoder classification batch: pad_token_id after each sequence (longer ones keep their first
  * T - 1 tokens and their last), pooled at the last non-pad token as transformers does. */
 function decoderClsBatch(cfg: LlamaConfig, seqs: { ids: number[] }[], T?: number): HostEncoderBatch {
-  const B = seqs.length, len = T ?? Math.max(...seqs.map((s) => s.ids.length)), N = B * len;
+  const B = seqs.length,
+    len = T ?? Math.max(...seqs.map((s) => s.ids.length)),
+    N = B * len;
   const pad = cfg.padTokenId ?? 0;
   const b: HostEncoderBatch = {
-    B, T: len, ids: new Int32Array(N).fill(pad), typeIds: new Int32Array(N),
-    posIds: Int32Array.from({ length: N }, (_, i) => i % len), mask: new Int32Array(N), clsRows: new Int32Array(B),
+    B,
+    T: len,
+    ids: new Int32Array(N).fill(pad),
+    typeIds: new Int32Array(N),
+    posIds: Int32Array.from({ length: N }, (_, i) => i % len),
+    mask: new Int32Array(N),
+    clsRows: new Int32Array(B),
   };
   seqs.forEach((s, i) => {
     const ids = s.ids.length > len ? [...s.ids.slice(0, len - 1), s.ids[s.ids.length - 1]] : s.ids;
@@ -540,23 +658,44 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
   moduleTypes(cfg): ModuleTypeInfo[] {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D } = cfg.arch;
     const t = (type: string, inF: number, outF: number) => ({ type, row: type, inF, outF });
-    return [t('self_attn.q_proj', C, H * D), t('self_attn.k_proj', C, KVH * D), t('self_attn.v_proj', C, KVH * D),
-      t('self_attn.o_proj', H * D, C), t('mlp.gate_proj', C, F), t('mlp.up_proj', C, F), t('mlp.down_proj', F, C)];
+    return [
+      t('self_attn.q_proj', C, H * D),
+      t('self_attn.k_proj', C, KVH * D),
+      t('self_attn.v_proj', C, KVH * D),
+      t('self_attn.o_proj', H * D, C),
+      t('mlp.gate_proj', C, F),
+      t('mlp.up_proj', C, F),
+      t('mlp.down_proj', F, C),
+    ];
   },
   // Every linear of the block, as the paper adapts.
-  defaultTargets: ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj',
-    'mlp.up_proj', 'mlp.down_proj'],
+  defaultTargets: [
+    'self_attn.q_proj',
+    'self_attn.k_proj',
+    'self_attn.v_proj',
+    'self_attn.o_proj',
+    'mlp.gate_proj',
+    'mlp.up_proj',
+    'mlp.down_proj',
+  ],
   layout: 'linear',
   headModules: (task) => (task === 'seq-cls' ? ['score'] : []),
   dims: ({ arch: a }) => ({
-    layers: a.layers, hidden: a.hidden, heads: a.heads, vocab: a.vocabSize, maxPositions: a.maxPositions,
+    layers: a.layers,
+    hidden: a.hidden,
+    heads: a.heads,
+    vocab: a.vocabSize,
+    maxPositions: a.maxPositions,
   }),
   // score: (L, C), no bias.
   headSize: (cfg) => ({ fixed: 0, perLabel: cfg.task === 'seq-cls' ? cfg.arch.hidden : 0 }),
   numLabels: (cfg) => (cfg.task === 'seq-cls' ? cfg.arch.numLabels : 0),
   activationBytes(cfg, B, T) {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D, layers: L, vocabSize: V } = cfg.arch;
-    const N = B * T, QD = H * D, KD = KVH * D, qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
+    const N = B * T,
+      QD = H * D,
+      KD = KVH * D,
+      qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
     // Per layer: h1, rstd1, q, k, v, attention probabilities, atty, x1, h2, rstd2, gate, up, act, x2 (+ Qwen3's
     // normed q/k); then the final norm, the logits and their gradient (LM), and the activation gradients.
     const perLayer = N * (4 * C + 2 + 2 * QD + 2 * KD + 3 * F + qk) + B * H * T * T;
@@ -571,8 +710,10 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
     }
     return m;
   },
-  build: (be, cfg, params) => (cfg.task === 'causal-lm' ? new Llama(be, cfg.arch, params)
-    : new LlamaClsNet(new LlamaClassifier(be, cfg.arch, params))),
+  build: (be, cfg, params) =>
+    cfg.task === 'causal-lm'
+      ? new Llama(be, cfg.arch, params)
+      : new LlamaClsNet(new LlamaClassifier(be, cfg.arch, params)),
   clsBatch: (cfg, seqs, T) => decoderClsBatch(cfg.arch, seqs, T),
   maxSeq: (cfg) => cfg.arch.maxPositions,
 };

@@ -118,6 +118,4 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   /** Longest sequence the model accepts. */
   maxSeq(cfg: C): number;
 }
-
 /** Canonical weights of a mapped checkpoint, re-exported for descriptors. */
-;

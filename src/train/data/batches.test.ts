@@ -12,19 +12,43 @@ import { buildLmSet, type ClsExample } from './dataset';
 import { DataError } from './errors';
 
 const dir = new URL('../../../public/models/bert-tiny/', import.meta.url);
-const bert = loadTokenizer(readFileSync(new URL('tokenizer.json', dir), 'utf8'), readFileSync(new URL('tokenizer_config.json', dir), 'utf8'));
-const CLS = 2, SEP = 3, PAD = 0;
+const bert = loadTokenizer(
+  readFileSync(new URL('tokenizer.json', dir), 'utf8'),
+  readFileSync(new URL('tokenizer_config.json', dir), 'utf8'),
+);
+const CLS = 2,
+  SEP = 3,
+  PAD = 0;
 const cfg: BertConfig = {
-  variant: 'bert', vocabSize: 4096, hidden: 64, layers: 2, heads: 2, intermediate: 256, maxPositions: 128, typeVocab: 2, eps: 1e-12, numLabels: 2, padTokenId: 0,
+  variant: 'bert',
+  vocabSize: 4096,
+  hidden: 64,
+  layers: 2,
+  heads: 2,
+  intermediate: 256,
+  maxPositions: 128,
+  typeVocab: 2,
+  eps: 1e-12,
+  numLabels: 2,
+  padTokenId: 0,
 };
 const examples: ClsExample[] = [
   { text: 'the whale', label: 0 },
-  { text: 'call me ishmael some years ago never mind how long precisely having little or no money in my purse', label: 1 },
+  {
+    text: 'call me ishmael some years ago never mind how long precisely having little or no money in my purse',
+    label: 1,
+  },
   { text: 'it is a way i have of driving off the spleen', label: 0 },
   { text: 'sea', label: 1 },
   { text: 'whenever i find myself growing grim about the mouth', label: 1 },
 ];
-const clsSource = (seq: number, ex = examples): ClsSource => ({ kind: 'cls', examples: ex, tokenizer: bert, layout: { batch: (s, T) => encoderBatch(s, cfg, T), maxSeq: cfg.maxPositions }, seq });
+const clsSource = (seq: number, ex = examples): ClsSource => ({
+  kind: 'cls',
+  examples: ex,
+  tokenizer: bert,
+  layout: { batch: (s, T) => encoderBatch(s, cfg, T), maxSeq: cfg.maxPositions },
+  seq,
+});
 
 describe('classification batches', () => {
   it('truncates to seq keeping the final [SEP], and pads to the longest sequence in the batch', () => {
@@ -50,9 +74,11 @@ describe('classification batches', () => {
   });
 
   it('cuts a sentence pair longest-first and keeps both segments and their separators', () => {
-    const a = 'one two three four five six seven eight nine ten', p = 'alpha beta';
+    const a = 'one two three four five six seven eight nine ten',
+      p = 'alpha beta';
     const e = encodeTruncated(bert, a, p, 10);
-    const ea = bert.encode(a).ids.slice(1, -1), eb = bert.encode(p).ids.slice(1, -1);
+    const ea = bert.encode(a).ids.slice(1, -1),
+      eb = bert.encode(p).ids.slice(1, -1);
     expect([ea.length, eb.length]).toEqual([13, 5]);
     // 7 tokens of room: trim the longer side until both have 5, then alternate (pair first on ties) -> 4 + 3.
     expect(e.ids).toEqual([CLS, ...ea.slice(0, 4), SEP, ...eb.slice(0, 3), SEP]);
@@ -67,10 +93,21 @@ describe('classification batches', () => {
   });
 });
 
-const sig = (b: HostBatch) => (b.kind === 'lm' ? [...b.ids].join(',') : `${[...b.enc.ids].join(',')}|${[...b.labels].join(',')}`);
+const sig = (b: HostBatch) =>
+  b.kind === 'lm' ? [...b.ids].join(',') : `${[...b.enc.ids].join(',')}|${[...b.labels].join(',')}`;
 
 describe('LM batches', () => {
-  const set = buildLmSet(['abcdefghijklmnopqrstuvwxyz'], { encode: (t) => ({ ids: [...t].map((c) => c.charCodeAt(0)), typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: 128 }, { seq: 4, seed: 1, valFraction: 0 });
+  const set = buildLmSet(
+    ['abcdefghijklmnopqrstuvwxyz'],
+    {
+      encode: (t) => ({ ids: [...t].map((c) => c.charCodeAt(0)), typeIds: [] }),
+      decode: () => '',
+      padId: 0,
+      eosId: 0,
+      vocabSize: 128,
+    },
+    { seq: 4, seed: 1, valFraction: 0 },
+  );
   const src: BatchSource = { kind: 'lm', windows: set.train, seq: 4 };
 
   it('are B windows with targets shifted by one', () => {
@@ -94,9 +131,20 @@ describe('LM batches', () => {
 });
 
 describe('BatchStream state', () => {
-  for (const [name, src, B] of [['classification', clsSource(12), 2], ['LM', null, 3]] as const) {
+  for (const [name, src, B] of [
+    ['classification', clsSource(12), 2],
+    ['LM', null, 3],
+  ] as const) {
     it(`save/restore reproduces the same batches (${name}), across epochs and through JSON`, () => {
-      const source: BatchSource = src ?? { kind: 'lm', windows: buildLmSet(['the quick brown fox jumps over the lazy dog'.repeat(3)], bert, { seq: 5, seed: 2, valFraction: 0 }).train, seq: 5 };
+      const source: BatchSource = src ?? {
+        kind: 'lm',
+        windows: buildLmSet(['the quick brown fox jumps over the lazy dog'.repeat(3)], bert, {
+          seq: 5,
+          seed: 2,
+          valFraction: 0,
+        }).train,
+        seq: 5,
+      };
       const s = new BatchStream(source, B, 9);
       for (let i = 0; i < 7; i++) s.next();
       const saved = JSON.parse(JSON.stringify(s.state()));
@@ -111,7 +159,15 @@ describe('BatchStream state', () => {
   it('refuses a state taken on other data, and bad batch sizes', () => {
     const s = new BatchStream(clsSource(12), 2, 1);
     s.next();
-    const err = (f: () => unknown) => { try { f(); } catch (e) { expect(e).toBeInstanceOf(DataError); return (e as DataError).code; } return 'none'; };
+    const err = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(DataError);
+        return (e as DataError).code;
+      }
+      return 'none';
+    };
     expect(err(() => BatchStream.restore(clsSource(12, examples.slice(0, 3)), s.state()))).toBe('StateMismatch');
     expect(err(() => BatchStream.restore(clsSource(12), { ...s.state(), position: 99 }))).toBe('StateMismatch');
     expect(err(() => new BatchStream(clsSource(12), 0, 1))).toBe('BadOptions');

@@ -51,14 +51,18 @@ export interface BatchStreamState {
   batchSize: number;
 }
 
-interface Layout { prefix: number; specials: number }
+interface Layout {
+  prefix: number;
+  specials: number;
+}
 const layouts = new WeakMap<TextTokenizer, Layout>();
 
 /** How many special tokens the tokenizer puts around one text, and how many of them come first. */
 function layoutOf(tok: TextTokenizer): Layout {
   let l = layouts.get(tok);
   if (!l) {
-    const empty = tok.encode('').ids, one = tok.encode('a').ids;
+    const empty = tok.encode('').ids,
+      one = tok.encode('a').ids;
     let prefix = 0;
     while (prefix < empty.length && empty[prefix] === one[prefix]) prefix++;
     l = { prefix, specials: empty.length };
@@ -71,7 +75,12 @@ function layoutOf(tok: TextTokenizer): Layout {
  * Token ids and types of `text` (and `pair`) in at most `seq` tokens, keeping the special tokens (the final
  * [SEP]/</s> included). A pair is cut longest-first, one token at a time from the longer text, as transformers does.
  */
-export function encodeTruncated(tok: TextTokenizer, text: string, pair: string | undefined, seq: number): { ids: number[]; typeIds: number[] } {
+export function encodeTruncated(
+  tok: TextTokenizer,
+  text: string,
+  pair: string | undefined,
+  seq: number,
+): { ids: number[]; typeIds: number[] } {
   const full = tok.encode(text, pair);
   if (full.ids.length <= seq) return full;
   const { prefix: P, specials } = layoutOf(tok);
@@ -81,47 +90,73 @@ export function encodeTruncated(tok: TextTokenizer, text: string, pair: string |
     typeIds: ranges.flatMap(([a, b]) => full.typeIds.slice(a, b)),
   });
   const n = full.ids.length;
-  if (pair === undefined) return cut([[0, P + Math.max(0, seq - specials)], [n - S, n]]);
-  const lenA = tok.encode(text).ids.length - specials, lenB = tok.encode(pair).ids.length - specials;
+  if (pair === undefined)
+    return cut([
+      [0, P + Math.max(0, seq - specials)],
+      [n - S, n],
+    ]);
+  const lenA = tok.encode(text).ids.length - specials,
+    lenB = tok.encode(pair).ids.length - specials;
   const mid = n - lenA - lenB - P - S;
   const budget = seq - (n - lenA - lenB);
   // Tokenizers whose pair layout is not prefix A mid B suffix fall back to keeping the start and the last token.
-  if (lenA < 0 || lenB < 0 || mid < 0 || budget < 0) return cut([[0, seq - 1], [n - 1, n]]);
-  let a = lenA, b = lenB;
-  while (a + b > budget) if (a > b) a--; else b--;
-  return cut([[0, P + a], [P + lenA, P + lenA + mid + b], [n - S, n]]);
+  if (lenA < 0 || lenB < 0 || mid < 0 || budget < 0)
+    return cut([
+      [0, seq - 1],
+      [n - 1, n],
+    ]);
+  let a = lenA,
+    b = lenB;
+  while (a + b > budget)
+    if (a > b) a--;
+    else b--;
+  return cut([
+    [0, P + a],
+    [P + lenA, P + lenA + mid + b],
+    [n - S, n],
+  ]);
 }
 
 function checkSource(src: BatchSource, batchSize: number, allowEmpty = false): number {
   const size = src.kind === 'cls' ? src.examples.length : src.windows.length;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError({
-    code: 'BadOptions', file: 'batches',
-    message: `The batch size must be a positive whole number (got ${batchSize}).`,
-  });
-  if (!Number.isInteger(src.seq) || src.seq < 1) throw new DataError({
-    code: 'BadOptions', file: 'batches',
-    message: `The sequence length must be a positive whole number (got ${src.seq}).`,
-  });
-  if (!size && !allowEmpty) throw new DataError({
-    code: 'NoRows', file: 'batches',
-    message: 'There are no examples to make batches from; check the data set and the validation fraction.',
-  });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new DataError({
+      code: 'BadOptions',
+      file: 'batches',
+      message: `The batch size must be a positive whole number (got ${batchSize}).`,
+    });
+  if (!Number.isInteger(src.seq) || src.seq < 1)
+    throw new DataError({
+      code: 'BadOptions',
+      file: 'batches',
+      message: `The sequence length must be a positive whole number (got ${src.seq}).`,
+    });
+  if (!size && !allowEmpty)
+    throw new DataError({
+      code: 'NoRows',
+      file: 'batches',
+      message: 'There are no examples to make batches from; check the data set and the validation fraction.',
+    });
   if (src.kind === 'cls') {
     const { specials } = layoutOf(src.tokenizer);
     if (src.seq <= specials + (src.examples.some((e) => e.pair !== undefined) ? specials : 0)) {
       throw new DataError({
-        code: 'BadOptions', file: 'batches',
+        code: 'BadOptions',
+        file: 'batches',
         message: `A sequence length of ${src.seq} leaves no room for text next to the special tokens; use at least 16.`,
       });
     }
     const maxSeq = src.layout.maxSeq;
-    if (src.seq > maxSeq) throw new DataError({
-      code: 'BadOptions', file: 'batches',
-      message: `The sequence length ${src.seq} is longer than the model allows (${maxSeq}); lower it.`,
-    });
+    if (src.seq > maxSeq)
+      throw new DataError({
+        code: 'BadOptions',
+        file: 'batches',
+        message: `The sequence length ${src.seq} is longer than the model allows (${maxSeq}); lower it.`,
+      });
   } else if (src.windows.some((w) => w.length !== src.seq + 1)) {
     throw new DataError({
-      code: 'BadOptions', file: 'batches',
+      code: 'BadOptions',
+      file: 'batches',
       message: `Causal-LM windows must hold seq + 1 = ${src.seq + 1} tokens; rebuild them with this sequence length.`,
     });
   }
@@ -132,7 +167,9 @@ function checkSource(src: BatchSource, batchSize: number, allowEmpty = false): n
 function makeBatch(src: BatchSource, idx: number[]): HostBatch {
   const B = idx.length;
   if (src.kind === 'lm') {
-    const T = src.seq, ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const T = src.seq,
+      ids = new Int32Array(B * T),
+      targets = new Int32Array(B * T);
     idx.forEach((k, b) => {
       const w = src.windows[k];
       ids.set(w.subarray(0, T), b * T);
@@ -156,7 +193,11 @@ export class BatchStream {
   private epochNo = 0;
   private pos = 0;
 
-  constructor(readonly source: BatchSource, readonly batchSize: number, seed: number) {
+  constructor(
+    readonly source: BatchSource,
+    readonly batchSize: number,
+    seed: number,
+  ) {
     this.size = checkSource(source, batchSize);
     this.rng = new Rng((seed ^ 0xba7c4e5) >>> 0);
     this.startEpoch(0);
@@ -165,11 +206,15 @@ export class BatchStream {
   /** A stream that continues exactly after the batch at which `state` was taken, on the same data. */
   static restore(source: BatchSource, state: BatchStreamState): BatchStream {
     const s = new BatchStream(source, state.batchSize, 0);
-    const ok = [state.epoch, state.position, state.rngState].every((x) => Number.isInteger(x) && x >= 0) && state.position <= s.size;
+    const ok =
+      [state.epoch, state.position, state.rngState].every((x) => Number.isInteger(x) && x >= 0) &&
+      state.position <= s.size;
     if (!ok || state.size !== s.size) {
       throw new DataError({
-        code: 'StateMismatch', file: 'checkpoint',
-        message: `The saved batch position (${state.size} items) does not match this data set (${s.size} items); ` +
+        code: 'StateMismatch',
+        file: 'checkpoint',
+        message:
+          `The saved batch position (${state.size} items) does not match this data set (${s.size} items); ` +
           'resume with the same data, or start a new run.',
       });
     }
@@ -179,9 +224,15 @@ export class BatchStream {
     return s;
   }
 
-  get epoch(): number { return this.epochNo; }
-  get position(): number { return this.pos; }
-  get stepsPerEpoch(): number { return Math.ceil(this.size / this.batchSize); }
+  get epoch(): number {
+    return this.epochNo;
+  }
+  get position(): number {
+    return this.pos;
+  }
+  get stepsPerEpoch(): number {
+    return Math.ceil(this.size / this.batchSize);
+  }
 
   next(): HostBatch {
     const idx: number[] = [];
@@ -193,7 +244,13 @@ export class BatchStream {
   }
 
   state(): BatchStreamState {
-    return { epoch: this.epochNo, position: this.pos, rngState: this.epochStart, size: this.size, batchSize: this.batchSize };
+    return {
+      epoch: this.epochNo,
+      position: this.pos,
+      rngState: this.epochStart,
+      size: this.size,
+      batchSize: this.batchSize,
+    };
   }
 
   private startEpoch(epoch: number): void {
@@ -208,6 +265,9 @@ export class BatchStream {
 export function* evalBatches(source: BatchSource, batchSize: number): Generator<HostBatch> {
   const size = checkSource(source, batchSize, true);
   for (let i = 0; i < size; i += batchSize) {
-    yield makeBatch(source, Array.from({ length: Math.min(batchSize, size - i) }, (_, k) => i + k));
+    yield makeBatch(
+      source,
+      Array.from({ length: Math.min(batchSize, size - i) }, (_, k) => i + k),
+    );
   }
 }

@@ -5,8 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../../models/tokenizer';
-import { chatTemplateFrom, FALLBACK_CHAT_TEMPLATE, loadChatTokenizer, specialTokenVariables, TemplateRenderError,
-  type ChatMessage } from './chat';
+import {
+  chatTemplateFrom,
+  FALLBACK_CHAT_TEMPLATE,
+  loadChatTokenizer,
+  specialTokenVariables,
+  TemplateRenderError,
+  type ChatMessage,
+} from './chat';
 
 const read = (p: string) => readFileSync(new URL(`../../../${p}`, import.meta.url), 'utf8');
 const json = (p: string) => JSON.parse(read(p)) as Record<string, unknown>;
@@ -34,42 +40,62 @@ describe('chat templates, written out by hand from the template source', () => {
     const h = (r: string) => `<|start_header_id|>${r}<|end_header_id|>\n\n`;
     expect(t.render(multi, { addGenerationPrompt: false })).toBe(
       `<|begin_of_text|>${h('system')}You are terse.<|eot_id|>` +
-      `${h('user')}Name a colour.<|eot_id|>${h('assistant')}Blue.<|eot_id|>${h('user')}Another?<|eot_id|>` +
-      `${h('assistant')}Red.<|eot_id|>`);
+        `${h('user')}Name a colour.<|eot_id|>${h('assistant')}Blue.<|eot_id|>${h('user')}Another?<|eot_id|>` +
+        `${h('assistant')}Red.<|eot_id|>`,
+    );
     expect(t.render(multi.slice(0, 2), { addGenerationPrompt: true })).toBe(
-      `<|begin_of_text|>${h('system')}You are terse.<|eot_id|>${h('user')}Name a colour.<|eot_id|>${h('assistant')}`);
-    expect(t.render([{ role: 'user', content: '  padded \n' }], { addGenerationPrompt: false }))
-      .toBe(`<|begin_of_text|>${h('user')}padded<|eot_id|>`);
+      `<|begin_of_text|>${h('system')}You are terse.<|eot_id|>${h('user')}Name a colour.<|eot_id|>${h('assistant')}`,
+    );
+    expect(t.render([{ role: 'user', content: '  padded \n' }], { addGenerationPrompt: false })).toBe(
+      `<|begin_of_text|>${h('user')}padded<|eot_id|>`,
+    );
   });
 
   it('Qwen3: only the assistant turn after the last user message gets an empty <think> block', () => {
     const t = chatTemplateFrom(configs.qwen3);
     const b = (r: string, c: string) => `<|im_start|>${r}\n${c}<|im_end|>\n`;
-    expect(t.render(multi, { addGenerationPrompt: false })).toBe(b('system', 'You are terse.') +
-      b('user', 'Name a colour.') + b('assistant', 'Blue.') + b('user', 'Another?') +
-      b('assistant', '<think>\n\n</think>\n\nRed.'));
+    expect(t.render(multi, { addGenerationPrompt: false })).toBe(
+      b('system', 'You are terse.') +
+        b('user', 'Name a colour.') +
+        b('assistant', 'Blue.') +
+        b('user', 'Another?') +
+        b('assistant', '<think>\n\n</think>\n\nRed.'),
+    );
     // The same first turn, as the last one, has the block: the template is not prefix-stable.
-    expect(t.render(multi.slice(0, 3), { addGenerationPrompt: false })).toBe(b('system', 'You are terse.') +
-      b('user', 'Name a colour.') + b('assistant', '<think>\n\n</think>\n\nBlue.'));
-    expect(t.render(multi.slice(0, 4), { addGenerationPrompt: true })).toBe(b('system', 'You are terse.') +
-      b('user', 'Name a colour.') + b('assistant', 'Blue.') + b('user', 'Another?') + '<|im_start|>assistant\n');
+    expect(t.render(multi.slice(0, 3), { addGenerationPrompt: false })).toBe(
+      b('system', 'You are terse.') + b('user', 'Name a colour.') + b('assistant', '<think>\n\n</think>\n\nBlue.'),
+    );
+    expect(t.render(multi.slice(0, 4), { addGenerationPrompt: true })).toBe(
+      b('system', 'You are terse.') +
+        b('user', 'Name a colour.') +
+        b('assistant', 'Blue.') +
+        b('user', 'Another?') +
+        '<|im_start|>assistant\n',
+    );
     // Reasoning written in the content is moved into the block, stripped of newlines.
-    const reasoned: ChatMessage[] = [{ role: 'user', content: 'Why?' },
-      { role: 'assistant', content: '<think>\nbecause\n</think>\n\nOk.' }];
-    expect(t.render(reasoned,
-      { addGenerationPrompt: false })).toBe(b('user', 'Why?') + b('assistant', '<think>\nbecause\n</think>\n\nOk.'));
+    const reasoned: ChatMessage[] = [
+      { role: 'user', content: 'Why?' },
+      { role: 'assistant', content: '<think>\nbecause\n</think>\n\nOk.' },
+    ];
+    expect(t.render(reasoned, { addGenerationPrompt: false })).toBe(
+      b('user', 'Why?') + b('assistant', '<think>\nbecause\n</think>\n\nOk.'),
+    );
   });
 
   it('fallback: plain blocks, eos after each answer, a "### Assistant:" generation prompt', () => {
     const t = chatTemplateFrom(configs.fallback);
     expect(t.origin).toBe('fallback');
-    expect(t.render(multi, { addGenerationPrompt: false })).toBe('You are terse.\n\n### User:\nName a colour.\n\n' +
-      '### Assistant:\nBlue.<|endoftext|>\n\n### User:\nAnother?\n\n### Assistant:\nRed.<|endoftext|>');
-    expect(t.render(multi.slice(0, 2), { addGenerationPrompt: true }))
-      .toBe('You are terse.\n\n### User:\nName a colour.\n\n### Assistant:\n');
+    expect(t.render(multi, { addGenerationPrompt: false })).toBe(
+      'You are terse.\n\n### User:\nName a colour.\n\n' +
+        '### Assistant:\nBlue.<|endoftext|>\n\n### User:\nAnother?\n\n### Assistant:\nRed.<|endoftext|>',
+    );
+    expect(t.render(multi.slice(0, 2), { addGenerationPrompt: true })).toBe(
+      'You are terse.\n\n### User:\nName a colour.\n\n### Assistant:\n',
+    );
     expect(t.render([], { addGenerationPrompt: true })).toBe('### Assistant:\n');
-    expect(chatTemplateFrom({}).render(multi.slice(1, 3), { addGenerationPrompt: false }))
-      .toBe('### User:\nName a colour.\n\n### Assistant:\nBlue.');
+    expect(chatTemplateFrom({}).render(multi.slice(1, 3), { addGenerationPrompt: false })).toBe(
+      '### User:\nName a colour.\n\n### Assistant:\nBlue.',
+    );
     expect(read('tests/fixtures/chat/fallback.jinja')).toBe(FALLBACK_CHAT_TEMPLATE);
   });
 });
@@ -86,8 +112,10 @@ describe('chat templates vs Python jinja2 (tools/chat_fixtures.py)', () => {
       let n = 0;
       for (const c of convs) {
         for (const r of fixture.templates[name][c.name]) {
-          expect(t.render(c.messages.slice(0, r.k), { addGenerationPrompt: r.add_generation_prompt }),
-            `${c.name} k=${r.k} gen=${r.add_generation_prompt}`).toBe(r.text);
+          expect(
+            t.render(c.messages.slice(0, r.k), { addGenerationPrompt: r.add_generation_prompt }),
+            `${c.name} k=${r.k} gen=${r.add_generation_prompt}`,
+          ).toBe(r.text);
           n++;
         }
       }
@@ -97,15 +125,16 @@ describe('chat templates vs Python jinja2 (tools/chat_fixtures.py)', () => {
 });
 
 describe('chatTemplateFrom', () => {
-  const list = [{ name: 'tool_use', template: 'T{{ messages | length }}' },
-    { name: 'default', template: 'D{{ eos_token }}' }];
+  const list = [
+    { name: 'tool_use', template: 'T{{ messages | length }}' },
+    { name: 'default', template: 'D{{ eos_token }}' },
+  ];
 
   it('picks "default" from a named list, or the name asked for', () => {
     const t = chatTemplateFrom({ chat_template: list, eos_token: { content: '</s>' } });
     expect([t.name, t.render([], { addGenerationPrompt: false })]).toEqual(['default', 'D</s>']);
     const tools = chatTemplateFrom({ chat_template: list }, { name: 'tool_use' });
-    expect(tools.render(multi, { addGenerationPrompt: false }))
-      .toBe('T5');
+    expect(tools.render(multi, { addGenerationPrompt: false })).toBe('T5');
   });
 
   it('a list without the name is a TokenizerError naming the templates there are', () => {
@@ -124,8 +153,9 @@ describe('chatTemplateFrom', () => {
   it('raise_exception and template failures are TemplateRenderErrors for that conversation', () => {
     const t = chatTemplateFrom({ chat_template: "{{ raise_exception('roles must alternate') }}" });
     expect(() => t.render(multi, { addGenerationPrompt: false })).toThrowError(TemplateRenderError);
-    expect(() => t.render(multi, { addGenerationPrompt: false }))
-      .toThrow('the chat template rejected this conversation: roles must alternate');
+    expect(() => t.render(multi, { addGenerationPrompt: false })).toThrow(
+      'the chat template rejected this conversation: roles must alternate',
+    );
     const u = chatTemplateFrom({ chat_template: '{{ messages[0].content.nope() }}' });
     expect(() => u.render(multi, { addGenerationPrompt: false })).toThrowError(TemplateRenderError);
   });

@@ -21,14 +21,14 @@ export interface ChatMessage {
  * it), so the trainable part of an assistant turn is exactly its content followed by eos.
  */
 export const FALLBACK_CHAT_TEMPLATE =
-  "{% for message in messages %}" +
+  '{% for message in messages %}' +
   "{% if not loop.first %}{{ '\\n\\n' }}{% endif %}" +
   "{% if message['role'] == 'system' %}{{ message['content'] }}" +
   "{% elif message['role'] == 'user' %}{{ '### User:\\n' + message['content'] }}" +
   "{% elif message['role'] == 'assistant' %}" +
   "{{ '### Assistant:\\n' + message['content'] }}{% if eos_token is defined %}{{ eos_token }}{% endif %}" +
   "{% else %}{{ raise_exception('Unknown role: ' + message['role']) }}{% endif %}" +
-  "{% endfor %}" +
+  '{% endfor %}' +
   "{% if add_generation_prompt %}{% if messages | length > 0 %}{{ '\\n\\n' }}{% endif %}" +
   "{{ '### Assistant:\\n' }}{% endif %}";
 
@@ -90,7 +90,9 @@ export interface TemplateOptions {
  */
 export function chatTemplateFrom(config: Record<string, unknown>, opts: TemplateOptions = {}): ChatTemplate {
   const file = 'tokenizer_config.json';
-  let source: string, origin: TemplateOrigin, name: string | null = null;
+  let source: string,
+    origin: TemplateOrigin,
+    name: string | null = null;
   const raw = config.chat_template;
   if (typeof opts.jinjaFile === 'string' && opts.jinjaFile.trim() !== '') {
     source = opts.jinjaFile;
@@ -101,18 +103,27 @@ export function chatTemplateFrom(config: Record<string, unknown>, opts: Template
   } else if (Array.isArray(raw)) {
     const named = new Map<string, string>();
     for (const e of raw) {
-      const n = (e as { name?: unknown })?.name, t = (e as { template?: unknown })?.template;
+      const n = (e as { name?: unknown })?.name,
+        t = (e as { template?: unknown })?.template;
       if (typeof n !== 'string' || typeof t !== 'string') {
-        throw new TokenizerError(file, 'chat_template', `${file}: "chat_template" is a list whose entries must be ` +
-          '{"name": ..., "template": ...} objects; fix the entry or replace the list with one template string.');
+        throw new TokenizerError(
+          file,
+          'chat_template',
+          `${file}: "chat_template" is a list whose entries must be ` +
+            '{"name": ..., "template": ...} objects; fix the entry or replace the list with one template string.',
+        );
       }
       named.set(n, t);
     }
     name = opts.name ?? 'default';
     const picked = named.get(name);
     if (picked === undefined) {
-      throw new TokenizerError(file, 'chat_template', `${file}: the model has chat templates named ` +
-        `${[...named.keys()].map((k) => `"${k}"`).join(', ')} but none named "${name}"; pick one of them by name.`);
+      throw new TokenizerError(
+        file,
+        'chat_template',
+        `${file}: the model has chat templates named ` +
+          `${[...named.keys()].map((k) => `"${k}"`).join(', ')} but none named "${name}"; pick one of them by name.`,
+      );
     }
     source = picked;
     origin = file;
@@ -120,24 +131,36 @@ export function chatTemplateFrom(config: Record<string, unknown>, opts: Template
     source = FALLBACK_CHAT_TEMPLATE;
     origin = 'fallback';
   } else {
-    throw new TokenizerError(file, 'chat_template', `${file}: "chat_template" must be a string or a list of ` +
-      `{"name", "template"} objects, not ${typeof raw}; fix or remove it.`);
+    throw new TokenizerError(
+      file,
+      'chat_template',
+      `${file}: "chat_template" must be a string or a list of ` +
+        `{"name", "template"} objects, not ${typeof raw}; fix or remove it.`,
+    );
   }
   let compiled: Template;
   try {
     compiled = new Template(source);
   } catch (e) {
-    throw new TokenizerError(origin === 'fallback' ? '(fallback)' : origin, 'chat_template',
-      `${origin}: the chat template cannot be parsed (${(e as Error).message}); fix the template.`);
+    throw new TokenizerError(
+      origin === 'fallback' ? '(fallback)' : origin,
+      'chat_template',
+      `${origin}: the chat template cannot be parsed (${(e as Error).message}); fix the template.`,
+    );
   }
   const specials = specialTokenVariables(config);
   return {
-    source, origin, name,
+    source,
+    origin,
+    name,
     render(messages, { addGenerationPrompt }) {
       try {
         return compiled.render({
-          ...specials, messages: messages.map((m) => ({ role: m.role, content: m.content })),
-          add_generation_prompt: addGenerationPrompt, tools: null, documents: null,
+          ...specials,
+          messages: messages.map((m) => ({ role: m.role, content: m.content })),
+          add_generation_prompt: addGenerationPrompt,
+          tools: null,
+          documents: null,
         });
       } catch (e) {
         // @huggingface/jinja defines raise_exception (and strftime_now) itself; what it raises lands here too.
@@ -180,19 +203,21 @@ export function loadChatTokenizer(jsonText: string, configText: string | null): 
   try {
     tok = new Tokenizer(json, config);
   } catch (e) {
-    throw new TokenizerError('tokenizer.json', 'model',
-      `tokenizer.json: could not be loaded (${(e as Error).message}).`);
+    throw new TokenizerError(
+      'tokenizer.json',
+      'model',
+      `tokenizer.json: could not be loaded (${(e as Error).message}).`,
+    );
   }
   const idOf = (key: string): number | null => {
     const c = tokenContent(config[key]);
-    return c === null ? null : tok.token_to_id(c) ?? null;
+    return c === null ? null : (tok.token_to_id(c) ?? null);
   };
   const eosId = idOf('eos_token');
   return {
     encode: (text) => (text ? tok.encode(text, { add_special_tokens: false }).ids : []),
-    decode: (ids) => (ids.length
-      ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false })
-      : ''),
+    decode: (ids) =>
+      ids.length ? tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }) : '',
     padId: idOf('pad_token') ?? eosId ?? 0,
     eosId,
     bosId: idOf('bos_token'),

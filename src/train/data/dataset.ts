@@ -50,11 +50,44 @@ export interface LmSet {
   split: SplitInfo;
 }
 
-const TEXT_NAMES = ['text', 'sentence', 'sentence1', 'text_a', 'content', 'body', 'message', 'review', 'document', 'question', 'question1', 'premise', 'input', 'tweet', 'comment'];
+const TEXT_NAMES = [
+  'text',
+  'sentence',
+  'sentence1',
+  'text_a',
+  'content',
+  'body',
+  'message',
+  'review',
+  'document',
+  'question',
+  'question1',
+  'premise',
+  'input',
+  'tweet',
+  'comment',
+];
 const PAIR_NAMES = ['text_pair', 'text_b', 'text2', 'sentence2', 'question2', 'hypothesis', 'context', 'answer'];
-const LABEL_NAMES = ['label', 'labels', 'class', 'category', 'target', 'sentiment', 'y', 'gold_label', 'tag', 'topic', 'intent', 'output'];
+const LABEL_NAMES = [
+  'label',
+  'labels',
+  'class',
+  'category',
+  'target',
+  'sentiment',
+  'y',
+  'gold_label',
+  'tag',
+  'topic',
+  'intent',
+  'output',
+];
 
-const norm = (c: string) => c.trim().toLowerCase().replace(/[\s-]+/g, '_');
+const norm = (c: string) =>
+  c
+    .trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
 
 /**
  * Guesses the mapping from column names ('text'/'sentence'/'content'…, 'label'/'class'/'category'…; case and
@@ -79,7 +112,8 @@ export function guessMapping(columns: string[]): ColumnMapping | null {
 function checkFraction(valFraction: number, file: string): void {
   if (!(valFraction >= 0 && valFraction < 1)) {
     throw new DataError({
-      code: 'BadOptions', file,
+      code: 'BadOptions',
+      file,
       message: `The validation fraction must be at least 0 and below 1 (got ${valFraction}); 0.1 is a good start.`,
     });
   }
@@ -90,7 +124,9 @@ const splitRng = (seed: number) => new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 
 
 function sortLabels(labels: string[]): string[] {
   const numeric = labels.every((l) => /^[+-]?\d+(\.\d+)?$/.test(l));
-  return labels.sort(numeric ? (a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return labels.sort(
+    numeric ? (a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0) : (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+  );
 }
 
 /**
@@ -98,28 +134,39 @@ function sortLabels(labels: string[]): string[] {
  * with the seed and round(n * valFraction) of them go to validation, so both splits keep the label proportions (a label
  * seen once stays in training). Both splits keep file order; batches shuffle later.
  */
-export function buildClassificationSet(table: ParsedTable, mapping: ColumnMapping, opts: { seed: number; valFraction: number }): ClassificationSet {
+export function buildClassificationSet(
+  table: ParsedTable,
+  mapping: ColumnMapping,
+  opts: { seed: number; valFraction: number },
+): ClassificationSet {
   const file = table.fileName;
   checkFraction(opts.valFraction, file);
   const have = table.columns.map((c) => `"${c}"`).join(', ');
-  for (const [role, col] of [['text', mapping.text], ['label', mapping.label], ['second text', mapping.textPair]] as const) {
+  for (const [role, col] of [
+    ['text', mapping.text],
+    ['label', mapping.label],
+    ['second text', mapping.textPair],
+  ] as const) {
     if (col !== undefined && !table.columns.includes(col)) {
       throw new DataError({
-        code: 'BadMapping', file,
+        code: 'BadMapping',
+        file,
         message: `${file}: there is no column "${col}" for the ${role}. The columns are ${have}.`,
       });
     }
   }
   if (mapping.text === mapping.label || mapping.textPair === mapping.label || mapping.textPair === mapping.text) {
     throw new DataError({
-      code: 'BadMapping', file,
+      code: 'BadMapping',
+      file,
       message: `${file}: the text, second text and label must be different columns. The columns are ${have}.`,
     });
   }
   const { kept, badRows } = splitRows(table, mapping);
   if (!kept.length) {
     throw new DataError({
-      code: 'NoRows', file,
+      code: 'NoRows',
+      file,
       message: `${file}: no row has both a text and a label (${describeBadRows(badRows)}). Check the column mapping.`,
       examples: badRows.slice(0, 5),
     });
@@ -131,15 +178,19 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
   const labelCounts: Record<string, number> = Object.fromEntries(labels.map((l) => [l, counts.get(l)!]));
   if (labels.length < 2) {
     throw new DataError({
-      code: 'TooFewLabels', file,
-      message: `${file}: every row has the label "${labels[0]}" in column "${mapping.label}"; classification needs ` +
+      code: 'TooFewLabels',
+      file,
+      message:
+        `${file}: every row has the label "${labels[0]}" in column "${mapping.label}"; classification needs ` +
         'at least two labels. Check the label column.',
     });
   }
   if (labels.length > 20 && labels.length > kept.length / 2) {
     throw new DataError({
-      code: 'TooManyLabels', file,
-      message: `${file}: column "${mapping.label}" has ${labels.length} different values in ${kept.length} rows; ` +
+      code: 'TooManyLabels',
+      file,
+      message:
+        `${file}: column "${mapping.label}" has ${labels.length} different values in ${kept.length} rows; ` +
         'it looks like text, not labels. Map the label to the column that holds the classes.',
     });
   }
@@ -153,15 +204,28 @@ export function buildClassificationSet(table: ParsedTable, mapping: ColumnMappin
     const nVal = Math.round(members.length * opts.valFraction);
     for (const i of members.slice(0, nVal)) isVal[i] = 1;
   }
-  const train: ClsExample[] = [], val: ClsExample[] = [];
+  const train: ClsExample[] = [],
+    val: ClsExample[] = [];
   kept.forEach((k, i) => (isVal[i] ? val : train).push({ ...k, label: index.get(k.label)! }));
-  if (!train.length) throw new DataError({
-    code: 'NoRows', file,
-    message: `${file}: no rows are left for training; lower the validation fraction.`,
-  });
+  if (!train.length)
+    throw new DataError({
+      code: 'NoRows',
+      file,
+      message: `${file}: no rows are left for training; lower the validation fraction.`,
+    });
   return {
-    train, val, labels, labelCounts, badRows,
-    split: { method: 'stratified', seed: opts.seed, valFraction: opts.valFraction, train: train.length, val: val.length },
+    train,
+    val,
+    labels,
+    labelCounts,
+    badRows,
+    split: {
+      method: 'stratified',
+      seed: opts.seed,
+      valFraction: opts.valFraction,
+      train: train.length,
+      val: val.length,
+    },
   };
 }
 
@@ -173,10 +237,14 @@ function splitRows(table: ParsedTable, mapping: ColumnMapping): { kept: KeptRow[
   const bad: BadRow[] = [];
   table.rows.forEach((row, i) => {
     const get = (c: string) => (Object.hasOwn(row, c) ? String(row[c]) : '').trim();
-    const text = get(mapping.text), label = get(mapping.label);
+    const text = get(mapping.text),
+      label = get(mapping.label);
     const pair = mapping.textPair === undefined ? undefined : get(mapping.textPair);
-    const missing = [!text && `text ("${mapping.text}")`, pair === '' && `second text ("${mapping.textPair}")`,
-      !label && `label ("${mapping.label}")`].filter(Boolean);
+    const missing = [
+      !text && `text ("${mapping.text}")`,
+      pair === '' && `second text ("${mapping.textPair}")`,
+      !label && `label ("${mapping.label}")`,
+    ].filter(Boolean);
     if (missing.length) {
       const line = table.lines[i] ?? 0;
       bad.push({ line, reason: `empty ${missing.join(' and ')}`, excerpt: excerpt(Object.values(row).join(' | ')) });
@@ -201,36 +269,57 @@ export function classificationBadRows(table: ParsedTable, mapping: ColumnMapping
  * after the first is a target exactly once; the tail that does not fill a window is dropped and counted. Windows are
  * split at random with the seed (a simple split: neighbouring windows can land in different splits).
  */
-export function buildLmSet(texts: string[], tokenizer: TextTokenizer, opts: { seq: number; seed: number; valFraction: number }): LmSet {
-  const { seq } = opts, file = 'text';
-  if (!Number.isInteger(seq) || seq < 1) throw new DataError({
-    code: 'BadOptions', file,
-    message: `The sequence length must be a positive whole number (got ${seq}).`,
-  });
+export function buildLmSet(
+  texts: string[],
+  tokenizer: TextTokenizer,
+  opts: { seq: number; seed: number; valFraction: number },
+): LmSet {
+  const { seq } = opts,
+    file = 'text';
+  if (!Number.isInteger(seq) || seq < 1)
+    throw new DataError({
+      code: 'BadOptions',
+      file,
+      message: `The sequence length must be a positive whole number (got ${seq}).`,
+    });
   checkFraction(opts.valFraction, file);
   const pieces: number[][] = [];
-  let total = 0, emptyDocuments = 0;
+  let total = 0,
+    emptyDocuments = 0;
   for (const t of texts) {
     const doc = t.trim();
-    if (!doc) { emptyDocuments++; continue; }
-    if (pieces.length && tokenizer.eosId !== null) { pieces.push([tokenizer.eosId]); total++; }
+    if (!doc) {
+      emptyDocuments++;
+      continue;
+    }
+    if (pieces.length && tokenizer.eosId !== null) {
+      pieces.push([tokenizer.eosId]);
+      total++;
+    }
     const ids = tokenizer.encode(doc).ids;
     pieces.push(ids);
     total += ids.length;
   }
   const documents = texts.length - emptyDocuments;
-  if (!documents) throw new DataError({
-    code: 'Empty', file,
-    message: 'There is no text to train on (every document is empty). Choose a file with text in it.',
-  });
+  if (!documents)
+    throw new DataError({
+      code: 'Empty',
+      file,
+      message: 'There is no text to train on (every document is empty). Choose a file with text in it.',
+    });
   const all = new Int32Array(total);
   let o = 0;
-  for (const p of pieces) { all.set(p, o); o += p.length; }
+  for (const p of pieces) {
+    all.set(p, o);
+    o += p.length;
+  }
   const n = Math.floor((total - 1) / seq);
   if (n < 1) {
     throw new DataError({
-      code: 'TooShort', file,
-      message: `The text has only ${total} tokens, but one training window needs ${seq + 1}. ` +
+      code: 'TooShort',
+      file,
+      message:
+        `The text has only ${total} tokens, but one training window needs ${seq + 1}. ` +
         'Add more text or lower the sequence length.',
     });
   }
@@ -238,11 +327,26 @@ export function buildLmSet(texts: string[], tokenizer: TextTokenizer, opts: { se
   nVal = Math.min(nVal, n - 1);
   const order = splitRng(opts.seed).shuffle(Array.from({ length: n }, (_, i) => i));
   const window = (i: number) => all.subarray(i * seq, i * seq + seq + 1);
-  const val = order.slice(0, nVal).sort((a, b) => a - b).map(window);
-  const train = order.slice(nVal).sort((a, b) => a - b).map(window);
+  const val = order
+    .slice(0, nVal)
+    .sort((a, b) => a - b)
+    .map(window);
+  const train = order
+    .slice(nVal)
+    .sort((a, b) => a - b)
+    .map(window);
   return {
-    seq, train, val,
-    tokens: { documents, emptyDocuments, total, train: train.length * seq, val: val.length * seq, dropped: total - 1 - n * seq },
+    seq,
+    train,
+    val,
+    tokens: {
+      documents,
+      emptyDocuments,
+      total,
+      train: train.length * seq,
+      val: val.length * seq,
+      dropped: total - 1 - n * seq,
+    },
     split: { method: 'simple', seed: opts.seed, valFraction: opts.valFraction, train: train.length, val: val.length },
   };
 }

@@ -14,14 +14,19 @@ const DATA = new URL('../../../public/datasets/', import.meta.url);
 const MODELS = new URL('../../../public/models/', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, DATA), 'utf8');
 const tokenizer = (dir: string) =>
-  loadTokenizer(readFileSync(new URL(`${dir}/tokenizer.json`, MODELS), 'utf8'), readFileSync(new URL(`${dir}/tokenizer_config.json`, MODELS), 'utf8'));
+  loadTokenizer(
+    readFileSync(new URL(`${dir}/tokenizer.json`, MODELS), 'utf8'),
+    readFileSync(new URL(`${dir}/tokenizer_config.json`, MODELS), 'utf8'),
+  );
 
 describe('demo data sets', () => {
   it('are under 600 KB each and match the sha256 in their README', () => {
     const readme = read('README.md');
     for (const name of ['sotu.txt', 'spam.csv']) {
       expect(statSync(new URL(name, DATA)).size).toBeLessThan(600_000);
-      const sha = createHash('sha256').update(readFileSync(new URL(name, DATA))).digest('hex');
+      const sha = createHash('sha256')
+        .update(readFileSync(new URL(name, DATA)))
+        .digest('hex');
       const section = readme.slice(readme.indexOf(`## ${name}`));
       expect(/sha256: `([0-9a-f]{64})`/.exec(section)?.[1]).toBe(sha);
     }
@@ -38,11 +43,37 @@ describe('demo data sets', () => {
     expect(s.labelCounts).toEqual({ ham: 600, spam: 600 });
     expect(s.split).toMatchObject({ train: 960, val: 240 });
     expect(s.badRows).toEqual([]);
-    const b = new BatchStream({ kind: 'cls', examples: s.train, tokenizer: tokenizer('bert-tiny'), layout: {
-      batch: (seqs, T) => encoderBatch(seqs, { variant: 'bert', vocabSize: 4096, hidden: 64, layers: 2, heads: 2,
-        intermediate: 256, maxPositions: 128, typeVocab: 2, eps: 1e-12, numLabels: 2, padTokenId: 0 }, T),
-      maxSeq: 128,
-    }, seq: 128 }, 16, 0).next();
+    const b = new BatchStream(
+      {
+        kind: 'cls',
+        examples: s.train,
+        tokenizer: tokenizer('bert-tiny'),
+        layout: {
+          batch: (seqs, T) =>
+            encoderBatch(
+              seqs,
+              {
+                variant: 'bert',
+                vocabSize: 4096,
+                hidden: 64,
+                layers: 2,
+                heads: 2,
+                intermediate: 256,
+                maxPositions: 128,
+                typeVocab: 2,
+                eps: 1e-12,
+                numLabels: 2,
+                padTokenId: 0,
+              },
+              T,
+            ),
+          maxSeq: 128,
+        },
+        seq: 128,
+      },
+      16,
+      0,
+    ).next();
     expect(b.kind === 'cls' && b.enc.T).toBe(128);
   });
 
@@ -51,7 +82,11 @@ describe('demo data sets', () => {
     expect(t).toMatchObject({ format: 'text', columns: ['text'] });
     expect(t.rows).toHaveLength(1);
     expect(t.rows[0].text.match(/^State of the Union Address, \d{4}, /gm)).toHaveLength(11);
-    const s = buildLmSet(t.rows.map((r) => r.text), tokenizer('gpt2-demo'), { seq: 128, seed: 0, valFraction: 0.1 });
+    const s = buildLmSet(
+      t.rows.map((r) => r.text),
+      tokenizer('gpt2-demo'),
+      { seq: 128, seed: 0, valFraction: 0.1 },
+    );
     expect(s.tokens.documents).toBe(1);
     expect(s.train.length + s.val.length).toBe(Math.floor((s.tokens.total - 1) / 128));
     expect(s.tokens.total).toBeGreaterThan(60_000);

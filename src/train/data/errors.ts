@@ -64,7 +64,9 @@ export function excerpt(s: string, max = 80): string {
 
 /** "line 3: reason; line 7: reason" for the first few bad rows, to put into an error message. */
 export function describeBadRows(rows: BadRow[], max = 3): string {
-  const shown = rows.slice(0, max).map((r) => `${r.line ? `line ${r.line}` : 'row'}: ${r.reason}${r.excerpt ? ` ("${r.excerpt}")` : ''}`);
+  const shown = rows
+    .slice(0, max)
+    .map((r) => `${r.line ? `line ${r.line}` : 'row'}: ${r.reason}${r.excerpt ? ` ("${r.excerpt}")` : ''}`);
   return shown.join('; ') + (rows.length > max ? `; and ${rows.length - max} more` : '');
 }
 
@@ -87,7 +89,8 @@ export function badRowReport(rows: BadRow[], keep = BAD_ROWS_KEPT): BadRowReport
  */
 export function formatBadRowReport(file: string, report: BadRowReport): string {
   if (!report.count) return '';
-  const n = report.count, them = n === 1 ? 'it' : 'them';
+  const n = report.count,
+    them = n === 1 ? 'it' : 'them';
   const lines = [`${file}: ${n} row${n === 1 ? ' was' : 's were'} skipped; fix ${them} in the file to use ${them}:`];
   for (const r of report.first) {
     lines.push(`  ${r.line ? `line ${r.line}` : 'row'}: ${r.reason}${r.excerpt ? ` · ${r.excerpt}` : ''}`);

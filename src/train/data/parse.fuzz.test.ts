@@ -8,8 +8,47 @@ import { DataError } from './errors';
 import { MAX_COLUMNS, parseTable, type ParsedTable } from './parse';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(xs.length)];
-const WORDS = ['great', 'film', 'naïve café', 'spam', '🤗', 'a,b', 'say "hi"', 'tab\there', 'line\nbreak', '{"k":1}', '', ' ', '__proto__', 'constructor'];
-const GARBAGE = ['"', '""', ',', '\t', '\n', '\r\n', '\r', '{', '}', '[', ']', ':', '\\', '\u0000', '\ufeff', '\ufffd', '\u2028', 'null', '"a', '\\u12', '=', ';', '|'];
+const WORDS = [
+  'great',
+  'film',
+  'naïve café',
+  'spam',
+  '🤗',
+  'a,b',
+  'say "hi"',
+  'tab\there',
+  'line\nbreak',
+  '{"k":1}',
+  '',
+  ' ',
+  '__proto__',
+  'constructor',
+];
+const GARBAGE = [
+  '"',
+  '""',
+  ',',
+  '\t',
+  '\n',
+  '\r\n',
+  '\r',
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  '\\',
+  '\u0000',
+  '\ufeff',
+  '\ufffd',
+  '\u2028',
+  'null',
+  '"a',
+  '\\u12',
+  '=',
+  ';',
+  '|',
+];
 
 function sentence(rng: Rng): string {
   return Array.from({ length: 1 + rng.int(5) }, () => pick(rng, WORDS)).join(' ');
@@ -22,12 +61,33 @@ function validFile(rng: Rng): [string, string] {
   switch (rng.int(4)) {
     case 0: {
       const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-      return [['text,label', ...Array.from({ length: n }, () => `${q(sentence(rng))},${pick(rng, labels)}`)].join(pick(rng, ['\n', '\r\n'])), 'f.csv'];
+      return [
+        ['text,label', ...Array.from({ length: n }, () => `${q(sentence(rng))},${pick(rng, labels)}`)].join(
+          pick(rng, ['\n', '\r\n']),
+        ),
+        'f.csv',
+      ];
     }
     case 1:
-      return [['sentence\tlabel', ...Array.from({ length: n }, () => `${sentence(rng).replace(/[\t\n"]/g, ' ')}\t${pick(rng, labels)}`)].join('\n'), 'f.tsv'];
+      return [
+        [
+          'sentence\tlabel',
+          ...Array.from({ length: n }, () => `${sentence(rng).replace(/[\t\n"]/g, ' ')}\t${pick(rng, labels)}`),
+        ].join('\n'),
+        'f.tsv',
+      ];
     case 2:
-      return [Array.from({ length: n }, () => JSON.stringify({ text: sentence(rng), label: pick(rng, labels), n: rng.int(9), [pick(rng, ['__proto__', 'constructor', 'k'])]: 'v' })).join('\n'), 'f.jsonl'];
+      return [
+        Array.from({ length: n }, () =>
+          JSON.stringify({
+            text: sentence(rng),
+            label: pick(rng, labels),
+            n: rng.int(9),
+            [pick(rng, ['__proto__', 'constructor', 'k'])]: 'v',
+          }),
+        ).join('\n'),
+        'f.jsonl',
+      ];
     default:
       return [Array.from({ length: n }, () => sentence(rng)).join('\n'), 'f.txt'];
   }
@@ -39,11 +99,23 @@ function mutate(rng: Rng, text: string): string {
   const ops = 1 + rng.int(4);
   for (let k = 0; k < ops; k++) {
     const op = rng.int(5);
-    if (op === 0 && b.length) b = b.slice(0, rng.int(b.length)); // truncation, possibly inside a UTF-8 sequence
-    else if (op === 1 && b.length) { b = b.slice(); for (let i = 0; i < 1 + rng.int(4); i++) b[rng.int(b.length)] ^= 1 << rng.int(8); }
-    else if (op === 2) { const at = rng.int(b.length + 1); b = concat(b.slice(0, at), new TextEncoder().encode(pick(rng, GARBAGE).repeat(1 + rng.int(3))), b.slice(at)); }
-    else if (op === 3) b = concat(b, Uint8Array.from({ length: rng.int(64) }, () => rng.int(256))); // random bytes
-    else if (b.length) { const at = rng.int(b.length); b = concat(b, b.slice(at, at + rng.int(200))); } // repeated tail
+    if (op === 0 && b.length)
+      b = b.slice(0, rng.int(b.length)); // truncation, possibly inside a UTF-8 sequence
+    else if (op === 1 && b.length) {
+      b = b.slice();
+      for (let i = 0; i < 1 + rng.int(4); i++) b[rng.int(b.length)] ^= 1 << rng.int(8);
+    } else if (op === 2) {
+      const at = rng.int(b.length + 1);
+      b = concat(b.slice(0, at), new TextEncoder().encode(pick(rng, GARBAGE).repeat(1 + rng.int(3))), b.slice(at));
+    } else if (op === 3)
+      b = concat(
+        b,
+        Uint8Array.from({ length: rng.int(64) }, () => rng.int(256)),
+      ); // random bytes
+    else if (b.length) {
+      const at = rng.int(b.length);
+      b = concat(b, b.slice(at, at + rng.int(200)));
+    } // repeated tail
   }
   return new TextDecoder().decode(b);
 }
@@ -51,7 +123,10 @@ function mutate(rng: Rng, text: string): string {
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -90,7 +165,8 @@ describe('data reader fuzzing', () => {
           outcome.set++;
         }
       } catch (e) {
-        if (!(e instanceof DataError)) throw new Error(`case ${i} (${name}, ${JSON.stringify(text.slice(0, 200))}): ${e}`, { cause: e });
+        if (!(e instanceof DataError))
+          throw new Error(`case ${i} (${name}, ${JSON.stringify(text.slice(0, 200))}): ${e}`, { cause: e });
         expect(e.message.length).toBeGreaterThan(20);
         outcome.dataError++;
       }
@@ -114,7 +190,8 @@ describe('data reader fuzzing', () => {
         // Keys spread over the lines, so that the cap is crossed part-way through the file.
         const keys = Array.from({ length: width }, (_, k) => `k${k}`);
         const per = Math.ceil(width / rows);
-        const line = (r: number) => JSON.stringify(Object.fromEntries(keys.slice(r * per, (r + 1) * per).map((k) => [k, r])));
+        const line = (r: number) =>
+          JSON.stringify(Object.fromEntries(keys.slice(r * per, (r + 1) * per).map((k) => [k, r])));
         text = Array.from({ length: rows }, (_, r) => line(r)).join('\n');
       } else {
         const d = format === 'csv' ? ',' : '\t';
@@ -144,8 +221,12 @@ describe('data reader fuzzing', () => {
     const rng = new Rng(7);
     for (let i = 0; i < 300; i++) {
       const n = rng.int(4) === 0 ? rng.int(20000) : rng.int(300);
-      const text = new TextDecoder().decode(Uint8Array.from({ length: n }, () => (rng.int(3) ? 32 + rng.int(95) : rng.int(256))));
-      try { checkTable(parseTable(text, pick(rng, ['g.csv', 'g.tsv', 'g.jsonl', 'g.txt', 'g']))); } catch (e) {
+      const text = new TextDecoder().decode(
+        Uint8Array.from({ length: n }, () => (rng.int(3) ? 32 + rng.int(95) : rng.int(256))),
+      );
+      try {
+        checkTable(parseTable(text, pick(rng, ['g.csv', 'g.tsv', 'g.jsonl', 'g.txt', 'g'])));
+      } catch (e) {
         if (!(e instanceof DataError)) throw e;
       }
     }

@@ -33,13 +33,22 @@ describe('CSV', () => {
 
   it('handles CRLF, a missing final newline, and trailing empty fields', () => {
     const t = parseTable('a,b\r\n1,2,\r\n3,4', 'x.csv');
-    expect(t.rows).toEqual([{ a: '1', b: '2' }, { a: '3', b: '4' }]);
+    expect(t.rows).toEqual([
+      { a: '1', b: '2' },
+      { a: '3', b: '4' },
+    ]);
     expect(t.lines).toEqual([2, 3]);
   });
 
   it('reports rows with the wrong number of fields and an unclosed quote as bad rows, with lines', () => {
-    const t = parseTable('text,label\ngood,1\nonly one field\ntoo,many,fields,here\nfine,0\n"never closed,1\nlost,0\n', 'x.csv');
-    expect(t.rows).toEqual([{ text: 'good', label: '1' }, { text: 'fine', label: '0' }]);
+    const t = parseTable(
+      'text,label\ngood,1\nonly one field\ntoo,many,fields,here\nfine,0\n"never closed,1\nlost,0\n',
+      'x.csv',
+    );
+    expect(t.rows).toEqual([
+      { text: 'good', label: '1' },
+      { text: 'fine', label: '0' },
+    ]);
     expect(t.badRows.map((b) => b.line)).toEqual([3, 4, 6]);
     expect(t.badRows[0]).toMatchObject({ reason: '1 field, but the header has 2', excerpt: 'only one field' });
     expect(t.badRows[1].reason).toBe('4 fields, but the header has 2');
@@ -53,8 +62,18 @@ describe('CSV', () => {
   });
 
   it('sniffs a semicolon delimiter in a .csv and a comma in a file without extension', () => {
-    expect(parseTable('text;label\nbonjour, monde;fr\n', 'x.csv')).toMatchObject({ delimiter: ';', rows: [{ text: 'bonjour, monde', label: 'fr' }] });
-    expect(parseTable('text,label\nhi,en\nbye,en\n', 'upload')).toMatchObject({ format: 'csv', delimiter: ',', rows: [{ text: 'hi', label: 'en' }, { text: 'bye', label: 'en' }] });
+    expect(parseTable('text;label\nbonjour, monde;fr\n', 'x.csv')).toMatchObject({
+      delimiter: ';',
+      rows: [{ text: 'bonjour, monde', label: 'fr' }],
+    });
+    expect(parseTable('text,label\nhi,en\nbye,en\n', 'upload')).toMatchObject({
+      format: 'csv',
+      delimiter: ',',
+      rows: [
+        { text: 'hi', label: 'en' },
+        { text: 'bye', label: 'en' },
+      ],
+    });
   });
 
   it('is an error when there is only a header, or no row can be read', () => {
@@ -72,7 +91,10 @@ describe('TSV', () => {
   it('splits on tabs only, so commas stay inside fields', () => {
     const t = parseTable('sentence\tlabel\nfirst, with comma\t0\nsecond\t1\n', 'x.tsv');
     expect(t).toMatchObject({ format: 'tsv', delimiter: '\t', columns: ['sentence', 'label'] });
-    expect(t.rows).toEqual([{ sentence: 'first, with comma', label: '0' }, { sentence: 'second', label: '1' }]);
+    expect(t.rows).toEqual([
+      { sentence: 'first, with comma', label: '0' },
+      { sentence: 'second', label: '1' },
+    ]);
   });
 
   it('sniffs tabs in a file with an unknown extension', () => {
@@ -82,7 +104,8 @@ describe('TSV', () => {
 
 describe('JSONL', () => {
   it('keeps good lines, reports bad ones with line numbers, and fills missing keys with ""', () => {
-    const text = '{"text":"a","label":"x"}\n\n{"text": "b", "label": 1, "extra": true}\n{"text": broken\n[1,2]\n{"text":"c","label":null,"meta":{"k":1}}\n';
+    const text =
+      '{"text":"a","label":"x"}\n\n{"text": "b", "label": 1, "extra": true}\n{"text": broken\n[1,2]\n{"text":"c","label":null,"meta":{"k":1}}\n';
     const t = parseTable(text, 'd.jsonl');
     expect(t.format).toBe('jsonl');
     expect(t.columns).toEqual(['text', 'label', 'extra', 'meta']);
@@ -92,7 +115,10 @@ describe('JSONL', () => {
       { text: 'c', label: '', extra: '', meta: '{"k":1}' },
     ]);
     expect(t.lines).toEqual([1, 3, 6]);
-    expect(t.badRows.map((b) => [b.line, b.reason.slice(0, 18)])).toEqual([[4, 'not valid JSON (Un'], [5, 'not a JSON object ']]);
+    expect(t.badRows.map((b) => [b.line, b.reason.slice(0, 18)])).toEqual([
+      [4, 'not valid JSON (Un'],
+      [5, 'not a JSON object '],
+    ]);
   });
 
   it('is sniffed from a leading "{" and rejects a JSON array with advice', () => {
@@ -111,16 +137,27 @@ describe('any format', () => {
   it('strips a byte-order mark', () => {
     expect(parseTable('\ufefftext,label\nx,1\n', 'b.csv').columns).toEqual(['text', 'label']);
     expect(parseTable('\ufeff{"text":"x"}\n', 'b.jsonl').rows).toEqual([{ text: 'x' }]);
-    expect(parseTable('\ufeffCall me Ishmael.\r\nSome years ago', 'b.txt').rows).toEqual([{ text: 'Call me Ishmael.\nSome years ago' }]);
+    expect(parseTable('\ufeffCall me Ishmael.\r\nSome years ago', 'b.txt').rows).toEqual([
+      { text: 'Call me Ishmael.\nSome years ago' },
+    ]);
   });
 
   it('reads .txt as one document', () => {
     const t = parseTable('para one,\twith, commas\n\npara two\n', 'book.txt');
-    expect(t).toMatchObject({ format: 'text', columns: ['text'], rows: [{ text: 'para one,\twith, commas\n\npara two\n' }], lines: [1] });
+    expect(t).toMatchObject({
+      format: 'text',
+      columns: ['text'],
+      rows: [{ text: 'para one,\twith, commas\n\npara two\n' }],
+      lines: [1],
+    });
   });
 
   it('rejects empty, binary and spreadsheet files with what to do', () => {
-    for (const [text, name] of [['', 'e.csv'], ['  \n\t\n', 'e.jsonl'], ['\ufeff', 'e.txt']]) {
+    for (const [text, name] of [
+      ['', 'e.csv'],
+      ['  \n\t\n', 'e.jsonl'],
+      ['\ufeff', 'e.txt'],
+    ]) {
       const e = dataError(() => parseTable(text, name));
       expect(e.code).toBe('Empty');
       expect(e.message).toMatch(/is empty.*CSV or TSV/);
@@ -172,8 +209,15 @@ describe('wide files: linear work and a column cap', () => {
     expect(t.columns.slice(0, 3)).toEqual(['x', 'x (2)', 'x (3)']);
     expect(t.columns.at(-1)).toBe(`x (${MAX_COLUMNS})`);
     expect(new Set(t.columns).size).toBe(MAX_COLUMNS);
-    expect(headerNames(['a', 'a (2)', 'a', 'a', ' ', '', 'column 5']))
-      .toEqual(['a', 'a (2)', 'a (3)', 'a (4)', 'column 5', 'column 6', 'column 5 (2)']);
+    expect(headerNames(['a', 'a (2)', 'a', 'a', ' ', '', 'column 5'])).toEqual([
+      'a',
+      'a (2)',
+      'a (3)',
+      'a (4)',
+      'column 5',
+      'column 6',
+      'column 5 (2)',
+    ]);
   });
 
   it('numbering n duplicate names takes a number of set look-ups linear in n (it was quadratic)', () => {
@@ -184,7 +228,8 @@ describe('wide files: linear work and a column cap', () => {
       has.mockRestore();
       return calls;
     };
-    const small = lookups(500), big = lookups(4000);
+    const small = lookups(500),
+      big = lookups(4000);
     expect(big).toBeLessThanOrEqual(4 * 3 * 4000);
     expect(big / small).toBeLessThan(8 * 1.2); // 8 times the names: about 8 times the work, not 64
   });

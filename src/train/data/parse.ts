@@ -19,7 +19,26 @@ export interface ParsedTable {
   badRows: BadRow[];
 }
 
-const SPREADSHEET_OR_ARCHIVE = new Set(['xlsx', 'xls', 'xlsm', 'ods', 'numbers', 'zip', 'gz', 'tgz', 'bz2', 'xz', '7z', 'parquet', 'arrow', 'feather', 'pdf', 'doc', 'docx', 'rtf']);
+const SPREADSHEET_OR_ARCHIVE = new Set([
+  'xlsx',
+  'xls',
+  'xlsm',
+  'ods',
+  'numbers',
+  'zip',
+  'gz',
+  'tgz',
+  'bz2',
+  'xz',
+  '7z',
+  'parquet',
+  'arrow',
+  'feather',
+  'pdf',
+  'doc',
+  'docx',
+  'rtf',
+]);
 const DELIMITERS = [',', '\t', ';', '|'];
 const NAMES: Record<string, string> = { ',': 'comma', '\t': 'tab', ';': 'semicolon', '|': 'pipe' };
 const FORMATS_HINT = 'Use CSV or TSV with a header row, JSON Lines (one JSON object per line) or plain text (.txt).';
@@ -32,22 +51,39 @@ export function parseTable(text: string, fileName: string): ParsedTable {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const ext = /\.([A-Za-z0-9]+)$/.exec(fileName)?.[1].toLowerCase() ?? '';
   if (SPREADSHEET_OR_ARCHIVE.has(ext)) {
-    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}` });
+    throw new DataError({
+      code: 'UnsupportedFormat',
+      file: fileName,
+      message: `${fileName}: .${ext} files cannot be read here. Export or save the data as CSV (comma-separated) first. ${FORMATS_HINT}`,
+    });
   }
-  if (text.trim() === '') throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}` });
+  if (text.trim() === '')
+    throw new DataError({
+      code: 'Empty',
+      file: fileName,
+      message: `${fileName} is empty. Choose a file that contains data. ${FORMATS_HINT}`,
+    });
   if (looksBinary(text)) {
-    throw new DataError({ code: 'Binary', file: fileName, message: `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}` });
+    throw new DataError({
+      code: 'Binary',
+      file: fileName,
+      message: `${fileName} looks like a binary file (a spreadsheet, archive or image?), not text. ${FORMATS_HINT}`,
+    });
   }
   const firstChar = text.trimStart()[0];
   if (ext === 'json' && firstChar === '[') {
-    throw new DataError({ code: 'UnsupportedFormat', file: fileName, message: `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).` });
+    throw new DataError({
+      code: 'UnsupportedFormat',
+      file: fileName,
+      message: `${fileName} holds one JSON array; save it as JSON Lines instead (one object per line, .jsonl).`,
+    });
   }
   if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return parseJsonl(text, fileName);
   if (ext === 'txt' || ext === 'text' || ext === 'md') return parseText(text, fileName);
   if (ext === 'csv' || ext === 'tsv' || ext === 'tab') {
     const preferred = ext === 'csv' ? ',' : '\t';
     const header = firstLine(text);
-    const delimiter = header.includes(preferred) ? preferred : sniffDelimiter(text) ?? preferred;
+    const delimiter = header.includes(preferred) ? preferred : (sniffDelimiter(text) ?? preferred);
     return parseDelimited(text, fileName, delimiter);
   }
   if (firstChar === '{') return parseJsonl(text, fileName);
@@ -74,7 +110,11 @@ function firstLine(text: string): string {
 
 /** The delimiter that appears on the first line and the same number of times on most of the next lines, if any. */
 function sniffDelimiter(text: string): string | null {
-  const lines = text.slice(0, 65536).split(/\r\n|\n|\r/).filter((l) => l.trim() !== '').slice(0, 20);
+  const lines = text
+    .slice(0, 65536)
+    .split(/\r\n|\n|\r/)
+    .filter((l) => l.trim() !== '')
+    .slice(0, 20);
   let best: { d: string; share: number; n: number } | null = null;
   for (const d of DELIMITERS) {
     const counts = lines.map((l) => l.split(d).length - 1);
@@ -117,10 +157,18 @@ const QUOTE_REASONS: Record<string, string> = {
 function parseDelimited(text: string, fileName: string, delimiter: string): ParsedTable {
   const format: TableFormat = delimiter === '\t' ? 'tsv' : 'csv';
   let columns: string[] | null = null;
-  const rows: Record<string, string>[] = [], lines: number[] = [], badRows: BadRow[] = [];
-  let prevEnd = 0, scanned = 0, line = 1, headerWidth = 0;
+  const rows: Record<string, string>[] = [],
+    lines: number[] = [],
+    badRows: BadRow[] = [];
+  let prevEnd = 0,
+    scanned = 0,
+    line = 1,
+    headerWidth = 0;
   Papa.parse<string[]>(text, {
-    delimiter, skipEmptyLines: 'greedy', header: false, dynamicTyping: false,
+    delimiter,
+    skipEmptyLines: 'greedy',
+    header: false,
+    dynamicTyping: false,
     step(r, parser) {
       if (headerWidth > MAX_COLUMNS) return;
       // Papa gives the end of each row; the row starts after the previous one and any blank lines it skipped.
@@ -141,7 +189,12 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
           return;
         }
         columns = headerNames(fields);
-        if (r.errors.length) badRows.push({ line, reason: `header row: ${QUOTE_REASONS[r.errors[0].code] ?? r.errors[0].message}`, excerpt: excerpt(raw) });
+        if (r.errors.length)
+          badRows.push({
+            line,
+            reason: `header row: ${QUOTE_REASONS[r.errors[0].code] ?? r.errors[0].message}`,
+            excerpt: excerpt(raw),
+          });
         return;
       }
       if (r.errors.length) {
@@ -152,7 +205,11 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
       // Trailing delimiters (empty extra fields) are common in exported files and carry nothing.
       while (n > columns.length && fields[n - 1].trim() === '') n--;
       if (n !== columns.length) {
-        badRows.push({ line, reason: `${n} field${n === 1 ? '' : 's'}, but the header has ${columns.length}`, excerpt: excerpt(raw) });
+        badRows.push({
+          line,
+          reason: `${n} field${n === 1 ? '' : 's'}, but the header has ${columns.length}`,
+          excerpt: excerpt(raw),
+        });
         return;
       }
       rows.push(Object.fromEntries(columns.map((c, i) => [c, fields[i]])));
@@ -160,13 +217,22 @@ function parseDelimited(text: string, fileName: string, delimiter: string): Pars
     },
   });
   if (headerWidth > MAX_COLUMNS) {
-    tooManyColumns(fileName, `the header row has ${headerWidth} ${NAMES[delimiter]}-separated columns`,
-      'Check that the first line is the header and the delimiter is right, or keep only the columns you need.');
+    tooManyColumns(
+      fileName,
+      `the header row has ${headerWidth} ${NAMES[delimiter]}-separated columns`,
+      'Check that the first line is the header and the delimiter is right, or keep only the columns you need.',
+    );
   }
-  if (!columns) throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. ${FORMATS_HINT}` });
+  if (!columns)
+    throw new DataError({ code: 'Empty', file: fileName, message: `${fileName} is empty. ${FORMATS_HINT}` });
   const cols: string[] = columns;
-  if (!rows.length) noRows(fileName, badRows, `${format.toUpperCase()} with ${NAMES[delimiter]}-separated columns ${cols.map((c) => `"${c}"`).join(', ')}`,
-    'Check that the first line is a header row, that the delimiter is right, and that quotes are balanced.');
+  if (!rows.length)
+    noRows(
+      fileName,
+      badRows,
+      `${format.toUpperCase()} with ${NAMES[delimiter]}-separated columns ${cols.map((c) => `"${c}"`).join(', ')}`,
+      'Check that the first line is a header row, that the delimiter is right, and that quotes are balanced.',
+    );
   return { fileName, format, delimiter, columns: cols, rows, lines, badRows };
 }
 
@@ -178,8 +244,11 @@ function cell(v: unknown): string {
 }
 
 function parseJsonl(text: string, fileName: string): ParsedTable {
-  const columns: string[] = [], known = new Set<string>();
-  const rows: Record<string, string>[] = [], lines: number[] = [], badRows: BadRow[] = [];
+  const columns: string[] = [],
+    known = new Set<string>();
+  const rows: Record<string, string>[] = [],
+    lines: number[] = [],
+    badRows: BadRow[] = [];
   text.split(/\r\n|\n|\r/).forEach((l, i) => {
     const s = l.trim();
     if (!s) return;
@@ -195,27 +264,52 @@ function parseJsonl(text: string, fileName: string): ParsedTable {
       return;
     }
     const entries = Object.entries(v);
-    for (const [k] of entries) if (!known.has(k)) { known.add(k); columns.push(k); }
+    for (const [k] of entries)
+      if (!known.has(k)) {
+        known.add(k);
+        columns.push(k);
+      }
     if (columns.length > MAX_COLUMNS) {
-      tooManyColumns(fileName, `its objects have ${columns.length} different keys by line ${i + 1}`,
-        'Each key is a column: give every line the same few keys (e.g. "text" and "label").');
+      tooManyColumns(
+        fileName,
+        `its objects have ${columns.length} different keys by line ${i + 1}`,
+        'Each key is a column: give every line the same few keys (e.g. "text" and "label").',
+      );
     }
     rows.push(Object.fromEntries(entries.map(([k, x]) => [k, cell(x)])));
     lines.push(i + 1);
   });
-  if (!rows.length) noRows(fileName, badRows, 'JSON Lines', 'Each line must be one JSON object, e.g. {"text": "great film", "label": "pos"}.');
+  if (!rows.length)
+    noRows(
+      fileName,
+      badRows,
+      'JSON Lines',
+      'Each line must be one JSON object, e.g. {"text": "great film", "label": "pos"}.',
+    );
   // fromEntries, not assignment, so that keys such as "__proto__" stay ordinary columns.
   const full = rows.map((r) => Object.fromEntries(columns.map((c) => [c, Object.hasOwn(r, c) ? r[c] : ''])));
   return { fileName, format: 'jsonl', columns, rows: full, lines, badRows };
 }
 
 function parseText(text: string, fileName: string): ParsedTable {
-  return { fileName, format: 'text', columns: ['text'], rows: [{ text: text.replace(/\r\n?/g, '\n') }], lines: [1], badRows: [] };
+  return {
+    fileName,
+    format: 'text',
+    columns: ['text'],
+    rows: [{ text: text.replace(/\r\n?/g, '\n') }],
+    lines: [1],
+    badRows: [],
+  };
 }
 
 function noRows(fileName: string, badRows: BadRow[], what: string, fix: string): never {
   const why = badRows.length
     ? `none of its ${badRows.length} row${badRows.length === 1 ? '' : 's'} could be read (${describeBadRows(badRows)})`
     : 'it has a header row but no data rows';
-  throw new DataError({ code: 'NoRows', file: fileName, message: `${fileName} (read as ${what}): ${why}. ${fix}`, examples: badRows.slice(0, 5) });
+  throw new DataError({
+    code: 'NoRows',
+    file: fileName,
+    message: `${fileName} (read as ${what}): ${why}. ${fix}`,
+    examples: badRows.slice(0, 5),
+  });
 }

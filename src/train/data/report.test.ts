@@ -20,13 +20,22 @@ function messyCsv(): string {
 }
 
 /** Just enough of an encoder for prepareData: the head size and the position limit. */
-const encoder = (numLabels: number) => ({
-  kind: 'bert', task: 'seq-cls', arch: bertArch, tokenizer: {},
-  config: { kind: 'bert', arch: { variant: 'bert', numLabels, maxPositions: 64, padTokenId: 0 } },
-}) as unknown as LoadedModel;
+const encoder = (numLabels: number) =>
+  ({
+    kind: 'bert',
+    task: 'seq-cls',
+    arch: bertArch,
+    tokenizer: {},
+    config: { kind: 'bert', arch: { variant: 'bert', numLabels, maxPositions: 64, padTokenId: 0 } },
+  }) as unknown as LoadedModel;
 
 const thrown = (f: () => unknown): DataError => {
-  try { f(); } catch (e) { expect(e).toBeInstanceOf(DataError); return e as DataError; }
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DataError);
+    return e as DataError;
+  }
   throw new Error('no error');
 };
 
@@ -46,8 +55,9 @@ describe('DataError', () => {
     expect(one.message).toMatch(/^one\.csv: cannot tell which columns hold the text and the label .*Name them "text"/);
     const heads = thrown(() => prepareData(encoder(3), messyCsv(), 'messy.csv', DEFAULT_RUN));
     expect([heads.code, heads.file]).toEqual(['BadMapping', 'messy.csv']);
-    expect(heads.message)
-      .toBe('messy.csv: the data has 2 labels but the model head has 3; load the model with numLabels = 2.');
+    expect(heads.message).toBe(
+      'messy.csv: the data has 2 labels but the model head has 3; load the model with numLabels = 2.',
+    );
     const empty = thrown(() => totalSteps({ kind: 'lm', windows: [], seq: 8 }, DEFAULT_RUN));
     expect([empty.code, empty.file]).toEqual(['TooShort', '']);
     expect(empty.message).toMatch(/^The training split is empty: add more data/);
@@ -60,8 +70,11 @@ describe('bad-row report', () => {
     expect(data.skipped?.count).toBe(24);
     expect(data.summary.badRows).toBe(24);
     expect(data.skipped?.first.map((r) => [r.line, r.reason])).toEqual([
-      [3, 'empty label ("label")'], [5, 'empty label ("label")'], [7, 'empty label ("label")'],
-      [13, '3 fields, but the header has 2'], [15, '3 fields, but the header has 2'],
+      [3, 'empty label ("label")'],
+      [5, 'empty label ("label")'],
+      [7, 'empty label ("label")'],
+      [13, '3 fields, but the header has 2'],
+      [15, '3 fields, but the header has 2'],
     ]);
     expect(data.skipped?.first[3].excerpt).toBe('"URGENT: verify your account",spam,extra');
     expect(data.summary.firstBadRows).toEqual(data.skipped?.first);
@@ -76,9 +89,11 @@ describe('bad-row report', () => {
     ];
     expect(formatBadRowReport('m.csv', badRowReport(rows, 1))).toBe(
       'm.csv: 2 rows were skipped; fix them in the file to use them:\n' +
-      '  line 3: empty label ("label") · Your invoice is attached |\n  …and 1 more\n');
-    expect(formatBadRowReport('m.csv', badRowReport(rows.slice(1))))
-      .toBe('m.csv: 1 row was skipped; fix it in the file to use it:\n  row: r\n');
+        '  line 3: empty label ("label") · Your invoice is attached |\n  …and 1 more\n',
+    );
+    expect(formatBadRowReport('m.csv', badRowReport(rows.slice(1)))).toBe(
+      'm.csv: 1 row was skipped; fix it in the file to use it:\n  row: r\n',
+    );
     expect(formatBadRowReport('m.csv', badRowReport([]))).toBe('');
   });
 

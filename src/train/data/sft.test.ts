@@ -5,8 +5,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { chatTemplateFrom, loadChatTokenizer, type ChatMessage, type ChatTokenizer } from './chat';
 import { DataError } from './errors';
-import { buildSftSet, IGNORE_INDEX, readSftRecords, sftBatch, sftLmBatch, tokenizeSft, truncateExample,
-  type SftExample, type SftRecord } from './sft';
+import {
+  buildSftSet,
+  IGNORE_INDEX,
+  readSftRecords,
+  sftBatch,
+  sftLmBatch,
+  tokenizeSft,
+  truncateExample,
+  type SftExample,
+  type SftRecord,
+} from './sft';
 
 const read = (p: string) => readFileSync(new URL(`../../../${p}`, import.meta.url), 'utf8');
 function load(dir: string) {
@@ -23,7 +32,8 @@ function trained(ex: SftExample, tok: ChatTokenizer): string[] {
   ex.labels.forEach((l, k) => {
     if (l === IGNORE_INDEX) return;
     expect(l).toBe(ex.inputIds[k]);
-    if (k > 0 && ex.labels[k - 1] !== IGNORE_INDEX) runs[runs.length - 1].push(l); else runs.push([l]);
+    if (k > 0 && ex.labels[k - 1] !== IGNORE_INDEX) runs[runs.length - 1].push(l);
+    else runs.push([l]);
   });
   return runs.map((r) => tok.decode(r));
 }
@@ -43,59 +53,119 @@ describe('readSftRecords', () => {
     const m = readSftRecords(jsonl([{ messages: multi }]), 'a.jsonl');
     expect([m.format, m.records[0].messages]).toEqual(['messages', multi]);
     const p = readSftRecords(jsonl([{ prompt: 'Hi', completion: 'Hello' }]), 'a.jsonl');
-    expect([p.format, p.records[0].messages]).toEqual(['prompt-completion',
-      [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }]]);
-    const a = readSftRecords(jsonl([{ instruction: 'Translate', input: 'chat', output: 'cat' },
-      { instruction: 'Say hi', output: 'hi' }]), 'a.jsonl');
-    expect([a.format, a.records.map((r) => r.messages[0].content)])
-      .toEqual(['alpaca', ['Translate\n\nchat', 'Say hi']]);
+    expect([p.format, p.records[0].messages]).toEqual([
+      'prompt-completion',
+      [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello' },
+      ],
+    ]);
+    const a = readSftRecords(
+      jsonl([
+        { instruction: 'Translate', input: 'chat', output: 'cat' },
+        { instruction: 'Say hi', output: 'hi' },
+      ]),
+      'a.jsonl',
+    );
+    expect([a.format, a.records.map((r) => r.messages[0].content)]).toEqual([
+      'alpaca',
+      ['Translate\n\nchat', 'Say hi'],
+    ]);
     const t = readSftRecords(jsonl([{ text: 'one document' }]), 'a.jsonl');
     expect([t.format, t.records[0].text]).toEqual(['text', 'one document']);
-    expect(readSftRecords('just some prose\nover lines\n', 'a.txt').records[0].text)
-      .toBe('just some prose\nover lines\n');
+    expect(readSftRecords('just some prose\nover lines\n', 'a.txt').records[0].text).toBe(
+      'just some prose\nover lines\n',
+    );
   });
 
-  it('maps CSV columns the same way, in any case, and TRL\'s conversational prompt/completion lists', () => {
+  it("maps CSV columns the same way, in any case, and TRL's conversational prompt/completion lists", () => {
     const c = readSftRecords('Prompt,Completion\n"Hi, you",Hello\n', 'a.csv');
     expect([c.format, c.records[0].messages[1].content]).toEqual(['prompt-completion', 'Hello']);
     const a = readSftRecords('instruction,input,output\nAdd,1 2,3\n', 'a.csv');
-    expect(a.records[0].messages)
-      .toEqual([{ role: 'user', content: 'Add\n\n1 2' }, { role: 'assistant', content: '3' }]);
-    const l = readSftRecords(jsonl([{ prompt: [{ role: 'system', content: 'S' }, { role: 'user', content: 'U' }],
-      completion: [{ role: 'assistant', content: 'A' }] }]), 'a.jsonl');
+    expect(a.records[0].messages).toEqual([
+      { role: 'user', content: 'Add\n\n1 2' },
+      { role: 'assistant', content: '3' },
+    ]);
+    const l = readSftRecords(
+      jsonl([
+        {
+          prompt: [
+            { role: 'system', content: 'S' },
+            { role: 'user', content: 'U' },
+          ],
+          completion: [{ role: 'assistant', content: 'A' }],
+        },
+      ]),
+      'a.jsonl',
+    );
     expect(l.records[0].messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
-    const m = readSftRecords('id,messages\n7,"[{""role"": ""user"", ""content"": ""U""}, ' +
-      '{""role"": ""assistant"", ""content"": ""A""}]"\n8,not json\n', 'm.csv');
+    const m = readSftRecords(
+      'id,messages\n7,"[{""role"": ""user"", ""content"": ""U""}, ' +
+        '{""role"": ""assistant"", ""content"": ""A""}]"\n8,not json\n',
+      'm.csv',
+    );
     expect(m.records.map((r) => r.messages.length)).toEqual([2]);
-    expect(m.badRows.map((b) => [b.line, b.reason]))
-      .toEqual([[3, '"messages" is not a JSON list of {"role", "content"} messages']]);
+    expect(m.badRows.map((b) => [b.line, b.reason])).toEqual([
+      [3, '"messages" is not a JSON list of {"role", "content"} messages'],
+    ]);
   });
 
   it('a named format overrides detection, and a missing column says which', () => {
     const rows = jsonl([{ text: 'ignored', prompt: 'P', completion: 'C' }]);
     expect(readSftRecords(rows, 'a.jsonl').format).toBe('prompt-completion');
     expect(readSftRecords(rows, 'a.jsonl', { format: 'text' }).records[0].text).toBe('ignored');
-    expect(() => readSftRecords(rows, 'a.jsonl', { format: 'alpaca' }))
-      .toThrow(/a\.jsonl: the alpaca format needs the columns "instruction" and "output", but the columns are "text"/);
+    expect(() => readSftRecords(rows, 'a.jsonl', { format: 'alpaca' })).toThrow(
+      /a\.jsonl: the alpaca format needs the columns "instruction" and "output", but the columns are "text"/,
+    );
     let err: unknown;
-    try { readSftRecords('question,answer\nq,a\n', 'qa.csv'); } catch (e) { err = e; }
+    try {
+      readSftRecords('question,answer\nq,a\n', 'qa.csv');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(DataError);
     expect((err as DataError).code).toBe('BadMapping');
-    expect((err as DataError).message)
-      .toMatch(/qa\.csv: cannot tell the instruction format from the columns "question"/);
+    expect((err as DataError).message).toMatch(
+      /qa\.csv: cannot tell the instruction format from the columns "question"/,
+    );
   });
 
   it('reports each bad row with its line and reason, and keeps the rest', () => {
     const text = jsonl([
-      { messages: multi },                                                             // 1
-      { messages: [{ role: 'user', content: 'x' }, { role: 'bot', content: 'y' }] },   // 2
-      '',                                                                              // 3 (blank)
-      { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: ' ' }] }, // 4
-      { messages: [{ role: 'user', content: ['x'] }, { role: 'assistant', content: 'y' }] }, // 5
-      { messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'x' }] },   // 6
-      '{"messages": [oops',                                                            // 7
-      { messages: 'hello' },                                                           // 8
-      { messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: 'ok' }] }, // 9
+      { messages: multi }, // 1
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'bot', content: 'y' },
+        ],
+      }, // 2
+      '', // 3 (blank)
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: ' ' },
+        ],
+      }, // 4
+      {
+        messages: [
+          { role: 'user', content: ['x'] },
+          { role: 'assistant', content: 'y' },
+        ],
+      }, // 5
+      {
+        messages: [
+          { role: 'system', content: 's' },
+          { role: 'user', content: 'x' },
+        ],
+      }, // 6
+      '{"messages": [oops', // 7
+      { messages: 'hello' }, // 8
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: 'ok' },
+        ],
+      }, // 9
     ]);
     const r = readSftRecords(text, 'chat.jsonl');
     expect(r.records.map((x) => x.line)).toEqual([1, 9]);
@@ -108,30 +178,41 @@ describe('readSftRecords', () => {
       [8, '"messages" is not a JSON list of {"role", "content"} messages'],
     ]);
     expect(r.badRows[0].excerpt).toMatch(/^\{"messages":\[\{"role":"user"/);
-    const p = readSftRecords(jsonl([{ prompt: 'a', completion: '' }, { prompt: 3, completion: 'b' },
-      { prompt: '', completion: 'fine' }]), 'pc.jsonl');
-    expect(p.badRows.map((b) => [b.line, b.reason]))
-      .toEqual([[1, 'empty "completion"'], [2, '"prompt" is a number, not a string']]);
+    const p = readSftRecords(
+      jsonl([
+        { prompt: 'a', completion: '' },
+        { prompt: 3, completion: 'b' },
+        { prompt: '', completion: 'fine' },
+      ]),
+      'pc.jsonl',
+    );
+    expect(p.badRows.map((b) => [b.line, b.reason])).toEqual([
+      [1, 'empty "completion"'],
+      [2, '"prompt" is a number, not a string'],
+    ]);
     expect(p.records.map((x) => x.line)).toEqual([3]);
     const c = readSftRecords('prompt,completion\na,b\nc,\n"d,e\n', 'pc.csv');
     expect(c.badRows.map((b) => b.line)).toEqual([3, 4]);
   });
 
   it('no usable row at all is a NoRows DataError listing the first bad lines', () => {
-    expect(() => readSftRecords(jsonl([{ messages: [{ role: 'user', content: 'x' }] }]), 'x.jsonl'))
-      .toThrow(/x\.jsonl \(read as messages\): no row is a usable example \(line 1: "messages" has no assistant turn/);
+    expect(() => readSftRecords(jsonl([{ messages: [{ role: 'user', content: 'x' }] }]), 'x.jsonl')).toThrow(
+      /x\.jsonl \(read as messages\): no row is a usable example \(line 1: "messages" has no assistant turn/,
+    );
   });
 });
 
-describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
+describe("tokenizeSft: labels only on the assistant's tokens", () => {
   const opts = { maxLength: 4096 };
 
   it('fallback template (gpt2-tiny): each answer and its eos, nothing of the prompt', () => {
     const t = tokenizeSft([rec(multi)], gpt2.tok, chatTemplateFrom(gpt2.config), opts);
     expect(t.examples).toHaveLength(1);
     const ex = t.examples[0];
-    expect(ex.text).toBe('You are terse.\n\n### User:\nName a colour.\n\n### Assistant:\nBlue.<|endoftext|>\n\n' +
-      '### User:\nAnother?\n\n### Assistant:\nRed.<|endoftext|>');
+    expect(ex.text).toBe(
+      'You are terse.\n\n### User:\nName a colour.\n\n### Assistant:\nBlue.<|endoftext|>\n\n' +
+        '### User:\nAnother?\n\n### Assistant:\nRed.<|endoftext|>',
+    );
     expect(Array.from(ex.inputIds)).toEqual(gpt2.tok.encode(ex.text));
     expect(trained(ex, gpt2.tok)).toEqual(['Blue.<|endoftext|>', 'Red.<|endoftext|>']);
     expect(t.stats).toMatchObject({ examples: 1, splitConversations: 0, boundaryFallbacks: 0, truncated: 0 });
@@ -148,10 +229,20 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
   });
 
   it('Qwen3: a single turn trains the empty think block, the answer, <|im_end|> and the newline', () => {
-    const t = tokenizeSft([rec([{ role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }])],
-      qwen.tok, chatTemplateFrom(qwen.config), opts);
-    expect(t.examples[0].text).toBe('<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n' +
-      '<think>\n\n</think>\n\n4<|im_end|>\n');
+    const t = tokenizeSft(
+      [
+        rec([
+          { role: 'user', content: 'What is 2+2?' },
+          { role: 'assistant', content: '4' },
+        ]),
+      ],
+      qwen.tok,
+      chatTemplateFrom(qwen.config),
+      opts,
+    );
+    expect(t.examples[0].text).toBe(
+      '<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n' + '<think>\n\n</think>\n\n4<|im_end|>\n',
+    );
     expect(trained(t.examples[0], qwen.tok)).toEqual(['<think>\n\n</think>\n\n4<|im_end|>\n']);
   });
 
@@ -167,8 +258,10 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
   });
 
   it('empty prompts and unicode keep exact boundaries', () => {
-    const conv: ChatMessage[] = [{ role: 'user', content: '' },
-      { role: 'assistant', content: 'naïve café 🤗 — 日本語' }];
+    const conv: ChatMessage[] = [
+      { role: 'user', content: '' },
+      { role: 'assistant', content: 'naïve café 🤗 — 日本語' },
+    ];
     for (const m of [gpt2, qwen, llama]) {
       const t = tokenizeSft([rec(conv)], m.tok, chatTemplateFrom(m.config), opts);
       expect(t.stats.boundaryFallbacks).toBe(0);
@@ -178,8 +271,17 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
 
   it('a token across the prompt/answer boundary is placed by decoded offsets, counted, and trained', () => {
     const glue = { chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}', eos_token: '<|endoftext|>' };
-    const t = tokenizeSft([rec([{ role: 'user', content: 'The wh' }, { role: 'assistant', content: 'ale is big' }])],
-      gpt2.tok, chatTemplateFrom(glue), opts);
+    const t = tokenizeSft(
+      [
+        rec([
+          { role: 'user', content: 'The wh' },
+          { role: 'assistant', content: 'ale is big' },
+        ]),
+      ],
+      gpt2.tok,
+      chatTemplateFrom(glue),
+      opts,
+    );
     const ex = t.examples[0];
     expect(gpt2.tok.encode('The wh')).not.toEqual(Array.from(ex.inputIds.slice(0, gpt2.tok.encode('The wh').length)));
     expect(t.stats.boundaryFallbacks).toBe(1);
@@ -198,8 +300,9 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
 
   it('a document longer than maxLength becomes consecutive windows, each its own split group', () => {
     const text = Array.from({ length: 60 }, (_, i) => `whale ${i}`).join(', ');
-    const t = tokenizeSft([{ line: 1, messages: [], text }], gpt2.tok, chatTemplateFrom(gpt2.config),
-      { maxLength: 16 });
+    const t = tokenizeSft([{ line: 1, messages: [], text }], gpt2.tok, chatTemplateFrom(gpt2.config), {
+      maxLength: 16,
+    });
     const all = [...gpt2.tok.encode(text), gpt2.tok.eosId!];
     expect(t.examples).toHaveLength(Math.ceil(all.length / 16));
     expect(t.examples.flatMap((e) => Array.from(e.inputIds))).toEqual(all);
@@ -209,24 +312,52 @@ describe('tokenizeSft: labels only on the assistant\'s tokens', () => {
   });
 
   it('a conversation the template raises on is a bad row with its line', () => {
-    const strict = { chat_template: "{% if messages[0].role == 'system' %}{{ raise_exception('no system role') }}" +
-      '{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}' };
+    const strict = {
+      chat_template:
+        "{% if messages[0].role == 'system' %}{{ raise_exception('no system role') }}" +
+        '{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}',
+    };
     const t = tokenizeSft([rec(multi, 3), rec(multi.slice(1), 5)], gpt2.tok, chatTemplateFrom(strict), opts);
     expect(t.examples.map((e) => e.line)).toEqual([5]);
-    expect(t.badRows).toEqual([{ line: 3, reason: 'the chat template rejected this conversation: no system role',
-      excerpt: expect.stringMatching(/^You are terse\. \| Name a colour/) }]);
+    expect(t.badRows).toEqual([
+      {
+        line: 3,
+        reason: 'the chat template rejected this conversation: no system role',
+        excerpt: expect.stringMatching(/^You are terse\. \| Name a colour/),
+      },
+    ]);
   });
 });
 
-describe('truncation keeps the answer\'s start', () => {
+describe("truncation keeps the answer's start", () => {
   const longPrompt = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
   const longAnswer = Array.from({ length: 80 }, (_, i) => `reply${i}`).join(' ');
   const tpl = chatTemplateFrom(gpt2.config);
 
   it('cuts a long prompt from the left, a long answer from the right, and counts both', () => {
-    const recs = [rec([{ role: 'user', content: longPrompt }, { role: 'assistant', content: 'Short.' }], 1),
-      rec([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: longAnswer }], 2),
-      rec([{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Ok' }], 3)];
+    const recs = [
+      rec(
+        [
+          { role: 'user', content: longPrompt },
+          { role: 'assistant', content: 'Short.' },
+        ],
+        1,
+      ),
+      rec(
+        [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: longAnswer },
+        ],
+        2,
+      ),
+      rec(
+        [
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Ok' },
+        ],
+        3,
+      ),
+    ];
     const full = tokenizeSft(recs, gpt2.tok, tpl, { maxLength: 4096 }).examples;
     const t = tokenizeSft(recs, gpt2.tok, tpl, { maxLength: 64 });
     expect(t.stats.truncated).toBe(2);
@@ -269,8 +400,9 @@ describe('buildSftSet and batches', () => {
     expect(s.split).toEqual({ method: 'simple', seed: 1, valFraction: 0.2, train: 16, val: 4 });
     expect(s.badRows.map((b) => b.line)).toEqual([21]);
     const lines = (xs: SftExample[]) => xs.map((e) => e.line);
-    expect([...lines(s.train), ...lines(s.val)].sort((a, b) => a - b))
-      .toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect([...lines(s.train), ...lines(s.val)].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     expect(lines(s.val)).toEqual([...lines(s.val)].sort((a, b) => a - b));
     const again = buildSftSet(data, gpt2.tok, tpl, { maxLength: 64, seed: 1, valFraction: 0.2 });
     expect(lines(again.val)).toEqual(lines(s.val));
@@ -300,7 +432,11 @@ describe('buildSftSet and batches', () => {
     expect(sftBatch([a], { padId: 9, length: 5 }).inputIds).toEqual(Int32Array.of(5, 6, 7, 9, 9));
     const lm = sftLmBatch(batch);
     expect(lm).toEqual({
-      kind: 'lm', B: 2, T: 3, ids: batch.inputIds, targets: Int32Array.of(6, 7, -100, -100, -100, -100),
+      kind: 'lm',
+      B: 2,
+      T: 3,
+      ids: batch.inputIds,
+      targets: Int32Array.of(6, 7, -100, -100, -100, -100),
     });
   });
 });

@@ -32,7 +32,8 @@ export interface SftRecords {
 
 const ROLES = new Set<ChatRole>(['system', 'user', 'assistant']);
 const norm = (c: string) => c.trim().toLowerCase();
-const FORMAT_HINT = 'Use JSON Lines with {"messages": [{"role": "user", "content": ...}, {"role": "assistant", ' +
+const FORMAT_HINT =
+  'Use JSON Lines with {"messages": [{"role": "user", "content": ...}, {"role": "assistant", ' +
   '"content": ...}]}, {"prompt", "completion"} or {"instruction", "input", "output"}, a CSV with prompt/completion ' +
   'or instruction/input/output columns, or plain text; or name the format (messages, prompt-completion, alpaca, text).';
 
@@ -48,7 +49,9 @@ function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>): SftFor
 }
 
 const REQUIRED: Record<SftFormat, string[]> = {
-  messages: ['messages'], 'prompt-completion': ['prompt', 'completion'], alpaca: ['instruction', 'output'],
+  messages: ['messages'],
+  'prompt-completion': ['prompt', 'completion'],
+  alpaca: ['instruction', 'output'],
   text: ['text'],
 };
 
@@ -87,8 +90,13 @@ function messageList(v: unknown, where: string, needAssistant: boolean): ChatMes
       throw new BadRecord(`${at} has the role ${JSON.stringify(role ?? null)}; use "system", "user" or "assistant"`);
     }
     if (typeof content !== 'string') {
-      throw new BadRecord(`${at} (${role}) has ${content === undefined ? 'no' : `a non-string (${
-        Array.isArray(content) ? 'list' : content === null ? 'null' : typeof content})`} "content"`);
+      throw new BadRecord(
+        `${at} (${role}) has ${
+          content === undefined
+            ? 'no'
+            : `a non-string (${Array.isArray(content) ? 'list' : content === null ? 'null' : typeof content})`
+        } "content"`,
+      );
     }
     if (role === 'assistant' && content.trim() === '') throw new BadRecord(`${at} is an empty assistant turn`);
     out.push({ role: role as ChatRole, content });
@@ -99,28 +107,45 @@ function messageList(v: unknown, where: string, needAssistant: boolean): ChatMes
   return out;
 }
 
-function recordOf(row: Record<string, unknown>, format: SftFormat,
-  col: (k: string) => string): Omit<SftRecord, 'line'> {
+function recordOf(
+  row: Record<string, unknown>,
+  format: SftFormat,
+  col: (k: string) => string,
+): Omit<SftRecord, 'line'> {
   switch (format) {
     case 'messages':
       return { messages: messageList(row[col('messages')], 'messages', true) };
     case 'prompt-completion': {
-      const p = row[col('prompt')], c = row[col('completion')];
+      const p = row[col('prompt')],
+        c = row[col('completion')];
       // TRL's conversational form: prompt and completion are lists of messages.
       if (Array.isArray(p) || Array.isArray(c)) {
-        const prompt = messageList(p ?? [], 'prompt', false), completion = messageList(c ?? [], 'completion', true);
+        const prompt = messageList(p ?? [], 'prompt', false),
+          completion = messageList(c ?? [], 'completion', true);
         return { messages: [...prompt, ...completion] };
       }
-      const prompt = stringField(row, col('prompt')), completion = stringField(row, col('completion'));
+      const prompt = stringField(row, col('prompt')),
+        completion = stringField(row, col('completion'));
       if (completion.trim() === '') throw new BadRecord('empty "completion"');
-      return { messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: completion }] };
+      return {
+        messages: [
+          { role: 'user', content: prompt },
+          { role: 'assistant', content: completion },
+        ],
+      };
     }
     case 'alpaca': {
-      const instruction = stringField(row, col('instruction')), output = stringField(row, col('output'));
+      const instruction = stringField(row, col('instruction')),
+        output = stringField(row, col('output'));
       const input = col('input') in row ? stringField(row, col('input')) : '';
       if (output.trim() === '') throw new BadRecord('empty "output"');
       const user = input.trim() === '' ? instruction : instruction === '' ? input : `${instruction}\n\n${input}`;
-      return { messages: [{ role: 'user', content: user }, { role: 'assistant', content: output }] };
+      return {
+        messages: [
+          { role: 'user', content: user },
+          { role: 'assistant', content: output },
+        ],
+      };
     }
     case 'text': {
       const text = stringField(row, col('text'));
@@ -143,13 +168,15 @@ export function readSftRecords(text: string, fileName: string, opts: { format?: 
   const format = wanted === 'auto' ? detectSftFormat(table) : wanted;
   if (format === null) {
     throw new DataError({
-      code: 'BadMapping', file: fileName,
+      code: 'BadMapping',
+      file: fileName,
       message: `${fileName}: cannot tell the instruction format from the columns ${have}. ${FORMAT_HINT}`,
     });
   }
   if (!SFT_FORMATS.includes(format)) {
     throw new DataError({
-      code: 'BadOptions', file: fileName,
+      code: 'BadOptions',
+      file: fileName,
       message: `Unknown data format "${String(format)}"; use auto, ${SFT_FORMATS.join(', ')}.`,
     });
   }
@@ -159,8 +186,10 @@ export function readSftRecords(text: string, fileName: string, opts: { format?: 
   const missing = table.format === 'text' && format === 'text' ? [] : REQUIRED[format].filter((k) => !byNorm.has(k));
   if (missing.length) {
     throw new DataError({
-      code: 'BadMapping', file: fileName,
-      message: `${fileName}: the ${format} format needs the column${missing.length > 1 ? 's' : ''} ` +
+      code: 'BadMapping',
+      file: fileName,
+      message:
+        `${fileName}: the ${format} format needs the column${missing.length > 1 ? 's' : ''} ` +
         `${missing.map((m) => `"${m}"`).join(' and ')}, but the columns are ${have}. ${FORMAT_HINT}`,
     });
   }
@@ -169,7 +198,8 @@ export function readSftRecords(text: string, fileName: string, opts: { format?: 
     const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\n|\r/);
     rows = table.lines.map((l) => JSON.parse(lines[l - 1].trim()) as Record<string, unknown>);
   }
-  const records: SftRecord[] = [], bad: BadRow[] = [];
+  const records: SftRecord[] = [],
+    bad: BadRow[] = [];
   rows.forEach((row, i) => {
     const line = table.lines[i] ?? 0;
     try {
@@ -183,8 +213,10 @@ export function readSftRecords(text: string, fileName: string, opts: { format?: 
   const badRows = [...table.badRows, ...bad].sort((a, b) => a.line - b.line);
   if (!records.length) {
     throw new DataError({
-      code: 'NoRows', file: fileName,
-      message: `${fileName} (read as ${format}): no row is a usable example (${describeBadRows(badRows)}). ` +
+      code: 'NoRows',
+      file: fileName,
+      message:
+        `${fileName} (read as ${format}): no row is a usable example (${describeBadRows(badRows)}). ` +
         'Fix the rows or pick another format.',
       examples: badRows.slice(0, 5),
     });
@@ -246,14 +278,18 @@ export interface SftTokenized {
 function checkMaxLength(maxLength: number): void {
   if (!Number.isInteger(maxLength) || maxLength < 2) {
     throw new DataError({
-      code: 'BadOptions', file: '',
+      code: 'BadOptions',
+      file: '',
       message: `The maximum length must be a whole number of tokens of at least 2 (got ${maxLength}).`,
     });
   }
 }
 
 /** Character spans of the text to train on: [start, end) of each assistant turn. */
-interface Rendered { text: string; spans: [number, number][] }
+interface Rendered {
+  text: string;
+  spans: [number, number][];
+}
 
 /**
  * The texts a conversation trains on. For each assistant turn i the conversation is rendered up to it with the
@@ -267,12 +303,13 @@ function renderConversation(template: ChatTemplate, messages: ChatMessage[]): { 
   messages.forEach((m, i) => {
     if (m.role !== 'assistant') return;
     const p = template.render(messages.slice(0, i), { addGenerationPrompt: true });
-    const r = i === messages.length - 1
-      ? full
-      : template.render(messages.slice(0, i + 1), { addGenerationPrompt: false });
+    const r =
+      i === messages.length - 1 ? full : template.render(messages.slice(0, i + 1), { addGenerationPrompt: false });
     if (!r.startsWith(p)) {
-      throw new TemplateRenderError(`the chat template does not render assistant turn ${i + 1} after its generation ` +
-        'prompt, so the answer cannot be told from the prompt');
+      throw new TemplateRenderError(
+        `the chat template does not render assistant turn ${i + 1} after its generation ` +
+          'prompt, so the answer cannot be told from the prompt',
+      );
     }
     turns.push({ p, r });
   });
@@ -289,20 +326,35 @@ const isPrefix = (p: number[], ids: number[]) => p.length <= ids.length && p.eve
  * ids are a prefix of ids; otherwise from decoded lengths, with a token spanning the boundary counted on the answer's
  * side (`side` 'start': the last k whose decoded text ends at or before c; 'end': the first k reaching c).
  */
-function tokenBoundary(tok: ChatTokenizer, text: string, ids: number[], c: number, side: 'start' | 'end',
-  stats: SftStats): number {
+function tokenBoundary(
+  tok: ChatTokenizer,
+  text: string,
+  ids: number[],
+  c: number,
+  side: 'start' | 'end',
+  stats: SftStats,
+): number {
   if (c <= 0) return 0;
   if (c >= text.length) return ids.length;
   const p = tok.encode(text.slice(0, c));
   if (isPrefix(p, ids)) return p.length;
   stats.boundaryFallbacks++;
   const len = (k: number) => tok.decode(ids.slice(0, k)).length;
-  let lo = 0, hi = ids.length;
+  let lo = 0,
+    hi = ids.length;
   if (side === 'start') {
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (len(mid) <= c) lo = mid; else hi = mid - 1; }
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (len(mid) <= c) lo = mid;
+      else hi = mid - 1;
+    }
     return lo;
   }
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (len(mid) >= c) hi = mid; else lo = mid + 1; }
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (len(mid) >= c) hi = mid;
+    else lo = mid + 1;
+  }
   return lo;
 }
 
@@ -337,14 +389,26 @@ export function truncateExample(ex: SftExample, maxLength: number, bosId: number
  * 'text' records are trained on whole, followed by eos when the tokenizer has one, in windows of maxLength tokens.
  * A conversation the template rejects is a bad row.
  */
-export function tokenizeSft(records: SftRecord[], tok: ChatTokenizer, template: ChatTemplate,
-  opts: SftOptions): SftTokenized {
+export function tokenizeSft(
+  records: SftRecord[],
+  tok: ChatTokenizer,
+  template: ChatTemplate,
+  opts: SftOptions,
+): SftTokenized {
   checkMaxLength(opts.maxLength);
   const stats: SftStats = {
-    records: records.length, examples: 0, truncated: 0, chunkedDocuments: 0, splitConversations: 0,
-    boundaryFallbacks: 0, tokens: 0, trainableTokens: 0,
+    records: records.length,
+    examples: 0,
+    truncated: 0,
+    chunkedDocuments: 0,
+    splitConversations: 0,
+    boundaryFallbacks: 0,
+    tokens: 0,
+    trainableTokens: 0,
   };
-  const examples: SftExample[] = [], groups: number[] = [], badRows: BadRow[] = [];
+  const examples: SftExample[] = [],
+    groups: number[] = [],
+    badRows: BadRow[] = [];
   let group = 0;
   const push = (ex: SftExample, g: number) => {
     stats.tokens += ex.inputIds.length;
@@ -418,12 +482,17 @@ const splitRng = (seed: number) => new Rng((Math.imul(seed >>> 0, 0x9e3779b1) ^ 
  * with the seed (at least 1 when valFraction > 0 and G >= 2, at most G - 1) go to validation with all their
  * examples, so no conversation's turns are on both sides; both splits keep file order.
  */
-export function buildSftSet(data: SftRecords, tok: ChatTokenizer, template: ChatTemplate,
-  opts: SftOptions & { seed: number; valFraction: number }): SftSet {
+export function buildSftSet(
+  data: SftRecords,
+  tok: ChatTokenizer,
+  template: ChatTemplate,
+  opts: SftOptions & { seed: number; valFraction: number },
+): SftSet {
   const file = data.fileName;
   if (!(opts.valFraction >= 0 && opts.valFraction < 1)) {
     throw new DataError({
-      code: 'BadOptions', file,
+      code: 'BadOptions',
+      file,
       message: `The validation fraction must be at least 0 and below 1 (got ${opts.valFraction}); 0.1 is a good start.`,
     });
   }
@@ -432,7 +501,8 @@ export function buildSftSet(data: SftRecords, tok: ChatTokenizer, template: Chat
   const n = t.examples.length;
   if (!n) {
     throw new DataError({
-      code: 'NoRows', file,
+      code: 'NoRows',
+      file,
       message: `${file}: the chat template rejected every conversation (${describeBadRows(badRows)}).`,
       examples: badRows.slice(0, 5),
     });
@@ -443,9 +513,14 @@ export function buildSftSet(data: SftRecords, tok: ChatTokenizer, template: Chat
   nVal = Math.min(nVal, G - 1);
   const valGroups = new Set(splitRng(opts.seed).shuffle(ids).slice(0, nVal));
   const isVal = t.groups.map((g) => valGroups.has(g));
-  const train = t.examples.filter((_, i) => !isVal[i]), val = t.examples.filter((_, i) => isVal[i]);
+  const train = t.examples.filter((_, i) => !isVal[i]),
+    val = t.examples.filter((_, i) => isVal[i]);
   return {
-    format: data.format, train, val, badRows, stats: t.stats,
+    format: data.format,
+    train,
+    val,
+    badRows,
+    stats: t.stats,
     split: { method: 'simple', seed: opts.seed, valFraction: opts.valFraction, train: train.length, val: val.length },
   };
 }
@@ -466,7 +541,8 @@ export function sftBatch(examples: SftExample[], opts: { padId: number; length?:
   const B = examples.length;
   const longest = Math.max(0, ...examples.map((e) => e.inputIds.length));
   const T = Math.max(longest, opts.length ?? 0);
-  const inputIds = new Int32Array(B * T).fill(opts.padId), labels = new Int32Array(B * T).fill(IGNORE_INDEX);
+  const inputIds = new Int32Array(B * T).fill(opts.padId),
+    labels = new Int32Array(B * T).fill(IGNORE_INDEX);
   const attentionMask = new Int32Array(B * T);
   examples.forEach((e, b) => {
     inputIds.set(e.inputIds, b * T);
