@@ -121,8 +121,7 @@ async function whileTraining(page: Page, url: string): Promise<MainThreadFigures
     (t) => t.start >= clicked && t.start < t1,
   );
   const longOnes = (await longTasks(page, clicked, t1)).length;
-  const what =
-    `training ${RESPONSIVE_STEPS} steps of gpt2-tiny (dynamic rank, pruning every step), ` + 'from the click on Start';
+  const what = `training ${RESPONSIVE_STEPS} steps of gpt2-tiny (dynamic rank, pruning every step), from the click on Start`;
   return figures(what, tasks, clicked, t1, longOnes);
 }
 

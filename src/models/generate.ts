@@ -71,7 +71,7 @@ function bosField(raw: Record<string, unknown>): number | null {
     throw new ConfigError(
       'config.json',
       'bos_token_id',
-      `config.json: bos_token_id must be a token id, got ` + `${JSON.stringify(v)}; fix or remove the field.`,
+      `config.json: bos_token_id must be a token id, got ${JSON.stringify(v)}; fix or remove the field.`,
     );
   }
   return v as number;

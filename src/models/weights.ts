@@ -2,7 +2,6 @@
 // `transformer.`/`bert.`, buffers to ignore, config.json sizes checked against tensor shapes, heads a new task must
 // create) live in its descriptor (src/models/arch/); the shared steps are in src/models/arch/checkpoint.ts.
 
-import { readCheckpoint } from './arch/checkpoint';
 import { archFor, type ModelConfig } from './arch/index';
 import type { Checkpoint } from './arch/types';
 

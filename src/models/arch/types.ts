@@ -8,7 +8,7 @@ import type { Linear } from '../../nn/linear';
 import type { ParamStore } from '../../nn/params';
 import type { Backend, Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
-import type { HostTensor, MappedWeights } from '../weights';
+import type { MappedWeights } from '../weights';
 
 /** What the model is trained for: next-token prediction or sequence classification. */
 export type Task = 'causal-lm' | 'seq-cls';
