@@ -10,14 +10,14 @@
 // run's files.
 // `node scripts/bench.mjs --render bench/results/<file>.json` rewrites a run's markdown from its JSON.
 
-import { spawnSync, execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { tsImport } from 'tsx/esm/api';
 import { chromium } from 'playwright-core';
+import { tsImport } from 'tsx/esm/api';
 import { build } from 'vite';
-import { serve, runInPage, loadavg } from '../bench/peers/lib.mjs';
+import { loadavg, runInPage, serve } from '../bench/peers/lib.mjs';
 import { writeOnnxModels } from '../bench/peers/make_onnx.mjs';
 
 const ALL_SECTIONS = ['engine', 'peers', 'responsive', 'node'];

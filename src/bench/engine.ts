@@ -6,19 +6,19 @@
 
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters, type GpuCounters } from '../gpu/counters';
+import { type ModelConfig, parseConfig } from '../models/config';
 import { instantiate } from '../models/load';
-import { parseConfig, type ModelConfig } from '../models/config';
 import type { TextTokenizer } from '../models/tokenizer';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
+import { estimateMemory } from '../train/memory';
+import { type HostBatch, taskFor } from '../train/task';
+import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { median } from './matmul';
 import type { StepContenderFactory } from './pairedStep';
 import { syntheticWeights } from './weights';
-import { estimateMemory } from '../train/memory';
-import { taskFor, type HostBatch } from '../train/task';
-import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 
-export { benchMatmul, pairedMatmul, type MatmulOptions, type MatmulResult, type PairedResult } from './matmul';
+export { benchMatmul, type MatmulOptions, type MatmulResult, type PairedResult, pairedMatmul } from './matmul';
 
 /** The peers' model (shared/peers): n_embd 64, 2 layers, 2 heads, vocab 1024, context 64, batch 8, tied embeddings. */
 const PEER = { V: 1024, C: 64, L: 2, H: 2, T: 64, B: 8 };

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../models/load';
 import { dirSource } from '../models/node';
 import { CpuBackend } from '../tensor/cpu';
-import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../train/run';
+import { createTrainer, DEFAULT_RUN, evaluate, prepareData, type RunConfig, runSteps } from '../train/run';
 import { adapterModules } from '../train/snapshot';
 
 interface Task {

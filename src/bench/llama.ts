@@ -12,7 +12,7 @@ import { diffCounters } from '../gpu/counters';
 import { parseLlamaConfig } from '../models/arch/llama';
 import { Llama } from '../nn/llama';
 import { ParamStore } from '../nn/params';
-import { AdapterSet, type AdapterOptions } from '../peft/adapters';
+import { type AdapterOptions, AdapterSet } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
 import type { Tensor } from '../tensor/backend';
 import { Rng } from '../tensor/rng';

@@ -2,7 +2,7 @@
 // what survives a failing peer.
 
 import { describe, expect, it } from 'vitest';
-import { pairedMatmul, type ContenderFactory, type MatmulContender } from './matmul';
+import { type ContenderFactory, type MatmulContender, pairedMatmul } from './matmul';
 
 /** A contender whose matmul is exact (or off by `bias`) and which logs every group it runs. */
 function fake(name: string, log: string[], opts: { bias?: number; failMake?: boolean } = {}): ContenderFactory {

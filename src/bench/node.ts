@@ -7,9 +7,9 @@ import { dirname } from 'node:path';
 import { GpuBackend } from '../gpu/backend';
 import type { GpuContext } from '../gpu/context';
 import { createNodeContext, nodeGpu } from '../gpu/node';
-import { benchStep, pairedMatmul, type MatmulResult, type StepResult } from './engine';
+import { benchStep, type MatmulResult, pairedMatmul, type StepResult } from './engine';
 import { jaxWebGpu } from './jaxPeer';
-import { engineContender, type ContenderFactory } from './matmul';
+import { type ContenderFactory, engineContender } from './matmul';
 import { MM_ROUNDS, NODE_SHAPES, NODE_STEPS } from './plan';
 import type { PeerMatmul } from './report';
 

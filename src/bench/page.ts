@@ -9,17 +9,17 @@ import {
   benchMatmul,
   benchStep,
   engineStepContender,
-  pairedMatmul,
   type MatmulOptions,
   type MatmulResult,
   type PairedResult,
+  pairedMatmul,
   type StepResult,
   type StepVariant,
 } from './engine';
 import { jaxGptStep, jaxWebGpu } from './jaxPeer';
 import { benchLlamaStep, type LlamaStepPlan, type LlamaStepResult } from './llama';
-import { engineContender, type ContenderFactory } from './matmul';
-import { pairedSteps, type PairedStepOptions, type PairedStepResult, type StepContenderFactory } from './pairedStep';
+import { type ContenderFactory, engineContender } from './matmul';
+import { type PairedStepOptions, type PairedStepResult, pairedSteps, type StepContenderFactory } from './pairedStep';
 
 export type EngineJob =
   | { kind: 'matmul'; shapes: [number, number, number][]; reps?: number; opts?: MatmulOptions }

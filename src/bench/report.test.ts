@@ -6,6 +6,7 @@ import type { LlamaStepResult } from './llama';
 import type { PairedStepResult } from './pairedStep';
 import {
   adapterSlug,
+  type BenchRun,
   countersVerdict,
   flopsVerdict,
   matmulTarget,
@@ -14,7 +15,6 @@ import {
   renderReport,
   responsiveSection,
   stepTargets,
-  type BenchRun,
 } from './report';
 
 const step = (variant: string, ms: number, extra: Partial<StepResult> = {}): StepResult => ({

@@ -1,9 +1,9 @@
 // Turns one `npm run bench` run (scripts/bench.mjs) into the markdown report: one table per section, each with its
 // target column (met / missed / n/a). Pure functions, so the targets' logic is unit-tested (report.test.ts).
 
-import { median, type MatmulResult } from './matmul';
 import type { StepResult } from './engine';
 import type { LlamaStepResult } from './llama';
+import { type MatmulResult, median } from './matmul';
 import type { PairedStepResult } from './pairedStep';
 import { GPT2_SMALL_SHAPES, PEER_SHAPES, shapeKey } from './plan';
 import type { ResponsiveSection } from './responsive';

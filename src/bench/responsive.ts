@@ -13,8 +13,8 @@ import {
   mark,
   observeLongTasks,
   startTrace,
-  tracedTasks,
   type TracedTask,
+  tracedTasks,
 } from './mainthread';
 
 /** Steps of the measured run. */

@@ -10,7 +10,7 @@ import { chatTemplateFrom, loadChatTokenizer } from '../train/data/chat';
 import { badRowReport, formatBadRowReport } from '../train/data/errors';
 import { buildSftSet, readSftRecords, SFT_FORMATS, type SftExample, type SftFormat } from '../train/data/sft';
 import { DEFAULT_RUN } from '../train/run';
-import { num, str, UsageError, type ParsedArgs } from './args';
+import { num, type ParsedArgs, str, UsageError } from './args';
 
 export const DATA_OPTS = {
   format: 'value',

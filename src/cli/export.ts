@@ -6,12 +6,12 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { mergeImportedAdapter } from '../export/merge';
 import { onnxFolder } from '../export/onnx/folder';
-import { readModelFiles } from '../models/load';
 import type { ModelConfig } from '../models/arch/index';
 import type { ModelConfig as OnnxConfig } from '../models/config';
+import { readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { ModelType } from '../peft/export';
-import { importPeft, type ImportedAdapter } from '../peft/import';
+import { type ImportedAdapter, importPeft } from '../peft/import';
 import { parseArgs, str, UsageError } from './args';
 import { modelFolder, writeAtomic } from './files';
 

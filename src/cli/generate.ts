@@ -1,7 +1,7 @@
 // `dynrank generate`: continues a prompt with a causal LM through its KV cache (greedy by default; temperature/top-k
 // sampling with a seed), optionally with a PEFT LoRA adapter attached, and prints the new text.
 
-import { generateIds, readEosIds, type GenerativeModel } from '../models/generate';
+import { type GenerativeModel, generateIds, readEosIds } from '../models/generate';
 import { instantiate, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';

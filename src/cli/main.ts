@@ -7,12 +7,12 @@ import { instantiate, parameterCount, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
-import { num, parseArgs, str, UsageError, type ParsedArgs } from './args';
+import { num, type ParsedArgs, parseArgs, str, UsageError } from './args';
 import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
-import { writeAtomic } from './files';
-import { attachAdapter, evalCommand, train, TRAIN_OPTS } from './train';
-import { GENERATE_USAGE, generateCommand } from './generate';
 import { EXPORT_USAGE, exportCommand } from './export';
+import { writeAtomic } from './files';
+import { GENERATE_USAGE, generateCommand } from './generate';
+import { attachAdapter, evalCommand, TRAIN_OPTS, train } from './train';
 
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]

@@ -1,30 +1,30 @@
 // `dynrank train` and `dynrank eval`: the Node side of the same training loop the page runs in its Web Worker.
 
-import { parseModelConfig, type Task } from '../models/arch/index';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, type LoadedModel } from '../models/load';
+import { parseModelConfig, type Task } from '../models/arch/index';
+import { type LoadedModel, loadModel } from '../models/load';
+import { resolveModelArg } from '../models/node';
+import { writeSafetensors } from '../models/safetensors';
 import type { ModelSource } from '../models/sources';
 import { applyImportedAdapter } from '../peft/apply';
 import { exportPeft } from '../peft/export';
 import { importPeft } from '../peft/import';
 import { mergeWeights } from '../peft/merge';
 import { defaultR0 } from '../peft/schedule';
-import { writeSafetensors } from '../models/safetensors';
 import type { Backend } from '../tensor/backend';
+import { checkInputs, hashingSource, type RunInputs, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
-import { DEFAULT_RUN, evaluate, prepareData, totalSteps, type RunConfig } from '../train/run';
 import { trainResilient } from '../train/resilient';
+import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, totalSteps } from '../train/run';
 import { exportInput } from '../train/snapshot';
-import { checkInputs, hashingSource, readCheckpointMeta, saveCheckpoint, type RunInputs } from '../train/checkpoint';
-import { resolveModelArg } from '../models/node';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
-import { num, str, UsageError, type ParsedArgs } from './args';
+import { num, type ParsedArgs, str, UsageError } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 
 export const TRAIN_OPTS = {

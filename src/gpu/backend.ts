@@ -4,22 +4,24 @@ import type {
   AdamWParams,
   AdapterCall,
   AdapterSlot,
+  AttentionDecodeParams,
   AttentionParams,
   Backend,
   DType,
   GeluKind,
+  KvWriteParams,
   MatmulParams,
+  RopeParams,
   Tensor,
 } from '../tensor/backend';
-import type { AttentionDecodeParams, KvWriteParams, RopeParams } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
 import { attentionDecode, kvCacheWrite } from './kernels/attentionDecode';
 import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
-import { dropout, dropoutBackward } from './kernels/dropout';
 import { dem } from './kernels/dem';
+import { dropout, dropoutBackward } from './kernels/dropout';
 import { add, axpy, fill, mul, scale, tanh, tanhBackward } from './kernels/elementwise';
 import { embedding, embeddingBackward } from './kernels/embedding';
 import { gelu, geluBackward } from './kernels/gelu';

@@ -2,13 +2,13 @@
 // buffer pool, the pipeline and bind-group caches, the per-dispatch parameter arena and the counters.
 // One code path for the page, Web Workers and Node.
 
+import type { DType, Tensor } from '../tensor/backend';
 import { BufferPool } from './buffers';
-import { newCounters, type GpuCounters } from './counters';
+import { type GpuCounters, newCounters } from './counters';
 import type { AcquiredDevice } from './device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
 import { KernelProfiler, type KernelTime } from './profiler';
 import { composeShader, type ShaderSource } from './shader';
-import type { DType, Tensor } from '../tensor/backend';
 
 /** A tensor whose storage is a (pooled) GPU buffer. */
 export interface GpuTensor extends Tensor {

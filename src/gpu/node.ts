@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acquireDevice, type AcquireOptions } from './device';
 import { GpuContext } from './context';
+import { type AcquireOptions, acquireDevice } from './device';
 import { NoWebGPUError } from './errors';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';

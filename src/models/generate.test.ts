@@ -5,10 +5,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { fullForwardGenerate } from '../../tests/helpers/fullGenerate';
 import { randArray } from '../../tests/helpers/check';
-import { AdapterSet } from '../peft/adapters';
+import { fullForwardGenerate } from '../../tests/helpers/fullGenerate';
 import { randomBert, randomGpt2 } from '../../tests/helpers/randomModel';
+import { AdapterSet } from '../peft/adapters';
 import { CpuBackend } from '../tensor/cpu';
 import { Rng } from '../tensor/rng';
 import { uploadEncoderBatch } from './batch';
@@ -16,14 +16,14 @@ import { ConfigError, parseConfig } from './config';
 import {
   argmax,
   classify,
+  type EncoderModel,
   eosIds,
+  type Gpt2Model,
   generate,
   generateIds,
   readEosIds,
   sampleToken,
   softmax,
-  type EncoderModel,
-  type Gpt2Model,
 } from './generate';
 import { instantiate, loadModel } from './load';
 import { dirSource } from './node';

@@ -7,9 +7,9 @@
 // are used up. The classifier's forward runs at a fixed (B,T) window, by default the training batch shape, so the
 // network's activation workspace is reused instead of reallocated.
 
-import { Rng } from '../tensor/rng';
-import type { Backend } from '../tensor/backend';
 import type { CausalDecoder } from '../nn/decoder';
+import type { Backend } from '../tensor/backend';
+import { Rng } from '../tensor/rng';
 import type { SeqClsNet } from './arch/types';
 import { uploadEncoderBatch } from './batch';
 import { ConfigError } from './config';

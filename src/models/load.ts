@@ -7,11 +7,11 @@ import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
 import {
   archFor,
-  parseModelConfig,
   type EncoderModelConfig,
   type Gpt2ModelConfig,
   type LlamaModelConfig,
   type ModelConfig,
+  parseModelConfig,
   type Task,
 } from './arch/index';
 import type { LlamaClsNet } from './arch/llama';
@@ -19,7 +19,7 @@ import type { ArchDescriptor } from './arch/types';
 import { readCheckpointFiles } from './shards';
 import { DownloadError, type ModelSource } from './sources';
 import { checkTokenizerFits, loadTokenizer, type TextTokenizer } from './tokenizer';
-import { mapCheckpoint, type MappedWeights } from './weights';
+import { type MappedWeights, mapCheckpoint } from './weights';
 
 interface LoadedParts {
   tokenizer: TextTokenizer;

@@ -1,11 +1,11 @@
 // Node-only sources and cache: a model folder on disk, and a download cache directory. Never imported by the page.
 
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DownloadError, hubSource, urlSource, type FileCache, type ModelSource } from './sources';
+import { DownloadError, type FileCache, hubSource, type ModelSource, urlSource } from './sources';
 
 export function dirSource(dir: string): ModelSource {
   const root = resolve(dir);

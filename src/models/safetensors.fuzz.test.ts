@@ -2,16 +2,16 @@
 // data are views of the input, or throw SafetensorsError; never another exception, never a hang.
 
 import { describe, expect, it } from 'vitest';
+import { Rng } from '../tensor/rng';
 import { SafetensorsError, type SafetensorsErrorCode } from './errors';
 import {
   dtypeByteSize,
   isDtype,
   parseSafetensors,
   toFloat32,
-  writeSafetensors,
   type WritableTensor,
+  writeSafetensors,
 } from './safetensors';
-import { Rng } from '../tensor/rng';
 
 const FILE = 'fuzz.safetensors';
 const enc = new TextEncoder();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ModelFormatError, SafetensorsError, type SafetensorsErrorCode } from './errors';
-import { MAX_HEADER_SIZE, parseSafetensors, toFloat32, writeSafetensors, type WritableTensor } from './safetensors';
 import { f16ToF32, f32ToBf16, f32ToF16 } from '../tensor/half';
+import { ModelFormatError, SafetensorsError, type SafetensorsErrorCode } from './errors';
+import { MAX_HEADER_SIZE, parseSafetensors, toFloat32, type WritableTensor, writeSafetensors } from './safetensors';
 
 const FILE = 'test.safetensors';
 const enc = new TextEncoder();

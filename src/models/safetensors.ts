@@ -8,8 +8,8 @@
 // silently keep the last one) and nothing is allocated from an untrusted length before it is checked against
 // the input: every tensor's data is a view into the input bytes.
 
-import { SafetensorsError } from './errors';
 import { decodeBf16Bytes, decodeF16Bytes, encodeBf16, encodeF16 } from '../tensor/half';
+import { SafetensorsError } from './errors';
 
 export { SafetensorsError } from './errors';
 

@@ -2,10 +2,10 @@
 // transformers saves big models: {"weight_map": {tensor name: shard file}}). Every shard is read and every tensor the
 // index names must be in the shard it names.
 
+import { readCheckpoint } from './arch/checkpoint';
 import type { Checkpoint } from './arch/types';
 import { ModelFormatError } from './errors';
 import { DownloadError, type ModelSource } from './sources';
-import { readCheckpoint } from './arch/checkpoint';
 
 /** model.safetensors.index.json is unreadable or does not match its shards. */
 export class ShardIndexError extends ModelFormatError {}

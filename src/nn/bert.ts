@@ -7,7 +7,7 @@
 // (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
-import { siteDropout, type DropoutMode } from './dropout';
+import { type DropoutMode, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 

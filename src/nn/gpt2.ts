@@ -5,8 +5,8 @@
 // resid_pdrop on each block's two outputs) when dropoutSeed is set; eval mode (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
-import { KvCache, type CausalDecoder } from './decoder';
-import { siteDropout, type DropoutMode } from './dropout';
+import { type CausalDecoder, KvCache } from './decoder';
+import { type DropoutMode, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 

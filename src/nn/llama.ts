@@ -9,9 +9,9 @@
 // their keys cached after RoPE (and Qwen3's k norm), KVH heads per cached row. Not here: sliding windows, and dropout
 // (attention_dropout is ignored: fine-tuning runs the base model in eval mode; adapters carry their own dropout).
 
-import { ropeTable, type RopeConfig } from '../ops/rope';
+import { type RopeConfig, ropeTable } from '../ops/rope';
 import type { AttentionParams, Backend, RopeParams, Tensor } from '../tensor/backend';
-import { KvCache, type CausalDecoder } from './decoder';
+import { type CausalDecoder, KvCache } from './decoder';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 

@@ -2,9 +2,9 @@
 // clip factor below, at and above the max norm.
 
 import { describe, expect, it } from 'vitest';
-import { adamwRef, clipScaleRef } from './adamw';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import type { AdamWParams } from '../tensor/backend';
+import { adamwRef, clipScaleRef } from './adamw';
 
 describe('adamwRef', () => {
   it('matches a hand-computed two-step example', () => {

@@ -4,10 +4,10 @@
 // exactly zero; accumulation into grad; importance against explicitly built dW_i and Frobenius norms.
 
 import { describe, expect, it } from 'vitest';
-import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from './adapter';
-import type { AdapterCall, AdapterSlot } from '../tensor/backend';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import type { AdapterCall, AdapterSlot } from '../tensor/backend';
+import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from './adapter';
 
 // theta: [pad 3][A_dyn 3x4][B_dyn 3x3][c_dyn 3][pad 2][A_lora 2x3][B_lora 5x2][pad 1]
 const DYN: AdapterSlot = { inF: 4, outF: 3, R0: 3, offA: 3, offB: 15, offC: 24 };

@@ -2,11 +2,11 @@
 // probability invariants (masked entries exactly 0, rows sum to 1, fully masked rows zero) and hand-computed cases.
 
 import { describe, expect, it } from 'vitest';
-import { attentionBackwardRef, attentionRef } from './attention';
-import { dropoutRef } from './dropout';
-import type { AttentionParams } from '../tensor/backend';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import type { AttentionParams } from '../tensor/backend';
+import { attentionBackwardRef, attentionRef } from './attention';
+import { dropoutRef } from './dropout';
 
 type Layout = 'fused' | { stride: number; offset: number };
 

@@ -3,9 +3,9 @@
 // the right positions and leaves the rest alone; bad positions and sizes are refused.
 
 import { describe, expect, it } from 'vitest';
+import { expectClose, randF64 } from '../../tests/helpers/check';
 import { attentionRef } from './attention';
 import { attentionDecodeRef, kvWriteRef } from './attentionDecode';
-import { expectClose, randF64 } from '../../tests/helpers/check';
 
 /** Runs the sequence (B,T) through the cache in chunks of `chunks` new positions; returns out (B,T,H*D). */
 function viaCache(

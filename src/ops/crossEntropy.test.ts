@@ -2,9 +2,9 @@
 // backward (with ignored rows and dloss != 1) against central finite differences of dloss/count * sum(losses).
 
 import { describe, expect, it } from 'vitest';
-import { crossEntropyBackwardRef, crossEntropyRef } from './crossEntropy';
 import { randF64 } from '../../tests/helpers/check';
 import { expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { crossEntropyBackwardRef, crossEntropyRef } from './crossEntropy';
 
 describe('crossEntropyRef', () => {
   it('computes -log softmax[target] and marks ignored rows', () => {

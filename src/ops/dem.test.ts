@@ -1,9 +1,9 @@
 // DEM regulariser: values against a direct variance computation, gradient by central differences (float64).
 
 import { describe, expect, it } from 'vitest';
-import { demRef } from './dem';
 import { randF64 } from '../../tests/helpers/check';
 import { expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { demRef } from './dem';
 
 const slot = { inF: 5, outF: 4, R0: 3, offA: 2, offB: 2 + 15, offC: 0 };
 const size = slot.offB + slot.outF * slot.R0 + 1;

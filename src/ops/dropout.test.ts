@@ -2,9 +2,9 @@
 // mask independence statistically, the forward values, and the backward by central differences and accumulation.
 
 import { describe, expect, it } from 'vitest';
-import { dropoutBackwardRef, dropoutHash, dropoutKeep, dropoutRef, dropoutThreshold, pcgHash } from './dropout';
 import { expectClose, randArray, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { dropoutBackwardRef, dropoutHash, dropoutKeep, dropoutRef, dropoutThreshold, pcgHash } from './dropout';
 
 /** Fraction of kept elements among the first n under (seed, p). */
 function keepFraction(seed: number, p: number, n: number): number {

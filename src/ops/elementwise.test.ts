@@ -1,9 +1,9 @@
 // Elementwise references: hand-checked values and the tanh backward by central differences (float64).
 
 import { describe, expect, it } from 'vitest';
-import { addRef, axpyRef, mulRef, scaleRef, tanhBackwardRef, tanhRef } from './elementwise';
 import { randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { addRef, axpyRef, mulRef, scaleRef, tanhBackwardRef, tanhRef } from './elementwise';
 
 describe('elementwise reference', () => {
   it('computes add, mul, scale, axpy on known values', () => {

@@ -2,9 +2,9 @@
 // ids, accumulating into a non-zero dW) against central finite differences in float64.
 
 import { describe, expect, it } from 'vitest';
-import { embeddingBackwardRef, embeddingRef } from './embedding';
 import { randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { embeddingBackwardRef, embeddingRef } from './embedding';
 
 describe('embeddingRef', () => {
   it('gathers rows of W by id', () => {

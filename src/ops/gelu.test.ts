@@ -1,10 +1,10 @@
 // GELU reference: erf accuracy, hand-checked values, and both backwards against float64 central differences.
 
 import { describe, expect, it } from 'vitest';
-import { erf, erfc, geluBackwardRef, geluRef } from './gelu';
-import type { GeluKind } from '../tensor/backend';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import type { GeluKind } from '../tensor/backend';
+import { erf, erfc, geluBackwardRef, geluRef } from './gelu';
 
 describe('erf', () => {
   it('matches tabulated values to 1e-15', () => {

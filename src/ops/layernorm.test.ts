@@ -1,9 +1,9 @@
 // LayerNorm reference: a hand-checked row, then dx, dw and db against float64 central differences.
 
 import { describe, expect, it } from 'vitest';
-import { layernormBackwardRef, layernormRef } from './layernorm';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { layernormBackwardRef, layernormRef } from './layernorm';
 
 describe('layernorm reference', () => {
   it('normalises a hand-checked row with biased variance', () => {

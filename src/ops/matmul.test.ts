@@ -2,10 +2,10 @@
 // for every (transA, transB), batched with and without a broadcast b, with bias and alpha.
 
 import { describe, expect, it } from 'vitest';
-import { matmulBackwardRef, matmulBackwardSteps, matmulRef, sumRowsRef } from './matmul';
-import type { MatmulParams } from '../tensor/backend';
 import { randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import type { MatmulParams } from '../tensor/backend';
+import { matmulBackwardRef, matmulBackwardSteps, matmulRef, sumRowsRef } from './matmul';
 
 const f64 = (xs: number[]) => Float64Array.from(xs);
 

@@ -2,9 +2,9 @@
 // (1 and 2x) by central differences.
 
 import { describe, expect, it } from 'vitest';
-import { sumRef, sumSquaresRef } from './reduce';
 import { randF64 } from '../../tests/helpers/check';
 import { expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { sumRef, sumSquaresRef } from './reduce';
 
 describe('sumRef / sumSquaresRef', () => {
   it('hand-computed values, with and without accumulate', () => {

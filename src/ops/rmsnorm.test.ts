@@ -1,9 +1,9 @@
 // RMSNorm reference: a hand-checked row, then dx and dw against float64 central differences.
 
 import { describe, expect, it } from 'vitest';
-import { rmsnormBackwardRef, rmsnormRef } from './rmsnorm';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { rmsnormBackwardRef, rmsnormRef } from './rmsnorm';
 
 describe('rmsnorm reference', () => {
   it('normalises a hand-checked row by its root mean square, then multiplies by w (no mean subtracted)', () => {

@@ -4,12 +4,12 @@
 // offset, in place), and config parsing: supported forms and typed refusals.
 
 import { describe, expect, it } from 'vitest';
-import { fillRopeTable, ropeBackwardRef, ropeInvFreq, ropeRef, ropeTable, type RopeConfig } from './rope';
+import { expectClose, randF64 } from '../../tests/helpers/check';
+import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
 import { parseRopeConfig, RopeConfigError } from '../models/arch/llama';
 import { ModelFormatError } from '../models/errors';
 import type { RopeParams } from '../tensor/backend';
-import { expectClose, randF64 } from '../../tests/helpers/check';
-import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { fillRopeTable, type RopeConfig, ropeBackwardRef, ropeInvFreq, ropeRef, ropeTable } from './rope';
 
 // Llama 3.2's rope (config.json): rope_theta 500000 and llama3 scaling with factor 32, head_dim 64.
 const LLAMA32 = {

@@ -2,8 +2,8 @@
 // k-th smallest against an explicit sort on random data.
 
 import { describe, expect, it } from 'vitest';
-import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from './select';
 import { randArray } from '../../tests/helpers/check';
+import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from './select';
 
 describe('select references', () => {
   it('ema: out = beta out + (1 - beta) x', () => {

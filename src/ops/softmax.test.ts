@@ -1,9 +1,9 @@
 // Softmax reference: hand-checked rows (including a stability case) and the backward against central differences.
 
 import { describe, it } from 'vitest';
-import { softmaxBackwardRef, softmaxRef } from './softmax';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { softmaxBackwardRef, softmaxRef } from './softmax';
 
 describe('softmax reference', () => {
   it('matches hand-checked rows and is stable for large inputs', () => {

@@ -2,9 +2,9 @@
 // differences.
 
 import { describe, expect, it } from 'vitest';
-import { sigmoid, swigluBackwardRef, swigluRef } from './swiglu';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
+import { sigmoid, swigluBackwardRef, swigluRef } from './swiglu';
 
 describe('swiglu reference', () => {
   it('out = gate * sigmoid(gate) * up on hand-checked values', () => {

@@ -8,12 +8,12 @@ import { parseConfig } from '../models/config';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
+import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
 import { Rng } from '../tensor/rng';
 import { DEFAULT_RUN, trainMethod } from '../train/run';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
-import type { Backend } from '../tensor/backend';
 import { AdapterSet } from './adapters';
 
 const V = 31;

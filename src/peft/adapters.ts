@@ -4,8 +4,8 @@
 
 import { ARCHITECTURES } from '../models/arch/index';
 import type { Linear, LinearAdapter } from '../nn/linear';
-import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
 import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
+import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
 import { Rng } from '../tensor/rng';
 
 type Method = 'dora' | 'lora';

@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, toFloat32 } from '../models/safetensors';
 import type { HostTensor } from '../models/weights';
-import { PeftError, exportPeft, type AdapterExportInput, type AdapterModuleState } from './export';
 import { Rng } from '../tensor/rng';
+import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';
 
 /** Uniform values in [-0.5, 0.5) from the engine's seeded PRNG. */
 function rng(seed: number): () => number {

@@ -2,10 +2,10 @@
 // adapter_model.safetensors and rank_map.json (the paper's Fig. 2). Host-side only; import.ts and merge.ts share
 // the module-name helpers and the error type defined here.
 
-import { ModelFormatError } from '../models/errors';
-import type { HostTensor } from '../models/weights';
-import { writeSafetensors, type WritableTensor } from '../models/safetensors';
 import { archFor, type ModelKind } from '../models/arch/index';
+import { ModelFormatError } from '../models/errors';
+import { type WritableTensor, writeSafetensors } from '../models/safetensors';
+import type { HostTensor } from '../models/weights';
 import { matchesTarget } from './adapters';
 
 /** One adapted linear layer as trained: R0 components, of which `live` survive pruning. */

@@ -3,10 +3,10 @@
 
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../models/errors';
-import { writeSafetensors, type WritableTensor } from '../models/safetensors';
-import { PeftError, exportPeft, type AdapterExportInput, type AdapterModuleState } from './export';
-import { importPeft } from './import';
+import { type WritableTensor, writeSafetensors } from '../models/safetensors';
 import { Rng } from '../tensor/rng';
+import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';
+import { importPeft } from './import';
 
 /** Uniform values in [-0.5, 0.5) from the engine's seeded PRNG. */
 function rng(seed: number): () => number {

@@ -1,10 +1,10 @@
 // Tolerant reader for any Hugging Face PEFT LoRA adapter (FORMATS.md §6): `.default` adapter names, optional
 // `base_model.model.` and model prefixes, per-module ranks from the tensors, rank/alpha patterns matched as PEFT does.
 
+import { parseSafetensors, type TensorEntry, toFloat32 } from '../models/safetensors';
 import type { HostTensor } from '../models/weights';
-import { parseSafetensors, toFloat32, type TensorEntry } from '../models/safetensors';
-import { PeftError, adaptableHint, modelPrefix, parseModuleName, type ModelType } from './export';
-import { compileModulePattern, PatternSyntaxError, type ModulePattern } from './pattern';
+import { adaptableHint, type ModelType, modelPrefix, PeftError, parseModuleName } from './export';
+import { compileModulePattern, type ModulePattern, PatternSyntaxError } from './pattern';
 
 /** One imported LoRA module; its update is scaling·B·A in nn.Linear (out,in) layout, also for GPT-2's Conv1D. */
 interface ImportedModule {

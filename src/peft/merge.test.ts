@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseSafetensors, writeSafetensors } from '../models/safetensors';
 import type { HostTensor } from '../models/weights';
-import { PeftError, exportPeft, type AdapterExportInput, type AdapterModuleState } from './export';
+import { Rng } from '../tensor/rng';
+import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';
 import { importPeft } from './import';
 import { mergeWeights, moduleDelta } from './merge';
-import { Rng } from '../tensor/rng';
 
 /** Uniform values in [-0.5, 0.5) from the engine's seeded PRNG. */
 function rng(seed: number): () => number {

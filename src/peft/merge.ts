@@ -2,9 +2,9 @@
 // can be saved as a plain model.safetensors; Conv1D weights (the descriptor's layout, GPT-2) are stored (in,out) and get
 // the transpose.
 
-import type { HostTensor } from '../models/weights';
 import { archFor } from '../models/arch/index';
-import { PeftError, checkModule, liveIndices, type AdapterExportInput, type AdapterModuleState } from './export';
+import type { HostTensor } from '../models/weights';
+import { type AdapterExportInput, type AdapterModuleState, checkModule, liveIndices, PeftError } from './export';
 
 const FILE = 'model.safetensors';
 

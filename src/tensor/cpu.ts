@@ -1,18 +1,6 @@
 // The CPU backend: every op is its pure-TS reference from src/ops. Slow, exact, and able to run tiny models whole
 // (`--backend cpu`), which makes it the oracle for the WebGPU kernels.
 
-import type {
-  AdamWParams,
-  AdapterCall,
-  AdapterSlot,
-  AttentionParams,
-  Backend,
-  DType,
-  GeluKind,
-  MatmulParams,
-  Tensor,
-} from './backend';
-import type { AttentionDecodeParams, KvWriteParams, RopeParams } from './backend';
 import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
@@ -25,12 +13,26 @@ import { embeddingBackwardRef, embeddingRef } from '../ops/embedding';
 import { geluBackwardRef, geluRef } from '../ops/gelu';
 import { layernormBackwardRef, layernormRef } from '../ops/layernorm';
 import { matmulRef, sumRowsRef } from '../ops/matmul';
+import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { rmsnormBackwardRef, rmsnormRef } from '../ops/rmsnorm';
 import { ropeBackwardRef, ropeRef } from '../ops/rope';
-import { sumRef, sumSquaresRef } from '../ops/reduce';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../ops/select';
 import { softmaxBackwardRef, softmaxRef } from '../ops/softmax';
 import { swigluBackwardRef, swigluRef } from '../ops/swiglu';
+import type {
+  AdamWParams,
+  AdapterCall,
+  AdapterSlot,
+  AttentionDecodeParams,
+  AttentionParams,
+  Backend,
+  DType,
+  GeluKind,
+  KvWriteParams,
+  MatmulParams,
+  RopeParams,
+  Tensor,
+} from './backend';
 
 export interface CpuTensor extends Tensor {
   readonly data: Float32Array | Int32Array;

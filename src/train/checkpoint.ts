@@ -4,8 +4,8 @@
 // and the sha256 of the base weights and the data. One safetensors file; the non-tensor state is JSON in its
 // metadata, so the same bytes go to a folder (Node) or IndexedDB (page).
 
-import { parseSafetensors, toFloat32, writeSafetensors } from '../models/safetensors';
 import { ModelFormatError } from '../models/errors';
+import { parseSafetensors, toFloat32, writeSafetensors } from '../models/safetensors';
 import type { ModelSource } from '../models/sources';
 import type { BatchStreamState } from './data/batches';
 import { DEFAULT_RUN, type RunConfig } from './run';

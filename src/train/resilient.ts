@@ -4,9 +4,9 @@
 
 import type { LoadedModel } from '../models/load';
 import type { Backend } from '../tensor/backend';
+import { type RunInputs, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { BatchStream } from './data/batches';
-import { restoreCheckpoint, saveCheckpoint, type RunInputs } from './checkpoint';
-import { createTrainer, runSteps, type PreparedData, type RunConfig, type StepHooks, type StepMetrics } from './run';
+import { createTrainer, type PreparedData, type RunConfig, runSteps, type StepHooks, type StepMetrics } from './run';
 import type { Trainer } from './trainer';
 
 export interface ResilientHooks {

@@ -6,14 +6,14 @@ import type { LoadedModel } from '../models/load';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
-import { BatchStream, clsLayout, evalBatches, type BatchSource } from './data/batches';
-import { buildClassificationSet, buildLmSet, guessMapping, type ColumnMapping } from './data/dataset';
-import { badRowReport, DataError, type BadRowReport } from './data/errors';
+import { type BatchSource, BatchStream, clsLayout, evalBatches } from './data/batches';
+import { buildClassificationSet, buildLmSet, type ColumnMapping, guessMapping } from './data/dataset';
+import { type BadRowReport, badRowReport, DataError } from './data/errors';
 import { parseTable } from './data/parse';
-import { classificationMetrics, type EvalMetrics } from './metrics';
 import { estimateMemory, TrainingMemoryError } from './memory';
+import { classificationMetrics, type EvalMetrics } from './metrics';
 import { taskFor } from './task';
-import { DEFAULT_OPTIM, Trainer, type StepStatus, type TrainMethod } from './trainer';
+import { DEFAULT_OPTIM, type StepStatus, Trainer, type TrainMethod } from './trainer';
 
 export interface RunConfig {
   /** The task to train where the family supports both (a Llama-family causal LM trained as a classifier); absent:

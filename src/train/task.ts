@@ -1,9 +1,9 @@
 // The training task on top of a loaded model: causal-LM or sequence-classification batches, written into input
 // tensors that are allocated once per batch shape, and the forward/loss/backward calls of the right network.
 
+import type { CausalLmNet, SeqClsNet } from '../models/arch/types';
 import type { HostEncoderBatch } from '../models/batch';
 import { uploadEncoderBatch } from '../models/batch';
-import type { CausalLmNet, SeqClsNet } from '../models/arch/types';
 import type { LoadedModel } from '../models/load';
 import type { EncoderBatch } from '../nn/bert';
 import type { Linear } from '../nn/linear';

@@ -3,7 +3,7 @@
 // nothing is read back inside it: the loss stays on the device until someone asks for it, or its status (loss and
 // clip factor) is copied out at the end of the step and read asynchronously while the next step is recorded.
 
-import { AdapterSet, selectLinears, type AdapterOptions } from '../peft/adapters';
+import { type AdapterOptions, AdapterSet, selectLinears } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
 import { planStep, type ScheduleOptions, type StepPlan } from '../peft/schedule';
 import type { Backend, Tensor } from '../tensor/backend';

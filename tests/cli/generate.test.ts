@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
 import { attachAdapter } from '../../src/cli/train';
-import { generateIds, type Gpt2Model } from '../../src/models/generate';
+import { type Gpt2Model, generateIds } from '../../src/models/generate';
 import { loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
-import { exportPeft, type AdapterModuleState } from '../../src/peft/export';
+import { type AdapterModuleState, exportPeft } from '../../src/peft/export';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { randArray } from '../helpers/check';
 

@@ -6,8 +6,8 @@
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { bertGraph } from '../../src/export/onnx/bert';
-import { GraphBuilder } from '../../src/export/onnx/graph';
 import { gpt2Graph } from '../../src/export/onnx/gpt2';
+import { GraphBuilder } from '../../src/export/onnx/graph';
 import { encoderBatch, uploadEncoderBatch } from '../../src/models/batch';
 import { parseConfig } from '../../src/models/config';
 import type { HostTensor } from '../../src/models/weights';

@@ -7,6 +7,7 @@
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
 
 import { describe, expect, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import {
   adapterBackward,
   adapterFlops,
@@ -14,7 +15,6 @@ import {
   adapterImportance,
   adapterPlan,
 } from '../../src/gpu/kernels/adapter';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
 import type { AdapterCall, AdapterSlot } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';

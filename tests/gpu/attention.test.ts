@@ -4,8 +4,8 @@
 // not (one workgroup per row, attention_wg.wgsl).
 
 import { describe, expect, it } from 'vitest';
-import { attention, attentionBackward, workgroupAttentionFits, WG_MAX_T } from '../../src/gpu/kernels/attention';
 import type { GpuTensor } from '../../src/gpu/context';
+import { attention, attentionBackward, WG_MAX_T, workgroupAttentionFits } from '../../src/gpu/kernels/attention';
 import { attentionBackwardRef, attentionRef } from '../../src/ops/attention';
 import type { AttentionParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';

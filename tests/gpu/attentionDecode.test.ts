@@ -6,9 +6,9 @@
 // Tolerance: 2e-5 abs + 1e-4 rel (f32 online softmax vs the float64 reference).
 
 import { describe, expect, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { attentionDecode, kvCacheWrite } from '../../src/gpu/kernels/attentionDecode';
 import { attentionDecodeRef, kvWriteRef } from '../../src/ops/attentionDecode';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import type { AttentionDecodeParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';

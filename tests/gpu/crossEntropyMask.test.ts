@@ -3,8 +3,8 @@
 // WebGPU backend. Changing the logits of masked rows changes neither the loss nor the other rows' gradients.
 
 import { describe, expect, it } from 'vitest';
-import { CpuBackend } from '../../src/tensor/cpu';
 import type { Backend } from '../../src/tensor/backend';
+import { CpuBackend } from '../../src/tensor/cpu';
 import { IGNORE_INDEX, sftBatch, sftLmBatch } from '../../src/train/data/sft';
 import { randArray } from '../helpers/check';
 import { gpuBackend } from '../helpers/gpu';

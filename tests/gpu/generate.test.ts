@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diffCounters } from '../../src/gpu/counters';
-import { generateIds, type Gpt2Model } from '../../src/models/generate';
+import { type Gpt2Model, generateIds } from '../../src/models/generate';
 import { loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { AdapterSet } from '../../src/peft/adapters';

@@ -3,10 +3,10 @@
 // workgroups and realistic ones. Tolerances: 1e-5 abs + 1e-5 rel; dw/db (sums over N rows) 1e-5 abs + 1e-5 rel too.
 
 import { describe, expect, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { rowGrid } from '../../src/gpu/context';
 import { layernorm, layernormBackward } from '../../src/gpu/kernels/layernorm';
 import { layernormBackwardRef, layernormRef } from '../../src/ops/layernorm';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 

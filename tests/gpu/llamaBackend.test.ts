@@ -3,10 +3,10 @@
 // attention; the kernels themselves are tested against their references in the per-op files. Tolerance 1e-5.
 
 import { describe, it } from 'vitest';
-import { CpuBackend } from '../../src/tensor/cpu';
-import type { AttentionParams, Backend, RopeParams, Tensor } from '../../src/tensor/backend';
 import { parseRopeConfig } from '../../src/models/arch/llama';
 import { ropeTable } from '../../src/ops/rope';
+import type { AttentionParams, Backend, RopeParams, Tensor } from '../../src/tensor/backend';
+import { CpuBackend } from '../../src/tensor/cpu';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuBackend } from '../helpers/gpu';
 

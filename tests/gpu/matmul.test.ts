@@ -6,8 +6,8 @@
 // a missed K tile or an out-of-bounds read (NaN tails below) gives errors of order 0.1 or NaN.
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { matmul, setFlatShapeLimit, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
+import { matmul, setFlatShapeLimit, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';

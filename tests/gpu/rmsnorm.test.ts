@@ -4,9 +4,9 @@
 // variants. Tolerances: 1e-5 abs + 1e-5 rel everywhere (dw, a sum over N rows, included).
 
 import { describe, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { rmsnorm, rmsnormBackward } from '../../src/gpu/kernels/rmsnorm';
 import { rmsnormBackwardRef, rmsnormRef } from '../../src/ops/rmsnorm';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 

@@ -5,10 +5,10 @@
 // Tolerance: 1e-6 abs + 1e-6 rel (two products and a sum per element).
 
 import { describe, expect, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { rope, ropeBackward } from '../../src/gpu/kernels/rope';
 import { parseRopeConfig } from '../../src/models/arch/llama';
 import { ropeBackwardRef, ropeRef, ropeTable } from '../../src/ops/rope';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import type { RopeParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';

@@ -3,8 +3,8 @@
 // one (72 modules x 12 components, and 4096 scores).
 
 import { describe, expect, it } from 'vitest';
-import { applyMask, ema, kthSmallest, thresholdMask } from '../../src/gpu/kernels/select';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
+import { applyMask, ema, kthSmallest, thresholdMask } from '../../src/gpu/kernels/select';
 import { applyMaskRef, emaRef, kthSmallestRef, thresholdMaskRef } from '../../src/ops/select';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';

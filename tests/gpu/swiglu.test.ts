@@ -3,9 +3,9 @@
 // 2x64 tokens x intermediate 1536). Tolerance: 1e-6 abs + 1e-5 rel (a few f32 ulps: exp and one division).
 
 import { describe, expect, it } from 'vitest';
+import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { swiglu, swigluBackward } from '../../src/gpu/kernels/swiglu';
 import { swigluBackwardRef, swigluRef } from '../../src/ops/swiglu';
-import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 

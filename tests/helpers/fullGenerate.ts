@@ -1,8 +1,8 @@
 // The generation the KV cache must reproduce: a full training forward over the whole context for every new token
 // (what src/models/generate.ts did before it had a cache), reading the last position's logits.
 
+import { type SampleOptions, sampleToken } from '../../src/models/generate';
 import type { CausalDecoder } from '../../src/nn/decoder';
-import { sampleToken, type SampleOptions } from '../../src/models/generate';
 import type { Backend, Tensor } from '../../src/tensor/backend';
 import { Rng } from '../../src/tensor/rng';
 

@@ -1,7 +1,7 @@
 // Random small checkpoints in the exact Hugging Face layouts, for model tests that must not depend on fixtures.
 
-import { Rng } from '../../src/tensor/rng';
 import type { HostTensor } from '../../src/models/weights';
+import { Rng } from '../../src/tensor/rng';
 
 function put(m: Map<string, HostTensor>, rng: Rng, name: string, shape: number[], scale = 0.2, offset = 0): void {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

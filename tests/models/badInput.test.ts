@@ -12,15 +12,15 @@ import { dirCache, dirSource } from '../../src/models/node';
 import {
   parseSafetensors,
   SafetensorsError,
-  writeSafetensors,
   type WritableTensor,
+  writeSafetensors,
 } from '../../src/models/safetensors';
 import { DownloadError, filesSource, hubSource, type ModelSource } from '../../src/models/sources';
 import { TokenizerError } from '../../src/models/tokenizer';
-import { Rng } from '../../src/tensor/rng';
 import { WeightError } from '../../src/nn/params';
 import { CpuBackend } from '../../src/tensor/cpu';
-import { startHubServer, type HubServer } from '../helpers/hubServer';
+import { Rng } from '../../src/tensor/rng';
+import { type HubServer, startHubServer } from '../helpers/hubServer';
 
 const GPT2 = 'public/models/gpt2-tiny';
 const BERT = 'public/models/bert-tiny';

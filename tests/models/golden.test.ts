@@ -5,9 +5,9 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadModel, type LoadedModel } from '../../src/models/load';
+import { type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
-import { parseSafetensors, toFloat32, type TensorEntry } from '../../src/models/safetensors';
+import { parseSafetensors, type TensorEntry, toFloat32 } from '../../src/models/safetensors';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { expectClose } from '../helpers/check';

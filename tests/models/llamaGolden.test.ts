@@ -8,15 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  type LlamaConfig,
   LlamaWeightError,
   mapLlamaWeights,
   parseLlamaConfig,
   RopeConfigError,
-  type LlamaConfig,
 } from '../../src/models/arch/llama';
 import { ConfigError } from '../../src/models/config';
-import { parseSafetensors, toFloat32, type TensorEntry } from '../../src/models/safetensors';
-import { lastTokenRows, Llama, LlamaClassifier } from '../../src/nn/llama';
+import { parseSafetensors, type TensorEntry, toFloat32 } from '../../src/models/safetensors';
+import { Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
 import { ParamStore } from '../../src/nn/params';
 import type { Backend, Tensor } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';

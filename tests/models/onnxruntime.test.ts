@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
-import { loadModel, type LoadedModel } from '../../src/models/load';
+import { type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';

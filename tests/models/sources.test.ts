@@ -7,22 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeqClsNet } from '../../src/models/arch/types';
-import type { Backend } from '../../src/tensor/backend';
 import { ConfigError } from '../../src/models/config';
-import { loadModel, type LoadedModel } from '../../src/models/load';
-import { SafetensorsError } from '../../src/models/safetensors';
+import { type LoadedModel, loadModel } from '../../src/models/load';
 import { dirCache, dirSource, resolveModelArg } from '../../src/models/node';
+import { SafetensorsError } from '../../src/models/safetensors';
 import {
   DownloadError,
+  type FileCache,
   filesSource,
   hubSource,
-  urlSource,
-  type FileCache,
   type ModelSource,
   type Progress,
+  urlSource,
 } from '../../src/models/sources';
+import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
-import { startHubServer, type HubServer } from '../helpers/hubServer';
+import { type HubServer, startHubServer } from '../helpers/hubServer';
 
 const GPT2 = 'public/models/gpt2-tiny';
 const BERT = 'public/models/bert-tiny';

@@ -4,8 +4,8 @@
 // differences of the f32 loss (CPU), and the WebGPU backend against the CPU one for logits, loss and every gradient.
 
 import { describe, expect, it } from 'vitest';
-import { llamaWeightShapes, parseLlamaConfig, type LlamaConfig } from '../../src/models/arch/llama';
-import { lastTokenRows, Llama, LlamaClassifier, type DecoderClsBatch } from '../../src/nn/llama';
+import { type LlamaConfig, llamaWeightShapes, parseLlamaConfig } from '../../src/models/arch/llama';
+import { type DecoderClsBatch, Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
 import { ParamStore } from '../../src/nn/params';
 import { AdapterSet } from '../../src/peft/adapters';
 import type { Backend, Tensor } from '../../src/tensor/backend';

@@ -3,13 +3,13 @@
 
 import { describe, expect, it } from 'vitest';
 import { encoderBatch, uploadEncoderBatch } from '../../src/models/batch';
+import type { HostTensor } from '../../src/models/weights';
 import { BertClassifier, type BertConfig } from '../../src/nn/bert';
 import { Gpt2, type Gpt2Config } from '../../src/nn/gpt2';
 import { ParamStore } from '../../src/nn/params';
 import type { Backend, Tensor } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
-import type { HostTensor } from '../../src/models/weights';
 import { expectClose } from '../helpers/check';
 import { gpuBackend } from '../helpers/gpu';
 import { randomBert, randomGpt2 } from '../helpers/randomModel';

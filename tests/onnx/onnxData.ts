@@ -1,10 +1,10 @@
 // Reader for the official ONNX node tests shipped by Debian's libonnx-testdata: one-node models, their inputs and
 // expected outputs as TensorProto files. Used by operators.test.ts as an outside oracle for the engine's forward ops.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import onnxProto from 'onnx-proto';
 
 // onnx-proto is CommonJS whose `onnx` export Node's ESM loader cannot see as a named export; take it off the default.
 const { onnx } = onnxProto;

@@ -2,7 +2,7 @@
 // machines.
 
 import { describe, expect, it } from 'vitest';
-import { NEEDS, ONNX_NODE_DIR, PACKAGES, provisionPlan, type Machine } from '../../scripts/provision.mjs';
+import { type Machine, NEEDS, ONNX_NODE_DIR, PACKAGES, provisionPlan } from '../../scripts/provision.mjs';
 import { ONNX_NODE_DIR as ONNX_TESTS_DIR } from '../onnx/onnxData';
 
 const all = (present: boolean): Record<string, boolean> => Object.fromEntries(NEEDS.map((n) => [n.id, present]));

@@ -4,26 +4,26 @@
 // interval.
 
 import { describe, expect, it } from 'vitest';
-import { instantiate } from '../../src/models/load';
 import { parseConfig } from '../../src/models/config';
+import { instantiate } from '../../src/models/load';
+import type { ModelSource } from '../../src/models/sources';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
-import { BatchStream, type LmSource } from '../../src/train/data/batches';
 import {
   checkInputs,
   hashingSource,
   InputMismatchError,
+  type RunInputs,
   readCheckpointMeta,
   restoreCheckpoint,
   saveCheckpoint,
   sha256Hex,
-  type RunInputs,
 } from '../../src/train/checkpoint';
-import type { ModelSource } from '../../src/models/sources';
-import { DEFAULT_RUN, runSteps, type PreparedData, type RunConfig } from '../../src/train/run';
+import { BatchStream, type LmSource } from '../../src/train/data/batches';
 import { trainResilient } from '../../src/train/resilient';
+import { DEFAULT_RUN, type PreparedData, type RunConfig, runSteps } from '../../src/train/run';
 import { taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';

@@ -2,25 +2,25 @@
 // Runs for GPT-2 (Conv1D) and RoBERTa (nn.Linear + classification head), for both methods.
 
 import { describe, expect, it } from 'vitest';
-import { instantiate, type LoadedModel } from '../../src/models/load';
+import { encoderBatch } from '../../src/models/batch';
 import { parseConfig } from '../../src/models/config';
+import { instantiate, type LoadedModel } from '../../src/models/load';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { HostTensor } from '../../src/models/weights';
-import { encoderBatch } from '../../src/models/batch';
-import { applyImportedAdapter } from '../../src/peft/apply';
 import { matchesTarget, selectLinears, TargetError } from '../../src/peft/adapters';
+import { applyImportedAdapter } from '../../src/peft/apply';
 import { exportPeft, peftSelects } from '../../src/peft/export';
-import { mergeWeights } from '../../src/peft/merge';
-import { trainableCount } from '../../src/store/derived';
-import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
-import { DEFAULT_RUN, trainMethod } from '../../src/train/run';
-import { adaptableModules } from '../../src/worker/summary';
 import { importPeft } from '../../src/peft/import';
+import { mergeWeights } from '../../src/peft/merge';
+import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
+import { trainableCount } from '../../src/store/derived';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
+import { DEFAULT_RUN, trainMethod } from '../../src/train/run';
 import { exportInput } from '../../src/train/snapshot';
-import { taskFor, type HostBatch } from '../../src/train/task';
+import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
+import { adaptableModules } from '../../src/worker/summary';
 import { expectClose } from '../helpers/check';
 import { randomBert, randomGpt2 } from '../helpers/randomModel';
 

@@ -5,15 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
 import { createNodeContext } from '../../src/gpu/node';
-import { instantiate, type LoadedModel } from '../../src/models/load';
 import { parseConfig } from '../../src/models/config';
+import { instantiate, type LoadedModel } from '../../src/models/load';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
-import type { PreparedData, RunConfig } from '../../src/train/run';
-import { createTrainer, DEFAULT_RUN, NonFiniteError, runSteps, type NonFiniteStep } from '../../src/train/run';
 import { trainResilient } from '../../src/train/resilient';
+import type { PreparedData, RunConfig } from '../../src/train/run';
+import { createTrainer, DEFAULT_RUN, NonFiniteError, type NonFiniteStep, runSteps } from '../../src/train/run';
 import { randomGpt2 } from '../helpers/randomModel';
 
 const V = 41;

@@ -4,16 +4,16 @@
 // adapted model's logits; a LoRA sequence-classification run saves the `score` head as modules_to_save.
 
 import { describe, expect, it } from 'vitest';
-import { instantiate, loadModel, type LoadedModel } from '../../src/models/load';
+import { adaptableModules } from '../../src/models/arch/index';
+import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { parseSafetensors } from '../../src/models/safetensors';
-import { adaptableModules } from '../../src/models/arch/index';
 import { exportPeft } from '../../src/peft/export';
+import { mergeWeights } from '../../src/peft/merge';
 import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
 import { rankGrid, trainableCount } from '../../src/store/derived';
-import { mergeWeights } from '../../src/peft/merge';
 import { CpuBackend } from '../../src/tensor/cpu';
-import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type RunConfig } from '../../src/train/run';
+import { createTrainer, DEFAULT_RUN, evaluate, prepareData, type RunConfig, runSteps } from '../../src/train/run';
 import { exportInput } from '../../src/train/snapshot';
 import { expectClose } from '../helpers/check';
 import { llamaFolder } from '../helpers/llamaFolder';

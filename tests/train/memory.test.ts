@@ -5,15 +5,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { syntheticWeights } from '../../src/bench/weights';
+import type { GpuBackend } from '../../src/gpu/backend';
 import { parseModelConfig } from '../../src/models/arch/index';
 import { llamaArch } from '../../src/models/arch/llama';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
 import type { TextTokenizer } from '../../src/models/tokenizer';
-import type { GpuBackend } from '../../src/gpu/backend';
 import { Rng } from '../../src/tensor/rng';
 import { estimateMemory } from '../../src/train/memory';
-import { taskFor, type HostBatch } from '../../src/train/task';
+import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
 import { randomBert, randomGpt2 } from '../helpers/randomModel';

@@ -2,14 +2,14 @@
 // for both methods, DEM on and off, compaction shrinking the adapter work, and WebGPU matching the CPU backend.
 
 import { describe, expect, it } from 'vitest';
-import { instantiate, type LoadedModel } from '../../src/models/load';
 import { parseConfig } from '../../src/models/config';
+import { instantiate, type LoadedModel } from '../../src/models/load';
 import type { TextTokenizer } from '../../src/models/tokenizer';
 import { expectedLive } from '../../src/peft/schedule';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
-import { taskFor, type HostBatch } from '../../src/train/task';
+import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
 import { randomGpt2 } from '../helpers/randomModel';

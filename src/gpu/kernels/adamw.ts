@@ -3,7 +3,7 @@
 import code from '../../../shaders/adamw.wgsl?raw';
 import { adamwConstants } from '../../ops/adamw';
 import type { AdamWParams } from '../../tensor/backend';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'adamw', code };
 

@@ -4,12 +4,12 @@
 // (ctx.barrierFree), and rows longer than that file's workgroup row buffer, the one-invocation-per-row ones.
 
 import code from '../../../shaders/attention.wgsl?raw';
-import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import prelude from '../../../shaders/attention_common.wgsl?raw';
-import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
+import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import { attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
 import { dropoutThreshold } from '../../ops/dropout';
 import type { AttentionParams } from '../../tensor/backend';
+import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'attention', code, prelude };
 const wgShader = { name: 'attention_wg', code: wgCode, prelude };

@@ -3,9 +3,9 @@
 // (ctx.barrierFree) and wider heads one invocation per row. Neither bounds the number of cached keys.
 
 import code from '../../../shaders/attention_decode.wgsl?raw';
-import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
 import { checkAttentionDecode, checkKvWrite, decodeKvHeads } from '../../ops/attentionDecode';
 import type { AttentionDecodeParams, KvWriteParams } from '../../tensor/backend';
+import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'attention_decode', code };
 const FORMAT = 'uuuuuuuuufu';

@@ -3,7 +3,7 @@
 // Storage bindings are ordered (logits, targets, out, ...) so both entry points share the helpers' bindings.
 
 import code from '../../../shaders/cross_entropy.wgsl?raw';
-import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'cross_entropy', code };
 

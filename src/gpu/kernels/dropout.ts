@@ -2,7 +2,7 @@
 
 import code from '../../../shaders/dropout.wgsl?raw';
 import { dropoutThreshold } from '../../ops/dropout';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'dropout', code };
 

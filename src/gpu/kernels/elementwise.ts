@@ -1,7 +1,7 @@
 // Launchers for shaders/elementwise.wgsl.
 
 import code from '../../../shaders/elementwise.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'elementwise', code };
 

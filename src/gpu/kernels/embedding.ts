@@ -1,7 +1,7 @@
 // Launchers for shaders/embedding.wgsl: token gather and its deterministic scatter-add backward.
 
 import code from '../../../shaders/embedding.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'embedding', code };
 /** Invocations the backward aims for; more vocabulary chunks only add id compares, so stop at a GPU's worth. A CPU

@@ -1,8 +1,8 @@
 // Launchers for shaders/gelu.wgsl: elementwise GELU (tanh or erf form) and its backward.
 
 import code from '../../../shaders/gelu.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
 import type { GeluKind } from '../../tensor/backend';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'gelu', code };
 const KIND: Record<GeluKind, number> = { tanh: 0, erf: 1 };

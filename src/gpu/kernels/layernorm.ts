@@ -2,7 +2,7 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw/db.
 
 import code from '../../../shaders/layernorm.wgsl?raw';
-import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'layernorm', code };
 /** Columns per workgroup of the dw/db kernel (its @workgroup_size x). */

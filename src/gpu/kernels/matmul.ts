@@ -7,8 +7,8 @@
 // kernels), so there the flat kernel runs instead (MatmulTiling).
 
 import code from '../../../shaders/matmul.wgsl?raw';
-import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import prelude from '../../../shaders/matmul_common.wgsl?raw';
+import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 

@@ -2,7 +2,7 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw.
 
 import code from '../../../shaders/rmsnorm.wgsl?raw';
-import { grid1d, rowGrid, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'rmsnorm', code };
 /** Columns per workgroup of the dw kernel (its @workgroup_size x). */

@@ -2,9 +2,9 @@
 // the in-place entry, which binds it once (read_write), so q/k can be rotated where the projection wrote them.
 
 import code from '../../../shaders/rope.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
 import { checkRopeSizes } from '../../ops/rope';
 import type { RopeParams } from '../../tensor/backend';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'rope', code };
 

@@ -2,7 +2,7 @@
 
 import code from '../../../shaders/select.wgsl?raw';
 import { clampK } from '../../ops/select';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'select', code };
 const FORMAT = 'uuuff';

@@ -1,7 +1,7 @@
 // Launchers for shaders/softmax.wgsl: row softmax over the last dim and its backward, one workgroup per row.
 
 import code from '../../../shaders/softmax.wgsl?raw';
-import { rowGrid, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, rowGrid } from '../context';
 
 const shader = { name: 'softmax', code };
 

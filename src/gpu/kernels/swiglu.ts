@@ -1,7 +1,7 @@
 // Launchers for shaders/swiglu.wgsl: elementwise SwiGLU and its backward (one dispatch writing dgate and dup).
 
 import code from '../../../shaders/swiglu.wgsl?raw';
-import { grid1d, type GpuContext, type GpuTensor } from '../context';
+import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'swiglu', code };
 

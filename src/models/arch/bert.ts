@@ -5,7 +5,7 @@
 
 import { BertClassifier } from '../../nn/bert';
 import { encoderBatch } from '../batch';
-import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
+import { type ModelConfig as ParsedConfig, parseConfig } from '../config';
 import { canonicalWeights, fileOf, initMissing, shapeChecks } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 

@@ -2,7 +2,7 @@
 // optional `transformer.` prefix, Conv1D weights stored (in, out), the LM head tied to wte. Causal LM only.
 
 import { Gpt2 } from '../../nn/gpt2';
-import { parseConfig, type ModelConfig as ParsedConfig } from '../config';
+import { type ModelConfig as ParsedConfig, parseConfig } from '../config';
 import { canonicalWeights, fileOf, shapeChecks } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
 

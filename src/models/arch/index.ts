@@ -5,8 +5,8 @@
 import { ConfigError } from '../config';
 import { parseJsonObject } from '../files';
 import { bertArch, type EncoderModelConfig } from './bert';
-import { gpt2Arch, type Gpt2ModelConfig } from './gpt2';
-import { llamaArch, type LlamaModelConfig } from './llama';
+import { type Gpt2ModelConfig, gpt2Arch } from './gpt2';
+import { type LlamaModelConfig, llamaArch } from './llama';
 import type { ArchDescriptor, Task } from './types';
 
 /** Every family, in the order messages list them. */

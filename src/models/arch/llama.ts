@@ -10,15 +10,15 @@
 // dropout (fine-tuning keeps it in eval mode; adapters carry their own dropout).
 
 import type { EncoderBatch } from '../../nn/bert';
-import { LLAMA_ADAPTABLE, Llama, LlamaClassifier, lastTokenRows, type LlamaArch } from '../../nn/llama';
+import { LLAMA_ADAPTABLE, Llama, type LlamaArch, LlamaClassifier, lastTokenRows } from '../../nn/llama';
 import type { RopeConfig, RopeScaling } from '../../ops/rope';
-import type { HostEncoderBatch } from '../batch';
-import { fileOf, lazyTensor } from './checkpoint';
 import type { Tensor } from '../../tensor/backend';
-import type { ArchDescriptor, ModuleTypeInfo, SeqClsNet, SyntheticInit } from './types';
-import { ConfigError } from '../config';
 import { Rng } from '../../tensor/rng';
+import type { HostEncoderBatch } from '../batch';
+import { ConfigError } from '../config';
 import { ModelFormatError } from '../errors';
+import { fileOf, lazyTensor } from './checkpoint';
+import type { ArchDescriptor, ModuleTypeInfo, SeqClsNet, SyntheticInit } from './types';
 
 /** A config.json rope field the engine cannot use; names the file and the field. */
 export class RopeConfigError extends ConfigError {}

@@ -2,12 +2,12 @@
 // the stream's epoch shuffles and its save/restore for checkpoints.
 
 import { readFileSync } from 'node:fs';
-import { encoderBatch } from '../../models/batch';
 import { describe, expect, it } from 'vitest';
+import { encoderBatch } from '../../models/batch';
 import { loadTokenizer } from '../../models/tokenizer';
 import type { BertConfig } from '../../nn/bert';
 import type { HostBatch } from '../task';
-import { BatchStream, encodeTruncated, evalBatches, type BatchSource, type ClsSource } from './batches';
+import { type BatchSource, BatchStream, type ClsSource, encodeTruncated, evalBatches } from './batches';
 import { buildLmSet, type ClsExample } from './dataset';
 import { DataError } from './errors';
 

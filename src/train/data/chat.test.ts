@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TokenizerError } from '../../models/tokenizer';
 import {
+  type ChatMessage,
   chatTemplateFrom,
   FALLBACK_CHAT_TEMPLATE,
   loadChatTokenizer,
   specialTokenVariables,
   TemplateRenderError,
-  type ChatMessage,
 } from './chat';
 
 const read = (p: string) => readFileSync(new URL(`../../../${p}`, import.meta.url), 'utf8');

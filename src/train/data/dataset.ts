@@ -3,7 +3,7 @@
 
 import type { TextTokenizer } from '../../models/tokenizer';
 import { Rng } from '../../tensor/rng';
-import { DataError, describeBadRows, excerpt, type BadRow } from './errors';
+import { type BadRow, DataError, describeBadRows, excerpt } from './errors';
 import type { ParsedTable } from './parse';
 
 /** Which columns hold the text, the optional second text (sentence pairs) and the label. */

@@ -3,8 +3,8 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { encoderBatch } from '../../models/batch';
 import { describe, expect, it } from 'vitest';
+import { encoderBatch } from '../../models/batch';
 import { loadTokenizer } from '../../models/tokenizer';
 import { BatchStream } from './batches';
 import { buildClassificationSet, buildLmSet, guessMapping } from './dataset';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../tensor/rng';
 import { buildClassificationSet, guessMapping } from './dataset';
 import { DataError } from './errors';
-import { MAX_COLUMNS, parseTable, type ParsedTable } from './parse';
+import { MAX_COLUMNS, type ParsedTable, parseTable } from './parse';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(xs.length)];
 const WORDS = [

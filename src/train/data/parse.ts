@@ -2,7 +2,7 @@
 // text. Rows that cannot be read are kept as bad rows with their line numbers; an unusable file is a DataError.
 
 import Papa from 'papaparse';
-import { DataError, describeBadRows, excerpt, type BadRow } from './errors';
+import { type BadRow, DataError, describeBadRows, excerpt } from './errors';
 
 type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'text';
 

@@ -3,7 +3,7 @@
 // main thread.
 
 import { classificationBadRows, guessMapping } from './dataset';
-import { badRowReport, type BadRowReport } from './errors';
+import { type BadRowReport, badRowReport } from './errors';
 import { parseTable } from './parse';
 
 /** One row that was skipped while reading the file. */

@@ -3,18 +3,18 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { chatTemplateFrom, loadChatTokenizer, type ChatMessage, type ChatTokenizer } from './chat';
+import { type ChatMessage, type ChatTokenizer, chatTemplateFrom, loadChatTokenizer } from './chat';
 import { DataError } from './errors';
 import {
   buildSftSet,
   IGNORE_INDEX,
   readSftRecords,
+  type SftExample,
+  type SftRecord,
   sftBatch,
   sftLmBatch,
   tokenizeSft,
   truncateExample,
-  type SftExample,
-  type SftRecord,
 } from './sft';
 
 const read = (p: string) => readFileSync(new URL(`../../../${p}`, import.meta.url), 'utf8');

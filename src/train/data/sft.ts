@@ -4,9 +4,9 @@
 
 import { Rng } from '../../tensor/rng';
 import type { HostBatch } from '../task';
-import { TemplateRenderError, type ChatMessage, type ChatRole, type ChatTemplate, type ChatTokenizer } from './chat';
-import { DataError, describeBadRows, excerpt, type BadRow } from './errors';
-import { parseTable, type ParsedTable } from './parse';
+import { type ChatMessage, type ChatRole, type ChatTemplate, type ChatTokenizer, TemplateRenderError } from './chat';
+import { type BadRow, DataError, describeBadRows, excerpt } from './errors';
+import { type ParsedTable, parseTable } from './parse';
 
 export type SftFormat = 'messages' | 'prompt-completion' | 'alpaca' | 'text';
 export const SFT_FORMATS: readonly SftFormat[] = ['messages', 'prompt-completion', 'alpaca', 'text'];
