@@ -84,6 +84,7 @@ describe('llama-demo in the playground', () => {
     const files = unzipSync(zip.bytes);
     const config = JSON.parse(strFromU8(files['adapter_config.json']));
     expect(config.peft_type).toBe('LORA');
+    expect(config.task_type).toBe('CAUSAL_LM');
     const targets = [...(config.target_modules as string[])].sort();
     const expected = Array.from({ length: LAYERS }, (_, l) => LLAMA_MODULE_TYPES.map((t) => {
       const block = ['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn';
@@ -92,6 +93,9 @@ describe('llama-demo in the playground', () => {
     expect(targets).toEqual(expected);
     const adapter = parseSafetensors(files['adapter_model.safetensors']);
     expect(adapter.tensors.size).toBe(2 * MODULES);
+    expect(Object.values(config.rank_pattern as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(MODULES * BUDGET);
+    const merged = await downloadBytes(page, 'Merged model.safetensors', ARTIFACTS);
+    expect(parseSafetensors(merged.bytes).tensors.has('model.layers.0.self_attn.q_proj.weight')).toBe(true);
 
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'llama-1280-full.png'), fullPage: true });
