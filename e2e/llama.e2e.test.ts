@@ -1,15 +1,17 @@
 // The bundled Llama-architecture demo in the playground: pick llama-demo, train a short dynamic-rank run on the State
 // of the Union text, read the heatmap (seven module types x four layers), generate with base and adapted models,
-// export the PEFT adapter with Llama's module paths; then load the same files through a Hugging Face id.
+// export the PEFT adapter with Llama's module paths; then load the same files through a Hugging Face id. The page is
+// a production build (vite preview), so the bundled folder must reach the built site.
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/models/safetensors';
 import { downloadBytes, LLAMA_DEMO_DIR, LLAMA_MODULE_TYPES, setShortRun } from './helpers';
 import { launch } from './setup/chromium';
+import { startPreview, type Preview } from './setup/preview';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const LAYERS = 4;
@@ -20,11 +22,13 @@ const HUB = 'http://hub.test';
 describe('llama-demo in the playground', () => {
   let browser: BrowserContext;
   let page: Page;
+  let site: Preview;
   const pageErrors: string[] = [];
   const hubHits: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
+    site = await startPreview();
     browser = await launch({ width: 1280, height: 800 });
     // The fake hub: {HUB}/acme/llama-demo/resolve/main/{file} serves the bundled llama-demo's files.
     await browser.route(`${HUB}/**`, async (route) => {
@@ -41,13 +45,14 @@ describe('llama-demo in the playground', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    await site?.close();
   });
 
   const arch = () => page.getByLabel('Architecture').textContent();
   const status = () => page.getByRole('status', { name: 'Training status' }).textContent();
 
   it('trains llama-demo with dynamic rank, shows 7 module types x 4 layers, generates and exports', async () => {
-    await page.goto(inject('baseUrl'));
+    await page.goto(site.url);
     await page.getByLabel('Pretrained model').selectOption('llama-demo');
     await expect.poll(arch, { timeout: 60_000 }).toContain('Llama (causal LM)');
     expect(await arch()).toContain(`Layers${LAYERS}`);
@@ -104,7 +109,7 @@ describe('llama-demo in the playground', () => {
   });
 
   it('loads llama-demo through a Hugging Face id and names the family', async () => {
-    if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
+    if (page.url() === 'about:blank') await page.goto(site.url);
     await page.getByRole('button', { name: 'Hugging Face', exact: true }).click();
     await page.getByLabel('Hub base URL').fill(HUB);
     await page.getByLabel('Hugging Face model id').fill('acme/llama-demo');
