@@ -1,5 +1,6 @@
 // Shared steps of the browser tests: number fields, opening the bundled gpt2-tiny demo, a short dynamic-rank run.
 
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
@@ -48,4 +49,18 @@ export async function setShortRun(page: Page, o: { steps: number; batch: number;
 export async function shownStep(page: Page): Promise<number> {
   const text = await page.evaluate(() => document.querySelector('section[aria-label="Run"]')?.textContent ?? '');
   return Number(/step (\d+) \//.exec(text)?.[1] ?? 0);
+}
+
+/** The bundled llama-demo's folder (Llama architecture, 4 layers), which the hub test serves as a model id. */
+export const LLAMA_DEMO_DIR = join(import.meta.dirname, '..', 'public', 'models', 'llama-demo');
+
+/** Llama's adaptable linears per layer, in the heatmap's row order. */
+export const LLAMA_MODULE_TYPES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+/** Clicks a download button, saves the file into `dir` and returns its name and bytes. */
+export async function downloadBytes(page: Page, button: string, dir: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+  const path = join(dir, dl.suggestedFilename());
+  await dl.saveAs(path);
+  return { name: dl.suggestedFilename(), bytes: new Uint8Array(readFileSync(path)) };
 }

@@ -18,6 +18,7 @@ export const BUNDLED_MODELS: BundledModel[] = [
   { id: 'bert-tiny', task: 'seq-cls', label: 'bert-tiny · BERT, classification' },
   { id: 'gpt2-demo', task: 'causal-lm', label: 'gpt2-demo · GPT-2, text generation' },
   { id: 'bert-demo', task: 'seq-cls', label: 'bert-demo · BERT, classification' },
+  { id: 'llama-demo', task: 'causal-lm', label: 'llama-demo · Llama, text generation' },
 ];
 
 export interface ModelSlice {
