@@ -10,14 +10,16 @@ import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openGpt2Tiny, setShortRun } from './helpers';
 import { launch } from './setup/chromium';
-import { startPreview, type Preview } from './setup/preview';
+import { type Preview, startPreview } from './setup/preview';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const STEPS = 12;
 
 /** The x axis tick values of a chart, as numbers. */
 async function xTicks(chart: Locator): Promise<number[]> {
-  const texts = await chart.locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value').allTextContents();
+  const texts = await chart
+    .locator('.recharts-xAxis-tick-labels .recharts-cartesian-axis-tick-value')
+    .allTextContents();
   return texts.map(Number);
 }
 
@@ -55,7 +57,8 @@ describe('recharts charts and the heatmap tooltip', () => {
     await expect.poll(() => status.textContent(), { timeout: 240_000, interval: 500 }).toBe('Done');
     await expect.poll(() => loss.getAttribute('data-points')).toBe(String(STEPS));
     // The throttled chart catches up with the last step once the store rests.
-    await expect.poll(() => loss.locator('.loss-line path.recharts-line-curve').getAttribute('d'), { timeout: 10_000 })
+    await expect
+      .poll(() => loss.locator('.loss-line path.recharts-line-curve').getAttribute('d'), { timeout: 10_000 })
       .toMatch(new RegExp(`^M[\\d.]+,[\\d.]+(L[\\d.]+,[\\d.]+){${STEPS - 1}}$`));
 
     // Axis titles with their units, and a legend.
@@ -70,7 +73,9 @@ describe('recharts charts and the heatmap tooltip', () => {
     if (!box) throw new Error('the loss chart has no box');
     await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.4);
     const tip = loss.locator('.recharts-tooltip-wrapper');
-    await expect.poll(() => tip.textContent(), { timeout: 10_000 }).toMatch(/^step \d+loss : \d+\.\d{4}learning rate : \d/)
+    await expect
+      .poll(() => tip.textContent(), { timeout: 10_000 })
+      .toMatch(/^step \d+loss : \d+\.\d{4}learning rate : \d/)
       .catch(async (e: Error) => {
         await page.screenshot({ path: join(ARTIFACTS, 'charts-failed.png') });
         throw e;

@@ -4,31 +4,46 @@
 
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch } from './setup/chromium';
 import { setNumber } from './helpers';
+import { launch } from './setup/chromium';
 
-const CSV = ['text,label', ...Array.from({ length: 24 }, (_, i) => {
-  const row = i % 2 ? `"Lunch at ${i}?",ham` : `"WIN cash prize ${i} now",spam`;
-  return i % 6 === 0 ? [row, '"Your invoice is attached",', '"URGENT: verify your account",spam,extra'] : [row];
-}).flat()].join('\n');
+const CSV = [
+  'text,label',
+  ...Array.from({ length: 24 }, (_, i) => {
+    const row = i % 2 ? `"Lunch at ${i}?",ham` : `"WIN cash prize ${i} now",spam`;
+    return i % 6 === 0 ? [row, '"Your invoice is attached",', '"URGENT: verify your account",spam,extra'] : [row];
+  }).flat(),
+].join('\n');
 
-const savedSteps = (page: Page) => page.getByRole('list', { name: 'Checkpoints' }).locator('li')
-  .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
+const savedSteps = (page: Page) =>
+  page
+    .getByRole('list', { name: 'Checkpoints' })
+    .locator('li')
+    .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
 
 /** Makes every saved checkpoint look like one whose upload could not be stored (no data key, origin or digest). */
-const forgetStoredData = (page: Page) => page.evaluate(() => new Promise<void>((resolve, reject) => {
-  const open = indexedDB.open('dynrank');
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const t = open.result.transaction('checkpoints', 'readwrite'), store = t.objectStore('checkpoints');
-    const all = store.getAll();
-    all.onsuccess = () => {
-      for (const rec of all.result) store.put({ ...rec, dataKey: null, dataOrigin: undefined, dataSha256: undefined });
-    };
-    t.oncomplete = () => { open.result.close(); resolve(); };
-    t.onerror = () => reject(t.error);
-  };
-}));
+const forgetStoredData = (page: Page) =>
+  page.evaluate(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('dynrank');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const t = open.result.transaction('checkpoints', 'readwrite'),
+            store = t.objectStore('checkpoints');
+          const all = store.getAll();
+          all.onsuccess = () => {
+            for (const rec of all.result)
+              store.put({ ...rec, dataKey: null, dataOrigin: undefined, dataSha256: undefined });
+          };
+          t.oncomplete = () => {
+            open.result.close();
+            resolve();
+          };
+          t.onerror = () => reject(t.error);
+        };
+      }),
+  );
 
 describe('bad rows and a gone upload', () => {
   let browser: BrowserContext;
@@ -49,8 +64,10 @@ describe('bad rows and a gone upload', () => {
     await page.getByLabel('Pretrained model').selectOption('bert-tiny');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
     const status = () => page.getByRole('status', { name: 'Training status' }).textContent();
-    const upload = () => page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)')
-      .setInputFiles({ name: 'messy.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    const upload = () =>
+      page
+        .getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)')
+        .setInputFiles({ name: 'messy.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
     await upload();
     const skipped = page.getByRole('list', { name: 'Skipped rows' });
     await expect.poll(() => skipped.textContent(), { timeout: 30_000 }).toContain('line 3: empty label ("label")');
@@ -73,8 +90,11 @@ describe('bad rows and a gone upload', () => {
     await expect.poll(() => savedSteps(page), { timeout: 30_000 }).not.toEqual([]);
     await page.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
     const gone = page.getByRole('alert').filter({ hasText: 'messy.csv' });
-    await expect.poll(() => gone.textContent(), { timeout: 30_000 }).toContain(
-      'The data this run trained on (messy.csv) is no longer stored in this browser. Upload messy.csv again');
+    await expect
+      .poll(() => gone.textContent(), { timeout: 30_000 })
+      .toContain(
+        'The data this run trained on (messy.csv) is no longer stored in this browser. Upload messy.csv again',
+      );
     expect(await status()).not.toBe('Training');
 
     // After the reload the page is on its first model (GPT-2), which skips only the rows it cannot read.

@@ -17,7 +17,9 @@ export const GPT2_TINY_DIR = join(import.meta.dirname, '..', 'public', 'models',
 /** Loads gpt2-tiny as picked files (the set-up panel's Files source); its model id is then "files:3 files". */
 export async function pickGpt2TinyFiles(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Files', exact: true }).click();
-  await page.getByLabel('Pick model files').setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(GPT2_TINY_DIR, f)));
+  await page
+    .getByLabel('Pick model files')
+    .setInputFiles(['config.json', 'tokenizer.json', 'model.safetensors'].map((f) => join(GPT2_TINY_DIR, f)));
 }
 
 /**
@@ -28,12 +30,17 @@ export async function openGpt2Tiny(page: Page, query = '', base = inject('baseUr
   await page.goto(`${base}/${query}`);
   await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
   await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-  await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+  await expect
+    .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+    .toContain('State of the Union');
   await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
 }
 
 /** Settings of a short dynamic-rank run that prunes every step (so the heatmap and prune log change as it trains). */
-export async function setShortRun(page: Page, o: { steps: number; batch: number; seq: number; budget: number }): Promise<void> {
+export async function setShortRun(
+  page: Page,
+  o: { steps: number; batch: number; seq: number; budget: number },
+): Promise<void> {
   await setNumber(page, 'Steps', o.steps);
   await setNumber(page, 'Batch size', o.batch);
   await setNumber(page, 'Sequence length', o.seq);
@@ -55,10 +62,22 @@ export async function shownStep(page: Page): Promise<number> {
 export const LLAMA_DEMO_DIR = join(import.meta.dirname, '..', 'public', 'models', 'llama-demo');
 
 /** Llama's adaptable linears per layer, in the heatmap's row order. */
-export const LLAMA_MODULE_TYPES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export const LLAMA_MODULE_TYPES = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
 
 /** Clicks a download button, saves the file into `dir` and returns its name and bytes. */
-export async function downloadBytes(page: Page, button: string, dir: string): Promise<{ name: string; bytes: Uint8Array }> {
+export async function downloadBytes(
+  page: Page,
+  button: string,
+  dir: string,
+): Promise<{ name: string; bytes: Uint8Array }> {
   const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
   const path = join(dir, dl.suggestedFilename());
   await dl.saveAs(path);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSafetensors } from '../src/models/safetensors';
 import { downloadBytes, LLAMA_DEMO_DIR, LLAMA_MODULE_TYPES, setShortRun } from './helpers';
 import { launch } from './setup/chromium';
-import { startPreview, type Preview } from './setup/preview';
+import { type Preview, startPreview } from './setup/preview';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const LAYERS = 4;
@@ -37,7 +37,8 @@ describe('llama-demo in the playground', () => {
       const m = /^\/acme\/llama-demo\/resolve\/main\/([\w.-]+)$/.exec(url.pathname);
       const file = m && join(LLAMA_DEMO_DIR, m[1]);
       const headers = { 'access-control-allow-origin': '*' };
-      if (!file || !existsSync(file)) return route.fulfill({ status: 404, contentType: 'text/plain', body: 'Entry not found', headers });
+      if (!file || !existsSync(file))
+        return route.fulfill({ status: 404, contentType: 'text/plain', body: 'Entry not found', headers });
       return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: readFileSync(file), headers });
     });
     page = await browser.newPage();
@@ -57,7 +58,9 @@ describe('llama-demo in the playground', () => {
     await expect.poll(arch, { timeout: 60_000 }).toContain('Llama (causal LM)');
     expect(await arch()).toContain(`Layers${LAYERS}`);
     expect(await arch()).toContain(`${MODULES} linears (${LLAMA_MODULE_TYPES.length} per layer)`);
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('State of the Union');
     await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
     await expect(page.getByRole('radio', { name: 'Dynamic rank' }).isChecked()).resolves.toBe(true);
 
@@ -73,15 +76,23 @@ describe('llama-demo in the playground', () => {
     for (const [i, type] of LLAMA_MODULE_TYPES.entries()) expect(rows[i]).toContain(type);
     const layers = await heatmap.locator('thead th[scope="col"]:not(.corner)').allTextContents();
     expect(layers).toEqual(Array.from({ length: LAYERS }, (_, l) => String(l)));
-    const cells = await heatmap.locator('td[data-live]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-live'))));
+    const cells = await heatmap
+      .locator('td[data-live]')
+      .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-live'))));
     expect(cells).toHaveLength(MODULES);
     expect(cells.reduce((a, b) => a + b, 0)).toBe(MODULES * BUDGET);
-    expect(await heatmap.locator('td[data-live]').first().getAttribute('aria-label')).toMatch(/^model\.layers\.0\.self_attn\.q_proj \(layer 0\)/);
+    expect(await heatmap.locator('td[data-live]').first().getAttribute('aria-label')).toMatch(
+      /^model\.layers\.0\.self_attn\.q_proj \(layer 0\)/,
+    );
 
     await page.getByLabel('Length (tokens)').fill('6');
     await page.getByRole('button', { name: 'Generate' }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Adapted model' }).textContent(), { timeout: 60_000 }).toContain('My fellow Americans');
-    await expect.poll(() => page.getByRole('region', { name: 'Base model' }).textContent()).toContain('My fellow Americans');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Adapted model' }).textContent(), { timeout: 60_000 })
+      .toContain('My fellow Americans');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Base model' }).textContent())
+      .toContain('My fellow Americans');
 
     await page.getByRole('button', { name: 'Prepare downloads' }).click();
     await page.getByRole('button', { name: 'Adapter (.zip)' }).waitFor({ timeout: 60_000 });
@@ -91,14 +102,20 @@ describe('llama-demo in the playground', () => {
     expect(config.peft_type).toBe('LORA');
     expect(config.task_type).toBe('CAUSAL_LM');
     const targets = [...(config.target_modules as string[])].sort();
-    const expected = Array.from({ length: LAYERS }, (_, l) => LLAMA_MODULE_TYPES.map((t) => {
-      const block = ['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn';
-      return `model.layers.${l}.${block}.${t}`;
-    })).flat().sort();
+    const expected = Array.from({ length: LAYERS }, (_, l) =>
+      LLAMA_MODULE_TYPES.map((t) => {
+        const block = ['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn';
+        return `model.layers.${l}.${block}.${t}`;
+      }),
+    )
+      .flat()
+      .sort();
     expect(targets).toEqual(expected);
     const adapter = parseSafetensors(files['adapter_model.safetensors']);
     expect(adapter.tensors.size).toBe(2 * MODULES);
-    expect(Object.values(config.rank_pattern as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(MODULES * BUDGET);
+    expect(Object.values(config.rank_pattern as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(
+      MODULES * BUDGET,
+    );
     const merged = await downloadBytes(page, 'Merged model.safetensors', ARTIFACTS);
     expect(parseSafetensors(merged.bytes).tensors.has('model.layers.0.self_attn.q_proj.weight')).toBe(true);
 
@@ -114,7 +131,9 @@ describe('llama-demo in the playground', () => {
     await page.getByLabel('Hub base URL').fill(HUB);
     await page.getByLabel('Hugging Face model id').fill('acme/llama-demo');
     await page.getByRole('button', { name: 'Load from the hub' }).click();
-    await expect.poll(() => page.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('hub:acme/llama-demo');
+    await expect
+      .poll(() => page.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 })
+      .toBe('hub:acme/llama-demo');
     await expect.poll(arch, { timeout: 60_000 }).toContain('Llama (causal LM)');
     expect(await arch()).toContain(`Layers${LAYERS}`);
     expect(hubHits).toContain('/acme/llama-demo/resolve/main/config.json');

@@ -2,12 +2,12 @@
 // Hugging Face id against a hub base URL that the test serves, and through picked files; a bad or unknown id shows
 // its error under the model field; a run trains on the hub-loaded model.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch } from './setup/chromium';
 import { GPT2_TINY_DIR, pickGpt2TinyFiles, setNumber } from './helpers';
+import { launch } from './setup/chromium';
 
 const MODEL_DIR = GPT2_TINY_DIR;
 const HUB = 'http://hub.test';
@@ -26,8 +26,19 @@ describe('model sources', () => {
       hubHits.push(url.pathname);
       const m = /^\/acme\/gpt2-tiny\/resolve\/main\/([\w.-]+)$/.exec(url.pathname);
       const file = m && join(MODEL_DIR, m[1]);
-      if (!file || !existsSync(file)) return route.fulfill({ status: 404, contentType: 'text/plain', body: 'Entry not found', headers: { 'access-control-allow-origin': '*' } });
-      return route.fulfill({ status: 200, contentType: 'application/octet-stream', body: readFileSync(file), headers: { 'access-control-allow-origin': '*' } });
+      if (!file || !existsSync(file))
+        return route.fulfill({
+          status: 404,
+          contentType: 'text/plain',
+          body: 'Entry not found',
+          headers: { 'access-control-allow-origin': '*' },
+        });
+      return route.fulfill({
+        status: 200,
+        contentType: 'application/octet-stream',
+        body: readFileSync(file),
+        headers: { 'access-control-allow-origin': '*' },
+      });
     });
     page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -40,7 +51,7 @@ describe('model sources', () => {
   const arch = () => page.getByLabel('Architecture').textContent();
   const modelAlerts = () => page.getByRole('region', { name: 'Set up' }).getByRole('alert').allTextContents();
 
-  it('loads gpt2-tiny through a folder URL, a hub id and picked files, and shows a bad id\'s error', async () => {
+  it("loads gpt2-tiny through a folder URL, a hub id and picked files, and shows a bad id's error", async () => {
     const base = inject('baseUrl');
     await page.goto(base);
     await expect.poll(arch, { timeout: 60_000 }).toContain('Layers2');
@@ -62,10 +73,14 @@ describe('model sources', () => {
 
     await page.getByLabel('Hugging Face model id').fill('acme/no-such-model');
     await page.getByRole('button', { name: 'Load from the hub' }).click();
-    await expect.poll(async () => (await modelAlerts()).join('\n'), { timeout: 30_000 }).toMatch(/config\.json: .*acme\/no-such-model.* answered HTTP 404/);
+    await expect
+      .poll(async () => (await modelAlerts()).join('\n'), { timeout: 30_000 })
+      .toMatch(/config\.json: .*acme\/no-such-model.* answered HTTP 404/);
     await page.getByLabel('Hugging Face model id').fill('not a model id!');
     await page.getByRole('button', { name: 'Load from the hub' }).click();
-    await expect.poll(async () => (await modelAlerts()).join('\n'), { timeout: 30_000 }).toContain('is not a Hugging Face model id');
+    await expect
+      .poll(async () => (await modelAlerts()).join('\n'), { timeout: 30_000 })
+      .toContain('is not a Hugging Face model id');
     expect(await picked()).toBe('hub:acme/gpt2-tiny');
 
     await pickGpt2TinyFiles(page);
@@ -77,12 +92,19 @@ describe('model sources', () => {
   it('trains on the model loaded from the hub', async () => {
     await page.getByLabel('Pretrained model').selectOption('hub:acme/gpt2-tiny');
     await expect.poll(arch, { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('State of the Union');
     await setNumber(page, 'Steps', 2);
     await setNumber(page, 'Batch size', 1);
     await setNumber(page, 'Sequence length', 16);
     await page.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 120_000, interval: 500 }).toBe('Done');
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 120_000,
+        interval: 500,
+      })
+      .toBe('Done');
     expect(pageErrors).toEqual([]);
   });
 });

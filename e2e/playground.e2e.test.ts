@@ -43,7 +43,9 @@ describe('playground page', () => {
     await page.goto(inject('baseUrl'));
     await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('State of the Union');
     await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
 
     await expect(page.getByRole('radio', { name: 'Dynamic rank' }).isChecked()).resolves.toBe(true);
@@ -69,18 +71,31 @@ describe('playground page', () => {
     // The page still paints while the worker trains: a frame comes (how soon is `npm run bench`'s to measure).
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(r)));
     await page.getByRole('button', { name: 'Pause' }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 30_000 }).toBe('Paused');
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 30_000 })
+      .toBe('Paused');
     const paused = await stepOf();
     await new Promise((r) => setTimeout(r, 1500));
     expect(await stepOf()).toBe(paused);
     expect(paused).toBeLessThan(20);
     await page.getByRole('button', { name: 'Evaluate' }).click();
-    await expect.poll(() => page.getByTestId('eval').textContent(), { timeout: 60_000 }).toContain(`after step ${paused}:`);
+    await expect
+      .poll(() => page.getByTestId('eval').textContent(), { timeout: 60_000 })
+      .toContain(`after step ${paused}:`);
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Run' }).textContent(), { timeout: 150_000, interval: 200 }).toContain('step 20 / 20');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Run' }).textContent(), { timeout: 150_000, interval: 200 })
+      .toContain('step 20 / 20');
     expect(loads, reloaded).toBe(1);
-    console.log(`trained 20 steps in ${Date.now() - t0} ms (${await page.getByRole('status', { name: 'Training status' }).textContent()})`);
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 500 }).toBe('Done');
+    console.log(
+      `trained 20 steps in ${Date.now() - t0} ms (${await page.getByRole('status', { name: 'Training status' }).textContent()})`,
+    );
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 150_000,
+        interval: 500,
+      })
+      .toBe('Done');
     console.log(`evaluated by ${Date.now() - t0} ms`);
     expect(loads, reloaded).toBe(1);
 
@@ -89,10 +104,15 @@ describe('playground page', () => {
     // GPU memory in use, next to the analytic estimate
     expect(await page.getByTestId('gpu-memory').textContent()).toMatch(/^GPU \d+\.\d MiB · est\. \d+\.\d MiB$/);
     await expect.poll(() => page.getByTestId('importance-chart').count()).toBe(1);
-    await expect.poll(() => page.getByTestId('loss-chart').locator('.loss-line path.recharts-line-curve').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/);
+    await expect
+      .poll(() => page.getByTestId('loss-chart').locator('.loss-line path.recharts-line-curve').getAttribute('d'))
+      .toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){19}$/);
     // The heatmap ends at modules x b(T) live components, after at least one prune event.
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(MODULES * BUDGET));
-    const cells = await page.getByTestId('heatmap').locator('td[data-live]').evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-live'))));
+    const cells = await page
+      .getByTestId('heatmap')
+      .locator('td[data-live]')
+      .evaluateAll((tds) => tds.map((td) => Number(td.getAttribute('data-live'))));
     expect(cells).toHaveLength(MODULES);
     expect(cells.reduce((a, b) => a + b, 0)).toBe(MODULES * BUDGET);
     expect(await page.getByRole('list', { name: 'Prune events' }).locator('li').count()).toBeGreaterThan(0);
@@ -104,8 +124,12 @@ describe('playground page', () => {
 
     await setNumber(page, 'Length (tokens)', 6);
     await page.getByRole('button', { name: 'Generate' }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Adapted model' }).textContent(), { timeout: 60_000 }).toContain('My fellow Americans');
-    await expect.poll(() => page.getByRole('region', { name: 'Base model' }).textContent()).toContain('My fellow Americans');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Adapted model' }).textContent(), { timeout: 60_000 })
+      .toContain('My fellow Americans');
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Base model' }).textContent())
+      .toContain('My fellow Americans');
 
     console.log(`generated by ${Date.now() - t0} ms`);
     await page.getByRole('button', { name: 'Prepare downloads' }).click();
@@ -140,14 +164,21 @@ describe('playground page', () => {
     if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
     await page.getByLabel('Pretrained model').selectOption('bert-tiny');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('label');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('label');
     await page.getByRole('radio', { name: 'LoRA' }).check();
     await setNumber(page, 'Rank r', 2);
     await setNumber(page, 'Steps', 8);
     await setNumber(page, 'Batch size', 4);
     await setNumber(page, 'Sequence length', 32);
     await page.getByRole('button', { name: /Start training|Train again/ }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 500 }).toBe('Done');
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 150_000,
+        interval: 500,
+      })
+      .toBe('Done');
     await expect.poll(() => page.getByTestId('eval').textContent()).toMatch(/accuracy \d/);
     // LoRA keeps r components in each of the 12 adapted modules (2 layers x 6 linears).
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(12 * 2));
@@ -164,13 +195,21 @@ describe('playground page', () => {
   it('shows a specific, actionable error for a bad upload and lists skipped rows', async () => {
     if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
     const upload = page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)');
-    await upload.setInputFiles({ name: 'sales.xlsx', mimeType: 'application/octet-stream', buffer: Buffer.from('PK\u0003\u0004 not a table') });
+    await upload.setInputFiles({
+      name: 'sales.xlsx',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('PK\u0003\u0004 not a table'),
+    });
     const alert = page.getByRole('alert').filter({ hasText: 'sales.xlsx' });
     await expect.poll(() => alert.textContent()).toContain('.xlsx files cannot be read here');
     expect(await page.getByRole('button', { name: /Start training|Train again/ }).isDisabled()).toBe(true);
 
     await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
-    await upload.setInputFiles({ name: 'notes.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"text":"one"}\n{"text": broken\n{"text":"three"}\n') });
+    await upload.setInputFiles({
+      name: 'notes.jsonl',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"text":"one"}\n{"text": broken\n{"text":"three"}\n'),
+    });
     await expect.poll(() => page.getByRole('list', { name: 'Skipped rows' }).textContent()).toContain('line 2');
     await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent()).toContain('three');
     expect(await page.getByRole('alert').filter({ hasText: 'sales.xlsx' }).count()).toBe(0);
@@ -182,15 +221,27 @@ describe('playground page', () => {
     if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
     await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    const text = Array.from({ length: 40 }, (_, i) => `Line ${i}: the committee met on Tuesday and agreed to meet again next week.`).join('\n');
-    await page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)').setInputFiles({ name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('Line 0');
+    const text = Array.from(
+      { length: 40 },
+      (_, i) => `Line ${i}: the committee met on Tuesday and agreed to meet again next week.`,
+    ).join('\n');
+    await page
+      .getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)')
+      .setInputFiles({ name: 'minutes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('Line 0');
     await setNumber(page, 'Batch size', 4);
     await setNumber(page, 'Sequence length', 32);
     await setNumber(page, 'Epochs', 2);
     expect(await page.getByLabel('Steps', { exact: true }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: /Start training|Train again/ }).click();
-    await expect.poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 500 }).toBe('Done');
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 150_000,
+        interval: 500,
+      })
+      .toBe('Done');
     const run = (await page.getByRole('region', { name: 'Run' }).textContent()) ?? '';
     const windows = Number(/([\d,]+) training and/.exec(run)?.[1].replace(/,/g, ''));
     expect(windows).toBeGreaterThan(4);
@@ -207,13 +258,20 @@ describe('playground page', () => {
     cpuPage.on('pageerror', (e) => pageErrors.push(e.message));
     await cpuPage.goto(`${inject('baseUrl')}/?backend=cpu`);
     await expect.poll(() => cpuPage.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('CPU');
-    await expect.poll(() => cpuPage.getByRole('alert').filter({ hasText: 'CPU backend' }).textContent()).toContain('tiny demo models');
+    await expect
+      .poll(() => cpuPage.getByRole('alert').filter({ hasText: 'CPU backend' }).textContent())
+      .toContain('tiny demo models');
     await expect.poll(() => cpuPage.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
     await setNumber(cpuPage, 'Steps', 4);
     await setNumber(cpuPage, 'Batch size', 2);
     await setNumber(cpuPage, 'Sequence length', 16);
     await cpuPage.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => cpuPage.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 120_000, interval: 500 }).toBe('Done');
+    await expect
+      .poll(() => cpuPage.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 120_000,
+        interval: 500,
+      })
+      .toBe('Done');
     expect(Number(await cpuPage.getByTestId('loss-chart').getAttribute('data-points'))).toBe(4);
     await cpuPage.close();
     expect(pageErrors).toEqual([]);
@@ -232,7 +290,9 @@ describe('playground page', () => {
     await setNumber(p, 'Batch size', 1);
     await setNumber(p, 'Sequence length', 16);
     await p.getByRole('button', { name: 'Start training' }).click();
-    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 120_000, interval: 500 }).toBe('Done');
+    await expect
+      .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 120_000, interval: 500 })
+      .toBe('Done');
     expect(await alert.count()).toBe(0);
     await p.close();
     expect(pageErrors).toEqual([]);

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bigCsv } from '../src/bench/responsive';
-import { launch } from './setup/chromium';
-import { startPreview, type Preview } from './setup/preview';
 import { openGpt2Tiny, setShortRun, shownStep } from './helpers';
+import { launch } from './setup/chromium';
+import { type Preview, startPreview } from './setup/preview';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const STEPS = 20;
@@ -73,7 +73,8 @@ describe('responsiveness while training and while reading an upload', () => {
     // Hovering the loss chart shows its tooltip (React state on the main thread only).
     const chart = page.getByTestId('loss-chart');
     await chart.locator('svg.recharts-surface[role="application"]').hover({ position: { x: 200, y: 100 } });
-    await expect.poll(() => chart.locator('.recharts-tooltip-wrapper').textContent())
+    await expect
+      .poll(() => chart.locator('.recharts-tooltip-wrapper').textContent())
       .toMatch(/^step \d+loss : \d+\.\d{4}.*learning rate : /);
     await page.screenshot({ path: join(ARTIFACTS, 'responsive-training-1280x800.png') });
     const done = expect.poll(() => shownStep(page), { timeout: 150_000, interval: 500 }).toBe(STEPS);
@@ -97,14 +98,22 @@ describe('responsiveness while training and while reading an upload', () => {
     const caption = `big.csv · CSV · ${rows.toLocaleString('en-US')} rows`;
     const chip = page.getByRole('button', { name: 'Hugging Face', exact: true });
     /** One main-thread read of the toggle's state, whether the worker has the text, and whether the preview shows. */
-    const state = () => page.evaluate((c) => ({
-      pressed: [...document.querySelectorAll('button.chip')]
-        .find((b) => b.textContent === 'Hugging Face')?.getAttribute('aria-pressed') === 'true',
-      sent: window.__previewSent !== undefined,
-      shown: document.querySelector('.preview .caption')?.textContent?.includes(c) ?? false,
-    }), caption);
+    const state = () =>
+      page.evaluate(
+        (c) => ({
+          pressed:
+            [...document.querySelectorAll('button.chip')]
+              .find((b) => b.textContent === 'Hugging Face')
+              ?.getAttribute('aria-pressed') === 'true',
+          sent: window.__previewSent !== undefined,
+          shown: document.querySelector('.preview .caption')?.textContent?.includes(c) ?? false,
+        }),
+        caption,
+      );
     try {
-      await page.evaluate(() => { delete window.__previewSent; });
+      await page.evaluate(() => {
+        delete window.__previewSent;
+      });
       expect((await state()).shown).toBe(false);
       await page.getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)').setInputFiles(path);
       let clicks = 0;
@@ -115,7 +124,10 @@ describe('responsiveness while training and while reading an upload', () => {
         if (after.pressed !== s.pressed && after.sent && !after.shown) whileParsing++;
         s = after;
       }
-      await expect.poll(() => page.evaluate(() => document.querySelector('.preview .caption')?.textContent ?? ''), { timeout: 60_000 })
+      await expect
+        .poll(() => page.evaluate(() => document.querySelector('.preview .caption')?.textContent ?? ''), {
+          timeout: 60_000,
+        })
         .toContain(caption);
       console.log(`${clicks} clicks during the upload; ${whileParsing} took effect while the worker parsed the file`);
       expect(whileParsing, 'clicks that took effect while the worker parsed the upload').toBeGreaterThan(0);

@@ -4,13 +4,18 @@
 
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { launch } from './setup/chromium';
 import { pickGpt2TinyFiles, setNumber } from './helpers';
+import { launch } from './setup/chromium';
 
-const MODULES = 8, BUDGET = 2, STEPS = 20;
+const MODULES = 8,
+  BUDGET = 2,
+  STEPS = 20;
 
-const savedSteps = (page: Page) => page.getByRole('list', { name: 'Checkpoints' }).locator('li')
-  .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
+const savedSteps = (page: Page) =>
+  page
+    .getByRole('list', { name: 'Checkpoints' })
+    .locator('li')
+    .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-step'))));
 
 describe('checkpoints across a reload', () => {
   let browser: BrowserContext;
@@ -40,7 +45,8 @@ describe('checkpoints across a reload', () => {
     await setNumber(p, 'Sequence length', 16);
     await setNumber(p, 'Checkpoint every', 2);
     await p.getByRole('button', { name: 'Start training' }).click();
-    const runStep = async () => Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+    const runStep = async () =>
+      Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
     return { p, runStep };
   }
 
@@ -48,7 +54,9 @@ describe('checkpoints across a reload', () => {
     await page.goto(inject('baseUrl'));
     await page.getByLabel('Pretrained model').selectOption('gpt2-tiny');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('State of the Union');
     await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
     await setNumber(page, 'Steps', STEPS);
     await setNumber(page, 'Batch size', 2);
@@ -59,7 +67,9 @@ describe('checkpoints across a reload', () => {
     await setNumber(page, 'Prune interval', 1);
     await page.getByRole('button', { name: 'Start training' }).click();
 
-    await expect.poll(async () => Math.max(0, ...(await savedSteps(page))), { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(10);
+    await expect
+      .poll(async () => Math.max(0, ...(await savedSteps(page))), { timeout: 150_000, interval: 200 })
+      .toBeGreaterThanOrEqual(10);
     await page.reload();
 
     // After the reload: nothing is training, the checkpoints are listed (at most 3 of the run), newest first.
@@ -70,7 +80,9 @@ describe('checkpoints across a reload', () => {
     const from = steps[0];
     expect(from).toBeGreaterThanOrEqual(10);
     expect(from).toBeLessThan(STEPS);
-    expect(await page.getByRole('region', { name: 'Saved checkpoints' }).textContent()).toContain(`step ${from} / ${STEPS}`);
+    expect(await page.getByRole('region', { name: 'Saved checkpoints' }).textContent()).toContain(
+      `step ${from} / ${STEPS}`,
+    );
     await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
     await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
 
@@ -79,11 +91,16 @@ describe('checkpoints across a reload', () => {
     const seen: number[] = [];
     const runText = () => page.getByRole('region', { name: 'Run' }).textContent();
     await page.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
-    await expect.poll(async () => {
-      const m = /step (\d+) \//.exec((await runText()) ?? '');
-      if (m) seen.push(Number(m[1]));
-      return await page.getByRole('status', { name: 'Training status' }).textContent();
-    }, { timeout: 150_000, interval: 100 }).toBe('Done');
+    await expect
+      .poll(
+        async () => {
+          const m = /step (\d+) \//.exec((await runText()) ?? '');
+          if (m) seen.push(Number(m[1]));
+          return await page.getByRole('status', { name: 'Training status' }).textContent();
+        },
+        { timeout: 150_000, interval: 100 },
+      )
+      .toBe('Done');
     // The step counter never went back below the saved step and ended at the total.
     expect(Math.min(...seen)).toBeGreaterThanOrEqual(from);
     expect(await runText()).toContain(`step ${STEPS} / ${STEPS}`);
@@ -93,7 +110,9 @@ describe('checkpoints across a reload', () => {
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBe(STEPS);
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(MODULES * BUDGET));
     expect(await page.getByRole('list', { name: 'Prune events' }).locator('li').count()).toBeGreaterThan(0);
-    await expect.poll(() => page.getByTestId('eval').textContent()).toMatch(new RegExp(`after step ${STEPS}: .*perplexity \\d`));
+    await expect
+      .poll(() => page.getByTestId('eval').textContent())
+      .toMatch(new RegExp(`after step ${STEPS}: .*perplexity \\d`));
     // The resumed run kept saving into the same run (still at most 3 kept), and Delete removes one.
     const after = await savedSteps(page);
     expect(after.length).toBeLessThanOrEqual(3);
@@ -108,17 +127,29 @@ describe('checkpoints across a reload', () => {
     // This run's own progress (the checkpoint list also holds the previous test's run): past step 6, checkpoints exist.
     await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(7);
     const lost = p.getByRole('alert').filter({ hasText: 'GPU device was lost' });
-    const resumedFrom = async () => Number(/step (\d+)/.exec((await p.getByTestId('resumed-from').textContent().catch(() => '')) ?? '')?.[1] ?? -1);
+    const resumedFrom = async () =>
+      Number(
+        /step (\d+)/.exec(
+          (await p
+            .getByTestId('resumed-from')
+            .textContent()
+            .catch(() => '')) ?? '',
+        )?.[1] ?? -1,
+      );
     // First inside a step, then inside a checkpoint's readback: either way one alert says what happened, and a
     // checkpoint cut short by the loss is not reported as a failure of its own.
     await p.evaluate(() => window.__dynrankDebug!.loseDevice());
-    await expect.poll(() => lost.first().textContent(), { timeout: 30_000 }).toContain('Continuing from the last checkpoint');
+    await expect
+      .poll(() => lost.first().textContent(), { timeout: 30_000 })
+      .toContain('Continuing from the last checkpoint');
     await expect.poll(resumedFrom, { timeout: 60_000, interval: 200 }).toBeGreaterThanOrEqual(6);
     const first = await resumedFrom();
     await expect.poll(runStep, { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(first + 3);
     await p.evaluate(() => window.__dynrankDebug!.loseDevice('checkpoint'));
     await expect.poll(resumedFrom, { timeout: 60_000, interval: 200 }).toBeGreaterThan(first);
-    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+    await expect
+      .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 })
+      .toBe('Done');
     expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 80 / 80');
     expect(await lost.count()).toBe(1);
     expect(await p.locator('[role="alert"][data-code="CheckpointFailed"]').count()).toBe(0);
@@ -135,15 +166,22 @@ describe('checkpoints across a reload', () => {
     await expect.poll(() => stuck.count(), { timeout: 150_000, interval: 300 }).toBe(1);
     const from = Number(/past step (\d+)/.exec((await stuck.textContent()) ?? '')?.[1]);
     expect(await stuck.textContent()).toContain(`press Resume on the checkpoint at step ${from}`);
-    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 30_000 }).toBe('Stopped');
-    await p.getByRole('button', { name: `Resume from step ${from}`, exact: true }).first().click();
-    await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+    await expect
+      .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 30_000 })
+      .toBe('Stopped');
+    await p
+      .getByRole('button', { name: `Resume from step ${from}`, exact: true })
+      .first()
+      .click();
+    await expect
+      .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 })
+      .toBe('Done');
     expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 30 / 30');
     await p.close();
     expect(pageErrors).toEqual([]);
   });
 
-  it('a run on picked model files resumes after a reload: from the browser\'s model cache, or from the same files picked again', async () => {
+  it("a run on picked model files resumes after a reload: from the browser's model cache, or from the same files picked again", async () => {
     // A browser of its own: no checkpoints of the other tests, and nothing of the picked files in memory after the reload.
     const own = await launch({ width: 1280, height: 800 });
     try {
@@ -152,14 +190,18 @@ describe('checkpoints across a reload', () => {
       await p.goto(inject('baseUrl'));
       await pickGpt2TinyFiles(p);
       await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
-      await expect.poll(() => p.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 }).toContain('State of the Union');
+      await expect
+        .poll(() => p.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+        .toContain('State of the Union');
       await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
       await setNumber(p, 'Steps', 12);
       await setNumber(p, 'Batch size', 2);
       await setNumber(p, 'Sequence length', 32);
       await setNumber(p, 'Checkpoint every', 3);
       await p.getByRole('button', { name: 'Start training' }).click();
-      await expect.poll(async () => Math.max(0, ...(await savedSteps(p))), { timeout: 150_000, interval: 200 }).toBeGreaterThanOrEqual(6);
+      await expect
+        .poll(async () => Math.max(0, ...(await savedSteps(p))), { timeout: 150_000, interval: 200 })
+        .toBeGreaterThanOrEqual(6);
       await p.reload();
 
       await expect.poll(() => savedSteps(p), { timeout: 30_000 }).not.toEqual([]);
@@ -168,12 +210,18 @@ describe('checkpoints across a reload', () => {
       expect(await p.getByRole('region', { name: 'Saved checkpoints' }).textContent()).toContain('files:3 files');
       await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
       await p.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
-      await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+      await expect
+        .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), {
+          timeout: 150_000,
+          interval: 300,
+        })
+        .toBe('Done');
       expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 12 / 12');
       expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
       expect(await p.getByLabel('Pretrained model').inputValue()).toBe('files:3 files');
       // No error anywhere (the software-adapter notice is a warning the CI machine always shows).
-      const errors = async () => (await p.getByRole('alert').allTextContents()).filter((t) => !t.includes('software adapter'));
+      const errors = async () =>
+        (await p.getByRole('alert').allTextContents()).filter((t) => !t.includes('software adapter'));
       expect(await errors()).toEqual([]);
 
       // With the cache cleared, Resume says what to do, and does it once the same files are dropped again.
@@ -183,11 +231,18 @@ describe('checkpoints across a reload', () => {
       const earlier = (await savedSteps(p)).find((s) => s < 12)!;
       await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
       await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
-      await expect.poll(async () => (await errors()).join('\n'), { timeout: 30_000 }).toContain('drop the same files again, then press Resume');
+      await expect
+        .poll(async () => (await errors()).join('\n'), { timeout: 30_000 })
+        .toContain('drop the same files again, then press Resume');
       await pickGpt2TinyFiles(p);
       await expect.poll(() => p.getByLabel('Pretrained model').inputValue(), { timeout: 60_000 }).toBe('files:3 files');
       await p.getByRole('button', { name: `Resume from step ${earlier}`, exact: true }).click();
-      await expect.poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 }).toBe('Done');
+      await expect
+        .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), {
+          timeout: 150_000,
+          interval: 300,
+        })
+        .toBe('Done');
       expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${earlier}`);
     } finally {
       await own.close();

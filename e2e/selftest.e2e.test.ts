@@ -1,7 +1,7 @@
 // The page finds the WebGPU adapter in headless Chromium and its WGSL kernels match the CPU references there.
 
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launch } from './setup/chromium';
 
 describe('kernel self-test in the page', () => {

@@ -5,15 +5,19 @@
 import { startTransition } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { SelfTestResult } from './gpu/selftest';
-import { initApp, simulateDeviceLoss } from './store/actions';
 import { useStore } from './store';
+import { initApp, simulateDeviceLoss } from './store/actions';
 import { App } from './ui/App';
 import './ui/styles.css';
 
 declare global {
   interface Window {
     /** Set once the start-up self-test has finished; read by the e2e suite. */
-    __dynrankSelfTest?: { adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | undefined; results: SelfTestResult[]; error?: string };
+    __dynrankSelfTest?: {
+      adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | undefined;
+      results: SelfTestResult[];
+      error?: string;
+    };
     /** Test hooks, present with ?debug only. */
     __dynrankDebug?: { loseDevice(during?: 'checkpoint', times?: number): void };
   }
@@ -21,7 +25,11 @@ declare global {
 
 useStore.subscribe((s, prev) => {
   if (s.selftest && s.selftest !== prev.selftest) {
-    window.__dynrankSelfTest = { adapter: s.engine?.adapter ?? undefined, results: s.selftest.results, ...(s.selftest.error ? { error: s.selftest.error } : {}) };
+    window.__dynrankSelfTest = {
+      adapter: s.engine?.adapter ?? undefined,
+      results: s.selftest.results,
+      ...(s.selftest.error ? { error: s.selftest.error } : {}),
+    };
   }
 });
 

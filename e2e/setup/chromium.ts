@@ -3,11 +3,16 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 
 /** $CHROMIUM_PATH, Debian's /usr/bin/chromium, or Playwright's own download, in that order. */
 export function findChromium(): string {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', safePlaywrightPath()];
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    safePlaywrightPath(),
+  ];
   for (const c of candidates) if (c && existsSync(c)) return c;
   throw new Error(
     'No Chromium found for the browser tests. Set CHROMIUM_PATH to a Chromium/Chrome binary, or on Debian/Ubuntu run ' +
@@ -24,8 +29,15 @@ function safePlaywrightPath(): string | undefined {
 }
 
 export const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-webgpu-developer-features', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless=new',
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-webgpu-developer-features',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 /** A fresh persistent context (own user-data-dir), as the CI recipe in ENVIRONMENT.md. */

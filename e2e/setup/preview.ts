@@ -1,11 +1,11 @@
 // A production build of the page served by `vite preview`, for the tests that measure what a deployed page costs
 // (the dev server runs React's development build, several times heavier per render, and transforms on request).
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { preview, type PreviewServer } from 'vite';
+import { type PreviewServer, preview } from 'vite';
 
 export interface Preview {
   url: string;
@@ -18,9 +18,18 @@ export async function startPreview(): Promise<Preview> {
   // here would bundle React's development build.
   const env = { ...process.env };
   delete env.NODE_ENV;
-  const r = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], { env, encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
+    { env, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stderr || r.stdout}`);
-  const server: PreviewServer = await preview({ configFile: 'vite.config.ts', logLevel: 'warn', build: { outDir }, preview: { port: 0, host: '127.0.0.1', open: false } });
+  const server: PreviewServer = await preview({
+    configFile: 'vite.config.ts',
+    logLevel: 'warn',
+    build: { outDir },
+    preview: { port: 0, host: '127.0.0.1', open: false },
+  });
   const addr = server.httpServer.address();
   if (!addr || typeof addr === 'string') throw new Error('vite preview did not report a port');
   return {

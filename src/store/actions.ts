@@ -4,11 +4,11 @@
 import type { ModelRef, RunSettings } from '../worker/protocol';
 import { bundledText } from '../worker/runData';
 import { connect, send } from './client';
+import { requestPreview } from './dataPreview';
 import { dataProblem } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
-import { useStore, type AppState } from './index';
+import { type AppState, useStore } from './index';
 import { BUNDLED_MODELS } from './modelSlice';
-import { requestPreview } from './dataPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
@@ -16,16 +16,31 @@ const DEMO_DATA = { 'causal-lm': 'sotu.txt', 'seq-cls': 'spam.csv' } as const;
 
 /** Connects the worker, finds the bundled models that are present and loads the first with its demo data. */
 export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
-  connect(applyEvent, (message) => addError('engine', 'WorkerFailed', `The training worker failed: ${message}. Reload the page; if it happens again, your browser may not support module workers.`));
+  connect(applyEvent, (message) =>
+    addError(
+      'engine',
+      'WorkerFailed',
+      `The training worker failed: ${message}. Reload the page; if it happens again, your browser may not support module workers.`,
+    ),
+  );
   send({ type: 'init', backend });
   send({ type: 'listCheckpoints' });
   // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
   useStore.subscribe((st, prev) => {
-    if (!st.summary || st.summary === prev.summary || st.dataOrigin !== 'demo' || st.dataLoading || st.phase === 'preparing') return;
+    if (
+      !st.summary ||
+      st.summary === prev.summary ||
+      st.dataOrigin !== 'demo' ||
+      st.dataLoading ||
+      st.phase === 'preparing'
+    )
+      return;
     const demo = DEMO_DATA[st.summary.task];
     if (st.dataFile?.name !== demo) void loadDemoData(demo);
   });
-  const present = await Promise.all(BUNDLED_MODELS.map(async (m) => ((await isPresent(`${BASE}models/${m.id}/model.safetensors`)) ? m : null)));
+  const present = await Promise.all(
+    BUNDLED_MODELS.map(async (m) => ((await isPresent(`${BASE}models/${m.id}/model.safetensors`)) ? m : null)),
+  );
   const models = present.filter((m) => m !== null);
   if (models.length) useStore.setState({ models });
   await selectModel(useStore.getState().modelId);
@@ -65,7 +80,9 @@ export async function addModelFiles(files: File[]): Promise<void> {
   const path = (f: File) => (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name;
   const folder = path(files[0]).includes('/') ? path(files[0]).split('/')[0] : '';
   const name = folder || (files.length === 1 ? files[0].name : `${files.length} files`);
-  const read = await Promise.all(files.map(async (f) => ({ name: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })));
+  const read = await Promise.all(
+    files.map(async (f) => ({ name: path(f), bytes: new Uint8Array(await f.arrayBuffer()) })),
+  );
   addModel({ kind: 'files', name, files: read });
 }
 
@@ -82,7 +99,11 @@ export async function loadDemoData(name: string): Promise<void> {
     setData(name, text, 'demo');
   } catch (e) {
     useStore.setState({ dataLoading: false });
-    addError('data', 'DemoMissing', `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`);
+    addError(
+      'data',
+      'DemoMissing',
+      `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`,
+    );
   }
 }
 
@@ -126,8 +147,13 @@ export function startTraining(): void {
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
   useStore.setState({
-    ...EMPTY_RUN, phase: 'preparing', run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method },
-    generation: null, classification: null, exported: null, scrubStep: null,
+    ...EMPTY_RUN,
+    phase: 'preparing',
+    run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method },
+    generation: null,
+    classification: null,
+    exported: null,
+    scrubStep: null,
   });
   send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });
 }
@@ -137,7 +163,14 @@ export function resumeFromCheckpoint(id: string): void {
   const s = useStore.getState();
   if (s.phase === 'training' || s.phase === 'preparing') return;
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine', 'model']);
-  useStore.setState({ ...EMPTY_RUN, phase: 'preparing', generation: null, classification: null, exported: null, scrubStep: null });
+  useStore.setState({
+    ...EMPTY_RUN,
+    phase: 'preparing',
+    generation: null,
+    classification: null,
+    exported: null,
+    scrubStep: null,
+  });
   send({ type: 'resumeCheckpoint', id });
 }
 
@@ -149,7 +182,10 @@ export const stopTraining = () => send({ type: 'stop' });
 /** Validation metrics for the adapter as it is now (paused or stopped runs; done runs are evaluated at the end). */
 export const evaluateNow = () => send({ type: 'evaluate' });
 
-export function generateText(prompt: string, opts: { maxTokens: number; temperature: number; topK: number; seed: number }): void {
+export function generateText(
+  prompt: string,
+  opts: { maxTokens: number; temperature: number; topK: number; seed: number },
+): void {
   clearErrors(['try']);
   useStore.setState({ tryBusy: true });
   send({ type: 'generate', prompt, ...opts });
@@ -162,7 +198,8 @@ export function classifyText(text: string): void {
 }
 
 /** Test hook (?debug): makes the worker lose its GPU device, now or during each of its next `times` checkpoints. */
-export const simulateDeviceLoss = (during?: 'checkpoint', times = 1) => send({ type: 'debugLoseDevice', ...(during ? { during, times } : {}) });
+export const simulateDeviceLoss = (during?: 'checkpoint', times = 1) =>
+  send({ type: 'debugLoseDevice', ...(during ? { during, times } : {}) });
 
 export function exportRun(): void {
   clearErrors(['export']);

@@ -12,11 +12,18 @@ export interface Transport {
 let transport: Transport | null = null;
 
 function createWorker(): Transport {
-  return new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'dynrank training' }) as unknown as Transport;
+  return new Worker(new URL('../worker/worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'dynrank training',
+  }) as unknown as Transport;
 }
 
 /** Starts the worker (once) and routes its events to `onEvent`. */
-export function connect(onEvent: (ev: WorkerEvent) => void, onFailure: (message: string) => void, make: () => Transport = createWorker): void {
+export function connect(
+  onEvent: (ev: WorkerEvent) => void,
+  onFailure: (message: string) => void,
+  make: () => Transport = createWorker,
+): void {
   if (transport) return;
   transport = make();
   transport.onmessage = (e) => onEvent(e.data);

@@ -18,7 +18,13 @@ const sent: Command[] = [];
 const previewIds = () => sent.flatMap((c) => (c.type === 'preview' ? [c.id] : []));
 
 describe('data preview requests', () => {
-  beforeAll(() => connect(applyEvent, () => {}, () => ({ postMessage: (c: Command) => sent.push(c), onmessage: null, onerror: null })));
+  beforeAll(() =>
+    connect(
+      applyEvent,
+      () => {},
+      () => ({ postMessage: (c: Command) => sent.push(c), onmessage: null, onerror: null }),
+    ),
+  );
   beforeEach(() => {
     useStore.setState(initial, true);
     sent.length = 0;
@@ -52,15 +58,23 @@ describe('data preview requests', () => {
   });
 
   it('keeps skipped rows with their lines and reasons; the table lists unlabelled ones for a classifier only', () => {
-    const text = ['text,label', '"Hello there",ham', '"Your invoice is attached",', '"WIN now",spam',
-      '"URGENT: verify",spam,extra', '"Bye",ham'].join('\n');
+    const text = [
+      'text,label',
+      '"Hello there",ham',
+      '"Your invoice is attached",',
+      '"WIN now",spam',
+      '"URGENT: verify",spam,extra',
+      '"Bye",ham',
+    ].join('\n');
     requestPreview({ name: 'messy.csv', text, origin: 'upload' });
     const [id] = previewIds();
     applyEvent({ type: 'preview', id, preview: previewOf(text, 'messy.csv'), error: null });
     const p = useStore.getState().preview!;
     expect(p.classificationSkipped?.count).toBe(2);
-    expect(p.classificationSkipped?.first.map((r) => [r.line, r.reason]))
-      .toEqual([[3, 'empty label ("label")'], [5, '3 fields, but the header has 2']]);
+    expect(p.classificationSkipped?.first.map((r) => [r.line, r.reason])).toEqual([
+      [3, 'empty label ("label")'],
+      [5, '3 fields, but the header has 2'],
+    ]);
     const html = (classifier: boolean) =>
       renderToStaticMarkup(createElement(DataPreviewTable, { preview: p, classifier }));
     expect(html(true)).toContain('2 rows skipped');
@@ -81,8 +95,13 @@ describe('data preview requests', () => {
       expect(sent.filter((c) => c.type === 'preview')).toEqual([]);
       expect(s.dataFile).toBeNull();
       expect(s.dataLoading).toBe(false);
-      expect(s.errors.map((e) => [e.area, e.code, e.message])).toEqual([['data', 'DemoMissing',
-        'The demo data set spam.csv could not be loaded (the server has no such file). Upload a file instead.']]);
+      expect(s.errors.map((e) => [e.area, e.code, e.message])).toEqual([
+        [
+          'data',
+          'DemoMissing',
+          'The demo data set spam.csv could not be loaded (the server has no such file). Upload a file instead.',
+        ],
+      ]);
     });
   });
 });

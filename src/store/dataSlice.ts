@@ -5,7 +5,7 @@ import type { DataPreview } from '../train/data/preview';
 import type { DataFile } from '../worker/protocol';
 import type { AppState } from './index';
 
-export type {  DataPreview } from '../train/data/preview';
+export type { DataPreview } from '../train/data/preview';
 
 export interface DataSlice {
   dataOrigin: 'demo' | 'upload';

@@ -1,55 +1,107 @@
 // The page's trainable-parameter count agrees with the trainer's, and the rank grid follows the paper's layout.
 
-import { archFor } from '../models/arch/index';
 import { describe, expect, it } from 'vitest';
 import { randomBert, randomGpt2 } from '../../tests/helpers/randomModel';
+import { parseArgs } from '../cli/args';
+import { runConfig as cliRunConfig, TRAIN_OPTS } from '../cli/train';
+import { archFor } from '../models/arch/index';
 import { parseConfig } from '../models/config';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
+import { DEFAULT_ALPHA as TRAINER_ALPHA } from '../peft/adapters';
 import { CpuBackend } from '../tensor/cpu';
+import { DEFAULT_RUN, trainMethod } from '../train/run';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
-import { trainMethod, DEFAULT_RUN } from '../train/run';
-import { adaptableModules } from '../worker/summary';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
-import { DEFAULT_SETTINGS } from './configSlice';
-import { parseArgs } from '../cli/args';
-import { runConfig as cliRunConfig, TRAIN_OPTS } from '../cli/train';
-import { DEFAULT_ALPHA as TRAINER_ALPHA } from '../peft/adapters';
 import { runConfig as pageRunConfig } from '../worker/runInfo';
+import { adaptableModules } from '../worker/summary';
+import { DEFAULT_SETTINGS } from './configSlice';
 import { DEFAULT_ALPHA, dataProblem, rankGrid, thinPoints, trainableCount } from './derived';
 
-const tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: 31 };
+const tok: TextTokenizer = {
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize: 31,
+};
 
 function summaryOf(config: ReturnType<typeof parseConfig>): ModelSummary {
   const modules = adaptableModules(config);
   const a = config.arch as { nEmbd?: number; hidden?: number };
   return {
-    id: 't', kind: config.kind, title: 't', task: config.task, head: archFor(config).headSize(config), layers: 2, hidden: a.nEmbd ?? a.hidden!, heads: 2, vocab: 31, maxPositions: 16,
-    parameters: 1, modules, moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [],
+    id: 't',
+    kind: config.kind,
+    title: 't',
+    task: config.task,
+    head: archFor(config).headSize(config),
+    layers: 2,
+    hidden: a.nEmbd ?? a.hidden!,
+    heads: 2,
+    vocab: 31,
+    maxPositions: 16,
+    parameters: 1,
+    modules,
+    moduleTypes: [...new Set(modules.map((m) => m.type))],
+    defaultTargets: [],
   };
 }
 
-function trainerCount(config: ReturnType<typeof parseConfig>, tensors: Parameters<typeof instantiate>[3]['tensors'], s: RunSettings): number {
-  const be = new CpuBackend(), model = instantiate(be, config, tok, { tensors, initialized: [], ignored: [] }, 't');
-  const cfg = { ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, targets: s.targets };
-  return new Trainer(be, taskFor(be, model), trainMethod(model, cfg), { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 10 }).trainableParameters;
+function trainerCount(
+  config: ReturnType<typeof parseConfig>,
+  tensors: Parameters<typeof instantiate>[3]['tensors'],
+  s: RunSettings,
+): number {
+  const be = new CpuBackend(),
+    model = instantiate(be, config, tok, { tensors, initialized: [], ignored: [] }, 't');
+  const cfg = {
+    ...DEFAULT_RUN,
+    method: s.method,
+    budget: s.budget,
+    r0: s.r0 ?? undefined,
+    rank: s.rank,
+    targets: s.targets,
+  };
+  return new Trainer(be, taskFor(be, model), trainMethod(model, cfg), { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 10 })
+    .trainableParameters;
 }
 
 describe('trainableCount', () => {
   const gpt = parseConfig({ model_type: 'gpt2', vocab_size: 31, n_positions: 16, n_embd: 16, n_layer: 2, n_head: 2 });
-  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
+  const bert = parseConfig(
+    {
+      model_type: 'bert',
+      vocab_size: 31,
+      hidden_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 16,
+    },
+    { numLabels: 3 },
+  );
   const cases: [string, RunSettings][] = [
     ['dynamic rank, all GPT-2 linears', { ...DEFAULT_SETTINGS, method: 'dora', budget: 2 }],
-    ['dynamic rank, R0 = 5, attention only', { ...DEFAULT_SETTINGS, method: 'dora', budget: 2, r0: 5, targets: ['attn.c_attn', 'attn.c_proj'] }],
+    [
+      'dynamic rank, R0 = 5, attention only',
+      { ...DEFAULT_SETTINGS, method: 'dora', budget: 2, r0: 5, targets: ['attn.c_attn', 'attn.c_proj'] },
+    ],
     ['LoRA r = 3', { ...DEFAULT_SETTINGS, method: 'lora', rank: 3, targets: ['mlp.c_fc'] }],
   ];
   it.each(cases)('GPT-2, %s: equals Trainer.trainableParameters', (_, s) => {
-    expect(trainableCount(summaryOf(gpt), s, 0).total).toBe(trainerCount(gpt, randomGpt2({ V: 31, P: 16, C: 16, L: 2 }), s));
+    expect(trainableCount(summaryOf(gpt), s, 0).total).toBe(
+      trainerCount(gpt, randomGpt2({ V: 31, P: 16, C: 16, L: 2 }), s),
+    );
   });
 
   it('BERT with a 3-label head: equals Trainer.trainableParameters', () => {
-    const s: RunSettings = { ...DEFAULT_SETTINGS, method: 'lora', rank: 2, targets: ['attention.self.query', 'attention.self.value'] };
+    const s: RunSettings = {
+      ...DEFAULT_SETTINGS,
+      method: 'lora',
+      rank: 2,
+      targets: ['attention.self.query', 'attention.self.value'],
+    };
     const tensors = randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
     const c = trainableCount(summaryOf(bert), s, 3);
     expect(c.head).toBe(16 * 3 + 3);
@@ -58,8 +110,18 @@ describe('trainableCount', () => {
 });
 
 describe('lora_alpha default', () => {
-  const bert = parseConfig({ model_type: 'bert', vocab_size: 31, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
-    intermediate_size: 32, max_position_embeddings: 16 }, { numLabels: 3 });
+  const bert = parseConfig(
+    {
+      model_type: 'bert',
+      vocab_size: 31,
+      hidden_size: 16,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 32,
+      max_position_embeddings: 16,
+    },
+    { numLabels: 3 },
+  );
   const tensors = randomBert({ V: 31, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' });
   const model = instantiate(new CpuBackend(), bert, tok, { tensors, initialized: [], ignored: [] }, 't');
   const adapterAlpha = (m: ReturnType<typeof trainMethod>) => (m.method === 'full' ? null : m.adapter.alpha);
@@ -83,22 +145,40 @@ describe('lora_alpha default', () => {
 
 describe('rankGrid', () => {
   it('puts module types in rows (paper order) and layers in columns; unadapted cells are null', () => {
-    const g = rankGrid(['h.0.mlp.c_fc', 'h.1.attn.c_attn', 'h.1.mlp.c_fc'], [3, 1, 2], ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj']);
+    const g = rankGrid(
+      ['h.0.mlp.c_fc', 'h.1.attn.c_attn', 'h.1.mlp.c_fc'],
+      [3, 1, 2],
+      ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+    );
     expect(g.rows).toEqual(['attn.c_attn', 'mlp.c_fc']);
     expect(g.layers).toBe(2);
-    expect(g.cells).toEqual([[null, 1], [3, 2]]);
+    expect(g.cells).toEqual([
+      [null, 1],
+      [3, 2],
+    ]);
   });
 });
 
 describe('dataProblem and thinPoints', () => {
-  const preview = { fileName: 'a.txt', format: 'text' as const, columns: ['text'], rows: [],
-    rowCount: 1, characters: 5, badRows: [], badCount: 0, classificationSkipped: null, labels: null };
+  const preview = {
+    fileName: 'a.txt',
+    format: 'text' as const,
+    columns: ['text'],
+    rows: [],
+    rowCount: 1,
+    characters: 5,
+    badRows: [],
+    badCount: 0,
+    classificationSkipped: null,
+    labels: null,
+  };
   it('refuses plain text for a classifier but not for GPT-2', () => {
     expect(dataProblem(preview, 'seq-cls')).toMatch(/label column/);
     expect(dataProblem(preview, 'causal-lm')).toBeNull();
   });
   it('keeps the last point and at most max points', () => {
-    const xs = Array.from({ length: 1001 }, (_, i) => i), t = thinPoints(xs, 100);
+    const xs = Array.from({ length: 1001 }, (_, i) => i),
+      t = thinPoints(xs, 100);
     expect(t.length).toBeLessThanOrEqual(101);
     expect(t.at(-1)).toBe(1000);
   });

@@ -37,7 +37,13 @@ export function trainableCount(summary: ModelSummary, s: RunSettings, numLabels:
   const R = s.method === 'dora' ? effectiveR0(s) : s.rank;
   const adapter = mods.reduce((n, m) => n + R * (m.inF + m.outF), 0) + (s.method === 'dora' ? mods.length * R : 0);
   const head = summary.task === 'causal-lm' ? 0 : summary.head.fixed + summary.head.perLabel * numLabels;
-  return { modules: mods.length, adapter, head, total: adapter + head, finalComponents: mods.length * (s.method === 'dora' ? s.budget : s.rank) };
+  return {
+    modules: mods.length,
+    adapter,
+    head,
+    total: adapter + head,
+    finalComponents: mods.length * (s.method === 'dora' ? s.budget : s.rank),
+  };
 }
 
 export interface RankGrid {
@@ -61,10 +67,15 @@ export function splitModuleName(name: string): { layer: number; type: string } |
 export function rankGrid(modules: string[], live: number[], typeOrder: string[]): RankGrid {
   const parsed = modules.map(splitModuleName);
   const used = new Set(parsed.map((p) => p?.type));
-  const rows = [...typeOrder.filter((t) => used.has(t)), ...[...used].filter((t): t is string => !!t && !typeOrder.includes(t))];
+  const rows = [
+    ...typeOrder.filter((t) => used.has(t)),
+    ...[...used].filter((t): t is string => !!t && !typeOrder.includes(t)),
+  ];
   const layers = parsed.reduce((n, p) => Math.max(n, (p?.layer ?? -1) + 1), 0);
   const cells = rows.map(() => new Array<number | null>(layers).fill(null));
-  parsed.forEach((p, i) => { if (p) cells[rows.indexOf(p.type)][p.layer] = live[i] ?? null; });
+  parsed.forEach((p, i) => {
+    if (p) cells[rows.indexOf(p.type)][p.layer] = live[i] ?? null;
+  });
   return { rows, layers, cells };
 }
 

@@ -11,9 +11,31 @@ describe('applyEvent', () => {
   beforeEach(() => useStore.setState(initial, true));
 
   it('builds the metrics history and the heatmap snapshots of a run', () => {
-    applyEvent({ type: 'started', steps: 3, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [{ step: 0, live: 6 }], labels: null, dataSummary: 'x' });
+    applyEvent({
+      type: 'started',
+      steps: 3,
+      modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'],
+      R0: 3,
+      budgetTotal: 4,
+      trainable: 100,
+      schedule: [{ step: 0, live: 6 }],
+      labels: null,
+      dataSummary: 'x',
+    });
     for (let s = 1; s <= 3; s++) {
-      applyEvent({ type: 'step', step: s, loss: 5 - s, lr: 1e-3, live: s < 3 ? 6 : 4, target: 6, liveByModule: s < 3 ? [3, 3] : [1, 3], tokensPerSecond: 10, importance: [0.1 * s, 0.2, 0.3, 0.4, 0.5, 0.6], gpuBytes: 1024 * s, estimateBytes: 4096 });
+      applyEvent({
+        type: 'step',
+        step: s,
+        loss: 5 - s,
+        lr: 1e-3,
+        live: s < 3 ? 6 : 4,
+        target: 6,
+        liveByModule: s < 3 ? [3, 3] : [1, 3],
+        tokensPerSecond: 10,
+        importance: [0.1 * s, 0.2, 0.3, 0.4, 0.5, 0.6],
+        gpuBytes: 1024 * s,
+        estimateBytes: 4096,
+      });
     }
     applyEvent({ type: 'prune', step: 3, removed: 2, revived: 0, live: 4, liveByModule: [1, 3] });
     expect(useStore.getState().points).toHaveLength(0); // buffered until the next flush
@@ -21,7 +43,10 @@ describe('applyEvent', () => {
     const s = useStore.getState();
     expect(s.points.map((p) => p.loss)).toEqual([4, 3, 2]);
     expect(s.step).toBe(3);
-    expect(s.snapshots).toEqual([{ step: 0, live: [3, 3] }, { step: 3, live: [1, 3] }]);
+    expect(s.snapshots).toEqual([
+      { step: 0, live: [3, 3] },
+      { step: 3, live: [1, 3] },
+    ]);
     expect(s.pruneLog).toEqual([{ step: 3, removed: 2, revived: 0, live: 4 }]);
     expect(s.importance?.[0]).toBeCloseTo(0.3); // the latest scores
     expect(s.memory).toEqual({ gpuBytes: 3072, estimateBytes: 4096 });
@@ -31,22 +56,71 @@ describe('applyEvent', () => {
 
   it('continues the charts from a checkpoint: the saved history and step come back with started', () => {
     const history = {
-      points: [1, 2].map((step) => ({ step, loss: 5 - step, lr: 1e-3, live: step < 2 ? 6 : 5, target: 6, tokensPerSecond: 10 })),
+      points: [1, 2].map((step) => ({
+        step,
+        loss: 5 - step,
+        lr: 1e-3,
+        live: step < 2 ? 6 : 5,
+        target: 6,
+        tokensPerSecond: 10,
+      })),
       prunes: [{ step: 2, removed: 1, revived: 0, live: 5, liveByModule: [2, 3] }],
     };
-    applyEvent({ type: 'started', steps: 4, modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'], R0: 3, budgetTotal: 4, trainable: 100, schedule: [], labels: null, dataSummary: 'x', resumedFrom: 2, history });
-    applyEvent({ type: 'step', step: 3, loss: 1, lr: 1e-3, live: 5, target: 5, liveByModule: [2, 3], tokensPerSecond: 10, importance: null, gpuBytes: null, estimateBytes: 4096 });
+    applyEvent({
+      type: 'started',
+      steps: 4,
+      modules: ['h.0.attn.c_attn', 'h.1.attn.c_attn'],
+      R0: 3,
+      budgetTotal: 4,
+      trainable: 100,
+      schedule: [],
+      labels: null,
+      dataSummary: 'x',
+      resumedFrom: 2,
+      history,
+    });
+    applyEvent({
+      type: 'step',
+      step: 3,
+      loss: 1,
+      lr: 1e-3,
+      live: 5,
+      target: 5,
+      liveByModule: [2, 3],
+      tokensPerSecond: 10,
+      importance: null,
+      gpuBytes: null,
+      estimateBytes: 4096,
+    });
     flushMetrics();
     const s = useStore.getState();
     expect(s.points.map((p) => p.step)).toEqual([1, 2, 3]);
-    expect(s.snapshots).toEqual([{ step: 0, live: [3, 3] }, { step: 2, live: [2, 3] }]);
+    expect(s.snapshots).toEqual([
+      { step: 0, live: [3, 3] },
+      { step: 2, live: [2, 3] },
+    ]);
     expect(s.pruneLog).toEqual([{ step: 2, removed: 1, revived: 0, live: 5 }]);
     expect(s.step).toBe(3);
     expect(s.resumedFrom).toBe(2);
   });
   it('keeps the current settings targets that the new model has, else its defaults', () => {
     useStore.setState({ modelId: 'b' });
-    const summary = { id: 'b', kind: 'bert' as const, title: 'BERT', task: 'seq-cls' as const, head: { fixed: 0, perLabel: 9 }, layers: 2, hidden: 8, heads: 2, vocab: 10, maxPositions: 32, parameters: 1, modules: [], moduleTypes: ['attention.self.query', 'output.dense'], defaultTargets: ['attention.self.query'] };
+    const summary = {
+      id: 'b',
+      kind: 'bert' as const,
+      title: 'BERT',
+      task: 'seq-cls' as const,
+      head: { fixed: 0, perLabel: 9 },
+      layers: 2,
+      hidden: 8,
+      heads: 2,
+      vocab: 10,
+      maxPositions: 32,
+      parameters: 1,
+      modules: [],
+      moduleTypes: ['attention.self.query', 'output.dense'],
+      defaultTargets: ['attention.self.query'],
+    };
     applyEvent({ type: 'loaded', summary });
     expect(useStore.getState().settings.targets).toEqual(['attention.self.query']);
     expect(useStore.getState().settings.seq).toBe(32);

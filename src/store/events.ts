@@ -8,7 +8,14 @@ import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type T
 
 // Four updates a second are plenty to follow a run; each one re-renders the run bar, the charts and the heatmap.
 const FLUSH_MS = 250;
-let pending: { points: MetricPoint[]; snapshots: LiveSnapshot[]; prunes: PruneEntry[]; step: number; importance: number[] | null; memory: TrainingSlice['memory'] } | null = null;
+let pending: {
+  points: MetricPoint[];
+  snapshots: LiveSnapshot[];
+  prunes: PruneEntry[];
+  step: number;
+  importance: number[] | null;
+  memory: TrainingSlice['memory'];
+} | null = null;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let nextErrorId = 1;
 
@@ -37,7 +44,14 @@ function buffer(): NonNullable<typeof pending> {
 
 function onStep(ev: StepEvent): void {
   const b = buffer();
-  b.points.push({ step: ev.step, loss: ev.loss, lr: ev.lr, live: ev.live, target: ev.target, tokensPerSecond: ev.tokensPerSecond });
+  b.points.push({
+    step: ev.step,
+    loss: ev.loss,
+    lr: ev.lr,
+    live: ev.live,
+    target: ev.target,
+    tokensPerSecond: ev.tokensPerSecond,
+  });
   b.step = ev.step;
   if (ev.importance) b.importance = ev.importance;
   b.memory = { gpuBytes: ev.gpuBytes, estimateBytes: ev.estimateBytes };
@@ -46,7 +60,10 @@ function onStep(ev: StepEvent): void {
 /** Adds an error for the person to read (replacing an identical one). */
 export function addError(area: ErrorArea, code: string, message: string): void {
   useStore.setState((s) => ({
-    errors: [...s.errors.filter((e) => !(e.area === area && e.message === message)), { id: nextErrorId++, area, code, message }],
+    errors: [
+      ...s.errors.filter((e) => !(e.area === area && e.message === message)),
+      { id: nextErrorId++, area, code, message },
+    ],
   }));
 }
 
@@ -68,17 +85,40 @@ export function applyEvent(ev: WorkerEvent): void {
       if (ev.summary.id !== s.modelId) return;
       const keep = s.settings.targets.filter((t) => ev.summary.moduleTypes.includes(t));
       const targets = keep.length ? keep : ev.summary.defaultTargets;
-      set({ summary: ev.summary, modelLoading: false, modelProgress: null, settings: { ...s.settings, targets, seq: Math.min(s.settings.seq, ev.summary.maxPositions) } });
+      set({
+        summary: ev.summary,
+        modelLoading: false,
+        modelProgress: null,
+        settings: { ...s.settings, targets, seq: Math.min(s.settings.seq, ev.summary.maxPositions) },
+      });
       return;
     }
     case 'started':
       flushMetrics();
       set({
-        ...EMPTY_RUN, steps: ev.steps, modules: ev.modules, R0: ev.R0, budgetTotal: ev.budgetTotal, trainable: ev.trainable,
-        schedule: ev.schedule, labels: ev.labels, dataSummary: ev.dataSummary, scrubStep: null,
-        snapshots: [{ step: 0, live: ev.modules.map(() => ev.R0) }, ...(ev.history?.prunes ?? []).map((p) => ({ step: p.step, live: p.liveByModule }))],
-        points: ev.history?.points ?? [], pruneLog: (ev.history?.prunes ?? []).map(({ step, removed, revived, live }) => ({ step, removed, revived, live })),
-        step: ev.resumedFrom ?? 0, resumedFrom: ev.resumedFrom ?? null,
+        ...EMPTY_RUN,
+        steps: ev.steps,
+        modules: ev.modules,
+        R0: ev.R0,
+        budgetTotal: ev.budgetTotal,
+        trainable: ev.trainable,
+        schedule: ev.schedule,
+        labels: ev.labels,
+        dataSummary: ev.dataSummary,
+        scrubStep: null,
+        snapshots: [
+          { step: 0, live: ev.modules.map(() => ev.R0) },
+          ...(ev.history?.prunes ?? []).map((p) => ({ step: p.step, live: p.liveByModule })),
+        ],
+        points: ev.history?.points ?? [],
+        pruneLog: (ev.history?.prunes ?? []).map(({ step, removed, revived, live }) => ({
+          step,
+          removed,
+          revived,
+          live,
+        })),
+        step: ev.resumedFrom ?? 0,
+        resumedFrom: ev.resumedFrom ?? null,
       });
       return;
     case 'preview': {
@@ -98,17 +138,29 @@ export function applyEvent(ev: WorkerEvent): void {
       return;
     case 'restoring': {
       const s = useStore.getState();
-      const models = s.models.some((m) => m.id === ev.modelId) ? s.models : [...s.models, { id: ev.modelId, task: ev.task, label: ev.modelLabel }];
+      const models = s.models.some((m) => m.id === ev.modelId)
+        ? s.models
+        : [...s.models, { id: ev.modelId, task: ev.task, label: ev.modelLabel }];
       cancelPreview();
       set({
-        models, modelId: ev.modelId, summary: null, modelLoading: true, settings: ev.settings, dataFile: ev.data, preview: ev.preview, dataLoading: false,
-        dataOrigin: ev.data.origin ?? 'demo', phase: 'preparing', run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method },
+        models,
+        modelId: ev.modelId,
+        summary: null,
+        modelLoading: true,
+        settings: ev.settings,
+        dataFile: ev.data,
+        preview: ev.preview,
+        dataLoading: false,
+        dataOrigin: ev.data.origin ?? 'demo',
+        phase: 'preparing',
+        run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method },
       });
       return;
     }
     case 'modelAdded': {
       const s = useStore.getState();
-      if (!s.models.some((m) => m.id === ev.modelId)) set({ models: [...s.models, { id: ev.modelId, task: ev.task, label: ev.label }] });
+      if (!s.models.some((m) => m.id === ev.modelId))
+        set({ models: [...s.models, { id: ev.modelId, task: ev.task, label: ev.label }] });
       set({ modelId: ev.modelId, summary: null, modelLoading: true });
       return;
     }
@@ -139,7 +191,10 @@ export function applyEvent(ev: WorkerEvent): void {
       set({ classification: { text: ev.text, labels: ev.labels, base: ev.base, adapted: ev.adapted }, tryBusy: false });
       return;
     case 'exported':
-      set((s) => ({ exported: { zip: ev.zip, merged: ev.merged, rankMap: ev.rankMap, step: s.step }, exportBusy: false }));
+      set((s) => ({
+        exported: { zip: ev.zip, merged: ev.merged, rankMap: ev.rankMap, step: s.step },
+        exportBusy: false,
+      }));
       return;
     case 'error':
       flushMetrics();

@@ -2,7 +2,7 @@
 // selectors; the worker's events and the page's commands go through the module-level actions in actions.ts.
 
 import { create } from 'zustand';
-import { createConfigSlice, type ConfigSlice } from './configSlice';
+import { type ConfigSlice, createConfigSlice } from './configSlice';
 import { createDataSlice, type DataSlice } from './dataSlice';
 import { createModelSlice, type ModelSlice } from './modelSlice';
 import { createTrainingSlice, type TrainingSlice } from './trainingSlice';
@@ -21,4 +21,4 @@ export const useStore = create<AppState>()((...a) => ({
 }));
 
 export { useShallow } from 'zustand/react/shallow';
-export type { ErrorArea, EvalResult,   } from '../worker/protocol';
+export type { ErrorArea, EvalResult } from '../worker/protocol';

@@ -1,7 +1,7 @@
 // A run as the page sees it: phase, the schedule, and the metrics history (plain numbers only).
 
-import type { Task } from '../models/arch/index';
 import type { StateCreator } from 'zustand';
+import type { Task } from '../models/arch/index';
 import type { CheckpointInfo, EvalResult, RunPhase } from '../worker/protocol';
 import type { AppState } from './index';
 
@@ -55,8 +55,22 @@ export interface TrainingSlice {
 }
 
 export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run' | 'checkpoints'> = {
-  steps: 0, step: 0, modules: [], R0: 0, budgetTotal: 0, trainable: 0, schedule: [], labels: null, dataSummary: '',
-  points: [], snapshots: [], pruneLog: [], evals: [], resumedFrom: null, importance: null, memory: null,
+  steps: 0,
+  step: 0,
+  modules: [],
+  R0: 0,
+  budgetTotal: 0,
+  trainable: 0,
+  schedule: [],
+  labels: null,
+  dataSummary: '',
+  points: [],
+  snapshots: [],
+  pruneLog: [],
+  evals: [],
+  resumedFrom: null,
+  importance: null,
+  memory: null,
 };
 
 export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({

@@ -1,14 +1,14 @@
 // The playground page: set-up on the left; run controls, live charts, rank allocation, try-it and export on the right.
 
+import { CheckpointsPanel } from './CheckpointsPanel';
 import { BudgetChart } from './charts/BudgetChart';
 import { ImportanceChart } from './charts/ImportanceChart';
-import { CheckpointsPanel } from './CheckpointsPanel';
 import { LossChart } from './charts/LossChart';
 import { EnginePanel } from './EnginePanel';
 import { ExportPanel } from './ExportPanel';
 import { Header } from './Header';
-import { RankPanel } from './rank/RankPanel';
 import { RunBar } from './RunBar';
+import { RankPanel } from './rank/RankPanel';
 import { SetupPanel } from './setup/SetupPanel';
 import { TryPanel } from './try/TryPanel';
 

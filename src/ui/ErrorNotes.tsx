@@ -1,6 +1,6 @@
 // The errors of one area of the page, each with its own dismiss button; role="alert" so they are announced.
 
-import { useShallow, useStore, type ErrorArea } from '../store';
+import { type ErrorArea, useShallow, useStore } from '../store';
 
 export function ErrorNotes({ areas }: { areas: ErrorArea[] }) {
   const errors = useStore(useShallow((s) => s.errors.filter((e) => areas.includes(e.area))));
@@ -11,7 +11,9 @@ export function ErrorNotes({ areas }: { areas: ErrorArea[] }) {
       {errors.map((e) => (
         <div key={e.id} className="error" role="alert" data-code={e.code}>
           <p>{e.message}</p>
-          <button type="button" className="link" aria-label="Dismiss this message" onClick={() => dismiss(e.id)}>×</button>
+          <button type="button" className="link" aria-label="Dismiss this message" onClick={() => dismiss(e.id)}>
+            ×
+          </button>
         </div>
       ))}
     </div>

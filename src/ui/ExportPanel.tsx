@@ -1,10 +1,10 @@
 // Export: the PEFT adapter zip, the merged model, and the heatmap as SVG.
 
-import { exportRun } from '../store/actions';
 import { useStore } from '../store';
+import { exportRun } from '../store/actions';
 import { download } from './download';
-import { compact, int } from './format';
 import { ErrorNotes } from './ErrorNotes';
+import { compact, int } from './format';
 import { heatmapSvg } from './rank/heatmapSvg';
 import { rankViewNow } from './rank/useRankGrid';
 
@@ -16,17 +16,32 @@ export function ExportPanel() {
   // Whether there is a heatmap to export; the grid itself is read on click, so a training step does not redraw this.
   const hasGrid = useStore((s) => s.modules.length > 0 && s.snapshots.length > 0);
   const ready = run !== null && (phase === 'paused' || phase === 'stopped' || phase === 'done');
-  const stem = run ? `${run.modelId.replace(/[^\w.-]+/g, '-')}-${run.method === 'dora' ? 'dynrank' : 'lora'}` : 'adapter';
+  const stem = run
+    ? `${run.modelId.replace(/[^\w.-]+/g, '-')}-${run.method === 'dora' ? 'dynrank' : 'lora'}`
+    : 'adapter';
   return (
     <section className="card export" aria-label="Export">
-      <div className="card-head"><h2>Export</h2>{!ready && <span className="hint">Available when training is paused, stopped or done.</span>}</div>
+      <div className="card-head">
+        <h2>Export</h2>
+        {!ready && <span className="hint">Available when training is paused, stopped or done.</span>}
+      </div>
       <div className="row">
-        <button type="button" className="primary" disabled={!ready || busy} onClick={exportRun}>{busy ? 'Preparing…' : 'Prepare downloads'}</button>
+        <button type="button" className="primary" disabled={!ready || busy} onClick={exportRun}>
+          {busy ? 'Preparing…' : 'Prepare downloads'}
+        </button>
         {hasGrid && (
-          <button type="button" onClick={() => {
-            const view = rankViewNow();
-            if (view) download(`${stem}-rank-map-step${view.shownStep}.svg`, heatmapSvg(view.grid, view.R0, `${stem}: live components at step ${view.shownStep}`), 'image/svg+xml');
-          }}>
+          <button
+            type="button"
+            onClick={() => {
+              const view = rankViewNow();
+              if (view)
+                download(
+                  `${stem}-rank-map-step${view.shownStep}.svg`,
+                  heatmapSvg(view.grid, view.R0, `${stem}: live components at step ${view.shownStep}`),
+                  'image/svg+xml',
+                );
+            }}
+          >
             Heatmap (SVG)
           </button>
         )}
@@ -34,8 +49,10 @@ export function ExportPanel() {
       {exported && (
         <div className="downloads">
           <p className="hint">
-            Adapter after step {int(exported.step)}: {int(exported.rankMap.total)} components in {exported.rankMap.moduleTypes.length} module types,{' '}
-            {compact(exported.rankMap.retainedParams)} parameters. Load it with PEFT (<span className="mono">PeftModel.from_pretrained</span>); rank_pattern holds each module&apos;s rank.
+            Adapter after step {int(exported.step)}: {int(exported.rankMap.total)} components in{' '}
+            {exported.rankMap.moduleTypes.length} module types, {compact(exported.rankMap.retainedParams)} parameters.
+            Load it with PEFT (<span className="mono">PeftModel.from_pretrained</span>); rank_pattern holds each
+            module&apos;s rank.
           </p>
           {exported.rankMap.provisional && (
             <p className="hint" role="note">
@@ -44,8 +61,15 @@ export function ExportPanel() {
             </p>
           )}
           <div className="row">
-            <button type="button" onClick={() => download(`${stem}.zip`, exported.zip, 'application/zip')}>Adapter (.zip)</button>
-            <button type="button" onClick={() => download(`${stem}-merged.safetensors`, exported.merged, 'application/octet-stream')}>Merged model.safetensors</button>
+            <button type="button" onClick={() => download(`${stem}.zip`, exported.zip, 'application/zip')}>
+              Adapter (.zip)
+            </button>
+            <button
+              type="button"
+              onClick={() => download(`${stem}-merged.safetensors`, exported.merged, 'application/octet-stream')}
+            >
+              Merged model.safetensors
+            </button>
           </div>
         </div>
       )}

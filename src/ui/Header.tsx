@@ -13,7 +13,11 @@ export function Header() {
       <span className={`badge ${engine?.backend ?? 'pending'}`} role="status" aria-label="Compute backend">
         {engine ? (engine.backend === 'webgpu' ? 'WebGPU' : 'CPU') : 'starting…'}
       </span>
-      {engine?.warning && <p className="banner" role="alert">{engine.warning}</p>}
+      {engine?.warning && (
+        <p className="banner" role="alert">
+          {engine.warning}
+        </p>
+      )}
     </header>
   );
 }

@@ -1,11 +1,25 @@
 // Start, pause, resume and stop; progress, throughput, and the latest loss and evaluation.
 
-import { evaluateNow, pauseTraining, resumeTraining, startBlocker, startTraining, stopTraining } from '../store/actions';
-import { useShallow, useStore, type EvalResult } from '../store';
-import { int, pct } from './format';
+import { type EvalResult, useShallow, useStore } from '../store';
+import {
+  evaluateNow,
+  pauseTraining,
+  resumeTraining,
+  startBlocker,
+  startTraining,
+  stopTraining,
+} from '../store/actions';
 import { ErrorNotes } from './ErrorNotes';
+import { int, pct } from './format';
 
-const PHASE_TEXT = { idle: 'Ready', preparing: 'Preparing…', training: 'Training', paused: 'Paused', stopped: 'Stopped', done: 'Done' } as const;
+const PHASE_TEXT = {
+  idle: 'Ready',
+  preparing: 'Preparing…',
+  training: 'Training',
+  paused: 'Paused',
+  stopped: 'Stopped',
+  done: 'Done',
+} as const;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
@@ -26,31 +40,83 @@ export function RunBar() {
     <section className="card runbar" aria-label="Run">
       <div className="run-controls">
         {!running && (
-          <button type="button" className="primary" disabled={blocker !== null} title={blocker ?? undefined} onClick={startTraining}>
+          <button
+            type="button"
+            className="primary"
+            disabled={blocker !== null}
+            title={blocker ?? undefined}
+            onClick={startTraining}
+          >
             {phase === 'idle' ? 'Start training' : 'Train again'}
           </button>
         )}
-        {phase === 'training' && <button type="button" onClick={pauseTraining}>Pause</button>}
-        {phase === 'paused' && <button type="button" className="primary" onClick={resumeTraining}>Resume</button>}
-        {(phase === 'training' || phase === 'paused') && <button type="button" onClick={stopTraining}>Stop</button>}
-        {(phase === 'paused' || phase === 'stopped') && <button type="button" onClick={evaluateNow}>Evaluate</button>}
-        <span className={`status status-${phase}`} role="status" aria-label="Training status">{PHASE_TEXT[phase]}</span>
-        {steps > 0 && <span className="mono">step {int(step)} / {int(steps)}</span>}
+        {phase === 'training' && (
+          <button type="button" onClick={pauseTraining}>
+            Pause
+          </button>
+        )}
+        {phase === 'paused' && (
+          <button type="button" className="primary" onClick={resumeTraining}>
+            Resume
+          </button>
+        )}
+        {(phase === 'training' || phase === 'paused') && (
+          <button type="button" onClick={stopTraining}>
+            Stop
+          </button>
+        )}
+        {(phase === 'paused' || phase === 'stopped') && (
+          <button type="button" onClick={evaluateNow}>
+            Evaluate
+          </button>
+        )}
+        <span className={`status status-${phase}`} role="status" aria-label="Training status">
+          {PHASE_TEXT[phase]}
+        </span>
+        {steps > 0 && (
+          <span className="mono">
+            step {int(step)} / {int(steps)}
+          </span>
+        )}
         {last && <span className="mono">loss {last.loss.toFixed(3)}</span>}
-        {last && <span className="mono" title="Tokens per second, mean of the latest 10 steps">{int(tps)} tok/s</span>}
+        {last && (
+          <span className="mono" title="Tokens per second, mean of the latest 10 steps">
+            {int(tps)} tok/s
+          </span>
+        )}
         {memory && (
-          <span className="mono" data-testid="gpu-memory" title="GPU memory the engine holds, and the analytic estimate for this run">
-            {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`} · est. {mib(memory.estimateBytes)}
+          <span
+            className="mono"
+            data-testid="gpu-memory"
+            title="GPU memory the engine holds, and the analytic estimate for this run"
+          >
+            {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`} · est.{' '}
+            {mib(memory.estimateBytes)}
           </span>
         )}
       </div>
-      <div className="progress" role="progressbar" aria-label="Training progress" aria-valuemin={0} aria-valuemax={steps || 1} aria-valuenow={step}>
+      <div
+        className="progress"
+        role="progressbar"
+        aria-label="Training progress"
+        aria-valuemin={0}
+        aria-valuemax={steps || 1}
+        aria-valuenow={step}
+      >
         <div style={{ transform: `scaleX(${steps ? Math.min(1, step / steps) : 0})` }} />
       </div>
       {blocker && !running && phase === 'idle' && <p className="hint">{blocker}</p>}
       {dataSummary && <p className="hint">{dataSummary}</p>}
-      {resumedFrom !== null && <p className="hint" data-testid="resumed-from">Resumed from the checkpoint at step {int(resumedFrom)}.</p>}
-      {evalResult && <p className="eval" data-testid="eval">Validation after step {evalResult.step}: {describeEval(evalResult)}</p>}
+      {resumedFrom !== null && (
+        <p className="hint" data-testid="resumed-from">
+          Resumed from the checkpoint at step {int(resumedFrom)}.
+        </p>
+      )}
+      {evalResult && (
+        <p className="eval" data-testid="eval">
+          Validation after step {evalResult.step}: {describeEval(evalResult)}
+        </p>
+      )}
       <ErrorNotes areas={['training', 'engine']} />
     </section>
   );
@@ -60,6 +126,7 @@ function describeEval(e: EvalResult): string {
   if (e.examples === 0) return 'no validation data (the split is empty).';
   const parts = [`loss ${e.loss.toFixed(3)}`];
   if (e.perplexity !== undefined) parts.push(`perplexity ${e.perplexity.toFixed(1)}`);
-  if (e.accuracy !== undefined) parts.push(`accuracy ${pct(e.accuracy)}`, `F1 ${e.f1!.toFixed(3)}`, `MCC ${e.mcc!.toFixed(3)}`);
+  if (e.accuracy !== undefined)
+    parts.push(`accuracy ${pct(e.accuracy)}`, `F1 ${e.f1!.toFixed(3)}`, `MCC ${e.mcc!.toFixed(3)}`);
   return `${parts.join(' · ')} (${int(e.examples)} ${e.perplexity !== undefined ? 'tokens' : 'examples'}).`;
 }

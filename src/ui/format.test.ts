@@ -6,7 +6,10 @@ import { clock, compact, int } from './format';
 describe('format', () => {
   it('groups thousands as Intl en-US does, rounding to an integer', () => {
     const intl = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-    for (const n of [0, 7, 12, 999, 1000, 1234, 99_999, 100_000, 1_234_567, 12_345_678_901, -1, -999, -1000, -1_234_567, 2.5, 1234.4, 1234.6]) {
+    for (const n of [
+      0, 7, 12, 999, 1000, 1234, 99_999, 100_000, 1_234_567, 12_345_678_901, -1, -999, -1000, -1_234_567, 2.5, 1234.4,
+      1234.6,
+    ]) {
       expect(int(n), String(n)).toBe(intl.format(Math.round(n)));
     }
     expect(int(-0.4)).toBe('0'); // Intl writes "-0" here

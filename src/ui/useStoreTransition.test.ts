@@ -4,8 +4,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { throttle } from './useStoreTransition';
 
 describe('throttle', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('runs the first request at once, then at most once per interval, and answers the last request', () => {
     const runs: number[] = [];
@@ -37,14 +41,19 @@ describe('throttle', () => {
 });
 
 describe('throttle phases', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('runs throttles with different phases at different times, each on its own slots', () => {
     const start = Date.now();
     const runs: Record<string, number[]> = { a: [], b: [], c: [] };
     const gates = Object.entries({ a: 0, b: 100, c: 200 }).map(([k, phaseMs]) =>
-      throttle(() => runs[k].push(Date.now() - start), { intervalMs: 300, phaseMs, now: () => Date.now() - start }));
+      throttle(() => runs[k].push(Date.now() - start), { intervalMs: 300, phaseMs, now: () => Date.now() - start }),
+    );
     for (let ms = 0; ms < 2000; ms += 20) {
       for (const g of gates) g.request();
       vi.advanceTimersByTime(20);

@@ -7,7 +7,7 @@
 // the run steps), and always with the latest value once the store rests.
 
 import { startTransition, useEffect, useState } from 'react';
-import { useStore, type AppState } from '../store';
+import { type AppState, useStore } from '../store';
 
 export interface Throttle {
   /** Asks for a run: now when the last one is `intervalMs` old, else once at the end of the interval. */

@@ -21,7 +21,10 @@ export interface CheckpointRecord extends CheckpointInfo {
   data: Uint8Array;
 }
 
-const DB = 'dynrank', VERSION = 1, CKPT = 'checkpoints', DATA = 'data';
+const DB = 'dynrank',
+  VERSION = 1,
+  CKPT = 'checkpoints',
+  DATA = 'data';
 
 let opened: Promise<IDBDatabase> | null = null;
 
@@ -34,7 +37,10 @@ function db(): Promise<IDBDatabase> {
       if (!d.objectStoreNames.contains(DATA)) d.createObjectStore(DATA);
     };
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => { opened = null; reject(req.error ?? new Error('IndexedDB could not be opened')); };
+    req.onerror = () => {
+      opened = null;
+      reject(req.error ?? new Error('IndexedDB could not be opened'));
+    };
   });
   return opened;
 }
@@ -51,8 +57,16 @@ async function tx<T>(store: string, mode: IDBTransactionMode, f: (s: IDBObjectSt
 }
 
 export const checkpointInfo = (r: CheckpointRecord): CheckpointInfo => ({
-  id: r.id, runId: r.runId, runName: r.runName, modelId: r.modelId, dataName: r.dataName, method: r.method, step: r.step,
-  totalSteps: r.totalSteps, time: r.time, bytes: r.bytes,
+  id: r.id,
+  runId: r.runId,
+  runName: r.runName,
+  modelId: r.modelId,
+  dataName: r.dataName,
+  method: r.method,
+  step: r.step,
+  totalSteps: r.totalSteps,
+  time: r.time,
+  bytes: r.bytes,
 });
 
 /** Saves a checkpoint and deletes the run's checkpoints beyond the newest KEEP_PER_RUN. */

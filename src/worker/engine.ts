@@ -26,16 +26,33 @@ const CPU_NOTE = 'Training runs on the CPU backend instead: fine for the tiny de
 
 /** Acquires a WebGPU device (or falls back to the CPU); `onLost` hears about a lost device once. */
 export async function createEngine(pref: BackendPreference, onLost: (e: DeviceLostError) => void): Promise<Engine> {
-  const cpu = (warning: string): Engine => ({ be: new CpuBackend(), ctx: null, info: null, warning, dispose: () => {} });
+  const cpu = (warning: string): Engine => ({
+    be: new CpuBackend(),
+    ctx: null,
+    info: null,
+    warning,
+    dispose: () => {},
+  });
   if (pref === 'cpu') return cpu(`The CPU backend was chosen (?backend=cpu). ${CPU_NOTE}`);
   try {
     const ctx = new GpuContext(await acquireDevice(browserGpu(), { label: 'dynrank worker' }));
     let disposed = false;
-    void ctx.lost.then((e) => { if (!disposed) onLost(e); });
+    void ctx.lost.then((e) => {
+      if (!disposed) onLost(e);
+    });
     const warning = ctx.info.isFallback
       ? 'WebGPU runs on a software adapter here (no GPU acceleration): correct, but slow. Keep to the tiny demo models.'
       : null;
-    return { be: new GpuBackend(ctx), ctx, info: ctx.info, warning, dispose: () => { disposed = true; ctx.destroy(); } };
+    return {
+      be: new GpuBackend(ctx),
+      ctx,
+      info: ctx.info,
+      warning,
+      dispose: () => {
+        disposed = true;
+        ctx.destroy();
+      },
+    };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     return cpu(`${why} ${CPU_NOTE}`);

@@ -11,10 +11,16 @@ export function describeError(e: unknown, fallback: ErrorArea): { area: ErrorAre
   if (e instanceof DataError) return { area: 'data', code: e.code, message };
   if (e instanceof PeftError) return { area: 'export', code: e.code, message };
   if (e instanceof ModelFormatError) return { area: 'model', code: e.name, message };
-  if (e instanceof DeviceLostError) return { area: 'engine', code: 'DeviceLost', message: `${message} Press Start to train again on a new device.` };
+  if (e instanceof DeviceLostError)
+    return { area: 'engine', code: 'DeviceLost', message: `${message} Press Start to train again on a new device.` };
   if (e instanceof GpuOutOfMemoryError) return { area: 'settings', code: 'OutOfMemory', message };
   if (e instanceof NoWebGPUError) return { area: 'engine', code: 'NoWebGPU', message };
-  if (e instanceof GpuError) return { area: 'engine', code: e.name, message: `${message} (a GPU error in the engine: please report it with your browser and GPU).` };
+  if (e instanceof GpuError)
+    return {
+      area: 'engine',
+      code: e.name,
+      message: `${message} (a GPU error in the engine: please report it with your browser and GPU).`,
+    };
   if (e instanceof RangeError) return { area: 'settings', code: 'BadSettings', message: capitalise(message) };
   return { area: fallback, code: e instanceof Error ? e.name : 'Error', message };
 }

@@ -10,7 +10,10 @@ import { exportInput } from '../train/snapshot';
 import type { Trainer } from '../train/trainer';
 import type { RankMapData } from './protocol';
 
-export async function buildExport(trainer: Trainer, model: LoadedModel): Promise<{ zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }> {
+export async function buildExport(
+  trainer: Trainer,
+  model: LoadedModel,
+): Promise<{ zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }> {
   const input = await exportInput(trainer, model);
   const { adapterConfig, adapterModel, rankMap } = exportPeft(input);
   const json = (v: unknown) => strToU8(`${JSON.stringify(v, null, 2)}\n`);
@@ -23,7 +26,10 @@ export async function buildExport(trainer: Trainer, model: LoadedModel): Promise
   const prefix = modelPrefix(model.kind);
   const merged = writeSafetensors(
     [...mergeWeights(model.weights.tensors, input)].map(([name, t]) => ({
-      name: name.startsWith('classifier.') ? name : prefix + name, dtype: 'F32' as const, shape: t.shape, data: t.data,
+      name: name.startsWith('classifier.') ? name : prefix + name,
+      dtype: 'F32' as const,
+      shape: t.shape,
+      data: t.data,
     })),
     { format: 'pt' },
   );

@@ -169,26 +169,31 @@ export interface EvalResult {
 }
 
 export type WorkerEvent =
-  | { type: 'engine'; backend: 'webgpu' | 'cpu'; adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null; warning: string | null }
+  | {
+      type: 'engine';
+      backend: 'webgpu' | 'cpu';
+      adapter: { vendor: string; architecture: string; description: string; isFallback: boolean } | null;
+      warning: string | null;
+    }
   | { type: 'selftest'; results: SelfTestResult[]; error: string | null }
   | { type: 'loaded'; summary: ModelSummary }
   | {
-    type: 'started';
-    steps: number;
-    /** Adapted modules in the trainer's order (liveByModule follows it). */
-    modules: string[];
-    R0: number;
-    /** Final total budget: M * b(T) for dynamic rank, M * r for LoRA. */
-    budgetTotal: number;
-    trainable: number;
-    /** Target live components by step, down-sampled (step ascending). */
-    schedule: { step: number; live: number }[];
-    labels: string[] | null;
-    dataSummary: string;
-    /** Set when the run continues from a checkpoint: the saved step and the metrics before it. */
-    resumedFrom?: number;
-    history?: HistoryData;
-  }
+      type: 'started';
+      steps: number;
+      /** Adapted modules in the trainer's order (liveByModule follows it). */
+      modules: string[];
+      R0: number;
+      /** Final total budget: M * b(T) for dynamic rank, M * r for LoRA. */
+      budgetTotal: number;
+      trainable: number;
+      /** Target live components by step, down-sampled (step ascending). */
+      schedule: { step: number; live: number }[];
+      labels: string[] | null;
+      dataSummary: string;
+      /** Set when the run continues from a checkpoint: the saved step and the metrics before it. */
+      resumedFrom?: number;
+      history?: HistoryData;
+    }
   | StepEvent
   /** The allocation changed at `step`: components pruned, and components whose importance rose back above the threshold. */
   | { type: 'prune'; step: number; removed: number; revived: number; live: number; liveByModule: number[] }
@@ -202,7 +207,16 @@ export type WorkerEvent =
   /** The answer to a 'preview' command: the preview, or why the file cannot be used. */
   | { type: 'preview'; id: number; preview: DataPreview | null; error: { code: string; message: string } | null }
   /** A resume is about to rebuild this run: the page shows its model, data and settings. */
-  | { type: 'restoring'; modelId: string; modelLabel: string; task: Task; settings: RunSettings; data: DataFile; preview: DataPreview | null; checkpoint: CheckpointInfo }
+  | {
+      type: 'restoring';
+      modelId: string;
+      modelLabel: string;
+      task: Task;
+      settings: RunSettings;
+      data: DataFile;
+      preview: DataPreview | null;
+      checkpoint: CheckpointInfo;
+    }
   /** A model added through addModel: its id and label for the picker (sent before its 'loaded'). */
   | { type: 'modelAdded'; modelId: string; label: string; task: Task }
   | { type: 'modelProgress'; file: string; loaded: number; total: number | null };

@@ -6,7 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { DataError } from '../train/data/errors';
 import type { DataFile } from './protocol';
 import {
-  bundledText, findRunData, looksLikeHtml, rememberedUploads, rememberUpload, sha256Hex, type RunDataSources,
+  bundledText,
+  findRunData,
+  looksLikeHtml,
+  type RunDataSources,
+  rememberedUploads,
+  rememberUpload,
+  sha256Hex,
 } from './runData';
 
 const INDEX_HTML = '<!doctype html>\n<html lang="en">\n  <head>\n    <script type="module" src="/@vite/client">';
@@ -20,13 +26,16 @@ function sources(stored: Record<string, string>, bundled: Record<string, string>
   return {
     stored: async (key) => stored[key],
     fetchBundled: async (name) =>
-      (name in bundled ? response(bundled[name], 'text/csv') : response(INDEX_HTML, 'text/html')),
+      name in bundled ? response(bundled[name], 'text/csv') : response(INDEX_HTML, 'text/html'),
     uploads: () => uploads,
   } satisfies RunDataSources;
 }
 
 async function refusal(p: Promise<unknown>): Promise<DataError> {
-  const e = await p.then(() => null, (err: unknown) => err);
+  const e = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(DataError);
   return e as DataError;
 }
@@ -52,8 +61,10 @@ describe('findRunData', () => {
     expect((await refusal(findRunData(upload, edited))).code).toBe('NotStored');
     const demo = { dataName: 'spam.csv', dataKey: null, dataOrigin: 'demo' as const, dataSha256: sha };
     const e = await refusal(findRunData(demo, sources({}, { 'spam.csv': 'text,label\nother,ham\n' })));
-    expect(e.message).toBe('The bundled data set spam.csv has changed since this run was saved, so the run cannot ' +
-      'continue on it. Start a new run.');
+    expect(e.message).toBe(
+      'The bundled data set spam.csv has changed since this run was saved, so the run cannot ' +
+        'continue on it. Start a new run.',
+    );
   });
 
   it('takes the stored upload, the bundled file, or the same file uploaded again when the digest matches', async () => {
@@ -62,9 +73,15 @@ describe('findRunData', () => {
     const messy = { name: 'messy.csv', text: CSV, origin: 'upload' };
     expect(await findRunData(upload, sources({ k: CSV }, {}))).toEqual(messy);
     const demo = { dataName: 'spam.csv', dataKey: null, dataOrigin: 'demo' as const, dataSha256: sha };
-    expect(await findRunData(demo, sources({}, { 'spam.csv': CSV })))
-      .toEqual({ name: 'spam.csv', text: CSV, origin: 'demo' });
-    const again = [{ name: 'other.csv', text: 'text,label\nx,y\n' }, { name: 'renamed.csv', text: CSV }];
+    expect(await findRunData(demo, sources({}, { 'spam.csv': CSV }))).toEqual({
+      name: 'spam.csv',
+      text: CSV,
+      origin: 'demo',
+    });
+    const again = [
+      { name: 'other.csv', text: 'text,label\nx,y\n' },
+      { name: 'renamed.csv', text: CSV },
+    ];
     expect(await findRunData(upload, sources({}, {}, again))).toEqual(messy);
     // Without a recorded digest, an upload of the same name serves.
     expect((await findRunData({ dataName: 'renamed.csv', dataKey: null }, sources({}, {}, again))).text).toBe(CSV);

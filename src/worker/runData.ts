@@ -61,8 +61,9 @@ export const rememberedUploads = (): readonly DataFile[] => uploaded;
  */
 export async function findRunData(ref: RunDataRef, src: RunDataSources): Promise<DataFile> {
   const name = ref.dataName;
-  const fits = async (text: string | undefined) => text !== undefined
-    && (ref.dataSha256 === undefined ? !looksLikeHtml(text) : (await sha256Hex(text)) === ref.dataSha256);
+  const fits = async (text: string | undefined) =>
+    text !== undefined &&
+    (ref.dataSha256 === undefined ? !looksLikeHtml(text) : (await sha256Hex(text)) === ref.dataSha256);
   let changed = false;
   if (ref.dataKey) {
     const text = await src.stored(ref.dataKey).catch(() => undefined);
@@ -79,14 +80,18 @@ export async function findRunData(ref: RunDataRef, src: RunDataSources): Promise
   }
   if (changed && ref.dataOrigin === 'demo') {
     throw new DataError({
-      code: 'NotStored', file: name,
-      message: `The bundled data set ${name} has changed since this run was saved, so the run cannot continue on it. ` +
+      code: 'NotStored',
+      file: name,
+      message:
+        `The bundled data set ${name} has changed since this run was saved, so the run cannot continue on it. ` +
         'Start a new run.',
     });
   }
   throw new DataError({
-    code: 'NotStored', file: name,
-    message: `The data this run trained on (${name}) is no longer stored in this browser. Upload ${name} again (the ` +
+    code: 'NotStored',
+    file: name,
+    message:
+      `The data this run trained on (${name}) is no longer stored in this browser. Upload ${name} again (the ` +
       'same file), then press Resume on this checkpoint; or start a new run.',
   });
 }

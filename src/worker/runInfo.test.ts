@@ -12,7 +12,10 @@ import { runConfig, scheduleTargets } from './runInfo';
 describe('scheduleTargets', () => {
   it('matches expectedLive at every step for dynamic rank, and M*r for LoRA', () => {
     const schedule = { totalSteps: 57, R0: 3, budget: 2, modules: 8, pruneInterval: 2 };
-    const dora = { adapters: { modules: new Array(8), opts: { R0: 3 } }, allocator: { schedule } } as unknown as Trainer;
+    const dora = {
+      adapters: { modules: new Array(8), opts: { R0: 3 } },
+      allocator: { schedule },
+    } as unknown as Trainer;
     const t = scheduleTargets(dora, 57);
     for (let s = 1; s <= 57; s++) expect(t[s], `step ${s}`).toBe(expectedLive(s, schedule));
     expect(t[57]).toBe(16);
@@ -23,8 +26,22 @@ describe('scheduleTargets', () => {
 
 describe('runConfig', () => {
   const settings: RunSettings = {
-    method: 'lora', budget: 2, r0: null, rank: 4, targets: ['attn.c_attn'], lr: null, batch: 4, seq: 32, steps: 7, epochs: 3,
-    seed: 1, pruneInterval: 10, eta: 0.1, dropout: 0, alpha: null, checkpointEvery: 0,
+    method: 'lora',
+    budget: 2,
+    r0: null,
+    rank: 4,
+    targets: ['attn.c_attn'],
+    lr: null,
+    batch: 4,
+    seq: 32,
+    steps: 7,
+    epochs: 3,
+    seed: 1,
+    pruneInterval: 10,
+    eta: 0.1,
+    dropout: 0,
+    alpha: null,
+    checkpointEvery: 0,
   };
   const train = { kind: 'cls', examples: new Array(10) } as unknown as BatchSource;
 

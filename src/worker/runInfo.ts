@@ -9,9 +9,24 @@ import type { RunSettings } from './protocol';
 /** The trainer's config for the page's settings: epochs, when set, decide the step count from the data's size. */
 export function runConfig(s: RunSettings): RunConfig {
   return {
-    ...DEFAULT_RUN, method: s.method, budget: s.budget, r0: s.r0 ?? undefined, rank: s.rank, alpha: s.alpha ?? undefined,
-    dropout: s.dropout, modelDropout: s.modelDropout ?? true, targets: s.targets, steps: s.epochs ? undefined : s.steps, epochs: s.epochs ?? undefined, batch: s.batch,
-    seq: s.seq, lr: s.lr ?? undefined, seed: s.seed, pruneInterval: s.pruneInterval, eta: s.eta, logEvery: 1,
+    ...DEFAULT_RUN,
+    method: s.method,
+    budget: s.budget,
+    r0: s.r0 ?? undefined,
+    rank: s.rank,
+    alpha: s.alpha ?? undefined,
+    dropout: s.dropout,
+    modelDropout: s.modelDropout ?? true,
+    targets: s.targets,
+    steps: s.epochs ? undefined : s.steps,
+    epochs: s.epochs ?? undefined,
+    batch: s.batch,
+    seq: s.seq,
+    lr: s.lr ?? undefined,
+    seed: s.seed,
+    pruneInterval: s.pruneInterval,
+    eta: s.eta,
+    logEvery: 1,
   };
 }
 
@@ -20,7 +35,8 @@ export function runConfig(s: RunSettings): RunConfig {
  * (as peft/schedule.ts expectedLive, in one pass), M*r throughout for LoRA.
  */
 export function scheduleTargets(trainer: Trainer, steps: number): Int32Array {
-  const a = trainer.adapters!, out = new Int32Array(steps + 1);
+  const a = trainer.adapters!,
+    out = new Int32Array(steps + 1);
   const total = a.modules.length * a.opts.R0;
   let live = total;
   out[0] = total;
@@ -42,8 +58,10 @@ export function describeData(fileName: string, data: PreparedData): string {
   }
   if (data.train.kind === 'cls' && data.val.kind === 'cls') {
     const bad = Number(data.summary.badRows ?? 0);
-    return `${fileName}: ${fmt(data.train.examples.length)} training and ${fmt(data.val.examples.length)} validation examples; labels ${(data.labels ?? []).join(', ')}` +
-      (bad ? `; ${fmt(bad)} rows skipped.` : '.');
+    return (
+      `${fileName}: ${fmt(data.train.examples.length)} training and ${fmt(data.val.examples.length)} validation examples; labels ${(data.labels ?? []).join(', ')}` +
+      (bad ? `; ${fmt(bad)} rows skipped.` : '.')
+    );
   }
   return fileName;
 }

@@ -4,30 +4,54 @@
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
 import { parseModelConfig } from '../models/arch/index';
+import { browserCache } from '../models/browserCache';
 import { classify, generate, readEosIds, type Window } from '../models/generate';
-import { loadModel, type LoadedModel } from '../models/load';
+import { type LoadedModel, loadModel } from '../models/load';
+import {
+  checkInputs,
+  hashingSource,
+  type RunInputs,
+  readCheckpointMeta,
+  restoreCheckpoint,
+  saveCheckpoint,
+  sha256Hex,
+} from '../train/checkpoint';
 import type { BatchSource } from '../train/data/batches';
+import { BatchStream } from '../train/data/batches';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
+import { estimateMemory } from '../train/memory';
 import {
-  checkInputs, hashingSource, readCheckpointMeta, restoreCheckpoint, saveCheckpoint, sha256Hex, type RunInputs,
-} from '../train/checkpoint';
-import { BatchStream } from '../train/data/batches';
-import { createTrainer, DEFAULT_RUN, evaluate, prepareData, runSteps, type PreparedData, type RunConfig, type StepMetrics } from '../train/run';
+  createTrainer,
+  DEFAULT_RUN,
+  evaluate,
+  type PreparedData,
+  prepareData,
+  type RunConfig,
+  runSteps,
+  type StepMetrics,
+} from '../train/run';
 import type { Trainer } from '../train/trainer';
-import { createEngine, type BackendPreference, type Engine } from './engine';
+import {
+  type CheckpointRecord,
+  checkpointInfo,
+  deleteCheckpoint,
+  getCheckpoint,
+  getData,
+  listCheckpoints,
+  putCheckpoint,
+  putData,
+} from './checkpointStore';
+import { loadFiles } from './droppedFiles';
+import { type BackendPreference, createEngine, type Engine } from './engine';
 import { describeError } from './errors';
 import { buildExport } from './exporter';
-import { checkpointInfo, deleteCheckpoint, getCheckpoint, getData, listCheckpoints, putCheckpoint, putData, type CheckpointRecord } from './checkpointStore';
 import type { Command, DataFile, ErrorArea, HistoryData, RunPhase, RunSettings, WorkerEvent } from './protocol';
+import { findRunData, rememberedUploads } from './runData';
 import { describeData, runConfig, scheduleTargets } from './runInfo';
 import { isRegistered, modelIdOf, modelLabel, registerModel, savedRefOf, sourceFor, summarize } from './summary';
-import { loadFiles } from './droppedFiles';
-import { findRunData, rememberedUploads } from './runData';
-import { browserCache } from '../models/browserCache';
-import { estimateMemory } from '../train/memory';
 
 type Post = (ev: WorkerEvent, transfer?: Transferable[]) => void;
 
@@ -45,7 +69,12 @@ interface Run {
   lastLive: number[];
   /** What a checkpoint records about the run, so a resume rebuilds the same one. */
   id: {
-    runId: string; runName: string; modelId: string; data: DataFile; dataKey: string | null; dataSha256: string;
+    runId: string;
+    runName: string;
+    modelId: string;
+    data: DataFile;
+    dataKey: string | null;
+    dataSha256: string;
     settings: RunSettings;
   };
   history: HistoryData;
@@ -62,7 +91,10 @@ const EVAL_CAP = 256;
 function yieldToEvents(): Promise<void> {
   return new Promise((resolve) => {
     const ch = new MessageChannel();
-    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
     ch.port2.postMessage(null);
   });
 }
@@ -80,7 +112,10 @@ export class Session {
   /** Test hook: destroy the device at the start of this many of the next checkpoints. */
   private loseAtCheckpoints = 0;
 
-  constructor(private readonly post: Post, private readonly pref: BackendPreference) {}
+  constructor(
+    private readonly post: Post,
+    private readonly pref: BackendPreference,
+  ) {}
 
   /** Pause and stop act at once (between two steps); they are not queued behind the running loop. */
   interrupt(cmd: Command): boolean {
@@ -99,7 +134,14 @@ export class Session {
 
   /** Runs a queued command; failures become error events in the command's area. */
   async handle(cmd: Command): Promise<void> {
-    const area: ErrorArea = cmd.type === 'start' || cmd.type === 'resumeCheckpoint' ? 'training' : cmd.type === 'export' ? 'export' : cmd.type === 'generate' || cmd.type === 'classify' ? 'try' : 'training';
+    const area: ErrorArea =
+      cmd.type === 'start' || cmd.type === 'resumeCheckpoint'
+        ? 'training'
+        : cmd.type === 'export'
+          ? 'export'
+          : cmd.type === 'generate' || cmd.type === 'classify'
+            ? 'try'
+            : 'training';
     try {
       if (cmd.type === 'start') await this.start(cmd.model, cmd.data, cmd.settings, null);
       else if (cmd.type === 'resumeCheckpoint') await this.resumeCheckpoint(cmd.id);
@@ -131,7 +173,12 @@ export class Session {
 
   private markRecovery(reason: string): void {
     this.recoverRunId = this.run!.id.runId;
-    this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `${reason} Continuing from the last checkpoint on a new device…` });
+    this.post({
+      type: 'error',
+      area: 'engine',
+      code: 'DeviceLost',
+      message: `${reason} Continuing from the last checkpoint on a new device…`,
+    });
   }
 
   /**
@@ -140,18 +187,29 @@ export class Session {
    * twice in a row (a device that cannot hold the run, where retrying would loop forever).
    */
   private async recover(): Promise<void> {
-    let from = -1, stuck = 0;
+    let from = -1,
+      stuck = 0;
     while (this.recoverRunId) {
       const runId = this.recoverRunId;
       this.recoverRunId = null;
       const latest = (await listCheckpoints()).find((c) => c.runId === runId);
       if (!latest) {
-        this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: 'No checkpoint of this run had been saved yet. Press Start to train again on a new device.' });
+        this.post({
+          type: 'error',
+          area: 'engine',
+          code: 'DeviceLost',
+          message: 'No checkpoint of this run had been saved yet. Press Start to train again on a new device.',
+        });
         return;
       }
       stuck = latest.step === from ? stuck + 1 : 0;
       if (stuck >= 2) {
-        this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `The GPU device was lost again before training got past step ${latest.step}. Close other GPU-heavy tabs or lower the batch size, then press Resume on the checkpoint at step ${latest.step}.` });
+        this.post({
+          type: 'error',
+          area: 'engine',
+          code: 'DeviceLost',
+          message: `The GPU device was lost again before training got past step ${latest.step}. Close other GPU-heavy tabs or lower the batch size, then press Resume on the checkpoint at step ${latest.step}.`,
+        });
         return;
       }
       from = latest.step;
@@ -192,11 +250,21 @@ export class Session {
         this.stopRequested = true;
         return;
       }
-      this.post({ type: 'error', area: 'engine', code: 'DeviceLost', message: `${e.message} Press Start to train again on a new device.` });
+      this.post({
+        type: 'error',
+        area: 'engine',
+        code: 'DeviceLost',
+        message: `${e.message} Press Start to train again on a new device.`,
+      });
     });
     this.engine = engine;
     this.engineUsed = false;
-    this.post({ type: 'engine', backend: engine.ctx ? 'webgpu' : 'cpu', adapter: engine.info, warning: engine.warning });
+    this.post({
+      type: 'engine',
+      backend: engine.ctx ? 'webgpu' : 'cpu',
+      adapter: engine.info,
+      warning: engine.warning,
+    });
     return engine;
   }
 
@@ -208,10 +276,12 @@ export class Session {
   /** Rebuilds a saved run (model, data, settings) and continues it from the checkpoint's step. */
   private async resumeCheckpoint(id: string): Promise<void> {
     const rec = await getCheckpoint(id);
-    if (!rec) throw new DataError({
-      code: 'NoRows', file: '',
-      message: 'That checkpoint is gone (deleted, or the browser cleared the site data).',
-    });
+    if (!rec)
+      throw new DataError({
+        code: 'NoRows',
+        file: '',
+        message: 'That checkpoint is gone (deleted, or the browser cleared the site data).',
+      });
     let modelId: string;
     const ref = rec.modelRef;
     if (ref.kind === 'files') {
@@ -220,11 +290,14 @@ export class Session {
       // Not in the cache: the same files dropped again since the reload serve as well.
       if (files) modelId = registerModel(files);
       else if (isRegistered(modelIdOf(ref))) modelId = modelIdOf(ref);
-      else throw new DataError({
-        code: 'NoRows', file: '',
-        message: `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same ` +
-          'files again, then press Resume.',
-      });
+      else
+        throw new DataError({
+          code: 'NoRows',
+          file: '',
+          message:
+            `This run used dropped model files (${ref.name}) that the browser does not keep: drop the same ` +
+            'files again, then press Resume.',
+        });
     } else {
       modelId = registerModel(ref, (p) => this.post({ type: 'modelProgress', ...p }));
     }
@@ -237,8 +310,21 @@ export class Session {
     const { text } = data;
     const summary = await summarize(modelId);
     let preview = null;
-    try { preview = previewOf(text, rec.dataName); } catch { /* start() reports the data's error itself */ }
-    this.post({ type: 'restoring', modelId, modelLabel: modelLabel(rec.modelRef), task: summary.task, settings: rec.settings, data, preview, checkpoint: checkpointInfo(rec) });
+    try {
+      preview = previewOf(text, rec.dataName);
+    } catch {
+      /* start() reports the data's error itself */
+    }
+    this.post({
+      type: 'restoring',
+      modelId,
+      modelLabel: modelLabel(rec.modelRef),
+      task: summary.task,
+      settings: rec.settings,
+      data,
+      preview,
+      checkpoint: checkpointInfo(rec),
+    });
     this.post({ type: 'loaded', summary });
     await this.start(modelId, data, rec.settings, rec);
   }
@@ -266,10 +352,12 @@ export class Session {
     let stream = created.stream;
     if (resume) {
       const meta = readCheckpointMeta(resume.data);
-      if (meta.totalSteps !== steps) throw new DataError({
-        code: 'StateMismatch', file: fileName,
-        message: `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`,
-      });
+      if (meta.totalSteps !== steps)
+        throw new DataError({
+          code: 'StateMismatch',
+          file: fileName,
+          message: `The checkpoint is for a ${meta.totalSteps}-step run, this one has ${steps}; start a new run.`,
+        });
       stream = BatchStream.restore(data.train, restoreCheckpoint(trainer, resume.data).stream);
     }
     const modules = trainer.adapters!.modules;
@@ -279,9 +367,19 @@ export class Session {
     if (file.origin === 'upload') dataKey = await putData(fileName, text).catch(() => resume?.dataKey ?? null);
     const dataSha256 = dataHash;
     const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
-    const runName = resume?.runName ?? `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
+    const runName =
+      resume?.runName ??
+      `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
     this.run = {
-      model, data, cfg, trainer, stream, steps, targets: cfg.targets!, targetAt, lastLive: modules.map((m) => m.liveCount),
+      model,
+      data,
+      cfg,
+      trainer,
+      stream,
+      steps,
+      targets: cfg.targets!,
+      targetAt,
+      lastLive: modules.map((m) => m.liveCount),
       window: { B: cfg.batch, T: data.train.seq },
       id: { runId, runName, modelId, data: file, dataKey, dataSha256, settings: s },
       history: resume ? structuredClone(resume.history) : { points: [], prunes: [] },
@@ -289,10 +387,18 @@ export class Session {
     };
     const stride = Math.max(1, Math.ceil(steps / 300));
     const schedule: { step: number; live: number }[] = [];
-    for (let t = 0; t <= steps; t++) if (t % stride === 0 || t === steps || targetAt[t] !== targetAt[Math.max(0, t - 1)]) schedule.push({ step: t, live: targetAt[t] });
+    for (let t = 0; t <= steps; t++)
+      if (t % stride === 0 || t === steps || targetAt[t] !== targetAt[Math.max(0, t - 1)])
+        schedule.push({ step: t, live: targetAt[t] });
     this.post({
-      type: 'started', steps, modules: modules.map((m) => m.linear.name), R0: trainer.adapters!.opts.R0,
-      budgetTotal: targetAt[steps], trainable: trainer.trainableParameters, schedule: thin(schedule, 600), labels: data.labels,
+      type: 'started',
+      steps,
+      modules: modules.map((m) => m.linear.name),
+      R0: trainer.adapters!.opts.R0,
+      budgetTotal: targetAt[steps],
+      trainable: trainer.trainableParameters,
+      schedule: thin(schedule, 600),
+      labels: data.labels,
       dataSummary: describeData(fileName, data),
       ...(resume ? { resumedFrom: trainer.step, history: this.run.history } : {}),
     });
@@ -305,17 +411,29 @@ export class Session {
     this.pauseRequested = this.stopRequested = false;
     this.setPhase('training');
     const every = r.id.settings.checkpointEvery;
-    await runSteps(r.trainer, r.stream, r.steps, r.cfg, async (m) => {
-      this.onMetrics(r, m);
-      if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
-      await yieldToEvents();
-    }, () => this.pauseRequested || this.stopRequested, {
-      onSkipped: ({ step, what, lrScale }) => this.post({
-        type: 'error', area: 'training', code: 'StepSkipped',
-        message: `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate ` +
-          `is halved (scale ${lrScale}).`,
-      }),
-    });
+    await runSteps(
+      r.trainer,
+      r.stream,
+      r.steps,
+      r.cfg,
+      async (m) => {
+        this.onMetrics(r, m);
+        if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
+        await yieldToEvents();
+      },
+      () => this.pauseRequested || this.stopRequested,
+      {
+        onSkipped: ({ step, what, lrScale }) =>
+          this.post({
+            type: 'error',
+            area: 'training',
+            code: 'StepSkipped',
+            message:
+              `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate ` +
+              `is halved (scale ${lrScale}).`,
+          }),
+      },
+    );
     if (r.trainer.step >= r.steps) {
       await this.evaluate();
       this.setPhase('done');
@@ -338,19 +456,42 @@ export class Session {
       const modelRef = await savedRefOf(modelId);
       if (modelRef.kind === 'files' && !modelRef.stored && !r.warnedUnstored) {
         r.warnedUnstored = true;
-        this.post({ type: 'error', area: 'training', code: 'ModelNotStored', message: `The dropped model files (${modelRef.name}) could not be kept with the checkpoints (is the browser's storage full?): after a reload, drop the same files again before you press Resume.` });
+        this.post({
+          type: 'error',
+          area: 'training',
+          code: 'ModelNotStored',
+          message: `The dropped model files (${modelRef.name}) could not be kept with the checkpoints (is the browser's storage full?): after a reload, drop the same files again before you press Resume.`,
+        });
       }
       await putCheckpoint({
-        id: `${runId}@${r.trainer.step}`, runId, runName, modelId, dataName: data.name, method: settings.method, step: r.trainer.step,
-        totalSteps: r.steps, time: Date.now(), bytes: bytes.byteLength, settings, modelRef, dataKey,
-        dataOrigin: data.origin ?? 'demo', dataSha256,
-        history: r.history, data: bytes,
+        id: `${runId}@${r.trainer.step}`,
+        runId,
+        runName,
+        modelId,
+        dataName: data.name,
+        method: settings.method,
+        step: r.trainer.step,
+        totalSteps: r.steps,
+        time: Date.now(),
+        bytes: bytes.byteLength,
+        settings,
+        modelRef,
+        dataKey,
+        dataOrigin: data.origin ?? 'demo',
+        dataSha256,
+        history: r.history,
+        data: bytes,
       });
       await this.postCheckpoints();
     } catch (e) {
       // A checkpoint cut short by a device loss is part of that loss: the recovery path reports it, once.
       if (e instanceof Error && e.name === 'DeviceLostError') throw e;
-      this.post({ type: 'error', area: 'training', code: 'CheckpointFailed', message: `The checkpoint at step ${r.trainer.step} could not be saved: ${(e as Error).message}` });
+      this.post({
+        type: 'error',
+        area: 'training',
+        code: 'CheckpointFailed',
+        message: `The checkpoint at step ${r.trainer.step} could not be saved: ${(e as Error).message}`,
+      });
     }
   }
 
@@ -364,12 +505,27 @@ export class Session {
     const liveByModule = m.liveByModule ?? r.trainer.adapters!.modules.map((x) => x.liveCount);
     const live = liveByModule.reduce((a, b) => a + b, 0);
     const target = r.targetAt[Math.min(m.step, r.steps)];
-    this.post({ type: 'step', step: m.step, loss: m.loss, lr: m.lr, live, target, liveByModule, tokensPerSecond: m.tokensPerSecond, importance: m.importance,
-      gpuBytes: this.engine?.ctx?.counters.bytesLive ?? null, estimateBytes: estimateMemory(r.model, r.cfg).total });
+    this.post({
+      type: 'step',
+      step: m.step,
+      loss: m.loss,
+      lr: m.lr,
+      live,
+      target,
+      liveByModule,
+      tokensPerSecond: m.tokensPerSecond,
+      importance: m.importance,
+      gpuBytes: this.engine?.ctx?.counters.bytesLive ?? null,
+      estimateBytes: estimateMemory(r.model, r.cfg).total,
+    });
     r.history.points.push({ step: m.step, loss: m.loss, lr: m.lr, live, target, tokensPerSecond: m.tokensPerSecond });
     if (liveByModule.some((v, i) => v !== r.lastLive[i])) {
-      let removed = 0, revived = 0;
-      liveByModule.forEach((v, i) => { if (v < r.lastLive[i]) removed += r.lastLive[i] - v; else revived += v - r.lastLive[i]; });
+      let removed = 0,
+        revived = 0;
+      liveByModule.forEach((v, i) => {
+        if (v < r.lastLive[i]) removed += r.lastLive[i] - v;
+        else revived += v - r.lastLive[i];
+      });
       this.post({ type: 'prune', step: m.step, removed, revived, live, liveByModule });
       r.history.prunes.push({ step: m.step, removed, revived, live, liveByModule });
       r.lastLive = liveByModule;
@@ -377,16 +533,19 @@ export class Session {
   }
 
   private requireRun(): Run {
-    if (!this.run) throw new DataError({
-      code: 'NoRows', file: '',
-      message: 'There is no trained adapter yet: press Start first.',
-    });
+    if (!this.run)
+      throw new DataError({
+        code: 'NoRows',
+        file: '',
+        message: 'There is no trained adapter yet: press Start first.',
+      });
     return this.run;
   }
 
   private requireIdle(what: string): Run {
     const r = this.requireRun();
-    if (this.phase === 'training' || this.phase === 'preparing') throw new Error(`Pause or stop training before you ${what}.`);
+    if (this.phase === 'training' || this.phase === 'preparing')
+      throw new Error(`Pause or stop training before you ${what}.`);
     return r;
   }
 
@@ -402,10 +561,13 @@ export class Session {
     const model = r.model;
     if (model.task !== 'causal-lm') throw new Error('This model classifies text; use Classify.');
     if (!('prefill' in model.net)) {
-      throw new Error(`${model.arch.title(model.config)} cannot generate here yet: its network has no KV-cache ` +
-        'decoder. Train and export it; try it with `dynrank logits`.');
+      throw new Error(
+        `${model.arch.title(model.config)} cannot generate here yet: its network has no KV-cache ` +
+          'decoder. Train and export it; try it with `dynrank logits`.',
+      );
     }
-    const decoder = { ...model, net: model.net }, be = r.trainer.be;
+    const decoder = { ...model, net: model.net },
+      be = r.trainer.be;
     const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
     const opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed, eosIds };
     const adapted = await withEval(r, () => generate(be, decoder, cmd.prompt, opts));
@@ -422,7 +584,9 @@ export class Session {
     // The base model is the checkpoint as loaded: no adapters and its classification head as initialised.
     const heads = model.arch.headModules(model.task);
     const head = [...model.params.grads.keys()].filter((n) => heads.some((h) => n.startsWith(`${h}.`)));
-    const trained = await Promise.all(head.map(async (n) => (await be.read(model.params.tensors.get(n)!)) as Float32Array));
+    const trained = await Promise.all(
+      head.map(async (n) => (await be.read(model.params.tensors.get(n)!)) as Float32Array),
+    );
     head.forEach((n) => be.write(model.params.tensors.get(n)!, model.weights.tensors.get(n)!.data));
     let base: number[];
     try {
@@ -443,11 +607,14 @@ export class Session {
 function countLabels(text: string, fileName: string, seed: number): number {
   const table = parseTable(text, fileName);
   const mapping = guessMapping(table.columns);
-  if (!mapping) throw new DataError({
-    code: 'BadMapping', file: fileName,
-    message: `${fileName}: cannot tell which columns hold the text and the label ` +
-      `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
-  });
+  if (!mapping)
+    throw new DataError({
+      code: 'BadMapping',
+      file: fileName,
+      message:
+        `${fileName}: cannot tell which columns hold the text and the label ` +
+        `(columns: ${table.columns.join(', ')}). Name them "text" and "label".`,
+    });
   return buildClassificationSet(table, mapping, { seed, valFraction: DEFAULT_RUN.valFraction }).labels.length;
 }
 
@@ -456,7 +623,9 @@ function capped(src: BatchSource, batch: number): BatchSource {
   const n = src.kind === 'lm' ? src.windows.length : src.examples.length;
   const cap = Math.min(EVAL_CAP, Math.max(64, 16 * batch));
   const keep = n <= batch ? n : Math.floor(Math.min(n, cap) / batch) * batch;
-  return src.kind === 'lm' ? { ...src, windows: src.windows.slice(0, keep) } : { ...src, examples: src.examples.slice(0, keep) };
+  return src.kind === 'lm'
+    ? { ...src, windows: src.windows.slice(0, keep) }
+    : { ...src, examples: src.examples.slice(0, keep) };
 }
 
 function thin<T>(xs: T[], max: number): T[] {
@@ -467,14 +636,26 @@ function thin<T>(xs: T[], max: number): T[] {
 
 /** Runs `f` with the adapters in eval mode (no dropout). */
 async function withEval<T>(r: Run, f: () => Promise<T>): Promise<T> {
-  const a = r.trainer.adapters!, was = a.training;
+  const a = r.trainer.adapters!,
+    was = a.training;
   a.training = false;
-  try { return await f(); } finally { a.training = was; }
+  try {
+    return await f();
+  } finally {
+    a.training = was;
+  }
 }
 
 /** Runs `f` on the base model: the adapters' hooks are taken off the linears and put back afterwards. */
 async function withoutAdapters<T>(r: Run, f: () => Promise<T>): Promise<T> {
-  const a = r.trainer.adapters!, hooks = a.modules.map((m) => m.linear.adapter);
+  const a = r.trainer.adapters!,
+    hooks = a.modules.map((m) => m.linear.adapter);
   a.detach();
-  try { return await f(); } finally { a.modules.forEach((m, i) => { m.linear.adapter = hooks[i]; }); }
+  try {
+    return await f();
+  } finally {
+    a.modules.forEach((m, i) => {
+      m.linear.adapter = hooks[i];
+    });
+  }
 }

@@ -3,9 +3,9 @@
 // parameters, adaptable modules) read from them without touching a backend.
 
 import { adaptableModules, archFor } from '../models/arch/index';
-import { parameterCount, readModelFiles } from '../models/load';
 import { browserCache } from '../models/browserCache';
-import { filesSource, hubSource, urlSource, type ModelSource, type Progress } from '../models/sources';
+import { parameterCount, readModelFiles } from '../models/load';
+import { filesSource, hubSource, type ModelSource, type Progress, urlSource } from '../models/sources';
 import { storeFiles } from './droppedFiles';
 import type { ModelRef, ModelSummary } from './protocol';
 
@@ -17,10 +17,14 @@ const stored = new Map<string, Promise<ModelRef>>();
 /** The model id the page uses for a source: the bundled name, or the kind and address. */
 export function modelIdOf(ref: ModelRef): string {
   switch (ref.kind) {
-    case 'bundled': return ref.id;
-    case 'hub': return `hub:${ref.id}`;
-    case 'url': return `url:${ref.url}`;
-    case 'files': return `files:${ref.name}`;
+    case 'bundled':
+      return ref.id;
+    case 'hub':
+      return `hub:${ref.id}`;
+    case 'url':
+      return `url:${ref.url}`;
+    case 'files':
+      return `files:${ref.name}`;
   }
 }
 
@@ -28,18 +32,33 @@ export function modelIdOf(ref: ModelRef): string {
 export function registerModel(ref: ModelRef, onProgress?: (p: Progress) => void): string {
   const id = modelIdOf(ref);
   if (ref.kind === 'bundled') return id;
-  const memo = new Map<string, Uint8Array>(), disk = browserCache();
+  const memo = new Map<string, Uint8Array>(),
+    disk = browserCache();
   // In memory first (a run reads config.json several times), then the Cache API, then the network.
   const cache = {
     get: async (k: string) => memo.get(k) ?? (await disk?.get(k)) ?? null,
-    put: async (k: string, v: Uint8Array) => { memo.set(k, v); await disk?.put(k, v); },
+    put: async (k: string, v: Uint8Array) => {
+      memo.set(k, v);
+      await disk?.put(k, v);
+    },
     // A damaged cached file is dropped from both layers, so the next load downloads it again.
-    delete: async (k: string) => { memo.delete(k); await disk?.delete?.(k); },
+    delete: async (k: string) => {
+      memo.delete(k);
+      await disk?.delete?.(k);
+    },
     where: (k: string) => disk?.where?.(k) ?? `the in-memory download cache (${k})`,
   };
-  sources.set(id, ref.kind === 'hub' ? hubSource(ref.id, { hubBase: ref.hubBase, cache, onProgress })
-    : ref.kind === 'url' ? urlSource(ref.url, { cache, onProgress })
-    : filesSource(ref.files.map((f) => ({ name: f.name, bytes: async () => f.bytes })), ref.name));
+  sources.set(
+    id,
+    ref.kind === 'hub'
+      ? hubSource(ref.id, { hubBase: ref.hubBase, cache, onProgress })
+      : ref.kind === 'url'
+        ? urlSource(ref.url, { cache, onProgress })
+        : filesSource(
+            ref.files.map((f) => ({ name: f.name, bytes: async () => f.bytes })),
+            ref.name,
+          ),
+  );
   refs.set(id, ref);
   // Other files under the same name are another model: they get their own cache key at the next checkpoint.
   stored.delete(id);
@@ -52,10 +71,14 @@ export const isRegistered = (id: string): boolean => refs.has(id);
 /** The picker's label for a model that is not one of the bundled ones. */
 export function modelLabel(ref: ModelRef): string {
   switch (ref.kind) {
-    case 'bundled': return ref.id;
-    case 'hub': return `${ref.id} · Hugging Face hub`;
-    case 'url': return `${ref.url} · URL`;
-    case 'files': return `${ref.name} · local files`;
+    case 'bundled':
+      return ref.id;
+    case 'hub':
+      return `${ref.id} · Hugging Face hub`;
+    case 'url':
+      return `${ref.url} · URL`;
+    case 'files':
+      return `${ref.name} · local files`;
   }
 }
 
@@ -87,7 +110,15 @@ function bundledSource(id: string): ModelSource {
     if (!/^[\w.-]+$/.test(id)) throw new RangeError(`"${id}" is not a bundled model name`);
     const base = new URL(`${import.meta.env.BASE_URL}models/${id}/`, globalThis.location.origin).href;
     const files = new Map<string, Uint8Array>();
-    src = urlSource(base, { name: id, cache: { get: async (k) => files.get(k) ?? null, put: async (k, v) => { files.set(k, v); } } });
+    src = urlSource(base, {
+      name: id,
+      cache: {
+        get: async (k) => files.get(k) ?? null,
+        put: async (k, v) => {
+          files.set(k, v);
+        },
+      },
+    });
     sources.set(id, src);
   }
   return src;
@@ -97,10 +128,18 @@ export { adaptableModules };
 
 export async function summarize(id: string): Promise<ModelSummary> {
   const { config, weights } = await readModelFiles(sourceFor(id));
-  const arch = archFor(config), modules = adaptableModules(config);
+  const arch = archFor(config),
+    modules = adaptableModules(config);
   return {
-    id, kind: config.kind, title: arch.title(config), task: config.task, head: arch.headSize(config), parameters: parameterCount(weights), modules,
-    moduleTypes: [...new Set(modules.map((m) => m.type))], defaultTargets: [...arch.defaultTargets],
+    id,
+    kind: config.kind,
+    title: arch.title(config),
+    task: config.task,
+    head: arch.headSize(config),
+    parameters: parameterCount(weights),
+    modules,
+    moduleTypes: [...new Set(modules.map((m) => m.type))],
+    defaultTargets: [...arch.defaultTargets],
     ...arch.dims(config),
   };
 }

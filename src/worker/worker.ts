@@ -1,14 +1,17 @@
 // The training Web Worker: owns the engine (WebGPU, or the CPU fallback) and the run, so the page stays responsive.
 // Commands are handled one at a time in arrival order, except pause and stop, which act between two training steps.
 
+import { previewOf } from '../train/data/preview';
 import { describeError } from './errors';
 import type { Command, WorkerEvent } from './protocol';
-import { previewOf } from '../train/data/preview';
 import { rememberUpload } from './runData';
 import { Session } from './session';
 import { modelLabel, registerModel, summarize } from './summary';
 
-const scope = self as unknown as { postMessage(ev: WorkerEvent, transfer?: Transferable[]): void; onmessage: ((e: MessageEvent<Command>) => void) | null };
+const scope = self as unknown as {
+  postMessage(ev: WorkerEvent, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<Command>) => void) | null;
+};
 const post = (ev: WorkerEvent, transfer: Transferable[] = []) => scope.postMessage(ev, transfer);
 
 let session: Session | null = null;
@@ -43,22 +46,38 @@ scope.onmessage = (e) => {
       post({ type: 'preview', id, preview: previewOf(data.text, data.name), error: null });
     } catch (err) {
       const d = describeError(err, 'data');
-      post({ type: 'preview', id, preview: null, error: { code: d.code, message: d.area === 'data' ? d.message : `${data.name} could not be read: ${d.message}` } });
+      post({
+        type: 'preview',
+        id,
+        preview: null,
+        error: {
+          code: d.code,
+          message: d.area === 'data' ? d.message : `${data.name} could not be read: ${d.message}`,
+        },
+      });
     }
     return;
   }
   if (cmd.type === 'addModel') {
-    Promise.resolve().then(async () => {
-      const id = registerModel(cmd.ref, (p) => post({ type: 'modelProgress', ...p }));
-      const summary = await summarize(id);
-      post({ type: 'modelAdded', modelId: id, label: modelLabel(cmd.ref), task: summary.task });
-      post({ type: 'loaded', summary });
-    }).catch((err) => post({ type: 'error', ...describeError(err, 'model') }));
+    Promise.resolve()
+      .then(async () => {
+        const id = registerModel(cmd.ref, (p) => post({ type: 'modelProgress', ...p }));
+        const summary = await summarize(id);
+        post({ type: 'modelAdded', modelId: id, label: modelLabel(cmd.ref), task: summary.task });
+        post({ type: 'loaded', summary });
+      })
+      .catch((err) => post({ type: 'error', ...describeError(err, 'model') }));
     return;
   }
   if (cmd.type === 'listCheckpoints' || cmd.type === 'deleteCheckpoint') {
-    session.postCheckpoints(cmd.type === 'deleteCheckpoint' ? cmd.id : undefined)
-      .catch((err) => post({ type: 'error', area: 'training', code: 'CheckpointStore', message: `Saved checkpoints could not be read: ${(err as Error).message}` }));
+    session.postCheckpoints(cmd.type === 'deleteCheckpoint' ? cmd.id : undefined).catch((err) =>
+      post({
+        type: 'error',
+        area: 'training',
+        code: 'CheckpointStore',
+        message: `Saved checkpoints could not be read: ${(err as Error).message}`,
+      }),
+    );
     return;
   }
   const s = session;

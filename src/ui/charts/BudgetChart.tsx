@@ -3,14 +3,23 @@
 
 import { memo, useMemo } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
 import type { MetricPoint } from '../../store/trainingSlice';
 import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import { downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
-  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+  CHART_INTERVAL_MS,
+  CHART_PHASE_MS,
+  chartStyle,
+  LEGEND_STYLE,
+  MARGIN,
+  numberOf,
+  TICK,
+  TOOLTIP_STYLE,
+  xLabel,
+  yLabel,
 } from './rechartsParts';
 
 export interface BudgetRow {
@@ -24,7 +33,9 @@ export interface BudgetRow {
  * until it changes (every row from a series' first point on has its value).
  */
 export function budgetRows(
-  schedule: readonly { step: number; live: number }[], points: readonly MetricPoint[], max = MAX_POINTS,
+  schedule: readonly { step: number; live: number }[],
+  points: readonly MetricPoint[],
+  max = MAX_POINTS,
 ): BudgetRow[] {
   const rows = new Map<number, BudgetRow>();
   const row = (step: number) => {
@@ -34,7 +45,13 @@ export function budgetRows(
   };
   for (const p of downsampleSteps(schedule, max, (q) => q.live)) row(p.step).target = p.live;
   for (const p of downsampleSteps(points, max, (q) => q.live)) row(p.step).live = p.live;
-  return holdForward(holdForward([...rows.values()].sort((a, b) => a.step - b.step), 'target'), 'live');
+  return holdForward(
+    holdForward(
+      [...rows.values()].sort((a, b) => a.step - b.step),
+      'target',
+    ),
+    'live',
+  );
 }
 
 const formatValue = (v: unknown, name: unknown): [string, string] => {
@@ -72,17 +89,52 @@ const BudgetPlot = memo(function BudgetPlot({ steps }: { steps: number }) {
     <div className="rechart" role="group" aria-label={label}>
       <LineChart responsive style={chartStyle()} data={rows} margin={MARGIN}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
-        <XAxis dataKey="step" type="number" domain={[0, Math.max(steps, 1)]} allowDecimals={false} tick={TICK}
-          height={34} label={xLabel('step')} />
-        <YAxis domain={[0, 'auto']} allowDecimals={false} tick={TICK} tickFormatter={int} width={56}
-          label={yLabel('live components')} />
-        <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={stepLabel}
-          contentStyle={TOOLTIP_STYLE} />
+        <XAxis
+          dataKey="step"
+          type="number"
+          domain={[0, Math.max(steps, 1)]}
+          allowDecimals={false}
+          tick={TICK}
+          height={34}
+          label={xLabel('step')}
+        />
+        <YAxis
+          domain={[0, 'auto']}
+          allowDecimals={false}
+          tick={TICK}
+          tickFormatter={int}
+          width={56}
+          label={yLabel('live components')}
+        />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={formatValue}
+          labelFormatter={stepLabel}
+          contentStyle={TOOLTIP_STYLE}
+        />
         <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} />
-        <Line dataKey="live" name="live" stroke={COLORS.live} strokeWidth={3} strokeOpacity={0.75} dot={false}
-          isAnimationActive={false} connectNulls type="stepAfter" />
-        <Line dataKey="target" name="target b(t)·M" stroke={COLORS.target} strokeWidth={1.5} strokeDasharray="4 4"
-          dot={false} isAnimationActive={false} connectNulls type="stepAfter" />
+        <Line
+          dataKey="live"
+          name="live"
+          stroke={COLORS.live}
+          strokeWidth={3}
+          strokeOpacity={0.75}
+          dot={false}
+          isAnimationActive={false}
+          connectNulls
+          type="stepAfter"
+        />
+        <Line
+          dataKey="target"
+          name="target b(t)·M"
+          stroke={COLORS.target}
+          strokeWidth={1.5}
+          strokeDasharray="4 4"
+          dot={false}
+          isAnimationActive={false}
+          connectNulls
+          type="stepAfter"
+        />
       </LineChart>
     </div>
   );

@@ -3,12 +3,21 @@
 
 import { memo, useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
 import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import {
-  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, TICK, TOOLTIP_STYLE, xLabel, yLabel,
+  CHART_INTERVAL_MS,
+  CHART_PHASE_MS,
+  chartStyle,
+  LEGEND_STYLE,
+  MARGIN,
+  numberOf,
+  TICK,
+  TOOLTIP_STYLE,
+  xLabel,
+  yLabel,
 } from './rechartsParts';
 
 export interface ImportanceBin {
@@ -23,13 +32,20 @@ export interface ImportanceBin {
 /** Histogram of log10 scores in equal-width bins; zero scores (never live) go to the first bin. */
 export function importanceBins(scores: readonly number[], bins = 16): ImportanceBin[] {
   const logs = scores.map((s) => Math.log10(Math.max(s, 1e-8)));
-  let lo = Infinity, hi = -Infinity;
-  for (const l of logs) { if (l < lo) lo = l; if (l > hi) hi = l; }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const l of logs) {
+    if (l < lo) lo = l;
+    if (l > hi) hi = l;
+  }
   const w = (hi - lo) / bins || 1;
   const counts = new Array<number>(bins).fill(0);
   for (const l of logs) counts[Math.min(bins - 1, Math.floor((l - lo) / w))]++;
   return counts.map((count, i) => ({
-    bin: `1e${(lo + (i + 0.5) * w).toFixed(1)}`, from: lo + i * w, to: lo + (i + 1) * w, count,
+    bin: `1e${(lo + (i + 0.5) * w).toFixed(1)}`,
+    from: lo + i * w,
+    to: lo + (i + 1) * w,
+    count,
   }));
 }
 
@@ -68,12 +84,20 @@ const ImportancePlot = memo(function ImportancePlot() {
     <div className="rechart" role="group" aria-label={label}>
       <BarChart responsive style={chartStyle()} data={bars} margin={MARGIN} barCategoryGap={1}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
-        <XAxis dataKey="bin" tick={TICK} interval={3} height={34}
-          label={xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)')} />
-        <YAxis allowDecimals={false} tick={TICK} tickFormatter={int} width={56}
-          label={yLabel('components')} />
-        <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={binLabel}
-          contentStyle={TOOLTIP_STYLE} />
+        <XAxis
+          dataKey="bin"
+          tick={TICK}
+          interval={3}
+          height={34}
+          label={xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)')}
+        />
+        <YAxis allowDecimals={false} tick={TICK} tickFormatter={int} width={56} label={yLabel('components')} />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={formatValue}
+          labelFormatter={binLabel}
+          contentStyle={TOOLTIP_STYLE}
+        />
         <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} />
         <Bar dataKey="count" name="components" fill={COLORS.live} isAnimationActive={false} />
       </BarChart>

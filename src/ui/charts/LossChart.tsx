@@ -3,7 +3,7 @@
 
 import { memo, useCallback, useMemo, useState } from 'react';
 import { Brush, CartesianGrid, Legend, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
 import type { MetricPoint } from '../../store/trainingSlice';
 import type { EvalResult } from '../../worker/protocol';
 import { sci } from '../format';
@@ -11,7 +11,16 @@ import { useStoreTransition } from '../useStoreTransition';
 import { COLORS } from './colors';
 import { downsampleMinMax, downsampleSteps, holdForward, MAX_POINTS } from './downsample';
 import {
-  CHART_INTERVAL_MS, CHART_PHASE_MS, chartStyle, LEGEND_STYLE, MARGIN, numberOf, sig3, TICK, TOOLTIP_STYLE, xLabel,
+  CHART_INTERVAL_MS,
+  CHART_PHASE_MS,
+  chartStyle,
+  LEGEND_STYLE,
+  MARGIN,
+  numberOf,
+  sig3,
+  TICK,
+  TOOLTIP_STYLE,
+  xLabel,
   yLabel,
 } from './rechartsParts';
 
@@ -36,7 +45,10 @@ export function lossRows(points: readonly MetricPoint[], evals: readonly EvalRes
   for (const p of downsampleMinMax(points, max, (q) => q.loss)) row(p.step).loss = p.loss;
   for (const p of downsampleSteps(points, max, (q) => q.lr)) row(p.step).lr = p.lr;
   for (const e of evals) row(e.step).valLoss = e.loss;
-  return holdForward([...rows.values()].sort((a, b) => a.step - b.step), 'lr');
+  return holdForward(
+    [...rows.values()].sort((a, b) => a.step - b.step),
+    'lr',
+  );
 }
 
 /** A step range chosen with the brush; `to: null` follows the newest step. */
@@ -62,7 +74,8 @@ const FORMAT: Record<string, (v: number) => string> = {
   'learning rate': sci,
 };
 const formatValue = (v: unknown, name: unknown): [string, string] => {
-  const n = numberOf(v), key = String(name);
+  const n = numberOf(v),
+    key = String(name);
   return [n === null ? String(v) : (FORMAT[key] ?? String)(n), key];
 };
 const stepLabel = (l: unknown) => `step ${l}`;
@@ -74,8 +87,12 @@ export function LossChart() {
   const count = useStore((s) => s.points.length);
   const steps = useStore((s) => s.steps);
   return (
-    <figure className="card chart" aria-label="Training loss and learning rate" data-testid="loss-chart"
-      data-points={count}>
+    <figure
+      className="card chart"
+      aria-label="Training loss and learning rate"
+      data-testid="loss-chart"
+      data-points={count}
+    >
       <figcaption>Loss and learning rate</figcaption>
       <LossPlot steps={steps} />
       {count === 0 && <p className="hint chart-note">The training loss appears here once a run starts.</p>}
@@ -90,10 +107,15 @@ const LossPlot = memo(function LossPlot({ steps }: { steps: number }) {
   const rows = useMemo(() => lossRows(points, evals), [points, evals]);
   const [zoom, setZoom] = useState<Zoom | null>(null);
   const brush = brushIndices(rows, zoom);
-  const onBrush = useCallback((r: { startIndex?: number; endIndex?: number }) => {
-    const last = rows.length - 1, a = r.startIndex ?? 0, b = r.endIndex ?? last;
-    setZoom(a <= 0 && b >= last ? null : { from: rows[a].step, to: b >= last ? null : rows[b].step });
-  }, [rows]);
+  const onBrush = useCallback(
+    (r: { startIndex?: number; endIndex?: number }) => {
+      const last = rows.length - 1,
+        a = r.startIndex ?? 0,
+        b = r.endIndex ?? last;
+      setZoom(a <= 0 && b >= last ? null : { from: rows[a].step, to: b >= last ? null : rows[b].step });
+    },
+    [rows],
+  );
   const hasVal = evals.length > 0;
   const last = points.at(-1);
   const label = last
@@ -103,27 +125,88 @@ const LossPlot = memo(function LossPlot({ steps }: { steps: number }) {
     <div className="rechart" role="group" aria-label={label}>
       <LineChart responsive style={chartStyle()} data={rows} margin={MARGIN}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
-        <XAxis dataKey="step" type="number" domain={zoom ? ['dataMin', 'dataMax'] : [0, Math.max(steps, 1)]}
-          allowDecimals={false} tick={TICK} height={34}
-          label={xLabel('step')} />
-        <YAxis yAxisId="loss" domain={['auto', 'auto']} tick={TICK} tickFormatter={sig3} width={56}
-          label={yLabel('loss (nats/token)')} />
-        <YAxis yAxisId="lr" orientation="right" domain={[0, 'auto']} tick={TICK} tickFormatter={sci} width={56}
-          label={yLabel('learning rate', 'right')} />
-        <Tooltip isAnimationActive={false} formatter={formatValue} labelFormatter={stepLabel}
-          contentStyle={TOOLTIP_STYLE} itemSorter="dataKey" />
+        <XAxis
+          dataKey="step"
+          type="number"
+          domain={zoom ? ['dataMin', 'dataMax'] : [0, Math.max(steps, 1)]}
+          allowDecimals={false}
+          tick={TICK}
+          height={34}
+          label={xLabel('step')}
+        />
+        <YAxis
+          yAxisId="loss"
+          domain={['auto', 'auto']}
+          tick={TICK}
+          tickFormatter={sig3}
+          width={56}
+          label={yLabel('loss (nats/token)')}
+        />
+        <YAxis
+          yAxisId="lr"
+          orientation="right"
+          domain={[0, 'auto']}
+          tick={TICK}
+          tickFormatter={sci}
+          width={56}
+          label={yLabel('learning rate', 'right')}
+        />
+        <Tooltip
+          isAnimationActive={false}
+          formatter={formatValue}
+          labelFormatter={stepLabel}
+          contentStyle={TOOLTIP_STYLE}
+          itemSorter="dataKey"
+        />
         <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} itemSorter="dataKey" />
-        <Line yAxisId="loss" className="loss-line" dataKey="loss" name="loss" stroke={COLORS.loss} strokeWidth={1.8}
-          dot={false} isAnimationActive={false} connectNulls type="linear" />
+        <Line
+          yAxisId="loss"
+          className="loss-line"
+          dataKey="loss"
+          name="loss"
+          stroke={COLORS.loss}
+          strokeWidth={1.8}
+          dot={false}
+          isAnimationActive={false}
+          connectNulls
+          type="linear"
+        />
         {hasVal && (
-          <Line yAxisId="loss" dataKey="valLoss" name="validation loss" stroke={COLORS.val} strokeWidth={1.5}
-            dot={{ r: 3 }} isAnimationActive={false} connectNulls type="linear" />
+          <Line
+            yAxisId="loss"
+            dataKey="valLoss"
+            name="validation loss"
+            stroke={COLORS.val}
+            strokeWidth={1.5}
+            dot={{ r: 3 }}
+            isAnimationActive={false}
+            connectNulls
+            type="linear"
+          />
         )}
-        <Line yAxisId="lr" dataKey="lr" name="learning rate" stroke={COLORS.lr} strokeWidth={1.2}
-          strokeDasharray="4 3" dot={false} isAnimationActive={false} connectNulls type="stepAfter" />
+        <Line
+          yAxisId="lr"
+          dataKey="lr"
+          name="learning rate"
+          stroke={COLORS.lr}
+          strokeWidth={1.2}
+          strokeDasharray="4 3"
+          dot={false}
+          isAnimationActive={false}
+          connectNulls
+          type="stepAfter"
+        />
         {rows.length > 1 && (
-          <Brush dataKey="step" height={20} stroke={COLORS.loss} travellerWidth={8} startIndex={brush.startIndex}
-            endIndex={brush.endIndex} onChange={onBrush} tickFormatter={stepLabel} />
+          <Brush
+            dataKey="step"
+            height={20}
+            stroke={COLORS.loss}
+            travellerWidth={8}
+            startIndex={brush.startIndex}
+            endIndex={brush.endIndex}
+            onChange={onBrush}
+            tickFormatter={stepLabel}
+          />
         )}
       </LineChart>
     </div>

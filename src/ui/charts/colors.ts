@@ -13,7 +13,8 @@ export const COLORS = {
 /** Heatmap cell colour for `v` live components out of `max`: from a pale grey-blue (0) to a deep blue (max). */
 export function heatColor(v: number, max: number): string {
   const t = max > 0 ? Math.min(1, Math.max(0, v / max)) : 0;
-  const lo = [241, 244, 247], hi = [29, 78, 107];
+  const lo = [241, 244, 247],
+    hi = [29, 78, 107];
   const c = lo.map((l, i) => Math.round(l + (hi[i] - l) * t));
   return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
 }

@@ -19,8 +19,10 @@ export function downsampleMinMax<T>(xs: readonly T[], max: number, y: (p: T) => 
   const out: T[] = [xs[0]];
   const inner = n - 2;
   for (let b = 0; b < buckets; b++) {
-    const from = 1 + Math.floor((b * inner) / buckets), to = 1 + Math.floor(((b + 1) * inner) / buckets);
-    let lo = -1, hi = -1;
+    const from = 1 + Math.floor((b * inner) / buckets),
+      to = 1 + Math.floor(((b + 1) * inner) / buckets);
+    let lo = -1,
+      hi = -1;
     for (let i = from; i < to; i++) {
       const v = y(xs[i]);
       if (!Number.isFinite(v)) continue;

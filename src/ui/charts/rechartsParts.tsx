@@ -37,5 +37,7 @@ export const yLabel = (value: string, side: 'left' | 'right' = 'left') => ({
   value,
   angle: side === 'left' ? -90 : 90,
   position: side === 'left' ? ('insideLeft' as const) : ('insideRight' as const),
-  offset: 8, style: { textAnchor: 'middle' as const }, ...AXIS_LABEL,
+  offset: 8,
+  style: { textAnchor: 'middle' as const },
+  ...AXIS_LABEL,
 });

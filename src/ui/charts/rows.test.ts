@@ -6,8 +6,14 @@ import type { MetricPoint } from '../../store/trainingSlice';
 import { budgetRows } from './BudgetChart';
 import { brushIndices, lossRows } from './LossChart';
 
-const point = (step: number, loss: number, lr = 1e-3, live = 8): MetricPoint =>
-  ({ step, loss, lr, live, target: live, tokensPerSecond: 1 });
+const point = (step: number, loss: number, lr = 1e-3, live = 8): MetricPoint => ({
+  step,
+  loss,
+  lr,
+  live,
+  target: live,
+  tokensPerSecond: 1,
+});
 
 describe('lossRows', () => {
   it('merges loss, learning rate and evaluations by step, in step order', () => {

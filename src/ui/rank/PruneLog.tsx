@@ -2,7 +2,7 @@
 // of times; the list shows the latest SHOWN so a training step does not redraw an ever longer list.
 
 import { memo } from 'react';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
 import type { PruneEntry } from '../../store/trainingSlice';
 import { int } from '../format';
 import { useStoreTransition } from '../useStoreTransition';
@@ -17,13 +17,20 @@ export const PruneLog = memo(function PruneLog() {
   return (
     <div className="prune-log">
       <h3>Prune events</h3>
-      {log.length === 0
-        ? <p className="empty">{method === 'lora' ? 'LoRA keeps every component.' : 'None yet: pruning starts after 15% of the steps.'}</p>
-        : (
-          <ol aria-label="Prune events" reversed start={log.length}>
-            {log.slice(-SHOWN).reverse().map((e) => <PruneRow key={e.step} e={e} />)}
-          </ol>
-        )}
+      {log.length === 0 ? (
+        <p className="empty">
+          {method === 'lora' ? 'LoRA keeps every component.' : 'None yet: pruning starts after 15% of the steps.'}
+        </p>
+      ) : (
+        <ol aria-label="Prune events" reversed start={log.length}>
+          {log
+            .slice(-SHOWN)
+            .reverse()
+            .map((e) => (
+              <PruneRow key={e.step} e={e} />
+            ))}
+        </ol>
+      )}
       {log.length > SHOWN && <p className="hint">{int(log.length - SHOWN)} earlier events not listed.</p>}
     </div>
   );
@@ -34,7 +41,10 @@ const PruneRow = memo(function PruneRow({ e }: { e: PruneEntry }) {
   return (
     <li>
       <span className="mono">step {int(e.step)}</span> pruned {int(e.removed)}
-      {e.revived > 0 && <span title="Components whose importance rose back above the threshold">, revived {int(e.revived)}</span>} · {int(e.live)} live
+      {e.revived > 0 && (
+        <span title="Components whose importance rose back above the threshold">, revived {int(e.revived)}</span>
+      )}{' '}
+      · {int(e.live)} live
     </li>
   );
 });

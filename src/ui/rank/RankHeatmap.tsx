@@ -2,7 +2,7 @@
 // of live components, coloured from 0 (pale) to R0 (deep). Hovering a cell shows its module path, live / R0 and
 // (dynamic rank) its components' importance.
 
-import { memo, useMemo, useRef, useState, type PointerEvent } from 'react';
+import { memo, type PointerEvent, useMemo, useRef, useState } from 'react';
 import type { AppState } from '../../store';
 import type { RankGrid } from '../../store/derived';
 import { heatColor, heatInk } from '../charts/colors';
@@ -19,9 +19,15 @@ interface Hover {
 }
 
 /** Memoised: it redraws when the shown allocation changes, not on every training step. */
-export const RankHeatmap = memo(function RankHeatmap(
-  { grid, R0, modules }: { grid: RankGrid; R0: number; modules: string[] },
-) {
+export const RankHeatmap = memo(function RankHeatmap({
+  grid,
+  R0,
+  modules,
+}: {
+  grid: RankGrid;
+  R0: number;
+  modules: string[];
+}) {
   const total = grid.cells.flat().reduce<number>((a, v) => a + (v ?? 0), 0);
   const index = useMemo(() => cellModuleIndex(modules, grid), [modules, grid]);
   const box = useRef<HTMLDivElement>(null);
@@ -30,38 +36,66 @@ export const RankHeatmap = memo(function RankHeatmap(
   const onOver = (e: PointerEvent<HTMLTableElement>) => {
     const td = (e.target as Element).closest<HTMLTableCellElement>('td[data-r]');
     const outer = box.current;
-    if (!td || !outer) { setHover(null); return; }
-    const r = Number(td.dataset.r), l = Number(td.dataset.l);
+    if (!td || !outer) {
+      setHover(null);
+      return;
+    }
+    const r = Number(td.dataset.r),
+      l = Number(td.dataset.l);
     if (hover?.r === r && hover.l === l) return;
-    const a = td.getBoundingClientRect(), b = outer.getBoundingClientRect();
+    const a = td.getBoundingClientRect(),
+      b = outer.getBoundingClientRect();
     setHover({ r, l, left: a.left - b.left + outer.scrollLeft, top: a.bottom - b.top + 4 });
   };
-  const i = hover ? index[hover.r]?.[hover.l] ?? -1 : -1;
+  const i = hover ? (index[hover.r]?.[hover.l] ?? -1) : -1;
   const live = hover ? grid.cells[hover.r]?.[hover.l] : null;
   return (
     <div className="heatmap-box" ref={box}>
       <div className="table-scroll">
-        <table className="heatmap" aria-label="Rank allocation" data-testid="heatmap" data-total={total}
-          onPointerOver={onOver} onPointerLeave={() => setHover(null)}>
+        <table
+          className="heatmap"
+          aria-label="Rank allocation"
+          data-testid="heatmap"
+          data-total={total}
+          onPointerOver={onOver}
+          onPointerLeave={() => setHover(null)}
+        >
           <thead>
             <tr>
-              <th scope="col" className="corner">module \ layer</th>
-              {Array.from({ length: grid.layers }, (_, l) => <th key={l} scope="col">{l}</th>)}
+              <th scope="col" className="corner">
+                module \ layer
+              </th>
+              {Array.from({ length: grid.layers }, (_, l) => (
+                <th key={l} scope="col">
+                  {l}
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
             {grid.rows.map((row, r) => (
               <tr key={row}>
-                <th scope="row" className="mono">{row}</th>
-                {grid.cells[r].map((v, l) => v === null
-                  ? <td key={l} className="na" aria-label={`${row} layer ${l}: not adapted`}>·</td>
-                  : (
-                    <td key={l} data-live={v} data-r={r} data-l={l}
+                <th scope="row" className="mono">
+                  {row}
+                </th>
+                {grid.cells[r].map((v, l) =>
+                  v === null ? (
+                    <td key={l} className="na" aria-label={`${row} layer ${l}: not adapted`}>
+                      ·
+                    </td>
+                  ) : (
+                    <td
+                      key={l}
+                      data-live={v}
+                      data-r={r}
+                      data-l={l}
                       aria-label={`${modules[index[r][l]] ?? row} (layer ${l}): ${v} of ${R0} live`}
-                      style={{ background: heatColor(v, R0), color: heatInk(v, R0) }}>
+                      style={{ background: heatColor(v, R0), color: heatInk(v, R0) }}
+                    >
                       {v}
                     </td>
-                  ))}
+                  ),
+                )}
               </tr>
             ))}
           </tbody>
@@ -83,7 +117,9 @@ function CellTooltip(o: { module: string; index: number; live: number; R0: numbe
   const tip = cellTip({ ...o, importance });
   return (
     <div className="chart-tip cell-tip" role="tooltip" data-testid="heatmap-tip" style={{ left: o.left, top: o.top }}>
-      <div className="mono"><strong>{tip.path}</strong></div>
+      <div className="mono">
+        <strong>{tip.path}</strong>
+      </div>
       <div>{tip.live}</div>
       {tip.importance && (
         <div className="cell-importance">

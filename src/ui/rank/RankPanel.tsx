@@ -1,11 +1,11 @@
 // The rank allocation heatmap with a step scrubber to replay its history, and the prune log beside it.
 
 import { memo, useId } from 'react';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
 import { int } from '../format';
+import { useStoreTransition } from '../useStoreTransition';
 import { PruneLog } from './PruneLog';
 import { RankHeatmap } from './RankHeatmap';
-import { useStoreTransition } from '../useStoreTransition';
 import { shownLive, useRankGrid } from './useRankGrid';
 
 const selectModules = (s: AppState) => s.modules;
@@ -26,17 +26,34 @@ export function RankPanel() {
     <section className="card rank" aria-label="Rank allocation">
       <div className="card-head">
         <h2>Rank allocation</h2>
-        {hasRun && <span className="hint">{int(live)} live · {lora ? `r = ${R0}` : `target at the end ${int(budgetTotal)} · R0 = ${R0}`}</span>}
+        {hasRun && (
+          <span className="hint">
+            {int(live)} live · {lora ? `r = ${R0}` : `target at the end ${int(budgetTotal)} · R0 = ${R0}`}
+          </span>
+        )}
       </div>
-      {!hasRun ? <p className="empty">Live components per module and layer appear here once a run starts.</p> : (
+      {!hasRun ? (
+        <p className="empty">Live components per module and layer appear here once a run starts.</p>
+      ) : (
         <div className="rank-body">
           <div>
             <ShownHeatmap R0={R0} />
             <div className="scrubber">
               <label htmlFor={id}>Replay step</label>
-              <input id={id} type="range" min={0} max={Math.max(step, 1)} value={scrub ?? step} onChange={(e) => setScrub(Number(e.target.value) >= step ? null : Number(e.target.value))} />
+              <input
+                id={id}
+                type="range"
+                min={0}
+                max={Math.max(step, 1)}
+                value={scrub ?? step}
+                onChange={(e) => setScrub(Number(e.target.value) >= step ? null : Number(e.target.value))}
+              />
               <span className="mono">{scrub === null ? `live (step ${int(step)})` : `step ${int(scrub)}`}</span>
-              {scrub !== null && <button type="button" className="link" onClick={() => setScrub(null)}>Follow live</button>}
+              {scrub !== null && (
+                <button type="button" className="link" onClick={() => setScrub(null)}>
+                  Follow live
+                </button>
+              )}
             </div>
           </div>
           <PruneLog />

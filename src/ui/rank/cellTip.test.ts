@@ -9,13 +9,18 @@ describe('heatmap cell tooltip', () => {
   const grid = rankGrid(modules, [2, 1, 0], ['attn.c_attn', 'mlp.c_fc']);
 
   it('maps every adapted cell to its module', () => {
-    expect(cellModuleIndex(modules, grid)).toEqual([[0, 2], [1, -1]]);
+    expect(cellModuleIndex(modules, grid)).toEqual([
+      [0, 2],
+      [1, -1],
+    ]);
   });
 
-  it('names the module path, live / R0 and its own components\' importance, highest first', () => {
+  it("names the module path, live / R0 and its own components' importance, highest first", () => {
     const importance = [0.1, 0.2, 0.003, 0.5, 0.4, 0.0001, 0, 0, 0];
     expect(cellTip({ module: modules[1], index: 1, live: 1, R0: 3, importance })).toEqual({
-      path: 'h.0.mlp.c_fc', live: '1 / 3 live', importance: ['5e-1', '4e-1', '1e-4'],
+      path: 'h.0.mlp.c_fc',
+      live: '1 / 3 live',
+      importance: ['5e-1', '4e-1', '1e-4'],
     });
   });
 

@@ -1,7 +1,7 @@
 // What the heatmap's tooltip says about one cell: the module's path, its live components out of R0 and, for a
 // dynamic-rank run, the latest EMA importance of each of its R0 components (importance is module-major, M x R0).
 
-import { splitModuleName, type RankGrid } from '../../store/derived';
+import { type RankGrid, splitModuleName } from '../../store/derived';
 import { sci } from '../format';
 
 /** The index into `modules` of each cell of `grid` (rows x layers), -1 where the module is not adapted. */
@@ -23,9 +23,13 @@ export interface CellTip {
   importance: string[] | null;
 }
 
-export function cellTip(
-  o: { module: string; index: number; live: number; R0: number; importance: readonly number[] | null },
-): CellTip {
+export function cellTip(o: {
+  module: string;
+  index: number;
+  live: number;
+  R0: number;
+  importance: readonly number[] | null;
+}): CellTip {
   const { module, index, live, R0, importance } = o;
   const has = importance !== null && importance.length >= (index + 1) * R0;
   const scores = has ? importance.slice(index * R0, (index + 1) * R0) : null;

@@ -2,8 +2,8 @@
 // only changes when the shown snapshot does, so the heatmap (memoised) does not redraw on every training step.
 
 import { useMemo } from 'react';
-import { rankGrid, type RankGrid } from '../../store/derived';
-import { useStore, type AppState } from '../../store';
+import { type AppState, useStore } from '../../store';
+import { type RankGrid, rankGrid } from '../../store/derived';
 import { useStoreTransition } from '../useStoreTransition';
 
 type Snapshot = AppState['snapshots'][number];
@@ -17,13 +17,16 @@ function snapshotAt(snapshots: Snapshot[], scrub: number | null): Snapshot | und
 }
 
 /** Live components in the shown snapshot (a number, so a store selector that changes only when it does). */
-export const shownLive = (s: AppState): number => snapshotAt(s.snapshots, s.scrubStep)?.live.reduce((a, b) => a + b, 0) ?? 0;
+export const shownLive = (s: AppState): number =>
+  snapshotAt(s.snapshots, s.scrubStep)?.live.reduce((a, b) => a + b, 0) ?? 0;
 
 /** The shown grid read once from the store (for an export), without subscribing to it. */
 export function rankViewNow(): { grid: RankGrid; shownStep: number; R0: number } | null {
   const s = useStore.getState();
   const snap = snapshotAt(s.snapshots, s.scrubStep);
-  return s.modules.length && snap ? { grid: rankGrid(s.modules, snap.live, s.summary?.moduleTypes ?? []), shownStep: s.scrubStep ?? s.step, R0: s.R0 } : null;
+  return s.modules.length && snap
+    ? { grid: rankGrid(s.modules, snap.live, s.summary?.moduleTypes ?? []), shownStep: s.scrubStep ?? s.step, R0: s.R0 }
+    : null;
 }
 
 const selectSnapshots = (s: AppState) => s.snapshots;
@@ -36,5 +39,8 @@ export function useRankGrid(): RankGrid | null {
   const scrub = useStore((s) => s.scrubStep);
   const order = useStore((s) => s.summary?.moduleTypes);
   const snap = useMemo(() => snapshotAt(snapshots, scrub), [snapshots, scrub]);
-  return useMemo(() => (modules.length && snap ? rankGrid(modules, snap.live, order ?? []) : null), [modules, snap, order]);
+  return useMemo(
+    () => (modules.length && snap ? rankGrid(modules, snap.live, order ?? []) : null),
+    [modules, snap, order],
+  );
 }

@@ -1,8 +1,8 @@
 // Data: the bundled demo that matches the model, or an uploaded CSV/TSV/JSONL/TXT file, with its preview.
 
+import { useStore } from '../../store';
 import { loadDemoData, uploadData } from '../../store/actions';
 import { dataProblem } from '../../store/derived';
-import { useStore } from '../../store';
 import { ErrorNotes } from '../ErrorNotes';
 import { DataPreviewTable } from './DataPreviewTable';
 
@@ -17,21 +17,42 @@ export function DataSection() {
     <fieldset className="group">
       <legend>Data</legend>
       <div className="row">
-        <button type="button" className={origin === 'demo' ? 'chip on' : 'chip'} disabled={!demo} aria-pressed={origin === 'demo'}
-          onClick={() => demo && void loadDemoData(demo)}>
+        <button
+          type="button"
+          className={origin === 'demo' ? 'chip on' : 'chip'}
+          disabled={!demo}
+          aria-pressed={origin === 'demo'}
+          onClick={() => demo && void loadDemoData(demo)}
+        >
           Demo: {demo ?? '…'}
         </button>
         <label className={`chip file ${origin === 'upload' ? 'on' : ''}`}>
           Upload a file…
-          <input type="file" className="visually-hidden" aria-label="Upload a data file (CSV, TSV, JSONL or TXT)"
+          <input
+            type="file"
+            className="visually-hidden"
+            aria-label="Upload a data file (CSV, TSV, JSONL or TXT)"
             accept=".csv,.tsv,.jsonl,.ndjson,.json,.txt,text/plain,text/csv"
-            onChange={(e) => { const f = e.target.files?.[0]; if (f) void uploadData(f); e.target.value = ''; }} />
+            onChange={(e) => {
+              const f = e.target.files?.[0];
+              if (f) void uploadData(f);
+              e.target.value = '';
+            }}
+          />
         </label>
       </div>
-      <p className="hint">{task !== 'seq-cls' ? 'Plain text, or a table with a text column.' : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}</p>
+      <p className="hint">
+        {task !== 'seq-cls'
+          ? 'Plain text, or a table with a text column.'
+          : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}
+      </p>
       <ErrorNotes areas={['data']} />
       {loading && <p className="hint">Reading…</p>}
-      {problem && <p className="warning" role="alert">{problem}</p>}
+      {problem && (
+        <p className="warning" role="alert">
+          {problem}
+        </p>
+      )}
       {preview && <DataPreviewTable preview={preview} classifier={task === 'seq-cls'} />}
     </fieldset>
   );

@@ -2,8 +2,8 @@
 // Downloads show their progress; errors appear under the model field (area 'model').
 
 import { useId, useState } from 'react';
-import { addModel, addModelFiles, setHubBase } from '../../store/actions';
 import { useStore } from '../../store';
+import { addModel, addModelFiles, setHubBase } from '../../store/actions';
 import { compact } from '../format';
 
 type Kind = 'hub' | 'url' | 'files';
@@ -24,52 +24,122 @@ export function ModelSource() {
       <div className="row" role="group" aria-label="Other model sources">
         <span className="hint">Or load from:</span>
         {(['hub', 'url', 'files'] as const).map((k) => (
-          <button key={k} type="button" className={kind === k ? 'chip on' : 'chip'} aria-pressed={kind === k}
-            onClick={() => setKind(kind === k ? null : k)}>{KIND_TEXT[k]}</button>
+          <button
+            key={k}
+            type="button"
+            className={kind === k ? 'chip on' : 'chip'}
+            aria-pressed={kind === k}
+            onClick={() => setKind(kind === k ? null : k)}
+          >
+            {KIND_TEXT[k]}
+          </button>
         ))}
       </div>
       {kind === 'hub' && (
-        <form className="grid2" onSubmit={(e) => { e.preventDefault(); if (hubId.trim()) addModel({ kind: 'hub', id: hubId.trim(), hubBase: hubBase.trim() }); }}>
+        <form
+          className="grid2"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (hubId.trim()) addModel({ kind: 'hub', id: hubId.trim(), hubBase: hubBase.trim() });
+          }}
+        >
           <div className="field">
             <label htmlFor={`${id}-hub`}>Hugging Face model id</label>
-            <input id={`${id}-hub`} value={hubId} placeholder="owner/name" disabled={disabled} onChange={(e) => setHubId(e.target.value)} />
+            <input
+              id={`${id}-hub`}
+              value={hubId}
+              placeholder="owner/name"
+              disabled={disabled}
+              onChange={(e) => setHubId(e.target.value)}
+            />
           </div>
           <div className="field">
             <label htmlFor={`${id}-base`}>Hub base URL</label>
             <input id={`${id}-base`} value={hubBase} disabled={disabled} onChange={(e) => setHubBase(e.target.value)} />
           </div>
-          <button type="submit" disabled={disabled || !hubId.trim()}>Load from the hub</button>
+          <button type="submit" disabled={disabled || !hubId.trim()}>
+            Load from the hub
+          </button>
         </form>
       )}
       {kind === 'url' && (
-        <form className="row" onSubmit={(e) => { e.preventDefault(); if (url.trim()) addModel({ kind: 'url', url: new URL(url.trim(), location.href).href }); }}>
+        <form
+          className="row"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (url.trim()) addModel({ kind: 'url', url: new URL(url.trim(), location.href).href });
+          }}
+        >
           <div className="field grow">
             <label htmlFor={`${id}-url`}>Model folder URL</label>
-            <input id={`${id}-url`} value={url} placeholder="https://…/my-model/" disabled={disabled} onChange={(e) => setUrl(e.target.value)} />
+            <input
+              id={`${id}-url`}
+              value={url}
+              placeholder="https://…/my-model/"
+              disabled={disabled}
+              onChange={(e) => setUrl(e.target.value)}
+            />
           </div>
-          <button type="submit" disabled={disabled || !url.trim()}>Load from the URL</button>
+          <button type="submit" disabled={disabled || !url.trim()}>
+            Load from the URL
+          </button>
         </form>
       )}
       {kind === 'files' && (
-        <div className={over ? 'dropzone over' : 'dropzone'} role="region" aria-label="Drop model files here"
-          onDragOver={(e) => { e.preventDefault(); setOver(true); }} onDragLeave={() => setOver(false)}
-          onDrop={(e) => { e.preventDefault(); setOver(false); if (!disabled && !runBusy()) void dropped(e.dataTransfer); }}>
-          <p className="hint">Drop a model folder or its files (config.json, tokenizer.json, model.safetensors), or pick them:</p>
+        <div
+          className={over ? 'dropzone over' : 'dropzone'}
+          role="region"
+          aria-label="Drop model files here"
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            if (!disabled && !runBusy()) void dropped(e.dataTransfer);
+          }}
+        >
+          <p className="hint">
+            Drop a model folder or its files (config.json, tokenizer.json, model.safetensors), or pick them:
+          </p>
           <div className="row">
-            <label className="chip file" aria-disabled={disabled || undefined}>Pick files…
-              <input type="file" multiple className="visually-hidden" aria-label="Pick model files" disabled={disabled}
-                onChange={(e) => { void addModelFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
+            <label className="chip file" aria-disabled={disabled || undefined}>
+              Pick files…
+              <input
+                type="file"
+                multiple
+                className="visually-hidden"
+                aria-label="Pick model files"
+                disabled={disabled}
+                onChange={(e) => {
+                  void addModelFiles([...(e.target.files ?? [])]);
+                  e.target.value = '';
+                }}
+              />
             </label>
-            <label className="chip file" aria-disabled={disabled || undefined}>Pick a folder…
-              <input type="file" className="visually-hidden" aria-label="Pick a model folder" disabled={disabled}
-                {...{ webkitdirectory: '' }} onChange={(e) => { void addModelFiles([...(e.target.files ?? [])]); e.target.value = ''; }} />
+            <label className="chip file" aria-disabled={disabled || undefined}>
+              Pick a folder…
+              <input
+                type="file"
+                className="visually-hidden"
+                aria-label="Pick a model folder"
+                disabled={disabled}
+                {...{ webkitdirectory: '' }}
+                onChange={(e) => {
+                  void addModelFiles([...(e.target.files ?? [])]);
+                  e.target.value = '';
+                }}
+              />
             </label>
           </div>
         </div>
       )}
       {loading && progress && (
         <p className="hint" role="status" aria-label="Model download">
-          Downloading {progress.file}: {compact(progress.loaded)}B{progress.total ? ` of ${compact(progress.total)}B` : ''}
+          Downloading {progress.file}: {compact(progress.loaded)}B
+          {progress.total ? ` of ${compact(progress.total)}B` : ''}
         </p>
       )}
     </div>

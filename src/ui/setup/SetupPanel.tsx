@@ -2,17 +2,19 @@
 
 import type { ReactNode } from 'react';
 import { useStore } from '../../store';
+import { ErrorNotes } from '../ErrorNotes';
 import { DataSection } from './DataSection';
 import { MethodSection } from './MethodSection';
 import { ModelSection } from './ModelSection';
 import { TrainingSection } from './TrainingSection';
-import { ErrorNotes } from '../ErrorNotes';
 
 export function SetupPanel() {
   return (
     <section className="setup" aria-label="Set up">
       <h2>Set up</h2>
-      <Lock><ModelSection /></Lock>
+      <Lock>
+        <ModelSection />
+      </Lock>
       <ErrorNotes areas={['model']} />
       <Lock>
         <DataSection />
@@ -31,5 +33,9 @@ export function SetupPanel() {
  */
 function Lock({ children }: { children: ReactNode }) {
   const locked = useStore((s) => s.phase === 'training' || s.phase === 'preparing');
-  return <fieldset className="setup-lock" disabled={locked}>{children}</fieldset>;
+  return (
+    <fieldset className="setup-lock" disabled={locked}>
+      {children}
+    </fieldset>
+  );
 }

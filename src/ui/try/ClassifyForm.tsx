@@ -1,8 +1,8 @@
 // Encoder classification of one text with the base and the adapted model: probabilities per label.
 
 import { memo, useId, useState } from 'react';
-import { classifyText } from '../../store/actions';
 import { useStore } from '../../store';
+import { classifyText } from '../../store/actions';
 import { pct } from '../format';
 
 /** Memoised: the try panel re-renders with every phase change, the form only when it is enabled or disabled. */
@@ -12,12 +12,20 @@ export const ClassifyForm = memo(function ClassifyForm({ disabled }: { disabled:
   const busy = useStore((s) => s.tryBusy);
   const result = useStore((s) => s.classification);
   return (
-    <form className="try-form" onSubmit={(e) => { e.preventDefault(); classifyText(text); }}>
+    <form
+      className="try-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        classifyText(text);
+      }}
+    >
       <div className="field">
         <label htmlFor={id}>Text to classify</label>
         <textarea id={id} rows={3} value={text} onChange={(e) => setText(e.target.value)} />
       </div>
-      <button type="submit" className="primary" disabled={disabled || busy}>{busy ? 'Classifying…' : 'Classify'}</button>
+      <button type="submit" className="primary" disabled={disabled || busy}>
+        {busy ? 'Classifying…' : 'Classify'}
+      </button>
       {result && (
         <div className="compare" aria-live="polite">
           <Probabilities title="Base model (head untrained)" labels={result.labels} p={result.base} />
@@ -37,7 +45,9 @@ function Probabilities({ title, labels, p }: { title: string; labels: string[]; 
         {p.map((v, i) => (
           <li key={i} className={i === best ? 'best' : ''}>
             <span className="bar-label">{labels[i] ?? `label ${i}`}</span>
-            <span className="bar"><span style={{ width: pct(v) }} /></span>
+            <span className="bar">
+              <span style={{ width: pct(v) }} />
+            </span>
             <span className="mono">{pct(v)}</span>
           </li>
         ))}

@@ -10,11 +10,17 @@ export function TryPanel() {
   const phase = useStore((s) => s.phase);
   const task = useStore((s) => s.run?.task ?? s.summary?.task ?? 'causal-lm');
   const ready = phase === 'paused' || phase === 'stopped' || phase === 'done';
-  const note = !run ? 'Train an adapter first; then compare it with the base model here.'
-    : !ready ? 'Pause or stop training to try the model.' : null;
+  const note = !run
+    ? 'Train an adapter first; then compare it with the base model here.'
+    : !ready
+      ? 'Pause or stop training to try the model.'
+      : null;
   return (
     <section className="card try" aria-label="Try it">
-      <div className="card-head"><h2>Try it</h2>{note && <span className="hint">{note}</span>}</div>
+      <div className="card-head">
+        <h2>Try it</h2>
+        {note && <span className="hint">{note}</span>}
+      </div>
       {task === 'causal-lm' ? <GenerateForm disabled={!ready} /> : <ClassifyForm disabled={!ready} />}
       <ErrorNotes areas={['try']} />
     </section>
