@@ -5,31 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
-  const out: string[] = [],
-    err: string[] = [],
-    stderr: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
-    out.push(a.join(' '));
-  });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
-    err.push(a.join(' '));
-  });
-  const write = vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
-    stderr.push(String(s));
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n'), stderr: stderr.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+import { runCli as run } from '../helpers/cli';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -8,32 +8,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeAtomic } from '../../src/cli/files';
-import { main } from '../../src/cli/main';
 import { parseSafetensors } from '../../src/models/safetensors';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string; stderr: string }> {
-  const out: string[] = [],
-    err: string[] = [],
-    progress: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
-    out.push(a.join(' '));
-  });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
-    err.push(a.join(' '));
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    progress.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n'), stderr: progress.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    stderr.mockRestore();
-  }
-}
+import { runCli as run } from '../helpers/cli';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main';
 import { attachAdapter } from '../../src/cli/train';
 import { type Gpt2Model, generateIds } from '../../src/models/generate';
 import { loadModel } from '../../src/models/load';
@@ -15,27 +14,10 @@ import { dirSource } from '../../src/models/node';
 import { type AdapterModuleState, exportPeft } from '../../src/peft/export';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { randArray } from '../helpers/check';
+import { runCli as run } from '../helpers/cli';
 
 const TINY = join(dirname(fileURLToPath(import.meta.url)), '../../public/models/gpt2-tiny');
 const PROMPT = 'The cat sat on the';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [],
-    err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a) => {
-    out.push(a.join(' '));
-  });
-  const error = vi.spyOn(console, 'error').mockImplementation((...a) => {
-    err.push(a.join(' '));
-  });
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 afterEach(() => vi.restoreAllMocks());
 
