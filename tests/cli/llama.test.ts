@@ -38,6 +38,22 @@ describe('dynrank on a Llama-family folder', () => {
     expect(j.adaptableModules[1]).toEqual({ name: 'model.layers.0.self_attn.k_proj', in: j.hidden, out: kOut });
   });
 
+  it.each(['llama-gqa', 'qwen2-bias', 'qwen3-headdim', 'llama-bf16'])(
+    'generate %s: greedy tokens through the KV cache, BOS first as the tokenizer adds it',
+    async (name) => {
+      const r = await run(['generate', '--model', llamaFolder(name), '--prompt', 'the quick', '--max-tokens', '4']);
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(
+        (await run(['generate', '--model', llamaFolder(name), '--prompt', 'the quick', '--max-tokens', '4', '--json']))
+          .out,
+      );
+      expect(j.prompt_ids[0]).toBe(1); // <s>, the tiny tokenizer's BOS
+      expect(j.ids.length).toBeGreaterThan(0);
+      expect(j.ids.length).toBeLessThanOrEqual(4);
+      expect(r.out).toBe(j.text);
+    },
+  );
+
   it('train --merged: adapter with HF module paths, and a merged HF-layout model with the adapted logits', async () => {
     const model = llamaFolder('llama-gqa'),
       out = join(tmp, 'gqa-run');
