@@ -89,6 +89,17 @@ describe('dynrank train --task sft', () => {
     });
   }
 
+  it('an interrupted sft run resumes to the same losses as the whole run', async () => {
+    const whole = mkdtempSync(join(dir, 'whole-')),
+      parts = mkdtempSync(join(dir, 'parts-'));
+    const args = (out: string) => [...common('gpt2-tiny', out), '--checkpoint-every', '4'];
+    expect((await run(args(whole))).code).toBe(0);
+    expect(JSON.parse((await run([...args(parts), '--stop-after', '5'])).out).interrupted).toBe(true);
+    const resumed = await run(['train', '--resume', parts, '--backend', 'cpu']);
+    expect(resumed.code, resumed.err).toBe(0);
+    expect(losses(parts)).toEqual(losses(whole));
+  });
+
   it('--format without --task sft is a usage error', async () => {
     const r = await run(['train', '--model', 'gpt2-tiny', '--data', data, '--format', 'messages', '--out', dir]);
     expect(r.code).not.toBe(0);
