@@ -7,6 +7,7 @@ import { instantiate, parameterCount, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
+import { SFT_FORMATS } from '../train/data/sft';
 import { num, type ParsedArgs, parseArgs, str, UsageError } from './args';
 import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { EXPORT_USAGE, exportCommand } from './export';
@@ -17,7 +18,8 @@ import { attachAdapter, evalCommand, TRAIN_OPTS, train } from './train';
 const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
   dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--num-labels N] [--out f.json] [--backend webgpu|cpu]
-  dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls] [--method dora|lora|full]
+  dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls|sft] [--method dora|lora|full]
+                 [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]

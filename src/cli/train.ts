@@ -16,11 +16,21 @@ import { mergeWeights } from '../peft/merge';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { checkInputs, hashingSource, type RunInputs, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
+import { chatTemplateFrom, loadChatTokenizer } from '../train/data/chat';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
+import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
 import { trainResilient } from '../train/resilient';
-import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, totalSteps } from '../train/run';
+import {
+  DEFAULT_RUN,
+  evaluate,
+  prepareData,
+  type RunConfig,
+  type SftChat,
+  type SftRunOptions,
+  totalSteps,
+} from '../train/run';
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -80,6 +90,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
   return {
     ...DEFAULT_RUN,
     task: taskOpt(a),
+    sft: sftOpt(a),
     method,
     budget,
     r0: num(a, 'r0', defaultR0(budget)),
@@ -110,14 +121,45 @@ export function runConfig(a: ParsedArgs): RunConfig {
   };
 }
 
-/** --task: causal-lm or seq-cls, or undefined when not given. */
+/** --task: causal-lm or seq-cls (sft: instruction tuning of a causal LM), or undefined when not given. */
 function taskOpt(a: ParsedArgs): Task | undefined {
   const task = a.options.get('task');
   if (task === undefined) return undefined;
+  if (task === 'sft') return 'causal-lm';
   if (task !== 'causal-lm' && task !== 'seq-cls') {
-    throw new UsageError(`--task must be causal-lm or seq-cls, got ${task}`);
+    throw new UsageError(`--task must be causal-lm, seq-cls or sft, got ${task}`);
   }
   return task;
+}
+
+/** With --task sft: the data format, --train-on-prompt and --max-length. */
+function sftOpt(a: ParsedArgs): SftRunOptions | undefined {
+  if (a.options.get('task') !== 'sft') {
+    for (const k of ['format', 'train-on-prompt', 'max-length'])
+      if (a.options.has(k)) throw new UsageError(`--${k} needs --task sft (instruction tuning)`);
+    return undefined;
+  }
+  const format = str(a, 'format', 'auto');
+  if (format !== 'auto' && !SFT_FORMATS.includes(format as SftFormat)) {
+    throw new UsageError(`--format must be auto, ${SFT_FORMATS.join(', ')}; got ${format}`);
+  }
+  return {
+    format: format as SftFormat | 'auto',
+    trainOnPrompt: a.options.has('train-on-prompt'),
+    maxLength: a.options.has('max-length') ? count(a, 'max-length', 0, 2) : undefined,
+  };
+}
+
+/** The model's chat tokenizer and template (chat_template.jinja, tokenizer_config.json, or the fallback). */
+async function sftChat(src: ModelSource): Promise<SftChat> {
+  const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
+  const [json, config, jinja] = await Promise.all([
+    src.get('tokenizer.json'),
+    src.get('tokenizer_config.json', true),
+    src.get('chat_template.jinja', true),
+  ]);
+  const tokenizer = loadChatTokenizer(text(json)!, text(config));
+  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: text(jinja) }) };
 }
 
 /** Loads the model for `task` (where the family supports both; else the checkpoint's), with a classification head
@@ -195,7 +237,8 @@ export async function train(
   if (typeof task === 'string' && task !== model.config.task) {
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
-  const data = prepareData(model, dataText, dataFile, cfg);
+  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const data = prepareData(model, dataText, dataFile, cfg, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const steps = totalSteps(data.train, cfg);
   const runInfo = { model: modelArg, data: dataFile };
@@ -329,7 +372,8 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.
   const split = a.options.has('val-fraction');
-  const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 });
+  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 }, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const trainer = new Trainer(
     be,

@@ -7,9 +7,11 @@ import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { type BatchSource, BatchStream, clsLayout, evalBatches } from './data/batches';
+import type { ChatTemplate, ChatTokenizer } from './data/chat';
 import { buildClassificationSet, buildLmSet, type ColumnMapping, guessMapping } from './data/dataset';
 import { type BadRowReport, badRowReport, DataError } from './data/errors';
 import { parseTable } from './data/parse';
+import { buildSftSet, IGNORE_INDEX, readSftRecords, type SftExample, type SftFormat } from './data/sft';
 import { estimateMemory, TrainingMemoryError } from './memory';
 import { classificationMetrics, type EvalMetrics } from './metrics';
 import { taskFor } from './task';
@@ -49,6 +51,22 @@ export interface RunConfig {
   onNonFinite: 'skip' | 'stop';
   /** With 'skip': this many non-finite steps in a row stop the run with a NonFiniteError. */
   maxSkippedSteps: number;
+  /** Instruction tuning of a causal LM: the file holds conversations, trained on the answers only. */
+  sft?: SftRunOptions;
+}
+
+export interface SftRunOptions {
+  format: SftFormat | 'auto';
+  /** Train on every token, not only the assistant's. */
+  trainOnPrompt: boolean;
+  /** Longest example in tokens (longer ones are truncated); absent: the model's positions. */
+  maxLength?: number;
+}
+
+/** What instruction tuning renders with: the model's chat tokenizer and template. */
+export interface SftChat {
+  tokenizer: ChatTokenizer;
+  template: ChatTemplate;
 }
 
 export const DEFAULT_RUN: RunConfig = {
@@ -114,8 +132,77 @@ export interface PreparedData {
   skipped?: BadRowReport;
 }
 
-/** Parses the user's file and builds the train/validation sources for the model's task. */
-export function prepareData(model: LoadedModel, text: string, fileName: string, cfg: RunConfig): PreparedData {
+/**
+ * Instruction-tuning sources: examples rendered with the chat template, each padded to the longest example (ids with
+ * the pad id, labels -100), so the causal-LM loss counts only the trained (answer) tokens.
+ */
+function prepareSft(model: LoadedModel, text: string, fileName: string, cfg: RunConfig, chat?: SftChat): PreparedData {
+  if (model.task !== 'causal-lm' || !chat) {
+    throw new DataError({
+      code: 'BadOptions',
+      file: fileName,
+      message: `${fileName}: instruction tuning (sft) needs a causal LM and its chat tokenizer; load a causal-LM model.`,
+    });
+  }
+  const maxPositions = model.arch.dims(model.config).maxPositions;
+  const maxLength = Math.min(cfg.sft!.maxLength ?? maxPositions, maxPositions);
+  const records = readSftRecords(text, fileName, { format: cfg.sft!.format });
+  const set = buildSftSet(records, chat.tokenizer, chat.template, {
+    maxLength,
+    trainOnPrompt: cfg.sft!.trainOnPrompt,
+    seed: cfg.seed,
+    valFraction: cfg.valFraction,
+  });
+  const longest = [...set.train, ...set.val].reduce((m, e) => Math.max(m, e.inputIds.length), 2);
+  const source = (examples: SftExample[]): BatchSource => ({
+    kind: 'lm',
+    seq: longest - 1,
+    windows: examples.map((e) => {
+      const w = new Int32Array(longest).fill(chat.tokenizer.padId);
+      w.set(e.inputIds);
+      return w;
+    }),
+    labels: examples.map((e) => {
+      const l = new Int32Array(longest).fill(IGNORE_INDEX);
+      l.set(e.labels);
+      return l;
+    }),
+  });
+  const skipped = badRowReport(set.badRows);
+  return {
+    train: source(set.train),
+    val: source(set.val),
+    labels: null,
+    skipped,
+    summary: {
+      sft: true,
+      format: set.format,
+      template: { origin: chat.template.origin, name: chat.template.name },
+      maxLength,
+      examples: set.stats.examples,
+      truncated: set.stats.truncated,
+      tokens: set.stats.tokens,
+      trainableTokens: set.stats.trainableTokens,
+      trainOnPrompt: cfg.sft!.trainOnPrompt,
+      badRows: skipped.count,
+      firstBadRows: skipped.first,
+      split: set.split,
+    },
+  };
+}
+
+/**
+ * Parses the user's file and builds the train/validation sources for the model's task (with cfg.sft, instruction
+ * tuning rendered with `chat`).
+ */
+export function prepareData(
+  model: LoadedModel,
+  text: string,
+  fileName: string,
+  cfg: RunConfig,
+  chat?: SftChat,
+): PreparedData {
+  if (cfg.sft) return prepareSft(model, text, fileName, cfg, chat);
   const table = parseTable(text, fileName);
   const maxSeq = model.arch.dims(model.config).maxPositions;
   if (model.task === 'causal-lm') {

@@ -35,6 +35,8 @@ export interface LmSource {
   kind: 'lm';
   windows: Int32Array[];
   seq: number;
+  /** Per window, seq+1 labels aligned with it (-100: not trained); absent: every next token is a target. */
+  labels?: Int32Array[];
 }
 
 export type BatchSource = ClsSource | LmSource;
@@ -173,7 +175,7 @@ function makeBatch(src: BatchSource, idx: number[]): HostBatch {
     idx.forEach((k, b) => {
       const w = src.windows[k];
       ids.set(w.subarray(0, T), b * T);
-      targets.set(w.subarray(1, T + 1), b * T);
+      targets.set((src.labels?.[k] ?? w).subarray(1, T + 1), b * T);
     });
     return { kind: 'lm', B, T, ids, targets };
   }
