@@ -5,9 +5,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { mergeImportedAdapter } from '../export/merge';
+import { ONNX_MODEL_TYPES, onnxSupportedText } from '../export/onnx/families';
 import { onnxFolder } from '../export/onnx/folder';
-import type { ModelConfig } from '../models/arch/index';
-import type { ModelConfig as OnnxConfig } from '../models/config';
+import { archFor } from '../models/arch/index';
 import { readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { ModelType } from '../peft/export';
@@ -30,17 +30,8 @@ const OPTS = {
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** The model types the ONNX graph builders (src/export/onnx/) write. */
-const ONNX_KINDS: readonly string[] = ['gpt2', 'bert', 'roberta'];
-
-function isOnnxConfig(config: ModelConfig): config is OnnxConfig {
-  return ONNX_KINDS.includes(config.kind);
-}
-
 function notOnnx(kind: string | undefined): UsageError {
-  return new UsageError(
-    `config.json: model_type ${kind} cannot be exported to ONNX yet; export a gpt2, bert or roberta model`,
-  );
+  return new UsageError(`config.json: model_type ${kind} cannot be exported to ONNX yet; ${onnxSupportedText()}`);
 }
 
 /** Class names of a dynrank training run (dynrank.json beside the adapter), or null. */
@@ -74,7 +65,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
   let adapter: ImportedAdapter | null = null,
     labels: string[] | null = null;
   if (typeof adapterDir === 'string') {
-    if (!ONNX_KINDS.includes(kind ?? '')) throw notOnnx(kind);
+    if (!ONNX_MODEL_TYPES.includes(kind ?? '')) throw notOnnx(kind);
     for (const f of ['adapter_config.json', 'adapter_model.safetensors']) {
       if (!existsSync(join(adapterDir, f))) {
         throw new UsageError(
@@ -91,11 +82,11 @@ export async function exportCommand(argv: string[]): Promise<string> {
   // A classifier head saved with the adapter sizes the head (a head trained on N labels).
   const head = adapter?.head.get('classifier.weight') ?? adapter?.head.get('classifier.out_proj.weight');
   const { config, weights } = await readModelFiles(src, { numLabels: head?.shape[0] });
-  if (!isOnnxConfig(config)) throw notOnnx(config.kind);
+  if (!ONNX_MODEL_TYPES.includes(config.kind)) throw notOnnx(config.kind);
   if (config.task === 'seq-cls') {
-    const headNames =
-      config.kind === 'bert' ? ['classifier.weight'] : ['classifier.out_proj.weight', 'classifier.dense.weight'];
-    const fresh = headNames.filter((n) => weights.initialized.includes(n) && !adapter?.head.has(n));
+    const head = archFor(config).headModules('seq-cls');
+    const isHead = (n: string) => n.endsWith('.weight') && head.some((m) => n.startsWith(`${m}.`));
+    const fresh = weights.initialized.filter((n) => isHead(n) && !adapter?.head.has(n));
     if (fresh.length > 0) {
       throw new UsageError(
         `${src.name} has no trained classification head (${fresh.join(', ')}); ` +
