@@ -53,7 +53,9 @@ if (
 const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS, PAIRED_STEP, PAIRED_STEP_VARIANTS, LLAMA_STEPS } =
   await tsImport('../src/bench/plan.ts', import.meta.url);
 const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
-const { renderReport, adapterSlug, pairedStepRounds } = await tsImport('../src/bench/report.ts', import.meta.url);
+const { renderReport } = await tsImport('../src/bench/report.ts', import.meta.url);
+const { adapterSlug } = await tsImport('../src/bench/reportRun.ts', import.meta.url);
+const { pairedStepRounds } = await tsImport('../src/bench/reportSteps.ts', import.meta.url);
 const { CHROMIUM_ARGS, findChromium, launch } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
 
 // `node scripts/bench.mjs --render <run.json>`: rewrite the run's markdown from its JSON (after a report change).

@@ -11,7 +11,7 @@ import { benchStep, type MatmulResult, pairedMatmul, type StepResult } from './e
 import { jaxWebGpu } from './jaxPeer';
 import { type ContenderFactory, engineContender } from './matmul';
 import { MM_ROUNDS, NODE_SHAPES, NODE_STEPS } from './plan';
-import type { PeerMatmul } from './report';
+import type { PeerMatmul } from './reportRun';
 
 const log = (s: string) => process.stderr.write(`[bench node] ${s}\n`);
 

@@ -1,21 +1,13 @@
-// The bench report's targets and tables (src/bench/report.ts), on a fabricated run: no GPU, no timing.
+// The bench report's targets and tables (src/bench/report*.ts), on a fabricated run: no GPU, no timing.
 
 import { describe, expect, it } from 'vitest';
 import type { StepResult } from './engine';
 import type { LlamaStepResult } from './llama';
 import type { PairedStepResult } from './pairedStep';
-import {
-  adapterSlug,
-  type BenchRun,
-  countersVerdict,
-  flopsVerdict,
-  matmulTarget,
-  overloaded,
-  pairedStepTargets,
-  renderReport,
-  responsiveSection,
-  stepTargets,
-} from './report';
+import { overloaded, renderReport, responsiveSection } from './report';
+import { matmulTarget } from './reportMatmul';
+import { adapterSlug, type BenchRun } from './reportRun';
+import { countersVerdict, flopsVerdict, pairedStepTargets, stepTargets } from './reportSteps';
 
 const step = (variant: string, ms: number, extra: Partial<StepResult> = {}): StepResult => ({
   variant,
