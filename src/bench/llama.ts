@@ -10,7 +10,7 @@
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
 import { parseLlamaConfig } from '../models/arch/llama';
-import { Llama } from '../nn/llama';
+import { Llama } from '../nn/llamaCausal';
 import { ParamStore } from '../nn/params';
 import { type AdapterOptions, AdapterSet } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';

@@ -1,10 +1,10 @@
-// Synthetic checkpoints of the Llama family for benchmarks: every tensor src/nn/llama.ts reads for a LlamaArch, named
-// as in a transformers checkpoint (`model.layers.N.self_attn.q_proj.weight`, linear weights (out, in)), RMSNorm
-// weights at 1, biases at 0. `draw(n, std, offset)` fills each tensor in a fixed order, so a seeded drawer gives the
-// same weights on every run.
+// Synthetic checkpoints of the Llama family for benchmarks: every tensor src/nn/llamaBody.ts and llamaCausal.ts read
+// for a LlamaArch, named as in a transformers checkpoint (`model.layers.N.self_attn.q_proj.weight`, linear weights
+// (out, in)), RMSNorm weights at 1, biases at 0. `draw(n, std, offset)` fills each tensor in a fixed order, so a
+// seeded drawer gives the same weights on every run.
 
 import type { HostTensor } from '../models/weights';
-import type { LlamaArch } from '../nn/llama';
+import type { LlamaArch } from '../nn/llamaConfig';
 
 /** n values of standard deviation std around offset. */
 export type LlamaDraw = (n: number, std: number, offset: number) => Float32Array;

@@ -2,7 +2,7 @@
 
 import type { BertClassifier } from '../nn/bert';
 import type { Gpt2 } from '../nn/gpt2';
-import type { Llama } from '../nn/llama';
+import type { Llama } from '../nn/llamaCausal';
 import { ParamStore, WeightError } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';
 import {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffCounters } from '../../src/gpu/counters';
 import { generateIds } from '../../src/models/generate';
-import type { Llama } from '../../src/nn/llama';
+import type { Llama } from '../../src/nn/llamaCausal';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { expectClose } from '../helpers/check';

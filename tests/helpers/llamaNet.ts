@@ -8,7 +8,7 @@ import { mapLlamaWeights, parseLlamaConfig } from '../../src/models/arch/llama';
 import type { GenerativeModel } from '../../src/models/generate';
 import { parseSafetensors, toFloat32 } from '../../src/models/safetensors';
 import type { TextTokenizer } from '../../src/models/tokenizer';
-import { Llama } from '../../src/nn/llama';
+import { Llama } from '../../src/nn/llamaCausal';
 import { ParamStore } from '../../src/nn/params';
 import { AdapterSet } from '../../src/peft/adapters';
 import type { Backend, Tensor } from '../../src/tensor/backend';

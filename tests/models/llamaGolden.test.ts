@@ -16,7 +16,8 @@ import {
 } from '../../src/models/arch/llama';
 import { ConfigError } from '../../src/models/config';
 import { parseSafetensors, type TensorEntry, toFloat32 } from '../../src/models/safetensors';
-import { Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
+import { Llama } from '../../src/nn/llamaCausal';
+import { LlamaClassifier, lastTokenRows } from '../../src/nn/llamaClassifier';
 import { ParamStore } from '../../src/nn/params';
 import type { Backend, Tensor } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';

@@ -5,7 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { type LlamaConfig, llamaWeightShapes, parseLlamaConfig } from '../../src/models/arch/llama';
-import { type DecoderClsBatch, Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
+import { Llama } from '../../src/nn/llamaCausal';
+import { type DecoderClsBatch, LlamaClassifier, lastTokenRows } from '../../src/nn/llamaClassifier';
 import { ParamStore } from '../../src/nn/params';
 import { AdapterSet } from '../../src/peft/adapters';
 import type { Backend, Tensor } from '../../src/tensor/backend';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/models/config';
 import { eosIds, generate, generateIds } from '../../src/models/generate';
 import { loadTokenizer } from '../../src/models/tokenizer';
-import type { Llama } from '../../src/nn/llama';
+import type { Llama } from '../../src/nn/llamaCausal';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { expectClose } from '../helpers/check';

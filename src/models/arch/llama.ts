@@ -10,7 +10,9 @@
 // dropout (fine-tuning keeps it in eval mode; adapters carry their own dropout).
 
 import type { EncoderBatch } from '../../nn/bert';
-import { LLAMA_ADAPTABLE, Llama, type LlamaArch, LlamaClassifier, lastTokenRows } from '../../nn/llama';
+import { Llama } from '../../nn/llamaCausal';
+import { LlamaClassifier, lastTokenRows } from '../../nn/llamaClassifier';
+import { LLAMA_ADAPTABLE, type LlamaArch } from '../../nn/llamaConfig';
 import type { RopeConfig, RopeScaling } from '../../ops/rope';
 import type { Tensor } from '../../tensor/backend';
 import { Rng } from '../../tensor/rng';
@@ -29,7 +31,7 @@ export class LlamaWeightError extends ModelFormatError {}
 type LlamaFamily = 'llama' | 'qwen2' | 'qwen3';
 type LlamaTask = 'causal-lm' | 'seq-cls';
 
-/** The engine's view (LlamaArch, what src/nn/llama.ts builds from) plus what config.json says about the task. */
+/** The engine's view (LlamaArch, what src/nn/llamaBody.ts builds from) plus what config.json says about the task. */
 export interface LlamaConfig extends LlamaArch {
   family: LlamaFamily;
   task: LlamaTask;
