@@ -15,7 +15,9 @@ import {
   RopeConfigError,
 } from '../../src/models/arch/llama';
 import { ConfigError } from '../../src/models/config';
-import { parseSafetensors, type TensorEntry, toFloat32 } from '../../src/models/safetensors';
+import { toFloat32 } from '../../src/models/safetensorsDecode';
+import type { TensorEntry } from '../../src/models/safetensorsFormat';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
 import { Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
 import { ParamStore } from '../../src/nn/params';
 import type { Backend, Tensor } from '../../src/tensor/backend';
