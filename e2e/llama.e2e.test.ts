@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSafetensors } from '../src/models/safetensors';
+import { parseSafetensors } from '../src/models/safetensorsRead';
 import { downloadBytes, LLAMA_DEMO_DIR, LLAMA_MODULE_TYPES, setShortRun } from './helpers';
 import { launch } from './setup/chromium';
 import { type Preview, startPreview } from './setup/preview';

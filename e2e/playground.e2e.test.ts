@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseSafetensors } from '../src/models/safetensors';
+import { parseSafetensors } from '../src/models/safetensorsRead';
 import { setNumber } from './helpers';
 import { launch } from './setup/chromium';
 

@@ -1,6 +1,6 @@
 // tools/check_llama_demo.ts — checks public/models/llama-demo with the app's own readers (not wired into the app):
 //   node --import tsx tools/check_llama_demo.ts [model folder, default public/models/llama-demo]
-// * model.safetensors parses with src/models/safetensors.ts; every tensor a LlamaForCausalLM of config.json needs is
+// * model.safetensors parses with src/models/safetensorsRead.ts; every tensor a LlamaForCausalLM of config.json needs is
 //   there (HF names, no lm_head.weight since tie_word_embeddings), F32, with the right shape, finite values, and
 //   nothing else; RMSNorm weights are not all 1 (the file is trained, not an init).
 // * tokenizer.json + tokenizer_config.json load with src/models/tokenizer.ts: vocab size = config.json's vocab_size,
@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseSafetensors, toFloat32 } from '../src/models/safetensors';
+import { toFloat32 } from '../src/models/safetensorsDecode';
+import { parseSafetensors } from '../src/models/safetensorsRead';
 import { loadTokenizer } from '../src/models/tokenizer';
 
 const DIR = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'public', 'models', 'llama-demo');

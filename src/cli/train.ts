@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseModelConfig, type Task } from '../models/arch/index';
 import { type LoadedModel, loadModel } from '../models/load';
 import { resolveModelArg } from '../models/node';
-import { writeSafetensors } from '../models/safetensors';
+import { writeSafetensors } from '../models/safetensorsWrite';
 import type { ModelSource } from '../models/sources';
 import { applyImportedAdapter } from '../peft/apply';
 import { exportPeft } from '../peft/export';

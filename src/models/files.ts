@@ -2,7 +2,7 @@
 // one JSON object (not an HTML page), a safetensors file a valid header whose tensors end at the end of the file.
 
 import { ConfigError, ModelFormatError, TokenizerError } from './errors';
-import { parseSafetensors } from './safetensors';
+import { parseSafetensors } from './safetensorsRead';
 
 type ErrorClass = new (file: string, field: string, message: string) => ModelFormatError;
 

@@ -4,14 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../tensor/rng';
 import { SafetensorsError, type SafetensorsErrorCode } from './errors';
-import {
-  dtypeByteSize,
-  isDtype,
-  parseSafetensors,
-  toFloat32,
-  type WritableTensor,
-  writeSafetensors,
-} from './safetensors';
+import { toFloat32 } from './safetensorsDecode';
+import { dtypeByteSize, isDtype } from './safetensorsFormat';
+import { parseSafetensors } from './safetensorsRead';
+import { type WritableTensor, writeSafetensors } from './safetensorsWrite';
 
 const FILE = 'fuzz.safetensors';
 const enc = new TextEncoder();

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToBf16, f32ToF16 } from '../tensor/half';
 import { ModelFormatError, SafetensorsError, type SafetensorsErrorCode } from './errors';
-import { MAX_HEADER_SIZE, parseSafetensors, toFloat32, type WritableTensor, writeSafetensors } from './safetensors';
+import { toFloat32 } from './safetensorsDecode';
+import { MAX_HEADER_SIZE } from './safetensorsFormat';
+import { parseSafetensors } from './safetensorsRead';
+import { type WritableTensor, writeSafetensors } from './safetensorsWrite';
 
 const FILE = 'test.safetensors';
 const enc = new TextEncoder();

@@ -1,7 +1,8 @@
 // exportPeft on tiny synthetic GPT-2 and RoBERTa adapters: tensor names/shapes, exact config keys, rank bookkeeping.
 
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors, toFloat32 } from '../models/safetensors';
+import { toFloat32 } from '../models/safetensorsDecode';
+import { parseSafetensors } from '../models/safetensorsRead';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
 import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';

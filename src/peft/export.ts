@@ -4,7 +4,7 @@
 
 import { archFor, type ModelKind } from '../models/arch/index';
 import { ModelFormatError } from '../models/errors';
-import { type WritableTensor, writeSafetensors } from '../models/safetensors';
+import { type WritableTensor, writeSafetensors } from '../models/safetensorsWrite';
 import type { HostTensor } from '../models/weights';
 import { matchesTarget } from './adapters';
 

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../models/errors';
-import { type WritableTensor, writeSafetensors } from '../models/safetensors';
+import { type WritableTensor, writeSafetensors } from '../models/safetensorsWrite';
 import { Rng } from '../tensor/rng';
 import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';
 import { importPeft } from './import';

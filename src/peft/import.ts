@@ -1,7 +1,9 @@
 // Tolerant reader for any Hugging Face PEFT LoRA adapter (FORMATS.md §6): `.default` adapter names, optional
 // `base_model.model.` and model prefixes, per-module ranks from the tensors, rank/alpha patterns matched as PEFT does.
 
-import { parseSafetensors, type TensorEntry, toFloat32 } from '../models/safetensors';
+import { toFloat32 } from '../models/safetensorsDecode';
+import type { TensorEntry } from '../models/safetensorsFormat';
+import { parseSafetensors } from '../models/safetensorsRead';
 import type { HostTensor } from '../models/weights';
 import { adaptableHint, type ModelType, modelPrefix, PeftError, parseModuleName } from './export';
 import { compileModulePattern, type ModulePattern, PatternSyntaxError } from './pattern';

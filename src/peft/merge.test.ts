@@ -2,7 +2,8 @@
 // and agreement with the update a PEFT loader would apply from the exported adapter.
 
 import { describe, expect, it } from 'vitest';
-import { parseSafetensors, writeSafetensors } from '../models/safetensors';
+import { parseSafetensors } from '../models/safetensorsRead';
+import { writeSafetensors } from '../models/safetensorsWrite';
 import type { HostTensor } from '../models/weights';
 import { Rng } from '../tensor/rng';
 import { type AdapterExportInput, type AdapterModuleState, exportPeft, PeftError } from './export';

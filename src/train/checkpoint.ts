@@ -5,7 +5,9 @@
 // metadata, so the same bytes go to a folder (Node) or IndexedDB (page).
 
 import { ModelFormatError } from '../models/errors';
-import { parseSafetensors, toFloat32, writeSafetensors } from '../models/safetensors';
+import { toFloat32 } from '../models/safetensorsDecode';
+import { parseSafetensors } from '../models/safetensorsRead';
+import { writeSafetensors } from '../models/safetensorsWrite';
 import type { ModelSource } from '../models/sources';
 import type { BatchStreamState } from './data/batches';
 import { DEFAULT_RUN, type RunConfig } from './run';

@@ -3,7 +3,7 @@
 
 import { strToU8, zipSync } from 'fflate';
 import type { LoadedModel } from '../models/load';
-import { writeSafetensors } from '../models/safetensors';
+import { writeSafetensors } from '../models/safetensorsWrite';
 import { exportPeft, modelPrefix } from '../peft/export';
 import { mergeWeights } from '../peft/merge';
 import { exportInput } from '../train/snapshot';

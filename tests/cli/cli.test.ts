@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { writeAtomic } from '../../src/cli/files';
-import { parseSafetensors } from '../../src/models/safetensors';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
 import { runCli as run } from '../helpers/cli';
 
 afterEach(() => vi.restoreAllMocks());

@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseSafetensors } from '../../src/models/safetensors';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
 import { runCli as run } from '../helpers/cli';
 import { llamaFolder } from '../helpers/llamaFolder';
 

@@ -6,15 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONFIG_LIMITS, ConfigError } from '../../src/models/config';
-import { ModelFormatError } from '../../src/models/errors';
+import { ModelFormatError, SafetensorsError } from '../../src/models/errors';
 import { loadModel, readModelFiles } from '../../src/models/load';
 import { dirCache, dirSource } from '../../src/models/node';
-import {
-  parseSafetensors,
-  SafetensorsError,
-  type WritableTensor,
-  writeSafetensors,
-} from '../../src/models/safetensors';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
+import { type WritableTensor, writeSafetensors } from '../../src/models/safetensorsWrite';
 import { DownloadError, filesSource, hubSource, type ModelSource } from '../../src/models/sources';
 import { TokenizerError } from '../../src/models/tokenizer';
 import { WeightError } from '../../src/nn/params';

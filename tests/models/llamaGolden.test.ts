@@ -15,7 +15,9 @@ import {
   RopeConfigError,
 } from '../../src/models/arch/llama';
 import { ConfigError } from '../../src/models/config';
-import { parseSafetensors, type TensorEntry, toFloat32 } from '../../src/models/safetensors';
+import { toFloat32 } from '../../src/models/safetensorsDecode';
+import type { TensorEntry } from '../../src/models/safetensorsFormat';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
 import { Llama } from '../../src/nn/llamaCausal';
 import { LlamaClassifier, lastTokenRows } from '../../src/nn/llamaClassifier';
 import { ParamStore } from '../../src/nn/params';

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SeqClsNet } from '../../src/models/arch/types';
 import { ConfigError } from '../../src/models/config';
+import { SafetensorsError } from '../../src/models/errors';
 import { type LoadedModel, loadModel } from '../../src/models/load';
 import { dirCache, dirSource, resolveModelArg } from '../../src/models/node';
-import { SafetensorsError } from '../../src/models/safetensors';
 import {
   DownloadError,
   type FileCache,

@@ -20,7 +20,9 @@ import { join } from 'node:path';
 import Papa from 'papaparse';
 import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main';
-import { parseSafetensors, toFloat32, writeSafetensors } from '../../src/models/safetensors';
+import { toFloat32 } from '../../src/models/safetensorsDecode';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
+import { writeSafetensors } from '../../src/models/safetensorsWrite';
 import { llamaFolder } from '../helpers/llamaFolder';
 
 const PYTHON = '/usr/bin/python3';

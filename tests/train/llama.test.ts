@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { adaptableModules } from '../../src/models/arch/index';
 import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
-import { parseSafetensors } from '../../src/models/safetensors';
+import { parseSafetensors } from '../../src/models/safetensorsRead';
 import { exportPeft } from '../../src/peft/export';
 import { mergeWeights } from '../../src/peft/merge';
 import { DEFAULT_SETTINGS } from '../../src/store/configSlice';

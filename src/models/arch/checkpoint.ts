@@ -4,7 +4,8 @@
 
 import { Rng } from '../../tensor/rng';
 import { ConfigError, ModelFormatError } from '../errors';
-import { parseSafetensors, toFloat32 } from '../safetensors';
+import { toFloat32 } from '../safetensorsDecode';
+import { parseSafetensors } from '../safetensorsRead';
 import type { HostTensor, MappedWeights } from '../weights';
 import type { Checkpoint } from './types';
 
