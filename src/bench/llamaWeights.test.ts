@@ -2,7 +2,7 @@
 // the network is built over shape-only tensors).
 
 import { describe, expect, it } from 'vitest';
-import { parseLlamaConfig } from '../models/arch/llama';
+import { parseLlamaConfig } from '../models/arch/llamaConfig';
 import { Llama } from '../nn/llama';
 import { ParamStore } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';

@@ -15,7 +15,7 @@ import { type CausalDecoder, KvCache } from './decoder';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 
-/** What the network needs to know about a checkpoint (src/models/arch/llama.ts parses it from config.json). */
+/** What the network needs to know about a checkpoint (src/models/arch/llamaConfig.ts parses it from config.json). */
 export interface LlamaArch {
   vocabSize: number;
   /** hidden_size (C). */

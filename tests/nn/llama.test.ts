@@ -4,7 +4,8 @@
 // differences of the f32 loss (CPU), and the WebGPU backend against the CPU one for logits, loss and every gradient.
 
 import { describe, expect, it } from 'vitest';
-import { type LlamaConfig, llamaWeightShapes, parseLlamaConfig } from '../../src/models/arch/llama';
+import { type LlamaConfig, parseLlamaConfig } from '../../src/models/arch/llamaConfig';
+import { llamaWeightShapes } from '../../src/models/arch/llamaWeights';
 import { type DecoderClsBatch, Llama, LlamaClassifier, lastTokenRows } from '../../src/nn/llama';
 import { ParamStore } from '../../src/nn/params';
 import { AdapterSet } from '../../src/peft/adapters';
