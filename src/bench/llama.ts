@@ -9,7 +9,7 @@
 
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
-import { parseLlamaConfig } from '../models/arch/llama';
+import { parseLlamaConfig } from '../models/arch/llamaConfig';
 import { Llama } from '../nn/llamaCausal';
 import { ParamStore } from '../nn/params';
 import { type AdapterOptions, AdapterSet } from '../peft/adapters';

@@ -1,8 +1,8 @@
-// The synthetic Llama checkpoint holds exactly the tensors src/nn/llamaBody.ts and llamaCausal.ts read, at the shapes
-// they expect (no GPU: the network is built over shape-only tensors).
+// The synthetic Llama checkpoint holds exactly the tensors src/nn/llamaBody.ts reads, at the shapes it expects (no GPU:
+// the network is built over shape-only tensors).
 
 import { describe, expect, it } from 'vitest';
-import { parseLlamaConfig } from '../models/arch/llama';
+import { parseLlamaConfig } from '../models/arch/llamaConfig';
 import { Llama } from '../nn/llamaCausal';
 import { ParamStore } from '../nn/params';
 import type { Backend, Tensor } from '../tensor/backend';

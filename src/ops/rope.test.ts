@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
-import { parseRopeConfig, RopeConfigError } from '../models/arch/llama';
+import { parseRopeConfig, RopeConfigError } from '../models/arch/llamaRope';
 import { ModelFormatError } from '../models/errors';
 import type { RopeParams } from '../tensor/backend';
 import { fillRopeTable, type RopeConfig, ropeBackwardRef, ropeInvFreq, ropeRef, ropeTable } from './rope';

@@ -4,7 +4,7 @@
 //   y[i] = x[i] cos - x[i + D/2] sin,   y[i + D/2] = x[i + D/2] cos + x[i] sin.
 // The inverse frequencies (with llama3 scaling, transformers' _compute_llama3_parameters) and the cos/sin table are
 // computed once on the host in float64; the kernels only rotate. The backward is the rotation by -angle.
-// Reading rope settings from config.json is src/models/arch/llama.ts's parseRopeConfig (ops do not import models).
+// Reading rope settings from config.json is src/models/arch/llamaRope.ts's parseRopeConfig (ops do not import models).
 
 import type { RopeParams } from '../tensor/backend';
 import type { FArr } from './types';

@@ -3,7 +3,7 @@
 // attention; the kernels themselves are tested against their references in the per-op files. Tolerance 1e-5.
 
 import { describe, it } from 'vitest';
-import { parseRopeConfig } from '../../src/models/arch/llama';
+import { parseRopeConfig } from '../../src/models/arch/llamaRope';
 import { ropeTable } from '../../src/ops/rope';
 import type { AttentionParams, Backend, RopeParams, Tensor } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';

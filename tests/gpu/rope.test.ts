@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { rope, ropeBackward } from '../../src/gpu/kernels/rope';
-import { parseRopeConfig } from '../../src/models/arch/llama';
+import { parseRopeConfig } from '../../src/models/arch/llamaRope';
 import { ropeBackwardRef, ropeRef, ropeTable } from '../../src/ops/rope';
 import type { RopeParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';

@@ -4,7 +4,8 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mapLlamaWeights, parseLlamaConfig } from '../../src/models/arch/llama';
+import { parseLlamaConfig } from '../../src/models/arch/llamaConfig';
+import { mapLlamaWeights } from '../../src/models/arch/llamaWeights';
 import type { GenerativeModel } from '../../src/models/generate';
 import { toFloat32 } from '../../src/models/safetensorsDecode';
 import { parseSafetensors } from '../../src/models/safetensorsRead';

@@ -7,13 +7,9 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  type LlamaConfig,
-  LlamaWeightError,
-  mapLlamaWeights,
-  parseLlamaConfig,
-  RopeConfigError,
-} from '../../src/models/arch/llama';
+import { type LlamaConfig, parseLlamaConfig } from '../../src/models/arch/llamaConfig';
+import { RopeConfigError } from '../../src/models/arch/llamaRope';
+import { LlamaWeightError, mapLlamaWeights } from '../../src/models/arch/llamaWeights';
 import { ConfigError } from '../../src/models/config';
 import { toFloat32 } from '../../src/models/safetensorsDecode';
 import type { TensorEntry } from '../../src/models/safetensorsFormat';

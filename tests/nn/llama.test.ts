@@ -4,7 +4,8 @@
 // differences of the f32 loss (CPU), and the WebGPU backend against the CPU one for logits, loss and every gradient.
 
 import { describe, expect, it } from 'vitest';
-import { type LlamaConfig, llamaWeightShapes, parseLlamaConfig } from '../../src/models/arch/llama';
+import { type LlamaConfig, parseLlamaConfig } from '../../src/models/arch/llamaConfig';
+import { llamaWeightShapes } from '../../src/models/arch/llamaWeights';
 import { Llama } from '../../src/nn/llamaCausal';
 import { type DecoderClsBatch, LlamaClassifier, lastTokenRows } from '../../src/nn/llamaClassifier';
 import { ParamStore } from '../../src/nn/params';
