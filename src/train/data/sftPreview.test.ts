@@ -112,7 +112,9 @@ describe('previewOf instructionFormat', () => {
   it('names the instruction format of a table, and none for text or other tables', () => {
     expect(previewOf(FILE, 'chat.jsonl').instructionFormat).toBe('messages');
     expect(previewOf('prompt,completion\na,b\n', 'a.csv').instructionFormat).toBe('prompt-completion');
-    expect(previewOf(jsonl([{ instruction: 'a', input: '', output: 'b' }]), 'a.jsonl').instructionFormat).toBe('alpaca');
+    expect(previewOf(jsonl([{ instruction: 'a', input: '', output: 'b' }]), 'a.jsonl').instructionFormat).toBe(
+      'alpaca',
+    );
     expect(previewOf('text,label\nhi,ham\n', 'a.csv').instructionFormat).toBeNull();
     expect(previewOf('some prose\n', 'a.txt').instructionFormat).toBeNull();
   });

@@ -85,13 +85,20 @@ export function tokenSpans(
  * Reads `text` as instruction data (readSftRecords: the same errors and bad rows as training), tokenizes every row
  * with the model's chat template as training does (tokenizeSft), and keeps the first examples as token spans.
  */
-export function sftPreviewOf(file: { text: string; fileName: string }, chat: ModelChat, opts: SftPreviewOptions): SftPreview {
+export function sftPreviewOf(
+  file: { text: string; fileName: string },
+  chat: ModelChat,
+  opts: SftPreviewOptions,
+): SftPreview {
   const records = readSftRecords(file.text, file.fileName, { format: opts.format });
   const t = tokenizeSft(records.records, chat.tokenizer, chat.template, {
     maxLength: opts.maxLength,
     trainOnPrompt: opts.trainOnPrompt,
   });
-  const bad = badRowReport([...records.badRows, ...t.badRows].sort((a, b) => a.line - b.line), BAD_SHOWN);
+  const bad = badRowReport(
+    [...records.badRows, ...t.badRows].sort((a, b) => a.line - b.line),
+    BAD_SHOWN,
+  );
   const examples = t.examples.slice(0, opts.show ?? 3).map((e) => {
     const spans = tokenSpans(chat.tokenizer, e.inputIds, e.labels);
     let trainedTokens = 0;
