@@ -16,21 +16,13 @@ import { mergeWeights } from '../peft/merge';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { checkInputs, hashingSource, type RunInputs, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
-import { chatTemplateFrom, loadChatTokenizer } from '../train/data/chat';
+import { chatFromSource } from '../train/data/chat';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
 import { trainResilient } from '../train/resilient';
-import {
-  DEFAULT_RUN,
-  evaluate,
-  prepareData,
-  type RunConfig,
-  type SftChat,
-  type SftRunOptions,
-  totalSteps,
-} from '../train/run';
+import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, type SftRunOptions, totalSteps } from '../train/run';
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -150,18 +142,6 @@ function sftOpt(a: ParsedArgs): SftRunOptions | undefined {
   };
 }
 
-/** The model's chat tokenizer and template (chat_template.jinja, tokenizer_config.json, or the fallback). */
-async function sftChat(src: ModelSource): Promise<SftChat> {
-  const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
-  const [json, config, jinja] = await Promise.all([
-    src.get('tokenizer.json'),
-    src.get('tokenizer_config.json', true),
-    src.get('chat_template.jinja', true),
-  ]);
-  const tokenizer = loadChatTokenizer(text(json)!, text(config));
-  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: text(jinja) }) };
-}
-
 /** Loads the model for `task` (where the family supports both; else the checkpoint's), with a classification head
  * sized for the data's labels, or as a causal LM. */
 async function modelForData(
@@ -237,7 +217,7 @@ export async function train(
   if (typeof task === 'string' && task !== model.config.task) {
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
-  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const chat = cfg.sft ? await chatFromSource(src) : undefined;
   const data = prepareData(model, dataText, dataFile, cfg, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const steps = totalSteps(data.train, cfg);
@@ -372,7 +352,7 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.
   const split = a.options.has('val-fraction');
-  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const chat = cfg.sft ? await chatFromSource(src) : undefined;
   const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 }, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const trainer = new Trainer(

@@ -137,6 +137,23 @@ describe('instruction tuning in the store', () => {
     applyEvent({ type: 'chatted', message: 'Hi?', base: 'Hm.', adapted: 'Hello.' });
     expect(useStore.getState().chat).toEqual({ message: 'Hi?', base: 'Hm.', adapted: 'Hello.' });
   });
+
+  it('a resumed run brings its instruction-tuning options back with its settings', () => {
+    const settings = { ...initial.settings, sft: { format: 'messages' as const, trainOnPrompt: true } };
+    applyEvent({
+      type: 'restoring',
+      modelId: 'llama-demo',
+      modelLabel: 'llama-demo',
+      task: 'causal-lm',
+      settings,
+      data: FILE,
+      preview: previewOf(FILE.text, FILE.name),
+      checkpoint: {} as never,
+    });
+    const s = useStore.getState();
+    expect(s.settings.sft).toEqual({ format: 'messages', trainOnPrompt: true });
+    expect(s.run?.sft).toBe(true);
+  });
 });
 
 describe('instruction-tuning views', () => {

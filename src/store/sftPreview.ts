@@ -15,7 +15,7 @@ interface SftPreviewRequest {
 }
 
 /** What the preview renders for state `s`: null when there is no model or data yet, or instruction tuning is off. */
-export function sftRequestOf(s: AppState): SftPreviewRequest | null {
+function sftRequestOf(s: AppState): SftPreviewRequest | null {
   if (!s.summary || !s.dataFile || !s.settings.sft || !sftActive(s)) return null;
   return {
     model: s.modelId,

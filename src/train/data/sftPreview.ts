@@ -12,7 +12,7 @@ export interface TokenSpan {
   trained: boolean;
 }
 
-export interface SftPreviewExample {
+interface SftPreviewExample {
   /** The line of the file the example comes from. */
   line: number;
   /** The example's tokens decoded, in runs of trained and untrained tokens. */
