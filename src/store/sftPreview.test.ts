@@ -8,6 +8,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chatTemplateFrom, loadChatTokenizer } from '../train/data/chat';
 import { previewOf } from '../train/data/preview';
+import { SFT_FORMATS } from '../train/data/sft';
 import { sftPreviewOf } from '../train/data/sftPreview';
 import { describeEval } from '../ui/RunBar';
 import { SftPreviewView } from '../ui/setup/SftPreviewView';
@@ -17,7 +18,7 @@ import { connect } from './client';
 import { requestPreview } from './dataPreview';
 import { applyEvent } from './events';
 import { useStore } from './index';
-import { refreshSftPreview } from './sftPreview';
+import { refreshSftPreview, SFT_FORMAT_CHOICES } from './sftPreview';
 
 const initial = useStore.getState();
 const sent: Command[] = [];
@@ -168,6 +169,10 @@ describe('instruction-tuning views', () => {
     expect(marked).toEqual(['Hello.&lt;|im_end|&gt;\n', 'Goodbye.&lt;|im_end|&gt;\n', 'Four.&lt;|im_end|&gt;\n']);
     expect(html).toContain('aria-label="Rendered example 2"');
     expect(html).not.toMatch(/<mark[^>]*>[^<]*(Be brief|Hi\?|Bye\?|Two plus two)/);
+  });
+
+  it('offers every format the reader knows', () => {
+    expect([...SFT_FORMAT_CHOICES]).toEqual([...SFT_FORMATS]);
   });
 
   it('labels an instruction-tuning eval as over the answer tokens', () => {

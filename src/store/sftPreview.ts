@@ -2,10 +2,14 @@
 // chat template (it has the tokenizer); the page asks again whenever the model, the file, the format, trainOnPrompt
 // or the sequence length change, and takes the answer to its newest request only.
 
+import type { SftFormat } from '../train/data/sft';
 import type { DataFile, SftSettings } from '../worker/protocol';
 import { send } from './client';
 import { sftActive } from './derived';
 import { type AppState, useStore } from './index';
+
+/** The formats the set-up panel offers (train/data/sft.ts SFT_FORMATS, listed here so the page loads no tokenizer). */
+export const SFT_FORMAT_CHOICES = ['messages', 'prompt-completion', 'alpaca', 'text'] as const satisfies SftFormat[];
 
 interface SftPreviewRequest {
   model: string;

@@ -4,7 +4,7 @@
 import { useId } from 'react';
 import { useStore } from '../../store';
 import { setSft } from '../../store/actions';
-import { SFT_FORMATS } from '../../train/data/sft';
+import { SFT_FORMAT_CHOICES } from '../../store/sftPreview';
 import { SftPreviewView } from './SftPreviewView';
 
 /** The set-up panel's locked fieldset disables these controls while a run is prepared or trained. */
@@ -28,7 +28,7 @@ export function SftOptions() {
           </label>
           <select id={id} value={sft.format} onChange={(e) => setSft({ format: e.target.value as typeof sft.format })}>
             <option value="auto">auto ({detected ?? '?'})</option>
-            {SFT_FORMATS.map((f) => (
+            {SFT_FORMAT_CHOICES.map((f) => (
               <option key={f} value={f}>
                 {f}
               </option>
