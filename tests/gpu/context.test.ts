@@ -47,10 +47,32 @@ describe('GpuContext', () => {
     ctx.release(t);
   });
 
-  it('refuses a tensor beyond the binding limit with GpuOutOfMemoryError', async () => {
-    const ctx = await createNodeContext({ maxStorageBufferBindingSize: 1 << 20 });
-    expect(ctx.bindingLimit).toBe(1 << 20);
-    expect(() => ctx.tensor([1 << 19], 'f32', 'too big')).toThrow(GpuOutOfMemoryError);
+  it('stores a tensor beyond the binding limit in row parts; whole-tensor ops and rows wider than it are refused', async () => {
+    const ctx = await createNodeContext({ maxStorageBufferBindingSize: 1 << 12 });
+    expect(ctx.bindingLimit).toBe(1 << 12);
+    // 10 rows of 300 floats (1200 bytes): 3 rows per part.
+    const t = ctx.tensor([10, 300], 'f32', 'big');
+    expect(t.parts?.map((p) => [p.start, p.rows])).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 3],
+      [9, 1],
+    ]);
+    const data = Float32Array.from({ length: 3000 }, (_, i) => i);
+    ctx.write(t, data);
+    expect(Array.from(await ctx.read(t))).toEqual(Array.from(data));
+    // A copy across part boundaries, both ways.
+    const small = ctx.tensor([1000], 'f32', 'small');
+    ctx.copy(small, t, 1000, 850);
+    expect(Array.from(await ctx.read(small))).toEqual(Array.from(data.subarray(850, 1850)));
+    ctx.copy(t, small, 1000, 0, 1700);
+    const back = Float32Array.from(data);
+    back.set(data.subarray(850, 1850), 1700);
+    expect(Array.from(await ctx.read(t))).toEqual(Array.from(back));
+    expect(() => add(ctx, small, t, t)).toThrow(GpuOutOfMemoryError);
+    expect(() => add(ctx, small, t, t)).toThrow(/tensor big of 12000 bytes .* stored in 4 parts/);
+    expect(() => ctx.tensor([2, 1025], 'f32', 'wide')).toThrow(/tensor wide of 8200 bytes .*one row of it does not fit/);
+    ctx.release(t);
     ctx.destroy();
   });
 
