@@ -161,3 +161,10 @@ export interface LmLossOptions {
   /** Targets equal to it are not counted (default -100). */
   ignoreIndex?: number;
 }
+
+/** Bytes of the head's buffers at N rows: one chunk's logits and log-sum-exp state, the chunk's hidden rows and their
+ * gradient, and the per-row losses and validity (the memory estimate's share of the LM head). */
+export function headActivationBytes(N: number, V: number, C: number): number {
+  const R = headChunkRows(N, V, V, Infinity);
+  return 4 * (R * (V + 4 + 2 * C) + 2 * N);
+}
