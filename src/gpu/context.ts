@@ -17,7 +17,7 @@ export interface GpuTensor extends Tensor {
   readonly parts?: readonly GpuTensorPart[];
 }
 
-export interface GpuTensorPart {
+interface GpuTensorPart {
   tensor: GpuTensor;
   /** First row (of the first dimension) and row count. */
   start: number;

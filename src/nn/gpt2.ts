@@ -136,7 +136,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     if (T > this.cfg.nPositions)
       throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
     const be = this.be,
-      { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg,
+      { nEmbd: C, nHead: H, nInner: F } = this.cfg,
       N = B * T;
     const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);
     const pos = be.fromArray(

@@ -8,11 +8,11 @@ import type { Backend, CePartParams, Tensor } from '../tensor/backend';
 import { disposeAll } from './params';
 
 /** Bytes a chunk's logits aim at (all vocabulary parts together). */
-export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
+const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 /** Rows per chunk: as many as keep the chunk's logits within HEAD_CHUNK_BYTES (a multiple of 64 from 64 up, the
  * matmul tile) and each part's within maxPartBytes; at least 1, at most N. */
-export function headChunkRows(N: number, V: number, widestPart: number, maxPartBytes: number): number {
+function headChunkRows(N: number, V: number, widestPart: number, maxPartBytes: number): number {
   let R = Math.floor(HEAD_CHUNK_BYTES / (4 * V));
   if (R >= 64) R = Math.floor(R / 64) * 64;
   R = Math.min(R, Math.floor(maxPartBytes / (4 * widestPart)));
@@ -20,7 +20,7 @@ export function headChunkRows(N: number, V: number, widestPart: number, maxPartB
 }
 
 /** The gradient outputs of a head pass. */
-export interface HeadGrads {
+interface HeadGrads {
   /** (N, C), overwritten. */
   dHidden: Tensor;
   /** (V, C) accumulated into, or null when the head is frozen. */

@@ -78,7 +78,15 @@ export class CpuBackend implements Backend {
       const n = Math.min(per, rows - start),
         data = (t as CpuTensor).data.subarray(start * width, (start + n) * width);
       const tensor: CpuTensor =
-        n === rows ? (t as CpuTensor) : { shape: [n, ...t.shape.slice(1)], size: n * width, dtype: t.dtype, label: `${t.label} [${start}..]`, data };
+        n === rows
+          ? (t as CpuTensor)
+          : {
+              shape: [n, ...t.shape.slice(1)],
+              size: n * width,
+              dtype: t.dtype,
+              label: `${t.label} [${start}..]`,
+              data,
+            };
       ps.push({ tensor, start, rows: n });
     }
     this.partsOf.set(t, ps);

@@ -71,7 +71,9 @@ describe('GpuContext', () => {
     expect(Array.from(await ctx.read(t))).toEqual(Array.from(back));
     expect(() => add(ctx, small, t, t)).toThrow(GpuOutOfMemoryError);
     expect(() => add(ctx, small, t, t)).toThrow(/tensor big of 12000 bytes .* stored in 4 parts/);
-    expect(() => ctx.tensor([2, 1025], 'f32', 'wide')).toThrow(/tensor wide of 8200 bytes .*one row of it does not fit/);
+    expect(() => ctx.tensor([2, 1025], 'f32', 'wide')).toThrow(
+      /tensor wide of 8200 bytes .*one row of it does not fit/,
+    );
     ctx.release(t);
     ctx.destroy();
   });

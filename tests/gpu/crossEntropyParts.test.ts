@@ -29,11 +29,19 @@ async function parted(be: Backend, logits: Float32Array, targets: Int32Array, V:
   const parts = starts.map((s, i) => be.zeros([R, bounds[i + 1] - s], 'f32', `part ${s}`));
   for (let r0 = 0; r0 < N; r0 += R) {
     const rows = Math.min(R, N - r0);
-    const p = (i: number) => ({ rows, rowStart: r0, vStart: starts[i], vp: bounds[i + 1] - starts[i], V, ignoreIndex: IGNORE });
+    const p = (i: number) => ({
+      rows,
+      rowStart: r0,
+      vStart: starts[i],
+      vp: bounds[i + 1] - starts[i],
+      V,
+      ignoreIndex: IGNORE,
+    });
     parts.forEach((t, i) => {
       const w = bounds[i + 1] - starts[i],
         block = new Float32Array(R * w).fill(7);
-      for (let r = 0; r < rows; r++) block.set(logits.subarray((r0 + r) * V + starts[i], (r0 + r) * V + bounds[i + 1]), r * w);
+      for (let r = 0; r < rows; r++)
+        block.set(logits.subarray((r0 + r) * V + starts[i], (r0 + r) * V + bounds[i + 1]), r * w);
       be.write(t, block);
       be.crossEntropyPartStats(state, t, tT, p(i));
     });

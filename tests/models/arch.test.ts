@@ -168,7 +168,14 @@ describe('activation memory of the LM head', () => {
       tie_word_embeddings: true,
     });
   const gpt2 = (vocab: number) =>
-    parseModelConfig({ model_type: 'gpt2', vocab_size: vocab, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 });
+    parseModelConfig({
+      model_type: 'gpt2',
+      vocab_size: vocab,
+      n_positions: 1024,
+      n_embd: 768,
+      n_layer: 12,
+      n_head: 12,
+    });
   it.each([
     ['qwen3', qwen3],
     ['gpt2', gpt2],

@@ -111,7 +111,8 @@ describe.each(FAMILIES)('%s: LM head in row chunks', (family) => {
     expectSame(await run(be, family, 5, false), whole, 2e-5, '5 rows, head backward in backward()');
     const parted = new CpuBackend({ maxTensorBytes: 104 * WIDTH[family] * 4 });
     const { params } = build(parted, family);
-    const head = family === 'gpt2' ? 'wte.weight' : family === 'qwen2-bias' ? 'lm_head.weight' : 'model.embed_tokens.weight';
+    const head =
+      family === 'gpt2' ? 'wte.weight' : family === 'qwen2-bias' ? 'lm_head.weight' : 'model.embed_tokens.weight';
     expect(parted.parts(params.tensors.get(head)!).map((p) => p.rows)).toEqual([104, 104, 92]);
     expectSame(await run(parted, family, 5), whole, 2e-5, '3 parts, 5 rows');
   });
@@ -147,8 +148,14 @@ describe('training step memory', () => {
     m.net.enableAllGradients();
     m.net.head.chunkRows = 16;
     const r = new Rng(2),
-      ids = be.fromArray(Int32Array.from({ length: Nm }, () => r.int(V)), [Nm]),
-      targets = be.fromArray(Int32Array.from({ length: Nm }, () => r.int(V)), [Nm]);
+      ids = be.fromArray(
+        Int32Array.from({ length: Nm }, () => r.int(V)),
+        [Nm],
+      ),
+      targets = be.fromArray(
+        Int32Array.from({ length: Nm }, () => r.int(V)),
+        [Nm],
+      );
     const step = () => {
       m.net.forwardHidden(ids, Bm, Tm);
       const { lossSum } = m.net.loss(targets, { withGrad: true });

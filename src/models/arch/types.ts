@@ -3,9 +3,9 @@
 // (gpt2.ts, bert.ts, llama.ts); the registry (index.ts) maps config.json's model_type to it. Not here: the networks
 // themselves (src/nn/) and the training loop (src/train/).
 
-import type { LmLossOptions } from '../../nn/lmHead';
 import type { EncoderBatch } from '../../nn/bert';
 import type { Linear } from '../../nn/linear';
+import type { LmLossOptions } from '../../nn/lmHead';
 import type { ParamStore } from '../../nn/params';
 import type { Backend, Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
