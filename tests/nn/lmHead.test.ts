@@ -38,6 +38,8 @@ interface Net {
   loss(targets: Tensor, opts?: { withGrad?: boolean }): { lossSum: Tensor; count: Tensor };
   backward(ids: Tensor, targets: Tensor): void;
   enableAllGradients(): void;
+  createCache(B: number, Tmax: number): { dispose(): void };
+  prefill(cache: never, ids: Int32Array, T: number): Tensor;
 }
 
 const gcfg: Gpt2Config = { vocabSize: V, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, nInner: 64, eps: 1e-5 };
@@ -83,6 +85,15 @@ async function run(be: Backend, family: Family, chunkRows: number | null, fused 
   return { lossSum: (await be.read(lossSum))[0], count: (await be.read(count))[0], grads };
 }
 
+/** The last position's logits after a prefill of the batch's first row (the generation path). */
+async function prefillLogits(be: Backend, family: Family): Promise<Float32Array> {
+  const { net } = build(be, family);
+  const cache = net.createCache(1, T);
+  const out = (await be.read(net.prefill(cache as never, batch().ids.subarray(0, T), T))) as Float32Array;
+  cache.dispose();
+  return out;
+}
+
 /** The loss of the whole logits tensor through the unchunked cross-entropy. */
 async function wholeLogitsLoss(be: Backend, family: Family): Promise<number> {
   const { net } = build(be, family);
@@ -117,7 +128,7 @@ describe.each(FAMILIES)('%s: LM head in row chunks', (family) => {
     expectSame(await run(parted, family, 5), whole, 2e-5, '3 parts, 5 rows');
   });
 
-  it('WebGPU: chunks of 5 rows match the whole batch and the CPU; a head in 3 parts matches the unsplit head', async () => {
+  it('WebGPU: chunks of 5 rows match the whole batch and the CPU; a head in 3 parts matches the unsplit head (and generates the same logits)', async () => {
     const be = await gpuBackend();
     const whole = await run(be, family, null);
     expectSame(whole, await run(new CpuBackend(), family, null), 1e-4, 'GPU vs CPU');
@@ -132,6 +143,7 @@ describe.each(FAMILIES)('%s: LM head in row chunks', (family) => {
       for (const n of parted) expect(split.parts(params.tensors.get(n)!).map((p) => p.rows)).toEqual([104, 104, 92]);
       expectSame(await run(split, family, 5), whole, 2e-5, 'GPU 3 parts, 5 rows');
       expectSame(await run(split, family, null), whole, 2e-5, 'GPU 3 parts, whole batch');
+      expectClose(await prefillLogits(split, family), await prefillLogits(be, family), 1e-5, 1e-5, 'prefill logits');
     } finally {
       ctx.destroy();
     }
