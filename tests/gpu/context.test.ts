@@ -7,7 +7,7 @@ import { acquireDevice } from '../../src/gpu/device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, NoWebGPUError } from '../../src/gpu/errors';
 import { add } from '../../src/gpu/kernels/elementwise';
 import { createNodeContext } from '../../src/gpu/node';
-import { randArray } from '../helpers/check';
+import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
 describe('GpuContext', () => {
@@ -76,6 +76,36 @@ describe('GpuContext', () => {
     );
     ctx.release(t);
     ctx.destroy();
+  });
+
+  it('fill, sum, sumSquares and adamw take a parted tensor whole: results equal the unsplit tensor', async () => {
+    const small = new GpuBackend(await createNodeContext({ maxStorageBufferBindingSize: 1 << 12 })),
+      whole = new GpuBackend(await gpuContext());
+    const run = async (be: GpuBackend) => {
+      const p = be.fromArray(randArray(3000, 3), [10, 300]),
+        g = be.fromArray(randArray(3000, 4), [10, 300]);
+      const m = be.zeros([10, 300]),
+        v = be.zeros([10, 300]),
+        one = be.fromArray(Float32Array.of(1), [1]),
+        s = be.zeros([2]);
+      be.fill(m, 0.5);
+      be.adamw(p, g, m, v, one, { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, step: 1 });
+      const sq = be.zeros([1]),
+        sm = be.zeros([1]);
+      be.sumSquares(sq, g);
+      be.sum(sm, p);
+      be.copy(s, sq, 1, 0, 0);
+      be.copy(s, sm, 1, 0, 1);
+      return { p: await be.read(p), m: await be.read(m), v: await be.read(v), s: await be.read(s), parts: be.parts(p) };
+    };
+    const [a, b] = [await run(small), await run(whole)];
+    expect(a.parts.length).toBe(4);
+    expect(b.parts.length).toBe(1);
+    expect(Array.from(a.p)).toEqual(Array.from(b.p));
+    expect(Array.from(a.m)).toEqual(Array.from(b.m));
+    expect(Array.from(a.v)).toEqual(Array.from(b.v));
+    expectClose(a.s, b.s, 1e-3, 1e-5);
+    small.ctx.destroy();
   });
 
   it('reports device loss as DeviceLostError', async () => {
