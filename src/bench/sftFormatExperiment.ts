@@ -4,7 +4,8 @@
 // with the base model and the adapted one every --probe-every steps; reports the fraction of answers in the set's
 // format (src/bench/sftFormat.ts). With --write the table replaces the "Instruction tuning" section of
 // docs/results.md (between its markers); otherwise it is only printed.
-//   npm run experiment:sft -- [--steps 100] [--seeds 1,2,3] [--probe-every 20] [--methods dora,lora] [--write]
+//   npm run experiment:sft -- [--steps 40] [--seeds 1,2,3] [--probe-every 10] [--methods dora,lora] [--lr X] [--write]
+// The format appears within 20-40 steps (docs/results.md); each run takes minutes on the CPU backend.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,9 +32,9 @@ const METHODS: Record<string, { label: string; cfg: Partial<RunConfig> }> = {
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '100' },
+    steps: { type: 'string', default: '40' },
     seeds: { type: 'string', default: '1,2,3' },
-    'probe-every': { type: 'string', default: '20' },
+    'probe-every': { type: 'string', default: '10' },
     methods: { type: 'string', default: 'dora,lora' },
     lr: { type: 'string' },
     write: { type: 'boolean', default: false },
