@@ -236,7 +236,8 @@ export interface ModelChat {
  * The model's chat tokenizer and template from its files: tokenizer.json (required), tokenizer_config.json and
  * chat_template.jinja (optional; a server that answers for a missing one with its HTML page counts as absent).
  */
-export async function chatFromSource(src: ModelSource): Promise<ModelChat> {
+/** The model's chat tokenizer and template; `templateName` picks an entry of a named-template list. */
+export async function chatFromSource(src: ModelSource, templateName?: string): Promise<ModelChat> {
   const optional = async (file: string): Promise<string | null> => {
     try {
       const bytes = await src.get(file, true);
@@ -253,7 +254,7 @@ export async function chatFromSource(src: ModelSource): Promise<ModelChat> {
     optional('chat_template.jinja'),
   ]);
   const tokenizer = loadChatTokenizer(new TextDecoder().decode(json!), config);
-  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: jinja }) };
+  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: jinja, name: templateName }) };
 }
 
 /** Whether `content` is a special token of tokenizer_config.json's added_tokens_decoder. */
