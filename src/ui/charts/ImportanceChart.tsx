@@ -15,6 +15,7 @@ import {
   MARGIN,
   numberOf,
   TICK,
+  TICK_INTERVAL,
   TOOLTIP_STYLE,
   xLabel,
   yLabel,
@@ -59,6 +60,10 @@ const binLabel = (l: unknown, payload: readonly { payload?: ImportanceBin }[]) =
 };
 const selectImportance = (s: AppState) => s.importance;
 const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.importance };
+// Props recharts compares by identity are made once, so a redraw with new bars changes nothing else.
+const X_LABEL = xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)');
+const Y_LABEL = yLabel('components');
+const STYLE = chartStyle();
 
 export function ImportanceChart() {
   const method = useStore((s) => s.run?.method);
@@ -82,16 +87,17 @@ const ImportancePlot = memo(function ImportancePlot() {
     : 'Importance: no scores yet';
   return (
     <div className="rechart" role="group" aria-label={label}>
-      <BarChart responsive style={chartStyle()} data={bars} margin={MARGIN} barCategoryGap={1}>
+      <BarChart responsive style={STYLE} data={bars} margin={MARGIN} barCategoryGap={1}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
-        <XAxis
-          dataKey="bin"
+        <XAxis dataKey="bin" tick={TICK} interval={3} height={34} label={X_LABEL} />
+        <YAxis
+          allowDecimals={false}
           tick={TICK}
-          interval={3}
-          height={34}
-          label={xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)')}
+          interval={TICK_INTERVAL}
+          tickFormatter={int}
+          width={56}
+          label={Y_LABEL}
         />
-        <YAxis allowDecimals={false} tick={TICK} tickFormatter={int} width={56} label={yLabel('components')} />
         <Tooltip
           isAnimationActive={false}
           formatter={formatValue}

@@ -29,6 +29,13 @@ export const sig3 = (v: number): string => String(Number(v.toPrecision(3)));
 /** A tooltip value as a number, or null for recharts' other value types. */
 export const numberOf = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * The tick interval of every axis: a number makes recharts show each tick it computed (a few, by tickCount) instead
+ * of measuring every tick label in the DOM to drop overlapping ones ('preserveEnd', the default), which is most of a
+ * chart's redraw (the axes and the grid each measure).
+ */
+export const TICK_INTERVAL = 0;
+
 /** An x axis title under the ticks. */
 export const xLabel = (value: string) => ({ value, position: 'insideBottom' as const, offset: 0, ...AXIS_LABEL });
 
