@@ -17,7 +17,7 @@ export interface Launch {
 }
 
 /** A LoRA run waiting for the current run to end, matched to the dynamic-rank run `forRunId`. */
-export interface QueuedRun extends Launch {
+interface QueuedRun extends Launch {
   name: string;
   forRunId: string;
   match: LoraMatch;

@@ -145,7 +145,7 @@ function CompareMaps({ runs }: { runs: RunRecord[] }) {
     b = useId();
   if (runs.length < 2) return null;
   return (
-    <div className="compare" aria-label="Compare rank maps" data-testid="compare-maps">
+    <div className="compare" role="group" aria-label="Compare rank maps" data-testid="compare-maps">
       <h3>Compare rank maps</h3>
       <div className="compare-grid">
         {([0, 1] as const).map((slot) => {
