@@ -197,4 +197,52 @@ describe('the run list and the LoRA comparison', () => {
     expect(errors.map((e) => e.code)).toEqual(['NotDynamicRank']);
     expect(errors[0].message).toMatch(/Run 2 · LoRA r=2 \(vs Run 1\) is a LoRA run/);
   });
+
+  it('records a run resumed from a checkpoint under its saved name, with its saved curve and allocation', () => {
+    const settings = { ...DEFAULT_SETTINGS, budget: 2, steps: 10 };
+    applyEvent({
+      type: 'restoring',
+      modelId: 'gpt2-tiny',
+      modelLabel: 'gpt2-tiny',
+      task: 'causal-lm',
+      settings,
+      data: DATA,
+      preview: null,
+      checkpoint: {
+        id: 'c1',
+        runId: 'r1',
+        runName: 'gpt2-tiny · b(T)=2',
+        modelId: 'gpt2-tiny',
+        dataName: 'sotu.txt',
+        method: 'dora',
+        step: 4,
+        totalSteps: 10,
+        time: 0,
+        bytes: 1,
+      },
+    });
+    const points = [1, 2, 3, 4].map((st) => ({
+      step: st,
+      loss: 5 - st,
+      lr: 1e-3,
+      live: 12,
+      target: 8,
+      tokensPerSecond: 1,
+    }));
+    applyEvent({
+      ...started(3, 10),
+      resumedFrom: 4,
+      history: { points, prunes: [{ step: 4, removed: 2, revived: 0, live: 10, liveByModule: [1, 3, 3, 3] }] },
+    } as WorkerEvent);
+    const [run] = useStore.getState().runs;
+    expect(run).toMatchObject({
+      name: 'gpt2-tiny · b(T)=2 (resumed at step 4)',
+      method: 'dora',
+      rankMap: [1, 3, 3, 3],
+      rankStep: 4,
+      settings,
+      data: DATA,
+    });
+    expect(run.loss.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+  });
 });

@@ -118,6 +118,9 @@ const LR_DOMAIN = [0, 'auto'] as const;
 const ZOOM_DOMAIN = ['dataMin', 'dataMax'] as const;
 const STYLE = chartStyle();
 
+/** The legend's height for `items` entries: a fixed one (recharts need not measure it), a line per three entries. */
+const legendHeight = (items: number) => 22 * Math.ceil(items / 3);
+
 /** The overlaid runs' curves (the current run is drawn as "loss"), coloured by their place in the run list. */
 export function overlaysOf(runs: readonly RunRecord[], ids: readonly string[], current: string | null): Overlay[] {
   return runs.flatMap((r, i) =>
@@ -211,7 +214,12 @@ const LossPlot = memo(function LossPlot({ steps }: { steps: number }) {
           contentStyle={TOOLTIP_STYLE}
           itemSorter="dataKey"
         />
-        <Legend verticalAlign="top" height={22} wrapperStyle={LEGEND_STYLE} itemSorter="dataKey" />
+        <Legend
+          verticalAlign="top"
+          height={legendHeight(3 + overlays.length)}
+          wrapperStyle={LEGEND_STYLE}
+          itemSorter="dataKey"
+        />
         <Line
           yAxisId="loss"
           className="loss-line"

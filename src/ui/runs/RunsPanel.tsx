@@ -145,14 +145,14 @@ function CompareMaps({ runs }: { runs: RunRecord[] }) {
     b = useId();
   if (runs.length < 2) return null;
   return (
-    <div className="compare" role="group" aria-label="Compare rank maps" data-testid="compare-maps">
+    <div className="runs-compare" role="group" aria-label="Compare rank maps" data-testid="compare-maps">
       <h3>Compare rank maps</h3>
-      <div className="compare-grid">
+      <div className="runs-compare-grid">
         {([0, 1] as const).map((slot) => {
           const run = runs.find((r) => r.id === ids[slot]) ?? null;
           const id = slot === 0 ? a : b;
           return (
-            <div key={slot} className="compare-side">
+            <div key={slot} className="runs-compare-side">
               <label htmlFor={id}>{slot === 0 ? 'Left' : 'Right'}</label>{' '}
               <select id={id} value={run?.id ?? ''} onChange={(e) => setCompare(slot, e.target.value || null)}>
                 <option value="">Choose a run</option>
@@ -189,7 +189,7 @@ const StoredMap = memo(function StoredMap({
   return (
     <>
       <p className="hint">
-        {methodOf(run)} {sizeOf(run)} · {int(total)} live at step {int(run.rankStep)} · R0 = {run.R0}
+        {methodOf(run)} {sizeOf(run)} · {int(total)} live, the allocation since step {int(run.rankStep)} · R0 = {run.R0}
       </p>
       <RankHeatmap
         grid={grid}
