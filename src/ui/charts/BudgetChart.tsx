@@ -61,6 +61,7 @@ const formatValue = (v: unknown, name: unknown): [string, string] => {
 };
 const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
+const selectSteps = (s: AppState) => s.steps;
 const selectSchedule = (s: AppState) => s.schedule;
 const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.budget };
 // Props recharts compares by identity are made once, so a redraw with new rows changes nothing else.
@@ -70,20 +71,23 @@ const Y_DOMAIN = [0, 'auto'] as const;
 const STYLE = chartStyle();
 
 export function BudgetChart() {
-  const steps = useStore((s) => s.steps);
   const method = useStore((s) => s.run?.method);
   const started = useStore((s) => s.schedule.length > 0);
   return (
     <figure className="card chart" aria-label="Live components and budget" data-testid="budget-chart">
       <figcaption>Live components vs budget{method === 'lora' ? ' (LoRA: fixed)' : ''}</figcaption>
-      <BudgetPlot steps={steps} />
+      <BudgetPlot />
       {!started && <p className="hint chart-note">The budget schedule appears here once a run starts.</p>}
     </figure>
   );
 }
 
-/** Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition). */
-const BudgetPlot = memo(function BudgetPlot({ steps }: { steps: number }) {
+/**
+ * Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition); the run's step count too,
+ * so a run's start redraws it in its own task, not in the task of the store update.
+ */
+const BudgetPlot = memo(function BudgetPlot() {
+  const steps = useStoreTransition(selectSteps, OPTS);
   const schedule = useStoreTransition(selectSchedule, OPTS);
   const points = useStoreTransition(selectPoints, OPTS);
   const rows = useMemo(() => budgetRows(schedule, points), [schedule, points]);

@@ -1,5 +1,5 @@
 // The distribution of component importance (EMA of ||dW_i|| / ||dW||, log scale): live components sit right of the
-// pruning threshold, pruned ones left of it. Dynamic rank only; mounted with empty axes on page load.
+// pruning threshold, pruned ones left of it. Dynamic rank only (empty for LoRA); mounted with empty axes on page load.
 
 import { memo, useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
@@ -68,12 +68,19 @@ const STYLE = chartStyle();
 export function ImportanceChart() {
   const method = useStore((s) => s.run?.method);
   const has = useStore((s) => s.importance !== null);
-  if (method === 'lora') return null;
+  // Mounted for LoRA runs too (empty): a recharts first mount is the costliest render of a chart, and a dynamic-rank
+  // run after a LoRA run would pay it in the task of its Start click.
   return (
     <figure className="card chart" aria-label="Importance distribution" data-testid="importance-chart">
-      <figcaption>Importance of components (EMA, log scale)</figcaption>
+      <figcaption>Importance of components (EMA, log scale){method === 'lora' ? ' (LoRA: none)' : ''}</figcaption>
       <ImportancePlot />
-      {!has && <p className="hint chart-note">Scores of a dynamic-rank run appear after its first logged step.</p>}
+      {!has && (
+        <p className="hint chart-note">
+          {method === 'lora'
+            ? 'LoRA keeps every component: it has no importance scores.'
+            : 'Scores of a dynamic-rank run appear after its first logged step.'}
+        </p>
+      )}
     </figure>
   );
 }

@@ -104,6 +104,7 @@ const formatValue = (v: unknown, name: unknown): [string, string] => {
 };
 const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
+const selectSteps = (s: AppState) => s.steps;
 const selectEvals = (s: AppState) => s.evals;
 const selectRuns = (s: AppState) => s.runs;
 const selectOverlayIds = (s: AppState) => s.overlayRunIds;
@@ -132,7 +133,6 @@ export function overlaysOf(runs: readonly RunRecord[], ids: readonly string[], c
 
 export function LossChart() {
   const count = useStore((s) => s.points.length);
-  const steps = useStore((s) => s.steps);
   return (
     <figure
       className="card chart"
@@ -141,14 +141,18 @@ export function LossChart() {
       data-points={count}
     >
       <figcaption>Loss and learning rate</figcaption>
-      <LossPlot steps={steps} />
+      <LossPlot />
       {count === 0 && <p className="hint chart-note">The training loss appears here once a run starts.</p>}
     </figure>
   );
 }
 
-/** Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition). */
-const LossPlot = memo(function LossPlot({ steps }: { steps: number }) {
+/**
+ * Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition); the run's step count too,
+ * so a run's start redraws it in its own task, not in the task of the store update.
+ */
+const LossPlot = memo(function LossPlot() {
+  const steps = useStoreTransition(selectSteps, OPTS);
   const points = useStoreTransition(selectPoints, OPTS);
   const evals = useStoreTransition(selectEvals, OPTS);
   const runs = useStoreTransition(selectRuns, OPTS);
