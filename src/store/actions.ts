@@ -148,6 +148,8 @@ export function startBlocker(s: AppState = useStore.getState()): string | null {
 export function startTraining(): void {
   const s = useStore.getState();
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
+  // A run the person starts replaces a queued comparison run.
+  useStore.setState({ queuedRun: null });
   launch({ name: null, modelId: s.modelId, settings: s.settings, data: s.dataFile });
 }
 

@@ -186,6 +186,21 @@ describe('the run list and the LoRA comparison', () => {
     expect(s.overlayRunIds).toEqual(['run-1']);
   });
 
+  it('drops a queued comparison when the person starts a run of their own', () => {
+    trainDora();
+    compareWithLora();
+    applyEvent({ type: 'phase', phase: 'paused' });
+    expect(useStore.getState().queuedRun).not.toBeNull();
+    startTraining();
+    expect(useStore.getState().queuedRun).toBeNull();
+    applyEvent(started(3, 500));
+    applyEvent({ type: 'phase', phase: 'done' });
+    expect(sent.filter((c) => c.type === 'start').map((c) => c.type === 'start' && c.settings.method)).toEqual([
+      'dora',
+      'dora',
+    ]);
+  });
+
   it('starts the LoRA run at once after a run has ended, and reports a LoRA run as not comparable', () => {
     trainDora();
     applyEvent({ type: 'phase', phase: 'stopped' });
