@@ -1,16 +1,17 @@
 // Module-level actions: what the page's controls do. They update the store and send commands to the worker;
 // components call them directly, and nothing here imports React.
 
-import type { ModelRef, RunSettings } from '../worker/protocol';
+import type { ModelRef, RunSettings, SftSettings } from '../worker/protocol';
 import { bundledText } from '../worker/runData';
 import { connect, send } from './client';
 import { requestPreview } from './dataPreview';
-import { dataProblem } from './derived';
+import { dataProblem, sftActive } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
 import { type AppState, useStore } from './index';
 import { BUNDLED_MODELS } from './modelSlice';
 import { CompareError, loraComparison, runName } from './runs';
 import { type Launch, syncedRuns } from './runsSlice';
+import { watchSftPreview } from './sftPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
@@ -28,6 +29,7 @@ export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
   send({ type: 'init', backend });
   send({ type: 'listCheckpoints' });
   watchQueue();
+  watchSftPreview();
   // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
   useStore.subscribe((st, prev) => {
     if (
@@ -134,12 +136,19 @@ export function setSettings(patch: Partial<RunSettings>): void {
   useStore.getState().setSettings(patch);
 }
 
+/** Switches instruction tuning on (with the current or default options) or off, or changes its options. */
+export function setSft(patch: Partial<SftSettings> | null): void {
+  const current = useStore.getState().settings.sft ?? { format: 'auto', trainOnPrompt: false };
+  setSettings({ sft: patch === null ? null : { ...current, ...patch } });
+}
+
 /** Why Start is disabled, or null when a run can start. */
 export function startBlocker(s: AppState = useStore.getState()): string | null {
   if (!s.summary) return s.modelLoading ? 'Loading the model…' : 'Choose a model.';
   if (!s.dataFile || !s.preview) return 'Choose a data set.';
   const problem = dataProblem(s.preview, s.summary.task);
   if (problem) return problem;
+  if (sftActive(s) && s.sftPreviewError) return s.sftPreviewError;
   if (s.settings.targets.length === 0) return 'Pick at least one module type to adapt.';
   if (s.phase === 'training' || s.phase === 'preparing') return 'Training is running.';
   return null;
@@ -150,10 +159,15 @@ export function startTraining(): void {
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
   // A run the person starts replaces a queued comparison run.
   useStore.setState({ queuedRun: null });
-  launch({ name: null, modelId: s.modelId, settings: s.settings, data: s.dataFile });
+  // Instruction tuning travels with the settings only when it applies (a causal LM on an instruction file).
+  const settings = { ...s.settings, sft: sftActive(s) ? s.settings.sft : null };
+  launch({ name: null, modelId: s.modelId, settings, data: s.dataFile });
 }
 
-/** Starts a run of `l` (the run list records it when the worker announces it). */
+/**
+ * Starts a run of `l` (the run list records it when the worker announces it). Its settings are sent as they are:
+ * `l.settings.sft` is set only for instruction tuning.
+ */
 function launch(l: Launch): void {
   const s = useStore.getState();
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
@@ -163,9 +177,10 @@ function launch(l: Launch): void {
     launching: l,
     ...EMPTY_RUN,
     phase: 'preparing',
-    run: { modelId: l.modelId, task: s.summary?.task ?? 'causal-lm', method: l.settings.method },
+    run: { modelId: l.modelId, task: s.summary?.task ?? 'causal-lm', method: l.settings.method, sft: !!l.settings.sft },
     generation: null,
     classification: null,
+    chat: null,
     exported: null,
     scrubStep: null,
   });
@@ -242,6 +257,7 @@ export function resumeFromCheckpoint(id: string): void {
     phase: 'preparing',
     generation: null,
     classification: null,
+    chat: null,
     exported: null,
     scrubStep: null,
   });
@@ -263,6 +279,13 @@ export function generateText(
   clearErrors(['try']);
   useStore.setState({ tryBusy: true });
   send({ type: 'generate', prompt, ...opts });
+}
+
+/** Sends one user message to an instruction-tuned run: the base and the adapted model answer it greedily. */
+export function chatWith(message: string, maxTokens: number): void {
+  clearErrors(['try']);
+  useStore.setState({ tryBusy: true });
+  send({ type: 'chat', message, maxTokens });
 }
 
 export function classifyText(text: string): void {

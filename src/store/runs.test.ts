@@ -186,6 +186,39 @@ describe('the run list and the LoRA comparison', () => {
     expect(s.overlayRunIds).toEqual(['run-1']);
   });
 
+  it('gives the LoRA comparison of an instruction-tuning run its chat file and instruction-tuning settings', () => {
+    const chat = { name: 'instruct-demo.jsonl', text: '{"prompt":"a","completion":"b"}', origin: 'demo' as const };
+    const sft = { format: 'prompt-completion' as const, trainOnPrompt: true };
+    const chatPreview = { format: 'jsonl', columns: ['prompt', 'completion'], instructionFormat: 'prompt-completion' };
+    useStore.setState((s) => ({ dataFile: chat, preview: chatPreview as never, settings: { ...s.settings, sft } }));
+    trainDora();
+    compareWithLora();
+    // The person moves on while the run trains: plain text, instruction tuning off. The queued run keeps the run's.
+    useStore.setState({ dataFile: DATA, preview: { format: 'text', columns: ['text'] } as never });
+    useStore.getState().setSettings({ sft: null });
+    applyEvent({ type: 'phase', phase: 'done' });
+    const starts = sent.filter((c) => c.type === 'start');
+    expect(starts.map((c) => c.type === 'start' && c.settings.sft)).toEqual([sft, sft]);
+    expect(starts.map((c) => c.type === 'start' && c.data)).toEqual([chat, chat]);
+    expect(useStore.getState().run?.sft).toBe(true);
+    applyEvent(started(2, 500));
+    expect(useStore.getState().runs.map((r) => [r.settings.sft, r.data])).toEqual([
+      [sft, chat],
+      [sft, chat],
+    ]);
+  });
+
+  it('records instruction tuning as off for a run whose data is not an instruction file', () => {
+    useStore.setState((s) => ({ settings: { ...s.settings, sft: { format: 'auto', trainOnPrompt: false } } }));
+    trainDora();
+    applyEvent({ type: 'phase', phase: 'done' });
+    compareWithLora();
+    const starts = sent.filter((c) => c.type === 'start');
+    expect(starts.map((c) => c.type === 'start' && c.settings.sft)).toEqual([null, null]);
+    expect(useStore.getState().runs[0].settings.sft).toBeNull();
+    expect(useStore.getState().run?.sft).toBe(false);
+  });
+
   it('drops a queued comparison when the person starts a run of their own', () => {
     trainDora();
     compareWithLora();

@@ -7,6 +7,8 @@ import type { AppState } from './index';
 export interface TrySlice {
   generation: { prompt: string; base: string; adapted: string } | null;
   classification: { text: string; labels: string[]; base: number[]; adapted: number[] } | null;
+  /** An instruction-tuned run's answers to one message, base beside adapted. */
+  chat: { message: string; base: string; adapted: string } | null;
   tryBusy: boolean;
   exported: { zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData; step: number } | null;
   exportBusy: boolean;
@@ -15,6 +17,7 @@ export interface TrySlice {
 export const createTrySlice: StateCreator<AppState, [], [], TrySlice> = () => ({
   generation: null,
   classification: null,
+  chat: null,
   tryBusy: false,
   exported: null,
   exportBusy: false,

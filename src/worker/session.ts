@@ -12,7 +12,7 @@ import { buildExport } from './exporter';
 import type { Command, DataFile, ErrorArea, RunPhase, RunSettings } from './protocol';
 import { buildRun, type Post, type Run, restoreRunInputs } from './runStart';
 import { reportMetrics, saveRunCheckpoint, yieldToEvents } from './runTraining';
-import { classifyBoth, evaluateRun, generateBoth } from './tryRun';
+import { chatBoth, classifyBoth, evaluateRun, generateBoth } from './tryRun';
 
 export class Session {
   private engine: Engine | null = null;
@@ -54,7 +54,7 @@ export class Session {
         ? 'training'
         : cmd.type === 'export'
           ? 'export'
-          : cmd.type === 'generate' || cmd.type === 'classify'
+          : cmd.type === 'generate' || cmd.type === 'classify' || cmd.type === 'chat'
             ? 'try'
             : 'training';
     try {
@@ -63,6 +63,7 @@ export class Session {
       else if (cmd.type === 'resume') await this.train();
       else if (cmd.type === 'generate') await this.generate(cmd);
       else if (cmd.type === 'classify') await this.classify(cmd.text);
+      else if (cmd.type === 'chat') await this.chat(cmd);
       else if (cmd.type === 'evaluate') await this.evaluate();
       else if (cmd.type === 'export') await this.export();
     } catch (e) {
@@ -298,6 +299,12 @@ export class Session {
     const r = this.requireIdle('generate text');
     const { base, adapted } = await generateBoth(r, cmd);
     this.post({ type: 'generated', prompt: cmd.prompt, base, adapted });
+  }
+
+  private async chat(cmd: Extract<Command, { type: 'chat' }>): Promise<void> {
+    const r = this.requireIdle('chat with the model');
+    const { base, adapted } = await chatBoth(r, cmd);
+    this.post({ type: 'chatted', message: cmd.message, base, adapted });
   }
 
   private async classify(text: string): Promise<void> {

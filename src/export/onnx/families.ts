@@ -19,13 +19,20 @@ const gpt2: OnnxFamily<Gpt2ModelConfig> = {
   architecture: () => 'GPT2LMHeadModel',
 };
 
-const encoder: OnnxFamily<EncoderModelConfig> = {
-  graph: (c, w) => bertGraph(c.arch, w),
-  docString: (c) => `${c.kind} sequence classification`,
-  architecture: (c) => (c.kind === 'bert' ? 'BertForSequenceClassification' : 'RobertaForSequenceClassification'),
-};
+/** BERT and RoBERTa share the encoder graph; each names its own transformers class. */
+function encoder(architecture: string): OnnxFamily<EncoderModelConfig> {
+  return {
+    graph: (c, w) => bertGraph(c.arch, w),
+    docString: (c) => `${c.kind} sequence classification`,
+    architecture: () => architecture,
+  };
+}
 
-const FAMILIES: Record<string, OnnxFamily<never>> = { gpt2, bert: encoder, roberta: encoder };
+const FAMILIES: Record<string, OnnxFamily<never>> = {
+  gpt2,
+  bert: encoder('BertForSequenceClassification'),
+  roberta: encoder('RobertaForSequenceClassification'),
+};
 
 /** The model types the ONNX export writes. */
 export const ONNX_MODEL_TYPES: readonly string[] = Object.keys(FAMILIES);
