@@ -9,6 +9,8 @@ import { dataProblem, sftActive } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
 import { type AppState, useStore } from './index';
 import { BUNDLED_MODELS } from './modelSlice';
+import { CompareError, loraComparison, runName } from './runs';
+import { type Launch, syncedRuns } from './runsSlice';
 import { watchSftPreview } from './sftPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
@@ -26,6 +28,7 @@ export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
   );
   send({ type: 'init', backend });
   send({ type: 'listCheckpoints' });
+  watchQueue();
   watchSftPreview();
   // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
   useStore.subscribe((st, prev) => {
@@ -154,21 +157,92 @@ export function startBlocker(s: AppState = useStore.getState()): string | null {
 export function startTraining(): void {
   const s = useStore.getState();
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
+  // A run the person starts replaces a queued comparison run.
+  useStore.setState({ queuedRun: null });
+  // Instruction tuning travels with the settings only when it applies (a causal LM on an instruction file).
+  const settings = { ...s.settings, sft: sftActive(s) ? s.settings.sft : null };
+  launch({ name: null, modelId: s.modelId, settings, data: s.dataFile });
+}
+
+/**
+ * Starts a run of `l` (the run list records it when the worker announces it). Its settings are sent as they are:
+ * `l.settings.sft` is set only for instruction tuning.
+ */
+function launch(l: Launch): void {
+  const s = useStore.getState();
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
-  const sft = sftActive(s);
   useStore.setState({
+    runs: syncedRuns(s, null),
+    currentRunId: null,
+    launching: l,
     ...EMPTY_RUN,
     phase: 'preparing',
-    run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method, sft },
+    run: { modelId: l.modelId, task: s.summary?.task ?? 'causal-lm', method: l.settings.method, sft: !!l.settings.sft },
     generation: null,
     classification: null,
     chat: null,
     exported: null,
     scrubStep: null,
   });
-  // Instruction tuning travels with the settings only when it applies (a causal LM on an instruction file).
-  const settings = { ...s.settings, sft: sft ? s.settings.sft : null };
-  send({ type: 'start', model: s.modelId, data: s.dataFile, settings });
+  send({ type: 'start', model: l.modelId, data: l.data, settings: l.settings });
+}
+
+/**
+ * The paper's comparison: queues a LoRA run with the same model, data, seed and steps as the dynamic-rank run `runId`
+ * (the current run by default) and the LoRA rank whose trainable-parameter count is closest to that run's at its
+ * final budget. It starts now when nothing is training, else when the current run is done or stopped.
+ */
+export function compareWithLora(runId?: string): void {
+  const s = useStore.getState();
+  const run = s.runs.find((r) => r.id === (runId ?? s.currentRunId));
+  if (!run) return;
+  clearErrors(['training']);
+  let made: ReturnType<typeof loraComparison>;
+  try {
+    made = loraComparison(run);
+  } catch (e) {
+    if (!(e instanceof CompareError)) throw e;
+    addError('training', e.code, e.message);
+    return;
+  }
+  const name = `${runName(s.runs.length + 1, made.settings)} (vs ${run.name.split(' · ')[0]})`;
+  useStore.setState({
+    queuedRun: {
+      name,
+      modelId: run.modelId,
+      settings: made.settings,
+      data: run.data,
+      forRunId: run.id,
+      match: made.match,
+    },
+    lastMatch: { forRunId: run.id, match: made.match },
+    overlayRunIds: s.overlayRunIds.includes(run.id) ? s.overlayRunIds : [...s.overlayRunIds, run.id],
+  });
+  startQueued();
+}
+
+const busy = (phase: AppState['phase']) => phase === 'training' || phase === 'preparing' || phase === 'paused';
+
+/** Starts the queued run when nothing is training or paused. */
+function startQueued(): void {
+  const s = useStore.getState();
+  const q = s.queuedRun;
+  if (!q || busy(s.phase)) return;
+  useStore.setState({ queuedRun: null });
+  const { match: _, ...l } = q;
+  launch(l);
+}
+
+export const cancelQueued = () => useStore.setState({ queuedRun: null });
+
+let watching = false;
+/** Starts a queued run once the current run is done or stopped (once per page). */
+export function watchQueue(): void {
+  if (watching) return;
+  watching = true;
+  useStore.subscribe((st, prev) => {
+    if (st.queuedRun && st.phase !== prev.phase && !busy(st.phase)) startQueued();
+  });
 }
 
 /** Continues a saved run from checkpoint `id`: the worker restores its model, data and settings, then trains on. */
@@ -177,6 +251,8 @@ export function resumeFromCheckpoint(id: string): void {
   if (s.phase === 'training' || s.phase === 'preparing') return;
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine', 'model']);
   useStore.setState({
+    runs: syncedRuns(s, null),
+    currentRunId: null,
     ...EMPTY_RUN,
     phase: 'preparing',
     generation: null,

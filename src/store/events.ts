@@ -4,6 +4,7 @@
 import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
 import { cancelPreview, takePending } from './dataPreview';
 import { useStore } from './index';
+import { runStarted, syncedRuns } from './runsSlice';
 import { takeSftAnswer } from './sftPreview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type TrainingSlice } from './trainingSlice';
 
@@ -121,6 +122,7 @@ export function applyEvent(ev: WorkerEvent): void {
         step: ev.resumedFrom ?? 0,
         resumedFrom: ev.resumedFrom ?? null,
       });
+      set(runStarted(useStore.getState(), ev));
       return;
     case 'preview': {
       const data = takePending(ev.id);
@@ -170,6 +172,12 @@ export function applyEvent(ev: WorkerEvent): void {
         dataOrigin: ev.data.origin ?? 'demo',
         phase: 'preparing',
         run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method, sft: !!ev.settings.sft },
+        launching: {
+          name: `${ev.checkpoint.runName} (resumed at step ${ev.checkpoint.step})`,
+          modelId: ev.modelId,
+          settings: ev.settings,
+          data: ev.data,
+        },
       });
       return;
     }
@@ -195,7 +203,12 @@ export function applyEvent(ev: WorkerEvent): void {
     case 'phase':
       flushMetrics();
       // 'idle' after Start means the run could not be prepared: there is no run to try or export.
-      set(ev.phase === 'idle' ? { phase: ev.phase, run: null } : { phase: ev.phase });
+      // The run list keeps each run's curve and allocation as of its latest pause or end (in the same update as the
+      // phase: a queued run starts on it).
+      set((s) => ({
+        ...(ev.phase === 'idle' ? { phase: ev.phase, run: null, launching: null } : { phase: ev.phase }),
+        ...(ev.phase === 'training' || ev.phase === 'preparing' ? {} : { runs: syncedRuns(s, ev.phase) }),
+      }));
       return;
     case 'eval':
       set((s) => ({ evals: [...s.evals, ev.result] }));

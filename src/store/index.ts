@@ -5,11 +5,12 @@ import { create } from 'zustand';
 import { type ConfigSlice, createConfigSlice } from './configSlice';
 import { createDataSlice, type DataSlice } from './dataSlice';
 import { createModelSlice, type ModelSlice } from './modelSlice';
+import { createRunsSlice, type RunsSlice } from './runsSlice';
 import { createTrainingSlice, type TrainingSlice } from './trainingSlice';
 import { createTrySlice, type TrySlice } from './trySlice';
 import { createUiSlice, type UiSlice } from './uiSlice';
 
-export type AppState = ModelSlice & DataSlice & ConfigSlice & TrainingSlice & TrySlice & UiSlice;
+export type AppState = ModelSlice & DataSlice & ConfigSlice & TrainingSlice & TrySlice & UiSlice & RunsSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createModelSlice(...a),
@@ -18,6 +19,7 @@ export const useStore = create<AppState>()((...a) => ({
   ...createTrainingSlice(...a),
   ...createTrySlice(...a),
   ...createUiSlice(...a),
+  ...createRunsSlice(...a),
 }));
 
 export { useShallow } from 'zustand/react/shallow';

@@ -17,6 +17,7 @@ import {
   MARGIN,
   numberOf,
   TICK,
+  TICK_INTERVAL,
   TOOLTIP_STYLE,
   xLabel,
   yLabel,
@@ -60,51 +61,63 @@ const formatValue = (v: unknown, name: unknown): [string, string] => {
 };
 const stepLabel = (l: unknown) => `step ${l}`;
 const selectPoints = (s: AppState) => s.points;
+const selectSteps = (s: AppState) => s.steps;
 const selectSchedule = (s: AppState) => s.schedule;
 const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.budget };
+// Props recharts compares by identity are made once, so a redraw with new rows changes nothing else.
+const X_LABEL = xLabel('step');
+const Y_LABEL = yLabel('live components');
+const Y_DOMAIN = [0, 'auto'] as const;
+const STYLE = chartStyle();
 
 export function BudgetChart() {
-  const steps = useStore((s) => s.steps);
   const method = useStore((s) => s.run?.method);
   const started = useStore((s) => s.schedule.length > 0);
   return (
     <figure className="card chart" aria-label="Live components and budget" data-testid="budget-chart">
       <figcaption>Live components vs budget{method === 'lora' ? ' (LoRA: fixed)' : ''}</figcaption>
-      <BudgetPlot steps={steps} />
+      <BudgetPlot />
       {!started && <p className="hint chart-note">The budget schedule appears here once a run starts.</p>}
     </figure>
   );
 }
 
-/** Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition). */
-const BudgetPlot = memo(function BudgetPlot({ steps }: { steps: number }) {
+/**
+ * Redraws at most every CHART_INTERVAL_MS, in a transition render (useStoreTransition); the run's step count too,
+ * so a run's start redraws it in its own task, not in the task of the store update.
+ */
+const BudgetPlot = memo(function BudgetPlot() {
+  const steps = useStoreTransition(selectSteps, OPTS);
   const schedule = useStoreTransition(selectSchedule, OPTS);
   const points = useStoreTransition(selectPoints, OPTS);
   const rows = useMemo(() => budgetRows(schedule, points), [schedule, points]);
+  const xDomain = useMemo(() => [0, Math.max(steps, 1)], [steps]);
   const last = points.at(-1);
   const label = last
     ? `Live components: ${last.live} at step ${last.step}, target ${last.target}`
     : `Budget schedule over ${steps} steps`;
   return (
     <div className="rechart" role="group" aria-label={label}>
-      <LineChart responsive style={chartStyle()} data={rows} margin={MARGIN}>
+      <LineChart responsive style={STYLE} data={rows} margin={MARGIN}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
         <XAxis
           dataKey="step"
           type="number"
-          domain={[0, Math.max(steps, 1)]}
+          domain={xDomain}
           allowDecimals={false}
           tick={TICK}
+          interval={TICK_INTERVAL}
           height={34}
-          label={xLabel('step')}
+          label={X_LABEL}
         />
         <YAxis
-          domain={[0, 'auto']}
+          domain={Y_DOMAIN}
           allowDecimals={false}
           tick={TICK}
+          interval={TICK_INTERVAL}
           tickFormatter={int}
           width={56}
-          label={yLabel('live components')}
+          label={Y_LABEL}
         />
         <Tooltip
           isAnimationActive={false}

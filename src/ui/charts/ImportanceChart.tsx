@@ -1,5 +1,5 @@
 // The distribution of component importance (EMA of ||dW_i|| / ||dW||, log scale): live components sit right of the
-// pruning threshold, pruned ones left of it. Dynamic rank only; mounted with empty axes on page load.
+// pruning threshold, pruned ones left of it. Dynamic rank only (empty for LoRA); mounted with empty axes on page load.
 
 import { memo, useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Tooltip, XAxis, YAxis } from 'recharts';
@@ -15,6 +15,7 @@ import {
   MARGIN,
   numberOf,
   TICK,
+  TICK_INTERVAL,
   TOOLTIP_STYLE,
   xLabel,
   yLabel,
@@ -59,16 +60,27 @@ const binLabel = (l: unknown, payload: readonly { payload?: ImportanceBin }[]) =
 };
 const selectImportance = (s: AppState) => s.importance;
 const OPTS = { intervalMs: CHART_INTERVAL_MS, phaseMs: CHART_PHASE_MS.importance };
+// Props recharts compares by identity are made once, so a redraw with new bars changes nothing else.
+const X_LABEL = xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)');
+const Y_LABEL = yLabel('components');
+const STYLE = chartStyle();
 
 export function ImportanceChart() {
   const method = useStore((s) => s.run?.method);
   const has = useStore((s) => s.importance !== null);
-  if (method === 'lora') return null;
+  // Mounted for LoRA runs too (empty): a recharts first mount is the costliest render of a chart, and a dynamic-rank
+  // run after a LoRA run would pay it in the task of its Start click.
   return (
     <figure className="card chart" aria-label="Importance distribution" data-testid="importance-chart">
-      <figcaption>Importance of components (EMA, log scale)</figcaption>
+      <figcaption>Importance of components (EMA, log scale){method === 'lora' ? ' (LoRA: none)' : ''}</figcaption>
       <ImportancePlot />
-      {!has && <p className="hint chart-note">Scores of a dynamic-rank run appear after its first logged step.</p>}
+      {!has && (
+        <p className="hint chart-note">
+          {method === 'lora'
+            ? 'LoRA keeps every component: it has no importance scores.'
+            : 'Scores of a dynamic-rank run appear after its first logged step.'}
+        </p>
+      )}
     </figure>
   );
 }
@@ -82,16 +94,17 @@ const ImportancePlot = memo(function ImportancePlot() {
     : 'Importance: no scores yet';
   return (
     <div className="rechart" role="group" aria-label={label}>
-      <BarChart responsive style={chartStyle()} data={bars} margin={MARGIN} barCategoryGap={1}>
+      <BarChart responsive style={STYLE} data={bars} margin={MARGIN} barCategoryGap={1}>
         <CartesianGrid stroke={COLORS.grid} vertical={false} />
-        <XAxis
-          dataKey="bin"
+        <XAxis dataKey="bin" tick={TICK} interval={3} height={34} label={X_LABEL} />
+        <YAxis
+          allowDecimals={false}
           tick={TICK}
-          interval={3}
-          height={34}
-          label={xLabel('importance (EMA of ‖ΔWᵢ‖ / ‖ΔW‖, log₁₀ bins)')}
+          interval={TICK_INTERVAL}
+          tickFormatter={int}
+          width={56}
+          label={Y_LABEL}
         />
-        <YAxis allowDecimals={false} tick={TICK} tickFormatter={int} width={56} label={yLabel('components')} />
         <Tooltip
           isAnimationActive={false}
           formatter={formatValue}

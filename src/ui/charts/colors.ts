@@ -10,6 +10,11 @@ export const COLORS = {
   live: '#2f6f8f',
 };
 
+/** Colours of overlaid runs' loss curves, by the run's place in the run list (apart from COLORS.loss). */
+const RUN_COLORS = ['#15803d', '#9333ea', '#b45309', '#0e7490', '#be185d', '#4d7c0f', '#6b7280', '#dc2626'];
+
+export const runColor = (i: number): string => RUN_COLORS[i % RUN_COLORS.length];
+
 /** Heatmap cell colour for `v` live components out of `max`: from a pale grey-blue (0) to a deep blue (max). */
 export function heatColor(v: number, max: number): string {
   const t = max > 0 ? Math.min(1, Math.max(0, v / max)) : 0;

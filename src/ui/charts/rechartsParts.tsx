@@ -15,7 +15,11 @@ export const CHART_PHASE_MS = { loss: 0, budget: 100, importance: 200 } as const
 
 const CHART_HEIGHT = 250;
 export const MARGIN = { top: 6, right: 8, bottom: 4, left: 4 };
-export const TICK = { fontSize: 11, fill: COLORS.axis };
+/**
+ * Tick label props. `width: undefined` replaces the axis width recharts passes each tick's <Text>, which would make it
+ * measure every word of a label in the DOM to wrap it; a tick is one short number and never wraps.
+ */
+export const TICK = { fontSize: 11, fill: COLORS.axis, width: undefined };
 const AXIS_LABEL = { fontSize: 11, fill: COLORS.axis };
 export const TOOLTIP_STYLE: CSSProperties = { fontSize: 12, padding: '4px 8px', borderRadius: 6, lineHeight: 1.4 };
 export const LEGEND_STYLE: CSSProperties = { fontSize: 12 };
@@ -28,6 +32,13 @@ export const sig3 = (v: number): string => String(Number(v.toPrecision(3)));
 
 /** A tooltip value as a number, or null for recharts' other value types. */
 export const numberOf = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * The tick interval of every axis: a number makes recharts show each tick it computed (a few, by tickCount) instead
+ * of measuring every tick label in the DOM to drop overlapping ones ('preserveEnd', the default), which is most of a
+ * chart's redraw (the axes and the grid each measure).
+ */
+export const TICK_INTERVAL = 0;
 
 /** An x axis title under the ticks. */
 export const xLabel = (value: string) => ({ value, position: 'insideBottom' as const, offset: 0, ...AXIS_LABEL });

@@ -2,9 +2,10 @@
 // loss chart's brush kept on the same steps as the rows change.
 
 import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../../store/runs';
 import type { MetricPoint } from '../../store/trainingSlice';
 import { budgetRows } from './BudgetChart';
-import { brushIndices, lossRows } from './LossChart';
+import { brushIndices, lossRows, overlaysOf } from './LossChart';
 
 const point = (step: number, loss: number, lr = 1e-3, live = 8): MetricPoint => ({
   step,
@@ -33,6 +34,29 @@ describe('lossRows', () => {
     const rows = lossRows(points, [], 400);
     expect(rows.filter((r) => r.loss !== undefined).length).toBeLessThanOrEqual(400);
     expect(rows.at(-1)?.step).toBe(20_000);
+  });
+});
+
+describe('overlaid runs on the loss chart', () => {
+  const run = (id: string, loss: { step: number; loss: number }[]) => ({ id, name: `Run ${id}`, loss }) as RunRecord;
+  const runs = [run('run-1', [{ step: 2, loss: 4 }]), run('run-2', [{ step: 1, loss: 5 }]), run('run-3', [])];
+
+  it('draws the chosen runs except the current one (drawn as loss) and runs without points, coloured by place', () => {
+    const o = overlaysOf(runs, ['run-1', 'run-2', 'run-3'], 'run-2');
+    expect(o.map((x) => [x.id, x.name])).toEqual([['run-1', 'Run run-1']]);
+    expect(overlaysOf(runs, ['run-2'], null)[0].color).not.toBe(o[0].color);
+  });
+
+  it("merges each overlaid run's loss by step under its run id, downsampled to the point budget", () => {
+    const long = Array.from({ length: 1000 }, (_, i) => ({ step: i + 1, loss: 1 / (i + 1) }));
+    const rows = lossRows([point(1, 3)], [], 400, [
+      { id: 'run-1', name: 'a', color: '#000', loss: [{ step: 2, loss: 4 }] },
+      { id: 'run-2', name: 'b', color: '#111', loss: long },
+    ]);
+    expect(rows[0]).toEqual({ step: 1, loss: 3, lr: 1e-3, 'run-2': 1 });
+    expect(rows[1]).toMatchObject({ step: 2, 'run-1': 4 });
+    expect(rows.filter((r) => r['run-2'] !== undefined).length).toBeLessThanOrEqual(400);
+    expect(rows.at(-1)).toMatchObject({ step: 1000, 'run-2': 0.001 });
   });
 });
 

@@ -18,15 +18,24 @@ interface Hover {
   top: number;
 }
 
-/** Memoised: it redraws when the shown allocation changes, not on every training step. */
+/**
+ * Memoised: it redraws when the shown allocation changes, not on every training step. `scores: false` for a stored
+ * run's map (the compare view): its cell tips leave out the importance, which belongs to the current run.
+ */
 export const RankHeatmap = memo(function RankHeatmap({
   grid,
   R0,
   modules,
+  testId = 'heatmap',
+  label = 'Rank allocation',
+  scores = true,
 }: {
   grid: RankGrid;
   R0: number;
   modules: string[];
+  testId?: string;
+  label?: string;
+  scores?: boolean;
 }) {
   const total = grid.cells.flat().reduce<number>((a, v) => a + (v ?? 0), 0);
   const index = useMemo(() => cellModuleIndex(modules, grid), [modules, grid]);
@@ -54,8 +63,8 @@ export const RankHeatmap = memo(function RankHeatmap({
       <div className="table-scroll">
         <table
           className="heatmap"
-          aria-label="Rank allocation"
-          data-testid="heatmap"
+          aria-label={label}
+          data-testid={testId}
           data-total={total}
           onPointerOver={onOver}
           onPointerLeave={() => setHover(null)}
@@ -102,7 +111,16 @@ export const RankHeatmap = memo(function RankHeatmap({
         </table>
       </div>
       {hover && i >= 0 && live !== null && live !== undefined && (
-        <CellTooltip module={modules[i]} index={i} live={live} R0={R0} left={hover.left} top={hover.top} />
+        <CellTooltip
+          module={modules[i]}
+          index={i}
+          live={live}
+          R0={R0}
+          left={hover.left}
+          top={hover.top}
+          scores={scores}
+          testId={`${testId}-tip`}
+        />
       )}
     </div>
   );
@@ -112,11 +130,20 @@ const selectImportance = (s: AppState) => s.importance;
 const OPTS = { intervalMs: CHART_INTERVAL_MS };
 
 /** Mounted only while a cell is hovered, so the scores it follows cost nothing otherwise. */
-function CellTooltip(o: { module: string; index: number; live: number; R0: number; left: number; top: number }) {
+function CellTooltip(o: {
+  module: string;
+  index: number;
+  live: number;
+  R0: number;
+  left: number;
+  top: number;
+  scores: boolean;
+  testId: string;
+}) {
   const importance = useStoreTransition(selectImportance, OPTS);
-  const tip = cellTip({ ...o, importance });
+  const tip = cellTip({ ...o, importance: o.scores ? importance : null });
   return (
-    <div className="chart-tip cell-tip" role="tooltip" data-testid="heatmap-tip" style={{ left: o.left, top: o.top }}>
+    <div className="chart-tip cell-tip" role="tooltip" data-testid={o.testId} style={{ left: o.left, top: o.top }}>
       <div className="mono">
         <strong>{tip.path}</strong>
       </div>
