@@ -25,7 +25,11 @@ export function onnxFolder(input: OnnxFolderInput): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const graph = family.graph(config, input.weights);
   files.set('onnx/model.onnx', graph.encode({ producer: PRODUCER, docString: family.docString(config) }));
-  const raw: Record<string, unknown> = { ...config.raw, architectures: [family.architecture(config)] };
+  const raw: Record<string, unknown> = {
+    ...config.raw,
+    ...family.configFields?.(config),
+    architectures: [family.architecture(config)],
+  };
   if (config.task === 'causal-lm') {
     raw.use_cache = true;
     const gen: Record<string, unknown> = {};
