@@ -189,6 +189,9 @@ describe('dynrank export --format onnx', () => {
     expect(gen).toMatchObject({ bos_token_id: 1023, eos_token_id: 1023 });
     const cfg = JSON.parse(readFileSync(join(bertOut, 'config.json'), 'utf8'));
     expect(cfg.architectures).toEqual(['BertForSequenceClassification']);
+    // The model's generation_config.json ends generation at both of its eos ids, as our try-it does.
+    const llamaGen = JSON.parse(readFileSync(join(llamaOut, 'generation_config.json'), 'utf8'));
+    expect(llamaGen).toMatchObject({ bos_token_id: 2044, eos_token_id: [2045, 2047] });
     const labels = JSON.parse(readFileSync(join(bertAdapter, 'dynrank.json'), 'utf8')).labels as string[];
     expect(Object.values(cfg.id2label)).toEqual(labels);
     expect(labels.length).toBe(3);

@@ -14,6 +14,9 @@ export interface OnnxFolderInput {
   tokenizerConfig: Uint8Array | null;
   /** Class names in id order for a classifier (their count must be the head's); default: the config's. */
   labels?: string[];
+  /** A decoder's end-of-sequence ids (the model's generation_config.json, where it has one); default: config.json's
+   * eos_token_id. */
+  eosIds?: readonly number[];
 }
 
 const PRODUCER = 'dynrank';
@@ -35,6 +38,8 @@ export function onnxFolder(input: OnnxFolderInput): Map<string, Uint8Array> {
     const gen: Record<string, unknown> = {};
     for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id'])
       if (raw[k] !== undefined && raw[k] !== null) gen[k] = raw[k];
+    if (input.eosIds && input.eosIds.length > 0)
+      gen.eos_token_id = input.eosIds.length === 1 ? input.eosIds[0] : [...input.eosIds];
     files.set('generation_config.json', json(gen));
   } else {
     const labels = input.labels ?? config.labels;
