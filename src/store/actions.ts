@@ -153,6 +153,7 @@ export function startTraining(): void {
     generation: null,
     classification: null,
     exported: null,
+    onnxExport: null,
     scrubStep: null,
   });
   send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });
@@ -169,6 +170,7 @@ export function resumeFromCheckpoint(id: string): void {
     generation: null,
     classification: null,
     exported: null,
+    onnxExport: null,
     scrubStep: null,
   });
   send({ type: 'resumeCheckpoint', id });
@@ -205,4 +207,11 @@ export function exportRun(): void {
   clearErrors(['export']);
   useStore.setState({ exportBusy: true, exported: null });
   send({ type: 'export' });
+}
+
+/** The merged model as a transformers.js folder (zip), built in the worker; try-it then runs it beside ours. */
+export function exportOnnx(): void {
+  clearErrors(['export']);
+  useStore.setState({ exportBusy: true, onnxExport: null });
+  send({ type: 'exportOnnx' });
 }

@@ -1,9 +1,11 @@
 // Trying a trained run: validation loss, and text generated or classified with and without the adapters.
 
-import { classify, generate, readEosIds } from '../models/generate';
+import type { InferenceSession } from 'onnxruntime-web';
+import { decoderLayout, onnxClassProbs, onnxGreedyIds } from '../export/onnx/run';
+import { classify, generate, generateIds, readEosIds } from '../models/generate';
 import type { BatchSource } from '../train/data/batches';
 import { evaluate } from '../train/run';
-import type { Command } from './protocol';
+import type { Command, OnnxClassification, OnnxGeneration } from './protocol';
 import type { Run } from './runStart';
 import { sourceFor } from './summary';
 
@@ -58,6 +60,63 @@ export async function classifyBoth(r: Run, text: string): Promise<{ base: number
     head.forEach((n, i) => be.write(model.params.tensors.get(n)!, trained[i]));
   }
   return { base, adapted };
+}
+
+/** An onnxruntime-web session on an exported model.onnx (the runtime is loaded on first use). */
+export async function onnxSession(model: Uint8Array): Promise<InferenceSession> {
+  const { ort } = await import('./onnxRuntime');
+  return ort.InferenceSession.create(model);
+}
+
+/** Agreement of two probability vectors: the same top label and every probability within this bound. */
+const PROB_TOL = 1e-3;
+
+/** The exported model's greedy continuation of the prompt in onnxruntime-web beside the adapted model's greedy one
+ * (our engine, KV cache), with the same end-of-sequence ids and length. */
+export async function onnxGenerateBeside(
+  r: Run,
+  session: InferenceSession,
+  cmd: Extract<Command, { type: 'generate' }>,
+  step: number,
+): Promise<OnnxGeneration> {
+  const model = r.model;
+  const layout = decoderLayout(model.config);
+  if (model.task !== 'causal-lm' || !layout || !('prefill' in model.net)) {
+    throw new Error('This exported model does not generate text.');
+  }
+  const decoder = { ...model, net: model.net },
+    be = r.trainer.be;
+  const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
+  const ids = model.tokenizer.encode(cmd.prompt).ids;
+  const bos = model.config.raw.bos_token_id;
+  const context = ids.length ? ids : [typeof bos === 'number' ? bos : (eosIds[0] ?? 0)];
+  const ours = await withEval(r, () =>
+    generateIds(be, decoder, context, { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds }),
+  );
+  const { ort } = await import('./onnxRuntime');
+  const onnx = await onnxGreedyIds(ort, session, layout, context, { maxTokens: cmd.maxTokens, eosIds });
+  const agrees = onnx.length === ours.length && onnx.every((t, i) => t === ours[i]);
+  return { text: model.tokenizer.decode(onnx), ours: model.tokenizer.decode(ours), agrees, step };
+}
+
+/** The exported classifier's probabilities in onnxruntime-web beside the adapted model's (`adapted`), on the same
+ * padded window. */
+export async function onnxClassifyBeside(
+  r: Run,
+  session: InferenceSession,
+  text: string,
+  adapted: number[],
+  step: number,
+): Promise<OnnxClassification> {
+  const model = r.model;
+  if (model.task !== 'seq-cls') throw new Error('This exported model does not classify text.');
+  const T = Math.min(r.window.T, model.arch.dims(model.config).maxPositions);
+  const batch = model.arch.clsBatch(model.config, [model.tokenizer.encode(text)], T);
+  const { ort } = await import('./onnxRuntime');
+  const probs = await onnxClassProbs(ort, session, batch);
+  const maxDiff = Math.max(...probs.map((p, i) => Math.abs(p - adapted[i])));
+  const top = (p: number[]) => p.indexOf(Math.max(...p));
+  return { probs, maxDiff, agrees: top(probs) === top(adapted) && maxDiff <= PROB_TOL, step };
 }
 
 /** At most EVAL_CAP items, in whole batches so the activation workspace keeps its shape. */
