@@ -93,7 +93,9 @@ describe('ONNX export and try-it in onnxruntime-web', () => {
     expect(wasm.every((w) => w.status === 200 || w.status === 304)).toBe(true);
     expect(offsite).toEqual([]);
     await page.getByRole('region', { name: 'Try it' }).screenshot({ path: join(ARTIFACTS, 'onnx-try.png') });
-    await page.getByRole('region', { name: 'Export', exact: true }).screenshot({ path: join(ARTIFACTS, 'onnx-export.png') });
+    await page
+      .getByRole('region', { name: 'Export', exact: true })
+      .screenshot({ path: join(ARTIFACTS, 'onnx-export.png') });
     expect(pageErrors).toEqual([]);
   });
 });

@@ -5,8 +5,8 @@
 import { strToU8, zipSync } from 'fflate';
 import { onnxFolder } from '../export/onnx/folder';
 import type { LoadedModel } from '../models/load';
-import type { ModelSource } from '../models/sources';
 import { writeSafetensors } from '../models/safetensorsWrite';
+import type { ModelSource } from '../models/sources';
 import { exportPeft, modelPrefix } from '../peft/export';
 import { mergeWeights } from '../peft/merge';
 import { exportInput } from '../train/snapshot';

@@ -1,8 +1,10 @@
 // One training session in the worker: the engine, the current run (model, data, trainer) and the commands on it.
 // Everything the page sees leaves through `post` as a WorkerEvent.
 
+import type { InferenceSession } from 'onnxruntime-web';
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
+import { readEosIds } from '../models/generate';
 import { DataError } from '../train/data/errors';
 import { runSteps } from '../train/run';
 import { type CheckpointRecord, deleteCheckpoint, listCheckpoints } from './checkpointStore';
@@ -12,8 +14,6 @@ import { buildExport, buildOnnxExport } from './exporter';
 import type { Command, DataFile, ErrorArea, RunPhase, RunSettings } from './protocol';
 import { buildRun, type Post, type Run, restoreRunInputs } from './runStart';
 import { reportMetrics, saveRunCheckpoint, yieldToEvents } from './runTraining';
-import type { InferenceSession } from 'onnxruntime-web';
-import { readEosIds } from '../models/generate';
 import { sourceFor } from './summary';
 import { classifyBoth, evaluateRun, generateBoth, onnxClassifyBeside, onnxGenerateBeside, onnxSession } from './tryRun';
 

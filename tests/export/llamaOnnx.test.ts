@@ -81,7 +81,8 @@ describe('Llama-family ONNX export', () => {
           attention_mask: i64(mask.flat(), [B, mask[0].length]),
           position_ids: i64(pos.flat(), [B, pos[0].length]),
         };
-        for (let l = 0; l < L; l++) for (const k of ['key', 'value']) f[`past_key_values.${l}.${k}`] = kv(`${l}.${k}`, B);
+        for (let l = 0; l < L; l++)
+          for (const k of ['key', 'value']) f[`past_key_values.${l}.${k}`] = kv(`${l}.${k}`, B);
         return f;
       };
       const empty = (_: string, B: number) => new ort.Tensor('float32', new Float32Array(0), [B, KVH, 0, D]);

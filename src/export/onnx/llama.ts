@@ -35,16 +35,7 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
         'export a causal LM (ForCausalLM) of this family.',
     );
   }
-  const {
-    hidden: C,
-    intermediate: F,
-    layers: L,
-    heads: H,
-    kvHeads: KVH,
-    headDim: D,
-    vocabSize: V,
-    eps,
-  } = cfg;
+  const { hidden: C, intermediate: F, layers: L, heads: H, kvHeads: KVH, headDim: D, vocabSize: V, eps } = cfg;
   const rep = H / KVH;
   const g = new GraphBuilder(cfg.family);
   const w = (name: string, shape: number[]) => g.floats(name, shape, tensorOf(weights, name, shape).data);
@@ -68,10 +59,7 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
 
   // cos/sin (batch, 1, seq, D): angles position_ids * inv_freq, duplicated over both halves of a head.
   const inv = g.floats('rotary_emb.inv_freq', [D / 2], Float32Array.from(ropeInvFreq(cfg.rope)));
-  const angles = g.node('Mul', [
-    g.node('Unsqueeze', [g.node('Cast', [posIds], { to: 1 }), g.constInts([-1])]),
-    inv,
-  ]);
+  const angles = g.node('Mul', [g.node('Unsqueeze', [g.node('Cast', [posIds], { to: 1 }), g.constInts([-1])]), inv]);
   const full = g.node('Unsqueeze', [g.node('Concat', [angles, angles], { axis: -1 }), g.constInts([1])]);
   const cos = g.node('Cos', [full]),
     sin = g.node('Sin', [full]);
@@ -126,7 +114,10 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
     x = g.node('Add', [x, lin(merged, `${p}self_attn.o_proj`, H * D, C, cfg.oBias)]);
     const h2 = rmsNorm(g, x, w(`${p}post_attention_layernorm.weight`, [C]), eps);
     const gate = lin(h2, `${p}mlp.gate_proj`, C, F, cfg.mlpBias);
-    const act = g.node('Mul', [g.node('Mul', [gate, g.node('Sigmoid', [gate])]), lin(h2, `${p}mlp.up_proj`, C, F, cfg.mlpBias)]);
+    const act = g.node('Mul', [
+      g.node('Mul', [gate, g.node('Sigmoid', [gate])]),
+      lin(h2, `${p}mlp.up_proj`, C, F, cfg.mlpBias),
+    ]);
     x = g.node('Add', [x, lin(act, `${p}mlp.down_proj`, F, C, cfg.mlpBias)]);
   }
   const out = rmsNorm(g, x, w('model.norm.weight', [C]), eps);

@@ -32,7 +32,11 @@ export function decoderLayout(config: ModelConfig): OnnxDecoderLayout | null {
 }
 
 const i64 = (ort: OrtModule, v: readonly number[], dims: number[]) =>
-  new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+  new ort.Tensor(
+    'int64',
+    BigInt64Array.from(v, (x) => BigInt(x)),
+    dims,
+  );
 
 export interface OnnxGreedyOptions {
   maxTokens: number;

@@ -36,8 +36,8 @@ export const ClassifyForm = memo(function ClassifyForm({ disabled }: { disabled:
               <div className="output" role="region" aria-label="ONNX agreement">
                 <h3>Exported model vs this engine</h3>
                 <p className={result.onnx.agrees ? 'ok' : 'bad'}>
-                  {result.onnx.agrees ? 'Agree' : 'Disagree'}: max |Δp| {result.onnx.maxDiff.toExponential(1)} over
-                  the labels.
+                  {result.onnx.agrees ? 'Agree' : 'Disagree'}: max |Δp| {result.onnx.maxDiff.toExponential(1)} over the
+                  labels.
                 </p>
               </div>
             </>
