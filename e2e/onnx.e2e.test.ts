@@ -1,7 +1,8 @@
 // The ONNX export from the page: train a short run on llama-demo, press "ONNX for transformers.js" (the worker builds
 // the merged model's transformers.js folder and zips it), download and read the zip, then generate in Try it: the
 // exported model runs in onnxruntime-web (its .wasm served by the dev server, nothing from the network) beside this
-// engine, and the two greedy continuations agree. Screenshots go to e2e/artifacts/.
+// engine, and the two greedy continuations agree; then the same for a bert-tiny classifier (class probabilities).
+// Screenshots go to e2e/artifacts/.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-web';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { downloadBytes, setShortRun } from './helpers';
+import { downloadBytes, setNumber, setShortRun } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -96,6 +97,43 @@ describe('ONNX export and try-it in onnxruntime-web', () => {
     await page
       .getByRole('region', { name: 'Export', exact: true })
       .screenshot({ path: join(ARTIFACTS, 'onnx-export.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('exports a bert-tiny classifier and try-it shows the ONNX probabilities agreeing with ours', async () => {
+    if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
+    await page.getByLabel('Pretrained model').selectOption('bert-tiny');
+    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
+    await expect
+      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+      .toContain('label');
+    await page.getByRole('radio', { name: 'LoRA' }).check();
+    await setNumber(page, 'Rank r', 2);
+    await setNumber(page, 'Steps', 4);
+    await setNumber(page, 'Batch size', 4);
+    await setNumber(page, 'Sequence length', 32);
+    await page.getByRole('button', { name: /Start training|Train again/ }).click();
+    await expect
+      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+        timeout: 150_000,
+        interval: 500,
+      })
+      .toBe('Done');
+    await page.getByRole('button', { name: 'ONNX for transformers.js' }).click();
+    await page.getByRole('button', { name: 'ONNX folder (.zip)' }).waitFor({ timeout: 120_000 });
+    const zip = unzipSync((await downloadBytes(page, 'ONNX folder (.zip)', ARTIFACTS)).bytes);
+    const config = JSON.parse(strFromU8(zip['config.json']));
+    expect(config.architectures).toEqual(['BertForSequenceClassification']);
+    expect(Object.values(config.id2label)).toEqual(['ham', 'spam']);
+
+    await page.getByRole('button', { name: 'Classify' }).click();
+    const onnx = page.getByRole('region', { name: 'ONNX (onnxruntime-web)' });
+    await expect.poll(() => onnx.textContent(), { timeout: 120_000 }).toMatch(/ham.*%.*spam.*%/);
+    const adapted = await page.getByRole('region', { name: 'Adapted model' }).locator('.mono').allTextContents();
+    expect(await onnx.locator('.mono').allTextContents()).toEqual(adapted);
+    expect(await page.getByRole('region', { name: 'ONNX agreement' }).textContent()).toMatch(/Agree: max \|Δp\|/);
+    await page.getByRole('region', { name: 'Try it' }).screenshot({ path: join(ARTIFACTS, 'onnx-try-bert.png') });
+    expect(offsite).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
