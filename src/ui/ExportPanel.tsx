@@ -82,8 +82,11 @@ export function ExportPanel() {
         <div className="downloads" role="region" aria-label="ONNX export">
           <p className="hint">
             The merged model after step {int(onnx.step)} as a transformers.js folder ({onnx.files.join(', ')}); load it
-            with <span className="mono">AutoModelForCausalLM.from_pretrained</span> or a pipeline. Try it runs it in
-            onnxruntime-web beside this engine until training continues.
+            with{' '}
+            <span className="mono">
+              {run?.task === 'seq-cls' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM'}.from_pretrained
+            </span>{' '}
+            or a pipeline. Try it runs it in onnxruntime-web beside this engine until training continues.
           </p>
           <div className="row">
             <button type="button" onClick={() => download(`${stem}-onnx.zip`, onnx.zip, 'application/zip')}>
