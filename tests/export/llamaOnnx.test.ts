@@ -154,6 +154,16 @@ describe('Llama-family ONNX export', () => {
     expect(r.status).toBe(0);
   });
 
+  it('refuses weights that do not fit one model.onnx, naming the size and the limit', async () => {
+    const { config, weights } = await load('public/models/llama-demo');
+    const input = { config, weights: weights.tensors, tokenizerJson: new Uint8Array(0), tokenizerConfig: null };
+    expect(() => onnxFolder({ ...input, maxModelBytes: 2 ** 20 })).toThrow(OnnxExportError);
+    expect(() => onnxFolder({ ...input, maxModelBytes: 2 ** 20 })).toThrow(
+      /model\.safetensors: 3\.8 MiB of float32 weights do not fit one model\.onnx \(at most 1\.0 MiB .*smaller model/,
+    );
+    expect(onnxFolder({ ...input, maxModelBytes: 2 ** 23 }).has('onnx/model.onnx')).toBe(true);
+  });
+
   it('refuses a sequence classifier with a typed error naming the file and what to export', () => {
     const cfg = parseLlamaConfig(readFileSync('tests/fixtures/llama/llama-seqcls/config.json', 'utf8'));
     expect(() => llamaGraph(cfg, new Map())).toThrow(OnnxExportError);

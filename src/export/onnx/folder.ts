@@ -17,14 +17,29 @@ export interface OnnxFolderInput {
   /** A decoder's end-of-sequence ids (the model's generation_config.json, where it has one); default: config.json's
    * eos_token_id. */
   eosIds?: readonly number[];
+  /** Largest model.onnx to write, in bytes of weights; default ONNX_MAX_BYTES. */
+  maxModelBytes?: number;
 }
 
+/** A protobuf message, and so a model.onnx without external data, holds at most 2 GiB; a little is kept for the graph. */
+export const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
+
 const PRODUCER = 'dynrank';
+const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
 const json = (v: unknown) => new TextEncoder().encode(`${JSON.stringify(v, null, 2)}\n`);
 
 export function onnxFolder(input: OnnxFolderInput): Map<string, Uint8Array> {
   const { config } = input;
   const family = onnxFamilyOf(config);
+  let bytes = 0;
+  for (const t of input.weights.values()) bytes += t.data.length * 4;
+  const max = input.maxModelBytes ?? ONNX_MAX_BYTES;
+  if (bytes > max) {
+    throw new OnnxExportError(
+      `model.safetensors: ${size(bytes)} of float32 weights do not fit one model.onnx ` +
+        `(at most ${size(max)} without external data); export a smaller model.`,
+    );
+  }
   const files = new Map<string, Uint8Array>();
   const graph = family.graph(config, input.weights);
   files.set('onnx/model.onnx', graph.encode({ producer: PRODUCER, docString: family.docString(config) }));
