@@ -22,7 +22,7 @@ export interface OnnxFolderInput {
 }
 
 /** A protobuf message, and so a model.onnx without external data, holds at most 2 GiB; a little is kept for the graph. */
-export const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
+const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
 
 const PRODUCER = 'dynrank';
 const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
