@@ -1,12 +1,15 @@
 // Embedding gather (forward) and deterministic scatter-add (backward, no atomics).
 // Out-of-range ids touch no memory: the forward writes a zero row, the backward skips the position.
+// W may be one row-range part of a larger matrix: ids v_start .. v_start + V - 1 are its rows 0 .. V - 1.
 
 struct Params {
   N: u32,
   C: u32,
   V: u32,
-  // Backward only: vocabulary id v belongs to workgroup row v % chunks, so every dW cell has exactly one writer.
+  // Backward: vocabulary id v belongs to workgroup row v % chunks, so every dW cell has exactly one writer.
+  // Forward: 1 writes a zero row for ids outside the part (the first part), 0 leaves those rows alone.
   chunks: u32,
+  v_start: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -21,10 +24,8 @@ fn embedding_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let n = i / p.C;
   let c = i - n * p.C;
   // u32() of a negative i32 reinterprets the bits, so one compare rejects both ends of the range.
-  let v = u32(ids[n]);
-  var w = 0.0;
-  if (v < p.V) { w = src[v * p.C + c]; }
-  out[i] = w;
+  let v = u32(ids[n]) - p.v_start;
+  if (v < p.V) { out[i] = src[v * p.C + c]; } else if (p.chunks != 0u) { out[i] = 0.0; }
 }
 
 const TILE: u32 = 256u;
@@ -42,7 +43,7 @@ fn embedding_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wor
     for (var j = lid.x; j < TILE; j += 64u) {
       var v = NO_ID;
       if (base + j < p.N) {
-        let id = u32(ids[base + j]);
+        let id = u32(ids[base + j]) - p.v_start;
         if (id < p.V && id % p.chunks == k) { v = id; }
       }
       tile[j] = v;

@@ -260,7 +260,11 @@ Built by \`node tools/make_datasets.mjs\` (deterministic: same packages, same by
 - Size: ${spam.length} bytes.
 - sha256: \`${sha256(spam)}\`
 `;
-fs.writeFileSync(path.join(OUT, 'README.md'), readme);
+// The instruction-tuning demo's section (written by tools/make_instruct_demo.mjs) is kept as it is.
+const readmePath = path.join(OUT, 'README.md');
+const previous = fs.existsSync(readmePath) ? fs.readFileSync(readmePath, 'utf8') : '';
+const instruct = previous.indexOf('## instruct-demo.jsonl');
+fs.writeFileSync(readmePath, instruct < 0 ? readme : `${readme}\n${previous.slice(instruct)}`);
 log(
   `sotu.txt ${sotu.length} B (${SOTU_FILES.length} addresses); spam.csv ${spam.length} B, ${chosen.length} rows`,
   groups,

@@ -3,7 +3,7 @@
 // (gpt2-tiny, State of the Union), 3 seeds each, on the CPU backend (no GPU on the CI machine type). Writes
 // docs/results.md. Sized to finish well inside 45 minutes on 2 cores: a few hundred rows, short sequences, few steps.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadModel } from '../models/load';
 import { dirSource } from '../models/node';
 import { CpuBackend } from '../tensor/cpu';
@@ -133,7 +133,10 @@ async function main(): Promise<void> {
       "these numbers test the protocol; they are not evidence for or against the paper's claim at its scale (RoBERTa-base, GLUE, thousands of steps).",
     '',
   );
-  writeFileSync('docs/results.md', lines.join('\n'));
+  // The instruction-tuning section (npm run experiment:sft, between its markers) is kept as it is.
+  const previous = existsSync('docs/results.md') ? readFileSync('docs/results.md', 'utf8') : '';
+  const sft = previous.indexOf('<!-- sft-format:start -->');
+  writeFileSync('docs/results.md', lines.join('\n') + (sft < 0 ? '' : `\n${previous.slice(sft)}`));
   console.log(lines.join('\n'));
 }
 

@@ -140,8 +140,8 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     adapters.training = true;
     adapters.stepSeed = step;
     be.fill(adapters.grad, 0);
-    net.forward(ids, B, T);
-    const { lossSum, count } = net.loss(targets);
+    net.forwardHidden(ids, B, T);
+    const { lossSum, count } = net.loss(targets, { withGrad: true });
     net.backward(ids, targets);
     be.copy(status, lossSum, 1, 0, 0);
     be.copy(status, count, 1, 0, 1);

@@ -19,14 +19,17 @@ const USAGE = `usage:
   dynrank info   --model <dir|demo-name|url|hub-id> [--hub-base URL]
   dynrank logits --model <...> --text "<text>" [--adapter <dir>] [--num-labels N] [--out f.json] [--backend webgpu|cpu]
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls|sft] [--method dora|lora|full]
-                 [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt]
+                 [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt
+                  --template-name NAME (an entry of tokenizer_config.json's named chat templates; default: default)]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
                  [--backend webgpu|cpu]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
-  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
+  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu] [--val-fraction F --seed S]
+                 [--task sft [--format F] [--max-length L] [--template-name NAME]]
+                 with --task sft: loss and perplexity over the answer (assistant) tokens only
 ${GENERATE_USAGE}
 ${EXPORT_USAGE}
 ${DATA_USAGE}`;

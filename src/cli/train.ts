@@ -16,21 +16,13 @@ import { mergeWeights } from '../peft/merge';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
 import { checkInputs, hashingSource, type RunInputs, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
-import { chatTemplateFrom, loadChatTokenizer } from '../train/data/chat';
+import { chatFromSource } from '../train/data/chat';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
 import { trainResilient } from '../train/resilient';
-import {
-  DEFAULT_RUN,
-  evaluate,
-  prepareData,
-  type RunConfig,
-  type SftChat,
-  type SftRunOptions,
-  totalSteps,
-} from '../train/run';
+import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, type SftRunOptions, totalSteps } from '../train/run';
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -132,10 +124,10 @@ function taskOpt(a: ParsedArgs): Task | undefined {
   return task;
 }
 
-/** With --task sft: the data format, --train-on-prompt and --max-length. */
+/** With --task sft: the data format, --train-on-prompt, --max-length and --template-name. */
 function sftOpt(a: ParsedArgs): SftRunOptions | undefined {
   if (a.options.get('task') !== 'sft') {
-    for (const k of ['format', 'train-on-prompt', 'max-length'])
+    for (const k of ['format', 'train-on-prompt', 'max-length', 'template-name'])
       if (a.options.has(k)) throw new UsageError(`--${k} needs --task sft (instruction tuning)`);
     return undefined;
   }
@@ -147,19 +139,8 @@ function sftOpt(a: ParsedArgs): SftRunOptions | undefined {
     format: format as SftFormat | 'auto',
     trainOnPrompt: a.options.has('train-on-prompt'),
     maxLength: a.options.has('max-length') ? count(a, 'max-length', 0, 2) : undefined,
+    templateName: a.options.has('template-name') ? str(a, 'template-name') : undefined,
   };
-}
-
-/** The model's chat tokenizer and template (chat_template.jinja, tokenizer_config.json, or the fallback). */
-async function sftChat(src: ModelSource): Promise<SftChat> {
-  const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : null);
-  const [json, config, jinja] = await Promise.all([
-    src.get('tokenizer.json'),
-    src.get('tokenizer_config.json', true),
-    src.get('chat_template.jinja', true),
-  ]);
-  const tokenizer = loadChatTokenizer(text(json)!, text(config));
-  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: text(jinja) }) };
 }
 
 /** Loads the model for `task` (where the family supports both; else the checkpoint's), with a classification head
@@ -237,7 +218,7 @@ export async function train(
   if (typeof task === 'string' && task !== model.config.task) {
     throw new UsageError(`--task ${task} does not fit a ${model.kind} model (it is a ${model.config.task} model)`);
   }
-  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const chat = cfg.sft ? await chatFromSource(src, cfg.sft.templateName) : undefined;
   const data = prepareData(model, dataText, dataFile, cfg, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const steps = totalSteps(data.train, cfg);
@@ -372,7 +353,7 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.
   const split = a.options.has('val-fraction');
-  const chat = cfg.sft ? await sftChat(src) : undefined;
+  const chat = cfg.sft ? await chatFromSource(src, cfg.sft.templateName) : undefined;
   const data = prepareData(model, dataText, dataFile, { ...cfg, valFraction: split ? cfg.valFraction : 0 }, chat);
   if (data.skipped) process.stderr.write(formatBadRowReport(dataFile, data.skipped));
   const trainer = new Trainer(
@@ -381,5 +362,19 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
     { method: 'full', targets: [] },
     { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1 },
   );
-  return JSON.stringify(await evaluate(trainer, split ? data.val : data.train, cfg.batch), null, 2);
+  const scored = split ? data.val : data.train;
+  const metrics = await evaluate(trainer, scored, cfg.batch);
+  if (!cfg.sft || scored.kind !== 'lm') return JSON.stringify(metrics, null, 2);
+  // Instruction tuning: the loss is over the answer tokens only (their count is `examples`, as for any causal LM).
+  return JSON.stringify(
+    {
+      ...metrics,
+      task: 'sft',
+      answerTokens: metrics.examples,
+      conversations: scored.windows.length,
+      template: data.summary.template,
+    },
+    null,
+    2,
+  );
 }

@@ -7,19 +7,28 @@ import type {
   AttentionDecodeParams,
   AttentionParams,
   Backend,
+  CePartParams,
   DType,
   GeluKind,
   KvWriteParams,
   MatmulParams,
   RopeParams,
   Tensor,
+  TensorPart,
 } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
 import { attentionDecode, kvCacheWrite } from './kernels/attentionDecode';
-import { crossEntropy, crossEntropyBackward } from './kernels/crossEntropy';
+import {
+  crossEntropy,
+  crossEntropyBackward,
+  crossEntropyPartGrad,
+  crossEntropyPartLoss,
+  crossEntropyPartStats,
+  crossEntropyValid,
+} from './kernels/crossEntropy';
 import { dem } from './kernels/dem';
 import { dropout, dropoutBackward } from './kernels/dropout';
 import { add, axpy, fill, mul, scale, tanh, tanhBackward } from './kernels/elementwise';
@@ -36,11 +45,21 @@ import { swiglu, swigluBackward } from './kernels/swiglu';
 
 const g = (t: Tensor): GpuTensor => t as GpuTensor;
 const go = (t: Tensor | null): GpuTensor | null => (t ? (t as GpuTensor) : null);
+/** The parts of a tensor (itself when whole). */
+const partsOf = (t: Tensor): GpuTensor[] => (g(t).parts ?? [{ tensor: g(t) }]).map((p) => p.tensor);
 
 export class GpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
 
   constructor(readonly ctx: GpuContext) {}
+
+  get maxTensorBytes(): number {
+    return this.ctx.bindingLimit;
+  }
+
+  parts(t: Tensor): readonly TensorPart[] {
+    return g(t).parts ?? [{ tensor: t, start: 0, rows: t.shape[0] ?? 1 }];
+  }
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): GpuTensor {
     return this.ctx.tensor(shape, dtype, label);
@@ -59,7 +78,7 @@ export class GpuBackend implements Backend {
     return this.ctx.read(g(t));
   }
   fill(t: Tensor, value: number): void {
-    fill(this.ctx, g(t), value);
+    for (const p of partsOf(t)) fill(this.ctx, p, value);
   }
   copy(dst: Tensor, src: Tensor, count?: number, srcOffset?: number, dstOffset?: number): void {
     this.ctx.copy(g(dst), g(src), count, srcOffset, dstOffset);
@@ -189,10 +208,29 @@ export class GpuBackend implements Backend {
     crossEntropyBackward(this.ctx, g(dlogits), g(logits), g(targets), g(dloss), g(count), N, V, ignoreIndex);
   }
   sum(out: Tensor, x: Tensor, accumulate = false): void {
-    sum(this.ctx, g(out), g(x), accumulate);
+    partsOf(x).forEach((p, i) => sum(this.ctx, g(out), p, accumulate || i > 0));
   }
   sumSquares(out: Tensor, x: Tensor, accumulate = false): void {
-    sumSquares(this.ctx, g(out), g(x), accumulate);
+    partsOf(x).forEach((p, i) => sumSquares(this.ctx, g(out), p, accumulate || i > 0));
+  }
+  crossEntropyValid(valid: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+    crossEntropyValid(this.ctx, g(valid), g(targets), N, V, ignoreIndex);
+  }
+  crossEntropyPartStats(state: Tensor, logits: Tensor, targets: Tensor, p: CePartParams): void {
+    crossEntropyPartStats(this.ctx, g(state), g(logits), g(targets), p);
+  }
+  crossEntropyPartLoss(losses: Tensor, state: Tensor, targets: Tensor, p: CePartParams): void {
+    crossEntropyPartLoss(this.ctx, g(losses), g(state), g(targets), p);
+  }
+  crossEntropyPartGrad(
+    logits: Tensor,
+    state: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    p: CePartParams,
+  ): void {
+    crossEntropyPartGrad(this.ctx, g(logits), g(state), g(targets), g(dloss), g(count), p);
   }
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
@@ -238,7 +276,9 @@ export class GpuBackend implements Backend {
     clipScale(this.ctx, g(s), g(sumsq), maxNorm);
   }
   adamw(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradScale: Tensor, p: AdamWParams): void {
-    adamw(this.ctx, g(param), g(grad), g(m), g(v), g(gradScale), p);
+    // Parameter, gradient and moments have one shape, hence the same parts.
+    const [ps, gs, ms, vs] = [param, grad, m, v].map(partsOf);
+    ps.forEach((pp, i) => adamw(this.ctx, pp, gs[i], ms[i], vs[i], g(gradScale), p));
   }
   rmsnorm(out: Tensor, rstd: Tensor, x: Tensor, w: Tensor, N: number, D: number, eps: number): void {
     rmsnorm(this.ctx, g(out), g(rstd), g(x), g(w), N, D, eps);

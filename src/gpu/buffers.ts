@@ -21,6 +21,7 @@ export class BufferPool {
   /** A buffer of at least `bytes` bytes; `reused` tells the caller whether it may hold stale data. */
   acquire(bytes: number, usage: GPUBufferUsageFlags, label: string): { buffer: GPUBuffer; reused: boolean } {
     const size = pooledSize(bytes);
+    this.counters.largestBuffer = Math.max(this.counters.largestBuffer, size);
     const key = `${usage}:${size}`;
     const list = this.free.get(key);
     const hit = list?.pop();

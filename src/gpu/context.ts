@@ -10,9 +10,25 @@ import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompile
 import { KernelProfiler, type KernelTime } from './profiler';
 import { composeShader, type ShaderSource } from './shader';
 
-/** A tensor whose storage is a (pooled) GPU buffer. */
+/** A tensor whose storage is a (pooled) GPU buffer, or, beyond the binding limit, several: row-range parts, each
+ * a tensor of its own within the limit. Binding a parted tensor's `buffer` throws GpuOutOfMemoryError. */
 export interface GpuTensor extends Tensor {
   readonly buffer: GPUBuffer;
+  readonly parts?: readonly GpuTensorPart[];
+}
+
+interface GpuTensorPart {
+  tensor: GpuTensor;
+  /** First row (of the first dimension) and row count. */
+  start: number;
+  rows: number;
+}
+
+/** A byte range of one buffer holding elements of a tensor. */
+interface Segment {
+  buffer: GPUBuffer;
+  byteOffset: number;
+  elems: number;
 }
 
 /** Scalar parameters of one dispatch, in the order of the shader's `Params` struct: 'u' = u32, 'i' = i32, 'f' = f32. */
@@ -100,12 +116,7 @@ export class GpuContext {
     this.assertAlive();
     const size = shape.reduce((a, b) => a * b, 1);
     const bytes = size * 4;
-    if (bytes > this.bindingLimit) {
-      throw new GpuOutOfMemoryError(
-        bytes,
-        `tensor ${label} of ${bytes} bytes exceeds the storage binding limit of ${this.bindingLimit} bytes`,
-      );
-    }
+    if (bytes > this.bindingLimit) return this.partedTensor(shape, dtype, label, zero);
     const { buffer, reused } = this.pool.acquire(bytes, STORAGE_USAGE, label);
     if (reused && zero) {
       this.endPass();
@@ -114,20 +125,75 @@ export class GpuContext {
     return { shape: [...shape], size, dtype, label, buffer };
   }
 
+  /** A tensor beyond the binding limit as row-range parts of at most the limit each; a row wider than the limit is
+   * refused with GpuOutOfMemoryError. */
+  private partedTensor(shape: readonly number[], dtype: DType, label: string, zero: boolean): GpuTensor {
+    const size = shape.reduce((a, b) => a * b, 1),
+      bytes = size * 4,
+      rows = shape.length ? shape[0] : 1,
+      width = size / Math.max(rows, 1),
+      per = Math.floor(this.bindingLimit / (4 * width));
+    const refuse = (what: string) =>
+      new GpuOutOfMemoryError(
+        bytes,
+        `tensor ${label} of ${bytes} bytes exceeds the storage binding limit of ${this.bindingLimit} bytes${what}`,
+      );
+    if (per < 1 || shape.length === 0) throw refuse(' (one row of it does not fit)');
+    const parts: GpuTensorPart[] = [];
+    for (let start = 0; start < rows; start += per) {
+      const n = Math.min(per, rows - start);
+      parts.push({ tensor: this.tensor([n, ...shape.slice(1)], dtype, `${label} [${start}..]`, zero), start, rows: n });
+    }
+    const t = { shape: [...shape], size, dtype, label, parts };
+    Object.defineProperty(t, 'buffer', {
+      get() {
+        throw refuse(`: it is stored in ${parts.length} parts, and this op takes whole tensors only`);
+      },
+    });
+    return t as unknown as GpuTensor;
+  }
+
   release(t: GpuTensor): void {
-    this.pool.release(t.buffer);
+    if (t.parts) for (const p of t.parts) this.release(p.tensor);
+    else this.pool.release(t.buffer);
+  }
+
+  /** The buffers and byte ranges holding elements [offset, offset + count) of t, in order. */
+  private segments(t: GpuTensor, offset: number, count: number): Segment[] {
+    if (!t.parts) return [{ buffer: t.buffer, byteOffset: offset * 4, elems: count }];
+    const out: Segment[] = [];
+    const width = t.size / t.shape[0];
+    for (const p of t.parts) {
+      const lo = p.start * width,
+        hi = lo + p.rows * width,
+        a = Math.max(lo, offset),
+        b = Math.min(hi, offset + count);
+      if (a < b) out.push({ buffer: p.tensor.buffer, byteOffset: (a - lo) * 4, elems: b - a });
+    }
+    return out;
   }
 
   write(t: GpuTensor, data: Float32Array | Int32Array, offsetElements = 0): void {
     this.assertAlive();
     // Writes land on the queue before any recorded-but-unsubmitted work; submit that work first to keep program order.
     if (this.encoder) this.flush();
-    this.device.queue.writeBuffer(t.buffer, offsetElements * 4, data.buffer, data.byteOffset, data.byteLength);
-    this.counters.writes++;
+    let done = 0;
+    for (const s of this.segments(t, offsetElements, data.length)) {
+      const from = data.byteOffset + done * 4;
+      this.device.queue.writeBuffer(s.buffer, s.byteOffset, data.buffer, from, s.elems * 4);
+      done += s.elems;
+      this.counters.writes++;
+    }
   }
 
   /** Copies a tensor back to the host. Counted: the training step itself never calls this. */
   async read(t: GpuTensor): Promise<Float32Array | Int32Array> {
+    if (t.parts) {
+      const out = t.dtype === 'i32' ? new Int32Array(t.size) : new Float32Array(t.size);
+      const width = t.size / t.shape[0];
+      for (const p of t.parts) out.set(await this.read(p.tensor), p.start * width);
+      return out;
+    }
     this.assertAlive();
     const bytes = t.size * 4;
     const { buffer: staging } = this.pool.acquire(bytes, USAGE.MAP_READ | USAGE.COPY_DST, `readback ${t.label}`);
@@ -155,10 +221,33 @@ export class GpuContext {
 
   copy(dst: GpuTensor, src: GpuTensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
     this.endPass();
-    this.ensureEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+    const enc = this.ensureEncoder();
+    if (!src.parts && !dst.parts) {
+      enc.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
+      return;
+    }
+    // Walk both tensors' segments together, one copy per overlap.
+    const ss = this.segments(src, srcOffset, count),
+      ds = this.segments(dst, dstOffset, count);
+    let i = 0,
+      j = 0,
+      si = 0,
+      dj = 0;
+    while (i < ss.length && j < ds.length) {
+      const n = Math.min(ss[i].elems - si, ds[j].elems - dj);
+      enc.copyBufferToBuffer(ss[i].buffer, ss[i].byteOffset + si * 4, ds[j].buffer, ds[j].byteOffset + dj * 4, n * 4);
+      si += n;
+      dj += n;
+      if (si === ss[i].elems) [i, si] = [i + 1, 0];
+      if (dj === ds[j].elems) [j, dj] = [j + 1, 0];
+    }
   }
 
   clear(t: GpuTensor): void {
+    if (t.parts) {
+      for (const p of t.parts) this.clear(p.tensor);
+      return;
+    }
     this.endPass();
     this.ensureEncoder().clearBuffer(t.buffer);
   }

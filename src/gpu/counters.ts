@@ -7,6 +7,8 @@ export interface GpuCounters {
   bytesAllocated: number;
   /** Bytes currently held by live (not pooled-free) buffers plus the pool: the engine's GPU footprint. */
   bytesLive: number;
+  /** The largest buffer handed out (new or pooled) since this field was last set to 0: a high-water mark. */
+  largestBuffer: number;
   readbacks: number;
   bytesRead: number;
   writes: number;
@@ -21,6 +23,7 @@ export function newCounters(): GpuCounters {
     bufferCreations: 0,
     bytesAllocated: 0,
     bytesLive: 0,
+    largestBuffer: 0,
     readbacks: 0,
     bytesRead: 0,
     writes: 0,
@@ -29,9 +32,10 @@ export function newCounters(): GpuCounters {
   };
 }
 
-/** The counts accumulated between two snapshots (bytesLive is taken from the later one). */
+/** The counts accumulated between two snapshots (bytesLive and largestBuffer are taken from the later one). */
 export function diffCounters(after: GpuCounters, before: GpuCounters): GpuCounters {
   const d = { ...after };
-  for (const k of Object.keys(d) as (keyof GpuCounters)[]) if (k !== 'bytesLive') d[k] = after[k] - before[k];
+  for (const k of Object.keys(d) as (keyof GpuCounters)[])
+    if (k !== 'bytesLive' && k !== 'largestBuffer') d[k] = after[k] - before[k];
   return d;
 }

@@ -8,6 +8,7 @@ import type { Backend, Tensor } from '../tensor/backend';
 import { type CausalDecoder, KvCache } from './decoder';
 import { type DropoutMode, siteDropout } from './dropout';
 import { Linear } from './linear';
+import { ChunkedLmHead, type LmLossOptions } from './lmHead';
 import { disposeAll, type ParamStore } from './params';
 
 export interface Gpt2Config {
@@ -62,14 +63,9 @@ interface Workspace {
   lnf: Tensor;
   lnfMean: Tensor;
   lnfRstd: Tensor;
-  logits: Tensor;
-  losses: Tensor;
-  valid: Tensor;
-  lossSum: Tensor;
-  count: Tensor;
-  one: Tensor;
+  /** Every position's logits (N,V): allocated by `forward` only, never by the training path. */
+  logits: Tensor | null;
   // gradients of activations
-  dlogits: Tensor;
   dx: Tensor;
   dln: Tensor;
   dqkv: Tensor;
@@ -86,7 +82,11 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
   readonly lnfb: Tensor;
+  /** The LM head (tied to wte) and its cross-entropy, in row chunks. */
+  readonly head: ChunkedLmHead;
   private ws: Workspace | null = null;
+  /** The last loss ran the head's backward (withGrad). */
+  private headGradDone = false;
 
   constructor(
     readonly be: Backend,
@@ -98,6 +98,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     this.wpe = params.get('wpe.weight', [P, C]);
     this.lnfw = params.get('ln_f.weight', [C]);
     this.lnfb = params.get('ln_f.bias', [C]);
+    this.head = new ChunkedLmHead(be, V, C);
     for (let l = 0; l < cfg.nLayer; l++) {
       const p = `h.${l}.`;
       const lin = (n: string, i: number, o: number) =>
@@ -135,7 +136,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     if (T > this.cfg.nPositions)
       throw new RangeError(`sequence length ${T} exceeds the model's n_positions ${this.cfg.nPositions}`);
     const be = this.be,
-      { nEmbd: C, vocabSize: V, nHead: H, nInner: F } = this.cfg,
+      { nEmbd: C, nHead: H, nInner: F } = this.cfg,
       N = B * T;
     const z = (shape: number[], label: string) => be.zeros(shape, 'f32', label);
     const pos = be.fromArray(
@@ -170,13 +171,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       lnf: z([N, C], 'lnf'),
       lnfMean: z([N], 'mean'),
       lnfRstd: z([N], 'rstd'),
-      logits: z([N, V], 'logits'),
-      losses: z([N], 'losses'),
-      valid: z([N], 'valid'),
-      lossSum: z([1], 'loss sum'),
-      count: z([1], 'count'),
-      one: be.fromArray(new Float32Array([1]), [1], 'one'),
-      dlogits: z([N, V], 'dlogits'),
+      logits: null,
       dx: z([N, C], 'dx'),
       dln: z([N, C], 'dln'),
       dqkv: z([N, 3 * C], 'dqkv'),
@@ -187,8 +182,19 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     return this.ws;
   }
 
-  /** logits (B*T, V) for ids (B*T) i32. The returned tensor is reused by the next call. */
+  /** logits (B*T, V) for ids (B*T) i32: every position's (inference, tests; training uses forwardHidden and the
+   * chunked loss). The returned tensor is reused by the next call. */
   forward(ids: Tensor, B: number, T: number): Tensor {
+    this.forwardHidden(ids, B, T);
+    const ws = this.ws!,
+      N = B * T;
+    ws.logits ??= this.be.zeros([N, this.cfg.vocabSize], 'f32', 'logits');
+    this.head.logits(ws.logits, ws.lnf, this.wte, N);
+    return ws.logits;
+  }
+
+  /** The forward up to the final LayerNorm (what the loss and the backward need), for ids (B*T) i32. */
+  forwardHidden(ids: Tensor, B: number, T: number): void {
     const be = this.be,
       ws = this.workspace(B, T),
       { nEmbd: C, eps } = this.cfg,
@@ -222,8 +228,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       x = a.x2;
     });
     be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
-    be.matmul(ws.logits, ws.lnf, this.wte, null, { M: N, K: C, N: this.cfg.vocabSize, transB: true });
-    return ws.logits;
+    this.headGradDone = false;
   }
 
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings, 1 + 3l, 2 + 3l, 3 + 3l layer l's
@@ -259,15 +264,25 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     return ws.dres;
   }
 
-  /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
-  loss(targets: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be,
-      ws = this.ws!,
-      N = ws.B * ws.T;
-    be.crossEntropy(ws.losses, ws.valid, ws.logits, targets, N, this.cfg.vocabSize, ignoreIndex);
-    be.sum(ws.lossSum, ws.losses);
-    be.sum(ws.count, ws.valid);
-    return { lossSum: ws.lossSum, count: ws.count };
+  /** Cross-entropy of the last forward against targets (B*T) i32, the head in row chunks; returns (lossSum, count)
+   * 1-element tensors. */
+  loss(targets: Tensor, opts: LmLossOptions = {}): { lossSum: Tensor; count: Tensor } {
+    const r = this.headLoss(targets, opts.ignoreIndex ?? -100, opts.withGrad ?? false);
+    this.headGradDone = opts.withGrad ?? false;
+    return r;
+  }
+
+  private headLoss(targets: Tensor, ignoreIndex: number, withGrad: boolean) {
+    const ws = this.ws!,
+      dW = this.params.grads.get('wte.weight') ?? null;
+    return this.head.loss({
+      hidden: ws.lnf,
+      W: this.wte,
+      targets,
+      N: ws.B * ws.T,
+      ignoreIndex,
+      grads: withGrad ? { dHidden: ws.dln, dW } : undefined,
+    });
   }
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
@@ -277,11 +292,10 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       { B, T } = ws,
       { nEmbd: C, vocabSize: V } = this.cfg;
     const N = B * T;
-    be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
-    // logits = lnf wte^T  =>  dlnf = dlogits wte; dwte += dlogits^T lnf
-    be.matmul(ws.dln, ws.dlogits, this.wte, null, { M: N, K: V, N: C });
+    // The head's backward (dlnf into dln, wte's gradient) unless the loss ran it already.
+    if (!this.headGradDone) this.headLoss(targets, ignoreIndex, true);
+    this.headGradDone = false;
     const wteGrad = this.params.grads.get('wte.weight') ?? null;
-    if (wteGrad) be.matmul(wteGrad, ws.dlogits, ws.lnf, null, { M: V, K: N, N: C, transA: true, accumulate: true });
     const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
     be.layernormBackward(
       ws.dx,
@@ -438,7 +452,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     const lnf = s('lnf', [B, C]),
       logits = s('logits', [B, V]);
     be.layernorm(lnf, mean, rstd, last, this.lnfw, this.lnfb, B, C, eps);
-    be.matmul(logits, lnf, this.wte, null, { M: B, K: C, N: V, transB: true });
+    this.head.logits(logits, lnf, this.wte, B);
     cache.length = pos + T;
     return logits;
   }

@@ -7,89 +7,75 @@ import type { Backend, RopeParams, Tensor } from '../tensor/backend';
 import { type CausalDecoder, KvCache } from './decoder';
 import { LlamaBase } from './llamaBody';
 import type { LlamaArch } from './llamaConfig';
-import { disposeAll, type ParamStore } from './params';
+import { ChunkedLmHead, type LmLossOptions } from './lmHead';
+import type { ParamStore } from './params';
 
 /** LlamaForCausalLM / Qwen2ForCausalLM / Qwen3ForCausalLM: the same entry points as Gpt2, generation included. */
 export class Llama extends LlamaBase implements CausalDecoder {
   /** lm_head.weight, or embed_tokens when tied: (V, C). */
   readonly lmHead: Tensor;
   private readonly lmHeadName: string;
-  private ws: {
-    B: number;
-    T: number;
-    logits: Tensor;
-    losses: Tensor;
-    valid: Tensor;
-    lossSum: Tensor;
-    count: Tensor;
-    one: Tensor;
-    dlogits: Tensor;
-  } | null = null;
+  /** The LM head and its cross-entropy, in row chunks. */
+  readonly head: ChunkedLmHead;
+  /** Rows of the last forward, and every position's logits when `forward` asked for them (never in training). */
+  private N = 0;
+  private fullLogits: Tensor | null = null;
+  /** The last loss ran the head's backward (withGrad). */
+  private headGradDone = false;
 
   constructor(be: Backend, cfg: LlamaArch, params: ParamStore) {
     super(be, cfg, params);
     this.lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
     this.lmHead = params.get(this.lmHeadName, [cfg.vocabSize, cfg.hidden]);
+    this.head = new ChunkedLmHead(be, cfg.vocabSize, cfg.hidden);
   }
 
-  private headWorkspace(B: number, T: number) {
-    if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
-    if (this.ws) disposeAll(this.be, this.ws);
-    const N = B * T,
-      V = this.cfg.vocabSize,
-      z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
-    this.ws = {
-      B,
-      T,
-      logits: z([N, V], 'logits'),
-      losses: z([N], 'losses'),
-      valid: z([N], 'valid'),
-      lossSum: z([1], 'loss sum'),
-      count: z([1], 'count'),
-      one: this.be.fromArray(new Float32Array([1]), [1], 'one'),
-      dlogits: z([N, V], 'dlogits'),
-    };
-    return this.ws;
-  }
-
-  /** logits (B*T, V) for ids (B*T) i32, causal; keyMask (B*T) i32 hides padding keys (null: none). The returned
-   * tensor is reused by the next call. */
+  /** logits (B*T, V) for ids (B*T) i32, causal; keyMask (B*T) i32 hides padding keys (null: none): every position's
+   * (inference, tests; training uses forwardHidden and the chunked loss). The returned tensor is reused by the next
+   * call. */
   forward(ids: Tensor, B: number, T: number, keyMask: Tensor | null = null): Tensor {
-    const hf = this.forwardBody(ids, B, T, keyMask),
-      ws = this.headWorkspace(B, T);
-    this.be.matmul(ws.logits, hf, this.lmHead, null, {
-      M: B * T,
-      K: this.cfg.hidden,
-      N: this.cfg.vocabSize,
-      transB: true,
-    });
-    return ws.logits;
+    this.forwardHidden(ids, B, T, keyMask);
+    const N = B * T;
+    if (this.fullLogits && this.fullLogits.shape[0] !== N) {
+      this.be.dispose(this.fullLogits);
+      this.fullLogits = null;
+    }
+    this.fullLogits ??= this.be.zeros([N, this.cfg.vocabSize], 'f32', 'logits');
+    this.head.logits(this.fullLogits, this.final, this.lmHead, N);
+    return this.fullLogits;
   }
 
-  /** Cross-entropy of the last forward against targets (B*T) i32; returns (lossSum, count) 1-element tensors. */
-  loss(targets: Tensor, ignoreIndex = -100): { lossSum: Tensor; count: Tensor } {
-    const be = this.be,
-      ws = this.ws!,
-      N = ws.B * ws.T;
-    be.crossEntropy(ws.losses, ws.valid, ws.logits, targets, N, this.cfg.vocabSize, ignoreIndex);
-    be.sum(ws.lossSum, ws.losses);
-    be.sum(ws.count, ws.valid);
-    return { lossSum: ws.lossSum, count: ws.count };
+  /** The forward up to the final norm (what the loss and the backward need). */
+  forwardHidden(ids: Tensor, B: number, T: number, keyMask: Tensor | null = null): void {
+    this.forwardBody(ids, B, T, keyMask);
+    this.N = B * T;
+    this.headGradDone = false;
+  }
+
+  /** Cross-entropy of the last forward against targets (B*T) i32, the head in row chunks; returns (lossSum, count)
+   * 1-element tensors. */
+  loss(targets: Tensor, opts: LmLossOptions = {}): { lossSum: Tensor; count: Tensor } {
+    const r = this.headLoss(targets, opts.ignoreIndex ?? -100, opts.withGrad ?? false);
+    this.headGradDone = opts.withGrad ?? false;
+    return r;
+  }
+
+  /** logits = hf Wᵀ  =>  dhf = dlogits W; dW += dlogitsᵀ hf (W is embed_tokens when tied: both paths accumulate). */
+  private headLoss(targets: Tensor, ignoreIndex: number, withGrad: boolean) {
+    return this.head.loss({
+      hidden: this.final,
+      W: this.lmHead,
+      targets,
+      N: this.N,
+      ignoreIndex,
+      grads: withGrad ? { dHidden: this.dFinal, dW: this.grads(this.lmHeadName) } : undefined,
+    });
   }
 
   /** Backward of mean cross-entropy (after forward + loss): accumulates every enabled gradient. */
   backward(ids: Tensor, targets: Tensor, ignoreIndex = -100): void {
-    const be = this.be,
-      ws = this.ws!,
-      N = ws.B * ws.T,
-      { hidden: C, vocabSize: V } = this.cfg;
-    be.crossEntropyBackward(ws.dlogits, ws.logits, targets, ws.one, ws.count, N, V, ignoreIndex);
-    // logits = hf W^T  =>  dhf = dlogits W; dW += dlogits^T hf (W is embed_tokens when tied: both paths accumulate)
-    be.matmul(this.dFinal, ws.dlogits, this.lmHead, null, { M: N, K: V, N: C });
-    const headGrad = this.grads(this.lmHeadName);
-    if (headGrad) {
-      be.matmul(headGrad, ws.dlogits, this.final, null, { M: V, K: N, N: C, transA: true, accumulate: true });
-    }
+    if (!this.headGradDone) this.headLoss(targets, ignoreIndex, true);
+    this.headGradDone = false;
     this.backwardBody(ids);
   }
 
@@ -117,10 +103,9 @@ export class Llama extends LlamaBase implements CausalDecoder {
 
   /** Logits (B, V) of each row's last new token (a cache scratch tensor). */
   private decode(cache: KvCache, ids: Int32Array, T: number): Tensor {
-    const hf = this.decodeBody(cache, ids, T),
-      { hidden: C, vocabSize: V } = this.cfg;
-    const logits = cache.scratch('logits', [cache.B, V]);
-    this.be.matmul(logits, hf, this.lmHead, null, { M: cache.B, K: C, N: V, transB: true });
+    const hf = this.decodeBody(cache, ids, T);
+    const logits = cache.scratch('logits', [cache.B, this.cfg.vocabSize]);
+    this.head.logits(logits, hf, this.lmHead, cache.B);
     return logits;
   }
 

@@ -1,14 +1,15 @@
 // Module-level actions: what the page's controls do. They update the store and send commands to the worker;
 // components call them directly, and nothing here imports React.
 
-import type { ModelRef, RunSettings } from '../worker/protocol';
+import type { ModelRef, RunSettings, SftSettings } from '../worker/protocol';
 import { bundledText } from '../worker/runData';
 import { connect, send } from './client';
 import { requestPreview } from './dataPreview';
-import { dataProblem } from './derived';
+import { dataProblem, sftActive } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
 import { type AppState, useStore } from './index';
 import { BUNDLED_MODELS } from './modelSlice';
+import { watchSftPreview } from './sftPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
@@ -25,6 +26,7 @@ export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
   );
   send({ type: 'init', backend });
   send({ type: 'listCheckpoints' });
+  watchSftPreview();
   // A model added from the hub, a URL or files: the demo data follows its task once its summary arrives.
   useStore.subscribe((st, prev) => {
     if (
@@ -131,12 +133,19 @@ export function setSettings(patch: Partial<RunSettings>): void {
   useStore.getState().setSettings(patch);
 }
 
+/** Switches instruction tuning on (with the current or default options) or off, or changes its options. */
+export function setSft(patch: Partial<SftSettings> | null): void {
+  const current = useStore.getState().settings.sft ?? { format: 'auto', trainOnPrompt: false };
+  setSettings({ sft: patch === null ? null : { ...current, ...patch } });
+}
+
 /** Why Start is disabled, or null when a run can start. */
 export function startBlocker(s: AppState = useStore.getState()): string | null {
   if (!s.summary) return s.modelLoading ? 'Loading the model…' : 'Choose a model.';
   if (!s.dataFile || !s.preview) return 'Choose a data set.';
   const problem = dataProblem(s.preview, s.summary.task);
   if (problem) return problem;
+  if (sftActive(s) && s.sftPreviewError) return s.sftPreviewError;
   if (s.settings.targets.length === 0) return 'Pick at least one module type to adapt.';
   if (s.phase === 'training' || s.phase === 'preparing') return 'Training is running.';
   return null;
@@ -146,17 +155,21 @@ export function startTraining(): void {
   const s = useStore.getState();
   if (startBlocker() !== null || !s.summary || !s.dataFile) return;
   clearErrors(['training', 'settings', 'data', 'try', 'export', 'engine']);
+  const sft = sftActive(s);
   useStore.setState({
     ...EMPTY_RUN,
     phase: 'preparing',
-    run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method },
+    run: { modelId: s.modelId, task: s.summary.task, method: s.settings.method, sft },
     generation: null,
     classification: null,
+    chat: null,
     exported: null,
     onnxExport: null,
     scrubStep: null,
   });
-  send({ type: 'start', model: s.modelId, data: s.dataFile, settings: s.settings });
+  // Instruction tuning travels with the settings only when it applies (a causal LM on an instruction file).
+  const settings = { ...s.settings, sft: sft ? s.settings.sft : null };
+  send({ type: 'start', model: s.modelId, data: s.dataFile, settings });
 }
 
 /** Continues a saved run from checkpoint `id`: the worker restores its model, data and settings, then trains on. */
@@ -169,6 +182,7 @@ export function resumeFromCheckpoint(id: string): void {
     phase: 'preparing',
     generation: null,
     classification: null,
+    chat: null,
     exported: null,
     onnxExport: null,
     scrubStep: null,
@@ -191,6 +205,13 @@ export function generateText(
   clearErrors(['try']);
   useStore.setState({ tryBusy: true });
   send({ type: 'generate', prompt, ...opts });
+}
+
+/** Sends one user message to an instruction-tuned run: the base and the adapted model answer it greedily. */
+export function chatWith(message: string, maxTokens: number): void {
+  clearErrors(['try']);
+  useStore.setState({ tryBusy: true });
+  send({ type: 'chat', message, maxTokens });
 }
 
 export function classifyText(text: string): void {

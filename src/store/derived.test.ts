@@ -171,6 +171,7 @@ describe('dataProblem and thinPoints', () => {
     badCount: 0,
     classificationSkipped: null,
     labels: null,
+    instructionFormat: null,
   };
   it('refuses plain text for a classifier but not for GPT-2', () => {
     expect(dataProblem(preview, 'seq-cls')).toMatch(/label column/);

@@ -91,6 +91,20 @@ export function dataProblem(preview: DataPreview | null, task: Task | undefined)
   return null;
 }
 
+/** Whether the data is an instruction file the model can be instruction-tuned on (a causal LM). */
+export function sftOffered(preview: DataPreview | null, task: Task | undefined): boolean {
+  return task === 'causal-lm' && !!preview?.instructionFormat;
+}
+
+/** Whether a run started now would be instruction tuning: offered, and switched on. */
+export function sftActive(s: {
+  preview: DataPreview | null;
+  summary: ModelSummary | null;
+  settings: RunSettings;
+}): boolean {
+  return sftOffered(s.preview, s.summary?.task) && !!s.settings.sft;
+}
+
 /** Every n-th point so a chart never draws more than `max` (the last point always kept). */
 export function thinPoints<T>(xs: T[], max: number): T[] {
   if (xs.length <= max) return xs;

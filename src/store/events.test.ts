@@ -144,6 +144,10 @@ describe('applyEvent', () => {
     expect(useStore.getState().generation?.onnx).toEqual(onnx);
     applyEvent({ type: 'generated', prompt: 'a', base: ' c', adapted: ' d' });
     expect(useStore.getState().generation?.onnx).toBeNull();
+    applyEvent({ type: 'chatted', message: 'm', base: 'c', adapted: 'b', onnx });
+    expect(useStore.getState().chat?.onnx).toEqual(onnx);
+    applyEvent({ type: 'chatted', message: 'm', base: 'c', adapted: 'b' });
+    expect(useStore.getState().chat).toEqual({ message: 'm', base: 'c', adapted: 'b', onnx: null });
     const probs = { probs: [0.4, 0.6], maxDiff: 1e-8, agrees: true, step: 4 };
     applyEvent({
       type: 'classified',

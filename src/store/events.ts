@@ -4,6 +4,7 @@
 import type { ErrorArea, StepEvent, WorkerEvent } from '../worker/protocol';
 import { cancelPreview, takePending } from './dataPreview';
 import { useStore } from './index';
+import { takeSftAnswer } from './sftPreview';
 import { EMPTY_RUN, type LiveSnapshot, type MetricPoint, type PruneEntry, type TrainingSlice } from './trainingSlice';
 
 // Four updates a second are plenty to follow a run; each one re-renders the run bar, the charts and the heatmap.
@@ -126,13 +127,28 @@ export function applyEvent(ev: WorkerEvent): void {
       if (!data) return;
       const origin = data.origin ?? 'demo';
       if (ev.preview) {
-        set({ dataFile: data, preview: ev.preview, dataOrigin: origin, dataLoading: false });
+        // An instruction file switches instruction tuning on (for a causal LM); any other file switches it off.
+        const settings = useStore.getState().settings;
+        const sft = ev.preview.instructionFormat
+          ? (settings.sft ?? { format: 'auto' as const, trainOnPrompt: false })
+          : null;
+        set({
+          dataFile: data,
+          preview: ev.preview,
+          dataOrigin: origin,
+          dataLoading: false,
+          settings: { ...settings, sft },
+        });
       } else {
         set({ dataFile: null, preview: null, dataOrigin: origin, dataLoading: false });
         addError('data', ev.error?.code ?? 'Unreadable', ev.error?.message ?? `${data.name} could not be read.`);
       }
       return;
     }
+    case 'sftPreview':
+      if (!takeSftAnswer(ev.id)) return;
+      set({ sftPreview: ev.preview, sftPreviewLoading: false, sftPreviewError: ev.error?.message ?? null });
+      return;
     case 'checkpoints':
       set({ checkpoints: ev.list });
       return;
@@ -153,7 +169,7 @@ export function applyEvent(ev: WorkerEvent): void {
         dataLoading: false,
         dataOrigin: ev.data.origin ?? 'demo',
         phase: 'preparing',
-        run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method },
+        run: { modelId: ev.modelId, task: ev.task, method: ev.settings.method, sft: !!ev.settings.sft },
       });
       return;
     }
@@ -189,6 +205,9 @@ export function applyEvent(ev: WorkerEvent): void {
         generation: { prompt: ev.prompt, base: ev.base, adapted: ev.adapted, onnx: ev.onnx ?? null },
         tryBusy: false,
       });
+      return;
+    case 'chatted':
+      set({ chat: { message: ev.message, base: ev.base, adapted: ev.adapted, onnx: ev.onnx ?? null }, tryBusy: false });
       return;
     case 'classified':
       set({

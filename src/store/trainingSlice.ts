@@ -30,7 +30,7 @@ export interface PruneEntry {
 export interface TrainingSlice {
   phase: RunPhase;
   /** The model and method of the current run (the set-up panel may already show another). */
-  run: { modelId: string; task: Task; method: 'dora' | 'lora' } | null;
+  run: { modelId: string; task: Task; method: 'dora' | 'lora'; sft?: boolean } | null;
   steps: number;
   step: number;
   modules: string[];

@@ -14,6 +14,8 @@ export interface TrySlice {
     adapted: number[];
     onnx: OnnxClassification | null;
   } | null;
+  /** An instruction-tuned run's answers to one message, base beside adapted (and the ONNX export's, as above). */
+  chat: { message: string; base: string; adapted: string; onnx: OnnxGeneration | null } | null;
   tryBusy: boolean;
   exported: { zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData; step: number } | null;
   exportBusy: boolean;
@@ -24,6 +26,7 @@ export interface TrySlice {
 export const createTrySlice: StateCreator<AppState, [], [], TrySlice> = () => ({
   generation: null,
   classification: null,
+  chat: null,
   tryBusy: false,
   exported: null,
   exportBusy: false,

@@ -35,6 +35,23 @@ export interface MatmulParams {
   accumulate?: boolean;
 }
 
+/** A chunk of rows (rowStart.. of the batch, `rows` of them) and one vocabulary part [vStart, vStart + vp) of V. */
+export interface CePartParams {
+  rows: number;
+  rowStart: number;
+  vStart: number;
+  vp: number;
+  V: number;
+  ignoreIndex: number;
+}
+
+/** A row range of a tensor (rows start.. start + rows of its first dimension) as a tensor of its own. */
+export interface TensorPart {
+  tensor: Tensor;
+  start: number;
+  rows: number;
+}
+
 export type GeluKind = 'tanh' | 'erf';
 
 /** Scaled dot-product attention over q, k, v stored inside (B,T,stride) buffers at channel `offset`; out is (B,T,H*D).
@@ -124,6 +141,12 @@ export interface Backend extends DecodeOps {
   dispose(t: Tensor): void;
   /** Submit the work recorded so far (one queue submission on WebGPU; a no-op on the CPU). */
   flush(): void;
+  /** The largest tensor in bytes one op can bind; a larger tensor is stored in row-range parts (`parts`). */
+  readonly maxTensorBytes: number;
+  /** The row-range parts of a tensor, in order: one part (the tensor itself) unless it exceeds maxTensorBytes. Ops
+   * that take a whole parted tensor: write, read, fill, copy, dispose, sum, sumSquares, adamw, embedding and its
+   * backward; matmul and the others take its parts. */
+  parts(t: Tensor): readonly TensorPart[];
 
   // --- linear algebra
   matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void;
@@ -223,6 +246,24 @@ export interface Backend extends DecodeOps {
     N: number,
     V: number,
     ignoreIndex: number,
+  ): void;
+
+  /** valid(N) = 1 where targets[n] is a class in [0, V), 0 where it is ignoreIndex (the CPU rejects other ids). */
+  crossEntropyValid(valid: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void;
+  /** Cross-entropy of a chunk of rows whose logits arrive in vocabulary parts (ascending vStart, the first at 0):
+   * folds the part's logits (rows, vp) into state (rows, 4), an online log-sum-exp per row. */
+  crossEntropyPartStats(state: Tensor, logits: Tensor, targets: Tensor, p: CePartParams): void;
+  /** After every part's stats: losses[rowStart + r] = logsumexp - target logit, 0 on ignored rows. */
+  crossEntropyPartLoss(losses: Tensor, state: Tensor, targets: Tensor, p: CePartParams): void;
+  /** After every part's stats: the part's logits are overwritten by (softmax - onehot) * dloss[0] / count[0], 0 on
+   * ignored rows. */
+  crossEntropyPartGrad(
+    logits: Tensor,
+    state: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    p: CePartParams,
   ): void;
 
   // --- reductions

@@ -5,7 +5,14 @@ import { adamwRef, clipScaleRef } from '../ops/adamw';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../ops/adapter';
 import { attentionBackwardRef, attentionRef } from '../ops/attention';
 import { attentionDecodeRef, kvWriteRef } from '../ops/attentionDecode';
-import { crossEntropyBackwardRef, crossEntropyRef } from '../ops/crossEntropy';
+import {
+  crossEntropyBackwardRef,
+  crossEntropyPartGradRef,
+  crossEntropyPartLossRef,
+  crossEntropyPartStatsRef,
+  crossEntropyRef,
+  crossEntropyValidRef,
+} from '../ops/crossEntropy';
 import { demRef } from '../ops/dem';
 import { dropoutBackwardRef, dropoutRef } from '../ops/dropout';
 import { addRef, axpyRef, mulRef, scaleRef, tanhBackwardRef, tanhRef } from '../ops/elementwise';
@@ -26,12 +33,14 @@ import type {
   AttentionDecodeParams,
   AttentionParams,
   Backend,
+  CePartParams,
   DType,
   GeluKind,
   KvWriteParams,
   MatmulParams,
   RopeParams,
   Tensor,
+  TensorPart,
 } from './backend';
 
 export interface CpuTensor extends Tensor {
@@ -42,8 +51,47 @@ const f = (t: Tensor): Float32Array => (t as CpuTensor).data as Float32Array;
 const i = (t: Tensor): Int32Array => (t as CpuTensor).data as Int32Array;
 const fo = (t: Tensor | null): Float32Array | null => (t ? f(t) : null);
 
+/** Options of the CPU backend. */
+export interface CpuBackendOptions {
+  /** Tensors above this many bytes report row-range parts (views of their storage), as WebGPU stores tensors beyond
+   * its binding limit: tests of the parted paths. Default: no limit. */
+  maxTensorBytes?: number;
+}
+
 export class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
+  readonly maxTensorBytes: number;
+  private readonly partsOf = new WeakMap<Tensor, TensorPart[]>();
+
+  constructor(opts: CpuBackendOptions = {}) {
+    this.maxTensorBytes = opts.maxTensorBytes ?? Infinity;
+  }
+
+  parts(t: Tensor): readonly TensorPart[] {
+    let ps = this.partsOf.get(t);
+    if (ps) return ps;
+    const rows = t.shape[0] ?? 1,
+      width = t.size / Math.max(rows, 1),
+      per = Math.max(1, Math.floor(this.maxTensorBytes / (4 * width)));
+    ps = [];
+    for (let start = 0; start < rows || ps.length === 0; start += per) {
+      const n = Math.min(per, rows - start),
+        data = (t as CpuTensor).data.subarray(start * width, (start + n) * width);
+      const tensor: CpuTensor =
+        n === rows
+          ? (t as CpuTensor)
+          : {
+              shape: [n, ...t.shape.slice(1)],
+              size: n * width,
+              dtype: t.dtype,
+              label: `${t.label} [${start}..]`,
+              data,
+            };
+      ps.push({ tensor, start, rows: n });
+    }
+    this.partsOf.set(t, ps);
+    return ps;
+  }
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): CpuTensor {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -197,6 +245,25 @@ export class CpuBackend implements Backend {
     ignoreIndex: number,
   ): void {
     crossEntropyBackwardRef(f(dlogits), f(logits), i(targets), f(dloss), f(count), N, V, ignoreIndex);
+  }
+  crossEntropyValid(valid: Tensor, targets: Tensor, N: number, V: number, ignoreIndex: number): void {
+    crossEntropyValidRef(f(valid), i(targets), N, V, ignoreIndex);
+  }
+  crossEntropyPartStats(state: Tensor, logits: Tensor, targets: Tensor, p: CePartParams): void {
+    crossEntropyPartStatsRef(f(state), f(logits), i(targets), p);
+  }
+  crossEntropyPartLoss(losses: Tensor, state: Tensor, targets: Tensor, p: CePartParams): void {
+    crossEntropyPartLossRef(f(losses), f(state), i(targets), p);
+  }
+  crossEntropyPartGrad(
+    logits: Tensor,
+    state: Tensor,
+    targets: Tensor,
+    dloss: Tensor,
+    count: Tensor,
+    p: CePartParams,
+  ): void {
+    crossEntropyPartGradRef(f(logits), f(state), i(targets), f(dloss), f(count), p);
   }
   sum(out: Tensor, x: Tensor, accumulate = false): void {
     sumRef(f(out), f(x), accumulate);

@@ -61,6 +61,8 @@ export interface SftRunOptions {
   trainOnPrompt: boolean;
   /** Longest example in tokens (longer ones are truncated); absent: the model's positions. */
   maxLength?: number;
+  /** The entry of tokenizer_config.json's named-template list to render with; absent: 'default'. */
+  templateName?: string;
 }
 
 /** What instruction tuning renders with: the model's chat tokenizer and template. */
@@ -133,8 +135,11 @@ export interface PreparedData {
 }
 
 /**
- * Instruction-tuning sources: examples rendered with the chat template, each padded to the longest example (ids with
- * the pad id, labels -100), so the causal-LM loss counts only the trained (answer) tokens.
+ * Instruction-tuning sources: examples rendered with the chat template, each padded on the right to the longest
+ * example of the data set, train and validation together (ids with the pad id, labels -100), so the causal-LM loss
+ * counts only the trained (answer) tokens. One length for every batch: the networks size their activation workspaces
+ * per (B, T) and reallocate them when T changes, so per-batch lengths would allocate on the GPU at most steps. No
+ * packing: examples never share a row, as attention has no per-example mask within a row.
  */
 function prepareSft(model: LoadedModel, text: string, fileName: string, cfg: RunConfig, chat?: SftChat): PreparedData {
   if (model.task !== 'causal-lm' || !chat) {

@@ -17,8 +17,9 @@ export interface TaskModel {
   readonly model: LoadedModel;
   linears(): Linear[];
   setBatch(b: HostBatch): void;
-  /** Records forward + loss for the current batch. */
-  forwardLoss(): { lossSum: Tensor; count: Tensor };
+  /** Records forward + loss for the current batch; `withGrad` when backward() follows (a causal LM then runs its
+   * head's backward in the loss's pass). */
+  forwardLoss(opts?: { withGrad?: boolean }): { lossSum: Tensor; count: Tensor };
   /** Records the backward of the last forwardLoss. */
   backward(): void;
   /** Tokens (LM) or sequences' tokens (classification) in the current batch, for throughput. */
@@ -37,8 +38,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     let ids: Tensor | null = null,
       targets: Tensor | null = null,
       B = 0,
-      T = 0,
-      logits: Tensor | null = null;
+      T = 0;
     return {
       model,
       linears: () => net.linears(),
@@ -56,15 +56,16 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
         be.write(ids, b.ids);
         be.write(targets!, b.targets);
       },
-      forwardLoss() {
-        logits = net.forward(ids!, B, T);
-        return net.loss(targets!);
+      forwardLoss(opts = {}) {
+        net.forwardHidden(ids!, B, T);
+        return net.loss(targets!, { withGrad: opts.withGrad });
       },
       backward() {
         net.backward(ids!, targets!);
       },
       tokens: () => B * T,
-      logits: () => logits!,
+      // The loss never holds every position's logits: a forward that does.
+      logits: () => net.forward(ids!, B, T),
       setDropout(seed) {
         if ('dropoutSeed' in net) net.dropoutSeed = seed;
       },

@@ -195,7 +195,7 @@ export class Trainer {
     for (const g of this.groups) be.fill(g.grad, 0);
     // Masks drawn from the step, so the backward redraws the forward's and a resumed run draws the same ones.
     this.task.setDropout(this.optim.modelDropout === false ? null : this.step);
-    const { lossSum, count } = this.task.forwardLoss();
+    const { lossSum, count } = this.task.forwardLoss({ withGrad: true });
     this.task.backward();
     this.task.setDropout(null);
     const plan = this.allocator ? planStep(this.step, this.allocator.schedule) : null;

@@ -122,11 +122,12 @@ export function RunBar() {
   );
 }
 
-function describeEval(e: EvalResult): string {
+export function describeEval(e: EvalResult): string {
   if (e.examples === 0) return 'no validation data (the split is empty).';
   const parts = [`loss ${e.loss.toFixed(3)}`];
   if (e.perplexity !== undefined) parts.push(`perplexity ${e.perplexity.toFixed(1)}`);
   if (e.accuracy !== undefined)
     parts.push(`accuracy ${pct(e.accuracy)}`, `F1 ${e.f1!.toFixed(3)}`, `MCC ${e.mcc!.toFixed(3)}`);
-  return `${parts.join(' · ')} (${int(e.examples)} ${e.perplexity !== undefined ? 'tokens' : 'examples'}).`;
+  const unit = e.answerTokensOnly ? 'answer tokens' : e.perplexity !== undefined ? 'tokens' : 'examples';
+  return `${parts.join(' · ')} (${int(e.examples)} ${unit}).`;
 }

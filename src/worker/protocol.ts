@@ -5,6 +5,16 @@ import type { SelfTestResult } from '../gpu/selftest';
 import type { ModelKind, Task } from '../models/arch/index';
 import type { RankMap } from '../peft/export';
 import type { DataPreview } from '../train/data/preview';
+import type { SftFormat } from '../train/data/sft';
+import type { SftPreview } from '../train/data/sftPreview';
+
+/** Instruction tuning of a causal LM (loss on the answers only); the longest example is the run's `seq`. */
+export interface SftSettings {
+  /** How the rows are read: 'auto' takes the format the columns say. */
+  format: SftFormat | 'auto';
+  /** Train on every token, the prompt's too. */
+  trainOnPrompt: boolean;
+}
 
 /** The settings of one run, as the set-up panel edits them. null means "the method's default". */
 export interface RunSettings {
@@ -36,6 +46,8 @@ export interface RunSettings {
   alpha: number | null;
   /** Save a checkpoint (IndexedDB) every this many steps, and on pause and stop; 0 saves only on pause and stop. */
   checkpointEvery: number;
+  /** Instruction tuning; absent or null: the data is trained on as it is (plain text, or labelled rows). */
+  sft?: SftSettings | null;
 }
 
 /** A data file's text, as read on the page (a bundled demo or an upload). */
@@ -117,6 +129,8 @@ export type Command =
   | { type: 'addModel'; ref: ModelRef }
   /** Parses a data file for the set-up panel's preview (off the page's main thread); answered by a 'preview' event. */
   | { type: 'preview'; id: number; data: DataFile }
+  /** Renders an instruction file with `model`'s chat template for the set-up panel; answered by 'sftPreview'. */
+  | { type: 'sftPreview'; id: number; model: string; data: DataFile; sft: SftSettings; maxLength: number }
   | { type: 'listCheckpoints' }
   | { type: 'deleteCheckpoint'; id: string }
   /** Restores the checkpoint's model, data and settings and continues its run from the saved step. */
@@ -127,6 +141,8 @@ export type Command =
   | { type: 'stop' }
   | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
   | { type: 'classify'; text: string }
+  /** One user message through the chat template, answered greedily by the base and the adapted model. */
+  | { type: 'chat'; message: string; maxTokens: number }
   | { type: 'evaluate' }
   | { type: 'export' }
   /** The merged model as a transformers.js folder (zip); the worker keeps its model.onnx for try-it. */
@@ -167,7 +183,10 @@ export interface EvalResult {
   accuracy?: number;
   f1?: number;
   mcc?: number;
+  /** Tokens (language models) or examples scored. */
   examples: number;
+  /** The loss is over the answers' tokens only (instruction tuning without trainOnPrompt). */
+  answerTokensOnly?: boolean;
 }
 
 export type WorkerEvent =
@@ -203,12 +222,15 @@ export type WorkerEvent =
   | { type: 'eval'; result: EvalResult }
   | { type: 'generated'; prompt: string; base: string; adapted: string; onnx?: OnnxGeneration }
   | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[]; onnx?: OnnxClassification }
+  | { type: 'chatted'; message: string; base: string; adapted: string; onnx?: OnnxGeneration }
   | { type: 'onnxExported'; zip: Uint8Array; files: string[]; step: number }
   | { type: 'exported'; zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }
   | { type: 'error'; area: ErrorArea; code: string; message: string }
   | { type: 'checkpoints'; list: CheckpointInfo[] }
   /** The answer to a 'preview' command: the preview, or why the file cannot be used. */
   | { type: 'preview'; id: number; preview: DataPreview | null; error: { code: string; message: string } | null }
+  /** The answer to an 'sftPreview' command: the rendered examples, or why the file cannot be instruction-tuned on. */
+  | { type: 'sftPreview'; id: number; preview: SftPreview | null; error: { code: string; message: string } | null }
   /** A resume is about to rebuild this run: the page shows its model, data and settings. */
   | {
       type: 'restoring';
@@ -227,7 +249,10 @@ export type WorkerEvent =
 /** rank_map.json as exported (the paper's Figure 2). */
 export type RankMapData = RankMap;
 
-/** The exported ONNX model's greedy continuation in onnxruntime-web beside the adapted model's greedy one. */
+/**
+ * The exported ONNX model's greedy continuation in onnxruntime-web beside the adapted model's greedy one (of the
+ * prompt, or of a chat message rendered with the chat template).
+ */
 export interface OnnxGeneration {
   text: string;
   /** The adapted model's greedy continuation (our engine). */

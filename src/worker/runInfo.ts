@@ -27,6 +27,8 @@ export function runConfig(s: RunSettings): RunConfig {
     pruneInterval: s.pruneInterval,
     eta: s.eta,
     logEvery: 1,
+    // Instruction tuning cuts each example at the sequence length (and at the model's positions).
+    sft: s.sft ? { format: s.sft.format, trainOnPrompt: s.sft.trainOnPrompt, maxLength: s.seq } : undefined,
   };
 }
 
@@ -52,6 +54,15 @@ export function scheduleTargets(trainer: Trainer, steps: number): Int32Array {
 
 export function describeData(fileName: string, data: PreparedData): string {
   const fmt = (n: number) => n.toLocaleString('en-US');
+  if (data.summary.sft && data.train.kind === 'lm' && data.val.kind === 'lm') {
+    const s = data.summary as { trainableTokens: number; tokens: number; truncated: number; badRows: number };
+    return (
+      `${fileName}: ${fmt(data.train.windows.length)} training and ${fmt(data.val.windows.length)} validation ` +
+      `conversations; ${fmt(s.trainableTokens)} of ${fmt(s.tokens)} tokens trained on` +
+      (s.truncated ? `; ${fmt(s.truncated)} cut to ${data.summary.maxLength} tokens` : '') +
+      (s.badRows ? `; ${fmt(s.badRows)} rows skipped.` : '.')
+    );
+  }
   if (data.train.kind === 'lm' && data.val.kind === 'lm') {
     const tokens = (data.summary.tokens as { total?: number } | undefined)?.total ?? 0;
     return `${fileName}: ${fmt(tokens)} tokens in ${fmt(data.train.windows.length)} training and ${fmt(data.val.windows.length)} validation windows of ${data.train.seq} tokens.`;

@@ -26,6 +26,7 @@ import type { Engine } from './engine';
 import type { DataFile, HistoryData, RunSettings, WorkerEvent } from './protocol';
 import { findRunData, rememberedUploads } from './runData';
 import { describeData, runConfig, scheduleTargets } from './runInfo';
+import { chatFor } from './sftData';
 import { isRegistered, modelIdOf, modelLabel, registerModel, sourceFor, summarize } from './summary';
 
 export type Post = (ev: WorkerEvent, transfer?: Transferable[]) => void;
@@ -143,7 +144,8 @@ export async function buildRun(
   const hashed = hashingSource(src);
   const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
   const cfg = runConfig(s);
-  const data = prepareData(model, text, fileName, cfg);
+  const chat = cfg.sft ? await chatFor(modelId) : undefined;
+  const data = prepareData(model, text, fileName, cfg, chat);
   const dataHash = await sha256Hex(new TextEncoder().encode(text));
   const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: dataHash } };
   if (resume) checkInputs(readCheckpointMeta(resume.data).inputs, inputs);
@@ -169,7 +171,8 @@ export async function buildRun(
   const runId = resume?.runId ?? `${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
   const runName =
     resume?.runName ??
-    `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'} · ${fileName} · ${new Date().toLocaleString('en-GB')}`;
+    `${modelId} · ${s.method === 'dora' ? 'dynamic rank' : 'LoRA'}${cfg.sft ? ' · instruction tuning' : ''} · ` +
+      `${fileName} · ${new Date().toLocaleString('en-GB')}`;
   const run: Run = {
     model,
     data,

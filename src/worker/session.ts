@@ -15,7 +15,16 @@ import type { Command, DataFile, ErrorArea, RunPhase, RunSettings } from './prot
 import { buildRun, type Post, type Run, restoreRunInputs } from './runStart';
 import { reportMetrics, saveRunCheckpoint, yieldToEvents } from './runTraining';
 import { sourceFor } from './summary';
-import { classifyBoth, evaluateRun, generateBoth, onnxClassifyBeside, onnxGenerateBeside, onnxSession } from './tryRun';
+import {
+  chatBoth,
+  classifyBoth,
+  evaluateRun,
+  generateBoth,
+  onnxChatBeside,
+  onnxClassifyBeside,
+  onnxGenerateBeside,
+  onnxSession,
+} from './tryRun';
 
 export class Session {
   private engine: Engine | null = null;
@@ -59,7 +68,7 @@ export class Session {
         ? 'training'
         : cmd.type === 'export' || cmd.type === 'exportOnnx'
           ? 'export'
-          : cmd.type === 'generate' || cmd.type === 'classify'
+          : cmd.type === 'generate' || cmd.type === 'classify' || cmd.type === 'chat'
             ? 'try'
             : 'training';
     try {
@@ -68,6 +77,7 @@ export class Session {
       else if (cmd.type === 'resume') await this.train();
       else if (cmd.type === 'generate') await this.generate(cmd);
       else if (cmd.type === 'classify') await this.classify(cmd.text);
+      else if (cmd.type === 'chat') await this.chat(cmd);
       else if (cmd.type === 'evaluate') await this.evaluate();
       else if (cmd.type === 'export') await this.export();
       else if (cmd.type === 'exportOnnx') await this.exportOnnx();
@@ -306,6 +316,14 @@ export class Session {
     const onnx = await this.currentOnnx(r);
     const beside = onnx ? await onnxGenerateBeside(r, onnx.session, cmd, onnx.step) : undefined;
     this.post({ type: 'generated', prompt: cmd.prompt, base, adapted, onnx: beside });
+  }
+
+  private async chat(cmd: Extract<Command, { type: 'chat' }>): Promise<void> {
+    const r = this.requireIdle('chat with the model');
+    const { base, adapted } = await chatBoth(r, cmd);
+    const onnx = await this.currentOnnx(r);
+    const beside = onnx ? await onnxChatBeside(r, onnx.session, cmd, onnx.step) : undefined;
+    this.post({ type: 'chatted', message: cmd.message, base, adapted, onnx: beside });
   }
 
   private async classify(text: string): Promise<void> {

@@ -1,28 +1,31 @@
 // Trying a trained run: validation loss, and text generated or classified with and without the adapters.
 
 import type { InferenceSession } from 'onnxruntime-web';
-import { decoderLayout, onnxClassProbs, onnxGreedyIds } from '../export/onnx/run';
-import { classify, generate, generateIds, readEosIds } from '../models/generate';
+import { decoderLayout, type OnnxDecoderLayout, onnxClassProbs, onnxGreedyIds } from '../export/onnx/run';
+import { classify, type GenerativeModel, generate, generateIds, readEosIds } from '../models/generate';
 import type { BatchSource } from '../train/data/batches';
+import { endOfTurnIds } from '../train/data/chat';
 import { evaluate } from '../train/run';
-import type { Command, OnnxClassification, OnnxGeneration } from './protocol';
+import type { Command, EvalResult, OnnxClassification, OnnxGeneration } from './protocol';
 import type { Run } from './runStart';
+import { chatFor } from './sftData';
 import { sourceFor } from './summary';
 
 /** Validation items evaluated at most (and at most 16 batches beyond 64 items), so the page answers quickly. */
 const EVAL_CAP = 256;
 
-/** The run's validation metrics on at most EVAL_CAP items. */
-export function evaluateRun(r: Run): ReturnType<typeof evaluate> {
+/**
+ * The run's validation metrics on at most EVAL_CAP items. An instruction-tuning run's labels are -100 outside the
+ * answers (unless it trains on the prompt too), so its loss and perplexity are over the answers' tokens only.
+ */
+export async function evaluateRun(r: Run): Promise<Omit<EvalResult, 'step'>> {
   const val = capped(r.data.val, r.cfg.batch);
-  return evaluate(r.trainer, val, r.cfg.batch);
+  const m = await evaluate(r.trainer, val, r.cfg.batch);
+  return r.cfg.sft && !r.cfg.sft.trainOnPrompt ? { ...m, answerTokensOnly: true } : m;
 }
 
-/** The prompt continued by the adapted model and by the base model. */
-export async function generateBoth(
-  r: Run,
-  cmd: Extract<Command, { type: 'generate' }>,
-): Promise<{ base: string; adapted: string }> {
+/** The run's causal decoder, or an error saying why this model cannot generate here. */
+function decoderOf(r: Run): GenerativeModel {
   const model = r.model;
   if (model.task !== 'causal-lm') throw new Error('This model classifies text; use Classify.');
   if (!('prefill' in model.net)) {
@@ -31,13 +34,57 @@ export async function generateBoth(
         'decoder. Train and export it; try it with `dynrank logits`.',
     );
   }
-  const decoder = { ...model, net: model.net },
+  return { ...model, net: model.net };
+}
+
+/** The prompt continued by the adapted model and by the base model. */
+export async function generateBoth(
+  r: Run,
+  cmd: Extract<Command, { type: 'generate' }>,
+): Promise<{ base: string; adapted: string }> {
+  const decoder = decoderOf(r),
     be = r.trainer.be;
   const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
   const opts = { maxTokens: cmd.maxTokens, temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed, eosIds };
   const adapted = await withEval(r, () => generate(be, decoder, cmd.prompt, opts));
   const base = await withoutAdapters(r, () => generate(be, decoder, cmd.prompt, opts));
   return { base, adapted };
+}
+
+/**
+ * One user message answered by the adapted and by the base model: the message rendered with the model's chat template
+ * and its generation prompt, then greedy decoding until an end of sequence or of the turn, or `maxTokens`.
+ */
+export async function chatBoth(
+  r: Run,
+  cmd: Extract<Command, { type: 'chat' }>,
+): Promise<{ base: string; adapted: string }> {
+  const decoder = decoderOf(r),
+    be = r.trainer.be;
+  const turn = await chatTurn(r, decoder, cmd.message);
+  const opts = { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop };
+  const answer = async () => turn.decode(await generateIds(be, decoder, turn.ids, opts));
+  const adapted = await withEval(r, answer);
+  const base = await withoutAdapters(r, answer);
+  return { base, adapted };
+}
+
+/** A greedy continuation to compare: the context's ids, the ids that end it (not output) and how its ids read. */
+interface GreedyTurn {
+  ids: readonly number[];
+  stop: number[];
+  decode(ids: number[]): string;
+}
+
+/**
+ * One user message rendered with the model's chat template and its generation prompt, ended by an end of sequence or
+ * of the turn, and read with the chat tokenizer.
+ */
+async function chatTurn(r: Run, decoder: GenerativeModel, message: string): Promise<GreedyTurn> {
+  const chat = await chatFor(r.id.modelId);
+  const prompt = chat.template.render([{ role: 'user', content: message }], { addGenerationPrompt: true });
+  const stop = new Set([...(await readEosIds(sourceFor(r.id.modelId), decoder)), ...endOfTurnIds(chat)]);
+  return { ids: chat.tokenizer.encode(prompt), stop: [...stop], decode: (ids) => chat.tokenizer.decode(ids) };
 }
 
 /** The text's label probabilities from the adapted model and from the base model. */
@@ -71,32 +118,69 @@ export async function onnxSession(model: Uint8Array): Promise<InferenceSession> 
 /** Agreement of two probability vectors: the same top label and every probability within this bound. */
 const PROB_TOL = 1e-3;
 
-/** The exported model's greedy continuation of the prompt in onnxruntime-web beside the adapted model's greedy one
- * (our engine, KV cache), with the same end-of-sequence ids and length. */
+/** The run's decoder and the past_key_values layout of its ONNX graph, or an error when it does not generate text. */
+function onnxDecoderOf(r: Run): { decoder: GenerativeModel; layout: OnnxDecoderLayout } {
+  const layout = decoderLayout(r.model.config);
+  if (r.model.task !== 'causal-lm' || !layout || !('prefill' in r.model.net)) {
+    throw new Error('This exported model does not generate text.');
+  }
+  return { decoder: decoderOf(r), layout };
+}
+
+/**
+ * The exported model's greedy continuation of the prompt in onnxruntime-web beside the adapted model's greedy one
+ * (our engine, KV cache), with the same end-of-sequence ids and length.
+ */
 export async function onnxGenerateBeside(
   r: Run,
   session: InferenceSession,
   cmd: Extract<Command, { type: 'generate' }>,
   step: number,
 ): Promise<OnnxGeneration> {
+  const { decoder, layout } = onnxDecoderOf(r);
   const model = r.model;
-  const layout = decoderLayout(model.config);
-  if (model.task !== 'causal-lm' || !layout || !('prefill' in model.net)) {
-    throw new Error('This exported model does not generate text.');
-  }
-  const decoder = { ...model, net: model.net },
-    be = r.trainer.be;
   const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
   const ids = model.tokenizer.encode(cmd.prompt).ids;
   const bos = model.config.raw.bos_token_id;
   const context = ids.length ? ids : [typeof bos === 'number' ? bos : (eosIds[0] ?? 0)];
+  const turn: GreedyTurn = { ids: context, stop: eosIds, decode: (t) => model.tokenizer.decode(t) };
+  return greedyBeside(r, session, { decoder, layout, turn, maxTokens: cmd.maxTokens, step });
+}
+
+/**
+ * The exported model's greedy answer to a chat message (rendered with the chat template, ended by the end of the turn)
+ * in onnxruntime-web beside the adapted model's greedy answer, as the chat box gives it.
+ */
+export async function onnxChatBeside(
+  r: Run,
+  session: InferenceSession,
+  cmd: Extract<Command, { type: 'chat' }>,
+  step: number,
+): Promise<OnnxGeneration> {
+  const { decoder, layout } = onnxDecoderOf(r);
+  const turn = await chatTurn(r, decoder, cmd.message);
+  return greedyBeside(r, session, { decoder, layout, turn, maxTokens: cmd.maxTokens, step });
+}
+
+interface GreedyBesideOptions {
+  decoder: GenerativeModel;
+  layout: OnnxDecoderLayout;
+  turn: GreedyTurn;
+  maxTokens: number;
+  /** The step of the adapter that was exported. */
+  step: number;
+}
+
+/** `turn` continued greedily by the adapted model (our engine) and by the exported graph; agreement is equal ids. */
+async function greedyBeside(r: Run, session: InferenceSession, o: GreedyBesideOptions): Promise<OnnxGeneration> {
+  const { turn, maxTokens } = o;
   const ours = await withEval(r, () =>
-    generateIds(be, decoder, context, { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds }),
+    generateIds(r.trainer.be, o.decoder, turn.ids, { maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop }),
   );
   const { ort } = await import('./onnxRuntime');
-  const onnx = await onnxGreedyIds(ort, session, layout, context, { maxTokens: cmd.maxTokens, eosIds });
+  const onnx = await onnxGreedyIds(ort, session, o.layout, turn.ids, { maxTokens, eosIds: turn.stop });
   const agrees = onnx.length === ours.length && onnx.every((t, i) => t === ours[i]);
-  return { text: model.tokenizer.decode(onnx), ours: model.tokenizer.decode(ours), agrees, step };
+  return { text: turn.decode(onnx), ours: turn.decode(ours), agrees, step: o.step };
 }
 
 /** The exported classifier's probabilities in onnxruntime-web beside the adapted model's (`adapted`), on the same

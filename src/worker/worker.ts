@@ -6,6 +6,7 @@ import { describeError } from './errors';
 import type { Command, WorkerEvent } from './protocol';
 import { rememberUpload } from './runData';
 import { Session } from './session';
+import { sftPreviewFor } from './sftData';
 import { modelLabel, registerModel, summarize } from './summary';
 
 const scope = self as unknown as {
@@ -56,6 +57,17 @@ scope.onmessage = (e) => {
         },
       });
     }
+    return;
+  }
+  if (cmd.type === 'sftPreview') {
+    // Not queued either: it reads the model's tokenizer files, never the engine or the run.
+    sftPreviewFor(cmd).then(
+      (preview) => post({ type: 'sftPreview', id: cmd.id, preview, error: null }),
+      (err) => {
+        const { code, message } = describeError(err, 'data');
+        post({ type: 'sftPreview', id: cmd.id, preview: null, error: { code, message } });
+      },
+    );
     return;
   }
   if (cmd.type === 'addModel') {

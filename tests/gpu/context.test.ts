@@ -7,7 +7,7 @@ import { acquireDevice } from '../../src/gpu/device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, NoWebGPUError } from '../../src/gpu/errors';
 import { add } from '../../src/gpu/kernels/elementwise';
 import { createNodeContext } from '../../src/gpu/node';
-import { randArray } from '../helpers/check';
+import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
 describe('GpuContext', () => {
@@ -47,11 +47,65 @@ describe('GpuContext', () => {
     ctx.release(t);
   });
 
-  it('refuses a tensor beyond the binding limit with GpuOutOfMemoryError', async () => {
-    const ctx = await createNodeContext({ maxStorageBufferBindingSize: 1 << 20 });
-    expect(ctx.bindingLimit).toBe(1 << 20);
-    expect(() => ctx.tensor([1 << 19], 'f32', 'too big')).toThrow(GpuOutOfMemoryError);
+  it('stores a tensor beyond the binding limit in row parts; whole-tensor ops and rows wider than it are refused', async () => {
+    const ctx = await createNodeContext({ maxStorageBufferBindingSize: 1 << 12 });
+    expect(ctx.bindingLimit).toBe(1 << 12);
+    // 10 rows of 300 floats (1200 bytes): 3 rows per part.
+    const t = ctx.tensor([10, 300], 'f32', 'big');
+    expect(t.parts?.map((p) => [p.start, p.rows])).toEqual([
+      [0, 3],
+      [3, 3],
+      [6, 3],
+      [9, 1],
+    ]);
+    const data = Float32Array.from({ length: 3000 }, (_, i) => i);
+    ctx.write(t, data);
+    expect(Array.from(await ctx.read(t))).toEqual(Array.from(data));
+    // A copy across part boundaries, both ways.
+    const small = ctx.tensor([1000], 'f32', 'small');
+    ctx.copy(small, t, 1000, 850);
+    expect(Array.from(await ctx.read(small))).toEqual(Array.from(data.subarray(850, 1850)));
+    ctx.copy(t, small, 1000, 0, 1700);
+    const back = Float32Array.from(data);
+    back.set(data.subarray(850, 1850), 1700);
+    expect(Array.from(await ctx.read(t))).toEqual(Array.from(back));
+    expect(() => add(ctx, small, t, t)).toThrow(GpuOutOfMemoryError);
+    expect(() => add(ctx, small, t, t)).toThrow(/tensor big of 12000 bytes .* stored in 4 parts/);
+    expect(() => ctx.tensor([2, 1025], 'f32', 'wide')).toThrow(
+      /tensor wide of 8200 bytes .*one row of it does not fit/,
+    );
+    ctx.release(t);
     ctx.destroy();
+  });
+
+  it('fill, sum, sumSquares and adamw take a parted tensor whole: results equal the unsplit tensor', async () => {
+    const small = new GpuBackend(await createNodeContext({ maxStorageBufferBindingSize: 1 << 12 })),
+      whole = new GpuBackend(await gpuContext());
+    const run = async (be: GpuBackend) => {
+      const p = be.fromArray(randArray(3000, 3), [10, 300]),
+        g = be.fromArray(randArray(3000, 4), [10, 300]);
+      const m = be.zeros([10, 300]),
+        v = be.zeros([10, 300]),
+        one = be.fromArray(Float32Array.of(1), [1]),
+        s = be.zeros([2]);
+      be.fill(m, 0.5);
+      be.adamw(p, g, m, v, one, { lr: 0.1, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01, step: 1 });
+      const sq = be.zeros([1]),
+        sm = be.zeros([1]);
+      be.sumSquares(sq, g);
+      be.sum(sm, p);
+      be.copy(s, sq, 1, 0, 0);
+      be.copy(s, sm, 1, 0, 1);
+      return { p: await be.read(p), m: await be.read(m), v: await be.read(v), s: await be.read(s), parts: be.parts(p) };
+    };
+    const [a, b] = [await run(small), await run(whole)];
+    expect(a.parts.length).toBe(4);
+    expect(b.parts.length).toBe(1);
+    expect(Array.from(a.p)).toEqual(Array.from(b.p));
+    expect(Array.from(a.m)).toEqual(Array.from(b.m));
+    expect(Array.from(a.v)).toEqual(Array.from(b.v));
+    expectClose(a.s, b.s, 1e-3, 1e-5);
+    small.ctx.destroy();
   });
 
   it('reports device loss as DeviceLostError', async () => {

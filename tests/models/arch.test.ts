@@ -150,3 +150,40 @@ describe('sharded checkpoints', () => {
     );
   });
 });
+
+describe('activation memory of the LM head', () => {
+  // The logits of a Qwen3-0.6B-shaped model at 4 x 256 tokens: 1024 x 151,936 floats are 594 MiB, twice that with
+  // their gradient; the head in row chunks keeps one chunk's (at most 64 MiB).
+  const qwen3 = (vocab: number) =>
+    parseModelConfig({
+      model_type: 'qwen3',
+      vocab_size: vocab,
+      hidden_size: 1024,
+      intermediate_size: 3072,
+      num_hidden_layers: 28,
+      num_attention_heads: 16,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      max_position_embeddings: 40960,
+      tie_word_embeddings: true,
+    });
+  const gpt2 = (vocab: number) =>
+    parseModelConfig({
+      model_type: 'gpt2',
+      vocab_size: vocab,
+      n_positions: 1024,
+      n_embd: 768,
+      n_layer: 12,
+      n_head: 12,
+    });
+  it.each([
+    ['qwen3', qwen3],
+    ['gpt2', gpt2],
+  ] as const)('%s: a 151,936-token vocabulary adds at most 64 MiB over a 1,000-token one at 4 x 256', (_, cfg) => {
+    const big = cfg(151936),
+      small = cfg(1000);
+    const grow = archFor(big).activationBytes(big, 4, 256) - archFor(small).activationBytes(small, 4, 256);
+    expect(grow).toBeGreaterThan(0);
+    expect(grow).toBeLessThanOrEqual(64 * 2 ** 20);
+  });
+});

@@ -22,33 +22,41 @@ const gpt2: OnnxFamily<Gpt2ModelConfig> = {
   architecture: () => 'GPT2LMHeadModel',
 };
 
-const encoder: OnnxFamily<EncoderModelConfig> = {
-  graph: (c, w) => bertGraph(c.arch, w),
-  docString: (c) => `${c.kind} sequence classification`,
-  architecture: (c) => (c.kind === 'bert' ? 'BertForSequenceClassification' : 'RobertaForSequenceClassification'),
-};
+/** BERT and RoBERTa share the encoder graph; each names its own transformers class. */
+function encoder(architecture: string): OnnxFamily<EncoderModelConfig> {
+  return {
+    graph: (c, w) => bertGraph(c.arch, w),
+    docString: (c) => `${c.kind} sequence classification`,
+    architecture: () => architecture,
+  };
+}
 
-// transformers.js sizes the empty past from num_key_value_heads and head_dim (Qwen3 reads head_dim only).
-const llama: OnnxFamily<LlamaModelConfig> = {
-  graph: (c, w) => llamaGraph(c.arch, w),
-  docString: (c) => `${c.arch.architecture} causal LM`,
-  architecture: (c) => c.arch.architecture,
-  configFields: (c) => ({ num_key_value_heads: c.arch.kvHeads, head_dim: c.arch.headDim }),
-};
+/**
+ * Llama, Qwen2 and Qwen3 share the decoder graph; each names its own causal-LM class. transformers.js sizes the empty
+ * past from num_key_value_heads and head_dim (Qwen3 reads head_dim only), so config.json spells both out.
+ */
+function decoder(architecture: string): OnnxFamily<LlamaModelConfig> {
+  return {
+    graph: (c, w) => llamaGraph(c.arch, w),
+    docString: () => `${architecture} causal LM`,
+    architecture: () => architecture,
+    configFields: (c) => ({ num_key_value_heads: c.arch.kvHeads, head_dim: c.arch.headDim }),
+  };
+}
 
 const FAMILIES: Record<string, OnnxFamily<never>> = {
   gpt2,
-  bert: encoder,
-  roberta: encoder,
-  llama,
-  qwen2: llama,
-  qwen3: llama,
+  bert: encoder('BertForSequenceClassification'),
+  roberta: encoder('RobertaForSequenceClassification'),
+  llama: decoder('LlamaForCausalLM'),
+  qwen2: decoder('Qwen2ForCausalLM'),
+  qwen3: decoder('Qwen3ForCausalLM'),
 };
 
 /** The model types the ONNX export writes. */
 export const ONNX_MODEL_TYPES: readonly string[] = Object.keys(FAMILIES);
 
-/** "export a gpt2, bert or roberta model": what the refusals suggest. */
+/** "export a gpt2, bert, roberta, llama, qwen2 or qwen3 model": what the refusals suggest. */
 export function onnxSupportedText(): string {
   return `export a ${ONNX_MODEL_TYPES.slice(0, -1).join(', ')} or ${ONNX_MODEL_TYPES.at(-1)} model`;
 }

@@ -10,16 +10,19 @@ const shader = { name: 'embedding', code };
 const TARGET_INVOCATIONS = 16384,
   TARGET_INVOCATIONS_EMULATED = 1024;
 
-/** out(N,C) = W[ids[n]]; an id outside [0, V) (V = W.size / C) yields a zero row instead of a RangeError. */
+/** out(N,C) = W[ids[n]]; an id outside [0, V) (V = W.size / C) yields a zero row instead of a RangeError. A parted W
+ * gathers part by part: the first part zeroes the rows of ids outside it, later parts write only their own ids. */
 export function embedding(ctx: GpuContext, out: GpuTensor, ids: GpuTensor, W: GpuTensor, N: number, C: number): void {
-  const V = Math.floor(W.size / C);
-  ctx.dispatch({
-    shader,
-    entry: 'embedding_forward',
-    bindings: [undefined, out, ids, W],
-    params: { format: 'uuuu', values: [N, C, V, 1] },
-    workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
-  });
+  for (const part of W.parts ?? [{ tensor: W, start: 0 }]) {
+    const V = Math.floor(part.tensor.size / C);
+    ctx.dispatch({
+      shader,
+      entry: 'embedding_forward',
+      bindings: [undefined, out, ids, part.tensor],
+      params: { format: 'uuuuu', values: [N, C, V, part.start === 0 ? 1 : 0, part.start] },
+      workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
+    });
+  }
 }
 
 /** dW(V,C)[ids[n]] += dout(N,C)[n] without atomics, bitwise equal to the CPU reference; bad ids are skipped. */
@@ -31,6 +34,24 @@ export function embeddingBackward(
   N: number,
   C: number,
   V: number,
+): void {
+  if (dW.parts) {
+    for (const part of dW.parts) embeddingBackwardPart(ctx, part.tensor, ids, dout, N, C, part.rows, part.start);
+    return;
+  }
+  embeddingBackwardPart(ctx, dW, ids, dout, N, C, V, 0);
+}
+
+/** dW holds ids vStart .. vStart + V - 1. */
+function embeddingBackwardPart(
+  ctx: GpuContext,
+  dW: GpuTensor,
+  ids: GpuTensor,
+  dout: GpuTensor,
+  N: number,
+  C: number,
+  V: number,
+  vStart: number,
 ): void {
   const cGroups = Math.ceil(C / 64);
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
@@ -46,7 +67,7 @@ export function embeddingBackward(
     shader,
     entry: 'embedding_backward',
     bindings: [undefined, dW, ids, dout],
-    params: { format: 'uuuu', values: [N, C, V, chunks] },
+    params: { format: 'uuuuu', values: [N, C, V, chunks, vStart] },
     workgroups: [cGroups, chunks],
   });
 }

@@ -2,6 +2,7 @@
 // optional `transformer.` prefix, Conv1D weights stored (in, out), the LM head tied to wte. Causal LM only.
 
 import { Gpt2 } from '../../nn/gpt2';
+import { headActivationBytes } from '../../nn/lmHead';
 import { type ModelConfig as ParsedConfig, parseConfig } from '../config';
 import { canonicalWeights, fileOf, shapeChecks } from './checkpoint';
 import type { ArchDescriptor, ModuleTypeInfo, SyntheticInit } from './types';
@@ -63,7 +64,8 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   activationBytes(cfg, B, T) {
     const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch,
       N = B * T;
-    return 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
+    // The LM head runs in row chunks: one chunk's logits, not the batch's (headActivationBytes).
+    return 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 10 * N * C + 2 * N * F) + headActivationBytes(N, V, C);
   },
   weightShapes(cfg) {
     const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: P, nInner: F } = cfg.arch;

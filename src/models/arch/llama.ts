@@ -5,6 +5,7 @@ import type { EncoderBatch } from '../../nn/bert';
 import { Llama } from '../../nn/llamaCausal';
 import { LlamaClassifier, lastTokenRows } from '../../nn/llamaClassifier';
 import { LLAMA_ADAPTABLE } from '../../nn/llamaConfig';
+import { headActivationBytes } from '../../nn/lmHead';
 import type { Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
 import { fileOf, lazyTensor } from './checkpoint';
@@ -134,10 +135,11 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
       KD = KVH * D,
       qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
     // Per layer: h1, rstd1, q, k, v, attention probabilities, atty, x1, h2, rstd2, gate, up, act, x2 (+ Qwen3's
-    // normed q/k); then the final norm, the logits and their gradient (LM), and the activation gradients.
+    // normed q/k); then the final norm, the LM head's chunk buffers (one chunk's logits, not the batch's), and the
+    // activation gradients.
     const perLayer = N * (4 * C + 2 + 2 * QD + 2 * KD + 3 * F + qk) + B * H * T * T;
-    const head = cfg.task === 'causal-lm' ? 2 * N * V : 0;
-    return 4 * (L * perLayer + N * (C + 1) + head + N * (3 * C + 2 * QD + 2 * KD + 3 * F));
+    const head = cfg.task === 'causal-lm' ? headActivationBytes(N, V, C) : 0;
+    return 4 * (L * perLayer + N * (C + 1) + N * (3 * C + 2 * QD + 2 * KD + 3 * F)) + head;
   },
   weightShapes(cfg) {
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();

@@ -5,6 +5,7 @@
 
 import type { EncoderBatch } from '../../nn/bert';
 import type { Linear } from '../../nn/linear';
+import type { LmLossOptions } from '../../nn/lmHead';
 import type { ParamStore } from '../../nn/params';
 import type { Backend, Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
@@ -50,8 +51,12 @@ interface NetDims {
 
 /** The causal-LM entry points (Gpt2, Llama). */
 export interface CausalLmNet {
+  /** Every position's logits (B*T, V): inference and tests. */
   forward(ids: Tensor, B: number, T: number): Tensor;
-  loss(targets: Tensor): { lossSum: Tensor; count: Tensor };
+  /** The forward without the head: what `loss` and `backward` need, no logits. */
+  forwardHidden(ids: Tensor, B: number, T: number): void;
+  /** Cross-entropy of the last forward, the head in row chunks (withGrad: the head's backward too). */
+  loss(targets: Tensor, opts?: LmLossOptions): { lossSum: Tensor; count: Tensor };
   backward(ids: Tensor, targets: Tensor): void;
   linears(): Linear[];
   enableAllGradients(): void;

@@ -5,6 +5,7 @@
 
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { DownloadError, type ModelSource } from '../../models/sources';
 import { TokenizerError } from '../../models/tokenizer';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
@@ -223,4 +224,71 @@ export function loadChatTokenizer(jsonText: string, configText: string | null): 
     bosId: idOf('bos_token'),
     config,
   };
+}
+
+/** What instruction tuning renders with: the model's chat tokenizer and template. */
+export interface ModelChat {
+  tokenizer: ChatTokenizer;
+  template: ChatTemplate;
+}
+
+/**
+ * The model's chat tokenizer and template from its files: tokenizer.json (required), tokenizer_config.json and
+ * chat_template.jinja (optional; a server that answers for a missing one with its HTML page counts as absent).
+ */
+/** The model's chat tokenizer and template; `templateName` picks an entry of a named-template list. */
+export async function chatFromSource(src: ModelSource, templateName?: string): Promise<ModelChat> {
+  const optional = async (file: string): Promise<string | null> => {
+    try {
+      const bytes = await src.get(file, true);
+      const text = bytes ? new TextDecoder().decode(bytes) : null;
+      return text !== null && /^\uFEFF?\s*<(!doctype\s+html|html[\s>])/i.test(text) ? null : text;
+    } catch (e) {
+      if (e instanceof DownloadError && /HTML page/.test(e.message)) return null;
+      throw e;
+    }
+  };
+  const [json, config, jinja] = await Promise.all([
+    src.get('tokenizer.json'),
+    optional('tokenizer_config.json'),
+    optional('chat_template.jinja'),
+  ]);
+  const tokenizer = loadChatTokenizer(new TextDecoder().decode(json!), config);
+  return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: jinja, name: templateName }) };
+}
+
+/** Whether `content` is a special token of tokenizer_config.json's added_tokens_decoder. */
+function isSpecialToken(config: Record<string, unknown>, content: string): boolean {
+  const added = config.added_tokens_decoder;
+  if (!added || typeof added !== 'object') return false;
+  return Object.values(added as Record<string, unknown>).some(
+    (t) => tokenContent(t) === content && (t as { special?: unknown }).special === true,
+  );
+}
+
+/**
+ * The ids that end an assistant's answer: the tokenizer's eos token, and the template's end-of-turn token, the first
+ * token the template writes after an assistant's content when it is a special token (ChatML's <|im_end|>).
+ */
+export function endOfTurnIds(chat: ModelChat): number[] {
+  const ids = new Set<number>();
+  if (chat.tokenizer.eosId !== null) ids.add(chat.tokenizer.eosId);
+  const marker = '\u0001answer\u0001';
+  let rendered: string;
+  try {
+    rendered = chat.template.render(
+      [
+        { role: 'user', content: 'question' },
+        { role: 'assistant', content: marker },
+      ],
+      { addGenerationPrompt: false },
+    );
+  } catch (e) {
+    if (e instanceof TemplateRenderError) return [...ids];
+    throw e;
+  }
+  const at = rendered.indexOf(marker);
+  const after = at < 0 ? [] : chat.tokenizer.encode(rendered.slice(at + marker.length));
+  if (after.length && isSpecialToken(chat.tokenizer.config, chat.tokenizer.decode([after[0]]))) ids.add(after[0]);
+  return [...ids];
 }

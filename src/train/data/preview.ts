@@ -5,6 +5,7 @@
 import { classificationBadRows, guessMapping } from './dataset';
 import { type BadRowReport, badRowReport } from './errors';
 import { parseTable } from './parse';
+import { detectSftFormat, type SftFormat } from './sft';
 
 /** One row that was skipped while reading the file. */
 interface BadRowInfo {
@@ -31,6 +32,11 @@ export interface DataPreview {
   classificationSkipped: BadRowReport | null;
   /** Distinct values of the label column (tables only, at most 50), for the head size; null otherwise. */
   labels: string[] | null;
+  /**
+   * The instruction format the columns say (a table with messages, prompt and completion, or instruction and
+   * output), which a causal LM can be instruction-tuned on; null for plain text and other tables.
+   */
+  instructionFormat: Exclude<SftFormat, 'text'> | null;
 }
 
 const ROWS = 5,
@@ -58,10 +64,12 @@ export function previewOf(text: string, fileName: string): DataPreview {
       rowCount: lines.length,
       labels: null,
       classificationSkipped: null,
+      instructionFormat: null,
     };
   }
   const mapping = guessMapping(t.columns);
   const labels = mapping ? [...new Set(t.rows.map((r) => r[mapping.label]).filter((v) => v !== ''))].sort() : null;
+  const sft = detectSftFormat(t);
   return {
     ...base,
     columns: t.columns,
@@ -69,5 +77,6 @@ export function previewOf(text: string, fileName: string): DataPreview {
     labels: labels && labels.length <= 50 ? labels : null,
     classificationSkipped: mapping ? badRowReport(classificationBadRows(t, mapping), BAD) : null,
     rows: t.rows.slice(0, ROWS).map((r) => t.columns.map((c) => cut(r[c] ?? ''))),
+    instructionFormat: sft === 'text' ? null : sft,
   };
 }

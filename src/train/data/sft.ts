@@ -38,7 +38,7 @@ const FORMAT_HINT =
   'or instruction/input/output columns, or plain text; or name the format (messages, prompt-completion, alpaca, text).';
 
 /** The format the columns say, or null: messages, prompt+completion, instruction+output, text (case ignored). */
-function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>): SftFormat | null {
+export function detectSftFormat(table: Pick<ParsedTable, 'format' | 'columns'>): SftFormat | null {
   if (table.format === 'text') return 'text';
   const cols = new Set(table.columns.map(norm));
   if (cols.has('messages')) return 'messages';

@@ -2,22 +2,26 @@
 
 import { memo } from 'react';
 import type { DataPreview } from '../../store/dataSlice';
+import type { BadRowReport } from '../../train/data/errors';
 import { int } from '../format';
 
 /**
  * Memoised: the set-up panel re-renders when a run starts (its fields lock), the preview only with new data. A
- * classifier also skips rows without a text or a label, so `classifier` shows those among the skipped rows.
+ * classifier also skips rows without a text or a label, so `classifier` shows those among the skipped rows; instruction
+ * tuning passes its own (`skipped`: unreadable rows, rows that are not examples of the format, rejected ones).
  */
 export const DataPreviewTable = memo(function DataPreviewTable({
   preview,
   classifier,
+  skipped: given = null,
 }: {
   preview: DataPreview;
   classifier: boolean;
+  skipped?: BadRowReport | null;
 }) {
   const p = preview;
   const read = { count: p.badCount, first: p.badRows };
-  const skipped = classifier && p.classificationSkipped ? p.classificationSkipped : read;
+  const skipped = given ?? (classifier && p.classificationSkipped ? p.classificationSkipped : read);
   const what =
     p.format === 'text'
       ? `${int(p.characters)} characters, ${int(p.rowCount)} lines`

@@ -1,10 +1,12 @@
 // Data: the bundled demo that matches the model, or an uploaded CSV/TSV/JSONL/TXT file, with its preview.
 
+import { useMemo } from 'react';
 import { useStore } from '../../store';
 import { loadDemoData, uploadData } from '../../store/actions';
-import { dataProblem } from '../../store/derived';
+import { dataProblem, sftOffered } from '../../store/derived';
 import { ErrorNotes } from '../ErrorNotes';
 import { DataPreviewTable } from './DataPreviewTable';
+import { SftOptions } from './SftOptions';
 
 export function DataSection() {
   const origin = useStore((s) => s.dataOrigin);
@@ -13,6 +15,13 @@ export function DataSection() {
   const loading = useStore((s) => s.dataLoading);
   const demo = task === 'causal-lm' ? 'sotu.txt' : task ? 'spam.csv' : null;
   const problem = dataProblem(preview, task);
+  const offered = sftOffered(preview, task);
+  const sftOn = useStore((s) => !!s.settings.sft);
+  const sftPreview = useStore((s) => s.sftPreview);
+  const sftSkipped = useMemo(
+    () => (offered && sftOn && sftPreview ? { count: sftPreview.counts.badRows, first: sftPreview.badRows } : null),
+    [offered, sftOn, sftPreview],
+  );
   return (
     <fieldset className="group">
       <legend>Data</legend>
@@ -43,7 +52,8 @@ export function DataSection() {
       </div>
       <p className="hint">
         {task !== 'seq-cls'
-          ? 'Plain text, or a table with a text column.'
+          ? 'Plain text, a table with a text column, or instruction data (JSON Lines with "messages", ' +
+            'prompt and completion, or instruction, input and output; or a CSV with such columns).'
           : 'A table with a text column and a label column (CSV, TSV or JSON Lines).'}
       </p>
       <ErrorNotes areas={['data']} />
@@ -53,7 +63,8 @@ export function DataSection() {
           {problem}
         </p>
       )}
-      {preview && <DataPreviewTable preview={preview} classifier={task === 'seq-cls'} />}
+      {preview && <DataPreviewTable preview={preview} classifier={task === 'seq-cls'} skipped={sftSkipped} />}
+      {offered && <SftOptions />}
     </fieldset>
   );
 }

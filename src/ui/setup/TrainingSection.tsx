@@ -2,13 +2,14 @@
 
 import { useStore } from '../../store';
 import { setSettings } from '../../store/actions';
-import { DEFAULT_ALPHA, defaultLr } from '../../store/derived';
+import { DEFAULT_ALPHA, defaultLr, sftActive } from '../../store/derived';
 import { sci } from '../format';
 import { NumberField } from '../NumberField';
 
 export function TrainingSection() {
   const s = useStore((st) => st.settings);
   const maxSeq = useStore((st) => st.summary?.maxPositions ?? 1024);
+  const sft = useStore(sftActive);
   const set =
     (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout' | 'checkpointEvery') =>
     (v: number | null) =>
@@ -46,7 +47,15 @@ export function TrainingSection() {
           onChange={(v) => setSettings({ lr: v })}
         />
         <NumberField label="Batch size" value={s.batch} integer min={1} max={512} onChange={set('batch')} />
-        <NumberField label="Sequence length" value={s.seq} integer min={8} max={maxSeq} onChange={set('seq')} />
+        <NumberField
+          label="Sequence length"
+          value={s.seq}
+          integer
+          min={8}
+          max={maxSeq}
+          hint={sft ? 'The longest example: longer chats are cut' : undefined}
+          onChange={set('seq')}
+        />
         <NumberField label="Seed" value={s.seed} integer min={0} max={2 ** 31 - 1} onChange={set('seed')} />
         <NumberField
           label="Checkpoint every"
