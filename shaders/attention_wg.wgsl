@@ -13,34 +13,8 @@ const WG: u32 = 64u;
 const TMAX: u32 = 2048u;
 
 var<workgroup> srow: array<f32, TMAX>;
-var<workgroup> red: array<f32, WG>;
 
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 { return wid.x + wid.y * nwg.x; }
-
-// Tree reductions in a fixed order; every invocation gets the result. The trailing barrier lets `red` be reused.
-fn wg_max(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wg_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 // srow[j] holds exp(s_j - max) (0 for masked keys) for the keys this invocation owns; `part` is its share of the sum.
 // Writes the normalised att row (zeros past jend) and out_i.

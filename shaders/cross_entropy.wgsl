@@ -17,42 +17,15 @@ const WG: u32 = 256u;
 @group(0) @binding(5) var<storage, read> dloss: array<f32>;      // backward only: (1)
 @group(0) @binding(6) var<storage, read> count: array<f32>;      // backward only: (1)
 
-var<workgroup> red: array<f32, 256>;
-
-fn reduce_max(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  // The next reduction overwrites red; every invocation must have read the result first.
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
 // (max, log(sum_j exp(x_j - max))): lse = max + the second value. Kept apart so callers form x_j - max first,
 // which is exact for x_j near max, instead of cancelling against a large lse. Called by the whole workgroup.
 fn row_lse(off: u32, lid: u32) -> vec2<f32> {
   var m = -3.402823e38;
   for (var j = lid; j < p.V; j += WG) { m = max(m, logits[off + j]); }
-  let mx = reduce_max(lid, m);
+  let mx = wg_max(lid, m);
   var s = 0.0;
   for (var j = lid; j < p.V; j += WG) { s += exp(logits[off + j] - mx); }
-  return vec2<f32>(mx, log(reduce_sum(lid, s)));
+  return vec2<f32>(mx, log(wg_sum(lid, s)));
 }
 
 // The row index and target are workgroup-uniform (read-only storage at a uniform index), so an ignored row may

@@ -29,34 +29,8 @@ const WG: u32 = 256u;
 @group(0) @binding(6) var<storage, read> count: array<f32>;        // (1)
 @group(0) @binding(7) var<storage, read_write> valid: array<f32>;  // (N)
 
-var<workgroup> red: array<f32, 256>;
-
 fn is_ignored(t: i32) -> bool {
   return t == p.ignore_index || u32(t) >= p.V;
-}
-
-fn reduce_max(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn reduce_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = x;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
 }
 
 fn row_of(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
@@ -99,10 +73,10 @@ fn ce_stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id)
   let off = r * p.vp;
   var m = -3.402823e38;
   for (var j = lid.x; j < p.vp; j += WG) { m = max(m, logits[off + j]); }
-  let pm = reduce_max(lid.x, m);
+  let pm = wg_max(lid.x, m);
   var s = 0.0;
   for (var j = lid.x; j < p.vp; j += WG) { s += exp(logits[off + j] - pm); }
-  let ps = reduce_sum(lid.x, s);
+  let ps = wg_sum(lid.x, s);
   if (lid.x == 0u) { fold(r, t, pm, ps); }
 }
 

@@ -29,21 +29,6 @@ struct Params {
 @group(0) @binding(8) var<storage, read> rstd: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, WG>;
-
-// Sum of v over the workgroup in a fixed tree order (deterministic); every invocation gets the total. Ends with a
-// barrier so the next call may reuse `red`.
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
 
 // out = (x - mean) * rstd * w + b; mean, rstd (N) saved. Variance in a second pass over the row, as the CPU reference.
 @compute @workgroup_size(128)

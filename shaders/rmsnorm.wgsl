@@ -26,21 +26,6 @@ struct Params {
 @group(0) @binding(6) var<storage, read> rstd: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, WG>;
-
-// Sum of v over the workgroup in a fixed tree order (deterministic); every invocation gets the total. Ends with a
-// barrier so the next call may reuse `red`.
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
-}
 
 // out = x * rstd * w; rstd = 1/sqrt(mean(x^2) + eps) saved per row.
 @compute @workgroup_size(128)

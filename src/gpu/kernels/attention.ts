@@ -6,13 +6,14 @@
 import code from '../../../shaders/attention.wgsl?raw';
 import prelude from '../../../shaders/attention_common.wgsl?raw';
 import wgCode from '../../../shaders/attention_wg.wgsl?raw';
+import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
 import { dropoutThreshold } from '../../ops/dropout';
 import type { AttentionParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'attention', code, prelude };
-const wgShader = { name: 'attention_wg', code: wgCode, prelude };
+const wgShader = { name: 'attention_wg', code: wgCode, prelude: `${prelude}\n${wgReduce}` };
 const FORMAT = 'uuuuuuuuuuufuuuuuf';
 
 /** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */

@@ -4,10 +4,11 @@
 
 import code from '../../../shaders/cross_entropy.wgsl?raw';
 import partsCode from '../../../shaders/cross_entropy_parts.wgsl?raw';
+import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import type { CePartParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
-const shader = { name: 'cross_entropy', code };
+const shader = { name: 'cross_entropy', code, prelude: wgReduce };
 
 /** losses(N) = -log softmax(logits(N,V))[target], valid(N) = 1; both 0 where target is ignoreIndex or outside [0, V). */
 export function crossEntropy(
@@ -52,7 +53,7 @@ export function crossEntropyBackward(
   });
 }
 
-const partsShader = { name: 'cross_entropy_parts', code: partsCode };
+const partsShader = { name: 'cross_entropy_parts', code: partsCode, prelude: wgReduce };
 
 function partValues(p: CePartParams, first: boolean, N = 0): number[] {
   return [p.rows, p.vp, p.vStart, p.rowStart, p.V, p.ignoreIndex, first ? 1 : 0, N];

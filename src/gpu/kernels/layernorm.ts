@@ -2,9 +2,10 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw/db.
 
 import code from '../../../shaders/layernorm.wgsl?raw';
+import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
-const shader = { name: 'layernorm', code };
+const shader = { name: 'layernorm', code, prelude: wgReduce };
 /** Columns per workgroup of the dw/db kernel (its @workgroup_size x). */
 const DWDB_COLS = 32;
 

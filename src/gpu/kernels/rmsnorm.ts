@@ -2,9 +2,10 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw.
 
 import code from '../../../shaders/rmsnorm.wgsl?raw';
+import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
-const shader = { name: 'rmsnorm', code };
+const shader = { name: 'rmsnorm', code, prelude: wgReduce };
 /** Columns per workgroup of the dw kernel (its @workgroup_size x). */
 const DW_COLS = 32;
 

@@ -1,9 +1,10 @@
 // Launchers for shaders/softmax.wgsl: row softmax over the last dim and its backward, one workgroup per row.
 
 import code from '../../../shaders/softmax.wgsl?raw';
+import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { type GpuContext, type GpuTensor, rowGrid } from '../context';
 
-const shader = { name: 'softmax', code };
+const shader = { name: 'softmax', code, prelude: wgReduce };
 
 /** out(rows,cols) = softmax(x) over the last dim. */
 export function softmax(ctx: GpuContext, out: GpuTensor, x: GpuTensor, rows: number, cols: number): void {
