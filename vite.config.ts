@@ -13,7 +13,10 @@ export default defineConfig({
   preview: { headers: isolation, host: '127.0.0.1' },
   worker: { format: 'es' },
   // Scan the training worker too, so its dependencies (fflate, papaparse, tokenizers) are pre-bundled at start-up
-  // instead of being discovered mid-session, which makes the dev server reload the page.
-  optimizeDeps: { entries: ['index.html', 'src/worker/worker.ts'] },
+  // instead of being discovered mid-session, which makes the dev server reload the page. onnxruntime-web's wasm build
+  // is imported lazily by the worker (src/worker/onnxRuntime.ts): listed so it is pre-bundled at start-up too. Its
+  // .wasm file is imported with ?url there, which vite serves in dev and emits as an asset in a build, and handed to
+  // ort.env.wasm.wasmPaths: the pre-bundled copy's own import.meta.url lookup would miss it.
+  optimizeDeps: { entries: ['index.html', 'src/worker/worker.ts'], include: ['onnxruntime-web/wasm'] },
   build: { target: 'es2022', sourcemap: true },
 });

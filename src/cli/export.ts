@@ -8,6 +8,7 @@ import { mergeImportedAdapter } from '../export/merge';
 import { ONNX_MODEL_TYPES, onnxSupportedText } from '../export/onnx/families';
 import { onnxFolder } from '../export/onnx/folder';
 import { archFor } from '../models/arch/index';
+import { eosIds } from '../models/generate';
 import { readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { ModelType } from '../peft/export';
@@ -81,7 +82,7 @@ export async function exportCommand(argv: string[]): Promise<string> {
   }
   // A classifier head saved with the adapter sizes the head (a head trained on N labels).
   const head = adapter?.head.get('classifier.weight') ?? adapter?.head.get('classifier.out_proj.weight');
-  const { config, weights } = await readModelFiles(src, { numLabels: head?.shape[0] });
+  const { config, weights, tokenizer } = await readModelFiles(src, { numLabels: head?.shape[0] });
   if (!ONNX_MODEL_TYPES.includes(config.kind)) throw notOnnx(config.kind);
   if (config.task === 'seq-cls') {
     const head = archFor(config).headModules('seq-cls');
@@ -95,8 +96,10 @@ export async function exportCommand(argv: string[]): Promise<string> {
     }
   }
   const merged = adapter ? mergeImportedAdapter(weights.tensors, adapter, config.kind) : weights.tensors;
+  const generation = config.task === 'causal-lm' ? await src.get('generation_config.json', true) : null;
   const files = onnxFolder({
     config,
+    eosIds: generation ? eosIds(dec(generation), config.raw, tokenizer) : undefined,
     weights: merged,
     tokenizerJson: (await src.get('tokenizer.json'))!,
     tokenizerConfig: (await src.get('tokenizer_config.json', true)) ?? null,

@@ -182,6 +182,7 @@ function launch(l: Launch): void {
     classification: null,
     chat: null,
     exported: null,
+    onnxExport: null,
     scrubStep: null,
   });
   send({ type: 'start', model: l.modelId, data: l.data, settings: l.settings });
@@ -259,6 +260,7 @@ export function resumeFromCheckpoint(id: string): void {
     classification: null,
     chat: null,
     exported: null,
+    onnxExport: null,
     scrubStep: null,
   });
   send({ type: 'resumeCheckpoint', id });
@@ -302,4 +304,11 @@ export function exportRun(): void {
   clearErrors(['export']);
   useStore.setState({ exportBusy: true, exported: null });
   send({ type: 'export' });
+}
+
+/** The merged model as a transformers.js folder (zip), built in the worker; try-it then runs it beside ours. */
+export function exportOnnx(): void {
+  clearErrors(['export']);
+  useStore.setState({ exportBusy: true, onnxExport: null });
+  send({ type: 'exportOnnx' });
 }

@@ -133,4 +133,33 @@ describe('applyEvent', () => {
     expect(useStore.getState().errors).toHaveLength(1);
     expect(useStore.getState().tryBusy).toBe(false);
   });
+
+  it('keeps the ONNX export and the ONNX results beside ours; an error ends the export', () => {
+    useStore.setState({ exportBusy: true });
+    applyEvent({ type: 'onnxExported', zip: Uint8Array.of(1), files: ['onnx/model.onnx'], step: 4 });
+    expect(useStore.getState().onnxExport).toEqual({ zip: Uint8Array.of(1), files: ['onnx/model.onnx'], step: 4 });
+    expect(useStore.getState().exportBusy).toBe(false);
+    const onnx = { text: ' b', ours: ' b', agrees: true, step: 4 };
+    applyEvent({ type: 'generated', prompt: 'a', base: ' c', adapted: ' d', onnx });
+    expect(useStore.getState().generation?.onnx).toEqual(onnx);
+    applyEvent({ type: 'generated', prompt: 'a', base: ' c', adapted: ' d' });
+    expect(useStore.getState().generation?.onnx).toBeNull();
+    applyEvent({ type: 'chatted', message: 'm', base: 'c', adapted: 'b', onnx });
+    expect(useStore.getState().chat?.onnx).toEqual(onnx);
+    applyEvent({ type: 'chatted', message: 'm', base: 'c', adapted: 'b' });
+    expect(useStore.getState().chat).toEqual({ message: 'm', base: 'c', adapted: 'b', onnx: null });
+    const probs = { probs: [0.4, 0.6], maxDiff: 1e-8, agrees: true, step: 4 };
+    applyEvent({
+      type: 'classified',
+      text: 't',
+      labels: ['x', 'y'],
+      base: [0.5, 0.5],
+      adapted: [0.4, 0.6],
+      onnx: probs,
+    });
+    expect(useStore.getState().classification?.onnx).toEqual(probs);
+    useStore.setState({ exportBusy: true });
+    applyEvent({ type: 'error', area: 'export', code: 'OnnxExportError', message: 'no' });
+    expect(useStore.getState().exportBusy).toBe(false);
+  });
 });

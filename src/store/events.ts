@@ -214,19 +214,28 @@ export function applyEvent(ev: WorkerEvent): void {
       set((s) => ({ evals: [...s.evals, ev.result] }));
       return;
     case 'generated':
-      set({ generation: { prompt: ev.prompt, base: ev.base, adapted: ev.adapted }, tryBusy: false });
+      set({
+        generation: { prompt: ev.prompt, base: ev.base, adapted: ev.adapted, onnx: ev.onnx ?? null },
+        tryBusy: false,
+      });
       return;
     case 'chatted':
-      set({ chat: { message: ev.message, base: ev.base, adapted: ev.adapted }, tryBusy: false });
+      set({ chat: { message: ev.message, base: ev.base, adapted: ev.adapted, onnx: ev.onnx ?? null }, tryBusy: false });
       return;
     case 'classified':
-      set({ classification: { text: ev.text, labels: ev.labels, base: ev.base, adapted: ev.adapted }, tryBusy: false });
+      set({
+        classification: { text: ev.text, labels: ev.labels, base: ev.base, adapted: ev.adapted, onnx: ev.onnx ?? null },
+        tryBusy: false,
+      });
       return;
     case 'exported':
       set((s) => ({
         exported: { zip: ev.zip, merged: ev.merged, rankMap: ev.rankMap, step: s.step },
         exportBusy: false,
       }));
+      return;
+    case 'onnxExported':
+      set({ onnxExport: { zip: ev.zip, files: ev.files, step: ev.step }, exportBusy: false });
       return;
     case 'error':
       flushMetrics();

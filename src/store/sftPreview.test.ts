@@ -136,7 +136,7 @@ describe('instruction tuning in the store', () => {
     expect(start?.type === 'start' && start.settings.sft).toEqual({ format: 'auto', trainOnPrompt: false });
     expect(useStore.getState().run?.sft).toBe(true);
     applyEvent({ type: 'chatted', message: 'Hi?', base: 'Hm.', adapted: 'Hello.' });
-    expect(useStore.getState().chat).toEqual({ message: 'Hi?', base: 'Hm.', adapted: 'Hello.' });
+    expect(useStore.getState().chat).toEqual({ message: 'Hi?', base: 'Hm.', adapted: 'Hello.', onnx: null });
   });
 
   it('a resumed run brings its instruction-tuning options back with its settings', () => {

@@ -1,7 +1,8 @@
-// Export: the PEFT adapter zip, the merged model, and the heatmap as SVG.
+// Export: the PEFT adapter zip, the merged model, the merged model as an ONNX folder for transformers.js (zip), and
+// the heatmap as SVG.
 
 import { useStore } from '../store';
-import { exportRun } from '../store/actions';
+import { exportOnnx, exportRun } from '../store/actions';
 import { download } from './download';
 import { ErrorNotes } from './ErrorNotes';
 import { compact, int } from './format';
@@ -13,6 +14,7 @@ export function ExportPanel() {
   const phase = useStore((s) => s.phase);
   const exported = useStore((s) => s.exported);
   const busy = useStore((s) => s.exportBusy);
+  const onnx = useStore((s) => s.onnxExport);
   // Whether there is a heatmap to export; the grid itself is read on click, so a training step does not redraw this.
   const hasGrid = useStore((s) => s.modules.length > 0 && s.snapshots.length > 0);
   const ready = run !== null && (phase === 'paused' || phase === 'stopped' || phase === 'done');
@@ -28,6 +30,9 @@ export function ExportPanel() {
       <div className="row">
         <button type="button" className="primary" disabled={!ready || busy} onClick={exportRun}>
           {busy ? 'Preparing…' : 'Prepare downloads'}
+        </button>
+        <button type="button" disabled={!ready || busy} onClick={exportOnnx}>
+          ONNX for transformers.js
         </button>
         {hasGrid && (
           <button
@@ -69,6 +74,23 @@ export function ExportPanel() {
               onClick={() => download(`${stem}-merged.safetensors`, exported.merged, 'application/octet-stream')}
             >
               Merged model.safetensors
+            </button>
+          </div>
+        </div>
+      )}
+      {onnx && (
+        <div className="downloads" role="region" aria-label="ONNX export">
+          <p className="hint">
+            The merged model after step {int(onnx.step)} as a transformers.js folder ({onnx.files.join(', ')}); load it
+            with{' '}
+            <span className="mono">
+              {run?.task === 'seq-cls' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM'}.from_pretrained
+            </span>{' '}
+            or a pipeline. Try it runs it in onnxruntime-web beside this engine until training continues.
+          </p>
+          <div className="row">
+            <button type="button" onClick={() => download(`${stem}-onnx.zip`, onnx.zip, 'application/zip')}>
+              ONNX folder (.zip)
             </button>
           </div>
         </div>

@@ -145,6 +145,8 @@ export type Command =
   | { type: 'chat'; message: string; maxTokens: number }
   | { type: 'evaluate' }
   | { type: 'export' }
+  /** The merged model as a transformers.js folder (zip); the worker keeps its model.onnx for try-it. */
+  | { type: 'exportOnnx' }
   /**
    * Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook): now,
    * or inside each of the next `times` (default 1) checkpoints, where a loss cuts a readback short.
@@ -218,9 +220,10 @@ export type WorkerEvent =
   | { type: 'prune'; step: number; removed: number; revived: number; live: number; liveByModule: number[] }
   | { type: 'phase'; phase: RunPhase }
   | { type: 'eval'; result: EvalResult }
-  | { type: 'generated'; prompt: string; base: string; adapted: string }
-  | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[] }
-  | { type: 'chatted'; message: string; base: string; adapted: string }
+  | { type: 'generated'; prompt: string; base: string; adapted: string; onnx?: OnnxGeneration }
+  | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[]; onnx?: OnnxClassification }
+  | { type: 'chatted'; message: string; base: string; adapted: string; onnx?: OnnxGeneration }
+  | { type: 'onnxExported'; zip: Uint8Array; files: string[]; step: number }
   | { type: 'exported'; zip: Uint8Array; merged: Uint8Array; rankMap: RankMapData }
   | { type: 'error'; area: ErrorArea; code: string; message: string }
   | { type: 'checkpoints'; list: CheckpointInfo[] }
@@ -245,3 +248,27 @@ export type WorkerEvent =
 
 /** rank_map.json as exported (the paper's Figure 2). */
 export type RankMapData = RankMap;
+
+/**
+ * The exported ONNX model's greedy continuation in onnxruntime-web beside the adapted model's greedy one (of the
+ * prompt, or of a chat message rendered with the chat template).
+ */
+export interface OnnxGeneration {
+  text: string;
+  /** The adapted model's greedy continuation (our engine). */
+  ours: string;
+  /** The two greedy token sequences are equal. */
+  agrees: boolean;
+  /** The step of the adapter that was exported. */
+  step: number;
+}
+
+/** The exported ONNX classifier's probabilities in onnxruntime-web beside the adapted model's. */
+export interface OnnxClassification {
+  probs: number[];
+  /** max |p_onnx - p_ours| over the labels. */
+  maxDiff: number;
+  /** Same top label and probabilities within 1e-3. */
+  agrees: boolean;
+  step: number;
+}

@@ -1,18 +1,30 @@
 // One training session in the worker: the engine, the current run (model, data, trainer) and the commands on it.
 // Everything the page sees leaves through `post` as a WorkerEvent.
 
+import type { InferenceSession } from 'onnxruntime-web';
 import { GpuBackend } from '../gpu/backend';
 import { runSelfTest } from '../gpu/selftest';
+import { readEosIds } from '../models/generate';
 import { DataError } from '../train/data/errors';
 import { runSteps } from '../train/run';
 import { type CheckpointRecord, deleteCheckpoint, listCheckpoints } from './checkpointStore';
 import { type BackendPreference, createEngine, type Engine } from './engine';
 import { describeError } from './errors';
-import { buildExport } from './exporter';
+import { buildExport, buildOnnxExport } from './exporter';
 import type { Command, DataFile, ErrorArea, RunPhase, RunSettings } from './protocol';
 import { buildRun, type Post, type Run, restoreRunInputs } from './runStart';
 import { reportMetrics, saveRunCheckpoint, yieldToEvents } from './runTraining';
-import { chatBoth, classifyBoth, evaluateRun, generateBoth } from './tryRun';
+import { sourceFor } from './summary';
+import {
+  chatBoth,
+  classifyBoth,
+  evaluateRun,
+  generateBoth,
+  onnxChatBeside,
+  onnxClassifyBeside,
+  onnxGenerateBeside,
+  onnxSession,
+} from './tryRun';
 
 export class Session {
   private engine: Engine | null = null;
@@ -26,6 +38,8 @@ export class Session {
   private stopRequested = false;
   /** Test hook: destroy the device at the start of this many of the next checkpoints. */
   private loseAtCheckpoints = 0;
+  /** The run's last ONNX export (the adapter at `step`), which try-it runs beside our engine while it is current. */
+  private onnx: { run: Run; step: number; model: Uint8Array; session: InferenceSession | null } | null = null;
 
   constructor(
     private readonly post: Post,
@@ -52,7 +66,7 @@ export class Session {
     const area: ErrorArea =
       cmd.type === 'start' || cmd.type === 'resumeCheckpoint'
         ? 'training'
-        : cmd.type === 'export'
+        : cmd.type === 'export' || cmd.type === 'exportOnnx'
           ? 'export'
           : cmd.type === 'generate' || cmd.type === 'classify' || cmd.type === 'chat'
             ? 'try'
@@ -66,6 +80,7 @@ export class Session {
       else if (cmd.type === 'chat') await this.chat(cmd);
       else if (cmd.type === 'evaluate') await this.evaluate();
       else if (cmd.type === 'export') await this.export();
+      else if (cmd.type === 'exportOnnx') await this.exportOnnx();
     } catch (e) {
       const training = cmd.type === 'start' || cmd.type === 'resume' || cmd.type === 'resumeCheckpoint';
       if (training) {
@@ -298,24 +313,48 @@ export class Session {
   private async generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
     const r = this.requireIdle('generate text');
     const { base, adapted } = await generateBoth(r, cmd);
-    this.post({ type: 'generated', prompt: cmd.prompt, base, adapted });
+    const onnx = await this.currentOnnx(r);
+    const beside = onnx ? await onnxGenerateBeside(r, onnx.session, cmd, onnx.step) : undefined;
+    this.post({ type: 'generated', prompt: cmd.prompt, base, adapted, onnx: beside });
   }
 
   private async chat(cmd: Extract<Command, { type: 'chat' }>): Promise<void> {
     const r = this.requireIdle('chat with the model');
     const { base, adapted } = await chatBoth(r, cmd);
-    this.post({ type: 'chatted', message: cmd.message, base, adapted });
+    const onnx = await this.currentOnnx(r);
+    const beside = onnx ? await onnxChatBeside(r, onnx.session, cmd, onnx.step) : undefined;
+    this.post({ type: 'chatted', message: cmd.message, base, adapted, onnx: beside });
   }
 
   private async classify(text: string): Promise<void> {
     const r = this.requireIdle('classify text');
     const { base, adapted } = await classifyBoth(r, text);
-    this.post({ type: 'classified', text, labels: r.data.labels ?? [], base, adapted });
+    const onnx = await this.currentOnnx(r);
+    const beside = onnx ? await onnxClassifyBeside(r, onnx.session, text, adapted, onnx.step) : undefined;
+    this.post({ type: 'classified', text, labels: r.data.labels ?? [], base, adapted, onnx: beside });
   }
 
   private async export(): Promise<void> {
     const r = this.requireIdle('export');
     const out = await buildExport(r.trainer, r.model);
     this.post({ type: 'exported', ...out }, [out.zip.buffer, out.merged.buffer]);
+  }
+
+  private async exportOnnx(): Promise<void> {
+    const r = this.requireIdle('export');
+    const source = sourceFor(r.id.modelId);
+    const m = r.model;
+    const eosIds = m.task === 'causal-lm' ? await readEosIds(source, { ...m, net: m.net }) : null;
+    const out = await buildOnnxExport(r.trainer, m, { source, labels: r.data.labels ?? null, eosIds });
+    this.onnx = { run: r, step: r.trainer.step, model: out.model, session: null };
+    this.post({ type: 'onnxExported', zip: out.zip, files: out.files, step: r.trainer.step }, [out.zip.buffer]);
+  }
+
+  /** The ONNX export of run `r` when it holds the adapter as it is now, with its onnxruntime-web session. */
+  private async currentOnnx(r: Run): Promise<{ session: InferenceSession; step: number } | null> {
+    const o = this.onnx;
+    if (!o || o.run !== r || o.step !== r.trainer.step) return null;
+    o.session ??= await onnxSession(o.model);
+    return { session: o.session, step: o.step };
   }
 }

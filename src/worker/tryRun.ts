@@ -1,10 +1,12 @@
 // Trying a trained run: validation loss, and text generated or classified with and without the adapters.
 
+import type { InferenceSession } from 'onnxruntime-web';
+import { decoderLayout, type OnnxDecoderLayout, onnxClassProbs, onnxGreedyIds } from '../export/onnx/run';
 import { classify, type GenerativeModel, generate, generateIds, readEosIds } from '../models/generate';
 import type { BatchSource } from '../train/data/batches';
 import { endOfTurnIds } from '../train/data/chat';
 import { evaluate } from '../train/run';
-import type { Command, EvalResult } from './protocol';
+import type { Command, EvalResult, OnnxClassification, OnnxGeneration } from './protocol';
 import type { Run } from './runStart';
 import { chatFor } from './sftData';
 import { sourceFor } from './summary';
@@ -59,15 +61,30 @@ export async function chatBoth(
 ): Promise<{ base: string; adapted: string }> {
   const decoder = decoderOf(r),
     be = r.trainer.be;
-  const chat = await chatFor(r.id.modelId);
-  const prompt = chat.template.render([{ role: 'user', content: cmd.message }], { addGenerationPrompt: true });
-  const ids = chat.tokenizer.encode(prompt);
-  const stop = new Set([...(await readEosIds(sourceFor(r.id.modelId), decoder)), ...endOfTurnIds(chat)]);
-  const opts = { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: [...stop] };
-  const answer = async () => chat.tokenizer.decode(await generateIds(be, decoder, ids, opts));
+  const turn = await chatTurn(r, decoder, cmd.message);
+  const opts = { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop };
+  const answer = async () => turn.decode(await generateIds(be, decoder, turn.ids, opts));
   const adapted = await withEval(r, answer);
   const base = await withoutAdapters(r, answer);
   return { base, adapted };
+}
+
+/** A greedy continuation to compare: the context's ids, the ids that end it (not output) and how its ids read. */
+interface GreedyTurn {
+  ids: readonly number[];
+  stop: number[];
+  decode(ids: number[]): string;
+}
+
+/**
+ * One user message rendered with the model's chat template and its generation prompt, ended by an end of sequence or
+ * of the turn, and read with the chat tokenizer.
+ */
+async function chatTurn(r: Run, decoder: GenerativeModel, message: string): Promise<GreedyTurn> {
+  const chat = await chatFor(r.id.modelId);
+  const prompt = chat.template.render([{ role: 'user', content: message }], { addGenerationPrompt: true });
+  const stop = new Set([...(await readEosIds(sourceFor(r.id.modelId), decoder)), ...endOfTurnIds(chat)]);
+  return { ids: chat.tokenizer.encode(prompt), stop: [...stop], decode: (ids) => chat.tokenizer.decode(ids) };
 }
 
 /** The text's label probabilities from the adapted model and from the base model. */
@@ -90,6 +107,100 @@ export async function classifyBoth(r: Run, text: string): Promise<{ base: number
     head.forEach((n, i) => be.write(model.params.tensors.get(n)!, trained[i]));
   }
   return { base, adapted };
+}
+
+/** An onnxruntime-web session on an exported model.onnx (the runtime is loaded on first use). */
+export async function onnxSession(model: Uint8Array): Promise<InferenceSession> {
+  const { ort } = await import('./onnxRuntime');
+  return ort.InferenceSession.create(model);
+}
+
+/** Agreement of two probability vectors: the same top label and every probability within this bound. */
+const PROB_TOL = 1e-3;
+
+/** The run's decoder and the past_key_values layout of its ONNX graph, or an error when it does not generate text. */
+function onnxDecoderOf(r: Run): { decoder: GenerativeModel; layout: OnnxDecoderLayout } {
+  const layout = decoderLayout(r.model.config);
+  if (r.model.task !== 'causal-lm' || !layout || !('prefill' in r.model.net)) {
+    throw new Error('This exported model does not generate text.');
+  }
+  return { decoder: decoderOf(r), layout };
+}
+
+/**
+ * The exported model's greedy continuation of the prompt in onnxruntime-web beside the adapted model's greedy one
+ * (our engine, KV cache), with the same end-of-sequence ids and length.
+ */
+export async function onnxGenerateBeside(
+  r: Run,
+  session: InferenceSession,
+  cmd: Extract<Command, { type: 'generate' }>,
+  step: number,
+): Promise<OnnxGeneration> {
+  const { decoder, layout } = onnxDecoderOf(r);
+  const model = r.model;
+  const eosIds = await readEosIds(sourceFor(r.id.modelId), decoder);
+  const ids = model.tokenizer.encode(cmd.prompt).ids;
+  const bos = model.config.raw.bos_token_id;
+  const context = ids.length ? ids : [typeof bos === 'number' ? bos : (eosIds[0] ?? 0)];
+  const turn: GreedyTurn = { ids: context, stop: eosIds, decode: (t) => model.tokenizer.decode(t) };
+  return greedyBeside(r, session, { decoder, layout, turn, maxTokens: cmd.maxTokens, step });
+}
+
+/**
+ * The exported model's greedy answer to a chat message (rendered with the chat template, ended by the end of the turn)
+ * in onnxruntime-web beside the adapted model's greedy answer, as the chat box gives it.
+ */
+export async function onnxChatBeside(
+  r: Run,
+  session: InferenceSession,
+  cmd: Extract<Command, { type: 'chat' }>,
+  step: number,
+): Promise<OnnxGeneration> {
+  const { decoder, layout } = onnxDecoderOf(r);
+  const turn = await chatTurn(r, decoder, cmd.message);
+  return greedyBeside(r, session, { decoder, layout, turn, maxTokens: cmd.maxTokens, step });
+}
+
+interface GreedyBesideOptions {
+  decoder: GenerativeModel;
+  layout: OnnxDecoderLayout;
+  turn: GreedyTurn;
+  maxTokens: number;
+  /** The step of the adapter that was exported. */
+  step: number;
+}
+
+/** `turn` continued greedily by the adapted model (our engine) and by the exported graph; agreement is equal ids. */
+async function greedyBeside(r: Run, session: InferenceSession, o: GreedyBesideOptions): Promise<OnnxGeneration> {
+  const { turn, maxTokens } = o;
+  const ours = await withEval(r, () =>
+    generateIds(r.trainer.be, o.decoder, turn.ids, { maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop }),
+  );
+  const { ort } = await import('./onnxRuntime');
+  const onnx = await onnxGreedyIds(ort, session, o.layout, turn.ids, { maxTokens, eosIds: turn.stop });
+  const agrees = onnx.length === ours.length && onnx.every((t, i) => t === ours[i]);
+  return { text: turn.decode(onnx), ours: turn.decode(ours), agrees, step: o.step };
+}
+
+/** The exported classifier's probabilities in onnxruntime-web beside the adapted model's (`adapted`), on the same
+ * padded window. */
+export async function onnxClassifyBeside(
+  r: Run,
+  session: InferenceSession,
+  text: string,
+  adapted: number[],
+  step: number,
+): Promise<OnnxClassification> {
+  const model = r.model;
+  if (model.task !== 'seq-cls') throw new Error('This exported model does not classify text.');
+  const T = Math.min(r.window.T, model.arch.dims(model.config).maxPositions);
+  const batch = model.arch.clsBatch(model.config, [model.tokenizer.encode(text)], T);
+  const { ort } = await import('./onnxRuntime');
+  const probs = await onnxClassProbs(ort, session, batch);
+  const maxDiff = Math.max(...probs.map((p, i) => Math.abs(p - adapted[i])));
+  const top = (p: number[]) => p.indexOf(Math.max(...p));
+  return { probs, maxDiff, agrees: top(probs) === top(adapted) && maxDiff <= PROB_TOL, step };
 }
 
 /** At most EVAL_CAP items, in whole batches so the activation workspace keeps its shape. */

@@ -106,6 +106,8 @@ describe('dynrank export --format onnx', () => {
     bertAdapter = join(root, 'bert-run');
   const gptOut = join(root, 'gpt-onnx'),
     bertOut = join(root, 'bert-onnx');
+  const llamaAdapter = join(root, 'llama-run'),
+    llamaOut = join(root, 'llama-onnx');
 
   beforeAll(async () => {
     const sotu = join(root, 'sotu.txt');
@@ -153,7 +155,22 @@ describe('dynrank export --format onnx', () => {
       '--out',
       bertAdapter,
     ]);
+    await ok([
+      'train',
+      '--model',
+      'llama-demo',
+      '--data',
+      sotu,
+      '--method',
+      'lora',
+      '--rank',
+      '4',
+      ...SHORT,
+      '--out',
+      llamaAdapter,
+    ]);
     await ok(['export', '--model', 'gpt2-tiny', '--adapter', gptAdapter, '--format', 'onnx', '--out', gptOut]);
+    await ok(['export', '--model', 'llama-demo', '--adapter', llamaAdapter, '--format', 'onnx', '--out', llamaOut]);
     await ok(['export', '--model', 'bert-tiny', '--adapter', bertAdapter, '--format', 'onnx', '--out', bertOut]);
   }, 300_000);
 
@@ -172,6 +189,9 @@ describe('dynrank export --format onnx', () => {
     expect(gen).toMatchObject({ bos_token_id: 1023, eos_token_id: 1023 });
     const cfg = JSON.parse(readFileSync(join(bertOut, 'config.json'), 'utf8'));
     expect(cfg.architectures).toEqual(['BertForSequenceClassification']);
+    // The model's generation_config.json ends generation at both of its eos ids, as our try-it does.
+    const llamaGen = JSON.parse(readFileSync(join(llamaOut, 'generation_config.json'), 'utf8'));
+    expect(llamaGen).toMatchObject({ bos_token_id: 2044, eos_token_id: [2045, 2047] });
     const labels = JSON.parse(readFileSync(join(bertAdapter, 'dynrank.json'), 'utf8')).labels as string[];
     expect(Object.values(cfg.id2label)).toEqual(labels);
     expect(labels.length).toBe(3);
@@ -244,6 +264,51 @@ describe('dynrank export --format onnx', () => {
     expect(moved).toBeGreaterThan(10 * TOL);
   });
 
+  it('llama-demo + LoRA: prefill then one token through past_key_values equal our forward', async () => {
+    const { be, m, tokenizer } = await merged('llama-demo', llamaAdapter);
+    if (m.kind !== 'llama' || m.task !== 'causal-lm') throw new Error('llama expected');
+    const ids = tokenizer.encode(GPT2_TEXT).ids,
+      T = ids.length,
+      V = m.config.arch.vocabSize;
+    const { layers: L, kvHeads: KVH, headDim: D } = m.config.arch;
+    const ours = (await be.read(m.net.forward(be.fromArray(Int32Array.from(ids), [T]), 1, T))) as Float32Array;
+    const s = await session(llamaOut);
+    const feeds = (tok: number[], past: number, kv: (name: string) => ort.Tensor) => {
+      const f: Record<string, ort.Tensor> = {
+        input_ids: i64(tok, [1, tok.length]),
+        attention_mask: i64(new Array(past + tok.length).fill(1), [1, past + tok.length]),
+        position_ids: i64(
+          tok.map((_, i) => past + i),
+          [1, tok.length],
+        ),
+      };
+      for (let l = 0; l < L; l++)
+        for (const k of ['key', 'value']) f[`past_key_values.${l}.${k}`] = kv(`present.${l}.${k}`);
+      return f;
+    };
+    const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, KVH, 0, D]);
+    const full = await s.run(feeds(ids, 0, empty));
+    expectClose(full.logits.data as Float32Array, ours, TOL, 0, 'llama full forward logits vs ours');
+    const prefill = await s.run(feeds(ids.slice(0, T - 1), 0, empty));
+    const step = await s.run(feeds(ids.slice(T - 1), T - 1, (name) => prefill[name]));
+    expect(step['present.0.key'].dims).toEqual([1, KVH, T, D]);
+    const last = ours.subarray((T - 1) * V);
+    expectClose(step.logits.data as Float32Array, last, TOL, 0, 'llama cached last-token logits vs ours');
+    console.info(
+      `llama-demo+LoRA, ${T} tokens: max |onnx - ours| full ` +
+        `${maxDiff(full.logits.data as Float32Array, ours).toExponential(2)}, ` +
+        `cached step ${maxDiff(step.logits.data as Float32Array, last).toExponential(2)}`,
+    );
+    const base = await merged('llama-demo', null);
+    if (base.m.kind !== 'llama' || base.m.task !== 'causal-lm') throw new Error('llama expected');
+    const plain = (await base.be.read(
+      base.m.net.forward(base.be.fromArray(Int32Array.from(ids), [T]), 1, T),
+    )) as Float32Array;
+    const moved = maxDiff(plain, ours);
+    console.info(`llama-demo: max |base - merged| logits ${moved.toExponential(2)}`);
+    expect(moved).toBeGreaterThan(10 * TOL);
+  });
+
   it('bert-tiny classification + LoRA (3-label head): a padded batch of two gives our logits', async () => {
     const { be, m, tokenizer } = await merged('bert-tiny', bertAdapter, 3);
     if (m.kind !== 'bert') throw new Error('bert expected');
@@ -269,9 +334,9 @@ describe('dynrank export --format onnx', () => {
     );
   });
 
-  it('the ONNX checker (python3-onnx, full_check) accepts both files', () => {
+  it('the ONNX checker (python3-onnx, full_check) accepts the three files', () => {
     requireOnnxPython();
-    for (const dir of [gptOut, bertOut]) {
+    for (const dir of [gptOut, bertOut, llamaOut]) {
       const r = checkModel(join(dir, 'onnx/model.onnx'));
       expect(r.stderr, dir).toBe('');
       expect(r.status, dir).toBe(0);

@@ -1,16 +1,19 @@
 // What differs between model families in the ONNX export, one entry per family the graph builders cover: the graph,
 // its doc string and the Hugging Face architecture transformers.js reads. A family without an entry is refused.
 
-import type { EncoderModelConfig, Gpt2ModelConfig, ModelConfig } from '../../models/arch/index';
+import type { EncoderModelConfig, Gpt2ModelConfig, LlamaModelConfig, ModelConfig } from '../../models/arch/index';
 import type { HostTensor } from '../../models/weights';
 import { bertGraph } from './bert';
 import { gpt2Graph } from './gpt2';
 import { type GraphBuilder, OnnxExportError } from './graph';
+import { llamaGraph } from './llama';
 
 interface OnnxFamily<C extends ModelConfig> {
   graph(config: C, weights: Map<string, HostTensor>): GraphBuilder;
   docString(config: C): string;
   architecture(config: C): string;
+  /** config.json fields transformers.js needs spelled out (it does not apply the Python defaults). */
+  configFields?(config: C): Record<string, unknown>;
 }
 
 const gpt2: OnnxFamily<Gpt2ModelConfig> = {
@@ -28,16 +31,32 @@ function encoder(architecture: string): OnnxFamily<EncoderModelConfig> {
   };
 }
 
+/**
+ * Llama, Qwen2 and Qwen3 share the decoder graph; each names its own causal-LM class. transformers.js sizes the empty
+ * past from num_key_value_heads and head_dim (Qwen3 reads head_dim only), so config.json spells both out.
+ */
+function decoder(architecture: string): OnnxFamily<LlamaModelConfig> {
+  return {
+    graph: (c, w) => llamaGraph(c.arch, w),
+    docString: () => `${architecture} causal LM`,
+    architecture: () => architecture,
+    configFields: (c) => ({ num_key_value_heads: c.arch.kvHeads, head_dim: c.arch.headDim }),
+  };
+}
+
 const FAMILIES: Record<string, OnnxFamily<never>> = {
   gpt2,
   bert: encoder('BertForSequenceClassification'),
   roberta: encoder('RobertaForSequenceClassification'),
+  llama: decoder('LlamaForCausalLM'),
+  qwen2: decoder('Qwen2ForCausalLM'),
+  qwen3: decoder('Qwen3ForCausalLM'),
 };
 
 /** The model types the ONNX export writes. */
 export const ONNX_MODEL_TYPES: readonly string[] = Object.keys(FAMILIES);
 
-/** "export a gpt2, bert or roberta model": what the refusals suggest. */
+/** "export a gpt2, bert, roberta, llama, qwen2 or qwen3 model": what the refusals suggest. */
 export function onnxSupportedText(): string {
   return `export a ${ONNX_MODEL_TYPES.slice(0, -1).join(', ')} or ${ONNX_MODEL_TYPES.at(-1)} model`;
 }

@@ -1,5 +1,5 @@
 // An instruction-tuned run: one user message through the model's chat template, answered greedily by the base model
-// and by the adapted model side by side.
+// and by the adapted model side by side, and by the ONNX export of the adapter as it is now when there is one.
 
 import { memo, useId, useState } from 'react';
 import { useStore } from '../../store';
@@ -46,6 +46,22 @@ export const ChatForm = memo(function ChatForm({ disabled }: { disabled: boolean
           </p>
           <Answer title="Base model answer" text={result.base} />
           <Answer title="Adapted model answer" text={result.adapted} />
+          {result.onnx && (
+            <>
+              <Answer title="ONNX (onnxruntime-web) answer" text={result.onnx.text} />
+              <div className="output" role="region" aria-label="ONNX agreement">
+                <h3>Exported model vs this engine</h3>
+                {result.onnx.agrees ? (
+                  <p className="ok">Agree: the same greedy tokens as the adapted model here.</p>
+                ) : (
+                  <p className="bad">
+                    Disagree: the adapted model here answers greedily with{' '}
+                    <span className="mono">{result.onnx.ours}</span>
+                  </p>
+                )}
+              </div>
+            </>
+          )}
         </div>
       )}
     </form>

@@ -30,6 +30,18 @@ export const ClassifyForm = memo(function ClassifyForm({ disabled }: { disabled:
         <div className="compare" aria-live="polite">
           <Probabilities title="Base model (head untrained)" labels={result.labels} p={result.base} />
           <Probabilities title="Adapted model" labels={result.labels} p={result.adapted} />
+          {result.onnx && (
+            <>
+              <Probabilities title="ONNX (onnxruntime-web)" labels={result.labels} p={result.onnx.probs} />
+              <div className="output" role="region" aria-label="ONNX agreement">
+                <h3>Exported model vs this engine</h3>
+                <p className={result.onnx.agrees ? 'ok' : 'bad'}>
+                  {result.onnx.agrees ? 'Agree' : 'Disagree'}: max |Δp| {result.onnx.maxDiff.toExponential(1)} over the
+                  labels.
+                </p>
+              </div>
+            </>
+          )}
         </div>
       )}
     </form>

@@ -61,6 +61,22 @@ export const GenerateForm = memo(function GenerateForm({ disabled }: { disabled:
         <div className="compare" aria-live="polite">
           <Output title="Base model" prompt={result.prompt} text={result.base} />
           <Output title="Adapted model" prompt={result.prompt} text={result.adapted} />
+          {result.onnx && (
+            <>
+              <Output title="ONNX (onnxruntime-web), greedy" prompt={result.prompt} text={result.onnx.text} />
+              <div className="output" role="region" aria-label="ONNX agreement">
+                <h3>Exported model vs this engine</h3>
+                {result.onnx.agrees ? (
+                  <p className="ok">Agree: the same greedy tokens as the adapted model here.</p>
+                ) : (
+                  <p className="bad">
+                    Disagree: the adapted model here continues greedily with{' '}
+                    <span className="mono">{result.onnx.ours}</span>
+                  </p>
+                )}
+              </div>
+            </>
+          )}
         </div>
       )}
     </form>
