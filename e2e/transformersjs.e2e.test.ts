@@ -19,7 +19,8 @@ const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const PROMPTS = ['My fellow Americans,', 'Call me Ishmael.', 'The state of the union is'];
 const MAX_NEW_TOKENS = 12;
 const TEXTS = ['Win money now! Lose weight and gain muscle, guaranteed.', 'see you at lunch'];
-const SHORT = ['--method', 'lora', '--rank', '4', '--steps', '6', '--batch', '2', '--seq', '16', '--backend', 'cpu'];
+/** A short LoRA run whose learning rate moves the greedy ids (checked below: the base model's differ). */
+const SHORT = ['--method', 'lora', '--rank', '4', '--steps', '6', '--batch', '2', '--seq', '16', '--lr', '0.01'];
 /** Both sides compute in float32 with different summation orders; relative to the logits when they are below 1. */
 const TOL = 1e-4;
 
@@ -71,7 +72,7 @@ describe('transformers.js loads the exported ONNX folders in the page', () => {
       ['bert-run', 'bert-tiny', spam],
     ] as const) {
       const adapter = join(root, name);
-      await dynrank(['train', '--model', model, '--data', data, ...SHORT, '--out', adapter]);
+      await dynrank(['train', '--model', model, '--data', data, ...SHORT, '--backend', 'cpu', '--out', adapter]);
       const out = join(root, `${name}-onnx`);
       await dynrank(['export', '--model', model, '--adapter', adapter, '--format', 'onnx', '--out', out]);
       folders.set(`${name}-onnx`, out);
@@ -115,15 +116,13 @@ describe('transformers.js loads the exported ONNX folders in the page', () => {
       prompts: PROMPTS,
       maxNewTokens: MAX_NEW_TOKENS,
     });
-    const adapter = join(root, 'llama-run');
-    for (const [i, prompt] of PROMPTS.entries()) {
-      const ours = JSON.parse(
+    const generate = async (prompt: string, adapter: string[]) =>
+      JSON.parse(
         await dynrank([
           'generate',
           '--model',
           'llama-demo',
-          '--adapter',
-          adapter,
+          ...adapter,
           '--prompt',
           prompt,
           '--max-tokens',
@@ -135,11 +134,17 @@ describe('transformers.js loads the exported ONNX folders in the page', () => {
           '--json',
         ]),
       ) as { prompt_ids: number[]; ids: number[]; text: string };
+    let baseDiffers = false;
+    for (const [i, prompt] of PROMPTS.entries()) {
+      const ours = await generate(prompt, ['--adapter', join(root, 'llama-run')]);
       expect(theirs[i].promptIds, prompt).toEqual(ours.prompt_ids);
       expect(theirs[i].ids, prompt).toEqual(ours.ids);
       expect(ours.ids.length, prompt).toBeGreaterThan(0);
       console.info(`${JSON.stringify(prompt)} -> ${JSON.stringify(theirs[i].text)} (${ours.ids.length} ids, equal)`);
+      baseDiffers ||= JSON.stringify((await generate(prompt, [])).ids) !== JSON.stringify(ours.ids);
     }
+    // The comparison tells an export without the adapter apart: the base model continues differently.
+    expect(baseDiffers).toBe(true);
     expect(served).toContain('llama-run-onnx/onnx/model.onnx');
     console.info(`transformers.js ${versions.transformers} on onnxruntime-web ${versions.onnxruntimeWeb}`);
   });
