@@ -16,7 +16,11 @@ export default defineConfig({
   // instead of being discovered mid-session, which makes the dev server reload the page. onnxruntime-web's wasm build
   // is imported lazily by the worker (src/worker/onnxRuntime.ts): listed so it is pre-bundled at start-up too. Its
   // .wasm file is imported with ?url there, which vite serves in dev and emits as an asset in a build, and handed to
-  // ort.env.wasm.wasmPaths: the pre-bundled copy's own import.meta.url lookup would miss it.
-  optimizeDeps: { entries: ['index.html', 'src/worker/worker.ts'], include: ['onnxruntime-web/wasm'] },
+  // ort.env.wasm.wasmPaths: the pre-bundled copy's own import.meta.url lookup would miss it. The e2e's test-only
+  // transformers.js page is scanned as well, for the same reason; a build bundles index.html alone.
+  optimizeDeps: {
+    entries: ['index.html', 'src/worker/worker.ts', 'e2e/pages/transformersjs.html'],
+    include: ['onnxruntime-web/wasm'],
+  },
   build: { target: 'es2022', sourcemap: true },
 });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // tools/check_transformersjs.mjs — loads a folder written by `dynrank export --format onnx` (or the page's ONNX zip,
 // unpacked) with transformers.js itself and prints its greedy continuation in the shape of `dynrank generate --json`,
-// so the two can be compared id for id. @huggingface/transformers is not a dependency of this repo (it pulls
-// onnxruntime-node and sharp, ~475 MB); install it outside the repo and name that folder:
+// so the two can be compared id for id. This repo's @huggingface/transformers serves the browser e2e only: its
+// onnxruntime-node and sharp are empty stubs (package.json overrides), so its Node build cannot run from here. Install
+// it outside the repo (with onnxruntime-node, ~475 MB) and name that folder:
 //   npm i --ignore-scripts --prefix /tmp/tjs @huggingface/transformers@4.3.2
 //   node tools/check_transformersjs.mjs --tjs /tmp/tjs --folder run1-onnx --prompt "Call me Ishmael." --max-tokens 20
 //   npx dynrank generate --model llama-demo --adapter run1 --prompt "Call me Ishmael." --max-tokens 20 \
