@@ -36,7 +36,7 @@ describe('the instruction demo in the page', () => {
   });
 
   it('trains llama-demo on instruct-demo.jsonl and answers held-out prompts in its format, unlike the base', {
-    timeout: 1_200_000,
+    timeout: 900_000,
   }, async () => {
     expect(PROMPTS).toHaveLength(3);
     await page.goto(inject('baseUrl'));
@@ -69,7 +69,7 @@ describe('the instruction demo in the page', () => {
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Start training' }).click();
     const status = () => page.getByRole('status', { name: 'Training status' }).textContent();
-    await expect.poll(status, { timeout: 540_000, interval: 1000 }).toBe('Done');
+    await expect.poll(status, { timeout: 600_000, interval: 1000 }).toBe('Done');
     console.log(`[sftdemo] ${STEPS} steps trained in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
     const adapted = page.getByRole('region', { name: 'Adapted model answer' });
