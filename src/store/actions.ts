@@ -5,6 +5,7 @@ import type { ModelRef, RunSettings, SftSettings } from '../worker/protocol';
 import { bundledText } from '../worker/runData';
 import { connect, send } from './client';
 import { requestPreview } from './dataPreview';
+import { DEMO_SETS } from './dataSlice';
 import { dataProblem, sftActive } from './derived';
 import { addError, applyEvent, clearErrors } from './events';
 import { type AppState, useStore } from './index';
@@ -15,7 +16,6 @@ import { watchSftPreview } from './sftPreview';
 import { EMPTY_RUN } from './trainingSlice';
 
 const BASE = import.meta.env.BASE_URL;
-const DEMO_DATA = { 'causal-lm': 'sotu.txt', 'seq-cls': 'spam.csv' } as const;
 
 /** Connects the worker, finds the bundled models that are present and loads the first with its demo data. */
 export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
@@ -40,7 +40,7 @@ export async function initApp(backend: 'auto' | 'cpu'): Promise<void> {
       st.phase === 'preparing'
     )
       return;
-    const demo = DEMO_DATA[st.summary.task];
+    const demo = st.demoChoice[st.summary.task];
     if (st.dataFile?.name !== demo) void loadDemoData(demo);
   });
   const present = await Promise.all(
@@ -68,7 +68,7 @@ export async function selectModel(id: string): Promise<void> {
   clearErrors(['model']);
   useStore.setState({ modelId: id, summary: null, modelLoading: true });
   send({ type: 'inspect', model: id });
-  const demo = DEMO_DATA[model.task];
+  const demo = s.demoChoice[model.task];
   if (s.dataOrigin === 'demo' && s.dataFile?.name !== demo) await loadDemoData(demo);
 }
 
@@ -110,6 +110,15 @@ export async function loadDemoData(name: string): Promise<void> {
       `The demo data set ${name} could not be loaded (${(e as Error).message}). Upload a file instead.`,
     );
   }
+}
+
+/** Chooses the bundled demo `file` for the model's task and loads it; a file not offered for the task
+ * (DEMO_SETS) changes nothing. An instruction set switches instruction tuning on, as an uploaded one does. */
+export async function chooseDemo(file: string): Promise<void> {
+  const task = useStore.getState().summary?.task;
+  if (!task || !DEMO_SETS[task].some((d) => d.file === file)) return;
+  useStore.setState((s) => ({ demoChoice: { ...s.demoChoice, [task]: file } }));
+  await loadDemoData(file);
 }
 
 /** Reads an uploaded file (CSV, TSV, JSONL or TXT); the worker parses it for the preview. */

@@ -4,7 +4,7 @@
 import { ARCHITECTURES, type Task } from '../models/arch/index';
 import { matchesTarget } from '../peft/adapters';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
-import type { DataPreview } from './dataSlice';
+import { type DataPreview, DEMO_SETS, type DemoSet } from './dataSlice';
 
 /** R0: the chosen value, else ceil(1.5 b(T)) as in the authors' code. */
 export function effectiveR0(s: RunSettings): number {
@@ -89,6 +89,17 @@ export function dataProblem(preview: DataPreview | null, task: Task | undefined)
     return `${preview.fileName} has one column (${preview.columns[0]}); a classification model needs a text column and a label column.`;
   }
   return null;
+}
+
+/** The demo sets offered for the model's task, each marked `chosen` when it is the data in use (or being loaded). */
+export function demoOptions(s: {
+  summary: ModelSummary | null;
+  dataOrigin: 'demo' | 'upload';
+  demoChoice: Record<Task, string>;
+}): (DemoSet & { chosen: boolean })[] {
+  const task = s.summary?.task;
+  if (!task) return [];
+  return DEMO_SETS[task].map((d) => ({ ...d, chosen: s.dataOrigin === 'demo' && s.demoChoice[task] === d.file }));
 }
 
 /** Whether the data is an instruction file the model can be instruction-tuned on (a causal LM). */

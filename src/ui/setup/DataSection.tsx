@@ -2,8 +2,8 @@
 
 import { useMemo } from 'react';
 import { useStore } from '../../store';
-import { loadDemoData, uploadData } from '../../store/actions';
-import { dataProblem, sftOffered } from '../../store/derived';
+import { chooseDemo, uploadData } from '../../store/actions';
+import { dataProblem, demoOptions, sftOffered } from '../../store/derived';
 import { ErrorNotes } from '../ErrorNotes';
 import { DataPreviewTable } from './DataPreviewTable';
 import { SftOptions } from './SftOptions';
@@ -11,9 +11,11 @@ import { SftOptions } from './SftOptions';
 export function DataSection() {
   const origin = useStore((s) => s.dataOrigin);
   const preview = useStore((s) => s.preview);
-  const task = useStore((s) => s.summary?.task);
+  const summary = useStore((s) => s.summary);
+  const task = summary?.task;
+  const demoChoice = useStore((s) => s.demoChoice);
+  const demos = useMemo(() => demoOptions({ summary, dataOrigin: origin, demoChoice }), [summary, origin, demoChoice]);
   const loading = useStore((s) => s.dataLoading);
-  const demo = task === 'causal-lm' ? 'sotu.txt' : task ? 'spam.csv' : null;
   const problem = dataProblem(preview, task);
   const offered = sftOffered(preview, task);
   const sftOn = useStore((s) => !!s.settings.sft);
@@ -25,16 +27,24 @@ export function DataSection() {
   return (
     <fieldset className="group">
       <legend>Data</legend>
-      <div className="row">
-        <button
-          type="button"
-          className={origin === 'demo' ? 'chip on' : 'chip'}
-          disabled={!demo}
-          aria-pressed={origin === 'demo'}
-          onClick={() => demo && void loadDemoData(demo)}
-        >
-          Demo: {demo ?? '…'}
-        </button>
+      <div className="row" role="group" aria-label="Data source">
+        {demos.map((d) => (
+          <button
+            key={d.file}
+            type="button"
+            className={d.chosen ? 'chip on' : 'chip'}
+            title={d.label}
+            aria-pressed={d.chosen}
+            onClick={() => void chooseDemo(d.file)}
+          >
+            Demo: {d.file}
+          </button>
+        ))}
+        {demos.length === 0 && (
+          <button type="button" className="chip" disabled aria-pressed={false}>
+            Demo: …
+          </button>
+        )}
         <label className={`chip file ${origin === 'upload' ? 'on' : ''}`}>
           Upload a file…
           <input
