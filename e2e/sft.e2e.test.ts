@@ -1,7 +1,8 @@
 // Instruction tuning in the page: an uploaded JSON Lines file of chats on the bundled llama-demo (ChatML template)
 // switches instruction tuning on, the data section shows the rendered template with exactly the answers highlighted
 // and the unusable rows with their lines, a short LoRA run reports its validation loss over the answer tokens, and
-// Try it answers one message with the base and the adapted model side by side.
+// Try it answers one message with the base and the adapted model side by side, and, once the adapter is exported as
+// ONNX, with the exported graph in onnxruntime-web too.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,6 +113,22 @@ describe('instruction tuning in the page', () => {
     expect((await adapted.getByTestId('answer').textContent())?.length).toBeGreaterThan(0);
     expect((await base.getByTestId('answer').textContent())?.length).toBeGreaterThan(0);
     expect(await page.getByRole('button', { name: 'Send' }).isEnabled()).toBe(true);
+
+    // With an ONNX export of the adapter, the chat also runs the exported graph in onnxruntime-web beside ours.
+    await page.getByRole('button', { name: 'ONNX for transformers.js' }).click();
+    await page.getByRole('button', { name: 'ONNX folder (.zip)' }).waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Send' }).click();
+    const onnx = page.getByRole('region', { name: 'ONNX (onnxruntime-web) answer' });
+    // When the answer does not come, the failure says the run's status and the error notes shown instead.
+    const alerts = page.getByRole('alert');
+    const outcome = async () =>
+      (await onnx.isVisible())
+        ? 'answered'
+        : `waiting; status ${await status()}; notes: ${(await alerts.allTextContents()).join(' | ')}`;
+    await expect.poll(outcome, { timeout: 120_000 }).toBe('answered');
+    expect(await onnx.getByTestId('answer').textContent()).toBe(await adapted.getByTestId('answer').textContent());
+    const verdict = await page.getByRole('region', { name: 'ONNX agreement' }).textContent();
+    expect(verdict).toContain('Agree: the same greedy tokens as the adapted model here.');
 
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'sft-1280-full.png'), fullPage: true });

@@ -12,6 +12,7 @@ import { classify, type EncoderModel, eosIds as eosIdsOf, generateIds } from '..
 import { instantiate, readModelFiles } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { CpuBackend } from '../../src/tensor/cpu';
+import { chatFromSource, endOfTurnIds } from '../../src/train/data/chat';
 import { expectClose } from '../helpers/check';
 
 async function exported(model: string, numLabels?: number) {
@@ -50,6 +51,22 @@ describe('running an exported model in onnxruntime-web', () => {
       expect((await onnxGreedyIds(ort, session, near, prompt, { maxTokens: 10, eosIds: [] })).length).toBe(3);
     });
   }
+
+  it('llama-demo: a chat message through the chat template, ended at the end of the turn, gets our greedy answer', async () => {
+    const { session, be, m, config } = await exported('llama-demo');
+    if (m.task !== 'causal-lm') throw new Error('decoder expected');
+    const chat = await chatFromSource(dirSource('public/models/llama-demo'));
+    const prompt = chat.template.render([{ role: 'user', content: 'Capital of France?' }], {
+      addGenerationPrompt: true,
+    });
+    const ids = chat.tokenizer.encode(prompt);
+    const stop = [...new Set([...eosIdsOf(null, config.raw, m.tokenizer), ...endOfTurnIds(chat)])];
+    const opts = { maxTokens: 12, temperature: 0, topK: 0, seed: 0, eosIds: stop };
+    const ours = await generateIds(be, { ...m, net: m.net }, ids, opts);
+    const onnx = await onnxGreedyIds(ort, session, decoderLayout(config)!, ids, { maxTokens: 12, eosIds: stop });
+    expect(ours.length).toBeGreaterThan(0);
+    expect(onnx).toEqual(ours);
+  });
 
   it('bert-tiny: class probabilities equal our classify', async () => {
     const { session, be, m, config, tokenizer } = await exported('bert-tiny', 3);
