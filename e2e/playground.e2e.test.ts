@@ -65,7 +65,7 @@ describe('playground page', () => {
     const t0 = Date.now();
     await page.getByRole('button', { name: 'Start training' }).click();
     const reloaded = 'the dev server reloaded the page (did a source file change during the test?)';
-    const runText = () => page.getByRole('region', { name: 'Run' }).textContent();
+    const runText = () => page.getByRole('region', { name: 'Run', exact: true }).textContent();
     const stepOf = async () => Number(/step (\d+) \//.exec((await runText()) ?? '')?.[1] ?? 0);
     await expect.poll(stepOf, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(3);
     // The page still paints while the worker trains: a frame comes (how soon is `npm run bench`'s to measure).
@@ -84,7 +84,10 @@ describe('playground page', () => {
       .toContain(`after step ${paused}:`);
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
     await expect
-      .poll(() => page.getByRole('region', { name: 'Run' }).textContent(), { timeout: 150_000, interval: 200 })
+      .poll(() => page.getByRole('region', { name: 'Run', exact: true }).textContent(), {
+        timeout: 150_000,
+        interval: 200,
+      })
       .toContain('step 20 / 20');
     expect(loads, reloaded).toBe(1);
     console.log(
@@ -242,7 +245,7 @@ describe('playground page', () => {
         interval: 500,
       })
       .toBe('Done');
-    const run = (await page.getByRole('region', { name: 'Run' }).textContent()) ?? '';
+    const run = (await page.getByRole('region', { name: 'Run', exact: true }).textContent()) ?? '';
     const windows = Number(/([\d,]+) training and/.exec(run)?.[1].replace(/,/g, ''));
     expect(windows).toBeGreaterThan(4);
     const steps = 2 * Math.ceil(windows / 4);

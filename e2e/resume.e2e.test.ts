@@ -46,7 +46,9 @@ describe('checkpoints across a reload', () => {
     await setNumber(p, 'Checkpoint every', 2);
     await p.getByRole('button', { name: 'Start training' }).click();
     const runStep = async () =>
-      Number(/step (\d+) \//.exec((await p.getByRole('region', { name: 'Run' }).textContent()) ?? '')?.[1] ?? 0);
+      Number(
+        /step (\d+) \//.exec((await p.getByRole('region', { name: 'Run', exact: true }).textContent()) ?? '')?.[1] ?? 0,
+      );
     return { p, runStep };
   }
 
@@ -89,7 +91,7 @@ describe('checkpoints across a reload', () => {
     // Reset a setting: Resume must restore the run's own settings.
     await setNumber(page, 'Steps', 7);
     const seen: number[] = [];
-    const runText = () => page.getByRole('region', { name: 'Run' }).textContent();
+    const runText = () => page.getByRole('region', { name: 'Run', exact: true }).textContent();
     await page.getByRole('button', { name: `Resume from step ${from}`, exact: true }).click();
     await expect
       .poll(
@@ -150,7 +152,7 @@ describe('checkpoints across a reload', () => {
     await expect
       .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 })
       .toBe('Done');
-    expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 80 / 80');
+    expect(await p.getByRole('region', { name: 'Run', exact: true }).textContent()).toContain('step 80 / 80');
     expect(await lost.count()).toBe(1);
     expect(await p.locator('[role="alert"][data-code="CheckpointFailed"]').count()).toBe(0);
     await p.close();
@@ -176,7 +178,7 @@ describe('checkpoints across a reload', () => {
     await expect
       .poll(() => p.getByRole('status', { name: 'Training status' }).textContent(), { timeout: 150_000, interval: 300 })
       .toBe('Done');
-    expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 30 / 30');
+    expect(await p.getByRole('region', { name: 'Run', exact: true }).textContent()).toContain('step 30 / 30');
     await p.close();
     expect(pageErrors).toEqual([]);
   });
@@ -216,7 +218,7 @@ describe('checkpoints across a reload', () => {
           interval: 300,
         })
         .toBe('Done');
-      expect(await p.getByRole('region', { name: 'Run' }).textContent()).toContain('step 12 / 12');
+      expect(await p.getByRole('region', { name: 'Run', exact: true }).textContent()).toContain('step 12 / 12');
       expect(await p.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
       expect(await p.getByLabel('Pretrained model').inputValue()).toBe('files:3 files');
       // No error anywhere (the software-adapter notice is a warning the CI machine always shows).
