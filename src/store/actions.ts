@@ -170,7 +170,7 @@ export function startTraining(): void {
   useStore.setState({ queuedRun: null });
   // Instruction tuning travels with the settings only when it applies (a causal LM on an instruction file).
   const settings = { ...s.settings, sft: sftActive(s) ? s.settings.sft : null };
-  launch({ name: null, modelId: s.modelId, settings, data: s.dataFile });
+  launch({ name: null, modelId: s.modelId, task: s.summary.task, settings, data: s.dataFile });
 }
 
 /**
@@ -186,7 +186,7 @@ function launch(l: Launch): void {
     launching: l,
     ...EMPTY_RUN,
     phase: 'preparing',
-    run: { modelId: l.modelId, task: s.summary?.task ?? 'causal-lm', method: l.settings.method, sft: !!l.settings.sft },
+    run: { modelId: l.modelId, task: l.task, method: l.settings.method, sft: !!l.settings.sft },
     generation: null,
     classification: null,
     chat: null,
@@ -220,6 +220,7 @@ export function compareWithLora(runId?: string): void {
     queuedRun: {
       name,
       modelId: run.modelId,
+      task: run.task,
       settings: made.settings,
       data: run.data,
       forRunId: run.id,

@@ -175,6 +175,7 @@ export function applyEvent(ev: WorkerEvent): void {
         launching: {
           name: `${ev.checkpoint.runName} (resumed at step ${ev.checkpoint.step})`,
           modelId: ev.modelId,
+          task: ev.task,
           settings: ev.settings,
           data: ev.data,
         },

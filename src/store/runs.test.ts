@@ -186,6 +186,17 @@ describe('the run list and the LoRA comparison', () => {
     expect(s.overlayRunIds).toEqual(['run-1']);
   });
 
+  it("keeps the compared run's task for the queued run when another kind of model is loaded meanwhile", () => {
+    trainDora();
+    compareWithLora();
+    // The person loads a classifier while the dynamic-rank run trains.
+    useStore.setState({ summary: { ...SUMMARY, task: 'seq-cls' }, modelId: 'bert-tiny' });
+    applyEvent({ type: 'phase', phase: 'done' });
+    expect(useStore.getState().run).toMatchObject({ modelId: 'gpt2-tiny', task: 'causal-lm', method: 'lora' });
+    applyEvent(started(2, 500));
+    expect(useStore.getState().runs.map((r) => r.task)).toEqual(['causal-lm', 'causal-lm']);
+  });
+
   it('gives the LoRA comparison of an instruction-tuning run its chat file and instruction-tuning settings', () => {
     const chat = { name: 'instruct-demo.jsonl', text: '{"prompt":"a","completion":"b"}', origin: 'demo' as const };
     const sft = { format: 'prompt-completion' as const, trainOnPrompt: true };

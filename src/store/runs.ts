@@ -2,6 +2,7 @@
 // curve (downsampled) and its final rank map; and the LoRA rank that matches a dynamic-rank run's parameter count
 // (the paper's comparison: LoRA and dynamic rank at the same number of trainable parameters). No React, no worker.
 
+import type { Task } from '../models/arch/index';
 import type { DataFile, ModelSummary, RunSettings } from '../worker/protocol';
 import { thinPoints } from './derived';
 
@@ -12,6 +13,7 @@ export interface RunRecord {
   id: string;
   name: string;
   modelId: string;
+  task: Task;
   method: 'dora' | 'lora';
   /** b(T) (dynamic rank) or r (LoRA). */
   budget: number;

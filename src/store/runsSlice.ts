@@ -2,6 +2,7 @@
 // which two the compare view shows, and a LoRA run queued to compare with a dynamic-rank one.
 
 import type { StateCreator } from 'zustand';
+import type { Task } from '../models/arch/index';
 import type { DataFile, RunPhase, RunSettings, WorkerEvent } from '../worker/protocol';
 import type { AppState } from './index';
 import { finalAdapterParams, type LoraMatch, lossHistory, moduleDims, type RunRecord, runName } from './runs';
@@ -10,6 +11,8 @@ import { finalAdapterParams, type LoraMatch, lossHistory, moduleDims, type RunRe
 export interface Launch {
   name: string | null;
   modelId: string;
+  /** The model's task, kept so a queued run does not read it from whatever model is loaded when it starts. */
+  task: Task;
   settings: RunSettings;
   data: DataFile;
   /** Set for a LoRA run started to compare with the dynamic-rank run of this id. */
@@ -73,6 +76,7 @@ export function runStarted(s: AppState, ev: Started): Partial<AppState> {
     id,
     name: launch.name ?? runName(runs.length + 1, settings),
     modelId: launch.modelId,
+    task: launch.task,
     method: settings.method,
     budget,
     R0: ev.R0,
