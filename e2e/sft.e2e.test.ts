@@ -2,13 +2,14 @@
 // switches instruction tuning on, the data section shows the rendered template with exactly the answers highlighted
 // and the unusable rows with their lines, a short LoRA run reports its validation loss over the answer tokens, and
 // Try it answers one message with the base and the adapted model side by side, and, once the adapter is exported as
-// ONNX, with the exported graph in onnxruntime-web too.
+// ONNX, with the exported graph in onnxruntime-web too. On gpt2-tiny, which has no chat template, the instruction demo
+// renders with the fallback template (answers ended by <|endoftext|>), trains, and the chat answers.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setNumber } from './helpers';
+import { openGpt2Tiny, setNumber } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -133,6 +134,33 @@ describe('instruction tuning in the page', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(ARTIFACTS, 'sft-1280-full.png'), fullPage: true });
     await preview.screenshot({ path: join(ARTIFACTS, 'sft-preview.png') });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('GPT-2 (no chat template): the instruction demo renders with the fallback template, trains and chats', async () => {
+    await openGpt2Tiny(page);
+    await page.getByRole('button', { name: 'Demo: instruct-demo.jsonl' }).click();
+    const sft = page.getByRole('checkbox', { name: 'Instruction tuning (loss on answers only)' });
+    await expect.poll(() => sft.isChecked(), { timeout: 30_000 }).toBe(true);
+    const note = page.getByRole('note', { name: 'Chat template' });
+    await expect
+      .poll(() => note.textContent(), { timeout: 30_000 })
+      .toContain('template: fallback (### User / ### Assistant): the model has no chat template');
+    expect(await note.textContent()).toContain('each answer ends with <|endoftext|>');
+    expect(await highlighted(1)).toEqual(['ANSWER: n.<|endoftext|>']);
+    await page.getByRole('radio', { name: 'LoRA' }).check();
+    await setNumber(page, 'Rank r', 2);
+    await setNumber(page, 'Steps', 2);
+    await setNumber(page, 'Batch size', 2);
+    await page.getByRole('button', { name: 'Start training' }).click();
+    const status = () => page.getByRole('status', { name: 'Training status' }).textContent();
+    await expect.poll(status, { timeout: 120_000, interval: 500 }).toBe('Done');
+    expect(await page.getByTestId('eval').textContent()).toMatch(/\(\d+ answer tokens\)\./);
+    await page.getByLabel('Your message').fill('Which letter does the word apple start with?');
+    await setNumber(page, 'Answer length (tokens)', 4);
+    await page.getByRole('button', { name: 'Send' }).click();
+    const adapted = page.getByRole('region', { name: 'Adapted model answer' });
+    await expect.poll(() => adapted.isVisible(), { timeout: 60_000 }).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -71,12 +71,13 @@ export async function dataCommand(a: ParsedArgs, src: ModelSource): Promise<stri
     src.get('config.json', true),
   ]);
   const tokConfigText = tokConfigBytes ? text(tokConfigBytes) : null;
-  const tok = loadChatTokenizer(text(tokJson!), tokConfigText);
+  const modelConfig = objectFile(configBytes, 'config.json');
+  const tok = loadChatTokenizer(text(tokJson!), tokConfigText, { modelConfig });
   const template = chatTemplateFrom(tok.config, {
     jinjaFile: jinja ? text(jinja) : null,
     name: a.options.get('template-name') as string | undefined,
   });
-  const maxLength = whole(a, 'max-length', defaultMaxLength(objectFile(configBytes, 'config.json'), tok.config), 2);
+  const maxLength = whole(a, 'max-length', defaultMaxLength(modelConfig, tok.config), 2);
   if (!existsSync(dataFile)) throw new UsageError(`--data ${dataFile}: no such file; give the path of a data file.`);
   const dataText = text(new Uint8Array(await readFile(dataFile)));
   const data = readSftRecords(dataText, dataFile, { format: format as SftFormat | 'auto' });

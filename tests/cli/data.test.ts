@@ -88,6 +88,17 @@ describe('dynrank data', () => {
     expect(p.examples[0].labels).toEqual(p.examples[0].input_ids);
   });
 
+  it("a GPT-2 folder without tokenizer_config.json ends answers with config.json's eos", async () => {
+    const model = join(dir, 'gpt2-no-tokenizer-config');
+    mkdirSync(model);
+    for (const f of ['config.json', 'tokenizer.json']) copyFileSync(join('public/models/gpt2-tiny', f), join(model, f));
+    const r = await run(['data', '--model', model, '--data', chat, '--show', '1']);
+    expect(r.code, r.err).toBe(0);
+    const ex = JSON.parse(r.out).examples[0];
+    expect(ex.text).toBe('Be brief.\n\n### User:\nCapital of France?\n\n### Assistant:\nParis.<|endoftext|>');
+    expect(ex.labels.at(-1)).toBe(1023);
+  });
+
   it('a folder with the Qwen3 tokenizer files renders with its own template', async () => {
     const model = join(dir, 'qwen3');
     mkdirSync(model);

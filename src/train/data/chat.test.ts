@@ -8,6 +8,7 @@ import { TokenizerError } from '../../models/tokenizer';
 import {
   type ChatMessage,
   chatTemplateFrom,
+  endOfTurnIds,
   FALLBACK_CHAT_TEMPLATE,
   loadChatTokenizer,
   specialTokenVariables,
@@ -175,6 +176,28 @@ describe('loadChatTokenizer', () => {
     expect(ids[0]).toBe(128000);
     expect(ids.filter((i) => i === 128000)).toHaveLength(1);
     expect([tok.bosId, tok.eosId, tok.padId]).toEqual([128000, 128009, 128009]);
+  });
+
+  it("GPT-2 without an eos in tokenizer_config.json: config.json's eos_token_id ends answers and the chat", () => {
+    const modelConfig = json(`${GPT2}config.json`);
+    const tok = loadChatTokenizer(read(`${GPT2}tokenizer.json`), null, { modelConfig });
+    expect([tok.eosId, tok.padId]).toEqual([1023, 1023]);
+    const chat = { tokenizer: tok, template: chatTemplateFrom(tok.config) };
+    expect(chat.template.origin).toBe('fallback');
+    expect(chat.template.render(multi.slice(1, 3), { addGenerationPrompt: false })).toBe(
+      '### User:\nName a colour.\n\n### Assistant:\nBlue.<|endoftext|>',
+    );
+    expect(endOfTurnIds(chat)).toEqual([1023]);
+    // Without config.json there is no eos; tokenizer_config.json's eos_token wins over config.json's.
+    expect(loadChatTokenizer(read(`${GPT2}tokenizer.json`), '{}').eosId).toBeNull();
+    const tokConfig = JSON.stringify({ eos_token: '<|endoftext|>' });
+    const both = loadChatTokenizer(read(`${GPT2}tokenizer.json`), tokConfig, {
+      modelConfig: { eos_token_id: [5, 1023] },
+    });
+    expect(both.eosId).toBe(1023);
+    expect(loadChatTokenizer(read(`${GPT2}tokenizer.json`), null, { modelConfig: { eos_token_id: [5] } }).eosId).toBe(
+      5,
+    );
   });
 
   it('Qwen3: specials spelled in the text are single tokens; pad is <|endoftext|>', () => {

@@ -196,10 +196,31 @@ function parseObject(text: string, file: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** Builds the chat tokenizer from tokenizer.json and the optional tokenizer_config.json. */
-export function loadChatTokenizer(jsonText: string, configText: string | null): ChatTokenizer {
+export interface ChatTokenizerOptions {
+  /** The model's config.json as an object: its eos_token_id names the eos when tokenizer_config.json does not. */
+  modelConfig?: Record<string, unknown> | null;
+}
+
+/** The first id of config.json's `eos_token_id` (an integer or a list of them), or null. */
+function modelEosId(modelConfig: Record<string, unknown> | null | undefined): number | null {
+  const v = modelConfig?.eos_token_id;
+  const id = Array.isArray(v) ? v[0] : v;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 0 ? id : null;
+}
+
+/**
+ * Builds the chat tokenizer from tokenizer.json and the optional tokenizer_config.json. When tokenizer_config.json
+ * sets no eos_token (GPT-2's hub files, or no tokenizer_config.json at all), the token that config.json's
+ * eos_token_id names is the eos, for the template's `eos_token` as well: it ends each answer of the fallback template,
+ * as transformers' GPT-2 tokenizer has <|endoftext|> as its eos by default.
+ */
+export function loadChatTokenizer(
+  jsonText: string,
+  configText: string | null,
+  opts: ChatTokenizerOptions = {},
+): ChatTokenizer {
   const json = parseObject(jsonText, 'tokenizer.json');
-  const config = configText ? parseObject(configText, 'tokenizer_config.json') : {};
+  let config = configText ? parseObject(configText, 'tokenizer_config.json') : {};
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json, config);
@@ -209,6 +230,11 @@ export function loadChatTokenizer(jsonText: string, configText: string | null): 
       'model',
       `tokenizer.json: could not be loaded (${(e as Error).message}).`,
     );
+  }
+  const modelEos = modelEosId(opts.modelConfig);
+  const modelEosToken = modelEos === null ? null : (tok.id_to_token(modelEos) ?? null);
+  if (tokenContent(config.eos_token) === null && modelEosToken !== null) {
+    config = { ...config, eos_token: modelEosToken };
   }
   const idOf = (key: string): number | null => {
     const c = tokenContent(config[key]);
@@ -233,10 +259,11 @@ export interface ModelChat {
 }
 
 /**
- * The model's chat tokenizer and template from its files: tokenizer.json (required), tokenizer_config.json and
- * chat_template.jinja (optional; a server that answers for a missing one with its HTML page counts as absent).
+ * The model's chat tokenizer and template from its files: tokenizer.json (required), tokenizer_config.json,
+ * chat_template.jinja and config.json (optional; a server that answers for a missing one with its HTML page counts as
+ * absent; config.json gives the eos when tokenizer_config.json has none). `templateName` picks an entry of a
+ * named-template list.
  */
-/** The model's chat tokenizer and template; `templateName` picks an entry of a named-template list. */
 export async function chatFromSource(src: ModelSource, templateName?: string): Promise<ModelChat> {
   const optional = async (file: string): Promise<string | null> => {
     try {
@@ -248,12 +275,15 @@ export async function chatFromSource(src: ModelSource, templateName?: string): P
       throw e;
     }
   };
-  const [json, config, jinja] = await Promise.all([
+  const [json, config, jinja, modelConfig] = await Promise.all([
     src.get('tokenizer.json'),
     optional('tokenizer_config.json'),
     optional('chat_template.jinja'),
+    optional('config.json'),
   ]);
-  const tokenizer = loadChatTokenizer(new TextDecoder().decode(json!), config);
+  const tokenizer = loadChatTokenizer(new TextDecoder().decode(json!), config, {
+    modelConfig: modelConfig === null ? null : parseObject(modelConfig, 'config.json'),
+  });
   return { tokenizer, template: chatTemplateFrom(tokenizer.config, { jinjaFile: jinja, name: templateName }) };
 }
 

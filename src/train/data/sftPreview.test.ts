@@ -62,7 +62,7 @@ describe('sftPreviewOf', () => {
     expect(p.examples.map((e) => e.line)).toEqual([1, 2, 5]);
     expect(p.examples[1].spans.filter((s) => s.trained).map((s) => s.text)).toEqual(['Four.<|im_end|>\n']);
     expect(p.format).toBe('messages');
-    expect(p.template).toEqual({ origin: 'tokenizer_config.json', name: null });
+    expect(p.template).toEqual({ origin: 'tokenizer_config.json', name: null, eos: '<|end_of_text|>' });
     expect(p.counts.examples).toBe(3);
     expect(p.counts.badRows).toBe(2);
     expect(p.badRows.map((b) => b.line)).toEqual([3, 4]);

@@ -27,7 +27,9 @@ export interface SftPreview {
   fileName: string;
   /** The format the rows were read as (the override, or the one the columns say). */
   format: SftFormat;
-  template: { origin: ModelChat['template']['origin']; name: string | null };
+  /** Where the template came from, the named entry picked, and the tokenizer's eos token (null when it names none):
+   * the fallback template ends each answer with it, so without one the model gets no end of an answer to learn. */
+  template: { origin: ModelChat['template']['origin']; name: string | null; eos: string | null };
   maxLength: number;
   trainOnPrompt: boolean;
   /** The first examples in file order. */
@@ -114,7 +116,11 @@ export function sftPreviewOf(
   return {
     fileName: file.fileName,
     format: records.format,
-    template: { origin: chat.template.origin, name: chat.template.name },
+    template: {
+      origin: chat.template.origin,
+      name: chat.template.name,
+      eos: chat.tokenizer.eosId === null ? null : chat.tokenizer.decode([chat.tokenizer.eosId]),
+    },
     maxLength: opts.maxLength,
     trainOnPrompt: opts.trainOnPrompt,
     examples,

@@ -11,7 +11,8 @@ const plural = (n: number, one: string, many = `${one}s`) => `${int(n)} ${n === 
 export const SftPreviewView = memo(function SftPreviewView({ preview }: { preview: SftPreview }) {
   const p = preview,
     c = p.counts;
-  const template = p.template.origin === 'fallback' ? 'the fallback template (the model has none)' : p.template.origin;
+  const fallback = p.template.origin === 'fallback';
+  const template = fallback ? 'the fallback template' : p.template.origin;
   return (
     <div className="sft-preview" aria-label="Instruction preview" role="region">
       <p className="caption">
@@ -20,6 +21,7 @@ export const SftPreviewView = memo(function SftPreviewView({ preview }: { previe
         {c.truncated > 0 && `, ${plural(c.truncated, 'example')} cut to ${int(p.maxLength)} tokens`}
         {c.splitConversations > 0 && `, ${plural(c.splitConversations, 'conversation')} trained turn by turn`}.
       </p>
+      {fallback && <FallbackNote eos={p.template.eos} />}
       <p className="hint">
         Highlighted: the tokens the loss is on{p.trainOnPrompt ? ' (every token: the prompt is trained on too)' : ''}.
       </p>
@@ -45,3 +47,24 @@ export const SftPreviewView = memo(function SftPreviewView({ preview }: { previe
     </div>
   );
 });
+
+const FALLBACK = 'template: fallback (### User / ### Assistant)';
+
+/**
+ * What the fallback template writes, for a model without a chat template: each answer ends with the tokenizer's eos,
+ * where Try it's chat stops; a tokenizer without an eos leaves answers without an end, which the note says how to fix.
+ */
+function FallbackNote({ eos }: { eos: string | null }) {
+  return eos !== null ? (
+    <p className="hint" role="note" aria-label="Chat template">
+      {FALLBACK}: the model has no chat template, so each turn is a "### User:" or "### Assistant:" block and each
+      answer ends with <span className="mono">{eos}</span>, where the chat in Try it stops.
+    </p>
+  ) : (
+    <p className="warning" role="note" aria-label="Chat template">
+      {FALLBACK}, but the tokenizer names no end-of-sequence token: answers end with nothing the model can learn to stop
+      at, so chat answers run to their length limit. Set "eos_token" in tokenizer_config.json (or "eos_token_id" in
+      config.json) and load the model again.
+    </p>
+  );
+}
