@@ -30,9 +30,13 @@ export interface ImportanceBin {
   count: number;
 }
 
-/** Histogram of log10 scores in equal-width bins; zero scores (never live) go to the first bin. */
+/**
+ * Histogram of log10 scores in equal-width bins; zero scores (never live) go to the first bin. Scores that are not
+ * finite numbers are left out, and no scores give no bins (every coordinate the chart draws is a number).
+ */
 export function importanceBins(scores: readonly number[], bins = 16): ImportanceBin[] {
-  const logs = scores.map((s) => Math.log10(Math.max(s, 1e-8)));
+  const logs = scores.filter((s) => Number.isFinite(s)).map((s) => Math.log10(Math.max(s, 1e-8)));
+  if (logs.length === 0) return [];
   let lo = Infinity,
     hi = -Infinity;
   for (const l of logs) {
