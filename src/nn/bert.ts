@@ -7,7 +7,7 @@
 // (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
-import { type DropoutMode, siteDropout } from './dropout';
+import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 
@@ -52,12 +52,13 @@ export interface EncoderBatch {
   T: number;
 }
 
-type Drop = { p: number; seed: number } | null;
+type Drop = SiteDropout | null;
 
 export class BertClassifier implements DropoutMode {
   readonly layers: Layer[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
+  dropoutFirstRow = 0;
   readonly head: { dense: Linear; out: Linear };
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
   private ws: ReturnType<BertClassifier['alloc']> | null = null;
@@ -207,14 +208,17 @@ export class BertClassifier implements DropoutMode {
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings; 1 + 3l, 2 + 3l, 3 + 3l layer l's
    * attention probabilities, attention output and FFN output; 1000 the classifier input, 1001 RoBERTa's dense input. */
   private drop(kind: 'hidden' | 'attn' | 'classifier', site: number): Drop {
-    return siteDropout(this, this.cfg.dropout?.[kind], site);
+    const T = this.ws!.T,
+      { hidden: C, heads: H } = this.cfg;
+    const perRow = kind === 'attn' ? H * T * T : kind === 'classifier' ? C : T * C;
+    return siteDropout(this, this.cfg.dropout?.[kind], site, perRow);
   }
 
   /** d(input of a dropout site) from d(its output), into `into` (overwritten); without dropout, dout itself. */
   private dropGrad(into: Tensor, dout: Tensor, d: Drop): Tensor {
     if (!d) return dout;
     this.be.fill(into, 0);
-    this.be.dropoutBackward(into, dout, d.p, d.seed);
+    this.be.dropoutBackward(into, dout, d.p, d.seed, d.offset);
     return into;
   }
 
@@ -233,7 +237,7 @@ export class BertClassifier implements DropoutMode {
     // out = dropout(y) when the site drops (into `buf`), else y itself.
     const dropped = (buf: Tensor, y: Tensor, d: Drop) => {
       if (!d) return y;
-      be.dropout(buf, y, d.p, d.seed);
+      be.dropout(buf, y, d.p, d.seed, d.offset);
       return buf;
     };
     be.embedding(ws.e1, batch.ids, this.emb.word, N, C);
@@ -243,7 +247,7 @@ export class BertClassifier implements DropoutMode {
     be.add(ws.eSum, ws.e12, ws.e3);
     const de = this.drop('hidden', 0);
     be.layernorm(de ? ws.e0 : ws.x0, ws.eMean, ws.eRstd, ws.eSum, this.emb.lnw, this.emb.lnb, N, C, eps);
-    if (de) be.dropout(ws.x0, ws.e0, de.p, de.seed);
+    if (de) be.dropout(ws.x0, ws.e0, de.p, de.seed, de.offset);
     let x = ws.x0;
     this.layers.forEach((ly, l) => {
       const a = ws.ls[l];

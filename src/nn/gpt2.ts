@@ -6,7 +6,7 @@
 
 import type { Backend, Tensor } from '../tensor/backend';
 import { type CausalDecoder, KvCache } from './decoder';
-import { type DropoutMode, siteDropout } from './dropout';
+import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 
@@ -82,6 +82,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly blocks: Block[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
+  dropoutFirstRow = 0;
   readonly wte: Tensor;
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
@@ -198,12 +199,12 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     const de = this.drop('embd', 0);
     if (de) {
       be.add(ws.pre, ws.tmp, ws.posEmb);
-      be.dropout(ws.x0, ws.pre, de.p, de.seed);
+      be.dropout(ws.x0, ws.pre, de.p, de.seed, de.offset);
     } else be.add(ws.x0, ws.tmp, ws.posEmb);
     let x = ws.x0;
     // x_out = x_in + dropout(y): dropout into `pre` first when this site drops.
-    const residual = (out: Tensor, xin: Tensor, y: Tensor, d: { p: number; seed: number } | null) => {
-      if (d) be.dropout(ws.pre, y, d.p, d.seed);
+    const residual = (out: Tensor, xin: Tensor, y: Tensor, d: SiteDropout | null) => {
+      if (d) be.dropout(ws.pre, y, d.p, d.seed, d.offset);
       be.add(out, xin, d ? ws.pre : y);
     };
     this.blocks.forEach((blk, l) => {
@@ -228,8 +229,10 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
 
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings, 1 + 3l, 2 + 3l, 3 + 3l layer l's
    * attention probabilities, attention output and MLP output. */
-  private drop(kind: 'embd' | 'resid' | 'attn', site: number): { p: number; seed: number } | null {
-    return siteDropout(this, this.cfg.dropout?.[kind], site);
+  private drop(kind: 'embd' | 'resid' | 'attn', site: number): SiteDropout | null {
+    const T = this.ws!.T,
+      { nEmbd: C, nHead: H } = this.cfg;
+    return siteDropout(this, this.cfg.dropout?.[kind], site, kind === 'attn' ? H * T * T : T * C);
   }
 
   private attP(B: number, T: number, l: number) {
@@ -251,11 +254,11 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   }
 
   /** dres = d(residual branch before dropout) from d(block output), or the gradient itself when the site keeps all. */
-  private residualGrad(dout: Tensor, d: { p: number; seed: number } | null): Tensor {
+  private residualGrad(dout: Tensor, d: SiteDropout | null): Tensor {
     if (!d) return dout;
     const ws = this.ws!;
     this.be.fill(ws.dres, 0);
-    this.be.dropoutBackward(ws.dres, dout, d.p, d.seed);
+    this.be.dropoutBackward(ws.dres, dout, d.p, d.seed, d.offset);
     return ws.dres;
   }
 

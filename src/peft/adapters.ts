@@ -51,6 +51,10 @@ export class AdapterSet {
   stepSeed = 0;
   /** Eval mode: no dropout (generation, evaluation, logits). */
   training = true;
+  /** The current micro-batch's first batch row and row count within the step's batch (null: the whole batch). Input
+   * dropout draws each row's mask at the elements the row has in the whole batch's input, so micro-batches drop
+   * exactly what one batch would. */
+  microRows: { first: number; count: number } | null = null;
   /** Set once the modules are restricted to their final live components. */
   compacted = false;
   private readonly scratch = new Map<string, Tensor>();
@@ -140,11 +144,16 @@ export class AdapterSet {
     const R0 = this.opts.R0,
       p = this.opts.dropout;
     const seed = () => (this.stepSeed * 7919 + m.index * 104729) >>> 0;
+    // Rows of x per batch row: T for token activations, 1 for a head's pooled rows.
+    const offset = (N: number) => {
+      const r = this.microRows;
+      return r ? r.first * (N / r.count) * m.slot.inF : 0;
+    };
     return {
       forward: (be, y, x, N) => {
         // Saved per module for the backward: the dropped-out input and h = xd A^T.
         const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
-        if (xd !== x) be.dropout(xd, x, p, seed());
+        if (xd !== x) be.dropout(xd, x, p, seed(), offset(N));
         be.adapterForward(y, this.buf(`h${m.index}`, [N, R0]), xd, this.theta, this.live, this.call(m, N));
       },
       backward: (be, dx, dy, x, N) => {
@@ -162,7 +171,7 @@ export class AdapterSet {
           this.call(m, N),
         );
         if (!dx) return;
-        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed());
+        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed(), offset(N));
         else be.axpy(dx, dxd, 1);
       },
     };

@@ -57,6 +57,8 @@ export interface CausalLmNet {
   enableAllGradients(): void;
   /** Train mode with the model's own dropout from this seed, or null (eval); absent: the net has no dropout. */
   dropoutSeed?: number | null;
+  /** First row of the current micro-batch within the step's batch, where its dropout masks are drawn (0: none). */
+  dropoutFirstRow?: number;
 }
 
 /** The sequence-classification entry points (BertClassifier; LlamaClassifier through its adapter). */
@@ -67,6 +69,7 @@ export interface SeqClsNet {
   linears(): Linear[];
   enableAllGradients(): void;
   dropoutSeed?: number | null;
+  dropoutFirstRow?: number;
 }
 
 /** How a synthetic tensor (benchmarks) is drawn: normal(0, 0.02), ones (norm weights) or zeros (biases). */
