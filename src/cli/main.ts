@@ -21,6 +21,7 @@ const USAGE = `usage:
   dynrank train  --model <...> --data <file> [--task causal-lm|seq-cls|sft] [--method dora|lora|full]
                  [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
+                 [--micro-batch N (divides --batch)] [--recompute]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
                  [--backend webgpu|cpu]

@@ -80,6 +80,8 @@ export interface TrainerOptions {
   /** Rows per forward/backward pass: a step runs ceil(rows / microBatch) passes into the same gradients, so
    * activations are sized by microBatch. The whole batch in one pass unless given. */
   microBatch?: number;
+  /** Activation recomputation: blocks keep their input only and rerun their forward in the backward. */
+  recompute?: boolean;
 }
 
 export interface TrainStepOptions {
