@@ -3,14 +3,28 @@
 // activations are sized by the micro-batch; the step stays one submission.
 
 import { describe, expect, it } from 'vitest';
+import { parseArgs } from '../../src/cli/args';
+import { runConfig as cliRunConfig, TRAIN_OPTS } from '../../src/cli/train';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
 import type { TextTokenizer } from '../../src/models/tokenizer';
+import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
+import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
+import { BatchStream } from '../../src/train/data/batches';
+import {
+  createTrainer,
+  DEFAULT_RUN,
+  MicroBatchError,
+  type PreparedData,
+  type RunConfig,
+  runSteps,
+} from '../../src/train/run';
 import { type HostBatch, lossCount, sliceBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainerOptions, type TrainMethod } from '../../src/train/trainer';
+import { runConfig as pageRunConfig } from '../../src/worker/runInfo';
 import { gpuBackend } from '../helpers/gpu';
 import { randomGpt2 } from '../helpers/randomModel';
 
@@ -188,5 +202,64 @@ describe('micro-batches on WebGPU', () => {
       return ctx.counters.bytesLive - before;
     };
     expect(await live(2)).toBeLessThan(await live(8));
+  });
+});
+
+describe('the micro-batch setting', () => {
+  const cli = (...argv: string[]) => cliRunConfig(parseArgs(argv, TRAIN_OPTS));
+
+  it('--micro-batch and --recompute reach the run config; absent, one pass and no recompute', () => {
+    expect(cli('--batch', '8', '--micro-batch', '2', '--recompute')).toMatchObject({ microBatch: 2, recompute: true });
+    const plain = cli('--batch', '8');
+    expect([plain.microBatch, plain.recompute]).toEqual([undefined, undefined]);
+  });
+
+  it('a micro-batch that does not divide --batch is a MicroBatchError naming the field and the divisors', () => {
+    expect(() => cli('--batch', '8', '--micro-batch', '3')).toThrow(MicroBatchError);
+    expect(() => cli('--batch', '8', '--micro-batch', '3')).toThrow(/--micro-batch.*batch size 8.*1, 2, 4, 8/);
+    expect(() => cli('--batch', '8', '--micro-batch', '0')).toThrow(MicroBatchError);
+  });
+
+  it("the page's setting reaches the worker's run config", () => {
+    expect(pageRunConfig({ ...DEFAULT_SETTINGS, batch: 8, microBatch: 4, recompute: true })).toMatchObject({
+      microBatch: 4,
+      recompute: true,
+    });
+    expect(pageRunConfig(DEFAULT_SETTINGS).microBatch).toBeUndefined();
+  });
+
+  it('is saved in the checkpoint, and a resumed run continues with it exactly (CPU)', async () => {
+    const r = new Rng(3),
+      windows = Array.from({ length: 12 }, () => Int32Array.from({ length: T + 1 }, () => r.int(V)));
+    const data = {
+      train: { kind: 'lm', windows, seq: T },
+      val: { kind: 'lm', windows, seq: T },
+      labels: null,
+      summary: {},
+    } as unknown as PreparedData;
+    const cfg: RunConfig = { ...DEFAULT_RUN, method: 'lora', batch: 4, microBatch: 2, seq: T, steps: 6, logEvery: 1 };
+    const start = () => {
+      const be = new CpuBackend();
+      return createTrainer(be, tinyGpt(be), data, cfg);
+    };
+    const losses = async (tr: Trainer, stream: BatchStream, until: number) => {
+      const out: number[] = [];
+      await runSteps(tr, stream, until, cfg, (m) => {
+        out.push(m.loss);
+      });
+      return out;
+    };
+    const whole = start();
+    const all = await losses(whole.trainer, whole.stream, 6);
+    const first = start();
+    await losses(first.trainer, first.stream, 3);
+    const bytes = await saveCheckpoint(first.trainer, first.stream.state(), cfg, { model: 'tiny' });
+    const meta = readCheckpointMeta(bytes);
+    expect(meta.config.microBatch).toBe(2);
+    const be = new CpuBackend(),
+      second = createTrainer(be, tinyGpt(be), data, meta.config);
+    expect(second.trainer.opts.microBatch).toBe(2);
+    const restored = restoreCheckpoint(second.trainer, bytes);
+    expect(await losses(second.trainer, BatchStream.restore(data.train, restored.stream), 6)).toEqual(all.slice(3));
   });
 });
