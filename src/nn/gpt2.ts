@@ -33,10 +33,12 @@ interface Block {
   mlpProj: Linear;
 }
 
-/** Activations of one (B,T) shape, allocated once and reused every step. */
+/** Activations of one (B,T) shape, allocated once and reused every step. With recompute, every block's entry in
+ * `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own. */
 interface Workspace {
   B: number;
   T: number;
+  recompute: boolean;
   pos: Tensor; // (B*T) i32 position ids
   // (N,C); pre/dres: a dropout site's input and its gradient
   x0: Tensor;
@@ -83,6 +85,9 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
   dropoutFirstRow = 0;
+  /** Activation recomputation: blocks share one set of internal activations, and the backward reruns each block's
+   * forward from its saved input (dropout masks redrawn from their seeds) before the block's backward. */
+  recompute = false;
   readonly wte: Tensor;
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
@@ -130,7 +135,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   }
 
   private workspace(B: number, T: number): Workspace {
-    if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
+    if (this.ws && this.ws.B === B && this.ws.T === T && this.ws.recompute === this.recompute) return this.ws;
     // Batch shapes change (the last batch of an epoch, generation): hand the old activations back to the pool.
     if (this.ws) disposeAll(this.be, this.ws);
     if (T > this.cfg.nPositions)
@@ -144,30 +149,32 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       [N],
       'position ids',
     );
+    const internals = (l: number | 'shared') => ({
+      ln1: z([N, C], `ln1 ${l}`),
+      ln1Mean: z([N], 'mean'),
+      ln1Rstd: z([N], 'rstd'),
+      qkv: z([N, 3 * C], `qkv ${l}`),
+      att: z([B, H, T, T], `att ${l}`),
+      atty: z([N, C], `atty ${l}`),
+      x1: z([N, C], `x1 ${l}`),
+      ln2: z([N, C], `ln2 ${l}`),
+      ln2Mean: z([N], 'mean'),
+      ln2Rstd: z([N], 'rstd'),
+      fc: z([N, F], `fc ${l}`),
+      fcGelu: z([N, F], `gelu ${l}`),
+    });
+    const shared = this.recompute ? internals('shared') : null;
     this.ws = {
       B,
       T,
+      recompute: this.recompute,
       pos,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
       posEmb: z([N, C], 'position embeddings'),
       pre: z([N, C], 'before dropout'),
       dres: z([N, C], 'd before dropout'),
-      layers: this.blocks.map((_, l) => ({
-        ln1: z([N, C], `ln1 ${l}`),
-        ln1Mean: z([N], 'mean'),
-        ln1Rstd: z([N], 'rstd'),
-        qkv: z([N, 3 * C], `qkv ${l}`),
-        att: z([B, H, T, T], `att ${l}`),
-        atty: z([N, C], `atty ${l}`),
-        x1: z([N, C], `x1 ${l}`),
-        ln2: z([N, C], `ln2 ${l}`),
-        ln2Mean: z([N], 'mean'),
-        ln2Rstd: z([N], 'rstd'),
-        fc: z([N, F], `fc ${l}`),
-        fcGelu: z([N, F], `gelu ${l}`),
-        x2: z([N, C], `x2 ${l}`),
-      })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
       lnf: z([N, C], 'lnf'),
       lnfMean: z([N], 'mean'),
       lnfRstd: z([N], 'rstd'),
@@ -202,29 +209,37 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       be.dropout(ws.x0, ws.pre, de.p, de.seed, de.offset);
     } else be.add(ws.x0, ws.tmp, ws.posEmb);
     let x = ws.x0;
+    for (let l = 0; l < this.blocks.length; l++) x = this.blockForward(l, x);
+    be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
+    be.matmul(ws.logits, ws.lnf, this.wte, null, { M: N, K: C, N: this.cfg.vocabSize, transB: true });
+    return ws.logits;
+  }
+
+  /** Block l's forward from its input x into ws.layers[l]; returns its output x2. */
+  private blockForward(l: number, x: Tensor): Tensor {
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = ws,
+      { nEmbd: C, eps } = this.cfg,
+      N = B * T,
+      blk = this.blocks[l],
+      a = ws.layers[l];
     // x_out = x_in + dropout(y): dropout into `pre` first when this site drops.
     const residual = (out: Tensor, xin: Tensor, y: Tensor, d: SiteDropout | null) => {
       if (d) be.dropout(ws.pre, y, d.p, d.seed, d.offset);
       be.add(out, xin, d ? ws.pre : y);
     };
-    this.blocks.forEach((blk, l) => {
-      const a = ws.layers[l],
-        attP = this.attP(B, T, l);
-      be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
-      blk.attn.forward(be, a.qkv, a.ln1, N);
-      be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
-      blk.proj.forward(be, ws.tmp, a.atty, N);
-      residual(a.x1, x, ws.tmp, this.drop('resid', 2 + 3 * l));
-      be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
-      blk.fc.forward(be, a.fc, a.ln2, N);
-      be.gelu(a.fcGelu, a.fc, 'tanh');
-      blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
-      residual(a.x2, a.x1, ws.tmp, this.drop('resid', 3 + 3 * l));
-      x = a.x2;
-    });
-    be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
-    be.matmul(ws.logits, ws.lnf, this.wte, null, { M: N, K: C, N: this.cfg.vocabSize, transB: true });
-    return ws.logits;
+    be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
+    blk.attn.forward(be, a.qkv, a.ln1, N);
+    be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, this.attP(B, T, l));
+    blk.proj.forward(be, ws.tmp, a.atty, N);
+    residual(a.x1, x, ws.tmp, this.drop('resid', 2 + 3 * l));
+    be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
+    blk.fc.forward(be, a.fc, a.ln2, N);
+    be.gelu(a.fcGelu, a.fc, 'tanh');
+    blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
+    residual(a.x2, a.x1, ws.tmp, this.drop('resid', 3 + 3 * l));
+    return a.x2;
   }
 
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings, 1 + 3l, 2 + 3l, 3 + 3l layer l's
@@ -303,6 +318,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
         a = ws.layers[l],
         xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0,
         p = `h.${l}.`;
+      // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
+      if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
       const attP = this.attP(B, T, l);
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);

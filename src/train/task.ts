@@ -35,6 +35,8 @@ export interface TaskModel {
   /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. `firstRow`: the
    * current micro-batch's first row within the step's batch (0 unless given), where its masks are drawn. */
   setDropout(seed: number | null, firstRow?: number): void;
+  /** Activation recomputation per transformer block, where the network supports it (GPT-2, the Llama family). */
+  setRecompute(on: boolean): void;
 }
 
 /** Batch rows (sequences) of a host batch. */
@@ -75,6 +77,10 @@ export function lossCount(b: HostBatch, ignoreIndex = -100): number {
 }
 
 type DropoutNet = { dropoutSeed?: number | null; dropoutFirstRow?: number };
+
+function setNetRecompute(net: { recompute?: boolean }, on: boolean): void {
+  if ('recompute' in net) net.recompute = on;
+}
 
 function setNetDropout(net: DropoutNet, seed: number | null, firstRow: number): void {
   if (!('dropoutSeed' in net)) return;
@@ -135,6 +141,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
       setDropout(seed, firstRow = 0) {
         setNetDropout(net, seed, firstRow);
       },
+      setRecompute: (on) => setNetRecompute(net, on),
     };
     return task;
   }
@@ -185,6 +192,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     setDropout(seed, firstRow = 0) {
       setNetDropout(net, seed, firstRow);
     },
+    setRecompute: (on) => setNetRecompute(net, on),
   };
   return task;
 }

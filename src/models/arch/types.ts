@@ -59,6 +59,8 @@ export interface CausalLmNet {
   dropoutSeed?: number | null;
   /** First row of the current micro-batch within the step's batch, where its dropout masks are drawn (0: none). */
   dropoutFirstRow?: number;
+  /** Activation recomputation per block (absent: the net keeps every block's activations). */
+  recompute?: boolean;
 }
 
 /** The sequence-classification entry points (BertClassifier; LlamaClassifier through its adapter). */
@@ -70,6 +72,7 @@ export interface SeqClsNet {
   enableAllGradients(): void;
   dropoutSeed?: number | null;
   dropoutFirstRow?: number;
+  recompute?: boolean;
 }
 
 /** How a synthetic tensor (benchmarks) is drawn: normal(0, 0.02), ones (norm weights) or zeros (biases). */
