@@ -148,7 +148,8 @@ export class AdapterSet {
       p = this.opts.dropout;
     const seed = () => (this.stepSeed * 7919 + m.index * 104729) >>> 0;
     // Saved activations: one set per module, or per module type when shared across blocks.
-    const own = (name: string) => (this.shareActivations ? `${name} ${moduleType(m.linear.name)}` : `${name}${m.index}`);
+    const own = (name: string) =>
+      this.shareActivations ? `${name} ${moduleType(m.linear.name)}` : `${name}${m.index}`;
     // Rows of x per batch row: T for token activations, 1 for a head's pooled rows.
     const offset = (N: number) => {
       const r = this.microRows;
