@@ -35,8 +35,9 @@ export interface TaskModel {
   /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. `firstRow`: the
    * current micro-batch's first row within the step's batch (0 unless given), where its masks are drawn. */
   setDropout(seed: number | null, firstRow?: number): void;
-  /** Activation recomputation per transformer block, where the network supports it (GPT-2, the Llama family). */
-  setRecompute(on: boolean): void;
+  /** Activation recomputation per transformer block, where the network supports it (GPT-2, the Llama family);
+   * returns whether it does (BERT keeps every block's activations). */
+  setRecompute(on: boolean): boolean;
 }
 
 /** Batch rows (sequences) of a host batch. */
@@ -78,8 +79,10 @@ export function lossCount(b: HostBatch, ignoreIndex = -100): number {
 
 type DropoutNet = { dropoutSeed?: number | null; dropoutFirstRow?: number };
 
-function setNetRecompute(net: { recompute?: boolean }, on: boolean): void {
-  if ('recompute' in net) net.recompute = on;
+function setNetRecompute(net: { recompute?: boolean }, on: boolean): boolean {
+  if (!('recompute' in net)) return false;
+  net.recompute = on;
+  return true;
 }
 
 function setNetDropout(net: DropoutNet, seed: number | null, firstRow: number): void {

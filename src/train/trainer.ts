@@ -152,10 +152,8 @@ export class Trainer {
       ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials')
       : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
-    if (opts.recompute) {
-      task.setRecompute(true);
-      if (this.adapters) this.adapters.shareActivations = true;
-    }
+    // Adapters share their saved activations across blocks only where the blocks rerun their forward.
+    if (opts.recompute && task.setRecompute(true) && this.adapters) this.adapters.shareActivations = true;
     this.lossTotal = be.zeros([1], 'f32', 'step loss sum');
     this.countTotal = be.zeros([1], 'f32', 'step label count');
   }

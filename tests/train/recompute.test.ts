@@ -42,6 +42,7 @@ async function gpt2(be: Backend): Promise<LoadedModel> {
 }
 
 const llama = (be: Backend) => loadModel(dirSource(llamaFolder('llama-gqa')), be, { seed: 3 });
+const bert = (be: Backend) => loadModel(dirSource('public/models/bert-tiny'), be, { seed: 3, numLabels: 3 });
 const llamaCls = (be: Backend) =>
   loadModel(dirSource(llamaFolder('llama-gqa')), be, { seed: 3, task: 'seq-cls', numLabels: 3 });
 
@@ -124,6 +125,7 @@ const MODELS = [
   ['GPT-2', gpt2, 'dora'],
   ['Llama causal LM', llama, 'dora'],
   ['Llama classifier', llamaCls, 'lora'],
+  ['BERT classifier (recompute unsupported: keeps every activation)', bert, 'lora'],
 ] as const;
 
 describe('recompute on the CPU backend', () => {
