@@ -14,6 +14,7 @@ import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
 import { readCheckpointMeta, restoreCheckpoint, saveCheckpoint } from '../../src/train/checkpoint';
 import { BatchStream } from '../../src/train/data/batches';
+import { estimateMemory } from '../../src/train/memory';
 import {
   createTrainer,
   DEFAULT_RUN,
@@ -166,6 +167,14 @@ describe('micro-batches equal one batch on the CPU backend', () => {
         expectSame(one, await run(new CpuBackend(), METHODS[m], steps, mb), { loss: 1e-5, param: 2e-5 });
       }
     }
+  });
+
+  it('the memory estimate sizes activations by the micro-batch', () => {
+    const model = tinyGpt(new CpuBackend()),
+      cfg = { ...DEFAULT_RUN, batch: 8, seq: T };
+    const [whole, micro] = [estimateMemory(model, cfg), estimateMemory(model, { ...cfg, microBatch: 2 })];
+    expect(micro.activations * 4).toBeCloseTo(whole.activations, -1);
+    expect(micro.weights).toBe(whole.weights);
   });
 
   it('activations are sized by the micro-batch: the logits hold micro-batch rows', () => {
