@@ -1,6 +1,6 @@
 // Activation recomputation: blocks keep only their input and rerun their forward in the backward. Steps equal the
 // non-recompute run (bitwise on the CPU: the same kernels on the same inputs; dropout masks redrawn from their seeds)
-// for GPT-2 with model and adapter dropout, a Llama causal LM and a Llama classifier, also with micro-batches; on
+// for GPT-2 and BERT with model and adapter dropout, a Llama causal LM and classifier, also with micro-batches; on
 // WebGPU the step stays one submission and holds fewer live bytes.
 
 import { describe, expect, it } from 'vitest';
@@ -125,7 +125,7 @@ const MODELS = [
   ['GPT-2', gpt2, 'dora'],
   ['Llama causal LM', llama, 'dora'],
   ['Llama classifier', llamaCls, 'lora'],
-  ['BERT classifier (recompute unsupported: keeps every activation)', bert, 'lora'],
+  ['BERT classifier', bert, 'lora'],
 ] as const;
 
 describe('recompute on the CPU backend', () => {
@@ -143,41 +143,47 @@ describe('recompute on the CPU backend', () => {
     expect(maxDiff(both.params, plain.params)).toBeLessThan(2e-5);
   });
 
-  it('blocks share one set of internal activations: fewer tensors', async () => {
-    const count = async (recompute: boolean) => {
-      const be = new CpuBackend();
-      let n = 0;
-      const zeros = be.zeros.bind(be);
-      be.zeros = (...a: Parameters<Backend['zeros']>) => {
-        n++;
-        return zeros(...a);
+  it.each([MODELS[0], MODELS[1], MODELS[3]])(
+    '%s: blocks share one set of internal activations, fewer tensors',
+    async (_, load, kind) => {
+      const count = async (recompute: boolean) => {
+        const be = new CpuBackend();
+        let n = 0;
+        const zeros = be.zeros.bind(be);
+        be.zeros = (...a: Parameters<Backend['zeros']>) => {
+          n++;
+          return zeros(...a);
+        };
+        await train(be, load, kind, { recompute }, 1);
+        return n;
       };
-      await train(be, gpt2, 'lora', { recompute }, 1);
-      return n;
-    };
-    expect(await count(true)).toBeLessThan(await count(false));
-  });
+      expect(await count(true)).toBeLessThan(await count(false));
+    },
+  );
 });
 
 describe('recompute on WebGPU', () => {
-  it.each([MODELS[0], MODELS[1]])('%s: the same steps, one submission, fewer live bytes', async (_, load, kind) => {
-    const gpu = await gpuBackend(),
-      ctx = gpu.ctx;
-    const measure = async (opts: TrainerOptions) => {
-      ctx.trim();
-      const before = ctx.counters.bytesLive,
-        out = await train(gpu, load, kind, opts),
-        c0 = { ...ctx.counters };
-      out.trainer.trainStep(batch(out.trainer.task.model, 9));
-      expect(ctx.counters.submissions - c0.submissions).toBe(1);
-      expect(ctx.counters.readbacks - c0.readbacks).toBe(0);
-      expect(ctx.counters.bufferCreations - c0.bufferCreations).toBe(0);
-      return { ...out, bytes: ctx.counters.bytesLive - before };
-    };
-    const plain = await measure({}),
-      re = await measure({ recompute: true });
-    expect(maxDiff(re.losses, plain.losses)).toBeLessThan(1e-6);
-    expect(maxDiff(re.params, plain.params)).toBeLessThan(1e-6);
-    expect(re.bytes).toBeLessThan(plain.bytes);
-  });
+  it.each([MODELS[0], MODELS[1], MODELS[3]])(
+    '%s: the same steps, one submission, fewer live bytes',
+    async (_, load, kind) => {
+      const gpu = await gpuBackend(),
+        ctx = gpu.ctx;
+      const measure = async (opts: TrainerOptions) => {
+        ctx.trim();
+        const before = ctx.counters.bytesLive,
+          out = await train(gpu, load, kind, opts),
+          c0 = { ...ctx.counters };
+        out.trainer.trainStep(batch(out.trainer.task.model, 9));
+        expect(ctx.counters.submissions - c0.submissions).toBe(1);
+        expect(ctx.counters.readbacks - c0.readbacks).toBe(0);
+        expect(ctx.counters.bufferCreations - c0.bufferCreations).toBe(0);
+        return { ...out, bytes: ctx.counters.bytesLive - before };
+      };
+      const plain = await measure({}),
+        re = await measure({ recompute: true });
+      expect(maxDiff(re.losses, plain.losses)).toBeLessThan(1e-6);
+      expect(maxDiff(re.params, plain.params)).toBeLessThan(1e-6);
+      expect(re.bytes).toBeLessThan(plain.bytes);
+    },
+  );
 });
