@@ -35,8 +35,8 @@ export interface TaskModel {
   /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. `firstRow`: the
    * current micro-batch's first row within the step's batch (0 unless given), where its masks are drawn. */
   setDropout(seed: number | null, firstRow?: number): void;
-  /** Activation recomputation per transformer block, where the network supports it (GPT-2, the Llama family);
-   * returns whether it does (BERT keeps every block's activations). */
+  /** Activation recomputation per transformer block, where the network supports it (GPT-2, BERT, the Llama family);
+   * returns whether it does. */
   setRecompute(on: boolean): boolean;
 }
 
