@@ -22,7 +22,15 @@ import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
 import { trainResilient } from '../train/resilient';
-import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, type SftRunOptions, totalSteps } from '../train/run';
+import {
+  checkMicroBatch,
+  DEFAULT_RUN,
+  evaluate,
+  prepareData,
+  type RunConfig,
+  type SftRunOptions,
+  totalSteps,
+} from '../train/run';
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -42,6 +50,8 @@ export const TRAIN_OPTS = {
   steps: 'value',
   epochs: 'value',
   batch: 'value',
+  'micro-batch': 'value',
+  recompute: 'flag',
   seq: 'value',
   lr: 'value',
   seed: 'value',
@@ -79,7 +89,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
   const dv = str(a, 'dem-variant', 'code');
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
-  return {
+  const cfg: RunConfig = {
     ...DEFAULT_RUN,
     task: taskOpt(a),
     sft: sftOpt(a),
@@ -111,6 +121,10 @@ export function runConfig(a: ParsedArgs): RunConfig {
     demVariant: dv,
     maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
   };
+  if (a.options.has('micro-batch')) cfg.microBatch = num(a, 'micro-batch');
+  if (a.options.has('recompute')) cfg.recompute = true;
+  checkMicroBatch(cfg);
+  return cfg;
 }
 
 /** --task: causal-lm or seq-cls (sft: instruction tuning of a causal LM), or undefined when not given. */

@@ -235,11 +235,11 @@ export class GpuBackend implements Backend {
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
-    dropout(this.ctx, g(out), g(x), p, seed);
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
+    dropout(this.ctx, g(out), g(x), p, seed, offset);
   }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
-    dropoutBackward(this.ctx, g(dx), g(dout), p, seed);
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutBackward(this.ctx, g(dx), g(dout), p, seed, offset);
   }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForward(this.ctx, g(y), g(h), g(xd), g(theta), g(live), a);

@@ -41,12 +41,14 @@ export class ParamStore {
   }
 }
 
-/** Releases every tensor reachable in a workspace object (arrays and nested records), e.g. when the batch shape changes. */
-export function disposeAll(be: Backend, ws: unknown): void {
-  if (!ws || typeof ws !== 'object') return;
+/** Releases every tensor reachable in a workspace object (arrays and nested records), each once even when shared, e.g.
+ * when the batch shape changes. */
+export function disposeAll(be: Backend, ws: unknown, seen = new Set<unknown>()): void {
+  if (!ws || typeof ws !== 'object' || seen.has(ws)) return;
+  seen.add(ws);
   if ('shape' in ws && 'size' in ws && 'dtype' in ws) {
     be.dispose(ws as Tensor);
     return;
   }
-  for (const v of Object.values(ws as Record<string, unknown>)) disposeAll(be, v);
+  for (const v of Object.values(ws as Record<string, unknown>)) disposeAll(be, v, seen);
 }

@@ -74,8 +74,9 @@ export interface AttentionParams {
   /** Key/value heads (grouped-query attention, num_key_value_heads): k and v views are KVH*D wide and query head h
    * reads kv head floor(h / (H / KVH)). H unless given; H % KVH must be 0. */
   KVH?: number;
-  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element e. */
-  dropout?: { p: number; seed: number };
+  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element offset + e
+   * (offset 0 unless given: a micro-batch's first row times H*T*T). */
+  dropout?: { p: number; seed: number; offset?: number };
 }
 
 /** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
@@ -273,10 +274,11 @@ export interface Backend extends DecodeOps {
   sumSquares(out: Tensor, x: Tensor, accumulate?: boolean): void;
 
   // --- adapters (LoRA and the dynamic-rank method); theta is the packed trainable parameter tensor
-  /** out = x * keep / (1 - p) with keep drawn from a counter-based hash of (seed, index); p = 0 copies. */
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void;
-  /** dx += dout * keep / (1 - p), the same keep as dropout(seed). */
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void;
+  /** out = x * keep / (1 - p) with keep drawn from a counter-based hash of (seed, offset + index); p = 0 copies. The
+   * offset (0 unless given) lets a micro-batch's tensor draw the elements its rows have in the whole batch's tensor. */
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset?: number): void;
+  /** dx += dout * keep / (1 - p), the same keep as dropout(seed, offset). */
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset?: number): void;
   /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N, R0) scratch, first liveCount columns used. */
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
   /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad (packed like theta) accumulates dA, dB, dc of the live

@@ -274,11 +274,11 @@ export class CpuBackend implements Backend {
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     demRef(f(partials), f(grad), f(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
-    dropoutRef(f(out), f(x), p, seed);
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutRef(f(out), f(x), p, seed, offset);
   }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
-    dropoutBackwardRef(f(dx), f(dout), p, seed);
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutBackwardRef(f(dx), f(dout), p, seed, offset);
   }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForwardRef(f(y), f(h), f(xd), f(theta), i(live), a);

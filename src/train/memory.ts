@@ -19,11 +19,12 @@ export interface MemoryEstimate {
 export function estimateMemory(
   model: LoadedModel,
   cfg: Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'> &
-    Partial<Pick<RunConfig, 'targets' | 'dropout'>>,
+    Partial<Pick<RunConfig, 'targets' | 'dropout' | 'microBatch'>>,
 ): MemoryEstimate {
   let weights = 0;
   for (const t of model.weights.tensors.values()) weights += t.data.length * 4;
-  const B = cfg.batch,
+  // Activations are sized by the rows of one forward/backward pass.
+  const B = cfg.microBatch ?? cfg.batch,
     T = cfg.seq,
     N = B * T;
   let activations = model.arch.activationBytes(model.config, B, T);

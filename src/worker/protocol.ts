@@ -30,6 +30,10 @@ export interface RunSettings {
   targets: string[];
   lr: number | null;
   batch: number;
+  /** Rows per forward/backward pass, dividing `batch` (null or absent: the whole batch in one pass). */
+  microBatch?: number | null;
+  /** Activation recomputation per transformer block (absent: off). */
+  recompute?: boolean;
   seq: number;
   steps: number;
   /** Passes over the training split: when set, it decides the step count instead of `steps` (absent in older saves). */

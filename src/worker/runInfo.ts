@@ -21,6 +21,8 @@ export function runConfig(s: RunSettings): RunConfig {
     steps: s.epochs ? undefined : s.steps,
     epochs: s.epochs ?? undefined,
     batch: s.batch,
+    microBatch: s.microBatch ?? undefined,
+    recompute: s.recompute || undefined,
     seq: s.seq,
     lr: s.lr ?? undefined,
     seed: s.seed,

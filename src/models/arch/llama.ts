@@ -26,6 +26,12 @@ export interface LlamaModelConfig {
  * rows, its mask the padding mask; type and position ids are not read. */
 export class LlamaClsNet implements SeqClsNet {
   constructor(readonly net: LlamaClassifier) {}
+  get recompute(): boolean {
+    return this.net.recompute;
+  }
+  set recompute(on: boolean) {
+    this.net.recompute = on;
+  }
   private batch(b: EncoderBatch) {
     return { ids: b.ids, mask: b.mask, poolRows: b.clsRows, B: b.B, T: b.T };
   }

@@ -62,6 +62,10 @@ export interface CausalLmNet {
   enableAllGradients(): void;
   /** Train mode with the model's own dropout from this seed, or null (eval); absent: the net has no dropout. */
   dropoutSeed?: number | null;
+  /** First row of the current micro-batch within the step's batch, where its dropout masks are drawn (0: none). */
+  dropoutFirstRow?: number;
+  /** Activation recomputation per block (absent: the net keeps every block's activations). */
+  recompute?: boolean;
 }
 
 /** The sequence-classification entry points (BertClassifier; LlamaClassifier through its adapter). */
@@ -72,6 +76,8 @@ export interface SeqClsNet {
   linears(): Linear[];
   enableAllGradients(): void;
   dropoutSeed?: number | null;
+  dropoutFirstRow?: number;
+  recompute?: boolean;
 }
 
 /** How a synthetic tensor (benchmarks) is drawn: normal(0, 0.02), ones (norm weights) or zeros (biases). */
