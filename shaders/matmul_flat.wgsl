@@ -22,8 +22,8 @@ fn ld_a(base: u32, m: u32, k: u32) -> f32 {
 }
 
 fn ld_b(base: u32, k: u32, n: u32) -> f32 {
-  if ({{TB}}) { return b[base + n * dim_k() + k]; }
-  return b[base + k * dim_n() + n];
+  if ({{TB}}) { return b_at(base + n * dim_k() + k); }
+  return b_at(base + k * dim_n() + n);
 }
 
 // One k of the 8x8 block: rows r (first four) and s (last four), columns c (first four) and d (last four).

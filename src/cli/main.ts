@@ -23,10 +23,10 @@ const USAGE = `usage:
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
-                 [--backend webgpu|cpu]
+                 [--backend webgpu|cpu] [--weight-precision f32|f16 (frozen base weights; f16 not with full)]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
-  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
+  dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu] [--weight-precision f32|f16]
 ${GENERATE_USAGE}
 ${EXPORT_USAGE}
 ${DATA_USAGE}`;

@@ -6,6 +6,7 @@ import type { DType, Tensor } from '../tensor/backend';
 import { BufferPool } from './buffers';
 import { type GpuCounters, newCounters } from './counters';
 import type { AcquiredDevice } from './device';
+import { decodeF16, encodeF16 } from '../tensor/half';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
 import { KernelProfiler, type KernelTime } from './profiler';
 import { composeShader, type ShaderSource } from './shader';
@@ -99,7 +100,7 @@ export class GpuContext {
   tensor(shape: readonly number[], dtype: DType = 'f32', label = 'tensor', zero = true): GpuTensor {
     this.assertAlive();
     const size = shape.reduce((a, b) => a * b, 1);
-    const bytes = size * 4;
+    const bytes = storageBytes(dtype, size);
     if (bytes > this.bindingLimit) {
       throw new GpuOutOfMemoryError(
         bytes,
@@ -122,14 +123,19 @@ export class GpuContext {
     this.assertAlive();
     // Writes land on the queue before any recorded-but-unsubmitted work; submit that work first to keep program order.
     if (this.encoder) this.flush();
-    this.device.queue.writeBuffer(t.buffer, offsetElements * 4, data.buffer, data.byteOffset, data.byteLength);
+    if (t.dtype === 'f16') {
+      const packed = packF16(t, data, offsetElements);
+      this.device.queue.writeBuffer(t.buffer, offsetElements * 2, packed.buffer, 0, packed.byteLength);
+    } else {
+      this.device.queue.writeBuffer(t.buffer, offsetElements * 4, data.buffer, data.byteOffset, data.byteLength);
+    }
     this.counters.writes++;
   }
 
   /** Copies a tensor back to the host. Counted: the training step itself never calls this. */
   async read(t: GpuTensor): Promise<Float32Array | Int32Array> {
     this.assertAlive();
-    const bytes = t.size * 4;
+    const bytes = storageBytes(t.dtype, t.size);
     const { buffer: staging } = this.pool.acquire(bytes, USAGE.MAP_READ | USAGE.COPY_DST, `readback ${t.label}`);
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
@@ -150,10 +156,13 @@ export class GpuContext {
     staging.unmap();
     this.pool.release(staging);
     await this.sync();
+    if (t.dtype === 'f16') return decodeF16(new Uint16Array(copy, 0, t.size));
     return t.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
   }
 
   copy(dst: GpuTensor, src: GpuTensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    if (dst.dtype === 'f16' || src.dtype === 'f16')
+      throw new GpuValidationError(`copy: ${src.label} -> ${dst.label}: f16 weights cannot be copied element-wise`);
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, count * 4);
   }
@@ -400,6 +409,26 @@ export class GpuContext {
     this.bindGroups.set(key, bg);
     return bg;
   }
+}
+
+/** Bytes of a tensor's buffer: 4 per element, 2 for f16 (two halves per 32-bit word, rounded up to whole words). */
+function storageBytes(dtype: DType, size: number): number {
+  return dtype === 'f16' ? Math.ceil(size / 2) * 4 : size * 4;
+}
+
+/** data as f16 bits to store at element `offset` of t: whole 32-bit words, so the offset must be even and the data
+ * must end on a word or at the tensor's end (a final odd element is padded with a zero half). */
+function packF16(t: GpuTensor, data: Float32Array | Int32Array, offset: number): Uint16Array {
+  const end = offset + data.length;
+  if (offset % 2 !== 0 || (end % 2 !== 0 && end !== t.size) || end > t.size) {
+    throw new GpuValidationError(
+      `write to f16 weight ${t.label}: ${data.length} elements at ${offset} do not cover whole 32-bit words ` +
+        `(offset must be even, the end even or the tensor's end, ${t.size})`,
+    );
+  }
+  const bits = new Uint16Array(data.length + (data.length % 2));
+  bits.set(encodeF16(data instanceof Float32Array ? data : Float32Array.from(data)));
+  return bits;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

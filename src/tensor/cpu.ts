@@ -32,7 +32,9 @@ import type {
   MatmulParams,
   RopeParams,
   Tensor,
+  WeightOptions,
 } from './backend';
+import { decodeF16, encodeF16 } from './half';
 
 export interface CpuTensor extends Tensor {
   readonly data: Float32Array | Int32Array;
@@ -62,8 +64,16 @@ export class CpuBackend implements Backend {
     return t;
   }
 
+  /** An f16 weight keeps f16-rounded values in f32 storage: every op reads the numbers the GPU unpacks. */
+  weight(data: Float32Array, shape: readonly number[], opts: WeightOptions): CpuTensor {
+    if (opts.precision === 'f32') return this.fromArray(data, shape, opts.label);
+    const t = this.zeros(shape, 'f16', opts.label);
+    t.data.set(decodeF16(encodeF16(data)));
+    return t;
+  }
+
   write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
-    (t as CpuTensor).data.set(data, offset);
+    (t as CpuTensor).data.set(t.dtype === 'f16' ? decodeF16(encodeF16(data)) : data, offset);
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {

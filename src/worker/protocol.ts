@@ -36,6 +36,8 @@ export interface RunSettings {
   alpha: number | null;
   /** Save a checkpoint (IndexedDB) every this many steps, and on pause and stop; 0 saves only on pause and stop. */
   checkpointEvery: number;
+  /** Storage of the frozen base weights (RunConfig.weightPrecision); absent: 'f32'. */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 /** A data file's text, as read on the page (a bundled demo or an upload). */

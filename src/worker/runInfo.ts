@@ -27,6 +27,7 @@ export function runConfig(s: RunSettings): RunConfig {
     pruneInterval: s.pruneInterval,
     eta: s.eta,
     logEvery: 1,
+    weightPrecision: s.weightPrecision,
   };
 }
 

@@ -109,6 +109,8 @@ export function matmul(
     p.alpha ?? 1,
   ];
   const tile = tileFor(ctx, M, N, batch);
+  // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
+  const B_F16 = String(b.dtype === 'f16');
   const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
   const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
@@ -119,7 +121,7 @@ export function matmul(
       entry,
       bindings,
       params: { format: FORMAT, values },
-      defines: flatDefines(ctx, values),
+      defines: { ...flatDefines(ctx, values), B_F16 },
       workgroups: [Math.ceil(blocks / 64), 1, batch],
     });
     return;
@@ -129,7 +131,7 @@ export function matmul(
     entry,
     bindings,
     params: { format: FORMAT, values },
-    defines: { WG: tile / 4 },
+    defines: { WG: tile / 4, B_F16 },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
@@ -141,7 +143,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { WG: 8 },
+    defines: { WG: 8, B_F16: 'false' },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
     workgroups: [Math.ceil(N / 32)],
