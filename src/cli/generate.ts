@@ -45,6 +45,7 @@ function intOption(a: ReturnType<typeof parseArgs>, key: string, dflt: number, m
 export async function generateCommand(argv: string[]): Promise<string> {
   const a = parseArgs(argv, OPTS);
   const prompt = str(a, 'prompt');
+  const weightPrecision = weightPrecisionOpt(a);
   const maxTokens = intOption(a, 'max-tokens', 50, 0),
     topK = intOption(a, 'top-k', 0, 0);
   const seed = intOption(a, 'seed', 1, 0),
@@ -62,7 +63,7 @@ export async function generateCommand(argv: string[]): Promise<string> {
     );
   }
   const be = await openBackend(str(a, 'backend', 'webgpu'));
-  const model = instantiate(be, config, tokenizer, weights, src.name, { weightPrecision: weightPrecisionOpt(a) });
+  const model = instantiate(be, config, tokenizer, weights, src.name, { weightPrecision });
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   if (!('prefill' in model.net)) {

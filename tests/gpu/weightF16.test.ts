@@ -1,0 +1,144 @@
+// Frozen weights stored in f16 (Backend.weight with precision 'f16'): the matmul kernels reading a packed f16 b (the
+// forward x·Wᵀ, the backward-to-input dy·W, a tied LM head) and the embedding gather, on WebGPU against the CPU
+// reference, which holds the same f16-rounded values in f32 storage.
+// Tolerance as tests/gpu/matmul.test.ts (1e-5 absolute + relative): both sides multiply the same rounded weights in
+// f32, so only the summation order differs; using the unrounded f32 weights instead misses by ~1e-3 (asserted below),
+// so the check tells the two precisions apart.
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GpuBackend } from '../../src/gpu/backend';
+import { setFlatShapeLimit, setMatmulTiling } from '../../src/gpu/kernels/matmul';
+import { matmulRef } from '../../src/ops/matmul';
+import type { Backend, MatmulParams, Tensor } from '../../src/tensor/backend';
+import { CpuBackend } from '../../src/tensor/cpu';
+import { decodeF16, encodeF16 } from '../../src/tensor/half';
+import { expectClose, randArray, randInts } from '../helpers/check';
+import { gpuContext } from '../helpers/gpu';
+
+const TOL = 1e-5;
+const rounded = (x: Float32Array) => decodeF16(encodeF16(x));
+
+async function gpu(): Promise<GpuBackend> {
+  return new GpuBackend(await gpuContext());
+}
+
+/** out = opA(a) @ opB(W) [+ bias] on both backends with W an f16 weight; returns the GPU result and the references. */
+async function run(be: Backend, cpu: CpuBackend, p: MatmulParams, withBias: boolean, seed: number) {
+  const batch = p.batch ?? 1;
+  const a = randArray(batch * p.M * p.K, seed),
+    w = randArray((p.broadcastB ? 1 : batch) * p.K * p.N, seed + 1, -0.5, 0.5),
+    bias = withBias ? randArray(p.N, seed + 2) : null,
+    out0 = randArray(batch * p.M * p.N, seed + 3);
+  const mk = (b: Backend) => {
+    const t = {
+      a: b.fromArray(a, [a.length], 'a'),
+      w: b.weight(w, [w.length], { precision: 'f16', label: 'W' }),
+      bias: bias ? b.fromArray(bias, [p.N], 'bias') : null,
+      out: b.fromArray(out0, [out0.length], 'out'),
+    };
+    b.matmul(t.out, t.a, t.w, t.bias, p);
+    return t;
+  };
+  const [tg, tc] = [mk(be), mk(cpu)];
+  const got = (await be.read(tg.out)) as Float32Array;
+  const cpuOut = (await cpu.read(tc.out)) as Float32Array;
+  const unrounded = out0.slice();
+  matmulRef(unrounded, a, w, bias, p);
+  for (const t of [tg.a, tg.w, tg.out, tg.bias]) if (t) be.dispose(t);
+  return { got, cpuOut, unrounded };
+}
+
+const KERNELS = [
+  ['32x32 tiles', 32, 64],
+  ['64x64 tiles', 64, 64],
+  ['flat per shape', 'flat', 64],
+  ['flat generic', 'flat', 0],
+] as const;
+
+describe.each(KERNELS)('matmul with an f16 b, %s (webgpu vs cpu)', (_, tiling, limit) => {
+  beforeEach(() => {
+    setMatmulTiling(tiling);
+    setFlatShapeLimit(limit);
+  });
+  afterEach(() => {
+    setMatmulTiling('auto');
+    setFlatShapeLimit(64);
+  });
+
+  it.each([false, true])('7x13x5 (odd element count: a padded last word), transB=%s', async (transB) => {
+    const { got, cpuOut } = await run(await gpu(), new CpuBackend(), { M: 7, K: 13, N: 5, transB }, false, 3);
+    expectClose(got, cpuOut, TOL, TOL, '7x13x5');
+  });
+
+  it('Linear forward x·Wᵀ + b and backward dy·W at GPT-2-tiny width (128x64x192), batched broadcast', async () => {
+    const be = await gpu(),
+      cpu = new CpuBackend();
+    const fwd = await run(be, cpu, { M: 128, K: 64, N: 192, transB: true }, true, 11);
+    expectClose(fwd.got, fwd.cpuOut, TOL, TOL, 'forward');
+    const bwd = await run(be, cpu, { M: 128, K: 192, N: 64, accumulate: true }, false, 12);
+    expectClose(bwd.got, bwd.cpuOut, TOL, TOL, 'backward to the input');
+    const bat = await run(be, cpu, { M: 9, K: 33, N: 17, batch: 3, broadcastB: true, alpha: 0.5 }, false, 13);
+    expectClose(bat.got, bat.cpuOut, TOL, TOL, 'batched');
+    // The f16 rounding is visible: the f32 weights give a different product.
+    let worst = 0;
+    for (let i = 0; i < fwd.got.length; i++) worst = Math.max(worst, Math.abs(fwd.got[i] - fwd.unrounded[i]));
+    expect(worst).toBeGreaterThan(10 * TOL);
+  });
+});
+
+describe('f16 weights on WebGPU', () => {
+  it('embedding gathers the f16-rounded rows exactly, as the CPU reference does', async () => {
+    const be = await gpu(),
+      cpu = new CpuBackend();
+    const V = 37,
+      C = 13,
+      N = 20;
+    const w = randArray(V * C, 21),
+      ids = randInts(N, 22, V);
+    const gather = async (b: Backend) => {
+      const out = b.zeros([N, C]);
+      b.embedding(out, b.fromArray(ids, [N]), b.weight(w, [V, C], { precision: 'f16', label: 'wte' }), N, C);
+      return (await b.read(out)) as Float32Array;
+    };
+    const [g, c] = [await gather(be), await gather(cpu)];
+    expect(Array.from(g)).toEqual(Array.from(c));
+    const r = rounded(w);
+    expect(Array.from(g.subarray(0, C))).toEqual(Array.from(r.subarray(ids[0] * C, ids[0] * C + C)));
+  });
+
+  it('stores two elements per 32-bit word, reads back the rounded values and refuses f32-only kernels', async () => {
+    const be = await gpu(),
+      ctx = be.ctx;
+    const w = randArray(1001, 31);
+    const before = ctx.counters.bytesAllocated;
+    const t = be.weight(w, [7, 143], { precision: 'f16', label: 'W' });
+    expect(t.dtype).toBe('f16');
+    expect(ctx.counters.bytesAllocated - before).toBe(2016); // ceil(1001 / 2) words, pooled to 16 bytes
+    expect(Array.from(await be.read(t))).toEqual(Array.from(rounded(w)));
+    // write() rounds too; partial writes must cover whole words.
+    const w2 = randArray(1001, 32);
+    be.write(t, w2);
+    expect(Array.from(await be.read(t))).toEqual(Array.from(rounded(w2)));
+    expect(() => be.write(t, new Float32Array(2), 1)).toThrow(/whole 32-bit words/);
+    const out = be.zeros([1001]);
+    expect(() => be.add(out, t, t)).toThrow(/f16 weight W passed to a kernel that reads f32/);
+    expect(() => be.copy(out, t)).toThrow(/cannot be copied/);
+    // precision 'f32' is fromArray.
+    const f = be.weight(w, [1001], { precision: 'f32' });
+    expect(f.dtype).toBe('f32');
+    expect(Array.from(await be.read(f))).toEqual(Array.from(w));
+  });
+});
+
+describe('f16 weights on the CPU reference', () => {
+  it('hold f16-rounded values in f32 storage and round on write', async () => {
+    const cpu = new CpuBackend();
+    const w = randArray(64, 41);
+    const t: Tensor = cpu.weight(w, [8, 8], { precision: 'f16' });
+    expect(t.dtype).toBe('f16');
+    expect(Array.from(await cpu.read(t))).toEqual(Array.from(rounded(w)));
+    expect(Array.from(await cpu.read(t))).not.toEqual(Array.from(w));
+    cpu.write(t, w);
+    expect(Array.from(await cpu.read(t))).toEqual(Array.from(rounded(w)));
+  });
+});
