@@ -42,6 +42,8 @@ export class GpuContext {
   readonly limits: GPUSupportedLimits;
   /** Largest tensor in bytes the engine binds (see AcquiredDevice.bindingLimit). */
   readonly bindingLimit: number;
+  /** The device has 'shader-f16' (AcquiredDevice.shaderF16). */
+  readonly shaderF16: boolean;
   /** Logs composed shader sources and every dispatch's entry point and grid. */
   debug = false;
   /** Row kernels (LayerNorm, cross-entropy) run one invocation per row instead of a workgroup tree reduction. On a
@@ -74,6 +76,7 @@ export class GpuContext {
     this.info = acquired.info;
     this.limits = acquired.device.limits;
     this.bindingLimit = acquired.bindingLimit;
+    this.shaderF16 = acquired.shaderF16;
     this.barrierFree =
       acquired.info.isFallback ||
       /swiftshader|llvmpipe|lavapipe|warp/i.test(`${acquired.info.architecture} ${acquired.info.description}`);

@@ -7,7 +7,13 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
-import { setFlatShapeLimit, setMatmulTiling } from '../../src/gpu/kernels/matmul';
+import { acquireDevice } from '../../src/gpu/device';
+import {
+  setFlatShapeLimit,
+  setMatmulF16Arithmetic,
+  setMatmulTiling,
+  usesF16Arithmetic,
+} from '../../src/gpu/kernels/matmul';
 import { matmulRef } from '../../src/ops/matmul';
 import type { Backend, MatmulParams, Tensor } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -127,6 +133,48 @@ describe('f16 weights on WebGPU', () => {
     const f = be.weight(w, [1001], { precision: 'f32' });
     expect(f.dtype).toBe('f32');
     expect(Array.from(await be.read(f))).toEqual(Array.from(w));
+  });
+});
+
+describe('f16 arithmetic (shader-f16)', () => {
+  it('is requested only from an adapter that offers it', async () => {
+    const requested: GPUFeatureName[][] = [];
+    const fakeGpu = (features: string[]) =>
+      ({
+        requestAdapter: async () => ({
+          features: new Set(features),
+          limits: {},
+          info: {},
+          requestDevice: async (d: GPUDeviceDescriptor) => {
+            requested.push([...(d.requiredFeatures ?? [])]);
+            return { limits: { maxStorageBufferBindingSize: 1 << 27 }, features: new Set(d.requiredFeatures) };
+          },
+        }),
+      }) as unknown as GPU;
+    expect((await acquireDevice(fakeGpu(['shader-f16']))).shaderF16).toBe(true);
+    expect((await acquireDevice(fakeGpu([]))).shaderF16).toBe(false);
+    expect(requested).toEqual([['shader-f16'], []]);
+  });
+
+  it('multiplies in f16 where the device has shader-f16; elsewhere f16 weights keep f32 arithmetic', async () => {
+    const be = await gpu(),
+      cpu = new CpuBackend();
+    setMatmulTiling(32);
+    setMatmulF16Arithmetic(true);
+    try {
+      const p = { M: 64, K: 64, N: 48, transB: true };
+      const { got, cpuOut } = await run(be, cpu, p, true, 51);
+      const probe = be.weight(new Float32Array(2), [2], { precision: 'f16' }) as Parameters<typeof usesF16Arithmetic>[1];
+      console.log(`[shader-f16] this adapter (${be.ctx.info.description}) has shader-f16: ${be.ctx.shaderF16}`);
+      expect(usesF16Arithmetic(be.ctx, probe, 32)).toBe(be.ctx.shaderF16);
+      expect(usesF16Arithmetic(be.ctx, probe, 'flat')).toBe(false);
+      // f16 products of f16-rounded activations: each term off by ~2^-10 relative, K = 64 terms of |x| <= 0.5.
+      if (be.ctx.shaderF16) expectClose(got, cpuOut, 1e-2, 1e-2, 'f16 arithmetic');
+      else expectClose(got, cpuOut, TOL, TOL, 'unpacked to f32');
+    } finally {
+      setMatmulF16Arithmetic(false);
+      setMatmulTiling('auto');
+    }
   });
 });
 

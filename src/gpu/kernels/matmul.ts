@@ -8,12 +8,28 @@
 
 import code from '../../../shaders/matmul.wgsl?raw';
 import prelude from '../../../shaders/matmul_common.wgsl?raw';
+import f16Code from '../../../shaders/matmul_f16.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
+import type { ShaderSource } from '../shader';
 
 const shader = { name: 'matmul', code, prelude };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
+const f16Shader: ShaderSource = { name: 'matmul_f16', code: f16Code, prelude, enables: ['f16'] };
+
+/** With an f16 weight as b on a device with 'shader-f16', the tiled kernels multiply in f16 (accumulating in f32):
+ * shaders/matmul_f16.wgsl. Off by default: it also rounds the activations to f16. Without the feature, or under CPU
+ * emulation (the flat kernel), f16 weights are unpacked to f32 and the arithmetic stays f32 whatever this says. */
+let f16Arithmetic = false;
+export function setMatmulF16Arithmetic(on: boolean): void {
+  f16Arithmetic = on;
+}
+
+/** Whether matmul(…, b, …) takes shaders/matmul_f16.wgsl (see setMatmulF16Arithmetic). */
+export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: 32 | 64 | 'flat'): boolean {
+  return f16Arithmetic && ctx.shaderF16 && b.dtype === 'f16' && tile !== 'flat';
+}
 
 /** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
  * memory: 'auto' takes 64 once the output has 64 such tiles, small models keep the small tiles that spread their few
@@ -127,7 +143,7 @@ export function matmul(
     return;
   }
   ctx.dispatch({
-    shader,
+    shader: usesF16Arithmetic(ctx, b, tile) ? f16Shader : shader,
     entry,
     bindings,
     params: { format: FORMAT, values },
