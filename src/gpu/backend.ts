@@ -16,6 +16,7 @@ import type {
   WeightOptions,
 } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
+import { GpuValidationError } from './errors';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
@@ -34,7 +35,6 @@ import { rope, ropeBackward } from './kernels/rope';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 import { swiglu, swigluBackward } from './kernels/swiglu';
-import { GpuValidationError } from './errors';
 
 /** An operand of a kernel that reads f32 or i32: a packed f16 weight there would be read as garbage, so it is refused. */
 const g = (t: Tensor): GpuTensor => {

@@ -3,10 +3,10 @@
 // One code path for the page, Web Workers and Node.
 
 import type { DType, Tensor } from '../tensor/backend';
+import { decodeF16, encodeF16 } from '../tensor/half';
 import { BufferPool } from './buffers';
 import { type GpuCounters, newCounters } from './counters';
 import type { AcquiredDevice } from './device';
-import { decodeF16, encodeF16 } from '../tensor/half';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
 import { KernelProfiler, type KernelTime } from './profiler';
 import { composeShader, type ShaderSource } from './shader';

@@ -164,7 +164,9 @@ describe('f16 arithmetic (shader-f16)', () => {
     try {
       const p = { M: 64, K: 64, N: 48, transB: true };
       const { got, cpuOut } = await run(be, cpu, p, true, 51);
-      const probe = be.weight(new Float32Array(2), [2], { precision: 'f16' }) as Parameters<typeof usesF16Arithmetic>[1];
+      const probe = be.weight(new Float32Array(2), [2], { precision: 'f16' }) as Parameters<
+        typeof usesF16Arithmetic
+      >[1];
       console.log(`[shader-f16] this adapter (${be.ctx.info.description}) has shader-f16: ${be.ctx.shaderF16}`);
       expect(usesF16Arithmetic(be.ctx, probe, 32)).toBe(be.ctx.shaderF16);
       expect(usesF16Arithmetic(be.ctx, probe, 'flat')).toBe(false);

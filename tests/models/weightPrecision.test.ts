@@ -31,7 +31,13 @@ import { gpuBackend } from '../helpers/gpu';
 // exactly but for values below f16's normal range (2^-14), hence the tiny bound.
 const MODELS = [
   ['gpt2-tiny', 'public/models/gpt2-tiny', 'tests/fixtures/golden/gpt2-tiny.io.safetensors', 1e-5, 5e-3],
-  ['qwen2-bias', 'tests/fixtures/llama/qwen2-bias', 'tests/fixtures/llama/qwen2-bias/golden.io.safetensors', 1e-5, 5e-3],
+  [
+    'qwen2-bias',
+    'tests/fixtures/llama/qwen2-bias',
+    'tests/fixtures/llama/qwen2-bias/golden.io.safetensors',
+    1e-5,
+    5e-3,
+  ],
   ['llama-bf16', 'tests/fixtures/llama/llama-bf16', 'tests/fixtures/llama/llama-bf16/golden.io.safetensors', 0, 1e-6],
 ] as const;
 
@@ -132,7 +138,9 @@ describe('weight precision f16: memory and training', () => {
     const cfg: RunConfig = { ...DEFAULT_RUN, method: 'full', weightPrecision: 'f16' };
     expect(() => createTrainer(cpu, m, data, cfg)).toThrow(WeightPrecisionError);
     expect(() => createTrainer(cpu, m, data, cfg)).toThrow(/weightPrecision 'f16'.*method 'full'/);
-    expect(() => (m.net as CausalLmNet).enableAllGradients()).toThrow(/base weight ".*" is stored in f16.*cannot be trained/);
+    expect(() => (m.net as CausalLmNet).enableAllGradients()).toThrow(
+      /base weight ".*" is stored in f16.*cannot be trained/,
+    );
   });
 
   it('a LoRA run on f16 weights tracks the f32 run step by step (WebGPU), and matches the CPU at f16', async () => {
