@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuBackend } from '../../src/gpu/backend';
 import { parseModelConfig } from '../../src/models/arch/index';
 import type { CausalLmNet } from '../../src/models/arch/types';
-import { instantiate, type LoadedModel } from '../../src/models/load';
+import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { toFloat32 } from '../../src/models/safetensorsDecode';
 import { parseSafetensors } from '../../src/models/safetensorsRead';
@@ -144,6 +144,29 @@ describe('weight precision f16: memory and training', () => {
     expect(() => (m.net as CausalLmNet).enableAllGradients()).toThrow(
       /base weight ".*" is stored in f16.*cannot be trained/,
     );
+  });
+
+  it('a classifier keeps its trained head in f32 and trains LoRA on f16 weights (bert-tiny, CPU)', async () => {
+    const cpu = new CpuBackend();
+    const m = await loadModel(dirSource('public/models/bert-tiny'), cpu, { numLabels: 2, weightPrecision: 'f16' });
+    expect(m.params.tensors.get('classifier.weight')!.dtype).toBe('f32');
+    expect(m.params.tensors.get('pooler.dense.weight')!.dtype).toBe('f16');
+    const tr = new Trainer(
+      cpu,
+      taskFor(cpu, m),
+      {
+        method: 'lora',
+        targets: ['attention.self.query'],
+        adapter: { method: 'lora', R0: 2, alpha: 4, dropout: 0, seed: 1 },
+      },
+      { ...DEFAULT_OPTIM, lr: 1e-2, totalSteps: 2 },
+    );
+    const seqs = [
+      { ids: [2, 5, 7, 9, 3], typeIds: [0, 0, 0, 0, 0] },
+      { ids: [2, 8, 3], typeIds: [0, 0, 0] },
+    ];
+    tr.trainStep({ kind: 'cls', enc: m.arch.clsBatch(m.config as never, seqs), labels: Int32Array.from([0, 1]) });
+    expect(Number.isFinite(await tr.lastLoss())).toBe(true);
   });
 
   it('a LoRA run on f16 weights tracks the f32 run step by step (WebGPU), and matches the CPU at f16', async () => {
