@@ -85,6 +85,13 @@ describe.each(KERNELS)('matmul with an f16 b, %s (webgpu vs cpu)', (_, tiling, l
     expectClose(bwd.got, bwd.cpuOut, TOL, TOL, 'backward to the input');
     const bat = await run(be, cpu, { M: 9, K: 33, N: 17, batch: 3, broadcastB: true, alpha: 0.5 }, false, 13);
     expectClose(bat.got, bat.cpuOut, TOL, TOL, 'batched');
+    // Shapes whose f16 b the flat kernel reads a word (two elements) at a time: K even (transB), N % 8 == 0 (not).
+    for (const transB of [false, true]) {
+      const pairs = await run(be, cpu, { M: 9, K: 34, N: 24, transB, batch: 2, broadcastB: true }, true, 14);
+      expectClose(pairs.got, pairs.cpuOut, TOL, TOL, `word pairs, broadcast, transB=${transB}`);
+      const perEntry = await run(be, cpu, { M: 5, K: 6, N: 16, transB, batch: 3, accumulate: true }, false, 15);
+      expectClose(perEntry.got, perEntry.cpuOut, TOL, TOL, `word pairs, per-entry b, transB=${transB}`);
+    }
     // The f16 rounding is visible: the f32 weights give a different product.
     let worst = 0;
     for (let i = 0; i < fwd.got.length; i++) worst = Math.max(worst, Math.abs(fwd.got[i] - fwd.unrounded[i]));

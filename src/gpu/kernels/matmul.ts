@@ -93,6 +93,13 @@ function flatDefines(ctx: GpuContext, values: number[]): Record<string, string> 
 }
 const FORMAT = 'uuuuuuuuuf';
 
+/** The flat kernel reads an f16 b a word (two elements) at a time when no pair straddles a word: a transposed b with
+ * K even (pairs along k), or a row-major one with N a multiple of 8 (pairs along n); matmul_flat.wgsl ld_b2. */
+function flatPairs(b: GpuTensor, p: MatmulParams): boolean {
+  if (b.dtype !== 'f16') return false;
+  return p.transB ? p.K % 2 === 0 : p.N % 8 === 0;
+}
+
 function need(t: GpuTensor, n: number, what: string): void {
   if (t.size < n) throw new Error(`matmul: ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
 }
@@ -137,7 +144,7 @@ export function matmul(
       entry,
       bindings,
       params: { format: FORMAT, values },
-      defines: { ...flatDefines(ctx, values), B_F16 },
+      defines: { ...flatDefines(ctx, values), B_F16, B_PAIRS: String(flatPairs(b, p)) },
       workgroups: [Math.ceil(blocks / 64), 1, batch],
     });
     return;
