@@ -12,12 +12,12 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // forward: out(N,C); backward: dW(V,C)
 @group(0) @binding(2) var<storage, read> ids: array<i32>;       // (N)
-// forward: W(V,C); backward: dout(N,C). f32 bits, or with {{W_F16}} (forward only) a frozen f16 weight packed two
-// halves per word, element i in the low half when i is even. Read through src_at only.
-@group(0) @binding(3) var<storage, read> src: array<u32>;
+// forward: W(V,C); backward: dout(N,C). f32 (SRC_ELEM f32), or with {{W_F16}} (forward only) a frozen f16 weight
+// (SRC_ELEM u32) packed two halves per word, element i in the low half when i is even. Read through src_at only.
+@group(0) @binding(3) var<storage, read> src: array<{{SRC_ELEM}}>;
 
 fn src_at(i: u32) -> f32 {
-  if ({{W_F16}}) { return unpack2x16float(src[i >> 1u])[i & 1u]; }
+  if ({{W_F16}}) { return unpack2x16float(bitcast<u32>(src[i >> 1u]))[i & 1u]; }
   return bitcast<f32>(src[i]);
 }
 

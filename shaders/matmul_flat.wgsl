@@ -59,8 +59,8 @@ fn kstep_with(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, r: vec4<u32>, s
 // no pair straddles a word: transposed b (n,k) with K even pairs k with k+1 (k even); row-major b (k,n) with N a
 // multiple of 8 (no clamped columns) pairs n with n+1 (n even).
 fn ld_b2(base: u32, k: u32, n: u32) -> vec2<f32> {
-  if ({{TB}}) { return unpack2x16float(b[(base + n * dim_k() + k) >> 1u]); }
-  return unpack2x16float(b[(base + k * dim_n() + n) >> 1u]);
+  if ({{TB}}) { return unpack2x16float(bitcast<u32>(b[(base + n * dim_k() + k) >> 1u])); }
+  return unpack2x16float(bitcast<u32>(b[(base + k * dim_n() + n) >> 1u]));
 }
 
 // Transposed b, k even: steps k and k + 1 from one word per column.

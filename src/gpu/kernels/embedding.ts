@@ -17,7 +17,7 @@ export function embedding(ctx: GpuContext, out: GpuTensor, ids: GpuTensor, W: Gp
     shader,
     entry: 'embedding_forward',
     // A frozen f16 weight is unpacked in the shader (embedding.wgsl src_at).
-    defines: { W_F16: String(W.dtype === 'f16') },
+    defines: W.dtype === 'f16' ? { W_F16: 'true', SRC_ELEM: 'u32' } : { W_F16: 'false', SRC_ELEM: 'f32' },
     bindings: [undefined, out, ids, W],
     params: { format: 'uuuu', values: [N, C, V, 1] },
     workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
@@ -47,7 +47,7 @@ export function embeddingBackward(
   ctx.dispatch({
     shader,
     entry: 'embedding_backward',
-    defines: { W_F16: 'false' },
+    defines: { W_F16: 'false', SRC_ELEM: 'f32' },
     bindings: [undefined, dW, ids, dout],
     params: { format: 'uuuu', values: [N, C, V, chunks] },
     workgroups: [cGroups, chunks],

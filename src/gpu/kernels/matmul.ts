@@ -133,7 +133,9 @@ export function matmul(
   ];
   const tile = tileFor(ctx, M, N, batch);
   // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
-  const B_F16 = String(b.dtype === 'f16');
+  const half = b.dtype === 'f16';
+  const B_F16 = String(half),
+    B_ELEM = half ? 'u32' : 'f32';
   const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
   const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
@@ -144,7 +146,7 @@ export function matmul(
       entry,
       bindings,
       params: { format: FORMAT, values },
-      defines: { ...flatDefines(ctx, values), B_F16, B_PAIRS: String(flatPairs(b, p)) },
+      defines: { ...flatDefines(ctx, values), B_F16, B_ELEM, B_PAIRS: String(flatPairs(b, p)) },
       workgroups: [Math.ceil(blocks / 64), 1, batch],
     });
     return;
@@ -154,7 +156,7 @@ export function matmul(
     entry,
     bindings,
     params: { format: FORMAT, values },
-    defines: { WG: tile / 4, B_F16 },
+    defines: { WG: tile / 4, B_F16, B_ELEM },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
@@ -166,7 +168,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { WG: 8, B_F16: 'false' },
+    defines: { WG: 8, B_F16: 'false', B_ELEM: 'f32' },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
     workgroups: [Math.ceil(N / 32)],
