@@ -14,7 +14,7 @@ import { Llama } from '../nn/llamaCausal';
 import { ParamStore } from '../nn/params';
 import { type AdapterOptions, AdapterSet } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
-import type { Tensor } from '../tensor/backend';
+import type { Tensor, WeightPrecision } from '../tensor/backend';
 import { Rng } from '../tensor/rng';
 import { DEFAULT_OPTIM, learningRate, type OptimOptions } from '../train/trainer';
 import type { StepResult } from './engine';
@@ -50,6 +50,8 @@ export interface LlamaStepPlan {
   T: number;
   warmup: number;
   steps: number;
+  /** Storage of the frozen base matrices ('f32' unless given). */
+  weightPrecision?: WeightPrecision;
 }
 
 export interface LlamaStepResult
@@ -85,7 +87,8 @@ const ADAPTER: Record<LlamaVariant, AdapterOptions> = {
 function llamaLabel(p: LlamaStepPlan): string {
   const method = p.variant === 'lora' ? 'LoRA r=8' : 'dynamic rank b=8';
   const depth = p.layers === SMOLLM2_135M.num_hidden_layers ? '' : `, ${p.layers} of 30 layers`;
-  return `SmolLM2-135M shape${depth}, B=${p.B} T=${p.T}, ${method} (7 module types)`;
+  const weights = p.weightPrecision === 'f16' ? ', f16 base weights' : '';
+  return `SmolLM2-135M shape${depth}, B=${p.B} T=${p.T}, ${method} (7 module types)${weights}`;
 }
 
 export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promise<LlamaStepResult> {
@@ -100,7 +103,8 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
   const tensors = new Map<string, Tensor>();
   let parameters = 0;
   for (const [n, t] of llamaSyntheticWeights(cfg, uniformDraw(7))) {
-    tensors.set(n, be.fromArray(t.data, t.shape, n));
+    const precision = t.shape.length >= 2 ? (plan.weightPrecision ?? 'f32') : 'f32';
+    tensors.set(n, be.weight(t.data, t.shape, { precision, label: n }));
     parameters += t.data.length;
   }
   const params = new ParamStore(be, tensors);

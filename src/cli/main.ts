@@ -25,11 +25,11 @@ const USAGE = `usage:
                  [--micro-batch N (divides --batch)] [--recompute]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
-                 [--backend webgpu|cpu]
+                 [--backend webgpu|cpu] [--weight-precision f32|f16 (frozen base weights; f16 not with full)]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu] [--val-fraction F --seed S]
-                 [--task sft [--format F] [--max-length L] [--template-name NAME]]
+                 [--weight-precision f32|f16] [--task sft [--format F] [--max-length L] [--template-name NAME]]
                  with --task sft: loss and perplexity over the answer (assistant) tokens only
 ${GENERATE_USAGE}
 ${EXPORT_USAGE}

@@ -34,7 +34,7 @@ import {
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
-import { num, type ParsedArgs, str, UsageError } from './args';
+import { num, type ParsedArgs, str, UsageError, weightPrecisionOpt } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 
 export const TRAIN_OPTS = {
@@ -70,6 +70,7 @@ export const TRAIN_OPTS = {
   'stop-after': 'value',
   force: 'flag',
   'max-skipped-steps': 'value',
+  'weight-precision': 'value',
 } as const;
 
 /** A whole number of at least `min`, or the default. */
@@ -89,8 +90,16 @@ export function runConfig(a: ParsedArgs): RunConfig {
   const dv = str(a, 'dem-variant', 'code');
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
+  const weightPrecision = weightPrecisionOpt(a);
+  if (method === 'full' && weightPrecision === 'f16') {
+    throw new UsageError(
+      '--weight-precision f16 keeps the base weights frozen, but --method full trains them: use ' +
+        '--weight-precision f32 (the default) for full fine-tuning, or --method lora or dora',
+    );
+  }
   const cfg: RunConfig = {
     ...DEFAULT_RUN,
+    ...(weightPrecision ? { weightPrecision } : {}),
     task: taskOpt(a),
     sft: sftOpt(a),
     method,
@@ -166,15 +175,16 @@ async function modelForData(
   dataFile: string,
   seed: number,
   task: Task | undefined,
+  weightPrecision?: RunConfig['weightPrecision'],
 ): Promise<LoadedModel> {
   const configText = new TextDecoder().decode((await src.get('config.json'))!);
   // Only the task is read here; the tokenizer's pad id is applied when the model loads.
   const probe = parseModelConfig(configText, { task, padTokenId: 0 }).task;
-  if (probe === 'causal-lm') return loadModel(src, be, { seed, task });
+  if (probe === 'causal-lm') return loadModel(src, be, { seed, task, weightPrecision });
   const table = parseTable(dataText, dataFile);
   const mapping = guessMapping(table.columns);
   const labels = mapping ? buildClassificationSet(table, mapping, { seed, valFraction: 0 }).labels.length : undefined;
-  return loadModel(src, be, { numLabels: labels, seed, task });
+  return loadModel(src, be, { numLabels: labels, seed, task, weightPrecision });
 }
 
 function progress(step: number, steps: number, loss: number, tps: number, t0: number): void {
@@ -226,7 +236,7 @@ export async function train(
   const task = cfg.task;
   const dataBytes = await readFile(dataFile);
   const dataText = dataBytes.toString('utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task, cfg.weightPrecision);
   const inputs: RunInputs = { weights: hashed.weights(), data: { file: dataFile, sha256: nodeSha256(dataBytes) } };
   if (ckpt) checkInputs(readCheckpointMeta(ckpt).inputs, inputs);
   if (typeof task === 'string' && task !== model.config.task) {
@@ -269,7 +279,8 @@ export async function train(
         open: async () => {
           if (opened++ === 0) return { be, model };
           const fresh = await reopen();
-          return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task) };
+          const again = await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task, cfg.weightPrecision);
+          return { be: fresh, model: again };
         },
         onTrainer: (t) => {
           current = t;
@@ -362,7 +373,7 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   const cfg = runConfig(a),
     dataFile = str(a, 'data');
   const dataText = await readFile(dataFile, 'utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task, cfg.weightPrecision);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.

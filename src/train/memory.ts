@@ -12,7 +12,7 @@ export interface MemoryEstimate {
   total: number;
 }
 
-/** Bytes, f32 throughout. Adapter state counts theta, grad and both AdamW moments at R0 (all components train);
+/** Bytes, f32 throughout except base weights stored in f16. Adapter state counts theta, grad and both AdamW moments at R0 (all components train);
  * adapter activations count what each adapted module keeps for its backward (h = x·Aᵀ, and the dropped-out input
  * when dropout is on: at BERT-base width with B*T = 4096 that is 1.4 GB, more than the adapters themselves). Without
  * `targets`, every linear layer counts as adapted. */
@@ -22,7 +22,9 @@ export function estimateMemory(
     Partial<Pick<RunConfig, 'targets' | 'dropout' | 'microBatch'>>,
 ): MemoryEstimate {
   let weights = 0;
-  for (const t of model.weights.tensors.values()) weights += t.data.length * 4;
+  // 2 bytes per element of a weight stored in f16 (weight precision 'f16'), 4 otherwise.
+  for (const [name, t] of model.weights.tensors)
+    weights += t.data.length * (model.params.tensors.get(name)?.dtype === 'f16' ? 2 : 4);
   // Activations are sized by the rows of one forward/backward pass.
   const B = cfg.microBatch ?? cfg.batch,
     T = cfg.seq,

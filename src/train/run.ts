@@ -3,6 +3,7 @@
 
 import type { Task } from '../models/arch/index';
 import type { LoadedModel } from '../models/load';
+import { WeightPrecisionError } from '../nn/params';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
@@ -59,6 +60,9 @@ export interface RunConfig {
   maxSkippedSteps: number;
   /** Instruction tuning of a causal LM: the file holds conversations, trained on the answers only. */
   sft?: SftRunOptions;
+  /** Storage of the frozen base weights (src/models/load.ts InstantiateOptions): 'f16' halves their memory, computing
+   * in f32; adapters, heads, gradients and optimizer moments stay f32. Method 'full' needs 'f32'. Absent: 'f32'. */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 export interface SftRunOptions {
@@ -361,6 +365,12 @@ export function createTrainer(
   data: PreparedData,
   cfg: RunConfig,
 ): { trainer: Trainer; stream: BatchStream; steps: number } {
+  if (cfg.method === 'full' && cfg.weightPrecision === 'f16') {
+    throw new WeightPrecisionError(
+      "RunConfig.weightPrecision 'f16' keeps the base weights frozen, but method 'full' trains them: use " +
+        "weightPrecision 'f32' (--weight-precision f32) for full fine-tuning, or method lora or dora",
+    );
+  }
   const steps = totalSteps(data.train, cfg);
   checkMicroBatch(cfg);
   const defaultLr = cfg.method === 'full' ? 1e-4 : cfg.method === 'lora' ? 1e-3 : 2e-3;

@@ -52,6 +52,8 @@ export interface RunSettings {
   checkpointEvery: number;
   /** Instruction tuning; absent or null: the data is trained on as it is (plain text, or labelled rows). */
   sft?: SftSettings | null;
+  /** Storage of the frozen base weights (RunConfig.weightPrecision); absent: 'f32'. */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 /** A data file's text, as read on the page (a bundled demo or an upload). */

@@ -31,6 +31,7 @@ export function runConfig(s: RunSettings): RunConfig {
     logEvery: 1,
     // Instruction tuning cuts each example at the sequence length (and at the model's positions).
     sft: s.sft ? { format: s.sft.format, trainOnPrompt: s.sft.trainOnPrompt, maxLength: s.seq } : undefined,
+    weightPrecision: s.weightPrecision,
   };
 }
 

@@ -142,7 +142,11 @@ export async function buildRun(
   const numLabels = task === 'causal-lm' ? undefined : countLabels(text, fileName, s.seed);
   const engine = await acquireEngine();
   const hashed = hashingSource(src);
-  const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
+  const model = await loadModel(hashed.source, engine.be, {
+    numLabels,
+    seed: s.seed,
+    weightPrecision: s.weightPrecision,
+  });
   const cfg = runConfig(s);
   const chat = cfg.sft ? await chatFor(modelId) : undefined;
   const data = prepareData(model, text, fileName, cfg, chat);
