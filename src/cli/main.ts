@@ -13,6 +13,7 @@ import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { writeAtomic } from './files';
 import { GENERATE_USAGE, generateCommand } from './generate';
+import { PLAN_USAGE, planCommand } from './plan';
 import { attachAdapter, evalCommand, TRAIN_OPTS, train } from './train';
 
 const USAGE = `usage:
@@ -28,6 +29,7 @@ const USAGE = `usage:
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu]
 ${GENERATE_USAGE}
+${PLAN_USAGE}
 ${EXPORT_USAGE}
 ${DATA_USAGE}`;
 
@@ -131,6 +133,11 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') {
       console.log(await generateCommand(rest));
       return 0;
+    }
+    if (cmd === 'plan') {
+      const { out, code } = await planCommand(rest);
+      console.log(out);
+      return code;
     }
     if (cmd === 'export') {
       console.log(await exportCommand(rest));

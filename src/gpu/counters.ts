@@ -7,6 +7,8 @@ export interface GpuCounters {
   bytesAllocated: number;
   /** Bytes currently held by live (not pooled-free) buffers plus the pool: the engine's GPU footprint. */
   bytesLive: number;
+  /** The most bytesLive has been since the counters were made: the run's high-water mark. */
+  bytesPeak: number;
   readbacks: number;
   bytesRead: number;
   writes: number;
@@ -21,6 +23,7 @@ export function newCounters(): GpuCounters {
     bufferCreations: 0,
     bytesAllocated: 0,
     bytesLive: 0,
+    bytesPeak: 0,
     readbacks: 0,
     bytesRead: 0,
     writes: 0,
@@ -29,9 +32,16 @@ export function newCounters(): GpuCounters {
   };
 }
 
-/** The counts accumulated between two snapshots (bytesLive is taken from the later one). */
+/** Adds `bytes` to the live bytes and raises the peak with them. */
+export function addLive(c: GpuCounters, bytes: number): void {
+  c.bytesLive += bytes;
+  if (c.bytesLive > c.bytesPeak) c.bytesPeak = c.bytesLive;
+}
+
+/** The counts accumulated between two snapshots (bytesLive and bytesPeak are taken from the later one). */
 export function diffCounters(after: GpuCounters, before: GpuCounters): GpuCounters {
   const d = { ...after };
-  for (const k of Object.keys(d) as (keyof GpuCounters)[]) if (k !== 'bytesLive') d[k] = after[k] - before[k];
+  for (const k of Object.keys(d) as (keyof GpuCounters)[])
+    if (k !== 'bytesLive' && k !== 'bytesPeak') d[k] = after[k] - before[k];
   return d;
 }

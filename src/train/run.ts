@@ -53,6 +53,14 @@ export interface RunConfig {
   maxSkippedSteps: number;
   /** Instruction tuning of a causal LM: the file holds conversations, trained on the answers only. */
   sft?: SftRunOptions;
+  /** Micro-batch size: gradients accumulate over batch / microBatch passes (absent: the whole batch at once). */
+  microBatch?: number;
+  /** Activation recomputation per block (absent: off). */
+  recompute?: boolean;
+  /** Storage of the frozen base weights (absent: f32). */
+  weightPrecision?: 'f32' | 'f16';
+  /** The memory plan's budget in GiB (absent: the device's, at most 4). */
+  memoryBudgetGiB?: number;
 }
 
 export interface SftRunOptions {

@@ -65,6 +65,11 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
       N = B * T;
     return 4 * (L * (N * (8 * C + 2 * F + 2) + B * H * T * T) + 2 * N * V + 10 * N * C + 2 * N * F);
   },
+  blockActivationBytes(cfg, B, T) {
+    const { nEmbd: C, nHead: H, nInner: F } = cfg.arch,
+      N = B * T;
+    return 4 * (N * (8 * C + 2 * F + 2) + B * H * T * T);
+  },
   weightShapes(cfg) {
     const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: P, nInner: F } = cfg.arch;
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();
