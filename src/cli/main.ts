@@ -23,7 +23,7 @@ const USAGE = `usage:
                  [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
-                 [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
+                 [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] [--memory-gib G] --out <dir> [--force]
                  [--backend webgpu|cpu]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint

@@ -8,6 +8,7 @@ import type { Checkpoint } from '../models/arch/types';
 import { resolveModelArg } from '../models/node';
 import { headerLength, headerShapes } from '../models/safetensorsHeader';
 import { readCheckpointFiles } from '../models/shards';
+import type { ModelSource } from '../models/sources';
 import { mapCheckpoint } from '../models/weights';
 import { defaultR0 } from '../peft/schedule';
 import type { MemoryEstimate, ModelShapes } from '../train/memory';
@@ -94,6 +95,8 @@ async function folderCheckpoint(dir: string): Promise<Checkpoint> {
 
 export interface ShapeSource {
   model: string;
+  /** Where a URL or hub id is read from (default: resolved from `model`, hubBase and cacheDir). */
+  source?: ModelSource;
   hubBase?: string;
   cacheDir?: string;
   task?: Task;
@@ -109,7 +112,7 @@ export async function readModelShapes(s: ShapeSource): Promise<ModelShapes> {
     configText = await readFile(join(dir, 'config.json'), 'utf8');
     checkpoint = await folderCheckpoint(dir);
   } else {
-    const src = resolveModelArg(s.model, { hubBase: s.hubBase, cacheDir: s.cacheDir });
+    const src = s.source ?? resolveModelArg(s.model, { hubBase: s.hubBase, cacheDir: s.cacheDir });
     configText = new TextDecoder().decode((await src.get('config.json'))!);
     checkpoint = await readCheckpointFiles(src);
   }

@@ -1,7 +1,7 @@
 // `dynrank plan`: the memory plan from config.json and the safetensors header only, on the bundled demo models and the
 // Llama-family fixtures, including a refusal whose suggested settings fit when tried.
 
-import { copyFileSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -108,4 +108,60 @@ describe('dynrank plan', () => {
     expect(t.code).toBe(1);
     expect(t.err).toMatch(/TargetError: .*attn\.c_attn/);
   });
+});
+
+describe('dynrank train applies the memory plan', () => {
+  const data = join(mkdtempSync(join(tmpdir(), 'dynrank-data-')), 'sotu-head.txt');
+  writeFileSync(data, readFileSync('public/datasets/sotu.txt', 'utf8').slice(0, 8_000));
+  const common = ['--model', 'gpt2-tiny', '--data', data, '--method', 'lora', '--steps', '2', '--batch', '4'];
+  const train = (out: string, ...extra: string[]) =>
+    run(['train', ...common, '--seq', '16', '--log-every', '1', '--out', out, ...extra]);
+  const planJson = async () =>
+    JSON.parse(
+      (await run(['plan', '--model', 'gpt2-tiny', '--method', 'lora', '--batch', '4', '--seq', '16', '--json'])).out,
+    );
+  const written = (out: string) => JSON.parse(readFileSync(join(out, 'dynrank.json'), 'utf8'));
+
+  it('records the estimate (CPU backend: no GPU peak) and leaves a run that fits as configured', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-plan-cpu-'));
+    const r = await train(out, '--backend', 'cpu');
+    expect(r.code, r.err).toBe(0);
+    const j = written(out);
+    const p = await planJson();
+    expect(j.memory.estimateBytes).toBe(p.estimate.total);
+    expect(j.memory.plan).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 4 });
+    expect(j.memory.peakBytes).toBeUndefined();
+    expect(j.config.weightPrecision).toBeUndefined();
+    expect(j.config.microBatch).toBeUndefined();
+  });
+
+  it('chooses f16 weights under a budget the f32 run exceeds and saves the choice with the run', async () => {
+    const p = await planJson();
+    const gib = String((p.estimate.total - 1) / 2 ** 30);
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-plan-f16-'));
+    const r = await train(out, '--backend', 'cpu', '--memory-gib', gib);
+    expect(r.code, r.err).toBe(0);
+    const j = written(out);
+    expect(j.memory.plan.weightPrecision).toBe('f16');
+    expect(j.config.weightPrecision).toBe('f16');
+    expect(j.config.memoryBudgetGiB).toBe(Number(gib));
+  });
+
+  it('refuses before loading the model when nothing fits, naming a --seq that fits', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'dynrank-plan-no-')), 'run');
+    const r = await train(out, '--backend', 'cpu', '--memory-gib', '0.0005');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/PlanError: the run does not fit the memory budget of 0\.5 MiB/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('records the peak of live GPU bytes beside the estimate (WebGPU)', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dynrank-plan-gpu-'));
+    const r = await train(out, '--backend', 'webgpu');
+    expect(r.code, r.err).toBe(0);
+    const { memory } = written(out);
+    process.stderr.write(`gpt2-tiny lora B=4 T=16: peak ${memory.peakBytes} estimate ${memory.estimateBytes}\n`);
+    expect(memory.peakBytes).toBeGreaterThan(0);
+    expect(memory.peakBytes / memory.estimateBytes).toBeGreaterThan(0.5);
+  }, 300_000);
 });
