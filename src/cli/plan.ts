@@ -13,7 +13,7 @@ import { mapCheckpoint } from '../models/weights';
 import { defaultR0 } from '../peft/schedule';
 import type { MemoryEstimate, ModelShapes } from '../train/memory';
 import { PlanError, type PlanOptions, type PlanRun, planMemory } from '../train/plan';
-import { DEFAULT_RUN, type RunConfig } from '../train/run';
+import { DEFAULT_RUN } from '../train/run';
 import { num, type ParsedArgs, parseArgs, str, UsageError } from './args';
 import { modelFolder } from './files';
 
@@ -122,21 +122,6 @@ export async function readModelShapes(s: ShapeSource): Promise<ModelShapes> {
   const weights = new Map<string, readonly number[]>();
   for (const [n, t] of mapped.tensors) weights.set(n, t.shape);
   return { arch: archFor(config), config, weights };
-}
-
-/** The options of RunConfig the user set (the plan keeps them); undefined ones are the plan's to choose. */
-export function fixedOptions(cfg: Pick<RunConfig, 'microBatch' | 'recompute' | 'weightPrecision'>) {
-  return { microBatch: cfg.microBatch, recompute: cfg.recompute, weightPrecision: cfg.weightPrecision };
-}
-
-/** The run with the plan's options where the user set none; an option at its default (f32, no recompute, the whole
- * batch) stays absent, so a run that needs no plan keeps today's configuration. */
-export function applyPlan<C extends RunConfig>(cfg: C, o: PlanOptions): C {
-  const out = { ...cfg };
-  if (cfg.weightPrecision === undefined && o.weightPrecision !== 'f32') out.weightPrecision = o.weightPrecision;
-  if (cfg.recompute === undefined && o.recompute) out.recompute = true;
-  if (cfg.microBatch === undefined && o.microBatch !== cfg.batch) out.microBatch = o.microBatch;
-  return out;
 }
 
 function positiveInt(a: ParsedArgs, key: string, dflt: number): number {

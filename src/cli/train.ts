@@ -22,7 +22,7 @@ import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
 import { estimateMemory } from '../train/memory';
-import { type DeviceMemoryLimits, type MemoryPlan, planMemory } from '../train/plan';
+import { applyPlan, type DeviceMemoryLimits, fixedOptions, type MemoryPlan, planMemory } from '../train/plan';
 import { trainResilient } from '../train/resilient';
 import {
   DEFAULT_RUN,
@@ -38,7 +38,7 @@ import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import { num, type ParsedArgs, str, UsageError } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
-import { applyPlan, fixedOptions, readModelShapes } from './plan';
+import { readModelShapes } from './plan';
 
 export const TRAIN_OPTS = {
   task: 'value',

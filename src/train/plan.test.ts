@@ -8,7 +8,17 @@ import { resolveModelArg } from '../models/node';
 import { TargetError } from '../peft/adapters';
 import { CpuBackend } from '../tensor/cpu';
 import { configShapes, estimateMemory, estimateShapes, shapesOf } from './memory';
-import { DEFAULT_BUDGET_BYTES, PlanError, type PlanRun, planBudget, planCandidates, planMemory } from './plan';
+import {
+  applyPlan,
+  DEFAULT_BUDGET_BYTES,
+  fixedOptions,
+  PlanError,
+  type PlanRun,
+  planBudget,
+  planCandidates,
+  planMemory,
+} from './plan';
+import { DEFAULT_RUN } from './run';
 
 /** SmolLM2-135M's config.json at `layers` layers. */
 const smol = (layers = 30) =>
@@ -168,5 +178,24 @@ describe('planMemory', () => {
     expect(() => planMemory({ shapes, run: RUN, limits: { maxBufferSize: 32 * 2 ** 20 } })).toThrow(
       /larger than the device's largest buffer/,
     );
+  });
+});
+
+describe('applyPlan', () => {
+  it('sets only the options the user left unset, and leaves defaults absent', () => {
+    const cfg = { ...DEFAULT_RUN, batch: 8 };
+    expect(applyPlan(cfg, { weightPrecision: 'f32', recompute: false, microBatch: 8 })).toEqual(cfg);
+    expect(applyPlan(cfg, { weightPrecision: 'f16', recompute: true, microBatch: 2 })).toEqual({
+      ...cfg,
+      weightPrecision: 'f16',
+      recompute: true,
+      microBatch: 2,
+    });
+    const fixed = { ...cfg, recompute: false, microBatch: 4 };
+    expect(fixedOptions(fixed)).toEqual({ microBatch: 4, recompute: false, weightPrecision: undefined });
+    expect(applyPlan(fixed, { weightPrecision: 'f16', recompute: true, microBatch: 2 })).toEqual({
+      ...fixed,
+      weightPrecision: 'f16',
+    });
   });
 });

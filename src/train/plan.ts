@@ -217,3 +217,18 @@ function fewerTargets(req: PlanRequest, budget: number, leanest: PlanOptions): s
   }
   return undefined;
 }
+
+/** The options of RunConfig the user set (the plan keeps them); undefined ones are the plan's to choose. */
+export function fixedOptions(cfg: Pick<RunConfig, 'microBatch' | 'recompute' | 'weightPrecision'>) {
+  return { microBatch: cfg.microBatch, recompute: cfg.recompute, weightPrecision: cfg.weightPrecision };
+}
+
+/** The run with the plan's options where the user set none; an option at its default (f32, no recompute, the whole
+ * batch) stays absent, so a run that needs no plan keeps today's configuration. */
+export function applyPlan<C extends RunConfig>(cfg: C, o: PlanOptions): C {
+  const out = { ...cfg };
+  if (cfg.weightPrecision === undefined && o.weightPrecision !== 'f32') out.weightPrecision = o.weightPrecision;
+  if (cfg.recompute === undefined && o.recompute) out.recompute = true;
+  if (cfg.microBatch === undefined && o.microBatch !== cfg.batch) out.microBatch = o.microBatch;
+  return out;
+}

@@ -18,6 +18,8 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
+import { shapesOf } from '../train/memory';
+import { applyPlan, fixedOptions, planMemory } from '../train/plan';
 import { createTrainer, DEFAULT_RUN, type PreparedData, prepareData, type RunConfig } from '../train/run';
 import type { Trainer } from '../train/trainer';
 import { type CheckpointRecord, checkpointInfo, getCheckpoint, getData, putData } from './checkpointStore';
@@ -142,7 +144,17 @@ export async function buildRun(
   const engine = await acquireEngine();
   const hashed = hashingSource(src);
   const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
-  const cfg = runConfig(s);
+  // The memory plan's options (src/train/plan.ts), as `dynrank train` applies them; a PlanError names what fits.
+  const asked = runConfig(s);
+  const maxBufferSize = engine.ctx?.device.limits.maxBufferSize;
+  const plan = planMemory({
+    shapes: shapesOf(model),
+    run: asked,
+    memoryBudgetGiB: asked.memoryBudgetGiB,
+    limits: maxBufferSize ? { maxBufferSize } : {},
+    fixed: fixedOptions(asked),
+  });
+  const cfg = applyPlan(asked, plan.options);
   const data = prepareData(model, text, fileName, cfg);
   const dataHash = await sha256Hex(new TextEncoder().encode(text));
   const inputs: RunInputs = { weights: hashed.weights(), data: { file: fileName, sha256: dataHash } };
