@@ -14,7 +14,7 @@ describe('bench memory plans', () => {
     for (const r of rows) {
       expect(r.options, r.error).not.toBeNull();
       expect(r.total).toBeLessThanOrEqual(r.budgetGiB * 2 ** 30);
-      expect(r.total).toBe(r.weights + r.activations + r.adapterAndOptimizer);
+      expect(r.total).toBe(r.weights + r.activations + r.adapterAndOptimizer + r.engine);
     }
     // Qwen3-0.6B has 596M parameters (tied embeddings): f32 alone would take 2.2 GiB of the 3.
     expect(qwen.options!.weightPrecision).toBe('f16');

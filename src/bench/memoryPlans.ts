@@ -36,6 +36,7 @@ export interface MemoryPlanRow {
   weights: number;
   activations: number;
   adapterAndOptimizer: number;
+  engine: number;
   total: number;
   error?: string;
 }

@@ -199,6 +199,6 @@ function describePlan(o: PlanOptions, e: MemoryEstimate, budget: number): string
   return [
     `plan: ${o.weightPrecision} weights, ${o.recompute ? 'recompute' : 'no recompute'}, micro-batch ${o.microBatch}`,
     `estimate: weights ${mib(e.weights)}, activations ${mib(e.activations)}, adapters and optimizer ` +
-      `${mib(e.adapterAndOptimizer)}, total ${mib(e.total)} of a ${mib(budget)} budget`,
+      `${mib(e.adapterAndOptimizer)}, engine ${mib(e.engine)}, total ${mib(e.total)} of a ${mib(budget)} budget`,
   ].join('\n');
 }

@@ -11,8 +11,14 @@ export interface MemoryEstimate {
   weights: number;
   activations: number;
   adapterAndOptimizer: number;
+  /** The GPU engine's own buffers: its kernels' uniform arena (src/gpu/context.ts), at its initial size. */
+  engine: number;
   total: number;
 }
+
+/** The uniform arena's initial size: 2048 slots of 256 bytes (src/gpu/context.ts); it doubles only past 2048
+ * dispatches in one step. */
+const ENGINE_BYTES = 2048 * 256;
 
 /** What the estimate needs of a model: its family, config.json and the shape of every canonical tensor (tied heads
  * once), so it runs from config.json and a safetensors header alone, before any weight is read or uploaded. */
@@ -99,7 +105,14 @@ export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstim
     // Shared backward scratch: d(dropped input) at the widest module and dh.
     activations += 4 * (saved + N * widest + N * R);
   }
-  return { weights, activations, adapterAndOptimizer, total: weights + activations + adapterAndOptimizer };
+  const engine = ENGINE_BYTES;
+  return {
+    weights,
+    activations,
+    adapterAndOptimizer,
+    engine,
+    total: weights + activations + adapterAndOptimizer + engine,
+  };
 }
 
 export function formatBytes(n: number): string {

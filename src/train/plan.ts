@@ -197,7 +197,8 @@ function refusal(req: PlanRequest, budget: number, leanest: PlanOptions): PlanEr
   const detail =
     `the run does not fit the memory budget of ${formatBytes(budget)}: its leanest plan (${lean}) needs ` +
     `${formatBytes(estimate.total)} (weights ${formatBytes(estimate.weights)}, activations ` +
-    `${formatBytes(estimate.activations)}, adapters and optimizer ${formatBytes(estimate.adapterAndOptimizer)}).` +
+    `${formatBytes(estimate.activations)}, adapters and optimizer ${formatBytes(estimate.adapterAndOptimizer)}, ` +
+    `engine ${formatBytes(estimate.engine)}).` +
     `${buffer} It fits with ${flags.join('; or with ')}` +
     `${run.method === 'full' ? '; or train adapters instead (--method lora or dora)' : ''}.`;
   return new PlanError(estimate, budget, fix, detail);

@@ -51,7 +51,9 @@ describe('dynrank plan', () => {
       targets: j.targets,
     });
     expect(j.estimate).toEqual(want);
-    expect(j.estimate.total).toBe(j.estimate.weights + j.estimate.activations + j.estimate.adapterAndOptimizer);
+    expect(j.estimate.total).toBe(
+      j.estimate.weights + j.estimate.activations + j.estimate.adapterAndOptimizer + j.estimate.engine,
+    );
   });
 
   it('reads only the header: a model.safetensors cut after its header plans the same (Qwen3 fixture)', async () => {
@@ -162,6 +164,8 @@ describe('dynrank train applies the memory plan', () => {
     const { memory } = written(out);
     process.stderr.write(`gpt2-tiny lora B=4 T=16: peak ${memory.peakBytes} estimate ${memory.estimateBytes}\n`);
     expect(memory.peakBytes).toBeGreaterThan(0);
-    expect(memory.peakBytes / memory.estimateBytes).toBeGreaterThan(0.5);
+    // The memory plan aims at 10%: buffer sizes are deterministic, so the ratio is too.
+    expect(memory.peakBytes / memory.estimateBytes).toBeGreaterThan(0.9);
+    expect(memory.peakBytes / memory.estimateBytes).toBeLessThan(1.1);
   }, 300_000);
 });
