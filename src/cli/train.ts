@@ -21,6 +21,8 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
+import { estimateMemory } from '../train/memory';
+import { applyPlan, type DeviceMemoryLimits, fixedOptions, type MemoryPlan, planMemory } from '../train/plan';
 import { trainResilient } from '../train/resilient';
 import {
   checkMicroBatch,
@@ -36,6 +38,7 @@ import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import { num, type ParsedArgs, str, UsageError, weightPrecisionOpt } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
+import { readModelShapes } from './plan';
 
 export const TRAIN_OPTS = {
   task: 'value',
@@ -71,6 +74,7 @@ export const TRAIN_OPTS = {
   force: 'flag',
   'max-skipped-steps': 'value',
   'weight-precision': 'value',
+  'memory-gib': 'value',
 } as const;
 
 /** A whole number of at least `min`, or the default. */
@@ -129,11 +133,36 @@ export function runConfig(a: ParsedArgs): RunConfig {
     eta: num(a, 'eta', DEFAULT_RUN.eta),
     demVariant: dv,
     maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
+    ...memoryGiB(a),
   };
   if (a.options.has('micro-batch')) cfg.microBatch = num(a, 'micro-batch');
   if (a.options.has('recompute')) cfg.recompute = true;
   checkMicroBatch(cfg);
   return cfg;
+}
+
+/** --memory-gib: the memory plan's budget (absent: the device's, at most 4 GiB). */
+function memoryGiB(a: ParsedArgs): Pick<RunConfig, 'memoryBudgetGiB'> {
+  if (!a.options.has('memory-gib')) return {};
+  const g = num(a, 'memory-gib');
+  if (!(g > 0)) throw new UsageError(`--memory-gib must be a positive number of GiB, got ${g}`);
+  return { memoryBudgetGiB: g };
+}
+
+/** What the device tells about its memory (a WebGPU device's largest buffer); nothing on the CPU backend. */
+function deviceLimits(be: Backend): DeviceMemoryLimits {
+  const limits = (be as { ctx?: { device?: { limits?: { maxBufferSize?: number } } } }).ctx?.device?.limits;
+  return limits?.maxBufferSize ? { maxBufferSize: limits.maxBufferSize } : {};
+}
+
+/** The most bytes any of the run's GPU backends held at once; null when none is a GPU backend. */
+function peakBytes(backends: Backend[]): number | null {
+  let peak: number | null = null;
+  for (const be of backends) {
+    const p = (be as { ctx?: { counters?: { bytesPeak?: number } } }).ctx?.counters?.bytesPeak;
+    if (typeof p === 'number') peak = Math.max(peak ?? 0, p);
+  }
+  return peak;
 }
 
 /** --task: causal-lm or seq-cls (sft: instruction tuning of a causal LM), or undefined when not given. */
@@ -214,6 +243,7 @@ export async function train(
     src: ModelSource,
     ckpt: Uint8Array | null = null;
   let modelArg: string;
+  let plan: MemoryPlan | null = null;
   if (typeof resumeDir === 'string') {
     const path = join(resumeDir, CHECKPOINT);
     if (!existsSync(path)) throw new UsageError(`--resume ${resumeDir}: no ${CHECKPOINT} there`);
@@ -229,6 +259,17 @@ export async function train(
     outDir = str(a, 'out');
     modelArg = str(a, 'model');
     src = srcArg!;
+    // The memory plan, from config.json and the weights' header, before anything is allocated: options the user
+    // left unset are chosen so the run fits; a PlanError names settings that fit when nothing does.
+    const shapes = await readModelShapes({ model: modelArg, source: src, task: cfg.task });
+    plan = planMemory({
+      shapes,
+      run: cfg,
+      memoryBudgetGiB: cfg.memoryBudgetGiB,
+      limits: deviceLimits(be),
+      fixed: fixedOptions(cfg),
+    });
+    cfg = applyPlan(cfg, plan.options);
     checkOutDir({ out: outDir, model: modelArg, data: dataFile, config: cfg, force: a.options.has('force') });
   }
   const hashed = hashingSource(src, nodeSha256);
@@ -261,6 +302,7 @@ export async function train(
   let stop = false,
     current: Trainer | null = null,
     opened = 0;
+  const backends: Backend[] = [be];
   // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
   const stopAfter = Number(a.options.get('stop-after') ?? 0);
   const onSigint = () => {
@@ -279,6 +321,7 @@ export async function train(
         open: async () => {
           if (opened++ === 0) return { be, model };
           const fresh = await reopen();
+          backends.push(fresh);
           const again = await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task, cfg.weightPrecision);
           return { be: fresh, model: again };
         },
@@ -348,6 +391,12 @@ export async function train(
       files.push('model.safetensors');
     }
   }
+  const peak = peakBytes(backends);
+  const memory = {
+    estimateBytes: plan?.estimate.total ?? estimateMemory(finalModel, cfg).total,
+    ...(peak === null ? {} : { peakBytes: peak }),
+    ...(plan ? { budgetBytes: plan.budgetBytes, plan: plan.options } : {}),
+  };
   const summary = {
     model: model.name,
     method: cfg.method,
@@ -356,6 +405,7 @@ export async function train(
     labels: data.labels,
     eval: evalMetrics,
     data: data.summary,
+    memory,
   };
   await writeAtomic(join(outDir, 'dynrank.json'), JSON.stringify({ ...summary, config: cfg, inputs }, null, 2));
   files.push('dynrank.json');

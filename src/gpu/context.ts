@@ -5,7 +5,7 @@
 import type { DType, Tensor } from '../tensor/backend';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import { BufferPool } from './buffers';
-import { type GpuCounters, newCounters } from './counters';
+import { addLive, type GpuCounters, newCounters } from './counters';
 import type { AcquiredDevice } from './device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
 import { KernelProfiler, type KernelTime } from './profiler';
@@ -409,7 +409,7 @@ export class GpuContext {
   private createArena(bytes: number): GPUBuffer {
     this.counters.bufferCreations++;
     this.counters.bytesAllocated += bytes;
-    this.counters.bytesLive += bytes;
+    addLive(this.counters, bytes);
     return this.device.createBuffer({
       size: bytes,
       usage: USAGE.UNIFORM | USAGE.COPY_DST,

@@ -63,6 +63,8 @@ export interface RunConfig {
   /** Storage of the frozen base weights (src/models/load.ts InstantiateOptions): 'f16' halves their memory, computing
    * in f32; adapters, heads, gradients and optimizer moments stay f32. Method 'full' needs 'f32'. Absent: 'f32'. */
   weightPrecision?: 'f32' | 'f16';
+  /** The memory plan's budget in GiB (absent: the device's, at most 4). */
+  memoryBudgetGiB?: number;
 }
 
 export interface SftRunOptions {

@@ -125,6 +125,8 @@ export interface ModelSummary {
   modules: ModuleInfo[];
   /** Module types adapted by default (PEFT's defaults widened to the paper's: every linear). */
   defaultTargets: string[];
+  /** What the page's memory plan reads (src/train/plan.ts): config.json and every canonical tensor's shape. */
+  shapes?: { config: Record<string, unknown>; weights: [string, number[]][] };
 }
 
 export type Command =
@@ -178,6 +180,8 @@ export interface StepEvent {
   /** GPU memory held by the engine (bytes; null on the CPU backend) and the run's analytic estimate. */
   gpuBytes: number | null;
   estimateBytes: number;
+  /** The most bytes the engine has held on the GPU (its counters' high-water mark); null on the CPU backend. */
+  peakBytes?: number | null;
 }
 
 export interface EvalResult {

@@ -120,6 +120,8 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   numLabels(cfg: C): number;
   /** Bytes of f32 activations the network keeps for its backward at batch (B, T), adapters not included. */
   activationBytes(cfg: C, B: number, T: number): number;
+  /** The part of activationBytes one block keeps (what recomputing a block frees, less its input). */
+  blockActivationBytes(cfg: C, B: number, T: number): number;
   /** Every canonical tensor with its shape and synthetic init (benchmarks). */
   weightShapes(cfg: C): Map<string, { shape: number[]; init: SyntheticInit }>;
   /** Builds the network on `be` from uploaded parameters. */
