@@ -91,11 +91,14 @@ const ADAPTER: Record<LlamaVariant, AdapterOptions> = {
 /** Dynamic rank b=8 as the step trains it (R0 = 12, adapter dropout 0.1), in RunConfig's terms. */
 export const DORA_B8 = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1 } as const;
 
-/** The estimate of a step's shapes (f32 weights, no recompute, the whole batch), from config.json shapes alone. */
-function llamaStepEstimate(p: Pick<LlamaStepPlan, 'layers' | 'B' | 'T' | 'variant'>): MemoryEstimate {
+/** The estimate of a step's shapes (its weight precision, no recompute, the whole batch), from config.json shapes
+ * alone. */
+function llamaStepEstimate(
+  p: Pick<LlamaStepPlan, 'layers' | 'B' | 'T' | 'variant' | 'weightPrecision'>,
+): MemoryEstimate {
   const shapes = configShapes(parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: p.layers }));
   const run = p.variant === 'lora' ? { ...DORA_B8, method: 'lora' as const, dropout: 0 } : DORA_B8;
-  return estimateShapes(shapes, { ...run, batch: p.B, seq: p.T });
+  return estimateShapes(shapes, { ...run, batch: p.B, seq: p.T, weightPrecision: p.weightPrecision });
 }
 
 function llamaLabel(p: LlamaStepPlan): string {
