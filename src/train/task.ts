@@ -14,7 +14,7 @@ export type HostBatch =
   | { kind: 'cls'; enc: HostEncoderBatch; labels: Int32Array };
 
 /** Options of TaskModel.forwardLoss. */
-export interface ForwardLossOptions {
+interface ForwardLossOptions {
   /** The backward follows (a causal LM runs its head's backward in the loss's pass). */
   withGrad?: boolean;
   /** The gradient's divisor, a 1-element tensor read when the gradient is recorded; the batch's own label count

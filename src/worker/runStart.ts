@@ -4,7 +4,7 @@
 import { parseModelConfig } from '../models/arch/index';
 import { browserCache } from '../models/browserCache';
 import type { Window } from '../models/generate';
-import { instantiate, type LoadedModel, loadModel, readModelFiles } from '../models/load';
+import { instantiate, type LoadedModel, readModelFiles } from '../models/load';
 import {
   checkInputs,
   hashingSource,
