@@ -104,8 +104,10 @@ describe('playground page', () => {
 
     // The loss chart has a point per step and draws its line.
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBe(20);
-    // GPU memory in use, next to the analytic estimate
-    expect(await page.getByTestId('gpu-memory').textContent()).toMatch(/^GPU \d+\.\d MiB · est\. \d+\.\d MiB$/);
+    // GPU memory in use and its peak, next to the analytic estimate
+    expect(await page.getByTestId('gpu-memory').textContent()).toMatch(
+      /^GPU \d+\.\d MiB · peak \d+\.\d MiB · est\. \d+\.\d MiB$/,
+    );
     await expect.poll(() => page.getByTestId('importance-chart').count()).toBe(1);
     await expect
       .poll(() => page.getByTestId('loss-chart').locator('.loss-line path.recharts-line-curve').getAttribute('d'))

@@ -54,6 +54,7 @@ const { PEER_SHAPES, GPT2_SMALL_SHAPES, PAGE_STEPS, MM_ROUNDS, PAIRED_STEP, PAIR
   await tsImport('../src/bench/plan.ts', import.meta.url);
 const JAX_VERSION = JSON.parse(readFileSync('node_modules/@jax-js/jax/package.json', 'utf8')).version;
 const { renderReport } = await tsImport('../src/bench/report.ts', import.meta.url);
+const { benchMemoryPlans } = await tsImport('../src/bench/memoryPlans.ts', import.meta.url);
 const { adapterSlug } = await tsImport('../src/bench/reportRun.ts', import.meta.url);
 const { pairedStepRounds } = await tsImport('../src/bench/reportSteps.ts', import.meta.url);
 const { CHROMIUM_ARGS, findChromium, launch } = await tsImport('../e2e/setup/chromium.ts', import.meta.url);
@@ -91,6 +92,18 @@ const run = {
   log: [],
 };
 const say = (s) => process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
+
+// The memory plans of the shapes the bench aims at: from config.json shapes alone, nothing allocated.
+run.memoryPlans = benchMemoryPlans();
+for (const p of run.memoryPlans) {
+  const o = p.options;
+  say(
+    `memory plan ${p.model} ${p.B}x${p.T}, budget ${p.budgetGiB} GiB: ` +
+      `${o ? `${o.weightPrecision}, ${o.recompute ? 'recompute' : 'no recompute'}, micro-batch ${o.microBatch}` : 'nothing fits'}; ` +
+      `estimate ${(p.total / 2 ** 20).toFixed(0)} MiB (weights ${(p.weights / 2 ** 20).toFixed(0)}, activations ` +
+      `${(p.activations / 2 ** 20).toFixed(0)}, adapters + AdamW ${(p.adapterAndOptimizer / 2 ** 20).toFixed(0)})`,
+  );
+}
 
 // Items in the order they run: each comparable pair (engine vs peers matmul, engine vs peers step) runs close in time.
 const mm = (name, kind, cfg, shapes) => ({
@@ -164,7 +177,11 @@ const llama = (p) =>
   eng(`llama-${p.variant.replace(' ', '-')}-${p.layers}l`, { kind: 'llamaStep', ...p }, (r) => {
     if (r.llamaStep) {
       run.engine.llamaSteps.push(r.llamaStep);
-      say(`${r.llamaStep.variant}: ${r.llamaStep.msPerStep.toFixed(0)} ms/step`);
+      const { peakBytes: peak, estimateBytes: est } = r.llamaStep;
+      say(
+        `${r.llamaStep.variant}: ${r.llamaStep.msPerStep.toFixed(0)} ms/step, peak ${(peak / 2 ** 20).toFixed(1)} MiB, ` +
+          `plan estimate ${(est / 2 ** 20).toFixed(1)} MiB, peak / estimate ${(peak / est).toFixed(3)}`,
+      );
     }
     if (r.error) run.engine.llamaError = r.error;
   });

@@ -16,6 +16,8 @@ struct Params {
   // Dropout on the probabilities (threshold 0: none): keep entry e of att when the top 24 bits of the hash of
   // (seed, e) reach the threshold, scaled by drop_scale = 1/(1-p); the mask of src/ops/dropout.ts.
   drop_seed: u32, drop_threshold: u32, drop_scale: f32,
+  // Entry e draws the mask of entry drop_offset + e (a micro-batch's rows inside the whole batch).
+  drop_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -75,6 +77,6 @@ fn drop_pcg(v: u32) -> u32 {
 // The dropout factor of att entry e (flat index in (B,H,T,T)): 0 or 1/(1-p); exactly 1 without dropout.
 fn drop_factor(e: u32) -> f32 {
   if (p.drop_threshold == 0u) { return 1.0; }
-  let hv = drop_pcg(drop_pcg(e) ^ drop_pcg(p.drop_seed));
+  let hv = drop_pcg(drop_pcg(e + p.drop_offset) ^ drop_pcg(p.drop_seed));
   return select(0.0, p.drop_scale, (hv >> 8u) >= p.drop_threshold);
 }

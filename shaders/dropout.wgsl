@@ -7,6 +7,8 @@ struct Params {
   seed: u32,
   threshold: u32,
   s: f32,
+  // Element i draws the mask of element offset + i (a micro-batch's rows inside the whole batch).
+  offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -21,7 +23,7 @@ fn pcg_hash(v: u32) -> u32 {
 }
 
 fn keep(i: u32) -> bool {
-  let h = pcg_hash(pcg_hash(i) ^ pcg_hash(p.seed));
+  let h = pcg_hash(pcg_hash(i + p.offset) ^ pcg_hash(p.seed));
   return (h >> 8u) >= p.threshold;
 }
 

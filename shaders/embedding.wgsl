@@ -15,7 +15,14 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // forward: out(N,C); backward: dW(V,C)
 @group(0) @binding(2) var<storage, read> ids: array<i32>;       // (N)
-@group(0) @binding(3) var<storage, read> src: array<f32>;       // forward: W(V,C); backward: dout(N,C)
+// forward: W(V,C); backward: dout(N,C). f32 (SRC_ELEM f32), or with {{W_F16}} (forward only) a frozen f16 weight
+// (SRC_ELEM u32) packed two halves per word, element i in the low half when i is even. Read through src_at only.
+@group(0) @binding(3) var<storage, read> src: array<{{SRC_ELEM}}>;
+
+fn src_at(i: u32) -> f32 {
+  if ({{W_F16}}) { return unpack2x16float(bitcast<u32>(src[i >> 1u]))[i & 1u]; }
+  return bitcast<f32>(src[i]);
+}
 
 @compute @workgroup_size(64)
 fn embedding_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -25,7 +32,7 @@ fn embedding_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let c = i - n * p.C;
   // u32() of a negative i32 reinterprets the bits, so one compare rejects both ends of the range.
   let v = u32(ids[n]) - p.v_start;
-  if (v < p.V) { out[i] = src[v * p.C + c]; } else if (p.chunks != 0u) { out[i] = 0.0; }
+  if (v < p.V) { out[i] = src_at(v * p.C + c); } else if (p.chunks != 0u) { out[i] = 0.0; }
 }
 
 const TILE: u32 = 256u;
@@ -55,7 +62,7 @@ fn embedding_backward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wor
         let v = tile[j];
         if (v != NO_ID) {
           let o = v * p.C + c;
-          out[o] = out[o] + src[(base + j) * p.C + c];
+          out[o] = out[o] + src_at((base + j) * p.C + c);
         }
       }
     }

@@ -48,7 +48,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       let gk2 = k0 + bk;
       var bv = 0.0;
       if (gn < p.N && gk2 < p.K) {
-        bv = b[base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb)];
+        bv = b_at(base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb));
       }
       bs[bk * TV + bn / 4u][bn % 4u] = bv;
     }

@@ -19,5 +19,14 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
+// b is f32 (B_ELEM f32), or with {{B_F16}} a frozen f16 weight (B_ELEM u32): two IEEE halves per word, element i in
+// the low half when i is even (little-endian order). Read it through b_at only (the bitcasts are identities where the
+// element type already matches, so the f32 path reads b exactly as before).
+@group(0) @binding(3) var<storage, read> b: array<{{B_ELEM}}>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+
+// Element i of b as f32: unpack2x16float needs no device feature, and every product and sum stays f32.
+fn b_at(i: u32) -> f32 {
+  if ({{B_F16}}) { return unpack2x16float(bitcast<u32>(b[i >> 1u]))[i & 1u]; }
+  return bitcast<f32>(b[i]);
+}

@@ -22,15 +22,20 @@ fn ld_a(base: u32, m: u32, k: u32) -> f32 {
 }
 
 fn ld_b(base: u32, k: u32, n: u32) -> f32 {
-  if ({{TB}}) { return b[base + n * dim_k() + k]; }
-  return b[base + k * dim_n() + n];
+  if ({{TB}}) { return b_at(base + n * dim_k() + k); }
+  return b_at(base + k * dim_n() + n);
 }
 
 // One k of the 8x8 block: rows r (first four) and s (last four), columns c (first four) and d (last four).
 fn kstep(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, bb: u32, r: vec4<u32>, s: vec4<u32>, c: vec4<u32>, d: vec4<u32>, k: u32) {
-  let x = vec4<f32>(ld_a(ba, r.x, k), ld_a(ba, r.y, k), ld_a(ba, r.z, k), ld_a(ba, r.w, k));
   let y = vec4<f32>(ld_b(bb, k, c.x), ld_b(bb, k, c.y), ld_b(bb, k, c.z), ld_b(bb, k, c.w));
   let w = vec4<f32>(ld_b(bb, k, d.x), ld_b(bb, k, d.y), ld_b(bb, k, d.z), ld_b(bb, k, d.w));
+  kstep_with(acc, ba, r, s, y, w, k);
+}
+
+// The FMAs of one k, given opB's values y (columns c) and w (columns d) at that k.
+fn kstep_with(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, r: vec4<u32>, s: vec4<u32>, y: vec4<f32>, w: vec4<f32>, k: u32) {
+  let x = vec4<f32>(ld_a(ba, r.x, k), ld_a(ba, r.y, k), ld_a(ba, r.z, k), ld_a(ba, r.w, k));
   (*acc)[0] += x.x * y;
   (*acc)[1] += x.y * y;
   (*acc)[2] += x.z * y;
@@ -50,6 +55,37 @@ fn kstep(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, bb: u32, r: vec4<u32
   (*acc)[15] += v.w * w;
 }
 
+// A packed f16 b read one word (two elements) at a time, which halves its gathers. {{B_PAIRS}} (launcher) holds when
+// no pair straddles a word: transposed b (n,k) with K even pairs k with k+1 (k even); row-major b (k,n) with N a
+// multiple of 8 (no clamped columns) pairs n with n+1 (n even).
+fn ld_b2(base: u32, k: u32, n: u32) -> vec2<f32> {
+  if ({{TB}}) { return unpack2x16float(bitcast<u32>(b[(base + n * dim_k() + k) >> 1u])); }
+  return unpack2x16float(bitcast<u32>(b[(base + k * dim_n() + n) >> 1u]));
+}
+
+// Transposed b, k even: steps k and k + 1 from one word per column.
+fn kstep_pair_k(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, bb: u32, r: vec4<u32>, s: vec4<u32>, c: vec4<u32>, d: vec4<u32>, k: u32) {
+  let y0 = ld_b2(bb, k, c.x);
+  let y1 = ld_b2(bb, k, c.y);
+  let y2 = ld_b2(bb, k, c.z);
+  let y3 = ld_b2(bb, k, c.w);
+  let w0 = ld_b2(bb, k, d.x);
+  let w1 = ld_b2(bb, k, d.y);
+  let w2 = ld_b2(bb, k, d.z);
+  let w3 = ld_b2(bb, k, d.w);
+  kstep_with(acc, ba, r, s, vec4<f32>(y0.x, y1.x, y2.x, y3.x), vec4<f32>(w0.x, w1.x, w2.x, w3.x), k);
+  kstep_with(acc, ba, r, s, vec4<f32>(y0.y, y1.y, y2.y, y3.y), vec4<f32>(w0.y, w1.y, w2.y, w3.y), k + 1u);
+}
+
+// Row-major b: the block's eight columns c0.. at row k from four words.
+fn kstep_pair_n(acc: ptr<function, array<vec4<f32>, 16>>, ba: u32, bb: u32, r: vec4<u32>, s: vec4<u32>, c0: u32, k: u32) {
+  let p0 = ld_b2(bb, k, c0);
+  let p1 = ld_b2(bb, k, c0 + 2u);
+  let p2 = ld_b2(bb, k, c0 + 4u);
+  let p3 = ld_b2(bb, k, c0 + 6u);
+  kstep_with(acc, ba, r, s, vec4<f32>(p0, p1), vec4<f32>(p2, p3), k);
+}
+
 // acc[(i / 4) * 8 + i % 4] holds row i's first four columns, the entry 4 further on its last four. Rows and columns
 // past the edge are clamped for the loads (so they stay in bounds) and skipped by the store.
 fn flat_block(blk: u32, z: u32) -> array<vec4<f32>, 16> {
@@ -65,10 +101,20 @@ fn flat_block(blk: u32, z: u32) -> array<vec4<f32>, 16> {
   var k = 0u;
   // Unrolled by hand: the emulator's compiler inlines calls but does not unroll loops.
   for (; k + 4u <= dim_k(); k += 4u) {
-    kstep(&acc, ba, bb, r, s, c, d, k);
-    kstep(&acc, ba, bb, r, s, c, d, k + 1u);
-    kstep(&acc, ba, bb, r, s, c, d, k + 2u);
-    kstep(&acc, ba, bb, r, s, c, d, k + 3u);
+    if ({{B_PAIRS}} && {{TB}}) {
+      kstep_pair_k(&acc, ba, bb, r, s, c, d, k);
+      kstep_pair_k(&acc, ba, bb, r, s, c, d, k + 2u);
+    } else if ({{B_PAIRS}}) {
+      kstep_pair_n(&acc, ba, bb, r, s, c0, k);
+      kstep_pair_n(&acc, ba, bb, r, s, c0, k + 1u);
+      kstep_pair_n(&acc, ba, bb, r, s, c0, k + 2u);
+      kstep_pair_n(&acc, ba, bb, r, s, c0, k + 3u);
+    } else {
+      kstep(&acc, ba, bb, r, s, c, d, k);
+      kstep(&acc, ba, bb, r, s, c, d, k + 1u);
+      kstep(&acc, ba, bb, r, s, c, d, k + 2u);
+      kstep(&acc, ba, bb, r, s, c, d, k + 3u);
+    }
   }
   for (; k < dim_k(); k++) { kstep(&acc, ba, bb, r, s, c, d, k); }
   return acc;

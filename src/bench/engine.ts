@@ -10,6 +10,7 @@ import { type ModelConfig, parseConfig } from '../models/config';
 import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import type { HostTensor } from '../models/weights';
+import type { WeightPrecision } from '../tensor/backend';
 import { Rng } from '../tensor/rng';
 import { estimateMemory } from '../train/memory';
 import { type HostBatch, taskFor } from '../train/task';
@@ -66,6 +67,8 @@ export interface StepResult {
 export type StepVariant = 'full' | 'lora r=8 (c_attn)' | 'dynamic rank b=8 (c_attn)';
 export interface StepOptions {
   warmup?: number;
+  /** Storage of the frozen base weights ('f32' unless given; 'f16' is for the adapter variants). */
+  weightPrecision?: WeightPrecision;
 }
 
 type PerStep = StepResult['perStep'];
@@ -80,7 +83,7 @@ const COUNTED = [
 
 /** The engine's trainer on the peers' model with `variant`, `liveFraction` of the adapter components left live, and
  * the peers' batch shape (seeded random tokens, targets shifted by one). */
-function peerTrainer(be: GpuBackend, variant: StepVariant, liveFraction: number) {
+function peerTrainer(be: GpuBackend, variant: StepVariant, liveFraction: number, weightPrecision?: WeightPrecision) {
   const { V, C, L, H, T, B } = PEER;
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: T, n_embd: C, n_layer: L, n_head: H });
   const model = instantiate(
@@ -89,6 +92,7 @@ function peerTrainer(be: GpuBackend, variant: StepVariant, liveFraction: number)
     tok,
     { tensors: peerWeights(config), initialized: [], ignored: [] },
     'peer-gpt2',
+    { weightPrecision },
   );
   const method: TrainMethod =
     variant === 'full'
@@ -160,7 +164,7 @@ export async function benchStep(
   const { T, B } = PEER;
   const warmup = Math.max(1, opts.warmup ?? 3);
   const live0 = be.ctx.counters.bytesLive;
-  const { model, method, trainer, batch } = peerTrainer(be, variant, liveFraction);
+  const { model, method, trainer, batch } = peerTrainer(be, variant, liveFraction, opts.weightPrecision);
   const times: number[] = [],
     losses: number[] = [];
   const perStep = Object.fromEntries(COUNTED.map((k) => [k, 0])) as PerStep;
@@ -177,7 +181,9 @@ export async function benchStep(
     ms = median(timed);
   const est = estimateMemory(model, { batch: B, seq: T, method: method.method, budget: 8, rank: 8, r0: 12 });
   return {
-    variant: liveFraction < 1 ? `${variant}, ${Math.round(liveFraction * 100)}% live` : variant,
+    variant:
+      (liveFraction < 1 ? `${variant}, ${Math.round(liveFraction * 100)}% live` : variant) +
+      (opts.weightPrecision === 'f16' ? ', f16 base weights' : ''),
     liveFraction,
     msPerStep: ms,
     tokensPerSecond: (B * T) / (ms / 1000),

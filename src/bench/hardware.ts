@@ -508,7 +508,7 @@ async function main(): Promise<void> {
         'dispatches',
         'buffer creations',
         'readbacks',
-        'GPU MiB (live / estimate)',
+        'GPU MiB (live / estimate = ratio)',
       ],
       ...big.map((r) => [
         r.model,
@@ -523,7 +523,7 @@ async function main(): Promise<void> {
         r.dispatches,
         r.bufferCreations,
         r.readbacks,
-        `${r.gpuMiB.toFixed(0)} / ${r.estimateMiB.toFixed(0)}`,
+        `${r.gpuMiB.toFixed(0)} / ${r.estimateMiB.toFixed(0)} = ${(r.gpuMiB / r.estimateMiB).toFixed(2)}`,
       ]),
     ]),
     '',

@@ -9,20 +9,22 @@
 
 import type { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
+import { parseModelConfig } from '../models/arch/index';
 import { parseLlamaConfig } from '../models/arch/llamaConfig';
 import { Llama } from '../nn/llamaCausal';
 import { ParamStore } from '../nn/params';
 import { type AdapterOptions, AdapterSet } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
-import type { Tensor } from '../tensor/backend';
+import type { Tensor, WeightPrecision } from '../tensor/backend';
 import { Rng } from '../tensor/rng';
+import { configShapes, estimateShapes, type MemoryEstimate } from '../train/memory';
 import { DEFAULT_OPTIM, learningRate, type OptimOptions } from '../train/trainer';
 import type { StepResult } from './engine';
 import { llamaSyntheticWeights, uniformDraw } from './llamaWeights';
 import { median } from './matmul';
 
 /** SmolLM2-135M's config.json (HuggingFaceTB/SmolLM2-135M), the shape the bench builds. */
-const SMOLLM2_135M = {
+export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'],
   model_type: 'llama',
   hidden_size: 576,
@@ -50,6 +52,8 @@ export interface LlamaStepPlan {
   T: number;
   warmup: number;
   steps: number;
+  /** Storage of the frozen base matrices ('f32' unless given). */
+  weightPrecision?: WeightPrecision;
 }
 
 export interface LlamaStepResult
@@ -70,8 +74,10 @@ export interface LlamaStepResult
   plan: LlamaStepPlan;
   /** Parameters of the synthetic model. */
   parameters: number;
-  /** Most bytes the engine held on the GPU (live buffers plus its pool) after any step. */
+  /** Most bytes the engine held on the GPU (live buffers plus its pool) at any time: the counters' high-water mark. */
   peakBytes: number;
+  /** The memory plan's estimate for this step's shapes and settings (src/train/memory.ts, shapes only). */
+  estimateBytes: number;
   /** Seconds to draw and upload the synthetic weights. */
   setupS: number;
 }
@@ -82,10 +88,24 @@ const ADAPTER: Record<LlamaVariant, AdapterOptions> = {
   'dynamic rank': { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
 };
 
+/** Dynamic rank b=8 as the step trains it (R0 = 12, adapter dropout 0.1), in RunConfig's terms. */
+export const DORA_B8 = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1 } as const;
+
+/** The estimate of a step's shapes (its weight precision, no recompute, the whole batch), from config.json shapes
+ * alone. */
+function llamaStepEstimate(
+  p: Pick<LlamaStepPlan, 'layers' | 'B' | 'T' | 'variant' | 'weightPrecision'>,
+): MemoryEstimate {
+  const shapes = configShapes(parseModelConfig({ ...SMOLLM2_135M, num_hidden_layers: p.layers }));
+  const run = p.variant === 'lora' ? { ...DORA_B8, method: 'lora' as const, dropout: 0 } : DORA_B8;
+  return estimateShapes(shapes, { ...run, batch: p.B, seq: p.T, weightPrecision: p.weightPrecision });
+}
+
 function llamaLabel(p: LlamaStepPlan): string {
   const method = p.variant === 'lora' ? 'LoRA r=8' : 'dynamic rank b=8';
   const depth = p.layers === SMOLLM2_135M.num_hidden_layers ? '' : `, ${p.layers} of 30 layers`;
-  return `SmolLM2-135M shape${depth}, B=${p.B} T=${p.T}, ${method} (7 module types)`;
+  const weights = p.weightPrecision === 'f16' ? ', f16 base weights' : '';
+  return `SmolLM2-135M shape${depth}, B=${p.B} T=${p.T}, ${method} (7 module types)${weights}`;
 }
 
 export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promise<LlamaStepResult> {
@@ -100,7 +120,8 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
   const tensors = new Map<string, Tensor>();
   let parameters = 0;
   for (const [n, t] of llamaSyntheticWeights(cfg, uniformDraw(7))) {
-    tensors.set(n, be.fromArray(t.data, t.shape, n));
+    const precision = t.shape.length >= 2 ? (plan.weightPrecision ?? 'f32') : 'f32';
+    tensors.set(n, be.weight(t.data, t.shape, { precision, label: n }));
     parameters += t.data.length;
   }
   const params = new ParamStore(be, tensors);
@@ -170,7 +191,6 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     pipelineCreations: 0,
     bytesAllocated: 0,
   };
-  let peakBytes = be.ctx.counters.bytesLive;
   for (let s = 0; s < warmup + plan.steps; s++) {
     const c0 = { ...be.ctx.counters },
       ts = performance.now();
@@ -179,7 +199,6 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     const st = await be.read(status);
     losses.push(st[0] / Math.max(1, st[1]));
     times.push(performance.now() - ts);
-    peakBytes = Math.max(peakBytes, be.ctx.counters.bytesLive);
     if (s < warmup) continue;
     for (const k of Object.keys(perStep) as (keyof typeof perStep)[]) perStep[k] = Math.max(perStep[k], d[k]);
   }
@@ -194,7 +213,9 @@ export async function benchLlamaStep(be: GpuBackend, plan: LlamaStepPlan): Promi
     perStep,
     trainable: adapters.trainableCount,
     adapterFlops: adapters.flopsPerStep(N),
-    peakBytes,
+    // The page runs every job on a fresh device, so the context's high-water mark is this step's.
+    peakBytes: be.ctx.counters.bytesPeak,
+    estimateBytes: llamaStepEstimate(plan).total,
     setupS,
     msMin: Math.min(...timed),
     msMax: Math.max(...timed),

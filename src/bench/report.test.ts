@@ -245,6 +245,7 @@ describe('bench report', () => {
       trainable: 2442240,
       adapterFlops: 1,
       peakBytes: 700 * 2 ** 20,
+      estimateBytes: 650 * 2 ** 20,
       setupS: 9,
       parameters: 134515008,
       firstStepMs: 60000,
@@ -256,7 +257,7 @@ describe('bench report', () => {
     expect(m).toContain('### Llama step, SmolLM2-135M shape, synthetic weights (page)');
     expect(m).toContain(
       '| SmolLM2-135M shape, B=1 T=32, LoRA r=8 (7 module types) | 12000 | 2.7 | 1 | 2400 | 0 | 700 ' +
-        '| 2442240 | 2 (+1 warm-up; first 60000 ms) |',
+        '| 650 | 1.077 met | 2442240 | 2 (+1 warm-up; first 60000 ms) |',
     );
     expect(renderReport(fakeRun())).not.toContain('Llama step');
   });

@@ -4,7 +4,7 @@
 import type { MatmulResult } from './matmul';
 import { matmulSection, roundRatios } from './reportMatmul';
 import { adapterSlug, type BenchRun, mmCell, type NodeSection, num, table, verdict } from './reportRun';
-import { engineSections, llamaSection, stepSection } from './reportSteps';
+import { engineSections, llamaSection, memoryPlanSection, stepSection } from './reportSteps';
 import type { ResponsiveSection } from './responsive';
 
 function nodeSection(node: NodeSection | null, page: MatmulResult[]): string {
@@ -144,6 +144,7 @@ export function renderReport(run: BenchRun): string {
     const llama = llamaSection(run.engine.llamaSteps ?? [], run.engine.llamaError);
     if (llama) out.push(llama, '');
   }
+  if (run.memoryPlans?.length) out.push(memoryPlanSection(run.memoryPlans), '');
   if (run.responsive) out.push('', responsiveSection(run.responsive));
   out.push(
     nodeSection(run.node, run.engine.matmul),

@@ -4,6 +4,7 @@
 import type { StepResult } from './engine';
 import type { LlamaStepResult } from './llama';
 import type { MatmulResult } from './matmul';
+import type { MemoryPlanRow } from './memoryPlans';
 import type { PairedStepResult } from './pairedStep';
 import type { ResponsiveSection } from './responsive';
 
@@ -64,6 +65,8 @@ export interface BenchRun {
   };
   peers: { mm: Record<string, PeerMatmulRun>; gpt: Record<string, { full?: PeerStep; lora?: PeerStep }> };
   node: NodeSection | null;
+  /** The memory plans of the shapes the bench aims at (src/bench/memoryPlans.ts), computed from shapes alone. */
+  memoryPlans?: MemoryPlanRow[];
   /** The page's main-thread figures (src/bench/responsive.ts); absent when the section did not run. */
   responsive?: ResponsiveSection;
   log: { name: string; wallS: number; load: string; error?: string }[];

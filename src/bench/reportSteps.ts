@@ -3,6 +3,7 @@
 
 import type { StepResult } from './engine';
 import type { LlamaStepResult } from './llama';
+import type { MemoryPlanRow } from './memoryPlans';
 import type { PairedStepResult } from './pairedStep';
 import { type BenchRun, num, type PeerStep, TOKENS_PER_STEP, table, type Verdict, verdict } from './reportRun';
 
@@ -226,6 +227,9 @@ export function engineSections(steps: StepResult[], where: string): string {
   ].join('\n');
 }
 
+/** A measured-over-estimated ratio and whether it is within the 10% the memory plan aims for. */
+const ratioCell = (r: number): string => `${r.toFixed(3)} ${Math.abs(r - 1) <= 0.1 ? 'met' : 'missed'}`;
+
 /** The SmolLM2-135M-shaped step (src/bench/llama.ts): time, GPU work per step and footprint. */
 export function llamaSection(steps: LlamaStepResult[], error?: string): string {
   if (!steps.length && !error) return '';
@@ -238,6 +242,8 @@ export function llamaSection(steps: LlamaStepResult[], error?: string): string {
     String(s.perStep.dispatches),
     String(s.perStep.bufferCreations),
     mib(s.peakBytes),
+    s.estimateBytes ? mib(s.estimateBytes) : '–',
+    s.estimateBytes ? ratioCell(s.peakBytes / s.estimateBytes) : '–',
     String(s.trainable),
     `${s.plan.steps} (+${s.plan.warmup} warm-up; first ${num(s.firstStepMs, 0)} ms)`,
   ]);
@@ -255,6 +261,8 @@ export function llamaSection(steps: LlamaStepResult[], error?: string): string {
               'dispatches',
               'buffer creations',
               'peak GPU MiB',
+              'plan estimate MiB',
+              'peak / estimate (target 0.9–1.1)',
               'trainable params',
               'timed steps',
             ],
@@ -266,7 +274,52 @@ export function llamaSection(steps: LlamaStepResult[], error?: string): string {
     'Hidden 576, 9 heads, 3 kv heads, intermediate 1536, vocab 49152, tied embeddings; adapters on q, k, v, o, gate, ' +
       'up and down projections of every layer (LoRA r=8 alpha 16; dynamic rank b=8, R0=12). The step is built from the ' +
       'network, the adapters and AdamW with clipping as the trainer builds it. Peak GPU MiB: live buffers plus the ' +
-      "engine's pool, the most seen after any step. Counters: the most seen in any timed step.",
+      "engine's pool, the counters' high-water mark. Plan estimate: src/train/memory.ts for the step's shapes and " +
+      'settings (f32 weights, no recompute, the whole batch). Counters: the most seen in any timed step.',
     ...(error ? [`- error: ${error.slice(0, 300)}`] : []),
+  ].join('\n');
+}
+
+/** The memory plan of the shapes the bench aims at (src/bench/memoryPlans.ts): options chosen and the estimate. */
+export function memoryPlanSection(rows: MemoryPlanRow[]): string {
+  if (!rows.length) return '';
+  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
+  const opts = (r: MemoryPlanRow) =>
+    r.options
+      ? `${r.options.weightPrecision}, ${r.options.recompute ? 'recompute' : 'no recompute'}, ` +
+        `micro-batch ${r.options.microBatch}`
+      : 'nothing fits';
+  return [
+    '### Memory plans, shapes only (no weights, nothing allocated)',
+    '',
+    table([
+      [
+        'model',
+        'B x T',
+        'budget GiB',
+        'plan',
+        'weights MiB',
+        'activations MiB',
+        'adapters + AdamW MiB',
+        'total MiB',
+        'fits',
+      ],
+      ...rows.map((r) => [
+        r.model,
+        `${r.B} x ${r.T}`,
+        String(r.budgetGiB),
+        opts(r),
+        mib(r.weights),
+        mib(r.activations),
+        mib(r.adapterAndOptimizer),
+        mib(r.total),
+        verdict(r.options !== null),
+      ]),
+    ]),
+    '',
+    'Dynamic rank b=8 (R0 = 12, adapter dropout 0.1) on all seven module types; the plan (src/train/plan.ts) tries ' +
+      'f32 weights, then f16 frozen weights, then recompute, then smaller micro-batches, and keeps the first whose ' +
+      'estimate fits the budget.',
+    ...rows.filter((r) => r.error).map((r) => `- ${r.model}: ${r.error}`),
   ].join('\n');
 }

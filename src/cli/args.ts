@@ -54,3 +54,11 @@ export function num(a: ParsedArgs, key: string, dflt?: number): number {
   if (typeof v !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got ${String(v)}`);
   return n;
 }
+
+/** --weight-precision f16|f32: storage of the frozen base weights (f16 halves their memory); undefined when absent. */
+export function weightPrecisionOpt(a: ParsedArgs): 'f32' | 'f16' | undefined {
+  const v = a.options.get('weight-precision');
+  if (v === undefined) return undefined;
+  if (v !== 'f32' && v !== 'f16') throw new UsageError(`--weight-precision must be f16 or f32, got ${String(v)}`);
+  return v;
+}

@@ -6,11 +6,12 @@ import { instantiate, readModelFiles } from '../models/load';
 import { resolveModelArg } from '../models/node';
 import type { Backend } from '../tensor/backend';
 import { CpuBackend } from '../tensor/cpu';
-import { num, parseArgs, str, UsageError } from './args';
+import { num, parseArgs, str, UsageError, weightPrecisionOpt } from './args';
 import { attachAdapter } from './train';
 
 export const GENERATE_USAGE = `  dynrank generate --model <...> --prompt "<text>" [--adapter <dir>] [--max-tokens 50]
-                 [--temperature 0] [--top-k 0] [--seed 1] [--json] [--backend webgpu|cpu]`;
+                 [--temperature 0] [--top-k 0] [--seed 1] [--json] [--backend webgpu|cpu]
+                 [--weight-precision f32|f16]`;
 
 const OPTS = {
   model: 'value',
@@ -24,6 +25,7 @@ const OPTS = {
   'top-k': 'value',
   seed: 'value',
   json: 'flag',
+  'weight-precision': 'value',
 } as const;
 
 async function openBackend(name: string): Promise<Backend> {
@@ -43,6 +45,7 @@ function intOption(a: ReturnType<typeof parseArgs>, key: string, dflt: number, m
 export async function generateCommand(argv: string[]): Promise<string> {
   const a = parseArgs(argv, OPTS);
   const prompt = str(a, 'prompt');
+  const weightPrecision = weightPrecisionOpt(a);
   const maxTokens = intOption(a, 'max-tokens', 50, 0),
     topK = intOption(a, 'top-k', 0, 0);
   const seed = intOption(a, 'seed', 1, 0),
@@ -60,7 +63,7 @@ export async function generateCommand(argv: string[]): Promise<string> {
     );
   }
   const be = await openBackend(str(a, 'backend', 'webgpu'));
-  const model = instantiate(be, config, tokenizer, weights, src.name);
+  const model = instantiate(be, config, tokenizer, weights, src.name, { weightPrecision });
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   if (!('prefill' in model.net)) {

@@ -13,6 +13,7 @@ import { DATA_OPTS, DATA_USAGE, dataCommand } from './data';
 import { EXPORT_USAGE, exportCommand } from './export';
 import { writeAtomic } from './files';
 import { GENERATE_USAGE, generateCommand } from './generate';
+import { PLAN_USAGE, planCommand } from './plan';
 import { attachAdapter, evalCommand, TRAIN_OPTS, train } from './train';
 
 const USAGE = `usage:
@@ -22,15 +23,17 @@ const USAGE = `usage:
                  [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt
                   --template-name NAME (an entry of tokenizer_config.json's named chat templates; default: default)]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
+                 [--micro-batch N (divides --batch)] [--recompute]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
-                 [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] --out <dir> [--force]
-                 [--backend webgpu|cpu]
+                 [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] [--memory-gib G] --out <dir> [--force]
+                 [--backend webgpu|cpu] [--weight-precision f32|f16 (frozen base weights; f16 not with full)]
                  --out must be empty or hold a run of the same settings (--force: overwrite; never the model folder)
   dynrank train  --resume <dir>       continue an interrupted run from its checkpoint
   dynrank eval   --model <...> [--adapter <dir>] --data <file> [--backend webgpu|cpu] [--val-fraction F --seed S]
-                 [--task sft [--format F] [--max-length L] [--template-name NAME]]
+                 [--weight-precision f32|f16] [--task sft [--format F] [--max-length L] [--template-name NAME]]
                  with --task sft: loss and perplexity over the answer (assistant) tokens only
 ${GENERATE_USAGE}
+${PLAN_USAGE}
 ${EXPORT_USAGE}
 ${DATA_USAGE}`;
 
@@ -134,6 +137,11 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'generate') {
       console.log(await generateCommand(rest));
       return 0;
+    }
+    if (cmd === 'plan') {
+      const { out, code } = await planCommand(rest);
+      console.log(out);
+      return code;
     }
     if (cmd === 'export') {
       console.log(await exportCommand(rest));

@@ -21,13 +21,24 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { formatBadRowReport } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { SFT_FORMATS, type SftFormat } from '../train/data/sft';
+import { estimateMemory } from '../train/memory';
+import { applyPlan, type DeviceMemoryLimits, fixedOptions, type MemoryPlan, planMemory } from '../train/plan';
 import { trainResilient } from '../train/resilient';
-import { DEFAULT_RUN, evaluate, prepareData, type RunConfig, type SftRunOptions, totalSteps } from '../train/run';
+import {
+  checkMicroBatch,
+  DEFAULT_RUN,
+  evaluate,
+  prepareData,
+  type RunConfig,
+  type SftRunOptions,
+  totalSteps,
+} from '../train/run';
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
-import { num, type ParsedArgs, str, UsageError } from './args';
+import { num, type ParsedArgs, str, UsageError, weightPrecisionOpt } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
+import { readModelShapes } from './plan';
 
 export const TRAIN_OPTS = {
   task: 'value',
@@ -42,6 +53,8 @@ export const TRAIN_OPTS = {
   steps: 'value',
   epochs: 'value',
   batch: 'value',
+  'micro-batch': 'value',
+  recompute: 'flag',
   seq: 'value',
   lr: 'value',
   seed: 'value',
@@ -60,6 +73,8 @@ export const TRAIN_OPTS = {
   'stop-after': 'value',
   force: 'flag',
   'max-skipped-steps': 'value',
+  'weight-precision': 'value',
+  'memory-gib': 'value',
 } as const;
 
 /** A whole number of at least `min`, or the default. */
@@ -79,8 +94,16 @@ export function runConfig(a: ParsedArgs): RunConfig {
   const dv = str(a, 'dem-variant', 'code');
   if (dv !== 'code' && dv !== 'paper') throw new UsageError('--dem-variant must be code or paper');
   const target = a.options.get('target');
-  return {
+  const weightPrecision = weightPrecisionOpt(a);
+  if (method === 'full' && weightPrecision === 'f16') {
+    throw new UsageError(
+      '--weight-precision f16 keeps the base weights frozen, but --method full trains them: use ' +
+        '--weight-precision f32 (the default) for full fine-tuning, or --method lora or dora',
+    );
+  }
+  const cfg: RunConfig = {
     ...DEFAULT_RUN,
+    ...(weightPrecision ? { weightPrecision } : {}),
     task: taskOpt(a),
     sft: sftOpt(a),
     method,
@@ -110,7 +133,36 @@ export function runConfig(a: ParsedArgs): RunConfig {
     eta: num(a, 'eta', DEFAULT_RUN.eta),
     demVariant: dv,
     maxSkippedSteps: count(a, 'max-skipped-steps', DEFAULT_RUN.maxSkippedSteps, 1),
+    ...memoryGiB(a),
   };
+  if (a.options.has('micro-batch')) cfg.microBatch = num(a, 'micro-batch');
+  if (a.options.has('recompute')) cfg.recompute = true;
+  checkMicroBatch(cfg);
+  return cfg;
+}
+
+/** --memory-gib: the memory plan's budget (absent: the device's, at most 4 GiB). */
+function memoryGiB(a: ParsedArgs): Pick<RunConfig, 'memoryBudgetGiB'> {
+  if (!a.options.has('memory-gib')) return {};
+  const g = num(a, 'memory-gib');
+  if (!(g > 0)) throw new UsageError(`--memory-gib must be a positive number of GiB, got ${g}`);
+  return { memoryBudgetGiB: g };
+}
+
+/** What the device tells about its memory (a WebGPU device's largest buffer); nothing on the CPU backend. */
+function deviceLimits(be: Backend): DeviceMemoryLimits {
+  const limits = (be as { ctx?: { device?: { limits?: { maxBufferSize?: number } } } }).ctx?.device?.limits;
+  return limits?.maxBufferSize ? { maxBufferSize: limits.maxBufferSize } : {};
+}
+
+/** The most bytes any of the run's GPU backends held at once; null when none is a GPU backend. */
+function peakBytes(backends: Backend[]): number | null {
+  let peak: number | null = null;
+  for (const be of backends) {
+    const p = (be as { ctx?: { counters?: { bytesPeak?: number } } }).ctx?.counters?.bytesPeak;
+    if (typeof p === 'number') peak = Math.max(peak ?? 0, p);
+  }
+  return peak;
 }
 
 /** --task: causal-lm or seq-cls (sft: instruction tuning of a causal LM), or undefined when not given. */
@@ -152,15 +204,16 @@ async function modelForData(
   dataFile: string,
   seed: number,
   task: Task | undefined,
+  weightPrecision?: RunConfig['weightPrecision'],
 ): Promise<LoadedModel> {
   const configText = new TextDecoder().decode((await src.get('config.json'))!);
   // Only the task is read here; the tokenizer's pad id is applied when the model loads.
   const probe = parseModelConfig(configText, { task, padTokenId: 0 }).task;
-  if (probe === 'causal-lm') return loadModel(src, be, { seed, task });
+  if (probe === 'causal-lm') return loadModel(src, be, { seed, task, weightPrecision });
   const table = parseTable(dataText, dataFile);
   const mapping = guessMapping(table.columns);
   const labels = mapping ? buildClassificationSet(table, mapping, { seed, valFraction: 0 }).labels.length : undefined;
-  return loadModel(src, be, { numLabels: labels, seed, task });
+  return loadModel(src, be, { numLabels: labels, seed, task, weightPrecision });
 }
 
 function progress(step: number, steps: number, loss: number, tps: number, t0: number): void {
@@ -190,6 +243,7 @@ export async function train(
     src: ModelSource,
     ckpt: Uint8Array | null = null;
   let modelArg: string;
+  let plan: MemoryPlan | null = null;
   if (typeof resumeDir === 'string') {
     const path = join(resumeDir, CHECKPOINT);
     if (!existsSync(path)) throw new UsageError(`--resume ${resumeDir}: no ${CHECKPOINT} there`);
@@ -205,6 +259,17 @@ export async function train(
     outDir = str(a, 'out');
     modelArg = str(a, 'model');
     src = srcArg!;
+    // The memory plan, from config.json and the weights' header, before anything is allocated: options the user
+    // left unset are chosen so the run fits; a PlanError names settings that fit when nothing does.
+    const shapes = await readModelShapes({ model: modelArg, source: src, task: cfg.task });
+    plan = planMemory({
+      shapes,
+      run: cfg,
+      memoryBudgetGiB: cfg.memoryBudgetGiB,
+      limits: deviceLimits(be),
+      fixed: fixedOptions(cfg),
+    });
+    cfg = applyPlan(cfg, plan.options);
     checkOutDir({ out: outDir, model: modelArg, data: dataFile, config: cfg, force: a.options.has('force') });
   }
   const hashed = hashingSource(src, nodeSha256);
@@ -212,7 +277,7 @@ export async function train(
   const task = cfg.task;
   const dataBytes = await readFile(dataFile);
   const dataText = dataBytes.toString('utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, task, cfg.weightPrecision);
   const inputs: RunInputs = { weights: hashed.weights(), data: { file: dataFile, sha256: nodeSha256(dataBytes) } };
   if (ckpt) checkInputs(readCheckpointMeta(ckpt).inputs, inputs);
   if (typeof task === 'string' && task !== model.config.task) {
@@ -237,6 +302,7 @@ export async function train(
   let stop = false,
     current: Trainer | null = null,
     opened = 0;
+  const backends: Backend[] = [be];
   // --stop-after k behaves like Ctrl-C after step k (tests and demos of the resume path).
   const stopAfter = Number(a.options.get('stop-after') ?? 0);
   const onSigint = () => {
@@ -255,7 +321,9 @@ export async function train(
         open: async () => {
           if (opened++ === 0) return { be, model };
           const fresh = await reopen();
-          return { be: fresh, model: await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task) };
+          backends.push(fresh);
+          const again = await modelForData(fresh, src, dataText, dataFile, cfg.seed, cfg.task, cfg.weightPrecision);
+          return { be: fresh, model: again };
         },
         onTrainer: (t) => {
           current = t;
@@ -323,6 +391,12 @@ export async function train(
       files.push('model.safetensors');
     }
   }
+  const peak = peakBytes(backends);
+  const memory = {
+    estimateBytes: plan?.estimate.total ?? estimateMemory(finalModel, cfg).total,
+    ...(peak === null ? {} : { peakBytes: peak }),
+    ...(plan ? { budgetBytes: plan.budgetBytes, plan: plan.options } : {}),
+  };
   const summary = {
     model: model.name,
     method: cfg.method,
@@ -331,6 +405,7 @@ export async function train(
     labels: data.labels,
     eval: evalMetrics,
     data: data.summary,
+    memory,
   };
   await writeAtomic(join(outDir, 'dynrank.json'), JSON.stringify({ ...summary, config: cfg, inputs }, null, 2));
   files.push('dynrank.json');
@@ -348,7 +423,7 @@ export async function evalCommand(a: ParsedArgs, be: Backend, src: ModelSource):
   const cfg = runConfig(a),
     dataFile = str(a, 'data');
   const dataText = await readFile(dataFile, 'utf8');
-  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task);
+  const model = await modelForData(be, src, dataText, dataFile, cfg.seed, cfg.task, cfg.weightPrecision);
   const adapter = a.options.get('adapter');
   if (typeof adapter === 'string') await attachAdapter(be, model, adapter);
   // With --val-fraction the same seeded validation split as training is scored; without it, the whole file.

@@ -15,8 +15,10 @@ import type {
   RopeParams,
   Tensor,
   TensorPart,
+  WeightOptions,
 } from '../tensor/backend';
 import type { GpuContext, GpuTensor } from './context';
+import { GpuValidationError } from './errors';
 import { adamw, clipScale } from './kernels/adamw';
 import { adapterBackward, adapterForward, adapterImportance } from './kernels/adapter';
 import { attention, attentionBackward } from './kernels/attention';
@@ -43,8 +45,18 @@ import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 import { swiglu, swigluBackward } from './kernels/swiglu';
 
-const g = (t: Tensor): GpuTensor => t as GpuTensor;
-const go = (t: Tensor | null): GpuTensor | null => (t ? (t as GpuTensor) : null);
+/** An operand of a kernel that reads f32 or i32: a packed f16 weight there would be read as garbage, so it is refused. */
+const g = (t: Tensor): GpuTensor => {
+  if (t.dtype === 'f16') {
+    throw new GpuValidationError(
+      `f16 weight ${t.label} passed to a kernel that reads f32; only matmul's b and embedding's W read f16 weights`,
+    );
+  }
+  return t as GpuTensor;
+};
+const go = (t: Tensor | null): GpuTensor | null => (t ? g(t) : null);
+/** An operand that may be a packed f16 weight (matmul's b, embedding's W). */
+const gw = (t: Tensor): GpuTensor => t as GpuTensor;
 /** The parts of a tensor (itself when whole). */
 const partsOf = (t: Tensor): GpuTensor[] => (g(t).parts ?? [{ tensor: g(t) }]).map((p) => p.tensor);
 
@@ -58,7 +70,8 @@ export class GpuBackend implements Backend {
   }
 
   parts(t: Tensor): readonly TensorPart[] {
-    return g(t).parts ?? [{ tensor: t, start: 0, rows: t.shape[0] ?? 1 }];
+    // A weight's parts: f16 ones too (matmul's b and embedding's W read them part by part).
+    return gw(t).parts ?? [{ tensor: t, start: 0, rows: t.shape[0] ?? 1 }];
   }
 
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): GpuTensor {
@@ -71,27 +84,34 @@ export class GpuBackend implements Backend {
     return t;
   }
 
+  weight(data: Float32Array, shape: readonly number[], opts: WeightOptions): GpuTensor {
+    if (opts.precision === 'f32') return this.fromArray(data, shape, opts.label);
+    const t = this.ctx.tensor(shape, 'f16', opts.label ?? 'weight', false);
+    this.ctx.write(t, data);
+    return t;
+  }
+
   write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
-    this.ctx.write(g(t), data, offset);
+    this.ctx.write(gw(t), data, offset);
   }
   read(t: Tensor): Promise<Float32Array | Int32Array> {
-    return this.ctx.read(g(t));
+    return this.ctx.read(gw(t));
   }
   fill(t: Tensor, value: number): void {
     for (const p of partsOf(t)) fill(this.ctx, p, value);
   }
   copy(dst: Tensor, src: Tensor, count?: number, srcOffset?: number, dstOffset?: number): void {
-    this.ctx.copy(g(dst), g(src), count, srcOffset, dstOffset);
+    this.ctx.copy(gw(dst), gw(src), count, srcOffset, dstOffset);
   }
   dispose(t: Tensor): void {
-    this.ctx.release(g(t));
+    this.ctx.release(gw(t));
   }
   flush(): void {
     this.ctx.flush();
   }
 
   matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void {
-    matmul(this.ctx, g(out), g(a), g(b), go(bias), p);
+    matmul(this.ctx, g(out), g(a), gw(b), go(bias), p);
   }
   sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate = false): void {
     sumRows(this.ctx, g(out), g(x), M, N, accumulate);
@@ -179,7 +199,7 @@ export class GpuBackend implements Backend {
     attentionBackward(this.ctx, g(dq), g(dk), g(dv), g(dout), g(att), g(q), g(k), g(v), p);
   }
   embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void {
-    embedding(this.ctx, g(out), g(ids), g(W), N, C);
+    embedding(this.ctx, g(out), g(ids), gw(W), N, C);
   }
   embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void {
     embeddingBackward(this.ctx, g(dW), g(ids), g(dout), N, C, V);
@@ -235,11 +255,11 @@ export class GpuBackend implements Backend {
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
-    dropout(this.ctx, g(out), g(x), p, seed);
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
+    dropout(this.ctx, g(out), g(x), p, seed, offset);
   }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
-    dropoutBackward(this.ctx, g(dx), g(dout), p, seed);
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutBackward(this.ctx, g(dx), g(dout), p, seed, offset);
   }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForward(this.ctx, g(y), g(h), g(xd), g(theta), g(live), a);

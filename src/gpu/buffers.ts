@@ -1,6 +1,6 @@
 // A pool of GPU buffers keyed by usage and size, so a training step reuses memory instead of allocating it.
 
-import type { GpuCounters } from './counters';
+import { addLive, type GpuCounters } from './counters';
 
 const ALIGN = 16;
 
@@ -33,7 +33,7 @@ export class BufferPool {
     this.sizes.set(buffer, { key, size });
     this.counters.bufferCreations++;
     this.counters.bytesAllocated += size;
-    this.counters.bytesLive += size;
+    addLive(this.counters, size);
     return { buffer, reused: false };
   }
 

@@ -3,8 +3,9 @@
 // One code path for the page, Web Workers and Node.
 
 import type { DType, Tensor } from '../tensor/backend';
+import { decodeF16, encodeF16 } from '../tensor/half';
 import { BufferPool } from './buffers';
-import { type GpuCounters, newCounters } from './counters';
+import { addLive, type GpuCounters, newCounters } from './counters';
 import type { AcquiredDevice } from './device';
 import { DeviceLostError, GpuOutOfMemoryError, GpuValidationError, ShaderCompileError } from './errors';
 import { KernelProfiler, type KernelTime } from './profiler';
@@ -24,10 +25,13 @@ interface GpuTensorPart {
   rows: number;
 }
 
-/** A byte range of one buffer holding elements of a tensor. */
+/** A range of one buffer holding elements of a tensor: elements elemOffset .. of `tensor` (the tensor or one of
+ * its parts), at byteOffset of f32/i32 storage. */
 interface Segment {
+  tensor: GpuTensor;
   buffer: GPUBuffer;
   byteOffset: number;
+  elemOffset: number;
   elems: number;
 }
 
@@ -57,6 +61,8 @@ export class GpuContext {
   readonly limits: GPUSupportedLimits;
   /** Largest tensor in bytes the engine binds (see AcquiredDevice.bindingLimit). */
   readonly bindingLimit: number;
+  /** The device has 'shader-f16' (AcquiredDevice.shaderF16). */
+  readonly shaderF16: boolean;
   /** Logs composed shader sources and every dispatch's entry point and grid. */
   debug = false;
   /** Row kernels (LayerNorm, cross-entropy) run one invocation per row instead of a workgroup tree reduction. On a
@@ -89,6 +95,7 @@ export class GpuContext {
     this.info = acquired.info;
     this.limits = acquired.device.limits;
     this.bindingLimit = acquired.bindingLimit;
+    this.shaderF16 = acquired.shaderF16;
     this.barrierFree =
       acquired.info.isFallback ||
       /swiftshader|llvmpipe|lavapipe|warp/i.test(`${acquired.info.architecture} ${acquired.info.description}`);
@@ -115,7 +122,7 @@ export class GpuContext {
   tensor(shape: readonly number[], dtype: DType = 'f32', label = 'tensor', zero = true): GpuTensor {
     this.assertAlive();
     const size = shape.reduce((a, b) => a * b, 1);
-    const bytes = size * 4;
+    const bytes = storageBytes(dtype, size);
     if (bytes > this.bindingLimit) return this.partedTensor(shape, dtype, label, zero);
     const { buffer, reused } = this.pool.acquire(bytes, STORAGE_USAGE, label);
     if (reused && zero) {
@@ -129,10 +136,12 @@ export class GpuContext {
    * refused with GpuOutOfMemoryError. */
   private partedTensor(shape: readonly number[], dtype: DType, label: string, zero: boolean): GpuTensor {
     const size = shape.reduce((a, b) => a * b, 1),
-      bytes = size * 4,
+      bytes = storageBytes(dtype, size),
       rows = shape.length ? shape[0] : 1,
-      width = size / Math.max(rows, 1),
-      per = Math.floor(this.bindingLimit / (4 * width));
+      width = size / Math.max(rows, 1);
+    // Rows per part: as many as fit the limit in the dtype's storage (f16: two per word, an odd count padded).
+    let per = Math.floor(this.bindingLimit / ((dtype === 'f16' ? 2 : 4) * width));
+    if (per > 0 && storageBytes(dtype, per * width) > this.bindingLimit) per--;
     const refuse = (what: string) =>
       new GpuOutOfMemoryError(
         bytes,
@@ -160,7 +169,7 @@ export class GpuContext {
 
   /** The buffers and byte ranges holding elements [offset, offset + count) of t, in order. */
   private segments(t: GpuTensor, offset: number, count: number): Segment[] {
-    if (!t.parts) return [{ buffer: t.buffer, byteOffset: offset * 4, elems: count }];
+    if (!t.parts) return [{ tensor: t, buffer: t.buffer, byteOffset: offset * 4, elemOffset: offset, elems: count }];
     const out: Segment[] = [];
     const width = t.size / t.shape[0];
     for (const p of t.parts) {
@@ -168,7 +177,15 @@ export class GpuContext {
         hi = lo + p.rows * width,
         a = Math.max(lo, offset),
         b = Math.min(hi, offset + count);
-      if (a < b) out.push({ buffer: p.tensor.buffer, byteOffset: (a - lo) * 4, elems: b - a });
+      if (a < b) {
+        out.push({
+          tensor: p.tensor,
+          buffer: p.tensor.buffer,
+          byteOffset: (a - lo) * 4,
+          elemOffset: a - lo,
+          elems: b - a,
+        });
+      }
     }
     return out;
   }
@@ -179,8 +196,14 @@ export class GpuContext {
     if (this.encoder) this.flush();
     let done = 0;
     for (const s of this.segments(t, offsetElements, data.length)) {
-      const from = data.byteOffset + done * 4;
-      this.device.queue.writeBuffer(s.buffer, s.byteOffset, data.buffer, from, s.elems * 4);
+      const part = data.subarray(done, done + s.elems);
+      if (t.dtype === 'f16') {
+        // Each part packs its own halves from its element 0 (a part is a tensor of its own).
+        const packed = packF16(s.tensor, part, s.elemOffset);
+        this.device.queue.writeBuffer(s.buffer, s.elemOffset * 2, packed.buffer, 0, packed.byteLength);
+      } else {
+        this.device.queue.writeBuffer(s.buffer, s.byteOffset, data.buffer, data.byteOffset + done * 4, s.elems * 4);
+      }
       done += s.elems;
       this.counters.writes++;
     }
@@ -195,7 +218,7 @@ export class GpuContext {
       return out;
     }
     this.assertAlive();
-    const bytes = t.size * 4;
+    const bytes = storageBytes(t.dtype, t.size);
     const { buffer: staging } = this.pool.acquire(bytes, USAGE.MAP_READ | USAGE.COPY_DST, `readback ${t.label}`);
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
@@ -216,10 +239,13 @@ export class GpuContext {
     staging.unmap();
     this.pool.release(staging);
     await this.sync();
+    if (t.dtype === 'f16') return decodeF16(new Uint16Array(copy, 0, t.size));
     return t.dtype === 'i32' ? new Int32Array(copy) : new Float32Array(copy);
   }
 
   copy(dst: GpuTensor, src: GpuTensor, count = src.size, srcOffset = 0, dstOffset = 0): void {
+    if (dst.dtype === 'f16' || src.dtype === 'f16')
+      throw new GpuValidationError(`copy: ${src.label} -> ${dst.label}: f16 weights cannot be copied element-wise`);
     this.endPass();
     const enc = this.ensureEncoder();
     if (!src.parts && !dst.parts) {
@@ -383,7 +409,7 @@ export class GpuContext {
   private createArena(bytes: number): GPUBuffer {
     this.counters.bufferCreations++;
     this.counters.bytesAllocated += bytes;
-    this.counters.bytesLive += bytes;
+    addLive(this.counters, bytes);
     return this.device.createBuffer({
       size: bytes,
       usage: USAGE.UNIFORM | USAGE.COPY_DST,
@@ -489,6 +515,26 @@ export class GpuContext {
     this.bindGroups.set(key, bg);
     return bg;
   }
+}
+
+/** Bytes of a tensor's buffer: 4 per element, 2 for f16 (two halves per 32-bit word, rounded up to whole words). */
+function storageBytes(dtype: DType, size: number): number {
+  return dtype === 'f16' ? Math.ceil(size / 2) * 4 : size * 4;
+}
+
+/** data as f16 bits to store at element `offset` of t: whole 32-bit words, so the offset must be even and the data
+ * must end on a word or at the tensor's end (a final odd element is padded with a zero half). */
+function packF16(t: GpuTensor, data: Float32Array | Int32Array, offset: number): Uint16Array {
+  const end = offset + data.length;
+  if (offset % 2 !== 0 || (end % 2 !== 0 && end !== t.size) || end > t.size) {
+    throw new GpuValidationError(
+      `write to f16 weight ${t.label}: ${data.length} elements at ${offset} do not cover whole 32-bit words ` +
+        `(offset must be even, the end even or the tensor's end, ${t.size})`,
+    );
+  }
+  const bits = new Uint16Array(data.length + (data.length % 2));
+  bits.set(encodeF16(data instanceof Float32Array ? data : Float32Array.from(data)));
+  return bits;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -9,6 +9,8 @@ export interface GpuCounters {
   bytesLive: number;
   /** The largest buffer handed out (new or pooled) since this field was last set to 0: a high-water mark. */
   largestBuffer: number;
+  /** The most bytesLive has been since the counters were made: the run's high-water mark. */
+  bytesPeak: number;
   readbacks: number;
   bytesRead: number;
   writes: number;
@@ -24,6 +26,7 @@ export function newCounters(): GpuCounters {
     bytesAllocated: 0,
     bytesLive: 0,
     largestBuffer: 0,
+    bytesPeak: 0,
     readbacks: 0,
     bytesRead: 0,
     writes: 0,
@@ -32,10 +35,17 @@ export function newCounters(): GpuCounters {
   };
 }
 
-/** The counts accumulated between two snapshots (bytesLive and largestBuffer are taken from the later one). */
+/** Adds `bytes` to the live bytes and raises the peak with them. */
+export function addLive(c: GpuCounters, bytes: number): void {
+  c.bytesLive += bytes;
+  if (c.bytesLive > c.bytesPeak) c.bytesPeak = c.bytesLive;
+}
+
+/** The counts accumulated between two snapshots (bytesLive, largestBuffer and bytesPeak are taken from the later
+ * one). */
 export function diffCounters(after: GpuCounters, before: GpuCounters): GpuCounters {
   const d = { ...after };
   for (const k of Object.keys(d) as (keyof GpuCounters)[])
-    if (k !== 'bytesLive' && k !== 'largestBuffer') d[k] = after[k] - before[k];
+    if (k !== 'bytesLive' && k !== 'largestBuffer' && k !== 'bytesPeak') d[k] = after[k] - before[k];
   return d;
 }

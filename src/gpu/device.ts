@@ -9,6 +9,8 @@ export interface AcquiredDevice {
   info: { vendor: string; architecture: string; description: string; isFallback: boolean };
   /** The largest storage binding the engine will use: the device's, or less when lowered for tests. */
   bindingLimit: number;
+  /** The device has 'shader-f16' (requested whenever the adapter offers it): WGSL f16 arithmetic is available. */
+  shaderF16: boolean;
 }
 
 /** Limits worth raising to the adapter's maximum: GPT-2's 154 MB embedding exceeds the 128 MiB default binding. */
@@ -49,6 +51,8 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
   }
   const features: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
+  // Optional f16 arithmetic in the matmul of f16 weights (src/gpu/kernels/matmul.ts); never required.
+  if (adapter.features.has('shader-f16')) features.push('shader-f16');
   const device = await adapter.requestDevice({
     label: opts.label ?? 'dynrank',
     requiredLimits,
@@ -60,6 +64,7 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
     device,
     // A device cannot be asked for less than the default limits, so a lower test limit is enforced by the engine.
     bindingLimit: Math.min(device.limits.maxStorageBufferBindingSize, opts.maxStorageBufferBindingSize ?? Infinity),
+    shaderF16: device.features.has('shader-f16'),
     info: {
       vendor: ai.vendor ?? '',
       architecture: ai.architecture ?? '',

@@ -11,12 +11,15 @@ export interface ShaderSource {
   code: string;
   /** WGSL shared by several files of one op family (e.g. attention_common.wgsl), inserted after common.wgsl. */
   prelude?: string;
+  /** WGSL extensions the module enables (`enable f16;`), emitted first; the device must have the matching feature. */
+  enables?: readonly 'f16'[];
 }
 
 /** Full module text: common.wgsl + the op's file with placeholders replaced. Throws on an unreplaced placeholder. */
 export function composeShader(src: ShaderSource, defines: Record<string, string | number> = {}): string {
   const prelude = src.prelude ? `// ---- prelude of ${src.name}.wgsl\n${src.prelude}\n` : '';
-  const text = `${commonWgsl}\n${prelude}// ---- ${src.name}.wgsl\n${src.code}`.replace(
+  const enables = (src.enables ?? []).map((e) => `enable ${e};\n`).join('');
+  const text = `${enables}${commonWgsl}\n${prelude}// ---- ${src.name}.wgsl\n${src.code}`.replace(
     /\{\{(\w+)\}\}/g,
     (_m, name: string) => {
       if (!(name in defines)) throw new Error(`shader ${src.name}: placeholder {{${name}}} has no value`);

@@ -4,7 +4,7 @@ import type { BertClassifier } from '../nn/bert';
 import type { Gpt2 } from '../nn/gpt2';
 import type { Llama } from '../nn/llamaCausal';
 import { ParamStore, WeightError } from '../nn/params';
-import type { Backend, Tensor } from '../tensor/backend';
+import type { Backend, Tensor, WeightPrecision } from '../tensor/backend';
 import {
   archFor,
   type EncoderModelConfig,
@@ -47,6 +47,15 @@ export interface ReadModelOptions {
   seed?: number;
   /** The task to train where the family supports both (Llama family). */
   task?: Task;
+  /** Storage of the frozen base matrices (see InstantiateOptions); 'f32' unless given. */
+  weightPrecision?: WeightPrecision;
+}
+
+export interface InstantiateOptions {
+  /** 'f16' stores every matrix of the checkpoint (linear weights, embeddings, LM head) as an f16 weight, rounded on
+   * the host from the file's f32/f16/bf16 values; vectors (norms, biases) and the task head, which trains, stay f32.
+   * Such a model trains adapters only (ParamStore.grad refuses an f16 tensor). 'f32' unless given. */
+  weightPrecision?: WeightPrecision;
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -81,7 +90,7 @@ export async function readModelFiles(src: ModelSource, opts: ReadModelOptions = 
 /** Loads the model onto `be`. Shapes are checked against config.json as the network is built. */
 export async function loadModel(src: ModelSource, be: Backend, opts: ReadModelOptions = {}): Promise<LoadedModel> {
   const { config, tokenizer, weights } = await readModelFiles(src, opts);
-  return instantiate(be, config, tokenizer, weights, src.name);
+  return instantiate(be, config, tokenizer, weights, src.name, { weightPrecision: opts.weightPrecision });
 }
 
 export function instantiate(
@@ -90,12 +99,18 @@ export function instantiate(
   tokenizer: TextTokenizer,
   weights: MappedWeights,
   name: string,
+  opts: InstantiateOptions = {},
 ): LoadedModel {
+  const arch = archFor(config);
+  const heads = arch.headModules(config.task);
   const tensors = new Map<string, Tensor>();
-  for (const [n, t] of weights.tensors) tensors.set(n, be.fromArray(t.data, t.shape, n));
+  for (const [n, t] of weights.tensors) {
+    const frozenMatrix = t.shape.length >= 2 && !heads.some((h) => n.startsWith(`${h}.`));
+    const precision = frozenMatrix ? (opts.weightPrecision ?? 'f32') : 'f32';
+    tensors.set(n, be.weight(t.data, t.shape, { precision, label: n }));
+  }
   const params = new ParamStore(be, tensors);
   try {
-    const arch = archFor(config);
     const net = arch.build(be, config, params);
     return { kind: config.kind, task: config.task, config, net, arch, tokenizer, params, weights, name } as LoadedModel;
   } catch (e) {

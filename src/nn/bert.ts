@@ -7,7 +7,7 @@
 // (null, the default) has none.
 
 import type { Backend, Tensor } from '../tensor/backend';
-import { type DropoutMode, siteDropout } from './dropout';
+import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
 
@@ -52,12 +52,16 @@ export interface EncoderBatch {
   T: number;
 }
 
-type Drop = { p: number; seed: number } | null;
+type Drop = SiteDropout | null;
 
 export class BertClassifier implements DropoutMode {
   readonly layers: Layer[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
+  dropoutFirstRow = 0;
+  /** Activation recomputation: layers share one set of internal activations (only each layer's output x2 is its
+   * own), and the backward reruns each layer's forward from its input before the layer's backward. */
+  recompute = false;
   readonly head: { dense: Linear; out: Linear };
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
   private ws: ReturnType<BertClassifier['alloc']> | null = null;
@@ -125,9 +129,29 @@ export class BertClassifier implements DropoutMode {
     const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg,
       N = B * T;
     const z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
+    const internals = (l: number | 'shared') => ({
+      q: z([N, C], `q ${l}`),
+      k: z([N, C], `k ${l}`),
+      v: z([N, C], `v ${l}`),
+      att: z([B, H, T, T], `att ${l}`),
+      ctx: z([N, C], `ctx ${l}`),
+      ao: z([N, C], `ao ${l}`),
+      r1: z([N, C], `r1 ${l}`),
+      x1: z([N, C], `x1 ${l}`),
+      m1: z([N], 'mean'),
+      s1: z([N], 'rstd'),
+      inter: z([N, F], `inter ${l}`),
+      g: z([N, F], `gelu ${l}`),
+      o: z([N, C], `o ${l}`),
+      r2: z([N, C], `r2 ${l}`),
+      m2: z([N], 'mean'),
+      s2: z([N], 'rstd'),
+    });
+    const shared = this.recompute ? internals('shared') : null;
     return {
       B,
       T,
+      recompute: this.recompute,
       e1: z([N, C], 'word emb'),
       e2: z([N, C], 'pos emb'),
       e3: z([N, C], 'type emb'),
@@ -143,25 +167,7 @@ export class BertClassifier implements DropoutMode {
       pooledD: z([B, C], 'pooled dropout'),
       dclsD: z([B, C], 'd cls dropout'),
       dpooledD: z([B, C], 'd pooled dropout'),
-      ls: this.layers.map((_, l) => ({
-        q: z([N, C], `q ${l}`),
-        k: z([N, C], `k ${l}`),
-        v: z([N, C], `v ${l}`),
-        att: z([B, H, T, T], `att ${l}`),
-        ctx: z([N, C], `ctx ${l}`),
-        ao: z([N, C], `ao ${l}`),
-        r1: z([N, C], `r1 ${l}`),
-        x1: z([N, C], `x1 ${l}`),
-        m1: z([N], 'mean'),
-        s1: z([N], 'rstd'),
-        inter: z([N, F], `inter ${l}`),
-        g: z([N, F], `gelu ${l}`),
-        o: z([N, C], `o ${l}`),
-        r2: z([N, C], `r2 ${l}`),
-        x2: z([N, C], `x2 ${l}`),
-        m2: z([N], 'mean'),
-        s2: z([N], 'rstd'),
-      })),
+      ls: this.layers.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
       cls: z([B, C], 'cls'),
       pre: z([B, C], 'pooler pre'),
       pooled: z([B, C], 'pooled'),
@@ -207,14 +213,17 @@ export class BertClassifier implements DropoutMode {
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings; 1 + 3l, 2 + 3l, 3 + 3l layer l's
    * attention probabilities, attention output and FFN output; 1000 the classifier input, 1001 RoBERTa's dense input. */
   private drop(kind: 'hidden' | 'attn' | 'classifier', site: number): Drop {
-    return siteDropout(this, this.cfg.dropout?.[kind], site);
+    const T = this.ws!.T,
+      { hidden: C, heads: H } = this.cfg;
+    const perRow = kind === 'attn' ? H * T * T : kind === 'classifier' ? C : T * C;
+    return siteDropout(this, this.cfg.dropout?.[kind], site, perRow);
   }
 
   /** d(input of a dropout site) from d(its output), into `into` (overwritten); without dropout, dout itself. */
   private dropGrad(into: Tensor, dout: Tensor, d: Drop): Tensor {
     if (!d) return dout;
     this.be.fill(into, 0);
-    this.be.dropoutBackward(into, dout, d.p, d.seed);
+    this.be.dropoutBackward(into, dout, d.p, d.seed, d.offset);
     return into;
   }
 
@@ -224,18 +233,13 @@ export class BertClassifier implements DropoutMode {
       be = this.be,
       { hidden: C, eps } = this.cfg,
       N = B * T;
-    if (!this.ws || this.ws.B !== B || this.ws.T !== T) {
+    if (!this.ws || this.ws.B !== B || this.ws.T !== T || this.ws.recompute !== this.recompute) {
       // Classification batches are padded to their longest sequence, so shapes vary: recycle the old activations.
       if (this.ws) disposeAll(this.be, this.ws);
       this.ws = this.alloc(B, T);
     }
     const ws = this.ws;
-    // out = dropout(y) when the site drops (into `buf`), else y itself.
-    const dropped = (buf: Tensor, y: Tensor, d: Drop) => {
-      if (!d) return y;
-      be.dropout(buf, y, d.p, d.seed);
-      return buf;
-    };
+    const dropped = (buf: Tensor, y: Tensor, d: Drop) => this.dropped(buf, y, d);
     be.embedding(ws.e1, batch.ids, this.emb.word, N, C);
     be.embedding(ws.e2, batch.posIds, this.emb.pos, N, C);
     be.embedding(ws.e3, batch.typeIds, this.emb.type, N, C);
@@ -243,29 +247,45 @@ export class BertClassifier implements DropoutMode {
     be.add(ws.eSum, ws.e12, ws.e3);
     const de = this.drop('hidden', 0);
     be.layernorm(de ? ws.e0 : ws.x0, ws.eMean, ws.eRstd, ws.eSum, this.emb.lnw, this.emb.lnb, N, C, eps);
-    if (de) be.dropout(ws.x0, ws.e0, de.p, de.seed);
+    if (de) be.dropout(ws.x0, ws.e0, de.p, de.seed, de.offset);
     let x = ws.x0;
-    this.layers.forEach((ly, l) => {
-      const a = ws.ls[l];
-      ly.q.forward(be, a.q, x, N);
-      ly.k.forward(be, a.k, x, N);
-      ly.v.forward(be, a.v, x, N);
-      be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, this.attP(B, T, l));
-      ly.o.forward(be, a.ao, a.ctx, N);
-      be.add(a.r1, x, dropped(ws.dropped, a.ao, this.drop('hidden', 2 + 3 * l)));
-      be.layernorm(a.x1, a.m1, a.s1, a.r1, ly.ln1w, ly.ln1b, N, C, eps);
-      ly.inter.forward(be, a.inter, a.x1, N);
-      be.gelu(a.g, a.inter, 'erf');
-      ly.out.forward(be, a.o, a.g, N);
-      be.add(a.r2, a.x1, dropped(ws.dropped, a.o, this.drop('hidden', 3 + 3 * l)));
-      be.layernorm(a.x2, a.m2, a.s2, a.r2, ly.ln2w, ly.ln2b, N, C, eps);
-      x = a.x2;
-    });
+    for (let l = 0; l < this.layers.length; l++) x = this.layerForward(l, x, batch.mask);
     be.embedding(ws.cls, batch.clsRows, x, B, C);
     this.head.dense.forward(be, ws.pre, dropped(ws.clsD, ws.cls, this.clsDrop()), B);
     be.tanh(ws.pooled, ws.pre);
     this.head.out.forward(be, ws.logits, dropped(ws.pooledD, ws.pooled, this.drop('classifier', 1000)), B);
     return ws.logits;
+  }
+
+  /** dropout(y) into `buf` when the site drops, else y itself. */
+  private dropped(buf: Tensor, y: Tensor, d: Drop): Tensor {
+    if (!d) return y;
+    this.be.dropout(buf, y, d.p, d.seed, d.offset);
+    return buf;
+  }
+
+  /** Layer l's forward from its input x into the workspace's layer l; returns its output x2. */
+  private layerForward(l: number, x: Tensor, mask: Tensor): Tensor {
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = ws,
+      { hidden: C, eps } = this.cfg,
+      N = B * T,
+      ly = this.layers[l],
+      a = ws.ls[l];
+    ly.q.forward(be, a.q, x, N);
+    ly.k.forward(be, a.k, x, N);
+    ly.v.forward(be, a.v, x, N);
+    be.attention(a.ctx, a.att, a.q, a.k, a.v, mask, this.attP(B, T, l));
+    ly.o.forward(be, a.ao, a.ctx, N);
+    be.add(a.r1, x, this.dropped(ws.dropped, a.ao, this.drop('hidden', 2 + 3 * l)));
+    be.layernorm(a.x1, a.m1, a.s1, a.r1, ly.ln1w, ly.ln1b, N, C, eps);
+    ly.inter.forward(be, a.inter, a.x1, N);
+    be.gelu(a.g, a.inter, 'erf');
+    ly.out.forward(be, a.o, a.g, N);
+    be.add(a.r2, a.x1, this.dropped(ws.dropped, a.o, this.drop('hidden', 3 + 3 * l)));
+    be.layernorm(a.x2, a.m2, a.s2, a.r2, ly.ln2w, ly.ln2b, N, C, eps);
+    return a.x2;
   }
 
   /** RoBERTa's head drops its input before classifier.dense too; BERT's pooler has no dropout. */
@@ -305,6 +325,8 @@ export class BertClassifier implements DropoutMode {
         a = ws.ls[l],
         xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0,
         p = `encoder.layer.${l}.`;
+      // Recompute: the shared activations hold the last layer's forward; rerun every other layer's from its input.
+      if (ws.recompute && l < this.layers.length - 1) this.layerForward(l, xIn, batch.mask);
       const attP = this.attP(B, T, l);
       // x2 = LN(x1 + dropout(out(gelu(inter(x1)))))
       be.layernormBackward(

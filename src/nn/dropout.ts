@@ -11,16 +11,26 @@ function siteSeed(seed: number, site: number): number {
 /** Training mode of a network: the seed of the current step, or null in eval mode (no dropout anywhere). */
 export interface DropoutMode {
   dropoutSeed: number | null;
+  /** First batch row of the current micro-batch within the step's batch (0 without micro-batches): every mask is
+   * drawn at the elements these rows have in the whole batch's tensors, so micro-batches drop what one batch would. */
+  dropoutFirstRow?: number;
 }
 
-/** Rate and mask seed of one dropout site. */
+/** Rate, mask seed and mask offset (elements) of one dropout site. */
 export interface SiteDropout {
   p: number;
   seed: number;
+  offset: number;
 }
 
-/** The (p, seed) of a site when it drops: training mode and p > 0; null otherwise. */
-export function siteDropout(mode: DropoutMode, p: number | undefined, site: number): SiteDropout | null {
+/** The (p, seed, offset) of a site when it drops: training mode and p > 0; null otherwise. `perRow`: the site tensor's
+ * elements per batch row (T*C for activations, H*T*T for attention probabilities). */
+export function siteDropout(
+  mode: DropoutMode,
+  p: number | undefined,
+  site: number,
+  perRow: number,
+): SiteDropout | null {
   if (mode.dropoutSeed === null || !p) return null;
-  return { p, seed: siteSeed(mode.dropoutSeed, site) };
+  return { p, seed: siteSeed(mode.dropoutSeed, site), offset: (mode.dropoutFirstRow ?? 0) * perRow };
 }

@@ -6,7 +6,7 @@
 
 import type { Backend, Tensor } from '../tensor/backend';
 import { type CausalDecoder, KvCache } from './decoder';
-import { type DropoutMode, siteDropout } from './dropout';
+import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { ChunkedLmHead, type LmLossOptions } from './lmHead';
 import { disposeAll, type ParamStore } from './params';
@@ -34,10 +34,12 @@ interface Block {
   mlpProj: Linear;
 }
 
-/** Activations of one (B,T) shape, allocated once and reused every step. */
+/** Activations of one (B,T) shape, allocated once and reused every step. With recompute, every block's entry in
+ * `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own. */
 interface Workspace {
   B: number;
   T: number;
+  recompute: boolean;
   pos: Tensor; // (B*T) i32 position ids
   // (N,C); pre/dres: a dropout site's input and its gradient
   x0: Tensor;
@@ -78,6 +80,10 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   readonly blocks: Block[] = [];
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
+  dropoutFirstRow = 0;
+  /** Activation recomputation: blocks share one set of internal activations, and the backward reruns each block's
+   * forward from its saved input (dropout masks redrawn from their seeds) before the block's backward. */
+  recompute = false;
   readonly wte: Tensor;
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
@@ -87,6 +93,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   private ws: Workspace | null = null;
   /** The last loss ran the head's backward (withGrad). */
   private headGradDone = false;
+  /** The last loss's gradient divisor (LmLossOptions.gradCount), or null: the rows' own count. */
+  private gradCount: Tensor | null = null;
 
   constructor(
     readonly be: Backend,
@@ -130,7 +138,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   }
 
   private workspace(B: number, T: number): Workspace {
-    if (this.ws && this.ws.B === B && this.ws.T === T) return this.ws;
+    if (this.ws && this.ws.B === B && this.ws.T === T && this.ws.recompute === this.recompute) return this.ws;
     // Batch shapes change (the last batch of an epoch, generation): hand the old activations back to the pool.
     if (this.ws) disposeAll(this.be, this.ws);
     if (T > this.cfg.nPositions)
@@ -144,30 +152,32 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       [N],
       'position ids',
     );
+    const internals = (l: number | 'shared') => ({
+      ln1: z([N, C], `ln1 ${l}`),
+      ln1Mean: z([N], 'mean'),
+      ln1Rstd: z([N], 'rstd'),
+      qkv: z([N, 3 * C], `qkv ${l}`),
+      att: z([B, H, T, T], `att ${l}`),
+      atty: z([N, C], `atty ${l}`),
+      x1: z([N, C], `x1 ${l}`),
+      ln2: z([N, C], `ln2 ${l}`),
+      ln2Mean: z([N], 'mean'),
+      ln2Rstd: z([N], 'rstd'),
+      fc: z([N, F], `fc ${l}`),
+      fcGelu: z([N, F], `gelu ${l}`),
+    });
+    const shared = this.recompute ? internals('shared') : null;
     this.ws = {
       B,
       T,
+      recompute: this.recompute,
       pos,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
       posEmb: z([N, C], 'position embeddings'),
       pre: z([N, C], 'before dropout'),
       dres: z([N, C], 'd before dropout'),
-      layers: this.blocks.map((_, l) => ({
-        ln1: z([N, C], `ln1 ${l}`),
-        ln1Mean: z([N], 'mean'),
-        ln1Rstd: z([N], 'rstd'),
-        qkv: z([N, 3 * C], `qkv ${l}`),
-        att: z([B, H, T, T], `att ${l}`),
-        atty: z([N, C], `atty ${l}`),
-        x1: z([N, C], `x1 ${l}`),
-        ln2: z([N, C], `ln2 ${l}`),
-        ln2Mean: z([N], 'mean'),
-        ln2Rstd: z([N], 'rstd'),
-        fc: z([N, F], `fc ${l}`),
-        fcGelu: z([N, F], `gelu ${l}`),
-        x2: z([N, C], `x2 ${l}`),
-      })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
       lnf: z([N, C], 'lnf'),
       lnfMean: z([N], 'mean'),
       lnfRstd: z([N], 'rstd'),
@@ -204,37 +214,47 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
     const de = this.drop('embd', 0);
     if (de) {
       be.add(ws.pre, ws.tmp, ws.posEmb);
-      be.dropout(ws.x0, ws.pre, de.p, de.seed);
+      be.dropout(ws.x0, ws.pre, de.p, de.seed, de.offset);
     } else be.add(ws.x0, ws.tmp, ws.posEmb);
     let x = ws.x0;
-    // x_out = x_in + dropout(y): dropout into `pre` first when this site drops.
-    const residual = (out: Tensor, xin: Tensor, y: Tensor, d: { p: number; seed: number } | null) => {
-      if (d) be.dropout(ws.pre, y, d.p, d.seed);
-      be.add(out, xin, d ? ws.pre : y);
-    };
-    this.blocks.forEach((blk, l) => {
-      const a = ws.layers[l],
-        attP = this.attP(B, T, l);
-      be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
-      blk.attn.forward(be, a.qkv, a.ln1, N);
-      be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
-      blk.proj.forward(be, ws.tmp, a.atty, N);
-      residual(a.x1, x, ws.tmp, this.drop('resid', 2 + 3 * l));
-      be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
-      blk.fc.forward(be, a.fc, a.ln2, N);
-      be.gelu(a.fcGelu, a.fc, 'tanh');
-      blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
-      residual(a.x2, a.x1, ws.tmp, this.drop('resid', 3 + 3 * l));
-      x = a.x2;
-    });
+    for (let l = 0; l < this.blocks.length; l++) x = this.blockForward(l, x);
     be.layernorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, this.lnfw, this.lnfb, N, C, eps);
     this.headGradDone = false;
   }
 
+  /** Block l's forward from its input x into ws.layers[l]; returns its output x2. */
+  private blockForward(l: number, x: Tensor): Tensor {
+    const be = this.be,
+      ws = this.ws!,
+      { B, T } = ws,
+      { nEmbd: C, eps } = this.cfg,
+      N = B * T,
+      blk = this.blocks[l],
+      a = ws.layers[l];
+    // x_out = x_in + dropout(y): dropout into `pre` first when this site drops.
+    const residual = (out: Tensor, xin: Tensor, y: Tensor, d: SiteDropout | null) => {
+      if (d) be.dropout(ws.pre, y, d.p, d.seed, d.offset);
+      be.add(out, xin, d ? ws.pre : y);
+    };
+    be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, blk.ln1w, blk.ln1b, N, C, eps);
+    blk.attn.forward(be, a.qkv, a.ln1, N);
+    be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, this.attP(B, T, l));
+    blk.proj.forward(be, ws.tmp, a.atty, N);
+    residual(a.x1, x, ws.tmp, this.drop('resid', 2 + 3 * l));
+    be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, eps);
+    blk.fc.forward(be, a.fc, a.ln2, N);
+    be.gelu(a.fcGelu, a.fc, 'tanh');
+    blk.mlpProj.forward(be, ws.tmp, a.fcGelu, N);
+    residual(a.x2, a.x1, ws.tmp, this.drop('resid', 3 + 3 * l));
+    return a.x2;
+  }
+
   /** Dropout (p, seed) of a site in the current mode: site 0 the embeddings, 1 + 3l, 2 + 3l, 3 + 3l layer l's
    * attention probabilities, attention output and MLP output. */
-  private drop(kind: 'embd' | 'resid' | 'attn', site: number): { p: number; seed: number } | null {
-    return siteDropout(this, this.cfg.dropout?.[kind], site);
+  private drop(kind: 'embd' | 'resid' | 'attn', site: number): SiteDropout | null {
+    const T = this.ws!.T,
+      { nEmbd: C, nHead: H } = this.cfg;
+    return siteDropout(this, this.cfg.dropout?.[kind], site, kind === 'attn' ? H * T * T : T * C);
   }
 
   private attP(B: number, T: number, l: number) {
@@ -256,17 +276,18 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   }
 
   /** dres = d(residual branch before dropout) from d(block output), or the gradient itself when the site keeps all. */
-  private residualGrad(dout: Tensor, d: { p: number; seed: number } | null): Tensor {
+  private residualGrad(dout: Tensor, d: SiteDropout | null): Tensor {
     if (!d) return dout;
     const ws = this.ws!;
     this.be.fill(ws.dres, 0);
-    this.be.dropoutBackward(ws.dres, dout, d.p, d.seed);
+    this.be.dropoutBackward(ws.dres, dout, d.p, d.seed, d.offset);
     return ws.dres;
   }
 
   /** Cross-entropy of the last forward against targets (B*T) i32, the head in row chunks; returns (lossSum, count)
    * 1-element tensors. */
   loss(targets: Tensor, opts: LmLossOptions = {}): { lossSum: Tensor; count: Tensor } {
+    this.gradCount = opts.gradCount ?? null;
     const r = this.headLoss(targets, opts.ignoreIndex ?? -100, opts.withGrad ?? false);
     this.headGradDone = opts.withGrad ?? false;
     return r;
@@ -282,6 +303,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       N: ws.B * ws.T,
       ignoreIndex,
       grads: withGrad ? { dHidden: ws.dln, dW } : undefined,
+      gradCount: this.gradCount ?? undefined,
     });
   }
 
@@ -314,6 +336,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
         a = ws.layers[l],
         xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0,
         p = `h.${l}.`;
+      // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
+      if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
       const attP = this.attP(B, T, l);
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);

@@ -27,10 +27,14 @@ interface Block {
   down: Linear;
 }
 
-/** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. */
+/** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. With
+ * recompute, every block's entry in `layers` shares one set of internal activations; only x2 (its output) is its own. */
 interface BodyWorkspace {
   B: number;
   T: number;
+  recompute: boolean;
+  /** The key mask of the last forward (a recomputed block attends as the forward did). */
+  keyMask: Tensor | null;
   x0: Tensor;
   tmp: Tensor; // (N,C)
   layers: {
@@ -76,6 +80,9 @@ export abstract class LlamaBase {
   readonly embed: Tensor;
   readonly norm: Tensor;
   private bodyWs: BodyWorkspace | null = null;
+  /** Activation recomputation: blocks share one set of internal activations, and the backward reruns each block's
+   * forward from its saved input before the block's backward. */
+  recompute = false;
   private rope: { table: Tensor; positions: number } | null = null;
 
   constructor(
@@ -145,7 +152,8 @@ export abstract class LlamaBase {
   }
 
   private workspace(B: number, T: number): BodyWorkspace {
-    if (this.bodyWs && this.bodyWs.B === B && this.bodyWs.T === T) return this.bodyWs;
+    const ws = this.bodyWs;
+    if (ws && ws.B === B && ws.T === T && ws.recompute === this.recompute) return ws;
     // Batch shapes change (the last batch of an epoch, padded classification batches): recycle the old activations.
     if (this.bodyWs) disposeAll(this.be, this.bodyWs);
     this.bodyWs = null;
@@ -155,31 +163,34 @@ export abstract class LlamaBase {
       KD = KVH * D;
     const z = (shape: number[], label: string) => this.be.zeros(shape, 'f32', label);
     const zq = (shape: number[], label: string) => (qkNorm ? z(shape, label) : null);
+    const internals = (l: number | 'shared') => ({
+      h1: z([N, C], `h1 ${l}`),
+      rstd1: z([N], 'rstd'),
+      q: z([N, QD], `q ${l}`),
+      k: z([N, KD], `k ${l}`),
+      v: z([N, KD], `v ${l}`),
+      qn: zq([N, QD], `q normed ${l}`),
+      kn: zq([N, KD], `k normed ${l}`),
+      rstdQ: zq([N * H], 'rstd q'),
+      rstdK: zq([N * KVH], 'rstd k'),
+      att: z([B, H, T, T], `att ${l}`),
+      atty: z([N, QD], `atty ${l}`),
+      x1: z([N, C], `x1 ${l}`),
+      h2: z([N, C], `h2 ${l}`),
+      rstd2: z([N], 'rstd'),
+      gate: z([N, F], `gate ${l}`),
+      up: z([N, F], `up ${l}`),
+      act: z([N, F], `swiglu ${l}`),
+    });
+    const shared = this.recompute ? internals('shared') : null;
     this.bodyWs = {
       B,
       T,
+      recompute: this.recompute,
+      keyMask: null,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
-      layers: this.blocks.map((_, l) => ({
-        h1: z([N, C], `h1 ${l}`),
-        rstd1: z([N], 'rstd'),
-        q: z([N, QD], `q ${l}`),
-        k: z([N, KD], `k ${l}`),
-        v: z([N, KD], `v ${l}`),
-        qn: zq([N, QD], `q normed ${l}`),
-        kn: zq([N, KD], `k normed ${l}`),
-        rstdQ: zq([N * H], 'rstd q'),
-        rstdK: zq([N * KVH], 'rstd k'),
-        att: z([B, H, T, T], `att ${l}`),
-        atty: z([N, QD], `atty ${l}`),
-        x1: z([N, C], `x1 ${l}`),
-        h2: z([N, C], `h2 ${l}`),
-        rstd2: z([N], 'rstd'),
-        gate: z([N, F], `gate ${l}`),
-        up: z([N, F], `up ${l}`),
-        act: z([N, F], `swiglu ${l}`),
-        x2: z([N, C], `x2 ${l}`),
-      })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
       hf: z([N, C], 'final norm'),
       rstdF: z([N], 'rstd'),
       dx: z([N, C], 'dx'),
@@ -227,43 +238,54 @@ export abstract class LlamaBase {
       throw new RangeError(`sequence length ${T} exceeds the model's max_position_embeddings ${this.cfg.maxPositions}`);
     }
     const be = this.be,
-      ws = this.workspace(B, T),
-      table = this.ropeTableFor(T);
+      ws = this.workspace(B, T);
+    this.ropeTableFor(T);
+    const { hidden: C, eps } = this.cfg,
+      N = B * T;
+    ws.keyMask = keyMask;
+    be.embedding(ws.x0, ids, this.embed, N, C);
+    let x = ws.x0;
+    for (let l = 0; l < this.blocks.length; l++) x = this.blockForward(l, x);
+    be.rmsnorm(ws.hf, ws.rstdF, x, this.norm, N, C, eps);
+    return ws.hf;
+  }
+
+  /** Block l's forward from its input x into the workspace's layer l; returns its output x2. */
+  private blockForward(l: number, x: Tensor): Tensor {
+    const be = this.be,
+      ws = this.bodyWs!,
+      { B, T, keyMask } = ws,
+      table = this.rope!.table,
+      blk = this.blocks[l],
+      a = ws.layers[l];
     const { hidden: C, heads: H, kvHeads: KVH, headDim: D, eps } = this.cfg,
       N = B * T;
     const { att: attP, ropeQ, ropeK } = this.shapes(B, T);
-    be.embedding(ws.x0, ids, this.embed, N, C);
-    let x = ws.x0;
-    this.blocks.forEach((blk, l) => {
-      const a = ws.layers[l];
-      be.rmsnorm(a.h1, a.rstd1, x, blk.inNorm, N, C, eps);
-      blk.q.forward(be, a.q, a.h1, N);
-      blk.k.forward(be, a.k, a.h1, N);
-      blk.v.forward(be, a.v, a.h1, N);
-      let q = a.q,
-        k = a.k;
-      if (blk.qNorm && blk.kNorm) {
-        be.rmsnorm(a.qn!, a.rstdQ!, a.q, blk.qNorm, N * H, D, eps);
-        be.rmsnorm(a.kn!, a.rstdK!, a.k, blk.kNorm, N * KVH, D, eps);
-        q = a.qn!;
-        k = a.kn!;
-      }
-      // In place: the backward needs the rotated q and k (attention's inputs), never the unrotated ones.
-      be.rope(q, q, table, ropeQ);
-      be.rope(k, k, table, ropeK);
-      be.attention(a.atty, a.att, q, k, a.v, keyMask, attP);
-      blk.o.forward(be, ws.tmp, a.atty, N);
-      be.add(a.x1, x, ws.tmp);
-      be.rmsnorm(a.h2, a.rstd2, a.x1, blk.postNorm, N, C, eps);
-      blk.gate.forward(be, a.gate, a.h2, N);
-      blk.up.forward(be, a.up, a.h2, N);
-      be.swiglu(a.act, a.gate, a.up);
-      blk.down.forward(be, ws.tmp, a.act, N);
-      be.add(a.x2, a.x1, ws.tmp);
-      x = a.x2;
-    });
-    be.rmsnorm(ws.hf, ws.rstdF, x, this.norm, N, C, eps);
-    return ws.hf;
+    be.rmsnorm(a.h1, a.rstd1, x, blk.inNorm, N, C, eps);
+    blk.q.forward(be, a.q, a.h1, N);
+    blk.k.forward(be, a.k, a.h1, N);
+    blk.v.forward(be, a.v, a.h1, N);
+    let q = a.q,
+      k = a.k;
+    if (blk.qNorm && blk.kNorm) {
+      be.rmsnorm(a.qn!, a.rstdQ!, a.q, blk.qNorm, N * H, D, eps);
+      be.rmsnorm(a.kn!, a.rstdK!, a.k, blk.kNorm, N * KVH, D, eps);
+      q = a.qn!;
+      k = a.kn!;
+    }
+    // In place: the backward needs the rotated q and k (attention's inputs), never the unrotated ones.
+    be.rope(q, q, table, ropeQ);
+    be.rope(k, k, table, ropeK);
+    be.attention(a.atty, a.att, q, k, a.v, keyMask, attP);
+    blk.o.forward(be, ws.tmp, a.atty, N);
+    be.add(a.x1, x, ws.tmp);
+    be.rmsnorm(a.h2, a.rstd2, a.x1, blk.postNorm, N, C, eps);
+    blk.gate.forward(be, a.gate, a.h2, N);
+    blk.up.forward(be, a.up, a.h2, N);
+    be.swiglu(a.act, a.gate, a.up);
+    blk.down.forward(be, ws.tmp, a.act, N);
+    be.add(a.x2, a.x1, ws.tmp);
+    return a.x2;
   }
 
   /** The buffer the head's backward writes d(final hidden states) into, (B*T, C). */
@@ -292,6 +314,8 @@ export abstract class LlamaBase {
         a = ws.layers[l],
         xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0;
       const p = `model.layers.${l}.`;
+      // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
+      if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);

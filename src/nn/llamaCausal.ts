@@ -22,6 +22,8 @@ export class Llama extends LlamaBase implements CausalDecoder {
   private fullLogits: Tensor | null = null;
   /** The last loss ran the head's backward (withGrad). */
   private headGradDone = false;
+  /** The last loss's gradient divisor (LmLossOptions.gradCount), or null: the rows' own count. */
+  private gradCount: Tensor | null = null;
 
   constructor(be: Backend, cfg: LlamaArch, params: ParamStore) {
     super(be, cfg, params);
@@ -55,6 +57,7 @@ export class Llama extends LlamaBase implements CausalDecoder {
   /** Cross-entropy of the last forward against targets (B*T) i32, the head in row chunks; returns (lossSum, count)
    * 1-element tensors. */
   loss(targets: Tensor, opts: LmLossOptions = {}): { lossSum: Tensor; count: Tensor } {
+    this.gradCount = opts.gradCount ?? null;
     const r = this.headLoss(targets, opts.ignoreIndex ?? -100, opts.withGrad ?? false);
     this.headGradDone = opts.withGrad ?? false;
     return r;
@@ -69,6 +72,7 @@ export class Llama extends LlamaBase implements CausalDecoder {
       N: this.N,
       ignoreIndex,
       grads: withGrad ? { dHidden: this.dFinal, dW: this.grads(this.lmHeadName) } : undefined,
+      gradCount: this.gradCount ?? undefined,
     });
   }
 

@@ -35,6 +35,9 @@ export interface HeadLossParams {
   ignoreIndex: number;
   /** With gradients of lossSum * dloss / count (dloss a 1-element tensor of 1). */
   grads?: HeadGrads;
+  /** The gradient's divisor count (1 element, read when the gradient is recorded); the rows' own valid count unless
+   * given. Micro-batches pass the whole batch's label count, so the passes' gradients add up to the batch's mean. */
+  gradCount?: Tensor;
 }
 
 interface Workspace {
@@ -120,7 +123,7 @@ export class ChunkedLmHead {
       if (!grads) continue;
       parts.forEach((part, i) => {
         const lg = ws.logits[i];
-        be.crossEntropyPartGrad(lg, ws.state, targets, ws.one, ws.count, cp(i));
+        be.crossEntropyPartGrad(lg, ws.state, targets, ws.one, p.gradCount ?? ws.count, cp(i));
         // logits = hc Wᵀ  =>  dhc = dlogits W;  dW += dlogitsᵀ hc
         be.matmul(dhc, lg, part.tensor, null, { M: rows, K: part.rows, N: C, accumulate: i > 0 });
         if (dWParts) {
@@ -160,6 +163,9 @@ export interface LmLossOptions {
   withGrad?: boolean;
   /** Targets equal to it are not counted (default -100). */
   ignoreIndex?: number;
+  /** The gradient's divisor (1-element tensor): the rows' own valid count unless given (HeadLossParams.gradCount).
+   * Applies to the gradient of this loss, here with withGrad or in the backward that follows. */
+  gradCount?: Tensor;
 }
 
 /** Bytes of the head's buffers at N rows: one chunk's logits and log-sum-exp state, the chunk's hidden rows and their

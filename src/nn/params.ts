@@ -7,6 +7,11 @@ export class WeightError extends Error {
   override name = 'WeightError';
 }
 
+/** Training was asked of a base weight stored in f16 (weight precision 'f16' keeps frozen weights only). */
+export class WeightPrecisionError extends Error {
+  override name = 'WeightPrecisionError';
+}
+
 export class ParamStore {
   readonly grads = new Map<string, Tensor>();
 
@@ -30,6 +35,12 @@ export class ParamStore {
     let g = this.grads.get(name);
     if (!g) {
       const t = this.tensors.get(name)!;
+      if (t.dtype === 'f16') {
+        throw new WeightPrecisionError(
+          `the base weight "${name}" is stored in f16 (weightPrecision 'f16', --weight-precision f16) and cannot ` +
+            "be trained: use weightPrecision 'f32' for full fine-tuning, or train an adapter (method lora or dora)",
+        );
+      }
       g = this.be.zeros(t.shape, 'f32', `d ${name}`);
       this.grads.set(name, g);
     }
@@ -41,12 +52,14 @@ export class ParamStore {
   }
 }
 
-/** Releases every tensor reachable in a workspace object (arrays and nested records), e.g. when the batch shape changes. */
-export function disposeAll(be: Backend, ws: unknown): void {
-  if (!ws || typeof ws !== 'object') return;
+/** Releases every tensor reachable in a workspace object (arrays and nested records), each once even when shared, e.g.
+ * when the batch shape changes. */
+export function disposeAll(be: Backend, ws: unknown, seen = new Set<unknown>()): void {
+  if (!ws || typeof ws !== 'object' || seen.has(ws)) return;
+  seen.add(ws);
   if ('shape' in ws && 'size' in ws && 'dtype' in ws) {
     be.dispose(ws as Tensor);
     return;
   }
-  for (const v of Object.values(ws as Record<string, unknown>)) disposeAll(be, v);
+  for (const v of Object.values(ws as Record<string, unknown>)) disposeAll(be, v, seen);
 }

@@ -28,8 +28,9 @@ function attentionDropFactor(p: AttentionParams): (e: number) => number {
   if (!d || d.p === 0) return () => 1;
   const t = dropoutThreshold(d.p),
     s = Math.fround(1 / (1 - d.p)),
-    seed = d.seed >>> 0;
-  return (e) => (dropoutKeep(seed, e, t) ? s : 0);
+    seed = d.seed >>> 0,
+    offset = d.offset ?? 0;
+  return (e) => (dropoutKeep(seed, (offset + e) >>> 0, t) ? s : 0);
 }
 
 /** Throws when a buffer is too small for the views p describes (sizes in elements). */

@@ -34,23 +34,24 @@ function keepScale(p: number, out: FArr): number {
   return out instanceof Float32Array ? Math.fround(s) : s;
 }
 
-/** out = x * keep / (1 - p); p = 0 copies. */
-export function dropoutRef(out: FArr, x: FArr, p: number, seed: number): void {
+/** out = x * keep / (1 - p); p = 0 copies. Element i draws the mask of element offset + i (u32), so a tensor holding
+ * rows from `offset` on of a larger batch drops exactly what the whole batch's tensor would. */
+export function dropoutRef(out: FArr, x: FArr, p: number, seed: number, offset = 0): void {
   if (out.length !== x.length) throw new Error(`dropout: out has ${out.length} elements, x ${x.length}`);
   const t = dropoutThreshold(p),
     s = keepScale(p, out);
-  for (let i = 0; i < out.length; i++) out[i] = dropoutKeep(seed, i, t) ? x[i] * s : 0;
+  for (let i = 0; i < out.length; i++) out[i] = dropoutKeep(seed, (offset + i) >>> 0, t) ? x[i] * s : 0;
 }
 
-/** dx += dout * keep / (1 - p), with the keep mask of dropoutRef(seed). */
-export function dropoutBackwardRef(dx: FArr, dout: FArr, p: number, seed: number): void {
+/** dx += dout * keep / (1 - p), with the keep mask of dropoutRef(seed, offset). */
+export function dropoutBackwardRef(dx: FArr, dout: FArr, p: number, seed: number, offset = 0): void {
   if (dx.length !== dout.length) throw new Error(`dropout: dx has ${dx.length} elements, dout ${dout.length}`);
   const t = dropoutThreshold(p),
     s = keepScale(p, dx);
   // dx += dout * keep * s (rounded to f32 before the add, as the kernel does)
   const f32 = dx instanceof Float32Array;
   for (let i = 0; i < dx.length; i++) {
-    if (!dropoutKeep(seed, i, t)) continue;
+    if (!dropoutKeep(seed, (offset + i) >>> 0, t)) continue;
     const g = dout[i] * s;
     dx[i] += f32 ? Math.fround(g) : g;
   }

@@ -51,6 +51,13 @@ export class AdapterSet {
   stepSeed = 0;
   /** Eval mode: no dropout (generation, evaluation, logits). */
   training = true;
+  /** The current micro-batch's first batch row and row count within the step's batch (null: the whole batch). Input
+   * dropout draws each row's mask at the elements the row has in the whole batch's input, so micro-batches drop
+   * exactly what one batch would. */
+  microRows: { first: number; count: number } | null = null;
+  /** Activation recomputation: the modules of one type (`attn.c_attn`) share their saved activations across blocks,
+   * as the blocks share theirs; each block's backward follows a rerun of its forward, which refills them. */
+  shareActivations = false;
   /** Set once the modules are restricted to their final live components. */
   compacted = false;
   private readonly scratch = new Map<string, Tensor>();
@@ -140,29 +147,37 @@ export class AdapterSet {
     const R0 = this.opts.R0,
       p = this.opts.dropout;
     const seed = () => (this.stepSeed * 7919 + m.index * 104729) >>> 0;
+    // Saved activations: one set per module, or per module type when shared across blocks.
+    const own = (name: string) =>
+      this.shareActivations ? `${name} ${moduleType(m.linear.name)}` : `${name}${m.index}`;
+    // Rows of x per batch row: T for token activations, 1 for a head's pooled rows.
+    const offset = (N: number) => {
+      const r = this.microRows;
+      return r ? r.first * (N / r.count) * m.slot.inF : 0;
+    };
     return {
       forward: (be, y, x, N) => {
         // Saved per module for the backward: the dropped-out input and h = xd A^T.
-        const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
-        if (xd !== x) be.dropout(xd, x, p, seed());
-        be.adapterForward(y, this.buf(`h${m.index}`, [N, R0]), xd, this.theta, this.live, this.call(m, N));
+        const xd = this.training && p > 0 ? this.buf(own('xd'), [N, m.slot.inF]) : x;
+        if (xd !== x) be.dropout(xd, x, p, seed(), offset(N));
+        be.adapterForward(y, this.buf(own('h'), [N, R0]), xd, this.theta, this.live, this.call(m, N));
       },
       backward: (be, dx, dy, x, N) => {
-        const xd = this.training && p > 0 ? this.buf(`xd${m.index}`, [N, m.slot.inF]) : x;
+        const xd = this.training && p > 0 ? this.buf(own('xd'), [N, m.slot.inF]) : x;
         const dxd = this.buf('dxd', [N, m.slot.inF]);
         be.adapterBackward(
           dxd,
           this.buf('dh', [N, R0]),
           this.grad,
           dy,
-          this.buf(`h${m.index}`, [N, R0]),
+          this.buf(own('h'), [N, R0]),
           xd,
           this.theta,
           this.live,
           this.call(m, N),
         );
         if (!dx) return;
-        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed());
+        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed(), offset(N));
         else be.axpy(dx, dxd, 1);
       },
     };

@@ -12,6 +12,8 @@ export const DEFAULT_SETTINGS: RunSettings = {
   targets: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
   lr: null,
   batch: 8,
+  microBatch: null,
+  recompute: false,
   seq: 64,
   steps: 200,
   epochs: null,

@@ -10,6 +10,7 @@ import { instantiate } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import { DEFAULT_ALPHA as TRAINER_ALPHA } from '../peft/adapters';
 import { CpuBackend } from '../tensor/cpu';
+import { configShapes, estimateShapes } from '../train/memory';
 import { DEFAULT_RUN, trainMethod } from '../train/run';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
@@ -17,7 +18,7 @@ import type { ModelSummary, RunSettings } from '../worker/protocol';
 import { runConfig as pageRunConfig } from '../worker/runInfo';
 import { adaptableModules } from '../worker/summary';
 import { DEFAULT_SETTINGS } from './configSlice';
-import { DEFAULT_ALPHA, dataProblem, rankGrid, thinPoints, trainableCount } from './derived';
+import { DEFAULT_ALPHA, dataProblem, memoryPlanOf, rankGrid, thinPoints, trainableCount } from './derived';
 
 const tok: TextTokenizer = {
   encode: () => ({ ids: [], typeIds: [] }),
@@ -182,5 +183,83 @@ describe('dataProblem and thinPoints', () => {
       t = thinPoints(xs, 100);
     expect(t.length).toBeLessThanOrEqual(101);
     expect(t.at(-1)).toBe(1000);
+  });
+});
+
+describe('memoryPlanOf', () => {
+  const config = parseConfig({
+    model_type: 'gpt2',
+    vocab_size: 31,
+    n_positions: 64,
+    n_embd: 16,
+    n_layer: 2,
+    n_head: 2,
+  });
+  const shapes = configShapes(config);
+  const summary: ModelSummary = {
+    ...summaryOfShapes(),
+    shapes: { config: config.raw, weights: [...shapes.weights].map(([n, s]) => [n, [...s]]) },
+  };
+  function summaryOfShapes(): ModelSummary {
+    const modules = adaptableModules(config);
+    return {
+      id: 't',
+      kind: config.kind,
+      title: 't',
+      task: config.task,
+      head: { fixed: 0, perLabel: 0 },
+      layers: 2,
+      hidden: 16,
+      heads: 2,
+      vocab: 31,
+      maxPositions: 64,
+      parameters: 1,
+      modules,
+      moduleTypes: [...new Set(modules.map((m) => m.type))],
+      defaultTargets: ['attn.c_attn'],
+    };
+  }
+
+  it('shows the plan Start applies, with the estimate of the run the settings describe', () => {
+    const s: RunSettings = { ...DEFAULT_SETTINGS, method: 'lora', rank: 4, targets: ['attn.c_attn'], batch: 2, seq: 8 };
+    const p = memoryPlanOf(summary, s);
+    expect(p && 'plan' in p ? p.plan.options : p).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 2 });
+    const want = estimateShapes(shapes, { ...s, microBatch: undefined, r0: undefined, targets: ['attn.c_attn'] });
+    expect(p && 'plan' in p ? p.plan.estimate : null).toEqual(want);
+    expect(memoryPlanOf(summaryOfShapes(), s)).toBeNull();
+  });
+
+  it('keeps the micro-batch, recompute and weight precision the page set, as Start does', () => {
+    const s: RunSettings = {
+      ...DEFAULT_SETTINGS,
+      method: 'lora',
+      rank: 4,
+      targets: ['attn.c_attn'],
+      batch: 2,
+      seq: 8,
+      microBatch: 1,
+      recompute: true,
+      weightPrecision: 'f16',
+    };
+    const p = memoryPlanOf(summary, s);
+    expect(p && 'plan' in p ? p.plan.options : p).toEqual({ weightPrecision: 'f16', recompute: true, microBatch: 1 });
+  });
+
+  it('says what fits when nothing does', () => {
+    // Attention probabilities alone at T = 65536: 2 heads x T^2 x 4 bytes = 32 GiB, even for one block and sequence.
+    const long = parseConfig({
+      model_type: 'gpt2',
+      vocab_size: 31,
+      n_positions: 65536,
+      n_embd: 16,
+      n_layer: 2,
+      n_head: 2,
+    });
+    const w = [...configShapes(long).weights].map(([n, x]): [string, number[]] => [n, [...x]]);
+    const s: RunSettings = { ...DEFAULT_SETTINGS, batch: 1, seq: 65536, targets: ['attn.c_attn'] };
+    const p = memoryPlanOf({ ...summary, shapes: { config: long.raw, weights: w } }, s);
+    expect(p && 'error' in p ? p.error : '').toMatch(
+      /does not fit the memory budget of 4\.00 GiB.*It fits with --seq \d+/,
+    );
   });
 });

@@ -1,8 +1,9 @@
 // Pure derivations from store data: trainable-parameter counts before a run, the rank grid of the heatmap,
 // and whether the chosen data suits the chosen model. No React, no worker.
 
-import { ARCHITECTURES, type Task } from '../models/arch/index';
+import { ARCHITECTURES, archFor, parseModelConfig, type Task } from '../models/arch/index';
 import { matchesTarget } from '../peft/adapters';
+import { type MemoryPlan, PlanError, planMemory } from '../train/plan';
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import { type DataPreview, DEMO_SETS, type DemoSet } from './dataSlice';
 
@@ -121,4 +122,39 @@ export function thinPoints<T>(xs: T[], max: number): T[] {
   if (xs.length <= max) return xs;
   const stride = Math.ceil(xs.length / max);
   return xs.filter((_, i) => i % stride === 0 || i === xs.length - 1);
+}
+
+/** The memory plan `Start` will apply (src/train/plan.ts) for these settings, from the summary's shapes; the
+ * PlanError's message when nothing fits; null before the shapes are known. */
+export function memoryPlanOf(
+  summary: ModelSummary,
+  s: RunSettings,
+  numLabels?: number,
+): { plan: MemoryPlan } | { error: string } | null {
+  if (!summary.shapes) return null;
+  const task = summary.task;
+  const config = parseModelConfig(summary.shapes.config, { task, numLabels: numLabels || undefined, padTokenId: 0 });
+  const shapes = { arch: archFor(config), config, weights: new Map(summary.shapes.weights) };
+  const run = {
+    method: s.method,
+    batch: s.batch,
+    seq: s.seq,
+    budget: s.budget,
+    r0: effectiveR0(s),
+    rank: s.rank,
+    dropout: s.dropout,
+    targets: s.targets.length ? s.targets : undefined,
+  };
+  try {
+    // The options the page set are kept, as Start keeps them (worker/runInfo.ts runConfig, train/plan.ts fixedOptions).
+    const fixed = {
+      microBatch: s.microBatch ?? undefined,
+      recompute: s.recompute || undefined,
+      weightPrecision: s.weightPrecision,
+    };
+    return { plan: planMemory({ shapes, run, fixed }) };
+  } catch (e) {
+    if (e instanceof PlanError) return { error: e.message };
+    throw e;
+  }
 }

@@ -35,6 +35,7 @@ describe('applyEvent', () => {
         importance: [0.1 * s, 0.2, 0.3, 0.4, 0.5, 0.6],
         gpuBytes: 1024 * s,
         estimateBytes: 4096,
+        peakBytes: 2048 * s,
       });
     }
     applyEvent({ type: 'prune', step: 3, removed: 2, revived: 0, live: 4, liveByModule: [1, 3] });
@@ -49,7 +50,7 @@ describe('applyEvent', () => {
     ]);
     expect(s.pruneLog).toEqual([{ step: 3, removed: 2, revived: 0, live: 4 }]);
     expect(s.importance?.[0]).toBeCloseTo(0.3); // the latest scores
-    expect(s.memory).toEqual({ gpuBytes: 3072, estimateBytes: 4096 });
+    expect(s.memory).toEqual({ gpuBytes: 3072, estimateBytes: 4096, peakBytes: 6144 });
     applyEvent({ type: 'phase', phase: 'done' });
     expect(useStore.getState().phase).toBe('done');
   });

@@ -56,7 +56,7 @@ function onStep(ev: StepEvent): void {
   });
   b.step = ev.step;
   if (ev.importance) b.importance = ev.importance;
-  b.memory = { gpuBytes: ev.gpuBytes, estimateBytes: ev.estimateBytes };
+  b.memory = { gpuBytes: ev.gpuBytes, estimateBytes: ev.estimateBytes, peakBytes: ev.peakBytes ?? null };
 }
 
 /** Adds an error for the person to read (replacing an identical one). */

@@ -48,8 +48,8 @@ export interface TrainingSlice {
   resumedFrom: number | null;
   /** The latest EMA importance of every component (dynamic rank), for the distribution chart. */
   importance: number[] | null;
-  /** GPU memory in use (null on the CPU backend) and the analytic estimate, in bytes. */
-  memory: { gpuBytes: number | null; estimateBytes: number } | null;
+  /** GPU memory in use and its high-water mark (null on the CPU backend) and the analytic estimate, in bytes. */
+  memory: { gpuBytes: number | null; estimateBytes: number; peakBytes?: number | null } | null;
   /** Saved checkpoints (IndexedDB, every run), newest first. */
   checkpoints: CheckpointInfo[];
 }

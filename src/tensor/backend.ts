@@ -7,8 +7,18 @@
 // Scalars that change from step to step on the GPU (loss scale, clip factor) live in 1-element tensors, so a
 // recorded training step needs no readback and no new pipeline.
 
-/** Element type of a tensor. Token ids and masks are i32; everything else is f32. */
-export type DType = 'f32' | 'i32';
+/** Element type of a tensor. Token ids and masks are i32; a frozen base weight loaded at weight precision 'f16' is
+ * f16 (see Backend.weight); everything else is f32. */
+export type DType = 'f32' | 'i32' | 'f16';
+
+/** Storage of frozen base weights: 'f32', or 'f16' (IEEE half, rounded to nearest even at load; every kernel still
+ * computes and accumulates in f32). Trainable tensors are always f32. */
+export type WeightPrecision = 'f32' | 'f16';
+
+export interface WeightOptions {
+  precision: WeightPrecision;
+  label?: string;
+}
 
 /** A handle to backend-owned memory. Backends attach their own storage (typed array or GPUBuffer). */
 export interface Tensor {
@@ -74,8 +84,9 @@ export interface AttentionParams {
   /** Key/value heads (grouped-query attention, num_key_value_heads): k and v views are KVH*D wide and query head h
    * reads kv head floor(h / (H / KVH)). H unless given; H % KVH must be 0. */
   KVH?: number;
-  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element e. */
-  dropout?: { p: number; seed: number };
+  /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element offset + e
+   * (offset 0 unless given: a micro-batch's first row times H*T*T). */
+  dropout?: { p: number; seed: number; offset?: number };
 }
 
 /** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
@@ -132,6 +143,10 @@ export interface Backend extends DecodeOps {
   /** A zero-filled tensor. */
   zeros(shape: readonly number[], dtype?: DType, label?: string): Tensor;
   fromArray(data: Float32Array | Int32Array, shape: readonly number[], label?: string): Tensor;
+  /** A frozen weight at `opts.precision`. 'f16' rounds `data` to IEEE half (a dtype 'f16' tensor: two per 32-bit word
+   * on WebGPU, f16-rounded f32 values on the CPU, so both compute the same products). An f16 tensor is read only as
+   * matmul's b operand and embedding's W; read() returns its values as f32, write() rounds them. */
+  weight(data: Float32Array, shape: readonly number[], opts: WeightOptions): Tensor;
   /** Overwrite the tensor's contents (data.length elements from element `offset`). */
   write(t: Tensor, data: Float32Array | Int32Array, offset?: number): void;
   read(t: Tensor): Promise<Float32Array | Int32Array>;
@@ -149,6 +164,7 @@ export interface Backend extends DecodeOps {
   parts(t: Tensor): readonly TensorPart[];
 
   // --- linear algebra
+  /** b may be an f16 weight (its values are used as f32); every other operand is f32. */
   matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void;
   /** out(N) (+)= sum over rows of x(M,N): the bias gradient. */
   sumRows(out: Tensor, x: Tensor, M: number, N: number, accumulate?: boolean): void;
@@ -222,7 +238,7 @@ export interface Backend extends DecodeOps {
   ): void;
 
   // --- embeddings and loss
-  /** out(N,C) = W[ids[n]] (ids i32). */
+  /** out(N,C) = W[ids[n]] (ids i32; W f32 or an f16 weight). */
   embedding(out: Tensor, ids: Tensor, W: Tensor, N: number, C: number): void;
   /** dW[ids[n]] += dout[n] (deterministic on every backend). */
   embeddingBackward(dW: Tensor, ids: Tensor, dout: Tensor, N: number, C: number, V: number): void;
@@ -273,10 +289,11 @@ export interface Backend extends DecodeOps {
   sumSquares(out: Tensor, x: Tensor, accumulate?: boolean): void;
 
   // --- adapters (LoRA and the dynamic-rank method); theta is the packed trainable parameter tensor
-  /** out = x * keep / (1 - p) with keep drawn from a counter-based hash of (seed, index); p = 0 copies. */
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void;
-  /** dx += dout * keep / (1 - p), the same keep as dropout(seed). */
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void;
+  /** out = x * keep / (1 - p) with keep drawn from a counter-based hash of (seed, offset + index); p = 0 copies. The
+   * offset (0 unless given) lets a micro-batch's tensor draw the elements its rows have in the whole batch's tensor. */
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset?: number): void;
+  /** dx += dout * keep / (1 - p), the same keep as dropout(seed, offset). */
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset?: number): void;
   /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N, R0) scratch, first liveCount columns used. */
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
   /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad (packed like theta) accumulates dA, dB, dc of the live

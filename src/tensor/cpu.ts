@@ -41,7 +41,9 @@ import type {
   RopeParams,
   Tensor,
   TensorPart,
+  WeightOptions,
 } from './backend';
+import { decodeF16, encodeF16 } from './half';
 
 export interface CpuTensor extends Tensor {
   readonly data: Float32Array | Int32Array;
@@ -72,7 +74,8 @@ export class CpuBackend implements Backend {
     if (ps) return ps;
     const rows = t.shape[0] ?? 1,
       width = t.size / Math.max(rows, 1),
-      per = Math.max(1, Math.floor(this.maxTensorBytes / (4 * width)));
+      elemBytes = t.dtype === 'f16' ? 2 : 4,
+      per = Math.max(1, Math.floor(this.maxTensorBytes / (elemBytes * width)));
     ps = [];
     for (let start = 0; start < rows || ps.length === 0; start += per) {
       const n = Math.min(per, rows - start),
@@ -110,8 +113,16 @@ export class CpuBackend implements Backend {
     return t;
   }
 
+  /** An f16 weight keeps f16-rounded values in f32 storage: every op reads the numbers the GPU unpacks. */
+  weight(data: Float32Array, shape: readonly number[], opts: WeightOptions): CpuTensor {
+    if (opts.precision === 'f32') return this.fromArray(data, shape, opts.label);
+    const t = this.zeros(shape, 'f16', opts.label);
+    t.data.set(decodeF16(encodeF16(data)));
+    return t;
+  }
+
   write(t: Tensor, data: Float32Array | Int32Array, offset = 0): void {
-    (t as CpuTensor).data.set(data, offset);
+    (t as CpuTensor).data.set(t.dtype === 'f16' ? decodeF16(encodeF16(data)) : data, offset);
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
@@ -274,11 +285,11 @@ export class CpuBackend implements Backend {
   dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
     demRef(f(partials), f(grad), f(theta), slot, coef, partialOffset);
   }
-  dropout(out: Tensor, x: Tensor, p: number, seed: number): void {
-    dropoutRef(f(out), f(x), p, seed);
+  dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutRef(f(out), f(x), p, seed, offset);
   }
-  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number): void {
-    dropoutBackwardRef(f(dx), f(dout), p, seed);
+  dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
+    dropoutBackwardRef(f(dx), f(dout), p, seed, offset);
   }
   adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
     adapterForwardRef(f(y), f(h), f(xd), f(theta), i(live), a);

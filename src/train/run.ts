@@ -3,6 +3,7 @@
 
 import type { Task } from '../models/arch/index';
 import type { LoadedModel } from '../models/load';
+import { WeightPrecisionError } from '../nn/params';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend } from '../tensor/backend';
@@ -37,6 +38,12 @@ export interface RunConfig {
   steps?: number;
   epochs?: number;
   batch: number;
+  /** Rows per forward/backward pass (gradient accumulation over batch / microBatch passes; must divide batch): the
+   * same steps with activations sized by microBatch. The whole batch unless given. */
+  microBatch?: number;
+  /** Activation recomputation: each transformer block keeps only its input and reruns its forward in the backward;
+   * the same steps with one block's internal activations instead of every block's. Off unless true. */
+  recompute?: boolean;
   seq: number;
   lr?: number;
   seed: number;
@@ -53,6 +60,11 @@ export interface RunConfig {
   maxSkippedSteps: number;
   /** Instruction tuning of a causal LM: the file holds conversations, trained on the answers only. */
   sft?: SftRunOptions;
+  /** Storage of the frozen base weights (src/models/load.ts InstantiateOptions): 'f16' halves their memory, computing
+   * in f32; adapters, heads, gradients and optimizer moments stay f32. Method 'full' needs 'f32'. Absent: 'f32'. */
+  weightPrecision?: 'f32' | 'f16';
+  /** The memory plan's budget in GiB (absent: the device's, at most 4). */
+  memoryBudgetGiB?: number;
 }
 
 export interface SftRunOptions {
@@ -89,6 +101,28 @@ export const DEFAULT_RUN: RunConfig = {
   onNonFinite: 'skip',
   maxSkippedSteps: 5,
 };
+
+/** A micro-batch size that is not a whole number dividing the batch size. */
+export class MicroBatchError extends RangeError {
+  override name = 'MicroBatchError';
+  constructor(
+    readonly microBatch: number,
+    readonly batch: number,
+  ) {
+    const divisors = Array.from({ length: batch }, (_, i) => i + 1).filter((d) => batch % d === 0);
+    super(
+      `microBatch (--micro-batch, "Micro-batch" on the page, config.microBatch in dynrank.json) is ${microBatch}, ` +
+        `which does not divide the batch size ${batch} (--batch): choose one of ${divisors.join(', ')}.`,
+    );
+  }
+}
+
+/** Throws a MicroBatchError unless cfg.microBatch is absent or a whole divisor of cfg.batch. */
+export function checkMicroBatch(cfg: Pick<RunConfig, 'batch' | 'microBatch'>): void {
+  const mb = cfg.microBatch;
+  if (mb === undefined) return;
+  if (!(Number.isInteger(mb) && mb >= 1 && cfg.batch % mb === 0)) throw new MicroBatchError(mb, cfg.batch);
+}
 
 /** A step whose loss or gradient norm was NaN or infinite. */
 export interface NonFiniteStep {
@@ -333,20 +367,33 @@ export function createTrainer(
   data: PreparedData,
   cfg: RunConfig,
 ): { trainer: Trainer; stream: BatchStream; steps: number } {
+  if (cfg.method === 'full' && cfg.weightPrecision === 'f16') {
+    throw new WeightPrecisionError(
+      "RunConfig.weightPrecision 'f16' keeps the base weights frozen, but method 'full' trains them: use " +
+        "weightPrecision 'f32' (--weight-precision f32) for full fine-tuning, or method lora or dora",
+    );
+  }
   const steps = totalSteps(data.train, cfg);
+  checkMicroBatch(cfg);
   const defaultLr = cfg.method === 'full' ? 1e-4 : cfg.method === 'lora' ? 1e-3 : 2e-3;
   const stream = new BatchStream(data.train, cfg.batch, cfg.seed);
   try {
-    const trainer = new Trainer(be, taskFor(be, model), trainMethod(model, cfg), {
-      ...DEFAULT_OPTIM,
-      lr: cfg.lr ?? defaultLr,
-      totalSteps: steps,
-      modelDropout: cfg.modelDropout !== false,
-      dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
-    });
-    // Allocate the activations now (a forward on the first batch's shape), so a run that does not fit fails here,
+    const trainer = new Trainer(
+      be,
+      taskFor(be, model),
+      trainMethod(model, cfg),
+      {
+        ...DEFAULT_OPTIM,
+        lr: cfg.lr ?? defaultLr,
+        totalSteps: steps,
+        modelDropout: cfg.modelDropout !== false,
+        dem: cfg.method === 'dora' ? { eta: cfg.eta, variant: cfg.demVariant } : null,
+      },
+      { microBatch: cfg.microBatch, recompute: cfg.recompute },
+    );
+    // Allocate the activations now (a forward on the first pass's shape), so a run that does not fit fails here,
     // with the estimate, rather than at some later step.
-    trainer.task.setBatch(BatchStream.restore(data.train, stream.state()).next());
+    trainer.task.setBatch(trainer.microBatches(BatchStream.restore(data.train, stream.state()).next())[0]);
     trainer.task.forwardLoss();
     be.flush();
     return { trainer, stream, steps };
@@ -446,8 +493,10 @@ export async function runSteps(
   await settle();
 }
 
-/** Validation metrics: loss and perplexity for LM; also accuracy, F1 and Matthews correlation for classification. */
-export async function evaluate(trainer: Trainer, val: BatchSource, batch: number): Promise<EvalMetrics> {
+/** Validation metrics: loss and perplexity for LM; also accuracy, F1 and Matthews correlation for classification.
+ * Evaluated in batches of at most the trainer's micro-batch, so evaluation needs no larger activations than training. */
+export async function evaluate(trainer: Trainer, val: BatchSource, maxBatch: number): Promise<EvalMetrics> {
+  const batch = Math.min(maxBatch, trainer.opts.microBatch ?? maxBatch);
   let lossSum = 0,
     count = 0;
   const preds: number[] = [],

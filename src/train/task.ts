@@ -13,21 +13,92 @@ export type HostBatch =
   | { kind: 'lm'; B: number; T: number; ids: Int32Array; targets: Int32Array }
   | { kind: 'cls'; enc: HostEncoderBatch; labels: Int32Array };
 
+/** Options of TaskModel.forwardLoss. */
+interface ForwardLossOptions {
+  /** The backward follows (a causal LM runs its head's backward in the loss's pass). */
+  withGrad?: boolean;
+  /** The gradient's divisor, a 1-element tensor read when the gradient is recorded; the batch's own label count
+   * unless given. A classifier's returned count holds it after the call. */
+  gradCount?: Tensor;
+}
+
 export interface TaskModel {
   readonly model: LoadedModel;
   linears(): Linear[];
+  /** Uploads one batch and selects it (setBatches([b])). */
   setBatch(b: HostBatch): void;
+  /** Uploads the micro-batches of one step, each into its own input tensors, and selects the first. All writes happen
+   * here, before the step is recorded, so the step's passes need no upload between them (one submission). */
+  setBatches(parts: readonly HostBatch[]): void;
+  /** Selects micro-batch `part` of the last setBatches for forwardLoss and backward. */
+  usePart(part: number): void;
   /** Records forward + loss for the current batch; `withGrad` when backward() follows (a causal LM then runs its
-   * head's backward in the loss's pass). */
-  forwardLoss(opts?: { withGrad?: boolean }): { lossSum: Tensor; count: Tensor };
+   * head's backward in the loss's pass). The gradient is divided by `gradCount` (a 1-element tensor, as it holds when
+   * the gradient is recorded), or by the returned `count` unless given: micro-batches pass the step's total. */
+  forwardLoss(opts?: ForwardLossOptions): { lossSum: Tensor; count: Tensor };
   /** Records the backward of the last forwardLoss. */
   backward(): void;
-  /** Tokens (LM) or sequences' tokens (classification) in the current batch, for throughput. */
+  /** Tokens (LM) or sequences' tokens (classification) in the last setBatches, all parts, for throughput. */
   tokens(): number;
   /** Logits of the current batch after forwardLoss. */
   logits(): Tensor;
-  /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. */
-  setDropout(seed: number | null): void;
+  /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. `firstRow`: the
+   * current micro-batch's first row within the step's batch (0 unless given), where its masks are drawn. */
+  setDropout(seed: number | null, firstRow?: number): void;
+  /** Activation recomputation per transformer block, where the network supports it (GPT-2, BERT, the Llama family);
+   * returns whether it does. */
+  setRecompute(on: boolean): boolean;
+}
+
+/** Batch rows (sequences) of a host batch. */
+export function batchRows(b: HostBatch): number {
+  return b.kind === 'lm' ? b.B : b.enc.B;
+}
+
+/** Rows [first, first + count) of a host batch as a batch of its own (classification rows re-based to the part). */
+export function sliceBatch(b: HostBatch, first: number, count: number): HostBatch {
+  if (b.kind === 'lm') {
+    const { T } = b,
+      rows = (a: Int32Array) => a.slice(first * T, (first + count) * T);
+    return { kind: 'lm', B: count, T, ids: rows(b.ids), targets: rows(b.targets) };
+  }
+  const { T } = b.enc,
+    rows = (a: Int32Array) => a.slice(first * T, (first + count) * T);
+  return {
+    kind: 'cls',
+    enc: {
+      B: count,
+      T,
+      ids: rows(b.enc.ids),
+      typeIds: rows(b.enc.typeIds),
+      posIds: rows(b.enc.posIds),
+      mask: rows(b.enc.mask),
+      clsRows: b.enc.clsRows.slice(first, first + count).map((r) => r - first * T),
+    },
+    labels: b.labels.slice(first, first + count),
+  };
+}
+
+/** Labels the loss averages over: the targets (LM) or labels (classification) other than ignoreIndex. */
+export function lossCount(b: HostBatch, ignoreIndex = -100): number {
+  const labels = b.kind === 'lm' ? b.targets : b.labels;
+  let n = 0;
+  for (const t of labels) if (t !== ignoreIndex) n++;
+  return n;
+}
+
+type DropoutNet = { dropoutSeed?: number | null; dropoutFirstRow?: number };
+
+function setNetRecompute(net: { recompute?: boolean }, on: boolean): boolean {
+  if (!('recompute' in net)) return false;
+  net.recompute = on;
+  return true;
+}
+
+function setNetDropout(net: DropoutNet, seed: number | null, firstRow: number): void {
+  if (!('dropoutSeed' in net)) return;
+  net.dropoutSeed = seed;
+  net.dropoutFirstRow = firstRow;
 }
 
 /** The task's batches and network calls; the model's `task` decides, the family's network does the rest. */
@@ -35,76 +106,109 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
   const m = model as LoadedModel;
   if (m.task === 'causal-lm') {
     const net: CausalLmNet = m.net;
-    let ids: Tensor | null = null,
-      targets: Tensor | null = null,
-      B = 0,
-      T = 0;
-    return {
+    const parts: { B: number; T: number; ids: Tensor; targets: Tensor }[] = [];
+    let cur = 0,
+      used = 0;
+    const upload = (b: HostBatch, k: number) => {
+      if (b.kind !== 'lm') throw new Error('a causal LM trains on causal-LM batches');
+      let p = parts[k];
+      if (!p || b.B !== p.B || b.T !== p.T) {
+        if (p) {
+          be.dispose(p.ids);
+          be.dispose(p.targets);
+        }
+        p = parts[k] = {
+          B: b.B,
+          T: b.T,
+          ids: be.zeros([b.B * b.T], 'i32', 'input ids'),
+          targets: be.zeros([b.B * b.T], 'i32', 'targets'),
+        };
+      }
+      be.write(p.ids, b.ids);
+      be.write(p.targets, b.targets);
+    };
+    const task: TaskModel = {
       model,
       linears: () => net.linears(),
-      setBatch(b) {
-        if (b.kind !== 'lm') throw new Error('a causal LM trains on causal-LM batches');
-        if (!ids || b.B !== B || b.T !== T) {
-          if (ids) {
-            be.dispose(ids);
-            be.dispose(targets!);
-          }
-          [B, T] = [b.B, b.T];
-          ids = be.zeros([B * T], 'i32', 'input ids');
-          targets = be.zeros([B * T], 'i32', 'targets');
-        }
-        be.write(ids, b.ids);
-        be.write(targets!, b.targets);
+      setBatch: (b) => task.setBatches([b]),
+      setBatches(bs) {
+        bs.forEach(upload);
+        used = bs.length;
+        cur = 0;
+      },
+      usePart(k) {
+        if (!(k >= 0 && k < used)) throw new RangeError(`micro-batch ${k} of ${used}`);
+        cur = k;
       },
       forwardLoss(opts = {}) {
-        net.forwardHidden(ids!, B, T);
-        return net.loss(targets!, { withGrad: opts.withGrad });
+        const p = parts[cur];
+        net.forwardHidden(p.ids, p.B, p.T);
+        return net.loss(p.targets, { withGrad: opts.withGrad, gradCount: opts.gradCount });
       },
       backward() {
-        net.backward(ids!, targets!);
+        net.backward(parts[cur].ids, parts[cur].targets);
       },
-      tokens: () => B * T,
+      tokens: () => parts.slice(0, used).reduce((n, p) => n + p.B * p.T, 0),
       // The loss never holds every position's logits: a forward that does.
-      logits: () => net.forward(ids!, B, T),
-      setDropout(seed) {
-        if ('dropoutSeed' in net) net.dropoutSeed = seed;
+      logits: () => net.forward(parts[cur].ids, parts[cur].B, parts[cur].T),
+      setDropout(seed, firstRow = 0) {
+        setNetDropout(net, seed, firstRow);
       },
+      setRecompute: (on) => setNetRecompute(net, on),
     };
+    return task;
   }
   const net: SeqClsNet = m.net;
-  let batch: EncoderBatch | null = null,
-    labels: Tensor | null = null,
+  const parts: { batch: EncoderBatch; labels: Tensor }[] = [];
+  let cur = 0,
+    used = 0,
     logits: Tensor | null = null;
-  return {
+  const upload = (b: HostBatch, k: number) => {
+    if (b.kind !== 'cls') throw new Error('a sequence classifier trains on classification batches');
+    const p = parts[k];
+    if (!p || p.batch.B !== b.enc.B || p.batch.T !== b.enc.T) {
+      if (p)
+        for (const t of [p.batch.ids, p.batch.typeIds, p.batch.posIds, p.batch.mask, p.batch.clsRows]) be.dispose(t);
+      if (p) be.dispose(p.labels);
+      parts[k] = { batch: uploadEncoderBatch(be, b.enc), labels: be.fromArray(b.labels, [b.enc.B], 'labels') };
+      return;
+    }
+    be.write(p.batch.ids, b.enc.ids);
+    be.write(p.batch.typeIds, b.enc.typeIds);
+    be.write(p.batch.posIds, b.enc.posIds);
+    be.write(p.batch.mask, b.enc.mask);
+    be.write(p.batch.clsRows, b.enc.clsRows);
+    be.write(p.labels, b.labels);
+  };
+  const task: TaskModel = {
     model,
     linears: () => net.linears(),
-    setBatch(b) {
-      if (b.kind !== 'cls') throw new Error('a sequence classifier trains on classification batches');
-      if (!batch || batch.B !== b.enc.B || batch.T !== b.enc.T) {
-        if (batch)
-          for (const t of [batch.ids, batch.typeIds, batch.posIds, batch.mask, batch.clsRows, labels!]) be.dispose(t);
-        batch = uploadEncoderBatch(be, b.enc);
-        labels = be.fromArray(b.labels, [b.enc.B], 'labels');
-        return;
-      }
-      be.write(batch.ids, b.enc.ids);
-      be.write(batch.typeIds, b.enc.typeIds);
-      be.write(batch.posIds, b.enc.posIds);
-      be.write(batch.mask, b.enc.mask);
-      be.write(batch.clsRows, b.enc.clsRows);
-      be.write(labels!, b.labels);
+    setBatch: (b) => task.setBatches([b]),
+    setBatches(bs) {
+      bs.forEach(upload);
+      used = bs.length;
+      cur = 0;
     },
-    forwardLoss() {
-      logits = net.forward(batch!);
-      return net.loss(labels!);
+    usePart(k) {
+      if (!(k >= 0 && k < used)) throw new RangeError(`micro-batch ${k} of ${used}`);
+      cur = k;
+    },
+    forwardLoss(opts = {}) {
+      logits = net.forward(parts[cur].batch);
+      const r = net.loss(parts[cur].labels);
+      // The classifier's backward divides by the loss's count tensor as it holds then.
+      if (opts.gradCount) be.copy(r.count, opts.gradCount, 1);
+      return r;
     },
     backward() {
-      net.backward(batch!, labels!);
+      net.backward(parts[cur].batch, parts[cur].labels);
     },
-    tokens: () => (batch ? batch.B * batch.T : 0),
+    tokens: () => parts.slice(0, used).reduce((n, p) => n + p.batch.B * p.batch.T, 0),
     logits: () => logits!,
-    setDropout(seed) {
-      if ('dropoutSeed' in net) net.dropoutSeed = seed;
+    setDropout(seed, firstRow = 0) {
+      setNetDropout(net, seed, firstRow);
     },
+    setRecompute: (on) => setNetRecompute(net, on),
   };
+  return task;
 }

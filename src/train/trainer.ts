@@ -7,7 +7,7 @@ import { type AdapterOptions, AdapterSet, selectLinears } from '../peft/adapters
 import { RankAllocator } from '../peft/allocator';
 import { planStep, type ScheduleOptions, type StepPlan } from '../peft/schedule';
 import type { Backend, Tensor } from '../tensor/backend';
-import type { HostBatch, TaskModel } from './task';
+import { batchRows, type HostBatch, lossCount, sliceBatch, type TaskModel } from './task';
 
 export interface OptimOptions {
   lr: number;
@@ -75,6 +75,15 @@ export interface StepRecord {
   status: Promise<StepStatus> | null;
 }
 
+/** How a step is computed (not what it computes: every choice gives the same step up to float rounding). */
+export interface TrainerOptions {
+  /** Rows per forward/backward pass: a step runs ceil(rows / microBatch) passes into the same gradients, so
+   * activations are sized by microBatch. The whole batch in one pass unless given. */
+  microBatch?: number;
+  /** Activation recomputation: blocks keep their input only and rerun their forward in the backward. */
+  recompute?: boolean;
+}
+
 export interface TrainStepOptions {
   /** Read the step's loss and clip factor back (asynchronously, in the same submission as the step). */
   readStatus?: boolean;
@@ -102,13 +111,21 @@ export class Trainer {
   private readonly status: Tensor;
   private readonly demPartials: Tensor | null;
   private readonly demValue: Tensor | null;
+  /** Micro-batching: the step's loss sum over its passes, and its label count (written before the step is recorded). */
+  private readonly lossTotal: Tensor;
+  private readonly countTotal: Tensor;
 
   constructor(
     readonly be: Backend,
     readonly task: TaskModel,
     readonly method: TrainMethod,
     readonly optim: OptimOptions,
+    readonly opts: TrainerOptions = {},
   ) {
+    const mb = opts.microBatch;
+    if (mb !== undefined && !(Number.isInteger(mb) && mb >= 1)) {
+      throw new RangeError(`microBatch must be a positive integer, got ${mb}`);
+    }
     const linears = selectLinears(task.linears(), method.targets);
     const params = task.model.params;
     if (method.method === 'full') {
@@ -135,6 +152,20 @@ export class Trainer {
       ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials')
       : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
+    // Adapters share their saved activations across blocks only where the blocks rerun their forward.
+    if (opts.recompute && task.setRecompute(true) && this.adapters) this.adapters.shareActivations = true;
+    this.lossTotal = be.zeros([1], 'f32', 'step loss sum');
+    this.countTotal = be.zeros([1], 'f32', 'step label count');
+  }
+
+  /** The passes a step on `batch` runs: consecutive row ranges of microBatch rows (the last one may be shorter). */
+  microBatches(batch: HostBatch): HostBatch[] {
+    const rows = batchRows(batch),
+      mb = Math.min(this.opts.microBatch ?? rows, rows);
+    if (mb === rows) return [batch];
+    const parts: HostBatch[] = [];
+    for (let first = 0; first < rows; first += mb) parts.push(sliceBatch(batch, first, Math.min(mb, rows - first)));
+    return parts;
   }
 
   /** Adds the DEM term's gradient (and records its value) while the schedule keeps it on (until pruning ends). */
@@ -191,18 +222,43 @@ export class Trainer {
       this.adapters.training = true;
       this.adapters.stepSeed = this.step;
     }
-    this.task.setBatch(batch);
+    const parts = this.microBatches(batch),
+      many = parts.length > 1;
+    // Every upload precedes the recording, so the passes below share one submission.
+    this.task.setBatches(parts);
+    // The loss is the mean over the whole batch's labels: each pass's gradient is divided by the whole count.
+    if (many) be.write(this.countTotal, new Float32Array([lossCount(batch)]));
     for (const g of this.groups) be.fill(g.grad, 0);
-    // Masks drawn from the step, so the backward redraws the forward's and a resumed run draws the same ones.
-    this.task.setDropout(this.optim.modelDropout === false ? null : this.step);
-    const { lossSum, count } = this.task.forwardLoss({ withGrad: true });
-    this.task.backward();
+    // Masks drawn from the step, so the backward redraws the forward's and a resumed run draws the same ones; a pass
+    // draws them at its rows' place in the batch, so micro-batches drop what one batch would.
+    const seed = this.optim.modelDropout === false ? null : this.step;
+    let first = 0;
+    parts.forEach((part, k) => {
+      const rows = batchRows(part);
+      this.task.usePart(k);
+      this.task.setDropout(seed, first);
+      if (this.adapters) this.adapters.microRows = many ? { first, count: rows } : null;
+      const { lossSum, count } = this.task.forwardLoss({
+        withGrad: true,
+        gradCount: many ? this.countTotal : undefined,
+      });
+      if (many) be.sum(this.lossTotal, lossSum, k > 0);
+      else {
+        // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.
+        be.copy(this.status, lossSum, 1, 0, 0);
+        be.copy(this.status, count, 1, 0, 1);
+      }
+      this.task.backward();
+      first += rows;
+    });
+    if (many) {
+      be.copy(this.status, this.lossTotal, 1, 0, 0);
+      be.copy(this.status, this.countTotal, 1, 0, 1);
+    }
     this.task.setDropout(null);
+    if (this.adapters) this.adapters.microRows = null;
     const plan = this.allocator ? planStep(this.step, this.allocator.schedule) : null;
     if (this.demPartials && plan?.dem) this.demStep();
-    // Keep this step's loss where the next step's forward cannot overwrite it before an asynchronous read.
-    be.copy(this.status, lossSum, 1, 0, 0);
-    be.copy(this.status, count, 1, 0, 1);
     this.beforeOptimizer?.(this.step);
     be.fill(this.sumsq, 0);
     for (const g of this.groups) be.sumSquares(this.sumsq, g.grad, true);

@@ -1,5 +1,6 @@
 // Start, pause, resume and stop; progress, throughput, and the latest loss and evaluation.
 
+import { useMemo } from 'react';
 import { type EvalResult, useShallow, useStore } from '../store';
 import {
   evaluateNow,
@@ -9,6 +10,7 @@ import {
   startTraining,
   stopTraining,
 } from '../store/actions';
+import { memoryPlanOf } from '../store/derived';
 import { ErrorNotes } from './ErrorNotes';
 import { int, pct } from './format';
 
@@ -22,6 +24,41 @@ const PHASE_TEXT = {
 } as const;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** The memory plan Start applies, in words: its options and estimate, or what fits when nothing does. */
+function PlanLine() {
+  const summary = useStore((s) => s.summary);
+  const settings = useStore((s) => s.settings);
+  const labels = useStore((s) => s.preview?.labels?.length ?? 2);
+  const planned = useMemo(() => {
+    try {
+      return summary ? memoryPlanOf(summary, settings, labels) : null;
+    } catch {
+      // Settings of the previous model while the new one's arrive: nothing to plan yet.
+      return null;
+    }
+  }, [summary, settings, labels]);
+  if (!planned) return null;
+  if ('error' in planned) {
+    return (
+      <p className="hint" data-testid="memory-plan">
+        Memory plan: {planned.error}
+      </p>
+    );
+  }
+  const { options: o, estimate: e, budgetBytes } = planned.plan;
+  return (
+    <p
+      className="hint mono"
+      data-testid="memory-plan"
+      title="The memory plan Start applies: the fastest options whose estimate fits the budget"
+    >
+      Memory plan: {o.weightPrecision} weights, {o.recompute ? 'recompute' : 'no recompute'}, micro-batch {o.microBatch}{' '}
+      · est. {mib(e.total)} (weights {mib(e.weights)}, activations {mib(e.activations)}, adapters and optimizer{' '}
+      {mib(e.adapterAndOptimizer)}) of {mib(budgetBytes)}
+    </p>
+  );
+}
 
 export function RunBar() {
   const phase = useStore((s) => s.phase);
@@ -88,10 +125,10 @@ export function RunBar() {
           <span
             className="mono"
             data-testid="gpu-memory"
-            title="GPU memory the engine holds, and the analytic estimate for this run"
+            title="GPU memory the engine holds, the most it has held, and the analytic estimate for this run"
           >
-            {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`} · est.{' '}
-            {mib(memory.estimateBytes)}
+            {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`}
+            {memory.peakBytes != null && ` · peak ${mib(memory.peakBytes)}`} · est. {mib(memory.estimateBytes)}
           </span>
         )}
       </div>
@@ -106,6 +143,7 @@ export function RunBar() {
         <div style={{ transform: `scaleX(${steps ? Math.min(1, step / steps) : 0})` }} />
       </div>
       {blocker && !running && phase === 'idle' && <p className="hint">{blocker}</p>}
+      {!running && <PlanLine />}
       {dataSummary && <p className="hint">{dataSummary}</p>}
       {resumedFrom !== null && (
         <p className="hint" data-testid="resumed-from">

@@ -30,6 +30,10 @@ export interface RunSettings {
   targets: string[];
   lr: number | null;
   batch: number;
+  /** Rows per forward/backward pass, dividing `batch` (null or absent: the whole batch in one pass). */
+  microBatch?: number | null;
+  /** Activation recomputation per transformer block (absent: off). */
+  recompute?: boolean;
   seq: number;
   steps: number;
   /** Passes over the training split: when set, it decides the step count instead of `steps` (absent in older saves). */
@@ -48,6 +52,8 @@ export interface RunSettings {
   checkpointEvery: number;
   /** Instruction tuning; absent or null: the data is trained on as it is (plain text, or labelled rows). */
   sft?: SftSettings | null;
+  /** Storage of the frozen base weights (RunConfig.weightPrecision); absent: 'f32'. */
+  weightPrecision?: 'f32' | 'f16';
 }
 
 /** A data file's text, as read on the page (a bundled demo or an upload). */
@@ -119,6 +125,8 @@ export interface ModelSummary {
   modules: ModuleInfo[];
   /** Module types adapted by default (PEFT's defaults widened to the paper's: every linear). */
   defaultTargets: string[];
+  /** What the page's memory plan reads (src/train/plan.ts): config.json and every canonical tensor's shape. */
+  shapes?: { config: Record<string, unknown>; weights: [string, number[]][] };
 }
 
 export type Command =
@@ -174,6 +182,8 @@ export interface StepEvent {
   /** GPU memory held by the engine (bytes; null on the CPU backend) and the run's analytic estimate. */
   gpuBytes: number | null;
   estimateBytes: number;
+  /** The most bytes the engine has held on the GPU (its counters' high-water mark); null on the CPU backend. */
+  peakBytes?: number | null;
 }
 
 export interface EvalResult {

@@ -21,6 +21,8 @@ export function runConfig(s: RunSettings): RunConfig {
     steps: s.epochs ? undefined : s.steps,
     epochs: s.epochs ?? undefined,
     batch: s.batch,
+    microBatch: s.microBatch ?? undefined,
+    recompute: s.recompute || undefined,
     seq: s.seq,
     lr: s.lr ?? undefined,
     seed: s.seed,
@@ -29,6 +31,7 @@ export function runConfig(s: RunSettings): RunConfig {
     logEvery: 1,
     // Instruction tuning cuts each example at the sequence length (and at the model's positions).
     sft: s.sft ? { format: s.sft.format, trainOnPrompt: s.sft.trainOnPrompt, maxLength: s.seq } : undefined,
+    weightPrecision: s.weightPrecision,
   };
 }
 

@@ -4,7 +4,7 @@
 import { parseModelConfig } from '../models/arch/index';
 import { browserCache } from '../models/browserCache';
 import type { Window } from '../models/generate';
-import { type LoadedModel, loadModel } from '../models/load';
+import { instantiate, type LoadedModel, readModelFiles } from '../models/load';
 import {
   checkInputs,
   hashingSource,
@@ -18,6 +18,8 @@ import { buildClassificationSet, guessMapping } from '../train/data/dataset';
 import { DataError } from '../train/data/errors';
 import { parseTable } from '../train/data/parse';
 import { previewOf } from '../train/data/preview';
+import { shapesOf } from '../train/memory';
+import { applyPlan, fixedOptions, planMemory } from '../train/plan';
 import { createTrainer, DEFAULT_RUN, type PreparedData, prepareData, type RunConfig } from '../train/run';
 import type { Trainer } from '../train/trainer';
 import { type CheckpointRecord, checkpointInfo, getCheckpoint, getData, putData } from './checkpointStore';
@@ -142,8 +144,22 @@ export async function buildRun(
   const numLabels = task === 'causal-lm' ? undefined : countLabels(text, fileName, s.seed);
   const engine = await acquireEngine();
   const hashed = hashingSource(src);
-  const model = await loadModel(hashed.source, engine.be, { numLabels, seed: s.seed });
-  const cfg = runConfig(s);
+  // The memory plan (src/train/plan.ts) from the files' shapes, before any weight is on the GPU, as `dynrank train`
+  // plans it: its weight precision decides how the model loads. A PlanError names what fits.
+  const files = await readModelFiles(hashed.source, { numLabels, seed: s.seed });
+  const asked = runConfig(s);
+  const maxBufferSize = engine.ctx?.device.limits.maxBufferSize;
+  const plan = planMemory({
+    shapes: shapesOf(files),
+    run: asked,
+    memoryBudgetGiB: asked.memoryBudgetGiB,
+    limits: maxBufferSize ? { maxBufferSize } : {},
+    fixed: fixedOptions(asked),
+  });
+  const cfg = applyPlan(asked, plan.options);
+  const model = instantiate(engine.be, files.config, files.tokenizer, files.weights, hashed.source.name, {
+    weightPrecision: cfg.weightPrecision,
+  });
   const chat = cfg.sft ? await chatFor(modelId) : undefined;
   const data = prepareData(model, text, fileName, cfg, chat);
   const dataHash = await sha256Hex(new TextEncoder().encode(text));

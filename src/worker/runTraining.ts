@@ -21,7 +21,13 @@ export function yieldToEvents(): Promise<void> {
 }
 
 /** Posts a step's metrics (and a prune when the live components changed) and records them in the run's history. */
-export function reportMetrics(r: Run, m: StepMetrics, post: Post, gpuBytes: number | null): void {
+export function reportMetrics(
+  r: Run,
+  m: StepMetrics,
+  post: Post,
+  gpuBytes: number | null,
+  peakBytes: number | null = null,
+): void {
   const liveByModule = m.liveByModule ?? r.trainer.adapters!.modules.map((x) => x.liveCount);
   const live = liveByModule.reduce((a, b) => a + b, 0);
   const target = r.targetAt[Math.min(m.step, r.steps)];
@@ -37,6 +43,7 @@ export function reportMetrics(r: Run, m: StepMetrics, post: Post, gpuBytes: numb
     importance: m.importance,
     gpuBytes,
     estimateBytes: estimateMemory(r.model, r.cfg).total,
+    peakBytes,
   });
   r.history.points.push({ step: m.step, loss: m.loss, lr: m.lr, live, target, tokensPerSecond: m.tokensPerSecond });
   if (liveByModule.some((v, i) => v !== r.lastLive[i])) {

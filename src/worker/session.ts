@@ -234,7 +234,8 @@ export class Session {
       r.steps,
       r.cfg,
       async (m) => {
-        reportMetrics(r, m, this.post, this.engine?.ctx?.counters.bytesLive ?? null);
+        const counters = this.engine?.ctx?.counters;
+        reportMetrics(r, m, this.post, counters?.bytesLive ?? null, counters?.bytesPeak ?? null);
         if (every > 0 && m.step % every === 0 && m.step < r.steps) await this.checkpoint(r);
         await yieldToEvents();
       },

@@ -141,5 +141,6 @@ export async function summarize(id: string): Promise<ModelSummary> {
     moduleTypes: [...new Set(modules.map((m) => m.type))],
     defaultTargets: [...arch.defaultTargets],
     ...arch.dims(config),
+    shapes: { config: config.raw, weights: [...weights.tensors].map(([n, t]) => [n, t.shape]) },
   };
 }

@@ -25,7 +25,7 @@ interface Case {
   /** Key/value heads; H unless given. */
   KVH?: number;
   /** Dropout on the probabilities (p, seed). */
-  dropout?: { p: number; seed: number };
+  dropout?: { p: number; seed: number; offset?: number };
 }
 
 const SENTINEL = 7;
@@ -203,7 +203,7 @@ const cases: [string, Case][] = [
     },
   ],
   [
-    'dropout 0.5: 2x13x2x67, right padding, separate padded stride',
+    'dropout 0.5 at mask offset 3*2*13*13 (micro-batch rows 3..): 2x13x2x67, right padding, separate padded stride',
     {
       B: 2,
       T: 13,
@@ -215,7 +215,7 @@ const cases: [string, Case][] = [
         [0, 0],
       ],
       layout: { stride: 140, offset: 5 },
-      dropout: { p: 0.5, seed: 7 },
+      dropout: { p: 0.5, seed: 7, offset: 3 * 2 * 13 * 13 },
     },
   ],
 ];

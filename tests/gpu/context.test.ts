@@ -11,6 +11,16 @@ import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
 describe('GpuContext', () => {
+  it('keeps the high-water mark of live bytes after buffers are freed', async () => {
+    const ctx = await gpuContext();
+    const be = new GpuBackend(ctx);
+    const t = be.zeros([1 << 16], 'f32', 'peak probe');
+    const held = ctx.counters.bytesLive;
+    be.dispose(t);
+    ctx.trim();
+    expect(ctx.counters.bytesLive).toBeLessThanOrEqual(held - 4 * (1 << 16));
+    expect(ctx.counters.bytesPeak).toBeGreaterThanOrEqual(held);
+  });
   it('records a step as one submission and allocates nothing after warm-up', async () => {
     const ctx = await gpuContext();
     const be = new GpuBackend(ctx);

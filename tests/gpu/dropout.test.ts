@@ -56,3 +56,32 @@ describe('dropout seeds (webgpu)', () => {
     for (const t of [tx, ta, tb]) ctx.release(t);
   });
 });
+
+describe('dropout mask offset (micro-batch rows inside a batch)', () => {
+  it('a tensor at offset o draws the elements o.. of the whole tensor, on the CPU and bitwise on WebGPU', async () => {
+    const ctx = await gpuContext(),
+      n = 4096,
+      o = 1536,
+      m = 1024,
+      p = 0.3,
+      seed = 77;
+    const x = randArray(n, 4, 0.5, 2),
+      whole = new Float32Array(n),
+      part = new Float32Array(m);
+    dropoutRef(whole, x, p, seed);
+    dropoutRef(part, x.subarray(o, o + m), p, seed, o);
+    expect(Array.from(part)).toEqual(Array.from(whole.subarray(o, o + m)));
+    const dpart = new Float32Array(m);
+    dropoutBackwardRef(dpart, x.subarray(o, o + m), p, seed, o);
+    expect(Array.from(dpart)).toEqual(Array.from(part));
+    const tx = ctx.tensor([m], 'f32', 'x'),
+      to = ctx.tensor([m], 'f32', 'out');
+    ctx.write(tx, x.slice(o, o + m));
+    dropout(ctx, to, tx, p, seed, o);
+    expect(Array.from(await ctx.read(to))).toEqual(Array.from(part));
+    const tdx = ctx.tensor([m], 'f32', 'dx');
+    dropoutBackward(ctx, tdx, tx, p, seed, o);
+    expect(Array.from(await ctx.read(tdx))).toEqual(Array.from(part));
+    for (const t of [tx, to, tdx]) ctx.release(t);
+  });
+});

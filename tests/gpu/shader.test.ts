@@ -19,6 +19,12 @@ describe('composeShader', () => {
     expect(composeShader({ name: 'y', code: 'fn f() {}' })).not.toContain('prelude');
   });
 
+  it('emits the enable directives first (f16 arithmetic needs `enable f16;` before any declaration)', () => {
+    const text = composeShader({ name: 'h', code: 'fn f() {}', enables: ['f16'] });
+    expect(text.startsWith('enable f16;\n')).toBe(true);
+    expect(composeShader({ name: 'y', code: 'fn f() {}' })).not.toContain('enable');
+  });
+
   it('refuses a placeholder without a value', () => {
     expect(() => composeShader({ name: 'z', code: 'const A: u32 = {{A}}u;' })).toThrow(/placeholder \{\{A\}\}/);
   });

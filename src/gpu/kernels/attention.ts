@@ -13,8 +13,13 @@ import type { AttentionParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
 const shader = { name: 'attention', code, prelude };
-const wgShader = { name: 'attention_wg', code: wgCode, prelude: `${prelude}\n${wgReduce}` };
-const FORMAT = 'uuuuuuuuuuufuuuuuf';
+const wgShader = {
+  name: 'attention_wg',
+  code: wgCode,
+  prelude: `${prelude}
+${wgReduce}`,
+};
+const FORMAT = 'uuuuuuuuuuufuuuuufu';
 
 /** Longest T the workgroup entries take: their row buffer holds TMAX floats (shaders/attention_wg.wgsl). */
 export const WG_MAX_T = 2048;
@@ -54,11 +59,11 @@ function params(p: AttentionParams, xStride: number, xOffset: number): { format:
   };
 }
 
-/** Seed, threshold and scale of the probabilities' dropout; threshold 0 means none. */
-function dropParams(p: AttentionParams): [number, number, number] {
+/** Seed, threshold, scale and mask offset of the probabilities' dropout; threshold 0 means none. */
+function dropParams(p: AttentionParams): [number, number, number, number] {
   const d = p.dropout;
-  if (!d || d.p === 0) return [0, 0, 1];
-  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p)];
+  if (!d || d.p === 0) return [0, 0, 1, 0];
+  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p), (d.offset ?? 0) >>> 0];
 }
 
 function rowsumBuffer(ctx: GpuContext, n: number): GpuTensor {

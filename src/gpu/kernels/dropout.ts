@@ -6,23 +6,30 @@ import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'dropout', code };
 
-function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: number, seed: number): void {
+function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: number, seed: number, offset: number) {
   if (out.size !== x.size) throw new Error(`dropout: ${out.label} has ${out.size} elements, ${x.label} ${x.size}`);
   ctx.dispatch({
     shader,
     entry,
     bindings: [undefined, out, x],
-    params: { format: 'uuuf', values: [out.size, seed >>> 0, dropoutThreshold(p), 1 / (1 - p)] },
+    params: { format: 'uuufu', values: [out.size, seed >>> 0, dropoutThreshold(p), 1 / (1 - p), offset >>> 0] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }
 
-/** out = x * keep / (1 - p) with keep drawn from a hash of (seed, index); p = 0 copies. */
-export function dropout(ctx: GpuContext, out: GpuTensor, x: GpuTensor, p: number, seed: number): void {
-  run(ctx, 'dropout_forward', out, x, p, seed);
+/** out = x * keep / (1 - p) with keep drawn from a hash of (seed, offset + index); p = 0 copies. */
+export function dropout(ctx: GpuContext, out: GpuTensor, x: GpuTensor, p: number, seed: number, offset = 0): void {
+  run(ctx, 'dropout_forward', out, x, p, seed, offset);
 }
 
-/** dx += dout * keep / (1 - p), the same keep as dropout(seed). */
-export function dropoutBackward(ctx: GpuContext, dx: GpuTensor, dout: GpuTensor, p: number, seed: number): void {
-  run(ctx, 'dropout_backward', dx, dout, p, seed);
+/** dx += dout * keep / (1 - p), the same keep as dropout(seed, offset). */
+export function dropoutBackward(
+  ctx: GpuContext,
+  dx: GpuTensor,
+  dout: GpuTensor,
+  p: number,
+  seed: number,
+  offset = 0,
+): void {
+  run(ctx, 'dropout_backward', dx, dout, p, seed, offset);
 }

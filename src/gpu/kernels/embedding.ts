@@ -13,11 +13,14 @@ const TARGET_INVOCATIONS = 16384,
 /** out(N,C) = W[ids[n]]; an id outside [0, V) (V = W.size / C) yields a zero row instead of a RangeError. A parted W
  * gathers part by part: the first part zeroes the rows of ids outside it, later parts write only their own ids. */
 export function embedding(ctx: GpuContext, out: GpuTensor, ids: GpuTensor, W: GpuTensor, N: number, C: number): void {
+  // A frozen f16 weight is unpacked in the shader (embedding.wgsl src_at); its parts are f16 like it.
+  const defines = W.dtype === 'f16' ? { W_F16: 'true', SRC_ELEM: 'u32' } : { W_F16: 'false', SRC_ELEM: 'f32' };
   for (const part of W.parts ?? [{ tensor: W, start: 0 }]) {
     const V = Math.floor(part.tensor.size / C);
     ctx.dispatch({
       shader,
       entry: 'embedding_forward',
+      defines,
       bindings: [undefined, out, ids, part.tensor],
       params: { format: 'uuuuu', values: [N, C, V, part.start === 0 ? 1 : 0, part.start] },
       workgroups: grid1d(N * C, ctx.limits.maxComputeWorkgroupsPerDimension),
@@ -66,6 +69,7 @@ function embeddingBackwardPart(
   ctx.dispatch({
     shader,
     entry: 'embedding_backward',
+    defines: { W_F16: 'false', SRC_ELEM: 'f32' },
     bindings: [undefined, dW, ids, dout],
     params: { format: 'uuuuu', values: [N, C, V, chunks, vStart] },
     workgroups: [cGroups, chunks],

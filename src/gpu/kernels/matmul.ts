@@ -8,12 +8,28 @@
 
 import code from '../../../shaders/matmul.wgsl?raw';
 import prelude from '../../../shaders/matmul_common.wgsl?raw';
+import f16Code from '../../../shaders/matmul_f16.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
+import type { ShaderSource } from '../shader';
 
 const shader = { name: 'matmul', code, prelude };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
+const f16Shader: ShaderSource = { name: 'matmul_f16', code: f16Code, prelude, enables: ['f16'] };
+
+/** With an f16 weight as b on a device with 'shader-f16', the tiled kernels multiply in f16 (accumulating in f32):
+ * shaders/matmul_f16.wgsl. Off by default: it also rounds the activations to f16. Without the feature, or under CPU
+ * emulation (the flat kernel), f16 weights are unpacked to f32 and the arithmetic stays f32 whatever this says. */
+let f16Arithmetic = false;
+export function setMatmulF16Arithmetic(on: boolean): void {
+  f16Arithmetic = on;
+}
+
+/** Whether matmul(…, b, …) takes shaders/matmul_f16.wgsl (see setMatmulF16Arithmetic). */
+export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: 32 | 64 | 'flat'): boolean {
+  return f16Arithmetic && ctx.shaderF16 && b.dtype === 'f16' && tile !== 'flat';
+}
 
 /** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
  * memory: 'auto' takes 64 once the output has 64 such tiles, small models keep the small tiles that spread their few
@@ -77,6 +93,13 @@ function flatDefines(ctx: GpuContext, values: number[]): Record<string, string> 
 }
 const FORMAT = 'uuuuuuuuuf';
 
+/** The flat kernel reads an f16 b a word (two elements) at a time when no pair straddles a word: a transposed b with
+ * K even (pairs along k), or a row-major one with N a multiple of 8 (pairs along n); matmul_flat.wgsl ld_b2. */
+function flatPairs(b: GpuTensor, p: MatmulParams): boolean {
+  if (b.dtype !== 'f16') return false;
+  return p.transB ? p.K % 2 === 0 : p.N % 8 === 0;
+}
+
 function need(t: GpuTensor, n: number, what: string): void {
   if (t.size < n) throw new Error(`matmul: ${what} (${t.label}) has ${t.size} elements, needs ${n}`);
 }
@@ -109,6 +132,10 @@ export function matmul(
     p.alpha ?? 1,
   ];
   const tile = tileFor(ctx, M, N, batch);
+  // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
+  const half = b.dtype === 'f16';
+  const B_F16 = String(half),
+    B_ELEM = half ? 'u32' : 'f32';
   const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
   const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
@@ -119,17 +146,17 @@ export function matmul(
       entry,
       bindings,
       params: { format: FORMAT, values },
-      defines: flatDefines(ctx, values),
+      defines: { ...flatDefines(ctx, values), B_F16, B_ELEM, B_PAIRS: String(flatPairs(b, p)) },
       workgroups: [Math.ceil(blocks / 64), 1, batch],
     });
     return;
   }
   ctx.dispatch({
-    shader,
+    shader: usesF16Arithmetic(ctx, b, tile) ? f16Shader : shader,
     entry,
     bindings,
     params: { format: FORMAT, values },
-    defines: { WG: tile / 4 },
+    defines: { WG: tile / 4, B_F16, B_ELEM },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
@@ -141,7 +168,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { WG: 8 },
+    defines: { WG: 8, B_F16: 'false', B_ELEM: 'f32' },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
     workgroups: [Math.ceil(N / 32)],

@@ -102,6 +102,11 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
       N = B * T;
     return 4 * (L * (N * (11 * C + 2 * F + 4) + B * H * T * T) + 12 * N * C + 2 * N * F);
   },
+  blockActivationBytes(cfg, B, T) {
+    const { hidden: C, heads: H, intermediate: F } = cfg.arch,
+      N = B * T;
+    return 4 * (N * (11 * C + 2 * F + 4) + B * H * T * T);
+  },
   weightShapes(cfg) {
     const a = cfg.arch,
       C = a.hidden,

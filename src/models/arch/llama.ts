@@ -26,6 +26,12 @@ export interface LlamaModelConfig {
  * rows, its mask the padding mask; type and position ids are not read. */
 export class LlamaClsNet implements SeqClsNet {
   constructor(readonly net: LlamaClassifier) {}
+  get recompute(): boolean {
+    return this.net.recompute;
+  }
+  set recompute(on: boolean) {
+    this.net.recompute = on;
+  }
   private batch(b: EncoderBatch) {
     return { ids: b.ids, mask: b.mask, poolRows: b.clsRows, B: b.B, T: b.T };
   }
@@ -140,6 +146,14 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
     const perLayer = N * (4 * C + 2 + 2 * QD + 2 * KD + 3 * F + qk) + B * H * T * T;
     const head = cfg.task === 'causal-lm' ? headActivationBytes(N, V, C) : 0;
     return 4 * (L * perLayer + N * (C + 1) + N * (3 * C + 2 * QD + 2 * KD + 3 * F)) + head;
+  },
+  blockActivationBytes(cfg, B, T) {
+    const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D } = cfg.arch;
+    const N = B * T,
+      QD = H * D,
+      KD = KVH * D,
+      qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
+    return 4 * (N * (4 * C + 2 + 2 * QD + 2 * KD + 3 * F + qk) + B * H * T * T);
   },
   weightShapes(cfg) {
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();

@@ -62,6 +62,10 @@ export interface CausalLmNet {
   enableAllGradients(): void;
   /** Train mode with the model's own dropout from this seed, or null (eval); absent: the net has no dropout. */
   dropoutSeed?: number | null;
+  /** First row of the current micro-batch within the step's batch, where its dropout masks are drawn (0: none). */
+  dropoutFirstRow?: number;
+  /** Activation recomputation per block (absent: the net keeps every block's activations). */
+  recompute?: boolean;
 }
 
 /** The sequence-classification entry points (BertClassifier; LlamaClassifier through its adapter). */
@@ -72,6 +76,8 @@ export interface SeqClsNet {
   linears(): Linear[];
   enableAllGradients(): void;
   dropoutSeed?: number | null;
+  dropoutFirstRow?: number;
+  recompute?: boolean;
 }
 
 /** How a synthetic tensor (benchmarks) is drawn: normal(0, 0.02), ones (norm weights) or zeros (biases). */
@@ -114,6 +120,8 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   numLabels(cfg: C): number;
   /** Bytes of f32 activations the network keeps for its backward at batch (B, T), adapters not included. */
   activationBytes(cfg: C, B: number, T: number): number;
+  /** The part of activationBytes one block keeps (what recomputing a block frees, less its input). */
+  blockActivationBytes(cfg: C, B: number, T: number): number;
   /** Every canonical tensor with its shape and synthetic init (benchmarks). */
   weightShapes(cfg: C): Map<string, { shape: number[]; init: SyntheticInit }>;
   /** Builds the network on `be` from uploaded parameters. */

@@ -48,6 +48,20 @@ export function TrainingSection() {
         />
         <NumberField label="Batch size" value={s.batch} integer min={1} max={512} onChange={set('batch')} />
         <NumberField
+          label="Micro-batch"
+          value={s.microBatch ?? null}
+          integer
+          min={1}
+          max={s.batch}
+          placeholder={`off (${s.batch})`}
+          hint={
+            s.microBatch && s.batch % s.microBatch !== 0
+              ? `Must divide the batch size ${s.batch}`
+              : 'Rows per pass: the same steps with less GPU memory'
+          }
+          onChange={(v) => setSettings({ microBatch: v })}
+        />
+        <NumberField
           label="Sequence length"
           value={s.seq}
           integer
@@ -105,6 +119,14 @@ export function TrainingSection() {
               onChange={(e) => setSettings({ modelDropout: e.target.checked })}
             />
             <span>Model dropout while training (the model&apos;s config.json rates)</span>
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={s.recompute ?? false}
+              onChange={(e) => setSettings({ recompute: e.target.checked })}
+            />
+            <span>Recompute activations (less GPU memory, about a third more compute per step)</span>
           </label>
         </div>
       </details>
