@@ -99,6 +99,8 @@ interface StepRow {
   T: number;
   options: PlanOptions;
   trainable: number;
+  /** Timed steps: synced (median taken) and pipelined (mean). */
+  steps: { synced: number; pipelined: number };
   msSynced: number;
   msPipelined: number;
   tokensPerSecond: number;
@@ -194,8 +196,10 @@ function models(smoke: boolean): { gpt2: ModelSpec; smol: ModelSpec; qwen: Model
   };
 }
 
-/** Steps per timed row: warm-up (pipelines compile), synced (loss read back each step), pipelined (back to back). */
+/** Steps per timed row: warm-up (pipelines compile), synced (loss read back each step), pipelined (back to back).
+ * On a GPU the timed counts shrink when the last warm-up step is slow, so a row stays within about ROW_TIMED_MS. */
 const STEPS = { real: { warmup: 3, synced: 5, pipelined: 10 }, smoke: { warmup: 1, synced: 1, pipelined: 2 } };
+const ROW_TIMED_MS = { synced: 8000, pipelined: 15000 };
 
 const lora = (targets: string[]): TrainMethod => ({
   method: 'lora',
@@ -225,7 +229,7 @@ interface StepSpec {
 
 async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   const { model: m, method, options } = spec;
-  const steps = o.smoke ? STEPS.smoke : STEPS.real;
+  const steps = { ...(o.smoke ? STEPS.smoke : STEPS.real) };
   const be = o.shared ?? new GpuBackend(await createNodeContext({ label: `dynrank-bench ${m.name}` }));
   const ctx = be.ctx;
   // The row's peak: the high-water mark above what was live when it started (0 on a fresh device).
@@ -256,11 +260,18 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     const ids = Int32Array.from({ length: B * T }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % V);
     const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1]));
     const batch: HostBatch = { kind: 'lm', B, T, ids, targets };
-    let firstLoss = Number.NaN;
+    let firstLoss = Number.NaN,
+      warmMs = 0;
     for (let i = 0; i < steps.warmup; i++) {
+      const t0 = performance.now();
       trainer.trainStep(batch);
       const l = await trainer.lastLoss();
+      warmMs = performance.now() - t0;
       if (i === 0) firstLoss = l;
+    }
+    if (!o.smoke) {
+      steps.synced = Math.max(1, Math.min(steps.synced, Math.floor(ROW_TIMED_MS.synced / warmMs)));
+      steps.pipelined = Math.max(2, Math.min(steps.pipelined, Math.floor(ROW_TIMED_MS.pipelined / warmMs)));
     }
     const synced: number[] = [];
     let dispatches = 0;
@@ -308,6 +319,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       T,
       options,
       trainable: trainer.trainableParameters,
+      steps: { synced: steps.synced, pipelined: steps.pipelined },
       msSynced: median(synced),
       msPipelined,
       tokensPerSecond: (B * T) / (msPipelined / 1000),
@@ -392,6 +404,10 @@ async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Resolved,
   for (const s of shapes) {
     if (!fits(be, s)) {
       st.notes.push(`${s.model} ${s.layer} ${s.M}x${s.K}x${s.N}: an operand exceeds the binding limit, not timed`);
+      continue;
+    }
+    if (elapsedS() > LAST_START_S) {
+      st.notes.push(`${s.model} ${s.layer}: skipped, past ${LAST_START_S} s of the ${BUDGET_S} s budget`);
       continue;
     }
     const { M, K, N, transB } = s;
@@ -681,7 +697,8 @@ function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-const f = (x: number | null, d = 1) => (x === null ? '–' : x.toFixed(d));
+/** Three significant digits (whole numbers from 100 up): tiny smoke shapes keep their digits too. */
+const sig = (x: number | null) => (x === null ? '–' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const optionsCell = (o: PlanOptions) =>
   `${o.weightPrecision} weights, ${o.recompute ? '' : 'no '}recompute, micro-batch ${o.microBatch}`;
 
@@ -708,11 +725,11 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
       `${r.weights} / ${r.arithmetic}`,
       `${r.B}×${r.T}`,
       optionsCell(r.options),
-      `${r.msPipelined.toFixed(1)}; ${r.msSynced.toFixed(1)}`,
+      `${sig(r.msPipelined)}; ${sig(r.msSynced)}`,
       r.tokensPerSecond.toFixed(0),
-      (r.flops.total / 1e9).toFixed(1),
-      r.tflops.toFixed(3),
-      f(r.percentOfPeak, 2),
+      sig(r.flops.total / 1e9),
+      sig(r.tflops),
+      sig(r.percentOfPeak),
       ...(withSpeedup
         ? [
             r.mismatch
@@ -723,7 +740,7 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
           ]
         : []),
       r.dispatches,
-      `${r.peakMiB.toFixed(0)} / ${r.estimateMiB.toFixed(0)} = ${(r.peakMiB / r.estimateMiB).toFixed(2)}`,
+      `${sig(r.peakMiB)} / ${sig(r.estimateMiB)} = ${(r.peakMiB / r.estimateMiB).toFixed(2)}`,
     ]),
   ]);
 }
@@ -788,9 +805,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
         m.model,
         m.layer,
         `${m.M}×${m.K}×${m.N}${m.transB ? ' (Bᵀ)' : ''}`,
-        m.msPerOp.toFixed(3),
-        m.tflops.toFixed(3),
-        f(m.percentOfPeak, 1),
+        sig(m.msPerOp),
+        sig(m.tflops),
+        sig(m.percentOfPeak),
       ]),
     ]),
     '',
@@ -804,9 +821,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
             m.layer,
             `${m.M}×${m.K}×${m.N}`,
             `${m.check === 'ok' ? 'ok' : '**MISMATCH**'} (${m.errF16Path.toExponential(1)} / ${m.errVsF32Path.toExponential(1)})`,
-            f(m.msF32Weights, 3),
-            f(m.msF16Weights, 3),
-            f(m.msF16Arithmetic, 3),
+            sig(m.msF32Weights),
+            sig(m.msF16Weights),
+            sig(m.msF16Arithmetic),
           ]),
         ])
       : 'skipped: adapter lacks shader-f16',
