@@ -8,7 +8,7 @@ import { adaptableModules, archFor, type ModelConfig } from '../models/arch/inde
 import { matchesTarget } from '../peft/adapters';
 
 /** A matmul weight of the network: `inF` × `outF`, and whether it carries an adapter. */
-export interface FlopLinear {
+interface FlopLinear {
   inF: number;
   outF: number;
   adapted: boolean;
@@ -60,7 +60,10 @@ export function stepFlops(s: FlopShape, opts: StepFlopOptions): StepFlops {
 }
 
 /** The FlopShape of a causal-LM config at batch B×T, the modules of `targets` adapted. */
-export function flopShapeOf(config: ModelConfig, opts: { B: number; T: number; targets: readonly string[] }): FlopShape {
+export function flopShapeOf(
+  config: ModelConfig,
+  opts: { B: number; T: number; targets: readonly string[] },
+): FlopShape {
   const dims = archFor(config).dims(config);
   const headDim = (config.arch as { headDim?: number }).headDim ?? dims.hidden / dims.heads;
   return {
@@ -95,7 +98,7 @@ export interface F32Peak {
   source: string;
 }
 
-export const PEAK_ENV = 'BENCH_PEAK_TFLOPS';
+const PEAK_ENV = 'BENCH_PEAK_TFLOPS';
 
 /** The env override (BENCH_PEAK_TFLOPS) when set, else the table's entry for `deviceName`, else null (unknown). */
 export function f32Peak(deviceName: string, env: NodeJS.ProcessEnv = process.env): F32Peak | null {

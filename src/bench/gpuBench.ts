@@ -28,7 +28,7 @@ import { syntheticWeights } from './weights';
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** The whole run's wall-time budget, and the mark past which no further model row or matmul starts. */
-export const BUDGET_S = 480;
+const BUDGET_S = 480;
 const LAST_START_S = 420;
 
 export interface GpuBenchOptions {
@@ -287,7 +287,8 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     for (let i = 0; i < steps.pipelined; i++) trainer.trainStep(batch);
     const loss = await trainer.lastLoss();
     const msPipelined = (performance.now() - t0) / steps.pipelined;
-    if (!Number.isFinite(loss)) throw new Error(`${m.name} ${method.method}: loss ${loss} after ${steps.pipelined} steps`);
+    if (!Number.isFinite(loss))
+      throw new Error(`${m.name} ${method.method}: loss ${loss} after ${steps.pipelined} steps`);
     let profile: KernelTime[] | null = null;
     if (ctx.device.features.has('timestamp-query')) {
       ctx.startProfile();
@@ -395,8 +396,7 @@ async function timeMatmul(be: GpuBackend, run: (n: number) => void, minMs: numbe
   return median([await timed(n), await timed(n), await timed(n)]) / n;
 }
 
-const fits = (be: GpuBackend, s: MatmulShape) =>
-  4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;
+const fits = (be: GpuBackend, s: MatmulShape) => 4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;
 
 async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Resolved, st: SectionStatus) {
   const rows: MatmulRow[] = [];
@@ -650,15 +650,11 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
     }
   });
 
-  await section(
-    'kernel profile',
-    timestampQuery ? null : 'skipped: adapter lacks timestamp-query',
-    async (st) => {
-      // The profiles were taken in the step rows (one extra step each); this section only states what is missing.
-      for (const r of report.steps) if (!r.profile) st.notes.push(`${r.model} ${r.weights}: no profile`);
-      if (!report.steps.some((r) => r.profile)) throw new Error('no step row has a profile');
-    },
-  );
+  await section('kernel profile', timestampQuery ? null : 'skipped: adapter lacks timestamp-query', async (st) => {
+    // The profiles were taken in the step rows (one extra step each); this section only states what is missing.
+    for (const r of report.steps) if (!r.profile) st.notes.push(`${r.model} ${r.weights}: no profile`);
+    if (!report.steps.some((r) => r.profile)) throw new Error('no step row has a profile');
+  });
 
   await section('dynamic rank under the memory plan', null, async (st) => {
     for (const [m, budgetGiB] of [
@@ -839,6 +835,8 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     stepTable(r.dynrank, false),
     '',
-    r.problems.length ? `**PROBLEMS (${r.problems.length})**: ${r.problems.map((p) => p.split('\n')[0]).join('; ')}` : 'No problems.',
+    r.problems.length
+      ? `**PROBLEMS (${r.problems.length})**: ${r.problems.map((p) => p.split('\n')[0]).join('; ')}`
+      : 'No problems.',
   ].join('\n');
 }
