@@ -615,7 +615,13 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
   } finally {
     if (!o.shared) ctx.destroy();
   }
-  const f16MatmulOk = shaderF16 && report.shaderF16Matmul.every((r) => r.check === 'ok');
+  // The f16-arithmetic steps run only where every checked shape agreed with the f32 path and the section did not fail.
+  const f16Section = report.sections.find((s) => s.name === 'shader-f16 matmul');
+  const f16MatmulOk =
+    shaderF16 &&
+    report.shaderF16Matmul.length > 0 &&
+    report.shaderF16Matmul.every((r) => r.check === 'ok') &&
+    !f16Section?.notes.some((n) => n.startsWith('failed'));
 
   await section('LoRA steps, f32 vs f16 weights', null, async (st) => {
     for (const m of [M.gpt2, M.smol]) {
@@ -830,7 +836,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     '#### Where the time goes (timestamp queries, one step)',
     '',
-    ...(r.timestampQuery ? profileTables(r.steps) : ['skipped: adapter lacks timestamp-query', '']),
+    ...(r.timestampQuery ? profileTables([...r.steps, ...r.dynrank]) : ['skipped: adapter lacks timestamp-query', '']),
     '#### Dynamic rank b=8 on all seven module types under the memory plan',
     '',
     stepTable(r.dynrank, false),
