@@ -42,7 +42,7 @@ export interface GpuBenchOptions {
 }
 
 /** What the sections read: the options resolved against the adapter. */
-interface Resolved {
+export interface Resolved {
   smoke: boolean;
   peak: F32Peak | null;
   /** The smoke run's one device, shared by every row (SwiftShader compiles each pipeline per device, seconds each);
@@ -50,7 +50,7 @@ interface Resolved {
   shared: GpuBackend | null;
 }
 
-interface SectionStatus {
+export interface SectionStatus {
   name: string;
   seconds: number;
   /** Why the section did not run ("skipped: adapter lacks shader-f16"). */
@@ -345,7 +345,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   }
 }
 
-interface MatmulShape {
+export interface MatmulShape {
   model: string;
   layer: string;
   M: number;
@@ -441,7 +441,9 @@ async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Resolved,
 /** Sampled error bound of the f16 arithmetic: both operands rounded to f16 (2^-11 relative each), products in f16. */
 const F16_TOLERANCE = 5e-3;
 
-async function shaderF16Section(be: GpuBackend, shapes: MatmulShape[], o: Resolved, st: SectionStatus) {
+/** The shader-f16 matmul on each shape: checked against float64 and the f32 path first, timed only when it agrees
+ * (f32 weights, f16 weights with f32 arithmetic, f16 arithmetic). Without the feature both paths are f32 arithmetic. */
+export async function shaderF16Section(be: GpuBackend, shapes: MatmulShape[], o: Resolved, st: SectionStatus) {
   const rows: F16MatmulRow[] = [];
   for (const s of shapes) {
     if (!fits(be, s) || elapsedS() > LAST_START_S) {
@@ -603,12 +605,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       report.matmul = await matmulSection(be, shapes, o, st);
     });
     await section('shader-f16 matmul', shaderF16 ? null : 'skipped: adapter lacks shader-f16', async (st) => {
-      report.shaderF16Matmul = await shaderF16Section(
-        be,
-        shapes.filter((s) => s.layer !== 'LM head'),
-        o,
-        st,
-      );
+      report.shaderF16Matmul = await shaderF16Section(be, shapes, o, st);
       for (const r of report.shaderF16Matmul)
         if (r.check === 'MISMATCH') report.problems.push(`shader-f16 matmul ${r.model} ${r.layer}: MISMATCH`);
     });
