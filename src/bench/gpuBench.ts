@@ -836,6 +836,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
     ...(r.timestampQuery ? profileTables([...r.steps, ...r.dynrank]) : ['skipped: adapter lacks timestamp-query', '']),
     '#### Dynamic rank b=8 on all seven module types under the memory plan',
     '',
+    ...(r.smoke
+      ? ['Smoke run: every row shares one device, so a row reuses pooled buffers and its peak reads low.', '']
+      : []),
     stepTable(r.dynrank, false),
     '',
     r.problems.length
