@@ -1,7 +1,13 @@
-// Engine benchmark for a real GPU (Node + Dawn over the system's Vulkan driver): matmul at the peers' and GPT-2/BERT
-// widths, and training steps of the peers' tiny GPT-2, GPT-2 small (124M) and BERT-base, with synthetic weights so it
-// runs without network. What it reports transfers to the page on the same GPU: the same WGSL, the same submissions.
-// Run: DYNRANK_VULKAN=system node --import tsx --import ./bin/register-raw.mjs src/bench/hardware.ts [outDir]
+// Real-GPU benchmark (Node + Dawn over the system's Vulkan driver), npm run bench:gpu. By default the issue-14 run
+// (./gpuBench.ts, under 8 minutes): model FLOPs, tokens/s and % of the float32 peak of LoRA steps, f16 against f32
+// frozen weights, the shader-f16 matmul (checked first), per-kernel profiles, matmul at the model widths, and dynamic
+// rank under the memory plan. `--legacy`: the earlier sweep below (matmul at the peers' widths with both tilings,
+// training steps of the peers' tiny GPT-2, GPT-2 small, BERT-base, SmolLM2 and Qwen2.5 shapes). Synthetic weights, no
+// network. What it reports transfers to the page on the same GPU: the same WGSL, the same submissions.
+// Run: DYNRANK_VULKAN=system node --import tsx --import ./bin/register-raw.mjs src/bench/hardware.ts [--smoke]
+//   [--legacy] [outDir]. `--smoke` (or BENCH_SMOKE=1) runs every section at tiny shapes: the script checked on a CPU
+// driver (SwiftShader) in seconds. BENCH_DEVICE_NAME names the device (file name, peak table); BENCH_PEAK_TFLOPS
+// overrides the float32 peak.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,71 +18,16 @@ import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';
 import { instantiate } from '../models/load';
-import type { TextTokenizer } from '../models/tokenizer';
 import { estimateMemory } from '../train/memory';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
+import { renderGpuBench, runGpuBench } from './gpuBench';
+import { benchTokenizer, checkSample, fill, seededFill } from './hardwareKit';
 import { median } from './matmul';
 import { syntheticWeights } from './weights';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
-
-/** Cheap deterministic weights: uniform with the std of N(0, 0.02) (an LCG; 124M values in about a second). */
-function fill(n: number, seed: number, std = 0.02, offset = 0): Float32Array {
-  const d = new Float32Array(n),
-    amp = std * Math.sqrt(3);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    d[i] = offset + amp * (s / 2 ** 31 - 1);
-  }
-  return d;
-}
-
-/** A drawer for syntheticWeights: one LCG seed per tensor, in order. */
-function seededFill(): (n: number, std: number, offset: number) => Float32Array {
-  let seed = 1;
-  return (n, std, offset) => fill(n, seed++, std, offset);
-}
-
-const tok = (V: number): TextTokenizer => ({
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-});
-
-/** Fails loudly if the kernel is wrong on this driver: 64 sampled outputs against float64 dot products. */
-async function checkSample(
-  be: GpuBackend,
-  c: Parameters<GpuBackend['read']>[0],
-  a: Float32Array,
-  b: Float32Array,
-  M: number,
-  K: number,
-  N: number,
-  tA: boolean,
-  tB: boolean,
-): Promise<void> {
-  const got = (await be.read(c)) as Float32Array;
-  let worst = 0;
-  for (let s = 0; s < 64; s++) {
-    const i = (s * 7919) % M,
-      j = (s * 104729) % N;
-    let ref = 0,
-      mag = 0;
-    for (let k = 0; k < K; k++) {
-      const x = tA ? a[k * M + i] : a[i * K + k],
-        y = tB ? b[j * K + k] : b[k * N + j];
-      ref += x * y;
-      mag += Math.abs(x * y);
-    }
-    worst = Math.max(worst, Math.abs(got[i * N + j] - ref) / Math.max(mag, 1e-6));
-  }
-  if (!(worst < 1e-4)) throw new Error(`matmul ${M}x${K}x${N} is wrong on this adapter: relative error ${worst}`);
-}
 
 interface MatmulRow {
   shape: string;
@@ -112,7 +63,7 @@ async function matmuls(
         return performance.now() - t0;
       };
       await run(2);
-      await checkSample(be, c, ha, hb, M, K, N, transA, transB);
+      await checkSample(be, c, ha, hb, { M, K, N, transA, transB });
       let n = 1;
       while (n < 4096) {
         const t = await run(n);
@@ -169,7 +120,7 @@ async function step(
   const model = instantiate(
     be,
     cfg,
-    tok(V),
+    benchTokenizer(V),
     { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] },
     name,
   );
@@ -261,7 +212,8 @@ async function step(
 }
 
 // BENCH_SMOKE=1 shrinks everything so the script itself can be checked on a CPU driver before a GPU run.
-const SMOKE = process.env.BENCH_SMOKE === '1';
+const args = process.argv.slice(2);
+const SMOKE = process.env.BENCH_SMOKE === '1' || args.includes('--smoke');
 const GPT2_SMALL = SMOKE
   ? { model_type: 'gpt2', vocab_size: 500, n_positions: 64, n_embd: 32, n_layer: 1, n_head: 2 }
   : { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
@@ -373,8 +325,10 @@ function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-async function main(): Promise<void> {
-  const out = process.argv[2] ?? 'bench/results';
+const outDir = args.find((a) => !a.startsWith('--')) ?? 'bench/results';
+
+async function legacyMain(): Promise<void> {
+  const out = outDir;
   const ctx = await createNodeContext({ label: 'dynrank-hw-bench' });
   const be = new GpuBackend(ctx);
   log(`adapter: ${JSON.stringify(ctx.info)} binding limit ${ctx.bindingLimit}`);
@@ -553,4 +507,20 @@ async function main(): Promise<void> {
   ctx.destroy();
 }
 
-await main();
+/** The issue-14 run: the report as markdown and JSON in outDir, the markdown on stdout; exit 1 on any problem. */
+async function main(): Promise<void> {
+  const report = await runGpuBench({ smoke: SMOKE, deviceName: process.env.BENCH_DEVICE_NAME });
+  const md = renderGpuBench(report);
+  await mkdir(outDir, { recursive: true });
+  const stem = join(
+    outDir,
+    `${report.date.slice(0, 10)}-${report.deviceName.replace(/[^\w.-]+/g, '_')}-issue14${SMOKE ? '-smoke' : ''}`,
+  );
+  await writeFile(`${stem}.json`, JSON.stringify(report, null, 2));
+  await writeFile(`${stem}.md`, `${md}\n`);
+  console.log(md);
+  process.stderr.write(`wrote ${stem}.md and .json; wall time ${report.wallSeconds.toFixed(1)} s\n`);
+  if (report.problems.length) process.exitCode = 1;
+}
+
+await (args.includes('--legacy') ? legacyMain() : main());

@@ -8,7 +8,7 @@ import { PlanError, type PlanOptions, planMemory } from '../train/plan';
 import { DORA_B8, SMOLLM2_135M } from './llama';
 
 /** Qwen3-0.6B's config.json (Qwen/Qwen3-0.6B): head_dim 128 over hidden 1024, q/k norms, tied embeddings. */
-const QWEN3_06B = {
+export const QWEN3_06B = {
   architectures: ['Qwen3ForCausalLM'],
   model_type: 'qwen3',
   hidden_size: 1024,

@@ -5,8 +5,9 @@ import { NoWebGPUError } from './errors';
 export interface AcquiredDevice {
   adapter: GPUAdapter;
   device: GPUDevice;
-  /** vendor / architecture / description, for reports and the page's header. */
-  info: { vendor: string; architecture: string; description: string; isFallback: boolean };
+  /** vendor / architecture / description, for reports and the page's header; `device` names the chip where the
+   * driver tells it (e.g. "NVIDIA H200"), '' otherwise. */
+  info: { vendor: string; architecture: string; description: string; isFallback: boolean; device?: string };
   /** The largest storage binding the engine will use: the device's, or less when lowered for tests. */
   bindingLimit: number;
   /** The device has 'shader-f16' (requested whenever the adapter offers it): WGSL f16 arithmetic is available. */
@@ -69,6 +70,7 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
       vendor: ai.vendor ?? '',
       architecture: ai.architecture ?? '',
       description: ai.description ?? '',
+      device: ai.device ?? '',
       isFallback: Boolean((ai as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     },
   };

@@ -1,0 +1,77 @@
+// Shared by the real-GPU benchmarks (./hardware.ts, ./gpuBench.ts): cheap deterministic synthetic weights, a tokenizer
+// stand-in, and the sampled check that a matmul kernel is right on the adapter before it is timed.
+
+import type { GpuBackend } from '../gpu/backend';
+import type { TextTokenizer } from '../models/tokenizer';
+
+/** Cheap deterministic weights: uniform with the std of N(0, 0.02) (an LCG; 124M values in about a second). */
+export function fill(n: number, seed: number, std = 0.02, offset = 0): Float32Array {
+  const d = new Float32Array(n),
+    amp = std * Math.sqrt(3);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    d[i] = offset + amp * (s / 2 ** 31 - 1);
+  }
+  return d;
+}
+
+/** A drawer for syntheticWeights: one LCG seed per tensor, in order. */
+export function seededFill(): (n: number, std: number, offset: number) => Float32Array {
+  let seed = 1;
+  return (n, std, offset) => fill(n, seed++, std, offset);
+}
+
+/** A tokenizer that only knows its vocabulary size: the benchmarks feed token ids directly. */
+export const benchTokenizer = (V: number): TextTokenizer => ({
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize: V,
+});
+
+export interface MatmulCheck {
+  M: number;
+  K: number;
+  N: number;
+  transA: boolean;
+  transB: boolean;
+  /** Largest allowed |out - ref| / sum |a·b| over the samples (1e-4 unless given). */
+  tolerance?: number;
+  /** Named in the error. */
+  label?: string;
+}
+
+/** 64 sampled outputs of c = opA(a)·opB(b) against float64 dot products: the worst error relative to the sum of the
+ * products' magnitudes. Throws when it exceeds the tolerance: the kernel is wrong on this adapter. */
+export async function checkSample(
+  be: GpuBackend,
+  c: Parameters<GpuBackend['read']>[0],
+  a: Float32Array,
+  b: Float32Array,
+  p: MatmulCheck,
+): Promise<number> {
+  const { M, K, N, transA: tA, transB: tB } = p;
+  const got = (await be.read(c)) as Float32Array;
+  let worst = 0;
+  for (let s = 0; s < 64; s++) {
+    const i = (s * 7919) % M,
+      j = (s * 104729) % N;
+    let ref = 0,
+      mag = 0;
+    for (let k = 0; k < K; k++) {
+      const x = tA ? a[k * M + i] : a[i * K + k],
+        y = tB ? b[j * K + k] : b[k * N + j];
+      ref += x * y;
+      mag += Math.abs(x * y);
+    }
+    worst = Math.max(worst, Math.abs(got[i * N + j] - ref) / Math.max(mag, 1e-6));
+  }
+  const tol = p.tolerance ?? 1e-4;
+  if (!(worst < tol))
+    throw new Error(
+      `${p.label ?? 'matmul'} ${M}x${K}x${N} is wrong on this adapter: relative error ${worst} (tolerance ${tol})`,
+    );
+  return worst;
+}

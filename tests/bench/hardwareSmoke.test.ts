@@ -1,0 +1,103 @@
+// `npm run bench:gpu -- --smoke` on SwiftShader: the real-GPU script (src/bench/hardware.ts) runs every section at tiny
+// shapes and writes its markdown + JSON report, so a session lent a GPU knows the script works before it runs it.
+// Asserts the report's structure and that every section produced numbers; never a time.
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { GpuBenchReport } from '../../src/bench/gpuBench';
+
+const out = mkdtempSync(join(tmpdir(), 'dynrank-bench-smoke-'));
+const xdg = join(tmpdir(), 'xdg');
+mkdirSync(xdg, { recursive: true, mode: 0o700 });
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+describe('bench:gpu --smoke', () => {
+  it('runs every section at tiny shapes and reports numbers for each', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', './bin/register-raw.mjs', 'src/bench/hardware.ts', '--smoke', out],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
+          XDG_RUNTIME_DIR: xdg,
+          DYNRANK_VULKAN: '',
+          BENCH_DEVICE_NAME: 'smoke',
+          BENCH_PEAK_TFLOPS: '0.05',
+        },
+        timeout: 240_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual([expect.stringMatching(/-smoke-issue14-smoke\.json$/), expect.stringMatching(/\.md$/)]);
+    const report = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as GpuBenchReport;
+    const md = readFileSync(join(out, files[1]), 'utf8');
+    expect(r.stdout.trim()).toBe(md.trim());
+
+    expect(report.smoke).toBe(true);
+    expect(report.problems).toEqual([]);
+    expect(report.peak).toEqual({ tflops: 0.05, source: 'BENCH_PEAK_TFLOPS=0.05' });
+    expect(positive(report.wallSeconds)).toBe(true);
+    expect(report.budgetSeconds).toBe(480);
+    expect(report.sections.map((s) => s.name)).toEqual([
+      'matmul at model widths',
+      'shader-f16 matmul',
+      'LoRA steps, f32 vs f16 weights',
+      'kernel profile',
+      'dynamic rank under the memory plan',
+    ]);
+
+    // SwiftShader has no shader-f16: the section says so, and no f16-arithmetic step row runs.
+    expect(report.shaderF16).toBe(false);
+    expect(report.sections[1].skipped).toBe('skipped: adapter lacks shader-f16');
+    expect(md).toContain('skipped: adapter lacks shader-f16');
+    expect(report.shaderF16Matmul).toEqual([]);
+    for (const s of report.sections.filter((s) => s.name !== 'shader-f16 matmul')) expect(s.skipped).toBeUndefined();
+
+    // Matmul at the three models' widths, each with a fraction of the (overridden) peak.
+    expect(new Set(report.matmul.map((m) => m.model))).toEqual(new Set(['GPT-2 small', 'SmolLM2-135M', 'Qwen3-0.6B']));
+    for (const m of report.matmul) expect([m.msPerOp, m.tflops, m.percentOfPeak].every(positive)).toBe(true);
+
+    // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32.
+    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic])).toEqual([
+      ['GPT-2 small', 'f32', 'f32'],
+      ['GPT-2 small', 'f16', 'f32'],
+      ['SmolLM2-135M', 'f32', 'f32'],
+      ['SmolLM2-135M', 'f16', 'f32'],
+    ]);
+    for (const s of [...report.steps, ...report.dynrank]) {
+      const nums = [s.msPipelined, s.msSynced, s.tokensPerSecond, s.flops.total, s.tflops, s.percentOfPeak];
+      expect(nums.every(positive), `${s.model} ${s.weights}`).toBe(true);
+      expect([s.flops.matmul, s.flops.attention, s.flops.adapters, s.estimateMiB, s.dispatches].every(positive)).toBe(
+        true,
+      );
+      expect(Number.isFinite(s.firstLoss)).toBe(true);
+      expect(s.mismatch).toBeUndefined();
+    }
+    for (const s of report.steps) expect(s.speedupVsF32 === null).toBe(s.weights === 'f32');
+
+    // Where the time goes: every step row profiled, matmuls among the kernels.
+    for (const s of report.steps) {
+      expect(s.profile?.length).toBeGreaterThan(0);
+      expect(s.profile?.some((k) => k.kernel.startsWith('matmul'))).toBe(true);
+    }
+    expect(md).toMatch(/dispatches timed; by shader: .*matmul/);
+
+    // Dynamic rank under the memory plan: Qwen3-0.6B and SmolLM2-135M shapes, a peak and the plan's estimate each.
+    expect(report.dynrank.map((s) => [s.model, s.method])).toEqual([
+      ['Qwen3-0.6B', 'dynamic rank b=8 R0=12 (all 7)'],
+      ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)'],
+    ]);
+    for (const s of report.dynrank) expect(positive(s.peakMiB)).toBe(true);
+    expect(md).toMatch(/Wall time [\d.]+ s of the 480 s budget/);
+    expect(md).toContain('Peak used for % of peak: 0.05 TFLOP/s float32 (BENCH_PEAK_TFLOPS=0.05)');
+  });
+});
