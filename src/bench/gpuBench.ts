@@ -19,7 +19,16 @@ import { type PlanOptions, planMemory } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { type F32Peak, f32Peak, flopShapeOf, type StepFlops, stepFlops } from './flops';
-import { benchTokenizer, checkSample, fill, seededFill } from './hardwareKit';
+import {
+  benchTokenizer,
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  seededFill,
+} from './hardwareKit';
 import { SMOLLM2_135M } from './llama';
 import { median } from './matmul';
 import { QWEN3_06B } from './memoryPlans';
@@ -59,25 +68,13 @@ export interface SectionStatus {
   notes: string[];
 }
 
-interface MatmulRow {
-  model: string;
-  /** The layer: a module type or "LM head". */
-  layer: string;
-  M: number;
-  K: number;
-  N: number;
-  transB: boolean;
+interface MatmulRow extends MatmulShape {
   msPerOp: number;
   tflops: number;
   percentOfPeak: number | null;
 }
 
-interface F16MatmulRow {
-  model: string;
-  layer: string;
-  M: number;
-  K: number;
-  N: number;
+interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {
   /** Sampled error of the f32 arithmetic on f16-stored b, and of the shader-f16 arithmetic (float64 reference). */
   errF32Path: number;
   errF16Path: number;
@@ -137,17 +134,6 @@ export interface GpuBenchReport {
   problems: string[];
 }
 
-const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
-const LLAMA_TARGETS = [
-  'self_attn.q_proj',
-  'self_attn.k_proj',
-  'self_attn.v_proj',
-  'self_attn.o_proj',
-  'mlp.gate_proj',
-  'mlp.up_proj',
-  'mlp.down_proj',
-];
-
 interface ModelSpec {
   name: string;
   raw: Record<string, unknown>;
@@ -200,20 +186,6 @@ function models(smoke: boolean): { gpt2: ModelSpec; smol: ModelSpec; qwen: Model
  * On a GPU the timed counts shrink when the last warm-up step is slow, so a row stays within about ROW_TIMED_MS. */
 const STEPS = { real: { warmup: 3, synced: 5, pipelined: 10 }, smoke: { warmup: 1, synced: 1, pipelined: 2 } };
 const ROW_TIMED_MS = { synced: 8000, pipelined: 15000 };
-
-const lora = (targets: string[]): TrainMethod => ({
-  method: 'lora',
-  targets,
-  adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 },
-});
-/** Dynamic rank b=8 as ./llama.ts DORA_B8 plans it: R0 12, alpha 8, adapter dropout 0.1. */
-const dynrank = (targets: string[]): TrainMethod => ({
-  method: 'dora',
-  targets,
-  budget: 8,
-  pruneInterval: 10,
-  adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
-});
 
 const MiB = 2 ** 20;
 const pct = (tflops: number, peak: F32Peak | null) => (peak ? (100 * tflops) / peak.tflops : null);

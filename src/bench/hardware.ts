@@ -23,7 +23,16 @@ import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
 import { renderGpuBench, runGpuBench } from './gpuBench';
-import { benchTokenizer, checkSample, fill, seededFill } from './hardwareKit';
+import {
+  benchTokenizer,
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  seededFill,
+} from './hardwareKit';
 import { median } from './matmul';
 import { syntheticWeights } from './weights';
 
@@ -235,7 +244,6 @@ const BERT_BASE = SMOKE
       num_attention_heads: 12,
       intermediate_size: 3072,
     };
-const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
 const BERT_TARGETS = [
   'attention.self.query',
   'attention.self.key',
@@ -243,15 +251,6 @@ const BERT_TARGETS = [
   'attention.output.dense',
   'intermediate.dense',
   'output.dense',
-];
-const LLAMA_TARGETS = [
-  'self_attn.q_proj',
-  'self_attn.k_proj',
-  'self_attn.v_proj',
-  'self_attn.o_proj',
-  'mlp.gate_proj',
-  'mlp.up_proj',
-  'mlp.down_proj',
 ];
 // SmolLM2-135M and Qwen2.5-0.5B as their config.json files give them (synthetic weights).
 const SMOLLM2_135M = SMOKE
@@ -308,19 +307,6 @@ const QWEN25_05B = SMOKE
       rms_norm_eps: 1e-6,
       tie_word_embeddings: true,
     };
-const lora = (targets: string[]): TrainMethod => ({
-  method: 'lora',
-  targets,
-  adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 },
-});
-const dora = (targets: string[]): TrainMethod => ({
-  method: 'dora',
-  targets,
-  budget: 8,
-  pruneInterval: 10,
-  adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
-});
-
 function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
@@ -377,15 +363,15 @@ async function legacyMain(): Promise<void> {
   }
   const plan: [string, Record<string, unknown>, string, TrainMethod, number, number][] = [
     ['gpt2-small', GPT2_SMALL, 'lora r=8 (c_attn)', lora(['attn.c_attn']), 8, 128],
-    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 8, 128],
+    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dynrank(GPT2_TARGETS), 8, 128],
     ['gpt2-small', GPT2_SMALL, 'full (4 linear types)', { method: 'full', targets: GPT2_TARGETS }, 8, 128],
-    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 4, 512],
+    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dynrank(GPT2_TARGETS), 4, 512],
     ['bert-base', BERT_BASE, 'lora r=8 (all 6)', lora(BERT_TARGETS), 32, 128],
-    ['bert-base', BERT_BASE, 'dynamic rank b=8 R0=12 (all 6)', dora(BERT_TARGETS), 32, 128],
+    ['bert-base', BERT_BASE, 'dynamic rank b=8 R0=12 (all 6)', dynrank(BERT_TARGETS), 32, 128],
     ['smollm2-135m', SMOLLM2_135M, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 8, 256],
-    ['smollm2-135m', SMOLLM2_135M, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 8, 256],
+    ['smollm2-135m', SMOLLM2_135M, 'dynamic rank b=8 R0=12 (all 7)', dynrank(LLAMA_TARGETS), 8, 256],
     ['qwen2.5-0.5b', QWEN25_05B, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 4, 256],
-    ['qwen2.5-0.5b', QWEN25_05B, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 4, 256],
+    ['qwen2.5-0.5b', QWEN25_05B, 'dynamic rank b=8 R0=12 (all 7)', dynrank(LLAMA_TARGETS), 4, 256],
   ].map(
     ([n, r, v, m, B, T]) =>
       [n, r, v, m, SMOKE ? 2 : B, SMOKE ? 16 : T] as [

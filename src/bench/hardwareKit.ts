@@ -1,8 +1,30 @@
 // Shared by the real-GPU benchmarks (./hardware.ts, ./gpuBench.ts): cheap deterministic synthetic weights, a tokenizer
-// stand-in, and the sampled check that a matmul kernel is right on the adapter before it is timed.
+// stand-in, the sampled check that a matmul kernel is right on the adapter before it is timed, and the adapter
+// targets and methods the benchmark rows train.
 
 import type { GpuBackend } from '../gpu/backend';
 import type { TextTokenizer } from '../models/tokenizer';
+import { LLAMA_ADAPTABLE } from '../nn/llamaConfig';
+import type { TrainMethod } from '../train/trainer';
+
+/** Every linear of a GPT-2 block, and of a Llama block (PEFT's target_modules names). */
+export const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
+export const LLAMA_TARGETS: string[] = [...LLAMA_ADAPTABLE];
+
+/** LoRA r=8, alpha 16, no dropout, on the given targets. */
+export const lora = (targets: string[]): TrainMethod => ({
+  method: 'lora',
+  targets,
+  adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 },
+});
+/** Dynamic rank b=8 as ./llama.ts DORA_B8 plans it: R0 12, alpha 8, adapter dropout 0.1, pruning every 10 steps. */
+export const dynrank = (targets: string[]): TrainMethod => ({
+  method: 'dora',
+  targets,
+  budget: 8,
+  pruneInterval: 10,
+  adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
+});
 
 /** Cheap deterministic weights: uniform with the std of N(0, 0.02) (an LCG; 124M values in about a second). */
 export function fill(n: number, seed: number, std = 0.02, offset = 0): Float32Array {
