@@ -28,6 +28,7 @@ import {
   LLAMA_TARGETS,
   lora,
   seededFill,
+  timeOps,
 } from './hardwareKit';
 import { SMOLLM2_135M } from './llama';
 import { median } from './matmul';
@@ -351,21 +352,7 @@ function modelMatmuls(specs: ModelSpec[]): MatmulShape[] {
 
 /** ms per matmul: n issued back to back in one submission, n grown until a timing takes >= minMs, median of 3. */
 async function timeMatmul(be: GpuBackend, run: (n: number) => void, minMs: number): Promise<number> {
-  const timed = async (n: number) => {
-    const t0 = performance.now();
-    run(n);
-    be.flush();
-    await be.ctx.device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
-  await timed(1);
-  let n = 1;
-  while (n < 4096) {
-    const t = await timed(n);
-    if (t >= minMs) break;
-    n = Math.min(4096, Math.ceil(n * Math.max(2, (minMs * 1.3) / Math.max(t, 0.01))));
-  }
-  return median([await timed(n), await timed(n), await timed(n)]) / n;
+  return (await timeOps(be, run, { minMs, warmup: 1 })).msPerOp;
 }
 
 const fits = (be: GpuBackend, s: MatmulShape) => 4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;

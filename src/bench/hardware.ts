@@ -32,6 +32,7 @@ import {
   LLAMA_TARGETS,
   lora,
   seededFill,
+  timeOps,
 } from './hardwareKit';
 import { median } from './matmul';
 import { syntheticWeights } from './weights';
@@ -64,23 +65,13 @@ async function matmuls(
         b = be.fromArray(hb, transB ? [N, K] : [K, N]),
         c = be.zeros([M, N]);
       const p = { M, K, N, transA, transB };
-      const run = async (n: number) => {
-        const t0 = performance.now();
-        for (let i = 0; i < n; i++) be.matmul(c, a, b, null, p);
-        be.flush();
-        await be.ctx.device.queue.onSubmittedWorkDone();
-        return performance.now() - t0;
-      };
-      await run(2);
-      await checkSample(be, c, ha, hb, { M, K, N, transA, transB });
-      let n = 1;
-      while (n < 4096) {
-        const t = await run(n);
-        if (t >= minMs) break;
-        n = Math.min(4096, Math.ceil(n * Math.max(2, (minMs * 1.3) / Math.max(t, 0.01))));
-      }
-      const times = [await run(n), await run(n), await run(n)];
-      const ms = median(times) / n;
+      const { msPerOp: ms, n } = await timeOps(
+        be,
+        (n) => {
+          for (let i = 0; i < n; i++) be.matmul(c, a, b, null, p);
+        },
+        { minMs, warmup: 2, afterWarmup: () => checkSample(be, c, ha, hb, { M, K, N, transA, transB }) },
+      );
       const shape = `${M}x${K}x${N}${trans ? ` (${trans === 'A' ? 'Aᵀ' : 'Bᵀ'})` : ''}, tile ${tile}`;
       rows.push({ shape, msPerOp: ms, gflops: (2 * M * K * N) / (ms * 1e6), opsPerTiming: n });
       log(

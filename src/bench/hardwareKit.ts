@@ -6,6 +6,7 @@ import type { GpuBackend } from '../gpu/backend';
 import type { TextTokenizer } from '../models/tokenizer';
 import { LLAMA_ADAPTABLE } from '../nn/llamaConfig';
 import type { TrainMethod } from '../train/trainer';
+import { median } from './matmul';
 
 /** Every linear of a GPT-2 block, and of a Llama block (PEFT's target_modules names). */
 export const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
@@ -96,4 +97,29 @@ export async function checkSample(
       `${p.label ?? 'matmul'} ${M}x${K}x${N} is wrong on this adapter: relative error ${worst} (tolerance ${tol})`,
     );
   return worst;
+}
+
+/** ms per op: `run(n)` issues n ops back to back in one submission; after `warmup` ops (pipelines compile) and
+ * `afterWarmup`, n grows (at most 4096) until a timing takes >= minMs, and the median of 3 timings at that n counts. */
+export async function timeOps(
+  be: GpuBackend,
+  run: (n: number) => void,
+  o: { minMs: number; warmup: number; afterWarmup?: () => Promise<unknown> },
+): Promise<{ msPerOp: number; n: number }> {
+  const timed = async (n: number) => {
+    const t0 = performance.now();
+    run(n);
+    be.flush();
+    await be.ctx.device.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  await timed(o.warmup);
+  await o.afterWarmup?.();
+  let n = 1;
+  while (n < 4096) {
+    const t = await timed(n);
+    if (t >= o.minMs) break;
+    n = Math.min(4096, Math.ceil(n * Math.max(2, (o.minMs * 1.3) / Math.max(t, 0.01))));
+  }
+  return { msPerOp: median([await timed(n), await timed(n), await timed(n)]) / n, n };
 }
