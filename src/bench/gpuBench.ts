@@ -12,28 +12,16 @@ import { setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { archFor, type ModelConfig, parseModelConfig } from '../models/arch/index';
-import { instantiate } from '../models/load';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import { configShapes, estimateMemory } from '../train/memory';
 import { type PlanOptions, planMemory } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { type F32Peak, f32Peak, flopShapeOf, type StepFlops, stepFlops } from './flops';
-import {
-  benchTokenizer,
-  checkSample,
-  dynrank,
-  fill,
-  GPT2_TARGETS,
-  LLAMA_TARGETS,
-  lora,
-  seededFill,
-  timeOps,
-} from './hardwareKit';
+import { checkSample, dynrank, fill, GPT2_TARGETS, LLAMA_TARGETS, lora, syntheticModel, timeOps } from './hardwareKit';
 import { SMOLLM2_135M } from './llama';
 import { median } from './matmul';
 import { QWEN3_06B } from './memoryPlans';
-import { syntheticWeights } from './weights';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -213,14 +201,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
-    const model = instantiate(
-      be,
-      cfg,
-      benchTokenizer(V),
-      { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] },
-      m.name,
-      { weightPrecision: options.weightPrecision },
-    );
+    const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
     const trainer = new Trainer(
       be,
       taskFor(be, model),

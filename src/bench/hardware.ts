@@ -17,25 +17,13 @@ import { type MatmulTiling, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';
-import { instantiate } from '../models/load';
 import { estimateMemory } from '../train/memory';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
 import { renderGpuBench, runGpuBench } from './gpuBench';
-import {
-  benchTokenizer,
-  checkSample,
-  dynrank,
-  fill,
-  GPT2_TARGETS,
-  LLAMA_TARGETS,
-  lora,
-  seededFill,
-  timeOps,
-} from './hardwareKit';
+import { checkSample, dynrank, fill, GPT2_TARGETS, LLAMA_TARGETS, lora, syntheticModel, timeOps } from './hardwareKit';
 import { median } from './matmul';
-import { syntheticWeights } from './weights';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -117,13 +105,7 @@ async function step(
   const live0 = be.ctx.counters.bytesLive;
   const cfg = parseModelConfig(raw, { numLabels: 2 });
   const V = cfg.arch.vocabSize;
-  const model = instantiate(
-    be,
-    cfg,
-    benchTokenizer(V),
-    { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] },
-    name,
-  );
+  const model = syntheticModel(be, cfg, name);
   if (method.method === 'full' && model.task === 'causal-lm') model.net.enableAllGradients();
   const trainer = new Trainer(be, taskFor(be, model), method, {
     ...DEFAULT_OPTIM,

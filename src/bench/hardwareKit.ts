@@ -3,10 +3,13 @@
 // targets and methods the benchmark rows train.
 
 import type { GpuBackend } from '../gpu/backend';
+import type { ModelConfig } from '../models/arch/index';
+import { type InstantiateOptions, instantiate, type LoadedModel } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import { LLAMA_ADAPTABLE } from '../nn/llamaConfig';
 import type { TrainMethod } from '../train/trainer';
 import { median } from './matmul';
+import { syntheticWeights } from './weights';
 
 /** Every linear of a GPT-2 block, and of a Llama block (PEFT's target_modules names). */
 export const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
@@ -122,4 +125,15 @@ export async function timeOps(
     n = Math.min(4096, Math.ceil(n * Math.max(2, (o.minMs * 1.3) / Math.max(t, 0.01))));
   }
   return { msPerOp: median([await timed(n), await timed(n), await timed(n)]) / n, n };
+}
+
+/** The model of `cfg` with seeded synthetic weights and the stand-in tokenizer, as every benchmark row loads it. */
+export function syntheticModel(
+  be: GpuBackend,
+  cfg: ModelConfig,
+  name: string,
+  opts: InstantiateOptions = {},
+): LoadedModel {
+  const weights = { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] };
+  return instantiate(be, cfg, benchTokenizer(cfg.arch.vocabSize), weights, name, opts);
 }
