@@ -43,13 +43,13 @@ export function fill(n: number, seed: number, std = 0.02, offset = 0): Float32Ar
 }
 
 /** A drawer for syntheticWeights: one LCG seed per tensor, in order. */
-export function seededFill(): (n: number, std: number, offset: number) => Float32Array {
+function seededFill(): (n: number, std: number, offset: number) => Float32Array {
   let seed = 1;
   return (n, std, offset) => fill(n, seed++, std, offset);
 }
 
 /** A tokenizer that only knows its vocabulary size: the benchmarks feed token ids directly. */
-export const benchTokenizer = (V: number): TextTokenizer => ({
+const benchTokenizer = (V: number): TextTokenizer => ({
   encode: () => ({ ids: [], typeIds: [] }),
   decode: () => '',
   padId: 0,
