@@ -13,12 +13,22 @@ import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { archFor, type ModelConfig, parseModelConfig } from '../models/arch/index';
 import { decodeF16, encodeF16 } from '../tensor/half';
-import { configShapes, estimateMemory } from '../train/memory';
+import { configShapes } from '../train/memory';
 import { type PlanOptions, planMemory } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { type F32Peak, f32Peak, flopShapeOf, type StepFlops, stepFlops } from './flops';
-import { checkSample, dynrank, fill, GPT2_TARGETS, LLAMA_TARGETS, lora, syntheticModel, timeOps } from './hardwareKit';
+import {
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  rowEstimate,
+  syntheticModel,
+  timeOps,
+} from './hardwareKit';
 import { SMOLLM2_135M } from './llama';
 import { median } from './matmul';
 import { QWEN3_06B } from './memoryPlans';
@@ -252,19 +262,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     const rank = method.method === 'full' ? undefined : method.adapter.R0;
     const flops = stepFlops(flopShapeOf(cfg, { B, T, targets: method.targets }), { method: 'adapter', rank });
     const tflops = flops.total / (msPipelined / 1000) / 1e12;
-    const estimate =
-      spec.estimateBytes ??
-      estimateMemory(model, {
-        batch: B,
-        seq: T,
-        method: method.method,
-        budget: 8,
-        rank: 8,
-        r0: 12,
-        targets: method.targets,
-        dropout: 'adapter' in method ? method.adapter.dropout : 0,
-        ...options,
-      }).total;
+    const estimate = spec.estimateBytes ?? rowEstimate(model, { B, T, method }, options).total;
     const row: StepRow = {
       model: m.name,
       method: method.method === 'lora' ? `LoRA r=8 (${method.targets.length} types)` : `dynamic rank b=8 R0=12 (all 7)`,

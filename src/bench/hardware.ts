@@ -17,12 +17,21 @@ import { type MatmulTiling, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';
-import { estimateMemory } from '../train/memory';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
 import { renderGpuBench, runGpuBench } from './gpuBench';
-import { checkSample, dynrank, fill, GPT2_TARGETS, LLAMA_TARGETS, lora, syntheticModel, timeOps } from './hardwareKit';
+import {
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  rowEstimate,
+  syntheticModel,
+  timeOps,
+} from './hardwareKit';
 import { median } from './matmul';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -158,16 +167,7 @@ async function step(
     profile = await be.ctx.stopProfile();
   }
   if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss}`);
-  const est = estimateMemory(model, {
-    batch: B,
-    seq: T,
-    method: method.method,
-    budget: 8,
-    rank: 8,
-    r0: 12,
-    targets: method.targets,
-    dropout: 'adapter' in method ? method.adapter.dropout : 0,
-  });
+  const est = rowEstimate(model, { B, T, method });
   const row: StepRow = {
     model: name,
     variant,

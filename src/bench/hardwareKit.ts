@@ -7,6 +7,7 @@ import type { ModelConfig } from '../models/arch/index';
 import { type InstantiateOptions, instantiate, type LoadedModel } from '../models/load';
 import type { TextTokenizer } from '../models/tokenizer';
 import { LLAMA_ADAPTABLE } from '../nn/llamaConfig';
+import { type EstimateConfig, estimateMemory, type MemoryEstimate } from '../train/memory';
 import type { TrainMethod } from '../train/trainer';
 import { median } from './matmul';
 import { syntheticWeights } from './weights';
@@ -136,4 +137,17 @@ export function syntheticModel(
 ): LoadedModel {
   const weights = { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] };
   return instantiate(be, cfg, benchTokenizer(cfg.arch.vocabSize), weights, name, opts);
+}
+
+/** The memory estimate of a benchmark row's step: batch B of length T, `method` as lora/dynrank build it (rank 8;
+ * budget 8 from R0 12), then `extra` (the row's memory options). */
+export function rowEstimate(
+  model: LoadedModel,
+  row: { B: number; T: number; method: TrainMethod },
+  extra: Partial<EstimateConfig> = {},
+): MemoryEstimate {
+  const m = row.method;
+  const dropout = 'adapter' in m ? m.adapter.dropout : 0;
+  const base = { batch: row.B, seq: row.T, method: m.method, budget: 8, rank: 8, r0: 12, targets: m.targets, dropout };
+  return estimateMemory(model, { ...base, ...extra });
 }
