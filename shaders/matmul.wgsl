@@ -3,6 +3,9 @@
 // steps of 32 staged in workgroup memory (2 x WG KiB). WG is a define: 8 (32x32 tiles, 64 invocations) keeps small
 // GPT-2 shapes spread over many workgroups; 16 (64x64, 256 invocations) halves the loads per FMA for wide layers on
 // real GPUs. sum_rows_forward (the bias gradient) shares the Params struct.
+// {{T}} is the element type of the staged operand tiles and of the products: f32, or f16 for the 'shader-f16' variant
+// (matmul.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) and b to f16 when
+// staged (11 significant bits; magnitudes past 65504 become inf) and adds the f16 products to f32 accumulators.
 
 // Params and bindings: matmul_common.wgsl.
 
@@ -14,8 +17,8 @@ const TK: u32 = 32u;
 const LOADS: u32 = 128u / TV;
 
 // as_[k * TV + m/4][m%4] = opA(a)(m, k); bs[k * TV + n/4][n%4] = opB(b)(k, n): the inner loop reads one vec4 of each.
-var<workgroup> as_: array<vec4<f32>, 32u * {{WG}}u>;
-var<workgroup> bs: array<vec4<f32>, 32u * {{WG}}u>;
+var<workgroup> as_: array<vec4<{{T}}>, 32u * {{WG}}u>;
+var<workgroup> bs: array<vec4<{{T}}>, 32u * {{WG}}u>;
 
 // The 4x4 block of alpha-free products for invocation lid of workgroup wid; rows lid.y*4.., cols lid.x*4.. of the tile.
 fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
@@ -40,7 +43,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       if (gm < p.M && gk < p.K) {
         av = a[base_a + select(gm * p.K + gk, gk * p.M + gm, ta)];
       }
-      as_[ak * TV + am / 4u][am % 4u] = av;
+      as_[ak * TV + am / 4u][am % 4u] = {{T}}(av);
 
       let bk = select(idx / TILE, idx % TK, tb);
       let bn = select(idx % TILE, idx / TK, tb);
@@ -50,16 +53,16 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       if (gn < p.N && gk2 < p.K) {
         bv = b_at(base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb));
       }
-      bs[bk * TV + bn / 4u][bn % 4u] = bv;
+      bs[bk * TV + bn / 4u][bn % 4u] = {{T}}(bv);
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
       let x = as_[k * TV + lid.y];
       let y = bs[k * TV + lid.x];
-      acc[0] += x.x * y;
-      acc[1] += x.y * y;
-      acc[2] += x.z * y;
-      acc[3] += x.w * y;
+      acc[0] += vec4<f32>(x.x * y);
+      acc[1] += vec4<f32>(x.y * y);
+      acc[2] += vec4<f32>(x.z * y);
+      acc[3] += vec4<f32>(x.w * y);
     }
     workgroupBarrier();
   }

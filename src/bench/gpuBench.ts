@@ -12,18 +12,26 @@ import { setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { archFor, type ModelConfig, parseModelConfig } from '../models/arch/index';
-import { instantiate } from '../models/load';
 import { decodeF16, encodeF16 } from '../tensor/half';
-import { configShapes, estimateMemory } from '../train/memory';
+import { configShapes } from '../train/memory';
 import { type PlanOptions, planMemory } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { type F32Peak, f32Peak, flopShapeOf, type StepFlops, stepFlops } from './flops';
-import { benchTokenizer, checkSample, fill, seededFill } from './hardwareKit';
+import {
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  rowEstimate,
+  syntheticModel,
+  timeOps,
+} from './hardwareKit';
 import { SMOLLM2_135M } from './llama';
 import { median } from './matmul';
 import { QWEN3_06B } from './memoryPlans';
-import { syntheticWeights } from './weights';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -59,25 +67,13 @@ export interface SectionStatus {
   notes: string[];
 }
 
-interface MatmulRow {
-  model: string;
-  /** The layer: a module type or "LM head". */
-  layer: string;
-  M: number;
-  K: number;
-  N: number;
-  transB: boolean;
+interface MatmulRow extends MatmulShape {
   msPerOp: number;
   tflops: number;
   percentOfPeak: number | null;
 }
 
-interface F16MatmulRow {
-  model: string;
-  layer: string;
-  M: number;
-  K: number;
-  N: number;
+interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {
   /** Sampled error of the f32 arithmetic on f16-stored b, and of the shader-f16 arithmetic (float64 reference). */
   errF32Path: number;
   errF16Path: number;
@@ -137,17 +133,6 @@ export interface GpuBenchReport {
   problems: string[];
 }
 
-const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
-const LLAMA_TARGETS = [
-  'self_attn.q_proj',
-  'self_attn.k_proj',
-  'self_attn.v_proj',
-  'self_attn.o_proj',
-  'mlp.gate_proj',
-  'mlp.up_proj',
-  'mlp.down_proj',
-];
-
 interface ModelSpec {
   name: string;
   raw: Record<string, unknown>;
@@ -201,20 +186,6 @@ function models(smoke: boolean): { gpt2: ModelSpec; smol: ModelSpec; qwen: Model
 const STEPS = { real: { warmup: 3, synced: 5, pipelined: 10 }, smoke: { warmup: 1, synced: 1, pipelined: 2 } };
 const ROW_TIMED_MS = { synced: 8000, pipelined: 15000 };
 
-const lora = (targets: string[]): TrainMethod => ({
-  method: 'lora',
-  targets,
-  adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 },
-});
-/** Dynamic rank b=8 as ./llama.ts DORA_B8 plans it: R0 12, alpha 8, adapter dropout 0.1. */
-const dynrank = (targets: string[]): TrainMethod => ({
-  method: 'dora',
-  targets,
-  budget: 8,
-  pruneInterval: 10,
-  adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
-});
-
 const MiB = 2 ** 20;
 const pct = (tflops: number, peak: F32Peak | null) => (peak ? (100 * tflops) / peak.tflops : null);
 
@@ -240,14 +211,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
-    const model = instantiate(
-      be,
-      cfg,
-      benchTokenizer(V),
-      { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] },
-      m.name,
-      { weightPrecision: options.weightPrecision },
-    );
+    const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
     const trainer = new Trainer(
       be,
       taskFor(be, model),
@@ -298,19 +262,7 @@ async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     const rank = method.method === 'full' ? undefined : method.adapter.R0;
     const flops = stepFlops(flopShapeOf(cfg, { B, T, targets: method.targets }), { method: 'adapter', rank });
     const tflops = flops.total / (msPipelined / 1000) / 1e12;
-    const estimate =
-      spec.estimateBytes ??
-      estimateMemory(model, {
-        batch: B,
-        seq: T,
-        method: method.method,
-        budget: 8,
-        rank: 8,
-        r0: 12,
-        targets: method.targets,
-        dropout: 'adapter' in method ? method.adapter.dropout : 0,
-        ...options,
-      }).total;
+    const estimate = spec.estimateBytes ?? rowEstimate(model, { B, T, method }, options).total;
     const row: StepRow = {
       model: m.name,
       method: method.method === 'lora' ? `LoRA r=8 (${method.targets.length} types)` : `dynamic rank b=8 R0=12 (all 7)`,
@@ -379,21 +331,7 @@ function modelMatmuls(specs: ModelSpec[]): MatmulShape[] {
 
 /** ms per matmul: n issued back to back in one submission, n grown until a timing takes >= minMs, median of 3. */
 async function timeMatmul(be: GpuBackend, run: (n: number) => void, minMs: number): Promise<number> {
-  const timed = async (n: number) => {
-    const t0 = performance.now();
-    run(n);
-    be.flush();
-    await be.ctx.device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
-  await timed(1);
-  let n = 1;
-  while (n < 4096) {
-    const t = await timed(n);
-    if (t >= minMs) break;
-    n = Math.min(4096, Math.ceil(n * Math.max(2, (minMs * 1.3) / Math.max(t, 0.01))));
-  }
-  return median([await timed(n), await timed(n), await timed(n)]) / n;
+  return (await timeOps(be, run, { minMs, warmup: 1 })).msPerOp;
 }
 
 const fits = (be: GpuBackend, s: MatmulShape) => 4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;

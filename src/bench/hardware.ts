@@ -17,15 +17,22 @@ import { type MatmulTiling, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';
-import { instantiate } from '../models/load';
-import { estimateMemory } from '../train/memory';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
 import { renderGpuBench, runGpuBench } from './gpuBench';
-import { benchTokenizer, checkSample, fill, seededFill } from './hardwareKit';
+import {
+  checkSample,
+  dynrank,
+  fill,
+  GPT2_TARGETS,
+  LLAMA_TARGETS,
+  lora,
+  rowEstimate,
+  syntheticModel,
+  timeOps,
+} from './hardwareKit';
 import { median } from './matmul';
-import { syntheticWeights } from './weights';
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -55,23 +62,13 @@ async function matmuls(
         b = be.fromArray(hb, transB ? [N, K] : [K, N]),
         c = be.zeros([M, N]);
       const p = { M, K, N, transA, transB };
-      const run = async (n: number) => {
-        const t0 = performance.now();
-        for (let i = 0; i < n; i++) be.matmul(c, a, b, null, p);
-        be.flush();
-        await be.ctx.device.queue.onSubmittedWorkDone();
-        return performance.now() - t0;
-      };
-      await run(2);
-      await checkSample(be, c, ha, hb, { M, K, N, transA, transB });
-      let n = 1;
-      while (n < 4096) {
-        const t = await run(n);
-        if (t >= minMs) break;
-        n = Math.min(4096, Math.ceil(n * Math.max(2, (minMs * 1.3) / Math.max(t, 0.01))));
-      }
-      const times = [await run(n), await run(n), await run(n)];
-      const ms = median(times) / n;
+      const { msPerOp: ms, n } = await timeOps(
+        be,
+        (n) => {
+          for (let i = 0; i < n; i++) be.matmul(c, a, b, null, p);
+        },
+        { minMs, warmup: 2, afterWarmup: () => checkSample(be, c, ha, hb, { M, K, N, transA, transB }) },
+      );
       const shape = `${M}x${K}x${N}${trans ? ` (${trans === 'A' ? 'Aᵀ' : 'Bᵀ'})` : ''}, tile ${tile}`;
       rows.push({ shape, msPerOp: ms, gflops: (2 * M * K * N) / (ms * 1e6), opsPerTiming: n });
       log(
@@ -117,13 +114,7 @@ async function step(
   const live0 = be.ctx.counters.bytesLive;
   const cfg = parseModelConfig(raw, { numLabels: 2 });
   const V = cfg.arch.vocabSize;
-  const model = instantiate(
-    be,
-    cfg,
-    benchTokenizer(V),
-    { tensors: syntheticWeights(cfg, seededFill()), initialized: [], ignored: [] },
-    name,
-  );
+  const model = syntheticModel(be, cfg, name);
   if (method.method === 'full' && model.task === 'causal-lm') model.net.enableAllGradients();
   const trainer = new Trainer(be, taskFor(be, model), method, {
     ...DEFAULT_OPTIM,
@@ -176,16 +167,7 @@ async function step(
     profile = await be.ctx.stopProfile();
   }
   if (!Number.isFinite(loss)) throw new Error(`${name} ${variant}: loss ${loss}`);
-  const est = estimateMemory(model, {
-    batch: B,
-    seq: T,
-    method: method.method,
-    budget: 8,
-    rank: 8,
-    r0: 12,
-    targets: method.targets,
-    dropout: 'adapter' in method ? method.adapter.dropout : 0,
-  });
+  const est = rowEstimate(model, { B, T, method });
   const row: StepRow = {
     model: name,
     variant,
@@ -235,7 +217,6 @@ const BERT_BASE = SMOKE
       num_attention_heads: 12,
       intermediate_size: 3072,
     };
-const GPT2_TARGETS = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'];
 const BERT_TARGETS = [
   'attention.self.query',
   'attention.self.key',
@@ -243,15 +224,6 @@ const BERT_TARGETS = [
   'attention.output.dense',
   'intermediate.dense',
   'output.dense',
-];
-const LLAMA_TARGETS = [
-  'self_attn.q_proj',
-  'self_attn.k_proj',
-  'self_attn.v_proj',
-  'self_attn.o_proj',
-  'mlp.gate_proj',
-  'mlp.up_proj',
-  'mlp.down_proj',
 ];
 // SmolLM2-135M and Qwen2.5-0.5B as their config.json files give them (synthetic weights).
 const SMOLLM2_135M = SMOKE
@@ -308,19 +280,6 @@ const QWEN25_05B = SMOKE
       rms_norm_eps: 1e-6,
       tie_word_embeddings: true,
     };
-const lora = (targets: string[]): TrainMethod => ({
-  method: 'lora',
-  targets,
-  adapter: { method: 'lora', R0: 8, alpha: 16, dropout: 0, seed: 1 },
-});
-const dora = (targets: string[]): TrainMethod => ({
-  method: 'dora',
-  targets,
-  budget: 8,
-  pruneInterval: 10,
-  adapter: { method: 'dora', R0: 12, alpha: 8, dropout: 0.1, seed: 1 },
-});
-
 function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
@@ -377,15 +336,15 @@ async function legacyMain(): Promise<void> {
   }
   const plan: [string, Record<string, unknown>, string, TrainMethod, number, number][] = [
     ['gpt2-small', GPT2_SMALL, 'lora r=8 (c_attn)', lora(['attn.c_attn']), 8, 128],
-    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 8, 128],
+    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dynrank(GPT2_TARGETS), 8, 128],
     ['gpt2-small', GPT2_SMALL, 'full (4 linear types)', { method: 'full', targets: GPT2_TARGETS }, 8, 128],
-    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dora(GPT2_TARGETS), 4, 512],
+    ['gpt2-small', GPT2_SMALL, 'dynamic rank b=8 R0=12 (all 4)', dynrank(GPT2_TARGETS), 4, 512],
     ['bert-base', BERT_BASE, 'lora r=8 (all 6)', lora(BERT_TARGETS), 32, 128],
-    ['bert-base', BERT_BASE, 'dynamic rank b=8 R0=12 (all 6)', dora(BERT_TARGETS), 32, 128],
+    ['bert-base', BERT_BASE, 'dynamic rank b=8 R0=12 (all 6)', dynrank(BERT_TARGETS), 32, 128],
     ['smollm2-135m', SMOLLM2_135M, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 8, 256],
-    ['smollm2-135m', SMOLLM2_135M, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 8, 256],
+    ['smollm2-135m', SMOLLM2_135M, 'dynamic rank b=8 R0=12 (all 7)', dynrank(LLAMA_TARGETS), 8, 256],
     ['qwen2.5-0.5b', QWEN25_05B, 'lora r=8 (all 7)', lora(LLAMA_TARGETS), 4, 256],
-    ['qwen2.5-0.5b', QWEN25_05B, 'dynamic rank b=8 R0=12 (all 7)', dora(LLAMA_TARGETS), 4, 256],
+    ['qwen2.5-0.5b', QWEN25_05B, 'dynamic rank b=8 R0=12 (all 7)', dynrank(LLAMA_TARGETS), 4, 256],
   ].map(
     ([n, r, v, m, B, T]) =>
       [n, r, v, m, SMOKE ? 2 : B, SMOKE ? 16 : T] as [

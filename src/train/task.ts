@@ -101,14 +101,38 @@ function setNetDropout(net: DropoutNet, seed: number | null, firstRow: number): 
   net.dropoutFirstRow = firstRow;
 }
 
+/** The micro-batch slots a task holds: setBatches uploads batch k into slot k and selects slot 0; usePart selects the
+ * slot (below the number last uploaded) that forwardLoss and backward read. */
+interface PartCursor {
+  cur: number;
+  used: number;
+  setBatches(bs: readonly HostBatch[]): void;
+  usePart(k: number): void;
+}
+
+function partCursor(upload: (b: HostBatch, k: number) => void): PartCursor {
+  const c: PartCursor = {
+    cur: 0,
+    used: 0,
+    setBatches(bs) {
+      bs.forEach(upload);
+      c.used = bs.length;
+      c.cur = 0;
+    },
+    usePart(k) {
+      if (!(k >= 0 && k < c.used)) throw new RangeError(`micro-batch ${k} of ${c.used}`);
+      c.cur = k;
+    },
+  };
+  return c;
+}
+
 /** The task's batches and network calls; the model's `task` decides, the family's network does the rest. */
 export function taskFor(be: Backend, model: LoadedModel): TaskModel {
   const m = model as LoadedModel;
   if (m.task === 'causal-lm') {
     const net: CausalLmNet = m.net;
     const parts: { B: number; T: number; ids: Tensor; targets: Tensor }[] = [];
-    let cur = 0,
-      used = 0;
     const upload = (b: HostBatch, k: number) => {
       if (b.kind !== 'lm') throw new Error('a causal LM trains on causal-LM batches');
       let p = parts[k];
@@ -127,30 +151,24 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
       be.write(p.ids, b.ids);
       be.write(p.targets, b.targets);
     };
+    const at = partCursor(upload);
     const task: TaskModel = {
       model,
       linears: () => net.linears(),
       setBatch: (b) => task.setBatches([b]),
-      setBatches(bs) {
-        bs.forEach(upload);
-        used = bs.length;
-        cur = 0;
-      },
-      usePart(k) {
-        if (!(k >= 0 && k < used)) throw new RangeError(`micro-batch ${k} of ${used}`);
-        cur = k;
-      },
+      setBatches: at.setBatches,
+      usePart: at.usePart,
       forwardLoss(opts = {}) {
-        const p = parts[cur];
+        const p = parts[at.cur];
         net.forwardHidden(p.ids, p.B, p.T);
         return net.loss(p.targets, { withGrad: opts.withGrad, gradCount: opts.gradCount });
       },
       backward() {
-        net.backward(parts[cur].ids, parts[cur].targets);
+        net.backward(parts[at.cur].ids, parts[at.cur].targets);
       },
-      tokens: () => parts.slice(0, used).reduce((n, p) => n + p.B * p.T, 0),
+      tokens: () => parts.slice(0, at.used).reduce((n, p) => n + p.B * p.T, 0),
       // The loss never holds every position's logits: a forward that does.
-      logits: () => net.forward(parts[cur].ids, parts[cur].B, parts[cur].T),
+      logits: () => net.forward(parts[at.cur].ids, parts[at.cur].B, parts[at.cur].T),
       setDropout(seed, firstRow = 0) {
         setNetDropout(net, seed, firstRow);
       },
@@ -160,9 +178,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
   }
   const net: SeqClsNet = m.net;
   const parts: { batch: EncoderBatch; labels: Tensor }[] = [];
-  let cur = 0,
-    used = 0,
-    logits: Tensor | null = null;
+  let logits: Tensor | null = null;
   const upload = (b: HostBatch, k: number) => {
     if (b.kind !== 'cls') throw new Error('a sequence classifier trains on classification batches');
     const p = parts[k];
@@ -180,30 +196,24 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     be.write(p.batch.clsRows, b.enc.clsRows);
     be.write(p.labels, b.labels);
   };
+  const at = partCursor(upload);
   const task: TaskModel = {
     model,
     linears: () => net.linears(),
     setBatch: (b) => task.setBatches([b]),
-    setBatches(bs) {
-      bs.forEach(upload);
-      used = bs.length;
-      cur = 0;
-    },
-    usePart(k) {
-      if (!(k >= 0 && k < used)) throw new RangeError(`micro-batch ${k} of ${used}`);
-      cur = k;
-    },
+    setBatches: at.setBatches,
+    usePart: at.usePart,
     forwardLoss(opts = {}) {
-      logits = net.forward(parts[cur].batch);
-      const r = net.loss(parts[cur].labels);
+      logits = net.forward(parts[at.cur].batch);
+      const r = net.loss(parts[at.cur].labels);
       // The classifier's backward divides by the loss's count tensor as it holds then.
       if (opts.gradCount) be.copy(r.count, opts.gradCount, 1);
       return r;
     },
     backward() {
-      net.backward(parts[cur].batch, parts[cur].labels);
+      net.backward(parts[at.cur].batch, parts[at.cur].labels);
     },
-    tokens: () => parts.slice(0, used).reduce((n, p) => n + p.batch.B * p.batch.T, 0),
+    tokens: () => parts.slice(0, at.used).reduce((n, p) => n + p.batch.B * p.batch.T, 0),
     logits: () => logits!,
     setDropout(seed, firstRow = 0) {
       setNetDropout(net, seed, firstRow);

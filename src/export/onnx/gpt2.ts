@@ -5,7 +5,18 @@
 
 import type { HostTensor } from '../../models/weights';
 import type { Gpt2Config } from '../../nn/gpt2';
-import { attention, GraphBuilder, geluTanh, layerNorm, linear, splitHeads, tensorOf, type Value } from './graph';
+import {
+  attention,
+  decoderInputs,
+  decoderMask,
+  decoderOutputs,
+  GraphBuilder,
+  geluTanh,
+  layerNorm,
+  linear,
+  splitHeads,
+  tensorOf,
+} from './graph';
 
 export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): GraphBuilder {
   const { nEmbd: C, nHead: H, nInner: F, nLayer: L, vocabSize: V, nPositions: P, eps } = cfg,
@@ -13,13 +24,8 @@ export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): Gr
   const g = new GraphBuilder('gpt2');
   const w = (name: string, shape: number[]) => g.floats(name, shape, tensorOf(weights, name, shape).data);
 
-  const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
-  const mask = g.input('attention_mask', 'int64', ['batch_size', 'past_sequence_length + sequence_length']);
-  const posIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-  const past = Array.from({ length: L }, (_, l) => ({
-    key: g.input(`past_key_values.${l}.key`, 'float32', ['batch_size', H, 'past_sequence_length', D]),
-    value: g.input(`past_key_values.${l}.value`, 'float32', ['batch_size', H, 'past_sequence_length', D]),
-  }));
+  const inputs = decoderInputs(g, { layers: L, kvHeads: H, headDim: D });
+  const { ids, posIds, past } = inputs;
 
   const wte = w('wte.weight', [V, C]);
   let x = g.node('Add', [
@@ -28,18 +34,7 @@ export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): Gr
   ]);
 
   // Key j is hidden from query i (absolute position past+i) when j > past+i, or when attention_mask[b, j] is 0.
-  const total = g.node('Gather', [g.node('Shape', [mask]), g.constInts([1], true)], { axis: 0 });
-  const seq = g.node('Gather', [g.node('Shape', [ids]), g.constInts([1], true)], { axis: 0 });
-  const zero = g.constInts([0], true),
-    one = g.constInts([1], true);
-  const keyPos = g.node('Range', [zero, total, one]);
-  const queryPos = g.node('Range', [g.node('Sub', [total, seq]), total, one]);
-  const causal = g.node('Greater', [
-    g.node('Unsqueeze', [keyPos, g.constInts([0])]),
-    g.node('Unsqueeze', [queryPos, g.constInts([1])]),
-  ]);
-  const padding = g.node('Unsqueeze', [g.node('Equal', [mask, g.constInts([0], true)]), g.constInts([1, 2])]);
-  const masked: Value = g.node('Or', [causal, padding]);
+  const masked = decoderMask(g, inputs, [1, 2]);
 
   for (let l = 0; l < L; l++) {
     const p = `h.${l}.`;
@@ -57,12 +52,6 @@ export function gpt2Graph(cfg: Gpt2Config, weights: Map<string, HostTensor>): Gr
   const out = layerNorm(g, x, w('ln_f.weight', [C]), w('ln_f.bias', [C]), eps);
   // The tied head reads wte transposed; a Transpose of the initializer keeps one copy of the embedding in the file.
   g.node('MatMul', [out, g.node('Transpose', [wte], { perm: [1, 0] })], {}, 'logits');
-  g.output({ name: 'logits' }, 'logits', 'float32', ['batch_size', 'sequence_length', V]);
-  for (let l = 0; l < L; l++) {
-    for (const kv of ['key', 'value']) {
-      const name = `present.${l}.${kv}`;
-      g.output({ name }, name, 'float32', ['batch_size', H, 'past_sequence_length + sequence_length', D]);
-    }
-  }
+  decoderOutputs(g, { vocab: V, layers: L, kvHeads: H, headDim: D });
   return g;
 }

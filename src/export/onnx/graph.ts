@@ -231,3 +231,66 @@ export function tensorOf(weights: Map<string, HostTensor>, name: string, shape: 
   }
   return t;
 }
+
+/** A transformers.js decoder's inputs: input_ids, attention_mask (batch, past+seq), position_ids (batch, seq) and
+ * past_key_values.N.key/value (batch, kvHeads, past, headDim) for each of the `layers` layers. */
+export interface DecoderInputs {
+  ids: Value;
+  mask: Value;
+  posIds: Value;
+  past: { key: Value; value: Value }[];
+}
+export function decoderInputs(g: GraphBuilder, o: { layers: number; kvHeads: number; headDim: number }): DecoderInputs {
+  const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const mask = g.input('attention_mask', 'int64', ['batch_size', 'past_sequence_length + sequence_length']);
+  const posIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const past = Array.from({ length: o.layers }, (_, l) => ({
+    key: g.input(`past_key_values.${l}.key`, 'float32', ['batch_size', o.kvHeads, 'past_sequence_length', o.headDim]),
+    value: g.input(`past_key_values.${l}.value`, 'float32', [
+      'batch_size',
+      o.kvHeads,
+      'past_sequence_length',
+      o.headDim,
+    ]),
+  }));
+  return { ids, mask, posIds, past };
+}
+
+/** True where key j is hidden from query i (absolute position past+i): j > past+i, or attention_mask[b, j] is 0.
+ * (seq, past+seq) causal part; the padding part (batch, past+seq) gets size-1 axes at `paddingAxes` so the two
+ * broadcast against the scores. */
+export function decoderMask(g: GraphBuilder, inputs: DecoderInputs, paddingAxes: number[]): Value {
+  const { ids, mask } = inputs;
+  const total = g.node('Gather', [g.node('Shape', [mask]), g.constInts([1], true)], { axis: 0 });
+  const seq = g.node('Gather', [g.node('Shape', [ids]), g.constInts([1], true)], { axis: 0 });
+  const zero = g.constInts([0], true),
+    one = g.constInts([1], true);
+  const keyPos = g.node('Range', [zero, total, one]);
+  const queryPos = g.node('Range', [g.node('Sub', [total, seq]), total, one]);
+  const causal = g.node('Greater', [
+    g.node('Unsqueeze', [keyPos, g.constInts([0])]),
+    g.node('Unsqueeze', [queryPos, g.constInts([1])]),
+  ]);
+  const padding = g.node('Unsqueeze', [g.node('Equal', [mask, g.constInts([0], true)]), g.constInts(paddingAxes)]);
+  return g.node('Or', [causal, padding]);
+}
+
+/** The decoder's outputs: logits (batch, seq, vocab) and present.N.key/value (batch, kvHeads, past+seq, headDim),
+ * each already computed under its name. */
+export function decoderOutputs(
+  g: GraphBuilder,
+  o: { vocab: number; layers: number; kvHeads: number; headDim: number },
+) {
+  g.output({ name: 'logits' }, 'logits', 'float32', ['batch_size', 'sequence_length', o.vocab]);
+  for (let l = 0; l < o.layers; l++) {
+    for (const kv of ['key', 'value']) {
+      const name = `present.${l}.${kv}`;
+      g.output({ name }, name, 'float32', [
+        'batch_size',
+        o.kvHeads,
+        'past_sequence_length + sequence_length',
+        o.headDim,
+      ]);
+    }
+  }
+}

@@ -12,7 +12,16 @@
 import type { LlamaConfig } from '../../models/arch/llamaConfig';
 import type { HostTensor } from '../../models/weights';
 import { ropeInvFreq } from '../../ops/rope';
-import { GraphBuilder, OnnxExportError, tensorOf, transpose2d, type Value } from './graph';
+import {
+  decoderInputs,
+  decoderMask,
+  decoderOutputs,
+  GraphBuilder,
+  OnnxExportError,
+  tensorOf,
+  transpose2d,
+  type Value,
+} from './graph';
 
 /** x * rsqrt(mean(x^2) + eps) * w over the last axis (opset 17 has no RMSNormalization). */
 function rmsNorm(g: GraphBuilder, x: Value, w: Value, eps: number): Value {
@@ -46,13 +55,8 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
     return bias ? g.node('Add', [y, w(`${module}.bias`, [outF])]) : y;
   };
 
-  const ids = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
-  const mask = g.input('attention_mask', 'int64', ['batch_size', 'past_sequence_length + sequence_length']);
-  const posIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
-  const past = Array.from({ length: L }, (_, l) => ({
-    key: g.input(`past_key_values.${l}.key`, 'float32', ['batch_size', KVH, 'past_sequence_length', D]),
-    value: g.input(`past_key_values.${l}.value`, 'float32', ['batch_size', KVH, 'past_sequence_length', D]),
-  }));
+  const inputs = decoderInputs(g, { layers: L, kvHeads: KVH, headDim: D });
+  const { ids, posIds, past } = inputs;
 
   const embed = w('model.embed_tokens.weight', [V, C]);
   let x = g.node('Gather', [embed, ids], { axis: 0 });
@@ -66,18 +70,7 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
 
   // Key j is hidden from query i (absolute position past+i) when j > past+i, or when attention_mask[b, j] is 0;
   // (batch, 1, 1, seq, past+seq) for the grouped (batch, KVH, H/KVH, seq, past+seq) scores.
-  const total = g.node('Gather', [g.node('Shape', [mask]), g.constInts([1], true)], { axis: 0 });
-  const seq = g.node('Gather', [g.node('Shape', [ids]), g.constInts([1], true)], { axis: 0 });
-  const zero = g.constInts([0], true),
-    one = g.constInts([1], true);
-  const keyPos = g.node('Range', [zero, total, one]);
-  const queryPos = g.node('Range', [g.node('Sub', [total, seq]), total, one]);
-  const causal = g.node('Greater', [
-    g.node('Unsqueeze', [keyPos, g.constInts([0])]),
-    g.node('Unsqueeze', [queryPos, g.constInts([1])]),
-  ]);
-  const padding = g.node('Unsqueeze', [g.node('Equal', [mask, g.constInts([0], true)]), g.constInts([1, 2, 3])]);
-  const masked = g.node('Or', [causal, padding]);
+  const masked = decoderMask(g, inputs, [1, 2, 3]);
 
   /** (B,T,heads·D) -> (B,T,heads,D). */
   const heads = (v: Value, n: number) => g.node('Reshape', [v, g.constInts([0, 0, n, D])]);
@@ -126,12 +119,6 @@ export function llamaGraph(cfg: LlamaConfig, weights: Map<string, HostTensor>): 
     ? g.node('Transpose', [embed], { perm: [1, 0] })
     : g.floats('lm_head.weight', [C, V], transpose2d(tensorOf(weights, 'lm_head.weight', [V, C]).data, V, C));
   g.node('MatMul', [out, head], {}, 'logits');
-  g.output({ name: 'logits' }, 'logits', 'float32', ['batch_size', 'sequence_length', V]);
-  for (let l = 0; l < L; l++) {
-    for (const kv of ['key', 'value']) {
-      const name = `present.${l}.${kv}`;
-      g.output({ name }, name, 'float32', ['batch_size', KVH, 'past_sequence_length + sequence_length', D]);
-    }
-  }
+  decoderOutputs(g, { vocab: V, layers: L, kvHeads: KVH, headDim: D });
   return g;
 }

@@ -8,7 +8,6 @@
 
 import code from '../../../shaders/matmul.wgsl?raw';
 import prelude from '../../../shaders/matmul_common.wgsl?raw';
-import f16Code from '../../../shaders/matmul_f16.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
@@ -16,17 +15,18 @@ import type { ShaderSource } from '../shader';
 
 const shader = { name: 'matmul', code, prelude };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
-const f16Shader: ShaderSource = { name: 'matmul_f16', code: f16Code, prelude, enables: ['f16'] };
+// The same tiled kernels with f16 operand tiles and products (T = f16 below).
+const f16Shader: ShaderSource = { name: 'matmul_f16', code, prelude, enables: ['f16'] };
 
 /** With an f16 weight as b on a device with 'shader-f16', the tiled kernels multiply in f16 (accumulating in f32):
- * shaders/matmul_f16.wgsl. Off by default: it also rounds the activations to f16. Without the feature, or under CPU
+ * shaders/matmul.wgsl with T = f16. Off by default: it also rounds the activations to f16. Without the feature, or under CPU
  * emulation (the flat kernel), f16 weights are unpacked to f32 and the arithmetic stays f32 whatever this says. */
 let f16Arithmetic = false;
 export function setMatmulF16Arithmetic(on: boolean): void {
   f16Arithmetic = on;
 }
 
-/** Whether matmul(…, b, …) takes shaders/matmul_f16.wgsl (see setMatmulF16Arithmetic). */
+/** Whether matmul(…, b, …) takes the f16 variant of shaders/matmul.wgsl (see setMatmulF16Arithmetic). */
 export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: 32 | 64 | 'flat'): boolean {
   return f16Arithmetic && ctx.shaderF16 && b.dtype === 'f16' && tile !== 'flat';
 }
@@ -151,12 +151,13 @@ export function matmul(
     });
     return;
   }
+  const f16 = usesF16Arithmetic(ctx, b, tile);
   ctx.dispatch({
-    shader: usesF16Arithmetic(ctx, b, tile) ? f16Shader : shader,
+    shader: f16 ? f16Shader : shader,
     entry,
     bindings,
     params: { format: FORMAT, values },
-    defines: { WG: tile / 4, B_F16, B_ELEM },
+    defines: { WG: tile / 4, B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
@@ -168,7 +169,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { WG: 8, B_F16: 'false', B_ELEM: 'f32' },
+    defines: { WG: 8, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
     workgroups: [Math.ceil(N / 32)],

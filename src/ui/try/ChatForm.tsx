@@ -5,6 +5,7 @@ import { memo, useId, useState } from 'react';
 import { useStore } from '../../store';
 import { chatWith } from '../../store/actions';
 import { NumberField } from '../NumberField';
+import { OnnxAgreement } from './OnnxAgreement';
 
 /** Memoised: the try panel re-renders with every phase change, the form only when it is enabled or disabled. */
 export const ChatForm = memo(function ChatForm({ disabled }: { disabled: boolean }) {
@@ -49,17 +50,7 @@ export const ChatForm = memo(function ChatForm({ disabled }: { disabled: boolean
           {result.onnx && (
             <>
               <Answer title="ONNX (onnxruntime-web) answer" text={result.onnx.text} />
-              <div className="output" role="region" aria-label="ONNX agreement">
-                <h3>Exported model vs this engine</h3>
-                {result.onnx.agrees ? (
-                  <p className="ok">Agree: the same greedy tokens as the adapted model here.</p>
-                ) : (
-                  <p className="bad">
-                    Disagree: the adapted model here answers greedily with{' '}
-                    <span className="mono">{result.onnx.ours}</span>
-                  </p>
-                )}
-              </div>
+              <OnnxAgreement agrees={result.onnx.agrees} ours={result.onnx.ours} verb="answers" />
             </>
           )}
         </div>

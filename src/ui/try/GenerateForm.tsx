@@ -4,6 +4,7 @@ import { memo, useId, useState } from 'react';
 import { useStore } from '../../store';
 import { generateText } from '../../store/actions';
 import { NumberField } from '../NumberField';
+import { OnnxAgreement } from './OnnxAgreement';
 
 /** Memoised: the try panel re-renders with every phase change, the form only when it is enabled or disabled. */
 export const GenerateForm = memo(function GenerateForm({ disabled }: { disabled: boolean }) {
@@ -64,17 +65,7 @@ export const GenerateForm = memo(function GenerateForm({ disabled }: { disabled:
           {result.onnx && (
             <>
               <Output title="ONNX (onnxruntime-web), greedy" prompt={result.prompt} text={result.onnx.text} />
-              <div className="output" role="region" aria-label="ONNX agreement">
-                <h3>Exported model vs this engine</h3>
-                {result.onnx.agrees ? (
-                  <p className="ok">Agree: the same greedy tokens as the adapted model here.</p>
-                ) : (
-                  <p className="bad">
-                    Disagree: the adapted model here continues greedily with{' '}
-                    <span className="mono">{result.onnx.ours}</span>
-                  </p>
-                )}
-              </div>
+              <OnnxAgreement agrees={result.onnx.agrees} ours={result.onnx.ours} verb="continues" />
             </>
           )}
         </div>
