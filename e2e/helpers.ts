@@ -1,8 +1,8 @@
-// Shared steps of the browser tests: number fields, opening the bundled gpt2-tiny demo, a short dynamic-rank run.
+// Shared steps of the browser tests: number fields, opening the bundled models, short runs, watching the network.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
 
 export async function setNumber(page: Page, label: string, value: number): Promise<void> {
@@ -82,4 +82,50 @@ export async function downloadBytes(
   const path = join(dir, dl.suggestedFilename());
   await dl.saveAs(path);
   return { name: dl.suggestedFilename(), bytes: new Uint8Array(readFileSync(path)) };
+}
+
+/** Opens the page on the bundled llama-demo and waits for its summary and the WebGPU backend. */
+export async function openLlamaDemo(page: Page): Promise<void> {
+  await page.goto(inject('baseUrl'));
+  await page.getByLabel('Pretrained model').selectOption('llama-demo');
+  await expect
+    .poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 })
+    .toContain('Llama (causal LM)');
+  await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+}
+
+/** Chooses bert-tiny with its demo data (spam.csv) and trains LoRA r=2 for `steps` steps to the end. */
+export async function trainBertTinyLora(page: Page, steps: number): Promise<void> {
+  if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
+  await page.getByLabel('Pretrained model').selectOption('bert-tiny');
+  await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
+  await expect
+    .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
+    .toContain('label');
+  await page.getByRole('radio', { name: 'LoRA' }).check();
+  await setNumber(page, 'Rank r', 2);
+  await setNumber(page, 'Steps', steps);
+  await setNumber(page, 'Batch size', 4);
+  await setNumber(page, 'Sequence length', 32);
+  await page.getByRole('button', { name: /Start training|Train again/ }).click();
+  await expect
+    .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
+      timeout: 150_000,
+      interval: 500,
+    })
+    .toBe('Done');
+}
+
+/** What the pages and workers of `browser` fetch: requests that leave this machine, and every .wasm response. */
+export function watchNetwork(browser: BrowserContext): { offsite: string[]; wasm: { url: string; status: number }[] } {
+  const seen = { offsite: [] as string[], wasm: [] as { url: string; status: number }[] };
+  browser.on('request', (r) => {
+    const url = new URL(r.url());
+    if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['blob:', 'data:'].includes(url.protocol))
+      seen.offsite.push(r.url());
+  });
+  browser.on('response', (r) => {
+    if (r.url().includes('.wasm')) seen.wasm.push({ url: r.url(), status: r.status() });
+  });
+  return seen;
 }

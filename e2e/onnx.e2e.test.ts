@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import * as ort from 'onnxruntime-web';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { downloadBytes, setNumber, setShortRun } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { downloadBytes, openLlamaDemo, setShortRun, trainBertTinyLora, watchNetwork } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -20,8 +20,8 @@ describe('ONNX export and try-it in onnxruntime-web', () => {
   let browser: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
-  const offsite: string[] = [];
-  const wasm: { url: string; status: number }[] = [];
+  let offsite: string[] = [];
+  let wasm: { url: string; status: number }[] = [];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -29,26 +29,14 @@ describe('ONNX export and try-it in onnxruntime-web', () => {
     page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     // Workers' requests too: the context sees them all.
-    browser.on('request', (r) => {
-      const url = new URL(r.url());
-      if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['blob:', 'data:'].includes(url.protocol))
-        offsite.push(r.url());
-    });
-    browser.on('response', (r) => {
-      if (r.url().includes('.wasm')) wasm.push({ url: r.url(), status: r.status() });
-    });
+    ({ offsite, wasm } = watchNetwork(browser));
   });
   afterAll(async () => {
     await browser?.close();
   });
 
   it('exports llama-demo as a transformers.js zip and try-it shows the ONNX model agreeing with ours', async () => {
-    await page.goto(inject('baseUrl'));
-    await page.getByLabel('Pretrained model').selectOption('llama-demo');
-    await expect
-      .poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 })
-      .toContain('Llama (causal LM)');
-    await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await openLlamaDemo(page);
     await setShortRun(page, { steps: 4, batch: 1, seq: 16, budget: 2 });
     await page.getByRole('button', { name: 'Start training' }).click();
     await expect
@@ -101,24 +89,7 @@ describe('ONNX export and try-it in onnxruntime-web', () => {
   });
 
   it('exports a bert-tiny classifier and try-it shows the ONNX probabilities agreeing with ours', async () => {
-    if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
-    await page.getByLabel('Pretrained model').selectOption('bert-tiny');
-    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
-    await expect
-      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
-      .toContain('label');
-    await page.getByRole('radio', { name: 'LoRA' }).check();
-    await setNumber(page, 'Rank r', 2);
-    await setNumber(page, 'Steps', 4);
-    await setNumber(page, 'Batch size', 4);
-    await setNumber(page, 'Sequence length', 32);
-    await page.getByRole('button', { name: /Start training|Train again/ }).click();
-    await expect
-      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
-        timeout: 150_000,
-        interval: 500,
-      })
-      .toBe('Done');
+    await trainBertTinyLora(page, 4);
     await page.getByRole('button', { name: 'ONNX for transformers.js' }).click();
     await page.getByRole('button', { name: 'ONNX folder (.zip)' }).waitFor({ timeout: 120_000 });
     const zip = unzipSync((await downloadBytes(page, 'ONNX folder (.zip)', ARTIFACTS)).bytes);

@@ -8,7 +8,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseSafetensors } from '../src/models/safetensorsRead';
-import { setNumber } from './helpers';
+import { setNumber, trainBertTinyLora } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -166,24 +166,7 @@ describe('playground page', () => {
   });
 
   it('trains bert-tiny on spam.csv with LoRA and classifies a text with both models', async () => {
-    if (page.url() === 'about:blank') await page.goto(inject('baseUrl'));
-    await page.getByLabel('Pretrained model').selectOption('bert-tiny');
-    await expect.poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('BERT');
-    await expect
-      .poll(() => page.getByRole('table', { name: 'Data preview' }).textContent(), { timeout: 30_000 })
-      .toContain('label');
-    await page.getByRole('radio', { name: 'LoRA' }).check();
-    await setNumber(page, 'Rank r', 2);
-    await setNumber(page, 'Steps', 8);
-    await setNumber(page, 'Batch size', 4);
-    await setNumber(page, 'Sequence length', 32);
-    await page.getByRole('button', { name: /Start training|Train again/ }).click();
-    await expect
-      .poll(() => page.getByRole('status', { name: 'Training status' }).textContent(), {
-        timeout: 150_000,
-        interval: 500,
-      })
-      .toBe('Done');
+    await trainBertTinyLora(page, 8);
     await expect.poll(() => page.getByTestId('eval').textContent()).toMatch(/accuracy \d/);
     // LoRA keeps r components in each of the 12 adapted modules (2 layers x 6 linears).
     await expect.poll(() => page.getByTestId('heatmap').getAttribute('data-total')).toBe(String(12 * 2));

@@ -8,8 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openGpt2Tiny, setNumber } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGpt2Tiny, openLlamaDemo, setNumber } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -65,12 +65,7 @@ describe('instruction tuning in the page', () => {
       .allTextContents();
 
   it('previews the rendered chats, trains on the answers, and answers a message with base and adapted models', async () => {
-    await page.goto(inject('baseUrl'));
-    await page.getByLabel('Pretrained model').selectOption('llama-demo');
-    await expect
-      .poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 })
-      .toContain('Llama (causal LM)');
-    await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await openLlamaDemo(page);
     await page
       .getByLabel('Upload a data file (CSV, TSV, JSONL or TXT)')
       .setInputFiles({ name: 'capitals.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(JSONL) });

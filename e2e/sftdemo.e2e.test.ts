@@ -6,9 +6,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMAT_START, heldOutPrompts } from '../src/bench/sftFormat';
-import { setNumber } from './helpers';
+import { openLlamaDemo, setNumber } from './helpers';
 import { launch } from './setup/chromium';
 
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
@@ -39,12 +39,7 @@ describe('the instruction demo in the page', () => {
     timeout: 900_000,
   }, async () => {
     expect(PROMPTS).toHaveLength(3);
-    await page.goto(inject('baseUrl'));
-    await page.getByLabel('Pretrained model').selectOption('llama-demo');
-    await expect
-      .poll(() => page.getByLabel('Architecture').textContent(), { timeout: 60_000 })
-      .toContain('Llama (causal LM)');
-    await expect.poll(() => page.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await openLlamaDemo(page);
 
     const plain = page.getByRole('button', { name: 'Demo: sotu.txt' });
     const instruct = page.getByRole('button', { name: 'Demo: instruct-demo.jsonl' });

@@ -12,6 +12,7 @@ import Papa from 'papaparse';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { main } from '../src/cli/main';
+import { watchNetwork } from './helpers';
 import type { TjsClassification, TjsGeneration } from './pages/transformersjs';
 import { launch } from './setup/chromium';
 
@@ -51,8 +52,8 @@ describe('transformers.js loads the exported ONNX folders in the page', () => {
   /** Exported folders by the name the page asks for. */
   const folders = new Map<string, string>();
   const served: string[] = [];
-  const offsite: string[] = [];
-  const wasm: { url: string; status: number }[] = [];
+  let offsite: string[] = [];
+  let wasm: { url: string; status: number }[] = [];
   const pageErrors: string[] = [];
   let browser: BrowserContext;
   let page: Page;
@@ -90,14 +91,7 @@ describe('transformers.js loads the exported ONNX folders in the page', () => {
       served.push(rel);
       return route.fulfill({ path: file });
     });
-    browser.on('request', (r) => {
-      const url = new URL(r.url());
-      if (!['127.0.0.1', 'localhost'].includes(url.hostname) && !['blob:', 'data:'].includes(url.protocol))
-        offsite.push(r.url());
-    });
-    browser.on('response', (r) => {
-      if (r.url().includes('.wasm')) wasm.push({ url: r.url(), status: r.status() });
-    });
+    ({ offsite, wasm } = watchNetwork(browser));
     page = await browser.newPage();
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`${inject('baseUrl')}/e2e/pages/transformersjs.html`);
