@@ -7,6 +7,7 @@ import { bertGraph } from './bert';
 import { gpt2Graph } from './gpt2';
 import { type GraphBuilder, OnnxExportError } from './graph';
 import { llamaGraph } from './llama';
+import type { OnnxDecoderLayout } from './run';
 
 interface OnnxFamily<C extends ModelConfig> {
   graph(config: C, weights: Map<string, HostTensor>): GraphBuilder;
@@ -14,12 +15,20 @@ interface OnnxFamily<C extends ModelConfig> {
   architecture(config: C): string;
   /** config.json fields transformers.js needs spelled out (it does not apply the Python defaults). */
   configFields?(config: C): Record<string, unknown>;
+  /** The past_key_values layout of a decoder graph; absent for classifiers. */
+  decoderLayout?(config: C): OnnxDecoderLayout;
 }
 
 const gpt2: OnnxFamily<Gpt2ModelConfig> = {
   graph: (c, w) => gpt2Graph(c.arch, w),
   docString: () => 'GPT-2 causal LM',
   architecture: () => 'GPT2LMHeadModel',
+  decoderLayout: ({ arch: a }) => ({
+    layers: a.nLayer,
+    kvHeads: a.nHead,
+    headDim: a.nEmbd / a.nHead,
+    maxPositions: a.nPositions,
+  }),
 };
 
 /** BERT and RoBERTa share the encoder graph; each names its own transformers class. */
@@ -41,6 +50,12 @@ function decoder(architecture: string): OnnxFamily<LlamaModelConfig> {
     docString: () => `${architecture} causal LM`,
     architecture: () => architecture,
     configFields: (c) => ({ num_key_value_heads: c.arch.kvHeads, head_dim: c.arch.headDim }),
+    decoderLayout: ({ arch: a }) => ({
+      layers: a.layers,
+      kvHeads: a.kvHeads,
+      headDim: a.headDim,
+      maxPositions: a.maxPositions,
+    }),
   };
 }
 
@@ -61,13 +76,18 @@ export function onnxSupportedText(): string {
   return `export a ${ONNX_MODEL_TYPES.slice(0, -1).join(', ')} or ${ONNX_MODEL_TYPES.at(-1)} model`;
 }
 
+/** The family entry of `config`, or undefined for a model type the export does not cover. */
+export function onnxFamilyIfAny(config: ModelConfig): OnnxFamily<ModelConfig> | undefined {
+  return FAMILIES[config.kind] as OnnxFamily<ModelConfig> | undefined;
+}
+
 /** The family entry of `config`, or an OnnxExportError naming the model type. */
 export function onnxFamilyOf(config: ModelConfig): OnnxFamily<ModelConfig> {
-  const f = FAMILIES[config.kind];
+  const f = onnxFamilyIfAny(config);
   if (!f) {
     throw new OnnxExportError(
       `config.json: model_type ${config.kind} cannot be exported to ONNX yet; ${onnxSupportedText()}.`,
     );
   }
-  return f as OnnxFamily<ModelConfig>;
+  return f;
 }

@@ -6,6 +6,7 @@
 import type * as Ort from 'onnxruntime-web';
 import type { ModelConfig } from '../../models/arch/index';
 import { argmax, softmax } from '../../models/generate';
+import { onnxFamilyIfAny } from './families';
 
 type OrtModule = Pick<typeof Ort, 'Tensor'>;
 
@@ -20,15 +21,7 @@ export interface OnnxDecoderLayout {
 /** The past_key_values layout of a causal-LM config's ONNX graph, or null for a classifier. */
 export function decoderLayout(config: ModelConfig): OnnxDecoderLayout | null {
   if (config.task !== 'causal-lm') return null;
-  if (config.kind === 'gpt2') {
-    const a = config.arch;
-    return { layers: a.nLayer, kvHeads: a.nHead, headDim: a.nEmbd / a.nHead, maxPositions: a.nPositions };
-  }
-  if (config.kind === 'llama' || config.kind === 'qwen2' || config.kind === 'qwen3') {
-    const a = config.arch;
-    return { layers: a.layers, kvHeads: a.kvHeads, headDim: a.headDim, maxPositions: a.maxPositions };
-  }
-  return null;
+  return onnxFamilyIfAny(config)?.decoderLayout?.(config) ?? null;
 }
 
 const i64 = (ort: OrtModule, v: readonly number[], dims: number[]) =>
