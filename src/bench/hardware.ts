@@ -20,7 +20,8 @@ import { parseModelConfig } from '../models/arch/index';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { benchStep } from './engine';
-import { renderGpuBench, runGpuBench } from './gpuBench';
+import { runGpuBench } from './gpuBench';
+import { renderGpuBench } from './gpuBenchReport';
 import {
   checkSample,
   dynrank,

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GpuBenchReport } from '../../src/bench/gpuBench';
+import type { GpuBenchReport } from '../../src/bench/gpuBenchCommon';
 
 const out = mkdtempSync(join(tmpdir(), 'dynrank-bench-smoke-'));
 const xdg = join(tmpdir(), 'xdg');

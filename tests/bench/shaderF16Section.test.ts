@@ -3,7 +3,9 @@
 // rendered loudly in the report.
 
 import { describe, expect, it } from 'vitest';
-import { type GpuBenchReport, type MatmulShape, renderGpuBench, shaderF16Section } from '../../src/bench/gpuBench';
+import type { GpuBenchReport, MatmulShape } from '../../src/bench/gpuBenchCommon';
+import { shaderF16Section } from '../../src/bench/gpuBenchMatmul';
+import { renderGpuBench } from '../../src/bench/gpuBenchReport';
 import { gpuBackend } from '../helpers/gpu';
 
 const shape = (layer: string, M: number, K: number, N: number, transB: boolean): MatmulShape => ({

@@ -1,0 +1,133 @@
+// What the real-GPU benchmark's parts share (src/bench/gpuBench.ts runs them): the rows and report they fill, the
+// run's wall-time budget and clock, and small formatting helpers.
+
+import type { GpuBackend } from '../gpu/backend';
+import type { KernelTime } from '../gpu/profiler';
+import type { PlanOptions } from '../train/plan';
+import type { F32Peak, StepFlops } from './flops';
+
+/** The whole run's wall-time budget, and the mark past which no further model row or matmul starts. */
+export const BUDGET_S = 480;
+export const LAST_START_S = 420;
+
+let started = performance.now();
+/** Seconds since the run started (restartClock). */
+export const elapsedS = () => (performance.now() - started) / 1000;
+export const restartClock = () => {
+  started = performance.now();
+};
+
+export const log = (s: string) => process.stderr.write(`${s}\n`);
+export const MiB = 2 ** 20;
+export const pct = (tflops: number, peak: F32Peak | null) => (peak ? (100 * tflops) / peak.tflops : null);
+
+export interface GpuBenchOptions {
+  /** Tiny shapes and few steps: every section on a CPU driver in seconds, to check the script itself. */
+  smoke: boolean;
+  /** Names the device in the report and is matched against the peak table (BENCH_DEVICE_NAME); the adapter's device
+   * name and description are matched too. */
+  deviceName?: string;
+  /** Read for BENCH_PEAK_TFLOPS (process.env unless given). */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What the sections read: the options resolved against the adapter. */
+export interface Resolved {
+  smoke: boolean;
+  peak: F32Peak | null;
+  /** The smoke run's one device, shared by every row (SwiftShader compiles each pipeline per device, seconds each);
+   * null: a fresh device per model row. */
+  shared: GpuBackend | null;
+}
+
+export interface SectionStatus {
+  name: string;
+  seconds: number;
+  /** Why the section did not run ("skipped: adapter lacks shader-f16"). */
+  skipped?: string;
+  /** Rows that failed or were left out, with the reason. */
+  notes: string[];
+}
+
+export interface MatmulRow extends MatmulShape {
+  msPerOp: number;
+  tflops: number;
+  percentOfPeak: number | null;
+}
+
+export interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {
+  /** Sampled error of the f32 arithmetic on f16-stored b, and of the shader-f16 arithmetic (float64 reference). */
+  errF32Path: number;
+  errF16Path: number;
+  /** max |f16 path - f32 path| / max |f32 path| over every output. */
+  errVsF32Path: number;
+  check: 'ok' | 'MISMATCH';
+  msF32Weights: number | null;
+  msF16Weights: number | null;
+  msF16Arithmetic: number | null;
+}
+
+export interface StepRow {
+  model: string;
+  method: string;
+  /** Frozen base weights' storage and the matmul arithmetic on them. */
+  weights: 'f32' | 'f16';
+  arithmetic: 'f32' | 'f16';
+  B: number;
+  T: number;
+  options: PlanOptions;
+  trainable: number;
+  /** Timed steps: synced (median taken) and pipelined (mean). */
+  steps: { synced: number; pipelined: number };
+  msSynced: number;
+  msPipelined: number;
+  tokensPerSecond: number;
+  flops: StepFlops;
+  tflops: number;
+  percentOfPeak: number | null;
+  /** f32 row's pipelined ms / this row's (same model, same step); null on the f32 row. */
+  speedupVsF32: number | null;
+  firstLoss: number;
+  dispatches: number;
+  peakMiB: number;
+  estimateMiB: number;
+  profile: KernelTime[] | null;
+  /** Set when the row's first loss is off its f32 row's: the f16 path computes something else. */
+  mismatch?: string;
+}
+
+export interface GpuBenchReport {
+  date: string;
+  smoke: boolean;
+  adapter: Record<string, unknown>;
+  deviceName: string;
+  shaderF16: boolean;
+  timestampQuery: boolean;
+  peak: F32Peak | null;
+  budgetSeconds: number;
+  wallSeconds: number;
+  sections: SectionStatus[];
+  matmul: MatmulRow[];
+  shaderF16Matmul: F16MatmulRow[];
+  steps: StepRow[];
+  dynrank: StepRow[];
+  /** Failures and mismatches, also printed: a non-empty list makes the script exit 1. */
+  problems: string[];
+}
+
+export interface MatmulShape {
+  model: string;
+  layer: string;
+  M: number;
+  K: number;
+  N: number;
+  transB: boolean;
+}
+
+export interface ModelSpec {
+  name: string;
+  raw: Record<string, unknown>;
+  targets: string[];
+  B: number;
+  T: number;
+}

@@ -1,0 +1,157 @@
+import type { PlanOptions } from '../train/plan';
+import type { GpuBenchReport, StepRow } from './gpuBenchCommon';
+
+function table(rows: (string | number)[][]): string {
+  return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+/** Three significant digits (whole numbers from 100 up): tiny smoke shapes keep their digits too. */
+const sig = (x: number | null) => (x === null ? '–' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const optionsCell = (o: PlanOptions) =>
+  `${o.weightPrecision} weights, ${o.recompute ? '' : 'no '}recompute, micro-batch ${o.microBatch}`;
+
+function stepTable(rows: StepRow[], withSpeedup: boolean): string {
+  return table([
+    [
+      'model',
+      'method',
+      'weights / arithmetic',
+      'B×T',
+      'options',
+      'ms/step (pipelined; synced)',
+      'tokens/s',
+      'model GFLOP/step',
+      'TFLOP/s',
+      '% of f32 peak',
+      ...(withSpeedup ? ['speed-up vs f32 (goal 1.5×)'] : []),
+      'dispatches',
+      'peak MiB / estimate = ratio',
+    ],
+    ...rows.map((r) => [
+      r.model,
+      r.method,
+      `${r.weights} / ${r.arithmetic}`,
+      `${r.B}×${r.T}`,
+      optionsCell(r.options),
+      `${sig(r.msPipelined)}; ${sig(r.msSynced)}`,
+      r.tokensPerSecond.toFixed(0),
+      sig(r.flops.total / 1e9),
+      sig(r.tflops),
+      sig(r.percentOfPeak),
+      ...(withSpeedup
+        ? [
+            r.mismatch
+              ? `**MISMATCH** (${r.mismatch})`
+              : r.speedupVsF32 === null
+                ? '–'
+                : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
+          ]
+        : []),
+      r.dispatches,
+      `${sig(r.peakMiB)} / ${sig(r.estimateMiB)} = ${(r.peakMiB / r.estimateMiB).toFixed(2)}`,
+    ]),
+  ]);
+}
+
+/** Kernels grouped by shader (matmul, attention, …): the share of a step's GPU time each takes. */
+function profileTables(rows: StepRow[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (!r.profile) continue;
+    const total = r.profile.reduce((a, k) => a + k.ms, 0),
+      timed = r.profile.reduce((a, k) => a + k.count, 0);
+    const byShader = new Map<string, number>();
+    for (const k of r.profile) {
+      const s = k.kernel.split('.')[0];
+      byShader.set(s, (byShader.get(s) ?? 0) + k.ms);
+    }
+    const groups = [...byShader].sort((a, b) => b[1] - a[1]);
+    out.push(
+      `${r.model} ${r.method}, ${r.weights} weights / ${r.arithmetic} arithmetic, ${r.B}×${r.T}: ` +
+        `${total.toFixed(1)} ms of GPU time in ${timed} of ${r.dispatches} dispatches timed; by shader: ` +
+        groups.map(([s, ms]) => `${s} ${((100 * ms) / total).toFixed(0)}%`).join(', '),
+      '',
+      table([
+        ['kernel', 'dispatches', 'ms', 'share'],
+        ...r.profile
+          .slice(0, 8)
+          .map((k) => [k.kernel, k.count, k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`]),
+      ]),
+      '',
+    );
+  }
+  return out;
+}
+
+export function renderGpuBench(r: GpuBenchReport): string {
+  const a = r.adapter as { description?: string };
+  const peak = r.peak
+    ? `${r.peak.tflops} TFLOP/s float32 (${r.peak.source})`
+    : 'unknown for this device: set BENCH_PEAK_TFLOPS to get % of peak';
+  return [
+    `### dynrank on ${r.deviceName} (${a.description ?? ''}), Node + Dawn over Vulkan${r.smoke ? ' — SMOKE RUN' : ''}`,
+    '',
+    `Peak used for % of peak: ${peak}. Model FLOPs per step from the shapes (src/bench/flops.ts): 4 per frozen ` +
+      'weight and token (forward + input gradient), attention at full T×T, adapters at R0 with every component live.',
+    '',
+    table([
+      ['section', 'wall s', 'status'],
+      ...r.sections.map((s) => [
+        s.name,
+        s.seconds.toFixed(1),
+        [s.skipped ?? 'ran', ...s.notes].join('; ').replaceAll('|', '/'),
+      ]),
+    ]),
+    '',
+    `Wall time ${r.wallSeconds.toFixed(1)} s of the ${r.budgetSeconds} s budget.`,
+    '',
+    '#### Matmul at the models’ widths (f32, auto tiling)',
+    '',
+    table([
+      ['model', 'layer', 'M×K×N', 'ms/op', 'TFLOP/s', '% of f32 peak'],
+      ...r.matmul.map((m) => [
+        m.model,
+        m.layer,
+        `${m.M}×${m.K}×${m.N}${m.transB ? ' (Bᵀ)' : ''}`,
+        sig(m.msPerOp),
+        sig(m.tflops),
+        sig(m.percentOfPeak),
+      ]),
+    ]),
+    '',
+    '#### shader-f16 matmul (checked against the f32 path before timing)',
+    '',
+    r.shaderF16
+      ? table([
+          ['model', 'layer', 'M×K×N', 'check (err f16 / vs f32 path)', 'ms f32', 'ms f16 weights', 'ms f16 arithmetic'],
+          ...r.shaderF16Matmul.map((m) => [
+            m.model,
+            m.layer,
+            `${m.M}×${m.K}×${m.N}`,
+            `${m.check === 'ok' ? 'ok' : '**MISMATCH**'} (${m.errF16Path.toExponential(1)} / ${m.errVsF32Path.toExponential(1)})`,
+            sig(m.msF32Weights),
+            sig(m.msF16Weights),
+            sig(m.msF16Arithmetic),
+          ]),
+        ])
+      : 'skipped: adapter lacks shader-f16',
+    '',
+    '#### LoRA steps: f32 vs f16 frozen weights',
+    '',
+    stepTable(r.steps, true),
+    '',
+    '#### Where the time goes (timestamp queries, one step)',
+    '',
+    ...(r.timestampQuery ? profileTables([...r.steps, ...r.dynrank]) : ['skipped: adapter lacks timestamp-query', '']),
+    '#### Dynamic rank b=8 on all seven module types under the memory plan',
+    '',
+    ...(r.smoke
+      ? ['Smoke run: every row shares one device, so a row reuses pooled buffers and its peak reads low.', '']
+      : []),
+    stepTable(r.dynrank, false),
+    '',
+    r.problems.length
+      ? `**PROBLEMS (${r.problems.length})**: ${r.problems.map((p) => p.split('\n')[0]).join('; ')}`
+      : 'No problems.',
+  ].join('\n');
+}

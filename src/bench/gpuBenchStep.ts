@@ -1,0 +1,129 @@
+// One timed training step row of the real-GPU benchmark: warm-up, synced and pipelined timings, FLOPs and % of peak,
+// peak memory against the estimate, and a per-kernel profile where the adapter has timestamp queries.
+
+import { GpuBackend } from '../gpu/backend';
+import { diffCounters } from '../gpu/counters';
+import { setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
+import { createNodeContext } from '../gpu/node';
+import type { KernelTime } from '../gpu/profiler';
+import { parseModelConfig } from '../models/arch/index';
+import type { PlanOptions } from '../train/plan';
+import { type HostBatch, taskFor } from '../train/task';
+import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
+import { flopShapeOf, stepFlops } from './flops';
+import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow } from './gpuBenchCommon';
+import { rowEstimate, syntheticModel } from './hardwareKit';
+import { median } from './matmul';
+
+/** Steps per timed row: warm-up (pipelines compile), synced (loss read back each step), pipelined (back to back).
+ * On a GPU the timed counts shrink when the last warm-up step is slow, so a row stays within about ROW_TIMED_MS. */
+const STEPS = { real: { warmup: 3, synced: 5, pipelined: 10 }, smoke: { warmup: 1, synced: 1, pipelined: 2 } };
+const ROW_TIMED_MS = { synced: 8000, pipelined: 15000 };
+
+export interface StepSpec {
+  model: ModelSpec;
+  method: TrainMethod;
+  options: PlanOptions;
+  arithmetic: 'f32' | 'f16';
+  /** The estimate compared with the peak (the plan's); estimateMemory of the row's settings unless given. */
+  estimateBytes?: number;
+}
+
+export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
+  const { model: m, method, options } = spec;
+  const steps = { ...(o.smoke ? STEPS.smoke : STEPS.real) };
+  const be = o.shared ?? new GpuBackend(await createNodeContext({ label: `dynrank-bench ${m.name}` }));
+  const ctx = be.ctx;
+  // The row's peak: the high-water mark above what was live when it started (0 on a fresh device).
+  const live0 = ctx.counters.bytesLive;
+  ctx.counters.bytesPeak = live0;
+  try {
+    setMatmulTiling('auto');
+    setMatmulF16Arithmetic(spec.arithmetic === 'f16');
+    const cfg = parseModelConfig(m.raw);
+    const V = cfg.arch.vocabSize;
+    const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
+    const trainer = new Trainer(
+      be,
+      taskFor(be, model),
+      method,
+      { ...DEFAULT_OPTIM, lr: 1e-4, totalSteps: 1000, dem: null },
+      { microBatch: options.microBatch, recompute: options.recompute },
+    );
+    const { B, T } = m;
+    let s = 5;
+    const ids = Int32Array.from({ length: B * T }, () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % V);
+    const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : ids[i + 1]));
+    const batch: HostBatch = { kind: 'lm', B, T, ids, targets };
+    let firstLoss = Number.NaN,
+      warmMs = 0;
+    for (let i = 0; i < steps.warmup; i++) {
+      const t0 = performance.now();
+      trainer.trainStep(batch);
+      const l = await trainer.lastLoss();
+      warmMs = performance.now() - t0;
+      if (i === 0) firstLoss = l;
+    }
+    if (!o.smoke) {
+      steps.synced = Math.max(1, Math.min(steps.synced, Math.floor(ROW_TIMED_MS.synced / warmMs)));
+      steps.pipelined = Math.max(2, Math.min(steps.pipelined, Math.floor(ROW_TIMED_MS.pipelined / warmMs)));
+    }
+    const synced: number[] = [];
+    let dispatches = 0;
+    for (let i = 0; i < steps.synced; i++) {
+      const c0 = { ...ctx.counters },
+        t0 = performance.now();
+      trainer.trainStep(batch);
+      if (i === 0) dispatches = diffCounters(ctx.counters, c0).dispatches;
+      await trainer.lastLoss();
+      synced.push(performance.now() - t0);
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < steps.pipelined; i++) trainer.trainStep(batch);
+    const loss = await trainer.lastLoss();
+    const msPipelined = (performance.now() - t0) / steps.pipelined;
+    if (!Number.isFinite(loss))
+      throw new Error(`${m.name} ${method.method}: loss ${loss} after ${steps.pipelined} steps`);
+    let profile: KernelTime[] | null = null;
+    if (ctx.device.features.has('timestamp-query')) {
+      ctx.startProfile();
+      trainer.trainStep(batch);
+      profile = await ctx.stopProfile();
+    }
+    const rank = method.method === 'full' ? undefined : method.adapter.R0;
+    const flops = stepFlops(flopShapeOf(cfg, { B, T, targets: method.targets }), { method: 'adapter', rank });
+    const tflops = flops.total / (msPipelined / 1000) / 1e12;
+    const estimate = spec.estimateBytes ?? rowEstimate(model, { B, T, method }, options).total;
+    const row: StepRow = {
+      model: m.name,
+      method: method.method === 'lora' ? `LoRA r=8 (${method.targets.length} types)` : `dynamic rank b=8 R0=12 (all 7)`,
+      weights: options.weightPrecision,
+      arithmetic: spec.arithmetic,
+      B,
+      T,
+      options,
+      trainable: trainer.trainableParameters,
+      steps: { synced: steps.synced, pipelined: steps.pipelined },
+      msSynced: median(synced),
+      msPipelined,
+      tokensPerSecond: (B * T) / (msPipelined / 1000),
+      flops,
+      tflops,
+      percentOfPeak: pct(tflops, o.peak),
+      speedupVsF32: null,
+      firstLoss,
+      dispatches,
+      peakMiB: (ctx.counters.bytesPeak - live0) / MiB,
+      estimateMiB: estimate / MiB,
+      profile,
+    };
+    log(
+      `step ${row.model} ${row.method} ${row.weights}/${row.arithmetic} ${B}x${T}: ${msPipelined.toFixed(2)} ms, ` +
+        `${row.tokensPerSecond.toFixed(0)} tok/s, ${tflops.toFixed(3)} TFLOP/s, peak ${row.peakMiB.toFixed(0)} MiB`,
+    );
+    return row;
+  } finally {
+    setMatmulF16Arithmetic(false);
+    if (!o.shared) ctx.destroy();
+  }
+}
