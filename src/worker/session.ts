@@ -321,10 +321,10 @@ export class Session {
 
   private async chat(cmd: Extract<Command, { type: 'chat' }>): Promise<void> {
     const r = this.requireIdle('chat with the model');
-    const { base, adapted } = await chatBoth(r, cmd);
+    const answers = await chatBoth(r, cmd);
     const onnx = await this.currentOnnx(r);
-    const beside = onnx ? await onnxChatBeside(r, onnx.session, cmd, onnx.step) : undefined;
-    this.post({ type: 'chatted', message: cmd.message, base, adapted, onnx: beside });
+    const beside = onnx ? await onnxChatBeside(r, onnx.session, answers, cmd.maxTokens, onnx.step) : undefined;
+    this.post({ type: 'chatted', message: cmd.message, base: answers.base, adapted: answers.adapted, onnx: beside });
   }
 
   private async classify(text: string): Promise<void> {

@@ -55,18 +55,23 @@ export async function generateBoth(
  * One user message answered by the adapted and by the base model: the message rendered with the model's chat template
  * and its generation prompt, then greedy decoding until an end of sequence or of the turn, or `maxTokens`.
  */
-export async function chatBoth(
-  r: Run,
-  cmd: Extract<Command, { type: 'chat' }>,
-): Promise<{ base: string; adapted: string }> {
+export async function chatBoth(r: Run, cmd: Extract<Command, { type: 'chat' }>): Promise<ChatAnswers> {
   const decoder = decoderOf(r),
     be = r.trainer.be;
   const turn = await chatTurn(r, decoder, cmd.message);
   const opts = { maxTokens: cmd.maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop };
-  const answer = async () => turn.decode(await generateIds(be, decoder, turn.ids, opts));
-  const adapted = await withEval(r, answer);
-  const base = await withoutAdapters(r, answer);
-  return { base, adapted };
+  const answerIds = () => generateIds(be, decoder, turn.ids, opts);
+  const adaptedIds = await withEval(r, answerIds);
+  const base = turn.decode(await withoutAdapters(r, answerIds));
+  return { base, adapted: turn.decode(adaptedIds), turn, adaptedIds };
+}
+
+/** Both chat answers, and the adapted one's turn and greedy ids, which the ONNX check compares against. */
+export interface ChatAnswers {
+  base: string;
+  adapted: string;
+  turn: GreedyTurn;
+  adaptedIds: number[];
 }
 
 /** A greedy continuation to compare: the context's ids, the ids that end it (not output) and how its ids read. */
@@ -154,12 +159,12 @@ export async function onnxGenerateBeside(
 export async function onnxChatBeside(
   r: Run,
   session: InferenceSession,
-  cmd: Extract<Command, { type: 'chat' }>,
+  chat: ChatAnswers,
+  maxTokens: number,
   step: number,
 ): Promise<OnnxGeneration> {
   const { decoder, layout } = onnxDecoderOf(r);
-  const turn = await chatTurn(r, decoder, cmd.message);
-  return greedyBeside(r, session, { decoder, layout, turn, maxTokens: cmd.maxTokens, step });
+  return greedyBeside(r, session, { decoder, layout, turn: chat.turn, maxTokens, step, ours: chat.adaptedIds });
 }
 
 interface GreedyBesideOptions {
@@ -169,14 +174,24 @@ interface GreedyBesideOptions {
   maxTokens: number;
   /** The step of the adapter that was exported. */
   step: number;
+  /** The adapted model's greedy ids for `turn` when they are already known (the chat box computed them). */
+  ours?: number[];
 }
 
 /** `turn` continued greedily by the adapted model (our engine) and by the exported graph; agreement is equal ids. */
 async function greedyBeside(r: Run, session: InferenceSession, o: GreedyBesideOptions): Promise<OnnxGeneration> {
   const { turn, maxTokens } = o;
-  const ours = await withEval(r, () =>
-    generateIds(r.trainer.be, o.decoder, turn.ids, { maxTokens, temperature: 0, topK: 0, seed: 0, eosIds: turn.stop }),
-  );
+  const ours =
+    o.ours ??
+    (await withEval(r, () =>
+      generateIds(r.trainer.be, o.decoder, turn.ids, {
+        maxTokens,
+        temperature: 0,
+        topK: 0,
+        seed: 0,
+        eosIds: turn.stop,
+      }),
+    ));
   const { ort } = await import('./onnxRuntime');
   const onnx = await onnxGreedyIds(ort, session, o.layout, turn.ids, { maxTokens, eosIds: turn.stop });
   const agrees = onnx.length === ours.length && onnx.every((t, i) => t === ours[i]);
