@@ -23,8 +23,7 @@ async function timeMatmul(be: GpuBackend, run: (n: number) => void, minMs: numbe
   return (await timeOps(be, run, { minMs, warmup: 1 })).msPerOp;
 }
 
-const fits = (be: GpuBackend, s: MatmulShape) =>
-  4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;
+const fits = (be: GpuBackend, s: MatmulShape) => 4 * Math.max(s.M * s.N, s.M * s.K, s.K * s.N) <= be.ctx.bindingLimit;
 
 export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Resolved, st: SectionStatus) {
   const rows: MatmulRow[] = [];
