@@ -2,11 +2,15 @@
 
 export const ONNX_NODE_DIR: string;
 export const PYTHON: string;
+export const LAVAPIPE_DIR: string;
+export const LAVAPIPE_ICD: string;
 
 export interface Need {
   id: string;
-  /** Debian/Ubuntu packages that provide it. */
+  /** Debian/Ubuntu packages that provide it (none for a fetched need). */
   packages: string[];
+  /** Instead of packages: a script that fetches it (on Debian 12, root or not). */
+  fetch?: string;
   what: string;
   /** The tests that need it. */
   usedBy: string;
@@ -20,6 +24,8 @@ export const PACKAGES: readonly string[];
 export interface Machine {
   root: boolean;
   apt: boolean;
+  /** Debian 12, where the fetch scripts work. */
+  bookworm?: boolean;
   present: Readonly<Record<string, boolean>>;
   installAttempted?: boolean;
 }

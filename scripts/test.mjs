@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ONNX_NODE_DIR, PYTHON, provisionPlan } from './provision.mjs';
+import { LAVAPIPE_ICD, ONNX_NODE_DIR, PYTHON, provisionPlan } from './provision.mjs';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const [mode = 'all', ...extra] = process.argv.slice(2);
@@ -43,15 +43,25 @@ function probe() {
     onnx: existsSync(ONNX_NODE_DIR),
     torch: havePythonModule('torch'),
     pythonOnnx: havePythonModule('onnx'),
+    lavapipe: existsSync(env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD),
   };
+}
+
+/** Debian 12, where scripts/fetch-lavapipe.mjs gets Mesa 25 from bookworm-backports. */
+function isBookworm() {
+  try {
+    return /^VERSION_CODENAME=bookworm$/m.test(readFileSync('/etc/os-release', 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 /** Installs what the tests need and is missing (root + apt), or says what to install. */
 function provision() {
-  const facts = { root: process.getuid?.() === 0, apt: existsSync('/usr/bin/apt-get') };
+  const facts = { root: process.getuid?.() === 0, apt: existsSync('/usr/bin/apt-get'), bookworm: isBookworm() };
   let plan = provisionPlan({ ...facts, present: probe() });
   if (plan.commands.length) {
-    console.log(`[test] installing what the tests need: ${plan.missing.flatMap((n) => n.packages).join(' ')}`);
+    console.log(`[test] provisioning what the tests need: ${plan.missing.map((n) => n.id).join(', ')}`);
     for (const c of plan.commands) {
       const r = spawnSync(c.cmd, c.args, { stdio: 'inherit', env: { ...env, ...c.env } });
       if (r.status !== 0) break;

@@ -2,7 +2,8 @@
 // checked against float64 and the f32 path before it is timed.
 
 import type { GpuBackend } from '../gpu/backend';
-import { setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
+import type { GpuContext } from '../gpu/context';
+import { type MatmulTiling, setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import {
   BUDGET_S,
@@ -72,6 +73,8 @@ const F16_TOLERANCE = 5e-3;
  * (f32 weights, f16 weights with f32 arithmetic, f16 arithmetic). Without the feature both paths are f32 arithmetic. */
 export async function shaderF16Section(be: GpuBackend, shapes: MatmulShape[], o: Resolved, st: SectionStatus) {
   const rows: F16MatmulRow[] = [];
+  // The f16 arithmetic lives in the tiled kernels only; a CPU adapter (lavapipe) would otherwise take the flat one.
+  setMatmulTiling(f16Tiling(be.ctx));
   for (const s of shapes) {
     if (!fits(be, s) || elapsedS() > LAST_START_S) {
       st.notes.push(`${s.model} ${s.layer}: not run (binding limit or time budget)`);
@@ -152,5 +155,12 @@ export async function shaderF16Section(be: GpuBackend, shapes: MatmulShape[], o:
       for (const t of [a, b32, b16, c32, c16]) be.dispose(t);
     }
   }
+  setMatmulTiling('auto');
   return rows;
+}
+
+/** The tiling under which f16 arithmetic runs: 'auto' on GPUs, the 32x32 tiled kernel on CPU adapters (whose 'auto'
+ * is the flat kernel, which has no f16 variant). */
+export function f16Tiling(ctx: GpuContext): MatmulTiling {
+  return ctx.barrierFree ? 32 : 'auto';
 }

@@ -12,6 +12,7 @@ import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { flopShapeOf, stepFlops } from './flops';
 import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow } from './gpuBenchCommon';
+import { f16Tiling } from './gpuBenchMatmul';
 import { rowEstimate, syntheticModel } from './hardwareKit';
 import { median } from './matmul';
 
@@ -38,7 +39,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   const live0 = ctx.counters.bytesLive;
   ctx.counters.bytesPeak = live0;
   try {
-    setMatmulTiling('auto');
+    setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
@@ -124,6 +125,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     return row;
   } finally {
     setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
     if (!o.shared) ctx.destroy();
   }
 }

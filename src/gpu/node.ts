@@ -23,34 +23,47 @@ function configureVulkanEnv(env: NodeJS.ProcessEnv = process.env): void {
 }
 
 // dawn.node frees its native instance when the GPU object is garbage-collected, even while devices made from it are
-// alive; the next event poll then crashes the process. Holding the object for the life of the process prevents that.
-let instance: GPU | null = null;
+// alive; the next event poll then crashes the process. Holding the objects for the life of the process prevents that.
+const instances = new Map<string, GPU>();
 
-export async function nodeGpu(): Promise<GPU> {
+/** Node's WebGPU (Dawn). `adapter` restricts it to the adapters whose name contains that text (Dawn's `adapter=`
+ * flag), e.g. 'llvmpipe' for Mesa's lavapipe when the Vulkan loader lists several drivers. */
+export async function nodeGpu(adapter?: string): Promise<GPU> {
   configureVulkanEnv();
-  if (instance) return instance;
+  // Dawn toggles for benchmarks, e.g. DYNRANK_DAWN_FLAGS=disable-dawn-features=timestamp_quantization for exact
+  // kernel timestamps (browsers round them to 100 us).
+  const flags = (process.env.DYNRANK_DAWN_FLAGS ?? '').split(' ').filter(Boolean);
+  if (adapter) flags.push(`adapter=${adapter}`);
+  const key = flags.join(' ');
+  const known = instances.get(key);
+  if (known) return known;
   const mod = (await import('webgpu')) as unknown as {
     create: (flags: string[]) => GPU;
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, mod.globals);
-  // Dawn toggles for benchmarks, e.g. DYNRANK_DAWN_FLAGS=disable-dawn-features=timestamp_quantization for exact
-  // kernel timestamps (browsers round them to 100 us).
-  instance = mod.create((process.env.DYNRANK_DAWN_FLAGS ?? '').split(' ').filter(Boolean));
-  return instance;
+  const gpu = mod.create(flags);
+  instances.set(key, gpu);
+  return gpu;
+}
+
+export interface NodeContextOptions extends AcquireOptions {
+  /** Only adapters whose name contains this (see nodeGpu). */
+  adapter?: string;
 }
 
 /** A GpuContext on Node's WebGPU, or a NoWebGPUError that says how to get a Vulkan driver. */
-export async function createNodeContext(opts: AcquireOptions = {}): Promise<GpuContext> {
-  const gpu = await nodeGpu();
+export async function createNodeContext(opts: NodeContextOptions = {}): Promise<GpuContext> {
+  const gpu = await nodeGpu(opts.adapter);
   try {
     const ctx = new GpuContext(await acquireDevice(gpu, opts));
     ctx.debug = process.env.DYNRANK_GPU_DEBUG === '1';
     return ctx;
   } catch (e) {
     if (e instanceof NoWebGPUError) {
+      const which = opts.adapter ? ` named like "${opts.adapter}"` : '';
       throw new NoWebGPUError(
-        `Dawn found no Vulkan adapter (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}). ` +
+        `Dawn found no Vulkan adapter${which} (VK_ICD_FILENAMES=${process.env.VK_ICD_FILENAMES ?? 'unset'}). ` +
           `Install Chromium (apt-get install chromium, which ships SwiftShader) and libvulkan1, or a GPU driver`,
       );
     }

@@ -2,6 +2,7 @@
 // The backward is expressed as matmul calls (matmulBackwardSteps) so every backend reuses the same plan.
 
 import type { MatmulParams } from '../tensor/backend';
+import { f16ToF32, f32ToF16 } from '../tensor/half';
 import type { FArr } from './types';
 
 function need(arr: FArr, n: number, what: string): void {
@@ -41,6 +42,36 @@ export function matmulRef(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: Mat
         let v = alpha * row[j] + (bias ? bias[j] : 0);
         if (acc) v += out[o + j];
         out[o + j] = v;
+      }
+    }
+  }
+}
+
+/** matmulRef as the 'shader-f16' kernel computes it (shaders/matmul.wgsl with T = f16): opA(a) and b rounded to f16,
+ * each product rounded to f16 (exact in f32 first: 22 significant bits), the products summed in float64. */
+export function matmulRefF16Products(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: MatmulParams): void {
+  const { M, K, N } = p;
+  const batch = p.batch ?? 1,
+    alpha = p.alpha ?? 1;
+  const sb = p.broadcastB ? 0 : K * N;
+  need(out, batch * M * N, 'out');
+  need(a, batch * M * K, 'a');
+  need(b, p.broadcastB ? K * N : batch * K * N, 'b');
+  if (bias) need(bias, N, 'bias');
+  const half = (x: number) => f16ToF32(f32ToF16(x));
+  const ah = Float32Array.from(a.subarray(0, batch * M * K), half),
+    bh = Float32Array.from(b.subarray(0, p.broadcastB ? K * N : batch * K * N), half);
+  for (let z = 0; z < batch; z++) {
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const x = p.transA ? ah[z * M * K + k * M + i] : ah[z * M * K + i * K + k];
+          const y = p.transB ? bh[z * sb + j * K + k] : bh[z * sb + k * N + j];
+          s += half(x * y);
+        }
+        const o = z * M * N + i * N + j;
+        out[o] = alpha * s + (bias ? bias[j] : 0) + (p.accumulate ? out[o] : 0);
       }
     }
   }

@@ -1,12 +1,16 @@
-// The shader-f16 section of bench:gpu, which the smoke run skips on SwiftShader (no 'shader-f16'): run here directly,
-// its check and timing code runs with both paths in f32 arithmetic, so a GPU session finds it working. A mismatch is
-// rendered loudly in the report.
+// The shader-f16 parts of bench:gpu, which the smoke run skips on SwiftShader (no 'shader-f16'), run here on Mesa's
+// lavapipe, which has the feature: the matmul section's check and timings, and a step row with f16 arithmetic, so a
+// GPU session finds them working. A mismatch is rendered loudly in the report.
 
 import { describe, expect, it } from 'vitest';
 import type { GpuBenchReport, MatmulShape } from '../../src/bench/gpuBenchCommon';
 import { shaderF16Section } from '../../src/bench/gpuBenchMatmul';
+import { models } from '../../src/bench/gpuBenchModels';
 import { renderGpuBench } from '../../src/bench/gpuBenchReport';
-import { gpuBackend } from '../helpers/gpu';
+import { runStep } from '../../src/bench/gpuBenchStep';
+import { lora } from '../../src/bench/hardwareKit';
+import { GpuBackend } from '../../src/gpu/backend';
+import { f16GpuContext } from '../helpers/gpu';
 
 const shape = (layer: string, M: number, K: number, N: number, transB: boolean): MatmulShape => ({
   model: 'tiny',
@@ -18,8 +22,8 @@ const shape = (layer: string, M: number, K: number, N: number, transB: boolean):
 });
 
 describe('bench:gpu shader-f16 matmul section', () => {
-  it('checks each shape against the f32 path, then times f32, f16 weights and f16 arithmetic', async () => {
-    const be = await gpuBackend();
+  it('on lavapipe (shader-f16): checks each shape against the f32 path, then times f32, f16 weights and f16 arithmetic', async () => {
+    const be = new GpuBackend(await f16GpuContext());
     const st = { name: 'shader-f16 matmul', seconds: 0, notes: [] };
     const rows = await shaderF16Section(
       be,
@@ -34,9 +38,29 @@ describe('bench:gpu shader-f16 matmul section', () => {
     ]);
     for (const r of rows) {
       expect(r.errF32Path).toBeLessThan(1e-4);
+      // The f16 arithmetic ran (a CPU adapter takes the tiled kernel here): it rounds, within the section's bound.
+      expect(r.errVsF32Path).toBeGreaterThan(1e-5);
       expect(r.errVsF32Path).toBeLessThan(5e-3);
       expect([r.msF32Weights, r.msF16Weights, r.msF16Arithmetic].every((x) => x !== null && x > 0)).toBe(true);
     }
+  });
+
+  it('an f16-arithmetic step row runs the f16 matmul kernel (lavapipe, timestamp profile)', async () => {
+    const be = new GpuBackend(await f16GpuContext());
+    const { smol } = models(true);
+    const row = await runStep(
+      {
+        model: smol,
+        method: lora(['self_attn.q_proj', 'mlp.down_proj']),
+        options: { weightPrecision: 'f16', recompute: false, microBatch: smol.B },
+        arithmetic: 'f16',
+      },
+      { smoke: true, peak: null, shared: be },
+    );
+    const kernels = (row.profile ?? []).map((k) => k.kernel);
+    console.log(`[shader-f16 step] ${row.model}: ${kernels.join(', ')}`);
+    expect(kernels.some((k) => k.startsWith('matmul_f16.'))).toBe(true);
+    expect(Number.isFinite(row.firstLoss)).toBe(true);
   });
 
   it('renders a mismatch as MISMATCH with its errors and no times', () => {

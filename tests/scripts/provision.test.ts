@@ -88,6 +88,33 @@ describe('provisioning the test machine', () => {
     expect(p.advice).toEqual([expect.stringMatching(/ONNX operator test data.*apt-get did not install it/)]);
   });
 
+  it("Mesa's lavapipe: fetched by its script on Debian 12, root or not, after any apt-get install", () => {
+    const need = NEEDS.find((n) => n.id === 'lavapipe')!;
+    expect(need.packages).toEqual([]);
+    for (const root of [true, false]) {
+      const p = provisionPlan(machine({ root, bookworm: true, present: { ...all(true), lavapipe: false } }));
+      expect(p.commands.map((c) => [c.cmd, ...c.args])).toEqual([['node', 'scripts/fetch-lavapipe.mjs']]);
+      expect(p.advice).toEqual([]);
+    }
+    const both = provisionPlan(machine({ root: true, bookworm: true, present: { ...all(false) } }));
+    expect(both.commands.map((c) => c.cmd)).toEqual(['apt-get', 'apt-get', 'node']);
+    expect(both.commands[1].args).not.toContain('scripts/fetch-lavapipe.mjs');
+  });
+
+  it('lavapipe elsewhere: says which Mesa to install and which variable names it', () => {
+    const p = provisionPlan(machine({ root: true, bookworm: false, present: { ...all(true), lavapipe: false } }));
+    expect(p.commands).toEqual([]);
+    expect(p.advice).toEqual([
+      expect.stringMatching(/lavapipe >= 24.*shaderF16\.test\.ts.*Mesa >= 24.*DYNRANK_LAVAPIPE_ICD/),
+    ]);
+    const failed = provisionPlan(
+      machine({ root: true, bookworm: true, installAttempted: true, present: { ...all(true), lavapipe: false } }),
+    );
+    expect(failed.advice).toEqual([
+      expect.stringMatching(/run `node scripts\/fetch-lavapipe\.mjs` and read its errors/),
+    ]);
+  });
+
   it('refuses a machine whose needs were not all probed', () => {
     const partly = { root: true, apt: true, present: { chromium: true } };
     expect(() => provisionPlan(partly)).toThrow(/machine\.present\.vulkan/);

@@ -1,0 +1,232 @@
+// The f16-arithmetic matmul (shaders/matmul.wgsl with T = f16, taken for an f16 weight as b when
+// setMatmulF16Arithmetic is on and the device has 'shader-f16'), run for real on Mesa's lavapipe, the one adapter here
+// with the feature (SwiftShader, the browser's, lacks it).
+// Kernel: against matmulRefF16Products, which rounds the operands and each product to f16 as the shader does and sums
+// in float64. The GPU sums those products in f32, so the gap is f32 summation error: about eps32 * K * |term| / sqrt(3),
+// under 2e-6 at K = 130; the tolerance is 2e-5. The same outputs miss the f32-arithmetic reference by ~1e-3 (asserted),
+// so the check tells the two arithmetics apart. Models: logits and adapter gradients of gpt2-tiny and the Qwen2
+// fixture with f16 arithmetic, bounded against the CPU reference at f16 weights (f32 arithmetic).
+
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GpuBackend } from '../../src/gpu/backend';
+import type { GpuContext } from '../../src/gpu/context';
+import { setMatmulF16Arithmetic, setMatmulTiling, usesF16Arithmetic } from '../../src/gpu/kernels/matmul';
+import { parseModelConfig } from '../../src/models/arch/index';
+import type { CausalLmNet } from '../../src/models/arch/types';
+import { instantiate, type LoadedModel } from '../../src/models/load';
+import { dirSource } from '../../src/models/node';
+import { readCheckpointFiles } from '../../src/models/shards';
+import type { TextTokenizer } from '../../src/models/tokenizer';
+import { mapCheckpoint } from '../../src/models/weights';
+import { matmulRef, matmulRefF16Products } from '../../src/ops/matmul';
+import type { Backend, MatmulParams } from '../../src/tensor/backend';
+import { CpuBackend } from '../../src/tensor/cpu';
+import { type HostBatch, taskFor } from '../../src/train/task';
+import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
+import { expectClose, randArray } from '../helpers/check';
+import { f16GpuContext, gpuContext } from '../helpers/gpu';
+
+const TOL = 2e-5;
+
+async function backend(): Promise<GpuBackend> {
+  return new GpuBackend(await f16GpuContext());
+}
+
+/** One matmul with an f16 weight as b and f16 arithmetic on; returns the output and both references. */
+async function run(be: GpuBackend, p: MatmulParams, withBias: boolean, seed: number) {
+  const batch = p.batch ?? 1;
+  const a = randArray(batch * p.M * p.K, seed),
+    w = randArray((p.broadcastB ? 1 : batch) * p.K * p.N, seed + 1, -0.5, 0.5),
+    bias = withBias ? randArray(p.N, seed + 2) : null,
+    out0 = randArray(batch * p.M * p.N, seed + 3);
+  const ta = be.fromArray(a, [a.length], 'a'),
+    tw = be.weight(w, [w.length], { precision: 'f16', label: 'W' }),
+    tb = bias ? be.fromArray(bias, [p.N], 'bias') : null,
+    to = be.fromArray(out0, [out0.length], 'out');
+  be.matmul(to, ta, tw, tb, p);
+  const got = (await be.read(to)) as Float32Array;
+  for (const t of [ta, tw, tb, to]) if (t) be.dispose(t);
+  const f16 = out0.slice(),
+    f32 = out0.slice();
+  matmulRefF16Products(f16, a, w, bias, p);
+  // The f32 arithmetic on the same f16-rounded weights: what the kernel computes with the feature off.
+  const w16 = new CpuBackend().weight(w, [w.length], { precision: 'f16' });
+  matmulRef(f32, a, (await new CpuBackend().read(w16)) as Float32Array, bias, p);
+  return { got, f16, f32 };
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+describe('the adapter with shader-f16', () => {
+  it('is lavapipe, listed beside SwiftShader, which stays the default adapter', async () => {
+    const ctx: GpuContext = await f16GpuContext();
+    console.log(`[shader-f16] adapter: ${ctx.info.description}`);
+    expect(ctx.shaderF16).toBe(true);
+    expect(ctx.info.description).toMatch(/llvmpipe/);
+    // Listing lavapipe leaves the default adapter alone (SwiftShader here; a real GPU with DYNRANK_VULKAN=system).
+    expect((await gpuContext()).info.description).not.toMatch(/llvmpipe/);
+  });
+});
+
+describe.each([32, 64] as const)('f16-arithmetic matmul, %ix%i tiles (lavapipe vs cpu)', (tile) => {
+  beforeEach(() => {
+    setMatmulTiling(tile);
+    setMatmulF16Arithmetic(true);
+  });
+  afterEach(() => {
+    setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
+  });
+
+  describe.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const)('transA=%s transB=%s', (transA, transB) => {
+    it('7x13x5 in one ragged tile, and 70x130x66 over several tiles and K steps', async () => {
+      const be = await backend();
+      const probe = be.weight(new Float32Array(2), [2], { precision: 'f16' });
+      expect(usesF16Arithmetic(be.ctx, probe as never, tile)).toBe(true);
+      be.dispose(probe);
+      const small = await run(be, { M: 7, K: 13, N: 5, transA, transB }, false, 10);
+      expectClose(small.got, small.f16, TOL, TOL, 'one tile');
+      const big = await run(be, { M: 70, K: 130, N: 66, transA, transB }, false, 20);
+      expectClose(big.got, big.f16, TOL, TOL, 'several tiles');
+      // f16 products, not f32 ones: the f32-arithmetic reference is ~100x further away.
+      expect(maxDiff(big.got, big.f32)).toBeGreaterThan(50 * maxDiff(big.got, big.f16));
+    });
+
+    it('batched: broadcast b with bias, alpha and accumulate; per-entry b', async () => {
+      const be = await backend();
+      const p = { M: 9, K: 40, N: 11, transA, transB, batch: 3, alpha: 0.37, accumulate: true };
+      const shared = await run(be, { ...p, broadcastB: true }, true, 30);
+      expectClose(shared.got, shared.f16, TOL, TOL, 'broadcast b');
+      const own = await run(be, p, false, 40);
+      expectClose(own.got, own.f16, TOL, TOL, 'per-entry b');
+    });
+  });
+});
+
+describe('f16 arithmetic applies only to f16 weights on tiled kernels', () => {
+  afterEach(() => {
+    setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
+  });
+
+  it('an f32 b, or the flat kernel, keeps f32 arithmetic with the switch on', async () => {
+    const be = await backend();
+    setMatmulF16Arithmetic(true);
+    setMatmulTiling(32);
+    const p = { M: 33, K: 70, N: 34 };
+    const a = randArray(p.M * p.K, 50),
+      b = randArray(p.K * p.N, 51);
+    const out = be.zeros([p.M * p.N]);
+    be.matmul(out, be.fromArray(a, [a.length]), be.fromArray(b, [b.length]), null, p);
+    const want = new Float32Array(p.M * p.N);
+    matmulRef(want, a, b, null, p);
+    expectClose((await be.read(out)) as Float32Array, want, 1e-5, 1e-5, 'f32 b');
+    setMatmulTiling('flat');
+    const flat = await run(be, p, false, 52);
+    expectClose(flat.got, flat.f32, 1e-5, 1e-5, 'flat kernel');
+  });
+});
+
+// ---------------------------------------------------------------- models
+
+const fakeTok = (vocabSize: number): TextTokenizer => ({
+  encode: () => ({ ids: [], typeIds: [] }),
+  decode: () => '',
+  padId: 0,
+  eosId: 0,
+  vocabSize,
+});
+
+async function load(be: Backend, dir: string): Promise<LoadedModel> {
+  const config = parseModelConfig(readFileSync(`${dir}/config.json`, 'utf8'));
+  const weights = mapCheckpoint(await readCheckpointFiles(dirSource(dir)), config);
+  return instantiate(be, config, fakeTok(1 << 20), weights, dir, { weightPrecision: 'f16' });
+}
+
+/** One LoRA step at lr 0 on f16 weights from random adapter values: the base logits, the loss, the gradients. */
+async function loraStep(be: Backend, dir: string, batch: Extract<HostBatch, { kind: 'lm' }>) {
+  const m = await load(be, dir);
+  const net = m.net as CausalLmNet;
+  const logits = (await be.read(
+    net.forward(be.fromArray(batch.ids, [batch.ids.length]), batch.B, batch.T),
+  )) as Float32Array;
+  const tr = new Trainer(
+    be,
+    taskFor(be, m),
+    {
+      method: 'lora',
+      targets: [...m.arch.defaultTargets],
+      adapter: { method: 'lora', R0: 4, alpha: 8, dropout: 0, seed: 3 },
+    },
+    { ...DEFAULT_OPTIM, lr: 0, totalSteps: 1, modelDropout: false },
+  );
+  // Every adapter value nonzero (LoRA starts with B = 0, which zeroes A's gradient), the same on both backends.
+  const theta = tr.adapters!.theta;
+  be.write(
+    theta,
+    randArray(
+      theta.shape.reduce((x, y) => x * y, 1),
+      7,
+      -0.2,
+      0.2,
+    ),
+  );
+  tr.trainStep(batch);
+  const loss = await tr.lastLoss();
+  const grads = await Promise.all(tr.groups.map(async (g) => (await be.read(g.grad)) as Float32Array));
+  return { logits, loss, grads };
+}
+
+function relL2(a: Float32Array, b: Float32Array): number {
+  let d = 0,
+    n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+describe.each([
+  ['gpt2-tiny', 'public/models/gpt2-tiny'],
+  ['qwen2-bias', 'tests/fixtures/llama/qwen2-bias'],
+])('f16 arithmetic on %s (lavapipe vs cpu at f16 weights)', (name, dir) => {
+  afterEach(() => {
+    setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
+  });
+
+  it('logits, loss and adapter gradients stay within f16 rounding of the f32 arithmetic', async () => {
+    const B = 4,
+      T = 32,
+      V = 256;
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 5) % V);
+    const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : (ids[i] * 5 + 1) % V));
+    const batch = { kind: 'lm' as const, B, T, ids, targets };
+    const cpu = await loraStep(new CpuBackend(), dir, batch);
+    setMatmulTiling(32);
+    setMatmulF16Arithmetic(true);
+    const gpu = await loraStep(await backend(), dir, batch);
+    const logitErr = maxDiff(gpu.logits, cpu.logits) / cpu.logits.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    const gradErr = Math.max(...gpu.grads.map((g, i) => relL2(g, cpu.grads[i])));
+    console.log(
+      `[shader-f16] ${name}: logits max |diff| / max |logit| ${logitErr.toExponential(2)}, loss ` +
+        `${cpu.loss.toFixed(6)} (f32 arithmetic) vs ${gpu.loss.toFixed(6)} (f16), worst adapter-gradient ` +
+        `relative L2 error ${gradErr.toExponential(2)} over ${gpu.grads.length} groups`,
+    );
+    expect(logitErr).toBeGreaterThan(1e-6); // the f16 arithmetic ran
+    expect(logitErr).toBeLessThan(1e-2);
+    expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(1e-2);
+    expect(gradErr).toBeLessThan(5e-2);
+  });
+});
