@@ -1,40 +1,46 @@
 // Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/TILE), ceil(M/TILE), batch).
-// Each WGxWG workgroup computes a TILE = 4*WG square output tile, each invocation a 4x4 register block; K advances in
-// steps of 32 staged in workgroup memory (2 x WG KiB). WG is a define: 8 (32x32 tiles, 64 invocations) keeps small
-// GPT-2 shapes spread over many workgroups; 16 (64x64, 256 invocations) halves the loads per FMA for wide layers on
-// real GPUs. sum_rows_forward (the bias gradient) shares the Params struct.
+// Each WGxWG workgroup computes a TILE = RB*WG square output tile, each invocation an RBxRB register block (RB = 4 or
+// 8); K advances in steps of TK staged in workgroup memory (2 * TILE * TK * 4 bytes). WG, RB and TK are defines:
+// WG 8 / RB 4 / TK 32 (32x32 tiles, 64 invocations) keeps small GPT-2 shapes spread over many workgroups; WG 16 / RB 4
+// / TK 32 (64x64, 256 invocations) halves the loads per FMA for wide layers; WG 16 / RB 8 / TK 16 (128x128, 16 KiB
+// staged) halves them again: 64 FMAs per 4 shared vec4 loads. sum_rows_forward (the bias gradient) shares the Params.
 // {{T}} is the element type of the staged operand tiles and of the products: f32, or f16 for the 'shader-f16' variant
 // (matmul.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) and b to f16 when
 // staged (11 significant bits; magnitudes past 65504 become inf) and adds the f16 products to f32 accumulators.
 
 // Params and bindings: matmul_common.wgsl.
 
-// TV = TILE / 4: vec4 columns per tile row, and the workgroup's side.
-const TV: u32 = {{WG}}u;
-const TILE: u32 = 4u * TV;
-const TK: u32 = 32u;
-// Elements of one operand tile each invocation stages: TILE * TK / (TV * TV).
-const LOADS: u32 = 128u / TV;
+const WGS: u32 = {{WG}}u;
+// RV: vec4 columns (and 4-row groups) of one invocation's block.
+const RV: u32 = {{RB}}u / 4u;
+const TILE: u32 = {{RB}}u * WGS;
+// TQ = TILE / 4: vec4s per staged k row.
+const TQ: u32 = TILE / 4u;
+const TK: u32 = {{TK}}u;
+// Elements of one operand tile each invocation stages: TILE * TK / (WG * WG).
+const LOADS: u32 = TILE * TK / (WGS * WGS);
+// Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
+const NACC: u32 = {{RB}}u * RV;
 
-// as_[k * TV + m/4][m%4] = opA(a)(m, k); bs[k * TV + n/4][n%4] = opB(b)(k, n): the inner loop reads one vec4 of each.
-var<workgroup> as_: array<vec4<{{T}}>, 32u * {{WG}}u>;
-var<workgroup> bs: array<vec4<{{T}}>, 32u * {{WG}}u>;
+// as_[k * TQ + m/4][m%4] = opA(a)(m, k); bs[k * TQ + n/4][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of each.
+var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
+var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
 
-// The 4x4 block of alpha-free products for invocation lid of workgroup wid; rows lid.y*4.., cols lid.x*4.. of the tile.
-fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
+// The RBxRB block of alpha-free products for invocation lid of workgroup wid; rows lid.y*RB.., cols lid.x*RB...
+fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, NACC> {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let base_a = wid.z * p.stride_a;
   let base_b = wid.z * p.stride_b;
-  let flat = lid.y * TV + lid.x;
+  let flat = lid.y * WGS + lid.x;
   let ta = p.trans_a != 0u;
   let tb = p.trans_b != 0u;
-  var acc: array<vec4<f32>, 4>;
+  var acc: array<vec4<f32>, NACC>;
   for (var k0 = 0u; k0 < p.K; k0 += TK) {
     // TILE*TK elements per operand tile, LOADS per invocation. Consecutive invocations read consecutive addresses of
     // the stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
     for (var e = 0u; e < LOADS; e++) {
-      let idx = flat + e * TV * TV;
+      let idx = flat + e * WGS * WGS;
       let am = select(idx / TK, idx % TILE, ta);
       let ak = select(idx % TK, idx / TILE, ta);
       let gm = row0 + am;
@@ -43,7 +49,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       if (gm < p.M && gk < p.K) {
         av = a[base_a + select(gm * p.K + gk, gk * p.M + gm, ta)];
       }
-      as_[ak * TV + am / 4u][am % 4u] = {{T}}(av);
+      as_[ak * TQ + am / 4u][am % 4u] = {{T}}(av);
 
       let bk = select(idx / TILE, idx % TK, tb);
       let bn = select(idx % TILE, idx / TK, tb);
@@ -53,33 +59,40 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, 4> {
       if (gn < p.N && gk2 < p.K) {
         bv = b_at(base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb));
       }
-      bs[bk * TV + bn / 4u][bn % 4u] = {{T}}(bv);
+      bs[bk * TQ + bn / 4u][bn % 4u] = {{T}}(bv);
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
-      let x = as_[k * TV + lid.y];
-      let y = bs[k * TV + lid.x];
-      acc[0] += vec4<f32>(x.x * y);
-      acc[1] += vec4<f32>(x.y * y);
-      acc[2] += vec4<f32>(x.z * y);
-      acc[3] += vec4<f32>(x.w * y);
+      for (var q = 0u; q < RV; q++) {
+        let x = as_[k * TQ + lid.y * RV + q];
+        for (var c = 0u; c < RV; c++) {
+          let y = bs[k * TQ + lid.x * RV + c];
+          acc[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
+          acc[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
+          acc[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
+          acc[(q * 4u + 3u) * RV + c] += vec4<f32>(x.w * y);
+        }
+      }
     }
     workgroupBarrier();
   }
   return acc;
 }
 
-fn mm_store(acc: array<vec4<f32>, 4>, bias4: vec4<f32>, lid: vec3<u32>, wid: vec3<u32>) {
-  let col = wid.x * TILE + lid.x * 4u;
+// Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating.
+fn mm_store(acc: array<vec4<f32>, NACC>, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
   let base = wid.z * p.stride_out;
-  for (var r = 0u; r < 4u; r++) {
-    let row = wid.y * TILE + lid.y * 4u + r;
-    if (row >= p.M) { return; }
-    let v = p.alpha * acc[r] + bias4;
-    for (var c = 0u; c < 4u; c++) {
-      if (col + c < p.N) {
-        let o = base + row * p.N + col + c;
-        out[o] = select(0.0, out[o], p.accumulate != 0u) + v[c];
+  for (var c4 = 0u; c4 < RV; c4++) {
+    let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
+    for (var r = 0u; r < {{RB}}u; r++) {
+      let row = wid.y * TILE + lid.y * {{RB}}u + r;
+      if (row >= p.M) { break; }
+      let v = p.alpha * acc[r * RV + c4] + bias4[c4];
+      for (var c = 0u; c < 4u; c++) {
+        if (col + c < p.N) {
+          let o = base + row * p.N + col + c;
+          out[o] = select(0.0, out[o], p.accumulate != 0u) + v[c];
+        }
       }
     }
   }
@@ -88,16 +101,19 @@ fn mm_store(acc: array<vec4<f32>, 4>, bias4: vec4<f32>, lid: vec3<u32>, wid: vec
 @compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let acc = mm_block(lid, wid);
-  mm_store(acc, vec4<f32>(0.0), lid, wid);
+  var zero: array<vec4<f32>, RV>;
+  mm_store(acc, zero, lid, wid);
 }
 
 @compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let acc = mm_block(lid, wid);
-  let col = wid.x * TILE + lid.x * 4u;
-  var bias4 = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (col + c < p.N) { bias4[c] = bias[col + c]; }
+  var bias4: array<vec4<f32>, RV>;
+  for (var c4 = 0u; c4 < RV; c4++) {
+    let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
+    for (var c = 0u; c < 4u; c++) {
+      if (col + c < p.N) { bias4[c4][c] = bias[col + c]; }
+    }
   }
   mm_store(acc, bias4, lid, wid);
 }

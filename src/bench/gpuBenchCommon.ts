@@ -50,9 +50,12 @@ export interface SectionStatus {
 }
 
 export interface MatmulRow extends MatmulShape {
+  /** With 'auto' tiling (what the steps use). */
   msPerOp: number;
   tflops: number;
   percentOfPeak: number | null;
+  /** The same matmul on 128x128 tiles (8x8 per invocation), which 'auto' does not take yet; null when not run. */
+  tflops128: number | null;
 }
 
 export interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {

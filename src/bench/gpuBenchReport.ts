@@ -105,10 +105,10 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     `Wall time ${r.wallSeconds.toFixed(1)} s of the ${r.budgetSeconds} s budget.`,
     '',
-    '#### Matmul at the models’ widths (f32, auto tiling)',
+    '#### Matmul at the models’ widths (f32; auto tiling, and 128×128 tiles beside it)',
     '',
     table([
-      ['model', 'layer', 'M×K×N', 'ms/op', 'TFLOP/s', '% of f32 peak'],
+      ['model', 'layer', 'M×K×N', 'ms/op', 'TFLOP/s', '% of f32 peak', 'TFLOP/s on 128×128 tiles', '128 / auto'],
       ...r.matmul.map((m) => [
         m.model,
         m.layer,
@@ -116,6 +116,8 @@ export function renderGpuBench(r: GpuBenchReport): string {
         sig(m.msPerOp),
         sig(m.tflops),
         sig(m.percentOfPeak),
+        sig(m.tflops128),
+        m.tflops128 === null ? '–' : `${(m.tflops128 / m.tflops).toFixed(2)}×`,
       ]),
     ]),
     '',

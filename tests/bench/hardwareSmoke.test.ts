@@ -64,7 +64,9 @@ describe('bench:gpu --smoke', () => {
 
     // Matmul at the three models' widths, each with a fraction of the (overridden) peak.
     expect(new Set(report.matmul.map((m) => m.model))).toEqual(new Set(['GPT-2 small', 'SmolLM2-135M', 'Qwen3-0.6B']));
-    for (const m of report.matmul) expect([m.msPerOp, m.tflops, m.percentOfPeak].every(positive)).toBe(true);
+    for (const m of report.matmul)
+      expect([m.msPerOp, m.tflops, m.percentOfPeak, m.tflops128].every(positive)).toBe(true);
+    expect(md).toContain('TFLOP/s on 128×128 tiles');
 
     // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32.
     expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic])).toEqual([

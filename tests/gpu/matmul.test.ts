@@ -53,6 +53,7 @@ const combos = [
 const KERNELS = [
   ['32x32 tiles', 32, 64],
   ['64x64 tiles', 64, 64],
+  ['128x128 tiles', 128, 64],
   ['flat per shape', 'flat', 64],
   ['flat generic', 'flat', 0],
 ] as const;
@@ -85,7 +86,7 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
       await check(ctx, { M: 7, K: 13, N: 5, transA, transB, batch: 3, alpha: -2 }, false, 30, 'batched b');
     });
 
-    it('37x45x70 and 70x45x130: several tiles in M and N, a partial last K tile', async () => {
+    it('37x45x70, 70x45x130 and 150x50x270: several tiles in M and N (of every size), a partial last K tile', async () => {
       const ctx = await gpuContext();
       await check(ctx, { M: 37, K: 45, N: 70, transA, transB, batch: 2, broadcastB: true }, true, 40, 'multi-tile');
       await check(
@@ -95,6 +96,7 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
         91,
         'multi 64-tile',
       );
+      await check(ctx, { M: 150, K: 50, N: 270, transA, transB }, true, 95, 'multi 128-tile');
     });
   });
 

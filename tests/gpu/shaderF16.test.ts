@@ -73,7 +73,7 @@ describe('the adapter with shader-f16', () => {
   });
 });
 
-describe.each([32, 64] as const)('f16-arithmetic matmul, %ix%i tiles (lavapipe vs cpu)', (tile) => {
+describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lavapipe vs cpu)', (tile) => {
   beforeEach(() => {
     setMatmulTiling(tile);
     setMatmulF16Arithmetic(true);

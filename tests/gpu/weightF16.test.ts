@@ -59,6 +59,7 @@ async function run(be: Backend, cpu: CpuBackend, p: MatmulParams, withBias: bool
 const KERNELS = [
   ['32x32 tiles', 32, 64],
   ['64x64 tiles', 64, 64],
+  ['128x128 tiles', 128, 64],
   ['flat per shape', 'flat', 64],
   ['flat generic', 'flat', 0],
 ] as const;

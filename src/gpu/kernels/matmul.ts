@@ -1,7 +1,7 @@
 // Launchers for shaders/matmul.wgsl and matmul_flat.wgsl. The GPU design: a 32x32 output tile per 8x8 workgroup (or
 // 64x64 per 16x16), a 4x4 register block per invocation and K staged through workgroup memory in steps of 32, the
 // tfjs/WebGPU-samples shape: 16 FMAs per pair of shared vec4 loads, and small enough tiles that GPT-2-tiny sizes
-// (M=128, N=64..192) still fill many workgroups. Bounds checks in the tile loads/stores let any M, K, N through one
+// (M=128, N=64..192) still fill many workgroups; a 128x128 variant with 8x8 blocks (64 FMAs per 4 loads). Bounds checks in the tile loads/stores let any M, K, N through one
 // pipeline per tile size; shapes, transpositions, alpha and accumulate are uniform params. Grid (N/T, M/T, batch).
 // Under CPU emulation that design loses to barrier-free code compiled per shape (the way jax-js generates its
 // kernels), so there the flat kernel runs instead (MatmulTiling).
@@ -27,20 +27,30 @@ export function setMatmulF16Arithmetic(on: boolean): void {
 }
 
 /** Whether matmul(…, b, …) takes the f16 variant of shaders/matmul.wgsl (see setMatmulF16Arithmetic). */
-export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: 32 | 64 | 'flat'): boolean {
+export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: Tile): boolean {
   return f16Arithmetic && ctx.shaderF16 && b.dtype === 'f16' && tile !== 'flat';
 }
 
-/** Which kernel the matmul uses. On GPUs, a 32x32 (WG 8) or 64x64 (WG 16) output tile staged through workgroup
- * memory: 'auto' takes 64 once the output has 64 such tiles, small models keep the small tiles that spread their few
- * rows over more workgroups. On CPU-emulated adapters (ctx.barrierFree), 'flat': shaders/matmul_flat.wgsl,
- * barrier-free and compiled per shape. Measurements behind both choices: docs/design.md. Settable for benchmarks and
- * tests. */
-export type MatmulTiling = 'auto' | 32 | 64 | 'flat';
+/** Which kernel the matmul uses. On GPUs, a square output tile staged through workgroup memory: 32x32 (WG 8) or
+ * 64x64 (WG 16) with a 4x4 block per invocation; 'auto' takes 64 once the output has 64 such tiles, small models keep
+ * the small tiles that spread their few rows over more workgroups. 128 (WG 16, an 8x8 block per invocation, K steps
+ * of 16) halves the shared-memory loads per FMA again; 'auto' does not take it until a real GPU has measured it
+ * (npm run bench:gpu times it beside 64). On CPU-emulated adapters (ctx.barrierFree), 'flat':
+ * shaders/matmul_flat.wgsl, barrier-free and compiled per shape. Measurements behind the choices: docs/design.md.
+ * Settable for benchmarks and tests. */
+export type MatmulTiling = 'auto' | 32 | 64 | 128 | 'flat';
+type Tile = 32 | 64 | 128 | 'flat';
 let tiling: MatmulTiling = 'auto';
 export function setMatmulTiling(t: MatmulTiling): void {
   tiling = t;
 }
+
+/** Defines of shaders/matmul.wgsl per tile: workgroup side, register block, K step. */
+const TILED = {
+  32: { WG: 8, RB: 4, TK: 32 },
+  64: { WG: 16, RB: 4, TK: 32 },
+  128: { WG: 16, RB: 8, TK: 16 },
+} as const;
 
 /** Shapes compiled into their own flat pipeline, per device. A model has a handful (its layer widths at the batch
  * shape); past the limit a shape takes the one generic flat pipeline, so odd shapes cannot pile up compilations. */
@@ -53,10 +63,10 @@ export function setFlatShapeLimit(n: number): void {
 
 const MAX_GROUPS = 65535;
 
-function tileFor(ctx: GpuContext, M: number, N: number, batch: number): 32 | 64 | 'flat' {
+function tileFor(ctx: GpuContext, M: number, N: number, batch: number): Tile {
   const flatFits = Math.ceil((Math.ceil(M / 8) * Math.ceil(N / 8)) / 64) <= MAX_GROUPS;
   if (tiling === 'flat' && flatFits) return 'flat';
-  if (tiling === 32 || tiling === 64) return tiling;
+  if (tiling === 32 || tiling === 64 || tiling === 128) return tiling;
   if (tiling === 'auto' && ctx.barrierFree && flatFits) return 'flat';
   return Math.ceil(M / 64) * Math.ceil(N / 64) * batch >= 64 ? 64 : 32;
 }
@@ -157,7 +167,7 @@ export function matmul(
     entry,
     bindings,
     params: { format: FORMAT, values },
-    defines: { WG: tile / 4, B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' },
+    defines: { ...TILED[tile], B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
@@ -169,7 +179,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { WG: 8, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
+    defines: { ...TILED[32], B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
     workgroups: [Math.ceil(N / 32)],
