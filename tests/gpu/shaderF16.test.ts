@@ -7,18 +7,12 @@
 // so the check tells the two arithmetics apart. Models: logits and adapter gradients of gpt2-tiny and the Qwen2
 // fixture with f16 arithmetic, bounded against the CPU reference at f16 weights (f32 arithmetic).
 
-import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
 import type { GpuContext } from '../../src/gpu/context';
 import { setMatmulF16Arithmetic, setMatmulTiling, usesF16Arithmetic } from '../../src/gpu/kernels/matmul';
-import { parseModelConfig } from '../../src/models/arch/index';
 import type { CausalLmNet } from '../../src/models/arch/types';
-import { instantiate, type LoadedModel } from '../../src/models/load';
-import { dirSource } from '../../src/models/node';
-import { readCheckpointFiles } from '../../src/models/shards';
-import type { TextTokenizer } from '../../src/models/tokenizer';
-import { mapCheckpoint } from '../../src/models/weights';
+import type { LoadedModel } from '../../src/models/load';
 import { matmulRef, matmulRefF16Products } from '../../src/ops/matmul';
 import type { Backend, MatmulParams } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -26,6 +20,7 @@ import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { expectClose, randArray } from '../helpers/check';
 import { f16GpuContext, gpuContext } from '../helpers/gpu';
+import { loadFolder } from '../helpers/modelFolder';
 
 const TOL = 2e-5;
 
@@ -139,19 +134,7 @@ describe('f16 arithmetic applies only to f16 weights on tiled kernels', () => {
 
 // ---------------------------------------------------------------- models
 
-const fakeTok = (vocabSize: number): TextTokenizer => ({
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize,
-});
-
-async function load(be: Backend, dir: string): Promise<LoadedModel> {
-  const config = parseModelConfig(readFileSync(`${dir}/config.json`, 'utf8'));
-  const weights = mapCheckpoint(await readCheckpointFiles(dirSource(dir)), config);
-  return instantiate(be, config, fakeTok(1 << 20), weights, dir, { weightPrecision: 'f16' });
-}
+const load = (be: Backend, dir: string): Promise<LoadedModel> => loadFolder(be, dir, 'f16');
 
 /** One LoRA step at lr 0 on f16 weights from random adapter values: the base logits, the loss, the gradients. */
 async function loraStep(be: Backend, dir: string, batch: Extract<HostBatch, { kind: 'lm' }>) {

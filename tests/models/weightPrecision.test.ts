@@ -8,15 +8,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { GpuBackend } from '../../src/gpu/backend';
-import { parseModelConfig } from '../../src/models/arch/index';
 import type { CausalLmNet } from '../../src/models/arch/types';
-import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
+import { type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
 import { toFloat32 } from '../../src/models/safetensorsDecode';
 import { parseSafetensors } from '../../src/models/safetensorsRead';
-import { readCheckpointFiles } from '../../src/models/shards';
-import type { TextTokenizer } from '../../src/models/tokenizer';
-import { mapCheckpoint } from '../../src/models/weights';
 import { WeightPrecisionError } from '../../src/nn/params';
 import type { Backend, WeightPrecision } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -26,6 +22,7 @@ import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { expectClose } from '../helpers/check';
 import { gpuBackend } from '../helpers/gpu';
+import { loadFolder } from '../helpers/modelFolder';
 
 // [name, folder, input ids, bounds on the logits' max |f16 - f32| / max |logit|]. A bf16 checkpoint converts to f16
 // exactly but for values below f16's normal range (2^-14), hence the tiny bound.
@@ -41,19 +38,7 @@ const MODELS = [
   ['llama-bf16', 'tests/fixtures/llama/llama-bf16', 'tests/fixtures/llama/llama-bf16/golden.io.safetensors', 0, 1e-6],
 ] as const;
 
-const fakeTok = (vocabSize: number): TextTokenizer => ({
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize,
-});
-
-async function load(be: Backend, dir: string, weightPrecision: WeightPrecision): Promise<LoadedModel> {
-  const config = parseModelConfig(readFileSync(`${dir}/config.json`, 'utf8'));
-  const weights = mapCheckpoint(await readCheckpointFiles(dirSource(dir)), config);
-  return instantiate(be, config, fakeTok(1 << 20), weights, dir, { weightPrecision });
-}
+const load = loadFolder;
 
 function ioIds(file: string): { ids: Int32Array; B: number; T: number } {
   const e = parseSafetensors(new Uint8Array(readFileSync(file)), file).tensors.get('input_ids')!;
