@@ -1,12 +1,14 @@
-// `npm run bench:gpu -- --smoke` on SwiftShader: the real-GPU script (src/bench/hardware.ts) runs every section at tiny
-// shapes and writes its markdown + JSON report, so a session lent a GPU knows the script works before it runs it.
+// `npm run bench:gpu -- --smoke` on SwiftShader, and on Mesa's lavapipe, which has shader-f16: the real-GPU script
+// (src/bench/hardware.ts) runs every section at tiny shapes and writes its markdown + JSON report, so a session lent a
+// GPU knows the script works, f16 sections included, before it runs it.
 // Asserts the report's structure and that every section produced numbers; never a time.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LAVAPIPE_ICD } from '../../scripts/provision.mjs';
 import type { GpuBenchReport } from '../../src/bench/gpuBenchCommon';
 
 const out = mkdtempSync(join(tmpdir(), 'dynrank-bench-smoke-'));
@@ -17,30 +19,44 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** Runs the smoke benchmark in its own process on the named drivers; returns its report, markdown and stdout. */
+function smoke(name: string, vulkan: Record<string, string>) {
+  const dir = join(out, name);
+  mkdirSync(dir);
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--import', './bin/register-raw.mjs', 'src/bench/hardware.ts', '--smoke', dir],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        XDG_RUNTIME_DIR: xdg,
+        DYNRANK_VULKAN: '',
+        DYNRANK_DAWN_FLAGS: '',
+        BENCH_DEVICE_NAME: name,
+        BENCH_PEAK_TFLOPS: '0.05',
+        ...vulkan,
+      },
+      timeout: 240_000,
+    },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  const files = readdirSync(dir).sort();
+  expect(files).toEqual([
+    expect.stringMatching(new RegExp(`-${name}-issue14-smoke\\.json$`)),
+    expect.stringMatching(/\.md$/),
+  ]);
+  const report = JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as GpuBenchReport;
+  const md = readFileSync(join(dir, files[1]), 'utf8');
+  expect(r.stdout.trim()).toBe(md.trim());
+  return { report, md };
+}
+
 describe('bench:gpu --smoke', () => {
   it('runs every section at tiny shapes and reports numbers for each', () => {
-    const r = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--import', './bin/register-raw.mjs', 'src/bench/hardware.ts', '--smoke', out],
-      {
-        encoding: 'utf8',
-        env: {
-          ...process.env,
-          VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json',
-          XDG_RUNTIME_DIR: xdg,
-          DYNRANK_VULKAN: '',
-          BENCH_DEVICE_NAME: 'smoke',
-          BENCH_PEAK_TFLOPS: '0.05',
-        },
-        timeout: 240_000,
-      },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const files = readdirSync(out).sort();
-    expect(files).toEqual([expect.stringMatching(/-smoke-issue14-smoke\.json$/), expect.stringMatching(/\.md$/)]);
-    const report = JSON.parse(readFileSync(join(out, files[0]), 'utf8')) as GpuBenchReport;
-    const md = readFileSync(join(out, files[1]), 'utf8');
-    expect(r.stdout.trim()).toBe(md.trim());
+    const { report, md } = smoke('smoke', { VK_ICD_FILENAMES: SWIFTSHADER_ICD });
 
     expect(report.smoke).toBe(true);
     expect(report.problems).toEqual([]);
@@ -101,5 +117,34 @@ describe('bench:gpu --smoke', () => {
     for (const s of report.dynrank) expect(positive(s.peakMiB)).toBe(true);
     expect(md).toMatch(/Wall time [\d.]+ s of the 480 s budget/);
     expect(md).toContain('Peak used for % of peak: 0.05 TFLOP/s float32 (BENCH_PEAK_TFLOPS=0.05)');
+  });
+  it('on lavapipe (shader-f16): the f16 sections run, the f16 matmul checks pass, f16-arithmetic rows use it', () => {
+    const icd = process.env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD;
+    expect(existsSync(icd), `no lavapipe at ${icd}: run npm test once, or node scripts/fetch-lavapipe.mjs`).toBe(true);
+    const { report, md } = smoke('smoke-lavapipe', {
+      VK_ICD_FILENAMES: `${SWIFTSHADER_ICD}:${icd}`,
+      DYNRANK_DAWN_FLAGS: 'adapter=llvmpipe',
+    });
+    expect(report.shaderF16).toBe(true);
+    expect(report.problems).toEqual([]);
+    expect(report.sections.every((s) => s.skipped === undefined)).toBe(true);
+    expect(report.shaderF16Matmul.length).toBeGreaterThan(0);
+    for (const m of report.shaderF16Matmul) {
+      expect(m.check).toBe('ok');
+      expect(m.errVsF32Path).toBeGreaterThan(0);
+    }
+    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}`)).toEqual([
+      'f32/f32',
+      'f16/f32',
+      'f16/f16',
+      'f32/f32',
+      'f16/f32',
+      'f16/f16',
+    ]);
+    for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
+      expect(s.profile?.some((k) => k.kernel.startsWith('matmul_f16.'))).toBe(true);
+      expect(positive(s.speedupVsF32)).toBe(true);
+    }
+    expect(md).not.toContain('skipped: adapter lacks shader-f16');
   });
 });
