@@ -7,6 +7,7 @@
 // counters' high-water mark is that row's peak. `smoke` runs every section at tiny shapes (SwiftShader, seconds).
 
 import { GpuBackend } from '../gpu/backend';
+import { setMatmulLargeTile } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import { parseModelConfig } from '../models/arch/index';
 import { configShapes } from '../train/memory';
@@ -32,9 +33,18 @@ import { dynrank, lora } from './hardwareKit';
 const F32: PlanOptions = { weightPrecision: 'f32', recompute: false, microBatch: 0 };
 const withBatch = (o: PlanOptions, B: number): PlanOptions => ({ ...o, microBatch: o.microBatch || B });
 
+/** BENCH_LARGE_TILE: 64 (default) or 128, the largest tile matmul's 'auto' takes (setMatmulLargeTile). */
+export function largeTileFrom(env: NodeJS.ProcessEnv): 64 | 128 {
+  const v = env.BENCH_LARGE_TILE || '64';
+  if (v !== '64' && v !== '128') throw new RangeError(`BENCH_LARGE_TILE must be 64 or 128, got "${v}"`);
+  return v === '128' ? 128 : 64;
+}
+
 /** Runs every section; failures are recorded in the report (problems), never thrown past a section. */
 export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport> {
   restartClock();
+  const largeTile = largeTileFrom(opts.env ?? process.env);
+  setMatmulLargeTile(largeTile);
   const ctx = await createNodeContext({ label: 'dynrank-bench matmul' });
   const be = new GpuBackend(ctx);
   const shaderF16 = ctx.shaderF16,
@@ -60,6 +70,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
     wallSeconds: 0,
     sections: [],
     matmul: [],
+    largeTile,
     shaderF16Matmul: [],
     steps: [],
     dynrank: [],
@@ -187,5 +198,6 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
   });
   if (o.shared) ctx.destroy();
   report.wallSeconds = elapsedS();
+  setMatmulLargeTile(64);
   return report;
 }

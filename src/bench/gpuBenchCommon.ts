@@ -27,7 +27,7 @@ export interface GpuBenchOptions {
   /** Names the device in the report and is matched against the peak table (BENCH_DEVICE_NAME); the adapter's device
    * name and description are matched too. */
   deviceName?: string;
-  /** Read for BENCH_PEAK_TFLOPS (process.env unless given). */
+  /** Read for BENCH_PEAK_TFLOPS and BENCH_LARGE_TILE (process.env unless given). */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -110,6 +110,8 @@ export interface GpuBenchReport {
   budgetSeconds: number;
   wallSeconds: number;
   sections: SectionStatus[];
+  /** The largest tile matmul's 'auto' took in the steps (BENCH_LARGE_TILE). */
+  largeTile: 64 | 128;
   matmul: MatmulRow[];
   shaderF16Matmul: F16MatmulRow[];
   steps: StepRow[];

@@ -83,6 +83,16 @@ function profileTables(rows: StepRow[]): string[] {
   return out;
 }
 
+/** One line on the 128x128 contender: at how many shapes it beat 'auto', and the median ratio. */
+function tileSummary(rows: GpuBenchReport['matmul']): string {
+  const ratios = rows.filter((m) => m.tflops128 !== null).map((m) => (m.tflops128 as number) / m.tflops);
+  if (!ratios.length) return '128×128 tiles: not timed.';
+  const sorted = [...ratios].sort((x, y) => x - y);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const faster = ratios.filter((x) => x > 1.05).length;
+  return `128×128 tiles vs 'auto': more than 5% faster at ${faster} of ${ratios.length} shapes, median ratio ${median.toFixed(2)}×.`;
+}
+
 export function renderGpuBench(r: GpuBenchReport): string {
   const a = r.adapter as { description?: string };
   const peak = r.peak
@@ -92,7 +102,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
     `### dynrank on ${r.deviceName} (${a.description ?? ''}), Node + Dawn over Vulkan${r.smoke ? ' — SMOKE RUN' : ''}`,
     '',
     `Peak used for % of peak: ${peak}. Model FLOPs per step from the shapes (src/bench/flops.ts): 4 per frozen ` +
-      'weight and token (forward + input gradient), attention at full T×T, adapters at R0 with every component live.',
+      'weight and token (forward + input gradient), attention at full T×T, adapters at R0 with every component live. ' +
+      `Matmul 'auto' tiling takes tiles up to ${r.largeTile}×${r.largeTile}` +
+      (r.largeTile === 64 ? ' (BENCH_LARGE_TILE=128 runs the steps with 128×128 tiles for large outputs).' : '.'),
     '',
     table([
       ['section', 'wall s', 'status'],
@@ -120,6 +132,8 @@ export function renderGpuBench(r: GpuBenchReport): string {
         m.tflops128 === null ? '–' : `${(m.tflops128 / m.tflops).toFixed(2)}×`,
       ]),
     ]),
+    '',
+    tileSummary(r.matmul),
     '',
     '#### shader-f16 matmul (checked against the f32 path before timing)',
     '',

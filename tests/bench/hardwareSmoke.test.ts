@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LAVAPIPE_ICD } from '../../scripts/provision.mjs';
+import { largeTileFrom } from '../../src/bench/gpuBench';
 import type { GpuBenchReport } from '../../src/bench/gpuBenchCommon';
 
 const out = mkdtempSync(join(tmpdir(), 'dynrank-bench-smoke-'));
@@ -35,6 +36,7 @@ function smoke(name: string, vulkan: Record<string, string>) {
         XDG_RUNTIME_DIR: xdg,
         DYNRANK_VULKAN: '',
         DYNRANK_DAWN_FLAGS: '',
+        BENCH_LARGE_TILE: '',
         BENCH_DEVICE_NAME: name,
         BENCH_PEAK_TFLOPS: '0.05',
         ...vulkan,
@@ -83,6 +85,8 @@ describe('bench:gpu --smoke', () => {
     for (const m of report.matmul)
       expect([m.msPerOp, m.tflops, m.percentOfPeak, m.tflops128].every(positive)).toBe(true);
     expect(md).toContain('TFLOP/s on 128×128 tiles');
+    expect(md).toMatch(/128×128 tiles vs 'auto': more than 5% faster at \d+ of \d+ shapes, median ratio [\d.]+×/);
+    expect(report.largeTile).toBe(64);
 
     // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32.
     expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic])).toEqual([
@@ -124,7 +128,9 @@ describe('bench:gpu --smoke', () => {
     const { report, md } = smoke('smoke-lavapipe', {
       VK_ICD_FILENAMES: `${SWIFTSHADER_ICD}:${icd}`,
       DYNRANK_DAWN_FLAGS: 'adapter=llvmpipe',
+      BENCH_LARGE_TILE: '128',
     });
+    expect(report.largeTile).toBe(128);
     expect(report.shaderF16).toBe(true);
     expect(report.problems).toEqual([]);
     expect(report.sections.every((s) => s.skipped === undefined)).toBe(true);
@@ -146,5 +152,10 @@ describe('bench:gpu --smoke', () => {
       expect(positive(s.speedupVsF32)).toBe(true);
     }
     expect(md).not.toContain('skipped: adapter lacks shader-f16');
+  });
+  it('BENCH_LARGE_TILE: 64 by default, 128 on request, anything else refused by name', () => {
+    expect(largeTileFrom({})).toBe(64);
+    expect(largeTileFrom({ BENCH_LARGE_TILE: '128' })).toBe(128);
+    expect(() => largeTileFrom({ BENCH_LARGE_TILE: '256' })).toThrow(/BENCH_LARGE_TILE must be 64 or 128, got "256"/);
   });
 });

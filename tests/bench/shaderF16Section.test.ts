@@ -54,6 +54,7 @@ describe('bench:gpu shader-f16 matmul section', () => {
       budgetSeconds: 480,
       wallSeconds: 1,
       sections: [{ name: 'shader-f16 matmul', seconds: 1, notes: [] }],
+      largeTile: 64,
       matmul: [],
       shaderF16Matmul: [
         {

@@ -7,7 +7,14 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
-import { matmul, setFlatShapeLimit, setMatmulTiling, sumRows } from '../../src/gpu/kernels/matmul';
+import {
+  matmul,
+  matmulTileFor,
+  setFlatShapeLimit,
+  setMatmulLargeTile,
+  setMatmulTiling,
+  sumRows,
+} from '../../src/gpu/kernels/matmul';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
@@ -104,6 +111,30 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
     const ctx = await gpuContext();
     await check(ctx, { M: 128, K: 64, N: 192 }, true, 50, 'c_attn');
     await check(ctx, { M: 512, K: 64, N: 64, transB: true }, true, 60, '512x64x64');
+  });
+});
+
+describe('matmul tile choice', () => {
+  afterEach(() => {
+    setMatmulLargeTile(64);
+    setMatmulTiling('auto');
+  });
+
+  it("'auto': flat on CPU adapters; 32 or 64 on GPUs; 128 for outputs of 64 such tiles after setMatmulLargeTile(128)", () => {
+    const gpu = { barrierFree: false },
+      cpu = { barrierFree: true };
+    expect(matmulTileFor(cpu, 1024, 768, 1)).toBe('flat');
+    expect(matmulTileFor(gpu, 128, 192, 1)).toBe(32);
+    expect(matmulTileFor(gpu, 1024, 768, 1)).toBe(64);
+    expect(matmulTileFor(gpu, 2048, 3072, 1)).toBe(64);
+    setMatmulLargeTile(128);
+    expect(matmulTileFor(gpu, 1024, 768, 1)).toBe(64); // 8 x 6 tiles of 128: too few workgroups
+    expect(matmulTileFor(gpu, 2048, 3072, 1)).toBe(128);
+    expect(matmulTileFor(gpu, 512, 768, 2)).toBe(64);
+    expect(matmulTileFor(gpu, 1024, 1024, 4)).toBe(128);
+    expect(matmulTileFor(cpu, 2048, 3072, 1)).toBe('flat');
+    setMatmulTiling(128);
+    expect(matmulTileFor(cpu, 7, 5, 1)).toBe(128);
   });
 });
 

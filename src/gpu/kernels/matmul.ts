@@ -1,7 +1,8 @@
 // Launchers for shaders/matmul.wgsl and matmul_flat.wgsl. The GPU design: a 32x32 output tile per 8x8 workgroup (or
 // 64x64 per 16x16), a 4x4 register block per invocation and K staged through workgroup memory in steps of 32, the
 // tfjs/WebGPU-samples shape: 16 FMAs per pair of shared vec4 loads, and small enough tiles that GPT-2-tiny sizes
-// (M=128, N=64..192) still fill many workgroups; a 128x128 variant with 8x8 blocks (64 FMAs per 4 loads). Bounds checks in the tile loads/stores let any M, K, N through one
+// (M=128, N=64..192) still fill many workgroups; a 128x128 variant with 8x8 blocks (64 FMAs per 4 loads), which
+// 'auto' takes only after setMatmulLargeTile(128). Bounds checks in the tile loads/stores let any M, K, N through one
 // pipeline per tile size; shapes, transpositions, alpha and accumulate are uniform params. Grid (N/T, M/T, batch).
 // Under CPU emulation that design loses to barrier-free code compiled per shape (the way jax-js generates its
 // kernels), so there the flat kernel runs instead (MatmulTiling).
@@ -34,8 +35,8 @@ export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: Tile): bo
 /** Which kernel the matmul uses. On GPUs, a square output tile staged through workgroup memory: 32x32 (WG 8) or
  * 64x64 (WG 16) with a 4x4 block per invocation; 'auto' takes 64 once the output has 64 such tiles, small models keep
  * the small tiles that spread their few rows over more workgroups. 128 (WG 16, an 8x8 block per invocation, K steps
- * of 16) halves the shared-memory loads per FMA again; 'auto' does not take it until a real GPU has measured it
- * (npm run bench:gpu times it beside 64). On CPU-emulated adapters (ctx.barrierFree), 'flat':
+ * of 16) halves the shared-memory loads per FMA again; 'auto' takes it (for outputs of 64 such tiles) only after
+ * setMatmulLargeTile(128), until a real GPU has measured it (npm run bench:gpu times it beside 64). On CPU-emulated adapters (ctx.barrierFree), 'flat':
  * shaders/matmul_flat.wgsl, barrier-free and compiled per shape. Measurements behind the choices: docs/design.md.
  * Settable for benchmarks and tests. */
 export type MatmulTiling = 'auto' | 32 | 64 | 128 | 'flat';
@@ -63,12 +64,22 @@ export function setFlatShapeLimit(n: number): void {
 
 const MAX_GROUPS = 65535;
 
-function tileFor(ctx: GpuContext, M: number, N: number, batch: number): Tile {
+/** The largest tile 'auto' takes on GPUs: 64 until a real GPU has measured 128 faster (BENCH_LARGE_TILE=128 makes
+ * npm run bench:gpu time the steps with 128). */
+let largeTile: 64 | 128 = 64;
+export function setMatmulLargeTile(t: 64 | 128): void {
+  largeTile = t;
+}
+
+/** The kernel a matmul with an M x N output (batch entries) takes under the current settings. */
+export function matmulTileFor(ctx: Pick<GpuContext, 'barrierFree'>, M: number, N: number, batch: number): Tile {
   const flatFits = Math.ceil((Math.ceil(M / 8) * Math.ceil(N / 8)) / 64) <= MAX_GROUPS;
   if (tiling === 'flat' && flatFits) return 'flat';
   if (tiling === 32 || tiling === 64 || tiling === 128) return tiling;
   if (tiling === 'auto' && ctx.barrierFree && flatFits) return 'flat';
-  return Math.ceil(M / 64) * Math.ceil(N / 64) * batch >= 64 ? 64 : 32;
+  const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t) * batch;
+  if (largeTile === 128 && tiles(128) >= 64) return 128;
+  return tiles(64) >= 64 ? 64 : 32;
 }
 
 /** The flat kernel's placeholders: the shape as literals while under the limit, else the uniform fields. */
@@ -141,7 +152,7 @@ export function matmul(
     p.accumulate ? 1 : 0,
     p.alpha ?? 1,
   ];
-  const tile = tileFor(ctx, M, N, batch);
+  const tile = matmulTileFor(ctx, M, N, batch);
   // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
   const half = b.dtype === 'f16';
   const B_F16 = String(half),
