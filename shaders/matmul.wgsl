@@ -5,8 +5,9 @@
 // / TK 32 (64x64, 256 invocations) halves the loads per FMA for wide layers; WG 16 / RB 8 / TK 16 (128x128, 16 KiB
 // staged) halves them again: 64 FMAs per 4 shared vec4 loads. sum_rows_forward (the bias gradient) shares the Params.
 // {{T}} is the element type of the staged operand tiles and of the products: f32, or f16 for the 'shader-f16' variant
-// (matmul.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) and b to f16 when
-// staged (11 significant bits; magnitudes past 65504 become inf) and adds the f16 products to f32 accumulators.
+// (matmul.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) * s and b to f16
+// when staged (11 significant bits; s, a power of two from matmul_f16.wgsl, keeps opA(a) in f16's normal range) and
+// adds the f16 products to f32 accumulators.
 
 // Params and bindings: matmul_common.wgsl.
 
@@ -26,8 +27,9 @@ const NACC: u32 = {{RB}}u * RV;
 var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
 var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
 
-// The RBxRB block of alpha-free products for invocation lid of workgroup wid; rows lid.y*RB.., cols lid.x*RB...
-fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, NACC> {
+// The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid; rows lid.y*RB..,
+// cols lid.x*RB... s is a_scale() (1 for f32; matmul_f16.wgsl).
+fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
   let base_a = wid.z * p.stride_a;
@@ -49,7 +51,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, NACC> {
       if (gm < p.M && gk < p.K) {
         av = a[base_a + select(gm * p.K + gk, gk * p.M + gm, ta)];
       }
-      as_[ak * TQ + am / 4u][am % 4u] = {{T}}(av);
+      as_[ak * TQ + am / 4u][am % 4u] = {{T}}(av * s);
 
       let bk = select(idx / TILE, idx % TK, tb);
       let bn = select(idx % TILE, idx / TK, tb);
@@ -80,14 +82,14 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>) -> array<vec4<f32>, NACC> {
 }
 
 // Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating.
-fn mm_store(acc: array<vec4<f32>, NACC>, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
+fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
   let base = wid.z * p.stride_out;
   for (var c4 = 0u; c4 < RV; c4++) {
     let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
     for (var r = 0u; r < {{RB}}u; r++) {
       let row = wid.y * TILE + lid.y * {{RB}}u + r;
       if (row >= p.M) { break; }
-      let v = p.alpha * acc[r * RV + c4] + bias4[c4];
+      let v = alpha * acc[r * RV + c4] + bias4[c4];
       for (var c = 0u; c < 4u; c++) {
         if (col + c < p.N) {
           let o = base + row * p.N + col + c;
@@ -100,14 +102,16 @@ fn mm_store(acc: array<vec4<f32>, NACC>, bias4: array<vec4<f32>, RV>, lid: vec3<
 
 @compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let acc = mm_block(lid, wid);
+  let s = a_scale();
+  let acc = mm_block(lid, wid, s);
   var zero: array<vec4<f32>, RV>;
-  mm_store(acc, zero, lid, wid);
+  mm_store(acc, p.alpha / s, zero, lid, wid);
 }
 
 @compute @workgroup_size({{WG}}, {{WG}})
 fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let acc = mm_block(lid, wid);
+  let s = a_scale();
+  let acc = mm_block(lid, wid, s);
   var bias4: array<vec4<f32>, RV>;
   for (var c4 = 0u; c4 < RV; c4++) {
     let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
@@ -115,7 +119,7 @@ fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
       if (col + c < p.N) { bias4[c4][c] = bias[col + c]; }
     }
   }
-  mm_store(acc, bias4, lid, wid);
+  mm_store(acc, p.alpha / s, bias4, lid, wid);
 }
 
 // out(N) (+)= sum over rows of a(M,N). Workgroup (32, 8): 32 columns, 8 lanes striding over the rows, then the

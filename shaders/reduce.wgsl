@@ -1,4 +1,5 @@
-// Full reductions to one value per workgroup: out[w] (+)= sum of x (or x^2) over workgroup w's grid-strided share.
+// Full reductions to one value per workgroup: out[w] (+)= sum of x (or x^2), or max |x|, over workgroup w's
+// grid-strided share.
 // Each invocation adds its share in order, then a fixed tree in workgroup memory: the result is deterministic.
 // One workgroup gives the whole sum; more give partials that a second one-workgroup pass adds (src/gpu/kernels/reduce.ts).
 
@@ -41,4 +42,20 @@ fn sum_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_
 fn sum_squares_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>) {
   reduce(lid.x, wid.x, nwg.x, true);
+}
+
+// out[w] = max |x| over workgroup w's grid-strided share (no accumulate): the partial maxima from which the
+// f16-arithmetic matmul scales its operand (shaders/matmul_f16.wgsl). A workgroup with no elements writes 0.
+@compute @workgroup_size(256)
+fn absmax_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>) {
+  var m = 0.0;
+  for (var i = wid.x * WG + lid.x; i < p.n; i += nwg.x * WG) { m = max(m, abs(x[i])); }
+  part[lid.x] = m;
+  workgroupBarrier();
+  for (var h = WG / 2u; h > 0u; h /= 2u) {
+    if (lid.x < h) { part[lid.x] = max(part[lid.x], part[lid.x + h]); }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { out[wid.x] = part[0]; }
 }

@@ -3,6 +3,7 @@
 
 import type { MatmulParams } from '../tensor/backend';
 import { f16ToF32, f32ToF16 } from '../tensor/half';
+import { absMaxRef } from './reduce';
 import type { FArr } from './types';
 
 function need(arr: FArr, n: number, what: string): void {
@@ -47,9 +48,24 @@ export function matmulRef(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: Mat
   }
 }
 
-/** matmulRef as the 'shader-f16' kernel computes it (shaders/matmul.wgsl with T = f16): opA(a) and b rounded to f16,
- * each product rounded to f16 (exact in f32 first: 22 significant bits), the products summed in float64. */
-export function matmulRefF16Products(out: FArr, a: FArr, b: FArr, bias: FArr | null, p: MatmulParams): void {
+/** The power of two the f16-arithmetic kernel scales opA(a) by (shaders/matmul_f16.wgsl): 2^(12 - ceil(log2 max|a|)),
+ * 1 when max |a| is 0 or not finite. */
+export function f16OperandScale(maxAbs: number): number {
+  if (!(maxAbs > 0) || maxAbs > 3e38) return 1;
+  return 2 ** Math.min(100, Math.max(-100, 12 - Math.ceil(Math.log2(maxAbs))));
+}
+
+/** matmulRef as the 'shader-f16' kernel computes it (shaders/matmul.wgsl with T = f16): opA(a) times
+ * f16OperandScale(max |a|) and b rounded to f16, each product rounded to f16 (exact in f32 first: 22 significant
+ * bits), the products summed in float64 and multiplied by alpha / scale. `scaleA: false` leaves a unscaled. */
+export function matmulRefF16Products(
+  out: FArr,
+  a: FArr,
+  b: FArr,
+  bias: FArr | null,
+  p: MatmulParams,
+  opts: { scaleA?: boolean } = {},
+): void {
   const { M, K, N } = p;
   const batch = p.batch ?? 1,
     alpha = p.alpha ?? 1;
@@ -59,7 +75,9 @@ export function matmulRefF16Products(out: FArr, a: FArr, b: FArr, bias: FArr | n
   need(b, p.broadcastB ? K * N : batch * K * N, 'b');
   if (bias) need(bias, N, 'bias');
   const half = (x: number) => f16ToF32(f32ToF16(x));
-  const ah = Float32Array.from(a.subarray(0, batch * M * K), half),
+  const aUsed = a.subarray(0, batch * M * K);
+  const scale = opts.scaleA === false ? 1 : f16OperandScale(absMaxRef(aUsed));
+  const ah = Float32Array.from(aUsed, (x) => half(x * scale)),
     bh = Float32Array.from(b.subarray(0, p.broadcastB ? K * N : batch * K * N), half);
   for (let z = 0; z < batch; z++) {
     for (let i = 0; i < M; i++) {
@@ -71,7 +89,7 @@ export function matmulRefF16Products(out: FArr, a: FArr, b: FArr, bias: FArr | n
           s += half(x * y);
         }
         const o = z * M * N + i * N + j;
-        out[o] = alpha * s + (bias ? bias[j] : 0) + (p.accumulate ? out[o] : 0);
+        out[o] = (alpha / scale) * s + (bias ? bias[j] : 0) + (p.accumulate ? out[o] : 0);
       }
     }
   }

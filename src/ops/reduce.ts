@@ -16,3 +16,10 @@ export function sumSquaresRef(out: FArr, x: FArr, accumulate = false): void {
   for (let i = 0; i < x.length; i++) s += x[i] * x[i];
   out[0] = (accumulate ? out[0] : 0) + s;
 }
+
+/** max |x| over the first n elements (0 when n = 0): what the f16 matmul scales its operand by (matmul.ts). */
+export function absMaxRef(x: FArr, n = x.length): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+}

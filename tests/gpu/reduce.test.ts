@@ -1,8 +1,9 @@
-// WebGPU sum / sumSquares vs the float64 CPU reference, for one element, a single-workgroup size and a two-pass size.
+// WebGPU sum / sumSquares vs the float64 CPU reference, for one element, a single-workgroup size and a two-pass size;
+// the partial maxima of |x| (the f16 matmul's operand scale) against absMaxRef, exactly.
 
 import { describe, expect, it } from 'vitest';
-import { sum, sumSquares } from '../../src/gpu/kernels/reduce';
-import { sumRef, sumSquaresRef } from '../../src/ops/reduce';
+import { ABSMAX_PARTS, absMaxParts, sum, sumSquares } from '../../src/gpu/kernels/reduce';
+import { absMaxRef, sumRef, sumSquaresRef } from '../../src/ops/reduce';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
@@ -76,5 +77,29 @@ describe('reduction resources', () => {
     expect(ctx.counters.bindGroupCreations).toBe(before.bindGroupCreations);
     ctx.release(tx);
     ctx.release(to);
+  });
+});
+
+describe.each([1, 455, 16_384, 300_001])('absMaxParts n=%i (webgpu vs cpu)', (n) => {
+  it('each part is the max |x| of its workgroup share, 0 for an empty share; their max is absMaxRef, exactly', async () => {
+    const ctx = await gpuContext();
+    // Negative values dominate in places: abs is needed. Elements past n are larger still and must be ignored.
+    const x = randArray(n + 8, 11, -3, 1);
+    x.fill(100, n);
+    const tx = ctx.tensor([n + 8], 'f32', 'x'),
+      parts = ctx.tensor([ABSMAX_PARTS], 'f32', 'parts');
+    ctx.write(tx, x);
+    ctx.write(parts, new Float32Array(ABSMAX_PARTS).fill(Number.NaN));
+    absMaxParts(ctx, parts, tx, n);
+    const got = (await ctx.read(parts)) as Float32Array;
+    const want = new Float32Array(ABSMAX_PARTS);
+    for (let i = 0; i < n; i++) {
+      const w = Math.floor(i / 256) % ABSMAX_PARTS;
+      want[w] = Math.max(want[w], Math.abs(x[i]));
+    }
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expect(Math.max(...got)).toBe(Math.fround(absMaxRef(x, n)));
+    ctx.release(tx);
+    ctx.release(parts);
   });
 });

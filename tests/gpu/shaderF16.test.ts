@@ -108,6 +108,52 @@ describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lav
   });
 });
 
+describe('the f16 operand scale', () => {
+  afterEach(() => {
+    setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
+  });
+
+  it.each([
+    ['upstream gradients (|a| ~ 1e-7)', 1e-7],
+    ['activations past the f16 range (|a| ~ 1e5)', 1e5],
+  ])('keeps %s within f16 rounding, where unscaled f16 would not', async (_, size) => {
+    const be = await backend();
+    setMatmulTiling(64);
+    setMatmulF16Arithmetic(true);
+    const p = { M: 40, K: 96, N: 36, transB: true };
+    const a = randArray(p.M * p.K, 60).map((x) => x * size),
+      w = randArray(p.K * p.N, 61, -0.5, 0.5);
+    const ta = be.fromArray(a, [a.length], 'a'),
+      tw = be.weight(w, [w.length], { precision: 'f16', label: 'W' }),
+      to = be.zeros([p.M * p.N]);
+    be.matmul(to, ta, tw, null, p);
+    const got = (await be.read(to)) as Float32Array;
+    const scaled = new Float32Array(got.length),
+      unscaled = new Float32Array(got.length),
+      f32 = new Float32Array(got.length);
+    matmulRefF16Products(scaled, a, w, null, p);
+    matmulRefF16Products(unscaled, a, w, null, p, { scaleA: false });
+    matmulRef(
+      f32,
+      a,
+      (await new CpuBackend().read(new CpuBackend().weight(w, [w.length], { precision: 'f16' }))) as Float32Array,
+      null,
+      p,
+    );
+    const top = f32.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    expectClose(got, scaled, 2e-5 * top, 2e-5, 'the kernel computes what the scaled reference does');
+    const err = maxDiff(got, f32) / top,
+      // Unscaled, magnitudes past 65504 become inf and the sums inf or NaN: an infinite error.
+      errUnscaled = maxDiff(unscaled, f32) / top || Number.POSITIVE_INFINITY;
+    console.log(
+      `[shader-f16] ${_}: error vs f32 arithmetic ${err.toExponential(2)}, unscaled f16 ${errUnscaled.toExponential(2)}`,
+    );
+    expect(err).toBeLessThan(5e-3);
+    expect(errUnscaled).toBeGreaterThan(10 * err);
+  });
+});
+
 describe('f16 arithmetic applies only to f16 weights on tiled kernels', () => {
   afterEach(() => {
     setMatmulF16Arithmetic(false);
@@ -180,18 +226,22 @@ function relL2(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(d / n);
 }
 
+// [name, folder, bound on the adapter gradients' relative L2 error]. Measured at 512 tokens with the operand scale:
+// gpt2-tiny 2.2e-4, qwen2-bias 9.3e-4 (its 32-wide layers round more per sum); without it gpt2-tiny's was 1.8e-3 and
+// grew with the tokens per step (2.3e-4 at 32 tokens), qwen2-bias's 1.5e-3.
 describe.each([
-  ['gpt2-tiny', 'public/models/gpt2-tiny'],
-  ['qwen2-bias', 'tests/fixtures/llama/qwen2-bias'],
-])('f16 arithmetic on %s (lavapipe vs cpu at f16 weights)', (name, dir) => {
+  ['gpt2-tiny', 'public/models/gpt2-tiny', 5e-4],
+  ['qwen2-bias', 'tests/fixtures/llama/qwen2-bias', 1.3e-3],
+])('f16 arithmetic on %s (lavapipe vs cpu at f16 weights)', (name, dir, gradBound) => {
   afterEach(() => {
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
   });
 
   it('logits, loss and adapter gradients stay within f16 rounding of the f32 arithmetic', async () => {
-    const B = 4,
-      T = 32,
+    // 512 tokens: the upstream gradients are ~1/512 in size, where unscaled f16 operands lost most of their bits.
+    const B = 8,
+      T = 64,
       V = 256;
     const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 5) % V);
     const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 ? -100 : (ids[i] * 5 + 1) % V));
@@ -210,6 +260,6 @@ describe.each([
     expect(logitErr).toBeGreaterThan(1e-6); // the f16 arithmetic ran
     expect(logitErr).toBeLessThan(1e-2);
     expect(Math.abs(gpu.loss - cpu.loss)).toBeLessThan(1e-2);
-    expect(gradErr).toBeLessThan(5e-2);
+    expect(gradErr).toBeLessThan(gradBound);
   });
 });

@@ -9,18 +9,22 @@
 
 import code from '../../../shaders/matmul.wgsl?raw';
 import prelude from '../../../shaders/matmul_common.wgsl?raw';
+import f16Scale from '../../../shaders/matmul_f16.wgsl?raw';
+import f32Scale from '../../../shaders/matmul_f32.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 import type { ShaderSource } from '../shader';
+import { ABSMAX_PARTS, absMaxParts } from './reduce';
 
-const shader = { name: 'matmul', code, prelude };
+const shader = { name: 'matmul', code, prelude: `${prelude}\n${f32Scale}` };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
-// The same tiled kernels with f16 operand tiles and products (T = f16 below).
-const f16Shader: ShaderSource = { name: 'matmul_f16', code, prelude, enables: ['f16'] };
+// The same tiled kernels with f16 operand tiles and products (T = f16 below), opA(a) scaled into f16's range.
+const f16Shader: ShaderSource = { name: 'matmul_f16', code, prelude: `${prelude}\n${f16Scale}`, enables: ['f16'] };
 
 /** With an f16 weight as b on a device with 'shader-f16', the tiled kernels multiply in f16 (accumulating in f32):
- * shaders/matmul.wgsl with T = f16. Off by default: it also rounds the activations to f16. Without the feature, or under CPU
+ * shaders/matmul.wgsl with T = f16, opA(a) scaled by a power of two into f16's range first (one more dispatch finds
+ * max |a|: shaders/matmul_f16.wgsl). Off by default: it also rounds the activations to f16. Without the feature, or under CPU
  * emulation (the flat kernel), f16 weights are unpacked to f32 and the arithmetic stays f32 whatever this says. */
 let f16Arithmetic = false;
 export function setMatmulF16Arithmetic(on: boolean): void {
@@ -173,14 +177,25 @@ export function matmul(
     return;
   }
   const f16 = usesF16Arithmetic(ctx, b, tile);
+  const dims = { ...TILED[tile], B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' };
+  const workgroups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch];
+  if (!f16) {
+    ctx.dispatch({ shader, entry, bindings, params: { format: FORMAT, values }, defines: dims, workgroups });
+    return;
+  }
+  // max |a| as partial maxima, from which the kernel scales opA(a) into f16's range (shaders/matmul_f16.wgsl).
+  const absmax = ctx.tensor([ABSMAX_PARTS], 'f32', 'matmul f16 a absmax', false);
+  absMaxParts(ctx, absmax, a, batch * M * K);
   ctx.dispatch({
-    shader: f16 ? f16Shader : shader,
+    shader: f16Shader,
     entry,
-    bindings,
+    bindings: [undefined, out, a, b, bias ?? undefined, absmax],
     params: { format: FORMAT, values },
-    defines: { ...TILED[tile], B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' },
-    workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
+    defines: { ...dims, A_PARTS: ABSMAX_PARTS },
+    workgroups,
   });
+  // Later work runs after this dispatch, so the scratch can go back to the pool now (as reduce.ts does).
+  ctx.release(absmax);
 }
 
 /** out(N) (+)= sum over the M rows of x(M,N): the bias gradient, a fixed-order (deterministic) column reduction. */

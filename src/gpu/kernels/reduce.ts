@@ -51,3 +51,19 @@ export function sum(ctx: GpuContext, out: GpuTensor, x: GpuTensor, accumulate = 
 export function sumSquares(ctx: GpuContext, out: GpuTensor, x: GpuTensor, accumulate = false): void {
   run(ctx, 'sum_squares_forward', out, x, accumulate);
 }
+
+/** Workgroups of absMaxParts: the f16 matmul reads this many partial maxima (shaders/matmul_f16.wgsl A_PARTS). */
+export const ABSMAX_PARTS = 64;
+
+/** out[0..ABSMAX_PARTS) = partial maxima of |x| over its first n elements (their max is max |x|); one dispatch. */
+export function absMaxParts(ctx: GpuContext, out: GpuTensor, x: GpuTensor, n: number): void {
+  if (out.size < ABSMAX_PARTS) throw new Error(`absMaxParts: out (${out.label}) needs ${ABSMAX_PARTS} elements`);
+  if (x.size < n) throw new Error(`absMaxParts: x (${x.label}) has ${x.size} elements, needs ${n}`);
+  ctx.dispatch({
+    shader,
+    entry: 'absmax_forward',
+    bindings: [undefined, out, x],
+    params: { format: 'uu', values: [n, 0] },
+    workgroups: [ABSMAX_PARTS],
+  });
+}
