@@ -154,6 +154,37 @@ describe('the f16 operand scale', () => {
   });
 });
 
+describe('the f16 matmul in a step', () => {
+  afterEach(() => {
+    setMatmulF16Arithmetic(false);
+    setMatmulTiling('auto');
+  });
+
+  it('adds one dispatch (max |a|) per matmul and, in a repeated step, no buffers, pipelines or bind groups', async () => {
+    const be = await backend();
+    setMatmulTiling(32);
+    setMatmulF16Arithmetic(true);
+    const p = { M: 24, K: 40, N: 16, transB: true };
+    const a = be.fromArray(randArray(p.M * p.K, 70), [p.M * p.K]),
+      w = be.weight(randArray(p.K * p.N, 71), [p.K * p.N], { precision: 'f16' }),
+      out = be.zeros([p.M * p.N]);
+    // A step's dispatches take the same parameter slots each time, so a repeated step reuses its bind groups.
+    const step = () => {
+      for (let i = 0; i < 3; i++) be.matmul(out, a, w, null, { ...p, accumulate: i > 0 });
+    };
+    step();
+    await be.ctx.sync();
+    const before = { ...be.ctx.counters };
+    step();
+    await be.ctx.sync();
+    const c = be.ctx.counters;
+    expect(c.dispatches - before.dispatches).toBe(6);
+    expect(c.bufferCreations).toBe(before.bufferCreations);
+    expect(c.pipelineCreations).toBe(before.pipelineCreations);
+    expect(c.bindGroupCreations).toBe(before.bindGroupCreations);
+  });
+});
+
 describe('f16 arithmetic applies only to f16 weights on tiled kernels', () => {
   afterEach(() => {
     setMatmulF16Arithmetic(false);
