@@ -76,6 +76,8 @@ export interface StepRow {
   /** Frozen base weights' storage and the matmul arithmetic on them. */
   weights: 'f32' | 'f16';
   arithmetic: 'f32' | 'f16';
+  /** The largest matmul tile 'auto' took (setMatmulLargeTile). */
+  largeTile: 64 | 128;
   B: number;
   T: number;
   options: PlanOptions;
@@ -88,7 +90,7 @@ export interface StepRow {
   flops: StepFlops;
   tflops: number;
   percentOfPeak: number | null;
-  /** f32 row's pipelined ms / this row's (same model, same step); null on the f32 row. */
+  /** The f32 row's pipelined ms / this row's (same model, same step; 64-wide tiles); null on that row. */
   speedupVsF32: number | null;
   firstLoss: number;
   dispatches: number;

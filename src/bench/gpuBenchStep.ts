@@ -3,7 +3,7 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
-import { setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
+import { matmulLargeTile, setMatmulF16Arithmetic, setMatmulLargeTile, setMatmulTiling } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';
@@ -26,6 +26,8 @@ export interface StepSpec {
   method: TrainMethod;
   options: PlanOptions;
   arithmetic: 'f32' | 'f16';
+  /** The largest tile matmul's 'auto' takes in this row (setMatmulLargeTile); the run's (BENCH_LARGE_TILE) unless given. */
+  largeTile?: 64 | 128;
   /** The estimate compared with the peak (the plan's); estimateMemory of the row's settings unless given. */
   estimateBytes?: number;
 }
@@ -37,9 +39,12 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   const ctx = be.ctx;
   // The row's peak: the high-water mark above what was live when it started (0 on a fresh device).
   const live0 = ctx.counters.bytesLive;
+  const runLargeTile = matmulLargeTile();
+  const largeTile = spec.largeTile ?? runLargeTile;
   ctx.counters.bytesPeak = live0;
   try {
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
+    setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
@@ -100,6 +105,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       method: method.method === 'lora' ? `LoRA r=8 (${method.targets.length} types)` : `dynamic rank b=8 R0=12 (all 7)`,
       weights: options.weightPrecision,
       arithmetic: spec.arithmetic,
+      largeTile,
       B,
       T,
       options,
@@ -126,6 +132,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   } finally {
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
+    setMatmulLargeTile(runLargeTile);
     if (!o.shared) ctx.destroy();
   }
 }

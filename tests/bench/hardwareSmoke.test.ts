@@ -89,12 +89,15 @@ describe('bench:gpu --smoke', () => {
     expect(report.largeTile).toBe(64);
 
     // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32.
-    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic])).toEqual([
-      ['GPT-2 small', 'f32', 'f32'],
-      ['GPT-2 small', 'f16', 'f32'],
-      ['SmolLM2-135M', 'f32', 'f32'],
-      ['SmolLM2-135M', 'f16', 'f32'],
+    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic, s.largeTile])).toEqual([
+      ['GPT-2 small', 'f32', 'f32', 64],
+      ['GPT-2 small', 'f16', 'f32', 64],
+      ['GPT-2 small', 'f32', 'f32', 128],
+      ['SmolLM2-135M', 'f32', 'f32', 64],
+      ['SmolLM2-135M', 'f16', 'f32', 64],
+      ['SmolLM2-135M', 'f32', 'f32', 128],
     ]);
+    expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
     for (const s of [...report.steps, ...report.dynrank]) {
       const nums = [s.msPipelined, s.msSynced, s.tokensPerSecond, s.flops.total, s.tflops, s.percentOfPeak];
       expect(nums.every(positive), `${s.model} ${s.weights}`).toBe(true);
@@ -104,7 +107,7 @@ describe('bench:gpu --smoke', () => {
       expect(Number.isFinite(s.firstLoss)).toBe(true);
       expect(s.mismatch).toBeUndefined();
     }
-    for (const s of report.steps) expect(s.speedupVsF32 === null).toBe(s.weights === 'f32');
+    for (const s of report.steps) expect(s.speedupVsF32 === null).toBe(s.weights === 'f32' && s.largeTile === 64);
 
     // Where the time goes: every step row profiled, matmuls among the kernels.
     for (const s of report.steps) {
@@ -139,13 +142,14 @@ describe('bench:gpu --smoke', () => {
       expect(m.check).toBe('ok');
       expect(m.errVsF32Path).toBeGreaterThan(0);
     }
-    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}`)).toEqual([
-      'f32/f32',
-      'f16/f32',
-      'f16/f16',
-      'f32/f32',
-      'f16/f32',
-      'f16/f16',
+    // BENCH_LARGE_TILE=128: every step already takes 128x128 tiles, so no extra 128 row.
+    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}/${s.largeTile}`)).toEqual([
+      'f32/f32/128',
+      'f16/f32/128',
+      'f16/f16/128',
+      'f32/f32/128',
+      'f16/f32/128',
+      'f16/f16/128',
     ]);
     for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
       expect(s.profile?.some((k) => k.kernel.startsWith('matmul_f16.'))).toBe(true);

@@ -74,6 +74,9 @@ let largeTile: 64 | 128 = 64;
 export function setMatmulLargeTile(t: 64 | 128): void {
   largeTile = t;
 }
+export function matmulLargeTile(): 64 | 128 {
+  return largeTile;
+}
 
 /** The kernel a matmul with an M x N output (batch entries) takes under the current settings. */
 export function matmulTileFor(ctx: Pick<GpuContext, 'barrierFree'>, M: number, N: number, batch: number): Tile {
