@@ -1,0 +1,69 @@
+// scripts/device-kit.mjs: the kit a bare GPU machine runs bench:gpu from. Built here without Node (the tests use the
+// `node` on PATH), then run.sh runs the bundled benchmark's smoke mode from outside the repository on lavapipe, so the
+// bundle needs nothing but the kit (shaders inlined, `webgpu` beside it) and exercises the shader-f16 sections.
+
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LAVAPIPE_ICD } from '../../scripts/provision.mjs';
+import type { GpuBenchReport } from '../../src/bench/gpuBenchCommon';
+
+const dir = mkdtempSync(join(tmpdir(), 'dynrank-devkit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the device kit', () => {
+  it('builds a self-contained bench:gpu that runs from outside the repository', () => {
+    const kit = join(dir, 'kit'),
+      out = join(dir, 'out');
+    const b = spawnSync(process.execPath, ['scripts/device-kit.mjs', '--out', kit, '--no-node'], {
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/\[device-kit\] .*MiB.*bash \.devkit\/run\.sh/);
+    expect(existsSync(join(kit, 'run.sh'))).toBe(true);
+    expect(existsSync(join(kit, 'node_modules/webgpu/dist/linux-x64/dawn.node.xz'))).toBe(true);
+    expect(existsSync(join(kit, 'lib/libvulkan.so.1'))).toBe(true);
+    // Small enough to travel beside the ~30 MB working tree within the 64 MiB a device call carries (Node adds ~24 MB).
+    expect(statSync(join(kit, 'bench.mjs')).size).toBeLessThan(2 << 20);
+
+    const icd = process.env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD;
+    expect(existsSync(icd), `no lavapipe at ${icd}: run npm test once, or node scripts/fetch-lavapipe.mjs`).toBe(true);
+    // As on a machine without a Vulkan loader: an ldconfig that lists nothing makes run.sh use the kit's copy.
+    const stub = join(dir, 'bin');
+    mkdirSync(stub);
+    writeFileSync(join(stub, 'ldconfig'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const r = spawnSync('sh', [join(kit, 'run.sh'), out, '--smoke'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: {
+        ...process.env,
+        PATH: `${stub}:${process.env.PATH}`,
+        VK_ICD_FILENAMES: `/usr/lib/chromium/vk_swiftshader_icd.json:${icd}`,
+        DYNRANK_DAWN_FLAGS: 'adapter=llvmpipe',
+        BENCH_DEVICE_NAME: 'kit',
+        BENCH_PEAK_TFLOPS: '0.05',
+        BENCH_LARGE_TILE: '',
+      },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith('-kit-issue14-smoke.json'));
+    expect(json).toBeDefined();
+    const report = JSON.parse(readFileSync(join(out, json!), 'utf8')) as GpuBenchReport;
+    expect(report.shaderF16).toBe(true);
+    expect(report.problems).toEqual([]);
+    expect(report.steps.length).toBeGreaterThan(0);
+  });
+});
