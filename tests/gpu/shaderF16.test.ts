@@ -24,6 +24,12 @@ import { loadFolder } from '../helpers/modelFolder';
 
 const TOL = 2e-5;
 
+// Every test leaves the matmul settings as it found them.
+afterEach(() => {
+  setMatmulF16Arithmetic(false);
+  setMatmulTiling('auto');
+});
+
 async function backend(): Promise<GpuBackend> {
   return new GpuBackend(await f16GpuContext());
 }
@@ -73,11 +79,6 @@ describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lav
     setMatmulTiling(tile);
     setMatmulF16Arithmetic(true);
   });
-  afterEach(() => {
-    setMatmulF16Arithmetic(false);
-    setMatmulTiling('auto');
-  });
-
   describe.each([
     [false, false],
     [true, false],
@@ -109,11 +110,6 @@ describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lav
 });
 
 describe('the f16 operand scale', () => {
-  afterEach(() => {
-    setMatmulF16Arithmetic(false);
-    setMatmulTiling('auto');
-  });
-
   it.each([
     ['upstream gradients (|a| ~ 1e-7)', 1e-7],
     ['activations past the f16 range (|a| ~ 1e5)', 1e5],
@@ -155,11 +151,6 @@ describe('the f16 operand scale', () => {
 });
 
 describe('the f16 matmul in a step', () => {
-  afterEach(() => {
-    setMatmulF16Arithmetic(false);
-    setMatmulTiling('auto');
-  });
-
   it('adds one dispatch (max |a|) per matmul and, in a repeated step, no buffers, pipelines or bind groups', async () => {
     const be = await backend();
     setMatmulTiling(32);
@@ -186,11 +177,6 @@ describe('the f16 matmul in a step', () => {
 });
 
 describe('f16 arithmetic applies only to f16 weights on tiled kernels', () => {
-  afterEach(() => {
-    setMatmulF16Arithmetic(false);
-    setMatmulTiling('auto');
-  });
-
   it('an f32 b, or the flat kernel, keeps f32 arithmetic with the switch on', async () => {
     const be = await backend();
     setMatmulF16Arithmetic(true);
@@ -264,11 +250,6 @@ describe.each([
   ['gpt2-tiny', 'public/models/gpt2-tiny', 5e-4],
   ['qwen2-bias', 'tests/fixtures/llama/qwen2-bias', 1.3e-3],
 ])('f16 arithmetic on %s (lavapipe vs cpu at f16 weights)', (name, dir, gradBound) => {
-  afterEach(() => {
-    setMatmulF16Arithmetic(false);
-    setMatmulTiling('auto');
-  });
-
   it('logits, loss and adapter gradients stay within f16 rounding of the f32 arithmetic', async () => {
     // 512 tokens: the upstream gradients are ~1/512 in size, where unscaled f16 operands lost most of their bits.
     const B = 8,
