@@ -19,6 +19,7 @@ import { tsImport } from 'tsx/esm/api';
 import { build } from 'vite';
 import { loadavg, runInPage, serve } from '../bench/peers/lib.mjs';
 import { writeOnnxModels } from '../bench/peers/make_onnx.mjs';
+import { SWIFTSHADER_ICD } from './provision.mjs';
 
 const ALL_SECTIONS = ['engine', 'peers', 'responsive', 'node'];
 const SECTIONS = (process.env.BENCH_ONLY || ALL_SECTIONS.join(','))
@@ -33,7 +34,6 @@ const TMP = 'bench/tmp';
 const ENGINE_DIST = join(TMP, 'engine-dist');
 
 // The Vulkan set-up of scripts/test.mjs: Dawn (Node section) needs SwiftShader's ICD on a GPU-less box.
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 if (
   !process.env.VK_ICD_FILENAMES &&
   !process.env.VK_DRIVER_FILES &&

@@ -4,6 +4,8 @@ export const ONNX_NODE_DIR: string;
 export const PYTHON: string;
 export const LAVAPIPE_DIR: string;
 export const LAVAPIPE_ICD: string;
+export const SWIFTSHADER_ICD: string;
+export function lavapipeIcd(env?: NodeJS.ProcessEnv): string;
 
 export interface Need {
   id: string;

@@ -10,6 +10,13 @@ export const ONNX_NODE_DIR = '/usr/share/libonnx-testdata/data/node';
 /** Where scripts/fetch-lavapipe.mjs unpacks Mesa's lavapipe (the shader-f16 tests' adapter), and its ICD file. */
 export const LAVAPIPE_DIR = fileURLToPath(new URL('../node_modules/.cache/dynrank-lavapipe', import.meta.url));
 export const LAVAPIPE_ICD = `${LAVAPIPE_DIR}/lvp_icd.json`;
+/** Chromium's SwiftShader Vulkan driver: the GPU tests' default adapter in Node, as it is the browser's. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+/** The lavapipe ICD the tests use: DYNRANK_LAVAPIPE_ICD (a Mesa >= 24 install), else the fetched one. */
+export function lavapipeIcd(env = process.env) {
+  return env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD;
+}
 /** The interpreter the PyTorch check and the ONNX checker run (tests/peft/pytorch-check.test.ts, tests/export/). */
 export const PYTHON = '/usr/bin/python3';
 

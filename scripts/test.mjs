@@ -10,9 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAVAPIPE_ICD, ONNX_NODE_DIR, PYTHON, provisionPlan } from './provision.mjs';
+import { lavapipeIcd, ONNX_NODE_DIR, PYTHON, provisionPlan, SWIFTSHADER_ICD } from './provision.mjs';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const [mode = 'all', ...extra] = process.argv.slice(2);
 const env = { ...process.env };
 
@@ -43,7 +42,7 @@ function probe() {
     onnx: existsSync(ONNX_NODE_DIR),
     torch: havePythonModule('torch'),
     pythonOnnx: havePythonModule('onnx'),
-    lavapipe: existsSync(env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD),
+    lavapipe: existsSync(lavapipeIcd(env)),
   };
 }
 

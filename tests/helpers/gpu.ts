@@ -1,7 +1,7 @@
 // One GpuContext per test file, on Dawn in Node. A missing adapter fails the test with instructions; never a skip.
 
 import { existsSync } from 'node:fs';
-import { LAVAPIPE_ICD } from '../../scripts/provision.mjs';
+import { lavapipeIcd, SWIFTSHADER_ICD } from '../../scripts/provision.mjs';
 import type { GpuBackend } from '../../src/gpu/backend';
 import type { GpuContext } from '../../src/gpu/context';
 import { createNodeContext } from '../../src/gpu/node';
@@ -46,7 +46,7 @@ const LAVAPIPE_ADVICE =
  * only the processes that ask for lavapipe load it, and SwiftShader (the browser's adapter) stays the default. */
 function listLavapipe(): void {
   const env = process.env;
-  const icd = env.DYNRANK_LAVAPIPE_ICD || LAVAPIPE_ICD;
+  const icd = lavapipeIcd(env);
   if (!existsSync(icd)) return;
   if (env.DYNRANK_VULKAN === 'system') {
     env.VK_ADD_DRIVER_FILES = [env.VK_ADD_DRIVER_FILES, icd].filter(Boolean).join(':');
@@ -56,4 +56,10 @@ function listLavapipe(): void {
   if (!base.split(':').includes(icd)) env.VK_ICD_FILENAMES = [base, icd].filter(Boolean).join(':');
 }
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+/** The environment of a child process (a benchmark) that runs on lavapipe: both drivers listed, Dawn told to take
+ * lavapipe. Throws with what to do when lavapipe is missing. */
+export function lavapipeProcessEnv(): Record<string, string> {
+  const icd = lavapipeIcd();
+  if (!existsSync(icd)) throw new Error(`no lavapipe at ${icd}. ${LAVAPIPE_ADVICE}`);
+  return { VK_ICD_FILENAMES: `${SWIFTSHADER_ICD}:${icd}`, DYNRANK_DAWN_FLAGS: 'adapter=llvmpipe' };
+}
