@@ -10,6 +10,8 @@ import type {
   CePartParams,
   DType,
   GeluKind,
+  KernelTuneOptions,
+  KernelTuneReport,
   KvWriteParams,
   MatmulParams,
   RopeParams,
@@ -44,6 +46,7 @@ import { rope, ropeBackward } from './kernels/rope';
 import { applyMask, ema, kthSmallest, thresholdMask } from './kernels/select';
 import { softmax, softmaxBackward } from './kernels/softmax';
 import { swiglu, swigluBackward } from './kernels/swiglu';
+import { noteKernels, tuneMatmuls } from './tune';
 
 /** An operand of a kernel that reads f32 or i32: a packed f16 weight there would be read as garbage, so it is refused. */
 const g = (t: Tensor): GpuTensor => {
@@ -108,6 +111,14 @@ export class GpuBackend implements Backend {
   }
   flush(): void {
     this.ctx.flush();
+  }
+  noteKernels(): void {
+    noteKernels(this.ctx);
+  }
+  async tuneKernels(opts?: KernelTuneOptions): Promise<KernelTuneReport | null> {
+    // CPU-emulated adapters run the flat matmul compiled per shape: nothing to choose between.
+    if (this.ctx.barrierFree) return null;
+    return tuneMatmuls(this.ctx, opts);
   }
 
   matmul(out: Tensor, a: Tensor, b: Tensor, bias: Tensor | null, p: MatmulParams): void {

@@ -137,8 +137,41 @@ export interface AdapterCall extends AdapterSlot {
   liveCount: number;
 }
 
+/** Kernel tuning on the running device (Backend.tuneKernels). */
+export interface KernelTuneOptions {
+  /** Stop timing new shapes after this many milliseconds; the rest keep the fixed rule (default 3000). */
+  budgetMs?: number;
+}
+
+/** One kernel shape timed by Backend.tuneKernels. */
+export interface TunedKernel {
+  kernel: 'matmul';
+  /** The shape as batch x M x K x N, transposition/broadcast/accumulate flags, bias, b's dtype. */
+  shape: string;
+  flops: number;
+  /** The variant the fixed rule picks, and the one now used. */
+  rule: string;
+  chosen: string;
+  /** Median milliseconds per op of each variant timed. */
+  msPerOp: Record<string, number>;
+}
+
+export interface KernelTuneReport {
+  /** Wall-clock milliseconds the tuning took. */
+  ms: number;
+  kernels: TunedKernel[];
+  /** Shapes left to the fixed rule because the time budget ran out. */
+  untimed: number;
+}
+
 export interface Backend extends DecodeOps {
   readonly kind: 'cpu' | 'webgpu';
+
+  /** Kernel tuning, where the backend has variants to choose between per device (WebGPU on a GPU): note the kernel
+   * shapes of the work recorded from now on (one training step), then tuneKernels() times each shape's variants and
+   * uses the fastest from then on. Variants compute the same result. Absent, or a null report: nothing to tune. */
+  noteKernels?(): void;
+  tuneKernels?(opts?: KernelTuneOptions): Promise<KernelTuneReport | null>;
 
   /** A zero-filled tensor. */
   zeros(shape: readonly number[], dtype?: DType, label?: string): Tensor;

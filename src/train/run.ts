@@ -6,7 +6,7 @@ import type { LoadedModel } from '../models/load';
 import { WeightPrecisionError } from '../nn/params';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
-import type { Backend } from '../tensor/backend';
+import type { Backend, KernelTuneOptions, KernelTuneReport } from '../tensor/backend';
 import { type BatchSource, BatchStream, clsLayout, evalBatches } from './data/batches';
 import type { ChatTemplate, ChatTokenizer } from './data/chat';
 import { buildClassificationSet, buildLmSet, type ColumnMapping, guessMapping } from './data/dataset';
@@ -65,6 +65,10 @@ export interface RunConfig {
   weightPrecision?: 'f32' | 'f16';
   /** The memory plan's budget in GiB (absent: the device's, at most 4). */
   memoryBudgetGiB?: number;
+  /** Time each matmul shape of the first step with every tile size on this device and use the fastest (WebGPU on a
+   * GPU; a few seconds at most, once per run; options: its time budget). The same results either way. On unless
+   * false. */
+  tuneKernels?: boolean | KernelTuneOptions;
 }
 
 export interface SftRunOptions {
@@ -410,6 +414,8 @@ export interface StepHooks {
   /** Called after every `checkpointEvery` steps (whatever logEvery is), with every step's status checked. */
   checkpointEvery?: number;
   onCheckpoint?(step: number): void | Promise<void>;
+  /** The kernels were tuned after the first step of this call (RunConfig.tuneKernels). */
+  onTuned?(report: KernelTuneReport): void | Promise<void>;
 }
 
 /** Counts a non-finite step, halves the learning rate, and stops the run per the policy. */
@@ -456,11 +462,22 @@ export async function runSteps(
     return s;
   };
   const every = hooks.checkpointEvery ?? 0;
+  const be = trainer.be;
+  let tune = cfg.tuneKernels !== false && be.noteKernels !== undefined && be.tuneKernels !== undefined;
   while (trainer.step < steps && !shouldStop()) {
+    if (tune) be.noteKernels!();
     const rec = trainer.trainStep(stream.next(), { readStatus: true });
     // Awaited by the next settle, or abandoned when an error ends the run first.
     rec.status!.catch(() => {});
     tokens += trainer.task.tokens();
+    if (tune) {
+      tune = false;
+      const report = await be.tuneKernels!(typeof cfg.tuneKernels === 'object' ? cfg.tuneKernels : undefined);
+      if (report) await hooks.onTuned?.(report);
+      // Throughput is measured from here: the first step ran during the tuning.
+      t0 = performance.now();
+      tokens = 0;
+    }
     const previous = pending;
     pending = rec.status;
     if (previous) checkStatus(trainer, await previous, cfg, hooks);

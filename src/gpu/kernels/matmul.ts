@@ -147,7 +147,97 @@ export function matmul(
   need(a, batch * M * K, 'a');
   need(b, p.broadcastB ? K * N : batch * K * N, 'b');
   if (bias) need(bias, N, 'bias');
-  const values = [
+  const values = paramValues(p);
+  dispatchMatmul(ctx, out, a, b, bias, p, values, tileOf(ctx, out, a, b, bias, p));
+}
+
+/** The tile of this call: under 'auto' on a GPU, the one tuneMatmuls measured fastest for its shape on this device,
+ * else matmulTileFor's rule; while a step is recorded for tuning, its shape is noted. */
+function tileOf(
+  ctx: GpuContext,
+  out: GpuTensor,
+  a: GpuTensor,
+  b: GpuTensor,
+  bias: GpuTensor | null,
+  p: MatmulParams,
+): Tile {
+  const batch = p.batch ?? 1;
+  if (tiling !== 'auto' || ctx.barrierFree) return matmulTileFor(ctx, p.M, p.N, batch);
+  const table = tunedTiles.get(ctx),
+    noted = recording.get(ctx);
+  if (!table && !noted) return matmulTileFor(ctx, p.M, p.N, batch);
+  const key = matmulShapeKey(p, b.dtype, bias !== null);
+  if (noted && !noted.has(key)) noted.set(key, { key, p: { ...p }, out: out.size, a, b, bias });
+  return table?.get(key) ?? matmulTileFor(ctx, p.M, p.N, batch);
+}
+
+/** The kernel a matmul of these params takes on ctx now (tuned tile or rule), without noting it. */
+export function matmulKernelFor(ctx: GpuContext, p: MatmulParams, bDtype: GpuTensor['dtype'], bias: boolean): Tile {
+  const tuned =
+    tiling === 'auto' && !ctx.barrierFree ? tunedTiles.get(ctx)?.get(matmulShapeKey(p, bDtype, bias)) : null;
+  return tuned ?? matmulTileFor(ctx, p.M, p.N, p.batch ?? 1);
+}
+
+/** One matmul call as tuneMatmuls replays it: its params and operands (read only), and the size of its output. */
+export interface NotedMatmul {
+  key: string;
+  p: MatmulParams;
+  out: number;
+  a: GpuTensor;
+  b: GpuTensor;
+  bias: GpuTensor | null;
+}
+
+/** Tiles measured per shape on a device (tuneMatmuls), and the shapes of a step being recorded for tuning. */
+const tunedTiles = new WeakMap<GpuContext, Map<string, TiledTile>>();
+const recording = new WeakMap<GpuContext, Map<string, NotedMatmul>>();
+export type TiledTile = 32 | 64 | 128;
+
+/** What identifies a matmul for tuning: everything that changes its kernel's work. */
+function matmulShapeKey(p: MatmulParams, bDtype: GpuTensor['dtype'], bias: boolean): string {
+  const flags = `${p.transA ? 'A' : ''}${p.transB ? 'B' : ''}${p.broadcastB ? 'b' : ''}${p.accumulate ? '+' : ''}`;
+  return `${p.batch ?? 1}x${p.M}x${p.K}x${p.N}${flags}${bias ? ' bias' : ''} ${bDtype}`;
+}
+
+/** Starts noting the distinct matmul shapes ctx runs under 'auto' tiling (until takeNotedMatmuls). */
+export function noteMatmuls(ctx: GpuContext): void {
+  recording.set(ctx, new Map());
+}
+
+/** The shapes noted since noteMatmuls, and stops noting. */
+export function takeNotedMatmuls(ctx: GpuContext): NotedMatmul[] {
+  const noted = [...(recording.get(ctx)?.values() ?? [])];
+  recording.delete(ctx);
+  return noted;
+}
+
+/** Sets (or with null forgets) the measured tile of a shape key on this device. */
+export function setTunedTile(ctx: GpuContext, key: string, tile: TiledTile | null): void {
+  let table = tunedTiles.get(ctx);
+  if (!table) tunedTiles.set(ctx, (table = new Map()));
+  if (tile === null) table.delete(key);
+  else table.set(key, tile);
+}
+
+/** The measured tiles of this device, by shape key. */
+export function tunedMatmulTiles(ctx: GpuContext): ReadonlyMap<string, TiledTile> {
+  return tunedTiles.get(ctx) ?? new Map();
+}
+
+/** Records a noted matmul with the given tile into `out` (tuneMatmuls' timing; out is scratch of noted.out elements). */
+export function replayMatmul(ctx: GpuContext, noted: NotedMatmul, out: GpuTensor, tile: TiledTile): void {
+  dispatchMatmul(ctx, out, noted.a, noted.b, noted.bias, noted.p, paramValues(noted.p), tile);
+}
+
+/** The grid of a tiled matmul fits the device (tuneMatmuls skips tiles whose grid does not). */
+export function tileFits(ctx: GpuContext, p: MatmulParams, tile: TiledTile): boolean {
+  const max = ctx.limits.maxComputeWorkgroupsPerDimension;
+  return Math.ceil(p.N / tile) <= max && Math.ceil(p.M / tile) <= max && (p.batch ?? 1) <= max;
+}
+
+function paramValues(p: MatmulParams): number[] {
+  const { M, K, N } = p;
+  return [
     M,
     K,
     N,
@@ -159,7 +249,20 @@ export function matmul(
     p.accumulate ? 1 : 0,
     p.alpha ?? 1,
   ];
-  const tile = matmulTileFor(ctx, M, N, batch);
+}
+
+function dispatchMatmul(
+  ctx: GpuContext,
+  out: GpuTensor,
+  a: GpuTensor,
+  b: GpuTensor,
+  bias: GpuTensor | null,
+  p: MatmulParams,
+  values: number[],
+  tile: Tile,
+): void {
+  const { M, K, N } = p;
+  const batch = p.batch ?? 1;
   // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
   const half = b.dtype === 'f16';
   const B_F16 = String(half),
