@@ -14,7 +14,7 @@ import { exportPeft } from '../peft/export';
 import { importPeft } from '../peft/import';
 import { mergeWeights } from '../peft/merge';
 import { defaultR0 } from '../peft/schedule';
-import type { Backend } from '../tensor/backend';
+import type { Backend, KernelTuneReport } from '../tensor/backend';
 import { checkInputs, hashingSource, type RunInputs, readCheckpointMeta, saveCheckpoint } from '../train/checkpoint';
 import { chatFromSource } from '../train/data/chat';
 import { buildClassificationSet, guessMapping } from '../train/data/dataset';
@@ -36,6 +36,7 @@ import {
 import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
+import { describeTuning } from '../train/tuning';
 import { num, type ParsedArgs, str, UsageError, weightPrecisionOpt } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 import { readModelShapes } from './plan';
@@ -75,6 +76,7 @@ export const TRAIN_OPTS = {
   'max-skipped-steps': 'value',
   'weight-precision': 'value',
   'memory-gib': 'value',
+  'no-tune-kernels': 'flag',
 } as const;
 
 /** A whole number of at least `min`, or the default. */
@@ -137,6 +139,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
   };
   if (a.options.has('micro-batch')) cfg.microBatch = num(a, 'micro-batch');
   if (a.options.has('recompute')) cfg.recompute = true;
+  if (a.options.has('no-tune-kernels')) cfg.tuneKernels = false;
   checkMicroBatch(cfg);
   return cfg;
 }
@@ -311,6 +314,7 @@ export async function train(
   };
   process.once('SIGINT', onSigint);
   const t0 = performance.now();
+  let tuning: KernelTuneReport | null = null;
   let result: Awaited<ReturnType<typeof trainResilient>>;
   try {
     result = await trainResilient(
@@ -355,6 +359,10 @@ export async function train(
             `\nstep ${step}: the ${what} was NaN or infinite; ` +
               `its update was skipped and the learning-rate scale halves to ${lrScale} from step ${step + 2}\n`,
           ),
+        onTuned: (r) => {
+          tuning = r;
+          process.stderr.write(`\n${describeTuning(r)}\n`);
+        },
         shouldStop: () => stop || (stopAfter > 0 && current !== null && current.step >= stopAfter),
       },
       { checkpointEvery: every, maxRecoveries: 3, resumeFrom: ckpt, run: runInfo, inputs },
@@ -406,6 +414,7 @@ export async function train(
     eval: evalMetrics,
     data: data.summary,
     memory,
+    ...(tuning ? { kernelTuning: tuning } : {}),
   };
   await writeAtomic(join(outDir, 'dynrank.json'), JSON.stringify({ ...summary, config: cfg, inputs }, null, 2));
   files.push('dynrank.json');

@@ -37,6 +37,29 @@ export class BufferPool {
     return { buffer, reused: false };
   }
 
+  /** A free pooled buffer of this usage holding at least `bytes` (the smallest such), or null: scratch that takes no
+   * new memory. Give it back with release(). */
+  borrow(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer | null {
+    const need = pooledSize(bytes);
+    let best: { list: GPUBuffer[]; size: number } | null = null;
+    for (const [key, list] of this.free) {
+      const [u, s] = key.split(':').map(Number);
+      if (u === usage && s >= need && list.length && (!best || s < best.size)) best = { list, size: s };
+    }
+    const hit = best?.list.pop() ?? null;
+    if (hit) hit.label = label;
+    return hit;
+  }
+
+  /** Destroys a buffer acquired from this pool instead of keeping it (transient scratch). */
+  discard(buffer: GPUBuffer): void {
+    const s = this.sizes.get(buffer);
+    if (!s) return;
+    this.counters.bytesLive -= s.size;
+    this.sizes.delete(buffer);
+    buffer.destroy();
+  }
+
   release(buffer: GPUBuffer): void {
     const s = this.sizes.get(buffer);
     if (!s) return;

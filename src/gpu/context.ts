@@ -71,6 +71,8 @@ export class GpuContext {
   barrierFree: boolean;
 
   private readonly pool: BufferPool;
+  /** Scratch buffers created by scratch(), destroyed by dropScratch(). */
+  private readonly transient = new WeakSet<GPUBuffer>();
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
@@ -160,6 +162,27 @@ export class GpuContext {
       },
     });
     return t as unknown as GpuTensor;
+  }
+
+  /** An f32 scratch tensor of `size` elements for work between steps (kernel tuning): a free pooled buffer that is
+   * large enough when there is one, else a new buffer that dropScratch destroys, so the pool does not keep it. */
+  scratch(size: number, label: string): GpuTensor {
+    this.assertAlive();
+    const buffer = this.pool.borrow(size * 4, STORAGE_USAGE, label);
+    if (buffer) return { shape: [size], size, dtype: 'f32', label, buffer };
+    const t = this.tensor([size], 'f32', label, false);
+    this.transient.add(t.buffer);
+    return t;
+  }
+
+  /** Returns a scratch tensor: a borrowed buffer to the pool, a new one destroyed (after the work recorded so far). */
+  dropScratch(t: GpuTensor): void {
+    if (!this.transient.delete(t.buffer)) {
+      this.pool.release(t.buffer);
+      return;
+    }
+    this.flush();
+    this.pool.discard(t.buffer);
   }
 
   release(t: GpuTensor): void {

@@ -18,6 +18,7 @@ import {
   type TiledTile,
   takeNotedMatmuls,
   tileFits,
+  tunedMatmulTiles,
 } from './kernels/matmul';
 
 const DEFAULTS = { budgetMs: 3000, rounds: 3, targetMs: 2, margin: 0.03, maxOps: 64 } as const;
@@ -63,10 +64,15 @@ const flopsOf = (m: NotedMatmul) => 2 * (m.p.batch ?? 1) * m.p.M * m.p.K * m.p.N
 /**
  * Times every shape noted since noteKernels with each candidate tile and makes 'auto' use the fastest per shape on
  * this device. Largest shapes first; once budgetMs has passed, the remaining shapes keep the rule (`untimed`).
- * Allocates one scratch output per shape (from the pool, released after); the step's operands are only read.
+ * Writes into one scratch output per shape: a free pooled buffer that is large enough, else a new one destroyed after
+ * the shape, so tuning leaves the pool as it was; the step's operands are only read.
  */
 export async function tuneMatmuls(ctx: GpuContext, opts: MatmulTuneOptions = {}): Promise<KernelTuneReport> {
-  const noted = takeNotedMatmuls(ctx).sort((x, y) => flopsOf(y) - flopsOf(x));
+  // Shapes already tuned on this device (a run resumed on it) keep their tile.
+  const known = tunedMatmulTiles(ctx);
+  const noted = takeNotedMatmuls(ctx)
+    .filter((m) => !known.has(m.key))
+    .sort((x, y) => flopsOf(y) - flopsOf(x));
   const o = { ...DEFAULTS, ...opts };
   const candidates = opts.candidates ?? CANDIDATES;
   const start = performance.now();
@@ -84,7 +90,7 @@ export async function tuneMatmuls(ctx: GpuContext, opts: MatmulTuneOptions = {})
       untimed++;
       continue;
     }
-    const out = ctx.tensor([m.out], 'f32', 'matmul tuning output', false);
+    const out = ctx.scratch(m.out, 'matmul tuning output');
     const run = async (tile: TiledTile, ops: number): Promise<number> => {
       const t0 = performance.now();
       for (let i = 0; i < ops; i++) replayMatmul(ctx, m, out, tile);
@@ -104,7 +110,7 @@ export async function tuneMatmuls(ctx: GpuContext, opts: MatmulTuneOptions = {})
         times.get(tile)!.push(ms / ops);
       }
     }
-    ctx.release(out);
+    ctx.dropScratch(out);
     const medians = new Map([...times].map(([t, xs]) => [t, median(xs)] as const));
     const chosen = pickTile(medians, tiles.includes(rule) ? rule : tiles[0], o.margin);
     setTunedTile(ctx, m.key, chosen);
@@ -112,6 +118,7 @@ export async function tuneMatmuls(ctx: GpuContext, opts: MatmulTuneOptions = {})
       kernel: 'matmul',
       shape: m.key,
       flops: flopsOf(m),
+      calls: m.calls,
       rule: String(rule),
       chosen: String(chosen),
       msPerOp: Object.fromEntries([...medians].map(([t, ms]) => [String(t), ms])),

@@ -55,6 +55,24 @@ describe('applyEvent', () => {
     expect(useStore.getState().phase).toBe('done');
   });
 
+  it("keeps the run's kernel tuning line until the next run starts", () => {
+    const summary = { timed: 3, changed: 1, untimed: 0, ms: 800, ruleMsPerStep: 5, tunedMsPerStep: 4 };
+    applyEvent({ type: 'tuned', text: 'kernels tuned', summary });
+    expect(useStore.getState().tuning).toEqual({ text: 'kernels tuned', summary });
+    applyEvent({
+      type: 'started',
+      steps: 1,
+      modules: [],
+      R0: 1,
+      budgetTotal: 1,
+      trainable: 1,
+      schedule: [],
+      labels: null,
+      dataSummary: 'x',
+    });
+    expect(useStore.getState().tuning).toBeNull();
+  });
+
   it('continues the charts from a checkpoint: the saved history and step come back with started', () => {
     const history = {
       points: [1, 2].map((step) => ({

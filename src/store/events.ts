@@ -201,6 +201,9 @@ export function applyEvent(ev: WorkerEvent): void {
       b.prunes.push({ step: ev.step, removed: ev.removed, revived: ev.revived, live: ev.live });
       return;
     }
+    case 'tuned':
+      set({ tuning: { text: ev.text, summary: ev.summary } });
+      return;
     case 'phase':
       flushMetrics();
       // 'idle' after Start means the run could not be prepared: there is no run to try or export.

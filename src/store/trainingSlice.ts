@@ -2,6 +2,7 @@
 
 import type { StateCreator } from 'zustand';
 import type { Task } from '../models/arch/index';
+import type { TuningSummary } from '../train/tuning';
 import type { CheckpointInfo, EvalResult, RunPhase } from '../worker/protocol';
 import type { AppState } from './index';
 
@@ -50,6 +51,8 @@ export interface TrainingSlice {
   importance: number[] | null;
   /** GPU memory in use and its high-water mark (null on the CPU backend) and the analytic estimate, in bytes. */
   memory: { gpuBytes: number | null; estimateBytes: number; peakBytes?: number | null } | null;
+  /** What tuning the kernels for this GPU after the first step did (GPUs only). */
+  tuning: { text: string; summary: TuningSummary } | null;
   /** Saved checkpoints (IndexedDB, every run), newest first. */
   checkpoints: CheckpointInfo[];
 }
@@ -71,6 +74,7 @@ export const EMPTY_RUN: Omit<TrainingSlice, 'phase' | 'run' | 'checkpoints'> = {
   resumedFrom: null,
   importance: null,
   memory: null,
+  tuning: null,
 };
 
 export const createTrainingSlice: StateCreator<AppState, [], [], TrainingSlice> = () => ({

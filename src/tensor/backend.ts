@@ -149,6 +149,8 @@ export interface TunedKernel {
   /** The shape as batch x M x K x N, transposition/broadcast/accumulate flags, bias, b's dtype. */
   shape: string;
   flops: number;
+  /** Times the tuned step ran this shape. */
+  calls: number;
   /** The variant the fixed rule picks, and the one now used. */
   rule: string;
   chosen: string;

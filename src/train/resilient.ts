@@ -18,6 +18,8 @@ export interface ResilientHooks {
   onRecovered?(info: { step: number; reason: string }): void;
   /** A step's loss or gradient norm was not finite (its update skipped, the learning rate halved). */
   onSkipped?: StepHooks['onSkipped'];
+  /** The kernels were tuned on the device (after the first step on each new device). */
+  onTuned?: StepHooks['onTuned'];
   shouldStop?(): boolean;
   /** Fault injection for tests: called with each new trainer. */
   onTrainer?(trainer: Trainer): void;
@@ -60,6 +62,7 @@ export async function trainResilient(
         () => hooks.shouldStop?.() ?? false,
         {
           onSkipped: hooks.onSkipped,
+          onTuned: hooks.onTuned,
           checkpointEvery: opts.checkpointEvery,
           onCheckpoint: async (step) => {
             last = await saveCheckpoint(trainer, stream.state(), cfg, opts.run ?? {}, opts.inputs ?? null);

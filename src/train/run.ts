@@ -473,7 +473,7 @@ export async function runSteps(
     if (tune) {
       tune = false;
       const report = await be.tuneKernels!(typeof cfg.tuneKernels === 'object' ? cfg.tuneKernels : undefined);
-      if (report) await hooks.onTuned?.(report);
+      if (report && report.kernels.length + report.untimed > 0) await hooks.onTuned?.(report);
       // Throughput is measured from here: the first step ran during the tuning.
       t0 = performance.now();
       tokens = 0;

@@ -71,6 +71,7 @@ export function RunBar() {
   const dataSummary = useStore((s) => s.dataSummary);
   const resumedFrom = useStore((s) => s.resumedFrom);
   const memory = useStore((s) => s.memory);
+  const tuning = useStore((s) => s.tuning);
   const blocker = useStore(startBlocker);
   const running = phase === 'training' || phase === 'preparing';
   return (
@@ -129,6 +130,11 @@ export function RunBar() {
           >
             {memory.gpuBytes === null ? 'CPU backend' : `GPU ${mib(memory.gpuBytes)}`}
             {memory.peakBytes != null && ` · peak ${mib(memory.peakBytes)}`} · est. {mib(memory.estimateBytes)}
+          </span>
+        )}
+        {tuning && (
+          <span className="mono" data-testid="kernel-tuning" title={tuning.text}>
+            kernels tuned ({tuning.summary.changed}/{tuning.summary.timed} changed)
           </span>
         )}
       </div>

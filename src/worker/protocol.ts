@@ -7,6 +7,7 @@ import type { RankMap } from '../peft/export';
 import type { DataPreview } from '../train/data/preview';
 import type { SftFormat } from '../train/data/sft';
 import type { SftPreview } from '../train/data/sftPreview';
+import type { TuningSummary } from '../train/tuning';
 
 /** Instruction tuning of a causal LM (loss on the answers only); the longest example is the run's `seq`. */
 export interface SftSettings {
@@ -229,6 +230,8 @@ export type WorkerEvent =
   /** The allocation changed at `step`: components pruned, and components whose importance rose back above the threshold. */
   | { type: 'prune'; step: number; removed: number; revived: number; live: number; liveByModule: number[] }
   | { type: 'phase'; phase: RunPhase }
+  /** The kernels were tuned for this GPU after the run's first step: one line to show, and its figures. */
+  | { type: 'tuned'; text: string; summary: TuningSummary }
   | { type: 'eval'; result: EvalResult }
   | { type: 'generated'; prompt: string; base: string; adapted: string; onnx?: OnnxGeneration }
   | { type: 'classified'; text: string; labels: string[]; base: number[]; adapted: number[]; onnx?: OnnxClassification }

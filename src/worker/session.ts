@@ -7,6 +7,7 @@ import { runSelfTest } from '../gpu/selftest';
 import { readEosIds } from '../models/generate';
 import { DataError } from '../train/data/errors';
 import { runSteps } from '../train/run';
+import { describeTuning, summarizeTuning } from '../train/tuning';
 import { type CheckpointRecord, deleteCheckpoint, listCheckpoints } from './checkpointStore';
 import { type BackendPreference, createEngine, type Engine } from './engine';
 import { describeError } from './errors';
@@ -250,6 +251,8 @@ export class Session {
               `Step ${step}: the ${what} was NaN or infinite, so its update was skipped and the learning rate ` +
               `is halved (scale ${lrScale}).`,
           }),
+        onTuned: (report) =>
+          this.post({ type: 'tuned', text: describeTuning(report), summary: summarizeTuning(report) }),
       },
     );
     if (r.trainer.step >= r.steps) {

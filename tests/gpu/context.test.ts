@@ -49,6 +49,30 @@ describe('GpuContext', () => {
     expect(d.dispatches).toBeGreaterThanOrEqual(6);
   });
 
+  it('scratch borrows a large-enough free pooled buffer, else makes one that dropScratch destroys', async () => {
+    const ctx = await gpuContext();
+    ctx.trim();
+    const pooled = ctx.tensor([5000], 'f32', 'pooled');
+    ctx.release(pooled);
+    const live = ctx.counters.bytesLive,
+      made = ctx.counters.bufferCreations;
+    // Borrowed: no new buffer, and it goes back to the pool (a later acquire of its size reuses it).
+    const small = ctx.scratch(3000, 'scratch small');
+    expect(small.buffer).toBe(pooled.buffer);
+    ctx.dropScratch(small);
+    expect(ctx.counters.bufferCreations).toBe(made);
+    expect(ctx.tensor([5000], 'f32', 'again', false).buffer).toBe(pooled.buffer);
+    // Nothing free is large enough: a new buffer, destroyed again, so the live bytes come back.
+    const big = ctx.scratch(1 << 16, 'scratch big');
+    expect(ctx.counters.bufferCreations).toBe(made + 1);
+    const x = ctx.tensor([1 << 16], 'f32', 'x');
+    ctx.copy(big, x);
+    ctx.dropScratch(big);
+    await ctx.sync();
+    // Only x (made after `live` was taken) is added.
+    expect(ctx.counters.bytesLive).toBe(live + 4 * (1 << 16));
+    ctx.release(x);
+  });
   it('turns a validation error into GpuValidationError on sync', async () => {
     const ctx = await gpuContext();
     const t = ctx.tensor([8], 'f32', 'aliased');

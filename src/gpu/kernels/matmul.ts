@@ -167,7 +167,11 @@ function tileOf(
     noted = recording.get(ctx);
   if (!table && !noted) return matmulTileFor(ctx, p.M, p.N, batch);
   const key = matmulShapeKey(p, b.dtype, bias !== null);
-  if (noted && !noted.has(key)) noted.set(key, { key, p: { ...p }, out: out.size, a, b, bias });
+  if (noted) {
+    const seen = noted.get(key);
+    if (seen) seen.calls++;
+    else noted.set(key, { key, p: { ...p }, out: out.size, a, b, bias, calls: 1 });
+  }
   return table?.get(key) ?? matmulTileFor(ctx, p.M, p.N, batch);
 }
 
@@ -186,6 +190,8 @@ export interface NotedMatmul {
   a: GpuTensor;
   b: GpuTensor;
   bias: GpuTensor | null;
+  /** Calls of this shape in the noted work. */
+  calls: number;
 }
 
 /** Tiles measured per shape on a device (tuneMatmuls), and the shapes of a step being recorded for tuning. */
