@@ -6,7 +6,7 @@ import { startTransition } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { SelfTestResult } from './gpu/selftest';
 import { useStore } from './store';
-import { initApp, simulateDeviceLoss } from './store/actions';
+import { initApp, simulateDeviceLoss, takeGpuPath } from './store/actions';
 import { App } from './ui/App';
 import './ui/styles.css';
 
@@ -19,7 +19,7 @@ declare global {
       error?: string;
     };
     /** Test hooks, present with ?debug only. */
-    __dynrankDebug?: { loseDevice(during?: 'checkpoint', times?: number): void };
+    __dynrankDebug?: { loseDevice(during?: 'checkpoint', times?: number): void; gpuPath(): void };
   }
 }
 
@@ -34,7 +34,7 @@ useStore.subscribe((s, prev) => {
 });
 
 const params = new URLSearchParams(location.search);
-if (params.has('debug')) window.__dynrankDebug = { loseDevice: simulateDeviceLoss };
+if (params.has('debug')) window.__dynrankDebug = { loseDevice: simulateDeviceLoss, gpuPath: takeGpuPath };
 // The first render as a transition: React renders it in slices between which the page can handle input and paint,
 // instead of one long task (about 60-140 ms of CPU in the dev build on a 2-core machine).
 const root = createRoot(document.getElementById('root')!);

@@ -310,6 +310,10 @@ export function classifyText(text: string): void {
 export const simulateDeviceLoss = (during?: 'checkpoint', times = 1) =>
   send({ type: 'debugLoseDevice', ...(during ? { during, times } : {}) });
 
+/** Test hook (?debug): on a CPU-emulated adapter, the worker's next runs take the kernels a GPU runs (tiled matmuls,
+ * tree reductions) and tune them after the first step, as on a GPU. */
+export const takeGpuPath = () => send({ type: 'debugGpuPath' });
+
 export function exportRun(): void {
   clearErrors(['export']);
   useStore.setState({ exportBusy: true, exported: null });

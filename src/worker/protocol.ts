@@ -160,7 +160,8 @@ export type Command =
    * Destroys the GPU device as a driver reset would, to exercise the device-lost path (the page's ?debug hook): now,
    * or inside each of the next `times` (default 1) checkpoints, where a loss cuts a readback short.
    */
-  | { type: 'debugLoseDevice'; during?: 'checkpoint'; times?: number };
+  | { type: 'debugLoseDevice'; during?: 'checkpoint'; times?: number }
+  | { type: 'debugGpuPath' };
 
 /** Which part of the page an error belongs to, so it is shown next to what the person can change. */
 export type ErrorArea = 'engine' | 'model' | 'data' | 'settings' | 'training' | 'try' | 'export';

@@ -39,6 +39,8 @@ export class Session {
   private stopRequested = false;
   /** Test hook: destroy the device at the start of this many of the next checkpoints. */
   private loseAtCheckpoints = 0;
+  /** Test hook: run the GPU kernels' path (and kernel tuning) on a CPU-emulated adapter. */
+  private gpuPath = false;
   /** The run's last ONNX export (the adapter at `step`), which try-it runs beside our engine while it is current. */
   private onnx: { run: Run; step: number; model: Uint8Array; session: InferenceSession | null } | null = null;
 
@@ -50,6 +52,10 @@ export class Session {
   /** Pause and stop act at once (between two steps); they are not queued behind the running loop. */
   interrupt(cmd: Command): boolean {
     // The fault-injection switch (?debug) must hit a running loop, so it is not queued either.
+    if (cmd.type === 'debugGpuPath') {
+      this.gpuPath = true;
+      return true;
+    }
     if (cmd.type === 'debugLoseDevice') {
       if (cmd.during === 'checkpoint') this.loseAtCheckpoints = cmd.times ?? 1;
       else this.engine?.ctx?.device.destroy();
@@ -227,13 +233,15 @@ export class Session {
     const r = this.requireRun();
     if (r.trainer.step >= r.steps) return;
     this.pauseRequested = this.stopRequested = false;
+    if (this.gpuPath && this.engine?.ctx) this.engine.ctx.barrierFree = false;
     this.setPhase('training');
     const every = r.id.settings.checkpointEvery;
     await runSteps(
       r.trainer,
       r.stream,
       r.steps,
-      r.cfg,
+      // The test hook times every shape, however slowly a CPU adapter compiles the tiled kernels.
+      this.gpuPath ? { ...r.cfg, tuneKernels: { budgetMs: 1e9 } } : r.cfg,
       async (m) => {
         const counters = this.engine?.ctx?.counters;
         reportMetrics(r, m, this.post, counters?.bytesLive ?? null, counters?.bytesPeak ?? null);
