@@ -2,7 +2,8 @@
 // 64x64 per 16x16), a 4x4 register block per invocation and K staged through workgroup memory in steps of 32, the
 // tfjs/WebGPU-samples shape: 16 FMAs per pair of shared vec4 loads, and small enough tiles that GPT-2-tiny sizes
 // (M=128, N=64..192) still fill many workgroups; a 128x128 variant with 8x8 blocks (64 FMAs per 4 loads), which
-// 'auto' takes only after setMatmulLargeTile(128). Bounds checks in the tile loads/stores let any M, K, N through one
+// the fixed rule takes only after setMatmulLargeTile(128). Under 'auto', a shape that kernel tuning timed on this
+// device (src/gpu/tune.ts) takes the tile measured fastest; the others take the rule. Bounds checks in the tile loads/stores let any M, K, N through one
 // pipeline per tile size; shapes, transpositions, alpha and accumulate are uniform params. Grid (N/T, M/T, batch).
 // Under CPU emulation that design loses to barrier-free code compiled per shape (the way jax-js generates its
 // kernels), so there the flat kernel runs instead (MatmulTiling).
