@@ -132,27 +132,32 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
   await section('LoRA steps, f32 vs f16 weights', null, async (st) => {
     for (const m of [M.gpt2, M.smol]) {
       const F16: PlanOptions = { ...F32, weightPrecision: 'f16' };
-      // [options, arithmetic, largest matmul tile]: the f32 row first (the speed-ups' base), then f16 weights, f16
-      // arithmetic, and the f32 step with 128x128 tiles for large outputs (the contender 'auto' does not take yet).
-      const variants: [PlanOptions, 'f32' | 'f16', 64 | 128 | undefined][] = [
-        [F32, 'f32', undefined],
-        [F16, 'f32', undefined],
+      // [options, arithmetic, largest matmul tile, tuned]: the f32 row first (the speed-ups' base), then f16 weights,
+      // f16 arithmetic, the f32 step with 128x128 tiles for large outputs (the contender the rule does not take yet),
+      // and the f32 step with the tiles kernel tuning measured fastest per shape on this device.
+      const variants: [PlanOptions, 'f32' | 'f16', 64 | 128 | undefined, boolean][] = [
+        [F32, 'f32', undefined, false],
+        [F16, 'f32', undefined, false],
       ];
-      if (f16MatmulOk) variants.push([F16, 'f16', undefined]);
+      if (f16MatmulOk) variants.push([F16, 'f16', undefined, false]);
       else
         st.notes.push(
           `${m.name} f16 arithmetic: ${shaderF16 ? 'not run: the shader-f16 matmul check failed' : 'skipped: adapter lacks shader-f16'}`,
         );
-      if (largeTile === 64) variants.push([F32, 'f32', 128]);
+      if (largeTile === 64) variants.push([F32, 'f32', 128, false]);
+      variants.push([F32, 'f32', undefined, true]);
       let base: StepRow | null = null;
-      for (const [opts, arithmetic, tile] of variants) {
-        const tiles = tile ? `, ${tile}x${tile} tiles` : '';
+      for (const [opts, arithmetic, tile, tune] of variants) {
+        const tiles = tile ? `, ${tile}x${tile} tiles` : tune ? ', tuned tiles' : '';
         const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${tiles}`;
         const row = await rowOrSkip(st, label, () =>
-          runStep({ model: m, method: lora(m.targets), options: withBatch(opts, m.B), arithmetic, largeTile: tile }, o),
+          runStep(
+            { model: m, method: lora(m.targets), options: withBatch(opts, m.B), arithmetic, largeTile: tile, tune },
+            o,
+          ),
         );
         if (!row) continue;
-        if (opts === F32 && !tile) base = row;
+        if (opts === F32 && !tile && !tune) base = row;
         else if (base) {
           row.speedupVsF32 = base.msPipelined / row.msPipelined;
           const rel = Math.abs(row.firstLoss - base.firstLoss) / Math.abs(base.firstLoss);

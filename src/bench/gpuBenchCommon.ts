@@ -3,6 +3,7 @@
 
 import type { GpuBackend } from '../gpu/backend';
 import type { KernelTime } from '../gpu/profiler';
+import type { KernelTuneReport } from '../tensor/backend';
 import type { PlanOptions } from '../train/plan';
 import type { F32Peak, StepFlops } from './flops';
 
@@ -99,6 +100,8 @@ export interface StepRow {
   profile: KernelTime[] | null;
   /** Set when the row's first loss is off its f32 row's: the f16 path computes something else. */
   mismatch?: string;
+  /** The row's kernel tuning, when it tuned (after its first warm-up step). */
+  tuning?: KernelTuneReport;
 }
 
 export interface GpuBenchReport {

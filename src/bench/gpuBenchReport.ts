@@ -1,4 +1,5 @@
 import type { PlanOptions } from '../train/plan';
+import { describeTuning } from '../train/tuning';
 import type { GpuBenchReport, StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
@@ -30,7 +31,7 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
     ...rows.map((r) => [
       r.model,
       r.method,
-      `${r.weights} / ${r.arithmetic}${r.largeTile === 128 ? ' (128×128 tiles)' : ''}`,
+      `${r.weights} / ${r.arithmetic}${r.largeTile === 128 ? ' (128×128 tiles)' : r.tuning ? ' (tuned tiles)' : ''}`,
       `${r.B}×${r.T}`,
       optionsCell(r.options),
       `${sig(r.msPipelined)}; ${sig(r.msSynced)}`,
@@ -46,7 +47,9 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
                 ? '–'
                 : r.largeTile === 128 && r.weights === 'f32'
                   ? `${r.speedupVsF32.toFixed(2)}× (128×128 vs 64×64 tiles)`
-                  : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
+                  : r.tuning
+                    ? `${r.speedupVsF32.toFixed(2)}× (tuned vs the rule's tiles)`
+                    : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
           ]
         : []),
       r.dispatches,
@@ -78,6 +81,32 @@ function profileTables(rows: StepRow[]): string[] {
         ...r.profile
           .slice(0, 8)
           .map((k) => [k.kernel, k.count, k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`]),
+      ]),
+      '',
+    );
+  }
+  return out;
+}
+
+/** Per tuned row: the tuning's summary line, and every timed shape (largest first) with each tile's ms per op. */
+function tuningTables(rows: StepRow[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (!r.tuning) continue;
+    const tiles = ['32', '64', '128'];
+    out.push(
+      `${r.model} ${r.method}, ${r.B}×${r.T}: ${describeTuning(r.tuning)}.`,
+      '',
+      table([
+        ['shape (batch×M×K×N, flags, b)', 'GFLOP', 'calls/step', 'rule', 'chosen', ...tiles.map((t) => `ms/op ${t}`)],
+        ...r.tuning.kernels.map((k) => [
+          k.shape,
+          sig(k.flops / 1e9),
+          k.calls,
+          k.rule,
+          k.chosen === k.rule ? k.chosen : `**${k.chosen}**`,
+          ...tiles.map((t) => sig(k.msPerOp[t] ?? null)),
+        ]),
       ]),
       '',
     );
@@ -161,6 +190,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     stepTable(r.steps, true),
     '',
+    '#### Kernel tuning on this device (the tuned rows: tiles timed per shape after the first step)',
+    '',
+    ...(r.steps.some((s) => s.tuning) ? tuningTables(r.steps) : ['no tuned row ran', '']),
     '#### Where the time goes (timestamp queries, one step)',
     '',
     ...(r.timestampQuery ? profileTables([...r.steps, ...r.dynrank]) : ['skipped: adapter lacks timestamp-query', '']),

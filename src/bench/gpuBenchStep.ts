@@ -3,13 +3,23 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
-import { matmulLargeTile, setMatmulF16Arithmetic, setMatmulLargeTile, setMatmulTiling } from '../gpu/kernels/matmul';
+import {
+  matmulLargeTile,
+  setMatmulF16Arithmetic,
+  setMatmulLargeTile,
+  setMatmulTiling,
+  setTunedTile,
+  tunedMatmulTiles,
+} from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
+import { tuneMatmuls } from '../gpu/tune';
 import { parseModelConfig } from '../models/arch/index';
+import type { KernelTuneReport } from '../tensor/backend';
 import type { PlanOptions } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
+import { describeTuning } from '../train/tuning';
 import { flopShapeOf, stepFlops } from './flops';
 import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow } from './gpuBenchCommon';
 import { f16Tiling } from './gpuBenchMatmul';
@@ -30,6 +40,9 @@ export interface StepSpec {
   largeTile?: 64 | 128;
   /** The estimate compared with the peak (the plan's); estimateMemory of the row's settings unless given. */
   estimateBytes?: number;
+  /** Tune the matmul tiles on this device after the first warm-up step (src/gpu/tune.ts), as a training run does; on
+   * a CPU adapter (smoke) the row takes the GPU kernels' path so the tuning runs there too. */
+  tune?: boolean;
 }
 
 export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
@@ -41,8 +54,11 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   const live0 = ctx.counters.bytesLive;
   const runLargeTile = matmulLargeTile();
   const largeTile = spec.largeTile ?? runLargeTile;
+  const barrierFree = ctx.barrierFree;
   ctx.counters.bytesPeak = live0;
+  let tuning: KernelTuneReport | null = null;
   try {
+    if (spec.tune) ctx.barrierFree = false;
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
@@ -65,10 +81,16 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       warmMs = 0;
     for (let i = 0; i < steps.warmup; i++) {
       const t0 = performance.now();
+      if (spec.tune && i === 0) be.noteKernels();
       trainer.trainStep(batch);
       const l = await trainer.lastLoss();
       warmMs = performance.now() - t0;
       if (i === 0) firstLoss = l;
+      if (spec.tune && i === 0) {
+        // A CPU adapter compiles each tile's pipeline in about a second: the smoke run times every shape anyway.
+        tuning = await tuneMatmuls(ctx, o.smoke ? { budgetMs: 1e9, rounds: 1 } : {});
+        log(`tuned ${m.name}: ${describeTuning(tuning)}`);
+      }
     }
     if (!o.smoke) {
       steps.synced = Math.max(1, Math.min(steps.synced, Math.floor(ROW_TIMED_MS.synced / warmMs)));
@@ -123,6 +145,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       peakMiB: (ctx.counters.bytesPeak - live0) / MiB,
       estimateMiB: estimate / MiB,
       profile,
+      ...(tuning ? { tuning } : {}),
     };
     log(
       `step ${row.model} ${row.method} ${row.weights}/${row.arithmetic} ${B}x${T}: ${msPipelined.toFixed(2)} ms, ` +
@@ -130,6 +153,9 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     );
     return row;
   } finally {
+    // Later rows take the fixed rule (and the CPU adapter's own kernels) again.
+    for (const key of [...tunedMatmulTiles(ctx).keys()]) setTunedTile(ctx, key, null);
+    ctx.barrierFree = barrierFree;
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
     setMatmulLargeTile(runLargeTile);

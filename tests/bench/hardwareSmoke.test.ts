@@ -87,16 +87,33 @@ describe('bench:gpu --smoke', () => {
     expect(md).toMatch(/128×128 tiles vs 'auto': more than 5% faster at \d+ of \d+ shapes, median ratio [\d.]+×/);
     expect(report.largeTile).toBe(64);
 
-    // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32.
-    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic, s.largeTile])).toEqual([
-      ['GPT-2 small', 'f32', 'f32', 64],
-      ['GPT-2 small', 'f16', 'f32', 64],
-      ['GPT-2 small', 'f32', 'f32', 128],
-      ['SmolLM2-135M', 'f32', 'f32', 64],
-      ['SmolLM2-135M', 'f16', 'f32', 64],
-      ['SmolLM2-135M', 'f32', 'f32', 128],
+    // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32; then 128x128
+    // tiles, and the tiles kernel tuning measured (on the GPU kernels' path, which the row takes on SwiftShader too).
+    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic, s.largeTile, !!s.tuning])).toEqual([
+      ['GPT-2 small', 'f32', 'f32', 64, false],
+      ['GPT-2 small', 'f16', 'f32', 64, false],
+      ['GPT-2 small', 'f32', 'f32', 128, false],
+      ['GPT-2 small', 'f32', 'f32', 64, true],
+      ['SmolLM2-135M', 'f32', 'f32', 64, false],
+      ['SmolLM2-135M', 'f16', 'f32', 64, false],
+      ['SmolLM2-135M', 'f32', 'f32', 128, false],
+      ['SmolLM2-135M', 'f32', 'f32', 64, true],
     ]);
     expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
+    expect(md).toMatch(/f32 \/ f32 \(tuned tiles\) .*× \(tuned vs the rule's tiles\)/);
+    for (const s of report.steps.filter((s) => s.tuning)) {
+      const t = s.tuning!;
+      // The forward's and backward's matmul shapes, every one timed with each tile.
+      expect(t.untimed).toBe(0);
+      expect(t.kernels.length).toBeGreaterThanOrEqual(6);
+      for (const k of t.kernels) {
+        expect(Object.keys(k.msPerOp).sort()).toEqual(['128', '32', '64']);
+        expect(Object.values(k.msPerOp).every(positive)).toBe(true);
+        expect(['32', '64', '128']).toContain(k.chosen);
+      }
+    }
+    expect(md).toMatch(/GPT-2 small .*: kernels tuned for this GPU in [\d.]+ s: \d+ of \d+ matmul shapes/);
+    expect(md).toContain('| shape (batch×M×K×N, flags, b) | GFLOP | calls/step | rule | chosen | ms/op 32 |');
     for (const s of [...report.steps, ...report.dynrank]) {
       const nums = [s.msPipelined, s.msSynced, s.tokensPerSecond, s.flops.total, s.tflops, s.percentOfPeak];
       expect(nums.every(positive), `${s.model} ${s.weights}`).toBe(true);
@@ -106,7 +123,8 @@ describe('bench:gpu --smoke', () => {
       expect(Number.isFinite(s.firstLoss)).toBe(true);
       expect(s.mismatch).toBeUndefined();
     }
-    for (const s of report.steps) expect(s.speedupVsF32 === null).toBe(s.weights === 'f32' && s.largeTile === 64);
+    for (const s of report.steps)
+      expect(s.speedupVsF32 === null).toBe(s.weights === 'f32' && s.largeTile === 64 && !s.tuning);
 
     // Where the time goes: every step row profiled, matmuls among the kernels.
     for (const s of report.steps) {
@@ -136,13 +154,15 @@ describe('bench:gpu --smoke', () => {
       expect(m.errVsF32Path).toBeGreaterThan(0);
     }
     // BENCH_LARGE_TILE=128: every step already takes 128x128 tiles, so no extra 128 row.
-    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}/${s.largeTile}`)).toEqual([
+    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}/${s.largeTile}${s.tuning ? ' tuned' : ''}`)).toEqual([
       'f32/f32/128',
       'f16/f32/128',
       'f16/f16/128',
+      'f32/f32/128 tuned',
       'f32/f32/128',
       'f16/f32/128',
       'f16/f16/128',
+      'f32/f32/128 tuned',
     ]);
     for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
       expect(s.profile?.some((k) => k.kernel.startsWith('matmul_f16.'))).toBe(true);
