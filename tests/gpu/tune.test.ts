@@ -10,7 +10,6 @@ import { matmul, matmulKernelFor, setTunedTile, type TiledTile, tunedMatmulTiles
 import { noteKernels, pickTile, tuneMatmuls } from '../../src/gpu/tune';
 import { parseConfig } from '../../src/models/config';
 import { instantiate } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import { matmulRef } from '../../src/ops/matmul';
 import type { KernelTuneReport, MatmulParams } from '../../src/tensor/backend';
 import { BatchStream } from '../../src/train/data/batches';
@@ -19,7 +18,7 @@ import { taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuBackend, gpuContext } from '../helpers/gpu';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const tiles = (m: [TiledTile, number][]) => new Map(m);
 
@@ -216,13 +215,7 @@ describe('a training run tunes after its first step', () => {
     L = 2,
     B = 4,
     T = 8;
-  const tok: TextTokenizer = {
-    encode: () => ({ ids: [], typeIds: [] }),
-    decode: () => '',
-    padId: 0,
-    eosId: 0,
-    vocabSize: V,
-  };
+  const tok = idsTokenizer(V);
 
   async function train(
     tune: RunConfig['tuneKernels'],

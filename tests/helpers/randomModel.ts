@@ -1,7 +1,13 @@
 // Random small checkpoints in the exact Hugging Face layouts, for model tests that must not depend on fixtures.
 
+import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { HostTensor } from '../../src/models/weights';
 import { Rng } from '../../src/tensor/rng';
+
+/** A tokenizer for models trained on token ids directly (the tests build their batches from ids): nothing to encode. */
+export function idsTokenizer(vocabSize: number, padId = 0): TextTokenizer {
+  return { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId, eosId: 0, vocabSize };
+}
 
 function put(m: Map<string, HostTensor>, rng: Rng, name: string, shape: number[], scale = 0.2, offset = 0): void {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

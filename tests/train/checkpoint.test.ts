@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/models/config';
 import { instantiate } from '../../src/models/load';
 import type { ModelSource } from '../../src/models/sources';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
@@ -27,17 +26,11 @@ import { DEFAULT_RUN, type PreparedData, type RunConfig, runSteps } from '../../
 import { taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const V = 41,
   STEPS = 30;
-const tok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-};
+const tok = idsTokenizer(V);
 const weights = randomGpt2({ V, P: 16, C: 16, L: 2 });
 const cfg: RunConfig = { ...DEFAULT_RUN, batch: 2, seq: 6, pruneInterval: 2, logEvery: 1 };
 const r = new Rng(11);

@@ -7,17 +7,16 @@ import { parseArgs } from '../../src/cli/args';
 import { runConfig as cliRunConfig, TRAIN_OPTS } from '../../src/cli/train';
 import { ConfigError, parseConfig } from '../../src/models/config';
 import { instantiate } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
 import { createTrainer, DEFAULT_RUN, type PreparedData } from '../../src/train/run';
 import type { HostBatch } from '../../src/train/task';
 import { runConfig as pageRunConfig } from '../../src/worker/runInfo';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const V = 41,
-  tok: TextTokenizer = { encode: () => ({ ids: [], typeIds: [] }), decode: () => '', padId: 0, eosId: 0, vocabSize: V };
+  tok = idsTokenizer(V);
 
 function batch(seed: number): HostBatch {
   const r = new Rng(seed),

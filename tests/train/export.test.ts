@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { encoderBatch } from '../../src/models/batch';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { HostTensor } from '../../src/models/weights';
 import { matchesTarget, selectLinears, TargetError } from '../../src/peft/adapters';
 import { applyImportedAdapter } from '../../src/peft/apply';
@@ -22,15 +21,9 @@ import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
 import { adaptableModules } from '../../src/worker/summary';
 import { expectClose } from '../helpers/check';
-import { randomBert, randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomBert, randomGpt2 } from '../helpers/randomModel';
 
-const tok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 1,
-  eosId: 0,
-  vocabSize: 41,
-};
+const tok = idsTokenizer(41, 1);
 
 function gpt(weights: Map<string, HostTensor>): LoadedModel {
   const config = parseConfig({

@@ -7,23 +7,16 @@ import { GpuBackend } from '../../src/gpu/backend';
 import { createNodeContext } from '../../src/gpu/node';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
 import { trainResilient } from '../../src/train/resilient';
 import type { PreparedData, RunConfig } from '../../src/train/run';
 import { createTrainer, DEFAULT_RUN, NonFiniteError, type NonFiniteStep, runSteps } from '../../src/train/run';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const V = 41;
-const tok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-};
+const tok = idsTokenizer(V);
 const weights = randomGpt2({ V, P: 16, C: 16, L: 2 });
 const r = new Rng(5);
 const data: PreparedData = {

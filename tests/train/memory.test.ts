@@ -10,21 +10,14 @@ import { parseModelConfig } from '../../src/models/arch/index';
 import { llamaArch } from '../../src/models/arch/llama';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import { Rng } from '../../src/tensor/rng';
 import { estimateMemory } from '../../src/train/memory';
 import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
-import { randomBert, randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomBert, randomGpt2 } from '../helpers/randomModel';
 
-const tok = (V: number): TextTokenizer => ({
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-});
+const tok = idsTokenizer;
 const B = 4,
   T = 32,
   V = 96;

@@ -7,7 +7,6 @@ import { parseArgs } from '../../src/cli/args';
 import { runConfig as cliRunConfig, TRAIN_OPTS } from '../../src/cli/train';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import { DEFAULT_SETTINGS } from '../../src/store/configSlice';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -27,20 +26,14 @@ import { type HostBatch, lossCount, sliceBatch, taskFor } from '../../src/train/
 import { DEFAULT_OPTIM, Trainer, type TrainerOptions, type TrainMethod } from '../../src/train/trainer';
 import { runConfig as pageRunConfig } from '../../src/worker/runInfo';
 import { gpuBackend } from '../helpers/gpu';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const V = 41,
   C = 16,
   L = 2,
   B = 8,
   T = 6;
-const tok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-};
+const tok = idsTokenizer(V);
 
 /** A tiny GPT-2 with transformers' default dropout (0.1 on embeddings, residuals and attention probabilities). */
 function tinyGpt(be: Backend): LoadedModel {

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
@@ -15,17 +14,11 @@ import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainerOptions, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
 import { llamaFolder } from '../helpers/llamaFolder';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const B = 4,
   T = 8;
-const tok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: 41,
-};
+const tok = idsTokenizer(41);
 
 /** A tiny GPT-2 (3 blocks) with transformers' default dropout 0.1 on embeddings, residuals and attention. */
 async function gpt2(be: Backend): Promise<LoadedModel> {

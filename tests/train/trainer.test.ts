@@ -4,7 +4,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
-import type { TextTokenizer } from '../../src/models/tokenizer';
 import { expectedLive } from '../../src/peft/schedule';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
@@ -12,20 +11,14 @@ import { Rng } from '../../src/tensor/rng';
 import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
-import { randomGpt2 } from '../helpers/randomModel';
+import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const V = 41,
   C = 16,
   L = 2,
   B = 2,
   T = 6;
-const fakeTok: TextTokenizer = {
-  encode: () => ({ ids: [], typeIds: [] }),
-  decode: () => '',
-  padId: 0,
-  eosId: 0,
-  vocabSize: V,
-};
+const fakeTok = idsTokenizer(V);
 
 function tinyGpt(be: Backend): LoadedModel {
   const config = parseConfig({ model_type: 'gpt2', vocab_size: V, n_positions: 16, n_embd: C, n_layer: L, n_head: 2 });
