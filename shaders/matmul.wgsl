@@ -9,7 +9,9 @@
 // when staged (11 significant bits; s, a power of two from matmul_f16.wgsl, keeps opA(a) in f16's normal range) and
 // adds the f16 products to f32 accumulators.
 
-// Params and bindings: matmul_common.wgsl.
+// Params and bindings: matmul_common.wgsl, whose a_base/a_ld etc. give the dense layout (batch entries stride_a
+// apart, row stride K or M); or matmul_strided.wgsl (the strided batched variant: leading dimensions and a two-level
+// batch, src/gpu/kernels/matmul.ts matmulStrided).
 
 const WGS: u32 = {{WG}}u;
 // RV: vec4 columns (and 4-row groups) of one invocation's block.
@@ -32,8 +34,10 @@ var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
 fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  let base_a = wid.z * p.stride_a;
-  let base_b = wid.z * p.stride_b;
+  let base_a = a_base(wid.z);
+  let base_b = b_base(wid.z);
+  let lda = a_ld();
+  let ldb = b_ld();
   let flat = lid.y * WGS + lid.x;
   let ta = p.trans_a != 0u;
   let tb = p.trans_b != 0u;
@@ -49,7 +53,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
       let gk = k0 + ak;
       var av = 0.0;
       if (gm < p.M && gk < p.K) {
-        av = a[base_a + select(gm * p.K + gk, gk * p.M + gm, ta)];
+        av = a[base_a + select(gm * lda + gk, gk * lda + gm, ta)];
       }
       as_[ak * TQ + am / 4u][am % 4u] = {{T}}(av * s);
 
@@ -59,7 +63,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
       let gk2 = k0 + bk;
       var bv = 0.0;
       if (gn < p.N && gk2 < p.K) {
-        bv = b_at(base_b + select(gk2 * p.N + gn, gn * p.K + gk2, tb));
+        bv = b_at(base_b + select(gk2 * ldb + gn, gn * ldb + gk2, tb));
       }
       bs[bk * TQ + bn / 4u][bn % 4u] = {{T}}(bv);
     }
@@ -83,7 +87,8 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
 
 // Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating.
 fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
-  let base = wid.z * p.stride_out;
+  let base = out_base(wid.z);
+  let ldc = out_ld();
   for (var c4 = 0u; c4 < RV; c4++) {
     let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
     for (var r = 0u; r < {{RB}}u; r++) {
@@ -92,7 +97,7 @@ fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>
       let v = alpha * acc[r * RV + c4] + bias4[c4];
       for (var c = 0u; c < 4u; c++) {
         if (col + c < p.N) {
-          let o = base + row * p.N + col + c;
+          let o = base + row * ldc + col + c;
           out[o] = select(0.0, out[o], p.accumulate != 0u) + v[c];
         }
       }

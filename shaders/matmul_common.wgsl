@@ -30,3 +30,12 @@ fn b_at(i: u32) -> f32 {
   if ({{B_F16}}) { return unpack2x16float(bitcast<u32>(b[i >> 1u]))[i & 1u]; }
   return bitcast<f32>(b[i]);
 }
+
+// The dense layout: batch entry z of a, b and out starts z strides in; a row of the stored a is K wide (M when
+// transposed), of the stored b N wide (K when transposed), of out N wide.
+fn a_base(z: u32) -> u32 { return z * p.stride_a; }
+fn b_base(z: u32) -> u32 { return z * p.stride_b; }
+fn out_base(z: u32) -> u32 { return z * p.stride_out; }
+fn a_ld() -> u32 { return select(p.K, p.M, p.trans_a != 0u); }
+fn b_ld() -> u32 { return select(p.N, p.K, p.trans_b != 0u); }
+fn out_ld() -> u32 { return p.N; }

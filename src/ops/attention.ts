@@ -5,6 +5,10 @@ import type { AttentionParams } from '../tensor/backend';
 import { dropoutKeep, dropoutThreshold } from './dropout';
 import type { FArr } from './types';
 
+/** Shortest T that the WebGPU engine's 'auto' attention path sends to batched matmuls on GPUs, which then keep one
+ * (B,H,T,T) f32 scratch per device (src/gpu/kernels/attention.ts; counted by src/train/memory.ts). */
+export const ATTENTION_MATMUL_MIN_T = 64;
+
 /** The softmax scale: p.scale, or 1/sqrt(D). */
 export function attentionScale(p: AttentionParams): number {
   return p.scale ?? 1 / Math.sqrt(p.D);

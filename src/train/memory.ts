@@ -4,6 +4,7 @@
 import { adaptableModules, archFor, type ModelConfig } from '../models/arch/index';
 import type { ArchDescriptor } from '../models/arch/types';
 import type { LoadedModel } from '../models/load';
+import { ATTENTION_MATMUL_MIN_T } from '../ops/attention';
 import { TargetError } from '../peft/adapters';
 import type { RunConfig } from './run';
 
@@ -79,8 +80,10 @@ export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstim
   const mb = cfg.microBatch ?? cfg.batch,
     T = cfg.seq,
     N = mb * T;
-  const { layers: L, hidden: C } = arch.dims(config);
+  const { layers: L, hidden: C, heads: H } = arch.dims(config);
   let activations = arch.activationBytes(config, mb, T);
+  // On GPUs attention from ATTENTION_MATMUL_MIN_T on keeps one (mb,H,T,T) f32 scratch (src/gpu/kernels/attention.ts).
+  if (T >= ATTENTION_MATMUL_MIN_T) activations += 4 * mb * H * T * T;
   if (cfg.recompute) {
     // Every block's input kept, one block's internals at a time (the block being recomputed and differentiated).
     const block = arch.blockActivationBytes(config, mb, T);

@@ -1,11 +1,21 @@
 // WebGPU attention (forward and the three-dispatch backward) vs the float64 CPU reference: odd and realistic shapes,
 // causal and key-padded, fused qkv (q=k=v and dq=dk=dv one buffer) and separate/padded layouts, with and without
-// grouped-query attention (KVH < H). Every case runs twice: barrierFree (one invocation per row, attention.wgsl) and
-// not (one workgroup per row, attention_wg.wgsl).
+// grouped-query attention (KVH < H). Every case runs three times: the row kernels barrierFree (one invocation per
+// row, attention.wgsl) and not (one workgroup per row, attention_wg.wgsl), and the matmul path (strided batched
+// matmuls around attention_rows.wgsl) with barrierFree false.
 
 import { describe, expect, it } from 'vitest';
 import type { GpuTensor } from '../../src/gpu/context';
-import { attention, attentionBackward, WG_MAX_T, workgroupAttentionFits } from '../../src/gpu/kernels/attention';
+import { diffCounters } from '../../src/gpu/counters';
+import {
+  type AttentionPath,
+  attention,
+  attentionBackward,
+  attentionPathFor,
+  setAttentionPath,
+  WG_MAX_T,
+  workgroupAttentionFits,
+} from '../../src/gpu/kernels/attention';
 import { attentionBackwardRef, attentionRef } from '../../src/ops/attention';
 import type { AttentionParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
@@ -218,15 +228,56 @@ const cases: [string, Case][] = [
       dropout: { p: 0.5, seed: 7, offset: 3 * 2 * 13 * 13 },
     },
   ],
+  // D = 16, grouped, masked and dropped at a mask offset, T not a multiple of any matmul tile.
+  [
+    'GQA + dropout 0.3 at offset 1000, D 16: 2x37, H 4 / KVH 2, right padding, separate padded stride',
+    {
+      B: 2,
+      T: 37,
+      H: 4,
+      KVH: 2,
+      D: 16,
+      causal: false,
+      pad: [
+        [0, 9],
+        [0, 0],
+      ],
+      layout: { stride: 75, offset: 2 },
+      dropout: { p: 0.3, seed: 4242, offset: 1000 },
+    },
+  ],
+  [
+    'GQA D 16: 2x70, H 4 / KVH 2, causal + left padding (fully masked rows), fused',
+    {
+      B: 2,
+      T: 70,
+      H: 4,
+      KVH: 2,
+      D: 16,
+      causal: true,
+      pad: [
+        [3, 0],
+        [0, 5],
+      ],
+      layout: 'fused',
+    },
+  ],
 ];
 
-const runs = cases.flatMap(([name, c]) => [true, false].map((bf) => [name, bf, c] as [string, boolean, Case]));
+type Run = [string, boolean, AttentionPath, Case];
+const runs = cases.flatMap(([name, c]): Run[] => [
+  [name, true, 'row', c],
+  [name, false, 'row', c],
+  [name, false, 'matmul', c],
+]);
 
-async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
+async function checkCase(c: Case, barrierFree: boolean, path: AttentionPath): Promise<void> {
   const ctx = await gpuContext();
   const saved = ctx.barrierFree;
   ctx.barrierFree = barrierFree;
+  setAttentionPath(path);
   try {
+    expect(attentionPathFor(ctx, c)).toBe(path);
     const { B, T, H, D } = c;
     const C = H * D,
       KVH = c.KVH ?? H,
@@ -334,11 +385,12 @@ async function checkCase(c: Case, barrierFree: boolean): Promise<void> {
     for (const t of [...tIn, ...tGrad, tOut, tAtt, tDout, ...(tMask ? [tMask] : [])]) ctx.release(t);
   } finally {
     ctx.barrierFree = saved;
+    setAttentionPath('auto');
   }
 }
 
-describe.each(runs)('attention %s, barrierFree=%s (webgpu vs cpu)', (_name, barrierFree, c) => {
-  it('out, att, dq, dk, dv', () => checkCase(c, barrierFree));
+describe.each(runs)('attention %s, barrierFree=%s, path %s (webgpu vs cpu)', (_name, barrierFree, path, c) => {
+  it('out, att, dq, dk, dv', () => checkCase(c, barrierFree, path));
 });
 
 describe('attention kernel choice', () => {
@@ -351,5 +403,85 @@ describe('attention kernel choice', () => {
   });
 
   it('T past the row buffer falls back to the per-invocation kernels on a real GPU (barrierFree=false)', () =>
-    checkCase({ B: 1, T: WG_MAX_T + 1, H: 1, D: 2, causal: true, pad: [[3, 0]], layout: 'fused' }, false));
+    checkCase({ B: 1, T: WG_MAX_T + 1, H: 1, D: 2, causal: true, pad: [[3, 0]], layout: 'fused' }, false, 'row'));
+
+  it("'auto' takes the matmul path on GPUs from T = 64, the row kernels otherwise", async () => {
+    const ctx = await gpuContext();
+    const gpu = { barrierFree: false, limits: ctx.limits },
+      emulated = { barrierFree: true, limits: ctx.limits };
+    expect(attentionPathFor(gpu, { B: 2, H: 2, T: 64 })).toBe('matmul');
+    expect(attentionPathFor(gpu, { B: 2, H: 2, T: 63 })).toBe('row');
+    expect(attentionPathFor(emulated, { B: 2, H: 2, T: 64 })).toBe('row');
+    // A (B,H,T,T) scratch past one binding keeps the row kernels, even when 'matmul' is asked for.
+    const T = Math.ceil(Math.sqrt(ctx.limits.maxStorageBufferBindingSize / 4)) + 1;
+    expect(attentionPathFor(gpu, { B: 1, H: 1, T })).toBe('row');
+    setAttentionPath('matmul');
+    try {
+      expect(attentionPathFor(emulated, { B: 2, H: 2, T: 8 })).toBe('matmul');
+      expect(attentionPathFor(gpu, { B: 1, H: 1, T })).toBe('row');
+    } finally {
+      setAttentionPath('auto');
+    }
+  });
+});
+
+describe('attention matmul path reuse', () => {
+  it('a second identical step creates no buffers, pipelines or bind groups and reads nothing back', async () => {
+    const ctx = await gpuContext();
+    const saved = ctx.barrierFree;
+    ctx.barrierFree = false;
+    setAttentionPath('matmul');
+    const B = 2,
+      T = 70,
+      H = 4,
+      KVH = 2,
+      D = 16,
+      S = (H + 2 * KVH) * D;
+    const p: AttentionParams = {
+      B,
+      T,
+      H,
+      D,
+      KVH,
+      causal: true,
+      qStride: S,
+      qOffset: 0,
+      kStride: S,
+      kOffset: H * D,
+      vStride: S,
+      vOffset: (H + KVH) * D,
+      dropout: { p: 0.1, seed: 3, offset: 77 },
+    };
+    const qkv = ctx.tensor([B * T * S], 'f32', 'qkv'),
+      dqkv = ctx.tensor([B * T * S], 'f32', 'dqkv'),
+      out = ctx.tensor([B * T * H * D], 'f32', 'out'),
+      dout = ctx.tensor([B * T * H * D], 'f32', 'dout'),
+      att = ctx.tensor([B * H * T * T], 'f32', 'att'),
+      mask = ctx.tensor([B * T], 'i32', 'keyMask');
+    ctx.write(qkv, randArray(B * T * S, 5));
+    ctx.write(dout, randArray(B * T * H * D, 6));
+    ctx.write(mask, new Int32Array(B * T).fill(1));
+    const step = () => {
+      attention(ctx, out, att, qkv, qkv, qkv, mask, p);
+      attentionBackward(ctx, dqkv, dqkv, dqkv, dout, att, qkv, qkv, qkv, p);
+      ctx.flush();
+    };
+    try {
+      step();
+      const before = { ...ctx.counters };
+      step();
+      const d = diffCounters(ctx.counters, before);
+      expect(d.bufferCreations).toBe(0);
+      expect(d.pipelineCreations).toBe(0);
+      expect(d.bindGroupCreations).toBe(0);
+      expect(d.readbacks).toBe(0);
+      // Forward: scores, softmax rows, mix; backward: dropped probabilities, 2 dv, dP, dS rows, dq, 2 dk.
+      expect(d.dispatches).toBe(11);
+      expect((await ctx.read(dqkv)).every(Number.isFinite)).toBe(true);
+    } finally {
+      ctx.barrierFree = saved;
+      setAttentionPath('auto');
+      for (const t of [qkv, dqkv, out, dout, att, mask]) ctx.release(t);
+    }
+  });
 });

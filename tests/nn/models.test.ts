@@ -2,6 +2,8 @@
 // WebGPU backend against the CPU backend for logits, loss and every parameter gradient.
 
 import { describe, expect, it } from 'vitest';
+import type { GpuBackend } from '../../src/gpu/backend';
+import { setAttentionPath } from '../../src/gpu/kernels/attention';
 import { encoderBatch, uploadEncoderBatch } from '../../src/models/batch';
 import type { HostTensor } from '../../src/models/weights';
 import { BertClassifier, type BertConfig } from '../../src/nn/bert';
@@ -201,6 +203,44 @@ describe.each([
     const w = weights(),
       mode = { cfgDrop: true, seed: 7 };
     const [c, g] = [await runW(new CpuBackend(), w, mode), await runW(await gpuBackend(), w, mode)];
+    expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
+    expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
+    for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);
+  });
+});
+
+/** The backend on a real GPU's kernels (not ctx.barrierFree) with attention forced onto the batched matmuls. */
+async function gpuMatmulAttention<R>(run: (be: GpuBackend) => Promise<R>): Promise<R> {
+  const be = await gpuBackend();
+  const saved = be.ctx.barrierFree;
+  be.ctx.barrierFree = false;
+  setAttentionPath('matmul');
+  try {
+    return await run(be);
+  } finally {
+    be.ctx.barrierFree = saved;
+    setAttentionPath('auto');
+  }
+}
+
+describe('attention on the matmul path (GPU kernels) in whole models', () => {
+  it.each([
+    ['GPT-2', EVAL],
+    ['GPT-2 with its own dropout', { cfgDrop: true, seed: 7 }],
+  ] as const)('%s: WebGPU matches the CPU backend', async (_name, mode) => {
+    const w = randomGpt2({ V: gcfg.vocabSize, P: gcfg.nPositions, C: 16, L: 2 });
+    const c = await gptRun(new CpuBackend(), w, mode);
+    const g = await gpuMatmulAttention((be) => gptRun(be, w, mode));
+    expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
+    expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
+    for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);
+  });
+
+  it('bert with its own dropout (padded keys): WebGPU matches the CPU backend', async () => {
+    const w = randomBert({ V: 29, P: 16, C: 16, L: 2, F: 32, labels: 3, variant: 'bert' }),
+      mode = { cfgDrop: true, seed: 7 };
+    const c = await bertRun(new CpuBackend(), 'bert', w, mode);
+    const g = await gpuMatmulAttention((be) => bertRun(be, 'bert', w, mode));
     expectClose(g.logits, c.logits, 1e-4, 1e-4, 'logits');
     expect(Math.abs(g.loss - c.loss)).toBeLessThan(1e-5);
     for (const [n, cg] of c.grads) expectClose(g.grads.get(n)!, cg, 1e-4, 1e-3, `grad ${n}`);
