@@ -132,32 +132,45 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
   await section('LoRA steps, f32 vs f16 weights', null, async (st) => {
     for (const m of [M.gpt2, M.smol]) {
       const F16: PlanOptions = { ...F32, weightPrecision: 'f16' };
-      // [options, arithmetic, largest matmul tile, tuned]: the f32 row first (the speed-ups' base), then f16 weights,
-      // f16 arithmetic, the f32 step with 128x128 tiles for large outputs (the contender the rule does not take yet),
-      // and the f32 step with the tiles kernel tuning measured fastest per shape on this device.
-      const variants: [PlanOptions, 'f32' | 'f16', 64 | 128 | undefined, boolean][] = [
-        [F32, 'f32', undefined, false],
-        [F16, 'f32', undefined, false],
+      // The f32 row first (the speed-ups' base), then f16 weights, f16 arithmetic, the f32 step with 128x128 tiles for
+      // large outputs (the contender the rule does not take yet), the f32 step with the tiles kernel tuning measured
+      // fastest per shape on this device, and the f32 step with the one-workgroup-per-row attention kernels instead
+      // of attention as batched matmuls (what 'auto' takes on GPUs).
+      type Variant = { opts: PlanOptions; arithmetic: 'f32' | 'f16'; tile?: 128; tune?: true; rowAttention?: true };
+      const variants: Variant[] = [
+        { opts: F32, arithmetic: 'f32' },
+        { opts: F16, arithmetic: 'f32' },
       ];
-      if (f16MatmulOk) variants.push([F16, 'f16', undefined, false]);
+      if (f16MatmulOk) variants.push({ opts: F16, arithmetic: 'f16' });
       else
         st.notes.push(
           `${m.name} f16 arithmetic: ${shaderF16 ? 'not run: the shader-f16 matmul check failed' : 'skipped: adapter lacks shader-f16'}`,
         );
-      if (largeTile === 64) variants.push([F32, 'f32', 128, false]);
-      variants.push([F32, 'f32', undefined, true]);
+      if (largeTile === 64) variants.push({ opts: F32, arithmetic: 'f32', tile: 128 });
+      variants.push({ opts: F32, arithmetic: 'f32', tune: true }, { opts: F32, arithmetic: 'f32', rowAttention: true });
       let base: StepRow | null = null;
-      for (const [opts, arithmetic, tile, tune] of variants) {
-        const tiles = tile ? `, ${tile}x${tile} tiles` : tune ? ', tuned tiles' : '';
-        const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${tiles}`;
+      for (const v of variants) {
+        const { opts, arithmetic, tile, tune, rowAttention } = v;
+        const what = tile ? `, ${tile}x${tile} tiles` : tune ? ', tuned tiles' : rowAttention ? ', row attention' : '';
+        const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${what}`;
         const row = await rowOrSkip(st, label, () =>
           runStep(
-            { model: m, method: lora(m.targets), options: withBatch(opts, m.B), arithmetic, largeTile: tile, tune },
+            {
+              model: m,
+              method: lora(m.targets),
+              options: withBatch(opts, m.B),
+              arithmetic,
+              largeTile: tile,
+              tune,
+              // The smoke's T is below the matmul path's 64, so its tuned row (on the GPU kernels' path) forces it:
+              // the smoke then runs what 'auto' takes on a GPU.
+              attention: rowAttention ? 'row' : tune && o.smoke ? 'matmul' : 'auto',
+            },
             o,
           ),
         );
         if (!row) continue;
-        if (opts === F32 && !tile && !tune) base = row;
+        if (v === variants[0]) base = row;
         else if (base) {
           row.speedupVsF32 = base.msPipelined / row.msPipelined;
           const rel = Math.abs(row.firstLoss - base.firstLoss) / Math.abs(base.firstLoss);

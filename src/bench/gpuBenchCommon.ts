@@ -102,6 +102,10 @@ export interface StepRow {
   mismatch?: string;
   /** The row's kernel tuning, when it tuned (after its first warm-up step). */
   tuning?: KernelTuneReport;
+  /** The attention kernels the step took: batched matmuls, or one workgroup (CPU: one invocation) per row. */
+  attention: 'row' | 'matmul';
+  /** The attention setting of the row: 'row' on the row that forces the per-row kernels. */
+  attentionSetting: 'auto' | 'row' | 'matmul';
 }
 
 export interface GpuBenchReport {

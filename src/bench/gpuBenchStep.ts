@@ -3,6 +3,7 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
+import { type AttentionPath, attentionPathFor, setAttentionPath } from '../gpu/kernels/attention';
 import {
   matmulLargeTile,
   setMatmulF16Arithmetic,
@@ -43,6 +44,8 @@ export interface StepSpec {
   /** Tune the matmul tiles on this device after the first warm-up step (src/gpu/tune.ts), as a training run does; on
    * a CPU adapter (smoke) the row takes the GPU kernels' path so the tuning runs there too. */
   tune?: boolean;
+  /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
+  attention?: AttentionPath;
 }
 
 export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
@@ -59,6 +62,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   let tuning: KernelTuneReport | null = null;
   try {
     if (spec.tune) ctx.barrierFree = false;
+    setAttentionPath(spec.attention ?? 'auto');
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
@@ -146,6 +150,8 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       estimateMiB: estimate / MiB,
       profile,
       ...(tuning ? { tuning } : {}),
+      attentionSetting: spec.attention ?? 'auto',
+      attention: attentionPathFor(ctx, { B: options.microBatch || B, T, H: model.arch.dims(model.config).heads }),
     };
     log(
       `step ${row.model} ${row.method} ${row.weights}/${row.arithmetic} ${B}x${T}: ${msPipelined.toFixed(2)} ms, ` +
@@ -156,6 +162,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     // Later rows take the fixed rule (and the CPU adapter's own kernels) again.
     for (const key of [...tunedMatmulTiles(ctx).keys()]) setTunedTile(ctx, key, null);
     ctx.barrierFree = barrierFree;
+    setAttentionPath('auto');
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
     setMatmulLargeTile(runLargeTile);

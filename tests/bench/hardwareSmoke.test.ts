@@ -89,16 +89,27 @@ describe('bench:gpu --smoke', () => {
 
     // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32; then 128x128
     // tiles, and the tiles kernel tuning measured (on the GPU kernels' path, which the row takes on SwiftShader too).
-    expect(report.steps.map((s) => [s.model, s.weights, s.arithmetic, s.largeTile, !!s.tuning])).toEqual([
-      ['GPT-2 small', 'f32', 'f32', 64, false],
-      ['GPT-2 small', 'f16', 'f32', 64, false],
-      ['GPT-2 small', 'f32', 'f32', 128, false],
-      ['GPT-2 small', 'f32', 'f32', 64, true],
-      ['SmolLM2-135M', 'f32', 'f32', 64, false],
-      ['SmolLM2-135M', 'f16', 'f32', 64, false],
-      ['SmolLM2-135M', 'f32', 'f32', 128, false],
-      ['SmolLM2-135M', 'f32', 'f32', 64, true],
-    ]);
+    // and the per-row attention kernels forced (the same kernels as 'auto' at the smoke's T = 16); the tuned row
+    // also forces attention as batched matmuls, what 'auto' takes on a GPU from T = 64.
+    const rows = (model: string) => [
+      [model, 'f32', 'f32', 64, false, 'auto', 'row'],
+      [model, 'f16', 'f32', 64, false, 'auto', 'row'],
+      [model, 'f32', 'f32', 128, false, 'auto', 'row'],
+      [model, 'f32', 'f32', 64, true, 'matmul', 'matmul'],
+      [model, 'f32', 'f32', 64, false, 'row', 'row'],
+    ];
+    expect(
+      report.steps.map((s) => [
+        s.model,
+        s.weights,
+        s.arithmetic,
+        s.largeTile,
+        !!s.tuning,
+        s.attentionSetting,
+        s.attention,
+      ]),
+    ).toEqual([...rows('GPT-2 small'), ...rows('SmolLM2-135M')]);
+    expect(md).toMatch(/per row \(forced\) .*× \(per-row vs 'auto' attention\)/);
     expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
     expect(md).toMatch(/f32 \/ f32 \(tuned tiles\) .*× \(tuned vs the rule's tiles\)/);
     for (const s of report.steps.filter((s) => s.tuning)) {
@@ -124,7 +135,9 @@ describe('bench:gpu --smoke', () => {
       expect(s.mismatch).toBeUndefined();
     }
     for (const s of report.steps)
-      expect(s.speedupVsF32 === null).toBe(s.weights === 'f32' && s.largeTile === 64 && !s.tuning);
+      expect(s.speedupVsF32 === null).toBe(
+        s.weights === 'f32' && s.largeTile === 64 && !s.tuning && s.attentionSetting !== 'row',
+      );
 
     // Where the time goes: every step row profiled, matmuls among the kernels.
     for (const s of report.steps) {
@@ -160,9 +173,11 @@ describe('bench:gpu --smoke', () => {
       'f16/f16/128',
       'f32/f32/128 tuned',
       'f32/f32/128',
+      'f32/f32/128',
       'f16/f32/128',
       'f16/f16/128',
       'f32/f32/128 tuned',
+      'f32/f32/128',
     ]);
     for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
       expect(s.profile?.some((k) => k.kernel.startsWith('matmul_f16.'))).toBe(true);
