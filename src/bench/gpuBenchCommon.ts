@@ -94,18 +94,29 @@ export interface StepRow {
   /** The f32 row's pipelined ms / this row's (same model, same step; 64-wide tiles); null on that row. */
   speedupVsF32: number | null;
   firstLoss: number;
+  /** Counters of the first synced step (its loss readback included). */
   dispatches: number;
+  submissions: number;
+  readbacks: number;
+  /** GPU buffers created over all timed steps, after the warm-up (0 when a step reuses its buffers). */
+  buffersAfterWarmup: number;
   peakMiB: number;
   estimateMiB: number;
   profile: KernelTime[] | null;
   /** Set when the row's first loss is off its f32 row's: the f16 path computes something else. */
   mismatch?: string;
   /** The row's kernel tuning, when it tuned (after its first warm-up step). */
-  tuning?: KernelTuneReport;
+  tuning?: StepTuning;
   /** The attention kernels the step took: batched matmuls, or one workgroup (CPU: one invocation) per row. */
   attention: 'row' | 'matmul';
   /** The attention setting of the row: 'row' on the row that forces the per-row kernels. */
   attentionSetting: 'auto' | 'row' | 'matmul';
+}
+
+/** A tuned row's tuning: tuneMatmuls' report (shapes largest first), its one-line summary and its time budget. */
+export interface StepTuning extends KernelTuneReport {
+  summary: string;
+  budgetMs: number;
 }
 
 export interface GpuBenchReport {

@@ -1,5 +1,4 @@
 import type { PlanOptions } from '../train/plan';
-import { describeTuning } from '../train/tuning';
 import type { GpuBenchReport, StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
@@ -10,6 +9,8 @@ function table(rows: (string | number)[][]): string {
 const sig = (x: number | null) => (x === null ? '–' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const optionsCell = (o: PlanOptions) =>
   `${o.weightPrecision} weights, ${o.recompute ? '' : 'no '}recompute, micro-batch ${o.microBatch}`;
+/** What sets a row's matmul tiles apart from its model's f32 row. */
+const tilesNote = (r: StepRow) => (r.tuning ? ' (tuned tiles)' : r.largeTile === 128 ? ' (128×128 tiles)' : '');
 
 function stepTable(rows: StepRow[], withSpeedup: boolean): string {
   return table([
@@ -26,13 +27,14 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
       'TFLOP/s',
       '% of f32 peak',
       ...(withSpeedup ? ['speed-up vs f32 (goal 1.5×)'] : []),
-      'dispatches',
+      'per step: submissions / dispatches / readbacks',
+      'buffers created after warm-up',
       'peak MiB / estimate = ratio',
     ],
     ...rows.map((r) => [
       r.model,
       r.method,
-      `${r.weights} / ${r.arithmetic}${r.largeTile === 128 ? ' (128×128 tiles)' : r.tuning ? ' (tuned tiles)' : ''}`,
+      `${r.weights} / ${r.arithmetic}${tilesNote(r)}`,
       `${r.attention === 'matmul' ? 'batched matmuls' : 'per row'}${r.attentionSetting === 'row' ? ' (forced)' : ''}`,
       `${r.B}×${r.T}`,
       optionsCell(r.options),
@@ -47,16 +49,17 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
               ? `**MISMATCH** (${r.mismatch})`
               : r.speedupVsF32 === null
                 ? '–'
-                : r.largeTile === 128 && r.weights === 'f32'
-                  ? `${r.speedupVsF32.toFixed(2)}× (128×128 vs 64×64 tiles)`
-                  : r.tuning
-                    ? `${r.speedupVsF32.toFixed(2)}× (tuned vs the rule's tiles)`
+                : r.tuning
+                  ? `${r.speedupVsF32.toFixed(2)}× (tuned vs the rule's tiles)`
+                  : r.largeTile === 128 && r.weights === 'f32'
+                    ? `${r.speedupVsF32.toFixed(2)}× (128×128 vs 64×64 tiles)`
                     : r.attentionSetting === 'row'
                       ? `${r.speedupVsF32.toFixed(2)}× (per-row vs 'auto' attention)`
                       : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
           ]
         : []),
-      r.dispatches,
+      `${r.submissions} / ${r.dispatches} / ${r.readbacks}`,
+      r.buffersAfterWarmup,
       `${sig(r.peakMiB)} / ${sig(r.estimateMiB)} = ${(r.peakMiB / r.estimateMiB).toFixed(2)}`,
     ]),
   ]);
@@ -76,7 +79,8 @@ function profileTables(rows: StepRow[]): string[] {
     }
     const groups = [...byShader].sort((a, b) => b[1] - a[1]);
     out.push(
-      `${r.model} ${r.method}, ${r.weights} weights / ${r.arithmetic} arithmetic, ${r.B}×${r.T}: ` +
+      `${r.model} ${r.method}, ${r.weights} weights / ${r.arithmetic} arithmetic${tilesNote(r)}` +
+        `${r.attentionSetting === 'row' ? ', per-row attention forced' : ''}, ${r.B}×${r.T}: ` +
         `${total.toFixed(1)} ms of GPU time in ${timed} of ${r.dispatches} dispatches timed; by shader: ` +
         groups.map(([s, ms]) => `${s} ${((100 * ms) / total).toFixed(0)}%`).join(', '),
       '',
@@ -92,28 +96,49 @@ function profileTables(rows: StepRow[]): string[] {
   return out;
 }
 
-/** Per tuned row: the tuning's summary line, and every timed shape (largest first) with each tile's ms per op. */
+/** Per tuned row: the tuning's summary line, and each timed shape (largest first) with every tile's ms per op and
+ * how much faster the chosen tile ran than the rule's. */
 function tuningTables(rows: StepRow[]): string[] {
-  const out: string[] = [];
+  const out: string[] = [
+    'After the first warm-up step, each matmul shape is timed with 32-, 64- and 128-wide tiles, largest shape first ' +
+      "until the time budget is spent; 'auto' then takes the fastest unless the rule's tile is within 3%. Untimed " +
+      "shapes keep the rule's tile; rule / chosen is the chosen tile's speed-up.",
+    '',
+  ];
   for (const r of rows) {
     if (!r.tuning) continue;
     const tiles = ['32', '64', '128'];
-    out.push(
-      `${r.model} ${r.method}, ${r.B}×${r.T}: ${describeTuning(r.tuning)}.`,
-      '',
-      table([
-        ['shape (batch×M×K×N, flags, b)', 'GFLOP', 'calls/step', 'rule', 'chosen', ...tiles.map((t) => `ms/op ${t}`)],
-        ...r.tuning.kernels.map((k) => [
-          k.shape,
-          sig(k.flops / 1e9),
-          k.calls,
-          k.rule,
-          k.chosen === k.rule ? k.chosen : `**${k.chosen}**`,
-          ...tiles.map((t) => sig(k.msPerOp[t] ?? null)),
+    const kernels = [...r.tuning.kernels].sort((x, y) => y.flops - x.flops);
+    const budget = `${(r.tuning.budgetMs / 1000).toFixed(1)} s budget`;
+    out.push(`${r.model} ${r.method}, ${r.B}×${r.T} (${budget}): ${r.tuning.summary}.`, '');
+    if (kernels.length)
+      out.push(
+        table([
+          [
+            'shape (batch×M×K×N, flags, b)',
+            'GFLOP',
+            'calls/step',
+            'rule',
+            'chosen',
+            ...tiles.map((t) => `ms/op ${t}`),
+            'rule / chosen',
+          ],
+          ...kernels.map((k) => {
+            const rule = k.msPerOp[k.rule] ?? null,
+              chosen = k.msPerOp[k.chosen] ?? null;
+            return [
+              k.shape,
+              sig(k.flops / 1e9),
+              k.calls,
+              k.rule,
+              k.chosen === k.rule ? k.chosen : `**${k.chosen}**`,
+              ...tiles.map((t) => sig(k.msPerOp[t] ?? null)),
+              rule !== null && chosen !== null ? `${(rule / chosen).toFixed(2)}×` : '–',
+            ];
+          }),
         ]),
-      ]),
-      '',
-    );
+        '',
+      );
   }
   return out;
 }
@@ -196,7 +221,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     stepTable(r.steps, true),
     '',
-    '#### Kernel tuning on this device (the tuned rows: tiles timed per shape after the first step)',
+    '#### Kernel tuning on this device (the tuned rows)',
     '',
     ...(r.steps.some((s) => s.tuning) ? tuningTables(r.steps) : ['no tuned row ran', '']),
     '#### Where the time goes (timestamp queries, one step)',

@@ -20,9 +20,9 @@ import type { KernelTuneReport } from '../tensor/backend';
 import type { PlanOptions } from '../train/plan';
 import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
-import { describeTuning } from '../train/tuning';
+import { summarizeTuning } from '../train/tuning';
 import { flopShapeOf, stepFlops } from './flops';
-import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow } from './gpuBenchCommon';
+import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow, type StepTuning } from './gpuBenchCommon';
 import { f16Tiling } from './gpuBenchMatmul';
 import { rowEstimate, syntheticModel } from './hardwareKit';
 import { median } from './matmul';
@@ -31,6 +31,9 @@ import { median } from './matmul';
  * On a GPU the timed counts shrink when the last warm-up step is slow, so a row stays within about ROW_TIMED_MS. */
 const STEPS = { real: { warmup: 3, synced: 5, pipelined: 10 }, smoke: { warmup: 1, synced: 1, pipelined: 2 } };
 const ROW_TIMED_MS = { synced: 8000, pipelined: 15000 };
+/** Tuning's time budget: a training run's (src/gpu/tune.ts' default) on a GPU; the smoke's still times the largest
+ * shape and, on a CPU adapter, leaves most of the rest untimed, so the report shows both cases. */
+const TUNE_BUDGET_MS = { real: 3000, smoke: 1000 };
 
 export interface StepSpec {
   model: ModelSpec;
@@ -41,11 +44,27 @@ export interface StepSpec {
   largeTile?: 64 | 128;
   /** The estimate compared with the peak (the plan's); estimateMemory of the row's settings unless given. */
   estimateBytes?: number;
-  /** Tune the matmul tiles on this device after the first warm-up step (src/gpu/tune.ts), as a training run does; on
-   * a CPU adapter (smoke) the row takes the GPU kernels' path so the tuning runs there too. */
+  /** Tune the matmul tiles on this device after the first warm-up step (src/gpu/tune.ts), as a training run does.
+   * The smoke run takes the GPU kernels' path for this row on a CPU adapter too (ctx.barrierFree off), so the tuning
+   * runs there; outside the smoke, a CPU adapter has nothing to tune. */
   tune?: boolean;
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
+}
+
+const sig3 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+
+/** One line on a tuning: its time, how many timed shapes left the rule's tile, how many went untimed (budget spent),
+ * and the timed shapes' matmul milliseconds per step (ms per op times calls per step) on the rule's and chosen tiles. */
+function tuningSummary(r: KernelTuneReport): string {
+  const s = summarizeTuning(r);
+  const perStep = s.timed
+    ? `; timed shapes' matmul ms/step ${sig3(s.ruleMsPerStep)} on the rule's tiles, ${sig3(s.tunedMsPerStep)} on the chosen`
+    : '';
+  return (
+    `tuning took ${s.ms.toFixed(0)} ms; ${s.changed} of ${s.timed} timed shapes changed from the rule; ` +
+    `${s.untimed} untimed${perStep}`
+  );
 }
 
 export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
@@ -59,9 +78,9 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
   const largeTile = spec.largeTile ?? runLargeTile;
   const barrierFree = ctx.barrierFree;
   ctx.counters.bytesPeak = live0;
-  let tuning: KernelTuneReport | null = null;
+  let tuning: StepTuning | null = null;
   try {
-    if (spec.tune) ctx.barrierFree = false;
+    if (spec.tune && o.smoke) ctx.barrierFree = false;
     setAttentionPath(spec.attention ?? 'auto');
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
@@ -91,9 +110,10 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       warmMs = performance.now() - t0;
       if (i === 0) firstLoss = l;
       if (spec.tune && i === 0) {
-        // A CPU adapter compiles each tile's pipeline in about a second: the smoke run times every shape anyway.
-        tuning = await tuneMatmuls(ctx, o.smoke ? { budgetMs: 1e9, rounds: 1 } : {});
-        log(`tuned ${m.name}: ${describeTuning(tuning)}`);
+        const budgetMs = o.smoke ? TUNE_BUDGET_MS.smoke : TUNE_BUDGET_MS.real;
+        const r = await tuneMatmuls(ctx, { budgetMs });
+        tuning = { summary: tuningSummary(r), budgetMs, ...r };
+        log(`tuned ${m.name}: ${tuning.summary}`);
       }
     }
     if (!o.smoke) {
@@ -101,19 +121,21 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       steps.pipelined = Math.max(2, Math.min(steps.pipelined, Math.floor(ROW_TIMED_MS.pipelined / warmMs)));
     }
     const synced: number[] = [];
-    let dispatches = 0;
+    const warm = { ...ctx.counters };
+    let first = diffCounters(warm, warm);
     for (let i = 0; i < steps.synced; i++) {
       const c0 = { ...ctx.counters },
         t0 = performance.now();
       trainer.trainStep(batch);
-      if (i === 0) dispatches = diffCounters(ctx.counters, c0).dispatches;
       await trainer.lastLoss();
       synced.push(performance.now() - t0);
+      if (i === 0) first = diffCounters(ctx.counters, c0);
     }
     const t0 = performance.now();
     for (let i = 0; i < steps.pipelined; i++) trainer.trainStep(batch);
     const loss = await trainer.lastLoss();
     const msPipelined = (performance.now() - t0) / steps.pipelined;
+    const buffersAfterWarmup = diffCounters(ctx.counters, warm).bufferCreations;
     if (!Number.isFinite(loss))
       throw new Error(`${m.name} ${method.method}: loss ${loss} after ${steps.pipelined} steps`);
     let profile: KernelTime[] | null = null;
@@ -145,7 +167,10 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       percentOfPeak: pct(tflops, o.peak),
       speedupVsF32: null,
       firstLoss,
-      dispatches,
+      dispatches: first.dispatches,
+      submissions: first.submissions,
+      readbacks: first.readbacks,
+      buffersAfterWarmup,
       peakMiB: (ctx.counters.bytesPeak - live0) / MiB,
       estimateMiB: estimate / MiB,
       profile,

@@ -62,5 +62,12 @@ describe('the device kit', () => {
     expect(report.shaderF16).toBe(true);
     expect(report.problems).toEqual([]);
     expect(report.steps.length).toBeGreaterThan(0);
+    // The tuned rows run from the kit too: each LoRA model's, with its tuning table in the markdown.
+    const tuned = report.steps.filter((s) => s.tuning);
+    expect(tuned.map((s) => s.model)).toEqual(['GPT-2 small', 'SmolLM2-135M']);
+    for (const s of tuned) expect(s.tuning!.kernels.length).toBeGreaterThan(0);
+    const md = readFileSync(join(out, json!.replace(/\.json$/, '.md')), 'utf8');
+    expect(md).toContain(`${tuned[0].tuning!.summary}.`);
+    expect(md).toContain('| shape (batch×M×K×N, flags, b) | GFLOP | calls/step | rule | chosen |');
   });
 });
