@@ -4,8 +4,8 @@
 // playground test checks that the run bar says nothing there.)
 
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { setNumber } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGpt2Tiny, setNumber } from './helpers';
 import { launch } from './setup/chromium';
 
 describe('kernel tuning in the page', () => {
@@ -22,10 +22,7 @@ describe('kernel tuning in the page', () => {
   async function run(): Promise<Page> {
     const p = await browser.newPage();
     p.on('pageerror', (e) => pageErrors.push(e.message));
-    await p.goto(`${inject('baseUrl')}/?debug`);
-    await p.getByLabel('Pretrained model').selectOption('gpt2-tiny');
-    await expect.poll(() => p.getByLabel('Architecture').textContent(), { timeout: 60_000 }).toContain('Layers2');
-    await expect.poll(() => p.getByLabel('Compute backend').textContent(), { timeout: 60_000 }).toBe('WebGPU');
+    await openGpt2Tiny(p, '?debug');
     await setNumber(p, 'Steps', 3);
     await setNumber(p, 'Batch size', 1);
     await setNumber(p, 'Sequence length', 16);
