@@ -17,8 +17,12 @@ const WGS: u32 = {{WG}}u;
 // RV: vec4 columns (and 4-row groups) of one invocation's block.
 const RV: u32 = {{RB}}u / 4u;
 const TILE: u32 = {{RB}}u * WGS;
-// TQ = TILE / 4: vec4s per staged k row.
+// TQ = TILE / 4: vec4s per staged k row. TQA = TQ + PAD_A and TQB = TQ + PAD_B: each operand's row stride in
+// workgroup memory. A padded row (1) spreads the scalar staging stores of a k-fast operand, TK consecutive k of one
+// m (or n) at stride TQ vec4s, over 8 memory banks instead of 1 (matmul.ts padFor says which operands get it).
 const TQ: u32 = TILE / 4u;
+const TQA: u32 = TQ + {{PAD_A}}u;
+const TQB: u32 = TQ + {{PAD_B}}u;
 const TK: u32 = {{TK}}u;
 // Elements of one operand tile each invocation stages: TILE * TK / (WG * WG).
 const LOADS: u32 = TILE * TK / (WGS * WGS);
@@ -26,23 +30,26 @@ const LOADS: u32 = TILE * TK / (WGS * WGS);
 const NACC: u32 = {{RB}}u * RV;
 
 // as_[k * TQ + m/4][m%4] = opA(a)(m, k); bs[k * TQ + n/4][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of each.
-var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
-var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * {{RB}}u * {{WG}}u / 4u>;
+var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
+var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
 
 // The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid; rows lid.y*RB..,
 // cols lid.x*RB... s is a_scale() (1 for f32; matmul_f16.wgsl).
 fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   let row0 = wid.y * TILE;
   let col0 = wid.x * TILE;
-  let base_a = a_base(wid.z);
-  let base_b = b_base(wid.z);
+  // wid.z: batch entry and, with split K, which range of k this workgroup sums (k_range).
+  let z = entry_of(wid.z);
+  let kr = k_range(wid.z);
+  let base_a = a_base(z);
+  let base_b = b_base(z);
   let lda = a_ld();
   let ldb = b_ld();
   let flat = lid.y * WGS + lid.x;
   let ta = p.trans_a != 0u;
   let tb = p.trans_b != 0u;
   var acc: array<vec4<f32>, NACC>;
-  for (var k0 = 0u; k0 < p.K; k0 += TK) {
+  for (var k0 = kr.x; k0 < kr.y; k0 += TK) {
     // TILE*TK elements per operand tile, LOADS per invocation. Consecutive invocations read consecutive addresses of
     // the stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
     for (var e = 0u; e < LOADS; e++) {
@@ -52,27 +59,27 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
       let gm = row0 + am;
       let gk = k0 + ak;
       var av = 0.0;
-      if (gm < p.M && gk < p.K) {
+      if (gm < p.M && gk < kr.y) {
         av = a[base_a + select(gm * lda + gk, gk * lda + gm, ta)];
       }
-      as_[ak * TQ + am / 4u][am % 4u] = {{T}}(av * s);
+      as_[ak * TQA + am / 4u][am % 4u] = {{T}}(av * s);
 
       let bk = select(idx / TILE, idx % TK, tb);
       let bn = select(idx % TILE, idx / TK, tb);
       let gn = col0 + bn;
       let gk2 = k0 + bk;
       var bv = 0.0;
-      if (gn < p.N && gk2 < p.K) {
+      if (gn < p.N && gk2 < kr.y) {
         bv = b_at(base_b + select(gk2 * ldb + gn, gn * ldb + gk2, tb));
       }
-      bs[bk * TQ + bn / 4u][bn % 4u] = {{T}}(bv);
+      bs[bk * TQB + bn / 4u][bn % 4u] = {{T}}(bv);
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
       for (var q = 0u; q < RV; q++) {
-        let x = as_[k * TQ + lid.y * RV + q];
+        let x = as_[k * TQA + lid.y * RV + q];
         for (var c = 0u; c < RV; c++) {
-          let y = bs[k * TQ + lid.x * RV + c];
+          let y = bs[k * TQB + lid.x * RV + c];
           acc[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
           acc[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
           acc[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
@@ -85,7 +92,8 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   return acc;
 }
 
-// Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating.
+// Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating. With split K,
+// out is the partial sums' scratch and wid.z (entry * splits + split) picks the partial (matmul_common.wgsl).
 fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
   let base = out_base(wid.z);
   let ldc = out_ld();
@@ -145,4 +153,32 @@ fn sum_rows_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workg
     for (var i = 0u; i < 8u; i++) { t += rows_part[i][lid.x]; }
     out[col] = select(0.0, out[col], p.accumulate != 0u) + t;
   }
+}
+
+// Split K's second pass: out(entry, i) (+)= [bias(n) +] the splits' partial sums of (entry, i), added in split order
+// (deterministic). a holds the partials, [entry][split][M * N]; one invocation per output element, grid (x, y) of
+// 256-wide workgroups covering batch * M * N. Params: M, N, splits and accumulate as in the first pass, K = batch.
+fn split_sum(i: u32, mn: u32) -> f32 {
+  let entry = i / mn;
+  let r = i % mn;
+  var t = 0.0;
+  let n = split_count();
+  for (var s = 0u; s < n; s++) { t += a[(entry * n + s) * mn + r]; }
+  return t;
+}
+
+@compute @workgroup_size(256)
+fn split_sum_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  let mn = p.M * p.N;
+  if (i >= p.K * mn) { return; }
+  out[i] = select(0.0, out[i], p.accumulate != 0u) + split_sum(i, mn);
+}
+
+@compute @workgroup_size(256)
+fn split_sum_bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = gid.x + gid.y * nw.x * 256u;
+  let mn = p.M * p.N;
+  if (i >= p.K * mn) { return; }
+  out[i] = select(0.0, out[i], p.accumulate != 0u) + (split_sum(i, mn) + bias[i % p.N]);
 }

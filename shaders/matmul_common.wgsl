@@ -14,6 +14,11 @@ struct Params {
   stride_out: u32,
   accumulate: u32,
   alpha: f32,
+  // Split K (matmul.ts): the tiled kernel's grid z is entry * splits + split, each split sums k in
+  // [split * k_split, min(K, (split + 1) * k_split)) into its own partial (out is then the partials' scratch). 1 and K
+  // without.
+  splits: u32,
+  k_split: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -27,7 +32,12 @@ struct Params {
 
 // Element i of b as f32: unpack2x16float needs no device feature, and every product and sum stays f32.
 fn b_at(i: u32) -> f32 {
-  if ({{B_F16}}) { return unpack2x16float(bitcast<u32>(b[i >> 1u]))[i & 1u]; }
+  if ({{B_F16}}) {
+    // The half moved into the low bits by a shift, not a dynamic index into the unpacked vec2 (which compilers may
+    // lower through per-invocation memory).
+    let w = bitcast<u32>(b[i >> 1u]);
+    return unpack2x16float(select(w, w >> 16u, (i & 1u) != 0u)).x;
+  }
   return bitcast<f32>(b[i]);
 }
 
@@ -39,3 +49,10 @@ fn out_base(z: u32) -> u32 { return z * p.stride_out; }
 fn a_ld() -> u32 { return select(p.K, p.M, p.trans_a != 0u); }
 fn b_ld() -> u32 { return select(p.N, p.K, p.trans_b != 0u); }
 fn out_ld() -> u32 { return p.N; }
+// Grid z of the tiled kernel: the batch entry it computes and the range of k it sums (split K; see Params).
+fn split_count() -> u32 { return p.splits; }
+fn entry_of(wz: u32) -> u32 { return wz / p.splits; }
+fn k_range(wz: u32) -> vec2<u32> {
+  let k0 = (wz % p.splits) * p.k_split;
+  return vec2<u32>(k0, min(p.K, k0 + p.k_split));
+}

@@ -40,3 +40,7 @@ fn out_base(z: u32) -> u32 { return split_off(z, p.out_base0, p.out_s1, p.out_s2
 fn a_ld() -> u32 { return p.lda; }
 fn b_ld() -> u32 { return p.ldb; }
 fn out_ld() -> u32 { return p.ldc; }
+// Never split: grid z is the batch entry, summing all of k.
+fn split_count() -> u32 { return 1u; }
+fn entry_of(wz: u32) -> u32 { return wz; }
+fn k_range(wz: u32) -> vec2<u32> { return vec2<u32>(0u, p.K); }

@@ -9,9 +9,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import {
   matmul,
+  matmulSplitFor,
   matmulTileFor,
   setFlatShapeLimit,
   setMatmulLargeTile,
+  setMatmulSplitK,
+  setMatmulStagingPad,
   setMatmulTiling,
   sumRows,
 } from '../../src/gpu/kernels/matmul';
@@ -55,24 +58,35 @@ const combos = [
   [true, true],
 ] as const;
 
-// Every kernel variant: the tiled kernel at both tile sizes (GPUs), and the flat kernel (CPU-emulated adapters) both
-// compiled for the shape and in its generic form (the uniform fields), which shapes past the per-device limit take.
+// Every kernel variant: the tiled kernel at every tile size (GPUs), with padded and unpadded staging rows, and with K
+// split into partials (3 wanted: 2 splits of 32 at K = 45 and 50, the last one partial; then a second pass adds them
+// with bias and accumulate); and the flat kernel (CPU-emulated adapters) both compiled for the shape and in its
+// generic form (the uniform fields), which shapes past the per-device limit take.
 const KERNELS = [
-  ['32x32 tiles', 32, 64],
-  ['64x64 tiles', 64, 64],
-  ['128x128 tiles', 128, 64],
-  ['flat per shape', 'flat', 64],
-  ['flat generic', 'flat', 0],
+  ['32x32 tiles', 32, 64, 'auto', 'off'],
+  ['64x64 tiles', 64, 64, 'auto', 'off'],
+  ['128x128 tiles', 128, 64, 'auto', 'off'],
+  ['64x64 tiles, unpadded', 64, 64, 'none', 'off'],
+  ['64x64 tiles, both operands padded', 64, 64, 'both', 'off'],
+  ['128x128 tiles, both operands padded', 128, 64, 'both', 'off'],
+  ['32x32 tiles, split K', 32, 64, 'auto', 3],
+  ['128x128 tiles, split K', 128, 64, 'both', 3],
+  ['flat per shape', 'flat', 64, 'auto', 'off'],
+  ['flat generic', 'flat', 0, 'auto', 'off'],
 ] as const;
 
-describe.each(KERNELS)('matmul %s', (_, tiling, limit) => {
+describe.each(KERNELS)('matmul %s', (_, tiling, limit, pad, split) => {
   beforeEach(() => {
     setMatmulTiling(tiling);
     setFlatShapeLimit(limit);
+    setMatmulStagingPad(pad);
+    setMatmulSplitK(split);
   });
   afterEach(() => {
     setMatmulTiling('auto');
     setFlatShapeLimit(64);
+    setMatmulStagingPad('auto');
+    setMatmulSplitK('auto');
   });
 
   describe.each(combos)('transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
@@ -136,6 +150,53 @@ describe('matmul tile choice', () => {
     setMatmulTiling(128);
     expect(matmulTileFor(cpu, 7, 5, 1)).toBe(128);
   });
+});
+
+describe('matmul split K', () => {
+  afterEach(() => {
+    setMatmulTiling('auto');
+    setMatmulSplitK('auto');
+  });
+
+  it("'auto' splits only outputs of few tiles with a long K, at the same k ranges whatever the tile", () => {
+    // GPT-2's LM-head input gradient in 320-row chunks: 60 64x64 tiles over K = 50,257 -> 5 splits of 10,080.
+    expect(matmulSplitFor(320, 50257, 768, 1)).toEqual({ splits: 5, kSplit: 10080 });
+    expect(matmulSplitFor(64, 8192, 64, 1)).toEqual({ splits: 4, kSplit: 2048 });
+    expect(matmulSplitFor(1024, 768, 3072, 1).splits, 'enough tiles').toBe(1);
+    expect(matmulSplitFor(1024, 3072, 768, 1).splits, '192 tiles, but K too short for two splits of 2,048').toBe(1);
+    expect(matmulSplitFor(64, 4000, 64, 1).splits, 'K too short for two splits of 2,048').toBe(1);
+    expect(matmulSplitFor(64, 8192, 64, 300).splits, 'batched: enough tiles').toBe(1);
+    setMatmulSplitK('off');
+    expect(matmulSplitFor(320, 50257, 768, 1).splits).toBe(1);
+    setMatmulSplitK(7);
+    expect(matmulSplitFor(64, 100, 64, 1)).toEqual({ splits: 4, kSplit: 32 });
+  });
+
+  it.each([32, 64, 128] as const)(
+    "'auto' on a long K (64x8192x96, transposed b, bias, accumulate) with %i tiles: the split sum matches the reference",
+    async (tile) => {
+      const ctx = await gpuContext();
+      setMatmulTiling(tile);
+      // 8192 U(-1,1) products: f32 rounding ~ eps * sqrt(K) per partial order; 2e-4 bounds it (a lost split: ~10).
+      const p = { M: 64, K: 8192, N: 96, transB: true, alpha: 0.5, accumulate: true };
+      expect(matmulSplitFor(p.M, p.K, p.N, 1).splits).toBe(4);
+      const a = randArray(p.M * p.K, 201),
+        b = randArray(p.K * p.N, 202),
+        bias = randArray(p.N, 203),
+        out0 = randArray(p.M * p.N, 204);
+      const ta = upload(ctx, a, 'a', 64),
+        tb = upload(ctx, b, 'b', 64),
+        tbias = upload(ctx, bias, 'bias'),
+        to = upload(ctx, out0, 'out');
+      const before = ctx.counters.dispatches;
+      matmul(ctx, to, ta, tb, tbias, p);
+      expect(ctx.counters.dispatches - before, 'the tiled pass and the split sum').toBe(2);
+      const expected = out0.slice();
+      matmulRef(expected, a, b, bias, p);
+      expectClose(await ctx.read(to), expected, 2e-4, 2e-4, `split K, ${tile} tiles`);
+      for (const t of [ta, tb, to, tbias]) ctx.release(t);
+    },
+  );
 });
 
 describe('matmul pipelines', () => {

@@ -122,7 +122,7 @@ function flatDefines(ctx: GpuContext, values: number[]): Record<string, string> 
     SO: `${so}u`,
   };
 }
-const FORMAT = 'uuuuuuuuuf';
+const FORMAT = 'uuuuuuuuufuu';
 
 /** The flat kernel reads an f16 b a word (two elements) at a time when no pair straddles a word: a transposed b with
  * K even (pairs along k), or a row-major one with N a multiple of 8 (pairs along n); matmul_flat.wgsl ld_b2. */
@@ -257,7 +257,66 @@ function paramValues(p: MatmulParams): number[] {
     M * N,
     p.accumulate ? 1 : 0,
     p.alpha ?? 1,
+    1,
+    K,
   ];
+}
+
+/** Split K: when a matmul's output has too few tiles to fill a GPU but K is long (the LM head's input gradient: 320
+ * rows x 768 columns summed over a 50,257-word vocabulary gives 60 64x64 tiles), the tiled kernel sums ranges of k in
+ * separate workgroups into partials, and a second pass adds them in a fixed order. 'auto' splits an output of fewer
+ * than SPLIT_GROUPS 64x64 tiles into up to SPLIT_GROUPS workgroups, at least SPLIT_MIN_K of k each. The split
+ * depends on the shape only, never on the tile, so every tile sums the same ranges in the same order (tuning keeps
+ * results). Settable for benchmarks and tests: 'off', or a fixed count of splits. */
+export type MatmulSplitK = 'auto' | 'off' | number;
+let splitK: MatmulSplitK = 'auto';
+export function setMatmulSplitK(s: MatmulSplitK): void {
+  splitK = s;
+}
+const SPLIT_GROUPS = 256;
+/** Measured on an H200: 2 splits of 1,536 lost 20% (GPT-2's mlp.c_proj, 192 tiles); 4-6 splits of 8-38 thousand
+ * gained 1.3-3.2x (the LM heads' input gradients, 45-80 tiles). */
+const SPLIT_MIN_K = 2048;
+/** k per split is a multiple of every tile's K step (TILED[t].TK). */
+const SPLIT_ALIGN = 32;
+
+/** How the tiled kernel splits K for this shape: splits (1 = none) and k per split. */
+export function matmulSplitFor(M: number, K: number, N: number, batch: number): { splits: number; kSplit: number } {
+  const groups = Math.ceil(M / 64) * Math.ceil(N / 64) * batch;
+  let want = 1;
+  if (typeof splitK === 'number') want = Math.max(1, Math.floor(splitK));
+  else if (splitK === 'auto' && groups < SPLIT_GROUPS)
+    want = Math.min(Math.ceil(SPLIT_GROUPS / groups), Math.floor(K / SPLIT_MIN_K));
+  if (want <= 1) return { splits: 1, kSplit: K };
+  const kSplit = Math.ceil(Math.ceil(K / want) / SPLIT_ALIGN) * SPLIT_ALIGN;
+  return { splits: Math.ceil(K / kSplit), kSplit };
+}
+
+/** Workgroup-memory padding of the tiled kernel's staged rows (shaders/matmul.wgsl PAD_A, PAD_B). Staging a k-fast
+ * operand stores TK consecutive k of one row into one memory bank, which a real GPU serialises (up to 32-way); a row
+ * padded by one vec4 spreads them over 8 banks. Measured on an H200 (bench/results/2026-12-04-nvidia-h200-*): padding
+ * a transposed b (the nn.Linear layout of Llama-family weights) ran those matmuls 1.04-2.4x faster, while padding a
+ * row-major a gained nothing and lost up to 2x on some shapes. So 'auto' pads a transposed b only; 'both' pads a
+ * row-major a too, 'none' neither (for benchmarks). Taken only where the padded tiles fit the device's workgroup
+ * memory. */
+export type MatmulStagingPad = 'auto' | 'both' | 'none';
+let stagingPad: MatmulStagingPad = 'auto';
+export function setMatmulStagingPad(pad: MatmulStagingPad): void {
+  stagingPad = pad;
+}
+function padFor(
+  ctx: GpuContext,
+  tile: TiledTile,
+  f16: boolean,
+  transA: boolean,
+  transB: boolean,
+): { PAD_A: 0 | 1; PAD_B: 0 | 1 } {
+  const padA = stagingPad === 'both' && !transA ? 1 : 0;
+  const padB = stagingPad !== 'none' && transB ? 1 : 0;
+  const t = TILED[tile];
+  const rowBytes = ((t.RB * t.WG) / 4) * (f16 ? 8 : 16);
+  const bytes = t.TK * (2 * rowBytes + (padA + padB) * (f16 ? 8 : 16));
+  return bytes <= ctx.limits.maxComputeWorkgroupStorageSize ? { PAD_A: padA, PAD_B: padB } : { PAD_A: 0, PAD_B: 0 };
 }
 
 function dispatchMatmul(
@@ -292,25 +351,69 @@ function dispatchMatmul(
     return;
   }
   const f16 = usesF16Arithmetic(ctx, b, tile);
-  const dims = { ...TILED[tile], B_F16, B_ELEM, T: f16 ? 'f16' : 'f32' };
-  const workgroups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch];
+  const dims = {
+    ...TILED[tile],
+    ...padFor(ctx, tile, f16, !!p.transA, !!p.transB),
+    B_F16,
+    B_ELEM,
+    T: f16 ? 'f16' : 'f32',
+  };
+  const { splits, kSplit } = matmulSplitFor(M, K, N, batch);
+  // With split K the tiled pass writes partials (no bias, not accumulated) to scratch; splitSum finishes.
+  const part = splits > 1 ? ctx.tensor([batch * splits * M * N], 'f32', 'matmul split-K partials', false) : null;
+  const first = part
+    ? { entry: 'matmul_forward', out: part, values: [...values.slice(0, 8), 0, values[9], splits, kSplit] }
+    : { entry, out, values };
+  const workgroups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch * splits];
   if (!f16) {
-    ctx.dispatch({ shader, entry, bindings, params: { format: FORMAT, values }, defines: dims, workgroups });
-    return;
+    const bindings = part ? [undefined, part, a, b] : bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
+    ctx.dispatch({
+      shader,
+      entry: first.entry,
+      bindings,
+      params: { format: FORMAT, values: first.values },
+      defines: dims,
+      workgroups,
+    });
+  } else {
+    // max |a| as partial maxima, from which the kernel scales opA(a) into f16's range (shaders/matmul_f16.wgsl).
+    const absmax = ctx.tensor([ABSMAX_PARTS], 'f32', 'matmul f16 a absmax', false);
+    absMaxParts(ctx, absmax, a, batch * M * K);
+    ctx.dispatch({
+      shader: f16Shader,
+      entry: first.entry,
+      bindings: [undefined, first.out, a, b, part ? undefined : (bias ?? undefined), absmax],
+      params: { format: FORMAT, values: first.values },
+      defines: { ...dims, A_PARTS: ABSMAX_PARTS },
+      workgroups,
+    });
+    // Later work runs after this dispatch, so the scratch can go back to the pool now (as reduce.ts does).
+    ctx.release(absmax);
   }
-  // max |a| as partial maxima, from which the kernel scales opA(a) into f16's range (shaders/matmul_f16.wgsl).
-  const absmax = ctx.tensor([ABSMAX_PARTS], 'f32', 'matmul f16 a absmax', false);
-  absMaxParts(ctx, absmax, a, batch * M * K);
+  if (part) {
+    splitSum(ctx, out, part, bias, { M, N, batch, splits, accumulate: p.accumulate ?? false });
+    ctx.release(part);
+  }
+}
+
+/** Split K's second pass: out (+)= [bias +] the partials summed in split order (shaders/matmul.wgsl split_sum). */
+function splitSum(
+  ctx: GpuContext,
+  out: GpuTensor,
+  part: GpuTensor,
+  bias: GpuTensor | null,
+  s: { M: number; N: number; batch: number; splits: number; accumulate: boolean },
+): void {
+  const groups = Math.ceil((s.batch * s.M * s.N) / 256);
+  const x = Math.min(groups, MAX_GROUPS);
   ctx.dispatch({
-    shader: f16Shader,
-    entry,
-    bindings: [undefined, out, a, b, bias ?? undefined, absmax],
-    params: { format: FORMAT, values },
-    defines: { ...dims, A_PARTS: ABSMAX_PARTS },
-    workgroups,
+    shader,
+    entry: bias ? 'split_sum_bias_forward' : 'split_sum_forward',
+    bindings: bias ? [undefined, out, part, undefined, bias] : [undefined, out, part],
+    params: { format: FORMAT, values: [s.M, s.batch, s.N, 0, 0, 0, 0, 0, s.accumulate ? 1 : 0, 1, s.splits, 0] },
+    defines: { ...TILED[64], PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
+    workgroups: [x, Math.ceil(groups / x), 1],
   });
-  // Later work runs after this dispatch, so the scratch can go back to the pool now (as reduce.ts does).
-  ctx.release(absmax);
 }
 
 /** out(N) (+)= sum over the M rows of x(M,N): the bias gradient, a fixed-order (deterministic) column reduction. */
@@ -320,9 +423,9 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { ...TILED[32], B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
+    defines: { ...TILED[32], PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
     bindings: [undefined, out, x],
-    params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1] },
+    params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1, 1, 0] },
     workgroups: [Math.ceil(N / 32)],
   });
 }
@@ -412,7 +515,7 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
     entry: 'matmul_forward',
     bindings: [undefined, s.out.t, s.a.t, s.b.t],
     params: { format: STRIDED_FORMAT, values },
-    defines: { ...TILED[tile], T: 'f32' },
+    defines: { ...TILED[tile], ...padFor(ctx, tile, false, !!s.transA, !!s.transB), T: 'f32' },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
