@@ -1,8 +1,10 @@
 // Low-rank adapter over the live components only (src/ops/adapter.ts has the math). theta packs A (R0,inF),
 // B (outF,R0), c (R0) at the slot offsets; h/dh are (N,R0) with live column j compact; L = live_count.
-// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns 32 rows x 8 live columns of the output
-// (4 rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory, so every
-// output has one writer and a fixed summation order (no atomics). Expansions over the small live dimension
+// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns 8 rows x 8 live columns of the output
+// (one per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory, so every
+// output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live columns), so
+// their time is latency, not arithmetic: 8 rows per workgroup gives 4x the workgroups of the 32 rows it had, which
+// on an H200 spread a GPT-2 step's reductions over 128 rather than 32 of its 132 SMs. Expansions over the small live dimension
 // (forward_y, backward_dx) are matmul-like: an 8x8 workgroup owns a 32x32 output tile, 4x4 per invocation, looping
 // over L in chunks of 16. Grids and work scale with L.
 
@@ -35,13 +37,14 @@ struct Params {
 @group(0) @binding(6) var<storage, read> h_in: array<f32>;          // forward_y, backward_db, backward_dc
 @group(0) @binding(6) var<storage, read> dh_in: array<f32>;         // backward_da, backward_dx
 
-const TR: u32 = 32u;   // output rows per workgroup
+const TR: u32 = 32u;   // output rows (and columns) per expansion workgroup
+const TRR: u32 = 8u;   // output rows per reduction workgroup
 const TJ: u32 = 8u;    // live columns per workgroup
 const TT: u32 = 32u;   // reduced elements per tile
 const TC: u32 = 16u;   // live components per chunk of the expansions
 
-// Reductions: lhs[t * 8 + r / 4][r % 4] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both operands.
-var<workgroup> lhs: array<vec4<f32>, 256>;
+// Reductions: lhs[t * TRR + r] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both operands.
+var<workgroup> lhs: array<f32, 256>;
 var<workgroup> rhs: array<f32, 256>;
 // Expansions: xs[j * 8 + row / 4][row % 4] = (h c or dh)(row, j), ws[j * 8 + col / 4][col % 4] = (B or A^T)(col, j)
 // for a 32 x 32 output tile and a chunk of TC live components.
@@ -58,18 +61,24 @@ fn coef(i: u32) -> f32 {
 fn a_at(i: u32, k: u32) -> f32 { return theta[p.off_a + i * p.inF + k]; }
 fn b_at(o: u32, i: u32) -> f32 { return theta[p.off_b + o * p.R0 + i]; }
 
-// Element e (0..15) of this lane's share of a 32 x 32 tile in an 8x8 workgroup, as (fast, slow) index.
-fn tile_idx(lid: vec3<u32>, e: u32) -> vec2<u32> {
+// Element e (0..3) of this lane's share of a reduction's lhs tile (TRR rows x TT reduced), as (fast, slow) index:
+// with the reduced index fast (red_fast: x reduced, y row) or the row index fast (row_fast: x row, y reduced), so
+// consecutive lanes read consecutive addresses of the stored matrix.
+fn red_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
   let idx = lid.y * 8u + lid.x + e * 64u;
-  return vec2<u32>(idx % 32u, idx / 32u);
+  return vec2<u32>(idx % TT, idx / TT);
+}
+fn row_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
+  let idx = lid.y * 8u + lid.x + e * 64u;
+  return vec2<u32>(idx % TRR, idx / TRR);
 }
 
-fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * 8u + r / 4u][r % 4u] = v; }
+fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * TRR + r] = v; }
 
-// Rows lid.x*4..+4 of live column lid.y over one staged tile: 4 FMAs per 2 loads.
-fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
-  var s = vec4<f32>(0.0);
-  for (var t = 0u; t < TT; t++) { s += lhs[t * 8u + lid.x] * rhs[t * TJ + lid.y]; }
+// Row lid.x of live column lid.y over one staged tile.
+fn tile_dot(lid: vec3<u32>) -> f32 {
+  var s = 0.0;
+  for (var t = 0u; t < TT; t++) { s += lhs[t * TRR + lid.x] * rhs[t * TJ + lid.y]; }
   return s;
 }
 
@@ -85,15 +94,15 @@ fn expand_block(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>, jn: u32
   }
 }
 
-// h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/32), ceil(L/8)).
+// h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/8), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = vec4<f32>(0.0);
+  var acc = 0.0;
   for (var t0 = 0u; t0 < p.inF; t0 += TT) {
-    for (var e = 0u; e < 16u; e++) {
-      let f = tile_idx(lid, e);  // x: k (contiguous in xd), y: n
-      let n = wid.x * TR + f.y; let k = t0 + f.x;
+    for (var e = 0u; e < 4u; e++) {
+      let f = red_fast(lid, e);  // x: k (contiguous in xd), y: n
+      let n = wid.x * TRR + f.y; let k = t0 + f.x;
       var v = 0.0;
       if (n < p.N && k < p.inF) { v = xd[n * p.inF + k]; }
       put_lhs(f.y, f.x, v);
@@ -110,10 +119,8 @@ fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
     workgroupBarrier();
   }
   let j = wid.y * TJ + lid.y;
-  for (var q = 0u; q < 4u; q++) {
-    let n = wid.x * TR + lid.x * 4u + q;
-    if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc[q]; }
-  }
+  let n = wid.x * TRR + lid.x;
+  if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc; }
 }
 
 // y[n,o] += scale * sum_j h[n,j] c_j B[o,live_j]. Grid (ceil(outF/32), ceil(N/32)).
@@ -150,15 +157,15 @@ fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
 }
 
 // du[n,j] = sum_o dy[n,o] B[o,live_j] into dh; LoRA (c = 1) writes the final dh = scale * du directly, the
-// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/32), ceil(L/8)).
+// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/8), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = vec4<f32>(0.0);
+  var acc = 0.0;
   for (var t0 = 0u; t0 < p.outF; t0 += TT) {
-    for (var e = 0u; e < 16u; e++) {
-      let f = tile_idx(lid, e);  // x: o (contiguous in dy), y: n
-      let n = wid.x * TR + f.y; let o = t0 + f.x;
+    for (var e = 0u; e < 4u; e++) {
+      let f = red_fast(lid, e);  // x: o (contiguous in dy), y: n
+      let n = wid.x * TRR + f.y; let o = t0 + f.x;
       var v = 0.0;
       if (n < p.N && o < p.outF) { v = dy[n * p.outF + o]; }
       put_lhs(f.y, f.x, v);
@@ -176,21 +183,19 @@ fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   }
   let j = wid.y * TJ + lid.y;
   let f = select(1.0, p.scale, p.off_c < 0);
-  for (var q = 0u; q < 4u; q++) {
-    let n = wid.x * TR + lid.x * 4u + q;
-    if (n < p.N && j < p.live_count) { dh[n * p.R0 + j] = f * acc[q]; }
-  }
+  let n = wid.x * TRR + lid.x;
+  if (n < p.N && j < p.live_count) { dh[n * p.R0 + j] = f * acc; }
 }
 
-// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/32), ceil(L/8)).
+// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/8), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = vec4<f32>(0.0);
+  var acc = 0.0;
   for (var t0 = 0u; t0 < p.N; t0 += TT) {
-    for (var e = 0u; e < 16u; e++) {
-      let f = tile_idx(lid, e);  // x: o (contiguous in dy), y: n
-      let o = wid.x * TR + f.x; let n = t0 + f.y;
+    for (var e = 0u; e < 4u; e++) {
+      let f = row_fast(lid, e);  // x: o (contiguous in dy), y: n
+      let o = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
       if (o < p.outF && n < p.N) { v = dy[n * p.outF + o]; }
       put_lhs(f.x, f.y, v);
@@ -210,10 +215,8 @@ fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   if (j >= p.live_count) { return; }
   let i = comp(j);
   let f = p.scale * coef(i);
-  for (var q = 0u; q < 4u; q++) {
-    let o = wid.x * TR + lid.x * 4u + q;
-    if (o < p.outF) { grad[p.off_b + o * p.R0 + i] += f * acc[q]; }
-  }
+  let o = wid.x * TRR + lid.x;
+  if (o < p.outF) { grad[p.off_b + o * p.R0 + i] += f * acc; }
 }
 
 // Dynamic method only. dc[live_j] += scale sum_n du[n,j] h[n,j], then dh[n,j] = scale c_j du[n,j] in place.
@@ -237,15 +240,15 @@ fn adapter_backward_dc(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   for (var n = lid.x; n < p.N; n += 256u) { dh[n * p.R0 + j] = f * dh[n * p.R0 + j]; }
 }
 
-// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/32), ceil(L/8)).
+// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/8), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = vec4<f32>(0.0);
+  var acc = 0.0;
   for (var t0 = 0u; t0 < p.N; t0 += TT) {
-    for (var e = 0u; e < 16u; e++) {
-      let f = tile_idx(lid, e);  // x: k (contiguous in xd), y: n
-      let k = wid.x * TR + f.x; let n = t0 + f.y;
+    for (var e = 0u; e < 4u; e++) {
+      let f = row_fast(lid, e);  // x: k (contiguous in xd), y: n
+      let k = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
       if (k < p.inF && n < p.N) { v = xd[n * p.inF + k]; }
       put_lhs(f.x, f.y, v);
@@ -264,10 +267,8 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   let j = wid.y * TJ + lid.y;
   if (j >= p.live_count) { return; }
   let row = p.off_a + comp(j) * p.inF;
-  for (var q = 0u; q < 4u; q++) {
-    let k = wid.x * TR + lid.x * 4u + q;
-    if (k < p.inF) { grad[row + k] += acc[q]; }
-  }
+  let k = wid.x * TRR + lid.x;
+  if (k < p.inF) { grad[row + k] += acc; }
 }
 
 // dxd[n,k] = sum_j dh[n,j] A[live_j,k] (overwritten; 0 when L = 0). Grid (ceil(inF/32), ceil(N/32)).

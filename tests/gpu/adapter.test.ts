@@ -203,7 +203,8 @@ describe('adapter work scales with liveCount', () => {
       expect(adapterFlops(call(s, 5)) / adapterFlops(call(s, 12))).toBeCloseTo(5 / 12, 12);
       expect(adapterFlops(call(s, 0))).toBe(0);
     }
-    // N=512 -> 16 row tiles; 8 live columns per workgroup: L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched).
+    // Reductions own 8 output rows: N=512 -> 64, outF 192 -> 24, inF 64 -> 8; 8 live columns per workgroup: L=12 -> 2,
+    // L=5 -> 1, L=0 -> 0 (not dispatched).
     const grids = (L: number) =>
       Object.fromEntries(
         [...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')].map((d) => [
@@ -212,23 +213,23 @@ describe('adapter work scales with liveCount', () => {
         ]),
       );
     expect(grids(12)).toMatchObject({
-      adapter_forward_h: [16, 2],
-      adapter_backward_du: [16, 2],
-      adapter_backward_db: [6, 2],
+      adapter_forward_h: [64, 2],
+      adapter_backward_du: [64, 2],
+      adapter_backward_db: [24, 2],
       adapter_backward_dc: [12, 1],
-      adapter_backward_da: [2, 2],
+      adapter_backward_da: [8, 2],
     });
     expect(grids(5)).toMatchObject({
-      adapter_forward_h: [16, 1],
-      adapter_backward_du: [16, 1],
-      adapter_backward_db: [6, 1],
+      adapter_forward_h: [64, 1],
+      adapter_backward_du: [64, 1],
+      adapter_backward_db: [24, 1],
       adapter_backward_dc: [5, 1],
-      adapter_backward_da: [2, 1],
+      adapter_backward_da: [8, 1],
     });
     expect(grids(0)).toMatchObject({
-      adapter_forward_h: [16, 0],
+      adapter_forward_h: [64, 0],
       adapter_forward_y: [0, 0],
-      adapter_backward_da: [2, 0],
+      adapter_backward_da: [8, 0],
     });
     expect(adapterPlan(call(lora, 12), 'backward').map((d) => d.entry)).not.toContain('adapter_backward_dc');
   });

@@ -10,8 +10,10 @@ import type { GpuContext, GpuTensor } from '../context';
 
 const shader = { name: 'adapter', code };
 const FORMAT = 'uuuuuuiuufu';
-/** Output rows (and expansion columns) per workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
+/** Output rows (and columns) per expansion workgroup, output rows and live columns per reduction workgroup (see
+ * adapter.wgsl). */
 const TR = 32,
+  TRR = 8,
   TJ = 8;
 
 /** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
@@ -29,7 +31,7 @@ export function adapterPlan(a: AdapterCall, pass: 'forward' | 'backward'): Plann
     L = a.liveCount;
   if (pass === 'forward') {
     return [
-      { entry: 'adapter_forward_h', workgroups: [cdiv(N, TR), cdiv(L, TJ)], flops: 2 * N * L * inF },
+      { entry: 'adapter_forward_h', workgroups: [cdiv(N, TRR), cdiv(L, TJ)], flops: 2 * N * L * inF },
       // With no live component y is unchanged: skip rather than add zeros.
       {
         entry: 'adapter_forward_y',
@@ -39,12 +41,12 @@ export function adapterPlan(a: AdapterCall, pass: 'forward' | 'backward'): Plann
     ];
   }
   const plan: PlannedDispatch[] = [
-    { entry: 'adapter_backward_du', workgroups: [cdiv(N, TR), cdiv(L, TJ)], flops: 2 * N * L * outF },
-    { entry: 'adapter_backward_db', workgroups: [cdiv(outF, TR), cdiv(L, TJ)], flops: 2 * N * L * outF },
+    { entry: 'adapter_backward_du', workgroups: [cdiv(N, TRR), cdiv(L, TJ)], flops: 2 * N * L * outF },
+    { entry: 'adapter_backward_db', workgroups: [cdiv(outF, TRR), cdiv(L, TJ)], flops: 2 * N * L * outF },
   ];
   if (a.offC >= 0) plan.push({ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L });
   plan.push(
-    { entry: 'adapter_backward_da', workgroups: [cdiv(inF, TR), cdiv(L, TJ)], flops: 2 * N * L * inF },
+    { entry: 'adapter_backward_da', workgroups: [cdiv(inF, TRR), cdiv(L, TJ)], flops: 2 * N * L * inF },
     // Always dispatched: dxd is overwritten, with zeros when nothing is live.
     { entry: 'adapter_backward_dx', workgroups: [cdiv(inF, TR), cdiv(N, TR)], flops: 2 * N * L * inF },
   );
