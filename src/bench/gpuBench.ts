@@ -144,7 +144,14 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       // large outputs (the contender the rule does not take yet), the f32 step with the tiles kernel tuning measured
       // fastest per shape on this device, and the f32 step with the one-workgroup-per-row attention kernels instead
       // of attention as batched matmuls (what 'auto' takes on GPUs).
-      type Variant = { opts: PlanOptions; arithmetic: 'f32' | 'f16'; tile?: 128; tune?: true; rowAttention?: true };
+      type Variant = {
+        opts: PlanOptions;
+        arithmetic: 'f32' | 'f16';
+        tile?: 128;
+        tune?: true;
+        rowAttention?: true;
+        plain?: true;
+      };
       const variants: Variant[] = [
         { opts: F32, arithmetic: 'f32' },
         { opts: F16, arithmetic: 'f32' },
@@ -157,10 +164,20 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       if (largeTile === 64) variants.push({ opts: F32, arithmetic: 'f32', tile: 128 });
       if (!cpuAdapter || o.smoke) variants.push({ opts: F32, arithmetic: 'f32', tune: true });
       variants.push({ opts: F32, arithmetic: 'f32', rowAttention: true });
+      // The f32 step as before split K and padded staging rows.
+      variants.push({ opts: F32, arithmetic: 'f32', plain: true });
       let base: StepRow | null = null;
       for (const v of variants) {
-        const { opts, arithmetic, tile, tune, rowAttention } = v;
-        const what = tile ? `, ${tile}x${tile} tiles` : tune ? ', tuned tiles' : rowAttention ? ', row attention' : '';
+        const { opts, arithmetic, tile, tune, rowAttention, plain } = v;
+        const what = tile
+          ? `, ${tile}x${tile} tiles`
+          : tune
+            ? ', tuned tiles'
+            : rowAttention
+              ? ', row attention'
+              : plain
+                ? ', no split K, unpadded'
+                : '';
         const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${what}`;
         const row = await rowOrSkip(st, label, () =>
           runStep(
@@ -174,6 +191,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
               // The smoke's T is below the matmul path's 64, so its tuned row (on the GPU kernels' path) forces it:
               // the smoke then runs what 'auto' takes on a GPU.
               attention: rowAttention ? 'row' : tune && o.smoke ? 'matmul' : 'auto',
+              plainMatmul: plain,
             },
             o,
           ),

@@ -57,6 +57,12 @@ export interface MatmulRow extends MatmulShape {
   percentOfPeak: number | null;
   /** The same matmul on 128x128 tiles (8x8 per invocation), which 'auto' does not take yet; null when not run. */
   tflops128: number | null;
+  /** 'auto' with no staging row padded, and with both operands' padded (setMatmulStagingPad); null when not run. */
+  tflopsPadNone?: number | null;
+  tflopsPadBoth?: number | null;
+  /** Split K under 'auto' (1: none), and 'auto' with split K off where it splits (else null). */
+  splits?: number;
+  tflopsNoSplit?: number | null;
 }
 
 export interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {
@@ -111,6 +117,8 @@ export interface StepRow {
   attention: 'row' | 'matmul';
   /** The attention setting of the row: 'row' on the row that forces the per-row kernels. */
   attentionSetting: 'auto' | 'row' | 'matmul';
+  /** The row ran the matmul without split K and with unpadded staging rows (as before both). */
+  plainMatmul?: boolean;
 }
 
 /** A tuned row's tuning: tuneMatmuls' report (shapes largest first), its one-line summary and its time budget. */

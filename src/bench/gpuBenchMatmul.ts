@@ -3,7 +3,14 @@
 
 import type { GpuBackend } from '../gpu/backend';
 import type { GpuContext } from '../gpu/context';
-import { type MatmulTiling, setMatmulF16Arithmetic, setMatmulTiling } from '../gpu/kernels/matmul';
+import {
+  type MatmulTiling,
+  matmulSplitFor,
+  setMatmulF16Arithmetic,
+  setMatmulSplitK,
+  setMatmulStagingPad,
+  setMatmulTiling,
+} from '../gpu/kernels/matmul';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import {
   BUDGET_S,
@@ -68,13 +75,43 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} 128x128 tiles` });
       const ms128 = await timeAt(128);
       const tflops128 = (2 * M * K * N) / (ms128 / 1000) / 1e12;
-      rows.push({ ...s, msPerOp: ms, tflops, percentOfPeak: pct(tflops, o.peak), tflops128 });
+      const rate = (msOp: number) => (2 * M * K * N) / (msOp / 1000) / 1e12;
+      // 'auto' again with no staging row padded and with both operands' padded, and where 'auto' splits K, without
+      // the split (each checked first).
+      const variant = async (label: string, set: () => void) => {
+        set();
+        be.matmul(c, a, b, null, p);
+        be.flush();
+        await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} ${label}` });
+        return rate(await timeAt('auto'));
+      };
+      const tflopsPadNone = await variant('unpadded', () => setMatmulStagingPad('none'));
+      const tflopsPadBoth = await variant('both padded', () => setMatmulStagingPad('both'));
+      setMatmulStagingPad('auto');
+      const { splits } = matmulSplitFor(M, K, N, 1);
+      const tflopsNoSplit = splits > 1 ? await variant('no split', () => setMatmulSplitK('off')) : null;
+      setMatmulSplitK('auto');
+      rows.push({
+        ...s,
+        msPerOp: ms,
+        tflops,
+        percentOfPeak: pct(tflops, o.peak),
+        tflops128,
+        tflopsPadNone,
+        tflopsPadBoth,
+        splits,
+        tflopsNoSplit,
+      });
       log(
         `matmul ${s.model} ${s.layer} ${M}x${K}x${N}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s; ` +
-          `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s`,
+          `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s; unpadded ${tflopsPadNone.toFixed(2)}, ` +
+          `both padded ${tflopsPadBoth.toFixed(2)}` +
+          (tflopsNoSplit === null ? '' : `; ${splits} splits vs none ${tflopsNoSplit.toFixed(2)} TFLOP/s`),
       );
     } finally {
       setMatmulTiling('auto');
+      setMatmulStagingPad('auto');
+      setMatmulSplitK('auto');
       for (const t of [a, b, c]) be.dispose(t);
     }
   }

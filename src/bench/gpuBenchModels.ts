@@ -60,6 +60,8 @@ export function modelMatmuls(specs: ModelSpec[]): MatmulShape[] {
     const shapes = arch.moduleTypes(cfg).map((t) => ({ layer: t.type, M, K: t.inF, N: t.outF, transB }));
     const { hidden, vocab } = arch.dims(cfg);
     shapes.push({ layer: 'LM head', M: Math.min(M, 1024), K: hidden, N: vocab, transB: true });
+    // The LM head's input gradient for one chunk of the chunked cross-entropy (320 rows): few output tiles, long K.
+    shapes.push({ layer: 'LM head input gradient', M: Math.min(M, 320), K: vocab, N: hidden, transB: false });
     for (const s of shapes) {
       const key = `${s.M}x${s.K}x${s.N}${s.transB}`;
       if (seen.has(key)) continue;

@@ -8,6 +8,8 @@ import {
   matmulLargeTile,
   setMatmulF16Arithmetic,
   setMatmulLargeTile,
+  setMatmulSplitK,
+  setMatmulStagingPad,
   setMatmulTiling,
   setTunedTile,
   tunedMatmulTiles,
@@ -50,6 +52,8 @@ export interface StepSpec {
   tune?: boolean;
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
+  /** The matmul as before split K and padded staging rows (setMatmulSplitK('off'), setMatmulStagingPad(0)). */
+  plainMatmul?: boolean;
 }
 
 const sig3 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
@@ -85,6 +89,10 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
+    if (spec.plainMatmul) {
+      setMatmulSplitK('off');
+      setMatmulStagingPad('none');
+    }
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
     const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
@@ -176,6 +184,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       profile,
       ...(tuning ? { tuning } : {}),
       attentionSetting: spec.attention ?? 'auto',
+      ...(spec.plainMatmul ? { plainMatmul: true } : {}),
       attention: attentionPathFor(ctx, { B: options.microBatch || B, T, H: model.arch.dims(model.config).heads }),
     };
     log(
@@ -191,6 +200,8 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
     setMatmulLargeTile(runLargeTile);
+    setMatmulSplitK('auto');
+    setMatmulStagingPad('auto');
     if (!o.shared) ctx.destroy();
   }
 }
