@@ -1,10 +1,11 @@
 // Low-rank adapter over the live components only (src/ops/adapter.ts has the math). theta packs A (R0,inF),
 // B (outF,R0), c (R0) at the slot offsets; h/dh are (N,R0) with live column j compact; L = live_count.
-// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns 8 rows x 8 live columns of the output
-// (one per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory, so every
-// output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live columns), so
-// their time is latency, not arithmetic: 8 rows per workgroup gives 4x the workgroups of the 32 rows it had, which
-// on an H200 spread a GPT-2 step's reductions over 128 rather than 32 of its 132 SMs. Expansions over the small live dimension
+// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns TRR = 8 * RPT rows x 8 live columns of
+// the output (RPT rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory,
+// so every output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live
+// columns), so on GPUs their time is latency, not arithmetic: RPT 1 (8 rows per workgroup) gives 4x the workgroups
+// of RPT 4, which on an H200 spreads a GPT-2 step's reductions over 128 rather than 32 of its 132 SMs. Under CPU
+// emulation the extra workgroups only repeat the staging of the second operand: RPT 4 there (kernels/adapter.ts). Expansions over the small live dimension
 // (forward_y, backward_dx) are matmul-like: an 8x8 workgroup owns a 32x32 output tile, 4x4 per invocation, looping
 // over L in chunks of 16. Grids and work scale with L.
 
@@ -38,13 +39,15 @@ struct Params {
 @group(0) @binding(6) var<storage, read> dh_in: array<f32>;         // backward_da, backward_dx
 
 const TR: u32 = 32u;   // output rows (and columns) per expansion workgroup
-const TRR: u32 = 8u;   // output rows per reduction workgroup
+const RPT: u32 = {{RPT}}u;   // output rows per invocation of a reduction: 1 or 4
+const TRR: u32 = 8u * RPT;   // output rows per reduction workgroup
 const TJ: u32 = 8u;    // live columns per workgroup
 const TT: u32 = 32u;   // reduced elements per tile
 const TC: u32 = 16u;   // live components per chunk of the expansions
 
-// Reductions: lhs[t * TRR + r] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both operands.
-var<workgroup> lhs: array<f32, 256>;
+// Reductions: lhs[t * TRR / 4 + r / 4][r % 4] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both
+// operands.
+var<workgroup> lhs: array<vec4<f32>, TT * TRR / 4u>;
 var<workgroup> rhs: array<f32, 256>;
 // Expansions: xs[j * 8 + row / 4][row % 4] = (h c or dh)(row, j), ws[j * 8 + col / 4][col % 4] = (B or A^T)(col, j)
 // for a 32 x 32 output tile and a chunk of TC live components.
@@ -61,7 +64,8 @@ fn coef(i: u32) -> f32 {
 fn a_at(i: u32, k: u32) -> f32 { return theta[p.off_a + i * p.inF + k]; }
 fn b_at(o: u32, i: u32) -> f32 { return theta[p.off_b + o * p.R0 + i]; }
 
-// Element e (0..3) of this lane's share of a reduction's lhs tile (TRR rows x TT reduced), as (fast, slow) index:
+// Element e (0..4 * RPT) of this lane's share of a reduction's lhs tile (TRR rows x TT reduced), as (fast, slow)
+// index:
 // with the reduced index fast (red_fast: x reduced, y row) or the row index fast (row_fast: x row, y reduced), so
 // consecutive lanes read consecutive addresses of the stored matrix.
 fn red_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
@@ -73,12 +77,20 @@ fn row_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
   return vec2<u32>(idx % TRR, idx / TRR);
 }
 
-fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * TRR + r] = v; }
+fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * (TRR / 4u) + r / 4u][r % 4u] = v; }
 
-// Row lid.x of live column lid.y over one staged tile.
-fn tile_dot(lid: vec3<u32>) -> f32 {
-  var s = 0.0;
-  for (var t = 0u; t < TT; t++) { s += lhs[t * TRR + lid.x] * rhs[t * TJ + lid.y]; }
+// Rows lid.x * RPT.. of live column lid.y over one staged tile, in the first RPT components: with RPT 4 one vec4
+// load of lhs feeds 4 FMAs.
+fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
+  var s = vec4<f32>(0.0);
+  for (var t = 0u; t < TT; t++) {
+    let w = rhs[t * TJ + lid.y];
+    if (RPT == 4u) {
+      s += lhs[t * (TRR / 4u) + lid.x] * w;
+    } else {
+      s.x += lhs[t * (TRR / 4u) + lid.x / 4u][lid.x % 4u] * w;
+    }
+  }
   return s;
 }
 
@@ -94,13 +106,13 @@ fn expand_block(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>, jn: u32
   }
 }
 
-// h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/8), ceil(L/8)).
+// h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/TRR), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = 0.0;
+  var acc = vec4<f32>(0.0);
   for (var t0 = 0u; t0 < p.inF; t0 += TT) {
-    for (var e = 0u; e < 4u; e++) {
+    for (var e = 0u; e < 4u * RPT; e++) {
       let f = red_fast(lid, e);  // x: k (contiguous in xd), y: n
       let n = wid.x * TRR + f.y; let k = t0 + f.x;
       var v = 0.0;
@@ -119,8 +131,10 @@ fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
     workgroupBarrier();
   }
   let j = wid.y * TJ + lid.y;
-  let n = wid.x * TRR + lid.x;
-  if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc; }
+  for (var q = 0u; q < RPT; q++) {
+    let n = wid.x * TRR + lid.x * RPT + q;
+    if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc[q]; }
+  }
 }
 
 // y[n,o] += scale * sum_j h[n,j] c_j B[o,live_j]. Grid (ceil(outF/32), ceil(N/32)).
@@ -157,13 +171,13 @@ fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
 }
 
 // du[n,j] = sum_o dy[n,o] B[o,live_j] into dh; LoRA (c = 1) writes the final dh = scale * du directly, the
-// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/8), ceil(L/8)).
+// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/TRR), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = 0.0;
+  var acc = vec4<f32>(0.0);
   for (var t0 = 0u; t0 < p.outF; t0 += TT) {
-    for (var e = 0u; e < 4u; e++) {
+    for (var e = 0u; e < 4u * RPT; e++) {
       let f = red_fast(lid, e);  // x: o (contiguous in dy), y: n
       let n = wid.x * TRR + f.y; let o = t0 + f.x;
       var v = 0.0;
@@ -183,17 +197,19 @@ fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   }
   let j = wid.y * TJ + lid.y;
   let f = select(1.0, p.scale, p.off_c < 0);
-  let n = wid.x * TRR + lid.x;
-  if (n < p.N && j < p.live_count) { dh[n * p.R0 + j] = f * acc; }
+  for (var q = 0u; q < RPT; q++) {
+    let n = wid.x * TRR + lid.x * RPT + q;
+    if (n < p.N && j < p.live_count) { dh[n * p.R0 + j] = f * acc[q]; }
+  }
 }
 
-// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/8), ceil(L/8)).
+// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/TRR), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = 0.0;
+  var acc = vec4<f32>(0.0);
   for (var t0 = 0u; t0 < p.N; t0 += TT) {
-    for (var e = 0u; e < 4u; e++) {
+    for (var e = 0u; e < 4u * RPT; e++) {
       let f = row_fast(lid, e);  // x: o (contiguous in dy), y: n
       let o = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
@@ -215,8 +231,10 @@ fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   if (j >= p.live_count) { return; }
   let i = comp(j);
   let f = p.scale * coef(i);
-  let o = wid.x * TRR + lid.x;
-  if (o < p.outF) { grad[p.off_b + o * p.R0 + i] += f * acc; }
+  for (var q = 0u; q < RPT; q++) {
+    let o = wid.x * TRR + lid.x * RPT + q;
+    if (o < p.outF) { grad[p.off_b + o * p.R0 + i] += f * acc[q]; }
+  }
 }
 
 // Dynamic method only. dc[live_j] += scale sum_n du[n,j] h[n,j], then dh[n,j] = scale c_j du[n,j] in place.
@@ -240,13 +258,13 @@ fn adapter_backward_dc(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   for (var n = lid.x; n < p.N; n += 256u) { dh[n * p.R0 + j] = f * dh[n * p.R0 + j]; }
 }
 
-// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/8), ceil(L/8)).
+// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/TRR), ceil(L/8)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
-  var acc = 0.0;
+  var acc = vec4<f32>(0.0);
   for (var t0 = 0u; t0 < p.N; t0 += TT) {
-    for (var e = 0u; e < 4u; e++) {
+    for (var e = 0u; e < 4u * RPT; e++) {
       let f = row_fast(lid, e);  // x: k (contiguous in xd), y: n
       let k = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
@@ -267,8 +285,10 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   let j = wid.y * TJ + lid.y;
   if (j >= p.live_count) { return; }
   let row = p.off_a + comp(j) * p.inF;
-  let k = wid.x * TRR + lid.x;
-  if (k < p.inF) { grad[row + k] += acc; }
+  for (var q = 0u; q < RPT; q++) {
+    let k = wid.x * TRR + lid.x * RPT + q;
+    if (k < p.inF) { grad[row + k] += acc[q]; }
+  }
 }
 
 // dxd[n,k] = sum_j dh[n,j] A[live_j,k] (overwritten; 0 when L = 0). Grid (ceil(inF/32), ceil(N/32)).

@@ -6,7 +6,7 @@
 // at 0.022 of that bound), while an indexing bug gives errors of the order of max|expected|. Importance scores:
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import {
   adapterBackward,
@@ -131,7 +131,22 @@ async function check(
   for (const t of [tTheta, tLive, tXd, tY, tH, tDy, tGrad, tDh, tDxd]) ctx.release(t);
 }
 
-describe('adapter forward/backward (webgpu vs cpu)', () => {
+// Both reduction layouts (adapter.wgsl RPT): 4 rows per invocation under CPU emulation, 1 on GPUs (the emulated
+// adapter is told it is a GPU for the second).
+describe.each([
+  ['CPU-emulation layout', true],
+  ['GPU layout', false],
+] as const)('adapter forward/backward (webgpu vs cpu), %s', (_, barrierFree) => {
+  let saved = true;
+  beforeEach(async () => {
+    const ctx = await gpuContext();
+    saved = ctx.barrierFree;
+    ctx.barrierFree = barrierFree;
+  });
+  afterEach(async () => {
+    (await gpuContext()).barrierFree = saved;
+  });
+
   it('odd shape N=7, inF=13, outF=5, R0=3: dynamic live [2,0], LoRA live [1,2]', async () => {
     const ctx = await gpuContext();
     const { dyn, lora, size } = pack(13, 5, 3);
@@ -203,8 +218,8 @@ describe('adapter work scales with liveCount', () => {
       expect(adapterFlops(call(s, 5)) / adapterFlops(call(s, 12))).toBeCloseTo(5 / 12, 12);
       expect(adapterFlops(call(s, 0))).toBe(0);
     }
-    // Reductions own 8 output rows: N=512 -> 64, outF 192 -> 24, inF 64 -> 8; 8 live columns per workgroup: L=12 -> 2,
-    // L=5 -> 1, L=0 -> 0 (not dispatched).
+    // On GPUs reductions own 8 output rows: N=512 -> 64, outF 192 -> 24, inF 64 -> 8; 8 live columns per workgroup:
+    // L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched). Under CPU emulation 32 rows (4 per invocation): a quarter.
     const grids = (L: number) =>
       Object.fromEntries(
         [...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')].map((d) => [
@@ -232,6 +247,14 @@ describe('adapter work scales with liveCount', () => {
       adapter_backward_da: [8, 0],
     });
     expect(adapterPlan(call(lora, 12), 'backward').map((d) => d.entry)).not.toContain('adapter_backward_dc');
+    const emulated = (L: number) => adapterPlan(call(dyn, L), 'backward', 4).map((d) => [d.entry, d.workgroups]);
+    expect(emulated(12)).toEqual([
+      ['adapter_backward_du', [16, 2]],
+      ['adapter_backward_db', [6, 2]],
+      ['adapter_backward_dc', [12, 1]],
+      ['adapter_backward_da', [2, 2]],
+      ['adapter_backward_dx', [2, 16]],
+    ]);
   });
 });
 

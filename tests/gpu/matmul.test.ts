@@ -10,6 +10,7 @@ import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import {
   matmul,
   matmulSplitFor,
+  matmulStagingPadFor,
   matmulTileFor,
   setFlatShapeLimit,
   setMatmulLargeTile,
@@ -149,6 +150,28 @@ describe('matmul tile choice', () => {
     expect(matmulTileFor(cpu, 2048, 3072, 1)).toBe('flat');
     setMatmulTiling(128);
     expect(matmulTileFor(cpu, 7, 5, 1)).toBe(128);
+  });
+});
+
+describe('matmul staging pads', () => {
+  afterEach(() => setMatmulStagingPad('auto'));
+
+  it("'auto' pads a transposed b only, and nothing where the padded tiles exceed the workgroup memory", () => {
+    const KiB = 1024;
+    // f32 64x64 tiles stage 2 x 32 x 16 vec4s = 16 KiB; one padded operand adds 32 vec4s.
+    expect(matmulStagingPadFor(32 * KiB, 64, false, false, true)).toEqual({ PAD_A: 0, PAD_B: 1 });
+    expect(matmulStagingPadFor(32 * KiB, 64, false, false, false)).toEqual({ PAD_A: 0, PAD_B: 0 });
+    expect(matmulStagingPadFor(16 * KiB, 64, false, false, true), 'the default 16 KiB').toEqual({ PAD_A: 0, PAD_B: 0 });
+    expect(matmulStagingPadFor(16 * KiB, 32, false, false, true), '32x32: 8 KiB').toEqual({ PAD_A: 0, PAD_B: 1 });
+    expect(matmulStagingPadFor(16 * KiB, 64, true, false, true), 'f16 tiles: 8 KiB').toEqual({ PAD_A: 0, PAD_B: 1 });
+    setMatmulStagingPad('both');
+    expect(matmulStagingPadFor(32 * KiB, 128, false, false, true)).toEqual({ PAD_A: 1, PAD_B: 1 });
+    expect(matmulStagingPadFor(32 * KiB, 128, false, true, false), 'a transposed a is m-fast').toEqual({
+      PAD_A: 0,
+      PAD_B: 0,
+    });
+    setMatmulStagingPad('none');
+    expect(matmulStagingPadFor(32 * KiB, 64, false, false, true)).toEqual({ PAD_A: 0, PAD_B: 0 });
   });
 });
 

@@ -304,8 +304,10 @@ let stagingPad: MatmulStagingPad = 'auto';
 export function setMatmulStagingPad(pad: MatmulStagingPad): void {
   stagingPad = pad;
 }
-function padFor(
-  ctx: GpuContext,
+/** The staging pads (shaders/matmul.wgsl PAD_A, PAD_B) of a tile under the current setting, on a device whose
+ * workgroup memory is limitBytes (maxComputeWorkgroupStorageSize): none where the padded tiles would not fit. */
+export function matmulStagingPadFor(
+  limitBytes: number,
   tile: TiledTile,
   f16: boolean,
   transA: boolean,
@@ -314,9 +316,9 @@ function padFor(
   const padA = stagingPad === 'both' && !transA ? 1 : 0;
   const padB = stagingPad !== 'none' && transB ? 1 : 0;
   const t = TILED[tile];
-  const rowBytes = ((t.RB * t.WG) / 4) * (f16 ? 8 : 16);
-  const bytes = t.TK * (2 * rowBytes + (padA + padB) * (f16 ? 8 : 16));
-  return bytes <= ctx.limits.maxComputeWorkgroupStorageSize ? { PAD_A: padA, PAD_B: padB } : { PAD_A: 0, PAD_B: 0 };
+  const vec4Bytes = f16 ? 8 : 16;
+  const bytes = t.TK * (2 * ((t.RB * t.WG) / 4) + padA + padB) * vec4Bytes;
+  return bytes <= limitBytes ? { PAD_A: padA, PAD_B: padB } : { PAD_A: 0, PAD_B: 0 };
 }
 
 function dispatchMatmul(
@@ -353,7 +355,7 @@ function dispatchMatmul(
   const f16 = usesF16Arithmetic(ctx, b, tile);
   const dims = {
     ...TILED[tile],
-    ...padFor(ctx, tile, f16, !!p.transA, !!p.transB),
+    ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, f16, !!p.transA, !!p.transB),
     B_F16,
     B_ELEM,
     T: f16 ? 'f16' : 'f32',
@@ -515,7 +517,11 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
     entry: 'matmul_forward',
     bindings: [undefined, s.out.t, s.a.t, s.b.t],
     params: { format: STRIDED_FORMAT, values },
-    defines: { ...TILED[tile], ...padFor(ctx, tile, false, !!s.transA, !!s.transB), T: 'f32' },
+    defines: {
+      ...TILED[tile],
+      ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, false, !!s.transA, !!s.transB),
+      T: 'f32',
+    },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
 }
