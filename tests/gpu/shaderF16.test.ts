@@ -10,7 +10,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
 import type { GpuContext } from '../../src/gpu/context';
-import { setMatmulF16Arithmetic, setMatmulTiling, usesF16Arithmetic } from '../../src/gpu/kernels/matmul';
+import {
+  setMatmulF16Arithmetic,
+  setMatmulSplitK,
+  setMatmulTiling,
+  usesF16Arithmetic,
+} from '../../src/gpu/kernels/matmul';
 import type { CausalLmNet } from '../../src/models/arch/types';
 import type { LoadedModel } from '../../src/models/load';
 import { matmulRef, matmulRefF16Products } from '../../src/ops/matmul';
@@ -31,6 +36,7 @@ const rounded = (x: Float32Array) => decodeF16(encodeF16(x));
 afterEach(() => {
   setMatmulF16Arithmetic(false);
   setMatmulTiling('auto');
+  setMatmulSplitK('auto');
 });
 
 async function backend(): Promise<GpuBackend> {
@@ -107,6 +113,18 @@ describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lav
       expectClose(shared.got, shared.f16, TOL, TOL, 'broadcast b');
       const own = await run(be, p, false, 40);
       expectClose(own.got, own.f16, TOL, TOL, 'per-entry b');
+    });
+
+    it('split K: 3 partials of 64 over K = 130, then bias, alpha and accumulate', async () => {
+      const be = await backend();
+      setMatmulSplitK(3);
+      const split = await run(
+        be,
+        { M: 20, K: 130, N: 18, transA, transB, batch: 2, alpha: 0.5, accumulate: true },
+        true,
+        50,
+      );
+      expectClose(split.got, split.f16, TOL, TOL, 'split K');
     });
   });
 });
