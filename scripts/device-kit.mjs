@@ -53,6 +53,11 @@ if [ -e "$KIT/node.xz" ]; then unxz_to "$KIT/node"; chmod +x "$KIT/node"; NODE="
 if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
   export LD_LIBRARY_PATH="$KIT/lib\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+# NVIDIA's Vulkan driver (libGLX_nvidia.so.0) needs glvnd's libGLdispatch; a bare machine may lack it (the lent H200
+# of 2026-12-04 did: "Found no drivers").
+if ! ldconfig -p 2>/dev/null | grep -q 'libGLdispatch.so.0' && [ -d "$KIT/lib-gl" ]; then
+  export LD_LIBRARY_PATH="$KIT/lib-gl\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 NV=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "$VK_ICD_FILENAMES$VK_DRIVER_FILES" ] && [ -e "$NV" ] && [ ! -e /usr/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES="$NV"
@@ -63,11 +68,16 @@ mkdir -p "$XDG_RUNTIME_DIR"
 exec "$NODE" "$KIT/bench.mjs" "$@"
 `;
 
+/** The real path of a library the dynamic linker knows (ldconfig), or null. */
+function systemLibrary(name) {
+  const r = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
+  const m = new RegExp(`${name.replaceAll('.', '\\.')} \\(libc6,x86-64\\) => (\\S+)`).exec(r.stdout ?? '');
+  return m ? realpathSync(m[1]) : null;
+}
+
 /** This machine's Vulkan loader: the system's (ldconfig), else the copy Chromium ships. */
 function vulkanLoader() {
-  const r = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' });
-  const m = /libvulkan\.so\.1 \(libc6,x86-64\) => (\S+)/.exec(r.stdout ?? '');
-  const path = m ? realpathSync(m[1]) : '/usr/lib/chromium/libvulkan.so.1';
+  const path = systemLibrary('libvulkan.so.1') ?? '/usr/lib/chromium/libvulkan.so.1';
   if (!existsSync(path)) throw new Error('no Vulkan loader here: apt-get install libvulkan1 (or chromium)');
   return path;
 }
@@ -103,6 +113,12 @@ async function main() {
   // The Vulkan loader, for a machine without one: this machine's libvulkan.so.1 (or Chromium's copy of it).
   mkdirSync(join(OUT, 'lib'));
   copyFileSync(vulkanLoader(), join(OUT, 'lib/libvulkan.so.1'));
+  // glvnd's dispatch library, which NVIDIA's Vulkan driver links against, when this machine has it.
+  const dispatch = systemLibrary('libGLdispatch.so.0');
+  if (dispatch) {
+    mkdirSync(join(OUT, 'lib-gl'));
+    copyFileSync(dispatch, join(OUT, 'lib-gl/libGLdispatch.so.0'));
+  }
   writeFileSync(join(OUT, 'run.sh'), RUN_SH);
   chmodSync(join(OUT, 'run.sh'), 0o755);
   let bytes = 0;

@@ -35,6 +35,9 @@ describe('the device kit', () => {
     expect(existsSync(join(kit, 'run.sh'))).toBe(true);
     expect(existsSync(join(kit, 'node_modules/webgpu/dist/linux-x64/dawn.node.xz'))).toBe(true);
     expect(existsSync(join(kit, 'lib/libvulkan.so.1'))).toBe(true);
+    // glvnd's libGLdispatch (NVIDIA's Vulkan driver needs it), carried whenever the building machine has it.
+    const ldconfig = spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '';
+    expect(existsSync(join(kit, 'lib-gl/libGLdispatch.so.0'))).toBe(ldconfig.includes('libGLdispatch.so.0'));
     // Small enough to travel beside the ~30 MB working tree within the 64 MiB a device call carries (Node adds ~24 MB).
     expect(statSync(join(kit, 'bench.mjs')).size).toBeLessThan(2 << 20);
 
