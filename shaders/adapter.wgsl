@@ -4,8 +4,8 @@
 // the output (RPT rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory,
 // so every output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live
 // columns), so on GPUs their time is latency, not arithmetic: RPT 1 (8 rows per workgroup) gives 4x the workgroups
-// of RPT 4, which on an H200 spreads a GPT-2 step's reductions over 128 rather than 32 of its 132 SMs. Under CPU
-// emulation the extra workgroups only repeat the staging of the second operand: RPT 4 there (kernels/adapter.ts). Expansions over the small live dimension
+// of RPT 4. Under CPU emulation the extra workgroups only repeat the staging of the second operand: RPT 4 there
+// (kernels/adapter.ts). Expansions over the small live dimension
 // (forward_y, backward_dx) are matmul-like: an 8x8 workgroup owns a 32x32 output tile, 4x4 per invocation, looping
 // over L in chunks of 16. Grids and work scale with L.
 

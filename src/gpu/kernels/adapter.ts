@@ -15,9 +15,8 @@ const TR = 32,
   TJ = 8;
 
 /** Output rows per invocation of the reductions (adapter.wgsl RPT; a workgroup owns 8 * RPT rows): 1 on GPUs, where
- * these latency-bound kernels want many workgroups (on an H200 their time in a GPT-2-small step fell from 12.7 to 8.5
- * ms against 4); 4 under CPU emulation (ctx.barrierFree), where more workgroups only repeat work (LoRA and
- * dynamic-rank SwiftShader steps were 7-12% slower with 1). */
+ * these latency-bound kernels want many workgroups; 4 under CPU emulation (ctx.barrierFree), where more workgroups
+ * only repeat work (docs/design.md, "Adapter reductions"). */
 function adapterRowsPerInvocation(ctx: Pick<GpuContext, 'barrierFree'>): 1 | 4 {
   return ctx.barrierFree ? 4 : 1;
 }

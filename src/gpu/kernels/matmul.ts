@@ -274,8 +274,7 @@ export function setMatmulSplitK(s: MatmulSplitK): void {
   splitK = s;
 }
 const SPLIT_GROUPS = 256;
-/** Measured on an H200: 2 splits of 1,536 lost 20% (GPT-2's mlp.c_proj, 192 tiles); 4-6 splits of 8-38 thousand
- * gained 1.3-3.2x (the LM heads' input gradients, 45-80 tiles). */
+/** Least k per split: shorter splits cost more than the idle SMs they fill (docs/design.md, "Split K"). */
 const SPLIT_MIN_K = 2048;
 /** k per split is a multiple of every tile's K step (TILED[t].TK). */
 const SPLIT_ALIGN = 32;
@@ -294,10 +293,9 @@ export function matmulSplitFor(M: number, K: number, N: number, batch: number): 
 
 /** Workgroup-memory padding of the tiled kernel's staged rows (shaders/matmul.wgsl PAD_A, PAD_B). Staging a k-fast
  * operand stores TK consecutive k of one row into one memory bank, which a real GPU serialises (up to 32-way); a row
- * padded by one vec4 spreads them over 8 banks. Measured on an H200 (bench/results/2026-12-04-nvidia-h200-*): padding
- * a transposed b (the nn.Linear layout of Llama-family weights) ran those matmuls 1.04-2.4x faster, while padding a
- * row-major a gained nothing and lost up to 2x on some shapes. So 'auto' pads a transposed b only; 'both' pads a
- * row-major a too, 'none' neither (for benchmarks). Taken only where the padded tiles fit the device's workgroup
+ * padded by one vec4 spreads them over 8 banks. 'auto' pads a transposed b only (the nn.Linear layout of
+ * Llama-family weights): padding a row-major a as well measured slower on a real GPU (docs/design.md, "Padded staging
+ * rows"). 'both' pads a row-major a too, 'none' neither (for benchmarks). Taken only where the padded tiles fit the device's workgroup
  * memory. */
 export type MatmulStagingPad = 'auto' | 'both' | 'none';
 let stagingPad: MatmulStagingPad = 'auto';
