@@ -42,8 +42,9 @@ export function usesF16Arithmetic(ctx: GpuContext, b: GpuTensor, tile: Tile): bo
 /** Which kernel the matmul uses. On GPUs, a square output tile staged through workgroup memory: 32x32 (WG 8) or
  * 64x64 (WG 16) with a 4x4 block per invocation; 'auto' takes 64 once the output has 64 such tiles, small models keep
  * the small tiles that spread their few rows over more workgroups. 128 (WG 16, an 8x8 block per invocation, K steps
- * of 16) halves the shared-memory loads per FMA again; 'auto' takes it (for outputs of 64 such tiles) only after
- * setMatmulLargeTile(128), until a real GPU has measured it (npm run bench:gpu times it beside 64). On CPU-emulated adapters (ctx.barrierFree), 'flat':
+ * of 16) halves the shared-memory loads per FMA again; the rule takes it (for outputs of 64 such tiles) only after
+ * setMatmulLargeTile(128): on a real GPU it wins on wide outputs and loses on square layers, so kernel tuning picks
+ * it per shape. On CPU-emulated adapters (ctx.barrierFree), 'flat':
  * shaders/matmul_flat.wgsl, barrier-free and compiled per shape. Measurements behind the choices: docs/design.md.
  * Settable for benchmarks and tests. */
 export type MatmulTiling = 'auto' | 32 | 64 | 128 | 'flat';
@@ -71,8 +72,8 @@ export function setFlatShapeLimit(n: number): void {
 
 const MAX_GROUPS = 65535;
 
-/** The largest tile 'auto' takes on GPUs: 64 until a real GPU has measured 128 faster (BENCH_LARGE_TILE=128 makes
- * npm run bench:gpu time the steps with 128). */
+/** The largest tile the rule takes on GPUs: 64, since 128 is no faster over a whole step (tuning takes it per shape);
+ * BENCH_LARGE_TILE=128 makes npm run bench:gpu time the steps with 128. */
 let largeTile: 64 | 128 = 64;
 export function setMatmulLargeTile(t: 64 | 128): void {
   largeTile = t;
