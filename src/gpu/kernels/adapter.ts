@@ -81,6 +81,28 @@ function checkGrid(ctx: GpuContext, d: PlannedDispatch): void {
     throw new Error(`adapter: ${d.entry} grid exceeds ${max} per dimension`);
 }
 
+/** Records a pass's planned dispatches (adapterPlan at this device's reduction layout) with each entry's bindings. */
+function dispatchPlan(
+  ctx: GpuContext,
+  a: AdapterCall,
+  pass: 'forward' | 'backward',
+  bind: Record<string, (GpuTensor | undefined)[]>,
+): void {
+  const RPT = adapterRowsPerInvocation(ctx);
+  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
+  for (const d of adapterPlan(a, pass, RPT)) {
+    checkGrid(ctx, d);
+    ctx.dispatch({
+      shader,
+      entry: d.entry,
+      bindings: bind[d.entry],
+      params: prm,
+      defines: { RPT },
+      workgroups: d.workgroups,
+    });
+  }
+}
+
 /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N,R0) scratch. */
 export function adapterForward(
   ctx: GpuContext,
@@ -92,23 +114,10 @@ export function adapterForward(
   a: AdapterCall,
 ): void {
   checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: xd.size, y: y.size });
-  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
-  const RPT = adapterRowsPerInvocation(ctx);
-  const bind: Record<string, (GpuTensor | undefined)[]> = {
+  dispatchPlan(ctx, a, 'forward', {
     adapter_forward_h: [undefined, h, undefined, theta, live, xd],
     adapter_forward_y: [undefined, y, undefined, theta, live, undefined, h],
-  };
-  for (const d of adapterPlan(a, 'forward', RPT)) {
-    checkGrid(ctx, d);
-    ctx.dispatch({
-      shader,
-      entry: d.entry,
-      bindings: bind[d.entry],
-      params: prm,
-      defines: { RPT },
-      workgroups: d.workgroups,
-    });
-  }
+  });
 }
 
 /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad accumulates dA, dB, dc of the live components;
@@ -133,26 +142,13 @@ export function adapterBackward(
     y: dy.size,
   });
   checkAdapterSlot(a, grad.size);
-  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
-  const RPT = adapterRowsPerInvocation(ctx);
-  const bind: Record<string, (GpuTensor | undefined)[]> = {
+  dispatchPlan(ctx, a, 'backward', {
     adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
     adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
     adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
     adapter_backward_da: [undefined, undefined, grad, undefined, live, xd, dh],
     adapter_backward_dx: [undefined, dxd, undefined, theta, live, undefined, dh],
-  };
-  for (const d of adapterPlan(a, 'backward', RPT)) {
-    checkGrid(ctx, d);
-    ctx.dispatch({
-      shader,
-      entry: d.entry,
-      bindings: bind[d.entry],
-      params: prm,
-      defines: { RPT },
-      workgroups: d.workgroups,
-    });
-  }
+  });
 }
 
 /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0
