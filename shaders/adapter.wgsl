@@ -5,9 +5,8 @@
 // so every output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live
 // columns), so on GPUs their time is latency, not arithmetic: RPT 1 (8 rows per workgroup) gives 4x the workgroups
 // of RPT 4. Under CPU emulation the extra workgroups only repeat the staging of the second operand: RPT 4 there
-// (kernels/adapter.ts). Expansions over the small live dimension
-// (forward_y, backward_dx) are matmul-like: an 8x8 workgroup owns a 32x32 output tile, 4x4 per invocation, looping
-// over L in chunks of 16. Grids and work scale with L.
+// (kernels/adapter.ts). Expansions over the small live dimension (forward_y, backward_dx) are matmul-like: an 8x8
+// workgroup owns a 32x32 output tile, 4x4 per invocation, looping over L in chunks of 16. Grids and work scale with L.
 
 struct Params {
   N: u32,
@@ -65,8 +64,7 @@ fn a_at(i: u32, k: u32) -> f32 { return theta[p.off_a + i * p.inF + k]; }
 fn b_at(o: u32, i: u32) -> f32 { return theta[p.off_b + o * p.R0 + i]; }
 
 // Element e (0..4 * RPT) of this lane's share of a reduction's lhs tile (TRR rows x TT reduced), as (fast, slow)
-// index:
-// with the reduced index fast (red_fast: x reduced, y row) or the row index fast (row_fast: x row, y reduced), so
+// index: with the reduced index fast (red_fast: x reduced, y row) or the row index fast (row_fast: x row, y reduced), so
 // consecutive lanes read consecutive addresses of the stored matrix.
 fn red_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
   let idx = lid.y * 8u + lid.x + e * 64u;

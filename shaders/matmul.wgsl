@@ -19,7 +19,7 @@ const RV: u32 = {{RB}}u / 4u;
 const TILE: u32 = {{RB}}u * WGS;
 // TQ = TILE / 4: vec4s per staged k row. TQA = TQ + PAD_A and TQB = TQ + PAD_B: each operand's row stride in
 // workgroup memory. A padded row (1) spreads the scalar staging stores of a k-fast operand, TK consecutive k of one
-// m (or n) at stride TQ vec4s, over 8 memory banks instead of 1 (matmul.ts padFor says which operands get it).
+// m (or n) at stride TQ vec4s, over 8 memory banks instead of 1 (matmul.ts matmulStagingPadFor says which operands get it).
 const TQ: u32 = TILE / 4u;
 const TQA: u32 = TQ + {{PAD_A}}u;
 const TQB: u32 = TQ + {{PAD_B}}u;
@@ -29,7 +29,8 @@ const LOADS: u32 = TILE * TK / (WGS * WGS);
 // Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
 const NACC: u32 = {{RB}}u * RV;
 
-// as_[k * TQ + m/4][m%4] = opA(a)(m, k); bs[k * TQ + n/4][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of each.
+// as_[k * TQA + m/4][m%4] = opA(a)(m, k); bs[k * TQB + n/4][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of
+// each.
 var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
 var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
 

@@ -66,16 +66,16 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
           o.smoke ? 2 : 100,
         );
       };
+      const rate = (msOp: number) => (2 * M * K * N) / (msOp / 1000) / 1e12;
       const ms = await timeAt('auto');
-      const tflops = (2 * M * K * N) / (ms / 1000) / 1e12;
+      const tflops = rate(ms);
       // The 128x128 contender, checked before it is timed (a wrong result is a problem, not a time).
       setMatmulTiling(128);
       be.matmul(c, a, b, null, p);
       be.flush();
       await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} 128x128 tiles` });
       const ms128 = await timeAt(128);
-      const tflops128 = (2 * M * K * N) / (ms128 / 1000) / 1e12;
-      const rate = (msOp: number) => (2 * M * K * N) / (msOp / 1000) / 1e12;
+      const tflops128 = rate(ms128);
       // 'auto' again with no staging row padded and with both operands' padded, and where 'auto' splits K, without
       // the split (each checked first).
       const variant = async (label: string, set: () => void) => {

@@ -52,7 +52,7 @@ export interface StepSpec {
   tune?: boolean;
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
-  /** The matmul as before split K and padded staging rows (setMatmulSplitK('off'), setMatmulStagingPad(0)). */
+  /** The matmul as before split K and padded staging rows (setMatmulSplitK('off'), setMatmulStagingPad('none')). */
   plainMatmul?: boolean;
 }
 

@@ -336,15 +336,15 @@ function dispatchMatmul(
   const half = b.dtype === 'f16';
   const B_F16 = String(half),
     B_ELEM = half ? 'u32' : 'f32';
-  const entry = bias ? 'matmul_bias_forward' : 'matmul_forward';
+  const entry = (t: GpuTensor | null) => (t ? 'matmul_bias_forward' : 'matmul_forward');
   // The bias-free entry point does not declare the bias binding, so no placeholder buffer is needed.
-  const bindings = bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
+  const bindings = (o: GpuTensor, t: GpuTensor | null) => (t ? [undefined, o, a, b, t] : [undefined, o, a, b]);
   if (tile === 'flat') {
     const blocks = Math.ceil(M / 8) * Math.ceil(N / 8);
     ctx.dispatch({
       shader: flatShader,
-      entry,
-      bindings,
+      entry: entry(bias),
+      bindings: bindings(out, bias),
       params: { format: FORMAT, values },
       defines: { ...flatDefines(ctx, values), B_F16, B_ELEM, B_PAIRS: String(flatPairs(b, p)) },
       workgroups: [Math.ceil(blocks / 64), 1, batch],
@@ -363,15 +363,14 @@ function dispatchMatmul(
   // With split K the tiled pass writes partials (no bias, not accumulated) to scratch; splitSum finishes.
   const part = splits > 1 ? ctx.tensor([batch * splits * M * N], 'f32', 'matmul split-K partials', false) : null;
   const first = part
-    ? { entry: 'matmul_forward', out: part, values: [...values.slice(0, 8), 0, values[9], splits, kSplit] }
-    : { entry, out, values };
+    ? { out: part, bias: null, values: [...values.slice(0, 8), 0, values[9], splits, kSplit] }
+    : { out, bias, values };
   const workgroups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch * splits];
   if (!f16) {
-    const bindings = part ? [undefined, part, a, b] : bias ? [undefined, out, a, b, bias] : [undefined, out, a, b];
     ctx.dispatch({
       shader,
-      entry: first.entry,
-      bindings,
+      entry: entry(first.bias),
+      bindings: bindings(first.out, first.bias),
       params: { format: FORMAT, values: first.values },
       defines: dims,
       workgroups,
@@ -382,8 +381,8 @@ function dispatchMatmul(
     absMaxParts(ctx, absmax, a, batch * M * K);
     ctx.dispatch({
       shader: f16Shader,
-      entry: first.entry,
-      bindings: [undefined, first.out, a, b, part ? undefined : (bias ?? undefined), absmax],
+      entry: entry(first.bias),
+      bindings: [undefined, first.out, a, b, first.bias ?? undefined, absmax],
       params: { format: FORMAT, values: first.values },
       defines: { ...dims, A_PARTS: ABSMAX_PARTS },
       workgroups,
