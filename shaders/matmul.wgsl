@@ -11,9 +11,12 @@
 
 // Params and bindings: matmul_common.wgsl, whose a_base/a_ld etc. give the dense layout (batch entries stride_a
 // apart, row stride K or M); or matmul_strided.wgsl (the strided batched variant: leading dimensions and a two-level
-// batch, src/gpu/kernels/matmul.ts matmulStrided).
+// batch, src/gpu/kernels/matmul.ts matmulStrided). The operands are read through a_at/a4_at and b_at/b4_at
+// (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms).
 
 const WGS: u32 = {{WG}}u;
+// Invocations per workgroup.
+const NT: u32 = WGS * WGS;
 // RV: vec4 columns (and 4-row groups) of one invocation's block.
 const RV: u32 = {{RB}}u / 4u;
 const TILE: u32 = {{RB}}u * WGS;
@@ -24,8 +27,16 @@ const TQ: u32 = TILE / 4u;
 const TQA: u32 = TQ + {{PAD_A}}u;
 const TQB: u32 = TQ + {{PAD_B}}u;
 const TK: u32 = {{TK}}u;
-// Elements of one operand tile each invocation stages: TILE * TK / (WG * WG).
-const LOADS: u32 = TILE * TK / (WGS * WGS);
+// Elements of one operand tile each invocation stages: TILE * TK / NT, held as GROUPS vec4 registers between the
+// global loads and the workgroup-memory stores.
+const LOADS: u32 = TILE * TK / NT;
+const GROUPS: u32 = LOADS / 4u;
+// Elements per global load of a and of b: 4 (one vec4, along the stored rows) where matmul.ts matmulVectorLoadsFor allows, else 1.
+const VA: u32 = {{VA}}u;
+const VB: u32 = {{VB}}u;
+// With PREFETCH the next K tile's global loads are issued before the current tile's products, so their latency
+// overlaps arithmetic (one more set of GROUPS registers per operand live across the products).
+const PREFETCH: bool = {{PREFETCH}};
 // Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
 const NACC: u32 = {{RB}}u * RV;
 
@@ -34,53 +45,171 @@ const NACC: u32 = {{RB}}u * RV;
 var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
 var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
 
-// The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid; rows lid.y*RB..,
-// cols lid.x*RB... s is a_scale() (1 for f32; matmul_f16.wgsl).
+// Where staged unit u (w consecutive elements of a stored row) of an operand tile lies: (row of a / column of b in
+// the tile, k). k_fast: the stored rows run along k (a row-major a, a transposed b); else along the tile's rows (a
+// transposed a) or columns (a row-major b). Consecutive invocations take consecutive units, so they read consecutive
+// addresses.
+fn unit_pos(u: u32, w: u32, k_fast: bool) -> vec2<u32> {
+  if (k_fast) { return vec2<u32>(u / (TK / w), (u % (TK / w)) * w); }
+  return vec2<u32>((u % (TILE / w)) * w, u / (TILE / w));
+}
+
+// One operand tile as the kernel stages it: the tile's origin (row0 or col0, k0), the end of this workgroup's k
+// range, the operand's batch-entry base, row stride and transposition.
+struct Tile {
+  origin: u32,
+  k0: u32,
+  kend: u32,
+  base: u32,
+  ld: u32,
+  trans: bool,
+}
+
+// Element (m, k) of opA(a), 0 outside the output rows or the k range.
+fn a_elem(t: Tile, pos: vec2<u32>) -> f32 {
+  let gm = t.origin + pos.x;
+  let gk = t.k0 + pos.y;
+  if (gm >= p.M || gk >= t.kend) { return 0.0; }
+  return a_at(t.base + select(gm * t.ld + gk, gk * t.ld + gm, t.trans));
+}
+
+// Element (k, n) of opB(b), 0 outside the output columns or the k range.
+fn b_elem(t: Tile, pos: vec2<u32>) -> f32 {
+  let gn = t.origin + pos.x;
+  let gk = t.k0 + pos.y;
+  if (gn >= p.N || gk >= t.kend) { return 0.0; }
+  return b_at(t.base + select(gk * t.ld + gn, gn * t.ld + gk, t.trans));
+}
+
+// Group g of this invocation's part of the a tile: one vec4 load (VA 4: 4 elements along the stored row, all inside
+// or all outside the bounds, as vectorLoads guarantees), or 4 scalar loads of units NT apart.
+fn fetch_a(t: Tile, flat: u32, g: u32) -> vec4<f32> {
+  if (VA == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, !t.trans);
+    let gm = t.origin + pos.x;
+    let gk = t.k0 + pos.y;
+    if (gm >= p.M || gk >= t.kend) { return vec4<f32>(0.0); }
+    return a4_at(t.base + select(gm * t.ld + gk, gk * t.ld + gm, t.trans));
+  }
+  let u = flat + g * 4u * NT;
+  return vec4<f32>(
+    a_elem(t, unit_pos(u, 1u, !t.trans)),
+    a_elem(t, unit_pos(u + NT, 1u, !t.trans)),
+    a_elem(t, unit_pos(u + 2u * NT, 1u, !t.trans)),
+    a_elem(t, unit_pos(u + 3u * NT, 1u, !t.trans)),
+  );
+}
+
+fn fetch_b(t: Tile, flat: u32, g: u32) -> vec4<f32> {
+  if (VB == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, t.trans);
+    let gn = t.origin + pos.x;
+    let gk = t.k0 + pos.y;
+    if (gn >= p.N || gk >= t.kend) { return vec4<f32>(0.0); }
+    return b4_at(t.base + select(gk * t.ld + gn, gn * t.ld + gk, t.trans));
+  }
+  let u = flat + g * 4u * NT;
+  return vec4<f32>(
+    b_elem(t, unit_pos(u, 1u, t.trans)),
+    b_elem(t, unit_pos(u + NT, 1u, t.trans)),
+    b_elem(t, unit_pos(u + 2u * NT, 1u, t.trans)),
+    b_elem(t, unit_pos(u + 3u * NT, 1u, t.trans)),
+  );
+}
+
+fn put_a(pos: vec2<u32>, x: f32) { as_[pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x); }
+fn put_b(pos: vec2<u32>, x: f32) { bs[pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x); }
+
+// Stores what fetch_a(t, flat, g) loaded, times s (a_scale), at its places in as_: a vec4 along m as one store, 4
+// elements along k (or 4 scalar units) one by one.
+fn stage_a(ta: bool, flat: u32, g: u32, v: vec4<f32>, s: f32) {
+  let x = v * s;
+  if (VA == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, !ta);
+    if (ta) {
+      as_[pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
+      return;
+    }
+    put_a(pos, x.x);
+    put_a(pos + vec2<u32>(0u, 1u), x.y);
+    put_a(pos + vec2<u32>(0u, 2u), x.z);
+    put_a(pos + vec2<u32>(0u, 3u), x.w);
+    return;
+  }
+  let u = flat + g * 4u * NT;
+  put_a(unit_pos(u, 1u, !ta), x.x);
+  put_a(unit_pos(u + NT, 1u, !ta), x.y);
+  put_a(unit_pos(u + 2u * NT, 1u, !ta), x.z);
+  put_a(unit_pos(u + 3u * NT, 1u, !ta), x.w);
+}
+
+fn stage_b(tb: bool, flat: u32, g: u32, v: vec4<f32>) {
+  if (VB == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, tb);
+    if (!tb) {
+      bs[pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(v);
+      return;
+    }
+    put_b(pos, v.x);
+    put_b(pos + vec2<u32>(0u, 1u), v.y);
+    put_b(pos + vec2<u32>(0u, 2u), v.z);
+    put_b(pos + vec2<u32>(0u, 3u), v.w);
+    return;
+  }
+  let u = flat + g * 4u * NT;
+  put_b(unit_pos(u, 1u, tb), v.x);
+  put_b(unit_pos(u + NT, 1u, tb), v.y);
+  put_b(unit_pos(u + 2u * NT, 1u, tb), v.z);
+  put_b(unit_pos(u + 3u * NT, 1u, tb), v.w);
+}
+
+// The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid. The block's
+// 4-row groups q and vec4 columns c are interleaved with the other invocations' (row group q * WG + lid.y, vec4
+// column c * WG + lid.x of the tile), so the invocations of a workgroup read consecutive vec4s of the staged tiles
+// (no bank conflicts) and write consecutive columns of out. s is a_scale() (1 for f32; matmul_f16.wgsl).
 fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
-  let row0 = wid.y * TILE;
-  let col0 = wid.x * TILE;
   // wid.z: batch entry and, with split K, which range of k this workgroup sums (k_range).
   let z = entry_of(wid.z);
   let kr = k_range(wid.z);
-  let base_a = a_base(z);
-  let base_b = b_base(z);
-  let lda = a_ld();
-  let ldb = b_ld();
   let flat = lid.y * WGS + lid.x;
-  let ta = p.trans_a != 0u;
-  let tb = p.trans_b != 0u;
+  var ta = Tile(wid.y * TILE, kr.x, kr.y, a_base(z), a_ld(), p.trans_a != 0u);
+  var tb = Tile(wid.x * TILE, kr.x, kr.y, b_base(z), b_ld(), p.trans_b != 0u);
   var acc: array<vec4<f32>, NACC>;
+  var ra: array<vec4<f32>, GROUPS>;
+  var rb: array<vec4<f32>, GROUPS>;
+  if (PREFETCH) {
+    for (var g = 0u; g < GROUPS; g++) {
+      ra[g] = fetch_a(ta, flat, g);
+      rb[g] = fetch_b(tb, flat, g);
+    }
+  }
   for (var k0 = kr.x; k0 < kr.y; k0 += TK) {
-    // TILE*TK elements per operand tile, LOADS per invocation. Consecutive invocations read consecutive addresses of
-    // the stored layout (the fast index is k for a row-major a, m for a transposed one; likewise for b).
-    for (var e = 0u; e < LOADS; e++) {
-      let idx = flat + e * WGS * WGS;
-      let am = select(idx / TK, idx % TILE, ta);
-      let ak = select(idx % TK, idx / TILE, ta);
-      let gm = row0 + am;
-      let gk = k0 + ak;
-      var av = 0.0;
-      if (gm < p.M && gk < kr.y) {
-        av = a[base_a + select(gm * lda + gk, gk * lda + gm, ta)];
+    ta.k0 = k0;
+    tb.k0 = k0;
+    if (!PREFETCH) {
+      for (var g = 0u; g < GROUPS; g++) {
+        ra[g] = fetch_a(ta, flat, g);
+        rb[g] = fetch_b(tb, flat, g);
       }
-      as_[ak * TQA + am / 4u][am % 4u] = {{T}}(av * s);
-
-      let bk = select(idx / TILE, idx % TK, tb);
-      let bn = select(idx % TILE, idx / TK, tb);
-      let gn = col0 + bn;
-      let gk2 = k0 + bk;
-      var bv = 0.0;
-      if (gn < p.N && gk2 < kr.y) {
-        bv = b_at(base_b + select(gk2 * ldb + gn, gn * ldb + gk2, tb));
-      }
-      bs[bk * TQB + bn / 4u][bn % 4u] = {{T}}(bv);
+    }
+    for (var g = 0u; g < GROUPS; g++) {
+      stage_a(ta.trans, flat, g, ra[g], s);
+      stage_b(tb.trans, flat, g, rb[g]);
     }
     workgroupBarrier();
+    if (PREFETCH && k0 + TK < kr.y) {
+      ta.k0 = k0 + TK;
+      tb.k0 = k0 + TK;
+      for (var g = 0u; g < GROUPS; g++) {
+        ra[g] = fetch_a(ta, flat, g);
+        rb[g] = fetch_b(tb, flat, g);
+      }
+    }
     for (var k = 0u; k < TK; k++) {
       for (var q = 0u; q < RV; q++) {
-        let x = as_[k * TQA + lid.y * RV + q];
+        let x = as_[k * TQA + q * WGS + lid.y];
         for (var c = 0u; c < RV; c++) {
-          let y = bs[k * TQB + lid.x * RV + c];
+          let y = bs[k * TQB + c * WGS + lid.x];
           acc[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
           acc[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
           acc[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
@@ -93,15 +222,22 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   return acc;
 }
 
+// First column of vec4 column c4 of the block, and the row of block row r (see mm_block's interleaving).
+fn block_col(wid: vec3<u32>, lid: vec3<u32>, c4: u32) -> u32 { return wid.x * TILE + (c4 * WGS + lid.x) * 4u; }
+fn block_row(wid: vec3<u32>, lid: vec3<u32>, r: u32) -> u32 {
+  return wid.y * TILE + ((r / 4u) * WGS + lid.y) * 4u + r % 4u;
+}
+
 // Writes the block: alpha * acc + bias (bias4[c4] for vec4 column c4), added to out when accumulating. With split K,
 // out is the partial sums' scratch and wid.z (entry * splits + split) picks the partial (matmul_common.wgsl).
 fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>, lid: vec3<u32>, wid: vec3<u32>) {
   let base = out_base(wid.z);
   let ldc = out_ld();
   for (var c4 = 0u; c4 < RV; c4++) {
-    let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
+    let col = block_col(wid, lid, c4);
     for (var r = 0u; r < {{RB}}u; r++) {
-      let row = wid.y * TILE + lid.y * {{RB}}u + r;
+      // Rows grow with r, so the first one past M ends the column.
+      let row = block_row(wid, lid, r);
       if (row >= p.M) { break; }
       let v = alpha * acc[r * RV + c4] + bias4[c4];
       for (var c = 0u; c < 4u; c++) {
@@ -128,7 +264,7 @@ fn matmul_bias_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   let acc = mm_block(lid, wid, s);
   var bias4: array<vec4<f32>, RV>;
   for (var c4 = 0u; c4 < RV; c4++) {
-    let col = wid.x * TILE + lid.x * {{RB}}u + c4 * 4u;
+    let col = block_col(wid, lid, c4);
     for (var c = 0u; c < 4u; c++) {
       if (col + c < p.N) { bias4[c4][c] = bias[col + c]; }
     }
@@ -145,7 +281,7 @@ fn sum_rows_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workg
   let col = wid.x * 32u + lid.x;
   var s = 0.0;
   if (col < p.N) {
-    for (var r = lid.y; r < p.M; r += 8u) { s += a[r * p.N + col]; }
+    for (var r = lid.y; r < p.M; r += 8u) { s += a_at(r * p.N + col); }
   }
   rows_part[lid.y][lid.x] = s;
   workgroupBarrier();
@@ -164,7 +300,7 @@ fn split_sum(i: u32, mn: u32) -> f32 {
   let r = i % mn;
   var t = 0.0;
   let n = split_count();
-  for (var s = 0u; s < n; s++) { t += a[(entry * n + s) * mn + r]; }
+  for (var s = 0u; s < n; s++) { t += a_at((entry * n + s) * mn + r); }
   return t;
 }
 

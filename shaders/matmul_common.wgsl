@@ -23,23 +23,9 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-// b is f32 (B_ELEM f32), or with {{B_F16}} a frozen f16 weight (B_ELEM u32): two IEEE halves per word, element i in
-// the low half when i is even (little-endian order). Read it through b_at only (the bitcasts are identities where the
-// element type already matches, so the f32 path reads b exactly as before).
-@group(0) @binding(3) var<storage, read> b: array<{{B_ELEM}}>;
+// a (binding 2) and b (binding 3) are declared by an operand file after this one: matmul_a.wgsl or matmul_a_vec4.wgsl,
+// matmul_b.wgsl or matmul_b_vec4.wgsl (matmul.ts picks them), which read them through a_at/a4_at and b_at/b4_at.
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-
-// Element i of b as f32: unpack2x16float needs no device feature, and every product and sum stays f32.
-fn b_at(i: u32) -> f32 {
-  if ({{B_F16}}) {
-    // The half moved into the low bits by a shift, not a dynamic index into the unpacked vec2 (which compilers may
-    // lower through per-invocation memory).
-    let w = bitcast<u32>(b[i >> 1u]);
-    return unpack2x16float(select(w, w >> 16u, (i & 1u) != 0u)).x;
-  }
-  return bitcast<f32>(b[i]);
-}
 
 // The dense layout: batch entry z of a, b and out starts z strides in; a row of the stored a is K wide (M when
 // transposed), of the stored b N wide (K when transposed), of out N wide.

@@ -3,7 +3,8 @@
 // splits into (z / heads, z % heads), so operand x of entry z starts at
 // x_base + (z / heads) * x_s1 + ((z % heads) / x_group) * x_s2. Attention reads heads as column blocks of (B,T,C)
 // buffers this way (x_s2 = D), and grouped-query attention has H / KVH query heads share a kv head (x_group).
-// The same bindings as matmul_common.wgsl; inserted after common.wgsl by the launcher.
+// The same bindings as matmul_common.wgsl (a and b from matmul_a.wgsl and matmul_b.wgsl); inserted after common.wgsl
+// by the launcher.
 
 struct Params {
   M: u32,
@@ -24,11 +25,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read> a: array<f32>;
-@group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 
-fn b_at(i: u32) -> f32 { return b[i]; }
 fn a_scale() -> f32 { return 1.0; }
 
 fn split_off(z: u32, base0: u32, s1: u32, s2: u32, group: u32) -> u32 {

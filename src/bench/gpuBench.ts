@@ -20,6 +20,7 @@ import {
   type GpuBenchReport,
   LAST_START_S,
   log,
+  type MatmulVariant,
   type Resolved,
   restartClock,
   type SectionStatus,
@@ -150,7 +151,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
         tile?: 128;
         tune?: true;
         rowAttention?: true;
-        plain?: true;
+        variant?: MatmulVariant;
       };
       const variants: Variant[] = [
         { opts: F32, arithmetic: 'f32' },
@@ -164,20 +165,23 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       if (largeTile === 64) variants.push({ opts: F32, arithmetic: 'f32', tile: 128 });
       if (!cpuAdapter || o.smoke) variants.push({ opts: F32, arithmetic: 'f32', tune: true });
       variants.push({ opts: F32, arithmetic: 'f32', rowAttention: true });
-      // The f32 step as before split K and padded staging rows.
-      variants.push({ opts: F32, arithmetic: 'f32', plain: true });
+      // The f32 step with the matmul as before split K, padded staging and vector loads; and with prefetch.
+      variants.push({ opts: F32, arithmetic: 'f32', variant: 'plain' });
+      variants.push({ opts: F32, arithmetic: 'f32', variant: 'prefetch' });
       let base: StepRow | null = null;
       for (const v of variants) {
-        const { opts, arithmetic, tile, tune, rowAttention, plain } = v;
+        const { opts, arithmetic, tile, tune, rowAttention, variant } = v;
         const what = tile
           ? `, ${tile}x${tile} tiles`
           : tune
             ? ', tuned tiles'
             : rowAttention
               ? ', row attention'
-              : plain
-                ? ', no split K, unpadded'
-                : '';
+              : variant === 'plain'
+                ? ', no split K, unpadded, element loads'
+                : variant === 'prefetch'
+                  ? ', prefetch'
+                  : '';
         const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${what}`;
         const row = await rowOrSkip(st, label, () =>
           runStep(
@@ -191,7 +195,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
               // The smoke's T is below the matmul path's 64, so its tuned row (on the GPU kernels' path) forces it:
               // the smoke then runs what 'auto' takes on a GPU.
               attention: rowAttention ? 'row' : tune && o.smoke ? 'matmul' : 'auto',
-              plainMatmul: plain,
+              matmulVariant: variant,
             },
             o,
           ),

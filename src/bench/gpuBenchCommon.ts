@@ -63,6 +63,11 @@ export interface MatmulRow extends MatmulShape {
   /** Split K under 'auto' (1: none), and 'auto' with split K off where it splits (else null). */
   splits?: number;
   tflopsNoSplit?: number | null;
+  /** 'auto' with element loads (setMatmulVectorLoads(false)), with prefetch (setMatmulPrefetch), and 128x128 tiles
+   * with prefetch; null when not run. */
+  tflopsElementLoads?: number | null;
+  tflopsPrefetch?: number | null;
+  tflopsPrefetch128?: number | null;
 }
 
 export interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {
@@ -117,9 +122,13 @@ export interface StepRow {
   attention: 'row' | 'matmul';
   /** The attention setting of the row: 'row' on the row that forces the per-row kernels. */
   attentionSetting: 'auto' | 'row' | 'matmul';
-  /** The row ran the matmul without split K and with unpadded staging rows (as before both). */
-  plainMatmul?: boolean;
+  /** The row's matmul kernel differs from its model's f32 row (StepSpec.matmulVariant). */
+  matmulVariant?: MatmulVariant;
 }
+
+/** A step row's matmul kernel other than the default: 'plain' as before this issue's kernel work (no split K,
+ * unpadded staging rows, element loads, no prefetch); 'prefetch' with the next K tile's loads issued early. */
+export type MatmulVariant = 'plain' | 'prefetch';
 
 /** A tuned row's tuning: tuneMatmuls' report (shapes largest first), its one-line summary and its time budget. */
 export interface StepTuning extends KernelTuneReport {

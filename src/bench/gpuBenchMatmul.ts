@@ -7,9 +7,11 @@ import {
   type MatmulTiling,
   matmulSplitFor,
   setMatmulF16Arithmetic,
+  setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
   setMatmulTiling,
+  setMatmulVectorLoads,
 } from '../gpu/kernels/matmul';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import {
@@ -78,12 +80,13 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       const tflops128 = rate(ms128);
       // 'auto' again with no staging row padded and with both operands' padded, and where 'auto' splits K, without
       // the split (each checked first).
-      const variant = async (label: string, set: () => void) => {
+      const variant = async (label: string, set: () => void, tiling: MatmulTiling = 'auto') => {
         set();
+        setMatmulTiling(tiling);
         be.matmul(c, a, b, null, p);
         be.flush();
         await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} ${label}` });
-        return rate(await timeAt('auto'));
+        return rate(await timeAt(tiling));
       };
       const tflopsPadNone = await variant('unpadded', () => setMatmulStagingPad('none'));
       const tflopsPadBoth = await variant('both padded', () => setMatmulStagingPad('both'));
@@ -91,6 +94,11 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       const { splits } = matmulSplitFor(M, K, N, 1);
       const tflopsNoSplit = splits > 1 ? await variant('no split', () => setMatmulSplitK('off')) : null;
       setMatmulSplitK('auto');
+      const tflopsElementLoads = await variant('element loads', () => setMatmulVectorLoads(false));
+      setMatmulVectorLoads(true);
+      const tflopsPrefetch = await variant('prefetch', () => setMatmulPrefetch(true));
+      const tflopsPrefetch128 = await variant('128x128 tiles, prefetch', () => setMatmulPrefetch(true), 128);
+      setMatmulPrefetch(false);
       rows.push({
         ...s,
         msPerOp: ms,
@@ -101,17 +109,24 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         tflopsPadBoth,
         splits,
         tflopsNoSplit,
+        tflopsElementLoads,
+        tflopsPrefetch,
+        tflopsPrefetch128,
       });
       log(
         `matmul ${s.model} ${s.layer} ${M}x${K}x${N}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s; ` +
           `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s; unpadded ${tflopsPadNone.toFixed(2)}, ` +
           `both padded ${tflopsPadBoth.toFixed(2)}` +
-          (tflopsNoSplit === null ? '' : `; ${splits} splits vs none ${tflopsNoSplit.toFixed(2)} TFLOP/s`),
+          (tflopsNoSplit === null ? '' : `; ${splits} splits vs none ${tflopsNoSplit.toFixed(2)} TFLOP/s`) +
+          `; element loads ${tflopsElementLoads.toFixed(2)}, prefetch ${tflopsPrefetch.toFixed(2)}, ` +
+          `128x128 prefetch ${tflopsPrefetch128.toFixed(2)}`,
       );
     } finally {
       setMatmulTiling('auto');
       setMatmulStagingPad('auto');
       setMatmulSplitK('auto');
+      setMatmulVectorLoads(true);
+      setMatmulPrefetch(false);
       for (const t of [a, b, c]) be.dispose(t);
     }
   }

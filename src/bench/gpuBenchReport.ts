@@ -15,9 +15,11 @@ const tilesNote = (r: StepRow) =>
     ? ' (tuned tiles)'
     : r.largeTile === 128
       ? ' (128×128 tiles)'
-      : r.plainMatmul
-        ? ' (no split K, unpadded staging)'
-        : '';
+      : r.matmulVariant === 'plain'
+        ? ' (no split K, unpadded staging, element loads)'
+        : r.matmulVariant === 'prefetch'
+          ? ' (prefetch)'
+          : '';
 
 function stepTable(rows: StepRow[], withSpeedup: boolean): string {
   return table([
@@ -62,9 +64,11 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
                     ? `${r.speedupVsF32.toFixed(2)}× (128×128 vs 64×64 tiles)`
                     : r.attentionSetting === 'row'
                       ? `${r.speedupVsF32.toFixed(2)}× (per-row vs 'auto' attention)`
-                      : r.plainMatmul
-                        ? `${r.speedupVsF32.toFixed(2)}× (without vs with split K and padding)`
-                        : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
+                      : r.matmulVariant === 'plain'
+                        ? `${r.speedupVsF32.toFixed(2)}× (without vs with split K, padding and vector loads)`
+                        : r.matmulVariant === 'prefetch'
+                          ? `${r.speedupVsF32.toFixed(2)}× (prefetch vs not)`
+                          : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
           ]
         : []),
       `${r.submissions} / ${r.dispatches} / ${r.readbacks}`,
@@ -83,7 +87,8 @@ function profileTables(rows: StepRow[]): string[] {
       timed = r.profile.reduce((a, k) => a + k.count, 0);
     const byShader = new Map<string, number>();
     for (const k of r.profile) {
-      const s = k.kernel.split('.')[0];
+      // One group per shader file: the tiled matmul's operand variants ("matmul[a4,b4]") under "matmul".
+      const s = k.kernel.split('.')[0].replace(/\[.*\]$/, '');
       byShader.set(s, (byShader.get(s) ?? 0) + k.ms);
     }
     const groups = [...byShader].sort((a, b) => b[1] - a[1]);
@@ -195,7 +200,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     "'auto' pads a transposed b's staged rows by one vec4 (spreading its staging stores over memory banks) and " +
       'splits K where the output has few tiles; "auto / unpadded", "auto / both padded" (a row-major a padded too) ' +
-      'and "auto / no split" time it against the alternatives, in the same run.',
+      'and "auto / no split" time it against the alternatives, in the same run. \'auto\' reads operands whose stored ' +
+      'rows are a multiple of 4 long as vec4s ("auto / element loads": against one element per load); "prefetch / ' +
+      'auto" and "128 prefetch / 128" time the next K tile\'s loads issued before the current tile\'s products.',
     '',
     table([
       [
@@ -211,6 +218,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
         'auto / both padded',
         'splits',
         'auto / no split',
+        'auto / element loads',
+        'prefetch / auto',
+        '128 prefetch / 128',
       ],
       ...r.matmul.map((m) => [
         m.model,
@@ -225,6 +235,11 @@ export function renderGpuBench(r: GpuBenchReport): string {
         m.tflopsPadBoth ? `${(m.tflops / m.tflopsPadBoth).toFixed(2)}×` : '–',
         m.splits ?? '–',
         m.tflopsNoSplit ? `${(m.tflops / m.tflopsNoSplit).toFixed(2)}×` : '–',
+        m.tflopsElementLoads ? `${(m.tflops / m.tflopsElementLoads).toFixed(2)}×` : '–',
+        m.tflopsPrefetch ? `${(m.tflopsPrefetch / m.tflops).toFixed(2)}×` : '–',
+        m.tflopsPrefetch && m.tflops128 && m.tflopsPrefetch128
+          ? `${(m.tflopsPrefetch128 / m.tflops128).toFixed(2)}×`
+          : '–',
       ]),
     ]),
     '',

@@ -8,9 +8,11 @@ import {
   matmulLargeTile,
   setMatmulF16Arithmetic,
   setMatmulLargeTile,
+  setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
   setMatmulTiling,
+  setMatmulVectorLoads,
   setTunedTile,
   tunedMatmulTiles,
 } from '../gpu/kernels/matmul';
@@ -24,7 +26,16 @@ import { type HostBatch, taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { summarizeTuning } from '../train/tuning';
 import { flopShapeOf, stepFlops } from './flops';
-import { log, MiB, type ModelSpec, pct, type Resolved, type StepRow, type StepTuning } from './gpuBenchCommon';
+import {
+  log,
+  type MatmulVariant,
+  MiB,
+  type ModelSpec,
+  pct,
+  type Resolved,
+  type StepRow,
+  type StepTuning,
+} from './gpuBenchCommon';
 import { f16Tiling } from './gpuBenchMatmul';
 import { rowEstimate, syntheticModel } from './hardwareKit';
 import { median } from './matmul';
@@ -52,8 +63,9 @@ export interface StepSpec {
   tune?: boolean;
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
-  /** The matmul as before split K and padded staging rows (setMatmulSplitK('off'), setMatmulStagingPad('none')). */
-  plainMatmul?: boolean;
+  /** The matmul kernel's variant (MatmulVariant): 'plain' sets split K off, no staging pads and element loads;
+   * 'prefetch' turns prefetch on. */
+  matmulVariant?: MatmulVariant;
 }
 
 const sig3 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
@@ -89,10 +101,12 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
-    if (spec.plainMatmul) {
+    if (spec.matmulVariant === 'plain') {
       setMatmulSplitK('off');
       setMatmulStagingPad('none');
+      setMatmulVectorLoads(false);
     }
+    if (spec.matmulVariant === 'prefetch') setMatmulPrefetch(true);
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
     const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
@@ -184,7 +198,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       profile,
       ...(tuning ? { tuning } : {}),
       attentionSetting: spec.attention ?? 'auto',
-      ...(spec.plainMatmul ? { plainMatmul: true } : {}),
+      ...(spec.matmulVariant ? { matmulVariant: spec.matmulVariant } : {}),
       attention: attentionPathFor(ctx, { B: options.microBatch || B, T, H: model.arch.dims(model.config).heads }),
     };
     log(
@@ -202,6 +216,8 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulLargeTile(runLargeTile);
     setMatmulSplitK('auto');
     setMatmulStagingPad('auto');
+    setMatmulVectorLoads(true);
+    setMatmulPrefetch(false);
     if (!o.shared) ctx.destroy();
   }
 }

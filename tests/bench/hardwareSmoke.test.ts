@@ -113,13 +113,26 @@ describe('bench:gpu --smoke', () => {
     expect(new Set(report.matmul.map((m) => m.model))).toEqual(new Set(['GPT-2 small', 'SmolLM2-135M', 'Qwen3-0.6B']));
     for (const m of report.matmul)
       expect(
-        [m.msPerOp, m.tflops, m.percentOfPeak, m.tflops128, m.tflopsPadNone, m.tflopsPadBoth].every(positive),
+        [
+          m.msPerOp,
+          m.tflops,
+          m.percentOfPeak,
+          m.tflops128,
+          m.tflopsPadNone,
+          m.tflopsPadBoth,
+          m.tflopsElementLoads,
+          m.tflopsPrefetch,
+          m.tflopsPrefetch128,
+        ].every(positive),
       ).toBe(true);
     // The smoke's K is too short to split: no split, so no "no split" timing.
     for (const m of report.matmul) expect([m.splits, m.tflopsNoSplit]).toEqual([1, null]);
     expect(new Set(report.matmul.map((m) => m.layer))).toContain('LM head input gradient');
     expect(md).toContain('TFLOP/s on 128×128 tiles');
-    expect(md).toContain('| auto / unpadded | auto / both padded | splits | auto / no split |');
+    expect(md).toContain(
+      '| auto / unpadded | auto / both padded | splits | auto / no split | auto / element loads | prefetch / auto | ' +
+        '128 prefetch / 128 |',
+    );
     expect(md).toMatch(/128×128 tiles vs 'auto': more than 5% faster at \d+ of \d+ shapes, median ratio [\d.]+×/);
     expect(report.largeTile).toBe(64);
 
@@ -127,14 +140,15 @@ describe('bench:gpu --smoke', () => {
     // tiles, and the tiles kernel tuning measured (on the GPU kernels' path, which the row takes on SwiftShader too).
     // and the per-row attention kernels forced (the same kernels as 'auto' at the smoke's T = 16); the tuned row
     // also forces attention as batched matmuls, what 'auto' takes on a GPU from T = 64. Last, the matmul without split
-    // K and padding.
+    // K, padding and vector loads, and the matmul with prefetch.
     const rows = (model: string) => [
-      [model, 'f32', 'f32', 64, false, 'auto', 'row', false],
-      [model, 'f16', 'f32', 64, false, 'auto', 'row', false],
-      [model, 'f32', 'f32', 128, false, 'auto', 'row', false],
-      [model, 'f32', 'f32', 64, true, 'matmul', 'matmul', false],
-      [model, 'f32', 'f32', 64, false, 'row', 'row', false],
-      [model, 'f32', 'f32', 64, false, 'auto', 'row', true],
+      [model, 'f32', 'f32', 64, false, 'auto', 'row', null],
+      [model, 'f16', 'f32', 64, false, 'auto', 'row', null],
+      [model, 'f32', 'f32', 128, false, 'auto', 'row', null],
+      [model, 'f32', 'f32', 64, true, 'matmul', 'matmul', null],
+      [model, 'f32', 'f32', 64, false, 'row', 'row', null],
+      [model, 'f32', 'f32', 64, false, 'auto', 'row', 'plain'],
+      [model, 'f32', 'f32', 64, false, 'auto', 'row', 'prefetch'],
     ];
     expect(
       report.steps.map((s) => [
@@ -145,10 +159,13 @@ describe('bench:gpu --smoke', () => {
         !!s.tuning,
         s.attentionSetting,
         s.attention,
-        !!s.plainMatmul,
+        s.matmulVariant ?? null,
       ]),
     ).toEqual([...rows('GPT-2 small'), ...rows('SmolLM2-135M')]);
-    expect(md).toMatch(/\(no split K, unpadded staging\) .*× \(without vs with split K and padding\)/);
+    expect(md).toMatch(
+      /\(no split K, unpadded staging, element loads\) .*× \(without vs with split K, padding and vector loads\)/,
+    );
+    expect(md).toMatch(/f32 \/ f32 \(prefetch\) .*× \(prefetch vs not\)/);
     expect(md).toMatch(/per row \(forced\) .*× \(per-row vs 'auto' attention\)/);
     expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
     expect(report.sections[2].notes).toContain(
@@ -169,7 +186,7 @@ describe('bench:gpu --smoke', () => {
     }
     for (const s of report.steps)
       expect(s.speedupVsF32 === null).toBe(
-        s.weights === 'f32' && s.largeTile === 64 && !s.tuning && s.attentionSetting !== 'row' && !s.plainMatmul,
+        s.weights === 'f32' && s.largeTile === 64 && !s.tuning && s.attentionSetting !== 'row' && !s.matmulVariant,
       );
 
     // Where the time goes: every step row profiled, matmuls among the kernels.
@@ -208,14 +225,16 @@ describe('bench:gpu --smoke', () => {
       'f32/f32/128',
       'f32/f32/128',
       'f32/f32/128',
+      'f32/f32/128',
       'f16/f32/128',
       'f16/f16/128',
       'f32/f32/128 tuned',
       'f32/f32/128',
       'f32/f32/128',
+      'f32/f32/128',
     ]);
     for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
-      expect(s.profile?.some((k) => k.kernel.startsWith('matmul_f16.'))).toBe(true);
+      expect(s.profile?.some((k) => /^matmul_f16[.[]/.test(k.kernel))).toBe(true);
       expect(positive(s.speedupVsF32)).toBe(true);
     }
     expectTuning(report, md);

@@ -12,11 +12,14 @@ import {
   matmulSplitFor,
   matmulStagingPadFor,
   matmulTileFor,
+  matmulVectorLoadsFor,
   setFlatShapeLimit,
   setMatmulLargeTile,
+  setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
   setMatmulTiling,
+  setMatmulVectorLoads,
   sumRows,
 } from '../../src/gpu/kernels/matmul';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
@@ -126,6 +129,62 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit, pad, split) => {
     const ctx = await gpuContext();
     await check(ctx, { M: 128, K: 64, N: 192 }, true, 50, 'c_attn');
     await check(ctx, { M: 512, K: 64, N: 64, transB: true }, true, 60, '512x64x64');
+  });
+});
+
+// Vector loads (matmulVectorLoadsFor): an operand whose stored rows are a multiple of 4 long is read 4 elements per
+// load, on every tile, with and without prefetch (the next K tile loaded before the current one's products), and with
+// vector loads off (prefetch over scalar loads). 37x44x70 mixes them: only the operands whose stored rows run along K
+// (a row-major a, a transposed b) are aligned. The NaN after each operand fails any load that crosses a bound.
+const VECTOR = [
+  ['64x64 tiles', 64, false, true],
+  ['128x128 tiles', 128, false, true],
+  ['32x32 tiles, prefetch', 32, true, true],
+  ['64x64 tiles, prefetch', 64, true, true],
+  ['128x128 tiles, prefetch', 128, true, true],
+  ['64x64 tiles, scalar loads, prefetch', 64, true, false],
+] as const;
+
+describe.each(VECTOR)('matmul vector loads: %s', (_, tile, prefetch, vector) => {
+  beforeEach(() => {
+    setMatmulTiling(tile);
+    setMatmulPrefetch(prefetch);
+    setMatmulVectorLoads(vector);
+    setMatmulSplitK('off');
+  });
+  afterEach(() => {
+    setMatmulTiling('auto');
+    setMatmulPrefetch(false);
+    setMatmulVectorLoads(true);
+    setMatmulSplitK('auto');
+  });
+
+  describe.each(combos)('transA=%s transB=%s (webgpu vs cpu)', (transA, transB) => {
+    it('aligned: batched with bias; several tiles and K steps with alpha and accumulate; split K', async () => {
+      const ctx = await gpuContext();
+      const v = vector ? 4 : 1;
+      expect(matmulVectorLoadsFor({ M: 36, K: 44, N: 68, transA, transB })).toEqual({ VA: v, VB: v });
+      await check(ctx, { M: 36, K: 44, N: 68, transA, transB, batch: 2, broadcastB: true }, true, 110, 'batched');
+      await check(ctx, { M: 36, K: 44, N: 68, transA, transB, batch: 2 }, false, 115, 'per-entry b');
+      await check(
+        ctx,
+        { M: 140, K: 100, N: 132, transA, transB, alpha: 0.5, accumulate: true },
+        true,
+        120,
+        'several tiles',
+      );
+      // 3 splits of 96, the last 8 long, then the sum with bias and accumulate.
+      setMatmulSplitK(3);
+      await check(ctx, { M: 20, K: 200, N: 36, transA, transB, batch: 2, accumulate: true }, true, 130, 'split K');
+    });
+
+    it('mixed: 37x44x70, only the operands whose stored rows run along K aligned', async () => {
+      const ctx = await gpuContext();
+      const v = vector ? 4 : 1;
+      const p = { M: 37, K: 44, N: 70, transA, transB };
+      expect(matmulVectorLoadsFor(p)).toEqual({ VA: transA ? 1 : v, VB: transB ? v : 1 });
+      await check(ctx, { ...p, batch: 2 }, true, 140, 'mixed');
+    });
   });
 });
 

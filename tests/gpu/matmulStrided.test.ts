@@ -2,9 +2,15 @@
 // operands describe: the products attention takes (q k^T with a grouped b, p v, p^T dout accumulated, ds k), ragged
 // shapes past one tile, alpha and accumulate, at every tile. Elements outside the out views must keep their values.
 
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context';
-import { matmulStrided, type StridedOperand, type TiledTile } from '../../src/gpu/kernels/matmul';
+import {
+  matmulStrided,
+  type StridedOperand,
+  setMatmulPrefetch,
+  stridedVectorLoads,
+  type TiledTile,
+} from '../../src/gpu/kernels/matmul';
 import { matmulRef } from '../../src/ops/matmul';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
@@ -139,6 +145,72 @@ describe.each([32, 64, 128] as TiledTile[])('matmulStrided tile %i (webgpu vs cp
   it.each(cases)('%s', async (_name, c) => {
     const ctx = await gpuContext();
     await check(ctx, c, tile, 11);
+  });
+});
+
+// The same layouts with every row length, stride and offset a multiple of 4: each operand read as vec4s (as at real
+// models' head widths), with and without prefetch; the out views' neighbours must still keep their values.
+const T4 = 36,
+  D4 = 8,
+  S4 = 3 * H * D4 + 4;
+const q4 = { ld: S4, base: 4, s1: T4 * S4, s2: D4, size: B * T4 * S4 };
+const k4 = { ld: S4, base: 4 + H * D4, s1: T4 * S4, s2: D4, group: H / KVH, size: B * T4 * S4 };
+const att4 = { ld: T4, s1: H * T4 * T4, s2: T4 * T4, size: B * H * T4 * T4 };
+const out4 = { ld: H * D4, s1: T4 * H * D4, s2: D4, size: B * T4 * H * D4 };
+const aligned: [string, Case][] = [
+  [
+    'scores q k^T',
+    { M: T4, K: D4, N: T4, outer: B, heads: H, transB: true, alpha: 0.3, a: q4, b: k4, out: { ...att4 } },
+  ],
+  ['mix p v', { M: T4, K: T4, N: D4, outer: B, heads: H, a: att4, b: k4, out: out4 }],
+  [
+    'dv += p^T dout',
+    {
+      M: T4,
+      K: T4,
+      N: D4,
+      outer: B,
+      heads: KVH,
+      transA: true,
+      accumulate: true,
+      a: { ...att4, base: T4 * T4, s2: 2 * T4 * T4 },
+      b: { ...out4, base: D4, s2: 2 * D4 },
+      out: { ...k4, group: 1 },
+    },
+  ],
+];
+
+describe.each([
+  [64, false],
+  [128, false],
+  [32, true],
+  [64, true],
+] as [TiledTile, boolean][])('matmulStrided with vector loads, tile %i, prefetch %s (webgpu vs cpu)', (tile, pf) => {
+  afterEach(() => setMatmulPrefetch(false));
+  it.each(aligned)('%s', async (_name, c) => {
+    const ctx = await gpuContext();
+    const view = (o: HostOperand) => ({ ...o, t: null as never });
+    expect(
+      stridedVectorLoads({ ...c, batch: c.outer * c.heads, a: view(c.a), b: view(c.b), out: view(c.out) }),
+    ).toEqual({ VA: 4, VB: 4 });
+    setMatmulPrefetch(pf);
+    await check(ctx, c, tile, 21);
+  });
+  it('the unaligned layouts read element by element', () => {
+    for (const [, c] of cases) {
+      const view = (o: HostOperand) => ({ ...o, t: null as never });
+      const v = stridedVectorLoads({ ...c, batch: c.outer * c.heads, a: view(c.a), b: view(c.b), out: view(c.out) });
+      expect(v).toEqual({ VA: 1, VB: 1 });
+    }
+    // One offset or stride off a multiple of 4 is enough.
+    const [, c] = aligned[0];
+    const view = (o: HostOperand) => ({ ...o, t: null as never });
+    const at = (a: HostOperand, b: HostOperand) =>
+      stridedVectorLoads({ ...c, batch: c.outer * c.heads, a: view(a), b: view(b), out: view(c.out) });
+    expect(at({ ...c.a, base: 2 }, c.b)).toEqual({ VA: 1, VB: 4 });
+    expect(at(c.a, { ...c.b, s1: c.b.s1! + 2 })).toEqual({ VA: 4, VB: 1 });
+    expect(at(c.a, { ...c.b, s2: 6 })).toEqual({ VA: 4, VB: 1 });
+    expect(at({ ...c.a, ld: S4 + 2 }, c.b)).toEqual({ VA: 1, VB: 4 });
   });
 });
 

@@ -28,9 +28,10 @@ describe('kernel profiler (timestamp queries)', () => {
     ctx.clear(tc); // a buffer clear is not a dispatch: it must not be timed
     matmul(ctx, tc, ta, tb, null, { M, K, N });
     const times = await ctx.stopProfile();
-    // The kernel is named by shader and entry: the flat matmul on CPU-emulated adapters, the tiled one on GPUs.
+    // The kernel is named by shader and entry: the flat matmul on CPU-emulated adapters, the tiled one on GPUs (its
+    // operands, 64 and 80 wide, read as vec4s).
     expect(times.map((t) => t.kernel)).toEqual([
-      ctx.barrierFree ? 'matmul_flat.matmul_forward' : 'matmul.matmul_forward',
+      ctx.barrierFree ? 'matmul_flat.matmul_forward' : 'matmul[a4,b4].matmul_forward',
     ]);
     expect(times[0].count).toBe(3);
     expect(times[0].ms).toBeGreaterThan(0);

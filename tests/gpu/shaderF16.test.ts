@@ -11,7 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
 import type { GpuContext } from '../../src/gpu/context';
 import {
+  matmulVectorLoadsFor,
   setMatmulF16Arithmetic,
+  setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulTiling,
   usesF16Arithmetic,
@@ -37,6 +39,7 @@ afterEach(() => {
   setMatmulF16Arithmetic(false);
   setMatmulTiling('auto');
   setMatmulSplitK('auto');
+  setMatmulPrefetch(false);
 });
 
 async function backend(): Promise<GpuBackend> {
@@ -104,6 +107,17 @@ describe.each([32, 64, 128] as const)('f16-arithmetic matmul, %i-wide tiles (lav
       expectClose(big.got, big.f16, TOL, TOL, 'several tiles');
       // f16 products, not f32 ones: the f32-arithmetic reference is ~100x further away.
       expect(maxDiff(big.got, big.f32)).toBeGreaterThan(50 * maxDiff(big.got, big.f16));
+    });
+
+    it('aligned rows (vector loads: a as vec4s, the f16 weight two words at a time), with and without prefetch', async () => {
+      const be = await backend();
+      const p = { M: 68, K: 132, N: 72, transA, transB, batch: 2, broadcastB: true, alpha: 0.25, accumulate: true };
+      expect(matmulVectorLoadsFor(p)).toEqual({ VA: 4, VB: 4 });
+      for (const on of [false, true]) {
+        setMatmulPrefetch(on);
+        const r = await run(be, p, true, on ? 27 : 25);
+        expectClose(r.got, r.f16, TOL, TOL, `aligned, prefetch ${on}`);
+      }
     });
 
     it('batched: broadcast b with bias, alpha and accumulate; per-entry b', async () => {

@@ -9,7 +9,11 @@
 // kernels), so there the flat kernel runs instead (MatmulTiling).
 
 import code from '../../../shaders/matmul.wgsl?raw';
-import prelude from '../../../shaders/matmul_common.wgsl?raw';
+import aScalar from '../../../shaders/matmul_a.wgsl?raw';
+import aVec4 from '../../../shaders/matmul_a_vec4.wgsl?raw';
+import bScalar from '../../../shaders/matmul_b.wgsl?raw';
+import bVec4 from '../../../shaders/matmul_b_vec4.wgsl?raw';
+import common from '../../../shaders/matmul_common.wgsl?raw';
 import f16Scale from '../../../shaders/matmul_f16.wgsl?raw';
 import f32Scale from '../../../shaders/matmul_f32.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
@@ -19,11 +23,29 @@ import type { GpuContext, GpuTensor } from '../context';
 import type { ShaderSource } from '../shader';
 import { ABSMAX_PARTS, absMaxParts } from './reduce';
 
+// Params and layout, then the operands as f32 elements (matmul_a.wgsl, matmul_b.wgsl).
+const prelude = `${common}\n${aScalar}\n${bScalar}`;
 const shader = { name: 'matmul', code, prelude: `${prelude}\n${f32Scale}` };
-const stridedShader = { name: 'matmul_strided', code, prelude: stridedPrelude };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
-// The same tiled kernels with f16 operand tiles and products (T = f16 below), opA(a) scaled into f16's range.
-const f16Shader: ShaderSource = { name: 'matmul_f16', code, prelude: `${prelude}\n${f16Scale}`, enables: ['f16'] };
+
+/** The tiled kernel's module for its operand bindings: a and an f32 b as vec4 arrays or as elements, and f32 or (T =
+ * f16) f16 operand tiles and products, opA(a) scaled into f16's range (matmul_f16.wgsl). One ShaderSource per
+ * combination, so each has its own name in the pipeline cache: matmul, matmul_strided or matmul_f16, with the vec4
+ * operands in brackets ("matmul[a4,b4]"), which kernel profiles group under the plain name. */
+const tiledShaders = new Map<string, ShaderSource>();
+function tiledShader(f16: boolean, vecA: boolean, vecB: boolean, strided = false): ShaderSource {
+  const vec = [vecA ? 'a4' : '', vecB ? 'b4' : ''].filter(Boolean).join(',');
+  const name = `matmul${strided ? '_strided' : ''}${f16 ? '_f16' : ''}${vec ? `[${vec}]` : ''}`;
+  let s = tiledShaders.get(name);
+  if (!s) {
+    const operands = `${vecA ? aVec4 : aScalar}\n${vecB ? bVec4 : bScalar}`;
+    // The strided layout brings its own Params and scale (matmul_strided.wgsl: f32 only).
+    const prelude = strided ? `${stridedPrelude}\n${operands}` : `${common}\n${operands}\n${f16 ? f16Scale : f32Scale}`;
+    s = { name, code, prelude, ...(f16 ? { enables: ['f16'] as const } : {}) };
+    tiledShaders.set(name, s);
+  }
+  return s;
+}
 
 /** With an f16 weight as b on a device with 'shader-f16', the tiled kernels multiply in f16 (accumulating in f32):
  * shaders/matmul.wgsl with T = f16, opA(a) scaled by a power of two into f16's range first (one more dispatch finds
@@ -320,6 +342,31 @@ export function matmulStagingPadFor(
   return bytes <= limitBytes ? { PAD_A: padA, PAD_B: padB } : { PAD_A: 0, PAD_B: 0 };
 }
 
+/** Vector loads of the tiled kernel (shaders/matmul.wgsl VA, VB): an operand whose stored rows (the fast dimension:
+ * K for a row-major a, M for a transposed one, N for a row-major b, K for a transposed one) are a multiple of 4 long
+ * is read 4 elements per load, as one vec4 (an f32 a or b: matmul_a_vec4.wgsl, matmul_b_vec4.wgsl) or two words (an
+ * f16 weight); then each vec4 lies wholly inside or outside every bound, since tiles, K steps and split ranges start at
+ * multiples of 4. Other operands are read an element at a time. On by default (a quarter of the load instructions for
+ * the same bytes); settable for benchmarks and tests. */
+let vectorLoads = true;
+export function setMatmulVectorLoads(on: boolean): void {
+  vectorLoads = on;
+}
+/** Elements per global load of a and of b in the tiled kernel for these params (1 or 4; see setMatmulVectorLoads). */
+export function matmulVectorLoadsFor(p: MatmulParams): { VA: 1 | 4; VB: 1 | 4 } {
+  const aRow = p.transA ? p.M : p.K;
+  const bRow = p.transB ? p.K : p.N;
+  return { VA: vectorLoads && aRow % 4 === 0 ? 4 : 1, VB: vectorLoads && bRow % 4 === 0 ? 4 : 1 };
+}
+
+/** Prefetch in the tiled kernel (shaders/matmul.wgsl PREFETCH): the next K tile's global loads are issued before the
+ * current tile's products, a software pipeline that hides load latency at the cost of registers. Off by default
+ * until a real GPU has timed it (npm run bench:gpu's "prefetch" column); settable for benchmarks and tests. */
+let prefetch = false;
+export function setMatmulPrefetch(on: boolean): void {
+  prefetch = on;
+}
+
 function dispatchMatmul(
   ctx: GpuContext,
   out: GpuTensor,
@@ -352,13 +399,19 @@ function dispatchMatmul(
     return;
   }
   const f16 = usesF16Arithmetic(ctx, b, tile);
+  const { VA, VB } = matmulVectorLoadsFor(p);
   const dims = {
     ...TILED[tile],
     ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, f16, !!p.transA, !!p.transB),
     B_F16,
     B_ELEM,
     T: f16 ? 'f16' : 'f32',
+    VA,
+    VB,
+    PREFETCH: String(prefetch),
   };
+  // An f16 weight's 4-element loads are two words of the element binding (matmul_b.wgsl b4_at).
+  const tiled = tiledShader(f16, VA === 4, VB === 4 && !half);
   const { splits, kSplit } = matmulSplitFor(M, K, N, batch);
   // With split K the tiled pass writes partials (no bias, not accumulated) to scratch; splitSum finishes.
   const part = splits > 1 ? ctx.tensor([batch * splits * M * N], 'f32', 'matmul split-K partials', false) : null;
@@ -368,7 +421,7 @@ function dispatchMatmul(
   const workgroups: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch * splits];
   if (!f16) {
     ctx.dispatch({
-      shader,
+      shader: tiled,
       entry: entry(first.bias),
       bindings: bindings(first.out, first.bias),
       params: { format: FORMAT, values: first.values },
@@ -380,7 +433,7 @@ function dispatchMatmul(
     const absmax = ctx.tensor([ABSMAX_PARTS], 'f32', 'matmul f16 a absmax', false);
     absMaxParts(ctx, absmax, a, batch * M * K);
     ctx.dispatch({
-      shader: f16Shader,
+      shader: tiled,
       entry: entry(first.bias),
       bindings: [undefined, first.out, a, b, first.bias ?? undefined, absmax],
       params: { format: FORMAT, values: first.values },
@@ -395,6 +448,9 @@ function dispatchMatmul(
     ctx.release(part);
   }
 }
+
+/** The tiled module's other placeholders for its helper passes (split sum, sumRows), which read f32 a by element. */
+const SCALAR_DEFINES = { PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32', VA: 1, VB: 1, PREFETCH: 'false' };
 
 /** Split K's second pass: out (+)= [bias +] the partials summed in split order (shaders/matmul.wgsl split_sum). */
 function splitSum(
@@ -411,7 +467,7 @@ function splitSum(
     entry: bias ? 'split_sum_bias_forward' : 'split_sum_forward',
     bindings: bias ? [undefined, out, part, undefined, bias] : [undefined, out, part],
     params: { format: FORMAT, values: [s.M, s.batch, s.N, 0, 0, 0, 0, 0, s.accumulate ? 1 : 0, 1, s.splits, 0] },
-    defines: { ...TILED[64], PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
+    defines: { ...TILED[64], ...SCALAR_DEFINES },
     workgroups: [x, Math.ceil(groups / x), 1],
   });
 }
@@ -423,7 +479,7 @@ export function sumRows(ctx: GpuContext, out: GpuTensor, x: GpuTensor, M: number
   ctx.dispatch({
     shader,
     entry: 'sum_rows_forward',
-    defines: { ...TILED[32], PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32' },
+    defines: { ...TILED[32], ...SCALAR_DEFINES },
     bindings: [undefined, out, x],
     params: { format: FORMAT, values: [M, 0, N, 0, 0, 0, 0, 0, accumulate ? 1 : 0, 1, 1, 0] },
     workgroups: [Math.ceil(N / 32)],
@@ -482,6 +538,15 @@ function checkStrided(o: StridedOperand, rows: number, cols: number, s: StridedM
   if (o.t.size < last) throw new Error(`matmulStrided: ${what} (${o.t.label}) has ${o.t.size} elements, needs ${last}`);
 }
 
+/** Elements per global load of each operand of a strided matmul (see setMatmulVectorLoads): 4 where the stored rows'
+ * length, the row stride and every offset of the operand are multiples of 4, so every 4-element load is one aligned
+ * vec4 wholly inside or outside the bounds. */
+export function stridedVectorLoads(s: StridedMatmul): { VA: 1 | 4; VB: 1 | 4 } {
+  const aligned = (o: StridedOperand, row: number) =>
+    vectorLoads && [row, o.ld, o.base ?? 0, o.s1 ?? 0, o.s2 ?? 0].every((x) => x % 4 === 0);
+  return { VA: aligned(s.a, s.transA ? s.M : s.K) ? 4 : 1, VB: aligned(s.b, s.transB ? s.K : s.N) ? 4 : 1 };
+}
+
 /** The strided batched matmul (shaders/matmul_strided.wgsl with the tiled kernel of matmul.wgsl): for attention's
  * per-head products over views of (B,T,C) buffers. Always the tiled kernel, whatever the adapter; not tuned. */
 export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
@@ -493,6 +558,7 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
   checkStrided(s.out, M, N, s, 'out');
   const rule = matmulTileFor({ barrierFree: false }, M, N, batch);
   const tile = s.tile ?? (rule === 'flat' ? 64 : rule);
+  const { VA, VB } = stridedVectorLoads(s);
   const op = (o: StridedOperand) => [o.base ?? 0, o.s1 ?? 0, o.s2 ?? 0, o.group ?? 1];
   const values = [
     M,
@@ -511,7 +577,7 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
     ...op(s.out),
   ];
   ctx.dispatch({
-    shader: stridedShader,
+    shader: tiledShader(false, VA === 4, VB === 4, true),
     entry: 'matmul_forward',
     bindings: [undefined, s.out.t, s.a.t, s.b.t],
     params: { format: STRIDED_FORMAT, values },
@@ -519,6 +585,11 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
       ...TILED[tile],
       ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, false, !!s.transA, !!s.transB),
       T: 'f32',
+      B_F16: 'false',
+      B_ELEM: 'f32',
+      VA,
+      VB,
+      PREFETCH: String(prefetch),
     },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
