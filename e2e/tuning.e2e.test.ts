@@ -39,7 +39,7 @@ describe('kernel tuning in the page', () => {
     const tuning = p.getByTestId('kernel-tuning');
     expect(await tuning.textContent()).toMatch(/^kernels tuned \(\d+\/\d+ changed\)$/);
     expect(await tuning.getAttribute('title')).toMatch(
-      /^kernels tuned for this GPU in \d+\.\d s: \d+ of \d+ matmul shapes take another tile/,
+      /^kernels tuned for this GPU in \d+\.\d s: \d+ of \d+ matmul shapes take another kernel/,
     );
     const [, timed] = /\/(\d+) changed/.exec((await tuning.textContent()) ?? '') ?? [];
     // gpt2-tiny's forward and backward matmuls: the four linear layers and the LM head, each way.

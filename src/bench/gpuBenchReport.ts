@@ -114,14 +114,14 @@ function profileTables(rows: StepRow[]): string[] {
  * how much faster the chosen tile ran than the rule's. */
 function tuningTables(rows: StepRow[]): string[] {
   const out: string[] = [
-    'After the first warm-up step, each matmul shape is timed with 32-, 64- and 128-wide tiles, largest shape first ' +
-      "until the time budget is spent; 'auto' then takes the fastest unless the rule's tile is within 3%. Untimed " +
-      "shapes keep the rule's tile; rule / chosen is the chosen tile's speed-up.",
+    'After the first warm-up step, each matmul shape is timed with 32-, 64- and 128-wide tiles and the 64 and 128 ' +
+      "tiles with prefetch, largest shape first until the time budget is spent; 'auto' then takes the fastest unless " +
+      "the rule's kernel is within 3%. Untimed shapes keep the rule's; rule / chosen is the chosen kernel's speed-up.",
     '',
   ];
   for (const r of rows) {
     if (!r.tuning) continue;
-    const tiles = ['32', '64', '128'];
+    const tiles = ['32', '64', '128', '64+prefetch', '128+prefetch'];
     const kernels = [...r.tuning.kernels].sort((x, y) => y.flops - x.flops);
     const budget = `${(r.tuning.budgetMs / 1000).toFixed(1)} s budget`;
     out.push(`${r.model} ${r.method}, ${r.B}×${r.T} (${budget}): ${r.tuning.summary}.`, '');

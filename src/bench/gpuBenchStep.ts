@@ -13,8 +13,8 @@ import {
   setMatmulStagingPad,
   setMatmulTiling,
   setMatmulVectorLoads,
-  setTunedTile,
-  tunedMatmulTiles,
+  setTunedKernel,
+  tunedMatmulKernels,
 } from '../gpu/kernels/matmul';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
@@ -208,7 +208,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     return row;
   } finally {
     // Later rows take the fixed rule (and the CPU adapter's own kernels) again.
-    for (const key of [...tunedMatmulTiles(ctx).keys()]) setTunedTile(ctx, key, null);
+    for (const key of [...tunedMatmulKernels(ctx).keys()]) setTunedKernel(ctx, key, null);
     ctx.barrierFree = barrierFree;
     setAttentionPath('auto');
     setMatmulF16Arithmetic(false);

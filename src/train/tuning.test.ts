@@ -41,12 +41,12 @@ describe('summarizeTuning', () => {
   });
   it('says what changed in one line', () => {
     expect(describeTuning(report)).toBe(
-      'kernels tuned for this GPU in 1.2 s: 1 of 2 matmul shapes take another tile (2 more kept the rule: time ' +
+      'kernels tuned for this GPU in 1.2 s: 1 of 2 matmul shapes take another kernel (2 more kept the rule: time ' +
         'budget); matmul time per step 6.00 -> 4.80 ms',
     );
     const same = { ...report, untimed: 0, kernels: [report.kernels[1]] };
     expect(describeTuning(same)).toBe(
-      'kernels tuned for this GPU in 1.2 s: 0 of 1 matmul shapes take another tile: the rule was fastest',
+      'kernels tuned for this GPU in 1.2 s: 0 of 1 matmul shapes take another kernel: the rule was fastest',
     );
   });
   it('--no-tune-kernels turns tuning off; absent, the run config leaves it on', () => {

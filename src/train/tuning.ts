@@ -3,7 +3,7 @@
 import type { KernelTuneReport } from '../tensor/backend';
 
 export interface TuningSummary {
-  /** Distinct matmul shapes timed, and how many now use another tile than the fixed rule. */
+  /** Distinct matmul shapes timed, and how many now use another kernel (tile, prefetch) than the fixed rule. */
   timed: number;
   changed: number;
   untimed: number;
@@ -33,7 +33,7 @@ export function summarizeTuning(r: KernelTuneReport): TuningSummary {
 
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
-/** One line, e.g. "kernels tuned for this GPU in 1.2 s: 3 of 14 matmul shapes take another tile; their time per
+/** One line, e.g. "kernels tuned for this GPU in 1.2 s: 3 of 14 matmul shapes take another kernel; their time per
  * step 41.2 -> 36.0 ms". */
 export function describeTuning(r: KernelTuneReport): string {
   const s = summarizeTuning(r);
@@ -44,6 +44,6 @@ export function describeTuning(r: KernelTuneReport): string {
       : ': the rule was fastest';
   return (
     `kernels tuned for this GPU in ${(s.ms / 1000).toFixed(1)} s: ${s.changed} of ${s.timed} matmul shapes ` +
-    `take another tile${left}${gain}`
+    `take another kernel${left}${gain}`
   );
 }

@@ -73,14 +73,15 @@ function expectTuning(report: GpuBenchReport, md: string) {
     const flops = t.kernels.map((k) => k.flops);
     expect(flops).toEqual([...flops].sort((a, b) => b - a));
     for (const k of t.kernels) {
-      expect(Object.keys(k.msPerOp).sort()).toEqual(['128', '32', '64']);
+      expect(Object.keys(k.msPerOp).sort()).toEqual(['128', '128+prefetch', '32', '64', '64+prefetch']);
       expect(Object.values(k.msPerOp).every(positive)).toBe(true);
-      expect(['32', '64', '128']).toContain(k.chosen);
+      expect(['32', '64', '128', '64+prefetch', '128+prefetch']).toContain(k.chosen);
     }
     expect(positive(s.speedupVsF32)).toBe(true);
   }
   expect(md).toContain(
-    '| shape (batch×M×K×N, flags, b) | GFLOP | calls/step | rule | chosen | ms/op 32 | ms/op 64 | ms/op 128 | rule / chosen |',
+    '| shape (batch×M×K×N, flags, b) | GFLOP | calls/step | rule | chosen | ms/op 32 | ms/op 64 | ms/op 128 | ' +
+      'ms/op 64+prefetch | ms/op 128+prefetch | rule / chosen |',
   );
   expect(md).toMatch(/f32 \/ f32 \(tuned tiles\) .*× \(tuned vs the rule's tiles\)/);
 }

@@ -6,8 +6,15 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
-import { matmul, matmulKernelFor, setTunedTile, type TiledTile, tunedMatmulTiles } from '../../src/gpu/kernels/matmul';
-import { noteKernels, pickTile, tuneMatmuls } from '../../src/gpu/tune';
+import {
+  matmul,
+  matmulKernelFor,
+  matmulKernelName,
+  setTunedKernel,
+  type TiledTile,
+  tunedMatmulKernels,
+} from '../../src/gpu/kernels/matmul';
+import { noteKernels, pickKernel, tuneMatmuls } from '../../src/gpu/tune';
 import { parseConfig } from '../../src/models/config';
 import { instantiate } from '../../src/models/load';
 import { matmulRef } from '../../src/ops/matmul';
@@ -22,10 +29,10 @@ import { idsTokenizer, randomGpt2 } from '../helpers/randomModel';
 
 const tiles = (m: [TiledTile, number][]) => new Map(m);
 
-describe('pickTile', () => {
+describe('pickKernel', () => {
   it('takes the fastest tile', () => {
     expect(
-      pickTile(
+      pickKernel(
         tiles([
           [32, 3],
           [64, 2],
@@ -38,7 +45,7 @@ describe('pickTile', () => {
   });
   it("keeps the rule's tile within the margin, and when it is fastest", () => {
     expect(
-      pickTile(
+      pickKernel(
         tiles([
           [64, 1.02],
           [128, 1],
@@ -48,7 +55,7 @@ describe('pickTile', () => {
       ),
     ).toBe(64);
     expect(
-      pickTile(
+      pickKernel(
         tiles([
           [64, 1.04],
           [128, 1],
@@ -58,7 +65,7 @@ describe('pickTile', () => {
       ),
     ).toBe(128);
     expect(
-      pickTile(
+      pickKernel(
         tiles([
           [32, 0.5],
           [64, 1],
@@ -79,7 +86,7 @@ async function gpuPath(): Promise<GpuContext> {
 afterEach(async () => {
   const ctx = await gpuContext();
   ctx.barrierFree = true;
-  for (const key of [...tunedMatmulTiles(ctx).keys()]) setTunedTile(ctx, key, null);
+  for (const key of [...tunedMatmulKernels(ctx).keys()]) setTunedKernel(ctx, key, null);
 });
 
 function upload(ctx: GpuContext, data: Float32Array, label: string): GpuTensor {
@@ -94,8 +101,8 @@ describe('tuneMatmuls', () => {
     { p: { M: 33, K: 70, N: 20, transA: true }, bias: false },
     { p: { M: 20, K: 30, N: 50, transB: true, batch: 3, broadcastB: true, accumulate: true, alpha: 0.5 }, bias: false },
   ];
-  // The fake clock: per shape (by M), which tile looks fastest.
-  const fastest: Record<number, TiledTile> = { 70: 128, 33: 32, 20: 64 };
+  // The fake clock: per shape (by M), which kernel looks fastest.
+  const fastest: Record<number, string> = { 70: '128+prefetch', 33: '32', 20: '64+prefetch' };
 
   function operands(ctx: GpuContext, p: MatmulParams, bias: boolean, seed: number) {
     const batch = p.batch ?? 1;
@@ -114,7 +121,7 @@ describe('tuneMatmuls', () => {
     return { host, dev };
   }
 
-  it("times every noted shape with each tile, and 'auto' then runs the chosen tile with the reference's result", async () => {
+  it("times every noted shape with each kernel, and 'auto' then runs the chosen one with the reference's result", async () => {
     const ctx = await gpuPath();
     const ops = shapes.map((s, i) => ({ ...s, ...operands(ctx, s.p, s.bias, 10 * i) }));
     noteKernels(ctx);
@@ -125,10 +132,11 @@ describe('tuneMatmuls', () => {
     const report = await tuneMatmuls(ctx, {
       // SwiftShader compiles each tile's pipeline in about a second: no budget here.
       budgetMs: Number.POSITIVE_INFINITY,
-      measure: async (run, shape, tile) => {
+      measure: async (run, shape, kernel) => {
         await run();
-        calls.push(`${shape.p.M}:${tile}`);
-        return tile === fastest[shape.p.M] ? 1 : 2;
+        const name = matmulKernelName(kernel);
+        calls.push(`${shape.p.M}:${name}`);
+        return name === fastest[shape.p.M] ? 1 : 2;
       },
     });
     expect(report.untimed).toBe(0);
@@ -137,27 +145,20 @@ describe('tuneMatmuls', () => {
       '1x70x40x90 bias f32',
       '3x20x30x50Bb+ f32',
     ]);
-    // Largest shape first; each tile timed in each of the three rounds, in rotating order.
+    // Largest shape first; each kernel (every tile, and 64 and 128 with prefetch) timed in each of the three rounds,
+    // in rotating order.
     expect(report.kernels[0].shape).toBe('1x70x40x90 bias f32');
-    expect(calls.slice(0, 9)).toEqual([
-      '70:32',
-      '70:64',
-      '70:128',
-      '70:64',
-      '70:128',
-      '70:32',
-      '70:128',
-      '70:32',
-      '70:64',
-    ]);
+    const names = ['32', '64', '128', '64+prefetch', '128+prefetch'];
+    const round = (r: number) => names.map((_, i) => `70:${names[(i + r) % names.length]}`);
+    expect(calls.slice(0, 15)).toEqual([...round(0), ...round(1), ...round(2)]);
     for (const k of report.kernels) {
       const M = Number(k.shape.split('x')[1]);
-      expect(k.chosen).toBe(String(fastest[M]));
-      expect(Object.keys(k.msPerOp).sort()).toEqual(['128', '32', '64']);
+      expect(k.chosen).toBe(fastest[M]);
+      expect(Object.keys(k.msPerOp).sort()).toEqual([...names].sort());
     }
-    // 'auto' now takes the measured tiles, and computes what the reference does.
+    // 'auto' now takes the measured kernels, and computes what the reference does.
     for (const o of ops) {
-      expect(matmulKernelFor(ctx, o.p, 'f32', o.bias)).toBe(fastest[o.p.M]);
+      expect(matmulKernelName(matmulKernelFor(ctx, o.p, 'f32', o.bias))).toBe(fastest[o.p.M]);
       ctx.write(o.dev.out, o.host.out);
       matmul(ctx, o.dev.out, o.dev.a, o.dev.b, o.dev.bias, o.p);
       const expected = o.host.out.slice();
@@ -192,7 +193,7 @@ describe('tuneMatmuls', () => {
     matmul(ctx, o.dev.out, o.dev.a, o.dev.b, o.dev.bias, o.p);
     const report = await tuneMatmuls(ctx, { budgetMs: -1 });
     expect(report).toMatchObject({ kernels: [], untimed: 1 });
-    expect(tunedMatmulTiles(ctx).size).toBe(0);
+    expect(tunedMatmulKernels(ctx).size).toBe(0);
     for (const t of Object.values(o.dev)) if (t) ctx.release(t);
   });
 
@@ -282,7 +283,7 @@ describe('a training run tunes after its first step', () => {
     await gpuPath();
     const plain = await train(false);
     expect(plain.report).toBeNull();
-    // SwiftShader compiles each tile's pipeline in about a second, so the default budget (3 s) would time 1 shape.
+    // SwiftShader compiles each kernel's pipeline in about a second, so the default budget (3 s) would time 1 shape.
     const tuned = await train({ budgetMs: 1e9 });
     const report = tuned.report as KernelTuneReport | null;
     expect(report).not.toBeNull();
@@ -291,7 +292,7 @@ describe('a training run tunes after its first step', () => {
     expect(report!).toMatchObject({ untimed: 0 });
     expect(report!.kernels).toHaveLength(10);
     for (const k of report!.kernels) {
-      expect(['32', '64', '128']).toContain(k.chosen);
+      expect(['32', '64', '128', '64+prefetch', '128+prefetch']).toContain(k.chosen);
       for (const ms of Object.values(k.msPerOp)) expect(ms).toBeGreaterThan(0);
     }
     expect(tuned.losses).toHaveLength(4);

@@ -174,38 +174,58 @@ export function matmul(
   need(b, p.broadcastB ? K * N : batch * K * N, 'b');
   if (bias) need(bias, N, 'bias');
   const values = paramValues(p);
-  dispatchMatmul(ctx, out, a, b, bias, p, values, tileOf(ctx, out, a, b, bias, p));
+  dispatchMatmul(ctx, out, a, b, bias, p, values, kernelOf(ctx, out, a, b, bias, p));
 }
 
-/** The tile of this call: under 'auto' on a GPU, the one tuneMatmuls measured fastest for its shape on this device,
- * else matmulTileFor's rule; while a step is recorded for tuning, its shape is noted. */
-function tileOf(
+/** A matmul kernel: the tile (or 'flat') and, for the tiled kernel, whether it prefetches the next K tile. */
+export interface MatmulKernel {
+  tile: Tile;
+  prefetch: boolean;
+}
+/** A tiled kernel, as kernel tuning times and chooses them per shape. */
+export interface TiledKernel extends MatmulKernel {
+  tile: TiledTile;
+}
+/** "64", "128+prefetch", "flat": a kernel's name in tuning reports. */
+export function matmulKernelName(k: MatmulKernel): string {
+  return `${k.tile}${k.prefetch && k.tile !== 'flat' ? '+prefetch' : ''}`;
+}
+
+/** The kernel of this call: under 'auto' on a GPU, the one tuneMatmuls measured fastest for its shape on this device,
+ * else matmulTileFor's rule with the prefetch setting; while a step is recorded for tuning, its shape is noted. */
+function kernelOf(
   ctx: GpuContext,
   out: GpuTensor,
   a: GpuTensor,
   b: GpuTensor,
   bias: GpuTensor | null,
   p: MatmulParams,
-): Tile {
-  const batch = p.batch ?? 1;
-  if (tiling !== 'auto' || ctx.barrierFree) return matmulTileFor(ctx, p.M, p.N, batch);
-  const table = tunedTiles.get(ctx),
+): MatmulKernel {
+  const rule = { tile: matmulTileFor(ctx, p.M, p.N, p.batch ?? 1), prefetch };
+  if (tiling !== 'auto' || ctx.barrierFree) return rule;
+  const table = tunedKernels.get(ctx),
     noted = recording.get(ctx);
-  if (!table && !noted) return matmulTileFor(ctx, p.M, p.N, batch);
+  if (!table && !noted) return rule;
   const key = matmulShapeKey(p, b.dtype, bias !== null);
   if (noted) {
     const seen = noted.get(key);
     if (seen) seen.calls++;
     else noted.set(key, { key, p: { ...p }, out: out.size, a, b, bias, calls: 1 });
   }
-  return table?.get(key) ?? matmulTileFor(ctx, p.M, p.N, batch);
+  return table?.get(key) ?? rule;
 }
 
-/** The kernel a matmul of these params takes on ctx now (tuned tile or rule), without noting it. */
-export function matmulKernelFor(ctx: GpuContext, p: MatmulParams, bDtype: GpuTensor['dtype'], bias: boolean): Tile {
+/** The kernel a matmul of these params takes on ctx now (tuned, or the rule's tile with the prefetch setting),
+ * without noting it. */
+export function matmulKernelFor(
+  ctx: GpuContext,
+  p: MatmulParams,
+  bDtype: GpuTensor['dtype'],
+  bias: boolean,
+): MatmulKernel {
   const tuned =
-    tiling === 'auto' && !ctx.barrierFree ? tunedTiles.get(ctx)?.get(matmulShapeKey(p, bDtype, bias)) : null;
-  return tuned ?? matmulTileFor(ctx, p.M, p.N, p.batch ?? 1);
+    tiling === 'auto' && !ctx.barrierFree ? tunedKernels.get(ctx)?.get(matmulShapeKey(p, bDtype, bias)) : null;
+  return tuned ?? { tile: matmulTileFor(ctx, p.M, p.N, p.batch ?? 1), prefetch };
 }
 
 /** One matmul call as tuneMatmuls replays it: its params and operands (read only), and the size of its output. */
@@ -220,8 +240,8 @@ export interface NotedMatmul {
   calls: number;
 }
 
-/** Tiles measured per shape on a device (tuneMatmuls), and the shapes of a step being recorded for tuning. */
-const tunedTiles = new WeakMap<GpuContext, Map<string, TiledTile>>();
+/** Kernels measured per shape on a device (tuneMatmuls), and the shapes of a step being recorded for tuning. */
+const tunedKernels = new WeakMap<GpuContext, Map<string, TiledKernel>>();
 const recording = new WeakMap<GpuContext, Map<string, NotedMatmul>>();
 export type TiledTile = 32 | 64 | 128;
 
@@ -243,22 +263,23 @@ export function takeNotedMatmuls(ctx: GpuContext): NotedMatmul[] {
   return noted;
 }
 
-/** Sets (or with null forgets) the measured tile of a shape key on this device. */
-export function setTunedTile(ctx: GpuContext, key: string, tile: TiledTile | null): void {
-  let table = tunedTiles.get(ctx);
-  if (!table) tunedTiles.set(ctx, (table = new Map()));
-  if (tile === null) table.delete(key);
-  else table.set(key, tile);
+/** Sets (or with null forgets) the measured kernel of a shape key on this device. */
+export function setTunedKernel(ctx: GpuContext, key: string, kernel: TiledKernel | null): void {
+  let table = tunedKernels.get(ctx);
+  if (!table) tunedKernels.set(ctx, (table = new Map()));
+  if (kernel === null) table.delete(key);
+  else table.set(key, kernel);
 }
 
-/** The measured tiles of this device, by shape key. */
-export function tunedMatmulTiles(ctx: GpuContext): ReadonlyMap<string, TiledTile> {
-  return tunedTiles.get(ctx) ?? new Map();
+/** The measured kernels of this device, by shape key. */
+export function tunedMatmulKernels(ctx: GpuContext): ReadonlyMap<string, TiledKernel> {
+  return tunedKernels.get(ctx) ?? new Map();
 }
 
-/** Records a noted matmul with the given tile into `out` (tuneMatmuls' timing; out is scratch of noted.out elements). */
-export function replayMatmul(ctx: GpuContext, noted: NotedMatmul, out: GpuTensor, tile: TiledTile): void {
-  dispatchMatmul(ctx, out, noted.a, noted.b, noted.bias, noted.p, paramValues(noted.p), tile);
+/** Records a noted matmul with the given kernel into `out` (tuneMatmuls' timing; out is scratch of noted.out
+ * elements). */
+export function replayMatmul(ctx: GpuContext, noted: NotedMatmul, out: GpuTensor, kernel: TiledKernel): void {
+  dispatchMatmul(ctx, out, noted.a, noted.b, noted.bias, noted.p, paramValues(noted.p), kernel);
 }
 
 /** The grid of a tiled matmul fits the device (tuneMatmuls skips tiles whose grid does not). */
@@ -360,8 +381,9 @@ export function matmulVectorLoadsFor(p: MatmulParams): { VA: 1 | 4; VB: 1 | 4 } 
 }
 
 /** Prefetch in the tiled kernel (shaders/matmul.wgsl PREFETCH): the next K tile's global loads are issued before the
- * current tile's products, a software pipeline that hides load latency at the cost of registers. Off by default
- * until a real GPU has timed it (npm run bench:gpu's "prefetch" column); settable for benchmarks and tests. */
+ * current tile's products, a software pipeline that hides load latency at the cost of registers. The rule leaves it
+ * off until a real GPU has timed it (npm run bench:gpu's "prefetch" columns); kernel tuning times the 64 and 128
+ * tiles with it per shape. Settable for benchmarks and tests. */
 let prefetch = false;
 export function setMatmulPrefetch(on: boolean): void {
   prefetch = on;
@@ -375,9 +397,10 @@ function dispatchMatmul(
   bias: GpuTensor | null,
   p: MatmulParams,
   values: number[],
-  tile: Tile,
+  kernel: MatmulKernel,
 ): void {
   const { M, K, N } = p;
+  const { tile } = kernel;
   const batch = p.batch ?? 1;
   // A frozen f16 weight as b: the same kernels, reading b through unpack2x16float (matmul_common.wgsl).
   const half = b.dtype === 'f16';
@@ -408,7 +431,7 @@ function dispatchMatmul(
     T: f16 ? 'f16' : 'f32',
     VA,
     VB,
-    PREFETCH: String(prefetch),
+    PREFETCH: String(kernel.prefetch),
   };
   // An f16 weight's 4-element loads are two words of the element binding (matmul_b.wgsl b4_at).
   const tiled = tiledShader(f16, VA === 4, VB === 4 && !half);
