@@ -157,14 +157,41 @@ function tuningTables(rows: StepRow[]): string[] {
   return out;
 }
 
-/** One line on the 128x128 contender: at how many shapes it beat 'auto', and the median ratio. */
-function tileSummary(rows: GpuBenchReport['matmul']): string {
-  const ratios = rows.filter((m) => m.tflops128 !== null).map((m) => (m.tflops128 as number) / m.tflops);
-  if (!ratios.length) return '128×128 tiles: not timed.';
+/** One line on a contender timed beside another at every shape: at how many shapes it was more than 5% faster or
+ * slower, and the median ratio of their TFLOP/s. */
+function ratioSummary(what: string, pairs: [number | null | undefined, number | null | undefined][]): string {
+  const ratios = pairs.filter(([x, y]) => !!x && !!y).map(([x, y]) => (x as number) / (y as number));
+  if (!ratios.length) return `${what}: not timed.`;
   const sorted = [...ratios].sort((x, y) => x - y);
   const median = sorted[Math.floor(sorted.length / 2)];
-  const faster = ratios.filter((x) => x > 1.05).length;
-  return `128×128 tiles vs 'auto': more than 5% faster at ${faster} of ${ratios.length} shapes, median ratio ${median.toFixed(2)}×.`;
+  const faster = ratios.filter((x) => x > 1.05).length,
+    slower = ratios.filter((x) => x < 1 / 1.05).length;
+  return (
+    `${what}: more than 5% faster at ${faster} of ${ratios.length} shapes, more than 5% slower at ${slower}, ` +
+    `median ratio ${median.toFixed(2)}×.`
+  );
+}
+
+/** The matmul contenders' summary lines: 128x128 tiles, vector loads and prefetch, each against its alternative. */
+function contenderSummaries(rows: GpuBenchReport['matmul']): string[] {
+  return [
+    ratioSummary(
+      "128×128 tiles vs 'auto'",
+      rows.map((m) => [m.tflops128, m.tflops]),
+    ),
+    ratioSummary(
+      "vector loads ('auto') vs element loads",
+      rows.map((m) => [m.tflops, m.tflopsElementLoads]),
+    ),
+    ratioSummary(
+      "prefetch vs 'auto'",
+      rows.map((m) => [m.tflopsPrefetch, m.tflops]),
+    ),
+    ratioSummary(
+      'prefetch vs not on 128×128 tiles',
+      rows.map((m) => [m.tflopsPrefetch128, m.tflops128]),
+    ),
+  ];
 }
 
 export function renderGpuBench(r: GpuBenchReport): string {
@@ -243,7 +270,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
       ]),
     ]),
     '',
-    tileSummary(r.matmul),
+    ...contenderSummaries(r.matmul).flatMap((line) => [line, '']),
     '',
     '#### shader-f16 matmul (checked against the f32 path before timing)',
     '',

@@ -134,7 +134,17 @@ describe('bench:gpu --smoke', () => {
       '| auto / unpadded | auto / both padded | splits | auto / no split | auto / element loads | prefetch / auto | ' +
         '128 prefetch / 128 |',
     );
-    expect(md).toMatch(/128×128 tiles vs 'auto': more than 5% faster at \d+ of \d+ shapes, median ratio [\d.]+×/);
+    for (const what of [
+      "128×128 tiles vs 'auto'",
+      "vector loads \\('auto'\\) vs element loads",
+      "prefetch vs 'auto'",
+      'prefetch vs not on 128×128 tiles',
+    ])
+      expect(md).toMatch(
+        new RegExp(
+          `${what}: more than 5% faster at \\d+ of \\d+ shapes, more than 5% slower at \\d+, median ratio [\\d.]+×`,
+        ),
+      );
     expect(report.largeTile).toBe(64);
 
     // LoRA steps: f32 and f16 frozen weights for each model, the f16 row with its speed-up over f32; then 128x128
