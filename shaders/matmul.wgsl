@@ -31,7 +31,8 @@ const TK: u32 = {{TK}}u;
 // global loads and the workgroup-memory stores.
 const LOADS: u32 = TILE * TK / NT;
 const GROUPS: u32 = LOADS / 4u;
-// Elements per global load of a and of b: 4 (one vec4, along the stored rows) where matmul.ts matmulVectorLoadsFor allows, else 1.
+// Elements per global load of a and of b: 4 (one vec4, along the stored rows) where matmul.ts matmulVectorLoadsFor
+// allows, else 1.
 const VA: u32 = {{VA}}u;
 const VB: u32 = {{VB}}u;
 // With PREFETCH the next K tile's global loads are issued before the current tile's products, so their latency
@@ -54,113 +55,92 @@ fn unit_pos(u: u32, w: u32, k_fast: bool) -> vec2<u32> {
   return vec2<u32>((u % (TILE / w)) * w, u / (TILE / w));
 }
 
-// One operand tile as the kernel stages it: the tile's origin (row0 or col0, k0), the end of this workgroup's k
-// range, the operand's batch-entry base, row stride and transposition.
+// One operand tile as the kernel stages it: which operand (a, or b), the tile's origin in the output rows (a) or
+// columns (b) and in k, the end of this workgroup's k range, the number of output rows (M) or columns (N), the
+// operand's batch-entry base and row stride, and whether its stored rows run along k (unit_pos).
 struct Tile {
+  is_a: bool,
   origin: u32,
   k0: u32,
   kend: u32,
+  bound: u32,
   base: u32,
   ld: u32,
-  trans: bool,
+  k_fast: bool,
 }
 
-// Element (m, k) of opA(a), 0 outside the output rows or the k range.
-fn a_elem(t: Tile, pos: vec2<u32>) -> f32 {
-  let gm = t.origin + pos.x;
-  let gk = t.k0 + pos.y;
-  if (gm >= p.M || gk >= t.kend) { return 0.0; }
-  return a_at(t.base + select(gm * t.ld + gk, gk * t.ld + gm, t.trans));
+// Index in the stored operand of element (rc, k): rc the tile-relative output row (a) or column (b).
+fn tile_index(t: Tile, pos: vec2<u32>) -> u32 {
+  let rc = t.origin + pos.x;
+  let k = t.k0 + pos.y;
+  return t.base + select(k * t.ld + rc, rc * t.ld + k, t.k_fast);
 }
 
-// Element (k, n) of opB(b), 0 outside the output columns or the k range.
-fn b_elem(t: Tile, pos: vec2<u32>) -> f32 {
-  let gn = t.origin + pos.x;
-  let gk = t.k0 + pos.y;
-  if (gn >= p.N || gk >= t.kend) { return 0.0; }
-  return b_at(t.base + select(gk * t.ld + gn, gn * t.ld + gk, t.trans));
+fn in_tile(t: Tile, pos: vec2<u32>) -> bool { return t.origin + pos.x < t.bound && t.k0 + pos.y < t.kend; }
+
+// Element pos of opA(a) (m, k) or opB(b) (n, k); 0 outside the output or the k range.
+fn tile_elem(t: Tile, pos: vec2<u32>) -> f32 {
+  if (!in_tile(t, pos)) { return 0.0; }
+  let i = tile_index(t, pos);
+  if (t.is_a) { return a_at(i); }
+  return b_at(i);
 }
 
-// Group g of this invocation's part of the a tile: one vec4 load (VA 4: 4 elements along the stored row, all inside
-// or all outside the bounds, as vectorLoads guarantees), or 4 scalar loads of units NT apart.
-fn fetch_a(t: Tile, flat: u32, g: u32) -> vec4<f32> {
-  if (VA == 4u) {
-    let pos = unit_pos(flat + g * NT, 4u, !t.trans);
-    let gm = t.origin + pos.x;
-    let gk = t.k0 + pos.y;
-    if (gm >= p.M || gk >= t.kend) { return vec4<f32>(0.0); }
-    return a4_at(t.base + select(gm * t.ld + gk, gk * t.ld + gm, t.trans));
+// Group g of this invocation's part of a tile: one 4-element load along the stored row (VA or VB 4: all 4 inside or
+// all outside the bounds, as matmulVectorLoadsFor guarantees), or 4 element loads of units NT apart.
+fn fetch(t: Tile, w: u32, flat: u32, g: u32) -> vec4<f32> {
+  if (w == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, t.k_fast);
+    if (!in_tile(t, pos)) { return vec4<f32>(0.0); }
+    let i = tile_index(t, pos);
+    if (t.is_a) { return a4_at(i); }
+    return b4_at(i);
   }
   let u = flat + g * 4u * NT;
   return vec4<f32>(
-    a_elem(t, unit_pos(u, 1u, !t.trans)),
-    a_elem(t, unit_pos(u + NT, 1u, !t.trans)),
-    a_elem(t, unit_pos(u + 2u * NT, 1u, !t.trans)),
-    a_elem(t, unit_pos(u + 3u * NT, 1u, !t.trans)),
+    tile_elem(t, unit_pos(u, 1u, t.k_fast)),
+    tile_elem(t, unit_pos(u + NT, 1u, t.k_fast)),
+    tile_elem(t, unit_pos(u + 2u * NT, 1u, t.k_fast)),
+    tile_elem(t, unit_pos(u + 3u * NT, 1u, t.k_fast)),
   );
 }
 
-fn fetch_b(t: Tile, flat: u32, g: u32) -> vec4<f32> {
-  if (VB == 4u) {
-    let pos = unit_pos(flat + g * NT, 4u, t.trans);
-    let gn = t.origin + pos.x;
-    let gk = t.k0 + pos.y;
-    if (gn >= p.N || gk >= t.kend) { return vec4<f32>(0.0); }
-    return b4_at(t.base + select(gk * t.ld + gn, gn * t.ld + gk, t.trans));
+// Writes staged element pos of the a tile (is_a) or the b tile, and a vec4 along the tile's rows/columns.
+fn put(is_a: bool, pos: vec2<u32>, x: f32) {
+  if (is_a) {
+    as_[pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x);
+  } else {
+    bs[pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x);
   }
-  let u = flat + g * 4u * NT;
-  return vec4<f32>(
-    b_elem(t, unit_pos(u, 1u, t.trans)),
-    b_elem(t, unit_pos(u + NT, 1u, t.trans)),
-    b_elem(t, unit_pos(u + 2u * NT, 1u, t.trans)),
-    b_elem(t, unit_pos(u + 3u * NT, 1u, t.trans)),
-  );
+}
+fn put4(is_a: bool, pos: vec2<u32>, x: vec4<f32>) {
+  if (is_a) {
+    as_[pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
+  } else {
+    bs[pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(x);
+  }
 }
 
-fn put_a(pos: vec2<u32>, x: f32) { as_[pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x); }
-fn put_b(pos: vec2<u32>, x: f32) { bs[pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x); }
-
-// Stores what fetch_a(t, flat, g) loaded, times s (a_scale), at its places in as_: a vec4 along m as one store, 4
-// elements along k (or 4 scalar units) one by one.
-fn stage_a(ta: bool, flat: u32, g: u32, v: vec4<f32>, s: f32) {
-  let x = v * s;
-  if (VA == 4u) {
-    let pos = unit_pos(flat + g * NT, 4u, !ta);
-    if (ta) {
-      as_[pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
+// Stores what fetch(t, w, flat, g) loaded (x, already scaled) at its places in the staged tile: a vec4 along the
+// tile's rows/columns as one store, 4 elements along k (or 4 units) one by one.
+fn stage(t: Tile, w: u32, flat: u32, g: u32, x: vec4<f32>) {
+  if (w == 4u) {
+    let pos = unit_pos(flat + g * NT, 4u, t.k_fast);
+    if (!t.k_fast) {
+      put4(t.is_a, pos, x);
       return;
     }
-    put_a(pos, x.x);
-    put_a(pos + vec2<u32>(0u, 1u), x.y);
-    put_a(pos + vec2<u32>(0u, 2u), x.z);
-    put_a(pos + vec2<u32>(0u, 3u), x.w);
+    put(t.is_a, pos, x.x);
+    put(t.is_a, pos + vec2<u32>(0u, 1u), x.y);
+    put(t.is_a, pos + vec2<u32>(0u, 2u), x.z);
+    put(t.is_a, pos + vec2<u32>(0u, 3u), x.w);
     return;
   }
   let u = flat + g * 4u * NT;
-  put_a(unit_pos(u, 1u, !ta), x.x);
-  put_a(unit_pos(u + NT, 1u, !ta), x.y);
-  put_a(unit_pos(u + 2u * NT, 1u, !ta), x.z);
-  put_a(unit_pos(u + 3u * NT, 1u, !ta), x.w);
-}
-
-fn stage_b(tb: bool, flat: u32, g: u32, v: vec4<f32>) {
-  if (VB == 4u) {
-    let pos = unit_pos(flat + g * NT, 4u, tb);
-    if (!tb) {
-      bs[pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(v);
-      return;
-    }
-    put_b(pos, v.x);
-    put_b(pos + vec2<u32>(0u, 1u), v.y);
-    put_b(pos + vec2<u32>(0u, 2u), v.z);
-    put_b(pos + vec2<u32>(0u, 3u), v.w);
-    return;
-  }
-  let u = flat + g * 4u * NT;
-  put_b(unit_pos(u, 1u, tb), v.x);
-  put_b(unit_pos(u + NT, 1u, tb), v.y);
-  put_b(unit_pos(u + 2u * NT, 1u, tb), v.z);
-  put_b(unit_pos(u + 3u * NT, 1u, tb), v.w);
+  put(t.is_a, unit_pos(u, 1u, t.k_fast), x.x);
+  put(t.is_a, unit_pos(u + NT, 1u, t.k_fast), x.y);
+  put(t.is_a, unit_pos(u + 2u * NT, 1u, t.k_fast), x.z);
+  put(t.is_a, unit_pos(u + 3u * NT, 1u, t.k_fast), x.w);
 }
 
 // The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid. The block's
@@ -172,15 +152,16 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   let z = entry_of(wid.z);
   let kr = k_range(wid.z);
   let flat = lid.y * WGS + lid.x;
-  var ta = Tile(wid.y * TILE, kr.x, kr.y, a_base(z), a_ld(), p.trans_a != 0u);
-  var tb = Tile(wid.x * TILE, kr.x, kr.y, b_base(z), b_ld(), p.trans_b != 0u);
+  // A row-major a and a transposed b are stored with k fastest.
+  var ta = Tile(true, wid.y * TILE, kr.x, kr.y, p.M, a_base(z), a_ld(), p.trans_a == 0u);
+  var tb = Tile(false, wid.x * TILE, kr.x, kr.y, p.N, b_base(z), b_ld(), p.trans_b != 0u);
   var acc: array<vec4<f32>, NACC>;
   var ra: array<vec4<f32>, GROUPS>;
   var rb: array<vec4<f32>, GROUPS>;
   if (PREFETCH) {
     for (var g = 0u; g < GROUPS; g++) {
-      ra[g] = fetch_a(ta, flat, g);
-      rb[g] = fetch_b(tb, flat, g);
+      ra[g] = fetch(ta, VA, flat, g);
+      rb[g] = fetch(tb, VB, flat, g);
     }
   }
   for (var k0 = kr.x; k0 < kr.y; k0 += TK) {
@@ -188,21 +169,21 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
     tb.k0 = k0;
     if (!PREFETCH) {
       for (var g = 0u; g < GROUPS; g++) {
-        ra[g] = fetch_a(ta, flat, g);
-        rb[g] = fetch_b(tb, flat, g);
+        ra[g] = fetch(ta, VA, flat, g);
+        rb[g] = fetch(tb, VB, flat, g);
       }
     }
     for (var g = 0u; g < GROUPS; g++) {
-      stage_a(ta.trans, flat, g, ra[g], s);
-      stage_b(tb.trans, flat, g, rb[g]);
+      stage(ta, VA, flat, g, ra[g] * s);
+      stage(tb, VB, flat, g, rb[g]);
     }
     workgroupBarrier();
     if (PREFETCH && k0 + TK < kr.y) {
       ta.k0 = k0 + TK;
       tb.k0 = k0 + TK;
       for (var g = 0u; g < GROUPS; g++) {
-        ra[g] = fetch_a(ta, flat, g);
-        rb[g] = fetch_b(tb, flat, g);
+        ra[g] = fetch(ta, VA, flat, g);
+        rb[g] = fetch(tb, VB, flat, g);
       }
     }
     for (var k = 0u; k < TK; k++) {

@@ -173,25 +173,15 @@ function ratioSummary(what: string, pairs: [number | null | undefined, number | 
 }
 
 /** The matmul contenders' summary lines: 128x128 tiles, vector loads and prefetch, each against its alternative. */
-function contenderSummaries(rows: GpuBenchReport['matmul']): string[] {
-  return [
-    ratioSummary(
-      "128×128 tiles vs 'auto'",
-      rows.map((m) => [m.tflops128, m.tflops]),
-    ),
-    ratioSummary(
-      "vector loads ('auto') vs element loads",
-      rows.map((m) => [m.tflops, m.tflopsElementLoads]),
-    ),
-    ratioSummary(
-      "prefetch vs 'auto'",
-      rows.map((m) => [m.tflopsPrefetch, m.tflops]),
-    ),
-    ratioSummary(
-      'prefetch vs not on 128×128 tiles',
-      rows.map((m) => [m.tflopsPrefetch128, m.tflops128]),
-    ),
-  ];
+type MatmulRow = GpuBenchReport['matmul'][number];
+const CONTENDERS: [string, (m: MatmulRow) => [number | null | undefined, number | null | undefined]][] = [
+  ["128×128 tiles vs 'auto'", (m) => [m.tflops128, m.tflops]],
+  ["vector loads ('auto') vs element loads", (m) => [m.tflops, m.tflopsElementLoads]],
+  ["prefetch vs 'auto'", (m) => [m.tflopsPrefetch, m.tflops]],
+  ['prefetch vs not on 128×128 tiles', (m) => [m.tflopsPrefetch128, m.tflops128]],
+];
+function contenderSummaries(rows: MatmulRow[]): string[] {
+  return CONTENDERS.map(([what, pair]) => ratioSummary(what, rows.map(pair)));
 }
 
 export function renderGpuBench(r: GpuBenchReport): string {

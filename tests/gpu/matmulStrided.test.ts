@@ -90,39 +90,43 @@ async function check(ctx: GpuContext, c: Case, tile: TiledTile, seed: number): P
   for (const t of [ta, tb, to]) ctx.release(t);
 }
 
-// Attention-like layouts: B outer entries, H heads of width D inside (B,T,stride) buffers.
+// Attention-like layouts: B outer entries, H heads of width D inside (B,T,stride) buffers whose rows are `pad` wider
+// than the fused q, k, v and start at `base`: the products attention takes on those views.
 const B = 2,
-  T = 37,
   H = 4,
-  KVH = 2,
-  D = 9,
-  S = 3 * H * D + 5;
-const qView = { ld: S, base: 2, s1: T * S, s2: D, size: B * T * S };
-const kView = { ld: S, base: 2 + H * D, s1: T * S, s2: D, group: H / KVH, size: B * T * S };
-const attView = { ld: T, s1: H * T * T, s2: T * T, size: B * H * T * T };
-const outView = { ld: H * D, s1: T * H * D, s2: D, size: B * T * H * D };
+  KVH = 2;
+function attentionCases(T: number, D: number, pad: number, base: number): [string, Case][] {
+  const S = 3 * H * D + pad;
+  const qView = { ld: S, base, s1: T * S, s2: D, size: B * T * S };
+  const kView = { ld: S, base: base + H * D, s1: T * S, s2: D, group: H / KVH, size: B * T * S };
+  const attView = { ld: T, s1: H * T * T, s2: T * T, size: B * H * T * T };
+  const outView = { ld: H * D, s1: T * H * D, s2: D, size: B * T * H * D };
+  return [
+    [
+      'scores q k^T (grouped b, transposed)',
+      { M: T, K: D, N: T, outer: B, heads: H, transB: true, alpha: 0.3, a: qView, b: kView, out: attView },
+    ],
+    ['mix p v (grouped b)', { M: T, K: T, N: D, outer: B, heads: H, a: attView, b: kView, out: outView }],
+    [
+      'dv += p^T dout (transposed a, accumulate, per kv head)',
+      {
+        M: T,
+        K: T,
+        N: D,
+        outer: B,
+        heads: KVH,
+        transA: true,
+        accumulate: true,
+        a: { ...attView, base: T * T, s2: 2 * T * T },
+        b: { ...outView, base: D, s2: 2 * D },
+        out: { ...kView, group: 1 },
+      },
+    ],
+  ];
+}
 
 const cases: [string, Case][] = [
-  [
-    'scores q k^T (grouped b, transposed)',
-    { M: T, K: D, N: T, outer: B, heads: H, transB: true, alpha: 0.3, a: qView, b: kView, out: attView },
-  ],
-  ['mix p v (grouped b)', { M: T, K: T, N: D, outer: B, heads: H, a: attView, b: kView, out: outView }],
-  [
-    'dv += p^T dout (transposed a, accumulate, per kv head)',
-    {
-      M: T,
-      K: T,
-      N: D,
-      outer: B,
-      heads: KVH,
-      transA: true,
-      accumulate: true,
-      a: { ...attView, base: T * T, s2: 2 * T * T },
-      b: { ...outView, base: D, s2: 2 * D },
-      out: { ...kView, group: 1 },
-    },
-  ],
+  ...attentionCases(37, 9, 5, 2),
   [
     'ragged dense batch 70x45x67, transposed both',
     {
@@ -150,35 +154,7 @@ describe.each([32, 64, 128] as TiledTile[])('matmulStrided tile %i (webgpu vs cp
 
 // The same layouts with every row length, stride and offset a multiple of 4: each operand read as vec4s (as at real
 // models' head widths), with and without prefetch; the out views' neighbours must still keep their values.
-const T4 = 36,
-  D4 = 8,
-  S4 = 3 * H * D4 + 4;
-const q4 = { ld: S4, base: 4, s1: T4 * S4, s2: D4, size: B * T4 * S4 };
-const k4 = { ld: S4, base: 4 + H * D4, s1: T4 * S4, s2: D4, group: H / KVH, size: B * T4 * S4 };
-const att4 = { ld: T4, s1: H * T4 * T4, s2: T4 * T4, size: B * H * T4 * T4 };
-const out4 = { ld: H * D4, s1: T4 * H * D4, s2: D4, size: B * T4 * H * D4 };
-const aligned: [string, Case][] = [
-  [
-    'scores q k^T',
-    { M: T4, K: D4, N: T4, outer: B, heads: H, transB: true, alpha: 0.3, a: q4, b: k4, out: { ...att4 } },
-  ],
-  ['mix p v', { M: T4, K: T4, N: D4, outer: B, heads: H, a: att4, b: k4, out: out4 }],
-  [
-    'dv += p^T dout',
-    {
-      M: T4,
-      K: T4,
-      N: D4,
-      outer: B,
-      heads: KVH,
-      transA: true,
-      accumulate: true,
-      a: { ...att4, base: T4 * T4, s2: 2 * T4 * T4 },
-      b: { ...out4, base: D4, s2: 2 * D4 },
-      out: { ...k4, group: 1 },
-    },
-  ],
-];
+const aligned = attentionCases(36, 8, 4, 4);
 
 describe.each([
   [64, false],
@@ -210,7 +186,7 @@ describe.each([
     expect(at({ ...c.a, base: 2 }, c.b)).toEqual({ VA: 1, VB: 4 });
     expect(at(c.a, { ...c.b, s1: c.b.s1! + 2 })).toEqual({ VA: 4, VB: 1 });
     expect(at(c.a, { ...c.b, s2: 6 })).toEqual({ VA: 4, VB: 1 });
-    expect(at({ ...c.a, ld: S4 + 2 }, c.b)).toEqual({ VA: 1, VB: 4 });
+    expect(at({ ...c.a, ld: c.a.ld + 2 }, c.b)).toEqual({ VA: 1, VB: 4 });
   });
 });
 
