@@ -5,13 +5,13 @@
 // / TK 32 (64x64, 256 invocations) halves the loads per FMA for wide layers; WG 16 / RB 8 / TK 16 (128x128, 16 KiB
 // staged) halves them again: 64 FMAs per 4 shared vec4 loads. sum_rows_forward (the bias gradient) shares the Params.
 // {{T}} is the element type of the staged operand tiles and of the products: f32, or f16 for the 'shader-f16' variant
-// (matmul.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) * s and b to f16
-// when staged (11 significant bits; s, a power of two from matmul_f16.wgsl, keeps opA(a) in f16's normal range) and
+// (matmulRules.ts setMatmulF16Arithmetic; the module then starts with `enable f16;`), which rounds opA(a) * s and b
+// to f16 when staged (11 significant bits; s, a power of two from matmul_f16.wgsl, keeps opA(a) in f16's normal range) and
 // adds the f16 products to f32 accumulators.
 
 // Params and bindings: matmul_common.wgsl, whose a_base/a_ld etc. give the dense layout (batch entries stride_a
 // apart, row stride K or M); or matmul_strided.wgsl (the strided batched variant: leading dimensions and a two-level
-// batch, src/gpu/kernels/matmul.ts matmulStrided). The operands are read through a_at/a4_at and b_at/b4_at
+// batch, src/gpu/kernels/matmulStrided.ts). The operands are read through a_at/a4_at and b_at/b4_at
 // (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms).
 
 const WGS: u32 = {{WG}}u;
@@ -22,7 +22,8 @@ const RV: u32 = {{RB}}u / 4u;
 const TILE: u32 = {{RB}}u * WGS;
 // TQ = TILE / 4: vec4s per staged k row. TQA = TQ + PAD_A and TQB = TQ + PAD_B: each operand's row stride in
 // workgroup memory. A padded row (1) spreads the scalar staging stores of a k-fast operand, TK consecutive k of one
-// m (or n) at stride TQ vec4s, over 8 memory banks instead of 1 (matmul.ts matmulStagingPadFor says which operands get it).
+// m (or n) at stride TQ vec4s, over 8 memory banks instead of 1 (matmulRules.ts matmulStagingPadFor says which
+// operands get it).
 const TQ: u32 = TILE / 4u;
 const TQA: u32 = TQ + {{PAD_A}}u;
 const TQB: u32 = TQ + {{PAD_B}}u;
@@ -31,7 +32,7 @@ const TK: u32 = {{TK}}u;
 // global loads and the workgroup-memory stores.
 const LOADS: u32 = TILE * TK / NT;
 const GROUPS: u32 = LOADS / 4u;
-// Elements per global load of a and of b: 4 (one vec4, along the stored rows) where matmul.ts matmulVectorLoadsFor
+// Elements per global load of a and of b: 4 (one vec4, along the stored rows) where matmulRules.ts matmulVectorLoadsFor
 // allows, else 1.
 const VA: u32 = {{VA}}u;
 const VB: u32 = {{VB}}u;

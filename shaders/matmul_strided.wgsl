@@ -1,4 +1,4 @@
-// The strided batched variant of matmul.wgsl (src/gpu/kernels/matmul.ts matmulStrided): each operand is read or
+// The strided batched variant of matmul.wgsl (src/gpu/kernels/matmulStrided.ts): each operand is read or
 // written at a row stride (lda, ldb, ldc: elements between consecutive rows of the stored matrix) and batch entry z
 // splits into (z / heads, z % heads), so operand x of entry z starts at
 // x_base + (z / heads) * x_s1 + ((z % heads) / x_group) * x_s2. Attention reads heads as column blocks of (B,T,C)

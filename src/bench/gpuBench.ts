@@ -7,7 +7,7 @@
 // counters' high-water mark is that row's peak. `smoke` runs every section at tiny shapes (SwiftShader, seconds).
 
 import { GpuBackend } from '../gpu/backend';
-import { setMatmulLargeTile } from '../gpu/kernels/matmul';
+import { setMatmulLargeTile } from '../gpu/kernels/matmulRules';
 import { createNodeContext } from '../gpu/node';
 import { parseModelConfig } from '../models/arch/index';
 import { configShapes } from '../train/memory';

@@ -12,7 +12,7 @@ import {
   setMatmulStagingPad,
   setMatmulTiling,
   setMatmulVectorLoads,
-} from '../gpu/kernels/matmul';
+} from '../gpu/kernels/matmulRules';
 import { decodeF16, encodeF16 } from '../tensor/half';
 import {
   BUDGET_S,

@@ -13,9 +13,8 @@ import {
   setMatmulStagingPad,
   setMatmulTiling,
   setMatmulVectorLoads,
-  setTunedKernel,
-  tunedMatmulKernels,
-} from '../gpu/kernels/matmul';
+} from '../gpu/kernels/matmulRules';
+import { setTunedKernel, tunedMatmulKernels } from '../gpu/kernels/matmulTuned';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { tuneMatmuls } from '../gpu/tune';

@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
-import { type MatmulTiling, setMatmulTiling } from '../gpu/kernels/matmul';
+import { type MatmulTiling, setMatmulTiling } from '../gpu/kernels/matmulRules';
 import { createNodeContext } from '../gpu/node';
 import type { KernelTime } from '../gpu/profiler';
 import { parseModelConfig } from '../models/arch/index';

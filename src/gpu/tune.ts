@@ -10,18 +10,18 @@
 
 import type { KernelTuneOptions, KernelTuneReport, TunedKernel } from '../tensor/backend';
 import type { GpuContext } from './context';
+import { replayMatmul } from './kernels/matmul';
 import {
   matmulKernelFor,
   matmulKernelName,
   type NotedMatmul,
   noteMatmuls,
-  replayMatmul,
   setTunedKernel,
   type TiledKernel,
   takeNotedMatmuls,
   tileFits,
   tunedMatmulKernels,
-} from './kernels/matmul';
+} from './kernels/matmulTuned';
 
 const DEFAULTS = { budgetMs: 3000, rounds: 3, targetMs: 2, margin: 0.03, maxOps: 64 } as const;
 /** Every tile; prefetch where a workgroup's registers allow it to matter (the 32 tile has 4 loads per operand). */

@@ -7,21 +7,19 @@
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
+import { matmul, setFlatShapeLimit, sumRows } from '../../src/gpu/kernels/matmul';
 import {
-  matmul,
   matmulSplitFor,
   matmulStagingPadFor,
   matmulTileFor,
   matmulVectorLoadsFor,
-  setFlatShapeLimit,
   setMatmulLargeTile,
   setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
   setMatmulTiling,
   setMatmulVectorLoads,
-  sumRows,
-} from '../../src/gpu/kernels/matmul';
+} from '../../src/gpu/kernels/matmulRules';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';

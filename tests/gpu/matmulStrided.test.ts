@@ -4,13 +4,8 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context';
-import {
-  matmulStrided,
-  type StridedOperand,
-  setMatmulPrefetch,
-  stridedVectorLoads,
-  type TiledTile,
-} from '../../src/gpu/kernels/matmul';
+import { setMatmulPrefetch, type TiledTile } from '../../src/gpu/kernels/matmulRules';
+import { matmulStrided, type StridedOperand, stridedVectorLoads } from '../../src/gpu/kernels/matmulStrided';
 import { matmulRef } from '../../src/ops/matmul';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';

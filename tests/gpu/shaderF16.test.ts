@@ -17,7 +17,7 @@ import {
   setMatmulSplitK,
   setMatmulTiling,
   usesF16Arithmetic,
-} from '../../src/gpu/kernels/matmul';
+} from '../../src/gpu/kernels/matmulRules';
 import type { CausalLmNet } from '../../src/models/arch/types';
 import type { LoadedModel } from '../../src/models/load';
 import { matmulRef, matmulRefF16Products } from '../../src/ops/matmul';

@@ -6,14 +6,14 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
+import { matmul } from '../../src/gpu/kernels/matmul';
+import type { TiledTile } from '../../src/gpu/kernels/matmulRules';
 import {
-  matmul,
   matmulKernelFor,
   matmulKernelName,
   setTunedKernel,
-  type TiledTile,
   tunedMatmulKernels,
-} from '../../src/gpu/kernels/matmul';
+} from '../../src/gpu/kernels/matmulTuned';
 import { noteKernels, pickKernel, tuneMatmuls } from '../../src/gpu/tune';
 import { parseConfig } from '../../src/models/config';
 import { instantiate } from '../../src/models/load';

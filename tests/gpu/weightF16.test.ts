@@ -8,12 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GpuBackend } from '../../src/gpu/backend';
 import { acquireDevice } from '../../src/gpu/device';
-import {
-  setFlatShapeLimit,
-  setMatmulF16Arithmetic,
-  setMatmulTiling,
-  usesF16Arithmetic,
-} from '../../src/gpu/kernels/matmul';
+import { setFlatShapeLimit } from '../../src/gpu/kernels/matmul';
+import { setMatmulF16Arithmetic, setMatmulTiling, usesF16Arithmetic } from '../../src/gpu/kernels/matmulRules';
 import { createNodeContext } from '../../src/gpu/node';
 import { ChunkedLmHead } from '../../src/nn/lmHead';
 import { matmulRef } from '../../src/ops/matmul';

@@ -13,7 +13,7 @@ import { ATTENTION_MATMUL_MIN_T, attentionScale, checkAttentionSizes, kvHeads } 
 import { dropoutThreshold } from '../../ops/dropout';
 import type { AttentionParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
-import { matmulStrided, type StridedOperand } from './matmul';
+import { matmulStrided, type StridedOperand } from './matmulStrided';
 
 const shader = { name: 'attention', code, prelude };
 const wgShader = {
