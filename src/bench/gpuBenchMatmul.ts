@@ -78,8 +78,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} 128x128 tiles` });
       const ms128 = await timeAt(128);
       const tflops128 = rate(ms128);
-      // 'auto' again with no staging row padded and with both operands' padded, and where 'auto' splits K, without
-      // the split (each checked first).
+      // 'auto' again with no staging row padded and with both operands' padded, without the split where 'auto' splits
+      // K, with element loads, and with prefetch (also on 128x128 tiles); each checked first.
       const variant = async (label: string, set: () => void, tiling: MatmulTiling = 'auto') => {
         set();
         setMatmulTiling(tiling);
