@@ -1,11 +1,12 @@
 // Low-rank adapter over the live components only (src/ops/adapter.ts has the math). theta packs A (R0,inF),
 // B (outF,R0), c (R0) at the slot offsets; h/dh are (N,R0) with live column j compact; L = live_count.
-// Reductions over a large dimension (inF, outF or N): an 8x8 workgroup owns TRR = 8 * RPT rows x 8 live columns of
-// the output (RPT rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup memory,
-// so every output has one writer and a fixed summation order (no atomics). These products are skinny (8-32 live
-// columns), so on GPUs their time is latency, not arithmetic: RPT 1 (8 rows per workgroup) gives 4x the workgroups
-// of RPT 4. Under CPU emulation the extra workgroups only repeat the staging of the second operand: RPT 4 there
-// (kernels/adapter.ts). Expansions over the small live dimension (forward_y, backward_dx) are matmul-like: an 8x8
+// Reductions over a large dimension (inF, outF or N): an 8x8xKS workgroup owns TRR = 8 * RPT rows x 8 live columns
+// of the output (RPT rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup
+// memory; its KS slices (lid.z) take every KS-th tile, each into its own staging, and their partial sums are added in
+// slice order at the end, so every output has one writer and a fixed summation order (no atomics). These products are
+// skinny (8-32 live columns), so on GPUs their time is latency, not arithmetic: RPT 1 (8 rows per workgroup) gives 4x
+// the workgroups of RPT 4, and KS 4 gives each workgroup 4x the invocations for a quarter of the serial tiles. Under
+// CPU emulation extra workgroups and slices only repeat work: RPT 4, KS 1 there (kernels/adapter.ts). Expansions over the small live dimension (forward_y, backward_dx) are matmul-like: an 8x8
 // workgroup owns a 32x32 output tile, 4x4 per invocation, looping over L in chunks of 16. Grids and work scale with L.
 
 struct Params {
@@ -39,15 +40,18 @@ struct Params {
 
 const TR: u32 = 32u;   // output rows (and columns) per expansion workgroup
 const RPT: u32 = {{RPT}}u;   // output rows per invocation of a reduction: 1 or 4
+const KS: u32 = {{KS}}u;     // slices of the reduced dimension per reduction workgroup: 1 or 4
 const TRR: u32 = 8u * RPT;   // output rows per reduction workgroup
 const TJ: u32 = 8u;    // live columns per workgroup
 const TT: u32 = 32u;   // reduced elements per tile
 const TC: u32 = 16u;   // live components per chunk of the expansions
 
-// Reductions: lhs[t * TRR / 4 + r / 4][r % 4] and rhs[t * TJ + j] hold one tile (TT reduced elements) of both
-// operands.
-var<workgroup> lhs: array<vec4<f32>, TT * TRR / 4u>;
-var<workgroup> rhs: array<f32, 256>;
+// Reductions: slice z's lhs[z * LHS + t * TRR / 4 + r / 4][r % 4] and rhs[z * RHS + t * TJ + j] hold its tile (TT
+// reduced elements) of both operands. lhs also carries the slices' partial sums at the end (64 * KS <= KS * LHS).
+const LHS: u32 = TT * TRR / 4u;
+const RHS: u32 = TT * TJ;
+var<workgroup> lhs: array<vec4<f32>, KS * LHS>;
+var<workgroup> rhs: array<f32, KS * RHS>;
 // Expansions: xs[j * 8 + row / 4][row % 4] = (h c or dh)(row, j), ws[j * 8 + col / 4][col % 4] = (B or A^T)(col, j)
 // for a 32 x 32 output tile and a chunk of TC live components.
 var<workgroup> xs: array<vec4<f32>, 128>;
@@ -75,20 +79,40 @@ fn row_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
   return vec2<u32>(idx % TRR, idx / TRR);
 }
 
-fn put_lhs(r: u32, t: u32, v: f32) { lhs[t * (TRR / 4u) + r / 4u][r % 4u] = v; }
+fn put_lhs(lid: vec3<u32>, r: u32, t: u32, v: f32) { lhs[lid.z * LHS + t * (TRR / 4u) + r / 4u][r % 4u] = v; }
+fn put_rhs(lid: vec3<u32>, j: u32, t: u32, w: f32) { rhs[lid.z * RHS + t * TJ + j] = w; }
 
-// Rows lid.x * RPT.. of live column lid.y over one staged tile, in the first RPT components: with RPT 4 one vec4
-// load of lhs feeds 4 FMAs.
+// Tiles each slice stages to cover a reduced dimension of n (the same count in every slice, so barriers stay in
+// uniform control flow), and where slice z's tile s starts.
+fn slice_steps(n: u32) -> u32 { return (n + TT * KS - 1u) / (TT * KS); }
+fn slice_tile(lid: vec3<u32>, s: u32) -> u32 { return (s * KS + lid.z) * TT; }
+
+// Rows lid.x * RPT.. of live column lid.y over this slice's staged tile, in the first RPT components: with RPT 4 one
+// vec4 load of lhs feeds 4 FMAs.
 fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
+  let l0 = lid.z * LHS;
+  let r0 = lid.z * RHS;
   var s = vec4<f32>(0.0);
   for (var t = 0u; t < TT; t++) {
-    let w = rhs[t * TJ + lid.y];
+    let w = rhs[r0 + t * TJ + lid.y];
     if (RPT == 4u) {
-      s += lhs[t * (TRR / 4u) + lid.x] * w;
+      s += lhs[l0 + t * (TRR / 4u) + lid.x] * w;
     } else {
-      s.x += lhs[t * (TRR / 4u) + lid.x / 4u][lid.x % 4u] * w;
+      s.x += lhs[l0 + t * (TRR / 4u) + lid.x / 4u][lid.x % 4u] * w;
     }
   }
+  return s;
+}
+
+// The slices' partial sums of this lane's outputs added in slice order (the same total in every slice; slice 0
+// writes it). Called after the tile loop's last barrier, so lhs is free.
+fn add_slices(lid: vec3<u32>, acc: vec4<f32>) -> vec4<f32> {
+  if (KS == 1u) { return acc; }
+  let lane = lid.y * 8u + lid.x;
+  lhs[lid.z * 64u + lane] = acc;
+  workgroupBarrier();
+  var s = vec4<f32>(0.0);
+  for (var z = 0u; z < KS; z++) { s += lhs[z * 64u + lane]; }
   return s;
 }
 
@@ -105,30 +129,33 @@ fn expand_block(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>, jn: u32
 }
 
 // h[n,j] = sum_k xd[n,k] A[live_j,k]. Grid (ceil(N/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(8, 8, KS)
 fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
-  for (var t0 = 0u; t0 < p.inF; t0 += TT) {
+  for (var s = 0u; s < slice_steps(p.inF); s++) {
+    let t0 = slice_tile(lid, s);
     for (var e = 0u; e < 4u * RPT; e++) {
       let f = red_fast(lid, e);  // x: k (contiguous in xd), y: n
       let n = wid.x * TRR + f.y; let k = t0 + f.x;
       var v = 0.0;
       if (n < p.N && k < p.inF) { v = xd[n * p.inF + k]; }
-      put_lhs(f.y, f.x, v);
+      put_lhs(lid, f.y, f.x, v);
     }
     for (var e = 0u; e < 4u; e++) {
       let idx = flat + e * 64u; let tt = idx % TT; let jj = idx / TT;  // k contiguous in A
       let j = wid.y * TJ + jj; let k = t0 + tt;
       var w = 0.0;
       if (j < p.live_count && k < p.inF) { w = a_at(comp(j), k); }
-      rhs[tt * TJ + jj] = w;
+      put_rhs(lid, jj, tt, w);
     }
     workgroupBarrier();
     acc += tile_dot(lid);
     workgroupBarrier();
   }
+  acc = add_slices(lid, acc);
   let j = wid.y * TJ + lid.y;
+  if (lid.z != 0u) { return; }
   for (var q = 0u; q < RPT; q++) {
     let n = wid.x * TRR + lid.x * RPT + q;
     if (n < p.N && j < p.live_count) { h[n * p.R0 + j] = acc[q]; }
@@ -170,29 +197,32 @@ fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
 
 // du[n,j] = sum_o dy[n,o] B[o,live_j] into dh; LoRA (c = 1) writes the final dh = scale * du directly, the
 // dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(8, 8, KS)
 fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
-  for (var t0 = 0u; t0 < p.outF; t0 += TT) {
+  for (var s = 0u; s < slice_steps(p.outF); s++) {
+    let t0 = slice_tile(lid, s);
     for (var e = 0u; e < 4u * RPT; e++) {
       let f = red_fast(lid, e);  // x: o (contiguous in dy), y: n
       let n = wid.x * TRR + f.y; let o = t0 + f.x;
       var v = 0.0;
       if (n < p.N && o < p.outF) { v = dy[n * p.outF + o]; }
-      put_lhs(f.y, f.x, v);
+      put_lhs(lid, f.y, f.x, v);
     }
     for (var e = 0u; e < 4u; e++) {
       let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // live columns adjacent in a row of B
       let j = wid.y * TJ + jj; let o = t0 + tt;
       var w = 0.0;
       if (j < p.live_count && o < p.outF) { w = b_at(o, comp(j)); }
-      rhs[tt * TJ + jj] = w;
+      put_rhs(lid, jj, tt, w);
     }
     workgroupBarrier();
     acc += tile_dot(lid);
     workgroupBarrier();
   }
+  acc = add_slices(lid, acc);
+  if (lid.z != 0u) { return; }
   let j = wid.y * TJ + lid.y;
   let f = select(1.0, p.scale, p.off_c < 0);
   for (var q = 0u; q < RPT; q++) {
@@ -202,31 +232,33 @@ fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
 }
 
 // dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(8, 8, KS)
 fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
-  for (var t0 = 0u; t0 < p.N; t0 += TT) {
+  for (var s = 0u; s < slice_steps(p.N); s++) {
+    let t0 = slice_tile(lid, s);
     for (var e = 0u; e < 4u * RPT; e++) {
       let f = row_fast(lid, e);  // x: o (contiguous in dy), y: n
       let o = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
       if (o < p.outF && n < p.N) { v = dy[n * p.outF + o]; }
-      put_lhs(f.x, f.y, v);
+      put_lhs(lid, f.x, f.y, v);
     }
     for (var e = 0u; e < 4u; e++) {
       let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // j contiguous in h
       let j = wid.y * TJ + jj; let n = t0 + tt;
       var w = 0.0;
       if (j < p.live_count && n < p.N) { w = h_in[n * p.R0 + j]; }
-      rhs[tt * TJ + jj] = w;
+      put_rhs(lid, jj, tt, w);
     }
     workgroupBarrier();
     acc += tile_dot(lid);
     workgroupBarrier();
   }
+  acc = add_slices(lid, acc);
   let j = wid.y * TJ + lid.y;
-  if (j >= p.live_count) { return; }
+  if (lid.z != 0u || j >= p.live_count) { return; }
   let i = comp(j);
   let f = p.scale * coef(i);
   for (var q = 0u; q < RPT; q++) {
@@ -257,31 +289,33 @@ fn adapter_backward_dc(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
 }
 
 // dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(8, 8, KS)
 fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
-  for (var t0 = 0u; t0 < p.N; t0 += TT) {
+  for (var s = 0u; s < slice_steps(p.N); s++) {
+    let t0 = slice_tile(lid, s);
     for (var e = 0u; e < 4u * RPT; e++) {
       let f = row_fast(lid, e);  // x: k (contiguous in xd), y: n
       let k = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
       if (k < p.inF && n < p.N) { v = xd[n * p.inF + k]; }
-      put_lhs(f.x, f.y, v);
+      put_lhs(lid, f.x, f.y, v);
     }
     for (var e = 0u; e < 4u; e++) {
       let idx = flat + e * 64u; let jj = idx % TJ; let tt = idx / TJ;  // j contiguous in dh
       let j = wid.y * TJ + jj; let n = t0 + tt;
       var w = 0.0;
       if (j < p.live_count && n < p.N) { w = dh_in[n * p.R0 + j]; }
-      rhs[tt * TJ + jj] = w;
+      put_rhs(lid, jj, tt, w);
     }
     workgroupBarrier();
     acc += tile_dot(lid);
     workgroupBarrier();
   }
+  acc = add_slices(lid, acc);
   let j = wid.y * TJ + lid.y;
-  if (j >= p.live_count) { return; }
+  if (lid.z != 0u || j >= p.live_count) { return; }
   let row = p.off_a + comp(j) * p.inF;
   for (var q = 0u; q < RPT; q++) {
     let k = wid.x * TRR + lid.x * RPT + q;

@@ -18,9 +18,10 @@ import {
   elapsedS,
   type GpuBenchOptions,
   type GpuBenchReport,
+  KERNEL_VARIANTS,
+  type KernelVariant,
   LAST_START_S,
   log,
-  type MatmulVariant,
   type Resolved,
   restartClock,
   type SectionStatus,
@@ -151,7 +152,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
         tile?: 128;
         tune?: true;
         rowAttention?: true;
-        variant?: MatmulVariant;
+        variant?: KernelVariant;
       };
       const variants: Variant[] = [
         { opts: F32, arithmetic: 'f32' },
@@ -165,9 +166,10 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       if (largeTile === 64) variants.push({ opts: F32, arithmetic: 'f32', tile: 128 });
       if (!cpuAdapter || o.smoke) variants.push({ opts: F32, arithmetic: 'f32', tune: true });
       variants.push({ opts: F32, arithmetic: 'f32', rowAttention: true });
-      // The f32 step with the matmul as before split K, padded staging and vector loads; and with prefetch.
-      variants.push({ opts: F32, arithmetic: 'f32', variant: 'plain' });
-      variants.push({ opts: F32, arithmetic: 'f32', variant: 'prefetch' });
+      // The f32 step with the matmul as before split K, padded staging and vector loads; with prefetch; and with the
+      // adapter reductions in one slice.
+      for (const variant of Object.keys(KERNEL_VARIANTS) as KernelVariant[])
+        variants.push({ opts: F32, arithmetic: 'f32', variant });
       let base: StepRow | null = null;
       for (const v of variants) {
         const { opts, arithmetic, tile, tune, rowAttention, variant } = v;
@@ -177,11 +179,9 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
             ? ', tuned tiles'
             : rowAttention
               ? ', row attention'
-              : variant === 'plain'
-                ? ', no split K, unpadded, element loads'
-                : variant === 'prefetch'
-                  ? ', prefetch'
-                  : '';
+              : variant
+                ? `, ${KERNEL_VARIANTS[variant].note}`
+                : '';
         const label = `${m.name} LoRA ${opts.weightPrecision} weights, ${arithmetic} arithmetic${what}`;
         const row = await rowOrSkip(st, label, () =>
           runStep(
@@ -195,7 +195,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
               // The smoke's T is below the matmul path's 64, so its tuned row (on the GPU kernels' path) forces it:
               // the smoke then runs what 'auto' takes on a GPU.
               attention: rowAttention ? 'row' : tune && o.smoke ? 'matmul' : 'auto',
-              matmulVariant: variant,
+              kernelVariant: variant,
             },
             o,
           ),

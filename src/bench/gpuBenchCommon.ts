@@ -122,13 +122,25 @@ export interface StepRow {
   attention: 'row' | 'matmul';
   /** The attention setting of the row: 'row' on the row that forces the per-row kernels. */
   attentionSetting: 'auto' | 'row' | 'matmul';
-  /** The row's matmul kernel differs from its model's f32 row (StepSpec.matmulVariant). */
-  matmulVariant?: MatmulVariant;
+  /** The row's kernels differ from its model's f32 row (StepSpec.kernelVariant). */
+  kernelVariant?: KernelVariant;
 }
 
-/** A step row's matmul kernel other than the default: 'plain' as before this issue's kernel work (no split K,
- * unpadded staging rows, element loads, no prefetch); 'prefetch' with the next K tile's loads issued early. */
-export type MatmulVariant = 'plain' | 'prefetch';
+/** A step row's kernels other than the default, each timed against its model's f32 row: 'plain' the matmul as before
+ * this issue's kernel work (no split K, unpadded staging rows, element loads, no prefetch); 'prefetch' with the next K
+ * tile's loads issued early; 'unsplit adapter' the adapter reductions with one slice of the reduced dimension. */
+export type KernelVariant = 'plain' | 'prefetch' | 'unsplit adapter';
+
+/** How the report names a variant: in the weights column, and in the speed-up column (the row's speed-up over its
+ * model's f32 row). */
+export const KERNEL_VARIANTS: Record<KernelVariant, { note: string; speedup: string }> = {
+  plain: {
+    note: 'no split K, unpadded staging, element loads',
+    speedup: 'without vs with split K, padding and vector loads',
+  },
+  prefetch: { note: 'prefetch', speedup: 'prefetch vs not' },
+  'unsplit adapter': { note: 'adapter reductions unsplit', speedup: 'one vs four slices of adapter reductions' },
+};
 
 /** A tuned row's tuning: tuneMatmuls' report (shapes largest first), its one-line summary and its time budget. */
 export interface StepTuning extends KernelTuneReport {

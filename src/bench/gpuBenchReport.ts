@@ -1,5 +1,5 @@
 import type { PlanOptions } from '../train/plan';
-import type { GpuBenchReport, StepRow } from './gpuBenchCommon';
+import { type GpuBenchReport, KERNEL_VARIANTS, type StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -15,11 +15,9 @@ const tilesNote = (r: StepRow) =>
     ? ' (tuned tiles)'
     : r.largeTile === 128
       ? ' (128×128 tiles)'
-      : r.matmulVariant === 'plain'
-        ? ' (no split K, unpadded staging, element loads)'
-        : r.matmulVariant === 'prefetch'
-          ? ' (prefetch)'
-          : '';
+      : r.kernelVariant
+        ? ` (${KERNEL_VARIANTS[r.kernelVariant].note})`
+        : '';
 
 function stepTable(rows: StepRow[], withSpeedup: boolean): string {
   return table([
@@ -64,11 +62,9 @@ function stepTable(rows: StepRow[], withSpeedup: boolean): string {
                     ? `${r.speedupVsF32.toFixed(2)}× (128×128 vs 64×64 tiles)`
                     : r.attentionSetting === 'row'
                       ? `${r.speedupVsF32.toFixed(2)}× (per-row vs 'auto' attention)`
-                      : r.matmulVariant === 'plain'
-                        ? `${r.speedupVsF32.toFixed(2)}× (without vs with split K, padding and vector loads)`
-                        : r.matmulVariant === 'prefetch'
-                          ? `${r.speedupVsF32.toFixed(2)}× (prefetch vs not)`
-                          : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
+                      : r.kernelVariant
+                        ? `${r.speedupVsF32.toFixed(2)}× (${KERNEL_VARIANTS[r.kernelVariant].speedup})`
+                        : `${r.speedupVsF32.toFixed(2)}× (${r.speedupVsF32 >= 1.5 ? 'met' : 'not met'})`,
           ]
         : []),
       `${r.submissions} / ${r.dispatches} / ${r.readbacks}`,

@@ -3,6 +3,7 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
+import { setAdapterReductionSplit } from '../gpu/kernels/adapter';
 import { type AttentionPath, attentionPathFor, setAttentionPath } from '../gpu/kernels/attention';
 import {
   matmulLargeTile,
@@ -26,8 +27,8 @@ import { DEFAULT_OPTIM, Trainer, type TrainMethod } from '../train/trainer';
 import { summarizeTuning } from '../train/tuning';
 import { flopShapeOf, stepFlops } from './flops';
 import {
+  type KernelVariant,
   log,
-  type MatmulVariant,
   MiB,
   type ModelSpec,
   pct,
@@ -62,9 +63,9 @@ export interface StepSpec {
   tune?: boolean;
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
-  /** The matmul kernel's variant (MatmulVariant): 'plain' sets split K off, no staging pads and element loads;
-   * 'prefetch' turns prefetch on. */
-  matmulVariant?: MatmulVariant;
+  /** The kernels' variant (KernelVariant): 'plain' sets the matmul's split K off, no staging pads and element loads;
+   * 'prefetch' turns the matmul's prefetch on; 'unsplit adapter' gives the adapter reductions one slice. */
+  kernelVariant?: KernelVariant;
 }
 
 const sig3 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
@@ -100,12 +101,13 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulTiling(spec.arithmetic === 'f16' ? f16Tiling(ctx) : 'auto');
     setMatmulLargeTile(largeTile);
     setMatmulF16Arithmetic(spec.arithmetic === 'f16');
-    if (spec.matmulVariant === 'plain') {
+    if (spec.kernelVariant === 'plain') {
       setMatmulSplitK('off');
       setMatmulStagingPad('none');
       setMatmulVectorLoads(false);
     }
-    if (spec.matmulVariant === 'prefetch') setMatmulPrefetch(true);
+    if (spec.kernelVariant === 'prefetch') setMatmulPrefetch(true);
+    if (spec.kernelVariant === 'unsplit adapter') setAdapterReductionSplit('off');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
     const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
@@ -197,7 +199,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
       profile,
       ...(tuning ? { tuning } : {}),
       attentionSetting: spec.attention ?? 'auto',
-      ...(spec.matmulVariant ? { matmulVariant: spec.matmulVariant } : {}),
+      ...(spec.kernelVariant ? { kernelVariant: spec.kernelVariant } : {}),
       attention: attentionPathFor(ctx, { B: options.microBatch || B, T, H: model.arch.dims(model.config).heads }),
     };
     log(
@@ -217,6 +219,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulStagingPad('auto');
     setMatmulVectorLoads(true);
     setMatmulPrefetch(false);
+    setAdapterReductionSplit('auto');
     if (!o.shared) ctx.destroy();
   }
 }

@@ -151,7 +151,8 @@ describe('bench:gpu --smoke', () => {
     // tiles, and the tiles kernel tuning measured (on the GPU kernels' path, which the row takes on SwiftShader too).
     // and the per-row attention kernels forced (the same kernels as 'auto' at the smoke's T = 16); the tuned row
     // also forces attention as batched matmuls, what 'auto' takes on a GPU from T = 64. Last, the matmul without split
-    // K, padding and vector loads, and the matmul with prefetch.
+    // K, padding and vector loads, the matmul with prefetch, and the adapter reductions unsplit (on a GPU; this CPU
+    // adapter's layout has one slice anyway).
     const rows = (model: string) => [
       [model, 'f32', 'f32', 64, false, 'auto', 'row', null],
       [model, 'f16', 'f32', 64, false, 'auto', 'row', null],
@@ -160,6 +161,7 @@ describe('bench:gpu --smoke', () => {
       [model, 'f32', 'f32', 64, false, 'row', 'row', null],
       [model, 'f32', 'f32', 64, false, 'auto', 'row', 'plain'],
       [model, 'f32', 'f32', 64, false, 'auto', 'row', 'prefetch'],
+      [model, 'f32', 'f32', 64, false, 'auto', 'row', 'unsplit adapter'],
     ];
     expect(
       report.steps.map((s) => [
@@ -170,13 +172,14 @@ describe('bench:gpu --smoke', () => {
         !!s.tuning,
         s.attentionSetting,
         s.attention,
-        s.matmulVariant ?? null,
+        s.kernelVariant ?? null,
       ]),
     ).toEqual([...rows('GPT-2 small'), ...rows('SmolLM2-135M')]);
     expect(md).toMatch(
       /\(no split K, unpadded staging, element loads\) .*× \(without vs with split K, padding and vector loads\)/,
     );
     expect(md).toMatch(/f32 \/ f32 \(prefetch\) .*× \(prefetch vs not\)/);
+    expect(md).toMatch(/\(adapter reductions unsplit\) .*× \(one vs four slices of adapter reductions\)/);
     expect(md).toMatch(/per row \(forced\) .*× \(per-row vs 'auto' attention\)/);
     expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
     expect(report.sections[2].notes).toContain(
@@ -197,7 +200,7 @@ describe('bench:gpu --smoke', () => {
     }
     for (const s of report.steps)
       expect(s.speedupVsF32 === null).toBe(
-        s.weights === 'f32' && s.largeTile === 64 && !s.tuning && s.attentionSetting !== 'row' && !s.matmulVariant,
+        s.weights === 'f32' && s.largeTile === 64 && !s.tuning && s.attentionSetting !== 'row' && !s.kernelVariant,
       );
 
     // Where the time goes: every step row profiled, matmuls among the kernels.
@@ -228,22 +231,22 @@ describe('bench:gpu --smoke', () => {
       expect(m.errVsF32Path).toBeGreaterThan(0);
     }
     // BENCH_LARGE_TILE=128: every step already takes 128x128 tiles, so no extra 128 row.
-    expect(report.steps.map((s) => `${s.weights}/${s.arithmetic}/${s.largeTile}${s.tuning ? ' tuned' : ''}`)).toEqual([
+    const perModel = [
       'f32/f32/128',
       'f16/f32/128',
       'f16/f16/128',
       'f32/f32/128 tuned',
       'f32/f32/128',
-      'f32/f32/128',
-      'f32/f32/128',
-      'f32/f32/128',
-      'f16/f32/128',
-      'f16/f16/128',
-      'f32/f32/128 tuned',
-      'f32/f32/128',
-      'f32/f32/128',
-      'f32/f32/128',
-    ]);
+      'f32/f32/128 plain',
+      'f32/f32/128 prefetch',
+      'f32/f32/128 unsplit adapter',
+    ];
+    expect(
+      report.steps.map(
+        (s) =>
+          `${s.weights}/${s.arithmetic}/${s.largeTile}${s.tuning ? ' tuned' : ''}${s.kernelVariant ? ` ${s.kernelVariant}` : ''}`,
+      ),
+    ).toEqual([...perModel, ...perModel]);
     for (const s of report.steps.filter((s) => s.arithmetic === 'f16')) {
       expect(s.profile?.some((k) => /^matmul_f16[.[]/.test(k.kernel))).toBe(true);
       expect(positive(s.speedupVsF32)).toBe(true);

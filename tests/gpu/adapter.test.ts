@@ -1,7 +1,8 @@
 // WebGPU adapter kernels vs the float64 CPU reference on the same f32 inputs. A dynamic slot and a LoRA slot share
 // one packed theta at non-zero offsets; live lists are non-trivial. Checked: y, h (live columns; others untouched),
-// dh, dxd and grad (accumulated; non-live entries bitwise untouched), bitwise determinism of a rerun, liveCount 0,
-// live counts above 32 (chunked expansions), importance (R0 3, 12, 32, 96, 256, LoRA), and that grids/FLOPs scale with L.
+// dh, dxd and grad (accumulated; non-live entries bitwise untouched) in every reduction layout, bitwise determinism of
+// a rerun, liveCount 0, live counts above 32 (chunked expansions), importance (R0 3, 12, 32, 96, 256, LoRA), and that
+// grids/FLOPs scale with L.
 // Tolerance: |err| <= 1e-5 * max|expected| + 1e-5 * |expected| (f32 rounding of sums of <= 512 terms; observed worst
 // at 0.022 of that bound), while an indexing bug gives errors of the order of max|expected|. Importance scores:
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
@@ -14,6 +15,8 @@ import {
   adapterForward,
   adapterImportance,
   adapterPlan,
+  adapterReductionLayout,
+  setAdapterReductionSplit,
 } from '../../src/gpu/kernels/adapter';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
 import type { AdapterCall, AdapterSlot } from '../../src/tensor/backend';
@@ -131,20 +134,25 @@ async function check(
   for (const t of [tTheta, tLive, tXd, tY, tH, tDy, tGrad, tDh, tDxd]) ctx.release(t);
 }
 
-// Both reduction layouts (adapter.wgsl RPT): 4 rows per invocation under CPU emulation, 1 on GPUs (the emulated
-// adapter is told it is a GPU for the second).
+// Every reduction layout (adapterReductionLayout): 4 rows per invocation and one slice under CPU emulation; on GPUs
+// (the emulated adapter is told it is one) 1 row and 4 slices of the reduced dimension, and 1 row, 1 slice (the
+// benchmark's 'off').
 describe.each([
-  ['CPU-emulation layout', true],
-  ['GPU layout', false],
-] as const)('adapter forward/backward (webgpu vs cpu), %s', (_, barrierFree) => {
+  ['CPU-emulation layout (4 rows, 1 slice)', true, 'auto', { rowsPerInvocation: 4, slices: 1 }],
+  ['GPU layout (1 row, 4 slices)', false, 'auto', { rowsPerInvocation: 1, slices: 4 }],
+  ['GPU layout unsplit (1 row, 1 slice)', false, 'off', { rowsPerInvocation: 1, slices: 1 }],
+] as const)('adapter forward/backward (webgpu vs cpu), %s', (_, barrierFree, split, layout) => {
   let saved = true;
   beforeEach(async () => {
     const ctx = await gpuContext();
     saved = ctx.barrierFree;
     ctx.barrierFree = barrierFree;
+    setAdapterReductionSplit(split);
+    expect(adapterReductionLayout(ctx)).toEqual(layout);
   });
   afterEach(async () => {
     (await gpuContext()).barrierFree = saved;
+    setAdapterReductionSplit('auto');
   });
 
   it('odd shape N=7, inF=13, outF=5, R0=3: dynamic live [2,0], LoRA live [1,2]', async () => {
@@ -176,6 +184,14 @@ describe.each([
       40,
       'LoRA R0=40',
     );
+  });
+
+  it('reduced dimensions over several rounds of slices, ragged: N=301, inF=290, outF=333, R0=8 all live', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(290, 333, 8);
+    const all = [7, 6, 5, 4, 3, 2, 1, 0];
+    await check(ctx, dyn, size, 301, all, 80, 'dynamic 301x290x333');
+    await check(ctx, lora, size, 301, all, 90, 'LoRA 301x290x333');
   });
 
   it('realistic N=512, inF=64, outF=192, R0=12 with liveCount 12 and 5', async () => {

@@ -14,11 +14,29 @@ const FORMAT = 'uuuuuuiuufu';
 const TR = 32,
   TJ = 8;
 
-/** Output rows per invocation of the reductions (adapter.wgsl RPT; a workgroup owns 8 * RPT rows): 1 on GPUs, where
- * these latency-bound kernels want many workgroups; 4 under CPU emulation (ctx.barrierFree), where more workgroups
- * only repeat work (docs/design.md, "Adapter reductions"). */
-function adapterRowsPerInvocation(ctx: Pick<GpuContext, 'barrierFree'>): 1 | 4 {
-  return ctx.barrierFree ? 4 : 1;
+/** How the reductions (adapter_forward_h, _backward_du, _db, _da) lay out their work: output rows per invocation
+ * (RPT; a workgroup owns 8 * RPT rows) and slices of the reduced dimension per workgroup (KS; 8 x 8 x KS
+ * invocations, each slice every KS-th tile, partial sums added in slice order). */
+export interface AdapterReductionLayout {
+  rowsPerInvocation: 1 | 4;
+  slices: 1 | 4;
+}
+
+/** 'auto' slices the reduced dimension on GPUs; 'off' keeps one slice there (the layout before the split, which the
+ * benchmark times against it). */
+export type AdapterReductionSplit = 'auto' | 'off';
+let reductionSplit: AdapterReductionSplit = 'auto';
+
+export function setAdapterReductionSplit(s: AdapterReductionSplit): void {
+  reductionSplit = s;
+}
+
+/** On GPUs, where these latency-bound kernels want many invocations: 1 row per invocation (4x the workgroups) and 4
+ * slices (4x the invocations per workgroup, a quarter of the serial tiles). Under CPU emulation (ctx.barrierFree),
+ * where more workgroups and slices only repeat work: 4 rows, 1 slice (docs/design.md, "Adapter reductions"). */
+export function adapterReductionLayout(ctx: Pick<GpuContext, 'barrierFree'>): AdapterReductionLayout {
+  if (ctx.barrierFree) return { rowsPerInvocation: 4, slices: 1 };
+  return { rowsPerInvocation: 1, slices: reductionSplit === 'off' ? 1 : 4 };
 }
 
 /** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
@@ -81,6 +99,8 @@ function checkGrid(ctx: GpuContext, d: PlannedDispatch): void {
     throw new Error(`adapter: ${d.entry} grid exceeds ${max} per dimension`);
 }
 
+const layoutDefines = (l: AdapterReductionLayout) => ({ RPT: l.rowsPerInvocation, KS: l.slices });
+
 /** Records a pass's planned dispatches (adapterPlan at this device's reduction layout) with each entry's bindings. */
 function dispatchPlan(
   ctx: GpuContext,
@@ -88,18 +108,12 @@ function dispatchPlan(
   pass: 'forward' | 'backward',
   bind: Record<string, (GpuTensor | undefined)[]>,
 ): void {
-  const RPT = adapterRowsPerInvocation(ctx);
+  const layout = adapterReductionLayout(ctx);
+  const defines = layoutDefines(layout);
   const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
-  for (const d of adapterPlan(a, pass, RPT)) {
+  for (const d of adapterPlan(a, pass, layout.rowsPerInvocation)) {
     checkGrid(ctx, d);
-    ctx.dispatch({
-      shader,
-      entry: d.entry,
-      bindings: bind[d.entry],
-      params: prm,
-      defines: { RPT },
-      workgroups: d.workgroups,
-    });
+    ctx.dispatch({ shader, entry: d.entry, bindings: bind[d.entry], params: prm, defines, workgroups: d.workgroups });
   }
 }
 
@@ -171,7 +185,7 @@ export function adapterImportance(
     entry: 'adapter_importance_forward',
     bindings: [undefined, scores, undefined, theta],
     params: params(slot, 0, 0, 0, 0, scoreOffset),
-    defines: { RPT: adapterRowsPerInvocation(ctx) },
+    defines: layoutDefines(adapterReductionLayout(ctx)),
     workgroups: [1],
   });
 }
