@@ -39,13 +39,20 @@ const VB: u32 = {{VB}}u;
 // With PREFETCH the next K tile's global loads are issued before the current tile's products, so their latency
 // overlaps arithmetic (one more set of GROUPS registers per operand live across the products).
 const PREFETCH: bool = {{PREFETCH}};
+// Staging buffers: 1, or 2 (with PREFETCH, where both fit the workgroup memory; matmulRules.ts matmulStagesFor):
+// tile i's products read buffer i % 2 while tile i + 1 is staged into the other, so one barrier per K tile suffices
+// (with 1 buffer the next tile's stores must wait for every invocation's products: two barriers).
+const STAGES: u32 = {{STAGES}}u;
+// Elements of one staging buffer of a and of b.
+const BUF_A: u32 = TK * TQA;
+const BUF_B: u32 = TK * TQB;
 // Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
 const NACC: u32 = {{RB}}u * RV;
 
-// as_[k * TQA + m/4][m%4] = opA(a)(m, k); bs[k * TQB + n/4][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of
-// each.
-var<workgroup> as_: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
-var<workgroup> bs: array<vec4<{{T}}>, {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
+// Buffer f: as_[f * BUF_A + k * TQA + m/4][m%4] = opA(a)(m, k); bs[f * BUF_B + k * TQB + n/4][n%4] = opB(b)(k, n):
+// the inner loop reads RV vec4s of each.
+var<workgroup> as_: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
+var<workgroup> bs: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
 
 // Where staged unit u (w consecutive elements of a stored row) of an operand tile lies: (row of a / column of b in
 // the tile, k). k_fast: the stored rows run along k (a row-major a, a transposed b); else along the tile's rows (a
@@ -106,42 +113,61 @@ fn fetch(t: Tile, w: u32, flat: u32, g: u32) -> vec4<f32> {
   );
 }
 
-// Writes staged element pos of the a tile (is_a) or the b tile, and a vec4 along the tile's rows/columns.
-fn put(is_a: bool, pos: vec2<u32>, x: f32) {
+// Writes staged element pos of the a tile (is_a) or the b tile into buffer f, and a vec4 along the tile's
+// rows/columns.
+fn put(is_a: bool, f: u32, pos: vec2<u32>, x: f32) {
   if (is_a) {
-    as_[pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x);
+    as_[f * BUF_A + pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x);
   } else {
-    bs[pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x);
+    bs[f * BUF_B + pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x);
   }
 }
-fn put4(is_a: bool, pos: vec2<u32>, x: vec4<f32>) {
+fn put4(is_a: bool, f: u32, pos: vec2<u32>, x: vec4<f32>) {
   if (is_a) {
-    as_[pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
+    as_[f * BUF_A + pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
   } else {
-    bs[pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(x);
+    bs[f * BUF_B + pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(x);
   }
 }
 
-// Stores what fetch(t, w, flat, g) loaded (x, already scaled) at its places in the staged tile: a vec4 along the
+// Stores what fetch(t, w, flat, g) loaded (x, already scaled) at its places in staging buffer f: a vec4 along the
 // tile's rows/columns as one store, 4 elements along k (or 4 units) one by one.
-fn stage(t: Tile, w: u32, flat: u32, g: u32, x: vec4<f32>) {
+fn stage(t: Tile, f: u32, w: u32, flat: u32, g: u32, x: vec4<f32>) {
   if (w == 4u) {
     let pos = unit_pos(flat + g * NT, 4u, t.k_fast);
     if (!t.k_fast) {
-      put4(t.is_a, pos, x);
+      put4(t.is_a, f, pos, x);
       return;
     }
-    put(t.is_a, pos, x.x);
-    put(t.is_a, pos + vec2<u32>(0u, 1u), x.y);
-    put(t.is_a, pos + vec2<u32>(0u, 2u), x.z);
-    put(t.is_a, pos + vec2<u32>(0u, 3u), x.w);
+    put(t.is_a, f, pos, x.x);
+    put(t.is_a, f, pos + vec2<u32>(0u, 1u), x.y);
+    put(t.is_a, f, pos + vec2<u32>(0u, 2u), x.z);
+    put(t.is_a, f, pos + vec2<u32>(0u, 3u), x.w);
     return;
   }
   let u = flat + g * 4u * NT;
-  put(t.is_a, unit_pos(u, 1u, t.k_fast), x.x);
-  put(t.is_a, unit_pos(u + NT, 1u, t.k_fast), x.y);
-  put(t.is_a, unit_pos(u + 2u * NT, 1u, t.k_fast), x.z);
-  put(t.is_a, unit_pos(u + 3u * NT, 1u, t.k_fast), x.w);
+  put(t.is_a, f, unit_pos(u, 1u, t.k_fast), x.x);
+  put(t.is_a, f, unit_pos(u + NT, 1u, t.k_fast), x.y);
+  put(t.is_a, f, unit_pos(u + 2u * NT, 1u, t.k_fast), x.z);
+  put(t.is_a, f, unit_pos(u + 3u * NT, 1u, t.k_fast), x.w);
+}
+
+// Adds the products of the K tile staged in buffer f to the block (see mm_block's interleaving).
+fn products(acc: ptr<function, array<vec4<f32>, NACC>>, lid: vec3<u32>, f: u32) {
+  let fa = f * BUF_A;
+  let fb = f * BUF_B;
+  for (var k = 0u; k < TK; k++) {
+    for (var q = 0u; q < RV; q++) {
+      let x = as_[fa + k * TQA + q * WGS + lid.y];
+      for (var c = 0u; c < RV; c++) {
+        let y = bs[fb + k * TQB + c * WGS + lid.x];
+        (*acc)[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
+        (*acc)[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
+        (*acc)[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
+        (*acc)[(q * 4u + 3u) * RV + c] += vec4<f32>(x.w * y);
+      }
+    }
+  }
 }
 
 // The RBxRB block of alpha-free products of opA(a) * s and opB(b) for invocation lid of workgroup wid. The block's
@@ -164,8 +190,38 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
       ra[g] = fetch(ta, VA, flat, g);
       rb[g] = fetch(tb, VB, flat, g);
     }
+    if (STAGES == 2u) {
+      for (var g = 0u; g < GROUPS; g++) {
+        stage(ta, 0u, VA, flat, g, ra[g] * s);
+        stage(tb, 0u, VB, flat, g, rb[g]);
+      }
+      workgroupBarrier();
+    }
   }
+  var f = 0u;
   for (var k0 = kr.x; k0 < kr.y; k0 += TK) {
+    let next = k0 + TK < kr.y;
+    if (STAGES == 2u) {
+      // Tile k0 is in buffer f: load the next tile, add this one's products, stage the next into the other buffer.
+      if (next) {
+        ta.k0 = k0 + TK;
+        tb.k0 = k0 + TK;
+        for (var g = 0u; g < GROUPS; g++) {
+          ra[g] = fetch(ta, VA, flat, g);
+          rb[g] = fetch(tb, VB, flat, g);
+        }
+      }
+      products(&acc, lid, f);
+      if (next) {
+        for (var g = 0u; g < GROUPS; g++) {
+          stage(ta, 1u - f, VA, flat, g, ra[g] * s);
+          stage(tb, 1u - f, VB, flat, g, rb[g]);
+        }
+      }
+      workgroupBarrier();
+      f = 1u - f;
+      continue;
+    }
     ta.k0 = k0;
     tb.k0 = k0;
     if (!PREFETCH) {
@@ -175,11 +231,11 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
       }
     }
     for (var g = 0u; g < GROUPS; g++) {
-      stage(ta, VA, flat, g, ra[g] * s);
-      stage(tb, VB, flat, g, rb[g]);
+      stage(ta, 0u, VA, flat, g, ra[g] * s);
+      stage(tb, 0u, VB, flat, g, rb[g]);
     }
     workgroupBarrier();
-    if (PREFETCH && k0 + TK < kr.y) {
+    if (PREFETCH && next) {
       ta.k0 = k0 + TK;
       tb.k0 = k0 + TK;
       for (var g = 0u; g < GROUPS; g++) {
@@ -187,18 +243,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
         rb[g] = fetch(tb, VB, flat, g);
       }
     }
-    for (var k = 0u; k < TK; k++) {
-      for (var q = 0u; q < RV; q++) {
-        let x = as_[k * TQA + q * WGS + lid.y];
-        for (var c = 0u; c < RV; c++) {
-          let y = bs[k * TQB + c * WGS + lid.x];
-          acc[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
-          acc[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
-          acc[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
-          acc[(q * 4u + 3u) * RV + c] += vec4<f32>(x.w * y);
-        }
-      }
-    }
+    products(&acc, lid, 0u);
     workgroupBarrier();
   }
   return acc;

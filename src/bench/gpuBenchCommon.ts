@@ -50,6 +50,10 @@ export interface SectionStatus {
   notes: string[];
 }
 
+/** The split-K contender: 'auto''s split count times this (split K's SPLIT_GROUPS and SPLIT_MIN_K were set on the
+ * H200 before vector loads; the LM-head input gradients still ran at 8-9% of peak with 4-6 splits). */
+export const MORE_SPLITS = 4;
+
 export interface MatmulRow extends MatmulShape {
   /** With 'auto' tiling (what the steps use). */
   msPerOp: number;
@@ -60,13 +64,17 @@ export interface MatmulRow extends MatmulShape {
   /** 'auto' with no staging row padded, and with both operands' padded (setMatmulStagingPad); null when not run. */
   tflopsPadNone?: number | null;
   tflopsPadBoth?: number | null;
-  /** Split K under 'auto' (1: none), and 'auto' with split K off where it splits (else null). */
+  /** Split K under 'auto' (1: none), and 'auto' with split K off, and with MORE_SPLITS times the splits, where it
+   * splits (else null). */
   splits?: number;
   tflopsNoSplit?: number | null;
-  /** 'auto' with element loads (setMatmulVectorLoads(false)), with prefetch (setMatmulPrefetch), and 128x128 tiles
-   * with prefetch; null when not run. */
+  tflopsMoreSplits?: number | null;
+  /** 'auto' with element loads (setMatmulVectorLoads(false)), with prefetch (setMatmulPrefetch; two staging buffers
+   * where they fit), with prefetch in one staging buffer (setMatmulDoubleBuffer(false)), and 128x128 tiles with
+   * prefetch; null when not run. */
   tflopsElementLoads?: number | null;
   tflopsPrefetch?: number | null;
+  tflopsPrefetchOneBuffer?: number | null;
   tflopsPrefetch128?: number | null;
 }
 

@@ -6,6 +6,7 @@ import type { GpuContext } from '../gpu/context';
 import {
   type MatmulTiling,
   matmulSplitFor,
+  setMatmulDoubleBuffer,
   setMatmulF16Arithmetic,
   setMatmulPrefetch,
   setMatmulSplitK,
@@ -22,6 +23,7 @@ import {
   log,
   type MatmulRow,
   type MatmulShape,
+  MORE_SPLITS,
   pct,
   type Resolved,
   type SectionStatus,
@@ -78,8 +80,9 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} 128x128 tiles` });
       const ms128 = await timeAt(128);
       const tflops128 = rate(ms128);
-      // 'auto' again with no staging row padded and with both operands' padded, without the split where 'auto' splits
-      // K, with element loads, and with prefetch (also on 128x128 tiles); each checked first.
+      // 'auto' again with no staging row padded and with both operands' padded, without the split and with
+      // MORE_SPLITS times the splits where 'auto' splits K, with element loads, and with prefetch (in two staging
+      // buffers where they fit, and in one; also on 128x128 tiles); each checked first.
       const variant = async (label: string, set: () => void, tiling: MatmulTiling = 'auto') => {
         set();
         setMatmulTiling(tiling);
@@ -93,10 +96,17 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       setMatmulStagingPad('auto');
       const { splits } = matmulSplitFor(M, K, N, 1);
       const tflopsNoSplit = splits > 1 ? await variant('no split', () => setMatmulSplitK('off')) : null;
+      const tflopsMoreSplits =
+        splits > 1 ? await variant(`${MORE_SPLITS}x splits`, () => setMatmulSplitK(MORE_SPLITS * splits)) : null;
       setMatmulSplitK('auto');
       const tflopsElementLoads = await variant('element loads', () => setMatmulVectorLoads(false));
       setMatmulVectorLoads(true);
       const tflopsPrefetch = await variant('prefetch', () => setMatmulPrefetch(true));
+      const tflopsPrefetchOneBuffer = await variant('prefetch, one staging buffer', () => {
+        setMatmulPrefetch(true);
+        setMatmulDoubleBuffer(false);
+      });
+      setMatmulDoubleBuffer(true);
       const tflopsPrefetch128 = await variant('128x128 tiles, prefetch', () => setMatmulPrefetch(true), 128);
       setMatmulPrefetch(false);
       rows.push({
@@ -109,16 +119,22 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         tflopsPadBoth,
         splits,
         tflopsNoSplit,
+        tflopsMoreSplits,
         tflopsElementLoads,
         tflopsPrefetch,
+        tflopsPrefetchOneBuffer,
         tflopsPrefetch128,
       });
       log(
         `matmul ${s.model} ${s.layer} ${M}x${K}x${N}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s; ` +
           `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s; unpadded ${tflopsPadNone.toFixed(2)}, ` +
           `both padded ${tflopsPadBoth.toFixed(2)}` +
-          (tflopsNoSplit === null ? '' : `; ${splits} splits vs none ${tflopsNoSplit.toFixed(2)} TFLOP/s`) +
-          `; element loads ${tflopsElementLoads.toFixed(2)}, prefetch ${tflopsPrefetch.toFixed(2)}, ` +
+          (tflopsNoSplit === null || tflopsMoreSplits === null
+            ? ''
+            : `; ${splits} splits vs none ${tflopsNoSplit.toFixed(2)}, vs ${MORE_SPLITS * splits} ` +
+              `${tflopsMoreSplits.toFixed(2)} TFLOP/s`) +
+          `; element loads ${tflopsElementLoads.toFixed(2)}, prefetch ${tflopsPrefetch.toFixed(2)} ` +
+          `(one staging buffer ${tflopsPrefetchOneBuffer.toFixed(2)}), ` +
           `128x128 prefetch ${tflopsPrefetch128.toFixed(2)}`,
       );
     } finally {
@@ -127,6 +143,7 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       setMatmulSplitK('auto');
       setMatmulVectorLoads(true);
       setMatmulPrefetch(false);
+      setMatmulDoubleBuffer(true);
       for (const t of [a, b, c]) be.dispose(t);
     }
   }

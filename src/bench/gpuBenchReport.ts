@@ -1,5 +1,5 @@
 import type { PlanOptions } from '../train/plan';
-import { type GpuBenchReport, KERNEL_VARIANTS, type StepRow } from './gpuBenchCommon';
+import { type GpuBenchReport, KERNEL_VARIANTS, MORE_SPLITS, type StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -174,7 +174,9 @@ const CONTENDERS: [string, (m: MatmulRow) => [number | null | undefined, number 
   ["128×128 tiles vs 'auto'", (m) => [m.tflops128, m.tflops]],
   ["vector loads ('auto') vs element loads", (m) => [m.tflops, m.tflopsElementLoads]],
   ["prefetch vs 'auto'", (m) => [m.tflopsPrefetch, m.tflops]],
+  ['prefetch in two staging buffers vs one', (m) => [m.tflopsPrefetch, m.tflopsPrefetchOneBuffer]],
   ['prefetch vs not on 128×128 tiles', (m) => [m.tflopsPrefetch128, m.tflops128]],
+  [`${MORE_SPLITS}× the splits vs 'auto' (where it splits)`, (m) => [m.tflopsMoreSplits, m.tflops]],
 ];
 function contenderSummaries(rows: MatmulRow[]): string[] {
   return CONTENDERS.map(([what, pair]) => ratioSummary(what, rows.map(pair)));
@@ -213,9 +215,11 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     "'auto' pads a transposed b's staged rows by one vec4 (spreading its staging stores over memory banks) and " +
       'splits K where the output has few tiles; "auto / unpadded", "auto / both padded" (a row-major a padded too) ' +
-      'and "auto / no split" time it against the alternatives, in the same run. \'auto\' reads operands whose stored ' +
+      'and "auto / no split" time it against the alternatives, and "4× splits / auto" against 4 times its splits, in ' +
+      "the same run. 'auto' reads operands whose stored " +
       'rows are a multiple of 4 long as vec4s ("auto / element loads": against one element per load); "prefetch / ' +
-      'auto" and "128 prefetch / 128" time the next K tile\'s loads issued before the current tile\'s products.',
+      'auto" and "128 prefetch / 128" time the next K tile\'s loads issued before the current tile\'s products ' +
+      '(staged in two buffers where they fit, one barrier per K tile; "prefetch: 2 buffers / 1" against one buffer).',
     '',
     table([
       [
@@ -231,8 +235,10 @@ export function renderGpuBench(r: GpuBenchReport): string {
         'auto / both padded',
         'splits',
         'auto / no split',
+        `${MORE_SPLITS}× splits / auto`,
         'auto / element loads',
         'prefetch / auto',
+        'prefetch: 2 buffers / 1',
         '128 prefetch / 128',
       ],
       ...r.matmul.map((m) => [
@@ -248,8 +254,12 @@ export function renderGpuBench(r: GpuBenchReport): string {
         m.tflopsPadBoth ? `${(m.tflops / m.tflopsPadBoth).toFixed(2)}×` : '–',
         m.splits ?? '–',
         m.tflopsNoSplit ? `${(m.tflops / m.tflopsNoSplit).toFixed(2)}×` : '–',
+        m.tflopsMoreSplits ? `${(m.tflopsMoreSplits / m.tflops).toFixed(2)}×` : '–',
         m.tflopsElementLoads ? `${(m.tflops / m.tflopsElementLoads).toFixed(2)}×` : '–',
         m.tflopsPrefetch ? `${(m.tflopsPrefetch / m.tflops).toFixed(2)}×` : '–',
+        m.tflopsPrefetch && m.tflopsPrefetchOneBuffer
+          ? `${(m.tflopsPrefetch / m.tflopsPrefetchOneBuffer).toFixed(2)}×`
+          : '–',
         m.tflopsPrefetch && m.tflops128 && m.tflopsPrefetch128
           ? `${(m.tflopsPrefetch128 / m.tflops128).toFixed(2)}×`
           : '–',

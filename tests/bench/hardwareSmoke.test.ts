@@ -123,21 +123,23 @@ describe('bench:gpu --smoke', () => {
           m.tflopsPadBoth,
           m.tflopsElementLoads,
           m.tflopsPrefetch,
+          m.tflopsPrefetchOneBuffer,
           m.tflopsPrefetch128,
         ].every(positive),
       ).toBe(true);
-    // The smoke's K is too short to split: no split, so no "no split" timing.
-    for (const m of report.matmul) expect([m.splits, m.tflopsNoSplit]).toEqual([1, null]);
+    // The smoke's K is too short to split: no split, so no "no split" or "4x splits" timing.
+    for (const m of report.matmul) expect([m.splits, m.tflopsNoSplit, m.tflopsMoreSplits]).toEqual([1, null, null]);
     expect(new Set(report.matmul.map((m) => m.layer))).toContain('LM head input gradient');
     expect(md).toContain('TFLOP/s on 128×128 tiles');
     expect(md).toContain(
-      '| auto / unpadded | auto / both padded | splits | auto / no split | auto / element loads | prefetch / auto | ' +
-        '128 prefetch / 128 |',
+      '| auto / unpadded | auto / both padded | splits | auto / no split | 4× splits / auto | auto / element loads | ' +
+        'prefetch / auto | prefetch: 2 buffers / 1 | 128 prefetch / 128 |',
     );
     for (const what of [
       "128×128 tiles vs 'auto'",
       "vector loads \\('auto'\\) vs element loads",
       "prefetch vs 'auto'",
+      'prefetch in two staging buffers vs one',
       'prefetch vs not on 128×128 tiles',
     ])
       expect(md).toMatch(

@@ -10,9 +10,11 @@ import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import { matmul, setFlatShapeLimit, sumRows } from '../../src/gpu/kernels/matmul';
 import {
   matmulSplitFor,
+  matmulStagingFor,
   matmulStagingPadFor,
   matmulTileFor,
   matmulVectorLoadsFor,
+  setMatmulDoubleBuffer,
   setMatmulLargeTile,
   setMatmulPrefetch,
   setMatmulSplitK,
@@ -131,29 +133,40 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit, pad, split) => {
 });
 
 // Vector loads (matmulVectorLoadsFor): an operand whose stored rows are a multiple of 4 long is read 4 elements per
-// load, on every tile, with and without prefetch (the next K tile loaded before the current one's products), and with
-// vector loads off (prefetch over scalar loads). 37x44x70 mixes them: only the operands whose stored rows run along K
-// (a row-major a, a transposed b) are aligned. The NaN after each operand fails any load that crosses a bound.
+// load, on every tile, with and without prefetch (the next K tile loaded before the current one's products), with
+// prefetch in two staging buffers and in one (matmulStagingFor's STAGES; each case checks which this adapter takes), and
+// with vector loads off (prefetch over scalar loads). 37x44x70 mixes them: only the operands whose stored rows run
+// along K (a row-major a, a transposed b) are aligned. The NaN after each operand fails any load that crosses a bound.
 const VECTOR = [
-  ['64x64 tiles', 64, false, true],
-  ['128x128 tiles', 128, false, true],
-  ['32x32 tiles, prefetch', 32, true, true],
-  ['64x64 tiles, prefetch', 64, true, true],
-  ['128x128 tiles, prefetch', 128, true, true],
-  ['64x64 tiles, scalar loads, prefetch', 64, true, false],
+  ['64x64 tiles', 64, false, true, true],
+  ['128x128 tiles', 128, false, true, true],
+  ['32x32 tiles, prefetch', 32, true, true, true],
+  ['64x64 tiles, prefetch', 64, true, true, true],
+  ['128x128 tiles, prefetch', 128, true, true, true],
+  ['64x64 tiles, prefetch, one staging buffer', 64, true, true, false],
+  ['128x128 tiles, prefetch, one staging buffer', 128, true, true, false],
+  ['64x64 tiles, scalar loads, prefetch', 64, true, false, true],
 ] as const;
 
-describe.each(VECTOR)('matmul vector loads: %s', (_, tile, prefetch, vector) => {
-  beforeEach(() => {
+describe.each(VECTOR)('matmul vector loads: %s', (_, tile, prefetch, vector, double) => {
+  beforeEach(async () => {
     setMatmulTiling(tile);
     setMatmulPrefetch(prefetch);
     setMatmulVectorLoads(vector);
+    setMatmulDoubleBuffer(double);
     setMatmulSplitK('off');
+    // The buffers this case stages through on this adapter's 32 KiB of workgroup memory: two (with prefetch) for
+    // unpadded tiles (a row-major b) of every size, and for padded ones (a transposed b) of 32x32 only.
+    const limit = (await gpuContext()).limits.maxComputeWorkgroupStorageSize;
+    const stages = (transB: boolean) =>
+      matmulStagingFor(limit, { tile, f16: false, transA: false, transB, prefetch }).STAGES;
+    expect([stages(false), stages(true)]).toEqual(prefetch && double ? [2, tile === 32 ? 2 : 1] : [1, 1]);
   });
   afterEach(() => {
     setMatmulTiling('auto');
     setMatmulPrefetch(false);
     setMatmulVectorLoads(true);
+    setMatmulDoubleBuffer(true);
     setMatmulSplitK('auto');
   });
 
@@ -229,6 +242,30 @@ describe('matmul staging pads', () => {
     });
     setMatmulStagingPad('none');
     expect(matmulStagingPadFor(32 * KiB, 64, false, false, true)).toEqual({ PAD_A: 0, PAD_B: 0 });
+  });
+
+  it('two staging buffers with prefetch where both fit the workgroup memory, else one', () => {
+    const KiB = 1024;
+    const at = (limit: number, tile: 32 | 64 | 128, prefetch: boolean, transB = true, f16 = false) =>
+      matmulStagingFor(limit * KiB, { tile, f16, transA: false, transB, prefetch });
+    // The H200's 48 KiB: the padded 64x64 and 128x128 f32 buffers (16.5 KiB each) fit twice.
+    expect(at(48, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 2 });
+    expect(at(48, 128, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 2 });
+    expect(at(48, 64, false), 'no prefetch: one buffer').toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'false', STAGES: 1 });
+    // 32 KiB: the padded 64x64 buffers do not fit twice (the pad stays: it fits once); unpadded they do.
+    expect(at(32, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 1 });
+    expect(at(32, 64, true, false).STAGES).toBe(2);
+    expect(at(32, 64, true, true, true).STAGES, 'f16 tiles: half the bytes').toBe(2);
+    // The default 16 KiB: only the unpadded 32x32 tile's buffers (8 KiB) fit twice.
+    expect(at(16, 32, true, false).STAGES).toBe(2);
+    expect(at(16, 32, true).STAGES, 'padded 32x32: 8.5 KiB').toBe(1);
+    expect(at(16, 64, true, false).STAGES).toBe(1);
+    setMatmulDoubleBuffer(false);
+    try {
+      expect(at(48, 64, true).STAGES, 'double buffering off').toBe(1);
+    } finally {
+      setMatmulDoubleBuffer(true);
+    }
   });
 });
 

@@ -23,7 +23,7 @@ import type { ShaderSource } from '../shader';
 import {
   MAX_GROUPS,
   matmulSplitFor,
-  matmulStagingPadFor,
+  matmulStagingFor,
   matmulVectorLoadsFor,
   TILED,
   usesF16Arithmetic,
@@ -186,13 +186,18 @@ function dispatchMatmul(
   const { VA, VB } = matmulVectorLoadsFor(p);
   const dims = {
     ...TILED[tile],
-    ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, f16, !!p.transA, !!p.transB),
+    ...matmulStagingFor(ctx.limits.maxComputeWorkgroupStorageSize, {
+      tile,
+      f16,
+      transA: !!p.transA,
+      transB: !!p.transB,
+      prefetch: kernel.prefetch,
+    }),
     B_F16,
     B_ELEM,
     T: f16 ? 'f16' : 'f32',
     VA,
     VB,
-    PREFETCH: String(kernel.prefetch),
   };
   // An f16 weight's 4-element loads are two words of the element binding (matmul_b.wgsl b4_at).
   const tiled = tiledShader(f16, VA === 4, VB === 4 && !half);
@@ -234,7 +239,17 @@ function dispatchMatmul(
 }
 
 /** The tiled module's other placeholders for its helper passes (split sum, sumRows), which read f32 a by element. */
-const SCALAR_DEFINES = { PAD_A: 0, PAD_B: 0, B_F16: 'false', B_ELEM: 'f32', T: 'f32', VA: 1, VB: 1, PREFETCH: 'false' };
+const SCALAR_DEFINES = {
+  PAD_A: 0,
+  PAD_B: 0,
+  B_F16: 'false',
+  B_ELEM: 'f32',
+  T: 'f32',
+  VA: 1,
+  VB: 1,
+  PREFETCH: 'false',
+  STAGES: 1,
+};
 
 /** Split K's second pass: out (+)= [bias +] the partials summed in split order (shaders/matmul.wgsl split_sum). */
 function splitSum(

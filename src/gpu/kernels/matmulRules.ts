@@ -120,12 +120,11 @@ export function matmulStagingPadFor(
   transA: boolean,
   transB: boolean,
 ): { PAD_A: 0 | 1; PAD_B: 0 | 1 } {
-  const padA = stagingPad === 'both' && !transA ? 1 : 0;
-  const padB = stagingPad !== 'none' && transB ? 1 : 0;
-  const t = TILED[tile];
-  const vec4Bytes = f16 ? 8 : 16;
-  const bytes = t.TK * (2 * ((t.RB * t.WG) / 4) + padA + padB) * vec4Bytes;
-  return bytes <= limitBytes ? { PAD_A: padA, PAD_B: padB } : { PAD_A: 0, PAD_B: 0 };
+  const pads = {
+    PAD_A: stagingPad === 'both' && !transA ? 1 : 0,
+    PAD_B: stagingPad !== 'none' && transB ? 1 : 0,
+  } as const;
+  return stagingBytes(tile, f16, pads) <= limitBytes ? pads : { PAD_A: 0, PAD_B: 0 };
 }
 
 /** Vector loads of the tiled kernel (shaders/matmul.wgsl VA, VB): an operand whose stored rows (the fast dimension:
@@ -157,4 +156,29 @@ export function setMatmulPrefetch(on: boolean): void {
 }
 export function matmulPrefetch(): boolean {
   return prefetch;
+}
+
+/** Two staging buffers with prefetch (shaders/matmul.wgsl STAGES): K tile i's products read one while tile i + 1 is
+ * staged into the other, so a K tile needs one barrier rather than two, where both buffers fit the device's workgroup
+ * memory. On by default (it only applies with prefetch); settable for benchmarks and tests. */
+let doubleBuffer = true;
+export function setMatmulDoubleBuffer(on: boolean): void {
+  doubleBuffer = on;
+}
+
+/** How a tiled kernel stages its operand tiles on a device whose workgroup memory is limitBytes: the staging pads
+ * (matmulStagingPadFor), PREFETCH, and STAGES (2 with prefetch where the buffers fit, else 1). */
+export function matmulStagingFor(
+  limitBytes: number,
+  s: { tile: TiledTile; f16: boolean; transA: boolean; transB: boolean; prefetch: boolean },
+): { PAD_A: 0 | 1; PAD_B: 0 | 1; PREFETCH: 'true' | 'false'; STAGES: 1 | 2 } {
+  const pads = matmulStagingPadFor(limitBytes, s.tile, s.f16, s.transA, s.transB);
+  const two = s.prefetch && doubleBuffer && 2 * stagingBytes(s.tile, s.f16, pads) <= limitBytes;
+  return { ...pads, PREFETCH: s.prefetch ? 'true' : 'false', STAGES: two ? 2 : 1 };
+}
+
+/** Bytes of one staging buffer of both operand tiles, rows padded as given. */
+function stagingBytes(tile: TiledTile, f16: boolean, pads: { PAD_A: number; PAD_B: number }): number {
+  const t = TILED[tile];
+  return t.TK * (2 * ((t.RB * t.WG) / 4) + pads.PAD_A + pads.PAD_B) * (f16 ? 8 : 16);
 }

@@ -3,7 +3,7 @@
 
 import type { GpuContext, GpuTensor } from '../context';
 import { tiledShader } from './matmul';
-import { matmulPrefetch, matmulStagingPadFor, matmulTileFor, TILED, type TiledTile, vectorWidth } from './matmulRules';
+import { matmulPrefetch, matmulStagingFor, matmulTileFor, TILED, type TiledTile, vectorWidth } from './matmulRules';
 
 /** One operand of matmulStrided: the stored matrix of batch entry z = (z / heads, z % heads) starts at
  * base + floor(z / heads) * s1 + floor((z % heads) / group) * s2, and its rows are ld elements apart. */
@@ -101,13 +101,18 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
     params: { format: STRIDED_FORMAT, values },
     defines: {
       ...TILED[tile],
-      ...matmulStagingPadFor(ctx.limits.maxComputeWorkgroupStorageSize, tile, false, !!s.transA, !!s.transB),
+      ...matmulStagingFor(ctx.limits.maxComputeWorkgroupStorageSize, {
+        tile,
+        f16: false,
+        transA: !!s.transA,
+        transB: !!s.transB,
+        prefetch: matmulPrefetch(),
+      }),
       T: 'f32',
       B_F16: 'false',
       B_ELEM: 'f32',
       VA,
       VB,
-      PREFETCH: String(matmulPrefetch()),
     },
     workgroups: [Math.ceil(N / tile), Math.ceil(M / tile), batch],
   });
