@@ -22,6 +22,7 @@ import {
   setMatmulTiling,
   setMatmulVectorLoads,
 } from '../../src/gpu/kernels/matmulRules';
+import { matmulKernelFor } from '../../src/gpu/kernels/matmulTuned';
 import { matmulRef, sumRowsRef } from '../../src/ops/matmul';
 import type { MatmulParams } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
@@ -205,21 +206,28 @@ describe('matmul tile choice', () => {
     setMatmulTiling('auto');
   });
 
-  it("'auto': flat on CPU adapters; 32 or 64 on GPUs; 128 for outputs of 64 such tiles after setMatmulLargeTile(128)", () => {
+  it("'auto': flat on CPU adapters; 32 or 64 on GPUs (split ranges counted); 128 for outputs of 64 such tiles after setMatmulLargeTile(128)", () => {
     const gpu = { barrierFree: false },
       cpu = { barrierFree: true };
-    expect(matmulTileFor(cpu, 1024, 768, 1)).toBe('flat');
-    expect(matmulTileFor(gpu, 128, 192, 1)).toBe(32);
-    expect(matmulTileFor(gpu, 1024, 768, 1)).toBe(64);
-    expect(matmulTileFor(gpu, 2048, 3072, 1)).toBe(64);
+    // matmulKernelFor reads only barrierFree and this context's tuned kernels (none).
+    const gpuCtx = gpu as GpuContext;
+    expect(matmulTileFor(cpu, { M: 1024, N: 768, batch: 1 })).toBe('flat');
+    expect(matmulTileFor(gpu, { M: 128, N: 192, batch: 1 })).toBe(32);
+    expect(matmulTileFor(gpu, { M: 1024, N: 768, batch: 1 })).toBe(64);
+    expect(matmulTileFor(gpu, { M: 2048, N: 3072, batch: 1 })).toBe(64);
+    // Split K's ranges count: GPT-2's LM-head input gradient in 320-row chunks, 60 64x64 tiles in 5 splits.
+    expect(matmulTileFor(gpu, { M: 320, N: 768, batch: 1 })).toBe(32);
+    expect(matmulTileFor(gpu, { M: 320, N: 768, batch: 1, splits: 5 })).toBe(64);
+    expect(matmulKernelFor(gpuCtx, { M: 320, K: 50257, N: 768 }, 'f32', false)).toEqual({ tile: 64, prefetch: false });
+    expect(matmulKernelFor(gpuCtx, { M: 320, K: 768, N: 768 }, 'f32', false).tile, 'short K: no split').toBe(32);
     setMatmulLargeTile(128);
-    expect(matmulTileFor(gpu, 1024, 768, 1)).toBe(64); // 8 x 6 tiles of 128: too few workgroups
-    expect(matmulTileFor(gpu, 2048, 3072, 1)).toBe(128);
-    expect(matmulTileFor(gpu, 512, 768, 2)).toBe(64);
-    expect(matmulTileFor(gpu, 1024, 1024, 4)).toBe(128);
-    expect(matmulTileFor(cpu, 2048, 3072, 1)).toBe('flat');
+    expect(matmulTileFor(gpu, { M: 1024, N: 768, batch: 1 })).toBe(64); // 8 x 6 tiles of 128: too few workgroups
+    expect(matmulTileFor(gpu, { M: 2048, N: 3072, batch: 1 })).toBe(128);
+    expect(matmulTileFor(gpu, { M: 512, N: 768, batch: 2 })).toBe(64);
+    expect(matmulTileFor(gpu, { M: 1024, N: 1024, batch: 4 })).toBe(128);
+    expect(matmulTileFor(cpu, { M: 2048, N: 3072, batch: 1 })).toBe('flat');
     setMatmulTiling(128);
-    expect(matmulTileFor(cpu, 7, 5, 1)).toBe(128);
+    expect(matmulTileFor(cpu, { M: 7, N: 5, batch: 1 })).toBe(128);
   });
 });
 

@@ -60,15 +60,26 @@ export function matmulLargeTile(): 64 | 128 {
   return largeTile;
 }
 
-/** The kernel a matmul with an M x N output (batch entries) takes under the current settings. */
-export function matmulTileFor(ctx: Pick<GpuContext, 'barrierFree'>, M: number, N: number, batch: number): MatmulTile {
+/** An output of M x N (batch entries) whose K the tiled kernel sums in `splits` ranges (matmulSplitFor; 1: none). */
+export interface TileShape {
+  M: number;
+  N: number;
+  batch: number;
+  splits?: number;
+}
+
+/** The kernel a matmul takes under the current settings. The workgroups that choose between 32 and 64 count split K's
+ * ranges: every split shape timed on the H200 (the LM-head input gradients) ran 1.35-2.4x faster on 64x64 tiles than
+ * on the 32x32 ones the unsplit count gave them (docs/design.md, "Split K"). */
+export function matmulTileFor(ctx: Pick<GpuContext, 'barrierFree'>, s: TileShape): MatmulTile {
+  const { M, N, batch } = s;
   const flatFits = Math.ceil((Math.ceil(M / 8) * Math.ceil(N / 8)) / 64) <= MAX_GROUPS;
   if (tiling === 'flat' && flatFits) return 'flat';
   if (tiling === 32 || tiling === 64 || tiling === 128) return tiling;
   if (tiling === 'auto' && ctx.barrierFree && flatFits) return 'flat';
   const tiles = (t: number) => Math.ceil(M / t) * Math.ceil(N / t) * batch;
   if (largeTile === 128 && tiles(128) >= 64) return 128;
-  return tiles(64) >= 64 ? 64 : 32;
+  return tiles(64) * (s.splits ?? 1) >= 64 ? 64 : 32;
 }
 
 /** Split K: when a matmul's output has too few tiles to fill a GPU but K is long (the LM head's input gradient: 320

@@ -74,7 +74,7 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
   checkStrided(s.a, s.transA ? K : M, s.transA ? M : K, s, 'a');
   checkStrided(s.b, s.transB ? N : K, s.transB ? K : N, s, 'b');
   checkStrided(s.out, M, N, s, 'out');
-  const rule = matmulTileFor({ barrierFree: false }, M, N, batch);
+  const rule = matmulTileFor({ barrierFree: false }, { M, N, batch });
   const tile = s.tile ?? (rule === 'flat' ? 64 : rule);
   const { VA, VB } = stridedVectorLoads(s);
   const op = (o: StridedOperand) => [o.base ?? 0, o.s1 ?? 0, o.s2 ?? 0, o.group ?? 1];

@@ -4,7 +4,14 @@
 
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
-import { type MatmulTile, matmulPrefetch, matmulTileFor, matmulTiling, type TiledTile } from './matmulRules';
+import {
+  type MatmulTile,
+  matmulPrefetch,
+  matmulSplitFor,
+  matmulTileFor,
+  matmulTiling,
+  type TiledTile,
+} from './matmulRules';
 
 /** A matmul kernel: the tile (or 'flat') and, for the tiled kernel, whether it prefetches the next K tile. */
 export interface MatmulKernel {
@@ -30,7 +37,13 @@ export function matmulKernelFor(
 ): MatmulKernel {
   const tuned =
     matmulTiling() === 'auto' && !ctx.barrierFree ? tunedKernels.get(ctx)?.get(matmulShapeKey(p, bDtype, bias)) : null;
-  return tuned ?? { tile: matmulTileFor(ctx, p.M, p.N, p.batch ?? 1), prefetch: matmulPrefetch() };
+  if (tuned) return tuned;
+  const { M, K, N } = p,
+    batch = p.batch ?? 1;
+  return {
+    tile: matmulTileFor(ctx, { M, N, batch, splits: matmulSplitFor(M, K, N, batch).splits }),
+    prefetch: matmulPrefetch(),
+  };
 }
 
 /** matmulKernelFor of a call; while a step is recorded for tuning (noteMatmuls), its shape is noted too. */
