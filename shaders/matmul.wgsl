@@ -27,6 +27,15 @@ const TILE: u32 = {{RB}}u * WGS;
 const TQ: u32 = TILE / 4u;
 const TQA: u32 = TQ + {{PAD_A}}u;
 const TQB: u32 = TQ + {{PAD_B}}u;
+// Swizzled staging (SWZ_A, SWZ_B; matmulRules.ts matmulStagingFor): an operand whose stored rows run along k and are
+// read a vec4 at a time stages 4 consecutive k of one row per load; unswizzled, a warp's 8 loads of one row group land
+// k = 0, 4, .., 28 rows apart, all in the same 4 memory banks (8-way conflicts; a padded row: 4-way). Its vec4 column
+// q of staged row k is stored at q ^ swz(k), swz(k) = (k / 4) % 8, which puts those 8 in 8 different column slots of
+// every bank group: conflict-free. The reads apply the same permutation (a permutation within aligned groups of 8
+// vec4s, TQ being a multiple of 8), so they stay broadcast (a) or consecutive (b). Such an operand takes no pad.
+const SWZ_A: bool = {{SWZ_A}};
+const SWZ_B: bool = {{SWZ_B}};
+fn swz(on: bool, k: u32) -> u32 { return select(0u, (k / 4u) % 8u, on); }
 const TK: u32 = {{TK}}u;
 // Elements of one operand tile each invocation stages: TILE * TK / NT, held as GROUPS vec4 registers between the
 // global loads and the workgroup-memory stores.
@@ -49,8 +58,8 @@ const BUF_B: u32 = TK * TQB;
 // Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
 const NACC: u32 = {{RB}}u * RV;
 
-// Buffer f: as_[f * BUF_A + k * TQA + m/4][m%4] = opA(a)(m, k); bs[f * BUF_B + k * TQB + n/4][n%4] = opB(b)(k, n):
-// the inner loop reads RV vec4s of each.
+// Buffer f: as_[f * BUF_A + k * TQA + (m/4 ^ swz(SWZ_A, k))][m%4] = opA(a)(m, k); bs[f * BUF_B + k * TQB +
+// (n/4 ^ swz(SWZ_B, k))][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of each.
 var<workgroup> as_: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
 var<workgroup> bs: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
 
@@ -117,16 +126,16 @@ fn fetch(t: Tile, w: u32, flat: u32, g: u32) -> vec4<f32> {
 // rows/columns.
 fn put(is_a: bool, f: u32, pos: vec2<u32>, x: f32) {
   if (is_a) {
-    as_[f * BUF_A + pos.y * TQA + pos.x / 4u][pos.x % 4u] = {{T}}(x);
+    as_[f * BUF_A + pos.y * TQA + ((pos.x / 4u) ^ swz(SWZ_A, pos.y))][pos.x % 4u] = {{T}}(x);
   } else {
-    bs[f * BUF_B + pos.y * TQB + pos.x / 4u][pos.x % 4u] = {{T}}(x);
+    bs[f * BUF_B + pos.y * TQB + ((pos.x / 4u) ^ swz(SWZ_B, pos.y))][pos.x % 4u] = {{T}}(x);
   }
 }
 fn put4(is_a: bool, f: u32, pos: vec2<u32>, x: vec4<f32>) {
   if (is_a) {
-    as_[f * BUF_A + pos.y * TQA + pos.x / 4u] = vec4<{{T}}>(x);
+    as_[f * BUF_A + pos.y * TQA + ((pos.x / 4u) ^ swz(SWZ_A, pos.y))] = vec4<{{T}}>(x);
   } else {
-    bs[f * BUF_B + pos.y * TQB + pos.x / 4u] = vec4<{{T}}>(x);
+    bs[f * BUF_B + pos.y * TQB + ((pos.x / 4u) ^ swz(SWZ_B, pos.y))] = vec4<{{T}}>(x);
   }
 }
 
@@ -158,9 +167,9 @@ fn products(acc: ptr<function, array<vec4<f32>, NACC>>, lid: vec3<u32>, f: u32) 
   let fb = f * BUF_B;
   for (var k = 0u; k < TK; k++) {
     for (var q = 0u; q < RV; q++) {
-      let x = as_[fa + k * TQA + q * WGS + lid.y];
+      let x = as_[fa + k * TQA + ((q * WGS + lid.y) ^ swz(SWZ_A, k))];
       for (var c = 0u; c < RV; c++) {
-        let y = bs[fb + k * TQB + c * WGS + lid.x];
+        let y = bs[fb + k * TQB + ((c * WGS + lid.x) ^ swz(SWZ_B, k))];
         (*acc)[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
         (*acc)[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
         (*acc)[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);

@@ -61,6 +61,8 @@ export interface MatmulRow extends MatmulShape {
   percentOfPeak: number | null;
   /** The same matmul on 128x128 tiles (8x8 per invocation), which 'auto' does not take yet; null when not run. */
   tflops128: number | null;
+  /** 'auto' without swizzled staging (setMatmulSwizzle(false)); null when not run. */
+  tflopsUnswizzled?: number | null;
   /** 'auto' with no staging row padded, and with both operands' padded (setMatmulStagingPad); null when not run. */
   tflopsPadNone?: number | null;
   tflopsPadBoth?: number | null;

@@ -11,6 +11,7 @@ import {
   setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
+  setMatmulSwizzle,
   setMatmulTiling,
   setMatmulVectorLoads,
 } from '../gpu/kernels/matmulRules';
@@ -80,7 +81,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} 128x128 tiles` });
       const ms128 = await timeAt(128);
       const tflops128 = rate(ms128);
-      // 'auto' again with no staging row padded and with both operands' padded, without the split and with
+      // 'auto' again unswizzled (k-fast operands padded as the pad rule says), with no staging row padded and with
+      // both operands' padded, without the split and with
       // MORE_SPLITS times the splits where 'auto' splits K, with element loads, and with prefetch (in two staging
       // buffers where they fit, and in one; also on 128x128 tiles); each checked first.
       const variant = async (label: string, set: () => void, tiling: MatmulTiling = 'auto') => {
@@ -91,6 +93,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} ${label}` });
         return rate(await timeAt(tiling));
       };
+      const tflopsUnswizzled = await variant('unswizzled', () => setMatmulSwizzle(false));
+      setMatmulSwizzle(true);
       const tflopsPadNone = await variant('unpadded', () => setMatmulStagingPad('none'));
       const tflopsPadBoth = await variant('both padded', () => setMatmulStagingPad('both'));
       setMatmulStagingPad('auto');
@@ -115,6 +119,7 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         tflops,
         percentOfPeak: pct(tflops, o.peak),
         tflops128,
+        tflopsUnswizzled,
         tflopsPadNone,
         tflopsPadBoth,
         splits,
@@ -127,7 +132,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       });
       log(
         `matmul ${s.model} ${s.layer} ${M}x${K}x${N}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s; ` +
-          `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s; unpadded ${tflopsPadNone.toFixed(2)}, ` +
+          `128x128 tiles ${ms128.toFixed(3)} ms, ${tflops128.toFixed(2)} TFLOP/s; unswizzled ` +
+          `${tflopsUnswizzled.toFixed(2)}, unpadded ${tflopsPadNone.toFixed(2)}, ` +
           `both padded ${tflopsPadBoth.toFixed(2)}` +
           (tflopsNoSplit === null || tflopsMoreSplits === null
             ? ''
@@ -144,6 +150,7 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       setMatmulVectorLoads(true);
       setMatmulPrefetch(false);
       setMatmulDoubleBuffer(true);
+      setMatmulSwizzle(true);
       for (const t of [a, b, c]) be.dispose(t);
     }
   }

@@ -173,6 +173,7 @@ type MatmulRow = GpuBenchReport['matmul'][number];
 const CONTENDERS: [string, (m: MatmulRow) => [number | null | undefined, number | null | undefined]][] = [
   ["128×128 tiles vs 'auto'", (m) => [m.tflops128, m.tflops]],
   ["vector loads ('auto') vs element loads", (m) => [m.tflops, m.tflopsElementLoads]],
+  ["swizzled staging ('auto') vs unswizzled", (m) => [m.tflops, m.tflopsUnswizzled]],
   ["prefetch vs 'auto'", (m) => [m.tflopsPrefetch, m.tflops]],
   ['prefetch in two staging buffers vs one', (m) => [m.tflopsPrefetch, m.tflopsPrefetchOneBuffer]],
   ['prefetch vs not on 128×128 tiles', (m) => [m.tflopsPrefetch128, m.tflops128]],
@@ -213,7 +214,8 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     '#### Matmul at the models’ widths (f32; auto tiling, and 128×128 tiles beside it)',
     '',
-    "'auto' pads a transposed b's staged rows by one vec4 (spreading its staging stores over memory banks) and " +
+    '\'auto\' stages the k-fast operands it reads as vec4s swizzled ("auto / unswizzled": against padded or plain ' +
+      "rows), pads a transposed b's staged rows by one vec4 otherwise (spreading its staging stores over memory banks) and " +
       'splits K where the output has few tiles; "auto / unpadded", "auto / both padded" (a row-major a padded too) ' +
       'and "auto / no split" time it against the alternatives, and "4× splits / auto" against 4 times its splits, in ' +
       "the same run. 'auto' reads operands whose stored " +
@@ -231,6 +233,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
         '% of f32 peak',
         'TFLOP/s on 128×128 tiles',
         '128 / auto',
+        'auto / unswizzled',
         'auto / unpadded',
         'auto / both padded',
         'splits',
@@ -250,6 +253,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
         sig(m.percentOfPeak),
         sig(m.tflops128),
         m.tflops128 === null ? '–' : `${(m.tflops128 / m.tflops).toFixed(2)}×`,
+        m.tflopsUnswizzled ? `${(m.tflops / m.tflopsUnswizzled).toFixed(2)}×` : '–',
         m.tflopsPadNone ? `${(m.tflops / m.tflopsPadNone).toFixed(2)}×` : '–',
         m.tflopsPadBoth ? `${(m.tflops / m.tflopsPadBoth).toFixed(2)}×` : '–',
         m.splits ?? '–',

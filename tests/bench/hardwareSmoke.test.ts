@@ -119,6 +119,7 @@ describe('bench:gpu --smoke', () => {
           m.tflops,
           m.percentOfPeak,
           m.tflops128,
+          m.tflopsUnswizzled,
           m.tflopsPadNone,
           m.tflopsPadBoth,
           m.tflopsElementLoads,
@@ -132,12 +133,13 @@ describe('bench:gpu --smoke', () => {
     expect(new Set(report.matmul.map((m) => m.layer))).toContain('LM head input gradient');
     expect(md).toContain('TFLOP/s on 128×128 tiles');
     expect(md).toContain(
-      '| auto / unpadded | auto / both padded | splits | auto / no split | 4× splits / auto | auto / element loads | ' +
+      '| auto / unswizzled | auto / unpadded | auto / both padded | splits | auto / no split | 4× splits / auto | auto / element loads | ' +
         'prefetch / auto | prefetch: 2 buffers / 1 | 128 prefetch / 128 |',
     );
     for (const what of [
       "128×128 tiles vs 'auto'",
       "vector loads \\('auto'\\) vs element loads",
+      "swizzled staging \\('auto'\\) vs unswizzled",
       "prefetch vs 'auto'",
       'prefetch in two staging buffers vs one',
       'prefetch vs not on 128×128 tiles',

@@ -19,6 +19,7 @@ import {
   setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
+  setMatmulSwizzle,
   setMatmulTiling,
   setMatmulVectorLoads,
 } from '../../src/gpu/kernels/matmulRules';
@@ -135,39 +136,55 @@ describe.each(KERNELS)('matmul %s', (_, tiling, limit, pad, split) => {
 
 // Vector loads (matmulVectorLoadsFor): an operand whose stored rows are a multiple of 4 long is read 4 elements per
 // load, on every tile, with and without prefetch (the next K tile loaded before the current one's products), with
-// prefetch in two staging buffers and in one (matmulStagingFor's STAGES; each case checks which this adapter takes), and
-// with vector loads off (prefetch over scalar loads). 37x44x70 mixes them: only the operands whose stored rows run
-// along K (a row-major a, a transposed b) are aligned. The NaN after each operand fails any load that crosses a bound.
-const VECTOR = [
-  ['64x64 tiles', 64, false, true, true],
-  ['128x128 tiles', 128, false, true, true],
-  ['32x32 tiles, prefetch', 32, true, true, true],
-  ['64x64 tiles, prefetch', 64, true, true, true],
-  ['128x128 tiles, prefetch', 128, true, true, true],
-  ['64x64 tiles, prefetch, one staging buffer', 64, true, true, false],
-  ['128x128 tiles, prefetch, one staging buffer', 128, true, true, false],
-  ['64x64 tiles, scalar loads, prefetch', 64, true, false, true],
-] as const;
+// prefetch in two staging buffers and in one, with vector loads off (prefetch over scalar loads), and with the
+// k-fast operands' staging swizzled (the default with vector loads) or padded (unswizzled). Each case checks the
+// staging buffers it takes on this adapter's 32 KiB of workgroup memory, for a row-major b and a transposed one: a
+// padded 64x64 or 128x128 tile does not fit twice. 37x44x70 mixes them: only the operands whose stored rows run along
+// K (a row-major a, a transposed b) are aligned. The NaN after each operand fails any load that crosses a bound.
+type VectorCase = {
+  tile: 32 | 64 | 128;
+  prefetch: boolean;
+  vector: boolean;
+  double: boolean;
+  swizzle: boolean;
+  stages: [1 | 2, 1 | 2];
+};
+const on = { prefetch: true, vector: true, double: true, swizzle: true };
+const VECTOR: [string, VectorCase][] = [
+  ['64x64 tiles', { ...on, tile: 64, prefetch: false, stages: [1, 1] }],
+  ['128x128 tiles', { ...on, tile: 128, prefetch: false, stages: [1, 1] }],
+  ['32x32 tiles, prefetch', { ...on, tile: 32, stages: [2, 2] }],
+  ['64x64 tiles, prefetch', { ...on, tile: 64, stages: [2, 2] }],
+  ['128x128 tiles, prefetch', { ...on, tile: 128, stages: [2, 2] }],
+  ['64x64 tiles, prefetch, one staging buffer', { ...on, tile: 64, double: false, stages: [1, 1] }],
+  ['128x128 tiles, prefetch, one staging buffer', { ...on, tile: 128, double: false, stages: [1, 1] }],
+  ['64x64 tiles, scalar loads, prefetch', { ...on, tile: 64, vector: false, stages: [2, 1] }],
+  ['32x32 tiles, prefetch, unswizzled', { ...on, tile: 32, swizzle: false, stages: [2, 2] }],
+  ['64x64 tiles, prefetch, unswizzled', { ...on, tile: 64, swizzle: false, stages: [2, 1] }],
+];
 
-describe.each(VECTOR)('matmul vector loads: %s', (_, tile, prefetch, vector, double) => {
+describe.each(VECTOR)('matmul vector loads: %s', (_, c) => {
+  const { tile, prefetch, vector } = c;
   beforeEach(async () => {
     setMatmulTiling(tile);
     setMatmulPrefetch(prefetch);
     setMatmulVectorLoads(vector);
-    setMatmulDoubleBuffer(double);
+    setMatmulDoubleBuffer(c.double);
+    setMatmulSwizzle(c.swizzle);
     setMatmulSplitK('off');
-    // The buffers this case stages through on this adapter's 32 KiB of workgroup memory: two (with prefetch) for
-    // unpadded tiles (a row-major b) of every size, and for padded ones (a transposed b) of 32x32 only.
     const limit = (await gpuContext()).limits.maxComputeWorkgroupStorageSize;
-    const stages = (transB: boolean) =>
-      matmulStagingFor(limit, { tile, f16: false, transA: false, transB, prefetch }).STAGES;
-    expect([stages(false), stages(true)]).toEqual(prefetch && double ? [2, tile === 32 ? 2 : 1] : [1, 1]);
+    const V = vector ? 4 : 1;
+    const staging = (transB: boolean) =>
+      matmulStagingFor(limit, { tile, f16: false, transA: false, transB, prefetch, VA: V, VB: V });
+    expect([staging(false).STAGES, staging(true).STAGES], `staging buffers in ${limit} bytes`).toEqual(c.stages);
+    expect([staging(true).SWZ_A, staging(true).SWZ_B]).toEqual(Array(2).fill(c.swizzle && vector ? 'true' : 'false'));
   });
   afterEach(() => {
     setMatmulTiling('auto');
     setMatmulPrefetch(false);
     setMatmulVectorLoads(true);
     setMatmulDoubleBuffer(true);
+    setMatmulSwizzle(true);
     setMatmulSplitK('auto');
   });
 
@@ -254,25 +271,67 @@ describe('matmul staging pads', () => {
 
   it('two staging buffers with prefetch where both fit the workgroup memory, else one', () => {
     const KiB = 1024;
-    const at = (limit: number, tile: 32 | 64 | 128, prefetch: boolean, transB = true, f16 = false) =>
-      matmulStagingFor(limit * KiB, { tile, f16, transA: false, transB, prefetch });
-    // The H200's 48 KiB: the padded 64x64 and 128x128 f32 buffers (16.5 KiB each) fit twice.
-    expect(at(48, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 2 });
-    expect(at(48, 128, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 2 });
-    expect(at(48, 64, false), 'no prefetch: one buffer').toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'false', STAGES: 1 });
+    const at = (limit: number, tile: 32 | 64 | 128, prefetch: boolean, o: { transB?: boolean; f16?: boolean } = {}) =>
+      matmulStagingFor(limit * KiB, {
+        tile,
+        f16: o.f16 ?? false,
+        transA: false,
+        transB: o.transB ?? true,
+        prefetch,
+        VA: 1,
+        VB: 1,
+      });
+    // Element loads (no swizzle): a transposed b is padded. The H200's 48 KiB: the padded 64x64 and 128x128 f32
+    // buffers (16.5 KiB each) fit twice.
+    const flags = { SWZ_A: 'false', SWZ_B: 'false' };
+    expect(at(48, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, ...flags, PREFETCH: 'true', STAGES: 2 });
+    expect(at(48, 128, true)).toEqual({ PAD_A: 0, PAD_B: 1, ...flags, PREFETCH: 'true', STAGES: 2 });
+    expect(at(48, 64, false), 'no prefetch: one buffer').toEqual({
+      PAD_A: 0,
+      PAD_B: 1,
+      ...flags,
+      PREFETCH: 'false',
+      STAGES: 1,
+    });
     // 32 KiB: the padded 64x64 buffers do not fit twice (the pad stays: it fits once); unpadded they do.
-    expect(at(32, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, PREFETCH: 'true', STAGES: 1 });
-    expect(at(32, 64, true, false).STAGES).toBe(2);
-    expect(at(32, 64, true, true, true).STAGES, 'f16 tiles: half the bytes').toBe(2);
+    expect(at(32, 64, true)).toEqual({ PAD_A: 0, PAD_B: 1, ...flags, PREFETCH: 'true', STAGES: 1 });
+    expect(at(32, 64, true, { transB: false }).STAGES).toBe(2);
+    expect(at(32, 64, true, { f16: true }).STAGES, 'f16 tiles: half the bytes').toBe(2);
     // The default 16 KiB: only the unpadded 32x32 tile's buffers (8 KiB) fit twice.
-    expect(at(16, 32, true, false).STAGES).toBe(2);
+    expect(at(16, 32, true, { transB: false }).STAGES).toBe(2);
     expect(at(16, 32, true).STAGES, 'padded 32x32: 8.5 KiB').toBe(1);
-    expect(at(16, 64, true, false).STAGES).toBe(1);
+    expect(at(16, 64, true, { transB: false }).STAGES).toBe(1);
     setMatmulDoubleBuffer(false);
     try {
       expect(at(48, 64, true).STAGES, 'double buffering off').toBe(1);
     } finally {
       setMatmulDoubleBuffer(true);
+    }
+  });
+
+  it('swizzles the k-fast operands read a vec4 at a time, which then take no pad', () => {
+    const KiB = 1024;
+    const at = (transA: boolean, transB: boolean, VA: 1 | 4, VB: 1 | 4) =>
+      matmulStagingFor(32 * KiB, { tile: 64, f16: false, transA, transB, prefetch: true, VA, VB });
+    // A row-major a and a transposed b run along k: both swizzled, the b pad dropped, so two buffers fit 32 KiB.
+    expect(at(false, true, 4, 4)).toEqual({
+      PAD_A: 0,
+      PAD_B: 0,
+      SWZ_A: 'true',
+      SWZ_B: 'true',
+      PREFETCH: 'true',
+      STAGES: 2,
+    });
+    // A transposed a and a row-major b are staged a vec4 along the tile (no conflicts): not swizzled.
+    expect(at(true, false, 4, 4)).toMatchObject({ SWZ_A: 'false', SWZ_B: 'false' });
+    // Element loads: not swizzled; the transposed b keeps its pad.
+    expect(at(false, true, 1, 1)).toMatchObject({ PAD_B: 1, SWZ_A: 'false', SWZ_B: 'false', STAGES: 1 });
+    expect(at(false, true, 4, 1)).toMatchObject({ PAD_B: 1, SWZ_A: 'true', SWZ_B: 'false' });
+    setMatmulSwizzle(false);
+    try {
+      expect(at(false, true, 4, 4)).toMatchObject({ PAD_B: 1, SWZ_A: 'false', SWZ_B: 'false', STAGES: 1 });
+    } finally {
+      setMatmulSwizzle(true);
     }
   });
 });
@@ -333,8 +392,9 @@ describe('matmul pipelines', () => {
   it('the tiled kernel runs new shapes on its existing pipelines', async () => {
     const ctx = await gpuContext();
     setMatmulTiling(32);
-    await check(ctx, { M: 3, K: 4, N: 5 }, true, 70, 'warm-up');
-    await check(ctx, { M: 3, K: 4, N: 5 }, false, 71, 'warm-up');
+    // The warm-ups take the variants (defines: transposes, vector loads, swizzles, bias) of the shapes after them.
+    await check(ctx, { M: 4, K: 3, N: 5, transA: true, batch: 2, alpha: 2, accumulate: true }, true, 70, 'warm-up');
+    await check(ctx, { M: 3, K: 6, N: 5, transB: true }, false, 71, 'warm-up');
     const before = ctx.counters.pipelineCreations;
     await check(
       ctx,

@@ -192,6 +192,8 @@ function dispatchMatmul(
       transA: !!p.transA,
       transB: !!p.transB,
       prefetch: kernel.prefetch,
+      VA,
+      VB,
     }),
     B_F16,
     B_ELEM,
@@ -249,6 +251,8 @@ const SCALAR_DEFINES = {
   VB: 1,
   PREFETCH: 'false',
   STAGES: 1,
+  SWZ_A: 'false',
+  SWZ_B: 'false',
 };
 
 /** Split K's second pass: out (+)= [bias +] the partials summed in split order (shaders/matmul.wgsl split_sum). */

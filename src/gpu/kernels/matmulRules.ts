@@ -177,15 +177,49 @@ export function setMatmulDoubleBuffer(on: boolean): void {
   doubleBuffer = on;
 }
 
-/** How a tiled kernel stages its operand tiles on a device whose workgroup memory is limitBytes: the staging pads
- * (matmulStagingPadFor), PREFETCH, and STAGES (2 with prefetch where the buffers fit, else 1). */
+/** Swizzled staging (shaders/matmul.wgsl SWZ_A, SWZ_B) of an operand whose stored rows run along k (a row-major a,
+ * a transposed b) and which is read a vec4 at a time: its staged vec4 column q of row k is stored at q ^ ((k / 4) % 8),
+ * so the 8 loads of a warp that share a row group (k = 0, 4, .., 28) hit 8 different memory-bank groups rather than
+ * one: shared-memory stores without conflicts, where a padded row still conflicts 4-way and an unpadded one 8-way. The
+ * swizzled operand takes no pad. On by default; settable for benchmarks and tests. */
+let swizzle = true;
+export function setMatmulSwizzle(on: boolean): void {
+  swizzle = on;
+}
+
+/** What sets how a tiled kernel stages its operand tiles. */
+export interface StagingShape {
+  tile: TiledTile;
+  f16: boolean;
+  transA: boolean;
+  transB: boolean;
+  prefetch: boolean;
+  /** Elements per global load of a and of b (matmulVectorLoadsFor). */
+  VA: 1 | 4;
+  VB: 1 | 4;
+}
+
+/** How a tiled kernel stages its operand tiles on a device whose workgroup memory is limitBytes: the swizzles
+ * (setMatmulSwizzle), the staging pads of the unswizzled operands (matmulStagingPadFor), PREFETCH, and STAGES (2 with
+ * prefetch where the buffers fit, else 1). */
 export function matmulStagingFor(
   limitBytes: number,
-  s: { tile: TiledTile; f16: boolean; transA: boolean; transB: boolean; prefetch: boolean },
-): { PAD_A: 0 | 1; PAD_B: 0 | 1; PREFETCH: 'true' | 'false'; STAGES: 1 | 2 } {
-  const pads = matmulStagingPadFor(limitBytes, s.tile, s.f16, s.transA, s.transB);
+  s: StagingShape,
+): {
+  PAD_A: 0 | 1;
+  PAD_B: 0 | 1;
+  SWZ_A: 'true' | 'false';
+  SWZ_B: 'true' | 'false';
+  PREFETCH: 'true' | 'false';
+  STAGES: 1 | 2;
+} {
+  const swzA = swizzle && !s.transA && s.VA === 4,
+    swzB = swizzle && s.transB && s.VB === 4;
+  const padded = matmulStagingPadFor(limitBytes, s.tile, s.f16, s.transA, s.transB);
+  const pads = { PAD_A: swzA ? 0 : padded.PAD_A, PAD_B: swzB ? 0 : padded.PAD_B } as const;
   const two = s.prefetch && doubleBuffer && 2 * stagingBytes(s.tile, s.f16, pads) <= limitBytes;
-  return { ...pads, PREFETCH: s.prefetch ? 'true' : 'false', STAGES: two ? 2 : 1 };
+  const flag = (on: boolean) => (on ? 'true' : 'false');
+  return { ...pads, SWZ_A: flag(swzA), SWZ_B: flag(swzB), PREFETCH: flag(s.prefetch), STAGES: two ? 2 : 1 };
 }
 
 /** Bytes of one staging buffer of both operand tiles, rows padded as given. */

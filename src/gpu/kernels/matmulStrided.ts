@@ -107,6 +107,8 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
         transA: !!s.transA,
         transB: !!s.transB,
         prefetch: matmulPrefetch(),
+        VA,
+        VB,
       }),
       T: 'f32',
       B_F16: 'false',
