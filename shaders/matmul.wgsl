@@ -1,6 +1,6 @@
 // Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/TILE), ceil(M/TILE), batch).
 // Each WGxWG workgroup computes a TILE = RB*WG square output tile, each invocation an RBxRB register block (RB = 4 or
-// 8); K advances in steps of TK staged in workgroup memory (2 * TILE * TK * 4 bytes). WG, RB and TK are defines:
+// 8); K advances in steps of TK staged in workgroup memory (STAGES buffers of 2 * TILE * TK * 4 bytes). WG, RB and TK are defines:
 // WG 8 / RB 4 / TK 32 (32x32 tiles, 64 invocations) keeps small GPT-2 shapes spread over many workgroups; WG 16 / RB 4
 // / TK 32 (64x64, 256 invocations) halves the loads per FMA for wide layers; WG 16 / RB 8 / TK 16 (128x128, 16 KiB
 // staged) halves them again: 64 FMAs per 4 shared vec4 loads. sum_rows_forward (the bias gradient) shares the Params.

@@ -1,5 +1,6 @@
 // Which matmul kernel runs, and how: the settings and rules behind shaders/matmul.wgsl's variants (tile, f16
-// arithmetic, split K, staging pads, vector loads, prefetch) and the flat kernel for CPU emulation. The launchers
+// arithmetic, split K, staging pads and swizzles, vector loads, prefetch and its two staging buffers) and the flat
+// kernel for CPU emulation. The launchers
 // (matmul.ts, matmulStrided.ts) read them; kernel tuning (matmulTuned.ts, ../tune.ts) overrides the tile and prefetch
 // per shape. Measurements behind each choice: docs/design.md, "Kernel variants by adapter".
 
