@@ -1,8 +1,8 @@
 // Which matmul kernel runs, and how: the settings and rules behind shaders/matmul.wgsl's variants (tile, f16
 // arithmetic, split K, staging pads and swizzles, vector loads, prefetch and its two staging buffers) and the flat
-// kernel for CPU emulation. The launchers
-// (matmul.ts, matmulStrided.ts) read them; kernel tuning (matmulTuned.ts, ../tune.ts) overrides the tile and prefetch
-// per shape. Measurements behind each choice: docs/design.md, "Kernel variants by adapter".
+// kernel for CPU emulation. The launchers (matmul.ts, matmulStrided.ts) read them; kernel tuning (matmulTuned.ts,
+// ../tune.ts) overrides the tile and prefetch per shape. Measurements behind each choice: docs/design.md, "Kernel
+// variants by adapter".
 
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
