@@ -1,7 +1,7 @@
 // Tiled matmul: out(batch,M,N) = alpha * opA(a) @ opB(b) [+ bias(N)] [+ out]; grid (ceil(N/TILE), ceil(M/TILE), batch).
 // Each WGxWG workgroup computes a TILE = RB*WG square output tile, each invocation an RBxRB register block (RB = 4 or
-// 8); K advances in steps of TK staged in workgroup memory (STAGES buffers of 2 * TILE * TK * 4 bytes). WG, RB and TK are defines:
-// WG 8 / RB 4 / TK 32 (32x32 tiles, 64 invocations) keeps small GPT-2 shapes spread over many workgroups; WG 16 / RB 4
+// 8); K advances in steps of TK staged in workgroup memory (STAGES buffers of 2 * TILE * TK * 4 bytes). WG, RB and
+// TK are defines: WG 8 / RB 4 / TK 32 (32x32 tiles, 64 invocations) keeps small GPT-2 shapes spread over many workgroups; WG 16 / RB 4
 // / TK 32 (64x64, 256 invocations) halves the loads per FMA for wide layers; WG 16 / RB 8 / TK 16 (128x128, 16 KiB
 // staged) halves them again: 64 FMAs per 4 shared vec4 loads. sum_rows_forward (the bias gradient) shares the Params.
 // {{T}} is the element type of the staged operand tiles and of the products: f32, or f16 for the 'shader-f16' variant
@@ -48,7 +48,7 @@ const VB: u32 = {{VB}}u;
 // With PREFETCH the next K tile's global loads are issued before the current tile's products, so their latency
 // overlaps arithmetic (one more set of GROUPS registers per operand live across the products).
 const PREFETCH: bool = {{PREFETCH}};
-// Staging buffers: 1, or 2 (with PREFETCH, where both fit the workgroup memory; matmulRules.ts matmulStagesFor):
+// Staging buffers: 1, or 2 (with PREFETCH, where both fit the workgroup memory; matmulRules.ts matmulStagingFor):
 // tile i's products read buffer i % 2 while tile i + 1 is staged into the other, so one barrier per K tile suffices
 // (with 1 buffer the next tile's stores must wait for every invocation's products: two barriers).
 const STAGES: u32 = {{STAGES}}u;
@@ -161,6 +161,28 @@ fn stage(t: Tile, f: u32, w: u32, flat: u32, g: u32, x: vec4<f32>) {
   put(t.is_a, f, unit_pos(u + 3u * NT, 1u, t.k_fast), x.w);
 }
 
+// This invocation's part of both operand tiles at k0 (the K tile starting there), loaded into registers.
+fn load_tiles(ta: Tile, tb: Tile, k0: u32, flat: u32, ra: ptr<function, array<vec4<f32>, GROUPS>>,
+              rb: ptr<function, array<vec4<f32>, GROUPS>>) {
+  var at = ta;
+  var bt = tb;
+  at.k0 = k0;
+  bt.k0 = k0;
+  for (var g = 0u; g < GROUPS; g++) {
+    (*ra)[g] = fetch(at, VA, flat, g);
+    (*rb)[g] = fetch(bt, VB, flat, g);
+  }
+}
+
+// Stores what load_tiles loaded into staging buffer f, opA(a) scaled by s.
+fn stage_tiles(ta: Tile, tb: Tile, f: u32, flat: u32, s: f32, ra: ptr<function, array<vec4<f32>, GROUPS>>,
+               rb: ptr<function, array<vec4<f32>, GROUPS>>) {
+  for (var g = 0u; g < GROUPS; g++) {
+    stage(ta, f, VA, flat, g, (*ra)[g] * s);
+    stage(tb, f, VB, flat, g, (*rb)[g]);
+  }
+}
+
 // Adds the products of the K tile staged in buffer f to the block (see mm_block's interleaving).
 fn products(acc: ptr<function, array<vec4<f32>, NACC>>, lid: vec3<u32>, f: u32) {
   let fa = f * BUF_A;
@@ -189,21 +211,15 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   let kr = k_range(wid.z);
   let flat = lid.y * WGS + lid.x;
   // A row-major a and a transposed b are stored with k fastest.
-  var ta = Tile(true, wid.y * TILE, kr.x, kr.y, p.M, a_base(z), a_ld(), p.trans_a == 0u);
-  var tb = Tile(false, wid.x * TILE, kr.x, kr.y, p.N, b_base(z), b_ld(), p.trans_b != 0u);
+  let ta = Tile(true, wid.y * TILE, kr.x, kr.y, p.M, a_base(z), a_ld(), p.trans_a == 0u);
+  let tb = Tile(false, wid.x * TILE, kr.x, kr.y, p.N, b_base(z), b_ld(), p.trans_b != 0u);
   var acc: array<vec4<f32>, NACC>;
   var ra: array<vec4<f32>, GROUPS>;
   var rb: array<vec4<f32>, GROUPS>;
   if (PREFETCH) {
-    for (var g = 0u; g < GROUPS; g++) {
-      ra[g] = fetch(ta, VA, flat, g);
-      rb[g] = fetch(tb, VB, flat, g);
-    }
+    load_tiles(ta, tb, kr.x, flat, &ra, &rb);
     if (STAGES == 2u) {
-      for (var g = 0u; g < GROUPS; g++) {
-        stage(ta, 0u, VA, flat, g, ra[g] * s);
-        stage(tb, 0u, VB, flat, g, rb[g]);
-      }
+      stage_tiles(ta, tb, 0u, flat, s, &ra, &rb);
       workgroupBarrier();
     }
   }
@@ -212,46 +228,17 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
     let next = k0 + TK < kr.y;
     if (STAGES == 2u) {
       // Tile k0 is in buffer f: load the next tile, add this one's products, stage the next into the other buffer.
-      if (next) {
-        ta.k0 = k0 + TK;
-        tb.k0 = k0 + TK;
-        for (var g = 0u; g < GROUPS; g++) {
-          ra[g] = fetch(ta, VA, flat, g);
-          rb[g] = fetch(tb, VB, flat, g);
-        }
-      }
+      if (next) { load_tiles(ta, tb, k0 + TK, flat, &ra, &rb); }
       products(&acc, lid, f);
-      if (next) {
-        for (var g = 0u; g < GROUPS; g++) {
-          stage(ta, 1u - f, VA, flat, g, ra[g] * s);
-          stage(tb, 1u - f, VB, flat, g, rb[g]);
-        }
-      }
+      if (next) { stage_tiles(ta, tb, 1u - f, flat, s, &ra, &rb); }
       workgroupBarrier();
       f = 1u - f;
       continue;
     }
-    ta.k0 = k0;
-    tb.k0 = k0;
-    if (!PREFETCH) {
-      for (var g = 0u; g < GROUPS; g++) {
-        ra[g] = fetch(ta, VA, flat, g);
-        rb[g] = fetch(tb, VB, flat, g);
-      }
-    }
-    for (var g = 0u; g < GROUPS; g++) {
-      stage(ta, 0u, VA, flat, g, ra[g] * s);
-      stage(tb, 0u, VB, flat, g, rb[g]);
-    }
+    if (!PREFETCH) { load_tiles(ta, tb, k0, flat, &ra, &rb); }
+    stage_tiles(ta, tb, 0u, flat, s, &ra, &rb);
     workgroupBarrier();
-    if (PREFETCH && next) {
-      ta.k0 = k0 + TK;
-      tb.k0 = k0 + TK;
-      for (var g = 0u; g < GROUPS; g++) {
-        ra[g] = fetch(ta, VA, flat, g);
-        rb[g] = fetch(tb, VB, flat, g);
-      }
-    }
+    if (PREFETCH && next) { load_tiles(ta, tb, k0 + TK, flat, &ra, &rb); }
     products(&acc, lid, 0u);
     workgroupBarrier();
   }

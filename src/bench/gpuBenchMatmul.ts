@@ -6,6 +6,7 @@ import type { GpuContext } from '../gpu/context';
 import {
   type MatmulTiling,
   matmulSplitFor,
+  resetMatmulVariants,
   setMatmulDoubleBuffer,
   setMatmulF16Arithmetic,
   setMatmulPrefetch,
@@ -82,37 +83,35 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       const ms128 = await timeAt(128);
       const tflops128 = rate(ms128);
       // 'auto' again unswizzled (k-fast operands padded as the pad rule says), with no staging row padded and with
-      // both operands' padded, without the split and with
-      // MORE_SPLITS times the splits where 'auto' splits K, with element loads, and with prefetch (in two staging
-      // buffers where they fit, and in one; also on 128x128 tiles); each checked first.
+      // both operands' padded, without the split and with MORE_SPLITS times the splits where 'auto' splits K, with
+      // element loads, and with prefetch (in two staging buffers where they fit, and in one; also on 128x128 tiles);
+      // each checked first, and the variants put back to their defaults after it.
       const variant = async (label: string, set: () => void, tiling: MatmulTiling = 'auto') => {
-        set();
-        setMatmulTiling(tiling);
-        be.matmul(c, a, b, null, p);
-        be.flush();
-        await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} ${label}` });
-        return rate(await timeAt(tiling));
+        try {
+          set();
+          setMatmulTiling(tiling);
+          be.matmul(c, a, b, null, p);
+          be.flush();
+          await checkSample(be, c, ha, hb, { ...p, transA: false, label: `${s.model} ${s.layer} ${label}` });
+          return rate(await timeAt(tiling));
+        } finally {
+          resetMatmulVariants();
+        }
       };
       const tflopsUnswizzled = await variant('unswizzled', () => setMatmulSwizzle(false));
-      setMatmulSwizzle(true);
       const tflopsPadNone = await variant('unpadded', () => setMatmulStagingPad('none'));
       const tflopsPadBoth = await variant('both padded', () => setMatmulStagingPad('both'));
-      setMatmulStagingPad('auto');
       const { splits } = matmulSplitFor(M, K, N, 1);
       const tflopsNoSplit = splits > 1 ? await variant('no split', () => setMatmulSplitK('off')) : null;
       const tflopsMoreSplits =
         splits > 1 ? await variant(`${MORE_SPLITS}x splits`, () => setMatmulSplitK(MORE_SPLITS * splits)) : null;
-      setMatmulSplitK('auto');
       const tflopsElementLoads = await variant('element loads', () => setMatmulVectorLoads(false));
-      setMatmulVectorLoads(true);
       const tflopsPrefetch = await variant('prefetch', () => setMatmulPrefetch(true));
       const tflopsPrefetchOneBuffer = await variant('prefetch, one staging buffer', () => {
         setMatmulPrefetch(true);
         setMatmulDoubleBuffer(false);
       });
-      setMatmulDoubleBuffer(true);
       const tflopsPrefetch128 = await variant('128x128 tiles, prefetch', () => setMatmulPrefetch(true), 128);
-      setMatmulPrefetch(false);
       rows.push({
         ...s,
         msPerOp: ms,
@@ -145,12 +144,7 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
       );
     } finally {
       setMatmulTiling('auto');
-      setMatmulStagingPad('auto');
-      setMatmulSplitK('auto');
-      setMatmulVectorLoads(true);
-      setMatmulPrefetch(false);
-      setMatmulDoubleBuffer(true);
-      setMatmulSwizzle(true);
+      resetMatmulVariants();
       for (const t of [a, b, c]) be.dispose(t);
     }
   }

@@ -153,6 +153,9 @@ function tuningTables(rows: StepRow[]): string[] {
   return out;
 }
 
+/** A table cell: x / y as "1.23×", or '–' where either was not timed. */
+const ratio = (x: number | null | undefined, y: number | null | undefined) => (x && y ? `${(x / y).toFixed(2)}×` : '–');
+
 /** One line on a contender timed beside another at every shape: at how many shapes it was more than 5% faster or
  * slower, and the median ratio of their TFLOP/s. */
 function ratioSummary(what: string, pairs: [number | null | undefined, number | null | undefined][]): string {
@@ -252,21 +255,17 @@ export function renderGpuBench(r: GpuBenchReport): string {
         sig(m.tflops),
         sig(m.percentOfPeak),
         sig(m.tflops128),
-        m.tflops128 === null ? '–' : `${(m.tflops128 / m.tflops).toFixed(2)}×`,
-        m.tflopsUnswizzled ? `${(m.tflops / m.tflopsUnswizzled).toFixed(2)}×` : '–',
-        m.tflopsPadNone ? `${(m.tflops / m.tflopsPadNone).toFixed(2)}×` : '–',
-        m.tflopsPadBoth ? `${(m.tflops / m.tflopsPadBoth).toFixed(2)}×` : '–',
+        ratio(m.tflops128, m.tflops),
+        ratio(m.tflops, m.tflopsUnswizzled),
+        ratio(m.tflops, m.tflopsPadNone),
+        ratio(m.tflops, m.tflopsPadBoth),
         m.splits ?? '–',
-        m.tflopsNoSplit ? `${(m.tflops / m.tflopsNoSplit).toFixed(2)}×` : '–',
-        m.tflopsMoreSplits ? `${(m.tflopsMoreSplits / m.tflops).toFixed(2)}×` : '–',
-        m.tflopsElementLoads ? `${(m.tflops / m.tflopsElementLoads).toFixed(2)}×` : '–',
-        m.tflopsPrefetch ? `${(m.tflopsPrefetch / m.tflops).toFixed(2)}×` : '–',
-        m.tflopsPrefetch && m.tflopsPrefetchOneBuffer
-          ? `${(m.tflopsPrefetch / m.tflopsPrefetchOneBuffer).toFixed(2)}×`
-          : '–',
-        m.tflopsPrefetch && m.tflops128 && m.tflopsPrefetch128
-          ? `${(m.tflopsPrefetch128 / m.tflops128).toFixed(2)}×`
-          : '–',
+        ratio(m.tflops, m.tflopsNoSplit),
+        ratio(m.tflopsMoreSplits, m.tflops),
+        ratio(m.tflops, m.tflopsElementLoads),
+        ratio(m.tflopsPrefetch, m.tflops),
+        ratio(m.tflopsPrefetch, m.tflopsPrefetchOneBuffer),
+        ratio(m.tflopsPrefetch128, m.tflops128),
       ]),
     ]),
     '',

@@ -7,6 +7,7 @@ import { setAdapterReductionSplit } from '../gpu/kernels/adapter';
 import { type AttentionPath, attentionPathFor, setAttentionPath } from '../gpu/kernels/attention';
 import {
   matmulLargeTile,
+  resetMatmulVariants,
   setMatmulF16Arithmetic,
   setMatmulLargeTile,
   setMatmulPrefetch,
@@ -215,10 +216,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulF16Arithmetic(false);
     setMatmulTiling('auto');
     setMatmulLargeTile(runLargeTile);
-    setMatmulSplitK('auto');
-    setMatmulStagingPad('auto');
-    setMatmulVectorLoads(true);
-    setMatmulPrefetch(false);
+    resetMatmulVariants();
     setAdapterReductionSplit('auto');
     if (!o.shared) ctx.destroy();
   }

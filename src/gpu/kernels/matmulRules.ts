@@ -228,3 +228,14 @@ function stagingBytes(tile: TiledTile, f16: boolean, pads: { PAD_A: number; PAD_
   const t = TILED[tile];
   return t.TK * (2 * ((t.RB * t.WG) / 4) + pads.PAD_A + pads.PAD_B) * (f16 ? 8 : 16);
 }
+
+/** Puts the kernel variants that benchmarks and tests toggle (split K, staging pads, vector loads, prefetch and its
+ * two staging buffers, swizzles) back to their defaults. */
+export function resetMatmulVariants(): void {
+  setMatmulSplitK('auto');
+  setMatmulStagingPad('auto');
+  setMatmulVectorLoads(true);
+  setMatmulPrefetch(false);
+  setMatmulDoubleBuffer(true);
+  setMatmulSwizzle(true);
+}
