@@ -46,16 +46,17 @@ const TJ: u32 = 8u;    // live columns per workgroup
 const TT: u32 = 32u;   // reduced elements per tile
 const TC: u32 = 16u;   // live components per chunk of the expansions
 
-// Reductions: slice z's lhs[z * LHS + t * TRR / 4 + r / 4][r % 4] and rhs[z * RHS + t * TJ + j] hold its tile (TT
-// reduced elements) of both operands. lhs also carries the slices' partial sums at the end (64 * KS <= KS * LHS).
-const LHS: u32 = TT * TRR / 4u;
-const RHS: u32 = TT * TJ;
-var<workgroup> lhs: array<vec4<f32>, KS * LHS>;
-var<workgroup> rhs: array<f32, KS * RHS>;
-// Expansions: xs[j * 8 + row / 4][row % 4] = (h c or dh)(row, j), ws[j * 8 + col / 4][col % 4] = (B or A^T)(col, j)
-// for a 32 x 32 output tile and a chunk of TC live components.
-var<workgroup> xs: array<vec4<f32>, 128>;
-var<workgroup> ws: array<vec4<f32>, 128>;
+// Reductions: slice z's lhs[z][t][r / 4][r % 4] and rhs[z][t][j] hold its tile (TT reduced elements t, TRR rows r,
+// TJ live columns j) of both operands. lhs also carries the slices' partial sums at the end (64 vec4s a slice). Three
+// levels, not one flat index: WebGPU clamps every runtime index into bounds, level by level, so the slice's and the
+// lane's indices are clamped once and t (the tile loop's counter) not at all, rather than an add and a clamp per load.
+const LQ: u32 = TRR / 4u;
+var<workgroup> lhs: array<array<array<vec4<f32>, LQ>, TT>, KS>;
+var<workgroup> rhs: array<array<array<f32, TJ>, TT>, KS>;
+// Expansions: xs[j][row / 4][row % 4] = (h c or dh)(row, j), ws[j][col / 4][col % 4] = (B or A^T)(col, j) for a
+// 32 x 32 output tile and a chunk of TC live components (two levels, as above).
+var<workgroup> xs: array<array<vec4<f32>, 8>, TC>;
+var<workgroup> ws: array<array<vec4<f32>, 8>, TC>;
 
 fn comp(j: u32) -> u32 { return u32(live[p.live_offset + j]); }
 
@@ -79,8 +80,8 @@ fn row_fast(lid: vec3<u32>, e: u32) -> vec2<u32> {
   return vec2<u32>(idx % TRR, idx / TRR);
 }
 
-fn put_lhs(lid: vec3<u32>, r: u32, t: u32, v: f32) { lhs[lid.z * LHS + t * (TRR / 4u) + r / 4u][r % 4u] = v; }
-fn put_rhs(lid: vec3<u32>, j: u32, t: u32, w: f32) { rhs[lid.z * RHS + t * TJ + j] = w; }
+fn put_lhs(lid: vec3<u32>, r: u32, t: u32, v: f32) { lhs[lid.z][t][r / 4u][r % 4u] = v; }
+fn put_rhs(lid: vec3<u32>, j: u32, t: u32, w: f32) { rhs[lid.z][t][j] = w; }
 
 // Tiles each slice stages to cover a reduced dimension of n (the same count in every slice, so barriers stay in
 // uniform control flow), and where slice z's tile s starts.
@@ -90,15 +91,13 @@ fn slice_tile(lid: vec3<u32>, s: u32) -> u32 { return (s * KS + lid.z) * TT; }
 // Rows lid.x * RPT.. of live column lid.y over this slice's staged tile, in the first RPT components: with RPT 4 one
 // vec4 load of lhs feeds 4 FMAs.
 fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
-  let l0 = lid.z * LHS;
-  let r0 = lid.z * RHS;
   var s = vec4<f32>(0.0);
   for (var t = 0u; t < TT; t++) {
-    let w = rhs[r0 + t * TJ + lid.y];
+    let w = rhs[lid.z][t][lid.y];
     if (RPT == 4u) {
-      s += lhs[l0 + t * (TRR / 4u) + lid.x] * w;
+      s += lhs[lid.z][t][lid.x] * w;
     } else {
-      s.x += lhs[l0 + t * (TRR / 4u) + lid.x / 4u][lid.x % 4u] * w;
+      s.x += lhs[lid.z][t][lid.x / 4u][lid.x % 4u] * w;
     }
   }
   return s;
@@ -109,18 +108,18 @@ fn tile_dot(lid: vec3<u32>) -> vec4<f32> {
 fn add_slices(lid: vec3<u32>, acc: vec4<f32>) -> vec4<f32> {
   if (KS == 1u) { return acc; }
   let lane = lid.y * 8u + lid.x;
-  lhs[lid.z * 64u + lane] = acc;
+  lhs[lid.z][lane / LQ][lane % LQ] = acc;
   workgroupBarrier();
   var s = vec4<f32>(0.0);
-  for (var z = 0u; z < KS; z++) { s += lhs[z * 64u + lane]; }
+  for (var z = 0u; z < KS; z++) { s += lhs[z][lane / LQ][lane % LQ]; }
   return s;
 }
 
 // The 4x4 block (rows lid.y*4.., cols lid.x*4..) of an expansion, over jn staged components: 16 FMAs per 2 loads.
 fn expand_block(acc: ptr<function, array<vec4<f32>, 4>>, lid: vec3<u32>, jn: u32) {
   for (var j = 0u; j < jn; j++) {
-    let x = xs[j * 8u + lid.y];
-    let w = ws[j * 8u + lid.x];
+    let x = xs[j][lid.y];
+    let w = ws[j][lid.x];
     (*acc)[0] += x.x * w;
     (*acc)[1] += x.y * w;
     (*acc)[2] += x.z * w;
@@ -179,8 +178,8 @@ fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
         if (n < p.N) { v = h_in[n * p.R0 + j] * coef(i); }
         if (o < p.outF) { w = b_at(o, i); }
       }
-      xs[jj * 8u + row / 4u][row % 4u] = v;
-      ws[jj * 8u + col / 4u][col % 4u] = w;
+      xs[jj][row / 4u][row % 4u] = v;
+      ws[jj][col / 4u][col % 4u] = w;
     }
     workgroupBarrier();
     expand_block(&acc, lid, min(TC, p.live_count - j0));
@@ -335,11 +334,11 @@ fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
       let jx = idx % TC; let row = idx / TC; let n = wid.y * 32u + row;
       var v = 0.0;
       if (n < p.N && j0 + jx < p.live_count) { v = dh_in[n * p.R0 + j0 + jx]; }
-      xs[jx * 8u + row / 4u][row % 4u] = v;
+      xs[jx][row / 4u][row % 4u] = v;
       let col = idx % 32u; let jw = idx / 32u; let k = wid.x * 32u + col;
       var w = 0.0;
       if (k < p.inF && j0 + jw < p.live_count) { w = a_at(comp(j0 + jw), k); }
-      ws[jw * 8u + col / 4u][col % 4u] = w;
+      ws[jw][col / 4u][col % 4u] = w;
     }
     workgroupBarrier();
     expand_block(&acc, lid, min(TC, p.live_count - j0));

@@ -52,16 +52,24 @@ const PREFETCH: bool = {{PREFETCH}};
 // tile i's products read buffer i % 2 while tile i + 1 is staged into the other, so one barrier per K tile suffices
 // (with 1 buffer the next tile's stores must wait for every invocation's products: two barriers).
 const STAGES: u32 = {{STAGES}}u;
-// Elements of one staging buffer of a and of b.
-const BUF_A: u32 = TK * TQA;
-const BUF_B: u32 = TK * TQB;
+// Which phases run (benchmarks only, matmulRules.ts setMatmulPhases): 0 the whole kernel; 1 the products alone (the
+// first K tile staged once, then its products added once per K tile of the range: no global loads or barriers in the
+// loop), the ceiling the inner loop sets; 2 the loads, stagings and barriers alone (no products: the block stays 0).
+// 1 and 2 compute something else than the matmul, so their time says where the whole kernel's goes.
+const PHASES: u32 = {{PHASES}}u;
+// Whether this K tile's products run: with PHASES 2 only under a condition the compiler cannot know is false
+// (accumulate is 0 or 1), so the staged tiles keep a reader and their loads and stores are not removed as dead.
+fn run_products() -> bool { return PHASES != 2u || p.accumulate == 0xffffffffu; }
 // Accumulators: row r (0..RB) of the block, vec4 column c (0..RV) at acc[r * RV + c].
 const NACC: u32 = {{RB}}u * RV;
 
-// Buffer f: as_[f * BUF_A + k * TQA + (m/4 ^ swz(SWZ_A, k))][m%4] = opA(a)(m, k); bs[f * BUF_B + k * TQB +
-// (n/4 ^ swz(SWZ_B, k))][n%4] = opB(b)(k, n): the inner loop reads RV vec4s of each.
-var<workgroup> as_: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_A}}u)>;
-var<workgroup> bs: array<vec4<{{T}}>, {{STAGES}}u * {{TK}}u * ({{RB}}u * {{WG}}u / 4u + {{PAD_B}}u)>;
+// Buffer f: as_[f][k][m/4 ^ swz(SWZ_A, k)][m%4] = opA(a)(m, k); bs[f][k][n/4 ^ swz(SWZ_B, k)][n%4] = opB(b)(k, n):
+// the inner loop reads RV vec4s of each. Three levels, not one flat index: WebGPU implementations clamp every
+// runtime array index into bounds (robustness), level by level, so with k a constant of the unrolled loop, f fixed
+// for the whole loop and the column shared by 4 consecutive k, a staged load costs no index arithmetic of its own
+// (flat, each load would need its own add and clamp beside its 4 to 16 FMAs).
+var<workgroup> as_: array<array<array<vec4<{{T}}>, TQA>, TK>, STAGES>;
+var<workgroup> bs: array<array<array<vec4<{{T}}>, TQB>, TK>, STAGES>;
 
 // Where staged unit u (w consecutive elements of a stored row) of an operand tile lies: (row of a / column of b in
 // the tile, k). k_fast: the stored rows run along k (a row-major a, a transposed b); else along the tile's rows (a
@@ -126,16 +134,16 @@ fn fetch(t: Tile, w: u32, flat: u32, g: u32) -> vec4<f32> {
 // rows/columns.
 fn put(is_a: bool, f: u32, pos: vec2<u32>, x: f32) {
   if (is_a) {
-    as_[f * BUF_A + pos.y * TQA + ((pos.x / 4u) ^ swz(SWZ_A, pos.y))][pos.x % 4u] = {{T}}(x);
+    as_[f][pos.y][(pos.x / 4u) ^ swz(SWZ_A, pos.y)][pos.x % 4u] = {{T}}(x);
   } else {
-    bs[f * BUF_B + pos.y * TQB + ((pos.x / 4u) ^ swz(SWZ_B, pos.y))][pos.x % 4u] = {{T}}(x);
+    bs[f][pos.y][(pos.x / 4u) ^ swz(SWZ_B, pos.y)][pos.x % 4u] = {{T}}(x);
   }
 }
 fn put4(is_a: bool, f: u32, pos: vec2<u32>, x: vec4<f32>) {
   if (is_a) {
-    as_[f * BUF_A + pos.y * TQA + ((pos.x / 4u) ^ swz(SWZ_A, pos.y))] = vec4<{{T}}>(x);
+    as_[f][pos.y][(pos.x / 4u) ^ swz(SWZ_A, pos.y)] = vec4<{{T}}>(x);
   } else {
-    bs[f * BUF_B + pos.y * TQB + ((pos.x / 4u) ^ swz(SWZ_B, pos.y))] = vec4<{{T}}>(x);
+    bs[f][pos.y][(pos.x / 4u) ^ swz(SWZ_B, pos.y)] = vec4<{{T}}>(x);
   }
 }
 
@@ -183,15 +191,15 @@ fn stage_tiles(ta: Tile, tb: Tile, f: u32, flat: u32, s: f32, ra: ptr<function, 
   }
 }
 
-// Adds the products of the K tile staged in buffer f to the block (see mm_block's interleaving).
+// Adds the products of the K tile staged in buffer f to the block (see mm_block's interleaving); products in {{T}},
+// summed in f32. b's vec4 is read inside the row-group loop: hoisting the RV of them into an array ahead of it made
+// lavapipe 10-15% slower (docs/design.md), and a compiler that unrolls the loops can reuse the loads itself.
 fn products(acc: ptr<function, array<vec4<f32>, NACC>>, lid: vec3<u32>, f: u32) {
-  let fa = f * BUF_A;
-  let fb = f * BUF_B;
   for (var k = 0u; k < TK; k++) {
     for (var q = 0u; q < RV; q++) {
-      let x = as_[fa + k * TQA + ((q * WGS + lid.y) ^ swz(SWZ_A, k))];
+      let x = as_[f][k][(q * WGS + lid.y) ^ swz(SWZ_A, k)];
       for (var c = 0u; c < RV; c++) {
-        let y = bs[fb + k * TQB + ((c * WGS + lid.x) ^ swz(SWZ_B, k))];
+        let y = bs[f][k][(c * WGS + lid.x) ^ swz(SWZ_B, k)];
         (*acc)[(q * 4u) * RV + c] += vec4<f32>(x.x * y);
         (*acc)[(q * 4u + 1u) * RV + c] += vec4<f32>(x.y * y);
         (*acc)[(q * 4u + 2u) * RV + c] += vec4<f32>(x.z * y);
@@ -216,6 +224,13 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
   var acc: array<vec4<f32>, NACC>;
   var ra: array<vec4<f32>, GROUPS>;
   var rb: array<vec4<f32>, GROUPS>;
+  if (PHASES == 1u) {
+    load_tiles(ta, tb, kr.x, flat, &ra, &rb);
+    stage_tiles(ta, tb, 0u, flat, s, &ra, &rb);
+    workgroupBarrier();
+    for (var k0 = kr.x; k0 < kr.y; k0 += TK) { products(&acc, lid, 0u); }
+    return acc;
+  }
   if (PREFETCH) {
     load_tiles(ta, tb, kr.x, flat, &ra, &rb);
     if (STAGES == 2u) {
@@ -229,7 +244,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
     if (STAGES == 2u) {
       // Tile k0 is in buffer f: load the next tile, add this one's products, stage the next into the other buffer.
       if (next) { load_tiles(ta, tb, k0 + TK, flat, &ra, &rb); }
-      products(&acc, lid, f);
+      if (run_products()) { products(&acc, lid, f); }
       if (next) { stage_tiles(ta, tb, 1u - f, flat, s, &ra, &rb); }
       workgroupBarrier();
       f = 1u - f;
@@ -239,7 +254,7 @@ fn mm_block(lid: vec3<u32>, wid: vec3<u32>, s: f32) -> array<vec4<f32>, NACC> {
     stage_tiles(ta, tb, 0u, flat, s, &ra, &rb);
     workgroupBarrier();
     if (PREFETCH && next) { load_tiles(ta, tb, k0 + TK, flat, &ra, &rb); }
-    products(&acc, lid, 0u);
+    if (run_products()) { products(&acc, lid, 0u); }
     workgroupBarrier();
   }
   return acc;

@@ -78,6 +78,10 @@ export interface MatmulRow extends MatmulShape {
   tflopsPrefetch?: number | null;
   tflopsPrefetchOneBuffer?: number | null;
   tflopsPrefetch128?: number | null;
+  /** ms per op of the 'auto' kernel's products alone and of its loads, stagings and barriers alone
+   * (setMatmulPhases); absent when not run. */
+  msProductsOnly?: number;
+  msMemoryOnly?: number;
 }
 
 export interface F16MatmulRow extends Omit<MatmulShape, 'transB'> {

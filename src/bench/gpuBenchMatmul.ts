@@ -4,11 +4,13 @@
 import type { GpuBackend } from '../gpu/backend';
 import type { GpuContext } from '../gpu/context';
 import {
+  type MatmulPhases,
   type MatmulTiling,
   matmulSplitFor,
   resetMatmulVariants,
   setMatmulDoubleBuffer,
   setMatmulF16Arithmetic,
+  setMatmulPhases,
   setMatmulPrefetch,
   setMatmulSplitK,
   setMatmulStagingPad,
@@ -112,6 +114,18 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         setMatmulDoubleBuffer(false);
       });
       const tflopsPrefetch128 = await variant('128x128 tiles, prefetch', () => setMatmulPrefetch(true), 128);
+      // The 'auto' kernel in parts (setMatmulPhases): its products alone and its loads, stagings and barriers alone.
+      // Neither computes the matmul, so neither is checked; where the whole kernel's time goes is their ratio to it.
+      const phaseMs = async (ph: MatmulPhases) => {
+        try {
+          setMatmulPhases(ph);
+          return await timeAt('auto');
+        } finally {
+          resetMatmulVariants();
+        }
+      };
+      const msProductsOnly = await phaseMs('products');
+      const msMemoryOnly = await phaseMs('memory');
       rows.push({
         ...s,
         msPerOp: ms,
@@ -128,6 +142,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
         tflopsPrefetch,
         tflopsPrefetchOneBuffer,
         tflopsPrefetch128,
+        msProductsOnly,
+        msMemoryOnly,
       });
       log(
         `matmul ${s.model} ${s.layer} ${M}x${K}x${N}: ${ms.toFixed(3)} ms, ${tflops.toFixed(2)} TFLOP/s; ` +
@@ -140,7 +156,8 @@ export async function matmulSection(be: GpuBackend, shapes: MatmulShape[], o: Re
               `${tflopsMoreSplits.toFixed(2)} TFLOP/s`) +
           `; element loads ${tflopsElementLoads.toFixed(2)}, prefetch ${tflopsPrefetch.toFixed(2)} ` +
           `(one staging buffer ${tflopsPrefetchOneBuffer.toFixed(2)}), ` +
-          `128x128 prefetch ${tflopsPrefetch128.toFixed(2)}`,
+          `128x128 prefetch ${tflopsPrefetch128.toFixed(2)}; products alone ${msProductsOnly.toFixed(3)} ms, ` +
+          `memory alone ${msMemoryOnly.toFixed(3)} ms`,
       );
     } finally {
       setMatmulTiling('auto');

@@ -1,5 +1,5 @@
 import type { PlanOptions } from '../train/plan';
-import { type GpuBenchReport, KERNEL_VARIANTS, MORE_SPLITS, type StepRow } from './gpuBenchCommon';
+import { type GpuBenchReport, KERNEL_VARIANTS, MORE_SPLITS, pct, type StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
   return [rows[0], rows[0].map(() => '---'), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -182,6 +182,50 @@ const CONTENDERS: [string, (m: MatmulRow) => [number | null | undefined, number 
   ['prefetch vs not on 128×128 tiles', (m) => [m.tflopsPrefetch128, m.tflops128]],
   [`${MORE_SPLITS}× the splits vs 'auto' (where it splits)`, (m) => [m.tflopsMoreSplits, m.tflops]],
 ];
+/** Where each matmul's time goes: the 'auto' kernel whole, its products alone and its memory phases alone. */
+function phaseTable(rows: MatmulRow[], peak: GpuBenchReport['peak']): string[] {
+  const timed = rows.filter((m) => m.msProductsOnly !== undefined && m.msMemoryOnly !== undefined);
+  if (!timed.length) return ['not timed', ''];
+  const tflops = (m: MatmulRow, ms: number) => (2 * m.M * m.K * m.N) / (ms / 1000) / 1e12;
+  return [
+    "The 'auto' kernel in parts (`setMatmulPhases`): its products alone (the first K tile staged once and multiplied " +
+      'once per K tile: no global loads or barriers in the loop; the ceiling the inner loop sets) and its global ' +
+      'loads, stagings and barriers alone (no products). Neither computes the matmul. Products alone far below the ' +
+      'peak: the inner loop is the limit; memory alone near the whole: loads and barriers are; their sum above the ' +
+      'whole: the two overlap.',
+    '',
+    table([
+      [
+        'model',
+        'layer',
+        'M×K×N',
+        'ms whole',
+        'ms products alone',
+        'products alone TFLOP/s',
+        '% of f32 peak',
+        'ms memory alone',
+        '(products + memory) / whole',
+      ],
+      ...timed.map((m) => {
+        const prod = m.msProductsOnly as number,
+          mem = m.msMemoryOnly as number;
+        return [
+          m.model,
+          m.layer,
+          `${m.M}×${m.K}×${m.N}${m.transB ? ' (Bᵀ)' : ''}`,
+          sig(m.msPerOp),
+          sig(prod),
+          sig(tflops(m, prod)),
+          sig(pct(tflops(m, prod), peak)),
+          sig(mem),
+          `${((prod + mem) / m.msPerOp).toFixed(2)}`,
+        ];
+      }),
+    ]),
+    '',
+  ];
+}
+
 function contenderSummaries(rows: MatmulRow[]): string[] {
   return CONTENDERS.map(([what, pair]) => ratioSummary(what, rows.map(pair)));
 }
@@ -271,6 +315,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     ...contenderSummaries(r.matmul).flatMap((line) => [line, '']),
     '',
+    "#### Where a matmul's time goes ('auto' kernel in parts)",
+    '',
+    ...phaseTable(r.matmul, r.peak),
     '#### shader-f16 matmul (checked against the f32 path before timing)',
     '',
     r.shaderF16

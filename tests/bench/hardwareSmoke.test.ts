@@ -126,8 +126,22 @@ describe('bench:gpu --smoke', () => {
           m.tflopsPrefetch,
           m.tflopsPrefetchOneBuffer,
           m.tflopsPrefetch128,
+          m.msProductsOnly,
+          m.msMemoryOnly,
         ].every(positive),
       ).toBe(true);
+    // Where each matmul's time goes: one row per timed shape, the parts beside the whole.
+    expect(md).toContain(
+      '| model | layer | M×K×N | ms whole | ms products alone | products alone TFLOP/s | % of f32 peak | ' +
+        'ms memory alone | (products + memory) / whole |',
+    );
+    for (const m of report.matmul)
+      expect(md).toMatch(
+        new RegExp(
+          `\\| ${m.model} \\| ${m.layer} \\| ${m.M}×${m.K}×${m.N}[^|]*\\| [\\d.e+-]+ \\| [\\d.e+-]+ \\| [\\d.e+-]+ \\| [\\d.e+-]+ \\| [\\d.e+-]+ \\| [\\d.e+-]+ \\|$`,
+          'm',
+        ),
+      );
     // The smoke's K is too short to split: no split, so no "no split" or "4x splits" timing.
     for (const m of report.matmul) expect([m.splits, m.tflopsNoSplit, m.tflopsMoreSplits]).toEqual([1, null, null]);
     expect(new Set(report.matmul.map((m) => m.layer))).toContain('LM head input gradient');

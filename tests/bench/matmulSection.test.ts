@@ -31,6 +31,8 @@ describe('bench:gpu matmul section, split K', () => {
     expect(st.notes).toEqual([]);
     expect(row.splits).toBe(splits);
     for (const t of [row.tflops, row.tflopsNoSplit, row.tflopsMoreSplits]) expect(t).toBeGreaterThan(0);
+    // The kernel in parts, timed too (what each part computes: tests/gpu/matmulPhases.test.ts).
+    for (const t of [row.msProductsOnly, row.msMemoryOnly]) expect(t).toBeGreaterThan(0);
     // The contender really splits more: MORE_SPLITS times as many ranges of k.
     setMatmulSplitK(MORE_SPLITS * splits);
     try {

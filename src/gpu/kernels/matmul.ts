@@ -22,6 +22,7 @@ import type { GpuContext, GpuTensor } from '../context';
 import type { ShaderSource } from '../shader';
 import {
   MAX_GROUPS,
+  matmulPhasesDefine,
   matmulSplitFor,
   matmulStagingFor,
   matmulVectorLoadsFor,
@@ -195,6 +196,7 @@ function dispatchMatmul(
       VA,
       VB,
     }),
+    ...matmulPhasesDefine(),
     B_F16,
     B_ELEM,
     T: f16 ? 'f16' : 'f32',
@@ -253,6 +255,7 @@ const SCALAR_DEFINES = {
   STAGES: 1,
   SWZ_A: 'false',
   SWZ_B: 'false',
+  PHASES: 0,
 };
 
 /** Split K's second pass: out (+)= [bias +] the partials summed in split order (shaders/matmul.wgsl split_sum). */

@@ -223,6 +223,21 @@ export function matmulStagingFor(
   return { ...pads, SWZ_A: flag(swzA), SWZ_B: flag(swzB), PREFETCH: flag(s.prefetch), STAGES: two ? 2 : 1 };
 }
 
+/** Which phases of the tiled kernel run (shaders/matmul.wgsl PHASES), for the benchmark's account of where a matmul's
+ * time goes: 'all' (the matmul, the default); 'products', the inner loop alone (the first K tile staged once and
+ * multiplied once per K tile of the range: the ceiling the products set); 'memory', the global loads, stagings and
+ * barriers alone (the block stays 0). The two partial ones compute something else than the matmul; only benchmarks
+ * and their tests set them. */
+export type MatmulPhases = 'all' | 'products' | 'memory';
+let phases: MatmulPhases = 'all';
+export function setMatmulPhases(p: MatmulPhases): void {
+  phases = p;
+}
+/** The PHASES define of the tiled kernel for the phases now set. */
+export function matmulPhasesDefine(): { PHASES: 0 | 1 | 2 } {
+  return { PHASES: phases === 'all' ? 0 : phases === 'products' ? 1 : 2 };
+}
+
 /** Bytes of one staging buffer of both operand tiles, rows padded as given. */
 function stagingBytes(tile: TiledTile, f16: boolean, pads: { PAD_A: number; PAD_B: number }): number {
   const t = TILED[tile];
@@ -230,7 +245,7 @@ function stagingBytes(tile: TiledTile, f16: boolean, pads: { PAD_A: number; PAD_
 }
 
 /** Puts the kernel variants that benchmarks and tests toggle (split K, staging pads, vector loads, prefetch and its
- * two staging buffers, swizzles) back to their defaults. */
+ * two staging buffers, swizzles, phases) back to their defaults. */
 export function resetMatmulVariants(): void {
   setMatmulSplitK('auto');
   setMatmulStagingPad('auto');
@@ -238,4 +253,5 @@ export function resetMatmulVariants(): void {
   setMatmulPrefetch(false);
   setMatmulDoubleBuffer(true);
   setMatmulSwizzle(true);
+  setMatmulPhases('all');
 }

@@ -3,7 +3,15 @@
 
 import type { GpuContext, GpuTensor } from '../context';
 import { tiledShader } from './matmul';
-import { matmulPrefetch, matmulStagingFor, matmulTileFor, TILED, type TiledTile, vectorWidth } from './matmulRules';
+import {
+  matmulPhasesDefine,
+  matmulPrefetch,
+  matmulStagingFor,
+  matmulTileFor,
+  TILED,
+  type TiledTile,
+  vectorWidth,
+} from './matmulRules';
 
 /** One operand of matmulStrided: the stored matrix of batch entry z = (z / heads, z % heads) starts at
  * base + floor(z / heads) * s1 + floor((z % heads) / group) * s2, and its rows are ld elements apart. */
@@ -110,6 +118,7 @@ export function matmulStrided(ctx: GpuContext, s: StridedMatmul): void {
         VA,
         VB,
       }),
+      ...matmulPhasesDefine(),
       T: 'f32',
       B_F16: 'false',
       B_ELEM: 'f32',
