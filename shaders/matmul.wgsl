@@ -12,7 +12,7 @@
 // Params and bindings: matmul_common.wgsl, whose a_base/a_ld etc. give the dense layout (batch entries stride_a
 // apart, row stride K or M); or matmul_strided.wgsl (the strided batched variant: leading dimensions and a two-level
 // batch, src/gpu/kernels/matmulStrided.ts). The operands are read through a_at/a4_at and b_at/b4_at
-// (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms).
+// (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms), outputs written through store_out (matmul_store.wgsl).
 
 const WGS: u32 = {{WG}}u;
 // Invocations per workgroup.
@@ -280,8 +280,7 @@ fn mm_store(acc: array<vec4<f32>, NACC>, alpha: f32, bias4: array<vec4<f32>, RV>
       let v = alpha * acc[r * RV + c4] + bias4[c4];
       for (var c = 0u; c < 4u; c++) {
         if (col + c < p.N) {
-          let o = base + row * ldc + col + c;
-          out[o] = select(0.0, out[o], p.accumulate != 0u) + v[c];
+          store_out(base + row * ldc + col + c, v[c]);
         }
       }
     }
@@ -326,7 +325,7 @@ fn sum_rows_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workg
   if (lid.y == 0u && col < p.N) {
     var t = 0.0;
     for (var i = 0u; i < 8u; i++) { t += rows_part[i][lid.x]; }
-    out[col] = select(0.0, out[col], p.accumulate != 0u) + t;
+    store_out(col, t);
   }
 }
 
@@ -347,7 +346,7 @@ fn split_sum_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num
   let i = gid.x + gid.y * nw.x * 256u;
   let mn = p.M * p.N;
   if (i >= p.K * mn) { return; }
-  out[i] = select(0.0, out[i], p.accumulate != 0u) + split_sum(i, mn);
+  store_out(i, split_sum(i, mn));
 }
 
 @compute @workgroup_size(256)
@@ -355,5 +354,5 @@ fn split_sum_bias_forward(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   let i = gid.x + gid.y * nw.x * 256u;
   let mn = p.M * p.N;
   if (i >= p.K * mn) { return; }
-  out[i] = select(0.0, out[i], p.accumulate != 0u) + (split_sum(i, mn) + bias[i % p.N]);
+  store_out(i, split_sum(i, mn) + bias[i % p.N]);
 }

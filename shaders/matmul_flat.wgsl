@@ -9,7 +9,7 @@
 // bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
 // consecutive row blocks; grid (ceil(blocks/64), 1, batch).
 
-// Params and bindings: matmul_common.wgsl.
+// Params and bindings: matmul_common.wgsl; the output store: matmul_store.wgsl.
 
 fn dim_m() -> u32 { return {{M}}; }
 fn dim_k() -> u32 { return {{K}}; }
@@ -132,12 +132,10 @@ fn flat_store(acc: array<vec4<f32>, 16>, bias_lo: vec4<f32>, bias_hi: vec4<f32>,
     let hi = p.alpha * acc[q + 4u] + bias_hi;
     for (var j = 0u; j < 4u; j++) {
       if (c0 + j < dim_n()) {
-        let o = base + row * dim_n() + c0 + j;
-        out[o] = select(0.0, out[o], p.accumulate != 0u) + lo[j];
+        store_out(base + row * dim_n() + c0 + j, lo[j]);
       }
       if (c0 + 4u + j < dim_n()) {
-        let o = base + row * dim_n() + c0 + 4u + j;
-        out[o] = select(0.0, out[o], p.accumulate != 0u) + hi[j];
+        store_out(base + row * dim_n() + c0 + 4u + j, hi[j]);
       }
     }
   }

@@ -28,7 +28,12 @@ fn reduce(lid: u32, wid: u32, nwg: u32, square: bool) {
     workgroupBarrier();
   }
   if (lid == 0u) {
-    out[wid] = select(0.0, out[wid], p.accumulate != 0u) + part[0];
+    // out is read only when accumulating (a select would load it either way).
+    if (p.accumulate != 0u) {
+      out[wid] += part[0];
+    } else {
+      out[wid] = part[0];
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import common from '../../../shaders/matmul_common.wgsl?raw';
 import f16Scale from '../../../shaders/matmul_f16.wgsl?raw';
 import f32Scale from '../../../shaders/matmul_f32.wgsl?raw';
 import flatCode from '../../../shaders/matmul_flat.wgsl?raw';
+import store from '../../../shaders/matmul_store.wgsl?raw';
 import stridedPrelude from '../../../shaders/matmul_strided.wgsl?raw';
 import type { MatmulParams } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
@@ -32,8 +33,8 @@ import {
 import { kernelOf, type MatmulKernel, type NotedMatmul, type TiledKernel } from './matmulTuned';
 import { ABSMAX_PARTS, absMaxParts } from './reduce';
 
-// Params and layout, then the operands as f32 elements (matmul_a.wgsl, matmul_b.wgsl).
-const prelude = `${common}\n${aScalar}\n${bScalar}`;
+// Params and layout and the output store, then the operands as f32 elements (matmul_a.wgsl, matmul_b.wgsl).
+const prelude = `${common}\n${store}\n${aScalar}\n${bScalar}`;
 const shader = { name: 'matmul', code, prelude: `${prelude}\n${f32Scale}` };
 const flatShader = { name: 'matmul_flat', code: flatCode, prelude };
 
@@ -49,7 +50,9 @@ export function tiledShader(f16: boolean, vecA: boolean, vecB: boolean, strided 
   if (!s) {
     const operands = `${vecA ? aVec4 : aScalar}\n${vecB ? bVec4 : bScalar}`;
     // The strided layout brings its own Params and scale (matmul_strided.wgsl: f32 only).
-    const prelude = strided ? `${stridedPrelude}\n${operands}` : `${common}\n${operands}\n${f16 ? f16Scale : f32Scale}`;
+    const prelude = strided
+      ? `${stridedPrelude}\n${store}\n${operands}`
+      : `${common}\n${store}\n${operands}\n${f16 ? f16Scale : f32Scale}`;
     s = { name, code, prelude, ...(f16 ? { enables: ['f16'] as const } : {}) };
     tiledShaders.set(name, s);
   }
