@@ -71,5 +71,10 @@ fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
   let g = gelu_grad(x[i]) * dout[i];
-  out[i] = select(g, out[i] + g, p.accumulate != 0u);
+  // out is read only when accumulating (a select would load it either way).
+  if (p.accumulate != 0u) {
+    out[i] += g;
+  } else {
+    out[i] = g;
+  }
 }

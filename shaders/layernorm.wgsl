@@ -28,6 +28,15 @@ struct Params {
 @group(0) @binding(7) var<storage, read> mean: array<f32>;
 @group(0) @binding(8) var<storage, read> rstd: array<f32>;
 
+// dx[i] = g, or dx[i] + g when accumulating: dx is read only then (a select would load it either way).
+fn store_dx(i: u32, g: f32) {
+  if (p.accumulate != 0u) {
+    dx[i] += g;
+  } else {
+    dx[i] = g;
+  }
+}
+
 const WG: u32 = 128u;
 
 // out = (x - mean) * rstd * w + b; mean, rstd (N) saved. Variance in a second pass over the row, as the CPU reference.
@@ -74,7 +83,7 @@ fn layernorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgr
   for (var c = lid; c < p.C; c += WG) {
     let norm = (x[o + c] - m) * rs;
     let g = (w[c] * dout[o + c] - dn_mean - norm * dnn_mean) * rs;
-    dx[o + c] = select(g, dx[o + c] + g, p.accumulate != 0u);
+    store_dx(o + c, g);
   }
 }
 
@@ -175,6 +184,6 @@ fn layernorm_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @built
   for (var c = 0u; c < p.C; c++) {
     let norm = (x[o + c] - m) * rs;
     let g = (w[c] * dout[o + c] - dn_mean - norm * dnn_mean) * rs;
-    dx[o + c] = select(g, dx[o + c] + g, p.accumulate != 0u);
+    store_dx(o + c, g);
   }
 }

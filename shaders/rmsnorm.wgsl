@@ -25,6 +25,15 @@ struct Params {
 @group(0) @binding(5) var<storage, read> w: array<f32>;
 @group(0) @binding(6) var<storage, read> rstd: array<f32>;
 
+// dx[i] = g, or dx[i] + g when accumulating: dx is read only then (a select would load it either way).
+fn store_dx(i: u32, g: f32) {
+  if (p.accumulate != 0u) {
+    dx[i] += g;
+  } else {
+    dx[i] = g;
+  }
+}
+
 const WG: u32 = 128u;
 
 // out = x * rstd * w; rstd = 1/sqrt(mean(x^2) + eps) saved per row.
@@ -54,7 +63,7 @@ fn rmsnorm_backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   let dnn_mean = wg_sum(lid, a) / f32(p.D);
   for (var c = lid; c < p.D; c += WG) {
     let g = (w[c] * dout[o + c] - x[o + c] * rs * dnn_mean) * rs;
-    dx[o + c] = select(g, dx[o + c] + g, p.accumulate != 0u);
+    store_dx(o + c, g);
   }
 }
 
@@ -106,6 +115,6 @@ fn rmsnorm_backward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
   let dnn_mean = a / f32(p.D);
   for (var c = 0u; c < p.D; c++) {
     let g = (w[c] * dout[o + c] - x[o + c] * rs * dnn_mean) * rs;
-    dx[o + c] = select(g, dx[o + c] + g, p.accumulate != 0u);
+    store_dx(o + c, g);
   }
 }
