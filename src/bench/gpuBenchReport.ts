@@ -190,7 +190,8 @@ function phaseTable(rows: MatmulRow[], peak: GpuBenchReport['peak']): string[] {
   return [
     "The 'auto' kernel in parts (`setMatmulPhases`): its products alone (the first K tile staged once and multiplied " +
       'once per K tile: no global loads or barriers in the loop; the ceiling the inner loop sets) and its global ' +
-      'loads, stagings and barriers alone (no products). Neither computes the matmul. Products alone far below the ' +
+      "loads, stagings and barriers alone (no products); with split K each includes the partial sums' pass. Neither " +
+      'computes the matmul. Products alone far below the ' +
       'peak: the inner loop is the limit; memory alone near the whole: loads and barriers are; their sum above the ' +
       'whole: the two overlap.',
     '',
