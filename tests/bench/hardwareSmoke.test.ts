@@ -21,6 +21,12 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
+// The benchmark child's own limit, and each smoke test's above it, so that a slow machine (CI runs many test files on
+// 2 cores; the lavapipe smoke, compiling every kernel variant, took 186 s there) ends in the child's error, not in
+// vitest's default 120 s.
+const CHILD_TIMEOUT_MS = 240_000;
+const SMOKE = { timeout: 300_000 };
+
 /** Runs the smoke benchmark in its own process on the named drivers; returns its report, markdown and stdout. */
 function smoke(name: string, vulkan: Record<string, string>) {
   const dir = join(out, name);
@@ -40,7 +46,7 @@ function smoke(name: string, vulkan: Record<string, string>) {
         BENCH_PEAK_TFLOPS: '0.05',
         ...vulkan,
       },
-      timeout: 240_000,
+      timeout: CHILD_TIMEOUT_MS,
     },
   );
   expect(r.status, r.stderr).toBe(0);
@@ -87,7 +93,7 @@ function expectTuning(report: GpuBenchReport, md: string) {
 }
 
 describe('bench:gpu --smoke', () => {
-  it('runs every section at tiny shapes and reports numbers for each', () => {
+  it('runs every section at tiny shapes and reports numbers for each', SMOKE, () => {
     const { report, md } = smoke('smoke', { VK_ICD_FILENAMES: SWIFTSHADER_ICD });
 
     expect(report.smoke).toBe(true);
@@ -237,7 +243,7 @@ describe('bench:gpu --smoke', () => {
     expect(md).toMatch(/Wall time [\d.]+ s of the 480 s budget/);
     expect(md).toContain('Peak used for % of peak: 0.05 TFLOP/s float32 (BENCH_PEAK_TFLOPS=0.05)');
   });
-  it('on lavapipe (shader-f16): the f16 sections run, the f16 matmul checks pass, f16-arithmetic rows use it', () => {
+  it('on lavapipe (shader-f16): f16 sections run, f16 matmul checks pass, f16-arithmetic rows use it', SMOKE, () => {
     const { report, md } = smoke('smoke-lavapipe', { ...lavapipeProcessEnv(), BENCH_LARGE_TILE: '128' });
     expect(report.largeTile).toBe(128);
     expect(report.shaderF16).toBe(true);
