@@ -28,15 +28,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read> mean: array<f32>;
 @group(0) @binding(8) var<storage, read> rstd: array<f32>;
 
-// dx[i] = g, or dx[i] + g when accumulating: dx is read only then (a select would load it either way).
-fn store_dx(i: u32, g: f32) {
-  if (p.accumulate != 0u) {
-    dx[i] += g;
-  } else {
-    dx[i] = g;
-  }
-}
-
 const WG: u32 = 128u;
 
 // out = (x - mean) * rstd * w + b; mean, rstd (N) saved. Variance in a second pass over the row, as the CPU reference.

@@ -25,15 +25,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> w: array<f32>;
 @group(0) @binding(6) var<storage, read> rstd: array<f32>;
 
-// dx[i] = g, or dx[i] + g when accumulating: dx is read only then (a select would load it either way).
-fn store_dx(i: u32, g: f32) {
-  if (p.accumulate != 0u) {
-    dx[i] += g;
-  } else {
-    dx[i] = g;
-  }
-}
-
 const WG: u32 = 128u;
 
 // out = x * rstd * w; rstd = 1/sqrt(mean(x^2) + eps) saved per row.

@@ -2,10 +2,11 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw/db.
 
 import code from '../../../shaders/layernorm.wgsl?raw';
+import storeDx from '../../../shaders/store_dx.wgsl?raw';
 import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
-const shader = { name: 'layernorm', code, prelude: wgReduce };
+const shader = { name: 'layernorm', code, prelude: `${wgReduce}\n${storeDx}` };
 /** Columns per workgroup of the dw/db kernel (its @workgroup_size x). */
 const DWDB_COLS = 32;
 

@@ -2,10 +2,11 @@
 // CPU-emulated adapters, ctx.barrierFree), a column kernel for dw.
 
 import code from '../../../shaders/rmsnorm.wgsl?raw';
+import storeDx from '../../../shaders/store_dx.wgsl?raw';
 import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 
-const shader = { name: 'rmsnorm', code, prelude: wgReduce };
+const shader = { name: 'rmsnorm', code, prelude: `${wgReduce}\n${storeDx}` };
 /** Columns per workgroup of the dw kernel (its @workgroup_size x). */
 const DW_COLS = 32;
 
