@@ -1,5 +1,7 @@
 // Low-rank adapter over the live components only (src/ops/adapter.ts has the math). theta packs A (R0,inF),
 // B (outF,R0), c (R0) at the slot offsets; h/dh are (N,R0) with live column j compact; L = live_count.
+// Input dropout is drawn inside the kernels (drop_mask.wgsl): xd = dropout(x) is never stored. forward_h and
+// backward_da read x and drop each element as they stage it; backward_dx adds the kept elements' gradient into dx.
 // Reductions over a large dimension (inF, outF or N): an 8x8xKS workgroup owns TRR = 8 * RPT rows x 8 live columns
 // of the output (RPT rows per invocation) and loops over the reduced dimension in tiles of 32 staged in workgroup
 // memory; its KS slices (lid.z) take every KS-th tile, each into its own staging, and their partial sums are added in
@@ -22,18 +24,23 @@ struct Params {
   live_count: u32,
   scale: f32,
   score_offset: u32,
+  // The input dropout's mask (drop_mask.wgsl; threshold 0: none). Element (n, k) of x draws mask element n * inF + k.
+  drop_seed: u32,
+  drop_threshold: u32,
+  drop_scale: f32,
+  drop_offset: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> h: array<f32>;       // forward_h
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;       // forward_y (accumulated)
 @group(0) @binding(1) var<storage, read_write> dh: array<f32>;      // backward_du, backward_dc
-@group(0) @binding(1) var<storage, read_write> dxd: array<f32>;     // backward_dx (overwritten)
+@group(0) @binding(1) var<storage, read_write> dx: array<f32>;      // backward_dx (accumulated)
 @group(0) @binding(1) var<storage, read_write> scores: array<f32>;  // importance
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;    // backward_db, _dc, _da (accumulated)
 @group(0) @binding(3) var<storage, read> theta: array<f32>;
 @group(0) @binding(4) var<storage, read> live: array<i32>;
-@group(0) @binding(5) var<storage, read> xd: array<f32>;            // forward_h, backward_da
+@group(0) @binding(5) var<storage, read> xin: array<f32>;           // forward_h, backward_da (x, before dropout)
 @group(0) @binding(5) var<storage, read> dy: array<f32>;            // backward_du, backward_db
 @group(0) @binding(6) var<storage, read> h_in: array<f32>;          // forward_y, backward_db, backward_dc
 @group(0) @binding(6) var<storage, read> dh_in: array<f32>;         // backward_da, backward_dx
@@ -67,6 +74,11 @@ fn coef(i: u32) -> f32 {
 
 fn a_at(i: u32, k: u32) -> f32 { return theta[p.off_a + i * p.inF + k]; }
 fn b_at(o: u32, i: u32) -> f32 { return theta[p.off_b + o * p.R0 + i]; }
+// xd[n,k]: the input dropped as the separate dropout op would (bitwise what it stores).
+fn xd_at(n: u32, k: u32) -> f32 {
+  let e = n * p.inF + k;
+  return drop_value(xin[e], e);
+}
 
 // Element e (0..4 * RPT) of this lane's share of a reduction's lhs tile (TRR rows x TT reduced), as (fast, slow)
 // index: with the reduced index fast (red_fast: x reduced, y row) or the row index fast (row_fast: x row, y reduced), so
@@ -138,7 +150,7 @@ fn adapter_forward_h(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
       let f = red_fast(lid, e);  // x: k (contiguous in xd), y: n
       let n = wid.x * TRR + f.y; let k = t0 + f.x;
       var v = 0.0;
-      if (n < p.N && k < p.inF) { v = xd[n * p.inF + k]; }
+      if (n < p.N && k < p.inF) { v = xd_at(n, k); }
       put_lhs(lid, f.y, f.x, v);
     }
     for (var e = 0u; e < 4u; e++) {
@@ -298,7 +310,7 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
       let f = row_fast(lid, e);  // x: k (contiguous in xd), y: n
       let k = wid.x * TRR + f.x; let n = t0 + f.y;
       var v = 0.0;
-      if (k < p.inF && n < p.N) { v = xd[n * p.inF + k]; }
+      if (k < p.inF && n < p.N) { v = xd_at(n, k); }
       put_lhs(lid, f.x, f.y, v);
     }
     for (var e = 0u; e < 4u; e++) {
@@ -322,7 +334,8 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   }
 }
 
-// dxd[n,k] = sum_j dh[n,j] A[live_j,k] (overwritten; 0 when L = 0). Grid (ceil(inF/32), ceil(N/32)).
+// dx[n,k] += keep[n,k] drop_scale sum_j dh[n,j] A[live_j,k] (x's gradient through the dropout: what dropout_backward
+// adds from dxd; without dropout dx += dxd). Not dispatched when L = 0. Grid (ceil(inF/32), ceil(N/32)).
 @compute @workgroup_size(8, 8)
 fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let flat = lid.y * 8u + lid.x;
@@ -348,7 +361,9 @@ fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
     let n = wid.y * 32u + lid.y * 4u + r;
     for (var c = 0u; c < 4u; c++) {
       let k = wid.x * 32u + lid.x * 4u + c;
-      if (n < p.N && k < p.inF) { dxd[n * p.inF + k] = acc[r][c]; }
+      let e = n * p.inF + k;
+      let kept = p.drop_threshold == 0u || drop_keep(e);
+      if (n < p.N && k < p.inF && kept) { dx[e] = dx[e] + acc[r][c] * p.drop_scale; }
     }
   }
 }

@@ -13,8 +13,7 @@ struct Params {
   x_stride: u32, x_off: u32,
   // Query heads per key/value head (H / KVH; 1 without grouped-query attention).
   group: u32,
-  // Dropout on the probabilities (threshold 0: none): keep entry e of att when the top 24 bits of the hash of
-  // (seed, e) reach the threshold, scaled by drop_scale = 1/(1-p); the mask of src/ops/dropout.ts.
+  // Dropout on the probabilities (threshold 0: none): drop_mask.wgsl's mask of att's flat entries.
   drop_seed: u32, drop_threshold: u32, drop_scale: f32,
   // Entry e draws the mask of entry drop_offset + e (a micro-batch's rows inside the whole batch).
   drop_offset: u32,
@@ -65,18 +64,4 @@ fn datt(b: u32, h: u32, i: u32, j: u32) -> f32 {
   var s = 0.0;
   for (var d = 0u; d < p.D; d++) { s += dout[oi + d] * v[vj + d]; }
   return s;
-}
-
-// PCG output hash as in dropout.wgsl and src/ops/dropout.ts (u32 multiplication wraps as Math.imul does).
-fn drop_pcg(v: u32) -> u32 {
-  let state = v * 747796405u + 2891336453u;
-  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
-  return (word >> 22u) ^ word;
-}
-
-// The dropout factor of att entry e (flat index in (B,H,T,T)): 0 or 1/(1-p); exactly 1 without dropout.
-fn drop_factor(e: u32) -> f32 {
-  if (p.drop_threshold == 0u) { return 1.0; }
-  let hv = drop_pcg(drop_pcg(e + p.drop_offset) ^ drop_pcg(p.drop_seed));
-  return select(0.0, p.drop_scale, (hv >> 8u) >= p.drop_threshold);
 }

@@ -272,21 +272,21 @@ export class GpuBackend implements Backend {
   dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
     dropoutBackward(this.ctx, g(dx), g(dout), p, seed, offset);
   }
-  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
-    adapterForward(this.ctx, g(y), g(h), g(xd), g(theta), g(live), a);
+  adapterForward(y: Tensor, h: Tensor, x: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
+    adapterForward(this.ctx, g(y), g(h), g(x), g(theta), g(live), a);
   }
   adapterBackward(
-    dxd: Tensor,
+    dx: Tensor | null,
     dh: Tensor,
     grad: Tensor,
     dy: Tensor,
     h: Tensor,
-    xd: Tensor,
+    x: Tensor,
     theta: Tensor,
     live: Tensor,
     a: AdapterCall,
   ): void {
-    adapterBackward(this.ctx, g(dxd), g(dh), g(grad), g(dy), g(h), g(xd), g(theta), g(live), a);
+    adapterBackward(this.ctx, dx && g(dx), g(dh), g(grad), g(dy), g(h), g(x), g(theta), g(live), a);
   }
   adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
     adapterImportance(this.ctx, g(scores), g(theta), slot, scoreOffset);

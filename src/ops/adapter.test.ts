@@ -1,13 +1,15 @@
 // Adapter reference: a dynamic-rank slot (with c, live list [2,0], c of a live component 0) and LoRA slots (offC = -1)
 // packed in one theta at non-zero offsets. Forward against the dense update W = s sum_live c_i b_i a_i^T; backward
-// (dA, dB, dc, dxd) against float64 central differences over every theta entry, so non-live components must get
-// exactly zero; accumulation into grad; importance against explicitly built dW_i and Frobenius norms.
+// (dA, dB, dc, dx) against float64 central differences over every theta entry and x, so non-live components must get
+// exactly zero; with input dropout (the mask fixed by its seed) too; accumulation into grad and dx; importance against
+// explicitly built dW_i and Frobenius norms.
 
 import { describe, expect, it } from 'vitest';
 import { expectClose, randF64 } from '../../tests/helpers/check';
 import { dot, expectGradClose, numericGrad } from '../../tests/helpers/gradcheck';
 import type { AdapterCall, AdapterSlot } from '../tensor/backend';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from './adapter';
+import { dropoutRef } from './dropout';
 
 // theta: [pad 3][A_dyn 3x4][B_dyn 3x3][c_dyn 3][pad 2][A_lora 2x3][B_lora 5x2][pad 1]
 const DYN: AdapterSlot = { inF: 4, outF: 3, R0: 3, offA: 3, offB: 15, offC: 24 };
@@ -25,7 +27,21 @@ const cases: [string, AdapterCall][] = [
   ['dynamic, live [2,0]', { ...DYN, N: 3, scale: 0.7, liveOffset: 1, liveCount: 2 }],
   ['LoRA, live [1,0]', { ...LORA, N: 2, scale: 1.5, liveOffset: 3, liveCount: 2 }],
   ['LoRA, live [1]', { ...LORA, N: 2, scale: 1.5, liveOffset: 3, liveCount: 1 }],
+  [
+    'dynamic, live [2,0], input dropout 0.5',
+    { ...DYN, N: 3, scale: 0.7, liveOffset: 1, liveCount: 2, dropout: { p: 0.5, seed: 5, offset: 4 } },
+  ],
 ];
+
+/** The input the adapter multiplies: x dropped by the call's dropout (both kept and dropped elements occur), or x. */
+function dropped(x: Float64Array, a: AdapterCall): Float64Array {
+  if (!a.dropout) return x;
+  const xd = new Float64Array(x.length);
+  dropoutRef(xd, x, a.dropout.p, a.dropout.seed, a.dropout.offset);
+  const kept = xd.filter((v) => v !== 0).length;
+  expect(kept > 0 && kept < x.length, 'the mask keeps some elements and drops others').toBe(true);
+  return xd;
+}
 
 function ownedBy(a: AdapterCall, idx: number): boolean {
   const live = Array.from(LIVE.subarray(a.liveOffset, a.liveOffset + a.liveCount));
@@ -42,11 +58,12 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
 
   it('forward adds xd W^T with W the dense update of the live components; h columns past liveCount untouched', () => {
     const th = theta(1),
-      xd = randF64(N * inF, 2),
+      x = randF64(N * inF, 2),
+      xd = dropped(x, a),
       y0 = randF64(N * outF, 3);
     const y = y0.slice(),
       h = new Float64Array(N * R0).fill(99);
-    adapterForwardRef(y, h, xd, th, LIVE, a);
+    adapterForwardRef(y, h, x, th, LIVE, a);
     const W = new Float64Array(outF * inF);
     for (const i of LIVE.subarray(a.liveOffset, a.liveOffset + a.liveCount)) {
       const c = a.offC < 0 ? 1 : th[a.offC + i];
@@ -66,7 +83,7 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
     for (let n = 0; n < N; n++) for (let j = a.liveCount; j < R0; j++) expect(h[n * R0 + j]).toBe(99);
   });
 
-  it('dA, dB, dc and dxd match central differences; non-live parameters get exactly zero', () => {
+  it('dA, dB, dc and dx match central differences; non-live parameters get exactly zero', () => {
     const th = theta(4),
       xd = randF64(N * inF, 5),
       y0 = randF64(N * outF, 6),
@@ -82,11 +99,16 @@ describe.each(cases)('adapter reference: %s', (_, a) => {
       numX = numericGrad(loss, xd);
     loss();
     const grad = new Float64Array(SIZE),
-      dxd = new Float64Array(N * inF).fill(5),
+      dx = new Float64Array(N * inF).fill(5),
       dh = new Float64Array(N * R0);
-    adapterBackwardRef(dxd, dh, grad, g, h, xd, th, LIVE, a);
+    adapterBackwardRef(dx, dh, grad, g, h, xd, th, LIVE, a);
     expectGradClose(grad, numTheta, 'theta');
-    expectGradClose(dxd, numX, 'xd');
+    // dx accumulates onto its 5s.
+    expectGradClose(
+      dx.map((v) => v - 5),
+      numX,
+      'x',
+    );
     for (let idx = 0; idx < SIZE; idx++) if (!ownedBy(a, idx)) expect(grad[idx], `grad[${idx}]`).toBe(0);
     if (a.offC >= 0) expect(Math.abs(grad[a.offC])).toBeGreaterThan(1e-3); // c_0 = 0 but live: dc_0 != 0
   });

@@ -2,8 +2,11 @@
 // y += s * B diag(c) A xd over the live components only; theta packs every module's A (R0,inF), B (outF,R0) and
 // c (R0) at the slot's offsets, and grad is packed the same way. h and dh are (N,R0) with live column j compact.
 // Importance: ||dW_i||_F / ||sum_j dW_j||_F from the R0xR0 Gram matrices of A's rows and B's columns (METHOD.md §2).
+// Input dropout (a.dropout) is the dropout op's mask over x (N,inF): xd = dropoutRef(x), dx += dropoutBackwardRef(dxd),
+// computed here into temporaries as the GPU kernels draw it element by element.
 
 import type { AdapterCall, AdapterSlot } from '../tensor/backend';
+import { dropoutBackwardRef, dropoutRef } from './dropout';
 import type { FArr, IArr } from './types';
 
 /** Largest R0 the importance score supports (the GPU kernel's workgroup arrays, shaders/adapter.wgsl MAX_R0). */
@@ -43,9 +46,24 @@ function liveList(live: IArr, a: AdapterCall): number[] {
 
 const coef = (theta: FArr, a: AdapterSlot, i: number): number => (a.offC < 0 ? 1 : theta[a.offC + i]);
 
-/** h[n,j] = sum_k xd[n,k] A[live_j,k];  y[n,o] += scale * sum_j h[n,j] c[live_j] B[o,live_j]. */
-export function adapterForwardRef(y: FArr, h: FArr, xd: FArr, theta: FArr, live: IArr, a: AdapterCall): void {
-  checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, xd: xd.length, y: y.length });
+/** An array of n elements of a's type (f32 stays f32, so rounding matches a stored tensor). */
+const like = (a: FArr, n: number): FArr => (a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n));
+
+const dropP = (a: AdapterCall): number => a.dropout?.p ?? 0;
+
+/** The dropped input xd = dropout(x) under a.dropout, else x itself. */
+function droppedInput(x: FArr, a: AdapterCall): FArr {
+  if (!a.dropout || dropP(a) === 0) return x;
+  const n = a.N * a.inF,
+    xd = like(x, n);
+  dropoutRef(xd, x.subarray(0, n), a.dropout.p, a.dropout.seed, a.dropout.offset ?? 0);
+  return xd;
+}
+
+/** h[n,j] = sum_k xd[n,k] A[live_j,k];  y[n,o] += scale * sum_j h[n,j] c[live_j] B[o,live_j]; xd = dropout(x). */
+export function adapterForwardRef(y: FArr, h: FArr, x: FArr, theta: FArr, live: IArr, a: AdapterCall): void {
+  checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, xd: x.length, y: y.length });
+  const xd = droppedInput(x, a);
   const { N, inF, outF, R0, offA, offB } = a;
   const l = liveList(live, a),
     L = l.length;
@@ -64,14 +82,14 @@ export function adapterForwardRef(y: FArr, h: FArr, xd: FArr, theta: FArr, live:
 }
 
 /** From dy(N,outF): grad accumulates dA, dB (and dc unless LoRA) of the live components; dh (N,R0) is written;
- * dxd(N,inF) is overwritten. */
+ * dx(N,inF) (unless null) accumulates x's gradient, dxd = dh A through the dropout's mask. */
 export function adapterBackwardRef(
-  dxd: FArr,
+  dx: FArr | null,
   dh: FArr,
   grad: FArr,
   dy: FArr,
   h: FArr,
-  xd: FArr,
+  x: FArr,
   theta: FArr,
   live: IArr,
   a: AdapterCall,
@@ -80,10 +98,11 @@ export function adapterBackwardRef(
     theta: theta.length,
     live: live.length,
     h: Math.min(h.length, dh.length),
-    xd: Math.min(xd.length, dxd.length),
+    xd: Math.min(x.length, dx ? dx.length : x.length),
     y: dy.length,
   });
   checkAdapterSlot(a, grad.length);
+  const xd = droppedInput(x, a);
   const { N, inF, outF, R0, offA, offB, offC, scale } = a;
   const l = liveList(live, a),
     L = l.length;
@@ -121,13 +140,20 @@ export function adapterBackwardRef(
       grad[offA + l[j] * inF + k] += s;
     }
   }
-  // dxd[n,k] = sum_j dh[n,j] A[live_j,k]
+  if (!dx || L === 0) return;
+  // dxd[n,k] = sum_j dh[n,j] A[live_j,k], stored at dx's precision; then dx += dxd through the dropout's mask.
+  const dxd = like(dx, N * inF);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < inF; k++) {
       let s = 0;
       for (let j = 0; j < L; j++) s += dh[n * R0 + j] * theta[offA + l[j] * inF + k];
       dxd[n * inF + k] = s;
     }
+  }
+  if (a.dropout && dropP(a) > 0) {
+    dropoutBackwardRef(dx.subarray(0, N * inF), dxd, a.dropout.p, a.dropout.seed, a.dropout.offset ?? 0);
+  } else {
+    for (let i = 0; i < N * inF; i++) dx[i] += dxd[i];
   }
 }
 

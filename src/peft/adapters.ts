@@ -155,30 +155,29 @@ export class AdapterSet {
       const r = this.microRows;
       return r ? r.first * (N / r.count) * m.slot.inF : 0;
     };
+    // Input dropout is drawn inside the adapter's kernels from (seed, offset): the dropped input is never stored, and
+    // the backward redraws the forward's mask (the step's seed is unchanged between them).
+    const call = (N: number): AdapterCall => ({
+      ...this.call(m, N),
+      ...(this.training && p > 0 ? { dropout: { p, seed: seed(), offset: offset(N) } } : {}),
+    });
     return {
       forward: (be, y, x, N) => {
-        // Saved per module for the backward: the dropped-out input and h = xd A^T.
-        const xd = this.training && p > 0 ? this.buf(own('xd'), [N, m.slot.inF]) : x;
-        if (xd !== x) be.dropout(xd, x, p, seed(), offset(N));
-        be.adapterForward(y, this.buf(own('h'), [N, R0]), xd, this.theta, this.live, this.call(m, N));
+        // Saved per module for the backward: h = xd A^T (x itself is the linear's input, kept by the model).
+        be.adapterForward(y, this.buf(own('h'), [N, R0]), x, this.theta, this.live, call(N));
       },
       backward: (be, dx, dy, x, N) => {
-        const xd = this.training && p > 0 ? this.buf(own('xd'), [N, m.slot.inF]) : x;
-        const dxd = this.buf('dxd', [N, m.slot.inF]);
         be.adapterBackward(
-          dxd,
+          dx,
           this.buf('dh', [N, R0]),
           this.grad,
           dy,
           this.buf(own('h'), [N, R0]),
-          xd,
+          x,
           this.theta,
           this.live,
-          this.call(m, N),
+          call(N),
         );
-        if (!dx) return;
-        if (xd !== x) be.dropoutBackward(dx, dxd, p, seed(), offset(N));
-        else be.axpy(dx, dxd, 1);
       },
     };
   }

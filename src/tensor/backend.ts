@@ -128,10 +128,21 @@ export interface AdapterSlot {
   offC: number;
 }
 
+/** Dropout on an adapter's input (N, inF), drawn inside the adapter's kernels: the mask Backend.dropout(x, p, seed,
+ * offset) would draw, so element (n, k) is kept as element offset + n * inF + k. The dropped input is never stored. */
+export interface AdapterDropout {
+  p: number;
+  seed: number;
+  /** 0 unless given: a micro-batch's first row times inF. */
+  offset?: number;
+}
+
 /** One adapted module's forward/backward call: N rows, the live components, and the constant scale s. */
 export interface AdapterCall extends AdapterSlot {
   N: number;
   scale: number;
+  /** Input dropout (training); absent or p = 0: none. */
+  dropout?: AdapterDropout;
   /** Components computed are live[liveOffset .. liveOffset + liveCount) (indices into 0..R0). */
   liveOffset: number;
   liveCount: number;
@@ -329,17 +340,19 @@ export interface Backend extends DecodeOps {
   dropout(out: Tensor, x: Tensor, p: number, seed: number, offset?: number): void;
   /** dx += dout * keep / (1 - p), the same keep as dropout(seed, offset). */
   dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset?: number): void;
-  /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N, R0) scratch, first liveCount columns used. */
-  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
-  /** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad (packed like theta) accumulates dA, dB, dc of the live
-   * components; dh (N,R0) is scratch. */
+  /** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T, with xd = dropout(x) under a.dropout (drawn
+   * in the kernels, never stored), else x. h is (N, R0) scratch, first liveCount columns used. */
+  adapterForward(y: Tensor, h: Tensor, x: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void;
+  /** From dy(N,outF): dx(N,inF) += the input's gradient (dh A_live through a.dropout's mask; not computed when dx is
+   * null); grad (packed like theta) accumulates dA, dB, dc of the live components; dh (N,R0) is scratch. x and
+   * a.dropout as in the forward. */
   adapterBackward(
-    dxd: Tensor,
+    dx: Tensor | null,
     dh: Tensor,
     grad: Tensor,
     dy: Tensor,
     h: Tensor,
-    xd: Tensor,
+    x: Tensor,
     theta: Tensor,
     live: Tensor,
     a: AdapterCall,

@@ -291,21 +291,21 @@ export class CpuBackend implements Backend {
   dropoutBackward(dx: Tensor, dout: Tensor, p: number, seed: number, offset = 0): void {
     dropoutBackwardRef(f(dx), f(dout), p, seed, offset);
   }
-  adapterForward(y: Tensor, h: Tensor, xd: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
-    adapterForwardRef(f(y), f(h), f(xd), f(theta), i(live), a);
+  adapterForward(y: Tensor, h: Tensor, x: Tensor, theta: Tensor, live: Tensor, a: AdapterCall): void {
+    adapterForwardRef(f(y), f(h), f(x), f(theta), i(live), a);
   }
   adapterBackward(
-    dxd: Tensor,
+    dx: Tensor | null,
     dh: Tensor,
     grad: Tensor,
     dy: Tensor,
     h: Tensor,
-    xd: Tensor,
+    x: Tensor,
     theta: Tensor,
     live: Tensor,
     a: AdapterCall,
   ): void {
-    adapterBackwardRef(f(dxd), f(dh), f(grad), f(dy), f(h), f(xd), f(theta), i(live), a);
+    adapterBackwardRef(dx && f(dx), f(dh), f(grad), f(dy), f(h), f(x), f(theta), i(live), a);
   }
   adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
     adapterImportanceRef(f(scores), f(theta), slot, scoreOffset);

@@ -31,7 +31,8 @@ export interface ModelShapes {
 
 /** The run settings the estimate reads. `weightPrecision` f16 stores the frozen base matrices (2-D tensors) in half
  * precision; `microBatch` sizes the activations (gradients accumulate over batch / microBatch passes); `recompute`
- * keeps each block's input and recomputes one block's internals at a time during the backward. */
+ * keeps each block's input and recomputes one block's internals at a time during the backward. `dropout` (the
+ * adapters' input dropout) is accepted and costs nothing: its mask is drawn in the kernels, never stored. */
 export type EstimateConfig = Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'> &
   Partial<Pick<RunConfig, 'targets' | 'dropout' | 'microBatch' | 'recompute' | 'weightPrecision'>>;
 
@@ -53,8 +54,9 @@ export function configShapes(config: ModelConfig): ModelShapes {
 
 /** Bytes, f32 throughout except frozen base matrices at weight precision f16. Adapter state counts theta, grad and
  * both AdamW moments at R0 (all components train); adapter activations count what each adapted module keeps for its
- * backward (h = x·Aᵀ, and the dropped-out input when dropout is on: at BERT-base width with B*T = 4096 that is 1.4 GB,
- * more than the adapters themselves). Without `targets`, every linear layer counts as adapted. */
+ * backward: h = xd·Aᵀ (N x R0). The dropped-out input xd is never stored (the adapter kernels draw the dropout mask as
+ * they read x, which the model keeps anyway), so dropout costs no memory. Without `targets`, every linear layer counts
+ * as adapted. */
 export function estimateMemory(model: LoadedModel, cfg: EstimateConfig): MemoryEstimate {
   // A model loaded with f16 weights is estimated at f16 unless the config says otherwise.
   const loadedF16 = [...model.params.tensors.values()].some((t) => t.dtype === 'f16');
@@ -99,20 +101,17 @@ export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstim
   const R = cfg.method === 'lora' ? cfg.rank : cfg.method === 'dora' ? (cfg.r0 ?? Math.ceil(1.5 * cfg.budget)) : 0;
   let adapterAndOptimizer = cfg.method === 'full' ? 3 * base : 0;
   if (R > 0 && adapted.length) {
-    const dropout = (cfg.dropout ?? 0) > 0;
     let dims = 0,
-      saved = 0,
-      widest = 0;
+      saved = 0;
     for (const l of adapted) {
       dims += l.inF + l.outF + (cfg.method === 'dora' ? 1 : 0);
-      saved += N * R + (dropout ? N * l.inF : 0);
-      widest = Math.max(widest, l.inF);
+      saved += N * R;
     }
     adapterAndOptimizer = 4 * 4 * R * dims;
     // With recompute only the block in flight keeps its adapters' activations.
     if (cfg.recompute) saved /= Math.max(1, L);
-    // Shared backward scratch: d(dropped input) at the widest module and dh.
-    activations += 4 * (saved + N * widest + N * R);
+    // Shared backward scratch: dh.
+    activations += 4 * (saved + N * R);
   }
   const engine = ENGINE_BYTES;
   return {

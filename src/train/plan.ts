@@ -211,8 +211,7 @@ function fewerTargets(req: PlanRequest, budget: number, leanest: PlanOptions): s
   const { run } = req;
   const all = adaptableModules(req.shapes.config);
   const types = run.targets!;
-  const cost = (t: string) =>
-    all.filter((m) => m.type === t).reduce((s, m) => s + (run.dropout ? m.inF : 0) + m.inF + m.outF, 0);
+  const cost = (t: string) => all.filter((m) => m.type === t).reduce((s, m) => s + m.inF + m.outF, 0);
   const order = [...types].sort((a, b) => cost(a) - cost(b));
   for (let k = order.length - 1; k >= 1; k--) {
     const targets = order.slice(0, k);

@@ -1,8 +1,9 @@
 // WebGPU adapter kernels vs the float64 CPU reference on the same f32 inputs. A dynamic slot and a LoRA slot share
 // one packed theta at non-zero offsets; live lists are non-trivial. Checked: y, h (live columns; others untouched),
-// dh, dxd and grad (accumulated; non-live entries bitwise untouched) in every reduction layout, bitwise determinism of
-// a rerun, liveCount 0, live counts above 32 (chunked expansions), importance (R0 3, 12, 32, 96, 256, LoRA), and that
-// grids/FLOPs scale with L.
+// dh, dx and grad (accumulated; non-live entries bitwise untouched) in every reduction layout, with and without input
+// dropout (drawn in the kernels; bitwise the dropout op's composition), bitwise determinism of a rerun, liveCount 0,
+// live counts above 32 (chunked expansions), importance (R0 3, 12, 32, 96, 256, LoRA), and that grids/FLOPs scale
+// with L.
 // Tolerance: |err| <= 1e-5 * max|expected| + 1e-5 * |expected| (f32 rounding of sums of <= 512 terms; observed worst
 // at 0.022 of that bound), while an indexing bug gives errors of the order of max|expected|. Importance scores:
 // 1e-6 abs + 1e-5 rel (observed 0.003 of it).
@@ -18,8 +19,9 @@ import {
   adapterReductionLayout,
   setAdapterReductionSplit,
 } from '../../src/gpu/kernels/adapter';
+import { dropout, dropoutBackward } from '../../src/gpu/kernels/dropout';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
-import type { AdapterCall, AdapterSlot } from '../../src/tensor/backend';
+import type { AdapterCall, AdapterDropout, AdapterSlot } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
@@ -71,9 +73,17 @@ async function check(
   liveList: number[],
   seed: number,
   what: string,
+  drop?: AdapterDropout,
 ) {
   const { inF, outF, R0 } = slot;
-  const a: AdapterCall = { ...slot, N, scale: 8 / R0, liveOffset: 1, liveCount: liveList.length };
+  const a: AdapterCall = {
+    ...slot,
+    N,
+    scale: 8 / R0,
+    liveOffset: 1,
+    liveCount: liveList.length,
+    ...(drop ? { dropout: drop } : {}),
+  };
   const live = Int32Array.from([R0 - 1, ...liveList, 0]);
   const theta = randArray(size, seed);
   if (slot.offC >= 0) theta[slot.offC + liveList[liveList.length - 1]] = 0; // live with c = 0: dc from du, not dh
@@ -88,9 +98,10 @@ async function check(
   const tY = upload(ctx, y0, 'y'),
     tH = upload(ctx, sentinel, 'h'),
     tDy = upload(ctx, dy, 'dy');
+  const dx0 = randArray(N * inF, seed + 5);
   const tGrad = upload(ctx, grad0, 'grad'),
     tDh = upload(ctx, sentinel, 'dh'),
-    tDxd = upload(ctx, randArray(N * inF, seed + 5), 'dxd');
+    tDx = upload(ctx, dx0, 'dx');
 
   adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
   const y = await ctx.read(tY),
@@ -101,15 +112,19 @@ async function check(
   close(y, yRef, `${what}: y`);
   closeColumns(h, hRef, N, R0, liveList.length, `${what}: h`);
 
-  adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
-  const dxd = await ctx.read(tDxd),
+  adapterBackward(ctx, tDx, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+  const dx = await ctx.read(tDx),
     dh = await ctx.read(tDh),
     grad = await ctx.read(tGrad);
-  const dxdRef = new Float64Array(N * inF),
+  const dxRef = f64(dx0),
     dhRef = f64(sentinel),
     gradRef = f64(grad0);
-  adapterBackwardRef(dxdRef, dhRef, gradRef, f64(dy), f64(h), f64(xd), f64(theta), live, a);
-  close(dxd, dxdRef, `${what}: dxd`);
+  adapterBackwardRef(dxRef, dhRef, gradRef, f64(dy), f64(h), f64(xd), f64(theta), live, a);
+  close(
+    dx.map((g, i) => g - dx0[i]),
+    dxRef.map((g, i) => g - dx0[i]),
+    `${what}: dx increment`,
+  );
   closeColumns(dh, dhRef, N, R0, liveList.length, `${what}: dh`);
   close(
     grad.map((g, i) => g - grad0[i]),
@@ -128,10 +143,73 @@ async function check(
 
   // Deterministic: the same backward again adds the bitwise same increment.
   ctx.write(tGrad, grad0);
-  adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+  ctx.write(tDx, dx0);
+  adapterBackward(ctx, tDx, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
   expect(Array.from(await ctx.read(tGrad))).toEqual(Array.from(grad));
-  expect(Array.from(await ctx.read(tDxd))).toEqual(Array.from(dxd));
-  for (const t of [tTheta, tLive, tXd, tY, tH, tDy, tGrad, tDh, tDxd]) ctx.release(t);
+  expect(Array.from(await ctx.read(tDx))).toEqual(Array.from(dx));
+  for (const t of [tTheta, tLive, tXd, tY, tH, tDy, tGrad, tDh, tDx]) ctx.release(t);
+}
+
+/** Input dropout drawn in the adapter's kernels against the dropout op around an adapter without it (the layout
+ * before the fusion: xd stored by dropout, dxd stored and added by dropoutBackward): bitwise the same h, y, dh, grad
+ * and dx, since both draw one mask and round x * 1/(1-p) once. */
+async function checkFusedDropout(ctx: GpuContext, slot: AdapterSlot, size: number, N: number, drop: AdapterDropout) {
+  const { inF, outF, R0 } = slot;
+  const a: AdapterCall = { ...slot, N, scale: 8 / R0, liveOffset: 0, liveCount: R0 };
+  const up = (data: Float32Array | Int32Array, label: string) => upload(ctx, data, label);
+  const theta = up(randArray(size, 1), 'theta'),
+    live = up(
+      Int32Array.from({ length: R0 }, (_, i) => R0 - 1 - i),
+      'live',
+    );
+  const x = up(randArray(N * inF, 2), 'x'),
+    dy = up(randArray(N * outF, 3), 'dy'),
+    y0 = randArray(N * outF, 4),
+    g0 = randArray(size, 5),
+    dx0 = randArray(N * inF, 6);
+  const run = async (fused: boolean) => {
+    const y = up(y0, 'y'),
+      grad = up(g0, 'grad'),
+      dx = up(dx0, 'dx'),
+      h = ctx.tensor([N * R0]),
+      dh = ctx.tensor([N * R0]);
+    if (fused) {
+      adapterForward(ctx, y, h, x, theta, live, { ...a, dropout: drop });
+      adapterBackward(ctx, dx, dh, grad, dy, h, x, theta, live, { ...a, dropout: drop });
+    } else {
+      const xd = ctx.tensor([N * inF]),
+        dxd = up(new Float32Array(N * inF), 'dxd');
+      dropout(ctx, xd, x, drop.p, drop.seed, drop.offset);
+      adapterForward(ctx, y, h, xd, theta, live, a);
+      adapterBackward(ctx, dxd, dh, grad, dy, h, xd, theta, live, a);
+      dropoutBackward(ctx, dx, dxd, drop.p, drop.seed, drop.offset);
+      ctx.release(xd);
+      ctx.release(dxd);
+    }
+    const out = await Promise.all([y, h, dh, grad, dx].map((t) => ctx.read(t)));
+    for (const t of [y, grad, dx, h, dh]) ctx.release(t);
+    return out.map((o) => Array.from(o));
+  };
+  const fused = await run(true),
+    composed = await run(false);
+  ['y', 'h', 'dh', 'grad', 'dx'].forEach((name, i) => {
+    expect(fused[i], `fused dropout: ${name}`).toEqual(composed[i]);
+  });
+  // The mask matters: without dropout dx differs.
+  const plain = await (async () => {
+    const dx = up(dx0, 'dx'),
+      h = ctx.tensor([N * R0]),
+      dh = ctx.tensor([N * R0]),
+      grad = up(g0, 'grad'),
+      y = up(y0, 'y');
+    adapterForward(ctx, y, h, x, theta, live, a);
+    adapterBackward(ctx, dx, dh, grad, dy, h, x, theta, live, a);
+    const r = Array.from(await ctx.read(dx));
+    for (const t of [y, grad, dx, h, dh]) ctx.release(t);
+    return r;
+  })();
+  expect(plain).not.toEqual(fused[4]);
+  for (const t of [theta, live, x, dy]) ctx.release(t);
 }
 
 // Every reduction layout (adapterReductionLayout): 4 rows per invocation and one slice under CPU emulation; on GPUs
@@ -202,7 +280,22 @@ describe.each([
     await check(ctx, lora, size, 512, [0, 2, 4, 6, 8], 70, 'LoRA L=5');
   });
 
-  it('liveCount 0: y and grad unchanged, dxd zeroed', async () => {
+  it('input dropout in the kernels (p 0.1 and 0.5, a micro-batch offset) vs the CPU reference', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(45, 70, 24);
+    const live = [23, 0, 5, 6, 7, 1, 2, 9, 11, 13, 12, 15, 17];
+    await check(ctx, dyn, size, 37, live, 110, 'dynamic, dropout 0.1', { p: 0.1, seed: 7 });
+    await check(ctx, lora, size, 37, live, 120, 'LoRA, dropout 0.5 at offset', { p: 0.5, seed: 9, offset: 45 * 37 });
+  });
+
+  it('input dropout in the kernels is bitwise the dropout op around the adapter', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(45, 70, 12);
+    await checkFusedDropout(ctx, dyn, size, 37, { p: 0.1, seed: 3 });
+    await checkFusedDropout(ctx, lora, size, 37, { p: 0.3, seed: 11, offset: 999 });
+  });
+
+  it('liveCount 0: y, grad and dx unchanged', async () => {
     const ctx = await gpuContext();
     const { dyn, size } = pack(13, 5, 3);
     const a: AdapterCall = { ...dyn, N: 7, scale: 1, liveOffset: 0, liveCount: 0 };
@@ -214,15 +307,18 @@ describe.each([
       tY = upload(ctx, y0, 'y'),
       tH = ctx.tensor([21]),
       tDh = ctx.tensor([21]);
+    const dx0 = randArray(91, 5);
     const tGrad = upload(ctx, g0, 'grad'),
-      tDxd = upload(ctx, randArray(91, 5), 'dxd'),
+      tDx = upload(ctx, dx0, 'dx'),
       tDy = upload(ctx, randArray(35, 6), 'dy');
     adapterForward(ctx, tY, tH, tXd, tTheta, tLive, a);
-    adapterBackward(ctx, tDxd, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+    adapterBackward(ctx, tDx, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
+    // No dx at all (the bottom of a model): nothing to bind, nothing recorded for it.
+    adapterBackward(ctx, null, tDh, tGrad, tDy, tH, tXd, tTheta, tLive, a);
     expect(Array.from(await ctx.read(tY))).toEqual(Array.from(y0));
     expect(Array.from(await ctx.read(tGrad))).toEqual(Array.from(g0));
-    expect(Array.from(await ctx.read(tDxd))).toEqual(new Array(91).fill(0));
-    for (const t of [tTheta, tLive, tXd, tY, tH, tDh, tGrad, tDxd, tDy]) ctx.release(t);
+    expect(Array.from(await ctx.read(tDx))).toEqual(Array.from(dx0));
+    for (const t of [tTheta, tLive, tXd, tY, tH, tDh, tGrad, tDx, tDy]) ctx.release(t);
   });
 });
 
@@ -271,6 +367,10 @@ describe('adapter work scales with liveCount', () => {
       ['adapter_backward_da', [2, 2]],
       ['adapter_backward_dx', [2, 16]],
     ]);
+    // Without a dx (or with nothing live) backward_dx is not dispatched and does no work.
+    const noDx = adapterPlan(call(dyn, 12), 'backward', 4, false).find((d) => d.entry === 'adapter_backward_dx');
+    expect(noDx).toEqual({ entry: 'adapter_backward_dx', workgroups: [0, 0], flops: 0 });
+    expect(grids(0)).toMatchObject({ adapter_backward_dx: [0, 0] });
   });
 });
 

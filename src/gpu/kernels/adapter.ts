@@ -4,12 +4,14 @@
 // is created per module or per live count.
 
 import code from '../../../shaders/adapter.wgsl?raw';
+import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0 } from '../../ops/adapter';
-import type { AdapterCall, AdapterSlot } from '../../tensor/backend';
+import { dropoutThreshold } from '../../ops/dropout';
+import type { AdapterCall, AdapterDropout, AdapterSlot } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 
-const shader = { name: 'adapter', code };
-const FORMAT = 'uuuuuuiuufu';
+const shader = { name: 'adapter', code, prelude: dropMask };
+const FORMAT = 'uuuuuuiuufuuufu';
 /** Output rows (and columns) per expansion workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
 const TR = 32,
   TJ = 8;
@@ -48,11 +50,13 @@ export interface PlannedDispatch {
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** The dispatches of a forward or backward pass, in recording order. A zero-sized grid is skipped by the context. */
+/** The dispatches of a forward or backward pass, in recording order. A zero-sized grid is skipped by the context.
+ * `withDx`: the backward adds x's gradient (backward_dx; true unless the caller has no dx). */
 export function adapterPlan(
   a: AdapterCall,
   pass: 'forward' | 'backward',
   rowsPerInvocation: 1 | 4 = 1,
+  withDx = true,
 ): PlannedDispatch[] {
   const { N, inF, outF } = a,
     L = a.liveCount,
@@ -75,8 +79,12 @@ export function adapterPlan(
   if (a.offC >= 0) plan.push({ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L });
   plan.push(
     { entry: 'adapter_backward_da', workgroups: [cdiv(inF, TRR), cdiv(L, TJ)], flops: 2 * N * L * inF },
-    // Always dispatched: dxd is overwritten, with zeros when nothing is live.
-    { entry: 'adapter_backward_dx', workgroups: [cdiv(inF, TR), cdiv(N, TR)], flops: 2 * N * L * inF },
+    // dx accumulates: nothing to add when nothing is live.
+    {
+      entry: 'adapter_backward_dx',
+      workgroups: withDx && L > 0 ? [cdiv(inF, TR), cdiv(N, TR)] : [0, 0],
+      flops: withDx ? 2 * N * L * inF : 0,
+    },
   );
   return plan;
 }
@@ -86,10 +94,37 @@ export function adapterFlops(a: AdapterCall): number {
   return [...adapterPlan(a, 'forward'), ...adapterPlan(a, 'backward')].reduce((s, d) => s + d.flops, 0);
 }
 
-function params(s: AdapterSlot, N: number, scale: number, liveOffset: number, liveCount: number, scoreOffset: number) {
+/** The mask fields of drop_mask.wgsl (seed, threshold, scale, offset); threshold 0 without dropout. */
+function dropFields(d: AdapterDropout | undefined): number[] {
+  if (!d || d.p === 0) return [0, 0, 1, 0];
+  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p), (d.offset ?? 0) >>> 0];
+}
+
+function params(
+  s: AdapterSlot,
+  N: number,
+  scale: number,
+  liveOffset: number,
+  liveCount: number,
+  scoreOffset: number,
+  dropout?: AdapterDropout,
+) {
   return {
     format: FORMAT,
-    values: [N, s.inF, s.outF, s.R0, s.offA, s.offB, s.offC, liveOffset, liveCount, scale, scoreOffset],
+    values: [
+      N,
+      s.inF,
+      s.outF,
+      s.R0,
+      s.offA,
+      s.offB,
+      s.offC,
+      liveOffset,
+      liveCount,
+      scale,
+      scoreOffset,
+      ...dropFields(dropout),
+    ],
   };
 }
 
@@ -107,43 +142,48 @@ function dispatchPlan(
   a: AdapterCall,
   pass: 'forward' | 'backward',
   bind: Record<string, (GpuTensor | undefined)[]>,
+  withDx = true,
 ): void {
   const layout = adapterReductionLayout(ctx);
   const defines = layoutDefines(layout);
-  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0);
-  for (const d of adapterPlan(a, pass, layout.rowsPerInvocation)) {
+  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0, a.dropout);
+  for (const d of adapterPlan(a, pass, layout.rowsPerInvocation, withDx)) {
+    // An empty grid records nothing (and backward_dx without a dx has nothing to bind).
+    if (d.workgroups[0] === 0 || d.workgroups[1] === 0) continue;
     checkGrid(ctx, d);
     ctx.dispatch({ shader, entry: d.entry, bindings: bind[d.entry], params: prm, defines, workgroups: d.workgroups });
   }
 }
 
-/** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T. h is (N,R0) scratch. */
+/** h(N,live) = xd A_live^T;  y(N,outF) += scale * (h * c_live) B_live^T, xd = dropout(x) under a.dropout (drawn as
+ * forward_h stages x). h is (N,R0) scratch. */
 export function adapterForward(
   ctx: GpuContext,
   y: GpuTensor,
   h: GpuTensor,
-  xd: GpuTensor,
+  x: GpuTensor,
   theta: GpuTensor,
   live: GpuTensor,
   a: AdapterCall,
 ): void {
-  checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: xd.size, y: y.size });
+  checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: x.size, y: y.size });
   dispatchPlan(ctx, a, 'forward', {
-    adapter_forward_h: [undefined, h, undefined, theta, live, xd],
+    adapter_forward_h: [undefined, h, undefined, theta, live, x],
     adapter_forward_y: [undefined, y, undefined, theta, live, undefined, h],
   });
 }
 
-/** From dy(N,outF): dxd(N,inF) = dh A_live (overwritten); grad accumulates dA, dB, dc of the live components;
- * dh (N,R0) is scratch. theta and grad are bound read-only and writable respectively, never the same buffer. */
+/** From dy(N,outF): dx(N,inF) += dh A_live through a.dropout's mask (skipped when dx is null); grad accumulates dA,
+ * dB, dc of the live components (dA from x dropped as the forward dropped it); dh (N,R0) is scratch. theta and grad
+ * are bound read-only and writable respectively, never the same buffer. */
 export function adapterBackward(
   ctx: GpuContext,
-  dxd: GpuTensor,
+  dx: GpuTensor | null,
   dh: GpuTensor,
   grad: GpuTensor,
   dy: GpuTensor,
   h: GpuTensor,
-  xd: GpuTensor,
+  x: GpuTensor,
   theta: GpuTensor,
   live: GpuTensor,
   a: AdapterCall,
@@ -152,17 +192,23 @@ export function adapterBackward(
     theta: theta.size,
     live: live.size,
     h: Math.min(h.size, dh.size),
-    xd: Math.min(xd.size, dxd.size),
+    xd: Math.min(x.size, dx ? dx.size : x.size),
     y: dy.size,
   });
   checkAdapterSlot(a, grad.size);
-  dispatchPlan(ctx, a, 'backward', {
-    adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
-    adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
-    adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
-    adapter_backward_da: [undefined, undefined, grad, undefined, live, xd, dh],
-    adapter_backward_dx: [undefined, dxd, undefined, theta, live, undefined, dh],
-  });
+  dispatchPlan(
+    ctx,
+    a,
+    'backward',
+    {
+      adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
+      adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
+      adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
+      adapter_backward_da: [undefined, undefined, grad, undefined, live, x, dh],
+      adapter_backward_dx: [undefined, dx ?? undefined, undefined, theta, live, undefined, dh],
+    },
+    dx !== null,
+  );
 }
 
 /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0

@@ -5,9 +5,10 @@
 // (ctx.barrierFree), and rows longer than that file's workgroup row buffer, the one-invocation-per-row ones.
 
 import code from '../../../shaders/attention.wgsl?raw';
-import prelude from '../../../shaders/attention_common.wgsl?raw';
+import common from '../../../shaders/attention_common.wgsl?raw';
 import rowsCode from '../../../shaders/attention_rows.wgsl?raw';
 import wgCode from '../../../shaders/attention_wg.wgsl?raw';
+import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { ATTENTION_MATMUL_MIN_T, attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
 import { dropoutThreshold } from '../../ops/dropout';
@@ -15,6 +16,7 @@ import type { AttentionParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
 import { matmulStrided, type StridedOperand } from './matmulStrided';
 
+const prelude = `${common}\n${dropMask}`;
 const shader = { name: 'attention', code, prelude };
 const wgShader = {
   name: 'attention_wg',

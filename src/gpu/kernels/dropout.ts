@@ -1,10 +1,11 @@
 // Launchers for shaders/dropout.wgsl. The threshold and scale are computed here exactly as the CPU reference does.
 
+import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import code from '../../../shaders/dropout.wgsl?raw';
 import { dropoutThreshold } from '../../ops/dropout';
 import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
-const shader = { name: 'dropout', code };
+const shader = { name: 'dropout', code, prelude: dropMask };
 
 function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: number, seed: number, offset: number) {
   if (out.size !== x.size) throw new Error(`dropout: ${out.label} has ${out.size} elements, ${x.label} ${x.size}`);
