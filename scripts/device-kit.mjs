@@ -63,6 +63,9 @@ if [ -z "$VK_ICD_FILENAMES$VK_DRIVER_FILES" ] && [ -e "$NV" ] && [ ! -e /usr/sha
   export VK_DRIVER_FILES="$NV"
 fi
 export DYNRANK_VULKAN="\${DYNRANK_VULKAN-system}"
+# Exact kernel timestamps for the profile (added to any Dawn flags given): Dawn otherwise rounds them down to multiples
+# of 65.536 us, as browsers do, which a 5-50 us kernel cannot be timed at (the H200 profiles of 2026-12-04 were).
+export DYNRANK_DAWN_FLAGS="disable-dawn-features=timestamp_quantization\${DYNRANK_DAWN_FLAGS:+ $DYNRANK_DAWN_FLAGS}"
 export XDG_RUNTIME_DIR="\${XDG_RUNTIME_DIR:-/tmp/dynrank-xdg}"
 mkdir -p "$XDG_RUNTIME_DIR"
 exec "$NODE" "$KIT/bench.mjs" "$@"

@@ -169,6 +169,9 @@ export interface GpuBenchReport {
   deviceName: string;
   shaderF16: boolean;
   timestampQuery: boolean;
+  /** Dawn rounds timestamps down to multiples of 65.536 us unless its timestamp_quantization toggle is off
+   * (DYNRANK_DAWN_FLAGS=disable-dawn-features=timestamp_quantization, which the device kit's run.sh sets). */
+  timestampsExact: boolean;
   peak: F32Peak | null;
   budgetSeconds: number;
   wallSeconds: number;

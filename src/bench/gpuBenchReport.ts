@@ -345,7 +345,17 @@ export function renderGpuBench(r: GpuBenchReport): string {
     ...(r.steps.some((s) => s.tuning) ? tuningTables(r.steps) : ['no tuned row ran', '']),
     '#### Where the time goes (timestamp queries, one step)',
     '',
-    ...(r.timestampQuery ? profileTables([...r.steps, ...r.dynrank]) : ['skipped: adapter lacks timestamp-query', '']),
+    ...(r.timestampQuery
+      ? [
+          r.timestampsExact
+            ? "Timestamps exact (Dawn's timestamp_quantization off)."
+            : 'Dawn rounded these timestamps down to multiples of 65.536 us (DYNRANK_DAWN_FLAGS=' +
+              'disable-dawn-features=timestamp_quantization gives exact ones): a kernel shorter than that reads 0 or ' +
+              '65.5 us, so only sums over many dispatches mean much.',
+          '',
+          ...profileTables([...r.steps, ...r.dynrank]),
+        ]
+      : ['skipped: adapter lacks timestamp-query', '']),
     '#### Dynamic rank b=8 on all seven module types under the memory plan',
     '',
     ...(r.smoke

@@ -65,6 +65,14 @@ describe('the device kit', () => {
     expect(report.shaderF16).toBe(true);
     expect(report.problems).toEqual([]);
     expect(report.steps.length).toBeGreaterThan(0);
+    // run.sh turns Dawn's timestamp quantization off (beside the adapter flag given): the profile's kernel times are
+    // not all multiples of the 65.536 us quantum.
+    expect(report.timestampsExact).toBe(true);
+    if (report.timestampQuery) {
+      const times = report.steps.flatMap((s) => (s.profile ?? []).map((k) => k.ms));
+      expect(times.length).toBeGreaterThan(0);
+      expect(times.some((ms) => Math.abs(ms / 0.065536 - Math.round(ms / 0.065536)) > 1e-6)).toBe(true);
+    }
     // The tuned rows run from the kit too: each LoRA model's, with its tuning table in the markdown.
     const tuned = report.steps.filter((s) => s.tuning);
     expect(tuned.map((s) => s.model)).toEqual(['GPT-2 small', 'SmolLM2-135M']);

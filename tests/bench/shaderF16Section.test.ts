@@ -50,6 +50,7 @@ describe('bench:gpu shader-f16 matmul section', () => {
       deviceName: 'test-gpu',
       shaderF16: true,
       timestampQuery: false,
+      timestampsExact: false,
       peak: { tflops: 67, source: 'NVIDIA H200 data sheet' },
       budgetSeconds: 480,
       wallSeconds: 1,
