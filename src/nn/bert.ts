@@ -141,13 +141,15 @@ export class BertClassifier implements DropoutMode {
       m1: z([N], 'mean'),
       s1: z([N], 'rstd'),
       inter: z([N, F], `inter ${l}`),
-      g: z([N, F], `gelu ${l}`),
       o: z([N, C], `o ${l}`),
       r2: z([N, C], `r2 ${l}`),
       m2: z([N], 'mean'),
       s2: z([N], 'rstd'),
     });
     const shared = this.recompute ? internals('shared') : null;
+    // One gelu(inter) for every layer in both modes: the backward recomputes it from the layer's inter just before the
+    // output dense's backward, one elementwise pass instead of N x F floats kept per layer.
+    const g = z([N, F], 'gelu (recomputed in the backward)');
     return {
       B,
       T,
@@ -167,7 +169,7 @@ export class BertClassifier implements DropoutMode {
       pooledD: z([B, C], 'pooled dropout'),
       dclsD: z([B, C], 'd cls dropout'),
       dpooledD: z([B, C], 'd pooled dropout'),
-      ls: this.layers.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
+      ls: this.layers.map((_, l) => ({ ...(shared ?? internals(l)), g, x2: z([N, C], `x2 ${l}`) })),
       cls: z([B, C], 'cls'),
       pre: z([B, C], 'pooler pre'),
       pooled: z([B, C], 'pooled'),
@@ -341,6 +343,9 @@ export class BertClassifier implements DropoutMode {
         N,
         C,
       );
+      // g is shared by the layers: the output dense's input again (the last layer's is still there; recompute reran
+      // this one).
+      if (!ws.recompute && l < this.layers.length - 1) be.gelu(a.g, a.inter, 'erf');
       ly.out.backward(be, ws.dg, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 3 + 3 * l)), a.g, N);
       be.geluBackward(ws.dinter, a.inter, ws.dg, 'erf');
       be.copy(ws.dx, ws.dr);

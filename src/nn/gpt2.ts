@@ -35,7 +35,9 @@ interface Block {
 }
 
 /** Activations of one (B,T) shape, allocated once and reused every step. With recompute, every block's entry in
- * `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own. */
+ * `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own.
+ * Without it, every block shares one `fcGelu` (gelu(fc), N x 4C): the backward recomputes it from the block's fc just
+ * before mlpProj's backward, one elementwise pass instead of N x 4C floats kept per block. */
 interface Workspace {
   B: number;
   T: number;
@@ -164,9 +166,10 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       ln2Mean: z([N], 'mean'),
       ln2Rstd: z([N], 'rstd'),
       fc: z([N, F], `fc ${l}`),
-      fcGelu: z([N, F], `gelu ${l}`),
     });
     const shared = this.recompute ? internals('shared') : null;
+    // One fcGelu for every block in both modes (see Workspace).
+    const fcGelu = z([N, F], 'gelu (recomputed in the backward)');
     this.ws = {
       B,
       T,
@@ -177,7 +180,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       posEmb: z([N, C], 'position embeddings'),
       pre: z([N, C], 'before dropout'),
       dres: z([N, C], 'd before dropout'),
-      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), fcGelu, x2: z([N, C], `x2 ${l}`) })),
       lnf: z([N, C], 'lnf'),
       lnfMean: z([N], 'mean'),
       lnfRstd: z([N], 'rstd'),
@@ -340,6 +343,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
       const attP = this.attP(B, T, l);
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
+      // fcGelu is shared by the blocks: mlpProj's input again (the last block's is still there; recompute reran this one).
+      if (!ws.recompute && l < this.blocks.length - 1) be.gelu(a.fcGelu, a.fc, 'tanh');
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);
       be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
       blk.fc.backward(be, ws.dln, ws.dfc, a.ln2, N);

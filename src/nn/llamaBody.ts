@@ -28,7 +28,9 @@ interface Block {
 }
 
 /** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. With
- * recompute, every block's entry in `layers` shares one set of internal activations; only x2 (its output) is its own. */
+ * recompute, every block's entry in `layers` shares one set of internal activations; only x2 (its output) is its own.
+ * Without it, every block shares one `act` (swiglu(gate, up), N x F): the backward recomputes it from the block's
+ * gate and up just before down_proj's backward, one elementwise pass instead of N x F floats kept per block. */
 interface BodyWorkspace {
   B: number;
   T: number;
@@ -180,9 +182,10 @@ export abstract class LlamaBase {
       rstd2: z([N], 'rstd'),
       gate: z([N, F], `gate ${l}`),
       up: z([N, F], `up ${l}`),
-      act: z([N, F], `swiglu ${l}`),
     });
     const shared = this.recompute ? internals('shared') : null;
+    // One act for every block in both modes (see BodyWorkspace).
+    const act = z([N, F], 'swiglu (recomputed in the backward)');
     this.bodyWs = {
       B,
       T,
@@ -190,7 +193,7 @@ export abstract class LlamaBase {
       keyMask: null,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
-      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), x2: z([N, C], `x2 ${l}`) })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), act, x2: z([N, C], `x2 ${l}`) })),
       hf: z([N, C], 'final norm'),
       rstdF: z([N], 'rstd'),
       dx: z([N, C], 'dx'),
@@ -317,6 +320,8 @@ export abstract class LlamaBase {
       // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
       if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
+      // act is shared by the blocks: down's input again (the last block's is still there; recompute reran this one).
+      if (!ws.recompute && l < this.blocks.length - 1) be.swiglu(a.act, a.gate, a.up);
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);
       blk.gate.backward(be, ws.dh, ws.dgate, a.h2, N);

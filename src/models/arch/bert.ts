@@ -100,12 +100,13 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
   activationBytes(cfg, B, T) {
     const { hidden: C, heads: H, layers: L, intermediate: F } = cfg.arch,
       N = B * T;
-    return 4 * (L * (N * (11 * C + 2 * F + 4) + B * H * T * T) + 12 * N * C + 2 * N * F);
+    // gelu(inter) is one buffer shared by the layers (recomputed in the backward) beside the two MLP gradients.
+    return 4 * (L * (N * (11 * C + F + 4) + B * H * T * T) + 12 * N * C + 3 * N * F);
   },
   blockActivationBytes(cfg, B, T) {
     const { hidden: C, heads: H, intermediate: F } = cfg.arch,
       N = B * T;
-    return 4 * (N * (11 * C + 2 * F + 4) + B * H * T * T);
+    return 4 * (N * (11 * C + F + 4) + B * H * T * T);
   },
   weightShapes(cfg) {
     const a = cfg.arch,
