@@ -26,14 +26,14 @@ export function checkAdapterSlot(s: AdapterSlot, thetaSize: number): void {
 /** Checks every tensor size an adapter forward/backward touches; `sizes` holds the ones given. */
 export function checkAdapterCall(
   a: AdapterCall,
-  sizes: { theta: number; live: number; h: number; xd: number; y: number },
+  sizes: { theta: number; live: number; h: number; x: number; y: number },
 ): void {
   checkAdapterSlot(a, sizes.theta);
   if (a.liveCount < 0 || a.liveCount > a.R0)
     throw new Error(`adapter: liveCount ${a.liveCount} not in [0, R0=${a.R0}]`);
   need(a.liveOffset + a.liveCount, sizes.live, 'live');
   need(a.N * a.R0, sizes.h, 'h/dh');
-  need(a.N * a.inF, sizes.xd, 'xd/dxd');
+  need(a.N * a.inF, sizes.x, 'x/dx');
   need(a.N * a.outF, sizes.y, 'y/dy');
 }
 
@@ -62,7 +62,7 @@ function droppedInput(x: FArr, a: AdapterCall): FArr {
 
 /** h[n,j] = sum_k xd[n,k] A[live_j,k];  y[n,o] += scale * sum_j h[n,j] c[live_j] B[o,live_j]; xd = dropout(x). */
 export function adapterForwardRef(y: FArr, h: FArr, x: FArr, theta: FArr, live: IArr, a: AdapterCall): void {
-  checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, xd: x.length, y: y.length });
+  checkAdapterCall(a, { theta: theta.length, live: live.length, h: h.length, x: x.length, y: y.length });
   const xd = droppedInput(x, a);
   const { N, inF, outF, R0, offA, offB } = a;
   const l = liveList(live, a),
@@ -98,7 +98,7 @@ export function adapterBackwardRef(
     theta: theta.length,
     live: live.length,
     h: Math.min(h.length, dh.length),
-    xd: Math.min(x.length, dx ? dx.length : x.length),
+    x: Math.min(x.length, dx ? dx.length : x.length),
     y: dy.length,
   });
   checkAdapterSlot(a, grad.length);

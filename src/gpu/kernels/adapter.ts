@@ -50,7 +50,7 @@ export interface PlannedDispatch {
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** The dispatches of a forward or backward pass, in recording order. A zero-sized grid is skipped by the context.
+/** The dispatches of a forward or backward pass, in recording order; one with a zero-sized grid is not recorded.
  * `withDx`: the backward adds x's gradient (backward_dx; true unless the caller has no dx). */
 export function adapterPlan(
   a: AdapterCall,
@@ -166,7 +166,7 @@ export function adapterForward(
   live: GpuTensor,
   a: AdapterCall,
 ): void {
-  checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, xd: x.size, y: y.size });
+  checkAdapterCall(a, { theta: theta.size, live: live.size, h: h.size, x: x.size, y: y.size });
   dispatchPlan(ctx, a, 'forward', {
     adapter_forward_h: [undefined, h, undefined, theta, live, x],
     adapter_forward_y: [undefined, y, undefined, theta, live, undefined, h],
@@ -192,7 +192,7 @@ export function adapterBackward(
     theta: theta.size,
     live: live.size,
     h: Math.min(h.size, dh.size),
-    xd: Math.min(x.size, dx ? dx.size : x.size),
+    x: Math.min(x.size, dx ? dx.size : x.size),
     y: dy.size,
   });
   checkAdapterSlot(a, grad.size);
