@@ -71,10 +71,5 @@ fn gelu_backward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let i = flat_index(gid, nwg);
   if (i >= p.n) { return; }
   let g = gelu_grad(x[i]) * dout[i];
-  // out is read only when accumulating (a select would load it either way).
-  if (p.accumulate != 0u) {
-    out[i] += g;
-  } else {
-    out[i] = g;
-  }
+  store_out(i, g);
 }

@@ -12,7 +12,7 @@
 // Params and bindings: matmul_common.wgsl, whose a_base/a_ld etc. give the dense layout (batch entries stride_a
 // apart, row stride K or M); or matmul_strided.wgsl (the strided batched variant: leading dimensions and a two-level
 // batch, src/gpu/kernels/matmulStrided.ts). The operands are read through a_at/a4_at and b_at/b4_at
-// (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms), outputs written through store_out (matmul_store.wgsl).
+// (matmul_a.wgsl, matmul_b.wgsl, or their vec4 forms), outputs written through store_out (store_out.wgsl).
 
 const WGS: u32 = {{WG}}u;
 // Invocations per workgroup.

@@ -9,7 +9,7 @@
 // bound, 2-3x faster there) or the uniform fields (one pipeline for any shape). Consecutive invocations take
 // consecutive row blocks; grid (ceil(blocks/64), 1, batch).
 
-// Params and bindings: matmul_common.wgsl; the output store: matmul_store.wgsl.
+// Params and bindings: matmul_common.wgsl; the output store: store_out.wgsl.
 
 fn dim_m() -> u32 { return {{M}}; }
 fn dim_k() -> u32 { return {{K}}; }

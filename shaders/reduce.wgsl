@@ -28,12 +28,7 @@ fn reduce(lid: u32, wid: u32, nwg: u32, square: bool) {
     workgroupBarrier();
   }
   if (lid == 0u) {
-    // out is read only when accumulating (a select would load it either way).
-    if (p.accumulate != 0u) {
-      out[wid] += part[0];
-    } else {
-      out[wid] = part[0];
-    }
+    store_out(wid, part[0]);
   }
 }
 

@@ -68,7 +68,9 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
     deviceName,
     shaderF16,
     timestampQuery,
-    timestampsExact: (process.env.DYNRANK_DAWN_FLAGS ?? '').includes('disable-dawn-features=timestamp_quantization'),
+    timestampsExact: ((opts.env ?? process.env).DYNRANK_DAWN_FLAGS ?? '').includes(
+      'disable-dawn-features=timestamp_quantization',
+    ),
     peak: o.peak,
     budgetSeconds: BUDGET_S,
     wallSeconds: 0,

@@ -86,7 +86,7 @@ export interface AttentionParams {
   KVH?: number;
   /** Dropout on the probabilities (training): entry e of att is kept as src/ops/dropout.ts keeps element offset + e
    * (offset 0 unless given: a micro-batch's first row times H*T*T). */
-  dropout?: { p: number; seed: number; offset?: number };
+  dropout?: DropoutMask;
 }
 
 /** Rotary embeddings over H heads of D channels stored inside a (B,T,stride) buffer at channel `offset` (HF rotate_half
@@ -128,12 +128,12 @@ export interface AdapterSlot {
   offC: number;
 }
 
-/** Dropout on an adapter's input (N, inF), drawn inside the adapter's kernels: the mask Backend.dropout(x, p, seed,
- * offset) would draw, so element (n, k) is kept as element offset + n * inF + k. The dropped input is never stored. */
-export interface AdapterDropout {
+/** Dropout drawn inside a kernel (attention's probabilities, an adapter's input) rather than stored: the mask
+ * Backend.dropout(x, p, seed, offset) would draw, so element e of the kernel's tensor is kept as element offset + e. */
+export interface DropoutMask {
   p: number;
   seed: number;
-  /** 0 unless given: a micro-batch's first row times inF. */
+  /** 0 unless given: a micro-batch's first row times the tensor's elements per batch row. */
   offset?: number;
 }
 
@@ -141,8 +141,9 @@ export interface AdapterDropout {
 export interface AdapterCall extends AdapterSlot {
   N: number;
   scale: number;
-  /** Input dropout (training); absent or p = 0: none. */
-  dropout?: AdapterDropout;
+  /** Input dropout (training) over x (N, inF), element (n, k) at n * inF + k; absent or p = 0: none. The dropped input
+   * is never stored. */
+  dropout?: DropoutMask;
   /** Components computed are live[liveOffset .. liveOffset + liveCount) (indices into 0..R0). */
   liveOffset: number;
   liveCount: number;

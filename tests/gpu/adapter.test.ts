@@ -21,7 +21,7 @@ import {
 } from '../../src/gpu/kernels/adapter';
 import { dropout, dropoutBackward } from '../../src/gpu/kernels/dropout';
 import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
-import type { AdapterCall, AdapterDropout, AdapterSlot } from '../../src/tensor/backend';
+import type { AdapterCall, AdapterSlot, DropoutMask } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
 
@@ -73,7 +73,7 @@ async function check(
   liveList: number[],
   seed: number,
   what: string,
-  drop?: AdapterDropout,
+  drop?: DropoutMask,
 ) {
   const { inF, outF, R0 } = slot;
   const a: AdapterCall = {
@@ -153,7 +153,7 @@ async function check(
 /** Input dropout drawn in the adapter's kernels against the dropout op around an adapter without it (the layout
  * before the fusion: xd stored by dropout, dxd stored and added by dropoutBackward): bitwise the same h, y, dh, grad
  * and dx, since both draw one mask and round x * 1/(1-p) once. */
-async function checkFusedDropout(ctx: GpuContext, slot: AdapterSlot, size: number, N: number, drop: AdapterDropout) {
+async function checkFusedDropout(ctx: GpuContext, slot: AdapterSlot, size: number, N: number, drop: DropoutMask) {
   const { inF, outF, R0 } = slot;
   const a: AdapterCall = { ...slot, N, scale: 8 / R0, liveOffset: 0, liveCount: R0 };
   const up = (data: Float32Array | Int32Array, label: string) => upload(ctx, data, label);

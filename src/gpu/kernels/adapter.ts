@@ -6,9 +6,9 @@
 import code from '../../../shaders/adapter.wgsl?raw';
 import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0 } from '../../ops/adapter';
-import { dropoutThreshold } from '../../ops/dropout';
-import type { AdapterCall, AdapterDropout, AdapterSlot } from '../../tensor/backend';
+import type { AdapterCall, AdapterSlot, DropoutMask } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
+import { dropMaskFields } from './dropout';
 
 const shader = { name: 'adapter', code, prelude: dropMask };
 const FORMAT = 'uuuuuuiuufuuufu';
@@ -94,12 +94,6 @@ export function adapterFlops(a: AdapterCall): number {
   return [...adapterPlan(a, 'forward'), ...adapterPlan(a, 'backward')].reduce((s, d) => s + d.flops, 0);
 }
 
-/** The mask fields of drop_mask.wgsl (seed, threshold, scale, offset); threshold 0 without dropout. */
-function dropFields(d: AdapterDropout | undefined): number[] {
-  if (!d || d.p === 0) return [0, 0, 1, 0];
-  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p), (d.offset ?? 0) >>> 0];
-}
-
 function params(
   s: AdapterSlot,
   N: number,
@@ -107,7 +101,7 @@ function params(
   liveOffset: number,
   liveCount: number,
   scoreOffset: number,
-  dropout?: AdapterDropout,
+  dropout?: DropoutMask,
 ) {
   return {
     format: FORMAT,
@@ -123,7 +117,7 @@ function params(
       liveCount,
       scale,
       scoreOffset,
-      ...dropFields(dropout),
+      ...dropMaskFields(dropout),
     ],
   };
 }

@@ -11,9 +11,9 @@ import wgCode from '../../../shaders/attention_wg.wgsl?raw';
 import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import wgReduce from '../../../shaders/wg_reduce.wgsl?raw';
 import { ATTENTION_MATMUL_MIN_T, attentionScale, checkAttentionSizes, kvHeads } from '../../ops/attention';
-import { dropoutThreshold } from '../../ops/dropout';
 import type { AttentionParams } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d, rowGrid } from '../context';
+import { dropMaskFields } from './dropout';
 import { matmulStrided, type StridedOperand } from './matmulStrided';
 
 const prelude = `${common}\n${dropMask}`;
@@ -105,16 +105,9 @@ function params(p: AttentionParams, xStride: number, xOffset: number): { format:
       xStride,
       xOffset,
       p.H / kvHeads(p),
-      ...dropParams(p),
+      ...dropMaskFields(p.dropout),
     ],
   };
-}
-
-/** Seed, threshold, scale and mask offset of the probabilities' dropout; threshold 0 means none. */
-function dropParams(p: AttentionParams): [number, number, number, number] {
-  const d = p.dropout;
-  if (!d || d.p === 0) return [0, 0, 1, 0];
-  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p), (d.offset ?? 0) >>> 0];
 }
 
 function rowsumBuffer(ctx: GpuContext, n: number): GpuTensor {
@@ -259,7 +252,7 @@ function attentionMatmul(
     b: w.k(k),
     out: w.probs(att),
   });
-  const dropping = dropParams(p)[1] !== 0;
+  const dropping = dropMaskFields(p.dropout)[1] !== 0;
   const mix = dropping ? probBuffer(ctx, batch * T * T) : att;
   ctx.dispatch({
     shader: rowsShader,
@@ -297,7 +290,7 @@ function attentionBackwardMatmul(
     batch = B * H;
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   const scratch = probBuffer(ctx, batch * TT);
-  const dropping = dropParams(p)[1] !== 0;
+  const dropping = dropMaskFields(p.dropout)[1] !== 0;
   if (dropping) {
     ctx.dispatch({
       shader: rowsShader,

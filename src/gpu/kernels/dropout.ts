@@ -3,9 +3,17 @@
 import dropMask from '../../../shaders/drop_mask.wgsl?raw';
 import code from '../../../shaders/dropout.wgsl?raw';
 import { dropoutThreshold } from '../../ops/dropout';
+import type { DropoutMask } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
 const shader = { name: 'dropout', code, prelude: dropMask };
+
+/** drop_mask.wgsl's Params fields drop_seed, drop_threshold, drop_scale, drop_offset for a mask, computed as the CPU
+ * reference does; threshold 0 (no dropout) without one or at p = 0. */
+export function dropMaskFields(d: DropoutMask | undefined): [number, number, number, number] {
+  if (!d || d.p === 0) return [0, 0, 1, 0];
+  return [d.seed >>> 0, dropoutThreshold(d.p), 1 / (1 - d.p), (d.offset ?? 0) >>> 0];
+}
 
 function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: number, seed: number, offset: number) {
   if (out.size !== x.size) throw new Error(`dropout: ${out.label} has ${out.size} elements, ${x.label} ${x.size}`);
@@ -13,7 +21,7 @@ function run(ctx: GpuContext, entry: string, out: GpuTensor, x: GpuTensor, p: nu
     shader,
     entry,
     bindings: [undefined, out, x],
-    params: { format: 'uuufu', values: [out.size, seed >>> 0, dropoutThreshold(p), 1 / (1 - p), offset >>> 0] },
+    params: { format: 'uuufu', values: [out.size, ...dropMaskFields({ p, seed, offset })] },
     workgroups: grid1d(out.size, ctx.limits.maxComputeWorkgroupsPerDimension),
   });
 }

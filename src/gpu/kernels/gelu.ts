@@ -1,10 +1,11 @@
 // Launchers for shaders/gelu.wgsl: elementwise GELU (tanh or erf form) and its backward.
 
 import code from '../../../shaders/gelu.wgsl?raw';
+import storeOut from '../../../shaders/store_out.wgsl?raw';
 import type { GeluKind } from '../../tensor/backend';
 import { type GpuContext, type GpuTensor, grid1d } from '../context';
 
-const shader = { name: 'gelu', code };
+const shader = { name: 'gelu', code, prelude: storeOut };
 const KIND: Record<GeluKind, number> = { tanh: 0, erf: 1 };
 
 /** out = gelu(x) over out.size elements. */

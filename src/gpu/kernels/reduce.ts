@@ -3,9 +3,10 @@
 // scratch tensor, then one workgroup adds them. G depends only on n, so the result is bitwise deterministic.
 
 import code from '../../../shaders/reduce.wgsl?raw';
+import storeOut from '../../../shaders/store_out.wgsl?raw';
 import type { GpuContext, GpuTensor } from '../context';
 
-const shader = { name: 'reduce', code };
+const shader = { name: 'reduce', code, prelude: storeOut };
 /** Elements per workgroup (16 per invocation) before a second workgroup is worth its partial. */
 const PER_GROUP = 4096;
 const MAX_GROUPS = 1024;
