@@ -2,7 +2,8 @@
 // and the fraction of the chip's float32 peak for GPT-2-small and SmolLM2-135M-shaped LoRA steps; f16 frozen weights
 // against f32 on the same step; the shader-f16 matmul (checked against the f32 path before it is timed); where a
 // step's GPU time goes, per kernel; matmul throughput at the models' widths; and Qwen3-0.6B / SmolLM2-135M-shaped
-// dynamic rank b=8 steps under the memory plan, their peak memory against the plan's estimate.
+// dynamic rank b=8 steps under the memory plan, their peak memory against the plan's estimate; and the SmolLM2 step at
+// T = 512 under each recompute mode (what recomputing the attention probabilities saves and costs).
 // Synthetic weights throughout (no network). Every model row runs on a fresh device, as the page runs each job, so the
 // counters' high-water mark is that row's peak. `smoke` runs every section at tiny shapes (SwiftShader, seconds).
 
@@ -10,7 +11,8 @@ import { GpuBackend } from '../gpu/backend';
 import { setMatmulLargeTile } from '../gpu/kernels/matmulRules';
 import { createNodeContext } from '../gpu/node';
 import { parseModelConfig } from '../models/arch/index';
-import { configShapes } from '../train/memory';
+import { RECOMPUTE_MODES } from '../nn/recompute';
+import { configShapes, estimateShapes } from '../train/memory';
 import { type PlanOptions, planMemory } from '../train/plan';
 import { f32Peak } from './flops';
 import {
@@ -32,7 +34,7 @@ import { modelMatmuls, models } from './gpuBenchModels';
 import { runStep } from './gpuBenchStep';
 import { dynrank, lora } from './hardwareKit';
 
-const F32: PlanOptions = { weightPrecision: 'f32', recompute: false, microBatch: 0 };
+const F32: PlanOptions = { weightPrecision: 'f32', recompute: 'none', microBatch: 0 };
 const withBatch = (o: PlanOptions, B: number): PlanOptions => ({ ...o, microBatch: o.microBatch || B });
 
 /** BENCH_LARGE_TILE: 64 (default) or 128, the largest tile matmul's 'auto' takes (setMatmulLargeTile). */
@@ -234,7 +236,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       const run = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1, batch: m.B, seq: m.T } as const;
       // The smoke run fixes the plan's leanest options, so the paths a full-size plan may take run at tiny shapes.
       const fixed = o.smoke
-        ? { weightPrecision: 'f16' as const, recompute: true, microBatch: Math.max(1, m.B / 2) }
+        ? { weightPrecision: 'f16' as const, recompute: 'blocks' as const, microBatch: Math.max(1, m.B / 2) }
         : undefined;
       const plan = planMemory({ shapes, run: { ...run, targets: m.targets }, memoryBudgetGiB: budgetGiB, fixed });
       const label = `${m.name} dynamic rank b=8 ${m.B}x${m.T} (plan for ${budgetGiB} GiB)`;
@@ -249,6 +251,25 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
           },
           o,
         ),
+      );
+      if (row) report.dynrank.push(row);
+    }
+  });
+
+  await section('dynamic rank, each recompute mode', null, async (st) => {
+    // The same step under each recompute mode (src/nn/recompute.ts) where the attention probabilities weigh: SmolLM2 at
+    // T = 512 (at 8x512 its probabilities are 1.0 of 5.9 GiB with f16 weights). What the plan's middle rung saves and
+    // costs against no recompute and whole blocks, on one device. The smoke model gets 2 layers, so one block's
+    // probabilities are shared.
+    const m = o.smoke ? { ...M.smol, raw: { ...M.smol.raw, num_hidden_layers: 2 } } : { ...M.smol, T: 2 * M.smol.T };
+    const shapes = configShapes(parseModelConfig(m.raw));
+    const run = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1, batch: m.B, seq: m.T } as const;
+    for (const recompute of RECOMPUTE_MODES) {
+      const options: PlanOptions = { weightPrecision: 'f16', recompute, microBatch: m.B };
+      const estimate = estimateShapes(shapes, { ...run, targets: m.targets, ...options });
+      const label = `${m.name} dynamic rank b=8 ${m.B}x${m.T}, recompute ${recompute}`;
+      const row = await rowOrSkip(st, label, () =>
+        runStep({ model: m, method: dynrank(m.targets), options, arithmetic: 'f32', estimateBytes: estimate.total }, o),
       );
       if (row) report.dynrank.push(row);
     }

@@ -1,4 +1,4 @@
-import type { PlanOptions } from '../train/plan';
+import { describeOptions, type PlanOptions } from '../train/plan';
 import { type GpuBenchReport, KERNEL_VARIANTS, MORE_SPLITS, pct, type StepRow } from './gpuBenchCommon';
 
 function table(rows: (string | number)[][]): string {
@@ -7,8 +7,7 @@ function table(rows: (string | number)[][]): string {
 
 /** Three significant digits (whole numbers from 100 up): tiny smoke shapes keep their digits too. */
 const sig = (x: number | null) => (x === null ? '–' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
-const optionsCell = (o: PlanOptions) =>
-  `${o.weightPrecision} weights, ${o.recompute ? '' : 'no '}recompute, micro-batch ${o.microBatch}`;
+const optionsCell = (o: PlanOptions) => describeOptions(o);
 /** What sets a row's matmul tiles apart from its model's f32 row. */
 const tilesNote = (r: StepRow) =>
   r.tuning
@@ -356,7 +355,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
           ...profileTables([...r.steps, ...r.dynrank]),
         ]
       : ['skipped: adapter lacks timestamp-query', '']),
-    '#### Dynamic rank b=8 on all seven module types under the memory plan',
+    '#### Dynamic rank b=8 on all seven module types under the memory plan, then under each recompute mode',
     '',
     ...(r.smoke
       ? ['Smoke run: every row shares one device, so a row reuses pooled buffers and its peak reads low.', '']

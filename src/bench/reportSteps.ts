@@ -1,6 +1,7 @@
 // The report's training-step sections: the tiny GPT-2 step against the peers (with its targets), the GPU work, live
 // fraction and memory of each of our steps, and the SmolLM2-shaped Llama step.
 
+import { describeOptions } from '../train/plan';
 import type { StepResult } from './engine';
 import type { LlamaStepResult } from './llama';
 import type { MemoryPlanRow } from './memoryPlans';
@@ -284,11 +285,7 @@ export function llamaSection(steps: LlamaStepResult[], error?: string): string {
 export function memoryPlanSection(rows: MemoryPlanRow[]): string {
   if (!rows.length) return '';
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  const opts = (r: MemoryPlanRow) =>
-    r.options
-      ? `${r.options.weightPrecision}, ${r.options.recompute ? 'recompute' : 'no recompute'}, ` +
-        `micro-batch ${r.options.microBatch}`
-      : 'nothing fits';
+  const opts = (r: MemoryPlanRow) => (r.options ? describeOptions(r.options) : 'nothing fits');
   return [
     '### Memory plans, shapes only (no weights, nothing allocated)',
     '',
@@ -318,7 +315,8 @@ export function memoryPlanSection(rows: MemoryPlanRow[]): string {
     ]),
     '',
     'Dynamic rank b=8 (R0 = 12, adapter dropout 0.1) on all seven module types; the plan (src/train/plan.ts) tries ' +
-      'f32 weights, then f16 frozen weights, then recompute, then smaller micro-batches, and keeps the first whose ' +
+      'f32 weights, then f16 frozen weights, then recomputing the attention probabilities, then whole blocks, then ' +
+      'smaller micro-batches, and keeps the first whose ' +
       'estimate fits the budget.',
     ...rows.filter((r) => r.error).map((r) => `- ${r.model}: ${r.error}`),
   ].join('\n');

@@ -1,5 +1,7 @@
 // A small argv parser: `--key value`, `--flag`, and positionals. Unknown options are errors with the valid list.
 
+import { RECOMPUTE_MODES, type Recompute } from '../nn/recompute';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -53,6 +55,16 @@ export function num(a: ParsedArgs, key: string, dflt?: number): number {
   const n = Number(v);
   if (typeof v !== 'string' || !Number.isFinite(n)) throw new UsageError(`--${key} must be a number, got ${String(v)}`);
   return n;
+}
+
+/** --recompute none|attention|blocks: what the backward recomputes (src/nn/recompute.ts); undefined when absent (the
+ * memory plan chooses). */
+export function recomputeOpt(a: ParsedArgs): Recompute | undefined {
+  const v = a.options.get('recompute');
+  if (v === undefined) return undefined;
+  if (!RECOMPUTE_MODES.includes(v as Recompute))
+    throw new UsageError(`--recompute must be ${RECOMPUTE_MODES.join(', ')}, got ${String(v)}`);
+  return v as Recompute;
 }
 
 /** --weight-precision f16|f32: storage of the frozen base weights (f16 halves their memory); undefined when absent. */

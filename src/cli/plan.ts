@@ -12,14 +12,14 @@ import type { ModelSource } from '../models/sources';
 import { mapCheckpoint } from '../models/weights';
 import { defaultR0 } from '../peft/schedule';
 import type { MemoryEstimate, ModelShapes } from '../train/memory';
-import { PlanError, type PlanOptions, type PlanRun, planMemory } from '../train/plan';
+import { describeOptions, PlanError, type PlanOptions, type PlanRun, planMemory } from '../train/plan';
 import { DEFAULT_RUN } from '../train/run';
-import { num, type ParsedArgs, parseArgs, str, UsageError } from './args';
+import { num, type ParsedArgs, parseArgs, recomputeOpt, str, UsageError } from './args';
 import { modelFolder } from './files';
 
 export const PLAN_USAGE = `  dynrank plan   --model <...> [--method dora|lora|full] [--batch 8] [--seq 64] [--target <types,...>]
                  [--budget 2 --r0 3 | --rank 8] [--dropout 0.1] [--task causal-lm|seq-cls] [--memory-gib G]
-                 [--micro-batch M] [--recompute] [--weight-precision f16|f32] [--json]
+                 [--micro-batch M] [--recompute none|attention|blocks] [--weight-precision f16|f32] [--json]
                  the memory plan from config.json and the weights' header (no weights read); exit 1 if nothing fits`;
 
 const OPTS = {
@@ -39,7 +39,7 @@ const OPTS = {
   'num-labels': 'value',
   'memory-gib': 'value',
   'micro-batch': 'value',
-  recompute: 'flag',
+  recompute: 'value',
   'weight-precision': 'value',
   json: 'flag',
 } as const;
@@ -141,6 +141,7 @@ export async function planCommand(argv: string[]): Promise<{ out: string; code: 
   const wp = a.options.get('weight-precision');
   if (wp !== undefined && wp !== 'f16' && wp !== 'f32')
     throw new UsageError(`--weight-precision must be f16 or f32, got ${String(wp)}`);
+  const recompute = recomputeOpt(a);
   const batch = positiveInt(a, 'batch', DEFAULT_RUN.batch);
   const microBatch = a.options.has('micro-batch') ? positiveInt(a, 'micro-batch', 1) : undefined;
   if (microBatch !== undefined && batch % microBatch !== 0)
@@ -182,7 +183,7 @@ export async function planCommand(argv: string[]): Promise<{ out: string; code: 
       shapes,
       run,
       memoryBudgetGiB: memoryGiB,
-      fixed: { microBatch, recompute: a.options.has('recompute') || undefined, weightPrecision: wp },
+      fixed: { microBatch, recompute, weightPrecision: wp },
     });
     if (json) return { out: JSON.stringify({ ...request, fits: true, ...plan }, null, 2), code: 0 };
     return { out: describePlan(plan.options, plan.estimate, plan.budgetBytes), code: 0 };
@@ -197,7 +198,7 @@ export async function planCommand(argv: string[]): Promise<{ out: string; code: 
 function describePlan(o: PlanOptions, e: MemoryEstimate, budget: number): string {
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   return [
-    `plan: ${o.weightPrecision} weights, ${o.recompute ? 'recompute' : 'no recompute'}, micro-batch ${o.microBatch}`,
+    `plan: ${describeOptions(o)}`,
     `estimate: weights ${mib(e.weights)}, activations ${mib(e.activations)}, adapters and optimizer ` +
       `${mib(e.adapterAndOptimizer)}, engine ${mib(e.engine)}, total ${mib(e.total)} of a ${mib(budget)} budget`,
   ].join('\n');

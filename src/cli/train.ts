@@ -37,7 +37,7 @@ import { exportInput } from '../train/snapshot';
 import { taskFor } from '../train/task';
 import { DEFAULT_OPTIM, Trainer } from '../train/trainer';
 import { describeTuning } from '../train/tuning';
-import { num, type ParsedArgs, str, UsageError, weightPrecisionOpt } from './args';
+import { num, type ParsedArgs, recomputeOpt, str, UsageError, weightPrecisionOpt } from './args';
 import { CHECKPOINT, checkOutDir, writeAtomic } from './files';
 import { readModelShapes } from './plan';
 
@@ -55,7 +55,7 @@ export const TRAIN_OPTS = {
   epochs: 'value',
   batch: 'value',
   'micro-batch': 'value',
-  recompute: 'flag',
+  recompute: 'value',
   seq: 'value',
   lr: 'value',
   seed: 'value',
@@ -138,7 +138,7 @@ export function runConfig(a: ParsedArgs): RunConfig {
     ...memoryGiB(a),
   };
   if (a.options.has('micro-batch')) cfg.microBatch = num(a, 'micro-batch');
-  if (a.options.has('recompute')) cfg.recompute = true;
+  if (a.options.has('recompute')) cfg.recompute = recomputeOpt(a);
   if (a.options.has('no-tune-kernels')) cfg.tuneKernels = false;
   checkMicroBatch(cfg);
   return cfg;

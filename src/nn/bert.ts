@@ -10,6 +10,7 @@ import type { Backend, Tensor } from '../tensor/backend';
 import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { disposeAll, type ParamStore } from './params';
+import type { Recompute } from './recompute';
 
 export interface BertConfig {
   variant: 'bert' | 'roberta';
@@ -59,9 +60,10 @@ export class BertClassifier implements DropoutMode {
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
   dropoutFirstRow = 0;
-  /** Activation recomputation: layers share one set of internal activations (only each layer's output x2 is its
-   * own), and the backward reruns each layer's forward from its input before the layer's backward. */
-  recompute = false;
+  /** Activation recomputation (src/nn/recompute.ts): with 'blocks' the layers share one set of internal activations
+   * (only each layer's output x2 is its own) and the backward reruns each layer's forward from its input before the
+   * layer's backward; with 'attention' they share one `att`, rerun before each attention backward. */
+  recompute: Recompute = 'none';
   readonly head: { dense: Linear; out: Linear };
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
   private ws: ReturnType<BertClassifier['alloc']> | null = null;
@@ -129,11 +131,13 @@ export class BertClassifier implements DropoutMode {
     const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg,
       N = B * T;
     const z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
+    // With 'attention' every block's att is one tensor.
+    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
       q: z([N, C], `q ${l}`),
       k: z([N, C], `k ${l}`),
       v: z([N, C], `v ${l}`),
-      att: z([B, H, T, T], `att ${l}`),
+      att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       ctx: z([N, C], `ctx ${l}`),
       ao: z([N, C], `ao ${l}`),
       r1: z([N, C], `r1 ${l}`),
@@ -146,8 +150,8 @@ export class BertClassifier implements DropoutMode {
       m2: z([N], 'mean'),
       s2: z([N], 'rstd'),
     });
-    const shared = this.recompute ? internals('shared') : null;
-    // One gelu(inter) for every layer in both modes: the backward recomputes it from the layer's inter just before the
+    const shared = this.recompute === 'blocks' ? internals('shared') : null;
+    // One gelu(inter) for every layer in every mode: the backward recomputes it from the layer's inter just before the
     // output dense's backward, one elementwise pass instead of N x F floats kept per layer.
     const g = z([N, F], 'gelu (recomputed in the backward)');
     return {
@@ -328,7 +332,8 @@ export class BertClassifier implements DropoutMode {
         xIn = l > 0 ? ws.ls[l - 1].x2 : ws.x0,
         p = `encoder.layer.${l}.`;
       // Recompute: the shared activations hold the last layer's forward; rerun every other layer's from its input.
-      if (ws.recompute && l < this.layers.length - 1) this.layerForward(l, xIn, batch.mask);
+      const last = l === this.layers.length - 1;
+      if (ws.recompute === 'blocks' && !last) this.layerForward(l, xIn, batch.mask);
       const attP = this.attP(B, T, l);
       // x2 = LN(x1 + dropout(out(gelu(inter(x1)))))
       be.layernormBackward(
@@ -345,7 +350,7 @@ export class BertClassifier implements DropoutMode {
       );
       // g is shared by the layers: the output dense's input again (the last layer's is still there; recompute reran
       // this one).
-      if (!ws.recompute && l < this.layers.length - 1) be.gelu(a.g, a.inter, 'erf');
+      if (ws.recompute !== 'blocks' && !last) be.gelu(a.g, a.inter, 'erf');
       ly.out.backward(be, ws.dg, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 3 + 3 * l)), a.g, N);
       be.geluBackward(ws.dinter, a.inter, ws.dg, 'erf');
       be.copy(ws.dx, ws.dr);
@@ -364,6 +369,8 @@ export class BertClassifier implements DropoutMode {
         C,
       );
       ly.o.backward(be, ws.dctx, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 2 + 3 * l)), a.ctx, N);
+      // att is shared with 'attention': this layer's probabilities again (ctx, o's input, is rewritten unchanged).
+      if (ws.recompute === 'attention' && !last) be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, attP);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.dctx, a.att, a.q, a.k, a.v, attP);
       be.copy(ws.dx, ws.dr);
       ly.q.backward(be, ws.dx, ws.dq, xIn, N, true);

@@ -10,6 +10,7 @@ import { type DropoutMode, type SiteDropout, siteDropout } from './dropout';
 import { Linear } from './linear';
 import { ChunkedLmHead, type LmLossOptions } from './lmHead';
 import { disposeAll, type ParamStore } from './params';
+import type { Recompute } from './recompute';
 
 export interface Gpt2Config {
   vocabSize: number;
@@ -34,14 +35,15 @@ interface Block {
   mlpProj: Linear;
 }
 
-/** Activations of one (B,T) shape, allocated once and reused every step. With recompute, every block's entry in
- * `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own.
+/** Activations of one (B,T) shape, allocated once and reused every step. With recompute 'blocks', every block's entry
+ * in `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own.
+ * With 'attention', the blocks share one `att` (the probabilities, B x H x T x T), rerun before each attention backward.
  * Without it, every block shares one `fcGelu` (gelu(fc), N x 4C): the backward recomputes it from the block's fc just
  * before mlpProj's backward, one elementwise pass instead of N x 4C floats kept per block. */
 interface Workspace {
   B: number;
   T: number;
-  recompute: boolean;
+  recompute: Recompute;
   pos: Tensor; // (B*T) i32 position ids
   // (N,C); pre/dres: a dropout site's input and its gradient
   x0: Tensor;
@@ -83,9 +85,9 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   /** Train mode with this step's seed (dropout on), or null: eval mode. */
   dropoutSeed: number | null = null;
   dropoutFirstRow = 0;
-  /** Activation recomputation: blocks share one set of internal activations, and the backward reruns each block's
-   * forward from its saved input (dropout masks redrawn from their seeds) before the block's backward. */
-  recompute = false;
+  /** Activation recomputation (src/nn/recompute.ts): 'blocks' reruns each block's forward from its saved input (dropout
+   * masks redrawn from their seeds) before the block's backward; 'attention' reruns only its attention. */
+  recompute: Recompute = 'none';
   readonly wte: Tensor;
   readonly wpe: Tensor;
   readonly lnfw: Tensor;
@@ -154,12 +156,14 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       [N],
       'position ids',
     );
+    // With 'attention' every block's att is one tensor.
+    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
       ln1: z([N, C], `ln1 ${l}`),
       ln1Mean: z([N], 'mean'),
       ln1Rstd: z([N], 'rstd'),
       qkv: z([N, 3 * C], `qkv ${l}`),
-      att: z([B, H, T, T], `att ${l}`),
+      att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       atty: z([N, C], `atty ${l}`),
       x1: z([N, C], `x1 ${l}`),
       ln2: z([N, C], `ln2 ${l}`),
@@ -167,8 +171,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       ln2Rstd: z([N], 'rstd'),
       fc: z([N, F], `fc ${l}`),
     });
-    const shared = this.recompute ? internals('shared') : null;
-    // One fcGelu for every block in both modes (see Workspace).
+    const shared = this.recompute === 'blocks' ? internals('shared') : null;
+    // One fcGelu for every block in every mode (see Workspace).
     const fcGelu = z([N, F], 'gelu (recomputed in the backward)');
     this.ws = {
       B,
@@ -340,11 +344,12 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
         xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0,
         p = `h.${l}.`;
       // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
-      if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
+      const last = l === this.blocks.length - 1;
+      if (ws.recompute === 'blocks' && !last) this.blockForward(l, xIn);
       const attP = this.attP(B, T, l);
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
       // fcGelu is shared by the blocks: mlpProj's input again (the last block's is still there; recompute reran this one).
-      if (!ws.recompute && l < this.blocks.length - 1) be.gelu(a.fcGelu, a.fc, 'tanh');
+      if (ws.recompute !== 'blocks' && !last) be.gelu(a.fcGelu, a.fc, 'tanh');
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);
       be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
       blk.fc.backward(be, ws.dln, ws.dfc, a.ln2, N);
@@ -363,6 +368,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       );
       // x1 = x + dropout(proj(attention(attn(ln1(x)))))
       blk.proj.backward(be, ws.datty, this.residualGrad(ws.dx, this.drop('resid', 2 + 3 * l)), a.atty, N);
+      // att is shared with 'attention': this block's probabilities again (atty, proj's input, is rewritten unchanged).
+      if (ws.recompute === 'attention' && !last) be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
       be.attentionBackward(ws.dqkv, ws.dqkv, ws.dqkv, ws.datty, a.att, a.qkv, a.qkv, a.qkv, attP);
       blk.attn.backward(be, ws.dln, ws.dqkv, a.ln1, N);
       be.layernormBackward(

@@ -12,6 +12,7 @@ import type { AttentionParams, Backend, RopeParams, Tensor } from '../tensor/bac
 import { Linear } from './linear';
 import type { LlamaArch } from './llamaConfig';
 import { disposeAll, type ParamStore } from './params';
+import type { Recompute } from './recompute';
 
 interface Block {
   inNorm: Tensor;
@@ -28,13 +29,14 @@ interface Block {
 }
 
 /** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. With
- * recompute, every block's entry in `layers` shares one set of internal activations; only x2 (its output) is its own.
+ * recompute 'blocks', every block's entry in `layers` shares one set of internal activations; only x2 (its output) is
+ * its own. With 'attention', the blocks share one `att` (B x H x T x T), rerun before each attention backward.
  * Without it, every block shares one `act` (swiglu(gate, up), N x F): the backward recomputes it from the block's
  * gate and up just before down_proj's backward, one elementwise pass instead of N x F floats kept per block. */
 interface BodyWorkspace {
   B: number;
   T: number;
-  recompute: boolean;
+  recompute: Recompute;
   /** The key mask of the last forward (a recomputed block attends as the forward did). */
   keyMask: Tensor | null;
   x0: Tensor;
@@ -82,9 +84,9 @@ export abstract class LlamaBase {
   readonly embed: Tensor;
   readonly norm: Tensor;
   private bodyWs: BodyWorkspace | null = null;
-  /** Activation recomputation: blocks share one set of internal activations, and the backward reruns each block's
-   * forward from its saved input before the block's backward. */
-  recompute = false;
+  /** Activation recomputation (src/nn/recompute.ts): 'blocks' reruns each block's forward from its saved input before
+   * the block's backward; 'attention' reruns only its attention. */
+  recompute: Recompute = 'none';
   private rope: { table: Tensor; positions: number } | null = null;
 
   constructor(
@@ -165,6 +167,8 @@ export abstract class LlamaBase {
       KD = KVH * D;
     const z = (shape: number[], label: string) => this.be.zeros(shape, 'f32', label);
     const zq = (shape: number[], label: string) => (qkNorm ? z(shape, label) : null);
+    // With 'attention' every block's att is one tensor.
+    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
       h1: z([N, C], `h1 ${l}`),
       rstd1: z([N], 'rstd'),
@@ -175,7 +179,7 @@ export abstract class LlamaBase {
       kn: zq([N, KD], `k normed ${l}`),
       rstdQ: zq([N * H], 'rstd q'),
       rstdK: zq([N * KVH], 'rstd k'),
-      att: z([B, H, T, T], `att ${l}`),
+      att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       atty: z([N, QD], `atty ${l}`),
       x1: z([N, C], `x1 ${l}`),
       h2: z([N, C], `h2 ${l}`),
@@ -183,8 +187,8 @@ export abstract class LlamaBase {
       gate: z([N, F], `gate ${l}`),
       up: z([N, F], `up ${l}`),
     });
-    const shared = this.recompute ? internals('shared') : null;
-    // One act for every block in both modes (see BodyWorkspace).
+    const shared = this.recompute === 'blocks' ? internals('shared') : null;
+    // One act for every block in every mode (see BodyWorkspace).
     const act = z([N, F], 'swiglu (recomputed in the backward)');
     this.bodyWs = {
       B,
@@ -318,10 +322,11 @@ export abstract class LlamaBase {
         xIn = l > 0 ? ws.layers[l - 1].x2 : ws.x0;
       const p = `model.layers.${l}.`;
       // Recompute: the shared activations hold the last block's forward; rerun every other block's from its input.
-      if (ws.recompute && l < this.blocks.length - 1) this.blockForward(l, xIn);
+      const last = l === this.blocks.length - 1;
+      if (ws.recompute === 'blocks' && !last) this.blockForward(l, xIn);
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
       // act is shared by the blocks: down's input again (the last block's is still there; recompute reran this one).
-      if (!ws.recompute && l < this.blocks.length - 1) be.swiglu(a.act, a.gate, a.up);
+      if (ws.recompute !== 'blocks' && !last) be.swiglu(a.act, a.gate, a.up);
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);
       blk.gate.backward(be, ws.dh, ws.dgate, a.h2, N);
@@ -340,6 +345,8 @@ export abstract class LlamaBase {
       // x1 = x + o(attention(rope(norm?(q(h1))), rope(norm?(k(h1))), v(h1))), h1 = rmsnorm(x)
       blk.o.backward(be, ws.datty, ws.dx, a.atty, N);
       const qk = blk.qNorm ? [a.qn!, a.kn!] : [a.q, a.k];
+      // att is shared with 'attention': this block's probabilities again (atty, o's input, is rewritten unchanged).
+      if (ws.recompute === 'attention' && !last) be.attention(a.atty, a.att, qk[0], qk[1], a.v, ws.keyMask, attP);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.datty, a.att, qk[0], qk[1], a.v, attP);
       be.ropeBackward(ws.dq, ws.dq, table, ropeQ);
       be.ropeBackward(ws.dk, ws.dk, table, ropeK);

@@ -13,7 +13,7 @@ export const DEFAULT_SETTINGS: RunSettings = {
   lr: null,
   batch: 8,
   microBatch: null,
-  recompute: false,
+  recompute: null,
   seq: 64,
   steps: 200,
   epochs: null,

@@ -223,8 +223,14 @@ describe('memoryPlanOf', () => {
   it('shows the plan Start applies, with the estimate of the run the settings describe', () => {
     const s: RunSettings = { ...DEFAULT_SETTINGS, method: 'lora', rank: 4, targets: ['attn.c_attn'], batch: 2, seq: 8 };
     const p = memoryPlanOf(summary, s);
-    expect(p && 'plan' in p ? p.plan.options : p).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 2 });
-    const want = estimateShapes(shapes, { ...s, microBatch: undefined, r0: undefined, targets: ['attn.c_attn'] });
+    expect(p && 'plan' in p ? p.plan.options : p).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 2 });
+    const want = estimateShapes(shapes, {
+      ...s,
+      microBatch: undefined,
+      recompute: undefined,
+      r0: undefined,
+      targets: ['attn.c_attn'],
+    });
     expect(p && 'plan' in p ? p.plan.estimate : null).toEqual(want);
     expect(memoryPlanOf(summaryOfShapes(), s)).toBeNull();
   });
@@ -238,11 +244,18 @@ describe('memoryPlanOf', () => {
       batch: 2,
       seq: 8,
       microBatch: 1,
-      recompute: true,
+      recompute: 'attention',
       weightPrecision: 'f16',
     };
     const p = memoryPlanOf(summary, s);
-    expect(p && 'plan' in p ? p.plan.options : p).toEqual({ weightPrecision: 'f16', recompute: true, microBatch: 1 });
+    expect(p && 'plan' in p ? p.plan.options : p).toEqual({
+      weightPrecision: 'f16',
+      recompute: 'attention',
+      microBatch: 1,
+    });
+    // Settings saved by an earlier version held a boolean: true was whole blocks.
+    const legacy = memoryPlanOf(summary, { ...s, recompute: true as never });
+    expect(legacy && 'plan' in legacy ? legacy.plan.options.recompute : legacy).toBe('blocks');
   });
 
   it('says what fits when nothing does', () => {

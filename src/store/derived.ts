@@ -2,8 +2,12 @@
 // and whether the chosen data suits the chosen model. No React, no worker.
 
 import { ARCHITECTURES, archFor, parseModelConfig, type Task } from '../models/arch/index';
+import { recomputeMode } from '../nn/recompute';
 import { matchesTarget } from '../peft/adapters';
 import { type MemoryPlan, PlanError, planMemory } from '../train/plan';
+
+export { describeOptions } from '../train/plan';
+
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import { type DataPreview, DEMO_SETS, type DemoSet } from './dataSlice';
 
@@ -149,7 +153,7 @@ export function memoryPlanOf(
     // The options the page set are kept, as Start keeps them (worker/runInfo.ts runConfig, train/plan.ts fixedOptions).
     const fixed = {
       microBatch: s.microBatch ?? undefined,
-      recompute: s.recompute || undefined,
+      recompute: recomputeMode(s.recompute),
       weightPrecision: s.weightPrecision,
     };
     return { plan: planMemory({ shapes, run, fixed }) };

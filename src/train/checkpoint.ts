@@ -9,6 +9,7 @@ import { toFloat32 } from '../models/safetensorsDecode';
 import { parseSafetensors } from '../models/safetensorsRead';
 import { writeSafetensors } from '../models/safetensorsWrite';
 import type { ModelSource } from '../models/sources';
+import { recomputeMode } from '../nn/recompute';
 import type { BatchStreamState } from './data/batches';
 import { DEFAULT_RUN, type RunConfig } from './run';
 import type { Trainer } from './trainer';
@@ -169,7 +170,7 @@ export function readCheckpointMeta(bytes: Uint8Array): CheckpointMeta {
       `${FILE}: checkpoint version ${meta.version} is not supported by this dynrank.`,
     );
   // Settings added since the checkpoint was written take their defaults.
-  meta.config = { ...DEFAULT_RUN, ...meta.config };
+  meta.config = { ...DEFAULT_RUN, ...meta.config, recompute: recomputeMode(meta.config.recompute) };
   return meta;
 }
 

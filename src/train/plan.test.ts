@@ -82,14 +82,26 @@ describe('estimateShapes', () => {
     const cfg = smol(30),
       s = configShapes(cfg);
     const plain = estimateShapes(s, { ...RUN, method: 'full' }),
-      rc = estimateShapes(s, { ...RUN, method: 'full', recompute: true });
+      rc = estimateShapes(s, { ...RUN, method: 'full', recompute: 'blocks' });
     const block = s.arch.blockActivationBytes(cfg, RUN.batch, RUN.seq);
     const inputs = 4 * 30 * RUN.batch * RUN.seq * 576;
     expect(plain.activations - rc.activations).toBe(29 * block - inputs);
     // With adapters, only the block in flight keeps its adapters' activations.
     const a = estimateShapes(s, RUN).activations - plain.activations,
-      b = estimateShapes(s, { ...RUN, recompute: true }).activations - rc.activations;
+      b = estimateShapes(s, { ...RUN, recompute: 'blocks' }).activations - rc.activations;
     expect(b).toBeLessThan(a / 2);
+  });
+
+  it("recompute 'attention' keeps one block's attention probabilities instead of every block's", () => {
+    const cfg = smol(30),
+      s = configShapes(cfg);
+    const plain = estimateShapes(s, RUN),
+      att = estimateShapes(s, { ...RUN, recompute: 'attention' }),
+      blocks = estimateShapes(s, { ...RUN, recompute: 'blocks' });
+    // SmolLM2: 9 query heads; everything else (adapters included) as without recompute.
+    expect(plain.activations - att.activations).toBe(29 * 4 * RUN.batch * 9 * RUN.seq * RUN.seq);
+    expect(att.adapterAndOptimizer).toBe(plain.adapterAndOptimizer);
+    expect(blocks.activations).toBeLessThan(att.activations);
   });
 
   it('refuses a target that is not a module type of the model, listing the valid ones', () => {
@@ -101,27 +113,29 @@ describe('planMemory', () => {
   const shapes = configShapes(smol(30));
   const at = (memoryBudgetGiB: number, run: PlanRun = RUN) => planMemory({ shapes, run, memoryBudgetGiB });
 
-  it('tries f32 first, then f16 weights, then recompute, then smaller micro-batches (divisors of the batch)', () => {
+  it('tries f32 first, then f16 weights, then recompute (attention, then blocks), then smaller micro-batches', () => {
     expect(planCandidates(8, 'dora').map((o) => `${o.weightPrecision}/${o.recompute}/${o.microBatch}`)).toEqual([
-      'f32/false/8',
-      'f16/false/8',
-      'f16/true/8',
-      'f16/true/4',
-      'f16/true/2',
-      'f16/true/1',
+      'f32/none/8',
+      'f16/none/8',
+      'f16/attention/8',
+      'f16/blocks/8',
+      'f16/blocks/4',
+      'f16/blocks/2',
+      'f16/blocks/1',
     ]);
     expect(planCandidates(6, 'full').map((o) => `${o.weightPrecision}/${o.recompute}/${o.microBatch}`)).toEqual([
-      'f32/false/6',
-      'f32/true/6',
-      'f32/true/3',
-      'f32/true/2',
-      'f32/true/1',
+      'f32/none/6',
+      'f32/attention/6',
+      'f32/blocks/6',
+      'f32/blocks/3',
+      'f32/blocks/2',
+      'f32/blocks/1',
     ]);
   });
 
   it('keeps the options the user fixed and chooses the others', () => {
-    const c = planCandidates(4, 'lora', { microBatch: 2, recompute: false });
-    expect(c.every((o) => o.microBatch === 2 && !o.recompute)).toBe(true);
+    const c = planCandidates(4, 'lora', { microBatch: 2, recompute: 'none' });
+    expect(c.every((o) => o.microBatch === 2 && o.recompute === 'none')).toBe(true);
     expect(c.map((o) => o.weightPrecision)).toEqual(['f32', 'f16']);
   });
 
@@ -129,10 +143,12 @@ describe('planMemory', () => {
     const est = (o: object) => estimateShapes(shapes, { ...RUN, targets: undefined, ...o }).total / GiB;
     const f32 = est({}),
       f16 = est({ weightPrecision: 'f16' }),
-      rc = est({ weightPrecision: 'f16', recompute: true });
-    expect(at(f32 + 0.01).options).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 8 });
-    expect(at(f32 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: false, microBatch: 8 });
-    expect(at(f16 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: true, microBatch: 8 });
+      ra = est({ weightPrecision: 'f16', recompute: 'attention' }),
+      rc = est({ weightPrecision: 'f16', recompute: 'blocks' });
+    expect(at(f32 + 0.01).options).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 8 });
+    expect(at(f32 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'none', microBatch: 8 });
+    expect(at(f16 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'attention', microBatch: 8 });
+    expect(at(ra - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'blocks', microBatch: 8 });
     const p = at(rc - 0.01);
     expect(p.options.microBatch).toBeLessThan(8);
     expect(p.estimate.total).toBeLessThanOrEqual(p.budgetBytes);
@@ -151,7 +167,7 @@ describe('planMemory', () => {
       ...RUN,
       targets: undefined,
       weightPrecision: 'f16',
-      recompute: true,
+      recompute: 'blocks',
       microBatch: 1,
     });
     const budget = (leanest.total - 1) / GiB;
@@ -169,7 +185,7 @@ describe('planMemory', () => {
     // The sequence is the longest that fits: one token more does not.
     expect(at(budget, { ...RUN, seq: fix.seq! }).estimate.total).toBeLessThanOrEqual(budget * GiB);
     expect(() => at(budget, { ...RUN, seq: fix.seq! + 1 })).toThrow(PlanError);
-    expect(at(fix.memoryGiB).options).toEqual({ weightPrecision: 'f16', recompute: true, microBatch: 1 });
+    expect(at(fix.memoryGiB).options).toEqual({ weightPrecision: 'f16', recompute: 'blocks', microBatch: 1 });
     expect(fix.targets!.length).toBeLessThan(7);
     expect(at(budget, { ...RUN, targets: fix.targets }).estimate.total).toBeLessThanOrEqual(budget * GiB);
   });
@@ -189,16 +205,16 @@ describe('planMemory', () => {
 describe('applyPlan', () => {
   it('sets only the options the user left unset, and leaves defaults absent', () => {
     const cfg = { ...DEFAULT_RUN, batch: 8 };
-    expect(applyPlan(cfg, { weightPrecision: 'f32', recompute: false, microBatch: 8 })).toEqual(cfg);
-    expect(applyPlan(cfg, { weightPrecision: 'f16', recompute: true, microBatch: 2 })).toEqual({
+    expect(applyPlan(cfg, { weightPrecision: 'f32', recompute: 'none', microBatch: 8 })).toEqual(cfg);
+    expect(applyPlan(cfg, { weightPrecision: 'f16', recompute: 'attention', microBatch: 2 })).toEqual({
       ...cfg,
       weightPrecision: 'f16',
-      recompute: true,
+      recompute: 'attention',
       microBatch: 2,
     });
-    const fixed = { ...cfg, recompute: false, microBatch: 4 };
-    expect(fixedOptions(fixed)).toEqual({ microBatch: 4, recompute: false, weightPrecision: undefined });
-    expect(applyPlan(fixed, { weightPrecision: 'f16', recompute: true, microBatch: 2 })).toEqual({
+    const fixed = { ...cfg, recompute: 'none' as const, microBatch: 4 };
+    expect(fixedOptions(fixed)).toEqual({ microBatch: 4, recompute: 'none', weightPrecision: undefined });
+    expect(applyPlan(fixed, { weightPrecision: 'f16', recompute: 'blocks', microBatch: 2 })).toEqual({
       ...fixed,
       weightPrecision: 'f16',
     });

@@ -4,13 +4,14 @@
 // names settings that do, each one computed by the same estimate.
 
 import { adaptableModules } from '../models/arch/index';
+import type { Recompute } from '../nn/recompute';
 import { type EstimateConfig, estimateShapes, formatBytes, type MemoryEstimate, type ModelShapes } from './memory';
 import type { RunConfig } from './run';
 
 /** The options the plan chooses (RunConfig's weightPrecision, recompute and microBatch, resolved). */
 export interface PlanOptions {
   weightPrecision: 'f32' | 'f16';
-  recompute: boolean;
+  recompute: Recompute;
   microBatch: number;
 }
 
@@ -40,6 +41,18 @@ export interface MemoryPlan {
 }
 
 export const DEFAULT_BUDGET_BYTES = 4 * 2 ** 30;
+
+const RECOMPUTE_WORDS: Record<Recompute, string> = {
+  none: 'no recompute',
+  attention: 'attention recomputed',
+  blocks: 'blocks recomputed',
+};
+
+/** The options in words, as the page, the CLI and the benchmarks show them: "f16 weights, attention recomputed,
+ * micro-batch 8". */
+export function describeOptions(o: PlanOptions): string {
+  return `${o.weightPrecision} weights, ${RECOMPUTE_WORDS[o.recompute]}, micro-batch ${o.microBatch}`;
+}
 
 /** Settings that fit, found when the requested ones do not; each absent field is not needed or did not help. */
 export interface PlanFix {
@@ -83,7 +96,8 @@ function divisors(batch: number): number[] {
 }
 
 /** The options in the order the plan tries them, fastest first: f32 weights, no recompute, the whole batch; then f16
- * weights (not with full fine-tuning, which trains them); then recompute; then smaller micro-batches. Fixed options
+ * weights (not with full fine-tuning, which trains them); then recomputing the attention probabilities (one attention
+ * forward more per block), then whole blocks (about a third more compute); then smaller micro-batches. Fixed options
  * replace the chosen ones. */
 export function planCandidates(
   batch: number,
@@ -93,11 +107,12 @@ export function planCandidates(
   const precisions: PlanOptions['weightPrecision'][] = method === 'full' ? ['f32'] : ['f32', 'f16'];
   const lean = precisions[precisions.length - 1];
   const ladder: PlanOptions[] = [
-    ...precisions.map((p) => ({ weightPrecision: p, recompute: false, microBatch: batch })),
-    { weightPrecision: lean, recompute: true, microBatch: batch },
+    ...precisions.map((p) => ({ weightPrecision: p, recompute: 'none' as const, microBatch: batch })),
+    { weightPrecision: lean, recompute: 'attention', microBatch: batch },
+    { weightPrecision: lean, recompute: 'blocks', microBatch: batch },
     ...divisors(batch)
       .slice(1)
-      .map((m) => ({ weightPrecision: lean, recompute: true, microBatch: m })),
+      .map((m) => ({ weightPrecision: lean, recompute: 'blocks' as const, microBatch: m })),
   ];
   const seen = new Set<string>(),
     out: PlanOptions[] = [];
@@ -191,7 +206,7 @@ function refusal(req: PlanRequest, budget: number, leanest: PlanOptions): PlanEr
   if (fix.seq !== undefined) flags.push(`--seq ${fix.seq}${fix.batch !== undefined ? ` --batch ${fix.batch}` : ''}`);
   if (fix.targets) flags.push(`--target ${fix.targets.join(',')}`);
   flags.push(`--memory-gib ${fix.memoryGiB}`);
-  const lean = `${leanest.weightPrecision} weights, ${leanest.recompute ? '' : 'no '}recompute, micro-batch ${leanest.microBatch}`;
+  const lean = describeOptions(leanest);
   const buffer = bufferBound
     ? ` A row of a weight tensor is larger than the device's largest buffer (${formatBytes(maxBuffer!)}); use a smaller ` +
       'model.'
@@ -230,7 +245,7 @@ export function fixedOptions(cfg: Pick<RunConfig, 'microBatch' | 'recompute' | '
 export function applyPlan<C extends RunConfig>(cfg: C, o: PlanOptions): C {
   const out = { ...cfg };
   if (cfg.weightPrecision === undefined && o.weightPrecision !== 'f32') out.weightPrecision = o.weightPrecision;
-  if (cfg.recompute === undefined && o.recompute) out.recompute = true;
+  if (cfg.recompute === undefined && o.recompute !== 'none') out.recompute = o.recompute;
   if (cfg.microBatch === undefined && o.microBatch !== cfg.batch) out.microBatch = o.microBatch;
   return out;
 }

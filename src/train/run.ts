@@ -4,6 +4,7 @@
 import type { Task } from '../models/arch/index';
 import type { LoadedModel } from '../models/load';
 import { WeightPrecisionError } from '../nn/params';
+import type { Recompute } from '../nn/recompute';
 import { DEFAULT_ALPHA } from '../peft/adapters';
 import { defaultR0 } from '../peft/schedule';
 import type { Backend, KernelTuneOptions, KernelTuneReport } from '../tensor/backend';
@@ -41,9 +42,9 @@ export interface RunConfig {
   /** Rows per forward/backward pass (gradient accumulation over batch / microBatch passes; must divide batch): the
    * same steps with activations sized by microBatch. The whole batch unless given. */
   microBatch?: number;
-  /** Activation recomputation: each transformer block keeps only its input and reruns its forward in the backward;
-   * the same steps with one block's internal activations instead of every block's. Off unless true. */
-  recompute?: boolean;
+  /** Activation recomputation (src/nn/recompute.ts): 'attention' keeps one block's attention probabilities instead of
+   * every block's, 'blocks' one block's internal activations; the same steps either way. 'none' unless given. */
+  recompute?: Recompute;
   seq: number;
   lr?: number;
   seed: number;

@@ -7,6 +7,7 @@ import { uploadEncoderBatch } from '../models/batch';
 import type { LoadedModel } from '../models/load';
 import type { EncoderBatch } from '../nn/bert';
 import type { Linear } from '../nn/linear';
+import type { Recompute } from '../nn/recompute';
 import type { Backend, Tensor } from '../tensor/backend';
 
 export type HostBatch =
@@ -45,9 +46,9 @@ export interface TaskModel {
   /** Train mode with the model's own dropout drawn from `seed`, or eval mode (null): no dropout. `firstRow`: the
    * current micro-batch's first row within the step's batch (0 unless given), where its masks are drawn. */
   setDropout(seed: number | null, firstRow?: number): void;
-  /** Activation recomputation per transformer block, where the network supports it (GPT-2, BERT, the Llama family);
+  /** Activation recomputation (src/nn/recompute.ts), where the network supports it (GPT-2, BERT, the Llama family);
    * returns whether it does. */
-  setRecompute(on: boolean): boolean;
+  setRecompute(mode: Recompute): boolean;
 }
 
 /** Batch rows (sequences) of a host batch. */
@@ -89,9 +90,9 @@ export function lossCount(b: HostBatch, ignoreIndex = -100): number {
 
 type DropoutNet = { dropoutSeed?: number | null; dropoutFirstRow?: number };
 
-function setNetRecompute(net: { recompute?: boolean }, on: boolean): boolean {
+function setNetRecompute(net: { recompute?: Recompute }, mode: Recompute): boolean {
   if (!('recompute' in net)) return false;
-  net.recompute = on;
+  net.recompute = mode;
   return true;
 }
 
@@ -172,7 +173,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
       setDropout(seed, firstRow = 0) {
         setNetDropout(net, seed, firstRow);
       },
-      setRecompute: (on) => setNetRecompute(net, on),
+      setRecompute: (mode) => setNetRecompute(net, mode),
     };
     return task;
   }
@@ -218,7 +219,7 @@ export function taskFor(be: Backend, model: LoadedModel): TaskModel {
     setDropout(seed, firstRow = 0) {
       setNetDropout(net, seed, firstRow);
     },
-    setRecompute: (on) => setNetRecompute(net, on),
+    setRecompute: (mode) => setNetRecompute(net, mode),
   };
   return task;
 }

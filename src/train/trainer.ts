@@ -3,6 +3,7 @@
 // nothing is read back inside it: the loss stays on the device until someone asks for it, or its status (loss and
 // clip factor) is copied out at the end of the step and read asynchronously while the next step is recorded.
 
+import type { Recompute } from '../nn/recompute';
 import { type AdapterOptions, AdapterSet, selectLinears } from '../peft/adapters';
 import { RankAllocator } from '../peft/allocator';
 import { planStep, type ScheduleOptions, type StepPlan } from '../peft/schedule';
@@ -80,8 +81,8 @@ export interface TrainerOptions {
   /** Rows per forward/backward pass: a step runs ceil(rows / microBatch) passes into the same gradients, so
    * activations are sized by microBatch. The whole batch in one pass unless given. */
   microBatch?: number;
-  /** Activation recomputation: blocks keep their input only and rerun their forward in the backward. */
-  recompute?: boolean;
+  /** Activation recomputation (src/nn/recompute.ts): 'none' unless given. */
+  recompute?: Recompute;
 }
 
 export interface TrainStepOptions {
@@ -153,7 +154,9 @@ export class Trainer {
       : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
     // Adapters share their saved activations across blocks only where the blocks rerun their forward.
-    if (opts.recompute && task.setRecompute(true) && this.adapters) this.adapters.shareActivations = true;
+    const recompute = opts.recompute ?? 'none';
+    if (recompute !== 'none' && task.setRecompute(recompute) && recompute === 'blocks' && this.adapters)
+      this.adapters.shareActivations = true;
     this.lossTotal = be.zeros([1], 'f32', 'step loss sum');
     this.countTotal = be.zeros([1], 'f32', 'step label count');
   }

@@ -10,7 +10,7 @@ import {
   startTraining,
   stopTraining,
 } from '../store/actions';
-import { memoryPlanOf } from '../store/derived';
+import { describeOptions, memoryPlanOf } from '../store/derived';
 import { ErrorNotes } from './ErrorNotes';
 import { int, pct } from './format';
 
@@ -53,9 +53,8 @@ function PlanLine() {
       data-testid="memory-plan"
       title="The memory plan Start applies: the fastest options whose estimate fits the budget"
     >
-      Memory plan: {o.weightPrecision} weights, {o.recompute ? 'recompute' : 'no recompute'}, micro-batch {o.microBatch}{' '}
-      · est. {mib(e.total)} (weights {mib(e.weights)}, activations {mib(e.activations)}, adapters and optimizer{' '}
-      {mib(e.adapterAndOptimizer)}) of {mib(budgetBytes)}
+      Memory plan: {describeOptions(o)} · est. {mib(e.total)} (weights {mib(e.weights)}, activations{' '}
+      {mib(e.activations)}, adapters and optimizer {mib(e.adapterAndOptimizer)}) of {mib(budgetBytes)}
     </p>
   );
 }

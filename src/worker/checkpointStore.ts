@@ -2,6 +2,7 @@
 // record per checkpoint (safetensors bytes plus what the page needs to list it and rebuild the run), the last
 // KEEP_PER_RUN of each run, and the uploaded data files those runs trained on.
 
+import { recomputeMode } from '../nn/recompute';
 import type { CheckpointInfo, HistoryData, ModelRef, RunSettings } from './protocol';
 
 /** Checkpoints kept per run; older ones are deleted when a new one is saved. */
@@ -76,8 +77,11 @@ export async function putCheckpoint(rec: CheckpointRecord): Promise<void> {
   for (const old of same.slice(KEEP_PER_RUN)) await deleteCheckpoint(old.id);
 }
 
-export function getCheckpoint(id: string): Promise<CheckpointRecord | undefined> {
-  return tx(CKPT, 'readonly', (s) => s.get(id) as IDBRequest<CheckpointRecord | undefined>);
+/** A saved checkpoint; settings saved by an earlier version read as today's (a boolean recompute becomes a mode). */
+export async function getCheckpoint(id: string): Promise<CheckpointRecord | undefined> {
+  const rec = await tx(CKPT, 'readonly', (s) => s.get(id) as IDBRequest<CheckpointRecord | undefined>);
+  if (rec) rec.settings = { ...rec.settings, recompute: recomputeMode(rec.settings.recompute) ?? null };
+  return rec;
 }
 
 /** Every saved checkpoint, newest first (without the bytes). */

@@ -3,6 +3,7 @@
 
 import type { SelfTestResult } from '../gpu/selftest';
 import type { ModelKind, Task } from '../models/arch/index';
+import type { Recompute } from '../nn/recompute';
 import type { RankMap } from '../peft/export';
 import type { DataPreview } from '../train/data/preview';
 import type { SftFormat } from '../train/data/sft';
@@ -33,8 +34,9 @@ export interface RunSettings {
   batch: number;
   /** Rows per forward/backward pass, dividing `batch` (null or absent: the whole batch in one pass). */
   microBatch?: number | null;
-  /** Activation recomputation per transformer block (absent: off). */
-  recompute?: boolean;
+  /** Activation recomputation (src/nn/recompute.ts); null or absent: the memory plan chooses. Older saves hold a
+   * boolean (read through recomputeMode). */
+  recompute?: Recompute | null;
   seq: number;
   steps: number;
   /** Passes over the training split: when set, it decides the step count instead of `steps` (absent in older saves). */

@@ -1,6 +1,7 @@
 // Facts about a run for the page: its trainer config, the budget schedule's target per step and a one-line
 // description of the data.
 
+import { recomputeMode } from '../nn/recompute';
 import { planStep } from '../peft/schedule';
 import { DEFAULT_RUN, type PreparedData, type RunConfig } from '../train/run';
 import type { Trainer } from '../train/trainer';
@@ -22,7 +23,7 @@ export function runConfig(s: RunSettings): RunConfig {
     epochs: s.epochs ?? undefined,
     batch: s.batch,
     microBatch: s.microBatch ?? undefined,
-    recompute: s.recompute || undefined,
+    recompute: recomputeMode(s.recompute),
     seq: s.seq,
     lr: s.lr ?? undefined,
     seed: s.seed,

@@ -34,7 +34,7 @@ describe('dynrank plan', () => {
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.fits).toBe(true);
-    expect(j.options).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 4 });
+    expect(j.options).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 4 });
     expect(j.budgetBytes).toBe(4 * 2 ** 30);
     const src = resolveModelArg('gpt2-tiny');
     const { CpuBackend } = await import('../../src/tensor/cpu');
@@ -76,11 +76,11 @@ describe('dynrank plan', () => {
           .out,
       );
     const roomy = await plan('1');
-    expect(roomy.options).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 8 });
+    expect(roomy.options).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 8 });
     const tight = await plan(String((roomy.estimate.total - 1) / 2 ** 30));
     expect(tight.options.weightPrecision).toBe('f16');
     const tighter = await plan('0.006');
-    expect(tighter.options).toMatchObject({ weightPrecision: 'f16', recompute: true });
+    expect(tighter.options).toMatchObject({ weightPrecision: 'f16', recompute: 'blocks' });
     expect(tighter.options.microBatch).toBeLessThan(8);
     expect(tighter.estimate.total).toBeLessThanOrEqual(tighter.budgetBytes);
   });
@@ -131,7 +131,7 @@ describe('dynrank train applies the memory plan', () => {
     const j = written(out);
     const p = await planJson();
     expect(j.memory.estimateBytes).toBe(p.estimate.total);
-    expect(j.memory.plan).toEqual({ weightPrecision: 'f32', recompute: false, microBatch: 4 });
+    expect(j.memory.plan).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 4 });
     expect(j.memory.peakBytes).toBeUndefined();
     expect(j.config.weightPrecision).toBeUndefined();
     expect(j.config.microBatch).toBeUndefined();

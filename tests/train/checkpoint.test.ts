@@ -114,6 +114,16 @@ describe('checkpoint and resume', () => {
     expect(() => restoreCheckpoint(other, bytes)).toThrow(/another/);
   });
 
+  it("reads an earlier version's boolean recompute as a mode (true: whole blocks; false: not set)", async () => {
+    const t = fresh(new CpuBackend()),
+      state = new BatchStream(source, 2, 1).state();
+    const legacy = (v: boolean) => ({ ...cfg, recompute: v }) as unknown as RunConfig;
+    expect(readCheckpointMeta(await saveCheckpoint(t, state, legacy(true), {})).config.recompute).toBe('blocks');
+    expect(readCheckpointMeta(await saveCheckpoint(t, state, legacy(false), {})).config.recompute).toBeUndefined();
+    const now = { ...cfg, recompute: 'attention' as const };
+    expect(readCheckpointMeta(await saveCheckpoint(t, state, now, {})).config.recompute).toBe('attention');
+  });
+
   it.each([5, 6])('CPU: a resume after skipped steps (stopped after step %i) keeps the lower lr exactly', async (k) => {
     const skips = [3, 5];
     const whole = await losses(nanAt(fresh(new CpuBackend()), skips), new BatchStream(source, 2, 1), STEPS);

@@ -10,6 +10,7 @@ import { parseModelConfig } from '../../src/models/arch/index';
 import { llamaArch } from '../../src/models/arch/llama';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel } from '../../src/models/load';
+import type { Recompute } from '../../src/nn/recompute';
 import { Rng } from '../../src/tensor/rng';
 import { estimateMemory } from '../../src/train/memory';
 import { type HostBatch, taskFor } from '../../src/train/task';
@@ -103,12 +104,14 @@ const BERT_ALL = [
   'output.dense',
 ];
 
-const cases: [
+type Case = [
   string,
   (be: GpuBackend) => LoadedModel,
   TrainMethod,
-  { method: 'dora' | 'lora' | 'full'; dropout: number; targets: string[] },
-][] = [
+  { method: 'dora' | 'lora' | 'full'; dropout: number; targets: string[]; recompute?: Recompute },
+];
+
+const cases: Case[] = [
   [
     'gpt2 dynamic rank, dropout 0.1, all types',
     gpt2,
@@ -139,6 +142,20 @@ const cases: [
     },
     { method: 'dora', dropout: 0.1, targets: LLAMA_ALL },
   ],
+  ...(['attention', 'blocks'] as const).map(
+    (recompute): Case => [
+      `qwen3 dynamic rank, all seven types, recompute ${recompute}`,
+      qwen3,
+      {
+        method: 'dora',
+        targets: LLAMA_ALL,
+        budget: 4,
+        pruneInterval: 10,
+        adapter: { method: 'dora', R0: 6, alpha: 8, dropout: 0.1, seed: 1 },
+      },
+      { method: 'dora', dropout: 0.1, targets: LLAMA_ALL, recompute },
+    ],
+  ),
   [
     'bert dynamic rank, dropout 0.1, all types',
     bert,
@@ -159,12 +176,13 @@ describe('memory estimate vs bytes the WebGPU engine allocates', () => {
     be.ctx.trim();
     const before = be.ctx.counters.bytesLive;
     const model = make(be);
-    const trainer = new Trainer(be, taskFor(be, model), method, {
-      ...DEFAULT_OPTIM,
-      lr: 1e-3,
-      totalSteps: 100,
-      dem: null,
-    });
+    const trainer = new Trainer(
+      be,
+      taskFor(be, model),
+      method,
+      { ...DEFAULT_OPTIM, lr: 1e-3, totalSteps: 100, dem: null },
+      { recompute: run.recompute },
+    );
     trainer.trainStep(batchFor(model));
     await trainer.lastLoss();
     const used = be.ctx.counters.bytesLive - before;

@@ -211,7 +211,12 @@ describe('the micro-batch setting', () => {
   const cli = (...argv: string[]) => cliRunConfig(parseArgs(argv, TRAIN_OPTS));
 
   it('--micro-batch and --recompute reach the run config; absent, one pass and no recompute', () => {
-    expect(cli('--batch', '8', '--micro-batch', '2', '--recompute')).toMatchObject({ microBatch: 2, recompute: true });
+    expect(cli('--batch', '8', '--micro-batch', '2', '--recompute', 'blocks')).toMatchObject({
+      microBatch: 2,
+      recompute: 'blocks',
+    });
+    expect(cli('--recompute', 'attention').recompute).toBe('attention');
+    expect(() => cli('--recompute', 'yes')).toThrow(/--recompute must be none, attention, blocks, got yes/);
     const plain = cli('--batch', '8');
     expect([plain.microBatch, plain.recompute]).toEqual([undefined, undefined]);
   });
@@ -223,10 +228,11 @@ describe('the micro-batch setting', () => {
   });
 
   it("the page's setting reaches the worker's run config", () => {
-    expect(pageRunConfig({ ...DEFAULT_SETTINGS, batch: 8, microBatch: 4, recompute: true })).toMatchObject({
+    expect(pageRunConfig({ ...DEFAULT_SETTINGS, batch: 8, microBatch: 4, recompute: 'attention' })).toMatchObject({
       microBatch: 4,
-      recompute: true,
+      recompute: 'attention',
     });
+    expect(pageRunConfig({ ...DEFAULT_SETTINGS, recompute: null }).recompute).toBeUndefined();
     expect(pageRunConfig(DEFAULT_SETTINGS).microBatch).toBeUndefined();
   });
 

@@ -1,12 +1,15 @@
-// Activation recomputation: blocks keep only their input and rerun their forward in the backward. Steps equal the
-// non-recompute run (bitwise on the CPU: the same kernels on the same inputs; dropout masks redrawn from their seeds)
-// for GPT-2 and BERT with model and adapter dropout, a Llama causal LM and classifier, also with micro-batches; on
-// WebGPU the step stays one submission and holds fewer live bytes.
+// Activation recomputation (src/nn/recompute.ts): 'blocks' keeps only each block's input and reruns its forward in the
+// backward; 'attention' keeps one block's attention probabilities and reruns each block's attention forward before its
+// attention backward. Steps equal the non-recompute run (bitwise on the CPU: the same kernels on the same inputs;
+// dropout masks redrawn from their seeds) for GPT-2 and BERT with model and adapter dropout, a Llama causal LM and
+// classifier, also with micro-batches; on WebGPU the step stays one submission and holds fewer live bytes ('attention':
+// exactly the other blocks' probabilities fewer).
 
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/models/config';
 import { instantiate, type LoadedModel, loadModel } from '../../src/models/load';
 import { dirSource } from '../../src/models/node';
+import type { Recompute } from '../../src/nn/recompute';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
@@ -121,25 +124,29 @@ const MODELS = [
   ['BERT classifier', bert, 'lora'],
 ] as const;
 
+const MODES = ['attention', 'blocks'] as const;
+const EACH = MODELS.flatMap(([name, load, kind]) => MODES.map((mode) => [name, mode, load, kind] as const));
+
 describe('recompute on the CPU backend', () => {
-  it.each(MODELS)('%s: the same steps, bitwise', async (_, load, kind) => {
+  it.each(EACH)('%s, %s: the same steps, bitwise', async (_, recompute, load, kind) => {
     const plain = await train(new CpuBackend(), load, kind, {});
-    const re = await train(new CpuBackend(), load, kind, { recompute: true });
+    const re = await train(new CpuBackend(), load, kind, { recompute });
     expect(re.losses).toEqual(plain.losses);
     expect(re.params).toEqual(plain.params);
   });
 
-  it.each(MODELS)('%s: with micro-batches of 1 too, to float tolerance', async (_, load, kind) => {
+  it.each(EACH)('%s, %s: with micro-batches of 1 too, to float tolerance', async (_, recompute, load, kind) => {
     const plain = await train(new CpuBackend(), load, kind, {});
-    const both = await train(new CpuBackend(), load, kind, { recompute: true, microBatch: 1 });
+    const both = await train(new CpuBackend(), load, kind, { recompute, microBatch: 1 });
     expect(maxDiff(both.losses, plain.losses)).toBeLessThan(1e-5);
     expect(maxDiff(both.params, plain.params)).toBeLessThan(2e-5);
   });
 
   it.each([MODELS[0], MODELS[1], MODELS[3]])(
-    '%s: blocks share one set of internal activations, fewer tensors',
+    '%s: blocks share one set of internal activations, fewer tensors; attention one att, fewer still than none',
     async (_, load, kind) => {
-      const count = async (recompute: boolean) => {
+      let L = 0;
+      const count = async (recompute: Recompute) => {
         const be = new CpuBackend();
         let n = 0;
         const zeros = be.zeros.bind(be);
@@ -147,18 +154,22 @@ describe('recompute on the CPU backend', () => {
           n++;
           return zeros(...a);
         };
-        await train(be, load, kind, { recompute }, 1);
+        const model = (await train(be, load, kind, { recompute }, 1)).trainer.task.model;
+        L = model.arch.dims(model.config).layers;
         return n;
       };
-      expect(await count(true)).toBeLessThan(await count(false));
+      const none = await count('none');
+      expect(await count('blocks')).toBeLessThan(await count('attention'));
+      // One att instead of one per block.
+      expect(await count('attention')).toBe(none - (L - 1));
     },
   );
 });
 
 describe('recompute on WebGPU', () => {
-  it.each([MODELS[0], MODELS[1], MODELS[3]])(
-    '%s: the same steps, one submission, fewer live bytes',
-    async (_, load, kind) => {
+  it.each(EACH.filter((e) => e[0] !== 'Llama classifier'))(
+    '%s, %s: the same steps, one submission, fewer live bytes',
+    async (_, recompute, load, kind) => {
       const gpu = await gpuBackend(),
         ctx = gpu.ctx;
       const measure = async (opts: TrainerOptions) => {
@@ -172,11 +183,20 @@ describe('recompute on WebGPU', () => {
         expect(ctx.counters.bufferCreations - c0.bufferCreations).toBe(0);
         return { ...out, bytes: ctx.counters.bytesLive - before };
       };
+      // A first run takes the one-time allocations (the uniform arena, readback buffers), so the two measured runs
+      // differ by their activations alone.
+      await measure({});
       const plain = await measure({}),
-        re = await measure({ recompute: true });
+        re = await measure({ recompute });
       expect(maxDiff(re.losses, plain.losses)).toBeLessThan(1e-6);
       expect(maxDiff(re.params, plain.params)).toBeLessThan(1e-6);
       expect(re.bytes).toBeLessThan(plain.bytes);
+      if (recompute === 'attention') {
+        // The other blocks' probabilities, (B, H, T, T) f32 each, as the estimate counts them (src/train/memory.ts).
+        const model = re.trainer.task.model,
+          { layers: L, heads: H } = model.arch.dims(model.config);
+        expect(plain.bytes - re.bytes).toBe((L - 1) * 4 * B * H * T * T);
+      }
     },
   );
 });

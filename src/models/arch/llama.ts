@@ -6,6 +6,7 @@ import { Llama } from '../../nn/llamaCausal';
 import { LlamaClassifier, lastTokenRows } from '../../nn/llamaClassifier';
 import { LLAMA_ADAPTABLE } from '../../nn/llamaConfig';
 import { headActivationBytes } from '../../nn/lmHead';
+import type { Recompute } from '../../nn/recompute';
 import type { Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
 import { fileOf, lazyTensor } from './checkpoint';
@@ -26,11 +27,11 @@ export interface LlamaModelConfig {
  * rows, its mask the padding mask; type and position ids are not read. */
 export class LlamaClsNet implements SeqClsNet {
   constructor(readonly net: LlamaClassifier) {}
-  get recompute(): boolean {
+  get recompute(): Recompute {
     return this.net.recompute;
   }
-  set recompute(on: boolean) {
-    this.net.recompute = on;
+  set recompute(mode: Recompute) {
+    this.net.recompute = mode;
   }
   private batch(b: EncoderBatch) {
     return { ids: b.ids, mask: b.mask, poolRows: b.clsRows, B: b.B, T: b.T };

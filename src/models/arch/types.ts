@@ -7,6 +7,7 @@ import type { EncoderBatch } from '../../nn/bert';
 import type { Linear } from '../../nn/linear';
 import type { LmLossOptions } from '../../nn/lmHead';
 import type { ParamStore } from '../../nn/params';
+import type { Recompute } from '../../nn/recompute';
 import type { Backend, Tensor } from '../../tensor/backend';
 import type { HostEncoderBatch } from '../batch';
 import type { MappedWeights } from '../weights';
@@ -64,8 +65,8 @@ export interface CausalLmNet {
   dropoutSeed?: number | null;
   /** First row of the current micro-batch within the step's batch, where its dropout masks are drawn (0: none). */
   dropoutFirstRow?: number;
-  /** Activation recomputation per block (absent: the net keeps every block's activations). */
-  recompute?: boolean;
+  /** Activation recomputation (src/nn/recompute.ts; absent: the net keeps every block's activations). */
+  recompute?: Recompute;
 }
 
 /** The sequence-classification entry points (BertClassifier; LlamaClassifier through its adapter). */
@@ -77,7 +78,7 @@ export interface SeqClsNet {
   enableAllGradients(): void;
   dropoutSeed?: number | null;
   dropoutFirstRow?: number;
-  recompute?: boolean;
+  recompute?: Recompute;
 }
 
 /** How a synthetic tensor (benchmarks) is drawn: normal(0, 0.02), ones (norm weights) or zeros (biases). */

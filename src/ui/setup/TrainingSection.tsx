@@ -1,5 +1,6 @@
 // Optimisation settings and the advanced section (prune interval, DEM eta, adapter and model dropout, alpha).
 
+import { useId } from 'react';
 import { useStore } from '../../store';
 import { setSettings } from '../../store/actions';
 import { DEFAULT_ALPHA, defaultLr, sftActive } from '../../store/derived';
@@ -10,6 +11,7 @@ export function TrainingSection() {
   const s = useStore((st) => st.settings);
   const maxSeq = useStore((st) => st.summary?.maxPositions ?? 1024);
   const sft = useStore(sftActive);
+  const recomputeId = useId();
   const set =
     (k: 'batch' | 'seq' | 'steps' | 'seed' | 'pruneInterval' | 'eta' | 'dropout' | 'checkpointEvery') =>
     (v: number | null) =>
@@ -120,14 +122,23 @@ export function TrainingSection() {
             />
             <span>Model dropout while training (the model&apos;s config.json rates)</span>
           </label>
-          <label className="check">
-            <input
-              type="checkbox"
-              checked={s.recompute ?? false}
-              onChange={(e) => setSettings({ recompute: e.target.checked })}
-            />
-            <span>Recompute activations (less GPU memory, about a third more compute per step)</span>
-          </label>
+          <div className="field">
+            <label htmlFor={recomputeId}>Recompute in the backward</label>
+            <select
+              id={recomputeId}
+              value={s.recompute ?? 'auto'}
+              onChange={(e) =>
+                setSettings({
+                  recompute: e.target.value === 'auto' ? null : (e.target.value as NonNullable<typeof s.recompute>),
+                })
+              }
+            >
+              <option value="auto">as the memory plan needs</option>
+              <option value="none">nothing (fastest, most memory)</option>
+              <option value="attention">attention probabilities (one attention forward more per block)</option>
+              <option value="blocks">whole blocks (least memory, about a third more compute)</option>
+            </select>
+          </div>
         </div>
       </details>
     </fieldset>
