@@ -31,8 +31,10 @@ interface Block {
 /** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. With
  * recompute 'blocks', every block's entry in `layers` shares one set of internal activations; only x2 (its output) is
  * its own. With 'attention', the blocks share one `att` (B x H x T x T), rerun before each attention backward.
- * Without it, every block shares one `act` (swiglu(gate, up), N x F): the backward recomputes it from the block's
- * gate and up just before down_proj's backward, one elementwise pass instead of N x F floats kept per block. */
+ * In every mode the blocks share one `act` (swiglu(gate, up), N x F): the backward recomputes it from the block's
+ * gate and up just before down_proj's backward, one elementwise pass instead of N x F floats kept per block. Likewise
+ * h1 and h2 (the RMSNorm outputs, N x C) are one buffer for both norms of every block: the backward reruns each norm
+ * from its kept input and rstd just before the projections that read it. */
 interface BodyWorkspace {
   B: number;
   T: number;
@@ -170,7 +172,6 @@ export abstract class LlamaBase {
     // With 'attention' every block's att is one tensor.
     const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
-      h1: z([N, C], `h1 ${l}`),
       rstd1: z([N], 'rstd'),
       q: z([N, QD], `q ${l}`),
       k: z([N, KD], `k ${l}`),
@@ -182,14 +183,14 @@ export abstract class LlamaBase {
       att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       atty: z([N, QD], `atty ${l}`),
       x1: z([N, C], `x1 ${l}`),
-      h2: z([N, C], `h2 ${l}`),
       rstd2: z([N], 'rstd'),
       gate: z([N, F], `gate ${l}`),
       up: z([N, F], `up ${l}`),
     });
     const shared = this.recompute === 'blocks' ? internals('shared') : null;
-    // One act for every block in every mode (see BodyWorkspace).
+    // One act and one norm output for every block in every mode (see BodyWorkspace).
     const act = z([N, F], 'swiglu (recomputed in the backward)');
+    const hn = z([N, C], 'rmsnorm out (recomputed in the backward)');
     this.bodyWs = {
       B,
       T,
@@ -197,7 +198,13 @@ export abstract class LlamaBase {
       keyMask: null,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
-      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), act, x2: z([N, C], `x2 ${l}`) })),
+      layers: this.blocks.map((_, l) => ({
+        ...(shared ?? internals(l)),
+        act,
+        h1: hn,
+        h2: hn,
+        x2: z([N, C], `x2 ${l}`),
+      })),
       hf: z([N, C], 'final norm'),
       rstdF: z([N], 'rstd'),
       dx: z([N, C], 'dx'),
@@ -311,7 +318,7 @@ export abstract class LlamaBase {
       ws = this.bodyWs!,
       { B, T } = ws,
       table = this.rope!.table;
-    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, vocabSize: V } = this.cfg,
+    const { hidden: C, heads: H, kvHeads: KVH, headDim: D, vocabSize: V, eps } = this.cfg,
       N = B * T;
     const { att: attP, ropeQ, ropeK } = this.shapes(B, T);
     const lastX = ws.layers.length ? ws.layers[ws.layers.length - 1].x2 : ws.x0;
@@ -327,6 +334,8 @@ export abstract class LlamaBase {
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
       // act is shared by the blocks: down's input again (the last block's is still there; recompute reran this one).
       if (ws.recompute !== 'blocks' && !last) be.swiglu(a.act, a.gate, a.up);
+      // h2 shares one buffer with every norm output: gate's and up's input again (as act above).
+      if (ws.recompute !== 'blocks' && !last) be.rmsnorm(a.h2, a.rstd2, a.x1, blk.postNorm, N, C, eps);
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);
       blk.gate.backward(be, ws.dh, ws.dgate, a.h2, N);
@@ -376,6 +385,8 @@ export abstract class LlamaBase {
         dq = ws.dqRaw!;
         dk = ws.dkRaw!;
       }
+      // h1 again: the buffer holds this block's h2 in every mode.
+      be.rmsnorm(a.h1, a.rstd1, xIn, blk.inNorm, N, C, eps);
       blk.q.backward(be, ws.dh, dq, a.h1, N);
       blk.k.backward(be, ws.dh, dk, a.h1, N, true);
       blk.v.backward(be, ws.dh, ws.dv, a.h1, N, true);
