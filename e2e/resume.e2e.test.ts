@@ -1,4 +1,4 @@
-// Checkpoints survive a reload: a short gpt2-tiny dynamic-rank run (its attention probabilities recomputed) saves
+// Checkpoints survive a reload: a short gpt2-tiny dynamic-rank run (selective recompute: attention and norms) saves
 // checkpoints to IndexedDB every 5 steps; the page is reloaded mid-run, the saved checkpoint is listed, and Resume
 // continues the same run from its step (not from 0) to the end, with the loss history, the heatmap and the settings
 // carried over.
@@ -68,12 +68,13 @@ describe('checkpoints across a reload', () => {
     await setNumber(page, 'Checkpoint every', 5);
     await page.getByText('Advanced').click();
     await setNumber(page, 'Prune interval', 1);
-    // The run recomputes its attention probabilities (one buffer for gpt2-tiny's two blocks); the plan shows it, and
+    // The run recomputes its attention probabilities and norm outputs (one buffer each for gpt2-tiny's two blocks); the
+    // plan shows it, and
     // the setting comes back with the checkpoint.
-    await page.getByLabel('Recompute in the backward').selectOption('attention');
+    await page.getByLabel('Recompute in the backward').selectOption('selective');
     await expect
       .poll(() => page.getByTestId('memory-plan').textContent())
-      .toContain('f32 weights, attention recomputed, micro-batch 2');
+      .toContain('f32 weights, selective recompute, micro-batch 2');
     await page.getByRole('button', { name: 'Start training' }).click();
 
     await expect
@@ -114,7 +115,7 @@ describe('checkpoints across a reload', () => {
     expect(Math.min(...seen)).toBeGreaterThanOrEqual(from);
     expect(await runText()).toContain(`step ${STEPS} / ${STEPS}`);
     expect(await page.getByLabel('Steps', { exact: true }).inputValue()).toBe(String(STEPS));
-    expect(await page.getByLabel('Recompute in the backward').inputValue()).toBe('attention');
+    expect(await page.getByLabel('Recompute in the backward').inputValue()).toBe('selective');
     expect(await page.getByTestId('resumed-from').textContent()).toContain(`step ${from}`);
     // One loss point per step: the saved history (steps 1..from) plus the resumed steps.
     expect(Number(await page.getByTestId('loss-chart').getAttribute('data-points'))).toBe(STEPS);

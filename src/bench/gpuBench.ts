@@ -3,7 +3,7 @@
 // against f32 on the same step; the shader-f16 matmul (checked against the f32 path before it is timed); where a
 // step's GPU time goes, per kernel; matmul throughput at the models' widths; and Qwen3-0.6B / SmolLM2-135M-shaped
 // dynamic rank b=8 steps under the memory plan, their peak memory against the plan's estimate; and the SmolLM2 step at
-// T = 512 under each recompute mode (what recomputing the attention probabilities saves and costs).
+// T = 512 under each recompute mode (what selective recomputation saves and costs).
 // Synthetic weights throughout (no network). Every model row runs on a fresh device, as the page runs each job, so the
 // counters' high-water mark is that row's peak. `smoke` runs every section at tiny shapes (SwiftShader, seconds).
 

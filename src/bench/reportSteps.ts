@@ -315,7 +315,7 @@ export function memoryPlanSection(rows: MemoryPlanRow[]): string {
     ]),
     '',
     'Dynamic rank b=8 (R0 = 12, adapter dropout 0.1) on all seven module types; the plan (src/train/plan.ts) tries ' +
-      'f32 weights, then f16 frozen weights, then recomputing the attention probabilities, then whole blocks, then ' +
+      'f32 weights, then f16 frozen weights, then selective recomputation, then whole blocks, then ' +
       'smaller micro-batches, and keeps the first whose ' +
       'estimate fits the budget.',
     ...rows.filter((r) => r.error).map((r) => `- ${r.model}: ${r.error}`),

@@ -23,7 +23,7 @@ const USAGE = `usage:
                  [with --task sft: --format auto|${SFT_FORMATS.join('|')} --max-length L --train-on-prompt
                   --template-name NAME (an entry of tokenizer_config.json's named chat templates; default: default)]
                  [--budget 2 --r0 3 | --rank 8] [--target <types,...>] [--steps N | --epochs E] [--batch 8] [--seq 64]
-                 [--micro-batch N (divides --batch)] [--recompute none|attention|blocks] [--no-tune-kernels]
+                 [--micro-batch N (divides --batch)] [--recompute none|selective|blocks] [--no-tune-kernels]
                  [--lr X] [--seed 1] [--prune-interval 10] [--eta 0.1] [--alpha 8] [--no-model-dropout] [--merged]
                  [--checkpoint-every 50] [--log-every 10] [--max-skipped-steps 5] [--memory-gib G] --out <dir> [--force]
                  [--backend webgpu|cpu] [--weight-precision f32|f16 (frozen base weights; f16 not with full)]

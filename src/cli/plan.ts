@@ -19,7 +19,7 @@ import { modelFolder } from './files';
 
 export const PLAN_USAGE = `  dynrank plan   --model <...> [--method dora|lora|full] [--batch 8] [--seq 64] [--target <types,...>]
                  [--budget 2 --r0 3 | --rank 8] [--dropout 0.1] [--task causal-lm|seq-cls] [--memory-gib G]
-                 [--micro-batch M] [--recompute none|attention|blocks] [--weight-precision f16|f32] [--json]
+                 [--micro-batch M] [--recompute none|selective|blocks] [--weight-precision f16|f32] [--json]
                  the memory plan from config.json and the weights' header (no weights read); exit 1 if nothing fits`;
 
 const OPTS = {

@@ -62,7 +62,8 @@ export class BertClassifier implements DropoutMode {
   dropoutFirstRow = 0;
   /** Activation recomputation (src/nn/recompute.ts): with 'blocks' the layers share one set of internal activations
    * (only each layer's output x2 is its own) and the backward reruns each layer's forward from its input before the
-   * layer's backward; with 'attention' they share one `att`, rerun before each attention backward. */
+   * layer's backward; with 'selective' they share one `att`, rerun before each attention backward (the norm outputs
+   * of these post-norm layers are the residual stream, kept in every mode). */
   recompute: Recompute = 'none';
   readonly head: { dense: Linear; out: Linear };
   private readonly emb: { word: Tensor; pos: Tensor; type: Tensor; lnw: Tensor; lnb: Tensor };
@@ -131,8 +132,8 @@ export class BertClassifier implements DropoutMode {
     const { hidden: C, intermediate: F, heads: H, numLabels: L } = this.cfg,
       N = B * T;
     const z = (s: number[], label: string) => this.be.zeros(s, 'f32', label);
-    // With 'attention' every block's att is one tensor.
-    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
+    // With 'selective' every block's att is one tensor.
+    const sharedAtt = this.recompute === 'selective' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
       q: z([N, C], `q ${l}`),
       k: z([N, C], `k ${l}`),
@@ -369,8 +370,8 @@ export class BertClassifier implements DropoutMode {
         C,
       );
       ly.o.backward(be, ws.dctx, this.dropGrad(ws.dsub, ws.dr, this.drop('hidden', 2 + 3 * l)), a.ctx, N);
-      // att is shared with 'attention': this layer's probabilities again (ctx, o's input, is rewritten unchanged).
-      if (ws.recompute === 'attention' && !last) be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, attP);
+      // 'selective': att is shared, this layer's probabilities again (ctx, o's input, is rewritten unchanged).
+      if (ws.recompute === 'selective' && !last) be.attention(a.ctx, a.att, a.q, a.k, a.v, batch.mask, attP);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.dctx, a.att, a.q, a.k, a.v, attP);
       be.copy(ws.dx, ws.dr);
       ly.q.backward(be, ws.dx, ws.dq, xIn, N, true);

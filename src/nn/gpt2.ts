@@ -37,11 +37,11 @@ interface Block {
 
 /** Activations of one (B,T) shape, allocated once and reused every step. With recompute 'blocks', every block's entry
  * in `layers` shares one set of internal activations; only x2 (the block's output, the next block's input) is its own.
- * With 'attention', the blocks share one `att` (the probabilities, B x H x T x T), rerun before each attention backward.
- * In every mode the blocks share one `fcGelu` (gelu(fc), N x 4C): the backward recomputes it from the block's fc just
- * before mlpProj's backward, one elementwise pass instead of N x 4C floats kept per block. Likewise ln1 and ln2 (the
- * LayerNorm outputs, N x C) are one buffer for both norms of every block: the backward reruns each norm from its kept
- * input, mean and rstd just before the projection that reads it. */
+ * With 'selective', the blocks share one `att` (the probabilities, B x H x T x T), rerun before each attention
+ * backward, and ln1 and ln2 (the LayerNorm outputs, N x C) are one buffer for both norms of every block, each rerun
+ * from its kept input, mean and rstd just before the projection that reads it. In every mode the blocks share one
+ * `fcGelu` (gelu(fc), N x 4C): the backward recomputes it from the block's fc just before mlpProj's backward, one
+ * elementwise pass instead of N x 4C floats kept per block. */
 interface Workspace {
   B: number;
   T: number;
@@ -88,7 +88,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
   dropoutSeed: number | null = null;
   dropoutFirstRow = 0;
   /** Activation recomputation (src/nn/recompute.ts): 'blocks' reruns each block's forward from its saved input (dropout
-   * masks redrawn from their seeds) before the block's backward; 'attention' reruns only its attention. */
+   * masks redrawn from their seeds) before the block's backward; 'selective' reruns its attention and its norms. */
   recompute: Recompute = 'none';
   readonly wte: Tensor;
   readonly wpe: Tensor;
@@ -158,23 +158,26 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       [N],
       'position ids',
     );
-    // With 'attention' every block's att is one tensor.
-    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
+    // With 'selective' every block's att is one tensor, and so are its norm outputs (ln1, ln2).
+    const sel = this.recompute === 'selective';
+    const sharedAtt = sel ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
+    const lnOut = sel ? z([N, C], 'layernorm out (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
+      ln1: lnOut ?? z([N, C], `ln1 ${l}`),
       ln1Mean: z([N], 'mean'),
       ln1Rstd: z([N], 'rstd'),
       qkv: z([N, 3 * C], `qkv ${l}`),
       att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       atty: z([N, C], `atty ${l}`),
       x1: z([N, C], `x1 ${l}`),
+      ln2: lnOut ?? z([N, C], `ln2 ${l}`),
       ln2Mean: z([N], 'mean'),
       ln2Rstd: z([N], 'rstd'),
       fc: z([N, F], `fc ${l}`),
     });
     const shared = this.recompute === 'blocks' ? internals('shared') : null;
-    // One fcGelu and one norm output for every block in every mode (see Workspace).
+    // One fcGelu for every block in every mode (see Workspace).
     const fcGelu = z([N, F], 'gelu (recomputed in the backward)');
-    const lnOut = z([N, C], 'layernorm out (recomputed in the backward)');
     this.ws = {
       B,
       T,
@@ -185,13 +188,7 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       posEmb: z([N, C], 'position embeddings'),
       pre: z([N, C], 'before dropout'),
       dres: z([N, C], 'd before dropout'),
-      layers: this.blocks.map((_, l) => ({
-        ...(shared ?? internals(l)),
-        fcGelu,
-        ln1: lnOut,
-        ln2: lnOut,
-        x2: z([N, C], `x2 ${l}`),
-      })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), fcGelu, x2: z([N, C], `x2 ${l}`) })),
       lnf: z([N, C], 'lnf'),
       lnfMean: z([N], 'mean'),
       lnfRstd: z([N], 'rstd'),
@@ -357,8 +354,8 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       // x2 = x1 + dropout(mlpProj(gelu(fc(ln2(x1))))): dx flows to x1 directly and through the MLP.
       // fcGelu is shared by the blocks: mlpProj's input again (the last block's is still there; recompute reran this one).
       if (ws.recompute !== 'blocks' && !last) be.gelu(a.fcGelu, a.fc, 'tanh');
-      // ln2 shares one buffer with every norm output: fc's input again (as fcGelu above).
-      if (ws.recompute !== 'blocks' && !last)
+      // 'selective': ln2 shares one buffer with every norm output, fc's input again (as fcGelu above).
+      if (ws.recompute === 'selective' && !last)
         be.layernorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.x1, blk.ln2w, blk.ln2b, N, C, this.cfg.eps);
       blk.mlpProj.backward(be, ws.dfcGelu, this.residualGrad(ws.dx, this.drop('resid', 3 + 3 * l)), a.fcGelu, N);
       be.geluBackward(ws.dfc, a.fc, ws.dfcGelu, 'tanh');
@@ -378,11 +375,12 @@ export class Gpt2 implements DropoutMode, CausalDecoder {
       );
       // x1 = x + dropout(proj(attention(attn(ln1(x)))))
       blk.proj.backward(be, ws.datty, this.residualGrad(ws.dx, this.drop('resid', 2 + 3 * l)), a.atty, N);
-      // att is shared with 'attention': this block's probabilities again (atty, proj's input, is rewritten unchanged).
-      if (ws.recompute === 'attention' && !last) be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
+      // 'selective': att is shared, this block's probabilities again (atty, proj's input, is rewritten unchanged).
+      if (ws.recompute === 'selective' && !last) be.attention(a.atty, a.att, a.qkv, a.qkv, a.qkv, null, attP);
       be.attentionBackward(ws.dqkv, ws.dqkv, ws.dqkv, ws.datty, a.att, a.qkv, a.qkv, a.qkv, attP);
-      // ln1 again: the buffer holds this block's ln2 in every mode.
-      be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, xIn, blk.ln1w, blk.ln1b, N, C, this.cfg.eps);
+      // 'selective': ln1 again (the shared buffer holds this block's ln2).
+      if (ws.recompute === 'selective')
+        be.layernorm(a.ln1, a.ln1Mean, a.ln1Rstd, xIn, blk.ln1w, blk.ln1b, N, C, this.cfg.eps);
       blk.attn.backward(be, ws.dln, ws.dqkv, a.ln1, N);
       be.layernormBackward(
         ws.dx,

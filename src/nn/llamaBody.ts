@@ -30,11 +30,11 @@ interface Block {
 
 /** Activations of one (B,T) shape, allocated once and reused every step. N = B*T, QD = H*D, KD = KVH*D. With
  * recompute 'blocks', every block's entry in `layers` shares one set of internal activations; only x2 (its output) is
- * its own. With 'attention', the blocks share one `att` (B x H x T x T), rerun before each attention backward.
- * In every mode the blocks share one `act` (swiglu(gate, up), N x F): the backward recomputes it from the block's
- * gate and up just before down_proj's backward, one elementwise pass instead of N x F floats kept per block. Likewise
- * h1 and h2 (the RMSNorm outputs, N x C) are one buffer for both norms of every block: the backward reruns each norm
- * from its kept input and rstd just before the projections that read it. */
+ * its own. With 'selective', the blocks share one `att` (B x H x T x T), rerun before each attention backward, and
+ * h1 and h2 (the RMSNorm outputs, N x C) are one buffer for both norms of every block, each rerun from its kept input
+ * and rstd just before the projections that read it. In every mode the blocks share one `act` (swiglu(gate, up),
+ * N x F): the backward recomputes it from the block's gate and up just before down_proj's backward, one elementwise
+ * pass instead of N x F floats kept per block. */
 interface BodyWorkspace {
   B: number;
   T: number;
@@ -87,7 +87,7 @@ export abstract class LlamaBase {
   readonly norm: Tensor;
   private bodyWs: BodyWorkspace | null = null;
   /** Activation recomputation (src/nn/recompute.ts): 'blocks' reruns each block's forward from its saved input before
-   * the block's backward; 'attention' reruns only its attention. */
+   * the block's backward; 'selective' reruns its attention and its norms. */
   recompute: Recompute = 'none';
   private rope: { table: Tensor; positions: number } | null = null;
 
@@ -169,9 +169,12 @@ export abstract class LlamaBase {
       KD = KVH * D;
     const z = (shape: number[], label: string) => this.be.zeros(shape, 'f32', label);
     const zq = (shape: number[], label: string) => (qkNorm ? z(shape, label) : null);
-    // With 'attention' every block's att is one tensor.
-    const sharedAtt = this.recompute === 'attention' ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
+    // With 'selective' every block's att is one tensor, and so are its norm outputs (h1, h2).
+    const sel = this.recompute === 'selective';
+    const sharedAtt = sel ? z([B, H, T, T], 'att (recomputed in the backward)') : null;
+    const hn = sel ? z([N, C], 'rmsnorm out (recomputed in the backward)') : null;
     const internals = (l: number | 'shared') => ({
+      h1: hn ?? z([N, C], `h1 ${l}`),
       rstd1: z([N], 'rstd'),
       q: z([N, QD], `q ${l}`),
       k: z([N, KD], `k ${l}`),
@@ -183,14 +186,14 @@ export abstract class LlamaBase {
       att: sharedAtt ?? z([B, H, T, T], `att ${l}`),
       atty: z([N, QD], `atty ${l}`),
       x1: z([N, C], `x1 ${l}`),
+      h2: hn ?? z([N, C], `h2 ${l}`),
       rstd2: z([N], 'rstd'),
       gate: z([N, F], `gate ${l}`),
       up: z([N, F], `up ${l}`),
     });
     const shared = this.recompute === 'blocks' ? internals('shared') : null;
-    // One act and one norm output for every block in every mode (see BodyWorkspace).
+    // One act for every block in every mode (see BodyWorkspace).
     const act = z([N, F], 'swiglu (recomputed in the backward)');
-    const hn = z([N, C], 'rmsnorm out (recomputed in the backward)');
     this.bodyWs = {
       B,
       T,
@@ -198,13 +201,7 @@ export abstract class LlamaBase {
       keyMask: null,
       x0: z([N, C], 'x0'),
       tmp: z([N, C], 'tmp'),
-      layers: this.blocks.map((_, l) => ({
-        ...(shared ?? internals(l)),
-        act,
-        h1: hn,
-        h2: hn,
-        x2: z([N, C], `x2 ${l}`),
-      })),
+      layers: this.blocks.map((_, l) => ({ ...(shared ?? internals(l)), act, x2: z([N, C], `x2 ${l}`) })),
       hf: z([N, C], 'final norm'),
       rstdF: z([N], 'rstd'),
       dx: z([N, C], 'dx'),
@@ -334,8 +331,8 @@ export abstract class LlamaBase {
       // x2 = x1 + down(swiglu(gate(h2), up(h2))), h2 = rmsnorm(x1): dx reaches x1 directly and through the MLP.
       // act is shared by the blocks: down's input again (the last block's is still there; recompute reran this one).
       if (ws.recompute !== 'blocks' && !last) be.swiglu(a.act, a.gate, a.up);
-      // h2 shares one buffer with every norm output: gate's and up's input again (as act above).
-      if (ws.recompute !== 'blocks' && !last) be.rmsnorm(a.h2, a.rstd2, a.x1, blk.postNorm, N, C, eps);
+      // 'selective': h2 shares one buffer with every norm output, gate's and up's input again (as act above).
+      if (ws.recompute === 'selective' && !last) be.rmsnorm(a.h2, a.rstd2, a.x1, blk.postNorm, N, C, eps);
       blk.down.backward(be, ws.dact, ws.dx, a.act, N);
       be.swigluBackward(ws.dgate, ws.dup, ws.dact, a.gate, a.up);
       blk.gate.backward(be, ws.dh, ws.dgate, a.h2, N);
@@ -354,8 +351,8 @@ export abstract class LlamaBase {
       // x1 = x + o(attention(rope(norm?(q(h1))), rope(norm?(k(h1))), v(h1))), h1 = rmsnorm(x)
       blk.o.backward(be, ws.datty, ws.dx, a.atty, N);
       const qk = blk.qNorm ? [a.qn!, a.kn!] : [a.q, a.k];
-      // att is shared with 'attention': this block's probabilities again (atty, o's input, is rewritten unchanged).
-      if (ws.recompute === 'attention' && !last) be.attention(a.atty, a.att, qk[0], qk[1], a.v, ws.keyMask, attP);
+      // 'selective': att is shared, this block's probabilities again (atty, o's input, is rewritten unchanged).
+      if (ws.recompute === 'selective' && !last) be.attention(a.atty, a.att, qk[0], qk[1], a.v, ws.keyMask, attP);
       be.attentionBackward(ws.dq, ws.dk, ws.dv, ws.datty, a.att, qk[0], qk[1], a.v, attP);
       be.ropeBackward(ws.dq, ws.dq, table, ropeQ);
       be.ropeBackward(ws.dk, ws.dk, table, ropeK);
@@ -385,8 +382,8 @@ export abstract class LlamaBase {
         dq = ws.dqRaw!;
         dk = ws.dkRaw!;
       }
-      // h1 again: the buffer holds this block's h2 in every mode.
-      be.rmsnorm(a.h1, a.rstd1, xIn, blk.inNorm, N, C, eps);
+      // 'selective': h1 again (the shared buffer holds this block's h2).
+      if (ws.recompute === 'selective') be.rmsnorm(a.h1, a.rstd1, xIn, blk.inNorm, N, C, eps);
       blk.q.backward(be, ws.dh, dq, a.h1, N);
       blk.k.backward(be, ws.dh, dk, a.h1, N, true);
       blk.v.backward(be, ws.dh, ws.dv, a.h1, N, true);

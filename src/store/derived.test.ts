@@ -244,13 +244,13 @@ describe('memoryPlanOf', () => {
       batch: 2,
       seq: 8,
       microBatch: 1,
-      recompute: 'attention',
+      recompute: 'selective',
       weightPrecision: 'f16',
     };
     const p = memoryPlanOf(summary, s);
     expect(p && 'plan' in p ? p.plan.options : p).toEqual({
       weightPrecision: 'f16',
-      recompute: 'attention',
+      recompute: 'selective',
       microBatch: 1,
     });
     // Settings saved by an earlier version held a boolean: true was whole blocks.

@@ -31,8 +31,8 @@ export interface ModelShapes {
 
 /** The run settings the estimate reads. `weightPrecision` f16 stores the frozen base matrices (2-D tensors) in half
  * precision; `microBatch` sizes the activations (gradients accumulate over batch / microBatch passes); `recompute`
- * 'attention' keeps one block's attention probabilities at a time, 'blocks' each block's input and one block's
- * internals at a time (src/nn/recompute.ts). `dropout` (the adapters' input dropout) is accepted and costs nothing:
+ * 'selective' keeps one block's attention probabilities and norm outputs at a time, 'blocks' each block's input and
+ * one block's internals at a time (src/nn/recompute.ts). `dropout` (the adapters' input dropout) is accepted and costs nothing:
  * its mask is drawn in the kernels, never stored. */
 export type EstimateConfig = Pick<RunConfig, 'batch' | 'seq' | 'method' | 'budget' | 'r0' | 'rank'> &
   Partial<Pick<RunConfig, 'targets' | 'dropout' | 'microBatch' | 'recompute' | 'weightPrecision'>>;
@@ -87,9 +87,7 @@ export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstim
   let activations = arch.activationBytes(config, mb, T);
   // On GPUs attention from ATTENTION_MATMUL_MIN_T on keeps one (mb,H,T,T) f32 scratch (src/gpu/kernels/attention.ts).
   if (T >= ATTENTION_MATMUL_MIN_T) activations += 4 * mb * H * T * T;
-  // Every family keeps one block's attention probabilities, (mb,H,T,T), per block (activationBytes); 'attention'
-  // keeps one set for all blocks.
-  if (cfg.recompute === 'attention') activations -= (L - 1) * 4 * mb * H * T * T;
+  if (cfg.recompute === 'selective') activations -= arch.selectiveSavingBytes(config, mb, T);
   if (cfg.recompute === 'blocks') {
     // Every block's input kept, one block's internals at a time (the block being recomputed and differentiated).
     const block = arch.blockActivationBytes(config, mb, T);

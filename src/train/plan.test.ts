@@ -92,16 +92,18 @@ describe('estimateShapes', () => {
     expect(b).toBeLessThan(a / 2);
   });
 
-  it("recompute 'attention' keeps one block's attention probabilities instead of every block's", () => {
+  it("recompute 'selective' keeps one block's attention probabilities and norm outputs instead of every block's", () => {
     const cfg = smol(30),
       s = configShapes(cfg);
     const plain = estimateShapes(s, RUN),
-      att = estimateShapes(s, { ...RUN, recompute: 'attention' }),
+      sel = estimateShapes(s, { ...RUN, recompute: 'selective' }),
       blocks = estimateShapes(s, { ...RUN, recompute: 'blocks' });
-    // SmolLM2: 9 query heads; everything else (adapters included) as without recompute.
-    expect(plain.activations - att.activations).toBe(29 * 4 * RUN.batch * 9 * RUN.seq * RUN.seq);
-    expect(att.adapterAndOptimizer).toBe(plain.adapterAndOptimizer);
-    expect(blocks.activations).toBeLessThan(att.activations);
+    // SmolLM2: 30 layers, 9 query heads, hidden 576: 29 blocks' probabilities, and 60 norm outputs become 1; everything
+    // else (adapters included) as without recompute.
+    const N = RUN.batch * RUN.seq;
+    expect(plain.activations - sel.activations).toBe(4 * (29 * RUN.batch * 9 * RUN.seq * RUN.seq + 59 * N * 576));
+    expect(sel.adapterAndOptimizer).toBe(plain.adapterAndOptimizer);
+    expect(blocks.activations).toBeLessThan(sel.activations);
   });
 
   it('refuses a target that is not a module type of the model, listing the valid ones', () => {
@@ -113,11 +115,11 @@ describe('planMemory', () => {
   const shapes = configShapes(smol(30));
   const at = (memoryBudgetGiB: number, run: PlanRun = RUN) => planMemory({ shapes, run, memoryBudgetGiB });
 
-  it('tries f32 first, then f16 weights, then recompute (attention, then blocks), then smaller micro-batches', () => {
+  it('tries f32 first, then f16 weights, then recompute (selective, then blocks), then smaller micro-batches', () => {
     expect(planCandidates(8, 'dora').map((o) => `${o.weightPrecision}/${o.recompute}/${o.microBatch}`)).toEqual([
       'f32/none/8',
       'f16/none/8',
-      'f16/attention/8',
+      'f16/selective/8',
       'f16/blocks/8',
       'f16/blocks/4',
       'f16/blocks/2',
@@ -125,7 +127,7 @@ describe('planMemory', () => {
     ]);
     expect(planCandidates(6, 'full').map((o) => `${o.weightPrecision}/${o.recompute}/${o.microBatch}`)).toEqual([
       'f32/none/6',
-      'f32/attention/6',
+      'f32/selective/6',
       'f32/blocks/6',
       'f32/blocks/3',
       'f32/blocks/2',
@@ -143,11 +145,11 @@ describe('planMemory', () => {
     const est = (o: object) => estimateShapes(shapes, { ...RUN, targets: undefined, ...o }).total / GiB;
     const f32 = est({}),
       f16 = est({ weightPrecision: 'f16' }),
-      ra = est({ weightPrecision: 'f16', recompute: 'attention' }),
+      ra = est({ weightPrecision: 'f16', recompute: 'selective' }),
       rc = est({ weightPrecision: 'f16', recompute: 'blocks' });
     expect(at(f32 + 0.01).options).toEqual({ weightPrecision: 'f32', recompute: 'none', microBatch: 8 });
     expect(at(f32 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'none', microBatch: 8 });
-    expect(at(f16 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'attention', microBatch: 8 });
+    expect(at(f16 - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'selective', microBatch: 8 });
     expect(at(ra - 0.01).options).toEqual({ weightPrecision: 'f16', recompute: 'blocks', microBatch: 8 });
     const p = at(rc - 0.01);
     expect(p.options.microBatch).toBeLessThan(8);
@@ -206,10 +208,10 @@ describe('applyPlan', () => {
   it('sets only the options the user left unset, and leaves defaults absent', () => {
     const cfg = { ...DEFAULT_RUN, batch: 8 };
     expect(applyPlan(cfg, { weightPrecision: 'f32', recompute: 'none', microBatch: 8 })).toEqual(cfg);
-    expect(applyPlan(cfg, { weightPrecision: 'f16', recompute: 'attention', microBatch: 2 })).toEqual({
+    expect(applyPlan(cfg, { weightPrecision: 'f16', recompute: 'selective', microBatch: 2 })).toEqual({
       ...cfg,
       weightPrecision: 'f16',
-      recompute: 'attention',
+      recompute: 'selective',
       microBatch: 2,
     });
     const fixed = { ...cfg, recompute: 'none' as const, microBatch: 4 };

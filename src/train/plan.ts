@@ -44,11 +44,11 @@ export const DEFAULT_BUDGET_BYTES = 4 * 2 ** 30;
 
 const RECOMPUTE_WORDS: Record<Recompute, string> = {
   none: 'no recompute',
-  attention: 'attention recomputed',
+  selective: 'selective recompute',
   blocks: 'blocks recomputed',
 };
 
-/** The options in words, as the page, the CLI and the benchmarks show them: "f16 weights, attention recomputed,
+/** The options in words, as the page, the CLI and the benchmarks show them: "f16 weights, selective recompute,
  * micro-batch 8". */
 export function describeOptions(o: PlanOptions): string {
   return `${o.weightPrecision} weights, ${RECOMPUTE_WORDS[o.recompute]}, micro-batch ${o.microBatch}`;
@@ -96,9 +96,9 @@ function divisors(batch: number): number[] {
 }
 
 /** The options in the order the plan tries them, fastest first: f32 weights, no recompute, the whole batch; then f16
- * weights (not with full fine-tuning, which trains them); then recomputing the attention probabilities (one attention
- * forward more per block), then whole blocks (about a third more compute); then smaller micro-batches. Fixed options
- * replace the chosen ones. */
+ * weights (not with full fine-tuning, which trains them); then selective recomputation (the attention probabilities
+ * and norm outputs: one attention forward and two norms more per block), then whole blocks (about a third more
+ * compute); then smaller micro-batches. Fixed options replace the chosen ones. */
 export function planCandidates(
   batch: number,
   method: RunConfig['method'],
@@ -108,7 +108,7 @@ export function planCandidates(
   const lean = precisions[precisions.length - 1];
   const ladder: PlanOptions[] = [
     ...precisions.map((p) => ({ weightPrecision: p, recompute: 'none' as const, microBatch: batch })),
-    { weightPrecision: lean, recompute: 'attention', microBatch: batch },
+    { weightPrecision: lean, recompute: 'selective', microBatch: batch },
     { weightPrecision: lean, recompute: 'blocks', microBatch: batch },
     ...divisors(batch)
       .slice(1)

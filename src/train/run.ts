@@ -42,8 +42,9 @@ export interface RunConfig {
   /** Rows per forward/backward pass (gradient accumulation over batch / microBatch passes; must divide batch): the
    * same steps with activations sized by microBatch. The whole batch unless given. */
   microBatch?: number;
-  /** Activation recomputation (src/nn/recompute.ts): 'attention' keeps one block's attention probabilities instead of
-   * every block's, 'blocks' one block's internal activations; the same steps either way. 'none' unless given. */
+  /** Activation recomputation (src/nn/recompute.ts): 'selective' keeps one block's attention probabilities and norm
+   * outputs instead of every block's, 'blocks' one block's internal activations; the same steps either way. 'none'
+   * unless given. */
   recompute?: Recompute;
   seq: number;
   lr?: number;

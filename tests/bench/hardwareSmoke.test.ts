@@ -236,13 +236,13 @@ describe('bench:gpu --smoke', () => {
     expect(md).toMatch(/dispatches timed; by shader: .*matmul/);
 
     // Dynamic rank under the memory plan: Qwen3-0.6B and SmolLM2-135M shapes, a peak and the plan's estimate each.
-    // Then the SmolLM2 step under each recompute mode: the estimate shrinks from none to attention to blocks, and
+    // Then the SmolLM2 step under each recompute mode: the estimate shrinks from none to selective to blocks, and
     // rerunning the attention adds dispatches to the step (blocks, more still).
     expect(report.dynrank.map((s) => [s.model, s.method, s.options.recompute])).toEqual([
       ['Qwen3-0.6B', 'dynamic rank b=8 R0=12 (all 7)', 'blocks'],
       ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)', 'blocks'],
       ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)', 'none'],
-      ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)', 'attention'],
+      ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)', 'selective'],
       ['SmolLM2-135M', 'dynamic rank b=8 R0=12 (all 7)', 'blocks'],
     ]);
     for (const s of report.dynrank) expect(positive(s.peakMiB)).toBe(true);
@@ -251,7 +251,7 @@ describe('bench:gpu --smoke', () => {
     expect(att.estimateMiB).toBeGreaterThan(blocks.estimateMiB);
     expect(none.dispatches).toBeLessThan(att.dispatches);
     expect(att.dispatches).toBeLessThan(blocks.dispatches);
-    expect(md).toContain('f16 weights, attention recomputed, micro-batch 2');
+    expect(md).toContain('f16 weights, selective recompute, micro-batch 2');
     expect(md).toMatch(/Wall time [\d.]+ s of the 480 s budget/);
     expect(md).toContain('Peak used for % of peak: 0.05 TFLOP/s float32 (BENCH_PEAK_TFLOPS=0.05)');
   });

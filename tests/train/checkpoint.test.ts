@@ -120,8 +120,8 @@ describe('checkpoint and resume', () => {
     const legacy = (v: boolean) => ({ ...cfg, recompute: v }) as unknown as RunConfig;
     expect(readCheckpointMeta(await saveCheckpoint(t, state, legacy(true), {})).config.recompute).toBe('blocks');
     expect(readCheckpointMeta(await saveCheckpoint(t, state, legacy(false), {})).config.recompute).toBeUndefined();
-    const now = { ...cfg, recompute: 'attention' as const };
-    expect(readCheckpointMeta(await saveCheckpoint(t, state, now, {})).config.recompute).toBe('attention');
+    const now = { ...cfg, recompute: 'selective' as const };
+    expect(readCheckpointMeta(await saveCheckpoint(t, state, now, {})).config.recompute).toBe('selective');
   });
 
   it.each([5, 6])('CPU: a resume after skipped steps (stopped after step %i) keeps the lower lr exactly', async (k) => {

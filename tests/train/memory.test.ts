@@ -142,7 +142,7 @@ const cases: Case[] = [
     },
     { method: 'dora', dropout: 0.1, targets: LLAMA_ALL },
   ],
-  ...(['attention', 'blocks'] as const).map(
+  ...(['selective', 'blocks'] as const).map(
     (recompute): Case => [
       `qwen3 dynamic rank, all seven types, recompute ${recompute}`,
       qwen3,

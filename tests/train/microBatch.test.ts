@@ -215,8 +215,8 @@ describe('the micro-batch setting', () => {
       microBatch: 2,
       recompute: 'blocks',
     });
-    expect(cli('--recompute', 'attention').recompute).toBe('attention');
-    expect(() => cli('--recompute', 'yes')).toThrow(/--recompute must be none, attention, blocks, got yes/);
+    expect(cli('--recompute', 'selective').recompute).toBe('selective');
+    expect(() => cli('--recompute', 'yes')).toThrow(/--recompute must be none, selective, blocks, got yes/);
     const plain = cli('--batch', '8');
     expect([plain.microBatch, plain.recompute]).toEqual([undefined, undefined]);
   });
@@ -228,9 +228,9 @@ describe('the micro-batch setting', () => {
   });
 
   it("the page's setting reaches the worker's run config", () => {
-    expect(pageRunConfig({ ...DEFAULT_SETTINGS, batch: 8, microBatch: 4, recompute: 'attention' })).toMatchObject({
+    expect(pageRunConfig({ ...DEFAULT_SETTINGS, batch: 8, microBatch: 4, recompute: 'selective' })).toMatchObject({
       microBatch: 4,
-      recompute: 'attention',
+      recompute: 'selective',
     });
     expect(pageRunConfig({ ...DEFAULT_SETTINGS, recompute: null }).recompute).toBeUndefined();
     expect(pageRunConfig(DEFAULT_SETTINGS).microBatch).toBeUndefined();

@@ -1,8 +1,8 @@
 // Activation recomputation (src/nn/recompute.ts): 'blocks' keeps only each block's input and reruns its forward in the
-// backward; 'attention' keeps one block's attention probabilities and reruns each block's attention forward before its
-// attention backward. Steps equal the non-recompute run (bitwise on the CPU: the same kernels on the same inputs;
+// backward; 'selective' keeps one block's attention probabilities and norm outputs and reruns each block's attention
+// forward and norms before the backward ops that read them. Steps equal the non-recompute run (bitwise on the CPU: the same kernels on the same inputs;
 // dropout masks redrawn from their seeds) for GPT-2 and BERT with model and adapter dropout, a Llama causal LM and
-// classifier, also with micro-batches; on WebGPU the step stays one submission and holds fewer live bytes ('attention':
+// classifier, also with micro-batches; on WebGPU the step stays one submission and holds fewer live bytes ('selective':
 // exactly the other blocks' probabilities fewer).
 
 import { describe, expect, it } from 'vitest';
@@ -124,7 +124,7 @@ const MODELS = [
   ['BERT classifier', bert, 'lora'],
 ] as const;
 
-const MODES = ['attention', 'blocks'] as const;
+const MODES = ['selective', 'blocks'] as const;
 const EACH = MODELS.flatMap(([name, load, kind]) => MODES.map((mode) => [name, mode, load, kind] as const));
 
 describe('recompute on the CPU backend', () => {
@@ -143,8 +143,8 @@ describe('recompute on the CPU backend', () => {
   });
 
   it.each([MODELS[0], MODELS[1], MODELS[3]])(
-    '%s: blocks share one set of internal activations, fewer tensors; attention one att, fewer still than none',
-    async (_, load, kind) => {
+    '%s: blocks share one set of internal activations, fewer tensors; selective one att (and norm output), fewer than none',
+    async (name, load, kind) => {
       let L = 0;
       const count = async (recompute: Recompute) => {
         const be = new CpuBackend();
@@ -159,9 +159,10 @@ describe('recompute on the CPU backend', () => {
         return n;
       };
       const none = await count('none');
-      expect(await count('blocks')).toBeLessThan(await count('attention'));
-      // One att instead of one per block.
-      expect(await count('attention')).toBe(none - (L - 1));
+      expect(await count('blocks')).toBeLessThan(await count('selective'));
+      // One att instead of one per block; in pre-norm blocks one norm output instead of two per block.
+      const norms = name === 'BERT classifier' ? 0 : 2 * L - 1;
+      expect(await count('selective')).toBe(none - (L - 1) - norms);
     },
   );
 });
@@ -191,11 +192,11 @@ describe('recompute on WebGPU', () => {
       expect(maxDiff(re.losses, plain.losses)).toBeLessThan(1e-6);
       expect(maxDiff(re.params, plain.params)).toBeLessThan(1e-6);
       expect(re.bytes).toBeLessThan(plain.bytes);
-      if (recompute === 'attention') {
-        // The other blocks' probabilities, (B, H, T, T) f32 each, as the estimate counts them (src/train/memory.ts).
-        const model = re.trainer.task.model,
-          { layers: L, heads: H } = model.arch.dims(model.config);
-        expect(plain.bytes - re.bytes).toBe((L - 1) * 4 * B * H * T * T);
+      if (recompute === 'selective') {
+        // The other blocks' probabilities and norm outputs, as the estimate counts them (the family's
+        // selectiveSavingBytes, src/train/memory.ts).
+        const model = re.trainer.task.model;
+        expect(plain.bytes - re.bytes).toBe(model.arch.selectiveSavingBytes(model.config, B, T));
       }
     },
   );

@@ -64,15 +64,19 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
   activationBytes(cfg, B, T) {
     const { nEmbd: C, nHead: H, nLayer: L, vocabSize: V, nInner: F } = cfg.arch,
       N = B * T;
-    // The LM head runs in row chunks: one chunk's logits, not the batch's (headActivationBytes). gelu(fc) and the
-    // LayerNorm output (ln1 and ln2) are one buffer each, shared by the blocks (recomputed in the backward), beside the
-    // two MLP gradients.
-    return 4 * (L * (N * (6 * C + F + 2) + B * H * T * T) + 11 * N * C + 3 * N * F) + headActivationBytes(N, V, C);
+    // The LM head runs in row chunks: one chunk's logits, not the batch's (headActivationBytes). gelu(fc) is one
+    // buffer shared by the blocks (recomputed in the backward) beside the two MLP gradients.
+    return 4 * (L * (N * (8 * C + F + 2) + B * H * T * T) + 10 * N * C + 3 * N * F) + headActivationBytes(N, V, C);
+  },
+  selectiveSavingBytes(cfg, B, T) {
+    const { nEmbd: C, nHead: H, nLayer: L } = cfg.arch;
+    // (L - 1) blocks' probabilities; ln1 and ln2 of every block become one N x C buffer.
+    return 4 * ((L - 1) * B * H * T * T + (2 * L - 1) * B * T * C);
   },
   blockActivationBytes(cfg, B, T) {
     const { nEmbd: C, nHead: H, nInner: F } = cfg.arch,
       N = B * T;
-    return 4 * (N * (6 * C + F + 2) + B * H * T * T);
+    return 4 * (N * (8 * C + F + 2) + B * H * T * T);
   },
   weightShapes(cfg) {
     const { vocabSize: V, nEmbd: C, nLayer: L, nPositions: P, nInner: F } = cfg.arch;

@@ -141,12 +141,17 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
       QD = H * D,
       KD = KVH * D,
       qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
-    // Per layer: rstd1, q, k, v, attention probabilities, atty, x1, rstd2, gate, up, x2 (+ Qwen3's normed q/k); then
-    // one act (swiglu) and one norm output (h1 and h2), shared by the blocks and recomputed in the backward, the final
-    // norm, the LM head's chunk buffers (one chunk's logits, not the batch's), and the activation gradients.
-    const perLayer = N * (2 * C + 2 + 2 * QD + 2 * KD + 2 * F + qk) + B * H * T * T;
+    // Per layer: h1, rstd1, q, k, v, attention probabilities, atty, x1, h2, rstd2, gate, up, x2 (+ Qwen3's normed
+    // q/k); then one act (swiglu, shared by the blocks and recomputed in the backward), the final norm, the LM head's
+    // chunk buffers (one chunk's logits, not the batch's), and the activation gradients.
+    const perLayer = N * (4 * C + 2 + 2 * QD + 2 * KD + 2 * F + qk) + B * H * T * T;
     const head = cfg.task === 'causal-lm' ? headActivationBytes(N, V, C) : 0;
-    return 4 * (L * perLayer + N * (F + C) + N * (C + 1) + N * (3 * C + 2 * QD + 2 * KD + 3 * F)) + head;
+    return 4 * (L * perLayer + N * F + N * (C + 1) + N * (3 * C + 2 * QD + 2 * KD + 3 * F)) + head;
+  },
+  selectiveSavingBytes(cfg, B, T) {
+    const { hidden: C, heads: H, layers: L } = cfg.arch;
+    // (L - 1) blocks' probabilities; h1 and h2 of every block become one N x C buffer.
+    return 4 * ((L - 1) * B * H * T * T + (2 * L - 1) * B * T * C);
   },
   blockActivationBytes(cfg, B, T) {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D } = cfg.arch;
@@ -154,7 +159,7 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
       QD = H * D,
       KD = KVH * D,
       qk = cfg.arch.qkNorm ? QD + KD + 2 * (H + KVH) : 0;
-    return 4 * (N * (2 * C + 2 + 2 * QD + 2 * KD + 2 * F + qk) + B * H * T * T);
+    return 4 * (N * (4 * C + 2 + 2 * QD + 2 * KD + 2 * F + qk) + B * H * T * T);
   },
   weightShapes(cfg) {
     const m = new Map<string, { shape: number[]; init: SyntheticInit }>();

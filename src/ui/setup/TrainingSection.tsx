@@ -135,7 +135,9 @@ export function TrainingSection() {
             >
               <option value="auto">as the memory plan needs</option>
               <option value="none">nothing (fastest, most memory)</option>
-              <option value="attention">attention probabilities (one attention forward more per block)</option>
+              <option value="selective">
+                attention probabilities and norm outputs (one attention forward and two norms more per block)
+              </option>
               <option value="blocks">whole blocks (least memory, about a third more compute)</option>
             </select>
           </div>
