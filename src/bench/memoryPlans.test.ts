@@ -24,7 +24,7 @@ describe('bench memory plans', () => {
     const md = memoryPlanSection(rows);
     expect(md).toContain('### Memory plans, shapes only');
     expect(md).toMatch(
-      /\| Qwen3-0\.6B shape \| 4 x 256 \| 3 \| f16 weights, (no recompute|selective recompute|blocks recomputed), micro-batch \d \| .* \| met \|/,
+      /\| Qwen3-0\.6B shape \| 4 x 256 \| 3 \| f16 weights, (no recompute|selective recompute|block recompute), micro-batch \d \| .* \| met \|/,
     );
   });
 });

@@ -57,7 +57,7 @@ export function num(a: ParsedArgs, key: string, dflt?: number): number {
   return n;
 }
 
-/** --recompute none|attention|blocks: what the backward recomputes (src/nn/recompute.ts); undefined when absent (the
+/** --recompute none|selective|blocks: what the backward recomputes (src/nn/recompute.ts); undefined when absent (the
  * memory plan chooses). */
 export function recomputeOpt(a: ParsedArgs): Recompute | undefined {
   const v = a.options.get('recompute');

@@ -5,11 +5,11 @@ import { ARCHITECTURES, archFor, parseModelConfig, type Task } from '../models/a
 import { recomputeMode } from '../nn/recompute';
 import { matchesTarget } from '../peft/adapters';
 import { type MemoryPlan, PlanError, planMemory } from '../train/plan';
-
-export { describeOptions } from '../train/plan';
-
 import type { ModelSummary, RunSettings } from '../worker/protocol';
 import { type DataPreview, DEMO_SETS, type DemoSet } from './dataSlice';
+
+/** The plan's options in words, for the page (ui imports the store, not train). */
+export { describeOptions } from '../train/plan';
 
 /** R0: the chosen value, else ceil(1.5 b(T)) as in the authors' code. */
 export function effectiveR0(s: RunSettings): number {

@@ -45,7 +45,7 @@ export const DEFAULT_BUDGET_BYTES = 4 * 2 ** 30;
 const RECOMPUTE_WORDS: Record<Recompute, string> = {
   none: 'no recompute',
   selective: 'selective recompute',
-  blocks: 'blocks recomputed',
+  blocks: 'block recompute',
 };
 
 /** The options in words, as the page, the CLI and the benchmarks show them: "f16 weights, selective recompute,
