@@ -33,6 +33,7 @@ import { matmulSection, shaderF16Section } from './gpuBenchMatmul';
 import { modelMatmuls, models } from './gpuBenchModels';
 import { runStep } from './gpuBenchStep';
 import { dynrank, lora } from './hardwareKit';
+import { DORA_B8 } from './llama';
 
 const F32: PlanOptions = { weightPrecision: 'f32', recompute: 'none', microBatch: 0 };
 const withBatch = (o: PlanOptions, B: number): PlanOptions => ({ ...o, microBatch: o.microBatch || B });
@@ -233,7 +234,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       [M.smol, 1],
     ] as const) {
       const shapes = configShapes(parseModelConfig(m.raw));
-      const run = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1, batch: m.B, seq: m.T } as const;
+      const run = { ...DORA_B8, batch: m.B, seq: m.T };
       // The smoke run fixes the plan's leanest options, so the paths a full-size plan may take run at tiny shapes.
       const fixed = o.smoke
         ? { weightPrecision: 'f16' as const, recompute: 'blocks' as const, microBatch: Math.max(1, m.B / 2) }
@@ -258,12 +259,12 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
 
   await section('dynamic rank, each recompute mode', null, async (st) => {
     // The same step under each recompute mode (src/nn/recompute.ts) where the attention probabilities weigh: SmolLM2 at
-    // T = 512 (at 8x512 its probabilities are 1.0 of 5.9 GiB with f16 weights). What the plan's middle rung saves and
+    // T = 512 (at 8x512 with f16 weights its probabilities are 2.0 of its 5.9 GiB). What the plan's middle rung saves and
     // costs against no recompute and whole blocks, on one device. The smoke model gets 2 layers, so one block's
     // probabilities are shared.
     const m = o.smoke ? { ...M.smol, raw: { ...M.smol.raw, num_hidden_layers: 2 } } : { ...M.smol, T: 2 * M.smol.T };
     const shapes = configShapes(parseModelConfig(m.raw));
-    const run = { method: 'dora', budget: 8, r0: 12, rank: 8, dropout: 0.1, batch: m.B, seq: m.T } as const;
+    const run = { ...DORA_B8, batch: m.B, seq: m.T };
     for (const recompute of RECOMPUTE_MODES) {
       const options: PlanOptions = { weightPrecision: 'f16', recompute, microBatch: m.B };
       const estimate = estimateShapes(shapes, { ...run, targets: m.targets, ...options });

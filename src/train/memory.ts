@@ -67,6 +67,14 @@ export function estimateMemory(model: LoadedModel, cfg: EstimateConfig): MemoryE
   });
 }
 
+/** What recompute 'selective' frees at batch (B, T) (src/nn/recompute.ts): every block's attention probabilities but
+ * one set, and the family's norm outputs per block (selectiveNorms) but one buffer. */
+export function selectiveSavingBytes(m: Pick<ModelShapes, 'arch' | 'config'>, B: number, T: number): number {
+  const { layers: L, hidden: C, heads: H } = m.arch.dims(m.config);
+  const norms = m.arch.selectiveNorms ? m.arch.selectiveNorms * L - 1 : 0;
+  return 4 * ((L - 1) * B * H * T * T + norms * B * T * C);
+}
+
 /** The same estimate from shapes alone (the memory plan, `dynrank plan`). */
 export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstimate {
   const { arch, config } = m;
@@ -87,7 +95,7 @@ export function estimateShapes(m: ModelShapes, cfg: EstimateConfig): MemoryEstim
   let activations = arch.activationBytes(config, mb, T);
   // On GPUs attention from ATTENTION_MATMUL_MIN_T on keeps one (mb,H,T,T) f32 scratch (src/gpu/kernels/attention.ts).
   if (T >= ATTENTION_MATMUL_MIN_T) activations += 4 * mb * H * T * T;
-  if (cfg.recompute === 'selective') activations -= arch.selectiveSavingBytes(config, mb, T);
+  if (cfg.recompute === 'selective') activations -= selectiveSavingBytes(m, mb, T);
   if (cfg.recompute === 'blocks') {
     // Every block's input kept, one block's internals at a time (the block being recomputed and differentiated).
     const block = arch.blockActivationBytes(config, mb, T);

@@ -153,10 +153,10 @@ export class Trainer {
       ? be.zeros([this.adapters!.modules.length * 2 * this.adapters!.opts.R0], 'f32', 'dem partials')
       : null;
     this.demValue = useDem ? be.zeros([1], 'f32', 'dem value') : null;
-    // Adapters share their saved activations across blocks only where the blocks rerun their forward.
     const recompute = opts.recompute ?? 'none';
-    if (recompute !== 'none' && task.setRecompute(recompute) && recompute === 'blocks' && this.adapters)
-      this.adapters.shareActivations = true;
+    const rerun = recompute !== 'none' && task.setRecompute(recompute);
+    // Adapters share their saved activations across blocks only where the blocks rerun their whole forward.
+    if (rerun && recompute === 'blocks' && this.adapters) this.adapters.shareActivations = true;
     this.lossTotal = be.zeros([1], 'f32', 'step loss sum');
     this.countTotal = be.zeros([1], 'f32', 'step label count');
   }

@@ -13,6 +13,7 @@ import type { Recompute } from '../../src/nn/recompute';
 import type { Backend } from '../../src/tensor/backend';
 import { CpuBackend } from '../../src/tensor/cpu';
 import { Rng } from '../../src/tensor/rng';
+import { selectiveSavingBytes } from '../../src/train/memory';
 import { type HostBatch, taskFor } from '../../src/train/task';
 import { DEFAULT_OPTIM, Trainer, type TrainerOptions, type TrainMethod } from '../../src/train/trainer';
 import { gpuBackend } from '../helpers/gpu';
@@ -193,10 +194,9 @@ describe('recompute on WebGPU', () => {
       expect(maxDiff(re.params, plain.params)).toBeLessThan(1e-6);
       expect(re.bytes).toBeLessThan(plain.bytes);
       if (recompute === 'selective') {
-        // The other blocks' probabilities and norm outputs, as the estimate counts them (the family's
-        // selectiveSavingBytes, src/train/memory.ts).
-        const model = re.trainer.task.model;
-        expect(plain.bytes - re.bytes).toBe(model.arch.selectiveSavingBytes(model.config, B, T));
+        // The other blocks' probabilities and norm outputs, as the estimate counts them (selectiveSavingBytes,
+        // src/train/memory.ts).
+        expect(plain.bytes - re.bytes).toBe(selectiveSavingBytes(re.trainer.task.model, B, T));
       }
     },
   );

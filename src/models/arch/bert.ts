@@ -103,11 +103,8 @@ export const bertArch: ArchDescriptor<EncoderModelConfig> = {
     // gelu(inter) is one buffer shared by the layers (recomputed in the backward) beside the two MLP gradients.
     return 4 * (L * (N * (11 * C + F + 4) + B * H * T * T) + 12 * N * C + 3 * N * F);
   },
-  selectiveSavingBytes(cfg, B, T) {
-    const { heads: H, layers: L } = cfg.arch;
-    // (L - 1) layers' probabilities; the post-norm outputs are the residual stream and stay.
-    return 4 * (L - 1) * B * H * T * T;
-  },
+  // Post-norm: the norm outputs are the residual stream, kept in every mode.
+  selectiveNorms: 0,
   blockActivationBytes(cfg, B, T) {
     const { hidden: C, heads: H, intermediate: F } = cfg.arch,
       N = B * T;

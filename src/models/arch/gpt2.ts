@@ -68,11 +68,8 @@ export const gpt2Arch: ArchDescriptor<Gpt2ModelConfig> = {
     // buffer shared by the blocks (recomputed in the backward) beside the two MLP gradients.
     return 4 * (L * (N * (8 * C + F + 2) + B * H * T * T) + 10 * N * C + 3 * N * F) + headActivationBytes(N, V, C);
   },
-  selectiveSavingBytes(cfg, B, T) {
-    const { nEmbd: C, nHead: H, nLayer: L } = cfg.arch;
-    // (L - 1) blocks' probabilities; ln1 and ln2 of every block become one N x C buffer.
-    return 4 * ((L - 1) * B * H * T * T + (2 * L - 1) * B * T * C);
-  },
+  // ln1 and ln2 (selective recompute shares them).
+  selectiveNorms: 2,
   blockActivationBytes(cfg, B, T) {
     const { nEmbd: C, nHead: H, nInner: F } = cfg.arch,
       N = B * T;

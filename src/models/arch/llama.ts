@@ -148,11 +148,8 @@ export const llamaArch: ArchDescriptor<LlamaModelConfig> = {
     const head = cfg.task === 'causal-lm' ? headActivationBytes(N, V, C) : 0;
     return 4 * (L * perLayer + N * F + N * (C + 1) + N * (3 * C + 2 * QD + 2 * KD + 3 * F)) + head;
   },
-  selectiveSavingBytes(cfg, B, T) {
-    const { hidden: C, heads: H, layers: L } = cfg.arch;
-    // (L - 1) blocks' probabilities; h1 and h2 of every block become one N x C buffer.
-    return 4 * ((L - 1) * B * H * T * T + (2 * L - 1) * B * T * C);
-  },
+  // h1 and h2 (selective recompute shares them).
+  selectiveNorms: 2,
   blockActivationBytes(cfg, B, T) {
     const { hidden: C, intermediate: F, heads: H, kvHeads: KVH, headDim: D } = cfg.arch;
     const N = B * T,

@@ -123,9 +123,9 @@ export interface ArchDescriptor<C extends ConfigBase = ConfigBase> {
   activationBytes(cfg: C, B: number, T: number): number;
   /** The part of activationBytes one block keeps (what recomputing a block frees, less its input). */
   blockActivationBytes(cfg: C, B: number, T: number): number;
-  /** The part of activationBytes recompute 'selective' frees (src/nn/recompute.ts): every block's attention
-   * probabilities but one set, and in pre-norm blocks every norm output but one buffer. */
-  selectiveSavingBytes(cfg: C, B: number, T: number): number;
+  /** Norm outputs (N x C each) a block keeps that recompute 'selective' shares across blocks (src/nn/recompute.ts):
+   * 2 in pre-norm blocks, 0 where they are the residual stream (post-norm). */
+  readonly selectiveNorms: number;
   /** Every canonical tensor with its shape and synthetic init (benchmarks). */
   weightShapes(cfg: C): Map<string, { shape: number[]; init: SyntheticInit }>;
   /** Builds the network on `be` from uploaded parameters. */
