@@ -3,7 +3,8 @@
 // against f32 on the same step; the shader-f16 matmul (checked against the f32 path before it is timed); where a
 // step's GPU time goes, per kernel; matmul throughput at the models' widths; and Qwen3-0.6B / SmolLM2-135M-shaped
 // dynamic rank b=8 steps under the memory plan, their peak memory against the plan's estimate; and the SmolLM2 step at
-// T = 512 under each recompute mode (what selective recomputation saves and costs).
+// T = 512 under each recompute mode (what selective recomputation saves and costs); and the f32 LoRA steps again at
+// four times the batch.
 // Synthetic weights throughout (no network). Every model row runs on a fresh device, as the page runs each job, so the
 // counters' high-water mark is that row's peak. `smoke` runs every section at tiny shapes (SwiftShader, seconds).
 
@@ -83,6 +84,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
     shaderF16Matmul: [],
     steps: [],
     dynrank: [],
+    moreTokens: [],
     problems: [],
   };
   const section = async (name: string, skipped: string | null, body: (st: SectionStatus) => Promise<void>) => {
@@ -273,6 +275,33 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
         runStep({ model: m, method: dynrank(m.targets), options, arithmetic: 'f32', estimateBytes: estimate.total }, o),
       );
       if (row) report.dynrank.push(row);
+    }
+  });
+  await section('LoRA steps at 4x the tokens', null, async (st) => {
+    // The % of peak of a step is its kernels' and its size's: GPT-2 small at 8x128 gives each linear layer 1,024 rows,
+    // 192 to 768 64x64 output tiles (1.5 to 6 per SM of a 132-SM H200), and its small kernels' latency weighs. The
+    // same f32 LoRA steps at four times the batch, with the rule's tiles and tuned, say how much more the kernels give
+    // when the step fills the chip. Last in the run: the budget skips these first.
+    for (const base of [M.gpt2, M.smol]) {
+      const m = { ...base, B: 4 * base.B };
+      for (const tune of [false, true]) {
+        // The smoke ran the tuned path in the LoRA section already (the lavapipe smoke nears its time limit in CI).
+        if (tune && (cpuAdapter || o.smoke)) continue;
+        const label = `${m.name} LoRA f32 at ${m.B}x${m.T}${tune ? ', tuned tiles' : ''}`;
+        const row = await rowOrSkip(st, label, () =>
+          runStep(
+            {
+              model: m,
+              method: lora(m.targets),
+              options: withBatch(F32, m.B),
+              arithmetic: 'f32',
+              tune,
+            },
+            o,
+          ),
+        );
+        if (row) report.moreTokens.push(row);
+      }
     }
   });
   if (o.shared) ctx.destroy();

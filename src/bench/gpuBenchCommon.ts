@@ -182,6 +182,9 @@ export interface GpuBenchReport {
   shaderF16Matmul: F16MatmulRow[];
   steps: StepRow[];
   dynrank: StepRow[];
+  /** The f32 LoRA steps again at four times the batch ('auto' tiles, then tuned): how much of the % of peak is the
+   * step's size rather than the kernels. */
+  moreTokens: StepRow[];
   /** Failures and mismatches, also printed: a non-empty list makes the script exit 1. */
   problems: string[];
 }

@@ -105,6 +105,21 @@ function profileTables(rows: StepRow[]): string[] {
   return out;
 }
 
+/** The f32 LoRA steps at four times the batch, and per model the % of peak at its batch and at four times it
+ * (the step rows' first f32 row, the rule's tiles and tuned). */
+function moreTokensLines(r: GpuBenchReport): string[] {
+  if (!r.moreTokens.length) return ['no row ran', ''];
+  const pctOf = (s: StepRow | undefined) => (s ? `${sig(s.percentOfPeak)}% at ${s.B}×${s.T}` : 'not run');
+  const lines = r.moreTokens
+    .filter((s) => !s.tuning)
+    .map((s) => {
+      const one = r.steps.find((x) => x.model === s.model && x.speedupVsF32 === null);
+      const tuned = r.moreTokens.find((x) => x.model === s.model && x.tuning);
+      return `${s.model}: % of f32 peak ${pctOf(one)}, ${pctOf(s)}${tuned ? `, ${pctOf(tuned)} with tuned tiles` : ''}.`;
+    });
+  return [...lines, '', stepTable(r.moreTokens, false), ''];
+}
+
 /** Per tuned row: the tuning's summary line, and each timed shape (largest first) with every tile's ms per op and
  * how much faster the chosen tile ran than the rule's. */
 function tuningTables(rows: StepRow[]): string[] {
@@ -341,7 +356,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
     '',
     '#### Kernel tuning on this device (the tuned rows)',
     '',
-    ...(r.steps.some((s) => s.tuning) ? tuningTables(r.steps) : ['no tuned row ran', '']),
+    ...(r.steps.some((s) => s.tuning) ? tuningTables([...r.steps, ...r.moreTokens]) : ['no tuned row ran', '']),
     '#### Where the time goes (timestamp queries, one step)',
     '',
     ...(r.timestampQuery
@@ -352,7 +367,7 @@ export function renderGpuBench(r: GpuBenchReport): string {
               'disable-dawn-features=timestamp_quantization gives exact ones): a kernel shorter than that reads 0 or ' +
               '65.5 us, so only sums over many dispatches mean much.',
           '',
-          ...profileTables([...r.steps, ...r.dynrank]),
+          ...profileTables([...r.steps, ...r.dynrank, ...r.moreTokens]),
         ]
       : ['skipped: adapter lacks timestamp-query', '']),
     '#### Dynamic rank b=8 on all seven module types under the memory plan, then under each recompute mode',
@@ -362,6 +377,9 @@ export function renderGpuBench(r: GpuBenchReport): string {
       : []),
     stepTable(r.dynrank, false),
     '',
+    '#### LoRA steps at 4× the tokens (f32)',
+    '',
+    ...moreTokensLines(r),
     r.problems.length
       ? `**PROBLEMS (${r.problems.length})**: ${r.problems.map((p) => p.split('\n')[0]).join('; ')}`
       : 'No problems.',

@@ -108,6 +108,7 @@ describe('bench:gpu --smoke', () => {
       'kernel profile',
       'dynamic rank under the memory plan',
       'dynamic rank, each recompute mode',
+      'LoRA steps at 4x the tokens',
     ]);
 
     // SwiftShader has no shader-f16: the section says so, and no f16-arithmetic step row runs.
@@ -211,7 +212,7 @@ describe('bench:gpu --smoke', () => {
       "tuned rows on the GPU kernels' path (the other rows: this CPU adapter's flat kernel)",
     );
     expectTuning(report, md);
-    for (const s of [...report.steps, ...report.dynrank]) {
+    for (const s of [...report.steps, ...report.dynrank, ...report.moreTokens]) {
       const nums = [s.msPipelined, s.msSynced, s.tokensPerSecond, s.flops.total, s.tflops, s.percentOfPeak];
       expect(nums.every(positive), `${s.model} ${s.weights}`).toBe(true);
       expect([s.flops.matmul, s.flops.attention, s.flops.adapters, s.estimateMiB, s.dispatches].every(positive)).toBe(
@@ -252,6 +253,15 @@ describe('bench:gpu --smoke', () => {
     expect(none.dispatches).toBeLessThan(att.dispatches);
     expect(att.dispatches).toBeLessThan(blocks.dispatches);
     expect(md).toContain('f16 weights, selective recompute, micro-batch 2');
+
+    // Each model's f32 LoRA step again at four times its batch (on a GPU tuned too; the smoke ran tuning above); the
+    // report sets its % of peak beside the step rows' at the model's batch.
+    expect(report.moreTokens.map((s) => [s.model, s.B, s.T, !!s.tuning, s.options.microBatch])).toEqual([
+      ['GPT-2 small', 8, 16, false, 8],
+      ['SmolLM2-135M', 8, 16, false, 8],
+    ]);
+    for (const model of ['GPT-2 small', 'SmolLM2-135M'])
+      expect(md).toMatch(new RegExp(`${model}: % of f32 peak [\\d.]+% at 2×16, [\\d.]+% at 8×16\\.`));
     expect(md).toMatch(/Wall time [\d.]+ s of the 480 s budget/);
     expect(md).toContain('Peak used for % of peak: 0.05 TFLOP/s float32 (BENCH_PEAK_TFLOPS=0.05)');
   });

@@ -75,6 +75,7 @@ describe('bench:gpu shader-f16 matmul section', () => {
       ],
       steps: [],
       dynrank: [],
+      moreTokens: [],
       problems: ['shader-f16 matmul m l: MISMATCH'],
     };
     const md = renderGpuBench(report);
