@@ -11,12 +11,14 @@ export interface KernelTime {
   ms: number;
 }
 
-// WebGPU caps a query set at 4096 queries; each dispatch takes two.
-const MAX_DISPATCHES = 2048;
+// WebGPU caps a query set at 4096 queries, two per dispatch: the profiler adds query sets of CHUNK dispatches as the
+// profile grows, so a whole step is timed (a Qwen3-0.6B dynamic-rank step dispatches over 4,000 kernels).
+const CHUNK = 2048;
+const MAX_DISPATCHES = 16 * CHUNK;
 const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, QUERY_RESOLVE: 0x0200 } as const;
 
 export class KernelProfiler {
-  private readonly querySet: GPUQuerySet;
+  private readonly querySets: GPUQuerySet[] = [];
   private readonly resolveBuf: GPUBuffer;
   private readonly readBuf: GPUBuffer;
   private readonly labels: string[] = [];
@@ -32,16 +34,9 @@ export class KernelProfiler {
         'kernel profiling needs the "timestamp-query" feature, which this adapter does not offer',
       );
     }
-    if (!(capacity >= 1 && capacity <= MAX_DISPATCHES)) {
-      throw new RangeError(
-        `profiler capacity ${capacity}: a query set holds at most 4096 timestamps, so 1..${MAX_DISPATCHES} dispatches`,
-      );
+    if (!(Number.isInteger(capacity) && capacity >= 1 && capacity <= MAX_DISPATCHES)) {
+      throw new RangeError(`profiler capacity ${capacity}: 1..${MAX_DISPATCHES} dispatches`);
     }
-    this.querySet = device.createQuerySet({
-      type: 'timestamp',
-      count: 2 * capacity,
-      label: 'dynrank profiler queries',
-    });
     this.resolveBuf = device.createBuffer({
       size: 16 * capacity,
       usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC,
@@ -54,6 +49,22 @@ export class KernelProfiler {
     });
   }
 
+  /** The query set holding dispatch i's timestamps (created when its chunk's first dispatch arrives). */
+  private querySetFor(i: number): GPUQuerySet {
+    const c = Math.floor(i / CHUNK);
+    while (this.querySets.length <= c) {
+      const n = this.querySets.length;
+      this.querySets.push(
+        this.device.createQuerySet({
+          type: 'timestamp',
+          count: 2 * Math.min(CHUNK, this.capacity - n * CHUNK),
+          label: `dynrank profiler queries ${n}`,
+        }),
+      );
+    }
+    return this.querySets[c];
+  }
+
   dropped = 0;
 
   /** The descriptor of the pass that will hold the next dispatch (labelled `kernel`). */
@@ -62,10 +73,15 @@ export class KernelProfiler {
       this.dropped++;
       return { label: kernel };
     }
-    const i = this.labels.push(kernel) - 1;
+    const i = this.labels.push(kernel) - 1,
+      j = i % CHUNK;
     return {
       label: kernel,
-      timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      timestampWrites: {
+        querySet: this.querySetFor(i),
+        beginningOfPassWriteIndex: 2 * j,
+        endOfPassWriteIndex: 2 * j + 1,
+      },
     };
   }
 
@@ -74,8 +90,15 @@ export class KernelProfiler {
     const from = this.resolved,
       to = this.labels.length;
     if (to === from) return;
-    encoder.resolveQuerySet(this.querySet, 2 * from, 2 * (to - from), this.resolveBuf, 16 * from);
-    encoder.copyBufferToBuffer(this.resolveBuf, 16 * from, this.readBuf, 16 * from, 16 * (to - from));
+    // One resolve per query set the range touches, each from its set's first query: a resolve's destination offset
+    // must be a multiple of 256 bytes, which 16 * (a chunk's first dispatch) is and 16 * from need not be (a step of
+    // two submissions). Queries already resolved are resolved again, unchanged.
+    const first = Math.floor(from / CHUNK) * CHUNK;
+    for (let i = first; i < to; i += CHUNK) {
+      const end = Math.min(to, i + CHUNK);
+      encoder.resolveQuerySet(this.querySetFor(i), 0, 2 * (end - i), this.resolveBuf, 16 * i);
+    }
+    encoder.copyBufferToBuffer(this.resolveBuf, 16 * first, this.readBuf, 16 * first, 16 * (to - first));
     this.resolved = to;
   }
 
@@ -98,7 +121,7 @@ export class KernelProfiler {
   }
 
   destroy(): void {
-    this.querySet.destroy();
+    for (const q of this.querySets) q.destroy();
     this.resolveBuf.destroy();
     this.readBuf.destroy();
   }

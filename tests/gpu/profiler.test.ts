@@ -2,6 +2,7 @@
 // results of the profiled work are unchanged, and the context goes back to one pass per submission afterwards.
 
 import { describe, expect, it } from 'vitest';
+import { axpy } from '../../src/gpu/kernels/elementwise';
 import { matmul } from '../../src/gpu/kernels/matmul';
 import { matmulRef } from '../../src/ops/matmul';
 import { expectClose, randArray } from '../helpers/check';
@@ -44,8 +45,33 @@ describe('kernel profiler (timestamp queries)', () => {
     await ctx.read(tc);
     expect(ctx.counters.submissions - before).toBe(1);
     await expect(ctx.stopProfile()).rejects.toThrow(/without startProfile/);
-    // A query set holds 4096 timestamps: asking for more dispatches is refused up front, not silently zeroed.
-    expect(() => ctx.startProfile(4096)).toThrow(RangeError);
+    // More dispatches than the profiler holds are refused up front, not silently zeroed.
+    expect(() => ctx.startProfile(32769)).toThrow(RangeError);
     for (const t of [ta, tb, tc, td]) ctx.release(t);
+  });
+
+  it('times every dispatch of a profile past one query set (4096 timestamps), over several submissions', async () => {
+    const ctx = await gpuContext();
+    const n = 16,
+      x = ctx.tensor([n]),
+      y = ctx.tensor([n]);
+    ctx.write(
+      x,
+      Float32Array.from({ length: n }, (_, i) => i),
+    );
+    ctx.clear(y);
+    ctx.startProfile();
+    // 1,500 in one submission, then 1,100 in another: the second resolve starts mid-set (16 * 1,500 bytes is no
+    // multiple of 256, which a resolve's destination must be) and crosses into the second query set.
+    for (let i = 0; i < 2600; i++) {
+      axpy(ctx, y, x, 1);
+      if (i === 1499) ctx.flush();
+    }
+    const times = await ctx.stopProfile();
+    expect(times.map((t) => [t.kernel, t.count])).toEqual([['elementwise.axpy_forward', 2600]]);
+    expect(times[0].ms).toBeGreaterThan(0);
+    expect(Array.from(await ctx.read(y))).toEqual(Array.from({ length: n }, (_, i) => 2600 * i));
+    ctx.release(x);
+    ctx.release(y);
   });
 });
