@@ -207,9 +207,8 @@ fn adapter_forward_y(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(work
 }
 
 // du[n,j] = sum_o dy[n,o] B[o,live_j] into dh; LoRA (c = 1) writes the final dh = scale * du directly, the
-// dynamic method keeps du for dc and backward_dc rescales it. Grid (ceil(N/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8, KS)
-fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+// dynamic method keeps du for dc and backward_dc rescales it. Part grid (ceil(N/TRR), ceil(L/8)).
+fn backward_du(lid: vec3<u32>, wid: vec2<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
   for (var s = 0u; s < slice_steps(p.outF); s++) {
@@ -242,9 +241,8 @@ fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   }
 }
 
-// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Grid (ceil(outF/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8, KS)
-fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+// dB[o,live_j] += scale c_j sum_n dy[n,o] h[n,j]. Part grid (ceil(outF/TRR), ceil(L/8)).
+fn backward_db(lid: vec3<u32>, wid: vec2<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
   for (var s = 0u; s < slice_steps(p.N); s++) {
@@ -299,9 +297,8 @@ fn adapter_backward_dc(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   for (var n = lid.x; n < p.N; n += 256u) { dh[n * p.R0 + j] = f * dh[n * p.R0 + j]; }
 }
 
-// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Grid (ceil(inF/TRR), ceil(L/8)).
-@compute @workgroup_size(8, 8, KS)
-fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+// dA[live_j,k] += sum_n dh[n,j] xd[n,k]. Part grid (ceil(inF/TRR), ceil(L/8)).
+fn backward_da(lid: vec3<u32>, wid: vec2<u32>) {
   let flat = lid.y * 8u + lid.x;
   var acc = vec4<f32>(0.0);
   for (var s = 0u; s < slice_steps(p.N); s++) {
@@ -335,13 +332,14 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
 }
 
 // dx[n,k] += keep[n,k] drop_scale sum_j dh[n,j] A[live_j,k] (x's gradient through the dropout: what dropout_backward
-// adds from dxd; without dropout dx += dxd). Not dispatched when L = 0. Grid (ceil(inF/32), ceil(N/32)).
-@compute @workgroup_size(8, 8)
-fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+// adds from dxd; without dropout dx += dxd). Not dispatched when L = 0. Part grid (ceil(inF/32), ceil(N/32)). An
+// 8x8 expansion run by a reduction's 8x8xKS workgroup: slice 0 does the work, the others only meet its barriers.
+fn backward_dx(lid: vec3<u32>, wid: vec2<u32>) {
   let flat = lid.y * 8u + lid.x;
+  let worker = lid.z == 0u;
   var acc: array<vec4<f32>, 4>;
   for (var j0 = 0u; j0 < p.live_count; j0 += TC) {
-    for (var e = 0u; e < 8u; e++) {
+    for (var e = 0u; e < 8u && worker; e++) {
       let idx = flat + e * 64u;
       // dh: j fast; A: k fast
       let jx = idx % TC; let row = idx / TC; let n = wid.y * 32u + row;
@@ -354,9 +352,10 @@ fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
       ws[jw][col / 4u][col % 4u] = w;
     }
     workgroupBarrier();
-    expand_block(&acc, lid, min(TC, p.live_count - j0));
+    if (worker) { expand_block(&acc, lid, min(TC, p.live_count - j0)); }
     workgroupBarrier();
   }
+  if (!worker) { return; }
   for (var r = 0u; r < 4u; r++) {
     let n = wid.y * 32u + lid.y * 4u + r;
     for (var c = 0u; c < 4u; c++) {
@@ -366,6 +365,50 @@ fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
       if (n < p.N && k < p.inF && kept) { dx[e] = dx[e] + acc[r][c] * p.drop_scale; }
     }
   }
+}
+
+// Fused dispatches: two independent passes of one backward in one grid, each workgroup running one of them (which,
+// from its index alone: workgroup-uniform, so the barriers stay in uniform control flow). The parts' own 2-D grids
+// are flattened, the first part's workgroups first, and the flat index runs x fastest over the dispatch's (x, y) grid
+// (kernels/adapter.ts adapterPlan); workgroups past both parts return at once.
+fn cdiv(a: u32, b: u32) -> u32 { return (a + b - 1u) / b; }
+fn flat_group(wid: vec3<u32>, nw: vec3<u32>) -> u32 { return wid.x + wid.y * nw.x; }
+// Workgroup g of a part whose grid is gx wide, as that part's (x, y).
+fn part_group(g: u32, gx: u32) -> vec2<u32> { return vec2<u32>(g % gx, g / gx); }
+
+// du and db: both read dy, neither the other's output.
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_du_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+                          @builtin(num_workgroups) nw: vec3<u32>) {
+  let ly = cdiv(p.live_count, TJ);
+  let du_x = cdiv(p.N, TRR);
+  let db_x = cdiv(p.outF, TRR);
+  let g = flat_group(wid, nw);
+  if (g < du_x * ly) {
+    backward_du(lid, part_group(g, du_x));
+  } else if (g < (du_x + db_x) * ly) {
+    backward_db(lid, part_group(g - du_x * ly, db_x));
+  }
+}
+
+// da and dx: both read the final dh, neither the other's output.
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_da_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>,
+                          @builtin(num_workgroups) nw: vec3<u32>) {
+  let da_n = cdiv(p.inF, TRR) * cdiv(p.live_count, TJ);
+  let dx_x = cdiv(p.inF, TR);
+  let g = flat_group(wid, nw);
+  if (g < da_n) {
+    backward_da(lid, part_group(g, cdiv(p.inF, TRR)));
+  } else if (g < da_n + dx_x * cdiv(p.N, TR)) {
+    backward_dx(lid, part_group(g - da_n, dx_x));
+  }
+}
+
+// da alone, where the caller has no dx (the bottom of a model). Grid (ceil(inF/TRR), ceil(L/8)).
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  backward_da(lid, wid.xy);
 }
 
 // Importance of the slot's R0 components (one workgroup), for R0 <= MAX_R0 (MAX_IMPORTANCE_R0 in src/ops/adapter.ts).

@@ -17,6 +17,7 @@ import {
   adapterImportance,
   adapterPlan,
   adapterReductionLayout,
+  setAdapterFusedRowWidth,
   setAdapterReductionSplit,
 } from '../../src/gpu/kernels/adapter';
 import { dropout, dropoutBackward } from '../../src/gpu/kernels/dropout';
@@ -280,6 +281,18 @@ describe.each([
     await check(ctx, lora, size, 512, [0, 2, 4, 6, 8], 70, 'LoRA L=5');
   });
 
+  it('fused backward grids of several rows (row width 7, the last row partly past both parts)', async () => {
+    const ctx = await gpuContext();
+    const { dyn, lora, size } = pack(45, 70, 24);
+    setAdapterFusedRowWidth(7);
+    try {
+      await check(ctx, dyn, size, 37, [23, 0, 5, 6, 7, 1, 2, 9, 11], 130, 'dynamic, rows of 7');
+      await check(ctx, lora, size, 37, [3, 1, 4], 140, 'LoRA, rows of 7', { p: 0.2, seed: 5 });
+    } finally {
+      setAdapterFusedRowWidth(65535);
+    }
+  });
+
   it('input dropout in the kernels (p 0.1 and 0.5, a micro-batch offset) vs the CPU reference', async () => {
     const ctx = await gpuContext();
     const { dyn, lora, size } = pack(45, 70, 24);
@@ -331,46 +344,79 @@ describe('adapter work scales with liveCount', () => {
       expect(adapterFlops(call(s, 0))).toBe(0);
     }
     // On GPUs reductions own 8 output rows: N=512 -> 64, outF 192 -> 24, inF 64 -> 8; 8 live columns per workgroup:
-    // L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched). Under CPU emulation 32 rows (4 per invocation): a quarter.
-    const grids = (L: number) =>
-      Object.fromEntries(
-        [...adapterPlan(call(dyn, L), 'forward'), ...adapterPlan(call(dyn, L), 'backward')].map((d) => [
-          d.entry,
-          d.workgroups,
-        ]),
-      );
-    expect(grids(12)).toMatchObject({
-      adapter_forward_h: [64, 2],
-      adapter_backward_du: [64, 2],
-      adapter_backward_db: [24, 2],
-      adapter_backward_dc: [12, 1],
-      adapter_backward_da: [8, 2],
-    });
-    expect(grids(5)).toMatchObject({
-      adapter_forward_h: [64, 1],
-      adapter_backward_du: [64, 1],
-      adapter_backward_db: [24, 1],
-      adapter_backward_dc: [5, 1],
-      adapter_backward_da: [8, 1],
-    });
-    expect(grids(0)).toMatchObject({
-      adapter_forward_h: [64, 0],
-      adapter_forward_y: [0, 0],
-      adapter_backward_da: [8, 0],
-    });
-    expect(adapterPlan(call(lora, 12), 'backward').map((d) => d.entry)).not.toContain('adapter_backward_dc');
-    const emulated = (L: number) => adapterPlan(call(dyn, L), 'backward', 4).map((d) => [d.entry, d.workgroups]);
-    expect(emulated(12)).toEqual([
-      ['adapter_backward_du', [16, 2]],
-      ['adapter_backward_db', [6, 2]],
-      ['adapter_backward_dc', [12, 1]],
-      ['adapter_backward_da', [2, 2]],
-      ['adapter_backward_dx', [2, 16]],
+    // L=12 -> 2, L=5 -> 1, L=0 -> 0 (not dispatched). Under CPU emulation 32 rows (4 per invocation): a quarter. The
+    // backward's independent passes share a dispatch, their grids flattened one after the other: du + db, da + dx.
+    const grids = (L: number, rows: 1 | 4 = 1, s = dyn) =>
+      [...adapterPlan(call(s, L), 'forward', rows), ...adapterPlan(call(s, L), 'backward', rows)].map((d) => [
+        d.entry,
+        d.workgroups,
+        d.parts?.map((q) => [q.pass, q.workgroups]),
+      ]);
+    expect(grids(12)).toEqual([
+      ['adapter_forward_h', [64, 2], undefined],
+      ['adapter_forward_y', [6, 16], undefined],
+      [
+        'adapter_backward_du_db',
+        [64 * 2 + 24 * 2, 1],
+        [
+          ['du', [64, 2]],
+          ['db', [24, 2]],
+        ],
+      ],
+      ['adapter_backward_dc', [12, 1], undefined],
+      [
+        'adapter_backward_da_dx',
+        [8 * 2 + 2 * 16, 1],
+        [
+          ['da', [8, 2]],
+          ['dx', [2, 16]],
+        ],
+      ],
     ]);
-    // Without a dx (or with nothing live) backward_dx is not dispatched and does no work.
-    const noDx = adapterPlan(call(dyn, 12), 'backward', 4, false).find((d) => d.entry === 'adapter_backward_dx');
-    expect(noDx).toEqual({ entry: 'adapter_backward_dx', workgroups: [0, 0], flops: 0 });
-    expect(grids(0)).toMatchObject({ adapter_backward_dx: [0, 0] });
+    expect(grids(5).map(([e, w]) => [e, w])).toEqual([
+      ['adapter_forward_h', [64, 1]],
+      ['adapter_forward_y', [6, 16]],
+      ['adapter_backward_du_db', [64 + 24, 1]],
+      ['adapter_backward_dc', [5, 1]],
+      ['adapter_backward_da_dx', [8 + 32, 1]],
+    ]);
+    // Nothing live: every grid is empty (nothing is recorded).
+    expect(grids(0).every(([, w]) => (w as number[]).includes(0))).toBe(true);
+    // LoRA has no c: 2 backward dispatches per module.
+    expect(grids(12, 1, lora).map(([e]) => e)).toEqual([
+      'adapter_forward_h',
+      'adapter_forward_y',
+      'adapter_backward_du_db',
+      'adapter_backward_da_dx',
+    ]);
+    expect(grids(12, 4).slice(2)).toEqual([
+      [
+        'adapter_backward_du_db',
+        [16 * 2 + 6 * 2, 1],
+        [
+          ['du', [16, 2]],
+          ['db', [6, 2]],
+        ],
+      ],
+      ['adapter_backward_dc', [12, 1], undefined],
+      [
+        'adapter_backward_da_dx',
+        [2 * 2 + 2 * 16, 1],
+        [
+          ['da', [2, 2]],
+          ['dx', [2, 16]],
+        ],
+      ],
+    ]);
+    // Without a dx, da runs alone (nothing to bind for dx, no dx work).
+    const noDx = adapterPlan(call(dyn, 12), 'backward', 4, false).at(-1);
+    expect(noDx).toEqual({ entry: 'adapter_backward_da', workgroups: [2, 2], flops: 2 * 512 * 12 * 64 });
+    // A flattened grid past the per-dimension limit takes rows of 65,535 workgroups.
+    const big = adapterPlan({ ...call(dyn, 12), N: 64 * 65536 }, 'backward', 1).find(
+      (d) => d.entry === 'adapter_backward_da_dx',
+    )!;
+    const n = 8 * 2 + 2 * ((64 * 65536) / 32);
+    expect(big.workgroups).toEqual([65535, Math.ceil(n / 65535)]);
   });
 });
 

@@ -41,17 +41,47 @@ export function adapterReductionLayout(ctx: Pick<GpuContext, 'barrierFree'>): Ad
   return { rowsPerInvocation: 1, slices: reductionSplit === 'off' ? 1 : 4 };
 }
 
-/** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). */
+/** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). A
+ * fused dispatch (adapter_backward_du_db, _da_dx) runs two independent passes, its `parts`, each on its own (x, y)
+ * grid; the dispatch's grid holds both flattened (the first part's workgroups first, see adapter.wgsl). */
 export interface PlannedDispatch {
   entry: string;
+  workgroups: [number, number];
+  flops: number;
+  parts?: PlannedPart[];
+}
+
+interface PlannedPart {
+  pass: 'du' | 'db' | 'da' | 'dx';
   workgroups: [number, number];
   flops: number;
 }
 
 const cdiv = (a: number, b: number): number => Math.ceil(a / b);
+/** The most workgroups per row of a fused dispatch's flattened grid: the WebGPU default limit per dimension. The
+ * kernels read the row width from the grid, so any width computes the same; tests set a small one to run grids of
+ * several rows at small shapes. */
+let fusedRowWidth = 65535;
+export function setAdapterFusedRowWidth(w: number): void {
+  fusedRowWidth = w;
+}
+
+/** A dispatch running `parts` one after another in one flattened grid: (n, 1), or rows of fusedRowWidth for more. */
+function fused(entry: string, parts: PlannedPart[]): PlannedDispatch {
+  const live = parts.filter((q) => q.workgroups[0] > 0 && q.workgroups[1] > 0);
+  const n = live.reduce((s, q) => s + q.workgroups[0] * q.workgroups[1], 0);
+  return {
+    entry,
+    workgroups: n === 0 ? [0, 0] : [Math.min(n, fusedRowWidth), cdiv(n, fusedRowWidth)],
+    flops: parts.reduce((s, q) => s + q.flops, 0),
+    parts,
+  };
+}
 
 /** The dispatches of a forward or backward pass, in recording order; one with a zero-sized grid is not recorded.
- * `withDx`: the backward adds x's gradient (backward_dx; true unless the caller has no dx). */
+ * `withDx`: the backward adds x's gradient (backward_dx, fused with backward_da; true unless the caller has no dx).
+ * The backward's independent passes share dispatches: du with db (both read dy), da with dx (both read the final
+ * dh), so a LoRA module's backward is 2 dispatches and a dynamic-rank one's 3 (dc between them). */
 export function adapterPlan(
   a: AdapterCall,
   pass: 'forward' | 'backward',
@@ -60,10 +90,11 @@ export function adapterPlan(
 ): PlannedDispatch[] {
   const { N, inF, outF } = a,
     L = a.liveCount,
-    TRR = 8 * rowsPerInvocation;
+    TRR = 8 * rowsPerInvocation,
+    ly = cdiv(L, TJ);
   if (pass === 'forward') {
     return [
-      { entry: 'adapter_forward_h', workgroups: [cdiv(N, TRR), cdiv(L, TJ)], flops: 2 * N * L * inF },
+      { entry: 'adapter_forward_h', workgroups: [cdiv(N, TRR), ly], flops: 2 * N * L * inF },
       // With no live component y is unchanged: skip rather than add zeros.
       {
         entry: 'adapter_forward_y',
@@ -73,19 +104,22 @@ export function adapterPlan(
     ];
   }
   const plan: PlannedDispatch[] = [
-    { entry: 'adapter_backward_du', workgroups: [cdiv(N, TRR), cdiv(L, TJ)], flops: 2 * N * L * outF },
-    { entry: 'adapter_backward_db', workgroups: [cdiv(outF, TRR), cdiv(L, TJ)], flops: 2 * N * L * outF },
+    fused('adapter_backward_du_db', [
+      { pass: 'du', workgroups: [cdiv(N, TRR), ly], flops: 2 * N * L * outF },
+      { pass: 'db', workgroups: [cdiv(outF, TRR), ly], flops: 2 * N * L * outF },
+    ]),
   ];
   if (a.offC >= 0) plan.push({ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L });
-  plan.push(
-    { entry: 'adapter_backward_da', workgroups: [cdiv(inF, TRR), cdiv(L, TJ)], flops: 2 * N * L * inF },
-    // dx accumulates: nothing to add when nothing is live.
-    {
-      entry: 'adapter_backward_dx',
-      workgroups: withDx && L > 0 ? [cdiv(inF, TR), cdiv(N, TR)] : [0, 0],
-      flops: withDx ? 2 * N * L * inF : 0,
-    },
-  );
+  const da: PlannedPart = { pass: 'da', workgroups: [cdiv(inF, TRR), ly], flops: 2 * N * L * inF };
+  // dx accumulates: nothing to add when nothing is live (the fused grid is then empty too).
+  if (withDx) {
+    plan.push(
+      fused('adapter_backward_da_dx', [
+        da,
+        { pass: 'dx', workgroups: L > 0 ? [cdiv(inF, TR), cdiv(N, TR)] : [0, 0], flops: 2 * N * L * inF },
+      ]),
+    );
+  } else plan.push({ entry: 'adapter_backward_da', workgroups: da.workgroups, flops: da.flops });
   return plan;
 }
 
@@ -195,11 +229,10 @@ export function adapterBackward(
     a,
     'backward',
     {
-      adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
-      adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
+      adapter_backward_du_db: [undefined, dh, grad, theta, live, dy, h],
       adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
       adapter_backward_da: [undefined, undefined, grad, undefined, live, x, dh],
-      adapter_backward_dx: [undefined, dx ?? undefined, undefined, theta, live, undefined, dh],
+      adapter_backward_da_dx: [undefined, dx ?? undefined, grad, theta, live, x, dh],
     },
     dx !== null,
   );
