@@ -23,7 +23,6 @@ struct Params {
   live_offset: u32,
   live_count: u32,
   scale: f32,
-  score_offset: u32,
   // The input dropout's mask (drop_mask.wgsl; threshold 0: none). Element (n, k) of x draws mask element n * inF + k.
   drop_seed: u32,
   drop_threshold: u32,
@@ -36,7 +35,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;       // forward_y (accumulated)
 @group(0) @binding(1) var<storage, read_write> dh: array<f32>;      // backward_du, backward_dc
 @group(0) @binding(1) var<storage, read_write> dx: array<f32>;      // backward_dx (accumulated)
-@group(0) @binding(1) var<storage, read_write> scores: array<f32>;  // importance
+@group(0) @binding(1) var<storage, read_write> scores: array<f32>;  // importance (module m's at m * R0)
 @group(0) @binding(2) var<storage, read_write> grad: array<f32>;    // backward_db, _dc, _da (accumulated)
 @group(0) @binding(3) var<storage, read> theta: array<f32>;
 @group(0) @binding(4) var<storage, read> live: array<i32>;
@@ -44,6 +43,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;            // backward_du, backward_db
 @group(0) @binding(6) var<storage, read> h_in: array<f32>;          // forward_y, backward_db, backward_dc
 @group(0) @binding(6) var<storage, read> dh_in: array<f32>;         // backward_da, backward_dx
+@group(0) @binding(7) var<storage, read> slot_table: array<i32>;    // importance (ops/adapter.ts adapterSlotTable)
 
 const TR: u32 = 32u;   // output rows (and columns) per expansion workgroup
 const RPT: u32 = {{RPT}}u;   // output rows per invocation of a reduction: 1 or 4
@@ -411,7 +411,8 @@ fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(wo
   backward_da(lid, wid.xy);
 }
 
-// Importance of the slot's R0 components (one workgroup), for R0 <= MAX_R0 (MAX_IMPORTANCE_R0 in src/ops/adapter.ts).
+// Importance of every module's R0 components, one workgroup per module (workgroup m: the slot table's module m, its
+// scores at m * R0), for R0 <= MAX_R0 (MAX_IMPORTANCE_R0 in src/ops/adapter.ts).
 // The P = R0(R0+1)/2 pairs (i <= j) of the Gram matrices GA = A A^T and GB = B^T B are taken in chunks of at most
 // QMAX pairs; each pair's two dot products are split into S = PARTS/Q segments so all lanes work even for small R0,
 // and segment partials are added in a fixed order. Per chunk every lane adds c_i c_j GA_ij GB_ij (twice off the
@@ -428,6 +429,28 @@ var<workgroup> diag_b: array<f32, 256>;
 var<workgroup> lane_fro: array<f32, 256>;
 var<workgroup> fro2: f32;
 
+// The workgroup's module (its row of the slot table): every invocation reads it first.
+struct Slot {
+  inF: u32,
+  outF: u32,
+  off_a: u32,
+  off_b: u32,
+  off_c: i32,
+}
+const SLOT_FIELDS: u32 = 5u;
+var<private> sl: Slot;
+
+fn slot_of(m: u32) -> Slot {
+  let r = m * SLOT_FIELDS;
+  return Slot(u32(slot_table[r]), u32(slot_table[r + 1u]), u32(slot_table[r + 2u]), u32(slot_table[r + 3u]),
+              slot_table[r + 4u]);
+}
+
+fn slot_coef(i: u32) -> f32 {
+  if (sl.off_c < 0) { return 1.0; }
+  return theta[u32(sl.off_c) + i];
+}
+
 // Pair q of the upper triangle in row order: (0,0), (0,1), ..., (0,R0-1), (1,1), ...
 fn pair_ij(q: u32) -> vec2<u32> {
   var i = 0u;
@@ -438,14 +461,14 @@ fn pair_ij(q: u32) -> vec2<u32> {
 
 // Component i's vector element t: a_i[t] = A[i,t], or b_i[t] = B[t,i].
 fn vec_elem(is_b: bool, i: u32, t: u32) -> f32 {
-  if (is_b) { return b_at(t, i); }
-  return a_at(i, t);
+  if (is_b) { return theta[sl.off_b + t * p.R0 + i]; }
+  return theta[sl.off_a + i * sl.inF + t];
 }
 
 // Gram entries of pairs q0 .. q0+Q-1 into ga[0..Q) or gb[0..Q).
 fn gram_chunk(lid: u32, is_b: bool, q0: u32, Q: u32) {
   let S = max(1u, PARTS / Q);
-  let D = select(p.inF, p.outF, is_b);
+  let D = select(sl.inF, sl.outF, is_b);
   let seg = (D + S - 1u) / S;
   for (var task = lid; task < Q * S; task += 256u) {
     let ij = pair_ij(q0 + task / S);
@@ -465,7 +488,8 @@ fn gram_chunk(lid: u32, is_b: bool, q0: u32, Q: u32) {
 }
 
 @compute @workgroup_size(256)
-fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
+fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  sl = slot_of(wid.x);
   let P = p.R0 * (p.R0 + 1u) / 2u;
   var f = 0.0;
   for (var q0 = 0u; q0 < P; q0 += QMAX) {
@@ -477,9 +501,9 @@ fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
       if (ij.x == ij.y) {
         diag_a[ij.x] = ga[q];
         diag_b[ij.x] = gb[q];
-        f += coef(ij.x) * coef(ij.x) * ga[q] * gb[q];
+        f += slot_coef(ij.x) * slot_coef(ij.x) * ga[q] * gb[q];
       } else {
-        f += 2.0 * coef(ij.x) * coef(ij.y) * ga[q] * gb[q];
+        f += 2.0 * slot_coef(ij.x) * slot_coef(ij.y) * ga[q] * gb[q];
       }
     }
     // ga/gb and part are rewritten by the next chunk.
@@ -496,6 +520,6 @@ fn adapter_importance_forward(@builtin(local_invocation_id) lid: vec3<u32>) {
   // Rounding can leave a tiny negative sum when components cancel; the true value is >= 0.
   let denom = sqrt(max(fro2, 0.0)) + 1e-8;
   for (var i = lid.x; i < p.R0; i += 256u) {
-    scores[p.score_offset + i] = abs(coef(i)) * sqrt(diag_a[i] * diag_b[i]) / denom;
+    scores[wid.x * p.R0 + i] = abs(slot_coef(i)) * sqrt(diag_a[i] * diag_b[i]) / denom;
   }
 }

@@ -3,7 +3,7 @@
 import type {
   AdamWParams,
   AdapterCall,
-  AdapterSlot,
+  AdapterSlots,
   AttentionDecodeParams,
   AttentionParams,
   Backend,
@@ -263,8 +263,8 @@ export class GpuBackend implements Backend {
   ): void {
     crossEntropyPartGrad(this.ctx, g(logits), g(state), g(targets), g(dloss), g(count), p);
   }
-  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
-    dem(this.ctx, g(partials), g(grad), g(theta), slot, coef, partialOffset);
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, slots: AdapterSlots, coef: number): void {
+    dem(this.ctx, g(partials), g(grad), g(theta), slots.slots, g(slots.table), coef);
   }
   dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
     dropout(this.ctx, g(out), g(x), p, seed, offset);
@@ -288,8 +288,8 @@ export class GpuBackend implements Backend {
   ): void {
     adapterBackward(this.ctx, dx && g(dx), g(dh), g(grad), g(dy), g(h), g(x), g(theta), g(live), a);
   }
-  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
-    adapterImportance(this.ctx, g(scores), g(theta), slot, scoreOffset);
+  adapterImportance(scores: Tensor, theta: Tensor, slots: AdapterSlots): void {
+    adapterImportance(this.ctx, g(scores), g(theta), slots.slots, g(slots.table));
   }
   ema(out: Tensor, x: Tensor, beta: number): void {
     ema(this.ctx, g(out), g(x), beta);

@@ -23,6 +23,20 @@ export function checkAdapterSlot(s: AdapterSlot, thetaSize: number): void {
   if (s.offC >= 0) need(s.offC + s.R0, thetaSize, 'theta (c)');
 }
 
+/** i32 fields per module of an adapter slot table (adapterSlotTable). */
+export const SLOT_FIELDS = 5;
+
+/** The slots of an adapter set as the kernels over all its modules read them: per module inF, outF, offA, offB, offC
+ * (-1 for LoRA). R0 is one for the whole set (the kernels take it as a parameter); a mix is refused. */
+export function adapterSlotTable(slots: readonly AdapterSlot[]): Int32Array {
+  const t = new Int32Array(slots.length * SLOT_FIELDS);
+  slots.forEach((s, m) => {
+    if (s.R0 !== slots[0].R0) throw new Error(`adapter slots: R0 ${s.R0} of module ${m} differs from ${slots[0].R0}`);
+    t.set([s.inF, s.outF, s.offA, s.offB, s.offC], m * SLOT_FIELDS);
+  });
+  return t;
+}
+
 /** Checks every tensor size an adapter forward/backward touches; `sizes` holds the ones given. */
 export function checkAdapterCall(
   a: AdapterCall,

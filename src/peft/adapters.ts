@@ -4,8 +4,8 @@
 
 import { ARCHITECTURES } from '../models/arch/index';
 import type { Linear, LinearAdapter } from '../nn/linear';
-import { MAX_IMPORTANCE_R0 } from '../ops/adapter';
-import type { AdapterCall, AdapterSlot, Backend, Tensor } from '../tensor/backend';
+import { adapterSlotTable, MAX_IMPORTANCE_R0, SLOT_FIELDS } from '../ops/adapter';
+import type { AdapterCall, AdapterSlot, AdapterSlots, Backend, Tensor } from '../tensor/backend';
 import { Rng } from '../tensor/rng';
 
 type Method = 'dora' | 'lora';
@@ -46,6 +46,8 @@ export class AdapterSet {
   readonly theta: Tensor;
   readonly grad: Tensor;
   readonly live: Tensor;
+  /** Every module's slot, for the passes over all modules in one dispatch (importance, DEM). */
+  readonly slots: AdapterSlots;
   readonly scale: number;
   /** Dropout seed of the current step; the trainer advances it so masks differ between steps. */
   stepSeed = 0;
@@ -101,6 +103,11 @@ export class AdapterSet {
       [M * R0],
       'live components',
     );
+    const slots = this.modules.map((m) => m.slot);
+    this.slots = {
+      slots,
+      table: be.fromArray(adapterSlotTable(slots), [slots.length * SLOT_FIELDS], 'adapter slot table'),
+    };
     for (const m of this.modules) m.linear.adapter = this.hook(m);
   }
 

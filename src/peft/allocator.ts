@@ -38,7 +38,7 @@ export class RankAllocator {
       return plan;
     }
     if (plan.updateEma) {
-      for (const m of a.modules) be.adapterImportance(this.scores, a.theta, m.slot, m.index * a.opts.R0);
+      be.adapterImportance(this.scores, a.theta, a.slots);
       be.ema(this.ema, this.scores, this.beta);
     }
     if (plan.prune) {

@@ -128,6 +128,14 @@ export interface AdapterSlot {
   offC: number;
 }
 
+/** Every adapted module of an adapter set, for the passes that treat them all at once (importance, DEM): the slots in
+ * module order, all of one R0, and `table`, the same slots as i32 (ops/adapter.ts adapterSlotTable), which the set
+ * uploads once. Module m's importance scores start at m * R0, its DEM partials at m * 2 * R0. */
+export interface AdapterSlots {
+  slots: readonly AdapterSlot[];
+  table: Tensor;
+}
+
 /** Dropout drawn inside a kernel (attention's probabilities, an adapter's input) rather than stored: the mask
  * Backend.dropout(x, p, seed, offset) would draw, so element e of the kernel's tensor is kept as element offset + e. */
 export interface DropoutMask {
@@ -358,12 +366,13 @@ export interface Backend extends DecodeOps {
     live: Tensor,
     a: AdapterCall,
   ): void;
-  /** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the module's R0 components,
-   * from the R0xR0 Gram matrices of A and B (never the full update). */
-  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void;
-  /** DEM regulariser (Mao et al. Eq. 10): partials[partialOffset + i] = coef Var(a_i), [.. + R0 + i] = coef Var(b_i)
-   * (unbiased variances) for the module's R0 components; grad (packed) accumulates the gradient. */
-  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void;
+  /** For every module m of `slots`: scores[m R0 + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for its R0
+   * components, from the R0xR0 Gram matrices of A and B (never the full update). */
+  adapterImportance(scores: Tensor, theta: Tensor, slots: AdapterSlots): void;
+  /** DEM regulariser (Mao et al. Eq. 10), for every module m of `slots`: partials[2 m R0 + i] = coef Var(a_i),
+   * [2 m R0 + R0 + i] = coef Var(b_i) (unbiased variances) for its R0 components; grad (packed) accumulates the
+   * gradient. */
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, slots: AdapterSlots, coef: number): void;
   /** out = beta * out + (1 - beta) * x */
   ema(out: Tensor, x: Tensor, beta: number): void;
   /** out[0] = the k-th smallest value of x (1-based, k clamped to [1, n]); deterministic. */

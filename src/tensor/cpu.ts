@@ -29,7 +29,7 @@ import { swigluBackwardRef, swigluRef } from '../ops/swiglu';
 import type {
   AdamWParams,
   AdapterCall,
-  AdapterSlot,
+  AdapterSlots,
   AttentionDecodeParams,
   AttentionParams,
   Backend,
@@ -282,8 +282,10 @@ export class CpuBackend implements Backend {
   sumSquares(out: Tensor, x: Tensor, accumulate = false): void {
     sumSquaresRef(f(out), f(x), accumulate);
   }
-  dem(partials: Tensor, grad: Tensor, theta: Tensor, slot: AdapterSlot, coef: number, partialOffset: number): void {
-    demRef(f(partials), f(grad), f(theta), slot, coef, partialOffset);
+  dem(partials: Tensor, grad: Tensor, theta: Tensor, { slots }: AdapterSlots, coef: number): void {
+    slots.forEach((s, m) => {
+      demRef(f(partials), f(grad), f(theta), s, coef, m * 2 * s.R0);
+    });
   }
   dropout(out: Tensor, x: Tensor, p: number, seed: number, offset = 0): void {
     dropoutRef(f(out), f(x), p, seed, offset);
@@ -307,8 +309,10 @@ export class CpuBackend implements Backend {
   ): void {
     adapterBackwardRef(dx && f(dx), f(dh), f(grad), f(dy), f(h), f(x), f(theta), i(live), a);
   }
-  adapterImportance(scores: Tensor, theta: Tensor, slot: AdapterSlot, scoreOffset: number): void {
-    adapterImportanceRef(f(scores), f(theta), slot, scoreOffset);
+  adapterImportance(scores: Tensor, theta: Tensor, { slots }: AdapterSlots): void {
+    slots.forEach((s, m) => {
+      adapterImportanceRef(f(scores), f(theta), s, m * s.R0);
+    });
   }
   ema(out: Tensor, x: Tensor, beta: number): void {
     emaRef(f(out), f(x), beta);

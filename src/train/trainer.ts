@@ -178,7 +178,7 @@ export class Trainer {
       R0 = a.opts.R0,
       M = a.modules.length;
     const coef = d.eta / (d.variant === 'code' ? 2 * M * R0 : M * R0);
-    for (const m of a.modules) this.be.dem(this.demPartials!, a.grad, a.theta, m.slot, coef, m.index * 2 * R0);
+    this.be.dem(this.demPartials!, a.grad, a.theta, a.slots, coef);
     this.be.sum(this.demValue!, this.demPartials!);
   }
 

@@ -20,8 +20,10 @@ import {
   setAdapterFusedRowWidth,
   setAdapterReductionSplit,
 } from '../../src/gpu/kernels/adapter';
+import { dem } from '../../src/gpu/kernels/dem';
 import { dropout, dropoutBackward } from '../../src/gpu/kernels/dropout';
-import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef } from '../../src/ops/adapter';
+import { adapterBackwardRef, adapterForwardRef, adapterImportanceRef, adapterSlotTable } from '../../src/ops/adapter';
+import { demRef } from '../../src/ops/dem';
 import type { AdapterCall, AdapterSlot, DropoutMask } from '../../src/tensor/backend';
 import { expectClose, randArray } from '../helpers/check';
 import { gpuContext } from '../helpers/gpu';
@@ -420,39 +422,99 @@ describe('adapter work scales with liveCount', () => {
   });
 });
 
-describe('adapter importance (webgpu vs cpu)', () => {
-  // R0 = 96 is the page's largest b(T) = 64 at R0 = ceil(1.5 b(T)); 256 is MAX_IMPORTANCE_R0.
+/** Modules of the given (inF, outF) in one theta, dynamic (with c) and LoRA alternately, each after a gap of 1. */
+function packSet(shapes: [number, number][], R0: number): { slots: AdapterSlot[]; size: number } {
+  let off = 3;
+  const slots = shapes.map(([inF, outF], m) => {
+    const dynamic = m % 2 === 0;
+    const s = { inF, outF, R0, offA: off, offB: off + R0 * inF, offC: dynamic ? off + R0 * (inF + outF) : -1 };
+    off += R0 * (inF + outF) + (dynamic ? R0 : 0) + 1;
+    return s;
+  });
+  return { slots, size: off };
+}
+
+describe('adapter importance and DEM over a whole set (webgpu vs cpu)', () => {
+  // R0 = 96 is the page's largest b(T) = 64 at R0 = ceil(1.5 b(T)); 256 is MAX_IMPORTANCE_R0. Three modules of two
+  // shapes in one dispatch: dynamic, LoRA, dynamic (the last transposed).
   it.each([
     [13, 5, 3],
     [768, 3072, 12],
     [64, 192, 32],
     [768, 768, 96],
     [40, 24, 256],
-  ])('inF=%i outF=%i R0=%i, dynamic and LoRA slots', async (inF, outF, R0) => {
+  ])('inF=%i outF=%i R0=%i: importance of every module', async (inF, outF, R0) => {
     const ctx = await gpuContext();
-    const { dyn, lora, size } = pack(inF, outF, R0);
+    const { slots, size } = packSet(
+      [
+        [inF, outF],
+        [inF, outF],
+        [outF, inF],
+      ],
+      R0,
+    );
     const theta = randArray(size, inF + R0);
-    theta[dyn.offC] = 0; // a pruned component scores exactly 0
+    theta[slots[0].offC] = 0; // a pruned component scores exactly 0
+    const n = slots.length * R0;
     const tTheta = upload(ctx, theta, 'theta'),
-      tScores = upload(ctx, new Float32Array(2 * R0 + 1).fill(-1), 'scores');
-    adapterImportance(ctx, tScores, tTheta, dyn, 1);
-    adapterImportance(ctx, tScores, tTheta, lora, 1 + R0);
-    const ref = new Float64Array(2 * R0 + 1).fill(-1);
-    adapterImportanceRef(ref, f64(theta), dyn, 1);
-    adapterImportanceRef(ref, f64(theta), lora, 1 + R0);
+      tTable = upload(ctx, adapterSlotTable(slots), 'slot table'),
+      tScores = upload(ctx, new Float32Array(n + 1).fill(-1), 'scores');
+    adapterImportance(ctx, tScores, tTheta, slots, tTable);
+    const ref = new Float64Array(n + 1).fill(-1);
+    slots.forEach((s, m) => {
+      adapterImportanceRef(ref, f64(theta), s, m * R0);
+    });
     const got = await ctx.read(tScores);
-    expect(got[0]).toBe(-1);
-    expect(got[1]).toBe(0);
+    expect(got[0]).toBe(0);
+    expect(got[n]).toBe(-1);
     expectClose(got, ref, 1e-6, 1e-5, `scores R0=${R0}`);
-    for (const t of [tTheta, tScores]) ctx.release(t);
+    for (const t of [tTheta, tTable, tScores]) ctx.release(t);
   });
 
-  it('rejects R0 above MAX_IMPORTANCE_R0', async () => {
+  it.each([
+    [13, 5, 3],
+    [768, 3072, 12],
+    [40, 24, 96],
+  ])('inF=%i outF=%i R0=%i: DEM values and gradients of every module', async (inF, outF, R0) => {
+    const ctx = await gpuContext();
+    const { slots, size } = packSet(
+      [
+        [inF, outF],
+        [inF, outF],
+        [outF, inF],
+      ],
+      R0,
+    );
+    // grad starts at 0: the increments are small against random values (f32 would round them away).
+    const theta = randArray(size, 7),
+      grad0 = new Float32Array(size),
+      n = 2 * R0 * slots.length,
+      coef = 0.1 / n;
+    const tTheta = upload(ctx, theta, 'theta'),
+      tTable = upload(ctx, adapterSlotTable(slots), 'slot table'),
+      tGrad = upload(ctx, grad0, 'grad'),
+      tPartials = upload(ctx, new Float32Array(n + 1).fill(-1), 'partials');
+    dem(ctx, tPartials, tGrad, tTheta, slots, tTable, coef);
+    const partials = new Float64Array(n + 1).fill(-1),
+      grad = f64(grad0);
+    slots.forEach((s, m) => {
+      demRef(partials, grad, f64(theta), s, coef, m * 2 * R0);
+    });
+    const got = await ctx.read(tPartials);
+    expect(got[n]).toBe(-1);
+    close(got, partials, `DEM partials R0=${R0}`);
+    close(await ctx.read(tGrad), grad, `DEM gradient R0=${R0}`);
+    for (const t of [tTheta, tTable, tGrad, tPartials]) ctx.release(t);
+  });
+
+  it('rejects R0 above MAX_IMPORTANCE_R0, and a set of mixed R0', async () => {
     const ctx = await gpuContext();
     const { dyn, size } = pack(4, 4, 257);
     const tTheta = ctx.tensor([size]),
-      tScores = ctx.tensor([257]);
-    expect(() => adapterImportance(ctx, tScores, tTheta, dyn, 0)).toThrow(/R0/);
-    for (const t of [tTheta, tScores]) ctx.release(t);
+      tScores = ctx.tensor([2 * 257]),
+      tTable = upload(ctx, adapterSlotTable([dyn]), 'slot table');
+    expect(() => adapterImportance(ctx, tScores, tTheta, [dyn], tTable)).toThrow(/R0/);
+    expect(() => adapterSlotTable([dyn, { ...dyn, R0: 3 }])).toThrow(/R0 3 of module 1/);
+    for (const t of [tTheta, tScores, tTable]) ctx.release(t);
   });
 });

@@ -5,13 +5,13 @@
 
 import code from '../../../shaders/adapter.wgsl?raw';
 import dropMask from '../../../shaders/drop_mask.wgsl?raw';
-import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0 } from '../../ops/adapter';
+import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0, SLOT_FIELDS } from '../../ops/adapter';
 import type { AdapterCall, AdapterSlot, DropoutMask } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 import { dropMaskFields } from './dropout';
 
 const shader = { name: 'adapter', code, prelude: dropMask };
-const FORMAT = 'uuuuuuiuufuuufu';
+const FORMAT = 'uuuuuuiuufuufu';
 /** Output rows (and columns) per expansion workgroup, and live columns per reduction workgroup (see adapter.wgsl). */
 const TR = 32,
   TJ = 8;
@@ -134,25 +134,11 @@ function params(
   scale: number,
   liveOffset: number,
   liveCount: number,
-  scoreOffset: number,
   dropout?: DropoutMask,
 ) {
   return {
     format: FORMAT,
-    values: [
-      N,
-      s.inF,
-      s.outF,
-      s.R0,
-      s.offA,
-      s.offB,
-      s.offC,
-      liveOffset,
-      liveCount,
-      scale,
-      scoreOffset,
-      ...dropMaskFields(dropout),
-    ],
+    values: [N, s.inF, s.outF, s.R0, s.offA, s.offB, s.offC, liveOffset, liveCount, scale, ...dropMaskFields(dropout)],
   };
 }
 
@@ -174,7 +160,7 @@ function dispatchPlan(
 ): void {
   const layout = adapterReductionLayout(ctx);
   const defines = layoutDefines(layout);
-  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, 0, a.dropout);
+  const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, a.dropout);
   for (const d of adapterPlan(a, pass, layout.rowsPerInvocation, withDx)) {
     // An empty grid records nothing (and backward_dx without a dx has nothing to bind).
     if (d.workgroups[0] === 0 || d.workgroups[1] === 0) continue;
@@ -238,27 +224,32 @@ export function adapterBackward(
   );
 }
 
-/** scores[scoreOffset + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for the slot's R0
- * (<= MAX_IMPORTANCE_R0) components, from the Gram matrices of A and B in chunks of pairs (one workgroup). */
+/** For every module m of the set: scores[m R0 + i] = |c_i| |a_i| |b_i| / (|sum_j c_j b_j a_j^T|_F + 1e-8) for its R0
+ * (<= MAX_IMPORTANCE_R0) components, from the Gram matrices of A and B in chunks of pairs: one dispatch, one
+ * workgroup per module, each reading its slot from `table` (adapterSlotTable of `slots`). */
 export function adapterImportance(
   ctx: GpuContext,
   scores: GpuTensor,
   theta: GpuTensor,
-  slot: AdapterSlot,
-  scoreOffset: number,
+  slots: readonly AdapterSlot[],
+  table: GpuTensor,
 ): void {
-  checkAdapterSlot(slot, theta.size);
-  if (slot.R0 < 1 || slot.R0 > MAX_IMPORTANCE_R0) {
-    throw new Error(`adapterImportance: R0 ${slot.R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
+  if (slots.length === 0) return;
+  const R0 = slots[0].R0;
+  for (const s of slots) {
+    checkAdapterSlot(s, theta.size);
+    if (s.R0 !== R0) throw new Error(`adapterImportance: modules of R0 ${R0} and ${s.R0} in one set`);
   }
-  if (scores.size < scoreOffset + slot.R0)
-    throw new Error(`adapterImportance: scores needs ${scoreOffset + slot.R0} elements`);
+  if (R0 < 1 || R0 > MAX_IMPORTANCE_R0) throw new Error(`adapterImportance: R0 ${R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
+  if (scores.size < slots.length * R0) throw new Error(`adapterImportance: scores needs ${slots.length * R0} elements`);
+  if (table.size < slots.length * SLOT_FIELDS)
+    throw new Error(`adapterImportance: the slot table holds ${table.size / SLOT_FIELDS} of ${slots.length} modules`);
   ctx.dispatch({
     shader,
     entry: 'adapter_importance_forward',
-    bindings: [undefined, scores, undefined, theta],
-    params: params(slot, 0, 0, 0, 0, scoreOffset),
+    bindings: [undefined, scores, undefined, theta, undefined, undefined, undefined, table],
+    params: params(slots[0], 0, 0, 0, 0),
     defines: layoutDefines(adapterReductionLayout(ctx)),
-    workgroups: [1],
+    workgroups: [slots.length],
   });
 }
