@@ -336,7 +336,7 @@ fn backward_da(lid: vec3<u32>, wid: vec2<u32>) {
 // 8x8 expansion run by a reduction's 8x8xKS workgroup: slice 0 does the work, the others only meet its barriers.
 fn backward_dx(lid: vec3<u32>, wid: vec2<u32>) {
   let flat = lid.y * 8u + lid.x;
-  let worker = lid.z == 0u;
+  let worker = KS == 1u || lid.z == 0u;
   var acc: array<vec4<f32>, 4>;
   for (var j0 = 0u; j0 < p.live_count; j0 += TC) {
     for (var e = 0u; e < 8u && worker; e++) {
@@ -405,10 +405,26 @@ fn adapter_backward_da_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin
   }
 }
 
-// da alone, where the caller has no dx (the bottom of a model). Grid (ceil(inF/TRR), ceil(L/8)).
+// Each pass alone, on its own grid: da where the caller has no dx (the bottom of a model), and all four where the
+// passes are not fused (CPU emulation, kernels/adapter.ts adapterBackwardFused).
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_du(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  backward_du(lid, wid.xy);
+}
+
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_db(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  backward_db(lid, wid.xy);
+}
+
 @compute @workgroup_size(8, 8, KS)
 fn adapter_backward_da(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   backward_da(lid, wid.xy);
+}
+
+@compute @workgroup_size(8, 8, KS)
+fn adapter_backward_dx(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  backward_dx(lid, wid.xy);
 }
 
 // Importance of every module's R0 components, one workgroup per module (workgroup m: the slot table's module m, its

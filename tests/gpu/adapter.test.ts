@@ -12,11 +12,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GpuContext, GpuTensor } from '../../src/gpu/context';
 import {
   adapterBackward,
+  adapterBackwardFused,
   adapterFlops,
   adapterForward,
   adapterImportance,
   adapterPlan,
   adapterReductionLayout,
+  setAdapterBackwardFusion,
   setAdapterFusedRowWidth,
   setAdapterReductionSplit,
 } from '../../src/gpu/kernels/adapter';
@@ -409,6 +411,20 @@ describe('adapter work scales with liveCount', () => {
           ['dx', [2, 16]],
         ],
       ],
+    ]);
+    // Fused on GPUs only, and not when set 'off'.
+    expect(adapterBackwardFused({ barrierFree: false })).toBe(true);
+    expect(adapterBackwardFused({ barrierFree: true })).toBe(false);
+    setAdapterBackwardFusion('off');
+    expect(adapterBackwardFused({ barrierFree: false })).toBe(false);
+    setAdapterBackwardFusion('auto');
+    // Unfused (CPU emulation, or setAdapterBackwardFusion('off')): each pass on its own grid.
+    expect(adapterPlan(call(dyn, 12), 'backward', 4, true, false).map((d) => [d.entry, d.workgroups])).toEqual([
+      ['adapter_backward_du', [16, 2]],
+      ['adapter_backward_db', [6, 2]],
+      ['adapter_backward_dc', [12, 1]],
+      ['adapter_backward_da', [2, 2]],
+      ['adapter_backward_dx', [2, 16]],
     ]);
     // Without a dx, da runs alone (nothing to bind for dx, no dx work).
     const noDx = adapterPlan(call(dyn, 12), 'backward', 4, false).at(-1);

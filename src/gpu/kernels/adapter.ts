@@ -41,6 +41,20 @@ export function adapterReductionLayout(ctx: Pick<GpuContext, 'barrierFree'>): Ad
   return { rowsPerInvocation: 1, slices: reductionSplit === 'off' ? 1 : 4 };
 }
 
+/** Whether the backward's independent passes share dispatches (du with db, da with dx): 'auto' on GPUs, where a
+ * workgroup-uniform branch costs nothing and the two passes' workgroups fill the chip together; never under CPU
+ * emulation, where SwiftShader runs both sides of the branch (masked) in every workgroup, so the fused SmolLM2-shaped
+ * LoRA step took 24% longer (docs/design.md, "Fused backward dispatches"). 'off' keeps four dispatches everywhere (the
+ * benchmark times it against 'auto'). */
+export type AdapterBackwardFusion = 'auto' | 'off';
+let backwardFusion: AdapterBackwardFusion = 'auto';
+export function setAdapterBackwardFusion(f: AdapterBackwardFusion): void {
+  backwardFusion = f;
+}
+export function adapterBackwardFused(ctx: Pick<GpuContext, 'barrierFree'>): boolean {
+  return backwardFusion === 'auto' && !ctx.barrierFree;
+}
+
 /** One dispatch of an adapter pass: its entry point, workgroup grid and floating-point operations (2 per FMA). A
  * fused dispatch (adapter_backward_du_db, _da_dx) runs two independent passes, its `parts`, each on its own (x, y)
  * grid; the dispatch's grid holds both flattened (the first part's workgroups first, see adapter.wgsl). */
@@ -67,7 +81,7 @@ export function setAdapterFusedRowWidth(w: number): void {
 }
 
 /** A dispatch running `parts` one after another in one flattened grid: (n, 1), or rows of fusedRowWidth for more. */
-function fused(entry: string, parts: PlannedPart[]): PlannedDispatch {
+function fusedDispatch(entry: string, parts: PlannedPart[]): PlannedDispatch {
   const live = parts.filter((q) => q.workgroups[0] > 0 && q.workgroups[1] > 0);
   const n = live.reduce((s, q) => s + q.workgroups[0] * q.workgroups[1], 0);
   return {
@@ -79,14 +93,16 @@ function fused(entry: string, parts: PlannedPart[]): PlannedDispatch {
 }
 
 /** The dispatches of a forward or backward pass, in recording order; one with a zero-sized grid is not recorded.
- * `withDx`: the backward adds x's gradient (backward_dx, fused with backward_da; true unless the caller has no dx).
- * The backward's independent passes share dispatches: du with db (both read dy), da with dx (both read the final
- * dh), so a LoRA module's backward is 2 dispatches and a dynamic-rank one's 3 (dc between them). */
+ * `withDx`: the backward adds x's gradient (backward_dx; true unless the caller has no dx). `fused`
+ * (adapterBackwardFused): the backward's independent passes share dispatches, du with db (both read dy) and da with
+ * dx (both read the final dh), so a LoRA module's backward is 2 dispatches and a dynamic-rank one's 3 (dc between
+ * them) rather than 4 and 5. */
 export function adapterPlan(
   a: AdapterCall,
   pass: 'forward' | 'backward',
   rowsPerInvocation: 1 | 4 = 1,
   withDx = true,
+  fused = true,
 ): PlannedDispatch[] {
   const { N, inF, outF } = a,
     L = a.liveCount,
@@ -103,24 +119,28 @@ export function adapterPlan(
       },
     ];
   }
-  const plan: PlannedDispatch[] = [
-    fused('adapter_backward_du_db', [
-      { pass: 'du', workgroups: [cdiv(N, TRR), ly], flops: 2 * N * L * outF },
-      { pass: 'db', workgroups: [cdiv(outF, TRR), ly], flops: 2 * N * L * outF },
-    ]),
+  const du: PlannedPart = { pass: 'du', workgroups: [cdiv(N, TRR), ly], flops: 2 * N * L * outF },
+    db: PlannedPart = { pass: 'db', workgroups: [cdiv(outF, TRR), ly], flops: 2 * N * L * outF },
+    da: PlannedPart = { pass: 'da', workgroups: [cdiv(inF, TRR), ly], flops: 2 * N * L * inF },
+    // dx accumulates: nothing to add when nothing is live (a fused grid is then empty too).
+    dx: PlannedPart = {
+      pass: 'dx',
+      workgroups: withDx && L > 0 ? [cdiv(inF, TR), cdiv(N, TR)] : [0, 0],
+      flops: withDx ? 2 * N * L * inF : 0,
+    };
+  const alone = (q: PlannedPart): PlannedDispatch => ({
+    entry: `adapter_backward_${q.pass}`,
+    workgroups: q.workgroups,
+    flops: q.flops,
+  });
+  const dc: PlannedDispatch[] =
+    a.offC >= 0 ? [{ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L }] : [];
+  if (!fused) return [alone(du), alone(db), ...dc, alone(da), alone(dx)];
+  return [
+    fusedDispatch('adapter_backward_du_db', [du, db]),
+    ...dc,
+    withDx ? fusedDispatch('adapter_backward_da_dx', [da, dx]) : alone(da),
   ];
-  if (a.offC >= 0) plan.push({ entry: 'adapter_backward_dc', workgroups: [L, 1], flops: 2 * N * L });
-  const da: PlannedPart = { pass: 'da', workgroups: [cdiv(inF, TRR), ly], flops: 2 * N * L * inF };
-  // dx accumulates: nothing to add when nothing is live (the fused grid is then empty too).
-  if (withDx) {
-    plan.push(
-      fused('adapter_backward_da_dx', [
-        da,
-        { pass: 'dx', workgroups: L > 0 ? [cdiv(inF, TR), cdiv(N, TR)] : [0, 0], flops: 2 * N * L * inF },
-      ]),
-    );
-  } else plan.push({ entry: 'adapter_backward_da', workgroups: da.workgroups, flops: da.flops });
-  return plan;
 }
 
 /** FLOPs of the adapter's forward + backward for this call (proportional to liveCount). */
@@ -161,7 +181,7 @@ function dispatchPlan(
   const layout = adapterReductionLayout(ctx);
   const defines = layoutDefines(layout);
   const prm = params(a, a.N, a.scale, a.liveOffset, a.liveCount, a.dropout);
-  for (const d of adapterPlan(a, pass, layout.rowsPerInvocation, withDx)) {
+  for (const d of adapterPlan(a, pass, layout.rowsPerInvocation, withDx, adapterBackwardFused(ctx))) {
     // An empty grid records nothing (and backward_dx without a dx has nothing to bind).
     if (d.workgroups[0] === 0 || d.workgroups[1] === 0) continue;
     checkGrid(ctx, d);
@@ -215,9 +235,12 @@ export function adapterBackward(
     a,
     'backward',
     {
+      adapter_backward_du: [undefined, dh, undefined, theta, live, dy],
+      adapter_backward_db: [undefined, undefined, grad, theta, live, dy, h],
       adapter_backward_du_db: [undefined, dh, grad, theta, live, dy, h],
       adapter_backward_dc: [undefined, dh, grad, theta, live, undefined, h],
       adapter_backward_da: [undefined, undefined, grad, undefined, live, x, dh],
+      adapter_backward_dx: [undefined, dx ?? undefined, undefined, theta, live, undefined, dh],
       adapter_backward_da_dx: [undefined, dx ?? undefined, grad, theta, live, x, dh],
     },
     dx !== null,
