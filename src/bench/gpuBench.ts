@@ -175,7 +175,7 @@ export async function runGpuBench(opts: GpuBenchOptions): Promise<GpuBenchReport
       if (!cpuAdapter || o.smoke) variants.push({ opts: F32, arithmetic: 'f32', tune: true });
       variants.push({ opts: F32, arithmetic: 'f32', rowAttention: true });
       // The f32 step with the matmul as before split K, padded staging and vector loads; with prefetch; and with the
-      // adapter reductions in one slice.
+      // adapter reductions in one slice; and with the adapter backward's passes in four dispatches, not two.
       for (const variant of Object.keys(KERNEL_VARIANTS) as KernelVariant[])
         variants.push({ opts: F32, arithmetic: 'f32', variant });
       let base: StepRow | null = null;

@@ -142,8 +142,9 @@ export interface StepRow {
 
 /** A step row's kernels other than the default, each timed against its model's f32 row: 'plain' the matmul as before
  * this issue's kernel work (no split K, unpadded staging rows, element loads, no prefetch); 'prefetch' with the next K
- * tile's loads issued early; 'unsplit adapter' the adapter reductions with one slice of the reduced dimension. */
-export type KernelVariant = 'plain' | 'prefetch' | 'unsplit adapter';
+ * tile's loads issued early; 'unsplit adapter' the adapter reductions with one slice of the reduced dimension;
+ * 'unfused adapter' the adapter backward's four passes in four dispatches rather than two. */
+export type KernelVariant = 'plain' | 'prefetch' | 'unsplit adapter' | 'unfused adapter';
 
 /** How the report names a variant: in the weights column, and in the speed-up column (the row's speed-up over its
  * model's f32 row). */
@@ -154,6 +155,10 @@ export const KERNEL_VARIANTS: Record<KernelVariant, { note: string; speedup: str
   },
   prefetch: { note: 'prefetch', speedup: 'prefetch vs not' },
   'unsplit adapter': { note: 'adapter reductions unsplit', speedup: 'one vs four slices of adapter reductions' },
+  'unfused adapter': {
+    note: 'adapter backward unfused',
+    speedup: 'four vs two dispatches per adapter backward',
+  },
 };
 
 /** A tuned row's tuning: tuneMatmuls' report (shapes largest first), its one-line summary and its time budget. */

@@ -3,7 +3,7 @@
 
 import { GpuBackend } from '../gpu/backend';
 import { diffCounters } from '../gpu/counters';
-import { setAdapterReductionSplit } from '../gpu/kernels/adapter';
+import { setAdapterBackwardFusion, setAdapterReductionSplit } from '../gpu/kernels/adapter';
 import { type AttentionPath, attentionPathFor, setAttentionPath } from '../gpu/kernels/attention';
 import {
   matmulLargeTile,
@@ -65,7 +65,8 @@ export interface StepSpec {
   /** The attention kernels (setAttentionPath): 'auto' (batched matmuls on GPUs from T = 64) unless given. */
   attention?: AttentionPath;
   /** The kernels' variant (KernelVariant): 'plain' sets the matmul's split K off, no staging pads and element loads;
-   * 'prefetch' turns the matmul's prefetch on; 'unsplit adapter' gives the adapter reductions one slice. */
+   * 'prefetch' turns the matmul's prefetch on; 'unsplit adapter' gives the adapter reductions one slice; 'unfused
+   * adapter' runs the adapter backward's passes in separate dispatches. */
   kernelVariant?: KernelVariant;
 }
 
@@ -109,6 +110,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     }
     if (spec.kernelVariant === 'prefetch') setMatmulPrefetch(true);
     if (spec.kernelVariant === 'unsplit adapter') setAdapterReductionSplit('off');
+    if (spec.kernelVariant === 'unfused adapter') setAdapterBackwardFusion('off');
     const cfg = parseModelConfig(m.raw);
     const V = cfg.arch.vocabSize;
     const model = syntheticModel(be, cfg, m.name, { weightPrecision: options.weightPrecision });
@@ -218,6 +220,7 @@ export async function runStep(spec: StepSpec, o: Resolved): Promise<StepRow> {
     setMatmulLargeTile(runLargeTile);
     resetMatmulVariants();
     setAdapterReductionSplit('auto');
+    setAdapterBackwardFusion('auto');
     if (!o.shared) ctx.destroy();
   }
 }

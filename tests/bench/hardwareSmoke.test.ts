@@ -22,10 +22,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 const positive = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
 // The benchmark child's own limit, and each smoke test's above it, so that a slow machine (CI runs many test files on
-// 2 cores; the lavapipe smoke, compiling every kernel variant, took 186 s there) ends in the child's error, not in
-// vitest's default 120 s.
-const CHILD_TIMEOUT_MS = 240_000;
-const SMOKE = { timeout: 300_000 };
+// 2 cores; the lavapipe smoke, compiling every kernel variant, took 186 s there before the 'unfused adapter' rows and
+// the 4x-tokens section) ends in the child's error, not in vitest's default 120 s.
+const CHILD_TIMEOUT_MS = 360_000;
+const SMOKE = { timeout: 420_000 };
 
 /** Runs the smoke benchmark in its own process on the named drivers; returns its report, markdown and stdout. */
 function smoke(name: string, vulkan: Record<string, string>) {
@@ -177,8 +177,8 @@ describe('bench:gpu --smoke', () => {
     // tiles, and the tiles kernel tuning measured (on the GPU kernels' path, which the row takes on SwiftShader too).
     // and the per-row attention kernels forced (the same kernels as 'auto' at the smoke's T = 16); the tuned row
     // also forces attention as batched matmuls, what 'auto' takes on a GPU from T = 64. Last, the matmul without split
-    // K, padding and vector loads, the matmul with prefetch, and the adapter reductions unsplit (on a GPU; this CPU
-    // adapter's layout has one slice anyway).
+    // K, padding and vector loads, the matmul with prefetch, the adapter reductions unsplit (on a GPU; this CPU
+    // adapter's layout has one slice anyway), and the adapter backward unfused (this CPU adapter's choice anyway).
     const rows = (model: string) => [
       [model, 'f32', 'f32', 64, false, 'auto', 'row', null],
       [model, 'f16', 'f32', 64, false, 'auto', 'row', null],
@@ -188,6 +188,7 @@ describe('bench:gpu --smoke', () => {
       [model, 'f32', 'f32', 64, false, 'auto', 'row', 'plain'],
       [model, 'f32', 'f32', 64, false, 'auto', 'row', 'prefetch'],
       [model, 'f32', 'f32', 64, false, 'auto', 'row', 'unsplit adapter'],
+      [model, 'f32', 'f32', 64, false, 'auto', 'row', 'unfused adapter'],
     ];
     expect(
       report.steps.map((s) => [
@@ -206,6 +207,7 @@ describe('bench:gpu --smoke', () => {
     );
     expect(md).toMatch(/f32 \/ f32 \(prefetch\) .*× \(prefetch vs not\)/);
     expect(md).toMatch(/\(adapter reductions unsplit\) .*× \(one vs four slices of adapter reductions\)/);
+    expect(md).toMatch(/\(adapter backward unfused\) .*× \(four vs two dispatches per adapter backward\)/);
     expect(md).toMatch(/per row \(forced\) .*× \(per-row vs 'auto' attention\)/);
     expect(md).toMatch(/f32 \/ f32 \(128×128 tiles\) .*× \(128×128 vs 64×64 tiles\)/);
     expect(report.sections[2].notes).toContain(
@@ -286,6 +288,7 @@ describe('bench:gpu --smoke', () => {
       'f32/f32/128 plain',
       'f32/f32/128 prefetch',
       'f32/f32/128 unsplit adapter',
+      'f32/f32/128 unfused adapter',
     ];
     expect(
       report.steps.map(
