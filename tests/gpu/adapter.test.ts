@@ -356,26 +356,31 @@ describe('adapter work scales with liveCount', () => {
         d.workgroups,
         d.parts?.map((q) => [q.pass, q.workgroups]),
       ]);
+    // The fused backward of a dynamic-rank module with these part grids: du+db, dc, da+dx, each fused grid one row.
+    type Grid = [number, number];
+    const backward = (du: Grid, db: Grid, dc: Grid, da: Grid, dx: Grid) => [
+      [
+        'adapter_backward_du_db',
+        [du[0] * du[1] + db[0] * db[1], 1],
+        [
+          ['du', du],
+          ['db', db],
+        ],
+      ],
+      ['adapter_backward_dc', dc, undefined],
+      [
+        'adapter_backward_da_dx',
+        [da[0] * da[1] + dx[0] * dx[1], 1],
+        [
+          ['da', da],
+          ['dx', dx],
+        ],
+      ],
+    ];
     expect(grids(12)).toEqual([
       ['adapter_forward_h', [64, 2], undefined],
       ['adapter_forward_y', [6, 16], undefined],
-      [
-        'adapter_backward_du_db',
-        [64 * 2 + 24 * 2, 1],
-        [
-          ['du', [64, 2]],
-          ['db', [24, 2]],
-        ],
-      ],
-      ['adapter_backward_dc', [12, 1], undefined],
-      [
-        'adapter_backward_da_dx',
-        [8 * 2 + 2 * 16, 1],
-        [
-          ['da', [8, 2]],
-          ['dx', [2, 16]],
-        ],
-      ],
+      ...backward([64, 2], [24, 2], [12, 1], [8, 2], [2, 16]),
     ]);
     expect(grids(5).map(([e, w]) => [e, w])).toEqual([
       ['adapter_forward_h', [64, 1]],
@@ -393,25 +398,7 @@ describe('adapter work scales with liveCount', () => {
       'adapter_backward_du_db',
       'adapter_backward_da_dx',
     ]);
-    expect(grids(12, 4).slice(2)).toEqual([
-      [
-        'adapter_backward_du_db',
-        [16 * 2 + 6 * 2, 1],
-        [
-          ['du', [16, 2]],
-          ['db', [6, 2]],
-        ],
-      ],
-      ['adapter_backward_dc', [12, 1], undefined],
-      [
-        'adapter_backward_da_dx',
-        [2 * 2 + 2 * 16, 1],
-        [
-          ['da', [2, 2]],
-          ['dx', [2, 16]],
-        ],
-      ],
-    ]);
+    expect(grids(12, 4).slice(2)).toEqual(backward([16, 2], [6, 2], [12, 1], [2, 2], [2, 16]));
     // Fused on GPUs only, and not when set 'off'.
     expect(adapterBackwardFused({ barrierFree: false })).toBe(true);
     expect(adapterBackwardFused({ barrierFree: true })).toBe(false);
@@ -450,6 +437,17 @@ function packSet(shapes: [number, number][], R0: number): { slots: AdapterSlot[]
   return { slots, size: off };
 }
 
+/** The sets the importance and DEM tests take: dynamic, LoRA, dynamic (the last transposed). */
+const threeModules = (inF: number, outF: number, R0: number) =>
+  packSet(
+    [
+      [inF, outF],
+      [inF, outF],
+      [outF, inF],
+    ],
+    R0,
+  );
+
 describe('adapter importance and DEM over a whole set (webgpu vs cpu)', () => {
   // R0 = 96 is the page's largest b(T) = 64 at R0 = ceil(1.5 b(T)); 256 is MAX_IMPORTANCE_R0. Three modules of two
   // shapes in one dispatch: dynamic, LoRA, dynamic (the last transposed).
@@ -461,14 +459,7 @@ describe('adapter importance and DEM over a whole set (webgpu vs cpu)', () => {
     [40, 24, 256],
   ])('inF=%i outF=%i R0=%i: importance of every module', async (inF, outF, R0) => {
     const ctx = await gpuContext();
-    const { slots, size } = packSet(
-      [
-        [inF, outF],
-        [inF, outF],
-        [outF, inF],
-      ],
-      R0,
-    );
+    const { slots, size } = threeModules(inF, outF, R0);
     const theta = randArray(size, inF + R0);
     theta[slots[0].offC] = 0; // a pruned component scores exactly 0
     const n = slots.length * R0;
@@ -493,14 +484,7 @@ describe('adapter importance and DEM over a whole set (webgpu vs cpu)', () => {
     [40, 24, 96],
   ])('inF=%i outF=%i R0=%i: DEM values and gradients of every module', async (inF, outF, R0) => {
     const ctx = await gpuContext();
-    const { slots, size } = packSet(
-      [
-        [inF, outF],
-        [inF, outF],
-        [outF, inF],
-      ],
-      R0,
-    );
+    const { slots, size } = threeModules(inF, outF, R0);
     // grad starts at 0: the increments are small against random values (f32 would round them away).
     const theta = randArray(size, 7),
       grad0 = new Float32Array(size),
