@@ -42,10 +42,10 @@ export function adapterReductionLayout(ctx: Pick<GpuContext, 'barrierFree'>): Ad
 }
 
 /** Whether the backward's independent passes share dispatches (du with db, da with dx): 'auto' on GPUs, where a
- * workgroup-uniform branch costs nothing and the two passes' workgroups fill the chip together; never under CPU
- * emulation, where SwiftShader runs both sides of the branch (masked) in every workgroup, so the fused SmolLM2-shaped
- * LoRA step took 24% longer (docs/design.md, "Fused backward dispatches"). 'off' keeps four dispatches everywhere (the
- * benchmark times it against 'auto'). */
+ * workgroup-uniform branch should cost nothing and the two passes' workgroups fill the chip together; never under CPU
+ * emulation, where the fused SmolLM2-shaped LoRA step took 24% longer on SwiftShader (as if it ran both sides of the
+ * branch, masked, in every workgroup; docs/design.md, "Fused backward dispatches"). 'off' keeps four dispatches
+ * everywhere (the benchmark times it against 'auto'). */
 export type AdapterBackwardFusion = 'auto' | 'off';
 let backwardFusion: AdapterBackwardFusion = 'auto';
 export function setAdapterBackwardFusion(f: AdapterBackwardFusion): void {
