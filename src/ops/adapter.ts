@@ -37,6 +37,24 @@ export function adapterSlotTable(slots: readonly AdapterSlot[]): Int32Array {
   return t;
 }
 
+/** Checks the slots of an adapter set (one R0, each inside a parameter tensor of thetaSize) and its slot table's size,
+ * for the kernels over all its modules (`what` names the caller); returns the set's R0. */
+export function checkAdapterSlots(
+  slots: readonly AdapterSlot[],
+  thetaSize: number,
+  tableSize: number,
+  what: string,
+): number {
+  const R0 = slots[0].R0;
+  for (const s of slots) {
+    checkAdapterSlot(s, thetaSize);
+    if (s.R0 !== R0) throw new Error(`${what}: modules of R0 ${R0} and ${s.R0} in one set`);
+  }
+  if (tableSize < slots.length * SLOT_FIELDS)
+    throw new Error(`${what}: the slot table holds ${tableSize / SLOT_FIELDS} of ${slots.length} modules`);
+  return R0;
+}
+
 /** Checks every tensor size an adapter forward/backward touches; `sizes` holds the ones given. */
 export function checkAdapterCall(
   a: AdapterCall,

@@ -5,7 +5,7 @@
 
 import code from '../../../shaders/adapter.wgsl?raw';
 import dropMask from '../../../shaders/drop_mask.wgsl?raw';
-import { checkAdapterCall, checkAdapterSlot, MAX_IMPORTANCE_R0, SLOT_FIELDS } from '../../ops/adapter';
+import { checkAdapterCall, checkAdapterSlot, checkAdapterSlots, MAX_IMPORTANCE_R0 } from '../../ops/adapter';
 import type { AdapterCall, AdapterSlot, DropoutMask } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 import { dropMaskFields } from './dropout';
@@ -258,15 +258,9 @@ export function adapterImportance(
   table: GpuTensor,
 ): void {
   if (slots.length === 0) return;
-  const R0 = slots[0].R0;
-  for (const s of slots) {
-    checkAdapterSlot(s, theta.size);
-    if (s.R0 !== R0) throw new Error(`adapterImportance: modules of R0 ${R0} and ${s.R0} in one set`);
-  }
+  const R0 = checkAdapterSlots(slots, theta.size, table.size, 'adapterImportance');
   if (R0 < 1 || R0 > MAX_IMPORTANCE_R0) throw new Error(`adapterImportance: R0 ${R0} not in [1, ${MAX_IMPORTANCE_R0}]`);
   if (scores.size < slots.length * R0) throw new Error(`adapterImportance: scores needs ${slots.length * R0} elements`);
-  if (table.size < slots.length * SLOT_FIELDS)
-    throw new Error(`adapterImportance: the slot table holds ${table.size / SLOT_FIELDS} of ${slots.length} modules`);
   ctx.dispatch({
     shader,
     entry: 'adapter_importance_forward',

@@ -2,7 +2,7 @@
 // set, one dispatch (grid: the vectors of one module by the modules).
 
 import code from '../../../shaders/dem.wgsl?raw';
-import { checkAdapterSlot, SLOT_FIELDS } from '../../ops/adapter';
+import { checkAdapterSlots } from '../../ops/adapter';
 import type { AdapterSlot } from '../../tensor/backend';
 import type { GpuContext, GpuTensor } from '../context';
 
@@ -20,14 +20,8 @@ export function dem(
   coef: number,
 ): void {
   if (slots.length === 0) return;
-  const R0 = slots[0].R0;
-  for (const s of slots) {
-    checkAdapterSlot(s, Math.min(theta.size, grad.size));
-    if (s.R0 !== R0) throw new Error(`dem: modules of R0 ${R0} and ${s.R0} in one set`);
-  }
+  const R0 = checkAdapterSlots(slots, Math.min(theta.size, grad.size), table.size, 'dem');
   if (partials.size < 2 * R0 * slots.length) throw new Error(`dem: partials needs ${2 * R0 * slots.length} elements`);
-  if (table.size < slots.length * SLOT_FIELDS)
-    throw new Error(`dem: the slot table holds ${table.size / SLOT_FIELDS} of ${slots.length} modules`);
   ctx.dispatch({
     shader,
     entry: 'dem_backward',
